@@ -1,0 +1,1 @@
+"""Python client SDK for the QuantDesk programs: PDAs, instruction builders, account decoders."""

@@ -1,0 +1,1 @@
+"""Keeper bots and their shared asyncio runtime."""

@@ -1,0 +1,1 @@
+"""QuantDesk: Python side of the QuantDesk Solana programs (clients, keepers, local validator, CLI)."""
