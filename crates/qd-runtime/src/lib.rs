@@ -3,4 +3,5 @@
 #![cfg_attr(target_arch = "bpf", no_std)]
 
 pub mod account;
+pub mod error;
 pub mod pubkey;
