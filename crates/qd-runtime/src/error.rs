@@ -31,6 +31,12 @@ pub enum RuntimeError {
     Misaligned = 6014,
     InvalidSysvar = 6015,
     NotRentExempt = 6016,
+    TooManyAccounts = 6017,
+    ReallocTooLarge = 6018,
+    InsufficientLamports = 6019,
+    CpiFailed = 6020,
+    TooManySeeds = 6021,
+    AccountNotEmpty = 6022,
 }
 
 impl From<RuntimeError> for ProgramError {

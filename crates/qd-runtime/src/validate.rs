@@ -1,0 +1,47 @@
+//! The account checks every instruction makes, each returning its named error.
+
+use crate::account_info::AccountInfo;
+use crate::error::{ProgramResult, RuntimeError};
+use crate::pubkey::Pubkey;
+
+pub fn signer(account: &AccountInfo) -> ProgramResult {
+    if account.is_signer() { Ok(()) } else { Err(RuntimeError::MissingSigner.into()) }
+}
+
+pub fn writable(account: &AccountInfo) -> ProgramResult {
+    if account.is_writable() { Ok(()) } else { Err(RuntimeError::NotWritable.into()) }
+}
+
+pub fn owned_by(account: &AccountInfo, owner: &Pubkey) -> ProgramResult {
+    if account.owner() == owner { Ok(()) } else { Err(RuntimeError::WrongOwner.into()) }
+}
+
+pub fn address(account: &AccountInfo, expected: &Pubkey) -> ProgramResult {
+    if account.key() == expected { Ok(()) } else { Err(RuntimeError::WrongAddress.into()) }
+}
+
+/// The account is the executable program `id` (an arbitrary CPI target fails here).
+pub fn program(account: &AccountInfo, id: &Pubkey) -> ProgramResult {
+    if account.key() != id || !account.executable() {
+        return Err(RuntimeError::WrongProgram.into());
+    }
+    Ok(())
+}
+
+/// No account appears twice among `accounts` (pass the writable ones of an instruction):
+/// duplicates would let one instruction see the same state through two names.
+pub fn distinct(accounts: &[&AccountInfo]) -> ProgramResult {
+    for (i, a) in accounts.iter().enumerate() {
+        for b in &accounts[i + 1..] {
+            if a.key() == b.key() {
+                return Err(RuntimeError::DuplicateAccount.into());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Takes the next `N` accounts of an instruction, or `NotEnoughAccounts`.
+pub fn accounts<const N: usize>(accounts: &[AccountInfo]) -> Result<&[AccountInfo; N], crate::error::ProgramError> {
+    accounts.get(..N).and_then(|s| s.try_into().ok()).ok_or_else(|| RuntimeError::NotEnoughAccounts.into())
+}

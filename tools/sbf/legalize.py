@@ -1,0 +1,574 @@
+"""Rewrites optimised LLVM IR (text) into IR that upstream llc-22 can compile for SBPF v0.
+
+Upstream's BPF backend refuses libcalls (__multi3, __ashlti3, __muloti4, memcpy...), signed
+division on cpu v1-v3, aggregate (sret) returns and more than five register arguments. Each
+refused operation is replaced by a call to an `internal alwaysinline` IR helper built only from
+operations the backend supports (64-bit multiply, 64-bit shifts, udiv/urem, selects); the
+driver then runs `always-inline`, so helpers cost no call and may return aggregates freely.
+
+The input must have every value named (opt's `instnamer` pass): inserting instructions into
+text with numbered values would break the numbering.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+# A constant this size or smaller is expanded inline by llc; larger or variable -> syscalls.
+MAX_INLINE_MEM_BYTES = 64
+MAX_REGISTER_ARGS = 5
+
+
+class LegalizeError(Exception):
+    """IR that cannot be legalized; the message names the function and the construct."""
+
+
+def split_top_level(text: str, sep: str = ",") -> list[str]:
+    """Splits on `sep` outside (), [], {}, <> and quotes; strips each part."""
+    parts: list[str] = []
+    depth = 0
+    quoted = False
+    start = 0
+    for i, ch in enumerate(text):
+        if ch == '"':
+            quoted = not quoted
+        elif quoted:
+            continue
+        elif ch in "([{<":
+            depth += 1
+        elif ch in ")]}>":
+            depth -= 1
+        elif ch == sep and depth == 0:
+            parts.append(text[start:i].strip())
+            start = i + 1
+    tail = text[start:].strip()
+    if tail:
+        parts.append(tail)
+    return parts
+
+
+def matching_paren(text: str, open_index: int) -> int:
+    """Index of the ')' closing the '(' at open_index, skipping quoted names."""
+    depth = 0
+    quoted = False
+    for i in range(open_index, len(text)):
+        ch = text[i]
+        if ch == '"':
+            quoted = not quoted
+        elif quoted:
+            continue
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+    raise LegalizeError(f"unbalanced parentheses in: {text.strip()[:200]}")
+
+
+def strip_sret(line: str) -> str:
+    """Drops every `sret(<type>)` attribute; the pointer stays an ordinary argument."""
+    while True:
+        i = line.find("sret(")
+        if i < 0:
+            return line
+        end = matching_paren(line, i + 4)
+        line = line[:i] + line[end + 1:].lstrip(" ")
+
+
+INT_LITERAL = re.compile(r"-?\d+$")
+BINOP = re.compile(
+    r"^(?P<lhs>\s*%[-\w.$\"]+ = )(?P<op>mul|shl|lshr|ashr|sdiv|srem)(?P<flags>(?: nuw| nsw| exact)*)"
+    r" (?P<ty>i\d+) (?P<args>.+?)(?P<meta>(?:, ![\w.]+ ![\w.]+)*)$"
+)
+CALL = re.compile(r"^(?P<head>.*?\bcall\b[^@%]*?)(?P<callee>@[-\w.$]+|%[-\w.$]+)\((?P<rest>.*)$")
+DECLARE = re.compile(r"^declare .*?@(?P<name>[-\w.$]+)\(")
+DEFINE = re.compile(r"^define (?P<pre>[^@]*?)@(?P<name>[-\w.$\"]+)\((?P<rest>.*)$")
+
+# Intrinsics whose every use becomes a same-signature helper.
+RENAMED_INTRINSICS = {
+    "llvm.umul.with.overflow.i128": "qd.umulo.i128",
+    "llvm.smul.with.overflow.i128": "qd.smulo.i128",
+    "llvm.umul.with.overflow.i64": "qd.umulo.i64",
+    "llvm.smul.with.overflow.i64": "qd.smulo.i64",
+}
+MEM_INTRINSICS = {
+    "llvm.memcpy.p0.p0.i64": "qd.memcpy",
+    "llvm.memmove.p0.p0.i64": "qd.memmove",
+    "llvm.memset.p0.i64": "qd.memset",
+}
+# Plain libc calls Rust may emit directly; routed to the syscalls as well.
+LIBC_CALLS = {"memcpy": "qd.libc.memcpy", "memmove": "qd.libc.memmove", "memset": "qd.libc.memset",
+              "memcmp": "qd.libc.memcmp", "bcmp": "qd.libc.memcmp"}
+
+
+@dataclass
+class Module:
+    lines: list[str]
+    helpers: set[str] = field(default_factory=set)
+    declared: set[str] = field(default_factory=set)
+    counter: int = 0
+
+    def fresh(self, stem: str) -> str:
+        self.counter += 1
+        return f"%qd.{stem}.{self.counter}"
+
+
+def register_count(ty: str) -> int:
+    ty = ty.strip()
+    if ty == "i128":
+        return 2
+    if ty.startswith("[") or ty.startswith("{"):
+        raise LegalizeError(f"aggregate passed by value ({ty}) is not supported on SBF")
+    return 1
+
+
+def rewrite_binop(m: re.Match[str], module: Module) -> str | None:
+    op, ty, lhs = m["op"], m["ty"], m["lhs"]
+    args = split_top_level(m["args"])
+    if len(args) != 2:
+        return None
+    a, b = args
+    width = int(ty[1:])
+    if op == "mul":
+        if width != 128:
+            return None
+        helper = "qd.mul128"
+    elif op in ("shl", "lshr", "ashr"):
+        if width != 128 or INT_LITERAL.match(b):
+            return None  # constant i128 shifts are expanded by llc; narrower shifts are native
+        helper = f"qd.{op}128"
+    else:  # sdiv / srem: no signed division before cpu v4
+        if width == 128:
+            raise LegalizeError("i128 sdiv/srem left after expand-ir-insts (expected a udiv loop)")
+        helper = f"qd.{op}.i{width}"
+    module.helpers.add(helper)
+    return f"{lhs}call {ty} @{helper}({ty} {a}, {ty} {b}){m['meta']}"
+
+
+def call_args(rest: str) -> tuple[list[str], str]:
+    """Splits `args...) tail` into the argument list and what follows the closing paren."""
+    end = matching_paren("(" + rest, 0) - 1
+    return split_top_level(rest[:end]), rest[end + 1:]
+
+
+def rewrite_call(line: str, module: Module) -> str:
+    m = CALL.match(line)
+    if m is None:
+        return line
+    callee = m["callee"][1:]
+    if callee in RENAMED_INTRINSICS:
+        helper = RENAMED_INTRINSICS[callee]
+        module.helpers.add(helper)
+        return line.replace("@" + callee + "(", "@" + helper + "(", 1)
+    if callee in MEM_INTRINSICS:
+        args, _ = call_args(m["rest"])
+        length = args[2].split()[-1]
+        if INT_LITERAL.match(length) and int(length) <= MAX_INLINE_MEM_BYTES:
+            return line
+        helper = MEM_INTRINSICS[callee]
+        module.helpers.add(helper)
+        return line.replace("@" + callee + "(", "@" + helper + "(", 1)
+    if callee in LIBC_CALLS:
+        helper = LIBC_CALLS[callee]
+        module.helpers.add(helper)
+        return line.replace("@" + callee + "(", "@" + helper + "(", 1)
+    return line
+
+
+# ---- helper bodies -------------------------------------------------------------------------
+# Every helper is written against 64-bit operations only. Names are local to each body.
+
+MUL64_WIDE = """
+define internal { i64, i64 } @qd.mul64wide(i64 %a, i64 %b) alwaysinline {
+  %a0 = and i64 %a, 4294967295
+  %a1 = lshr i64 %a, 32
+  %b0 = and i64 %b, 4294967295
+  %b1 = lshr i64 %b, 32
+  %p00 = mul i64 %a0, %b0
+  %p01 = mul i64 %a0, %b1
+  %p10 = mul i64 %a1, %b0
+  %p11 = mul i64 %a1, %b1
+  %p00h = lshr i64 %p00, 32
+  %p01l = and i64 %p01, 4294967295
+  %p10l = and i64 %p10, 4294967295
+  %mid0 = add i64 %p00h, %p01l
+  %mid = add i64 %mid0, %p10l
+  %p00l = and i64 %p00, 4294967295
+  %midl = shl i64 %mid, 32
+  %lo = or i64 %p00l, %midl
+  %p01h = lshr i64 %p01, 32
+  %p10h = lshr i64 %p10, 32
+  %midh = lshr i64 %mid, 32
+  %h0 = add i64 %p11, %p01h
+  %h1 = add i64 %h0, %p10h
+  %hi = add i64 %h1, %midh
+  %r0 = insertvalue { i64, i64 } poison, i64 %lo, 0
+  %r = insertvalue { i64, i64 } %r0, i64 %hi, 1
+  ret { i64, i64 } %r
+}
+"""
+
+SPLIT128 = """
+define internal { i64, i64 } @qd.split128(i128 %x) alwaysinline {
+  %lo = trunc i128 %x to i64
+  %h = lshr i128 %x, 64
+  %hi = trunc i128 %h to i64
+  %r0 = insertvalue { i64, i64 } poison, i64 %lo, 0
+  %r = insertvalue { i64, i64 } %r0, i64 %hi, 1
+  ret { i64, i64 } %r
+}
+
+define internal i128 @qd.join128(i64 %lo, i64 %hi) alwaysinline {
+  %l = zext i64 %lo to i128
+  %h0 = zext i64 %hi to i128
+  %h = shl i128 %h0, 64
+  %r = or i128 %h, %l
+  ret i128 %r
+}
+"""
+
+MUL128 = """
+define internal i128 @qd.mul128(i128 %a, i128 %b) alwaysinline {
+  %as = call { i64, i64 } @qd.split128(i128 %a)
+  %bs = call { i64, i64 } @qd.split128(i128 %b)
+  %al = extractvalue { i64, i64 } %as, 0
+  %ah = extractvalue { i64, i64 } %as, 1
+  %bl = extractvalue { i64, i64 } %bs, 0
+  %bh = extractvalue { i64, i64 } %bs, 1
+  %w = call { i64, i64 } @qd.mul64wide(i64 %al, i64 %bl)
+  %lo = extractvalue { i64, i64 } %w, 0
+  %hi0 = extractvalue { i64, i64 } %w, 1
+  %c1 = mul i64 %al, %bh
+  %c2 = mul i64 %ah, %bl
+  %hi1 = add i64 %hi0, %c1
+  %hi = add i64 %hi1, %c2
+  %r = call i128 @qd.join128(i64 %lo, i64 %hi)
+  ret i128 %r
+}
+"""
+
+# Overflow iff the 256-bit product needs more than 128 bits: both high halves non-zero, or the
+# one cross product (ah*bl or al*bh) exceeds 64 bits, or adding it to the high half carries.
+UMULO128 = """
+define internal { i128, i1 } @qd.umulo.i128(i128 %a, i128 %b) alwaysinline {
+  %as = call { i64, i64 } @qd.split128(i128 %a)
+  %bs = call { i64, i64 } @qd.split128(i128 %b)
+  %al = extractvalue { i64, i64 } %as, 0
+  %ah = extractvalue { i64, i64 } %as, 1
+  %bl = extractvalue { i64, i64 } %bs, 0
+  %bh = extractvalue { i64, i64 } %bs, 1
+  %ahnz = icmp ne i64 %ah, 0
+  %bhnz = icmp ne i64 %bh, 0
+  %both = and i1 %ahnz, %bhnz
+  %w = call { i64, i64 } @qd.mul64wide(i64 %al, i64 %bl)
+  %lo = extractvalue { i64, i64 } %w, 0
+  %hi0 = extractvalue { i64, i64 } %w, 1
+  %x1 = select i1 %ahnz, i64 %ah, i64 %bh
+  %x2 = select i1 %ahnz, i64 %bl, i64 %al
+  %c = call { i64, i64 } @qd.mul64wide(i64 %x1, i64 %x2)
+  %cl = extractvalue { i64, i64 } %c, 0
+  %ch = extractvalue { i64, i64 } %c, 1
+  %chnz = icmp ne i64 %ch, 0
+  %hi = add i64 %hi0, %cl
+  %carry = icmp ult i64 %hi, %hi0
+  %o1 = or i1 %both, %chnz
+  %o = or i1 %o1, %carry
+  %r = call i128 @qd.join128(i64 %lo, i64 %hi)
+  %t0 = insertvalue { i128, i1 } poison, i128 %r, 0
+  %t = insertvalue { i128, i1 } %t0, i1 %o, 1
+  ret { i128, i1 } %t
+}
+"""
+
+# Signed: multiply magnitudes, then the result must fit the signed range for its sign
+# (a negative product may reach -2^127, a positive one at most 2^127 - 1).
+SMULO128 = """
+define internal { i128, i1 } @qd.smulo.i128(i128 %a, i128 %b) alwaysinline {
+  %an = icmp slt i128 %a, 0
+  %bn = icmp slt i128 %b, 0
+  %na = sub i128 0, %a
+  %nb = sub i128 0, %b
+  %ua = select i1 %an, i128 %na, i128 %a
+  %ub = select i1 %bn, i128 %nb, i128 %b
+  %p = call { i128, i1 } @qd.umulo.i128(i128 %ua, i128 %ub)
+  %pv = extractvalue { i128, i1 } %p, 0
+  %po = extractvalue { i128, i1 } %p, 1
+  %neg = xor i1 %an, %bn
+  %limit = select i1 %neg, i128 170141183460469231731687303715884105728, i128 170141183460469231731687303715884105727
+  %big = icmp ugt i128 %pv, %limit
+  %o = or i1 %po, %big
+  %npv = sub i128 0, %pv
+  %r = select i1 %neg, i128 %npv, i128 %pv
+  %t0 = insertvalue { i128, i1 } poison, i128 %r, 0
+  %t = insertvalue { i128, i1 } %t0, i1 %o, 1
+  ret { i128, i1 } %t
+}
+"""
+
+UMULO64 = """
+define internal { i64, i1 } @qd.umulo.i64(i64 %a, i64 %b) alwaysinline {
+  %w = call { i64, i64 } @qd.mul64wide(i64 %a, i64 %b)
+  %lo = extractvalue { i64, i64 } %w, 0
+  %hi = extractvalue { i64, i64 } %w, 1
+  %o = icmp ne i64 %hi, 0
+  %t0 = insertvalue { i64, i1 } poison, i64 %lo, 0
+  %t = insertvalue { i64, i1 } %t0, i1 %o, 1
+  ret { i64, i1 } %t
+}
+"""
+
+SMULO64 = """
+define internal { i64, i1 } @qd.smulo.i64(i64 %a, i64 %b) alwaysinline {
+  %an = icmp slt i64 %a, 0
+  %bn = icmp slt i64 %b, 0
+  %na = sub i64 0, %a
+  %nb = sub i64 0, %b
+  %ua = select i1 %an, i64 %na, i64 %a
+  %ub = select i1 %bn, i64 %nb, i64 %b
+  %p = call { i64, i1 } @qd.umulo.i64(i64 %ua, i64 %ub)
+  %pv = extractvalue { i64, i1 } %p, 0
+  %po = extractvalue { i64, i1 } %p, 1
+  %neg = xor i1 %an, %bn
+  %limit = select i1 %neg, i64 9223372036854775808, i64 9223372036854775807
+  %big = icmp ugt i64 %pv, %limit
+  %o = or i1 %po, %big
+  %npv = sub i64 0, %pv
+  %r = select i1 %neg, i64 %npv, i64 %pv
+  %t0 = insertvalue { i64, i1 } poison, i64 %r, 0
+  %t = insertvalue { i64, i1 } %t0, i1 %o, 1
+  ret { i64, i1 } %t
+}
+"""
+
+
+def shift128(op: str) -> str:
+    """Variable i128 shift from i64 shifts; amounts >= 128 are poison in IR, masked here."""
+    if op == "shl":
+        body = """
+  %big = icmp uge i64 %n, 64
+  %nb = sub i64 %n, 64
+  %bhi = shl i64 %lo, %nb
+  %slo = shl i64 %lo, %n
+  %shi0 = shl i64 %hi, %n
+  %back = sub i64 64, %n
+  %carry0 = lshr i64 %lo, %back
+  %carry = select i1 %zero, i64 0, i64 %carry0
+  %shi = or i64 %shi0, %carry
+  %rlo = select i1 %big, i64 0, i64 %slo
+  %rhi = select i1 %big, i64 %bhi, i64 %shi"""
+    else:
+        inst = "lshr" if op == "lshr" else "ashr"
+        fill = "0" if op == "lshr" else "%sign"
+        body = f"""
+  %sign = ashr i64 %hi, 63
+  %big = icmp uge i64 %n, 64
+  %nb = sub i64 %n, 64
+  %blo = {inst} i64 %hi, %nb
+  %shi = {inst} i64 %hi, %n
+  %slo0 = lshr i64 %lo, %n
+  %back = sub i64 64, %n
+  %carry0 = shl i64 %hi, %back
+  %carry = select i1 %zero, i64 0, i64 %carry0
+  %slo = or i64 %slo0, %carry
+  %rlo = select i1 %big, i64 %blo, i64 %slo
+  %rhi = select i1 %big, i64 {fill}, i64 %shi"""
+    return f"""
+define internal i128 @qd.{op}128(i128 %x, i128 %amount) alwaysinline {{
+  %xs = call {{ i64, i64 }} @qd.split128(i128 %x)
+  %lo = extractvalue {{ i64, i64 }} %xs, 0
+  %hi = extractvalue {{ i64, i64 }} %xs, 1
+  %n0 = trunc i128 %amount to i64
+  %n = and i64 %n0, 127
+  %zero = icmp eq i64 %n, 0{body}
+  %r = call i128 @qd.join128(i64 %rlo, i64 %rhi)
+  ret i128 %r
+}}
+"""
+
+
+def signed_divrem(op: str, width: int) -> str:
+    """sdiv/srem via udiv/urem on magnitudes (computed in i64); the quotient takes the sign of
+    a XOR b, the remainder the sign of a, as LLVM's sdiv/srem define."""
+    ty = f"i{width}"
+    if width < 64:
+        params = f"{ty} %a0, {ty} %b0"
+        widen = f"  %a = sext {ty} %a0 to i64\n  %b = sext {ty} %b0 to i64\n"
+        narrow = f"  %out = trunc i64 %r to {ty}\n  ret {ty} %out\n"
+    else:
+        params, widen, narrow = "i64 %a, i64 %b", "", "  ret i64 %r\n"
+    if op == "sdiv":
+        core = """  %q = udiv i64 %ua, %ub
+  %sx = xor i64 %a, %b
+  %neg = icmp slt i64 %sx, 0
+  %nq = sub i64 0, %q
+  %r = select i1 %neg, i64 %nq, i64 %q
+"""
+    else:
+        core = """  %q = urem i64 %ua, %ub
+  %nq = sub i64 0, %q
+  %r = select i1 %an, i64 %nq, i64 %q
+"""
+    return f"""
+define internal {ty} @qd.{op}.{ty}({params}) alwaysinline {{
+{widen}  %an = icmp slt i64 %a, 0
+  %bn = icmp slt i64 %b, 0
+  %na = sub i64 0, %a
+  %nb = sub i64 0, %b
+  %ua = select i1 %an, i64 %na, i64 %a
+  %ub = select i1 %bn, i64 %nb, i64 %b
+{core}{narrow}}}
+"""
+
+
+def mem_helper(name: str) -> tuple[str, list[str]]:
+    """Body of a memory helper and the syscalls it needs."""
+    if name == "qd.memcpy":
+        return ("""
+define internal void @qd.memcpy(ptr %d, ptr %s, i64 %n, i1 %v) alwaysinline {
+  call void @sol_memcpy_(ptr %d, ptr %s, i64 %n)
+  ret void
+}
+""", ["sol_memcpy_"])
+    if name == "qd.memmove":
+        return ("""
+define internal void @qd.memmove(ptr %d, ptr %s, i64 %n, i1 %v) alwaysinline {
+  call void @sol_memmove_(ptr %d, ptr %s, i64 %n)
+  ret void
+}
+""", ["sol_memmove_"])
+    if name == "qd.memset":
+        return ("""
+define internal void @qd.memset(ptr %d, i8 %c, i64 %n, i1 %v) alwaysinline {
+  call void @sol_memset_(ptr %d, i8 %c, i64 %n)
+  ret void
+}
+""", ["sol_memset_"])
+    if name == "qd.libc.memcpy":
+        return ("""
+define internal ptr @qd.libc.memcpy(ptr %d, ptr %s, i64 %n) alwaysinline {
+  call void @sol_memcpy_(ptr %d, ptr %s, i64 %n)
+  ret ptr %d
+}
+""", ["sol_memcpy_"])
+    if name == "qd.libc.memmove":
+        return ("""
+define internal ptr @qd.libc.memmove(ptr %d, ptr %s, i64 %n) alwaysinline {
+  call void @sol_memmove_(ptr %d, ptr %s, i64 %n)
+  ret ptr %d
+}
+""", ["sol_memmove_"])
+    if name == "qd.libc.memset":
+        return ("""
+define internal ptr @qd.libc.memset(ptr %d, i32 %c, i64 %n) alwaysinline {
+  %b = trunc i32 %c to i8
+  call void @sol_memset_(ptr %d, i8 %b, i64 %n)
+  ret ptr %d
+}
+""", ["sol_memset_"])
+    if name == "qd.libc.memcmp":
+        return ("""
+define internal i32 @qd.libc.memcmp(ptr %a, ptr %b, i64 %n) alwaysinline {
+  %out = alloca i32, align 4
+  call void @sol_memcmp_(ptr %a, ptr %b, i64 %n, ptr %out)
+  %r = load i32, ptr %out, align 4
+  ret i32 %r
+}
+""", ["sol_memcmp_"])
+    raise KeyError(name)
+
+
+SYSCALL_DECLS = {
+    "sol_memcpy_": "declare void @sol_memcpy_(ptr, ptr, i64)",
+    "sol_memmove_": "declare void @sol_memmove_(ptr, ptr, i64)",
+    "sol_memset_": "declare void @sol_memset_(ptr, i8, i64)",
+    "sol_memcmp_": "declare void @sol_memcmp_(ptr, ptr, i64, ptr)",
+}
+HELPER_DEPENDENCIES = {
+    "qd.mul128": ["qd.split128", "qd.mul64wide"],
+    "qd.umulo.i128": ["qd.split128", "qd.mul64wide"],
+    "qd.smulo.i128": ["qd.umulo.i128"],
+    "qd.umulo.i64": ["qd.mul64wide"],
+    "qd.smulo.i64": ["qd.umulo.i64"],
+    "qd.shl128": ["qd.split128"],
+    "qd.lshr128": ["qd.split128"],
+    "qd.ashr128": ["qd.split128"],
+}
+
+
+def helper_text(name: str) -> tuple[str, list[str]]:
+    fixed = {"qd.mul64wide": MUL64_WIDE, "qd.mul128": MUL128, "qd.umulo.i128": UMULO128,
+             "qd.smulo.i128": SMULO128, "qd.umulo.i64": UMULO64, "qd.smulo.i64": SMULO64}
+    if name in fixed:
+        return fixed[name], []
+    if name == "qd.split128":
+        return SPLIT128, []  # defines qd.join128 too
+    m = re.fullmatch(r"qd\.(shl|lshr|ashr)128", name)
+    if m:
+        return shift128(m[1]), []
+    m = re.fullmatch(r"qd\.(sdiv|srem)\.i(\d+)", name)
+    if m:
+        return signed_divrem(m[1], int(m[2])), []
+    return mem_helper(name)
+
+
+def emit_helpers(module: Module) -> list[str]:
+    pending = sorted(module.helpers)
+    done: set[str] = set()
+    out: list[str] = []
+    syscalls: set[str] = set()
+    while pending:
+        name = pending.pop()
+        if name in done:
+            continue
+        done.add(name)
+        text, needs = helper_text(name)
+        out.append(text)
+        syscalls.update(needs)
+        pending.extend(HELPER_DEPENDENCIES.get(name, []))
+    for sc in sorted(syscalls - module.declared):
+        out.append(SYSCALL_DECLS[sc])
+    return out
+
+
+def check_arguments(lines: list[str]) -> None:
+    """SBF passes at most five arguments in registers and has no stack arguments."""
+    for line in lines:
+        m = DEFINE.match(line)
+        if m is None:
+            continue
+        params, _ = call_args(m["rest"])
+        regs = sum(register_count(p.split()[0]) for p in params if p != "...")
+        if regs > MAX_REGISTER_ARGS:
+            raise LegalizeError(
+                f"function @{m['name']} takes {regs} argument registers (SBF allows "
+                f"{MAX_REGISTER_ARGS}); pass the extra arguments in a struct by reference"
+            )
+
+
+def legalize(ir: str) -> str:
+    lines = ir.splitlines()
+    module = Module(lines=lines)
+    out: list[str] = []
+    for line in lines:
+        d = DECLARE.match(line)
+        if d is not None:
+            name = d["name"]
+            if name in RENAMED_INTRINSICS or name in MEM_INTRINSICS or name in LIBC_CALLS:
+                continue  # replaced by helpers; an unused declaration would be harmless but noisy
+            module.declared.add(name)
+            out.append(line)
+            continue
+        line = strip_sret(line)
+        b = BINOP.match(line)
+        if b is not None:
+            rewritten = rewrite_binop(b, module)
+            if rewritten is not None:
+                out.append(rewritten)
+                continue
+        if "call " in line:
+            line = rewrite_call(line, module)
+        out.append(line)
+    check_arguments(out)
+    out.extend(emit_helpers(module))
+    return "\n".join(out) + "\n"
