@@ -1,0 +1,387 @@
+"""PubSub: JSON-RPC over WebSocket, shaped like agave's (rpc/src/rpc_pubsub.rs).
+
+Subscriptions: account, program (filters, encoding, dataSlice), slot, signature (incl.
+enableReceivedNotification) and logs (all / allWithVotes / mentions of one address), each with its
+unsubscribe. Notifications go out after every committed transaction and every slot, each
+`{"jsonrpc":"2.0","method":"<kind>Notification","params":{"result":..,"subscription":id}}`.
+
+Every connection has an unbounded outgoing queue drained by its own writer task: the bank's
+listeners only enqueue, so a slow client never stalls block production, and no notification is
+dropped while the client stays connected. Subscription ids are global, as in agave.
+
+Local-validator semantics: with a single node every commitment is reached at once, so
+notifications for all commitment levels go out when the transaction commits, and a signature
+subscription for an already committed transaction is answered at once (agave would only answer
+on the next bank it checks).
+"""
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from solders.account import Account
+from solders.pubkey import Pubkey
+from solders.signature import Signature
+from websockets.asyncio.server import ServerConnection
+from websockets.exceptions import ConnectionClosed
+
+from quantdesk.localnet import codec
+from quantdesk.localnet import params as P
+from quantdesk.localnet.bank import Bank, SlotInfo, TxRecord
+from quantdesk.localnet.params import RpcError
+from quantdesk.localnet.rpc import API_VERSION, FEATURE_SET, Filter, parse_filters
+
+_DELETED: Final = Account(0, b"", codec.SYSTEM_PROGRAM_ID)
+
+
+@dataclass(slots=True)
+class Connection:
+    """One WebSocket client: its outgoing messages and its subscriptions."""
+
+    queue: asyncio.Queue[str] = field(default_factory=asyncio.Queue)
+    subscriptions: set[int] = field(default_factory=set)
+
+    def send(self, message: dict[str, Any]) -> None:
+        self.queue.put_nowait(json.dumps(message, separators=(",", ":")))
+
+
+@dataclass(slots=True)
+class Subscription:
+    id: int
+    kind: str  # account | program | logs | signature | slot
+    connection: Connection
+    key: Pubkey | Signature | None = None  # account/program/mentioned address, or signature
+    encoding: str = "binary"
+    data_slice: tuple[int, int] | None = None
+    filters: list[Filter] = field(default_factory=list)
+    received: bool = False  # signature: also notify on receipt
+
+
+class PubSub:
+    def __init__(self, bank: Bank) -> None:
+        self.bank = bank
+        self._ids = itertools.count()
+        self._subs: dict[int, Subscription] = {}
+        # Lookup by key, so a commit touches only the subscriptions it concerns.
+        self._by_key: dict[str, dict[Any, dict[int, Subscription]]] = {
+            kind: {} for kind in ("account", "program", "signature", "logs")
+        }
+        self._slot_subs: dict[int, Subscription] = {}
+        bank.on_commit(self._on_commit)
+        bank.on_slot(self._on_slot)
+        bank.on_account(self._on_account)
+        self._methods = {
+            "accountSubscribe": (self._account_subscribe, 1, 2),
+            "programSubscribe": (self._program_subscribe, 1, 2),
+            "signatureSubscribe": (self._signature_subscribe, 1, 2),
+            "logsSubscribe": (self._logs_subscribe, 1, 2),
+            "slotSubscribe": (self._slot_subscribe, 0, 0),
+            "getVersion": (self._get_version, 0, 0),
+        }
+        for kind in ("account", "program", "signature", "logs", "slot"):
+            self._methods[f"{kind}Unsubscribe"] = (self._unsubscribe, 1, 1)
+
+    # -- transport ----------------------------------------------------------------------------
+
+    async def serve(self, websocket: ServerConnection) -> None:
+        """Handles one WebSocket connection until it closes."""
+        connection = Connection()
+        writer = asyncio.create_task(self._write(websocket, connection))
+        try:
+            async for raw in websocket:
+                self.handle_message(connection, raw)
+        except ConnectionClosed:
+            pass
+        finally:
+            for sub_id in list(connection.subscriptions):
+                self._remove(sub_id)
+            writer.cancel()
+            await asyncio.gather(writer, return_exceptions=True)
+
+    @staticmethod
+    async def _write(websocket: ServerConnection, connection: Connection) -> None:
+        try:
+            while True:
+                await websocket.send(await connection.queue.get())
+        except ConnectionClosed:
+            pass
+
+    def handle_message(self, connection: Connection, raw: str | bytes) -> None:
+        try:
+            request = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            connection.send(_error(None, RpcError(P.PARSE_ERROR)))
+            return
+        if isinstance(request, list) and not request:
+            connection.send(_error(None, RpcError(P.INVALID_REQUEST)))
+            return
+        batch = request if isinstance(request, list) else [request]
+        responses: list[dict[str, Any]] = []
+        follow_ups: list[dict[str, Any]] = []
+        for item in batch:
+            response, extra = self._dispatch(connection, item)
+            if response is not None:
+                responses.append(response)
+            follow_ups.extend(extra)
+        # Responses (subscription ids) must reach the client before notifications for them.
+        if isinstance(request, list):
+            if responses:
+                connection.queue.put_nowait(json.dumps(responses, separators=(",", ":")))
+        elif responses:
+            connection.send(responses[0])
+        for message in follow_ups:
+            connection.send(message)
+
+    def _dispatch(
+        self, connection: Connection, request: Any
+    ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+        """(response or None for a notification, messages to send after the response)."""
+        if not isinstance(request, dict):
+            return _error(None, RpcError(P.INVALID_REQUEST)), []
+        request_id = request.get("id")
+        method = request.get("method")
+        params = request.get("params")
+        if (
+            request.get("jsonrpc", "2.0") != "2.0"
+            or not isinstance(method, str)
+            or not isinstance(request_id, (str, int, type(None)))
+            or isinstance(request_id, bool)
+            or not isinstance(params, (list, dict, type(None)))
+        ):
+            return _error(None, RpcError(P.INVALID_REQUEST)), []
+        is_notification = "id" not in request
+        entry = self._methods.get(method)
+        try:
+            if entry is None:
+                raise RpcError(P.METHOD_NOT_FOUND)
+            handler, required, total = entry
+            result, follow_up = handler(connection, P.positional(params, required, total))
+        except RpcError as exc:
+            return (None if is_notification else _error(request_id, exc)), []
+        if is_notification:
+            return None, follow_up
+        return {"jsonrpc": "2.0", "result": result, "id": request_id}, follow_up
+
+    # -- subscribe / unsubscribe --------------------------------------------------------------
+
+    def _add(self, sub: Subscription) -> None:
+        self._subs[sub.id] = sub
+        sub.connection.subscriptions.add(sub.id)
+        if sub.kind == "slot":
+            self._slot_subs[sub.id] = sub
+        else:
+            self._by_key[sub.kind].setdefault(sub.key, {})[sub.id] = sub
+
+    def _remove(self, sub_id: int) -> bool:
+        sub = self._subs.pop(sub_id, None)
+        if sub is None:
+            return False
+        sub.connection.subscriptions.discard(sub_id)
+        if sub.kind == "slot":
+            del self._slot_subs[sub_id]
+        else:
+            by_key = self._by_key[sub.kind]
+            group = by_key[sub.key]
+            del group[sub_id]
+            if not group:
+                del by_key[sub.key]
+        return True
+
+    @staticmethod
+    def _pubkey(value: Any, thing: str) -> Pubkey:
+        # agave's pubsub reports unparsable keys differently from its HTTP methods.
+        text = P.want_str(value)
+        try:
+            return Pubkey.from_string(text)
+        except ValueError as exc:
+            raise RpcError(P.INVALID_PARAMS, f"Invalid Request: Invalid {thing} provided") from exc
+
+    def _account_subscribe(self, conn: Connection, p: list[Any]) -> tuple[int, list[Any]]:
+        key = self._pubkey(p[0], "pubkey")
+        config = P.want_struct(p[1], "RpcAccountInfoConfig")
+        P.commitment(config)
+        sub = Subscription(
+            next(self._ids),
+            "account",
+            conn,
+            key,
+            encoding=P.account_encoding(config, "binary"),
+            data_slice=P.data_slice(config),
+        )
+        self._add(sub)
+        return sub.id, []
+
+    def _program_subscribe(self, conn: Connection, p: list[Any]) -> tuple[int, list[Any]]:
+        config = P.want_struct(p[1], "RpcProgramAccountsConfig")
+        try:
+            filters = parse_filters(config.get("filters"))
+        except RpcError as exc:
+            # agave's programSubscribe surfaces filter errors by their Display text.
+            raise RpcError(P.INVALID_PARAMS, exc.message.removeprefix("Invalid param: ")) from exc
+        key = self._pubkey(p[0], "pubkey")
+        P.commitment(config)
+        sub = Subscription(
+            next(self._ids),
+            "program",
+            conn,
+            key,
+            encoding=P.account_encoding(config, "binary"),
+            data_slice=P.data_slice(config),
+            filters=filters,
+        )
+        self._add(sub)
+        return sub.id, []
+
+    def _signature_subscribe(self, conn: Connection, p: list[Any]) -> tuple[int, list[Any]]:
+        text = P.want_str(p[0])
+        try:
+            signature = Signature.from_string(text)
+        except ValueError as exc:
+            raise RpcError(P.INVALID_PARAMS, "Invalid Request: Invalid signature provided") from exc
+        config = P.want_struct(p[1], "RpcSignatureSubscribeConfig")
+        P.commitment(config)
+        received = P.optional_bool(config, "enableReceivedNotification")
+        sub = Subscription(next(self._ids), "signature", conn, signature, received=received)
+        record = self.bank.record(signature)
+        if record is not None:
+            # Already committed: answer now and do not keep the subscription.
+            return sub.id, [self._signature_message(sub.id, record)]
+        self._add(sub)
+        return sub.id, []
+
+    def _logs_subscribe(self, conn: Connection, p: list[Any]) -> tuple[int, list[Any]]:
+        spec = p[0]
+        key: Pubkey | None
+        if spec in ("all", "allWithVotes"):
+            key = None
+        elif isinstance(spec, dict) and list(spec) == ["mentions"]:
+            mentions = P.want_str_list(spec["mentions"])
+            if len(mentions) != 1:
+                raise RpcError(P.INVALID_PARAMS, "Invalid Request: Only 1 address supported")
+            key = self._pubkey(mentions[0], "mentions")
+        else:
+            variant = next(iter(spec), None) if isinstance(spec, dict) else spec
+            if not isinstance(variant, str):
+                P.invalid_type(spec, "string or map")
+            P.serde_error(
+                f"unknown variant `{variant}`, expected one of `all`, `allWithVotes`, `mentions`"
+            )
+        P.commitment(P.want_struct(p[1], "RpcTransactionLogsConfig"))
+        sub = Subscription(next(self._ids), "logs", conn, key)
+        self._add(sub)
+        return sub.id, []
+
+    def _slot_subscribe(self, conn: Connection, _: list[Any]) -> tuple[int, list[Any]]:
+        sub = Subscription(next(self._ids), "slot", conn)
+        self._add(sub)
+        return sub.id, []
+
+    def _unsubscribe(self, conn: Connection, p: list[Any]) -> tuple[bool, list[Any]]:
+        sub_id = P.want_uint(p[0])
+        if sub_id not in conn.subscriptions or not self._remove(sub_id):
+            raise RpcError(P.INVALID_PARAMS, "Invalid subscription id.")
+        return True, []
+
+    @staticmethod
+    def _get_version(_: Connection, __: list[Any]) -> tuple[dict[str, Any], list[Any]]:
+        return {"feature-set": FEATURE_SET, "solana-core": API_VERSION}, []
+
+    # -- notifications ------------------------------------------------------------------------
+
+    def signature_received(self, signature: Signature) -> None:
+        for sub in list(self._by_key["signature"].get(signature, {}).values()):
+            if sub.received:
+                sub.connection.send(
+                    _notification(
+                        "signatureNotification",
+                        sub.id,
+                        {"context": {"slot": self.bank.slot}, "value": "receivedSignature"},
+                    )
+                )
+
+    def _signature_message(self, sub_id: int, record: TxRecord) -> dict[str, Any]:
+        err = None if record.err is None else codec.error_to_json(record.err)
+        return _notification(
+            "signatureNotification",
+            sub_id,
+            {"context": {"slot": record.slot}, "value": {"err": err}},
+        )
+
+    def _on_commit(self, record: TxRecord) -> None:
+        slot = record.slot
+        for pubkey, account in record.written:
+            self._notify_account(pubkey, account, slot)
+        logs_subs = self._by_key["logs"]
+        if logs_subs:
+            value = {
+                "signature": str(record.signature),
+                "err": None if record.err is None else codec.error_to_json(record.err),
+                "logs": record.logs,
+            }
+            for sub in self._logs_subscribers(record.resolved.account_keys):
+                sub.connection.send(
+                    _notification(
+                        "logsNotification", sub.id, {"context": {"slot": slot}, "value": value}
+                    )
+                )
+        signature_subs = self._by_key["signature"].get(record.signature)
+        if signature_subs:
+            for sub in list(signature_subs.values()):
+                sub.connection.send(self._signature_message(sub.id, record))
+                self._remove(sub.id)  # signature subscriptions end with their notification
+
+    def _logs_subscribers(self, keys: list[Pubkey]) -> Iterator[Subscription]:
+        logs_subs = self._by_key["logs"]
+        yield from logs_subs.get(None, {}).values()
+        for key in keys:
+            yield from logs_subs.get(key, {}).values()
+
+    def _on_account(self, pubkey: Pubkey, account: Account | None) -> None:
+        self._notify_account(pubkey, account, self.bank.slot)
+
+    def _notify_account(self, pubkey: Pubkey, account: Account | None, slot: int) -> None:
+        context = {"slot": slot}
+        for sub in self._by_key["account"].get(pubkey, {}).values():
+            value = codec.encode_account(account or _DELETED, sub.encoding, sub.data_slice)
+            sub.connection.send(
+                _notification("accountNotification", sub.id, {"context": context, "value": value})
+            )
+        if account is None:
+            return
+        program_subs = self._by_key["program"].get(account.owner)
+        if not program_subs:
+            return
+        data = bytes(account.data)
+        for sub in program_subs.values():
+            if all(f(data) for f in sub.filters):
+                value = {
+                    "pubkey": str(pubkey),
+                    "account": codec.encode_account(account, sub.encoding, sub.data_slice),
+                }
+                sub.connection.send(
+                    _notification(
+                        "programNotification", sub.id, {"context": context, "value": value}
+                    )
+                )
+
+    def _on_slot(self, info: SlotInfo) -> None:
+        value = {"parent": info.parent, "root": info.root, "slot": info.slot}
+        for sub in self._slot_subs.values():
+            sub.connection.send(_notification("slotNotification", sub.id, value))
+
+
+def _notification(method: str, sub_id: int, result: Any) -> dict[str, Any]:
+    return {
+        "jsonrpc": "2.0",
+        "method": method,
+        "params": {"result": result, "subscription": sub_id},
+    }
+
+
+def _error(request_id: Any, error: RpcError) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "error": error.to_json(), "id": request_id}
+
