@@ -1,0 +1,102 @@
+//! `PriceFeed`: the QuantDesk push feed, owned by the qd-oracle program. That program writes it
+//! through `qd_runtime::account::view_mut`; every other program reads it with `read_price`.
+
+use crate::guard::OracleGuards;
+use qd_runtime::account::{AccountType, Pod};
+use qd_runtime::pubkey::Pubkey;
+
+/// Layout version stored in `PriceFeed::version`.
+pub const PRICE_FEED_VERSION: u8 = 1;
+/// `PriceFeed::status`: not publishing (unknown or halted).
+pub const FEED_STATUS_HALTED: u8 = 0;
+/// `PriceFeed::status`: publishing, prices usable for trading.
+pub const FEED_STATUS_TRADING: u8 = 1;
+/// Capacity of `PriceFeed::publishers`.
+pub const MAX_PUBLISHERS: usize = 8;
+
+/// Anchor account "PriceFeed". Offsets in the comments are from the account start (discriminator
+/// included) and are what getProgramAccounts memcmp filters use; a test pins every one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(C)]
+pub struct PriceFeed {
+    /// @8: `PRICE_FEED_VERSION`.
+    pub version: u8,
+    /// @9: `FEED_STATUS_HALTED` or `FEED_STATUS_TRADING`; any other value reads as not trading.
+    pub status: u8,
+    /// @10: number of used entries in `publishers`.
+    pub num_publishers: u8,
+    /// @11: bump of the feed PDA.
+    pub bump: u8,
+    /// @12: decimal exponent of `price`, `conf`, `ema_price`, `ema_conf` as published (e.g. -6).
+    pub expo: i32,
+    /// @16: ASCII symbol, zero padded.
+    pub symbol: [u8; 16],
+    /// @32: may change publishers, status and guards.
+    pub authority: Pubkey,
+    /// @64: keys allowed to publish.
+    pub publishers: [Pubkey; MAX_PUBLISHERS],
+    /// @320
+    pub price: i64,
+    /// @328
+    pub conf: u64,
+    /// @336
+    pub ema_price: i64,
+    /// @344
+    pub ema_conf: u64,
+    /// @352: unix seconds of the latest publish.
+    pub publish_time: i64,
+    /// @360: slot of the latest publish.
+    pub publish_slot: u64,
+    /// @368: unix seconds of the publish before the latest.
+    pub prev_publish_time: i64,
+    /// @376: EMA smoothing window in seconds.
+    pub ema_window_secs: u32,
+    /// @380
+    pub _pad0: [u8; 4],
+    /// @384: limits per action for consumers of this feed.
+    pub guards: OracleGuards,
+    /// @448: room for future fields without a realloc.
+    pub _reserved: [u8; 64],
+}
+
+// SAFETY: repr(C), integers and byte arrays only, padding explicit (`_pad0`); a test pins size
+// and every offset so no implicit padding can appear.
+unsafe impl Pod for PriceFeed {}
+
+impl AccountType for PriceFeed {
+    /// sha256("account:PriceFeed")[..8]; tests/test_pyth_fixtures.py recomputes it.
+    const DISCRIMINATOR: [u8; 8] = [0xbd, 0x67, 0xfc, 0x17, 0x98, 0x23, 0xf3, 0x9c];
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::mem::{align_of, offset_of, size_of};
+
+    #[test]
+    fn layout_matches_documented_offsets() {
+        assert_eq!(PriceFeed::LEN, 512);
+        assert_eq!(size_of::<PriceFeed>(), 504);
+        assert_eq!(align_of::<PriceFeed>(), 8);
+        let at = |body_offset: usize| body_offset + 8;
+        assert_eq!(at(offset_of!(PriceFeed, version)), 8);
+        assert_eq!(at(offset_of!(PriceFeed, status)), 9);
+        assert_eq!(at(offset_of!(PriceFeed, num_publishers)), 10);
+        assert_eq!(at(offset_of!(PriceFeed, bump)), 11);
+        assert_eq!(at(offset_of!(PriceFeed, expo)), 12);
+        assert_eq!(at(offset_of!(PriceFeed, symbol)), 16);
+        assert_eq!(at(offset_of!(PriceFeed, authority)), 32);
+        assert_eq!(at(offset_of!(PriceFeed, publishers)), 64);
+        assert_eq!(at(offset_of!(PriceFeed, price)), 320);
+        assert_eq!(at(offset_of!(PriceFeed, conf)), 328);
+        assert_eq!(at(offset_of!(PriceFeed, ema_price)), 336);
+        assert_eq!(at(offset_of!(PriceFeed, ema_conf)), 344);
+        assert_eq!(at(offset_of!(PriceFeed, publish_time)), 352);
+        assert_eq!(at(offset_of!(PriceFeed, publish_slot)), 360);
+        assert_eq!(at(offset_of!(PriceFeed, prev_publish_time)), 368);
+        assert_eq!(at(offset_of!(PriceFeed, ema_window_secs)), 376);
+        assert_eq!(at(offset_of!(PriceFeed, _pad0)), 380);
+        assert_eq!(at(offset_of!(PriceFeed, guards)), 384);
+        assert_eq!(at(offset_of!(PriceFeed, _reserved)), 448);
+    }
+}
