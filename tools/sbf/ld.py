@@ -21,7 +21,6 @@ from sbf.postlink import LinkError, link
 LLVM_SUFFIX = "-22"
 BITCODE_MAGIC = b"BC\xc0\xde"
 ENTRYPOINT = "entrypoint"
-# Rust runtime symbols that the allocator shim would define; programs have no allocator.
 OPT_PASSES = (
     "internalize,globaldce,default<O2>,require<libcall-lowering-info>,expand-ir-insts<O2>,instnamer"
 )
@@ -96,6 +95,11 @@ def build(inputs: Inputs, work: Path) -> bytes:
         raise ToolError("sbf-ld: no bitcode objects among the inputs")
     libraries: list[Path] = []
     for i, archive in enumerate(inputs.archives):
+        # compiler_builtins' mem* byte loops would shadow the syscalls the legalizer routes
+        # them to (and opt specializes their signatures); its i128/float libcalls cannot run
+        # on SBPF v0 anyway, so any symbol we miss fails loudly in the post-linker.
+        if archive.name.startswith("libcompiler_builtins"):
+            continue
         libraries += extract_bitcode(archive, work / f"ar{i}")
 
     merged = work / "merged.bc"

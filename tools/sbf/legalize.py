@@ -107,6 +107,7 @@ class Module:
     lines: list[str]
     helpers: set[str] = field(default_factory=set)
     declared: set[str] = field(default_factory=set)
+    defined: set[str] = field(default_factory=set)
     counter: int = 0
 
     def fresh(self, stem: str) -> str:
@@ -170,6 +171,8 @@ def rewrite_call(line: str, module: Module) -> str:
         module.helpers.add(helper)
         return line.replace("@" + callee + "(", "@" + helper + "(", 1)
     if callee in LIBC_CALLS:
+        if callee in module.defined:
+            raise LegalizeError(f"@{callee} is defined in the module; its calls cannot be routed to a syscall")
         helper = LIBC_CALLS[callee]
         module.helpers.add(helper)
         return line.replace("@" + callee + "(", "@" + helper + "(", 1)
@@ -531,24 +534,152 @@ def emit_helpers(module: Module) -> list[str]:
     return out
 
 
-def check_arguments(lines: list[str]) -> None:
-    """SBF passes at most five arguments in registers and has no stack arguments."""
+@dataclass
+class Spill:
+    """How one function's arguments are split: a register prefix, the rest in a struct."""
+    kept: int
+    types: list[str]
+
+    @property
+    def struct(self) -> str:
+        return "{ " + ", ".join(self.types) + " }"
+
+
+def param_type(param: str) -> str:
+    """The type of a parameter or argument: everything before attributes and the name."""
+    ty = param.split()[0]
+    if ty.startswith("{") or ty.startswith("["):
+        raise LegalizeError(f"aggregate passed by value ({param}) is not supported on SBF")
+    return ty
+
+
+def plan_spills(lines: list[str]) -> dict[str, Spill]:
+    """Functions whose arguments need more than five registers. Only internal definitions can
+    be changed (every caller is in this module)."""
+    plans: dict[str, Spill] = {}
     for line in lines:
         m = DEFINE.match(line)
         if m is None:
             continue
         params, _ = call_args(m["rest"])
-        regs = sum(register_count(p.split()[0]) for p in params if p != "...")
+        types = [param_type(p) for p in params if p != "..."]
+        if sum(register_count(t) for t in types) <= MAX_REGISTER_ARGS:
+            continue
+        if "internal" not in m["pre"].split() and "private" not in m["pre"].split():
+            raise LegalizeError(f"exported function @{m['name']} takes more than {MAX_REGISTER_ARGS} argument registers")
+        used, kept = 0, 0
+        while used + register_count(types[kept]) <= MAX_REGISTER_ARGS - 1:
+            used += register_count(types[kept])
+            kept += 1
+        plans[m["name"]] = Spill(kept=kept, types=types[kept:])
+    return plans
+
+
+# Words that may precede a parenthesised constant expression operand, e.g.
+# `inttoptr (i64 8 to ptr)` or `getelementptr inbounds nuw (i8, ptr @x, i64 4)`.
+CONSTEXPR_WORDS = {"inttoptr", "ptrtoint", "bitcast", "addrspacecast", "getelementptr", "inbounds",
+                   "nuw", "nusw", "nsw", "trunc", "add", "sub", "mul", "shl", "xor"}
+
+
+def arg_value(arg: str) -> str:
+    """The value of a call argument (`<type> <attributes> <value>`), constant expressions included."""
+    tokens = [t for t in split_top_level(arg, " ") if t]
+    if not tokens[-1].startswith("("):
+        return tokens[-1]
+    i = len(tokens) - 2
+    while i > 0 and tokens[i] in CONSTEXPR_WORDS:
+        i -= 1
+    return " ".join(tokens[i + 1:])
+
+
+def spill_arguments(lines: list[str], module: Module) -> list[str]:
+    """Rewrites functions with more than five argument registers to take the tail of their
+    arguments through a pointer to a struct the caller allocates (SBF has no stack arguments)."""
+    plans = plan_spills(lines)
+    if not plans:
+        return lines
+    out: list[str] = []
+    entry_index = -1  # where allocas go in the current function's entry block
+    allocas: dict[str, str] = {}  # callee -> alloca name, per caller
+    pending_entry: list[str] = []
+
+    def flush_allocas() -> None:
+        if allocas:
+            out[entry_index:entry_index] = [f"  {name} = alloca {plans[callee].struct}, align 16" for callee, name in allocas.items()]
+        allocas.clear()
+
+    for line in lines:
+        d = DEFINE.match(line)
+        if d is not None:
+            entry_index = -1
+            name = d["name"]
+            if name in plans:
+                plan = plans[name]
+                params, tail = call_args(d["rest"])
+                spilled = params[plan.kept:]
+                line = f"define {d['pre']}@{name}({', '.join(params[:plan.kept] + ['ptr noundef %qd.spill'])}){tail}"
+                pending_entry = []
+                for j, (ty, param) in enumerate(zip(plan.types, spilled)):
+                    gep = module.fresh("spill.gep")
+                    pending_entry.append(f"  {gep} = getelementptr inbounds {plan.struct}, ptr %qd.spill, i32 0, i32 {j}")
+                    pending_entry.append(f"  {param.split()[-1]} = load {ty}, ptr {gep}")
+            out.append(line)
+            if line.rstrip().endswith("{"):
+                entry_index = len(out)
+            continue
+        if entry_index == len(out) and line.strip() and line.rstrip().endswith(":") and not line.startswith(" "):
+            out.append(line)  # the entry block's label: allocas and loads go after it
+            entry_index = len(out)
+            continue
+        if pending_entry and entry_index == len(out):
+            out.extend(pending_entry)
+            entry_index = len(out)
+            pending_entry = []
+        if line.startswith("}"):
+            flush_allocas()
+            out.append(line)
+            continue
+        m = CALL.match(line)
+        if m is not None and m["callee"][1:] in plans:
+            callee = m["callee"][1:]
+            plan = plans[callee]
+            args, tail = call_args(m["rest"])
+            slot = allocas.setdefault(callee, module.fresh("spill.slot"))
+            for j, (ty, arg) in enumerate(zip(plan.types, args[plan.kept:])):
+                gep = module.fresh("spill.arg")
+                out.append(f"  {gep} = getelementptr inbounds {plan.struct}, ptr {slot}, i32 0, i32 {j}")
+                out.append(f"  store {ty} {arg_value(arg)}, ptr {gep}")
+            # `tail` would promise the callee does not read our stack, and it now does.
+            head = re.sub(r"\b(tail|musttail|notail) call\b", "call", m["head"])
+            out.append(f"{head}{m['callee']}({', '.join(args[:plan.kept] + [f'ptr {slot}'])}){tail}")
+            continue
+        for name in plans:
+            if "@" + name in line and not line.lstrip().startswith(";"):
+                raise LegalizeError(f"@{name} takes more than {MAX_REGISTER_ARGS} argument registers and is used other than by a direct call: {line.strip()[:160]}")
+        out.append(line)
+    return out
+
+
+def check_arguments(lines: list[str]) -> None:
+    """After spilling, no call may still need stack arguments (indirect calls, declarations)."""
+    for line in lines:
+        m = DEFINE.match(line) or DECLARE.match(line)
+        if m is None:
+            continue
+        rest = line[line.index("@" + m["name"]) + len(m["name"]) + 2:]
+        params, _ = call_args(rest)
+        regs = sum(register_count(param_type(p)) for p in params if p != "...")
         if regs > MAX_REGISTER_ARGS:
             raise LegalizeError(
-                f"function @{m['name']} takes {regs} argument registers (SBF allows "
-                f"{MAX_REGISTER_ARGS}); pass the extra arguments in a struct by reference"
+                f"function @{m['name']} takes {regs} argument registers (SBF allows {MAX_REGISTER_ARGS}); "
+                "pass the extra arguments in a struct by reference"
             )
 
 
 def legalize(ir: str) -> str:
     lines = ir.splitlines()
     module = Module(lines=lines)
+    module.defined = {m["name"] for m in map(DEFINE.match, lines) if m is not None}
     out: list[str] = []
     for line in lines:
         d = DECLARE.match(line)
@@ -569,6 +700,7 @@ def legalize(ir: str) -> str:
         if "call " in line:
             line = rewrite_call(line, module)
         out.append(line)
+    out = spill_arguments(out, module)
     check_arguments(out)
     out.extend(emit_helpers(module))
     return "\n".join(out) + "\n"

@@ -55,6 +55,8 @@ mod tests {
             133, 237, 95, 91, 55, 145, 58, 140, 245, 133, 126, 255, 0, 169,
         ];
         assert_eq!(pubkey("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA"), token);
+        // A key with a high first byte (no leading zeros).
+        assert_eq!(pubkey("C9Vy9ftWPhg7cXG4THhSUNXTwbnRa5xjRE6gy3DjP7Yf")[..8], [165, 157, 244, 253, 101, 228, 173, 195]);
         // Leading '1's are leading zero bytes.
         let mut clock = [0u8; 32];
         clock[7] = 1;

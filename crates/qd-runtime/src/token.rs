@@ -21,7 +21,7 @@ const INITIALIZE_ACCOUNT3: u8 = 18;
 
 fn check_program(program: &AccountInfo) -> Result<&Pubkey, ProgramError> {
     let id = program.key();
-    if (id != &ID && id != &ID_2022) || !program.executable() {
+    if id != &ID && id != &ID_2022 {
         return Err(RuntimeError::WrongProgram.into());
     }
     Ok(id)

@@ -20,9 +20,11 @@ pub fn address(account: &AccountInfo, expected: &Pubkey) -> ProgramResult {
     if account.key() == expected { Ok(()) } else { Err(RuntimeError::WrongAddress.into()) }
 }
 
-/// The account is the executable program `id` (an arbitrary CPI target fails here).
+/// The account is the program `id` (an arbitrary CPI target fails here). Only the key is
+/// compared: the serialized executable flag is not reliable for builtins, and the runtime
+/// itself refuses a CPI into a non-executable account.
 pub fn program(account: &AccountInfo, id: &Pubkey) -> ProgramResult {
-    if account.key() != id || !account.executable() {
+    if account.key() != id {
         return Err(RuntimeError::WrongProgram.into());
     }
     Ok(())

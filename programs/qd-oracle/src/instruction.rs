@@ -1,0 +1,157 @@
+//! Instruction decoding: an 8-byte Anchor discriminator, then borsh arguments. Decoding is pure
+//! (host-tested); every malformed input is `InvalidInstruction` / `InvalidInstructionData`.
+
+use crate::error::OracleProgramError;
+use qd_oracle_reader::{Action, GuardConfig, OracleGuards, MAX_PUBLISHERS};
+use qd_runtime::borsh::Reader;
+use qd_runtime::error::{ProgramError, RuntimeError};
+use qd_runtime::hash::discriminator;
+use qd_runtime::pubkey::Pubkey;
+
+pub const INITIALIZE_FEED: [u8; 8] = discriminator("global", "initialize_feed");
+pub const PUBLISH: [u8; 8] = discriminator("global", "publish");
+pub const SET_PUBLISHERS: [u8; 8] = discriminator("global", "set_publishers");
+pub const SET_AUTHORITY: [u8; 8] = discriminator("global", "set_authority");
+pub const SET_GUARDS: [u8; 8] = discriminator("global", "set_guards");
+pub const SET_STATUS: [u8; 8] = discriminator("global", "set_status");
+pub const READ_PRICE: [u8; 8] = discriminator("global", "read_price");
+
+/// A validated publisher list (1..=8 distinct keys).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Publishers {
+    pub keys: [Pubkey; MAX_PUBLISHERS],
+    pub len: u8,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OracleInstruction {
+    /// Accounts: authority (signer, writable: pays rent), feed PDA (writable), system program.
+    InitializeFeed { symbol: [u8; 16], expo: i32, ema_window_secs: u32, publishers: Publishers },
+    /// Accounts: publisher (signer), feed (writable).
+    Publish { price: i64, conf: u64, publish_time: i64 },
+    /// Accounts: authority (signer), feed (writable).
+    SetPublishers { publishers: Publishers },
+    /// Accounts: authority (signer), feed (writable), new authority (signer).
+    SetAuthority,
+    /// Accounts: authority (signer), feed (writable).
+    SetGuards { guards: OracleGuards },
+    /// Accounts: authority (signer), feed (writable).
+    SetStatus { status: u8 },
+    /// Accounts: oracle account (any supported format).
+    ReadPrice { action: Action, guard: Option<GuardConfig> },
+}
+
+fn guard(r: &mut Reader) -> Result<GuardConfig, ProgramError> {
+    Ok(GuardConfig::new(r.u32()?, r.u32()?, r.u16()?, r.u16()?, r.bool()?))
+}
+
+fn publishers(r: &mut Reader) -> Result<Publishers, ProgramError> {
+    let n = r.u32()? as usize;
+    if n > MAX_PUBLISHERS {
+        return Err(OracleProgramError::TooManyPublishers.into());
+    }
+    if n == 0 {
+        return Err(OracleProgramError::NoPublishers.into());
+    }
+    let mut keys = [[0u8; 32]; MAX_PUBLISHERS];
+    for i in 0..n {
+        keys[i] = r.pubkey()?;
+        if keys[i] == [0u8; 32] || keys[..i].contains(&keys[i]) {
+            return Err(OracleProgramError::DuplicatePublisher.into());
+        }
+    }
+    Ok(Publishers { keys, len: n as u8 })
+}
+
+fn action(code: u8) -> Result<Action, ProgramError> {
+    Ok(match code {
+        0 => Action::Trade,
+        1 => Action::Margin,
+        2 => Action::Liquidation,
+        3 => Action::Settlement,
+        _ => return Err(OracleProgramError::InvalidAction.into()),
+    })
+}
+
+impl OracleInstruction {
+    pub fn unpack(data: &[u8]) -> Result<Self, ProgramError> {
+        if data.len() < 8 {
+            return Err(RuntimeError::InvalidInstruction.into());
+        }
+        let (tag, rest) = data.split_at(8);
+        let mut r = Reader::new(rest);
+        let ix = match <[u8; 8]>::try_from(tag).map_err(|_| RuntimeError::InvalidInstruction)? {
+            INITIALIZE_FEED => OracleInstruction::InitializeFeed {
+                symbol: r.array()?,
+                expo: r.i32()?,
+                ema_window_secs: r.u32()?,
+                publishers: publishers(&mut r)?,
+            },
+            PUBLISH => OracleInstruction::Publish { price: r.i64()?, conf: r.u64()?, publish_time: r.i64()? },
+            SET_PUBLISHERS => OracleInstruction::SetPublishers { publishers: publishers(&mut r)? },
+            SET_AUTHORITY => OracleInstruction::SetAuthority,
+            SET_GUARDS => {
+                let mut guards = OracleGuards::default();
+                for g in guards.by_action.iter_mut() {
+                    *g = guard(&mut r)?;
+                }
+                OracleInstruction::SetGuards { guards }
+            }
+            SET_STATUS => OracleInstruction::SetStatus { status: r.u8()? },
+            READ_PRICE => OracleInstruction::ReadPrice { action: action(r.u8()?)?, guard: r.option(guard)? },
+            _ => return Err(RuntimeError::InvalidInstruction.into()),
+        };
+        r.finish()?;
+        Ok(ix)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(tag: [u8; 8], args: &[u8]) -> Vec<u8> {
+        [&tag[..], args].concat()
+    }
+
+    #[test]
+    fn decodes_publish() {
+        let args = [&7i64.to_le_bytes()[..], &3u64.to_le_bytes(), &99i64.to_le_bytes()].concat();
+        assert_eq!(
+            OracleInstruction::unpack(&with(PUBLISH, &args)).unwrap(),
+            OracleInstruction::Publish { price: 7, conf: 3, publish_time: 99 }
+        );
+        // Short and long argument data are both refused.
+        assert!(OracleInstruction::unpack(&with(PUBLISH, &args[..23])).is_err());
+        assert!(OracleInstruction::unpack(&with(PUBLISH, &[&args[..], &[0]].concat())).is_err());
+    }
+
+    #[test]
+    fn publisher_lists_are_bounded_and_distinct() {
+        let list = |keys: &[[u8; 32]]| [&(keys.len() as u32).to_le_bytes()[..], &keys.concat()].concat();
+        let ok = OracleInstruction::unpack(&with(SET_PUBLISHERS, &list(&[[1; 32], [2; 32]]))).unwrap();
+        assert!(matches!(ok, OracleInstruction::SetPublishers { publishers } if publishers.len == 2));
+        let err = |keys: &[[u8; 32]]| OracleInstruction::unpack(&with(SET_PUBLISHERS, &list(keys))).unwrap_err();
+        assert_eq!(err(&[[1; 32]; 9]), OracleProgramError::TooManyPublishers.into());
+        assert_eq!(err(&[[1; 32], [1; 32]]), OracleProgramError::DuplicatePublisher.into());
+        assert_eq!(err(&[]), OracleProgramError::NoPublishers.into());
+    }
+
+    #[test]
+    fn unknown_or_short_discriminator() {
+        assert_eq!(OracleInstruction::unpack(&[1, 2, 3]).unwrap_err(), RuntimeError::InvalidInstruction.into());
+        assert_eq!(OracleInstruction::unpack(&[0; 8]).unwrap_err(), RuntimeError::InvalidInstruction.into());
+    }
+
+    #[test]
+    fn read_price_action_and_optional_guard() {
+        assert_eq!(
+            OracleInstruction::unpack(&with(READ_PRICE, &[2, 0])).unwrap(),
+            OracleInstruction::ReadPrice { action: Action::Liquidation, guard: None }
+        );
+        assert_eq!(OracleInstruction::unpack(&with(READ_PRICE, &[4, 0])).unwrap_err(), OracleProgramError::InvalidAction.into());
+        let g = [&10u32.to_le_bytes()[..], &20u32.to_le_bytes(), &30u16.to_le_bytes(), &0u16.to_le_bytes(), &[1]].concat();
+        let ix = OracleInstruction::unpack(&with(READ_PRICE, &[&[0u8, 1][..], &g].concat())).unwrap();
+        assert_eq!(ix, OracleInstruction::ReadPrice { action: Action::Trade, guard: Some(GuardConfig::new(10, 20, 30, 0, true)) });
+    }
+}
