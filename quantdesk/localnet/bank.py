@@ -472,9 +472,14 @@ class Bank:
         if account.owner != ALT_PROGRAM_ID:
             raise SanitizeError(TransactionErrorFieldless.InvalidAddressLookupTableOwner)
         try:
-            return list(AddressLookupTable.deserialize(bytes(account.data)).addresses)
+            table = AddressLookupTable.deserialize(bytes(account.data))
         except Exception as exc:  # any decode failure is "invalid data" to the runtime
             raise SanitizeError(TransactionErrorFieldless.InvalidAddressLookupTableData) from exc
+        addresses = list(table.addresses)
+        # Addresses appended in the current slot are not usable until the next one.
+        if table.meta.last_extended_slot >= self.slot:
+            return addresses[: table.meta.last_extended_slot_start_index]
+        return addresses
 
     @staticmethod
     def signatures_valid(tx: VersionedTransaction) -> bool:
@@ -524,6 +529,9 @@ class Bank:
             raise TransactionRejected(err)
         keys = resolved.account_keys
         pre_accounts = [self.svm.get_account(k) for k in keys]
+        fee = message_fee(resolved.tx.message)
+        if pre_accounts[0] is None or pre_accounts[0].lamports < fee:
+            raise TransactionRejected(TransactionErrorFieldless.InsufficientFundsForFee)
         result = self.svm.send_transaction(resolved.tx)
         if isinstance(result, FailedTransactionMetadata):
             payer_after = self.svm.get_balance(keys[0]) or 0
@@ -546,13 +554,25 @@ class Bank:
                 written.append((key, post))
         pre_balances = [a.lamports if a is not None else 0 for a in pre_accounts]
         post_balances = [a.lamports if a is not None else 0 for a in post_accounts]
+        # LiteSVM charges only the signature fee; the prioritization fee a cluster also takes
+        # is charged here, so balances and getFeeForMessage agree with meta.fee. Lamports are
+        # conserved by execution, so what the accounts lost is what LiteSVM charged.
+        uncharged = fee - (sum(pre_balances) - sum(post_balances))
+        payer = post_accounts[0]
+        # (A payer that emptied itself can no longer be charged; the runtime charges fees first.)
+        if uncharged > 0 and payer is not None and payer.lamports >= uncharged:
+            payer = Account(payer.lamports - uncharged, bytes(payer.data), payer.owner,
+                            payer.executable, payer.rent_epoch)
+            self.svm.set_account(keys[0], payer)
+            post_accounts[0] = payer
+            post_balances[0] = payer.lamports
+            written[0] = (keys[0], payer)
         record = TxRecord(
             resolved=resolved,
             slot=self.slot,
             block_height=self.block_height,
             block_time=self.unix_timestamp,
             err=tx_err,
-            # Lamports are conserved by execution, so what the accounts lost is the fee.
             fee=sum(pre_balances) - sum(post_balances),
             pre_balances=pre_balances,
             post_balances=post_balances,
