@@ -1,0 +1,119 @@
+"""qd_ test controls, and the process: start-up, CLI, clean shutdown on SIGINT/SIGTERM."""
+from __future__ import annotations
+
+import asyncio
+import base64
+import signal
+import socket
+import sys
+from typing import Any
+
+import httpx
+import pytest
+from solana.rpc.async_api import AsyncClient
+from solana.rpc.websocket_api import connect
+from solders.clock import Clock
+from solders.pubkey import Pubkey
+from solders.rpc.responses import AccountNotification
+
+from quantdesk.localnet import free_port, run_in_background
+
+CLOCK_SYSVAR = Pubkey.from_string("SysvarC1ock11111111111111111111111111111111")
+
+
+async def rpc(http: httpx.AsyncClient, url: str, method: str, *params: Any) -> Any:
+    body = await http.post(url, json={"jsonrpc": "2.0", "id": 1, "method": method,
+                                      "params": list(params)})
+    reply = body.json()
+    assert "error" not in reply, reply
+    return reply["result"]
+
+
+async def test_clock_controls() -> None:
+    async with run_in_background(slot_ms=50) as node, httpx.AsyncClient() as http, \
+            AsyncClient(node.rpc_url) as client:
+        assert await rpc(http, node.rpc_url, "qd_pauseClock") is True
+        paused_at = (await rpc(http, node.rpc_url, "qd_getClock"))["slot"]
+        await asyncio.sleep(0.3)
+        state = await rpc(http, node.rpc_url, "qd_getClock")
+        assert state["slot"] == paused_at and state["paused"] is True
+        assert await rpc(http, node.rpc_url, "qd_warpSlot", paused_at + 1000) == paused_at + 1000
+        assert (await client.get_slot()).value == paused_at + 1000
+        set_to = await rpc(http, node.rpc_url, "qd_setClock", {"unixTimestamp": 2_000_000_000})
+        assert set_to == {"slot": paused_at + 1000, "unixTimestamp": 2_000_000_000}
+        # programs see it: the Clock sysvar as getAccountInfo returns it
+        sysvar = (await client.get_account_info(CLOCK_SYSVAR)).value
+        clock = Clock.from_bytes(sysvar.data)
+        assert (clock.slot, clock.unix_timestamp) == (paused_at + 1000, 2_000_000_000)
+        await rpc(http, node.rpc_url, "qd_warpSlot", paused_at + 1010)  # 10 slots of 50 ms
+        sysvar = (await client.get_account_info(CLOCK_SYSVAR)).value
+        assert Clock.from_bytes(sysvar.data).unix_timestamp == 2_000_000_000
+        await rpc(http, node.rpc_url, "qd_warpSlot", paused_at + 1040)  # 40 slots: +2 s
+        sysvar = (await client.get_account_info(CLOCK_SYSVAR)).value
+        assert Clock.from_bytes(sysvar.data).unix_timestamp == 2_000_000_002
+        bad = (await http.post(node.rpc_url, json={"jsonrpc": "2.0", "id": 1,
+                                                   "method": "qd_warpSlot", "params": [1]})).json()
+        assert bad["error"]["code"] == -32602
+        assert await rpc(http, node.rpc_url, "qd_resumeClock") is True
+        await asyncio.sleep(0.3)
+        assert (await rpc(http, node.rpc_url, "qd_getClock"))["slot"] > paused_at + 1040
+
+
+async def test_set_account_notifies_and_reset() -> None:
+    async with run_in_background(paused=True) as node, httpx.AsyncClient() as http, \
+            AsyncClient(node.rpc_url) as client:
+        key, owner = Pubkey.new_unique(), Pubkey.new_unique()
+        async with connect(node.ws_url) as ws:
+            await ws.account_subscribe(key, encoding="base64")
+            await ws.recv()
+            await rpc(http, node.rpc_url, "qd_setAccount", str(key), {
+                "lamports": 1_000, "data": [base64.b64encode(b"\x07\x08").decode(), "base64"],
+                "owner": str(owner), "executable": False, "rentEpoch": 0})
+            (note,) = await asyncio.wait_for(ws.recv(), 5)
+            assert isinstance(note, AccountNotification)
+            assert note.result.value.data == b"\x07\x08" and note.result.value.owner == owner
+        found = (await client.get_program_accounts(owner, encoding="base64")).value
+        assert [a.pubkey for a in found] == [key]
+        await rpc(http, node.rpc_url, "qd_warpSlot", 77)
+        assert await rpc(http, node.rpc_url, "qd_reset") is True
+        assert (await client.get_account_info(key)).value is None
+        assert (await client.get_slot()).value == 0
+
+
+def _port_closed(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) != 0
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+async def test_clean_shutdown(sig: signal.Signals) -> None:
+    rpc_port, ws_port = free_port(), free_port()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "quantdesk", "localnet", "--rpc-port", str(rpc_port),
+        "--ws-port", str(ws_port), stderr=asyncio.subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{rpc_port}"
+    async with httpx.AsyncClient() as http:
+        for _ in range(200):
+            try:
+                if (await http.post(url, json={"jsonrpc": "2.0", "id": 1,
+                                               "method": "getHealth"})).json()["result"] == "ok":
+                    break
+            except httpx.HTTPError:
+                await asyncio.sleep(0.05)
+        # an open WebSocket and an idle keep-alive HTTP connection must not block shutdown
+        async with connect(f"ws://127.0.0.1:{ws_port}") as ws:
+            await ws.slot_subscribe()
+            await ws.recv()
+            proc.send_signal(sig)
+            assert await asyncio.wait_for(proc.wait(), 10) == 0
+    assert _port_closed(rpc_port) and _port_closed(ws_port)
+
+
+async def test_run_in_background_reports_a_failed_start() -> None:
+    rpc_port = free_port()
+    with socket.socket() as blocker:  # the port is taken: the server cannot start
+        blocker.bind(("127.0.0.1", rpc_port))
+        blocker.listen()
+        with pytest.raises(RuntimeError, match="exited"):
+            async with run_in_background(rpc_port=rpc_port, startup_timeout=20):
+                pass
