@@ -4,6 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s%N)
+# cargo does not track the linker's own source: pass its fingerprint as a link argument so a
+# change to tools/sbf relinks every program (sbf-ld ignores the value).
+toolchain=$(cat tools/sbf-ld tools/sbf/*.py | sha256sum | cut -c1-16)
+export CARGO_TARGET_BPFEL_UNKNOWN_NONE_RUSTFLAGS="-C target-cpu=v2 -C link-arg=--toolchain=$toolchain"
 /usr/bin/cargo build --quiet --release --target bpfel-unknown-none --workspace
 mkdir -p target/deploy target/idl
 for so in target/bpfel-unknown-none/release/lib*.so; do

@@ -50,6 +50,7 @@ def parse_args(argv: list[str]) -> Inputs:
     parser.add_argument("--debug", action="store_true")
     parser.add_argument("--fatal-warnings", action="store_true")
     parser.add_argument("--allow-bpf-trap", action="store_true")
+    parser.add_argument("--toolchain", help="fingerprint of this linker; only makes cargo relink on change")
     parser.add_argument("inputs", nargs="*")
     ns, unknown = parser.parse_known_args(argv)
     stray = [u for u in unknown if not u.startswith("-O")]
@@ -120,7 +121,9 @@ def build(inputs: Inputs, work: Path) -> bytes:
                                  "-passes=always-inline,globaldce", "-o", str(inlined), str(legal)])
 
     obj = work / "prog.o"
-    run("llc", [tool("llc"), "-march=bpfel", "-mcpu=v2", "-O2", "-bpf-stack-size=4096",
+    # SBPF has no alignment requirement; without this, every unaligned field read from
+    # account bytes is split into single-byte loads.
+    run("llc", [tool("llc"), "-march=bpfel", "-mcpu=v2", "-mattr=+allows-misaligned-mem-access", "-O2", "-bpf-stack-size=4096",
                 "-filetype=obj", "-o", str(obj), str(inlined)])
     return link(obj.read_bytes())
 

@@ -14,29 +14,46 @@ pub type ProgramResult<T = ()> = Result<T, ProgramError>;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u32)]
 pub enum RuntimeError {
+    /// Unknown instruction discriminator
     InvalidInstruction = 6000,
+    /// Instruction arguments are malformed
     InvalidInstructionData = 6001,
+    /// Not enough accounts for this instruction
     NotEnoughAccounts = 6002,
+    /// A required signature is missing
     MissingSigner = 6003,
+    /// An account that must be writable is read-only
     NotWritable = 6004,
+    /// Account is owned by the wrong program
     WrongOwner = 6005,
+    /// Account is not of the expected type or is not initialized
     WrongDiscriminator = 6006,
+    /// Account data has the wrong size for its type
     WrongAccountSize = 6007,
+    /// Account address does not match the expected address or PDA
     WrongAddress = 6008,
-    NonCanonicalBump = 6009,
-    DuplicateAccount = 6010,
-    AlreadyInitialized = 6011,
-    ArithmeticOverflow = 6012,
-    WrongProgram = 6013,
-    Misaligned = 6014,
-    InvalidSysvar = 6015,
-    NotRentExempt = 6016,
-    TooManyAccounts = 6017,
-    ReallocTooLarge = 6018,
-    InsufficientLamports = 6019,
-    CpiFailed = 6020,
-    TooManySeeds = 6021,
-    AccountNotEmpty = 6022,
+    /// The same account was passed twice where distinct accounts are required
+    DuplicateAccount = 6009,
+    /// Account is already initialized
+    AlreadyInitialized = 6010,
+    /// Arithmetic overflow
+    ArithmeticOverflow = 6011,
+    /// Program account is not the expected program
+    WrongProgram = 6012,
+    /// Account data is misaligned for its type
+    Misaligned = 6013,
+    /// Sysvar could not be read
+    InvalidSysvar = 6014,
+    /// Too many accounts for this instruction
+    TooManyAccounts = 6015,
+    /// Account growth exceeds the per-instruction realloc limit
+    ReallocTooLarge = 6016,
+    /// Not enough lamports
+    InsufficientLamports = 6017,
+    /// Cross-program invocation failed
+    CpiFailed = 6018,
+    /// Too many PDA seeds
+    TooManySeeds = 6019,
 }
 
 impl From<RuntimeError> for ProgramError {

@@ -9,6 +9,8 @@ pub mod borsh;
 pub mod entrypoint;
 pub mod error;
 pub mod hash;
+#[cfg(not(target_arch = "bpf"))]
+pub mod idl;
 pub mod pubkey;
 pub mod validate;
 

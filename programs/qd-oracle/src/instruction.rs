@@ -41,8 +41,18 @@ pub enum OracleInstruction {
     ReadPrice { action: Action, guard: Option<GuardConfig> },
 }
 
+/// A `GuardConfig` as borsh lays out the IDL struct: its fields, then the 3 padding bytes.
 fn guard(r: &mut Reader) -> Result<GuardConfig, ProgramError> {
-    Ok(GuardConfig::new(r.u32()?, r.u32()?, r.u16()?, r.u16()?, r.bool()?))
+    let g = GuardConfig {
+        max_staleness_slots: r.u32()?,
+        max_staleness_secs: r.u32()?,
+        max_conf_bps: r.u16()?,
+        max_ema_deviation_bps: r.u16()?,
+        require_trading: r.u8()?,
+        _pad: r.array()?,
+    };
+    g.validate()?;
+    Ok(g)
 }
 
 fn publishers(r: &mut Reader) -> Result<Publishers, ProgramError> {
@@ -150,8 +160,11 @@ mod tests {
             OracleInstruction::ReadPrice { action: Action::Liquidation, guard: None }
         );
         assert_eq!(OracleInstruction::unpack(&with(READ_PRICE, &[4, 0])).unwrap_err(), OracleProgramError::InvalidAction.into());
-        let g = [&10u32.to_le_bytes()[..], &20u32.to_le_bytes(), &30u16.to_le_bytes(), &0u16.to_le_bytes(), &[1]].concat();
+        let g = [&10u32.to_le_bytes()[..], &20u32.to_le_bytes(), &30u16.to_le_bytes(), &0u16.to_le_bytes(), &[1, 0, 0, 0]].concat();
         let ix = OracleInstruction::unpack(&with(READ_PRICE, &[&[0u8, 1][..], &g].concat())).unwrap();
         assert_eq!(ix, OracleInstruction::ReadPrice { action: Action::Trade, guard: Some(GuardConfig::new(10, 20, 30, 0, true)) });
+        // A guard that would accept anything is refused while decoding.
+        let zero = [0u8; 16];
+        assert!(OracleInstruction::unpack(&with(READ_PRICE, &[&[0u8, 1][..], &zero].concat())).is_err());
     }
 }

@@ -26,3 +26,30 @@ pub const FEED_SEED: &[u8] = b"feed";
 
 #[cfg(target_arch = "bpf")]
 qd_runtime::entrypoint!(processor::process);
+
+#[cfg(test)]
+mod idl_layout {
+    use qd_oracle_reader::{GuardConfig, OracleGuards, PriceFeed};
+    use qd_runtime::idl::check_layout;
+    use qd_runtime::idl_fields;
+
+    const IDL: &str = include_str!("../../../idl/qd_oracle.json");
+
+    #[test]
+    fn accounts_match_the_idl() {
+        check_layout(
+            IDL,
+            "PriceFeed",
+            &idl_fields!(PriceFeed: version, status, num_publishers, bump, expo, symbol, authority, publishers, price, conf,
+                ema_price, ema_conf, publish_time, publish_slot, prev_publish_time, ema_window_secs, _pad0, guards, _reserved),
+            core::mem::size_of::<PriceFeed>(),
+        );
+        check_layout(
+            IDL,
+            "GuardConfig",
+            &idl_fields!(GuardConfig: max_staleness_slots, max_staleness_secs, max_conf_bps, max_ema_deviation_bps, require_trading, _pad),
+            core::mem::size_of::<GuardConfig>(),
+        );
+        check_layout(IDL, "OracleGuards", &idl_fields!(OracleGuards: by_action), core::mem::size_of::<OracleGuards>());
+    }
+}

@@ -1,0 +1,39 @@
+"""The programs' Anchor IDLs (idl/*.json, the contract between chain and clients) as anchorpy objects."""
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+
+from anchorpy import Idl, Program, Provider
+from solana.rpc.async_api import AsyncClient
+from solders.pubkey import Pubkey
+
+IDL_DIR = Path(__file__).resolve().parents[1] / "idl"
+LOCALNET_URL = "http://127.0.0.1:8899"
+
+
+@cache
+def load_idl(name: str) -> Idl:
+    """The IDL of program `name` (e.g. "qd_oracle")."""
+    return Idl.from_json((IDL_DIR / f"{name}.json").read_text())
+
+
+def program_id(name: str) -> Pubkey:
+    """The program id recorded in the IDL's metadata (the localnet id of Anchor.toml)."""
+    metadata = json.loads((IDL_DIR / f"{name}.json").read_text())["metadata"]
+    return Pubkey.from_string(metadata["address"])
+
+
+def program(name: str, provider: Provider | None = None) -> Program:
+    """An anchorpy Program for `name`. Without a provider it is read-only (instruction building,
+    decoding) and points at the local validator; pass a Provider to send transactions."""
+    if provider is None:
+        provider = Provider.readonly(LOCALNET_URL)
+    return Program(load_idl(name), program_id(name), provider)
+
+
+async def close_program(p: Program) -> None:
+    """Closes the RPC connection a Program holds."""
+    client: AsyncClient = p.provider.connection
+    await client.close()

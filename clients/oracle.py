@@ -1,0 +1,245 @@
+"""Client for qd-oracle: feed addresses, instruction builders, account/event/return-data decoders,
+and an async client that publishes and reads prices over RPC."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import IntEnum
+from typing import Any
+
+from anchorpy import Context, EventParser, Program, Provider
+from anchorpy.program.common import Event
+from construct import Container
+from solana.rpc.async_api import AsyncClient
+from solders.instruction import Instruction
+from solders.message import Message
+from solders.pubkey import Pubkey
+from solders.signature import Signature
+from solders.keypair import Keypair
+from solders.system_program import ID as SYSTEM_PROGRAM_ID
+from solders.transaction import VersionedTransaction
+
+from quantdesk.clients import idl as idl_mod
+
+NAME = "qd_oracle"
+PROGRAM_ID = idl_mod.program_id(NAME)
+FEED_SEED = b"feed"
+SYMBOL_LEN = 16
+MAX_PUBLISHERS = 8
+PRICE_DECIMALS = 6
+STATUS_HALTED = 0
+STATUS_TRADING = 1
+
+
+class Action(IntEnum):
+    """What a price is used for; each has its own guard."""
+
+    TRADE = 0
+    MARGIN = 1
+    LIQUIDATION = 2
+    SETTLEMENT = 3
+
+
+class Source(IntEnum):
+    QUANTDESK = 0
+    PYTH_LEGACY = 1
+    PYTH_RECEIVER = 2
+
+
+@dataclass(frozen=True)
+class GuardConfig:
+    """Limits for one action (see crates/qd-oracle-reader guard.rs)."""
+
+    max_staleness_slots: int
+    max_staleness_secs: int
+    max_conf_bps: int
+    max_ema_deviation_bps: int
+    require_trading: bool
+
+    def to_idl(self) -> dict[str, Any]:
+        return {
+            "max_staleness_slots": self.max_staleness_slots,
+            "max_staleness_secs": self.max_staleness_secs,
+            "max_conf_bps": self.max_conf_bps,
+            "max_ema_deviation_bps": self.max_ema_deviation_bps,
+            "require_trading": int(self.require_trading),
+            "pad": [0, 0, 0],
+        }
+
+    @classmethod
+    def from_idl(cls, c: Container[Any]) -> GuardConfig:
+        return cls(c.max_staleness_slots, c.max_staleness_secs, c.max_conf_bps, c.max_ema_deviation_bps, bool(c.require_trading))
+
+
+def encode_symbol(symbol: str) -> bytes:
+    """A symbol as the 16 zero-padded ASCII bytes the program keys feeds by."""
+    raw = symbol.encode("ascii")
+    if not 0 < len(raw) <= SYMBOL_LEN or not all(0x21 <= b <= 0x7E for b in raw):
+        raise ValueError(f"symbol must be 1..{SYMBOL_LEN} printable ASCII characters: {symbol!r}")
+    return raw.ljust(SYMBOL_LEN, b"\0")
+
+
+def feed_address(symbol: str) -> Pubkey:
+    """The feed PDA [b"feed", symbol] (canonical bump)."""
+    return Pubkey.find_program_address([FEED_SEED, encode_symbol(symbol)], PROGRAM_ID)[0]
+
+
+@dataclass(frozen=True)
+class Feed:
+    """A decoded PriceFeed account."""
+
+    address: Pubkey
+    symbol: str
+    status: int
+    expo: int
+    authority: Pubkey
+    publishers: list[Pubkey]
+    price: int
+    conf: int
+    ema_price: int
+    ema_conf: int
+    publish_time: int
+    publish_slot: int
+    prev_publish_time: int
+    ema_window_secs: int
+    guards: dict[Action, GuardConfig]
+
+    def as_decimal(self, value: int) -> Decimal:
+        """A raw price or confidence in the feed's exponent, as a Decimal."""
+        return Decimal(value).scaleb(self.expo)
+
+
+@dataclass(frozen=True)
+class NormalizedPrice:
+    """`read_price`'s return data: every source normalized to 6 decimals."""
+
+    price: int
+    conf: int
+    ema_price: int
+    ema_conf: int
+    publish_time: int
+    publish_slot: int
+    trading: bool
+    verified_full: bool
+    source: Source
+
+    @property
+    def price_decimal(self) -> Decimal:
+        return Decimal(self.price).scaleb(-PRICE_DECIMALS)
+
+
+class OracleInstructions:
+    """Builds qd-oracle instructions with anchorpy's IDL coder (no network use)."""
+
+    def __init__(self, program: Program | None = None) -> None:
+        self.program = program if program is not None else idl_mod.program(NAME)
+
+    def _ix(self, name: str, *args: Any, accounts: dict[str, Pubkey]) -> Instruction:
+        return self.program.instruction[name](*args, ctx=Context(accounts=accounts))
+
+    def initialize_feed(self, authority: Pubkey, symbol: str, expo: int, ema_window_secs: int, publishers: list[Pubkey]) -> Instruction:
+        return self._ix(
+            "initialize_feed",
+            list(encode_symbol(symbol)),
+            expo,
+            ema_window_secs,
+            publishers,
+            accounts={"authority": authority, "feed": feed_address(symbol), "system_program": SYSTEM_PROGRAM_ID},
+        )
+
+    def publish(self, publisher: Pubkey, feed: Pubkey, price: int, conf: int, publish_time: int) -> Instruction:
+        return self._ix("publish", price, conf, publish_time, accounts={"publisher": publisher, "feed": feed})
+
+    def set_publishers(self, authority: Pubkey, feed: Pubkey, publishers: list[Pubkey]) -> Instruction:
+        return self._ix("set_publishers", publishers, accounts={"authority": authority, "feed": feed})
+
+    def set_authority(self, authority: Pubkey, feed: Pubkey, new_authority: Pubkey) -> Instruction:
+        return self._ix("set_authority", accounts={"authority": authority, "feed": feed, "new_authority": new_authority})
+
+    def set_guards(self, authority: Pubkey, feed: Pubkey, guards: dict[Action, GuardConfig]) -> Instruction:
+        by_action = [guards[a].to_idl() for a in Action]
+        return self._ix("set_guards", {"by_action": by_action}, accounts={"authority": authority, "feed": feed})
+
+    def set_status(self, authority: Pubkey, feed: Pubkey, status: int) -> Instruction:
+        return self._ix("set_status", status, accounts={"authority": authority, "feed": feed})
+
+    def read_price(self, oracle: Pubkey, action: Action, guard: GuardConfig | None = None) -> Instruction:
+        return self._ix("read_price", int(action), guard.to_idl() if guard else None, accounts={"oracle": oracle})
+
+
+def decode_feed(address: Pubkey, data: bytes, program: Program | None = None) -> Feed:
+    """Decodes PriceFeed account data (anchorpy checks the discriminator)."""
+    coder = (program or idl_mod.program(NAME)).coder
+    c = coder.accounts.decode(data)
+    return Feed(
+        address=address,
+        symbol=bytes(c.symbol).rstrip(b"\0").decode("ascii"),
+        status=c.status,
+        expo=c.expo,
+        authority=c.authority,
+        publishers=list(c.publishers[: c.num_publishers]),
+        price=c.price,
+        conf=c.conf,
+        ema_price=c.ema_price,
+        ema_conf=c.ema_conf,
+        publish_time=c.publish_time,
+        publish_slot=c.publish_slot,
+        prev_publish_time=c.prev_publish_time,
+        ema_window_secs=c.ema_window_secs,
+        guards={a: GuardConfig.from_idl(c.guards.by_action[a]) for a in Action},
+    )
+
+
+def decode_normalized_price(data: bytes, program: Program | None = None) -> NormalizedPrice:
+    c = (program or idl_mod.program(NAME)).coder.types.decode("NormalizedPrice", data)
+    return NormalizedPrice(c.price, c.conf, c.ema_price, c.ema_conf, c.publish_time, c.publish_slot, c.trading, c.verified_full, Source(c.source))
+
+
+def parse_events(logs: list[str], program: Program | None = None) -> list[Event]:
+    """The program's Anchor events in a transaction's logs, in order."""
+    p = program or idl_mod.program(NAME)
+    events: list[Event] = []
+    EventParser(p.program_id, p.coder).parse_logs(logs, events.append)
+    return events
+
+
+class OracleClient:
+    """Publishes and reads prices through an RPC node (the local validator or a cluster)."""
+
+    def __init__(self, provider: Provider) -> None:
+        self.program = idl_mod.program(NAME, provider)
+        self.ix = OracleInstructions(self.program)
+        self.connection: AsyncClient = provider.connection
+
+    async def send(self, instructions: list[Instruction], signers: list[Keypair]) -> Signature:
+        """Signs with the provider's wallet (fee payer) and `signers`, sends and confirms."""
+        provider = self.program.provider
+        blockhash = (await self.connection.get_latest_blockhash()).value.blockhash
+        message = Message.new_with_blockhash(instructions, provider.wallet.public_key, blockhash)
+        tx = VersionedTransaction(message, [provider.wallet.payer, *signers])
+        sig = (await self.connection.send_transaction(tx)).value
+        await self.connection.confirm_transaction(sig, commitment="confirmed")
+        return sig
+
+    async def fetch_feed(self, symbol: str) -> Feed:
+        address = feed_address(symbol)
+        info = (await self.connection.get_account_info(address)).value
+        if info is None:
+            raise LookupError(f"no feed for {symbol} at {address}")
+        if info.owner != PROGRAM_ID:
+            raise ValueError(f"{address} is not owned by qd-oracle")
+        return decode_feed(address, bytes(info.data), self.program)
+
+    async def read_price(self, oracle: Pubkey, action: Action, guard: GuardConfig | None = None) -> NormalizedPrice:
+        """Runs `read_price` in a simulation and decodes its return data; a refused price raises
+        with the program's error."""
+        provider = self.program.provider
+        blockhash = (await self.connection.get_latest_blockhash()).value.blockhash
+        message = Message.new_with_blockhash([self.ix.read_price(oracle, action, guard)], provider.wallet.public_key, blockhash)
+        tx = VersionedTransaction(message, [provider.wallet.payer])
+        sim = (await self.connection.simulate_transaction(tx, sig_verify=False)).value
+        if sim.err is not None:
+            raise RuntimeError(f"read_price failed: {sim.err}; logs: {sim.logs}")
+        if sim.return_data is None:
+            raise RuntimeError("read_price returned no data")
+        return decode_normalized_price(bytes(sim.return_data.data), self.program)

@@ -1,0 +1,64 @@
+"""Holds each IDL equal to the Rust it describes: error codes/names/messages (the `/// msg` doc of
+each enum variant), instruction and event names (the names the Rust discriminators are computed
+from). Account layouts are checked byte for byte by each program's `idl_layout` cargo test."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from anchorpy import Idl
+
+ROOT = Path(__file__).resolve().parents[1]
+RUNTIME_ERRORS = ("crates/qd-runtime/src/error.rs", "RuntimeError")
+READER_ERRORS = ("crates/qd-oracle-reader/src/error.rs", "OracleError")
+
+# program -> (source dir, error enums it can return, in IDL order)
+PROGRAMS = {
+    "qd_oracle": ("programs/qd-oracle/src", [RUNTIME_ERRORS, READER_ERRORS, ("programs/qd-oracle/src/error.rs", "OracleProgramError")]),
+}
+
+
+def rust_errors(path: str, enum: str) -> list[dict[str, object]]:
+    source = (ROOT / path).read_text()
+    body = source.split(f"pub enum {enum} {{", 1)[1].split("\n}", 1)[0]
+    return [{"code": int(code), "name": name, "msg": msg} for msg, name, code in re.findall(r"/// (.*)\n\s+(\w+) = (\d+),", body)]
+
+
+def snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def rust_discriminator_names(src_dir: str, namespace: str) -> set[str]:
+    text = "".join(p.read_text() for p in (ROOT / src_dir).glob("*.rs"))
+    return set(re.findall(rf'discriminator\("{namespace}", "(\w+)"\)', text))
+
+
+@pytest.mark.parametrize("program", sorted(PROGRAMS))
+def test_errors_match_rust_enums(program: str) -> None:
+    idl = json.loads((ROOT / "idl" / f"{program}.json").read_text())
+    expected = [e for path, enum in PROGRAMS[program][1] for e in rust_errors(path, enum)]
+    assert expected, "no errors parsed from the Rust enums"
+    assert idl["errors"] == expected
+    codes = [e["code"] for e in expected]
+    assert len(codes) == len(set(codes)), "duplicate error codes"
+    assert min(codes) >= 6000
+
+
+@pytest.mark.parametrize("program", sorted(PROGRAMS))
+def test_instruction_and_event_names_match_rust(program: str) -> None:
+    idl = json.loads((ROOT / "idl" / f"{program}.json").read_text())
+    src = PROGRAMS[program][0]
+    assert {snake(i["name"]) for i in idl["instructions"]} == rust_discriminator_names(src, "global")
+    assert {e["name"] for e in idl.get("events", [])} == rust_discriminator_names(src, "event")
+
+
+@pytest.mark.parametrize("program", sorted(PROGRAMS))
+def test_anchorpy_reads_the_idl(program: str) -> None:
+    idl = Idl.from_json((ROOT / "idl" / f"{program}.json").read_text())
+    assert idl.name == program
+
+
+def test_every_idl_is_checked() -> None:
+    assert {p.stem for p in (ROOT / "idl").glob("*.json")} == set(PROGRAMS)
