@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest_asyncio
 from solana.rpc.async_api import AsyncClient
@@ -13,7 +14,8 @@ from quantdesk.localnet import LocalnetProcess, run_in_background
 @pytest_asyncio.fixture(loop_scope="session", scope="session")
 async def node() -> AsyncIterator[LocalnetProcess]:
     # 100 ms slots keep tests that wait for slots short.
-    async with run_in_background(slot_ms=100) as process:
+    # The workspace root, so the programs of Anchor.toml in target/deploy/ are deployed.
+    async with run_in_background(slot_ms=100, root=Path(__file__).resolve().parents[2]) as process:
         yield process
 
 
