@@ -113,7 +113,7 @@ class PubSub:
     def handle_message(self, connection: Connection, raw: str | bytes) -> None:
         try:
             request = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
             connection.send(_error(None, RpcError(P.PARSE_ERROR)))
             return
         if isinstance(request, list) and not request:

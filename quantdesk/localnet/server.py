@@ -77,7 +77,7 @@ class JsonRpcApp:
     def handle_body(self, body: bytes) -> bytes:
         try:
             request = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
             return _dump({"jsonrpc": "2.0", "error": RpcError(P.PARSE_ERROR).to_json(), "id": None})
         if isinstance(request, list):
             if not request:
@@ -110,6 +110,7 @@ class HttpProtocol(asyncio.Protocol):
         self.connections = connections
         self.buffer = bytearray()
         self.transport: asyncio.Transport | None = None
+        self._continued = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -156,7 +157,12 @@ class HttpProtocol(asyncio.Protocol):
                 self._reply(413, b"", close=True)
                 return
             if len(self.buffer) < end + 4 + length:
+                # curl asks before sending bodies over 1 KiB; answer rather than make it wait.
+                if headers.get("expect", "").lower() == "100-continue" and not self._continued:
+                    self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+                    self._continued = True
                 return  # body still arriving
+            self._continued = False
             body = bytes(self.buffer[end + 4 : end + 4 + length])
             del self.buffer[: end + 4 + length]
             self._route(method, path, headers, body, keep_alive)
@@ -166,6 +172,8 @@ class HttpProtocol(asyncio.Protocol):
     ) -> None:
         if method == "GET" and path == "/health":
             self._reply(200, b"ok", keep_alive, content_type="text/plain")
+        elif method == "OPTIONS":  # CORS preflight: browsers may call the node from any origin
+            self._reply(200, b"", keep_alive)
         elif method != "POST":
             self._reply(405, b"Used HTTP Method is not allowed. POST or OPTIONS is required", keep_alive)
         elif not headers.get("content-type", "").startswith("application/json"):
@@ -192,6 +200,9 @@ class HttpProtocol(asyncio.Protocol):
             f"HTTP/1.1 {status} {_REASONS[status]}\r\n"
             f"Content-Type: {content_type}\r\n"
             f"Content-Length: {len(body)}\r\n"
+            "Access-Control-Allow-Origin: *\r\n"
+            "Access-Control-Allow-Methods: POST, OPTIONS\r\n"
+            "Access-Control-Allow-Headers: content-type\r\n"
             f"Connection: {'keep-alive' if keep else 'close'}\r\n\r\n"
         ).encode("latin-1")
         self.transport.write(head + body)

@@ -112,6 +112,8 @@ async def test_parse_error_and_server_keeps_serving(node: LocalnetProcess) -> No
         assert bad.json() == error(-32700, "Parse error", None)
         bad = await http.post(node.rpc_url, content=b"\xff\xfe", headers=JSON)
         assert bad.json() == error(-32700, "Parse error", None)
+        bad = await http.post(node.rpc_url, content=b"[" * 40_000, headers=JSON)
+        assert bad.json() == error(-32700, "Parse error", None)
         ok = await http.post(node.rpc_url, json=request("getHealth"))
         assert ok.json() == {"jsonrpc": "2.0", "result": "ok", "id": 1}
 
@@ -133,6 +135,9 @@ async def test_http_level_errors(node: LocalnetProcess) -> None:
     async with httpx.AsyncClient() as http:
         assert (await http.get(f"{node.rpc_url}/health")).text == "ok"
         assert (await http.get(node.rpc_url)).status_code == 405
+        preflight = await http.options(node.rpc_url)
+        assert preflight.status_code == 200
+        assert preflight.headers["access-control-allow-origin"] == "*"
         wrong_type = await http.post(node.rpc_url, content=b"{}",
                                      headers={"Content-Type": "text/plain"})
         assert wrong_type.status_code == 415
@@ -153,6 +158,15 @@ async def test_keep_alive_pipelining_and_garbage(node: LocalnetProcess) -> None:
         head = await reader.readuntil(b"\r\n\r\n")
         length = int(head.split(b"Content-Length: ")[1].split(b"\r\n")[0])
         assert json.loads(await reader.readexactly(length))["result"] == "ok"
+    # Expect: 100-continue (what curl sends for large bodies) is answered before the body
+    writer.write(b"POST / HTTP/1.1\r\nContent-Type: application/json\r\nExpect: 100-continue"
+                 b"\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n")
+    await writer.drain()
+    assert await reader.readuntil(b"\r\n\r\n") == b"HTTP/1.1 100 Continue\r\n\r\n"
+    writer.write(body)
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = int(head.split(b"Content-Length: ")[1].split(b"\r\n")[0])
+    assert json.loads(await reader.readexactly(length))["result"] == "ok"
     writer.write(b"GARBAGE\r\n\r\n")
     await writer.drain()
     assert (await reader.read()).startswith(b"HTTP/1.1 400")  # and the connection is closed
