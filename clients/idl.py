@@ -37,3 +37,9 @@ async def close_program(p: Program) -> None:
     """Closes the RPC connection a Program holds."""
     client: AsyncClient = p.provider.connection
     await client.close()
+
+
+@cache
+def error_codes(name: str) -> dict[str, int]:
+    """Custom error name -> code for program `name`, from its IDL."""
+    return {e["name"]: e["code"] for e in json.loads((IDL_DIR / f"{name}.json").read_text())["errors"]}

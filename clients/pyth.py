@@ -30,6 +30,12 @@ LEGACY_MAX_COMPONENTS: Final = 32
 
 PRICE_UPDATE_V2_LEN: Final = 134
 
+# Owners the reader accepts (crates/qd-ids): the Pyth oracle program (legacy v2 price accounts,
+# mainnet-beta and devnet) and the Pyth Solana Receiver (PriceUpdateV2).
+PYTH_ORACLE_MAINNET: Final = Pubkey.from_string("FsJ3A3u2vn5cTVofAjvy6y5kwABJAqYWpe4975bi2epH")
+PYTH_ORACLE_DEVNET: Final = Pubkey.from_string("gSbePebfvPy7tRqimPoVecS2UsBvYv46ynrzWocc92s")
+PYTH_RECEIVER: Final = Pubkey.from_string("rec5EKMGg6MxZYaMdyBfgwp4d5rB9T1VQH5pJv5LtFJ")
+
 Verification = Literal["full", "partial"]
 
 
