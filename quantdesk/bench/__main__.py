@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+from quantdesk.bench import oracle
+from quantdesk.localnet import bench as localnet_bench
+
+OUT = Path("target/bench")
+PROGRAM_SCENARIOS = [oracle.measure]
+
+
+def main() -> int:
+    OUT.mkdir(parents=True, exist_ok=True)
+    tables = [measure() for measure in PROGRAM_SCENARIOS]
+    print("compute units per instruction (LiteSVM):")
+    for table in tables:
+        print("\n".join(table.lines()))
+    (OUT / "cu.json").write_text(json.dumps({t.program: t.cu for t in tables}, indent=2) + "\n")
+    print(f"wrote {OUT / 'cu.json'}\n")
+    throughput = asyncio.run(localnet_bench.run())
+    (OUT / "throughput.json").write_text(json.dumps(throughput, indent=2) + "\n")
+    print(f"wrote {OUT / 'throughput.json'}")
+    over = [name for t in tables for name in t.over_target()]
+    if over:
+        print(f"over target: {', '.join(over)}")
+        return 1
+    return 0
+
+
+raise SystemExit(main())
