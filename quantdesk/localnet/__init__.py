@@ -10,6 +10,26 @@ Modules: `bank` (LiteSVM plus slots, blockhashes, history, owner index), `rpc` (
 `pubsub` (subscriptions), `controls` (the `qd_` test methods, documented there), `clock`,
 `server` (transport), `bench` (throughput benchmark).
 
+HTTP methods: getVersion, getHealth, getSlot, getBlockHeight, getEpochInfo, getGenesisHash,
+getLatestBlockhash, isBlockhashValid, getAccountInfo, getMultipleAccounts, getProgramAccounts,
+getBalance, getMinimumBalanceForRentExemption, getTokenAccountBalance, sendTransaction,
+simulateTransaction, getSignatureStatuses, getTransaction, getFeeForMessage, requestAirdrop,
+getRecentPrioritizationFees; batches; plus the `qd_` controls. PubSub: account, program,
+signature, logs and slot subscriptions with their unsubscribes.
+
+Where it knowingly differs from an agave node (single node, no forks):
+- every commitment sees the latest bank and a committed transaction is final at once
+  (`confirmationStatus: "finalized"`, `confirmations: null`, slot notifications with
+  `root == slot`); notifications for every commitment go out on commit;
+- a signatureSubscribe for an already committed signature is answered immediately;
+- sendTransaction executes the transaction before answering (a real node forwards it);
+- simulation results carry no `loadedAccountsDataSize`; inner instructions and jsonParsed
+  transactions list instructions in compiled form (no per-program parsing); jsonParsed accounts
+  are parsed for SPL Token mints and accounts only;
+- LiteSVM does not charge prioritization fees, so the bank charges them after execution;
+- serde's parameter messages are reproduced for the shapes these methods take, not for every
+  conceivable malformed value.
+
 From code, `run_in_background` starts it as a subprocess for the duration of a block:
 
     async with run_in_background(rpc_port=18899, ws_port=18900) as node:

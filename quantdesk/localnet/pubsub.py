@@ -152,7 +152,8 @@ class PubSub:
             or isinstance(request_id, bool)
             or not isinstance(params, (list, dict, type(None)))
         ):
-            return _error(None, RpcError(P.INVALID_REQUEST)), []
+            valid_id = isinstance(request_id, (str, int)) and not isinstance(request_id, bool)
+            return _error(request_id if valid_id else None, RpcError(P.INVALID_REQUEST)), []
         is_notification = "id" not in request
         entry = self._methods.get(method)
         try:

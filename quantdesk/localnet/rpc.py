@@ -343,8 +343,8 @@ class RpcHandlers:
             or isinstance(request_id, bool)
             or not isinstance(params, (list, dict, type(None)))
         ):
-            return _error(request_id if isinstance(request_id, (str, int)) else None,
-                          RpcError(P.INVALID_REQUEST))
+            valid_id = isinstance(request_id, (str, int)) and not isinstance(request_id, bool)
+            return _error(request_id if valid_id else None, RpcError(P.INVALID_REQUEST))
         entry = self.methods.get(method)
         try:
             if entry is None:
