@@ -3,6 +3,7 @@
 
 use crate::guard::OracleGuards;
 use qd_runtime::account::{AccountType, Pod};
+use qd_runtime::hash::discriminator;
 use qd_runtime::pubkey::Pubkey;
 
 /// Layout version stored in `PriceFeed::version`.
@@ -64,8 +65,7 @@ pub struct PriceFeed {
 unsafe impl Pod for PriceFeed {}
 
 impl AccountType for PriceFeed {
-    /// sha256("account:PriceFeed")[..8]; tests/test_pyth_fixtures.py recomputes it.
-    const DISCRIMINATOR: [u8; 8] = [0xbd, 0x67, 0xfc, 0x17, 0x98, 0x23, 0xf3, 0x9c];
+    const DISCRIMINATOR: [u8; 8] = discriminator("account", "PriceFeed");
 }
 
 #[cfg(test)]
