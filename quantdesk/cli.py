@@ -20,6 +20,9 @@ def _build_parser() -> argparse.ArgumentParser:
     localnet.add_argument(
         "--root", type=Path, default=None, help="workspace holding Anchor.toml (default: search up)"
     )
+    localnet.add_argument(
+        "--log-level", default="info", choices=["debug", "info", "warning", "error"], help="server log level"
+    )
     return parser
 
 
@@ -32,5 +35,5 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "localnet":
         from quantdesk.localnet.server import main as localnet_main
 
-        return localnet_main(args.rpc_port, args.ws_port, args.slot_ms, args.paused, args.root)
+        return localnet_main(args.rpc_port, args.ws_port, args.slot_ms, args.paused, args.root, args.log_level)
     return 2

@@ -63,7 +63,7 @@ async def oracle_demo(client: OracleClient, authority: Keypair) -> None:
 
 
 async def run() -> int:
-    async with run_in_background() as node:
+    async with run_in_background(log_level="warning") as node:
         print(f"local validator: {node.rpc_url} (PubSub {node.ws_url})\n")
         connection = AsyncClient(node.rpc_url, commitment=Confirmed)
         try:

@@ -91,6 +91,7 @@ async def run_in_background(
     paused: bool = False,
     root: Path | None = None,
     startup_timeout: float = 30.0,
+    log_level: str = "info",
 ) -> AsyncIterator[LocalnetProcess]:
     """Starts `python -m quantdesk localnet` as a subprocess, waits for getHealth, and on exit
     stops it with SIGTERM (then SIGKILL if it does not exit within 10 s). Ports default to free
@@ -100,6 +101,7 @@ async def run_in_background(
     args = [
         sys.executable, "-m", "quantdesk", "localnet",
         "--rpc-port", str(rpc_port), "--ws-port", str(ws_port), "--slot-ms", str(slot_ms),
+        "--log-level", log_level,
     ]
     if paused:
         args.append("--paused")

@@ -282,8 +282,8 @@ async def serve(config: ServerConfig) -> None:
     await LocalValidator(config).run(stop)
 
 
-def main(rpc_port: int, ws_port: int, slot_ms: int, paused: bool, root: Path | None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+def main(rpc_port: int, ws_port: int, slot_ms: int, paused: bool, root: Path | None, log_level: str = "info") -> int:
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(name)s %(message)s")
     config = ServerConfig(
         rpc_port=rpc_port,
         ws_port=ws_port,
