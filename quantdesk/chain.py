@@ -1,63 +1,90 @@
-"""An in-process chain for tests and benchmarks: LiteSVM with the workspace's programs deployed
-(from target/deploy, at their Anchor.toml ids), a clock the caller sets, and transactions that
-come back as one `TxResult` (success, logs, compute units, return data, custom error code).
+"""An in-process chain for tests and benchmarks: LiteSVM (the real Solana runtime, with SPL Token,
+Token-2022 and ATA preloaded) with the workspace's programs deployed from target/deploy at their
+Anchor.toml ids, a clock the caller moves, and transactions that come back as one `TxResult`.
+
+    chain = Chain()
+    result = chain.send([ix], [authority])        # chain.payer pays and signs
+    assert result.ok, result.logs
+    result.cu, result.return_data, result.events(), result.custom_error
 
 The same programs and clients run against the local validator and real clusters over RPC; this
 module only removes the network for fast, deterministic program tests."""
 from __future__ import annotations
 
+import base64
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from solders.account import Account
 from solders.clock import Clock
+from solders.compute_budget import set_compute_unit_limit
 from solders.instruction import Instruction
 from solders.keypair import Keypair
 from solders.litesvm import LiteSVM
 from solders.message import Message
 from solders.pubkey import Pubkey
 from solders.transaction import Transaction
-from solders.transaction_metadata import FailedTransactionMetadata, TransactionMetadata
+from solders.transaction_metadata import FailedTransactionMetadata
 from solders.transaction_status import InstructionErrorCustom, TransactionErrorInstructionError
 
 from quantdesk.localnet.server import find_root, load_programs
 
 SOL = 1_000_000_000
+MAX_COMPUTE_UNITS = 1_400_000
+ROOT = find_root(Path(__file__).resolve())
+DEPLOY_DIR = ROOT / "target" / "deploy"
+PROGRAM_DATA_LOG = "Program data: "
 
 
 @dataclass(frozen=True)
 class TxResult:
+    """The outcome of one transaction."""
+
     ok: bool
     logs: list[str]
     cu: int
+    """Compute units consumed by the whole transaction."""
     return_data: bytes
+    """Return data the transaction ended with (b"" when none was set)."""
     error: object | None
+    """The transaction error (solders' TransactionErrorType); None on success."""
 
     @property
     def custom_error(self) -> int | None:
-        """The program's custom error code (6000.. for QuantDesk programs), if that is why it failed."""
-        if not isinstance(self.error, TransactionErrorInstructionError):
-            return None
-        instruction_error = self.error.err
-        return instruction_error.code if isinstance(instruction_error, InstructionErrorCustom) else None
+        """The code of a failed instruction's `Custom(code)` error (6000.. for QuantDesk programs)."""
+        if isinstance(self.error, TransactionErrorInstructionError) and isinstance(self.error.err, InstructionErrorCustom):
+            return self.error.err.code
+        return None
+
+    def events(self) -> list[bytes]:
+        """Payloads of `sol_log_data` lines (Anchor events: discriminator + borsh), in order."""
+        return [base64.b64decode(line[len(PROGRAM_DATA_LOG):]) for line in self.logs if line.startswith(PROGRAM_DATA_LOG)]
 
 
 class Chain:
-    """LiteSVM with the workspace programs and a funded payer."""
+    """LiteSVM with the workspace programs and a funded fee payer."""
 
-    def __init__(self, root: Path | None = None, unix_timestamp: int = 1_700_000_000) -> None:
+    def __init__(self, unix_timestamp: int = 1_700_000_000) -> None:
         self.svm = LiteSVM()
-        for program_id, so in load_programs(root or find_root(Path(__file__).resolve())).items():
+        for program_id, so in load_programs(ROOT).items():
             self.svm.add_program_from_file(program_id, so)
-        self.payer = self.funded()
+        self.payer = self.keypair(100 * SOL)
         self.set_time(slot=1, unix_timestamp=unix_timestamp)
 
-    def deploy(self, program_id: Pubkey, so: Path) -> None:
-        self.svm.add_program_from_file(program_id, so)
+    def deploy(self, name: str, program_id: Pubkey) -> Pubkey:
+        """Loads target/deploy/<name>.so at `program_id` (test programs, or a copy at another id)."""
+        path = DEPLOY_DIR / f"{name}.so"
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} not found: build the programs first (`make build`)")
+        self.svm.add_program_from_file(program_id, path)
+        return program_id
 
-    def funded(self, lamports: int = 100 * SOL) -> Keypair:
+    def keypair(self, lamports: int = 10 * SOL) -> Keypair:
+        """A new keypair holding `lamports` (0 for an unfunded one)."""
         kp = Keypair()
-        self.svm.airdrop(kp.pubkey(), lamports)
+        if lamports:
+            self.svm.airdrop(kp.pubkey(), lamports)
         return kp
 
     @property
@@ -66,10 +93,9 @@ class Chain:
 
     def set_time(self, slot: int | None = None, unix_timestamp: int | None = None) -> None:
         """Moves the Clock sysvar (slot and/or unix time)."""
-        c = self.svm.get_clock()
         if slot is not None:
             self.svm.warp_to_slot(slot)
-            c = self.svm.get_clock()
+        c = self.svm.get_clock()
         self.svm.set_clock(Clock(c.slot, c.epoch_start_timestamp, c.epoch, c.leader_schedule_epoch,
                                  c.unix_timestamp if unix_timestamp is None else unix_timestamp))
 
@@ -83,17 +109,25 @@ class Chain:
     def set_account(self, address: Pubkey, account: Account) -> None:
         self.svm.set_account(address, account)
 
-    def send(self, instructions: list[Instruction], signers: list[Keypair] = (), payer: Keypair | None = None) -> TxResult:
-        """Signs (payer first), sends and returns the outcome. Each call gets a fresh blockhash,
-        so identical transactions are not deduplicated."""
+    def lamports(self, address: Pubkey) -> int:
+        """Balance of `address`; 0 for an account that does not exist."""
+        account = self.svm.get_account(address)
+        return account.lamports if account is not None else 0
+
+    def send(self, instructions: Sequence[Instruction], signers: Sequence[Keypair] = (), *,
+             payer: Keypair | None = None, cu_limit: int | None = None) -> TxResult:
+        """Signs with the payer and `signers`, executes, and expires the blockhash so that an
+        identical transaction sent later runs again rather than being refused as a replay."""
         payer = payer or self.payer
-        unique = {payer.pubkey(): payer}
-        unique.update({s.pubkey(): s for s in signers})
-        tx = Transaction(list(unique.values()), Message(instructions, payer.pubkey()), self.svm.latest_blockhash())
-        meta = self.svm.send_transaction(tx)
+        ixs = list(instructions)
+        if cu_limit is not None:
+            ixs.insert(0, set_compute_unit_limit(cu_limit))
+        keys: dict[Pubkey, Keypair] = {payer.pubkey(): payer}
+        keys.update((s.pubkey(), s) for s in signers)
+        tx = Transaction(list(keys.values()), Message(ixs, payer.pubkey()), self.svm.latest_blockhash())
+        outcome = self.svm.send_transaction(tx)
         self.svm.expire_blockhash()
-        if isinstance(meta, FailedTransactionMetadata):
-            m = meta.meta()
-            return TxResult(False, list(m.logs()), m.compute_units_consumed(), bytes(m.return_data().data), meta.err())
-        assert isinstance(meta, TransactionMetadata)
-        return TxResult(True, list(meta.logs()), meta.compute_units_consumed(), bytes(meta.return_data().data), None)
+        if isinstance(outcome, FailedTransactionMetadata):
+            meta = outcome.meta()
+            return TxResult(False, list(meta.logs()), meta.compute_units_consumed(), bytes(meta.return_data().data), outcome.err())
+        return TxResult(True, list(outcome.logs()), outcome.compute_units_consumed(), bytes(outcome.return_data().data), None)

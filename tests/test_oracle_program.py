@@ -4,7 +4,6 @@ non-canonical PDA, duplicate accounts, fake oracles, wrong program id)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from solders.account import Account
@@ -16,7 +15,6 @@ from quantdesk.chain import Chain, TxResult
 from quantdesk.clients import idl, oracle, pyth
 from quantdesk.clients.oracle import Action, GuardConfig
 
-ROOT = Path(__file__).resolve().parents[1]
 SYMBOL = "SOL/USD"
 T0 = 1_700_000_000
 
@@ -43,7 +41,7 @@ class Oracle:
         self.chain = Chain(unix_timestamp=T0)
         self.ix = oracle.OracleInstructions()
         self.authority = self.chain.payer
-        self.publisher = self.chain.funded()
+        self.publisher = self.chain.keypair()
         self.feed = oracle.feed_address(SYMBOL)
 
     def init(self, symbol: str = SYMBOL, expo: int = -6, window: int = 60, publishers: list[Pubkey] | None = None) -> TxResult:
@@ -128,7 +126,7 @@ def test_initialize_publisher_lists_are_bounded_and_distinct(o: Oracle) -> None:
 
 
 def test_initialize_needs_the_authority_signature(o: Oracle) -> None:
-    other = o.chain.funded()
+    other = o.chain.keypair()
     ix = with_meta(o.ix.initialize_feed(other.pubkey(), SYMBOL, -6, 60, [o.publisher.pubkey()]), 0, signer=False)
     failed(o.chain.send([ix]), E["MissingSigner"])
 
@@ -162,7 +160,7 @@ def test_initialize_refuses_a_fake_system_program_and_duplicate_accounts(o: Orac
 
 def test_a_copy_of_the_program_at_another_address_refuses_to_run(o: Oracle) -> None:
     impostor = Keypair().pubkey()
-    o.chain.deploy(impostor, ROOT / "target" / "deploy" / "qd_oracle.so")
+    o.chain.deploy("qd_oracle", impostor)
     ix = o.ix.read_price(o.feed, Action.TRADE)
     failed(o.chain.send([Instruction(impostor, ix.data, ix.accounts)]), E["WrongProgram"])
 
@@ -219,7 +217,7 @@ def test_publish_rejects_bad_prices(live: Oracle) -> None:
 
 
 def test_only_listed_publishers_may_publish_and_they_must_sign(live: Oracle) -> None:
-    stranger = live.chain.funded()
+    stranger = live.chain.keypair()
     failed(live.publish(100_000_000, publisher=stranger), E["NotPublisher"])
     ix = with_meta(live.ix.publish(live.publisher.pubkey(), live.feed, 100_000_000, 1, T0), 0, signer=False)
     failed(live.chain.send([ix]), E["MissingSigner"])
@@ -246,7 +244,7 @@ def test_publish_refuses_fake_feeds(live: Oracle) -> None:
 # ---- authority actions -------------------------------------------------------------------------
 
 def test_set_publishers_replaces_the_list(live: Oracle) -> None:
-    new = live.chain.funded()
+    new = live.chain.keypair()
     r = live.chain.send([live.ix.set_publishers(live.authority.pubkey(), live.feed, [new.pubkey()])])
     assert r.ok
     assert live.state().publishers == [new.pubkey()]
@@ -256,11 +254,11 @@ def test_set_publishers_replaces_the_list(live: Oracle) -> None:
 
 
 def test_set_authority_needs_both_signatures(live: Oracle) -> None:
-    new = live.chain.funded()
+    new = live.chain.keypair()
     unsigned = with_meta(live.ix.set_authority(live.authority.pubkey(), live.feed, new.pubkey()), 2, signer=False)
     failed(live.chain.send([unsigned]), E["MissingSigner"])
     # A stranger cannot hand the feed to itself, even co-signing as the new authority.
-    stranger = live.chain.funded()
+    stranger = live.chain.keypair()
     grab = live.ix.set_authority(stranger.pubkey(), live.feed, stranger.pubkey())
     failed(live.chain.send([grab], payer=stranger), E["NotAuthority"])
     assert live.chain.send([live.ix.set_authority(live.authority.pubkey(), live.feed, new.pubkey())], [new]).ok
@@ -276,7 +274,7 @@ def test_set_authority_needs_both_signatures(live: Oracle) -> None:
     lambda o, who: o.ix.set_guards(who, o.feed, {a: GuardConfig(1, 1, 1, 0, False) for a in Action}),
 ])
 def test_authority_actions_refuse_anyone_else(live: Oracle, make: Callable[[Oracle, Pubkey], Instruction]) -> None:
-    stranger = live.chain.funded()
+    stranger = live.chain.keypair()
     before = live.snapshot()
     failed(live.chain.send([make(live, stranger.pubkey())], [stranger], payer=stranger), E["NotAuthority"])
     failed(live.chain.send([with_meta(make(live, live.authority.pubkey()), 0, signer=False)], [stranger], payer=stranger), E["MissingSigner"])

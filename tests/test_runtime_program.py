@@ -21,7 +21,7 @@ from solders.system_program import CreateAccountParams, TransferParams, create_a
 from spl.token.constants import TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID
 from spl.token.instructions import InitializeMintParams, create_associated_token_account, get_associated_token_address, initialize_mint
 
-from tests.support.svm import LAMPORTS_PER_SOL, ROOT, Chain, Result
+from quantdesk.chain import ROOT, SOL, Chain, TxResult
 
 PROGRAM_ID = Pubkey.from_string("CTTnDSiho9oNUe47aWWCzo1KCvW5sQLby3aDcPBENP1c")
 FEE = 5_000  # LiteSVM's default lamports per signature
@@ -71,7 +71,7 @@ def chain() -> Chain:
     return c
 
 
-def create_state(chain: Chain, payer: Keypair, space: int, state: Pubkey | None = None) -> Result:
+def create_state(chain: Chain, payer: Keypair, space: int, state: Pubkey | None = None) -> TxResult:
     state = state or pda(b"state", bytes(payer.pubkey()))
     return chain.send([ix("create_state", struct.pack("<Q", space), w(payer.pubkey(), True), w(state), ro(SYSTEM_PROGRAM))],
                       payer=payer)
@@ -134,17 +134,17 @@ def test_create_state_refuses_a_non_canonical_bump(chain: Chain) -> None:
 
 def test_transfer_sol_from_a_signer_and_from_a_pda(chain: Chain) -> None:
     sender, recipient = chain.keypair(), Keypair().pubkey()
-    result = chain.send([ix("transfer_sol", struct.pack("<Q", LAMPORTS_PER_SOL), w(sender.pubkey(), True), w(recipient), ro(SYSTEM_PROGRAM))],
+    result = chain.send([ix("transfer_sol", struct.pack("<Q", SOL), w(sender.pubkey(), True), w(recipient), ro(SYSTEM_PROGRAM))],
                         payer=sender)
     assert result.ok, result.logs
-    assert chain.lamports(recipient) == LAMPORTS_PER_SOL
+    assert chain.lamports(recipient) == SOL
 
     wallet = pda(b"wallet")
-    chain.svm.airdrop(wallet, 3 * LAMPORTS_PER_SOL)
-    result = chain.send([ix("transfer_sol", struct.pack("<Q", LAMPORTS_PER_SOL // 2), w(wallet), w(recipient), ro(SYSTEM_PROGRAM))])
+    chain.svm.airdrop(wallet, 3 * SOL)
+    result = chain.send([ix("transfer_sol", struct.pack("<Q", SOL // 2), w(wallet), w(recipient), ro(SYSTEM_PROGRAM))])
     assert result.ok, result.logs
-    assert chain.lamports(recipient) == LAMPORTS_PER_SOL * 3 // 2
-    assert chain.lamports(wallet) == 3 * LAMPORTS_PER_SOL - LAMPORTS_PER_SOL // 2
+    assert chain.lamports(recipient) == SOL * 3 // 2
+    assert chain.lamports(wallet) == 3 * SOL - SOL // 2
 
     # A non-signer that is not the wallet PDA cannot be signed for.
     stranger = chain.keypair()
@@ -185,7 +185,7 @@ def test_vault_initialize_mint_and_transfer_signed_by_a_pda(chain: Chain, token_
     assert "Program log: Instruction: MintTo" in result.logs
     assert token_account(chain, vault)[2] == 1_000_000
 
-    def vault_transfer(amount: int, decimals: int | None) -> Result:
+    def vault_transfer(amount: int, decimals: int | None) -> TxResult:
         option = b"\x00" if decimals is None else bytes([1, decimals])
         return chain.send([ix("vault_transfer", struct.pack("<Q", amount) + option, w(vault), ro(mint.pubkey()), w(user_ata),
                               ro(AUTHORITY), ro(token_program))])
@@ -206,7 +206,7 @@ def test_vault_initialize_mint_and_transfer_signed_by_a_pda(chain: Chain, token_
     assert token_account(chain, vault)[2] == 650_000
 
 
-def resize(chain: Chain, payer: Keypair, account: Pubkey, *lengths: int) -> Result:
+def resize(chain: Chain, payer: Keypair, account: Pubkey, *lengths: int) -> TxResult:
     args = struct.pack(f"<I{len(lengths)}I", len(lengths), *lengths)
     return chain.send([ix("resize", args, w(payer.pubkey(), True), w(account), ro(SYSTEM_PROGRAM))], payer=payer)
 

@@ -427,12 +427,14 @@ define internal {ty} @qd.{op}.{ty}({params}) alwaysinline {{
 def mem_helper(name: str) -> tuple[str, list[str]]:
     """Body of a memory helper and the syscalls it needs."""
     if name == "qd.memcpy":
+        # LLVM's memcpy allows dst == src; the runtime's sol_memcpy_ refuses any overlap, so
+        # copies go through sol_memmove_ (same cost).
         return ("""
 define internal void @qd.memcpy(ptr %d, ptr %s, i64 %n, i1 %v) alwaysinline {
-  call void @sol_memcpy_(ptr %d, ptr %s, i64 %n)
+  call void @sol_memmove_(ptr %d, ptr %s, i64 %n)
   ret void
 }
-""", ["sol_memcpy_"])
+""", ["sol_memmove_"])
     if name == "qd.memmove":
         return ("""
 define internal void @qd.memmove(ptr %d, ptr %s, i64 %n, i1 %v) alwaysinline {
@@ -450,10 +452,10 @@ define internal void @qd.memset(ptr %d, i8 %c, i64 %n, i1 %v) alwaysinline {
     if name == "qd.libc.memcpy":
         return ("""
 define internal ptr @qd.libc.memcpy(ptr %d, ptr %s, i64 %n) alwaysinline {
-  call void @sol_memcpy_(ptr %d, ptr %s, i64 %n)
+  call void @sol_memmove_(ptr %d, ptr %s, i64 %n)
   ret ptr %d
 }
-""", ["sol_memcpy_"])
+""", ["sol_memmove_"])
     if name == "qd.libc.memmove":
         return ("""
 define internal ptr @qd.libc.memmove(ptr %d, ptr %s, i64 %n) alwaysinline {
@@ -482,7 +484,6 @@ define internal i32 @qd.libc.memcmp(ptr %a, ptr %b, i64 %n) alwaysinline {
 
 
 SYSCALL_DECLS = {
-    "sol_memcpy_": "declare void @sol_memcpy_(ptr, ptr, i64)",
     "sol_memmove_": "declare void @sol_memmove_(ptr, ptr, i64)",
     "sol_memset_": "declare void @sol_memset_(ptr, i8, i64)",
     "sol_memcmp_": "declare void @sol_memcmp_(ptr, ptr, i64, ptr)",
