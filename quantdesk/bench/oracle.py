@@ -17,7 +17,7 @@ def measure() -> CuTable:
     chain = Chain()
     ix = oracle.OracleInstructions()
     authority = chain.payer
-    publishers = [chain.funded() for _ in range(8)]
+    publishers = [chain.keypair() for _ in range(8)]
     feed = oracle.feed_address("SOL/USD")
     keys = [p.pubkey() for p in publishers]
     table.record("initialize_feed", chain.send([ix.initialize_feed(authority.pubkey(), "SOL/USD", -6, 60, keys)]))
@@ -38,6 +38,6 @@ def measure() -> CuTable:
     table.record("set_publishers", chain.send([ix.set_publishers(authority.pubkey(), feed, keys[:4])]))
     table.record("set_guards", chain.send([ix.set_guards(authority.pubkey(), feed, {a: GuardConfig(50, 20, 200, 0, True) for a in Action})]))
     table.record("set_status", chain.send([ix.set_status(authority.pubkey(), feed, oracle.STATUS_TRADING)]))
-    successor = chain.funded()
+    successor = chain.keypair()
     table.record("set_authority", chain.send([ix.set_authority(authority.pubkey(), feed, successor.pubkey())], [successor]))
     return table
