@@ -82,37 +82,24 @@ _PRECOMPILES: Final = frozenset(
     )
 )
 # Accounts LiteSVM creates at genesis; probed once so getProgramAccounts sees them.
-_GENESIS_ACCOUNTS: Final = tuple(
-    Pubkey.from_string(k)
-    for k in (
-        "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA",
-        "TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb",
-        "ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL",
-        "MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr",
-        "Memo1UhkJRfHyvLMcVucJwxXeuD728EqVDDwQDxFMNo",
-        "11111111111111111111111111111111",
-        "ComputeBudget111111111111111111111111111111",
-        "AddressLookupTab1e1111111111111111111111111",
-        "BPFLoaderUpgradeab1e11111111111111111111111",
-        "BPFLoader2111111111111111111111111111111111",
-        "BPFLoader1111111111111111111111111111111111",
-        "Vote111111111111111111111111111111111111111",
-        "Stake11111111111111111111111111111111111111",
-        "Config1111111111111111111111111111111111111",
-        "Ed25519SigVerify111111111111111111111111111",
-        "KeccakSecp256k11111111111111111111111111111",
-        "Secp256r1SigVerify1111111111111111111111111",
-        "SysvarC1ock11111111111111111111111111111111",
-        "SysvarRent111111111111111111111111111111111",
-        "SysvarEpochSchedu1e111111111111111111111111",
-        "SysvarS1otHashes111111111111111111111111111",
-        "SysvarStakeHistory1111111111111111111111111",
-        "SysvarS1otHistory11111111111111111111111111",
-        "SysvarEpochRewards1111111111111111111111111",
-        "SysvarLastRestartS1ot1111111111111111111111",
-        "SysvarRecentB1ockHashes11111111111111111111",
-        "SysvarFees111111111111111111111111111111111",
-    )
+_GENESIS_ACCOUNTS: Final = (
+    *_BUILTIN_PROGRAMS,
+    *_PRECOMPILES,
+    Pubkey.from_string("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA"),
+    Pubkey.from_string("TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb"),
+    Pubkey.from_string("ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL"),
+    Pubkey.from_string("MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr"),
+    Pubkey.from_string("Memo1UhkJRfHyvLMcVucJwxXeuD728EqVDDwQDxFMNo"),
+    Pubkey.from_string("SysvarC1ock11111111111111111111111111111111"),
+    Pubkey.from_string("SysvarRent111111111111111111111111111111111"),
+    Pubkey.from_string("SysvarEpochSchedu1e111111111111111111111111"),
+    Pubkey.from_string("SysvarS1otHashes111111111111111111111111111"),
+    Pubkey.from_string("SysvarStakeHistory1111111111111111111111111"),
+    Pubkey.from_string("SysvarS1otHistory11111111111111111111111111"),
+    Pubkey.from_string("SysvarEpochRewards1111111111111111111111111"),
+    Pubkey.from_string("SysvarLastRestartS1ot1111111111111111111111"),
+    Pubkey.from_string("SysvarRecentB1ockHashes11111111111111111111"),
+    Pubkey.from_string("SysvarFees111111111111111111111111111111111"),
 )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Final, NoReturn
 
 from solders.hash import Hash
@@ -51,6 +52,38 @@ class RpcError(Exception):
         if self.data is not _NO_DATA:
             error["data"] = self.data
         return error
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """A valid JSON-RPC 2.0 request object."""
+
+    id: str | int | None
+    method: str
+    params: list[Any] | dict[str, Any] | None
+    notification: bool
+
+
+def error_response(request_id: Any, error: RpcError) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "error": error.to_json(), "id": request_id}
+
+
+def parse_request(obj: Any) -> Request | dict[str, Any]:
+    """The request in a decoded JSON value, or the Invalid Request response to send for it."""
+    if not isinstance(obj, dict):
+        return error_response(None, RpcError(INVALID_REQUEST))
+    request_id = obj.get("id")
+    method = obj.get("method")
+    params = obj.get("params")
+    valid_id = isinstance(request_id, (str, int, type(None))) and not isinstance(request_id, bool)
+    if (
+        obj.get("jsonrpc", "2.0") != "2.0"
+        or not isinstance(method, str)
+        or not valid_id
+        or not isinstance(params, (list, dict, type(None)))
+    ):
+        return error_response(request_id if valid_id and request_id is not None else None, RpcError(INVALID_REQUEST))
+    return Request(request_id, method, params, "id" not in obj)
 
 
 def invalid_params(message: str) -> RpcError:

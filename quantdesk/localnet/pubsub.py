@@ -114,10 +114,10 @@ class PubSub:
         try:
             request = json.loads(raw)
         except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
-            connection.send(_error(None, RpcError(P.PARSE_ERROR)))
+            connection.send(P.error_response(None, RpcError(P.PARSE_ERROR)))
             return
         if isinstance(request, list) and not request:
-            connection.send(_error(None, RpcError(P.INVALID_REQUEST)))
+            connection.send(P.error_response(None, RpcError(P.INVALID_REQUEST)))
             return
         batch = request if isinstance(request, list) else [request]
         responses: list[dict[str, Any]] = []
@@ -140,21 +140,10 @@ class PubSub:
         self, connection: Connection, request: Any
     ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
         """(response or None for a notification, messages to send after the response)."""
-        if not isinstance(request, dict):
-            return _error(None, RpcError(P.INVALID_REQUEST)), []
-        request_id = request.get("id")
-        method = request.get("method")
-        params = request.get("params")
-        if (
-            request.get("jsonrpc", "2.0") != "2.0"
-            or not isinstance(method, str)
-            or not isinstance(request_id, (str, int, type(None)))
-            or isinstance(request_id, bool)
-            or not isinstance(params, (list, dict, type(None)))
-        ):
-            valid_id = isinstance(request_id, (str, int)) and not isinstance(request_id, bool)
-            return _error(request_id if valid_id else None, RpcError(P.INVALID_REQUEST)), []
-        is_notification = "id" not in request
+        parsed = P.parse_request(request)
+        if not isinstance(parsed, P.Request):
+            return parsed, []
+        request_id, method, params, is_notification = parsed.id, parsed.method, parsed.params, parsed.notification
         entry = self._methods.get(method)
         try:
             if entry is None:
@@ -162,7 +151,7 @@ class PubSub:
             handler, required, total = entry
             result, follow_up = handler(connection, P.positional(params, required, total))
         except RpcError as exc:
-            return (None if is_notification else _error(request_id, exc)), []
+            return (None if is_notification else P.error_response(request_id, exc)), []
         if is_notification:
             return None, follow_up
         return {"jsonrpc": "2.0", "result": result, "id": request_id}, follow_up
@@ -381,8 +370,4 @@ def _notification(method: str, sub_id: int, result: Any) -> dict[str, Any]:
         "method": method,
         "params": {"result": result, "subscription": sub_id},
     }
-
-
-def _error(request_id: Any, error: RpcError) -> dict[str, Any]:
-    return {"jsonrpc": "2.0", "error": error.to_json(), "id": request_id}
 

@@ -330,21 +330,10 @@ class RpcHandlers:
 
     def handle(self, request: Any) -> dict[str, Any] | None:
         """One JSON-RPC request object -> its response object (None for a notification)."""
-        if not isinstance(request, dict):
-            return _error(None, RpcError(P.INVALID_REQUEST))
-        request_id = request.get("id")
-        is_notification = "id" not in request
-        method = request.get("method")
-        params = request.get("params")
-        if (
-            request.get("jsonrpc", "2.0") != "2.0"
-            or not isinstance(method, str)
-            or not isinstance(request_id, (str, int, type(None)))
-            or isinstance(request_id, bool)
-            or not isinstance(params, (list, dict, type(None)))
-        ):
-            valid_id = isinstance(request_id, (str, int)) and not isinstance(request_id, bool)
-            return _error(request_id if valid_id else None, RpcError(P.INVALID_REQUEST))
+        parsed = P.parse_request(request)
+        if not isinstance(parsed, P.Request):
+            return parsed
+        request_id, method, params, is_notification = parsed.id, parsed.method, parsed.params, parsed.notification
         entry = self.methods.get(method)
         try:
             if entry is None:
@@ -352,7 +341,7 @@ class RpcHandlers:
             handler, required, total = entry
             result = handler(P.positional(params, required, total))
         except RpcError as exc:
-            return None if is_notification else _error(request_id, exc)
+            return None if is_notification else P.error_response(request_id, exc)
         if is_notification:
             return None
         return {"jsonrpc": "2.0", "result": result, "id": request_id}
@@ -773,7 +762,3 @@ def _with_blockhash(tx: VersionedTransaction, blockhash: Any) -> VersionedTransa
             list(message.instructions),
         )
     return VersionedTransaction.populate(replaced, list(tx.signatures))
-
-
-def _error(request_id: Any, error: RpcError) -> dict[str, Any]:
-    return {"jsonrpc": "2.0", "error": error.to_json(), "id": request_id}

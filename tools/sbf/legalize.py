@@ -284,31 +284,6 @@ define internal { i128, i1 } @qd.umulo.i128(i128 %a, i128 %b) alwaysinline {
 }
 """
 
-# Signed: multiply magnitudes, then the result must fit the signed range for its sign
-# (a negative product may reach -2^127, a positive one at most 2^127 - 1).
-SMULO128 = """
-define internal { i128, i1 } @qd.smulo.i128(i128 %a, i128 %b) alwaysinline {
-  %an = icmp slt i128 %a, 0
-  %bn = icmp slt i128 %b, 0
-  %na = sub i128 0, %a
-  %nb = sub i128 0, %b
-  %ua = select i1 %an, i128 %na, i128 %a
-  %ub = select i1 %bn, i128 %nb, i128 %b
-  %p = call { i128, i1 } @qd.umulo.i128(i128 %ua, i128 %ub)
-  %pv = extractvalue { i128, i1 } %p, 0
-  %po = extractvalue { i128, i1 } %p, 1
-  %neg = xor i1 %an, %bn
-  %limit = select i1 %neg, i128 170141183460469231731687303715884105728, i128 170141183460469231731687303715884105727
-  %big = icmp ugt i128 %pv, %limit
-  %o = or i1 %po, %big
-  %npv = sub i128 0, %pv
-  %r = select i1 %neg, i128 %npv, i128 %pv
-  %t0 = insertvalue { i128, i1 } poison, i128 %r, 0
-  %t = insertvalue { i128, i1 } %t0, i1 %o, 1
-  ret { i128, i1 } %t
-}
-"""
-
 UMULO64 = """
 define internal { i64, i1 } @qd.umulo.i64(i64 %a, i64 %b) alwaysinline {
   %w = call { i64, i64 } @qd.mul64wide(i64 %a, i64 %b)
@@ -321,28 +296,34 @@ define internal { i64, i1 } @qd.umulo.i64(i64 %a, i64 %b) alwaysinline {
 }
 """
 
-SMULO64 = """
-define internal { i64, i1 } @qd.smulo.i64(i64 %a, i64 %b) alwaysinline {
-  %an = icmp slt i64 %a, 0
-  %bn = icmp slt i64 %b, 0
-  %na = sub i64 0, %a
-  %nb = sub i64 0, %b
-  %ua = select i1 %an, i64 %na, i64 %a
-  %ub = select i1 %bn, i64 %nb, i64 %b
-  %p = call { i64, i1 } @qd.umulo.i64(i64 %ua, i64 %ub)
-  %pv = extractvalue { i64, i1 } %p, 0
-  %po = extractvalue { i64, i1 } %p, 1
+def smulo(width: int) -> str:
+    """Signed multiply-with-overflow: multiply magnitudes, then the product must fit the signed
+    range for its sign (a negative one may reach -2^(w-1), a positive one 2^(w-1) - 1)."""
+    ty = f"i{width}"
+    half = 2 ** (width - 1)
+    return f"""
+define internal {{ {ty}, i1 }} @qd.smulo.{ty}({ty} %a, {ty} %b) alwaysinline {{
+  %an = icmp slt {ty} %a, 0
+  %bn = icmp slt {ty} %b, 0
+  %na = sub {ty} 0, %a
+  %nb = sub {ty} 0, %b
+  %ua = select i1 %an, {ty} %na, {ty} %a
+  %ub = select i1 %bn, {ty} %nb, {ty} %b
+  %p = call {{ {ty}, i1 }} @qd.umulo.{ty}({ty} %ua, {ty} %ub)
+  %pv = extractvalue {{ {ty}, i1 }} %p, 0
+  %po = extractvalue {{ {ty}, i1 }} %p, 1
   %neg = xor i1 %an, %bn
-  %limit = select i1 %neg, i64 9223372036854775808, i64 9223372036854775807
-  %big = icmp ugt i64 %pv, %limit
+  %limit = select i1 %neg, {ty} {half}, {ty} {half - 1}
+  %big = icmp ugt {ty} %pv, %limit
   %o = or i1 %po, %big
-  %npv = sub i64 0, %pv
-  %r = select i1 %neg, i64 %npv, i64 %pv
-  %t0 = insertvalue { i64, i1 } poison, i64 %r, 0
-  %t = insertvalue { i64, i1 } %t0, i1 %o, 1
-  ret { i64, i1 } %t
-}
+  %npv = sub {ty} 0, %pv
+  %r = select i1 %neg, {ty} %npv, {ty} %pv
+  %t0 = insertvalue {{ {ty}, i1 }} poison, {ty} %r, 0
+  %t = insertvalue {{ {ty}, i1 }} %t0, i1 %o, 1
+  ret {{ {ty}, i1 }} %t
+}}
 """
+
 
 
 def shift128(op: str) -> str:
@@ -424,63 +405,25 @@ define internal {ty} @qd.{op}.{ty}({params}) alwaysinline {{
 """
 
 
+# name -> (return type, parameters, body, syscall). LLVM's memcpy allows dst == src and the
+# runtime's sol_memcpy_ refuses any overlap, so copies go through sol_memmove_ (same cost).
+MEM_HELPERS: dict[str, tuple[str, str, str, str]] = {
+    "qd.memcpy": ("void", "ptr %d, ptr %s, i64 %n, i1 %v", "call void @sol_memmove_(ptr %d, ptr %s, i64 %n)\n  ret void", "sol_memmove_"),
+    "qd.memmove": ("void", "ptr %d, ptr %s, i64 %n, i1 %v", "call void @sol_memmove_(ptr %d, ptr %s, i64 %n)\n  ret void", "sol_memmove_"),
+    "qd.memset": ("void", "ptr %d, i8 %c, i64 %n, i1 %v", "call void @sol_memset_(ptr %d, i8 %c, i64 %n)\n  ret void", "sol_memset_"),
+    "qd.libc.memcpy": ("ptr", "ptr %d, ptr %s, i64 %n", "call void @sol_memmove_(ptr %d, ptr %s, i64 %n)\n  ret ptr %d", "sol_memmove_"),
+    "qd.libc.memmove": ("ptr", "ptr %d, ptr %s, i64 %n", "call void @sol_memmove_(ptr %d, ptr %s, i64 %n)\n  ret ptr %d", "sol_memmove_"),
+    "qd.libc.memset": ("ptr", "ptr %d, i32 %c, i64 %n", "%b = trunc i32 %c to i8\n  call void @sol_memset_(ptr %d, i8 %b, i64 %n)\n  ret ptr %d", "sol_memset_"),
+    "qd.libc.memcmp": ("i32", "ptr %a, ptr %b, i64 %n",
+                       "%out = alloca i32, align 4\n  call void @sol_memcmp_(ptr %a, ptr %b, i64 %n, ptr %out)\n"
+                       "  %r = load i32, ptr %out, align 4\n  ret i32 %r", "sol_memcmp_"),
+}
+
+
 def mem_helper(name: str) -> tuple[str, list[str]]:
-    """Body of a memory helper and the syscalls it needs."""
-    if name == "qd.memcpy":
-        # LLVM's memcpy allows dst == src; the runtime's sol_memcpy_ refuses any overlap, so
-        # copies go through sol_memmove_ (same cost).
-        return ("""
-define internal void @qd.memcpy(ptr %d, ptr %s, i64 %n, i1 %v) alwaysinline {
-  call void @sol_memmove_(ptr %d, ptr %s, i64 %n)
-  ret void
-}
-""", ["sol_memmove_"])
-    if name == "qd.memmove":
-        return ("""
-define internal void @qd.memmove(ptr %d, ptr %s, i64 %n, i1 %v) alwaysinline {
-  call void @sol_memmove_(ptr %d, ptr %s, i64 %n)
-  ret void
-}
-""", ["sol_memmove_"])
-    if name == "qd.memset":
-        return ("""
-define internal void @qd.memset(ptr %d, i8 %c, i64 %n, i1 %v) alwaysinline {
-  call void @sol_memset_(ptr %d, i8 %c, i64 %n)
-  ret void
-}
-""", ["sol_memset_"])
-    if name == "qd.libc.memcpy":
-        return ("""
-define internal ptr @qd.libc.memcpy(ptr %d, ptr %s, i64 %n) alwaysinline {
-  call void @sol_memmove_(ptr %d, ptr %s, i64 %n)
-  ret ptr %d
-}
-""", ["sol_memmove_"])
-    if name == "qd.libc.memmove":
-        return ("""
-define internal ptr @qd.libc.memmove(ptr %d, ptr %s, i64 %n) alwaysinline {
-  call void @sol_memmove_(ptr %d, ptr %s, i64 %n)
-  ret ptr %d
-}
-""", ["sol_memmove_"])
-    if name == "qd.libc.memset":
-        return ("""
-define internal ptr @qd.libc.memset(ptr %d, i32 %c, i64 %n) alwaysinline {
-  %b = trunc i32 %c to i8
-  call void @sol_memset_(ptr %d, i8 %b, i64 %n)
-  ret ptr %d
-}
-""", ["sol_memset_"])
-    if name == "qd.libc.memcmp":
-        return ("""
-define internal i32 @qd.libc.memcmp(ptr %a, ptr %b, i64 %n) alwaysinline {
-  %out = alloca i32, align 4
-  call void @sol_memcmp_(ptr %a, ptr %b, i64 %n, ptr %out)
-  %r = load i32, ptr %out, align 4
-  ret i32 %r
-}
-""", ["sol_memcmp_"])
-    raise KeyError(name)
+    """Body of a memory helper and the syscall it needs."""
+    ret, params, body, syscall = MEM_HELPERS[name]
+    return f"\ndefine internal {ret} @{name}({params}) alwaysinline {{\n  {body}\n}}\n", [syscall]
 
 
 SYSCALL_DECLS = {
@@ -501,12 +444,14 @@ HELPER_DEPENDENCIES = {
 
 
 def helper_text(name: str) -> tuple[str, list[str]]:
-    fixed = {"qd.mul64wide": MUL64_WIDE, "qd.mul128": MUL128, "qd.umulo.i128": UMULO128,
-             "qd.smulo.i128": SMULO128, "qd.umulo.i64": UMULO64, "qd.smulo.i64": SMULO64}
+    fixed = {"qd.mul64wide": MUL64_WIDE, "qd.mul128": MUL128, "qd.umulo.i128": UMULO128, "qd.umulo.i64": UMULO64}
     if name in fixed:
         return fixed[name], []
     if name == "qd.split128":
         return SPLIT128, []  # defines qd.join128 too
+    m = re.fullmatch(r"qd\.smulo\.i(64|128)", name)
+    if m:
+        return smulo(int(m[1])), []
     m = re.fullmatch(r"qd\.(shl|lshr|ashr)128", name)
     if m:
         return shift128(m[1]), []
