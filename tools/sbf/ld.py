@@ -15,8 +15,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sbf import legalize
-from sbf.postlink import LinkError, link
+from . import legalize
+from .postlink import LinkError, link
 
 LLVM_SUFFIX = "-22"
 BITCODE_MAGIC = b"BC\xc0\xde"

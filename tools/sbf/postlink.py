@@ -3,7 +3,8 @@
 `link(obj)` merges every executable section into one `.text` and all read-only data into one
 `.rodata`, resolves relocations statically (only syscall calls stay dynamic), rewrites the
 encodings SBPF v0 reads differently from upstream BPF (callx) and refuses what v0 cannot run.
-`verify(so)` re-checks a finished shared object against the loader's rules; `link` calls it.
+`link` ends by calling `verify.verify` on its output (sbf/verify.py); instruction rules and
+SBPF v0 constants shared with it are in sbf/sbpf.py.
 
 CLI: PYTHONPATH=tools python3 -m sbf.postlink IN.o -o OUT.so
 """
@@ -13,170 +14,30 @@ from __future__ import annotations
 import argparse
 import struct
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
 from . import elf
 from .elf import ElfFile, ElfFormatError, Relocation, Section, Symbol
-from .syscalls import KNOWN_SYSCALLS, murmur3_32, resolve_syscall, syscall_hash
+from .sbpf import (
+    INSN_SIZE,
+    PROGRAM_BASE,
+    TEXT_ADDR,
+    DYNAMIC_SECTIONS,
+    OP_LDDW,
+    OP_CALL,
+    OP_CALLX,
+    LinkError,
+    decode,
+    set_imm,
+    set_src,
+    align,
+    instructions,
+    first_problem,
+)
+from .syscalls import resolve_syscall
+from .verify import verify
 
 ENTRYPOINT = "entrypoint"
-INSN_SIZE = 8
-# The loader maps `.text`/`.rodata` at this base plus their file address (MM_REGION_SIZE).
-PROGRAM_BASE = 0x1_0000_0000
-# ELF header plus our three program headers; `.text` starts right after them.
-TEXT_ADDR = elf.EHDR.size + 3 * elf.PHDR.size
-# The loader reads section names through a 16-byte window and dynstr names through 64 bytes,
-# both NUL included.
-MAX_SECTION_NAME = 15
-MAX_DYNSTR_NAME = 63
-# Sections the v0 loader maps into program memory; data anywhere else faults when read.
-MAPPED_SECTIONS = frozenset({".text", ".rodata", ".data.rel.ro", ".eh_frame"})
-DYNAMIC_SECTIONS = frozenset({".dynamic", ".dynsym", ".dynstr", ".rel.dyn"})
-# The only sections a .so may load, with the type each must have.
-SECTION_TYPES = {
-    **{name: elf.SHT_PROGBITS for name in MAPPED_SECTIONS},
-    ".dynamic": elf.SHT_DYNAMIC, ".dynsym": elf.SHT_DYNSYM, ".dynstr": elf.SHT_STRTAB, ".rel.dyn": elf.SHT_REL,
-}
-
-# Opcode classes and fields
-CLS_LD, CLS_LDX, CLS_ST, CLS_STX, CLS_ALU, CLS_JMP, CLS_JMP32, CLS_ALU64 = range(8)
-OP_LDDW = 0x18
-OP_JA = 0x05
-OP_CALL = 0x85
-OP_CALLX = 0x8D
-OP_EXIT = 0x95
-OP_LE, OP_BE = 0xD4, 0xDC
-ALU_DIV, ALU_MOD, ALU_MOV = 0x30, 0x90, 0xB0
-ATOMIC_OPCODES = frozenset({0xC3, 0xDB})  # BPF_STX | BPF_ATOMIC, 32- and 64-bit
-MODE_MEMSX = 0x80
-V4_NAMES = {0xD7: "bswap", 0x81: "ldsxw", 0x89: "ldsxh", 0x91: "ldsxb"}
-V4_ALU_NAMES = {
-    ALU_DIV: "signed division (sdiv)",
-    ALU_MOD: "signed modulo (smod)",
-    ALU_MOV: "sign-extending move (movsx)",
-}
-
-
-def _v0_opcodes() -> frozenset[int]:
-    """Every opcode the SBPF v0 verifier accepts (sbpf src/verifier.rs with V0's feature flags)."""
-    alu_ops = (0x00, 0x10, 0x20, 0x30, 0x40, 0x50, 0x60, 0x70, 0x90, 0xA0, 0xB0, 0xC0)
-    jmp_ops = (0x10, 0x20, 0x30, 0x40, 0x50, 0x60, 0x70, 0xA0, 0xB0, 0xC0, 0xD0)
-    ops = {OP_LDDW, OP_JA, OP_CALL, OP_CALLX, OP_EXIT, OP_LE, OP_BE, 0x84, 0x87}  # neg32/neg64
-    ops |= {cls | 0x60 | size for cls in (CLS_LDX, CLS_ST, CLS_STX) for size in (0x00, 0x08, 0x10, 0x18)}
-    ops |= {cls | src | op for cls in (CLS_ALU, CLS_ALU64) for src in (0, 8) for op in alu_ops}
-    ops |= {CLS_JMP | src | op for src in (0, 8) for op in jmp_ops}
-    return frozenset(ops)
-
-
-V0_OPCODES = _v0_opcodes()
-SHIFT_BITS = {0x64: 32, 0x74: 32, 0xC4: 32, 0x67: 64, 0x77: 64, 0xC7: 64}
-DIV_BY_IMM = frozenset({0x34, 0x94, 0x37, 0x97})
-STORE_CLASSES = frozenset({CLS_ST, CLS_STX})
-
-
-class LinkError(Exception):
-    """The object cannot become a working SBPF v0 program; the message says which rule failed."""
-
-
-class Insn(NamedTuple):
-    opc: int
-    dst: int
-    src: int
-    off: int
-    imm: int
-
-
-def decode(code: bytes | bytearray, index: int) -> Insn:
-    opc, regs, off, imm = struct.unpack_from("<BBhi", code, index * INSN_SIZE)
-    return Insn(opc, regs & 0xF, regs >> 4, off, imm)
-
-
-def _set_imm(code: bytearray, index: int, imm: int) -> None:
-    struct.pack_into("<i", code, index * INSN_SIZE + 4, imm)
-
-
-def _set_src(code: bytearray, index: int, src: int) -> None:
-    at = index * INSN_SIZE + 1
-    code[at] = (code[at] & 0x0F) | (src << 4)
-
-
-def _align(value: int, alignment: int) -> int:
-    return (value + alignment - 1) // alignment * alignment
-
-
-# --------------------------------------------------------------------------------------------
-# Instruction rules shared by link (per input section, named by function) and verify (.text)
-
-
-# A problem is (what, why): "JMP32 instruction (opcode 0x16)", "SBPF v0 has no JMP32 class".
-Problem = tuple[str, str]
-
-
-def _v0_encoding_problem(insn: Insn) -> Problem | None:
-    """Why SBPF v0 cannot run this opcode as the compiler meant it, or None."""
-    opc, cls = insn.opc, insn.opc & 0x07
-    if cls == CLS_JMP32:
-        return f"JMP32 instruction (opcode 0x{opc:02x})", "SBPF v0 has no JMP32 class, build with -mcpu=v2"
-    if opc in ATOMIC_OPCODES:
-        return f"atomic instruction (opcode 0x{opc:02x})", "SBPF v0 has no atomics, use plain loads and stores"
-    if cls in (CLS_ALU, CLS_ALU64) and insn.off != 0:
-        # BPF v4 reuses the offset field: off=1 makes div/mod signed, off=8/16/32 makes mov
-        # sign-extend. The v0 verifier ignores `off`, so these would load and compute wrongly.
-        what = V4_ALU_NAMES.get(opc & 0xF0, "ALU encoding with a nonzero offset")
-        why = "SBPF v0 ignores the offset and would run the unsigned/plain form"
-        return f"v4 {what} (opcode 0x{opc:02x}, off={insn.off})", why
-    if (cls == CLS_LDX and opc & 0xE0 == MODE_MEMSX) or opc in V4_NAMES:
-        return f"v4 instruction {V4_NAMES.get(opc, 'ldsx')} (opcode 0x{opc:02x})", "not part of SBPF v0"
-    if opc not in V0_OPCODES:
-        return f"opcode 0x{opc:02x}", "not part of SBPF v0"
-    return None
-
-
-def _operand_problem(code: bytes | bytearray, index: int, insn: Insn) -> Problem | None:
-    """The v0 verifier's operand checks (registers, immediates, jump targets), or None."""
-    what = f"instruction (opcode 0x{insn.opc:02x})"
-    count = len(code) // INSN_SIZE
-    if insn.opc == OP_LDDW and (index + 1 >= count or code[(index + 1) * INSN_SIZE] != 0):
-        return what, "lddw is missing its second slot (opcode 0)"
-    if insn.src > 10:
-        return what, f"invalid source register r{insn.src}"
-    if insn.dst > 10 or (insn.dst == 10 and insn.opc & 0x07 not in STORE_CLASSES):
-        return what, f"invalid destination register r{insn.dst}"
-    if insn.opc in DIV_BY_IMM and insn.imm == 0:
-        return what, "division by immediate zero"
-    if insn.opc in SHIFT_BITS and not 0 <= insn.imm < SHIFT_BITS[insn.opc]:
-        return what, f"shift by {insn.imm} overflows a {SHIFT_BITS[insn.opc]}-bit value"
-    if insn.opc in (OP_LE, OP_BE) and insn.imm not in (16, 32, 64):
-        return what, f"byte swap width {insn.imm} is not 16, 32 or 64"
-    if insn.opc == OP_CALLX and not 0 <= insn.imm <= 9:
-        return what, f"callx register r{insn.imm} (SBPF v0 reads it from imm) is not r0-r9"
-    if insn.opc & 0x07 == CLS_JMP and insn.opc not in (OP_CALL, OP_CALLX, OP_EXIT):
-        target = index + 1 + insn.off
-        if not 0 <= target < count:
-            return what, f"jump target #{target} is outside the code"
-        if code[target * INSN_SIZE] == 0:
-            return what, f"jump target #{target} is the middle of an lddw"
-    return None
-
-
-def _instructions(code: bytes | bytearray) -> Iterator[tuple[int, Insn]]:
-    """(index, instruction) for each instruction, skipping the second slot of lddw."""
-    index, count = 0, len(code) // INSN_SIZE
-    while index < count:
-        insn = decode(code, index)
-        yield index, insn
-        index += 2 if insn.opc == OP_LDDW else 1
-
-
-def _first_problem(code: bytes | bytearray) -> tuple[int, Problem] | None:
-    for index, insn in _instructions(code):
-        problem = _v0_encoding_problem(insn) or _operand_problem(code, index, insn)
-        if problem:
-            return index, problem
-    return None
-
 
 # --------------------------------------------------------------------------------------------
 # Link
@@ -200,7 +61,7 @@ class Layout:
 
     @property
     def rodata_addr(self) -> int:
-        return _align(TEXT_ADDR + len(self.text), self.rodata_align)
+        return align(TEXT_ADDR + len(self.text), self.rodata_align)
 
     def address(self, shndx: int, value: int) -> int:
         """File address (== sh_addr) of `value` within input section `shndx`."""
@@ -294,7 +155,7 @@ def _layout(obj: _Object) -> Layout:
         else:
             alignment = max(section.addralign, 1)
             layout.rodata_align = max(layout.rodata_align, alignment)
-            layout.rodata += bytes(_align(len(layout.rodata), alignment) - len(layout.rodata))
+            layout.rodata += bytes(align(len(layout.rodata), alignment) - len(layout.rodata))
             layout.placements[section.index] = Placement(section, ".rodata", len(layout.rodata))
             layout.rodata += data
     return layout
@@ -317,7 +178,7 @@ def _check_code(obj: _Object, layout: Layout) -> None:
         if placed.output != ".text":
             continue
         code = obj.elf.section_data(placed.section)
-        found = _first_problem(code)
+        found = first_problem(code)
         if found:
             index, (what, why) = found
             raise LinkError(f"{what} at {obj.where(placed.section, index * INSN_SIZE)}: {why}")
@@ -407,8 +268,8 @@ class _Relocator:
                 where = self.obj.where(placed.section, reloc.offset)
                 raise LinkError(f"unknown syscall or undefined symbol '{sym.name}' (called at {where})")
             # v0 syscalls: imm -1 marks "resolve by dynamic relocation"; the loader writes the hash.
-            _set_imm(text, index, -1)
-            _set_src(text, index, 0)
+            set_imm(text, index, -1)
+            set_src(text, index, 0)
             self.syscall_sites.append((index * INSN_SIZE, syscall))
             return
         address = self._address(placed, reloc, sym)
@@ -423,8 +284,8 @@ class _Relocator:
         if delta % INSN_SIZE:
             raise LinkError(f"{self._describe(placed, reloc)} targets a misaligned address")
         # The v0 loader registers every call whose imm is not -1 as a pc-relative internal call.
-        _set_imm(text, index, delta // INSN_SIZE)
-        _set_src(text, index, 1)
+        set_imm(text, index, delta // INSN_SIZE)
+        set_src(text, index, 1)
 
     def _abs64(self, placed: Placement, reloc: Relocation) -> None:
         at = placed.start + reloc.offset
@@ -438,9 +299,9 @@ class _Relocator:
 
 def _fix_callx(text: bytearray) -> None:
     """SBPF v0 reads callx's register from imm; upstream LLVM encodes it in dst with imm 0."""
-    for index, insn in _instructions(text):
+    for index, insn in instructions(text):
         if insn.opc == OP_CALLX and insn.imm == 0:
-            _set_imm(text, index, insn.dst)
+            set_imm(text, index, insn.dst)
 
 
 # --------------------------------------------------------------------------------------------
@@ -518,7 +379,7 @@ def _place(sections: list[_OutSection]) -> int:
     """Assign file offsets (== addresses) in order from TEXT_ADDR; returns the end offset."""
     cursor = TEXT_ADDR
     for section in sections:
-        section.addr = _align(cursor, section.align)
+        section.addr = align(cursor, section.align)
         cursor = section.end
     return cursor
 
@@ -560,7 +421,7 @@ def _build_so(layout: Layout, entry_addr: int, tables: list[_OutSection]) -> byt
     sections += [dynamic, *tables]
     shstrtab, shstrtab_names = _strtab([s.name for s in sections] + [".shstrtab"])
     sections.append(_OutSection(".shstrtab", elf.SHT_STRTAB, 0, shstrtab, 1))
-    shoff = _align(_place(sections), 8)
+    shoff = align(_place(sections), 8)
     dynamic.data = _dynamic_section(by_name)
     by_name.update({s.name: s for s in sections})
 
@@ -602,198 +463,6 @@ def link(obj: bytes) -> bytes:
     return link_report(obj).so
 
 
-# --------------------------------------------------------------------------------------------
-# Verify
-
-
-def _rejected(message: str) -> LinkError:
-    return LinkError(f"SBPF v0 loader would reject the .so: {message}")
-
-
-def _verify_header(so: ElfFile) -> None:
-    h = so.header
-    expected = {
-        "OSABI": (h.osabi, elf.ELFOSABI_NONE), "e_type": (h.e_type, elf.ET_DYN), "e_flags": (h.flags, 0),
-        "e_version": (h.version, elf.EV_CURRENT), "e_ehsize": (h.ehsize, elf.EHDR.size),
-        "e_phentsize": (h.phentsize, elf.PHDR.size),
-    }
-    for field_name, (actual, wanted) in expected.items():
-        if actual != wanted:
-            raise _rejected(f"{field_name} is {actual}, expected {wanted}")
-    if h.machine not in (elf.EM_BPF, elf.EM_SBPF):
-        raise _rejected(f"e_machine is {h.machine}, expected {elf.EM_BPF} or {elf.EM_SBPF}")
-    if not so.sections or so.sections[0].sh_type != elf.SHT_NULL:
-        raise _rejected("section 0 is not SHT_NULL")
-
-
-def _verify_sections(so: ElfFile) -> Section:
-    """Section rules; returns the single .text section."""
-    for section in so.sections:
-        if len(section.name.encode()) > MAX_SECTION_NAME:
-            raise _rejected(f"section name '{section.name}' is longer than {MAX_SECTION_NAME} bytes")
-    texts = so.sections_named(".text")
-    if len(texts) != 1:
-        raise _rejected(f"expected exactly one .text section, found {len(texts)}")
-    seen: set[str] = set()
-    for section in so.sections:
-        if section.is_alloc:
-            _verify_loaded_section(section, seen)
-    return texts[0]
-
-
-def _verify_loaded_section(section: Section, seen: set[str]) -> None:
-    if section.name not in SECTION_TYPES:
-        mapped = ", ".join(sorted(MAPPED_SECTIONS))
-        raise _rejected(f"section '{section.name}' is not one the loader maps ({mapped})")
-    if section.name in seen:
-        raise _rejected(f"section '{section.name}' appears twice")
-    seen.add(section.name)
-    # The loader treats .data.rel.ro as read-only whatever its flags; other mapped data must not be writable.
-    writable = section.is_write and section.name in MAPPED_SECTIONS - {".data.rel.ro"}
-    if section.sh_type == elf.SHT_NOBITS or writable:
-        raise _rejected(f"writable section '{section.name}' is not supported")
-    if section.sh_type != SECTION_TYPES[section.name]:
-        expected = SECTION_TYPES[section.name]
-        raise _rejected(f"section '{section.name}' has type {section.sh_type}, expected {expected}")
-    if section.addr != section.offset:
-        raise _rejected(
-            f"section '{section.name}' has sh_addr 0x{section.addr:x} != sh_offset 0x{section.offset:x}")
-
-
-def _verify_file_ranges(so: ElfFile) -> None:
-    h = so.header
-    tables = [
-        (0, elf.EHDR.size),
-        (h.phoff, h.phoff + h.phnum * elf.PHDR.size),
-        (h.shoff, h.shoff + h.shnum * elf.SHDR.size),
-    ]
-    for start, end in tables:
-        if end > len(so.data):
-            raise _rejected("header tables run past the end of the file")
-    previous_end = 0
-    for section in so.sections[1:]:
-        if section.sh_type == elf.SHT_NOBITS:
-            continue
-        if section.offset < previous_end:
-            raise _rejected(f"section '{section.name}' is not in ascending, non-overlapping file order")
-        if section.file_end > len(so.data):
-            raise _rejected(f"section '{section.name}' runs past the end of the file")
-        if any(section.offset < end and start < section.file_end for start, end in tables if section.size):
-            raise _rejected(f"section '{section.name}' overlaps the ELF or program/section header tables")
-        previous_end = section.file_end
-    vaddr = 0
-    for phdr in so.program_headers:
-        if phdr.p_type == elf.PT_LOAD:
-            if phdr.vaddr < vaddr or phdr.offset + phdr.filesz > len(so.data):
-                raise _rejected("PT_LOAD program headers are not ascending or run past the file")
-            vaddr = phdr.vaddr
-
-
-def _verify_entry(so: ElfFile, text: Section) -> None:
-    entry = so.header.entry
-    if not text.addr <= entry < text.addr + text.size:
-        raise _rejected(f"e_entry 0x{entry:x} is outside .text")
-    if (entry - text.addr) % INSN_SIZE:
-        raise _rejected(f"e_entry 0x{entry:x} is not on an instruction boundary")
-
-
-def _dynamic_table(so: ElfFile) -> dict[int, int]:
-    sections = [s for s in so.sections if s.sh_type == elf.SHT_DYNAMIC]
-    if not sections:
-        return {}
-    return dict(so.dynamic_entries(sections[0]))
-
-
-def _verify_dynamic(so: ElfFile) -> tuple[list[Symbol], list[Relocation]]:
-    """DT_* rules; returns the dynamic symbols and relocations."""
-    dynamic = _dynamic_table(so)
-    symbols: list[Symbol] = []
-    if dynamic.get(elf.DT_SYMTAB):
-        matches = [s for s in so.sections if s.addr == dynamic[elf.DT_SYMTAB] and s.is_alloc]
-        if not matches or matches[0].sh_type != elf.SHT_DYNSYM:
-            raise _rejected("DT_SYMTAB does not equal the address of a .dynsym section")
-        if dynamic.get(elf.DT_SYMENT, elf.SYM.size) != elf.SYM.size:
-            raise _rejected(f"DT_SYMENT is {dynamic[elf.DT_SYMENT]}, expected {elf.SYM.size}")
-        symbols = so.symbols(matches[0])
-        if matches[0].offset % 8 or matches[0].size % elf.SYM.size:
-            raise _rejected(".dynsym is misaligned or not a whole number of symbols")
-    for sym in symbols:
-        if len(sym.name.encode()) > MAX_DYNSTR_NAME:
-            raise _rejected(f"dynamic symbol name '{sym.name}' is longer than {MAX_DYNSTR_NAME} bytes")
-    relocs: list[Relocation] = []
-    if dynamic.get(elf.DT_REL):
-        if dynamic.get(elf.DT_RELENT) != elf.REL.size:
-            raise _rejected(f"DT_RELENT is {dynamic.get(elf.DT_RELENT)}, expected {elf.REL.size}")
-        size, start = dynamic.get(elf.DT_RELSZ, 0), dynamic[elf.DT_REL]
-        if size == 0 or size % elf.REL.size or start % 8 or start + size > len(so.data):
-            raise _rejected("DT_REL/DT_RELSZ do not describe an aligned table inside the file")
-        rows = [elf.REL.unpack_from(so.data, start + i) for i in range(0, size, elf.REL.size)]
-        relocs = [Relocation(off, info & 0xFFFFFFFF, info >> 32, None) for off, info in rows]
-    return symbols, relocs
-
-
-def _verify_relocations(text: Section, code: bytes, symbols: list[Symbol], relocs: list[Relocation]) -> set[int]:
-    """Dynamic relocation rules; returns the .text offsets of syscall calls."""
-    syscall_sites = set()
-    for reloc in relocs:
-        if reloc.r_type != elf.R_BPF_64_32:
-            name = elf.RELOCATION_NAMES.get(reloc.r_type, str(reloc.r_type))
-            raise _rejected(
-                f"dynamic relocation {name} at 0x{reloc.offset:x}: only R_BPF_64_32 syscall relocations are expected")
-        offset = reloc.offset - text.offset
-        if not 0 <= offset < text.size or offset % INSN_SIZE or code[offset] != OP_CALL:
-            raise _rejected(f"R_BPF_64_32 at 0x{reloc.offset:x} is not on a call instruction in .text")
-        if reloc.sym >= len(symbols):
-            raise _rejected(f"R_BPF_64_32 at 0x{reloc.offset:x} refers to missing dynamic symbol #{reloc.sym}")
-        sym = symbols[reloc.sym]
-        if sym.sym_type == elf.STT_FUNC and sym.value:
-            continue  # loader-resolved internal call
-        if sym.name not in KNOWN_SYSCALLS:
-            raise _rejected(f"unknown syscall '{sym.name}' would fail at run time")
-        syscall_sites.add(offset)
-    return syscall_sites
-
-
-def _verify_calls(code: bytes, syscall_sites: set[int]) -> None:
-    """The loader's view of `call`: imm -1 needs a relocation, anything else is pc-relative."""
-    count = len(code) // INSN_SIZE
-    reserved = {syscall_hash(name): name for name in KNOWN_SYSCALLS}
-    for index, insn in _instructions(code):
-        if insn.opc != OP_CALL:
-            continue
-        if insn.imm == -1:
-            if index * INSN_SIZE not in syscall_sites:
-                raise _rejected(f"call at instruction #{index} has imm -1 but no syscall relocation")
-            continue
-        target = index + 1 + insn.imm
-        if not 0 <= target < count:
-            raise _rejected(f"call at instruction #{index} targets #{target}, outside .text")
-        # v0 keys internal functions by murmur3 of the target pc; a clash with a syscall fails the load.
-        key = murmur3_32(target.to_bytes(8, "little"))
-        if key in reserved:
-            raise _rejected(f"function at instruction #{target} hashes like syscall '{reserved[key]}'")
-
-
-def verify(so_bytes: bytes) -> None:
-    """Raise LinkError unless `so_bytes` satisfies the SBPF v0 loader's rules."""
-    try:
-        so = ElfFile(so_bytes)
-        _verify_header(so)
-        text = _verify_sections(so)
-        _verify_file_ranges(so)
-        _verify_entry(so, text)
-        symbols, relocs = _verify_dynamic(so)
-    except ElfFormatError as err:
-        raise _rejected(str(err)) from err
-    code = so.section_data(text)
-    if not code or len(code) % INSN_SIZE:
-        raise _rejected(f".text is {len(code)} bytes, not a nonzero whole number of instructions")
-    found = _first_problem(code)
-    if found:
-        index, (what, why) = found
-        raise _rejected(f"{what} at instruction #{index} (.text+0x{index * INSN_SIZE:x}): {why}")
-    _verify_calls(code, _verify_relocations(text, code, symbols, relocs))
-
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python3 -m sbf.postlink", description=__doc__.splitlines()[0])
@@ -815,3 +484,4 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
