@@ -93,7 +93,7 @@ async def _watch_signatures(
 
 
 async def bench_rpc(count: int = RPC_TXS, senders: int = RPC_SENDERS) -> dict[str, float]:
-    async with run_in_background() as node:
+    async with run_in_background(log_level="warning") as node:
         payers = [Keypair() for _ in range(senders)]
         async with AsyncClient(node.rpc_url) as client:
             for payer in payers:
