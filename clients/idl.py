@@ -6,7 +6,6 @@ from functools import cache
 from pathlib import Path
 
 from anchorpy import Idl, Program, Provider
-from solana.rpc.async_api import AsyncClient
 from solders.pubkey import Pubkey
 
 IDL_DIR = Path(__file__).resolve().parents[1] / "idl"
@@ -26,17 +25,16 @@ def program_id(name: str) -> Pubkey:
 
 
 def program(name: str, provider: Provider | None = None) -> Program:
-    """An anchorpy Program for `name`. Without a provider it is read-only (instruction building,
-    decoding) and points at the local validator; pass a Provider to send transactions."""
+    """An anchorpy Program for `name`. Without a provider: one shared read-only Program (for
+    instruction building and decoding; it never connects); pass a Provider to send transactions."""
     if provider is None:
-        provider = Provider.readonly(LOCALNET_URL)
+        return _readonly_program(name)
     return Program(load_idl(name), program_id(name), provider)
 
 
-async def close_program(p: Program) -> None:
-    """Closes the RPC connection a Program holds."""
-    client: AsyncClient = p.provider.connection
-    await client.close()
+@cache
+def _readonly_program(name: str) -> Program:
+    return Program(load_idl(name), program_id(name), Provider.readonly(LOCALNET_URL))
 
 
 @cache

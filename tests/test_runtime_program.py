@@ -291,3 +291,17 @@ def test_close_empties_zeroes_and_disowns_the_account(chain: Chain) -> None:
     assert revived.custom_error == runtime_error("WrongOwner")
     account = chain.account(state)
     assert account is not None and account.owner == PROGRAM_ID
+
+
+def test_verify_pda_recreates_the_address_from_a_stored_bump(chain: Chain) -> None:
+    owner = Keypair().pubkey()
+    seeds = [b"state", bytes(owner)]
+    state, bump = Pubkey.find_program_address(seeds, PROGRAM_ID)
+    check = lambda address, b: chain.send([ix("verify_pda", bytes([b]), ro(owner), ro(address))])  # noqa: E731
+    stored = check(state, bump)
+    assert stored.ok, stored.logs
+    assert check(state, (bump - 1) % 256).custom_error == runtime_error("WrongAddress")
+    assert check(Keypair().pubkey(), bump).custom_error == runtime_error("WrongAddress")
+    # One create_program_address instead of a bump search: cheaper than check_canonical.
+    search = chain.send([ix("create_state", struct.pack("<Q", 8), w(chain.payer.pubkey(), True), w(pda(b"state", bytes(chain.payer.pubkey()))), ro(SYSTEM_PROGRAM))])
+    assert search.ok and stored.cu < 2_000 < search.cu

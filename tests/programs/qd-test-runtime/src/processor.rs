@@ -19,6 +19,7 @@ const RESIZE: [u8; 8] = discriminator("global", "resize");
 const EMIT_CLOCK: [u8; 8] = discriminator("global", "emit_clock");
 const CLOSE: [u8; 8] = discriminator("global", "close");
 const INSPECT: [u8; 8] = discriminator("global", "inspect");
+const VERIFY_PDA: [u8; 8] = discriminator("global", "verify_pda");
 
 const CLOCK_READ_EVENT: [u8; 8] = discriminator("event", "ClockRead");
 
@@ -72,6 +73,11 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Pr
         INSPECT => {
             r.finish()?;
             inspect(accounts)
+        }
+        VERIFY_PDA => {
+            let bump = r.u8()?;
+            r.finish()?;
+            verify_pda(accounts, bump)
         }
         _ => Err(RuntimeError::InvalidInstruction.into()),
     }
@@ -183,4 +189,11 @@ fn inspect(accounts: &[AccountInfo]) -> ProgramResult {
     out.pubkey(account.owner()).u64(account.lamports()).u64(account.data_len() as u64);
     set_return_data(out.finish()?);
     Ok(())
+}
+
+/// Accounts: owner, state address. Checks the state PDA [STATE_SEED, owner] with a bump the
+/// caller supplies (as programs do with the canonical bump they stored at creation).
+fn verify_pda(accounts: &[AccountInfo], bump: u8) -> ProgramResult {
+    let [owner, state] = validate::accounts::<2>(accounts)?;
+    pda::verify(state.key(), &[STATE_SEED, owner.key()], bump, &crate::ID)
 }
