@@ -11,6 +11,7 @@ from anchorpy import Context, EventParser, Program, Provider
 from anchorpy.program.common import Event
 from construct import Container
 from solana.rpc.async_api import AsyncClient
+from solana.rpc.commitment import Confirmed
 from solders.instruction import Instruction
 from solders.message import Message
 from solders.pubkey import Pubkey
@@ -218,7 +219,7 @@ class OracleClient:
         message = Message.new_with_blockhash(instructions, provider.wallet.public_key, blockhash)
         tx = VersionedTransaction(message, [provider.wallet.payer, *signers])
         sig = (await self.connection.send_transaction(tx)).value
-        await self.connection.confirm_transaction(sig, commitment="confirmed")
+        await self.connection.confirm_transaction(sig, commitment=Confirmed)
         return sig
 
     async def fetch_feed(self, symbol: str) -> Feed:
