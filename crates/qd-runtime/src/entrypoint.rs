@@ -81,8 +81,11 @@ macro_rules! entrypoint {
             $crate::entrypoint::run(input, $process)
         }
 
+        // Inlined so LLVM sees the message is never read and drops core's formatting code
+        // (Display impls, Arguments) from every panic path.
         #[cfg(target_arch = "bpf")]
         #[panic_handler]
+        #[inline(always)]
         fn panic(_: &core::panic::PanicInfo) -> ! {
             $crate::log::log("program panicked");
             unsafe { $crate::syscalls::abort() }
