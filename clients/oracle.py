@@ -212,13 +212,16 @@ class OracleClient:
         self.ix = OracleInstructions(self.program)
         self.connection: AsyncClient = provider.connection
 
+    async def _signed(self, instructions: list[Instruction], signers: list[Keypair]) -> VersionedTransaction:
+        """A transaction on a fresh blockhash, paid and signed by the provider's wallet, co-signed by `signers`."""
+        wallet = self.program.provider.wallet
+        blockhash = (await self.connection.get_latest_blockhash()).value.blockhash
+        message = Message.new_with_blockhash(instructions, wallet.public_key, blockhash)
+        return VersionedTransaction(message, [wallet.payer, *signers])
+
     async def send(self, instructions: list[Instruction], signers: list[Keypair]) -> Signature:
         """Signs with the provider's wallet (fee payer) and `signers`, sends and confirms."""
-        provider = self.program.provider
-        blockhash = (await self.connection.get_latest_blockhash()).value.blockhash
-        message = Message.new_with_blockhash(instructions, provider.wallet.public_key, blockhash)
-        tx = VersionedTransaction(message, [provider.wallet.payer, *signers])
-        sig = (await self.connection.send_transaction(tx)).value
+        sig = (await self.connection.send_transaction(await self._signed(instructions, signers))).value
         await self.connection.confirm_transaction(sig, commitment=Confirmed)
         return sig
 
@@ -234,10 +237,7 @@ class OracleClient:
     async def read_price(self, oracle: Pubkey, action: Action, guard: GuardConfig | None = None) -> NormalizedPrice:
         """Runs `read_price` in a simulation and decodes its return data; a refused price raises
         with the program's error."""
-        provider = self.program.provider
-        blockhash = (await self.connection.get_latest_blockhash()).value.blockhash
-        message = Message.new_with_blockhash([self.ix.read_price(oracle, action, guard)], provider.wallet.public_key, blockhash)
-        tx = VersionedTransaction(message, [provider.wallet.payer])
+        tx = await self._signed([self.ix.read_price(oracle, action, guard)], [])
         sim = (await self.connection.simulate_transaction(tx, sig_verify=False)).value
         if sim.err is not None:
             raise RuntimeError(f"read_price failed: {sim.err}; logs: {sim.logs}")
