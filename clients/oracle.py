@@ -10,17 +10,12 @@ from typing import Any
 from anchorpy import Context, EventParser, Program, Provider
 from anchorpy.program.common import Event
 from construct import Container
-from solana.rpc.async_api import AsyncClient
-from solana.rpc.commitment import Confirmed
 from solders.instruction import Instruction
-from solders.message import Message
 from solders.pubkey import Pubkey
-from solders.signature import Signature
-from solders.keypair import Keypair
 from solders.system_program import ID as SYSTEM_PROGRAM_ID
-from solders.transaction import VersionedTransaction
 
 from quantdesk.clients import idl as idl_mod
+from quantdesk.clients.rpc import ProgramClient
 
 NAME = "qd_oracle"
 PROGRAM_ID = idl_mod.program_id(NAME)
@@ -204,26 +199,12 @@ def parse_events(logs: list[str], program: Program | None = None) -> list[Event]
     return events
 
 
-class OracleClient:
+class OracleClient(ProgramClient):
     """Publishes and reads prices through an RPC node (the local validator or a cluster)."""
 
     def __init__(self, provider: Provider) -> None:
-        self.program = idl_mod.program(NAME, provider)
+        super().__init__(NAME, provider)
         self.ix = OracleInstructions(self.program)
-        self.connection: AsyncClient = provider.connection
-
-    async def _signed(self, instructions: list[Instruction], signers: list[Keypair]) -> VersionedTransaction:
-        """A transaction on a fresh blockhash, paid and signed by the provider's wallet, co-signed by `signers`."""
-        wallet = self.program.provider.wallet
-        blockhash = (await self.connection.get_latest_blockhash()).value.blockhash
-        message = Message.new_with_blockhash(instructions, wallet.public_key, blockhash)
-        return VersionedTransaction(message, [wallet.payer, *signers])
-
-    async def send(self, instructions: list[Instruction], signers: list[Keypair]) -> Signature:
-        """Signs with the provider's wallet (fee payer) and `signers`, sends and confirms."""
-        sig = (await self.connection.send_transaction(await self._signed(instructions, signers))).value
-        await self.connection.confirm_transaction(sig, commitment=Confirmed)
-        return sig
 
     async def fetch_feed(self, symbol: str) -> Feed:
         address = feed_address(symbol)
@@ -236,11 +217,8 @@ class OracleClient:
 
     async def read_price(self, oracle: Pubkey, action: Action, guard: GuardConfig | None = None) -> NormalizedPrice:
         """Runs `read_price` in a simulation and decodes its return data; a refused price raises
-        with the program's error."""
-        tx = await self._signed([self.ix.read_price(oracle, action, guard)], [])
-        sim = (await self.connection.simulate_transaction(tx, sig_verify=False)).value
-        if sim.err is not None:
-            raise RuntimeError(f"read_price failed: {sim.err}; logs: {sim.logs}")
-        if sim.return_data is None:
+        `SimulationError` with the program's error."""
+        data = await self.simulate([self.ix.read_price(oracle, action, guard)])
+        if not data:
             raise RuntimeError("read_price returned no data")
-        return decode_normalized_price(bytes(sim.return_data.data), self.program)
+        return decode_normalized_price(data, self.program)

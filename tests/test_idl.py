@@ -13,10 +13,13 @@ from anchorpy import Idl
 ROOT = Path(__file__).resolve().parents[1]
 RUNTIME_ERRORS = ("crates/qd-runtime/src/error.rs", "RuntimeError")
 READER_ERRORS = ("crates/qd-oracle-reader/src/error.rs", "OracleError")
+ACCESS_ERRORS = ("crates/qd-access/src/error.rs", "AccessError")
 
 # program -> (source dir, error enums it can return, in IDL order)
 PROGRAMS = {
     "qd_oracle": ("programs/qd-oracle/src", [RUNTIME_ERRORS, READER_ERRORS, ("programs/qd-oracle/src/error.rs", "OracleProgramError")]),
+    "qd_security": ("programs/qd-security/src", [RUNTIME_ERRORS, ACCESS_ERRORS, ("programs/qd-security/src/error.rs", "SecurityError")]),
+    "qd_core": ("programs/qd-core/src", [RUNTIME_ERRORS, ACCESS_ERRORS, ("programs/qd-core/src/error.rs", "CoreError")]),
 }
 
 

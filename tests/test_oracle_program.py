@@ -15,23 +15,12 @@ from quantdesk.chain import Chain, TxResult
 from quantdesk.clients import idl, oracle, pyth
 from quantdesk.clients.oracle import Action, GuardConfig
 
+from program_support import failed, with_meta
+
 SYMBOL = "SOL/USD"
 T0 = 1_700_000_000
 
 E = idl.error_codes(oracle.NAME)
-
-
-def failed(result: TxResult, code: int) -> None:
-    assert not result.ok, "the transaction should have failed"
-    assert result.custom_error == code, f"expected error {code}, got {result.error}; logs: {result.logs}"
-
-
-def with_meta(ix: Instruction, index: int, *, signer: bool | None = None, writable: bool | None = None, key: Pubkey | None = None) -> Instruction:
-    """`ix` with one account meta changed (to forge what a malicious client would send)."""
-    metas = list(ix.accounts)
-    m = metas[index]
-    metas[index] = AccountMeta(key or m.pubkey, m.is_signer if signer is None else signer, m.is_writable if writable is None else writable)
-    return Instruction(ix.program_id, ix.data, metas)
 
 
 class Oracle:

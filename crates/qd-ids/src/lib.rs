@@ -21,3 +21,17 @@ pub const PYTH_ORACLE_MAINNET: Pubkey = pubkey("FsJ3A3u2vn5cTVofAjvy6y5kwABJAqYW
 pub const PYTH_ORACLE_DEVNET: Pubkey = pubkey("gSbePebfvPy7tRqimPoVecS2UsBvYv46ynrzWocc92s");
 /// Pyth Solana Receiver: owner of PriceUpdateV2 accounts (pull updates and push-feed accounts).
 pub const PYTH_RECEIVER: Pubkey = pubkey("rec5EKMGg6MxZYaMdyBfgwp4d5rB9T1VQH5pJv5LtFJ");
+
+/// Singleton PDAs, derived off-chain once (tests/test_ids.py re-derives them) so programs check
+/// them with a 32-byte compare instead of a 1,500 CU address derivation. `*_BUMP` is the
+/// canonical bump, used to create the account or to sign for the address.
+///
+/// qd-security's SecurityConfig: [b"security"].
+pub const SECURITY_CONFIG: Pubkey = pubkey("53yAiepcWGeNjuZMR41YBtVRoBhw7fmDmJtzNGUzRX7x");
+pub const SECURITY_CONFIG_BUMP: u8 = 255;
+/// qd-security's CPI signer: [b"authority"] (core accepts freezes only from it).
+pub const SECURITY_AUTHORITY: Pubkey = pubkey("EWcp86NNczZ7kMGtCSBdtoCqDQJ2Tuhw2hGTjMroGHXT");
+pub const SECURITY_AUTHORITY_BUMP: u8 = 255;
+/// qd-core's GlobalConfig: [b"global"].
+pub const CORE_GLOBAL: Pubkey = pubkey("51FgSmtfVfcqvfV66g6HRK5vLgc47FPpVfc171U5NHYG");
+pub const CORE_GLOBAL_BUMP: u8 = 253;

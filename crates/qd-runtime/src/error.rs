@@ -2,7 +2,8 @@
 //! message in each program's IDL. Codes are partitioned so shared crates never collide:
 //!   6000..6050  runtime: account and instruction validation (this file)
 //!   6050..6100  oracle reader (qd-oracle-reader)
-//!   6100..      the program's own errors
+//!   6100..6200  the program's own errors
+//!   6200..6250  access checks (qd-access: pause, freeze, roles, sessions, rate limit)
 
 /// A failed instruction: the custom error code returned to the runtime.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,6 +55,8 @@ pub enum RuntimeError {
     CpiFailed = 6018,
     /// Too many PDA seeds
     TooManySeeds = 6019,
+    /// Signer is not the program's upgrade authority
+    NotUpgradeAuthority = 6020,
 }
 
 impl From<RuntimeError> for ProgramError {

@@ -6,6 +6,7 @@
 pub mod account;
 pub mod account_info;
 pub mod borsh;
+pub mod deploy;
 pub mod entrypoint;
 pub mod error;
 pub mod hash;

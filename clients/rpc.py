@@ -1,0 +1,53 @@
+"""The RPC half every program client shares: the anchorpy Program bound to a Provider, signing
+with the provider's wallet as fee payer, sending with confirmation, and simulating for return data."""
+from __future__ import annotations
+
+from anchorpy import Program, Provider
+from solana.rpc.async_api import AsyncClient
+from solana.rpc.commitment import Confirmed
+from solders.instruction import Instruction
+from solders.keypair import Keypair
+from solders.message import Message
+from solders.signature import Signature
+from solders.transaction import VersionedTransaction
+
+from quantdesk.clients import idl
+
+
+class ProgramClient:
+    """A program's client over an RPC node (the local validator or a cluster)."""
+
+    def __init__(self, name: str, provider: Provider) -> None:
+        self.program: Program = idl.program(name, provider)
+        self.connection: AsyncClient = provider.connection
+
+    async def signed(self, instructions: list[Instruction], signers: list[Keypair]) -> VersionedTransaction:
+        """A transaction on a fresh blockhash, paid and signed by the provider's wallet, co-signed by `signers`."""
+        wallet = self.program.provider.wallet
+        blockhash = (await self.connection.get_latest_blockhash()).value.blockhash
+        message = Message.new_with_blockhash(instructions, wallet.public_key, blockhash)
+        return VersionedTransaction(message, [wallet.payer, *signers])
+
+    async def send(self, instructions: list[Instruction], signers: list[Keypair] | None = None) -> Signature:
+        """Signs with the provider's wallet (fee payer) and `signers`, sends and confirms."""
+        sig = (await self.connection.send_transaction(await self.signed(instructions, signers or []))).value
+        await self.connection.confirm_transaction(sig, commitment=Confirmed)
+        return sig
+
+    async def simulate(self, instructions: list[Instruction], signers: list[Keypair] | None = None) -> bytes:
+        """Runs `instructions` in a simulation and returns their return data; a failure raises
+        `SimulationError` with the program's error and logs."""
+        tx = await self.signed(instructions, signers or [])
+        sim = (await self.connection.simulate_transaction(tx, sig_verify=False)).value
+        if sim.err is not None:
+            raise SimulationError(sim.err, list(sim.logs or []))
+        return bytes(sim.return_data.data) if sim.return_data is not None else b""
+
+
+class SimulationError(RuntimeError):
+    """A simulated transaction failed: `err` is the RPC's TransactionError, `logs` the program logs."""
+
+    def __init__(self, err: object, logs: list[str]) -> None:
+        super().__init__(f"simulation failed: {err}")
+        self.err = err
+        self.logs = logs
