@@ -1,0 +1,300 @@
+"""Client for qd-core: GlobalConfig and margin-account addresses, instruction builders, account and
+event decoders, and an async client that creates, lists and manages an owner's margin accounts."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from anchorpy import Context, EventParser, Program, Provider
+from anchorpy.program.common import Event
+from based58 import b58encode
+from solana.rpc.types import MemcmpOpts
+from solders.instruction import Instruction
+from solders.keypair import Keypair
+from solders.pubkey import Pubkey
+from solders.signature import Signature
+from solders.system_program import ID as SYSTEM_PROGRAM_ID
+
+from quantdesk.clients import idl as idl_mod
+from quantdesk.clients.rpc import ProgramClient
+
+NAME = "qd_core"
+PROGRAM_ID = idl_mod.program_id(NAME)
+GLOBAL_SEED = b"global"
+MARGIN_SEED = b"margin"
+GLOBAL = Pubkey.find_program_address([GLOBAL_SEED], PROGRAM_ID)[0]
+BPF_LOADER_UPGRADEABLE = Pubkey.from_string("BPFLoaderUpgradeab1e11111111111111111111111")
+
+NAME_LEN = 32
+DEFAULT_MAX_SUB_ACCOUNTS = 16
+MAX_SUB_ACCOUNTS_LIMIT = 256
+ALL_MARKETS = (1 << 64) - 1
+
+# MarginAccount.status bits (account offset 9).
+STATUS_FROZEN = 1 << 0
+STATUS_BEING_LIQUIDATED = 1 << 1
+STATUS_BANKRUPT = 1 << 2
+
+# Fixed offsets keepers filter on (crates/qd-core-state).
+STATUS_OFFSET = 9
+OWNER_OFFSET = 16
+MARGIN_ACCOUNT_DISCRIMINATOR = hashlib.sha256(b"account:MarginAccount").digest()[:8]
+
+
+def margin_account_address(owner: Pubkey, sub_id: int) -> Pubkey:
+    """The margin account PDA [b"margin", owner, sub_id u16 LE] (canonical bump)."""
+    return Pubkey.find_program_address([MARGIN_SEED, bytes(owner), sub_id.to_bytes(2, "little")], PROGRAM_ID)[0]
+
+
+def program_data_address(program_id: Pubkey = PROGRAM_ID) -> Pubkey:
+    """The ProgramData account of an upgradeable program (holds its upgrade authority)."""
+    return Pubkey.find_program_address([bytes(program_id)], BPF_LOADER_UPGRADEABLE)[0]
+
+
+def encode_name(name: str) -> bytes:
+    """A label as the 32 zero-padded UTF-8 bytes the program stores."""
+    raw = name.encode("utf-8")
+    if len(raw) > NAME_LEN or b"\0" in raw:
+        raise ValueError(f"name must be at most {NAME_LEN} UTF-8 bytes without NUL: {name!r}")
+    return raw.ljust(NAME_LEN, b"\0")
+
+
+def margin_account_filter_bytes(owner: Pubkey) -> list[tuple[int, bytes]]:
+    """(offset, bytes) memcmp filters selecting `owner`'s margin accounts."""
+    return [(0, MARGIN_ACCOUNT_DISCRIMINATOR), (OWNER_OFFSET, bytes(owner))]
+
+
+def margin_account_filters(owner: Pubkey) -> list[MemcmpOpts]:
+    """getProgramAccounts filters for `owner`'s margin accounts: discriminator @0, owner @16."""
+    return [MemcmpOpts(offset, b58encode(raw).decode()) for offset, raw in margin_account_filter_bytes(owner)]
+
+
+@dataclass(frozen=True)
+class GlobalConfig:
+    """A decoded GlobalConfig account."""
+
+    address: Pubkey
+    version: int
+    bump: int
+    admin: Pubkey
+    quote_mint: Pubkey
+    max_sub_accounts: int
+    margin_accounts: int
+    collateral_program: Pubkey
+    oracle_program: Pubkey
+    trading_program: Pubkey
+    security_program: Pubkey
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The owner's own limits on an account."""
+
+    max_leverage_x100: int
+    """0: the markets' own limits; else 100..=10000 (1x..100x)."""
+    allowed_markets: int
+    """Bit i set: perp market i may be traded."""
+    reduce_only: bool
+
+    def allows_market(self, market: int) -> bool:
+        return 0 <= market < 64 and bool(self.allowed_markets >> market & 1)
+
+
+@dataclass(frozen=True)
+class Counts:
+    """What the account holds (kept by qd-collateral and qd-trading); closing needs all zero."""
+
+    collateral: int
+    positions: int
+    open_orders: int
+
+    @property
+    def empty(self) -> bool:
+        return self.collateral == 0 and self.positions == 0 and self.open_orders == 0
+
+
+@dataclass(frozen=True)
+class MarginAccount:
+    """A decoded MarginAccount."""
+
+    address: Pubkey
+    owner: Pubkey
+    sub_id: int
+    name: str
+    status: int
+    delegate: Pubkey | None
+    freeze_reason: int
+    limits: Limits
+    counts: Counts
+    audit_seq: int
+    created_slot: int
+    init_health: int
+    maint_health: int
+    health_slot: int
+    bump: int
+
+    @property
+    def frozen(self) -> bool:
+        return bool(self.status & STATUS_FROZEN)
+
+    @property
+    def being_liquidated(self) -> bool:
+        return bool(self.status & STATUS_BEING_LIQUIDATED)
+
+    @property
+    def bankrupt(self) -> bool:
+        return bool(self.status & STATUS_BANKRUPT)
+
+    def summary(self) -> str:
+        """One readable line: `#3 "hedge" owner=... frozen(reason 7) delegate=... lev<=5.00x ...`."""
+        flags = [name for name, on in (("frozen", self.frozen), ("liquidating", self.being_liquidated), ("bankrupt", self.bankrupt)) if on]
+        status = ",".join(flags) or "active"
+        if self.frozen:
+            status += f"(reason {self.freeze_reason})"
+        lev = "market" if self.limits.max_leverage_x100 == 0 else f"{self.limits.max_leverage_x100 / 100:.2f}x"
+        markets = "all" if self.limits.allowed_markets == ALL_MARKETS else f"{self.limits.allowed_markets:#x}"
+        return (
+            f"#{self.sub_id} {self.name!r} {self.address} owner={self.owner} {status}"
+            f" delegate={self.delegate or '-'} leverage<={lev} markets={markets}"
+            f"{' reduce-only' if self.limits.reduce_only else ''}"
+            f" collateral={self.counts.collateral} positions={self.counts.positions} orders={self.counts.open_orders}"
+            f" health(init={self.init_health}, maint={self.maint_health} @ slot {self.health_slot})"
+        )
+
+
+class CoreInstructions:
+    """Builds qd-core instructions with anchorpy's IDL coder (no network use)."""
+
+    def __init__(self, program: Program | None = None) -> None:
+        self.program = program if program is not None else idl_mod.program(NAME)
+
+    def _ix(self, name: str, *args: Any, accounts: dict[str, Pubkey]) -> Instruction:
+        return self.program.instruction[name](*args, ctx=Context(accounts=accounts))
+
+    def initialize(self, admin: Pubkey, quote_mint: Pubkey, max_sub_accounts: int = DEFAULT_MAX_SUB_ACCOUNTS) -> Instruction:
+        return self._ix(
+            "initialize",
+            max_sub_accounts,
+            accounts={
+                "admin": admin,
+                "global": GLOBAL,
+                "quote_mint": quote_mint,
+                "system_program": SYSTEM_PROGRAM_ID,
+                "program": PROGRAM_ID,
+                "program_data": program_data_address(),
+            },
+        )
+
+    def set_max_sub_accounts(self, admin: Pubkey, max_sub_accounts: int) -> Instruction:
+        return self._ix("set_max_sub_accounts", max_sub_accounts, accounts={"admin": admin, "global": GLOBAL})
+
+    def create_margin_account(self, owner: Pubkey, sub_id: int, name: str = "") -> Instruction:
+        return self._ix(
+            "create_margin_account",
+            sub_id,
+            list(encode_name(name)),
+            accounts={
+                "owner": owner,
+                "global": GLOBAL,
+                "margin_account": margin_account_address(owner, sub_id),
+                "system_program": SYSTEM_PROGRAM_ID,
+            },
+        )
+
+    def close_margin_account(self, owner: Pubkey, margin_account: Pubkey) -> Instruction:
+        return self._ix("close_margin_account", accounts={"owner": owner, "global": GLOBAL, "margin_account": margin_account})
+
+    def set_delegate(self, owner: Pubkey, margin_account: Pubkey, delegate: Pubkey | None) -> Instruction:
+        """`delegate=None` removes the delegate."""
+        return self._ix("set_delegate", delegate or Pubkey.default(), accounts={"owner": owner, "margin_account": margin_account})
+
+    def set_limits(self, owner: Pubkey, margin_account: Pubkey, max_leverage_x100: int = 0,
+                   allowed_markets: int = ALL_MARKETS, reduce_only: bool = False) -> Instruction:
+        return self._ix("set_limits", max_leverage_x100, allowed_markets, reduce_only,
+                        accounts={"owner": owner, "margin_account": margin_account})
+
+    def set_frozen(self, security_authority: Pubkey, margin_account: Pubkey, frozen: bool, reason: int = 0) -> Instruction:
+        """Only valid as qd-security's CPI (its authority PDA signs); built here for tests."""
+        return self._ix("set_frozen", frozen, reason, accounts={"security_authority": security_authority, "margin_account": margin_account})
+
+
+def decode_global(address: Pubkey, data: bytes, program: Program | None = None) -> GlobalConfig:
+    """Decodes GlobalConfig account data (anchorpy checks the discriminator)."""
+    c = (program or idl_mod.program(NAME)).coder.accounts.decode(data)
+    return GlobalConfig(address, c.version, c.bump, c.admin, c.quote_mint, c.max_sub_accounts, c.margin_accounts,
+                        c.collateral_program, c.oracle_program, c.trading_program, c.security_program)
+
+
+def decode_margin_account(address: Pubkey, data: bytes, program: Program | None = None) -> MarginAccount:
+    """Decodes MarginAccount data (anchorpy checks the discriminator)."""
+    c = (program or idl_mod.program(NAME)).coder.accounts.decode(data)
+    return MarginAccount(
+        address=address,
+        owner=c.owner,
+        sub_id=c.sub_id,
+        name=bytes(c.name).rstrip(b"\0").decode("utf-8"),
+        status=c.status,
+        delegate=None if c.delegate == Pubkey.default() else c.delegate,
+        freeze_reason=c.freeze_reason,
+        limits=Limits(c.max_leverage_x100, c.allowed_markets, bool(c.reduce_only)),
+        counts=Counts(c.collateral_count, c.position_count, c.open_order_count),
+        audit_seq=c.audit_seq,
+        created_slot=c.created_slot,
+        init_health=c.init_health,
+        maint_health=c.maint_health,
+        health_slot=c.health_slot,
+        bump=c.bump,
+    )
+
+
+def parse_events(logs: list[str], program: Program | None = None) -> list[Event]:
+    """The program's Anchor events in a transaction's logs, in order."""
+    p = program or idl_mod.program(NAME)
+    events: list[Event] = []
+    EventParser(p.program_id, p.coder).parse_logs(logs, events.append)
+    return events
+
+
+class CoreClient(ProgramClient):
+    """Manages margin accounts through an RPC node (the local validator or a cluster). The
+    provider's wallet pays fees; the owner keypair signs and pays rent."""
+
+    def __init__(self, provider: Provider) -> None:
+        super().__init__(NAME, provider)
+        self.ix = CoreInstructions(self.program)
+
+    async def _data(self, address: Pubkey, what: str) -> bytes:
+        info = (await self.connection.get_account_info(address)).value
+        if info is None:
+            raise LookupError(f"no {what} at {address}")
+        if info.owner != PROGRAM_ID:
+            raise ValueError(f"{address} is not owned by qd-core")
+        return bytes(info.data)
+
+    async def fetch_global(self) -> GlobalConfig:
+        return decode_global(GLOBAL, await self._data(GLOBAL, "GlobalConfig"), self.program)
+
+    async def fetch_margin_account(self, address: Pubkey) -> MarginAccount:
+        return decode_margin_account(address, await self._data(address, "margin account"), self.program)
+
+    async def margin_accounts_of(self, owner: Pubkey) -> list[MarginAccount]:
+        """All of `owner`'s margin accounts (getProgramAccounts, discriminator and owner filters), by sub_id."""
+        resp = await self.connection.get_program_accounts(PROGRAM_ID, encoding="base64", filters=margin_account_filters(owner))
+        accounts = [decode_margin_account(a.pubkey, bytes(a.account.data), self.program) for a in resp.value]
+        return sorted(accounts, key=lambda m: m.sub_id)
+
+    async def create(self, owner: Keypair, sub_id: int, name: str = "") -> Pubkey:
+        await self.send([self.ix.create_margin_account(owner.pubkey(), sub_id, name)], [owner])
+        return margin_account_address(owner.pubkey(), sub_id)
+
+    async def close(self, owner: Keypair, sub_id: int) -> Signature:
+        return await self.send([self.ix.close_margin_account(owner.pubkey(), margin_account_address(owner.pubkey(), sub_id))], [owner])
+
+    async def set_delegate(self, owner: Keypair, sub_id: int, delegate: Pubkey | None) -> Signature:
+        return await self.send([self.ix.set_delegate(owner.pubkey(), margin_account_address(owner.pubkey(), sub_id), delegate)], [owner])
+
+    async def set_limits(self, owner: Keypair, sub_id: int, max_leverage_x100: int = 0,
+                         allowed_markets: int = ALL_MARKETS, reduce_only: bool = False) -> Signature:
+        margin = margin_account_address(owner.pubkey(), sub_id)
+        return await self.send([self.ix.set_limits(owner.pubkey(), margin, max_leverage_x100, allowed_markets, reduce_only)], [owner])

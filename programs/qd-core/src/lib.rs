@@ -1,0 +1,107 @@
+//! qd-core: the venue's GlobalConfig and its margin accounts (master wallet, sub-accounts).
+//!
+//! Instructions (discriminator = sha256("global:<name>")[..8], borsh args):
+//! - `initialize(max_sub_accounts)`: the program's upgrade authority creates the GlobalConfig
+//!   PDA [b"global"] with the quote mint, the other programs' ids and the sub-account limit.
+//! - `set_max_sub_accounts(max_sub_accounts)`: admin only; existing accounts stay valid.
+//! - `create_margin_account(sub_id, name)`: the owner creates its MarginAccount PDA
+//!   [b"margin", owner, sub_id u16 LE] (sub_id < max_sub_accounts) and pays the rent.
+//! - `close_margin_account()`: the owner closes an empty, unfrozen account not being
+//!   liquidated and gets the rent back.
+//! - `set_delegate(delegate)`, `set_limits(max_leverage_x100, allowed_markets, reduce_only)`:
+//!   owner only. A frozen account may only remove its delegate.
+//! - `set_frozen(frozen, reason)`: CPI only, signed by qd-security's authority PDA (the
+//!   COMPLIANCE role's freeze); bumps the account's audit_seq.
+//!
+//! Accounts (layouts in crates/qd-core-state): `GlobalConfig` (singleton, `qd_ids::CORE_GLOBAL`),
+//! `MarginAccount`. An owner's accounts are the PDAs for sub ids 0..max_sub_accounts, or
+//! getProgramAccounts with memcmp discriminator @0 and owner @16.
+#![cfg_attr(target_arch = "bpf", no_std)]
+
+pub mod error;
+pub mod events;
+pub mod instruction;
+#[cfg(target_arch = "bpf")]
+pub mod processor;
+
+pub use qd_ids::QD_CORE as ID;
+
+use qd_runtime::pubkey::Pubkey;
+
+/// Size of a mint without extensions (SPL Token and Token-2022).
+const MINT_LEN: usize = 82;
+/// Token-2022 accounts with extensions carry an account-type byte here (1 = mint).
+const ACCOUNT_TYPE_OFFSET: usize = 165;
+const ACCOUNT_TYPE_MINT: u8 = 1;
+const MINT_IS_INITIALIZED_OFFSET: usize = 45;
+
+/// An initialized SPL Token or Token-2022 mint. The size rule keeps token accounts (165 bytes,
+/// or Token-2022 extended accounts typed 2) and multisigs from passing as a mint.
+pub fn is_quote_mint(owner: &Pubkey, data: &[u8]) -> bool {
+    let is_mint_layout = match data.len() {
+        MINT_LEN => true,
+        len if len > ACCOUNT_TYPE_OFFSET => owner == &qd_ids::TOKEN_2022_PROGRAM && data[ACCOUNT_TYPE_OFFSET] == ACCOUNT_TYPE_MINT,
+        _ => false,
+    };
+    (owner == &qd_ids::TOKEN_PROGRAM || owner == &qd_ids::TOKEN_2022_PROGRAM) && is_mint_layout && data[MINT_IS_INITIALIZED_OFFSET] == 1
+}
+
+#[cfg(target_arch = "bpf")]
+qd_runtime::entrypoint!(processor::process);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mint(len: usize, initialized: u8) -> Vec<u8> {
+        let mut d = vec![0u8; len];
+        d[MINT_IS_INITIALIZED_OFFSET] = initialized;
+        d
+    }
+
+    #[test]
+    fn quote_mint_rules() {
+        let (token, t22) = (&qd_ids::TOKEN_PROGRAM, &qd_ids::TOKEN_2022_PROGRAM);
+        assert!(is_quote_mint(token, &mint(82, 1)));
+        assert!(is_quote_mint(t22, &mint(82, 1)));
+        assert!(!is_quote_mint(token, &mint(82, 0)));
+        assert!(!is_quote_mint(&qd_ids::SYSTEM_PROGRAM, &mint(82, 1)));
+        assert!(!is_quote_mint(token, &mint(81, 1)));
+        // A token account (165 bytes) whose owner key has a 1 at byte 45.
+        assert!(!is_quote_mint(token, &mint(165, 1)));
+        let mut extended = mint(234, 1);
+        extended[ACCOUNT_TYPE_OFFSET] = ACCOUNT_TYPE_MINT;
+        assert!(is_quote_mint(t22, &extended));
+        assert!(!is_quote_mint(token, &extended));
+        extended[ACCOUNT_TYPE_OFFSET] = 2;
+        assert!(!is_quote_mint(t22, &extended));
+    }
+}
+
+#[cfg(test)]
+mod idl_layout {
+    use qd_core_state::{GlobalConfig, MarginAccount};
+    use qd_runtime::idl::check_layout;
+    use qd_runtime::idl_fields;
+
+    const IDL: &str = include_str!("../../../idl/qd_core.json");
+
+    #[test]
+    fn accounts_match_the_idl() {
+        check_layout(
+            IDL,
+            "GlobalConfig",
+            &idl_fields!(GlobalConfig: version, bump, max_sub_accounts, _pad0, admin, quote_mint, collateral_program, oracle_program,
+                trading_program, security_program, margin_accounts, _reserved),
+            core::mem::size_of::<GlobalConfig>(),
+        );
+        check_layout(
+            IDL,
+            "MarginAccount",
+            &idl_fields!(MarginAccount: version, status, bump, reduce_only, sub_id, freeze_reason, owner, delegate, name, allowed_markets,
+                max_leverage_x100, collateral_count, position_count, open_order_count, _pad1, audit_seq, created_slot, init_health,
+                maint_health, health_slot, _reserved),
+            core::mem::size_of::<MarginAccount>(),
+        );
+    }
+}
