@@ -1,0 +1,318 @@
+"""Client for qd-security: PDAs, role / pause / action / scope constants, instruction builders,
+SecurityConfig and Session decoders, events, and an async client that reads the config and a
+wallet's sessions and asks the program whether a signer may act (`check_action`) over RPC."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any
+
+from anchorpy import Context, EventParser, Program, Provider
+from anchorpy.program.common import Event
+from construct import Container
+from solana.rpc.types import MemcmpOpts
+from solders.instruction import AccountMeta, Instruction
+from solders.keypair import Keypair
+from solders.pubkey import Pubkey
+from solders.system_program import ID as SYSTEM_PROGRAM_ID
+
+from quantdesk.clients import idl as idl_mod
+from quantdesk.clients.rpc import ProgramClient
+
+NAME = "qd_security"
+PROGRAM_ID = idl_mod.program_id(NAME)
+CORE_PROGRAM_ID = idl_mod.program_id("qd_core")
+BPF_LOADER_UPGRADEABLE = Pubkey.from_string("BPFLoaderUpgradeab1e11111111111111111111111")
+
+SECURITY_SEED = b"security"
+AUTHORITY_SEED = b"authority"
+SESSION_SEED = b"session"
+CONFIG = Pubkey.find_program_address([SECURITY_SEED], PROGRAM_ID)[0]
+"""The SecurityConfig PDA [b"security"]."""
+AUTHORITY = Pubkey.find_program_address([AUTHORITY_SEED], PROGRAM_ID)[0]
+"""qd-security's CPI signer [b"authority"]: qd-core accepts freezes only from it."""
+
+MAX_ROLE_HOLDERS = 4
+MAX_MARKETS = 64
+NO_MARKET = 0xFFFF
+"""`market` of venue-wide pauses and of actions that are not about one market."""
+MAX_SESSION_SECS = 7 * 24 * 3600
+SCOPE_PLACE = 1 << 0
+"""Session may place orders (and fill as maker)."""
+SCOPE_CANCEL = 1 << 1
+ALL_SCOPES = SCOPE_PLACE | SCOPE_CANCEL
+ALL_MARKETS = (1 << MAX_MARKETS) - 1
+
+
+class Role(IntEnum):
+    ADMIN = 0
+    RISK_MANAGER = 1
+    COMPLIANCE = 2
+    ORACLE_ADMIN = 3
+
+
+class Operation(IntEnum):
+    """Pausable operations: bit `op` of a pause mask (see `mask`)."""
+
+    DEPOSIT = 0
+    WITHDRAW = 1
+    """Also stops transfers between sub-accounts."""
+    PLACE_ORDER = 2
+    FILL = 3
+    LIQUIDATE = 4
+    FUNDING = 5
+    SETTLE = 6
+
+    @property
+    def bit(self) -> int:
+        return 1 << self.value
+
+
+ALL_OPERATIONS = 0x7F
+
+
+def mask(ops: Iterable[Operation]) -> int:
+    """The pause mask of `ops`."""
+    out = 0
+    for op in ops:
+        out |= op.bit
+    return out
+
+
+class Action(IntEnum):
+    """What a signer asks to do to a margin account (`check_action`)."""
+
+    DEPOSIT = 0
+    WITHDRAW = 1
+    TRANSFER = 2
+    PLACE_ORDER = 3
+    CANCEL_ORDER = 4
+    FILL = 5
+    SETTLE = 6
+
+
+class Actor(IntEnum):
+    """Who `check_action` authorized."""
+
+    OWNER = 0
+    DELEGATE = 1
+    SESSION = 2
+
+
+class AuditAction(IntEnum):
+    """`AuditEvent.action` codes."""
+
+    INITIALIZE = 0
+    PROPOSE_SUPER_ADMIN = 1
+    ACCEPT_SUPER_ADMIN = 2
+    GRANT_ROLE = 3
+    REVOKE_ROLE = 4
+    PAUSE = 5
+    UNPAUSE = 6
+    SET_RATE_LIMIT = 7
+    FREEZE = 8
+    UNFREEZE = 9
+
+
+def session_address(owner: Pubkey, session_key: Pubkey) -> Pubkey:
+    """The Session PDA [b"session", owner, session_key] (canonical bump)."""
+    return Pubkey.find_program_address([SESSION_SEED, bytes(owner), bytes(session_key)], PROGRAM_ID)[0]
+
+
+def program_data_address(program_id: Pubkey = PROGRAM_ID) -> Pubkey:
+    """The ProgramData account of an upgradeable program (what `initialize` checks the upgrade
+    authority against)."""
+    return Pubkey.find_program_address([bytes(program_id)], BPF_LOADER_UPGRADEABLE)[0]
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    capacity: int
+    """Burst of order actions; 0 turns rate limiting off."""
+    refill_milli_per_slot: int
+
+
+@dataclass(frozen=True)
+class SecurityConfig:
+    """A decoded SecurityConfig account."""
+
+    super_admin: Pubkey
+    pending_super_admin: Pubkey | None
+    roles: dict[Role, list[Pubkey]]
+    global_pause: int
+    market_pause: list[int]
+    rate_limit: RateLimit
+    audit_seq: int
+    version: int
+
+    def has_role(self, role: Role, key: Pubkey) -> bool:
+        """As the program decides: listed for `role`, or the super-admin."""
+        return key == self.super_admin or key in self.roles[role]
+
+    def is_paused(self, op: Operation, market: int = NO_MARKET) -> bool:
+        in_market = market < MAX_MARKETS and bool(self.market_pause[market] & op.bit)
+        return bool(self.global_pause & op.bit) or in_market
+
+
+@dataclass(frozen=True)
+class Session:
+    """A decoded Session account."""
+
+    address: Pubkey
+    owner: Pubkey
+    session_key: Pubkey
+    scopes: int
+    markets: int
+    max_notional: int
+    created_at: int
+    expires_at: int
+    revoked: bool
+
+    def is_live(self, now: int) -> bool:
+        """Usable at unix time `now`: not revoked and not expired."""
+        return not self.revoked and now < self.expires_at
+
+
+class SecurityInstructions:
+    """Builds qd-security instructions with anchorpy's IDL coder (no network use)."""
+
+    def __init__(self, program: Program | None = None) -> None:
+        self.program = program if program is not None else idl_mod.program(NAME)
+
+    def _ix(self, name: str, *args: Any, accounts: dict[str, Pubkey], remaining: list[AccountMeta] | None = None) -> Instruction:
+        return self.program.instruction[name](*args, ctx=Context(accounts=accounts, remaining_accounts=remaining or []))
+
+    def initialize(self, super_admin: Pubkey, program_data: Pubkey | None = None) -> Instruction:
+        """`program_data` defaults to the ProgramData PDA (what an upgradeable deployment has)."""
+        return self._ix("initialize", accounts={
+            "super_admin": super_admin, "config": CONFIG, "system_program": SYSTEM_PROGRAM_ID,
+            "program": PROGRAM_ID, "program_data": program_data or program_data_address()})
+
+    def propose_super_admin(self, super_admin: Pubkey, new_super_admin: Pubkey) -> Instruction:
+        return self._ix("propose_super_admin", new_super_admin, accounts={"super_admin": super_admin, "config": CONFIG})
+
+    def accept_super_admin(self, new_super_admin: Pubkey) -> Instruction:
+        return self._ix("accept_super_admin", accounts={"new_super_admin": new_super_admin, "config": CONFIG})
+
+    def grant_role(self, authority: Pubkey, role: Role, holder: Pubkey) -> Instruction:
+        return self._ix("grant_role", int(role), holder, accounts={"authority": authority, "config": CONFIG})
+
+    def revoke_role(self, authority: Pubkey, role: Role, holder: Pubkey) -> Instruction:
+        return self._ix("revoke_role", int(role), holder, accounts={"authority": authority, "config": CONFIG})
+
+    def set_pause(self, authority: Pubkey, operations: int, paused: bool, market: int = NO_MARKET) -> Instruction:
+        """`operations`: a pause mask (`mask([...])`); `market`: an index < 64 or NO_MARKET."""
+        return self._ix("set_pause", market, operations, paused, accounts={"authority": authority, "config": CONFIG})
+
+    def set_rate_limit(self, authority: Pubkey, capacity: int, refill_milli_per_slot: int) -> Instruction:
+        return self._ix("set_rate_limit", capacity, refill_milli_per_slot, accounts={"authority": authority, "config": CONFIG})
+
+    def _freeze_accounts(self, compliance: Pubkey, margin_account: Pubkey) -> dict[str, Pubkey]:
+        return {"compliance": compliance, "config": CONFIG, "margin_account": margin_account,
+                "security_authority": AUTHORITY, "core_program": CORE_PROGRAM_ID}
+
+    def freeze_account(self, compliance: Pubkey, margin_account: Pubkey, reason: int) -> Instruction:
+        return self._ix("freeze_account", reason, accounts=self._freeze_accounts(compliance, margin_account))
+
+    def unfreeze_account(self, compliance: Pubkey, margin_account: Pubkey, reason: int) -> Instruction:
+        return self._ix("unfreeze_account", reason, accounts=self._freeze_accounts(compliance, margin_account))
+
+    def create_session(self, owner: Pubkey, session_key: Pubkey, scopes: int, markets: int, max_notional: int, expires_at: int) -> Instruction:
+        return self._ix("create_session", session_key, scopes, markets, max_notional, expires_at, accounts={
+            "owner": owner, "session": session_address(owner, session_key), "system_program": SYSTEM_PROGRAM_ID})
+
+    def revoke_session(self, signer: Pubkey, session: Pubkey) -> Instruction:
+        """`signer`: the session's owner or its session key."""
+        return self._ix("revoke_session", accounts={"signer": signer, "session": session})
+
+    def close_session(self, owner: Pubkey, session: Pubkey) -> Instruction:
+        return self._ix("close_session", accounts={"owner": owner, "session": session})
+
+    def check_action(self, signer: Pubkey, margin_account: Pubkey, action: Action, market: int = NO_MARKET,
+                     notional: int = 0, session: Pubkey | None = None) -> Instruction:
+        """`session`: the Session account when `signer` is a session key (first remaining account)."""
+        remaining = [AccountMeta(session, False, False)] if session is not None else []
+        return self._ix("check_action", int(action), market, notional,
+                        accounts={"signer": signer, "config": CONFIG, "margin_account": margin_account}, remaining=remaining)
+
+
+def _key_or_none(key: Pubkey) -> Pubkey | None:
+    return None if key == Pubkey.default() else key
+
+
+def config_from(c: Container[Any]) -> SecurityConfig:
+    return SecurityConfig(
+        super_admin=c.super_admin,
+        pending_super_admin=_key_or_none(c.pending_super_admin),
+        roles={r: list(c.roles[r][: min(c.role_counts[r], MAX_ROLE_HOLDERS)]) for r in Role},
+        global_pause=c.global_pause,
+        market_pause=list(c.market_pause),
+        rate_limit=RateLimit(c.rate_limit.capacity, c.rate_limit.refill_milli_per_slot),
+        audit_seq=c.audit_seq,
+        version=c.version,
+    )
+
+
+def session_from(address: Pubkey, c: Container[Any]) -> Session:
+    return Session(address, c.owner, c.session_key, c.scopes, c.markets, c.max_notional, c.created_at, c.expires_at, bool(c.revoked))
+
+
+def _decode(data: bytes, account: str, program: Program | None) -> Container[Any]:
+    p = program or idl_mod.program(NAME)
+    return p.account[account].coder.accounts.decode(data)
+
+
+def decode_config(data: bytes, program: Program | None = None) -> SecurityConfig:
+    """Decodes SecurityConfig account data (anchorpy checks the discriminator)."""
+    return config_from(_decode(data, "SecurityConfig", program))
+
+
+def decode_session(address: Pubkey, data: bytes, program: Program | None = None) -> Session:
+    return session_from(address, _decode(data, "Session", program))
+
+
+def parse_events(logs: list[str], program: Program | None = None) -> list[Event]:
+    """The program's Anchor events in a transaction's logs, in order (CPI'd programs' events are
+    skipped: anchorpy attributes each `Program data:` line to the program running)."""
+    p = program or idl_mod.program(NAME)
+    events: list[Event] = []
+    EventParser(p.program_id, p.coder).parse_logs(logs, events.append)
+    return events
+
+
+class SecurityClient(ProgramClient):
+    """Reads security state and asks `check_action` through an RPC node."""
+
+    def __init__(self, provider: Provider) -> None:
+        super().__init__(NAME, provider)
+        self.ix = SecurityInstructions(self.program)
+
+    async def _data(self, address: Pubkey) -> bytes:
+        info = (await self.connection.get_account_info(address)).value
+        if info is None:
+            raise LookupError(f"no account at {address}")
+        if info.owner != PROGRAM_ID:
+            raise ValueError(f"{address} is not owned by qd-security")
+        return bytes(info.data)
+
+    async def fetch_config(self) -> SecurityConfig:
+        return decode_config(await self._data(CONFIG), self.program)
+
+    async def fetch_session(self, owner: Pubkey, session_key: Pubkey) -> Session:
+        address = session_address(owner, session_key)
+        return decode_session(address, await self._data(address), self.program)
+
+    async def sessions_of(self, owner: Pubkey) -> list[Session]:
+        """Every Session of `owner` (getProgramAccounts: discriminator @0, owner @16)."""
+        found = await self.program.account["Session"].all(filters=[MemcmpOpts(offset=16, bytes=str(owner))])
+        return [session_from(a.public_key, a.account) for a in found]
+
+    async def check_action(self, signer: Keypair, margin_account: Pubkey, action: Action, market: int = NO_MARKET,
+                           notional: int = 0, session: Pubkey | None = None) -> Actor:
+        """Simulates `check_action`: the actor it authorizes, or `SimulationError` with the refusal."""
+        ix = self.ix.check_action(signer.pubkey(), margin_account, action, market, notional, session)
+        data = await self.simulate([ix], [signer])
+        if len(data) != 1:
+            raise RuntimeError(f"check_action returned {data!r}")
+        return Actor(data[0])

@@ -1,0 +1,59 @@
+//! qd-security's own errors (6100..); runtime errors are 6000.., access errors 6200...
+//! Each variant's doc comment is its IDL message (tests/test_idl.py holds them equal).
+
+use qd_runtime::error::ProgramError;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum SecurityError {
+    /// Signer is not the super-admin
+    NotSuperAdmin = 6100,
+    /// Signer is not the proposed super-admin (or none is proposed)
+    NotPendingSuperAdmin = 6101,
+    /// Unknown role (0 admin, 1 risk manager, 2 compliance, 3 oracle admin)
+    InvalidRole = 6102,
+    /// Role holder must not be the zero key
+    InvalidHolder = 6103,
+    /// A role has at most 4 holders
+    RoleFull = 6104,
+    /// The key already holds this role
+    AlreadyHasRole = 6105,
+    /// The key does not hold this role
+    NotRoleHolder = 6106,
+    /// Market must be below 64, or 65535 for venue-wide
+    InvalidMarket = 6107,
+    /// Operations must be a non-empty set of pause bits (0x7f at most)
+    InvalidOperations = 6108,
+    /// Rate limit must be off (both zero) or have a positive capacity and refill
+    InvalidRateLimit = 6109,
+    /// Reason code must not be zero
+    InvalidReason = 6110,
+    /// The margin account is already frozen
+    AlreadyFrozen = 6111,
+    /// The margin account is not frozen
+    NotFrozen = 6112,
+    /// Session scopes must be a non-empty set of scope bits (place 1, cancel 2)
+    InvalidScopes = 6113,
+    /// A session needs at least one market
+    InvalidMarkets = 6114,
+    /// A session needs a positive maximum notional
+    InvalidMaxNotional = 6115,
+    /// Session expiry must be in the future and at most 7 days ahead
+    InvalidExpiry = 6116,
+    /// Session key must not be zero or the owner
+    InvalidSessionKey = 6117,
+    /// Signer is neither the session's owner nor its session key
+    NotSessionParty = 6118,
+    /// Signer is not the session's owner
+    NotSessionOwner = 6119,
+    /// Session is already revoked
+    SessionAlreadyRevoked = 6120,
+    /// Session is still live: revoke it or wait for expiry before closing
+    SessionStillActive = 6121,
+}
+
+impl From<SecurityError> for ProgramError {
+    fn from(e: SecurityError) -> Self {
+        ProgramError(e as u32)
+    }
+}

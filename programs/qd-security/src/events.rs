@@ -1,0 +1,115 @@
+//! Anchor events: the audit trail of every privileged action and the session lifecycle. Each
+//! encodes as discriminator sha256("event:<Name>")[..8] + borsh fields in IDL order.
+
+use qd_runtime::borsh::Writer;
+use qd_runtime::hash::discriminator;
+use qd_runtime::pubkey::Pubkey;
+
+/// Large enough for every event below (SessionCreated: 8 + 96 + 1 + 24 = 129 bytes).
+pub type EventBuf = Writer<136>;
+
+/// `AuditEvent::action` codes.
+pub const AUDIT_INITIALIZE: u8 = 0;
+pub const AUDIT_PROPOSE_SUPER_ADMIN: u8 = 1;
+pub const AUDIT_ACCEPT_SUPER_ADMIN: u8 = 2;
+pub const AUDIT_GRANT_ROLE: u8 = 3;
+pub const AUDIT_REVOKE_ROLE: u8 = 4;
+pub const AUDIT_PAUSE: u8 = 5;
+pub const AUDIT_UNPAUSE: u8 = 6;
+pub const AUDIT_SET_RATE_LIMIT: u8 = 7;
+pub const AUDIT_FREEZE: u8 = 8;
+pub const AUDIT_UNFREEZE: u8 = 9;
+
+/// One privileged action. `seq` is the target's own sequence number (SecurityConfig.audit_seq
+/// for config actions, MarginAccount.audit_seq for freezes), so gaps in an indexer's copy show.
+pub struct AuditEvent {
+    pub actor: Pubkey,
+    /// The config address, or the margin account frozen / unfrozen.
+    pub target: Pubkey,
+    pub action: u8,
+    /// Role holder (grant / revoke), proposed or accepted super-admin, the margin account's
+    /// owner (freeze / unfreeze); zero otherwise.
+    pub subject: Pubkey,
+    /// Role (grant / revoke), operations | market << 8 (pause / unpause),
+    /// capacity << 32 | refill (rate limit), reason (freeze / unfreeze); zero otherwise.
+    pub value: u64,
+    pub slot: u64,
+    pub seq: u64,
+}
+
+pub struct SessionCreated {
+    pub owner: Pubkey,
+    pub session: Pubkey,
+    pub session_key: Pubkey,
+    pub scopes: u8,
+    pub markets: u64,
+    pub max_notional: u64,
+    pub expires_at: i64,
+}
+
+pub struct SessionRevoked {
+    pub owner: Pubkey,
+    pub session: Pubkey,
+    /// The owner or the session key itself.
+    pub by: Pubkey,
+    pub slot: u64,
+}
+
+impl AuditEvent {
+    pub const DISCRIMINATOR: [u8; 8] = discriminator("event", "AuditEvent");
+    pub fn encode(&self) -> EventBuf {
+        let mut w = EventBuf::new();
+        w.bytes(&Self::DISCRIMINATOR)
+            .pubkey(&self.actor)
+            .pubkey(&self.target)
+            .u8(self.action)
+            .pubkey(&self.subject)
+            .u64(self.value)
+            .u64(self.slot)
+            .u64(self.seq);
+        w
+    }
+}
+
+impl SessionCreated {
+    pub const DISCRIMINATOR: [u8; 8] = discriminator("event", "SessionCreated");
+    pub fn encode(&self) -> EventBuf {
+        let mut w = EventBuf::new();
+        w.bytes(&Self::DISCRIMINATOR)
+            .pubkey(&self.owner)
+            .pubkey(&self.session)
+            .pubkey(&self.session_key)
+            .u8(self.scopes)
+            .u64(self.markets)
+            .u64(self.max_notional)
+            .i64(self.expires_at);
+        w
+    }
+}
+
+impl SessionRevoked {
+    pub const DISCRIMINATOR: [u8; 8] = discriminator("event", "SessionRevoked");
+    pub fn encode(&self) -> EventBuf {
+        let mut w = EventBuf::new();
+        w.bytes(&Self::DISCRIMINATOR).pubkey(&self.owner).pubkey(&self.session).pubkey(&self.by).u64(self.slot);
+        w
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_fit_their_buffer() {
+        let a = AuditEvent { actor: [1; 32], target: [2; 32], action: 3, subject: [4; 32], value: 5, slot: 6, seq: 7 };
+        let bytes = a.encode().finish().unwrap().to_vec();
+        assert_eq!(bytes.len(), 8 + 32 + 32 + 1 + 32 + 24);
+        assert_eq!(bytes[72], 3);
+        assert_eq!(&bytes[bytes.len() - 8..], &7u64.to_le_bytes());
+        let c = SessionCreated { owner: [1; 32], session: [2; 32], session_key: [3; 32], scopes: 3, markets: 1, max_notional: 2, expires_at: -3 };
+        assert_eq!(c.encode().finish().unwrap().len(), 8 + 96 + 1 + 24);
+        let r = SessionRevoked { owner: [1; 32], session: [2; 32], by: [1; 32], slot: 9 };
+        assert_eq!(r.encode().finish().unwrap().len(), 8 + 96 + 8);
+    }
+}
