@@ -4,17 +4,25 @@ wrong signer, wrong owner, type cosplay, re-initialization, wrong PDA, duplicate
 arbitrary CPI target, fake signer PDA, wrong config account), each leaving state unchanged."""
 from __future__ import annotations
 
-import hashlib
+import base64
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
+from anchorpy import Provider, Wallet
+from solana.rpc.async_api import AsyncClient
+from solana.rpc.commitment import Confirmed
 from solders.account import Account
 from solders.instruction import Instruction
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
 from quantdesk.chain import Chain, TxResult
+from quantdesk.localnet import run_in_background
 from quantdesk.clients import core, idl, oracle, security
+from quantdesk.clients.rpc import SimulationError
 from quantdesk.clients.security import ALL_SCOPES, AUTHORITY, CONFIG, NO_MARKET, SCOPE_CANCEL, SCOPE_PLACE, Action, Actor, AuditAction, Operation, Role
 
 from program_support import failed, with_meta
@@ -143,6 +151,8 @@ def test_initialize_creates_the_config_with_the_signer_as_super_admin(d: Desk) -
     assert (c.global_pause, set(c.market_pause), c.rate_limit) == (0, {0}, security.RateLimit(0, 0))
     [event] = audit(r)
     assert (event.action, event.actor, event.target, event.seq, event.slot) == (AuditAction.INITIALIZE, d.admin.pubkey(), CONFIG, 1, d.chain.clock.slot)
+    with pytest.raises(ValueError):
+        security.decode_session(CONFIG, bytes(account.data))  # the decoders check the account type
 
 
 def test_initialize_twice_is_refused(live: Desk) -> None:
@@ -411,8 +421,7 @@ def test_the_config_address_is_checked_for_owner_and_type(live: Desk) -> None:
     live.chain.set_account(CONFIG, Account(real.lamports, bytes(real.data), SYSTEM_PROGRAM))
     failed(live.send([ix]), E["WrongOwner"])
     # Owned by qd-security with another account type's discriminator (type cosplay).
-    session_disc = hashlib.sha256(b"account:Session").digest()[:8]
-    live.chain.set_account(CONFIG, Account(real.lamports, session_disc + bytes(real.data)[8:], security.PROGRAM_ID))
+    live.chain.set_account(CONFIG, Account(real.lamports, security.SESSION_DISCRIMINATOR + bytes(real.data)[8:], security.PROGRAM_ID))
     failed(live.send([ix]), E["WrongDiscriminator"])
     live.chain.set_account(CONFIG, Account(real.lamports, bytes(real.data)[:200], security.PROGRAM_ID))
     failed(live.send([ix]), E["WrongAccountSize"])
@@ -799,3 +808,42 @@ def test_refused_actions_change_nothing(s: Sessions) -> None:
     failed(s.check(notional=10**9), E["SessionNotional"])
     failed(s.t.desk.check(s.t.desk.chain.keypair(), s.t.margin, Action.WITHDRAW), E["NotAuthorized"])
     assert {a: s.t.desk.raw(a) for a in before} == before
+
+
+# ---- the Python client over RPC (local validator) --------------------------------------------------
+
+async def test_security_client_over_rpc() -> None:
+    async with run_in_background(slot_ms=100, root=Path(__file__).resolve().parents[1]) as node:
+        async with AsyncClient(node.rpc_url, commitment=Confirmed) as client, httpx.AsyncClient() as http:
+            async def control(method: str, *params: object) -> Any:
+                reply = (await http.post(node.rpc_url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)})).json()
+                return reply["result"]
+
+            wallet, owner = Keypair(), Keypair()
+            for kp in (wallet, owner):
+                await client.request_airdrop(kp.pubkey(), 10 * 10**9)
+            provider = Provider(client, Wallet(wallet))
+            sec, cc = security.SecurityClient(provider), core.CoreClient(provider)
+            mint = Keypair().pubkey()
+            await control("qd_setAccount", str(mint), {"lamports": 10**9, "data": [base64.b64encode(mint_bytes()).decode(), "base64"], "owner": str(TOKEN_PROGRAM)})
+            await sec.send([sec.ix.initialize(wallet.pubkey())])
+            await cc.send([cc.ix.initialize(wallet.pubkey(), mint)])
+            margin = await cc.create(owner, 0)
+
+            config = await sec.fetch_config()
+            assert (config.super_admin, config.audit_seq, config.rate_limit) == (wallet.pubkey(), 1, security.RateLimit(0, 0))
+            now = (await control("qd_getClock"))["unixTimestamp"]
+            keys = [Keypair(), Keypair()]
+            for i, key in enumerate(keys):
+                await sec.send([sec.ix.create_session(owner.pubkey(), key.pubkey(), SCOPE_PLACE, 1 << 3, 5_000, now + 3_600 * (i + 1))], [owner])
+            sessions = await sec.sessions_of(owner.pubkey())
+            assert sorted((s.session_key, s.expires_at) for s in sessions) == sorted((k.pubkey(), now + 3_600 * (i + 1)) for i, k in enumerate(keys))
+            assert await sec.sessions_of(wallet.pubkey()) == []
+            session = await sec.fetch_session(owner.pubkey(), keys[0].pubkey())
+            assert session.address == security.session_address(owner.pubkey(), keys[0].pubkey()) and session.is_live(now)
+
+            assert await sec.check_action(keys[0], margin, Action.PLACE_ORDER, 3, 5_000, session.address) == Actor.SESSION
+            assert await sec.check_action(owner, margin, Action.WITHDRAW) == Actor.OWNER
+            with pytest.raises(SimulationError) as refused:
+                await sec.check_action(keys[0], margin, Action.WITHDRAW, session=session.address)
+            assert f"custom program error: {hex(E['SessionScope'])}" in " ".join(refused.value.logs)
