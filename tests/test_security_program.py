@@ -498,6 +498,11 @@ def test_freeze_refuses_an_arbitrary_cpi_target_and_a_fake_signer_pda(t: Trader)
     # The config account of another program, or a duplicate of the margin account.
     failed(t.desk.send([with_meta(base, 1, key=core.GLOBAL)], t.compliance), E["WrongAddress"])
     failed(t.desk.send([with_meta(base, 1, key=t.margin)], t.compliance), E["WrongAddress"])
+    config = t.desk.chain.account(CONFIG)
+    assert config is not None
+    fake = Keypair().pubkey()
+    t.desk.chain.set_account(fake, Account(config.lamports, bytes(config.data), SYSTEM_PROGRAM))
+    failed(t.desk.send([with_meta(base, 1, key=fake)], t.compliance), E["WrongAddress"])
     assert t.desk.raw(t.margin) == before
 
 

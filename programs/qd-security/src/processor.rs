@@ -6,7 +6,7 @@ use crate::error::SecurityError as E;
 use crate::events::{self, AuditEvent, SessionCreated, SessionRevoked};
 use crate::instruction::{SecurityInstruction, SessionArgs, CORE_SET_FROZEN};
 use qd_access::{
-    authorize, load_config, require_role, RateLimit, Request, Role, SecurityConfig, Session, AUTHORITY_SEED, MAX_ROLE_HOLDERS,
+    authorize, load_config, require_role, AccessError, RateLimit, Request, Role, SecurityConfig, Session, AUTHORITY_SEED, MAX_ROLE_HOLDERS,
     MAX_SESSION_SECS, NO_MARKET, SECURITY_CONFIG_VERSION, SECURITY_SEED, SESSION_SEED, SESSION_VERSION,
 };
 use qd_core_state::load_margin;
@@ -156,7 +156,7 @@ fn set_pause(accounts: &[AccountInfo], market: u16, operations: u8, paused: bool
     // compromised risk key can halt the venue but never reopen it.
     if paused {
         if !config.has_role(Role::RiskManager, authority.key()) && !config.has_role(Role::Admin, authority.key()) {
-            return Err(qd_access::AccessError::MissingRole.into());
+            return Err(AccessError::MissingRole.into());
         }
     } else {
         require_role(config, Role::Admin, authority)?;
