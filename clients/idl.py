@@ -41,3 +41,8 @@ def _readonly_program(name: str) -> Program:
 def error_codes(name: str) -> dict[str, int]:
     """Custom error name -> code for program `name`, from its IDL."""
     return {e["name"]: e["code"] for e in json.loads((IDL_DIR / f"{name}.json").read_text())["errors"]}
+
+
+def error_name(name: str, code: int) -> str:
+    """The name of custom error `code` of program `name` ("Custom(<code>)" when unknown)."""
+    return next((n for n, c in error_codes(name).items() if c == code), f"Custom({code})")

@@ -10,6 +10,7 @@ from solders.keypair import Keypair
 from solders.message import Message
 from solders.signature import Signature
 from solders.transaction import VersionedTransaction
+from solders.transaction_status import InstructionErrorCustom, TransactionErrorInstructionError
 
 from quantdesk.clients import idl
 
@@ -34,6 +35,13 @@ class ProgramClient:
         await self.connection.confirm_transaction(sig, commitment=Confirmed)
         return sig
 
+    async def logs(self, signature: Signature) -> list[str]:
+        """The program logs of a confirmed transaction (for its Anchor events)."""
+        tx = (await self.connection.get_transaction(signature, commitment=Confirmed, max_supported_transaction_version=0)).value
+        if tx is None or tx.transaction.meta is None:
+            raise LookupError(f"transaction {signature} not found")
+        return list(tx.transaction.meta.log_messages or [])
+
     async def simulate(self, instructions: list[Instruction], signers: list[Keypair] | None = None) -> bytes:
         """Runs `instructions` in a simulation and returns their return data; a failure raises
         `SimulationError` with the program's error and logs."""
@@ -51,3 +59,10 @@ class SimulationError(RuntimeError):
         super().__init__(f"simulation failed: {err}")
         self.err = err
         self.logs = logs
+
+    @property
+    def code(self) -> int | None:
+        """The failed instruction's custom error code (6000.. for QuantDesk programs), if any."""
+        if isinstance(self.err, TransactionErrorInstructionError) and isinstance(self.err.err, InstructionErrorCustom):
+            return self.err.err.code
+        return None

@@ -25,9 +25,11 @@ from solders.litesvm import LiteSVM
 from solders.message import Message
 from solders.pubkey import Pubkey
 from solders.transaction import Transaction
+from solders.signature import Signature
 from solders.transaction_metadata import FailedTransactionMetadata
 from solders.transaction_status import InstructionErrorCustom, TransactionErrorInstructionError
 
+from quantdesk.clients import token
 from quantdesk.localnet.server import find_root, load_programs
 
 SOL = 1_000_000_000
@@ -114,6 +116,27 @@ class Chain:
         account = self.svm.get_account(address)
         return account.lamports if account is not None else 0
 
+    def create_mint(self, decimals: int, authority: Pubkey | None = None, token_program: Pubkey = token.TOKEN_PROGRAM_ID) -> Pubkey:
+        """A new initialized SPL mint (Token or Token-2022); the payer is its authority by default."""
+        mint = Keypair()
+        rent = self.svm.minimum_balance_for_rent_exemption(token.MINT_LEN)
+        ixs = token.create_mint(self.payer.pubkey(), mint.pubkey(), authority or self.payer.pubkey(), decimals, rent, token_program)
+        result = self.send(ixs, [mint])
+        if not result.ok:
+            raise RuntimeError(f"mint creation failed: {result.error}")
+        return mint.pubkey()
+
+    def send_unverified(self, instructions: Sequence[Instruction]) -> TxResult:
+        """Executes with signature verification off: every signer meta may be any key, e.g. a PDA
+        that only its program can sign for by CPI. For tests of the callee side of such CPIs."""
+        message = Message.new_with_blockhash(list(instructions), self.payer.pubkey(), self.svm.latest_blockhash())
+        tx = Transaction.populate(message, [Signature.new_unique() for _ in range(message.header.num_required_signatures)])
+        self.svm.with_sigverify(False)
+        try:
+            return self._execute(tx)
+        finally:
+            self.svm.with_sigverify(True)
+
     def send(self, instructions: Sequence[Instruction], signers: Sequence[Keypair] = (), *,
              payer: Keypair | None = None, cu_limit: int | None = None) -> TxResult:
         """Signs with the payer and `signers`, executes, and expires the blockhash so that an
@@ -124,7 +147,9 @@ class Chain:
             ixs.insert(0, set_compute_unit_limit(cu_limit))
         keys: dict[Pubkey, Keypair] = {payer.pubkey(): payer}
         keys.update((s.pubkey(), s) for s in signers)
-        tx = Transaction(list(keys.values()), Message(ixs, payer.pubkey()), self.svm.latest_blockhash())
+        return self._execute(Transaction(list(keys.values()), Message(ixs, payer.pubkey()), self.svm.latest_blockhash()))
+
+    def _execute(self, tx: Transaction) -> TxResult:
         outcome = self.svm.send_transaction(tx)
         self.svm.expire_blockhash()
         if isinstance(outcome, FailedTransactionMetadata):

@@ -1,34 +1,20 @@
-"""`make demo`: the QuantDesk programs end to end on the local validator, through the same
-anchorpy/solana-py clients a desk would point at a real cluster."""
+"""Demo part 1, qd-oracle: push feeds published on-chain and read back with per-action guards."""
 from __future__ import annotations
 
 import asyncio
 import random
-from decimal import Decimal
 
-from anchorpy import Provider, Wallet
-from solana.rpc.async_api import AsyncClient
-from solana.rpc.commitment import Confirmed
 from solders.keypair import Keypair
 
 from quantdesk.clients import oracle, sysvar
 from quantdesk.clients.oracle import Action, OracleClient
-from quantdesk.localnet import run_in_background
+from quantdesk.demo.common import usd
 
 FEEDS = {"SOL/USD": 150_000_000, "BTC/USD": 65_000_000_000}  # starting prices, 6 decimals
 ROUNDS = 5
 
 
-def usd(value: int, expo: int = -6) -> str:
-    return f"{Decimal(value).scaleb(expo):,.6f}"
-
-
-async def fund(connection: AsyncClient, who: Keypair, sol: int = 10) -> None:
-    sig = (await connection.request_airdrop(who.pubkey(), sol * 1_000_000_000)).value
-    await connection.confirm_transaction(sig, commitment=Confirmed)
-
-
-async def oracle_demo(client: OracleClient, authority: Keypair) -> None:
+async def run(client: OracleClient, authority: Keypair) -> None:
     print("== qd-oracle: push feeds, published on-chain and read back ==")
     publishers = [Keypair() for _ in range(2)]
     for symbol in FEEDS:
@@ -60,18 +46,3 @@ async def oracle_demo(client: OracleClient, authority: Keypair) -> None:
     feed = await client.fetch_feed("SOL/USD")
     print(f"\nSOL/USD feed: authority {feed.authority}, last publish t={feed.publish_time} slot={feed.publish_slot}, "
           f"trade guard: {feed.guards[Action.TRADE].max_staleness_slots} slots / {feed.guards[Action.TRADE].max_conf_bps} bps conf")
-
-
-async def run() -> int:
-    async with run_in_background(log_level="warning") as node:
-        print(f"local validator: {node.rpc_url} (PubSub {node.ws_url})\n")
-        connection = AsyncClient(node.rpc_url, commitment=Confirmed)
-        try:
-            authority = Keypair()
-            await fund(connection, authority)
-            client = OracleClient(Provider(connection, Wallet(authority)))
-            await oracle_demo(client, authority)
-        finally:
-            await connection.close()
-    print("\nlocal validator stopped")
-    return 0

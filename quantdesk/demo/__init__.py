@@ -1,0 +1,29 @@
+"""`make demo`: the QuantDesk programs end to end on the local validator, through the same
+anchorpy/solana-py clients a desk would point at a real cluster. Each part is a module."""
+from __future__ import annotations
+
+from anchorpy import Provider, Wallet
+from solana.rpc.async_api import AsyncClient
+from solana.rpc.commitment import Confirmed
+from solders.keypair import Keypair
+
+from quantdesk.clients.oracle import OracleClient
+from quantdesk.demo import access, oracle
+from quantdesk.demo.common import fund
+from quantdesk.localnet import run_in_background
+
+
+async def run() -> int:
+    async with run_in_background(log_level="warning") as node:
+        print(f"local validator: {node.rpc_url} (PubSub {node.ws_url})\n")
+        connection = AsyncClient(node.rpc_url, commitment=Confirmed)
+        try:
+            authority = Keypair()
+            await fund(connection, authority)
+            await oracle.run(OracleClient(Provider(connection, Wallet(authority))), authority)
+            print()
+            await access.run(connection, authority)
+        finally:
+            await connection.close()
+    print("\nlocal validator stopped")
+    return 0
