@@ -8,6 +8,7 @@ from solana.rpc.commitment import Confirmed
 from solders.instruction import Instruction
 from solders.keypair import Keypair
 from solders.message import Message
+from solders.pubkey import Pubkey
 from solders.signature import Signature
 from solders.transaction import VersionedTransaction
 from solders.transaction_status import InstructionErrorCustom, TransactionErrorInstructionError
@@ -22,12 +23,23 @@ class ProgramClient:
         self.program: Program = idl.program(name, provider)
         self.connection: AsyncClient = provider.connection
 
+    async def account_data(self, address: Pubkey, what: str = "account") -> bytes:
+        """The data of the account at `address`: `LookupError` if there is none, `ValueError` if
+        this program does not own it."""
+        info = (await self.connection.get_account_info(address)).value
+        if info is None:
+            raise LookupError(f"no {what} at {address}")
+        if info.owner != self.program.program_id:
+            raise ValueError(f"{address} is not owned by {self.program.idl.name.replace('_', '-')}")
+        return bytes(info.data)
+
     async def signed(self, instructions: list[Instruction], signers: list[Keypair]) -> VersionedTransaction:
         """A transaction on a fresh blockhash, paid and signed by the provider's wallet, co-signed by `signers`."""
         wallet = self.program.provider.wallet
         blockhash = (await self.connection.get_latest_blockhash()).value.blockhash
         message = Message.new_with_blockhash(instructions, wallet.public_key, blockhash)
-        return VersionedTransaction(message, [wallet.payer, *signers])
+        keys = {wallet.public_key: wallet.payer} | {s.pubkey(): s for s in signers}  # a signer may also be the payer
+        return VersionedTransaction(message, list(keys.values()))
 
     async def send(self, instructions: list[Instruction], signers: list[Keypair] | None = None) -> Signature:
         """Signs with the provider's wallet (fee payer) and `signers`, sends and confirms."""

@@ -1,0 +1,177 @@
+"""Demo part 2, qd-security and qd-core: an admin grants roles; a desk creates a master account with
+two sub-accounts and a delegate; a session key acts within its scopes and is refused outside them;
+risk pauses a market and only admin reopens it; compliance freezes and unfreezes an account; the
+audit trail is read back from the programs' events."""
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from typing import Any
+
+from anchorpy import Provider, Wallet
+from solana.rpc.async_api import AsyncClient
+from solders.instruction import Instruction
+from solders.keypair import Keypair
+from solders.pubkey import Pubkey
+from solders.signature import Signature
+
+from quantdesk.clients import core, idl, security, sysvar, token
+from quantdesk.clients.core import CoreClient
+from quantdesk.clients.rpc import SimulationError
+from quantdesk.clients.security import NO_MARKET, SCOPE_CANCEL, SCOPE_PLACE, Action, AuditAction, Operation, Role, SecurityClient
+from quantdesk.demo.common import fund, usd
+
+SOL_PERP, BTC_PERP, ETH_PERP = 0, 1, 2
+MARKET_NAMES = {SOL_PERP: "SOL-PERP", BTC_PERP: "BTC-PERP", ETH_PERP: "ETH-PERP", NO_MARKET: "-"}
+USDC = 1_000_000
+
+
+def short(key: Pubkey | None) -> str:
+    return "-" if key is None else f"{str(key)[:6]}…"
+
+
+class AccessDemo:
+    """The actors (wallets) and the two program clients, all on one RPC connection."""
+
+    def __init__(self, connection: AsyncClient, super_admin: Keypair) -> None:
+        provider = Provider(connection, Wallet(super_admin))
+        self.sec = SecurityClient(provider)
+        self.core = CoreClient(provider)
+        self.connection = connection
+        self.super_admin = super_admin
+        self.admin, self.risk, self.compliance = Keypair(), Keypair(), Keypair()
+        self.desk, self.trader, self.session_key = Keypair(), Keypair(), Keypair()
+        self.names = {super_admin.pubkey(): "super-admin", self.admin.pubkey(): "admin", self.risk.pubkey(): "risk",
+                      self.compliance.pubkey(): "compliance", self.desk.pubkey(): "desk", self.trader.pubkey(): "trader",
+                      self.session_key.pubkey(): "session key", security.CONFIG: "SecurityConfig"}
+        self.audited: list[Signature] = []
+
+    def who(self, key: Pubkey) -> str:
+        return self.names.get(key, short(key))
+
+    async def privileged(self, ix: Instruction, signer: Keypair) -> None:
+        """Sends a privileged instruction and keeps its signature for the audit trail."""
+        self.audited.append(await self.sec.send([ix], [signer]))
+
+    async def check(self, signer: Keypair, margin: Pubkey, action: Action, market: int = NO_MARKET, notional: int = 0,
+                    session: Pubkey | None = None) -> None:
+        """Asks qd-security (simulated `check_action`) and prints the verdict."""
+        what = f"{self.who(signer.pubkey()):<11} {action.name.lower():<12} {MARKET_NAMES.get(market, str(market)):<8} {usd(notional):>13}"
+        try:
+            actor = await self.sec.check_action(signer, margin, action, market, notional, session)
+            print(f"  {what}  allowed as {actor.name.lower()}")
+        except SimulationError as e:
+            print(f"  {what}  refused: {idl.error_name(security.NAME, e.code or 0)}")
+
+    async def refused(self, label: str, program: str, attempt: Awaitable[Any]) -> None:
+        """Runs a simulation that must fail and prints the program's named error."""
+        try:
+            await attempt
+        except SimulationError as e:
+            print(f"  {label:<58} refused: {idl.error_name(program, e.code or 0)}")
+            return
+        raise AssertionError(f"{label}: expected a refusal")
+
+
+async def run(connection: AsyncClient, super_admin: Keypair) -> None:
+    d = AccessDemo(connection, super_admin)
+    print("== qd-security and qd-core: roles, accounts, delegates, sessions, pauses, freezes ==")
+    await fund(connection, d.admin, d.risk, d.compliance, d.desk, d.trader, d.session_key, sol=2)
+    quote = Keypair()
+    rent = (await connection.get_minimum_balance_for_rent_exemption(token.MINT_LEN)).value
+    await d.sec.send(token.create_mint(super_admin.pubkey(), quote.pubkey(), super_admin.pubkey(), 6, rent), [quote])
+    await d.privileged(d.sec.ix.initialize(super_admin.pubkey()), super_admin)
+    await d.core.send([d.core.ix.initialize(super_admin.pubkey(), quote.pubkey())])
+    glob = await d.core.fetch_global()
+    print(f"venue initialized by the deployer: SecurityConfig {security.CONFIG}, GlobalConfig {core.GLOBAL}")
+    print(f"  quote mint {glob.quote_mint} (USDC-like, 6 decimals), at most {glob.max_sub_accounts} sub-accounts per owner")
+
+    print("\nroles: the super-admin names an admin; the admin names risk and compliance")
+    await d.privileged(d.sec.ix.grant_role(super_admin.pubkey(), Role.ADMIN, d.admin.pubkey()), super_admin)
+    await d.privileged(d.sec.ix.grant_role(d.admin.pubkey(), Role.RISK_MANAGER, d.risk.pubkey()), d.admin)
+    await d.privileged(d.sec.ix.grant_role(d.admin.pubkey(), Role.COMPLIANCE, d.compliance.pubkey()), d.admin)
+    await d.privileged(d.sec.ix.set_rate_limit(d.admin.pubkey(), 20, 2_000), d.admin)
+    config = await d.sec.fetch_config()
+    for role in Role:
+        print(f"  {role.name:<13} {', '.join(d.who(k) for k in config.roles[role]) or '-'}")
+    print(f"  order rate limit per margin account: burst {config.rate_limit.capacity}, refill {config.rate_limit.refill_milli_per_slot / 1000:g} per slot")
+    await d.refused("admin makes the trader an ADMIN (only the super-admin may)", security.NAME,
+                    d.sec.simulate([d.sec.ix.grant_role(d.admin.pubkey(), Role.ADMIN, d.trader.pubkey())], [d.admin]))
+
+    print("\ndesk: a master account, two sub-accounts, a trade-only delegate and per-account limits")
+    master = await d.core.create(d.desk, 0, "master")
+    alpha = await d.core.create(d.desk, 1, "alpha")
+    hedge = await d.core.create(d.desk, 2, "hedge")
+    d.names.update({master: "desk#0 master", alpha: "desk#1 alpha", hedge: "desk#2 hedge"})
+    await d.core.set_delegate(d.desk, 1, d.trader.pubkey())
+    await d.core.set_limits(d.desk, 2, max_leverage_x100=300, allowed_markets=(1 << SOL_PERP) | (1 << BTC_PERP), reduce_only=True)
+    for m in await d.core.margin_accounts_of(d.desk.pubkey()):  # getProgramAccounts: discriminator + owner filters
+        limit = "market limits" if m.limits.max_leverage_x100 == 0 else f"<= {m.limits.max_leverage_x100 / 100:g}x"
+        markets = "all markets" if m.limits.allowed_markets == core.ALL_MARKETS else \
+            "+".join(n for i, n in MARKET_NAMES.items() if i != NO_MARKET and m.limits.allows_market(i))
+        print(f"  #{m.sub_id} {m.name:<7} {m.address}  delegate {d.who(m.delegate) if m.delegate else '-':<7} "
+              f"leverage {limit:<13} {markets}{', reduce-only' if m.limits.reduce_only else ''}")
+    await d.check(d.trader, alpha, Action.PLACE_ORDER, SOL_PERP, 25_000 * USDC)
+    await d.check(d.trader, alpha, Action.WITHDRAW)
+    await d.check(d.desk, hedge, Action.PLACE_ORDER, ETH_PERP, 1_000 * USDC)
+    await d.refused("trader (delegate) changes alpha's limits", core.NAME,
+                    d.core.simulate([d.core.ix.set_limits(d.trader.pubkey(), alpha, 1_000, core.ALL_MARKETS, False)], [d.trader]))
+    await d.refused("trader (delegate) names itself a new delegate of master", core.NAME,
+                    d.core.simulate([d.core.ix.set_delegate(d.trader.pubkey(), master, d.trader.pubkey())], [d.trader]))
+
+    now = (await sysvar.clock(connection)).unix_timestamp
+    print("\nsession: the desk's wallet signs once; a session key then trades within its scopes (Sign-In-With-Solana)")
+    await d.sec.send([d.sec.ix.create_session(d.desk.pubkey(), d.session_key.pubkey(), SCOPE_PLACE | SCOPE_CANCEL,
+                                              (1 << SOL_PERP) | (1 << BTC_PERP), 50_000 * USDC, now + 86_400)], [d.desk])
+    session = security.session_address(d.desk.pubkey(), d.session_key.pubkey())
+    s = await d.sec.fetch_session(d.desk.pubkey(), d.session_key.pubkey())
+    print(f"  session {session}: place+cancel, SOL-PERP and BTC-PERP, max {usd(s.max_notional)} USDC per order, "
+          f"expires in {(s.expires_at - now) // 3600} h")
+    await d.check(d.session_key, master, Action.PLACE_ORDER, SOL_PERP, 10_000 * USDC, session)
+    await d.check(d.session_key, master, Action.CANCEL_ORDER, BTC_PERP, 0, session)
+    await d.check(d.session_key, master, Action.PLACE_ORDER, ETH_PERP, 10_000 * USDC, session)
+    await d.check(d.session_key, master, Action.PLACE_ORDER, SOL_PERP, 75_000 * USDC, session)
+    await d.check(d.session_key, master, Action.WITHDRAW, NO_MARKET, 0, session)
+    await d.check(d.session_key, master, Action.TRANSFER, NO_MARKET, 0, session)
+
+    print("\npause: risk pauses new orders on BTC-PERP; risk cannot reopen it, admin can")
+    await d.privileged(d.sec.ix.set_pause(d.risk.pubkey(), Operation.PLACE_ORDER.bit, True, BTC_PERP), d.risk)
+    await d.check(d.desk, master, Action.PLACE_ORDER, BTC_PERP, 1_000 * USDC)
+    await d.check(d.desk, master, Action.CANCEL_ORDER, BTC_PERP)
+    await d.check(d.desk, master, Action.PLACE_ORDER, SOL_PERP, 1_000 * USDC)
+    await d.refused("risk unpauses BTC-PERP orders", security.NAME,
+                    d.sec.simulate([d.sec.ix.set_pause(d.risk.pubkey(), Operation.PLACE_ORDER.bit, False, BTC_PERP)], [d.risk]))
+    await d.privileged(d.sec.ix.set_pause(d.admin.pubkey(), Operation.PLACE_ORDER.bit, False, BTC_PERP), d.admin)
+    await d.check(d.desk, master, Action.PLACE_ORDER, BTC_PERP, 1_000 * USDC)
+
+    print("\nfreeze: compliance freezes 'alpha' (reason 17), then lifts it (reason 18)")
+    await d.privileged(d.sec.ix.freeze_account(d.compliance.pubkey(), alpha, 17), d.compliance)
+    print(f"  {(await d.core.fetch_margin_account(alpha)).summary()}")
+    await d.check(d.trader, alpha, Action.PLACE_ORDER, SOL_PERP, 1_000 * USDC)
+    await d.check(d.desk, alpha, Action.WITHDRAW)
+    await d.check(d.desk, alpha, Action.TRANSFER)
+    await d.check(d.desk, alpha, Action.DEPOSIT)
+    await d.check(d.trader, alpha, Action.CANCEL_ORDER, SOL_PERP)
+    await d.refused("the desk closes frozen 'alpha'", core.NAME,
+                    d.core.simulate([d.core.ix.close_margin_account(d.desk.pubkey(), alpha)], [d.desk]))
+    await d.refused("risk freezes 'hedge' (only compliance may)", security.NAME,
+                    d.sec.simulate([d.sec.ix.freeze_account(d.risk.pubkey(), hedge, 1)], [d.risk]))
+    await d.privileged(d.sec.ix.unfreeze_account(d.compliance.pubkey(), alpha, 18), d.compliance)
+    await d.check(d.trader, alpha, Action.PLACE_ORDER, SOL_PERP, 1_000 * USDC)
+
+    print("\nthe session key logs out (revokes its own session); the desk's wallet still trades")
+    await d.sec.send([d.sec.ix.revoke_session(d.session_key.pubkey(), session)], [d.session_key])
+    await d.check(d.session_key, master, Action.PLACE_ORDER, SOL_PERP, 10_000 * USDC, session)
+    await d.check(d.desk, master, Action.PLACE_ORDER, SOL_PERP, 10_000 * USDC)
+
+    print("\naudit trail (AuditEvent of every privileged action, read back from the transactions):")
+    print(f"  {'seq':>3}  {'action':<18} {'actor':<12} {'target':<15} {'subject':<12} {'value':>10}  slot")
+    for sig in d.audited:
+        for event in security.parse_events(await d.sec.logs(sig)):
+            if event.name != "AuditEvent":
+                continue
+            e = event.data
+            print(f"  {e.seq:>3}  {AuditAction(e.action).name.lower():<18} {d.who(e.actor):<12} {d.who(e.target):<15} "
+                  f"{d.who(e.subject) if e.subject != Pubkey.default() else '-':<12} {e.value:>10}  {e.slot}")
+    await d.core.close(d.desk, 2)
+    print(f"\nclosed the empty sub-account 'hedge' (rent back to the desk); "
+          f"the desk now has {len(await d.core.margin_accounts_of(d.desk.pubkey()))} margin accounts")
