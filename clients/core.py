@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from anchorpy import Context, EventParser, Program, Provider
+from anchorpy import Context, Program, Provider
 from anchorpy.program.common import Event
 from based58 import b58encode
 from solana.rpc.types import MemcmpOpts
@@ -24,7 +24,6 @@ PROGRAM_ID = idl_mod.program_id(NAME)
 GLOBAL_SEED = b"global"
 MARGIN_SEED = b"margin"
 GLOBAL = Pubkey.find_program_address([GLOBAL_SEED], PROGRAM_ID)[0]
-BPF_LOADER_UPGRADEABLE = Pubkey.from_string("BPFLoaderUpgradeab1e11111111111111111111111")
 
 NAME_LEN = 32
 DEFAULT_MAX_SUB_ACCOUNTS = 16
@@ -45,11 +44,6 @@ MARGIN_ACCOUNT_DISCRIMINATOR = hashlib.sha256(b"account:MarginAccount").digest()
 def margin_account_address(owner: Pubkey, sub_id: int) -> Pubkey:
     """The margin account PDA [b"margin", owner, sub_id u16 LE] (canonical bump)."""
     return Pubkey.find_program_address([MARGIN_SEED, bytes(owner), sub_id.to_bytes(2, "little")], PROGRAM_ID)[0]
-
-
-def program_data_address(program_id: Pubkey = PROGRAM_ID) -> Pubkey:
-    """The ProgramData account of an upgradeable program (holds its upgrade authority)."""
-    return Pubkey.find_program_address([bytes(program_id)], BPF_LOADER_UPGRADEABLE)[0]
 
 
 def encode_name(name: str) -> bytes:
@@ -182,7 +176,7 @@ class CoreInstructions:
                 "quote_mint": quote_mint,
                 "system_program": SYSTEM_PROGRAM_ID,
                 "program": PROGRAM_ID,
-                "program_data": program_data_address(),
+                "program_data": idl_mod.program_data_address(PROGRAM_ID),
             },
         )
 
@@ -250,10 +244,7 @@ def decode_margin_account(address: Pubkey, data: bytes, program: Program | None 
 
 def parse_events(logs: list[str], program: Program | None = None) -> list[Event]:
     """The program's Anchor events in a transaction's logs, in order."""
-    p = program or idl_mod.program(NAME)
-    events: list[Event] = []
-    EventParser(p.program_id, p.coder).parse_logs(logs, events.append)
-    return events
+    return idl_mod.parse_events(program or idl_mod.program(NAME), logs)
 
 
 class CoreClient(ProgramClient):
@@ -264,19 +255,11 @@ class CoreClient(ProgramClient):
         super().__init__(NAME, provider)
         self.ix = CoreInstructions(self.program)
 
-    async def _data(self, address: Pubkey, what: str) -> bytes:
-        info = (await self.connection.get_account_info(address)).value
-        if info is None:
-            raise LookupError(f"no {what} at {address}")
-        if info.owner != PROGRAM_ID:
-            raise ValueError(f"{address} is not owned by qd-core")
-        return bytes(info.data)
-
     async def fetch_global(self) -> GlobalConfig:
-        return decode_global(GLOBAL, await self._data(GLOBAL, "GlobalConfig"), self.program)
+        return decode_global(GLOBAL, await self.account_data(GLOBAL, "GlobalConfig"), self.program)
 
     async def fetch_margin_account(self, address: Pubkey) -> MarginAccount:
-        return decode_margin_account(address, await self._data(address, "margin account"), self.program)
+        return decode_margin_account(address, await self.account_data(address, "margin account"), self.program)
 
     async def margin_accounts_of(self, owner: Pubkey) -> list[MarginAccount]:
         """All of `owner`'s margin accounts (getProgramAccounts, discriminator and owner filters), by sub_id."""

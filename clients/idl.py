@@ -5,11 +5,13 @@ import json
 from functools import cache
 from pathlib import Path
 
-from anchorpy import Idl, Program, Provider
+from anchorpy import EventParser, Idl, Program, Provider
+from anchorpy.program.common import Event
 from solders.pubkey import Pubkey
 
 IDL_DIR = Path(__file__).resolve().parents[1] / "idl"
 LOCALNET_URL = "http://127.0.0.1:8899"
+BPF_LOADER_UPGRADEABLE = Pubkey.from_string("BPFLoaderUpgradeab1e11111111111111111111111")
 
 
 @cache
@@ -24,6 +26,12 @@ def program_id(name: str) -> Pubkey:
     return Pubkey.from_string(metadata["address"])
 
 
+def program_data_address(program_id: Pubkey) -> Pubkey:
+    """The ProgramData account of an upgradeable program (holds its upgrade authority, which the
+    programs' `initialize` checks)."""
+    return Pubkey.find_program_address([bytes(program_id)], BPF_LOADER_UPGRADEABLE)[0]
+
+
 def program(name: str, provider: Provider | None = None) -> Program:
     """An anchorpy Program for `name`. Without a provider: one shared read-only Program (for
     instruction building and decoding; it never connects); pass a Provider to send transactions."""
@@ -35,6 +43,14 @@ def program(name: str, provider: Provider | None = None) -> Program:
 @cache
 def _readonly_program(name: str) -> Program:
     return Program(load_idl(name), program_id(name), Provider.readonly(LOCALNET_URL))
+
+
+def parse_events(prog: Program, logs: list[str]) -> list[Event]:
+    """`prog`'s Anchor events in a transaction's logs, in order (CPI'd programs' events are
+    skipped: anchorpy attributes each `Program data:` line to the program running)."""
+    events: list[Event] = []
+    EventParser(prog.program_id, prog.coder).parse_logs(logs, events.append)
+    return events
 
 
 @cache

@@ -7,7 +7,7 @@ from decimal import Decimal
 from enum import IntEnum
 from typing import Any
 
-from anchorpy import Context, EventParser, Program, Provider
+from anchorpy import Context, Program, Provider
 from anchorpy.program.common import Event
 from construct import Container
 from solders.instruction import Instruction
@@ -193,10 +193,7 @@ def decode_normalized_price(data: bytes, program: Program | None = None) -> Norm
 
 def parse_events(logs: list[str], program: Program | None = None) -> list[Event]:
     """The program's Anchor events in a transaction's logs, in order."""
-    p = program or idl_mod.program(NAME)
-    events: list[Event] = []
-    EventParser(p.program_id, p.coder).parse_logs(logs, events.append)
-    return events
+    return idl_mod.parse_events(program or idl_mod.program(NAME), logs)
 
 
 class OracleClient(ProgramClient):
@@ -208,12 +205,7 @@ class OracleClient(ProgramClient):
 
     async def fetch_feed(self, symbol: str) -> Feed:
         address = feed_address(symbol)
-        info = (await self.connection.get_account_info(address)).value
-        if info is None:
-            raise LookupError(f"no feed for {symbol} at {address}")
-        if info.owner != PROGRAM_ID:
-            raise ValueError(f"{address} is not owned by qd-oracle")
-        return decode_feed(address, bytes(info.data), self.program)
+        return decode_feed(address, await self.account_data(address, f"feed for {symbol}"), self.program)
 
     async def read_price(self, oracle: Pubkey, action: Action, guard: GuardConfig | None = None) -> NormalizedPrice:
         """Runs `read_price` in a simulation and decodes its return data; a refused price raises

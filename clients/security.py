@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
-from anchorpy import Context, EventParser, Program, Provider
+from anchorpy import Context, Program, Provider
 from anchorpy.program.common import Event
 from construct import Container
 from solana.rpc.types import MemcmpOpts
@@ -24,7 +24,6 @@ from quantdesk.clients.rpc import ProgramClient
 NAME = "qd_security"
 PROGRAM_ID = idl_mod.program_id(NAME)
 CORE_PROGRAM_ID = idl_mod.program_id("qd_core")
-BPF_LOADER_UPGRADEABLE = Pubkey.from_string("BPFLoaderUpgradeab1e11111111111111111111111")
 
 SECURITY_SEED = b"security"
 AUTHORITY_SEED = b"authority"
@@ -125,12 +124,6 @@ def session_address(owner: Pubkey, session_key: Pubkey) -> Pubkey:
     return Pubkey.find_program_address([SESSION_SEED, bytes(owner), bytes(session_key)], PROGRAM_ID)[0]
 
 
-def program_data_address(program_id: Pubkey = PROGRAM_ID) -> Pubkey:
-    """The ProgramData account of an upgradeable program (what `initialize` checks the upgrade
-    authority against)."""
-    return Pubkey.find_program_address([bytes(program_id)], BPF_LOADER_UPGRADEABLE)[0]
-
-
 @dataclass(frozen=True)
 class RateLimit:
     capacity: int
@@ -192,7 +185,7 @@ class SecurityInstructions:
         """`program_data` defaults to the ProgramData PDA (what an upgradeable deployment has)."""
         return self._ix("initialize", accounts={
             "super_admin": super_admin, "config": CONFIG, "system_program": SYSTEM_PROGRAM_ID,
-            "program": PROGRAM_ID, "program_data": program_data or program_data_address()})
+            "program": PROGRAM_ID, "program_data": program_data or idl_mod.program_data_address(PROGRAM_ID)})
 
     def propose_super_admin(self, super_admin: Pubkey, new_super_admin: Pubkey) -> Instruction:
         return self._ix("propose_super_admin", new_super_admin, accounts={"super_admin": super_admin, "config": CONFIG})
@@ -281,10 +274,7 @@ def decode_session(address: Pubkey, data: bytes, program: Program | None = None)
 def parse_events(logs: list[str], program: Program | None = None) -> list[Event]:
     """The program's Anchor events in a transaction's logs, in order (CPI'd programs' events are
     skipped: anchorpy attributes each `Program data:` line to the program running)."""
-    p = program or idl_mod.program(NAME)
-    events: list[Event] = []
-    EventParser(p.program_id, p.coder).parse_logs(logs, events.append)
-    return events
+    return idl_mod.parse_events(program or idl_mod.program(NAME), logs)
 
 
 class SecurityClient(ProgramClient):
@@ -294,20 +284,12 @@ class SecurityClient(ProgramClient):
         super().__init__(NAME, provider)
         self.ix = SecurityInstructions(self.program)
 
-    async def _data(self, address: Pubkey) -> bytes:
-        info = (await self.connection.get_account_info(address)).value
-        if info is None:
-            raise LookupError(f"no account at {address}")
-        if info.owner != PROGRAM_ID:
-            raise ValueError(f"{address} is not owned by qd-security")
-        return bytes(info.data)
-
     async def fetch_config(self) -> SecurityConfig:
-        return decode_config(await self._data(CONFIG), self.program)
+        return decode_config(await self.account_data(CONFIG), self.program)
 
     async def fetch_session(self, owner: Pubkey, session_key: Pubkey) -> Session:
         address = session_address(owner, session_key)
-        return decode_session(address, await self._data(address), self.program)
+        return decode_session(address, await self.account_data(address), self.program)
 
     async def sessions_of(self, owner: Pubkey) -> list[Session]:
         """Every Session of `owner` (getProgramAccounts: discriminator @0, owner @16)."""

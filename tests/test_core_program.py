@@ -8,44 +8,24 @@ import tomllib
 
 import pytest
 from solders.account import Account
-from solders.instruction import AccountMeta, Instruction
+from solders.instruction import Instruction
 from solders.keypair import Keypair
-from solders.message import Message
 from solders.pubkey import Pubkey
-from solders.signature import Signature
-from solders.system_program import CreateAccountParams, create_account
-from solders.transaction import Transaction
-from solders.transaction_metadata import TransactionMetadata
 
 from quantdesk.chain import DEPLOY_DIR, ROOT, Chain, TxResult
-from quantdesk.clients import core, idl
+from quantdesk.clients import core, idl, security, token
 from quantdesk.clients.core import MarginAccount
 
 from program_support import failed, with_meta
 
 E = idl.error_codes(core.NAME)
-TOKEN = Pubkey.from_string("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA")
-TOKEN_2022 = Pubkey.from_string("TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb")
-SECURITY_AUTHORITY = Pubkey.find_program_address([b"authority"], idl.program_id("qd_security"))[0]
+TOKEN, TOKEN_2022 = token.TOKEN_PROGRAM_ID, token.TOKEN_2022_PROGRAM_ID
+SECURITY_AUTHORITY = security.AUTHORITY  # set_frozen's signer: qd-security's [b"authority"] PDA
 PROGRAM_IDS = {n: Pubkey.from_string(k) for n, k in tomllib.loads((ROOT / "Anchor.toml").read_text())["programs"]["localnet"].items()}
-MINT_LEN = 82
-INITIALIZE_MINT2 = 20
 MARGIN_LEN = 232
 GLOBAL_LEN = 280
 # MarginAccount byte offsets (crates/qd-core-state).
 STATUS, FREEZE_REASON, COLLATERAL_COUNT, POSITION_COUNT, OPEN_ORDER_COUNT = 9, 14, 122, 123, 124
-
-
-def spl_mint(chain: Chain, token_program: Pubkey = TOKEN) -> Pubkey:
-    """A real mint: created by the System program, initialized by the token program (InitializeMint2)."""
-    mint = Keypair()
-    payer = chain.payer.pubkey()
-    rent = chain.svm.minimum_balance_for_rent_exemption(MINT_LEN)
-    create = create_account(CreateAccountParams(from_pubkey=payer, to_pubkey=mint.pubkey(), lamports=rent, space=MINT_LEN, owner=token_program))
-    init = Instruction(token_program, bytes([INITIALIZE_MINT2, 6]) + bytes(payer) + b"\0", [AccountMeta(mint.pubkey(), False, True)])
-    result = chain.send([create, init], [mint])
-    assert result.ok, result.logs
-    return mint.pubkey()
 
 
 class Core:
@@ -55,7 +35,7 @@ class Core:
         self.chain = Chain()
         self.ix = core.CoreInstructions()
         self.admin = self.chain.payer
-        self.mint = spl_mint(self.chain)
+        self.mint = self.chain.create_mint(6)
         self.owner = self.chain.keypair()
 
     def init(self, max_sub_accounts: int = core.DEFAULT_MAX_SUB_ACCOUNTS) -> TxResult:
@@ -102,17 +82,6 @@ class Core:
         self.chain.set_account(fake, Account(acc.lamports, bytes(acc.data), owner, False, 0))
         return fake
 
-    def send_unverified(self, instructions: list[Instruction]) -> bool:
-        """Sends with signature verification off, so a PDA can appear as a signer the way
-        qd-security's invoke_signed makes it one (the CPI itself is tested separately)."""
-        self.chain.svm.with_sigverify(False)
-        message = Message.new_with_blockhash(instructions, self.chain.payer.pubkey(), self.chain.svm.latest_blockhash())
-        tx = Transaction.populate(message, [Signature.new_unique() for _ in range(message.header.num_required_signatures)])
-        outcome = self.chain.svm.send_transaction(tx)
-        self.chain.svm.expire_blockhash()
-        self.chain.svm.with_sigverify(True)
-        return isinstance(outcome, TransactionMetadata)
-
 
 @pytest.fixture
 def c() -> Core:
@@ -132,7 +101,7 @@ def acct(live: Core) -> Core:
     return live
 
 
-def mint_bytes(initialized: int = 1, length: int = MINT_LEN) -> bytes:
+def mint_bytes(initialized: int = 1, length: int = token.MINT_LEN) -> bytes:
     data = bytearray(length)
     data[45] = initialized
     return bytes(data)
@@ -156,7 +125,7 @@ def test_initialize_records_the_config_and_emits_an_event(c: Core) -> None:
 
 
 def test_initialize_accepts_a_token_2022_mint_and_the_largest_limit(c: Core) -> None:
-    c.mint = spl_mint(c.chain, TOKEN_2022)
+    c.mint = c.chain.create_mint(6, token_program=TOKEN_2022)
     assert c.init(core.MAX_SUB_ACCOUNTS_LIMIT).ok
     assert (c.global_state().quote_mint, c.global_state().max_sub_accounts) == (c.mint, 256)
 
@@ -206,15 +175,15 @@ def test_initialize_account_attacks(c: Core) -> None:
 def test_only_the_upgrade_authority_initializes_an_upgradeable_deployment(c: Core) -> None:
     # Redeploy qd-core through the upgradeable loader, as on a public cluster.
     authority = c.chain.keypair()
-    program_data = core.program_data_address()
+    program_data = idl.program_data_address(core.PROGRAM_ID)
     elf = (DEPLOY_DIR / "qd_core.so").read_bytes()
     state = (3).to_bytes(4, "little") + (0).to_bytes(8, "little") + b"\x01" + bytes(authority.pubkey())
-    c.chain.set_account(program_data, Account(10**10, state + elf, core.BPF_LOADER_UPGRADEABLE, False, 0))
-    c.chain.set_account(core.PROGRAM_ID, Account(10**9, (2).to_bytes(4, "little") + bytes(program_data), core.BPF_LOADER_UPGRADEABLE, True, 0))
+    c.chain.set_account(program_data, Account(10**10, state + elf, idl.BPF_LOADER_UPGRADEABLE, False, 0))
+    c.chain.set_account(core.PROGRAM_ID, Account(10**9, (2).to_bytes(4, "little") + bytes(program_data), idl.BPF_LOADER_UPGRADEABLE, True, 0))
     # The payer deployed nothing: refused, as is a ProgramData account of another program.
     failed(c.init(), E["NotUpgradeAuthority"])
     fake_data = Keypair().pubkey()
-    c.chain.set_account(fake_data, Account(10**9, state, core.BPF_LOADER_UPGRADEABLE, False, 0))
+    c.chain.set_account(fake_data, Account(10**9, state, idl.BPF_LOADER_UPGRADEABLE, False, 0))
     ix = c.ix.initialize(authority.pubkey(), c.mint)
     failed(c.chain.send([with_meta(ix, 5, key=fake_data)], [authority]), E["WrongAddress"])
     assert c.chain.account(core.GLOBAL) is None
@@ -584,25 +553,23 @@ def test_set_frozen_sets_and_clears_the_freeze_when_the_authority_signs(acct: Co
     """The runtime's side of the rule: with signature checks off, the authority PDA appears as a
     signer just as qd-security's invoke_signed makes it one."""
     margin = acct.margin()
-    assert acct.send_unverified([acct.ix.set_frozen(SECURITY_AUTHORITY, margin, True, 7)])
+    assert acct.chain.send_unverified([acct.ix.set_frozen(SECURITY_AUTHORITY, margin, True, 7)]).ok
     m = acct.state(margin)
     assert (m.frozen, m.freeze_reason, m.audit_seq, m.status) == (True, 7, 1, core.STATUS_FROZEN)
     assert "frozen(reason 7)" in m.summary()
     acct.poke(margin, STATUS, bytes([core.STATUS_FROZEN | core.STATUS_BANKRUPT]))
-    assert acct.send_unverified([acct.ix.set_frozen(SECURITY_AUTHORITY, margin, False, 9)])
+    assert acct.chain.send_unverified([acct.ix.set_frozen(SECURITY_AUTHORITY, margin, False, 9)]).ok
     m = acct.state(margin)
     assert (m.frozen, m.freeze_reason, m.audit_seq, m.status) == (False, 0, 2, core.STATUS_BANKRUPT)  # other bits kept
     # Account checks still apply to the authority: a system-owned copy and the config are refused.
     fake = acct.copy_owned_by(margin, Pubkey.default())
-    assert not acct.send_unverified([acct.ix.set_frozen(SECURITY_AUTHORITY, fake, True, 7)])
-    assert not acct.send_unverified([acct.ix.set_frozen(SECURITY_AUTHORITY, core.GLOBAL, True, 7)])
+    assert not acct.chain.send_unverified([acct.ix.set_frozen(SECURITY_AUTHORITY, fake, True, 7)]).ok
+    assert not acct.chain.send_unverified([acct.ix.set_frozen(SECURITY_AUTHORITY, core.GLOBAL, True, 7)]).ok
     assert acct.state(margin).audit_seq == 2
 
 
 @pytest.mark.skipif(not (DEPLOY_DIR / "qd_security.so").is_file(), reason="qd-security not built")
 def test_freeze_through_qd_security(acct: Core) -> None:
-    from quantdesk.clients import security
-
     sec = security.SecurityInstructions()
     assert acct.chain.send([sec.initialize(acct.admin.pubkey())]).ok  # loader v2: the first signer initializes
     compliance = acct.chain.keypair()
@@ -636,11 +603,8 @@ async def test_core_client_against_the_local_validator() -> None:
             await rpc.request_airdrop(kp.pubkey(), 10 * 10**9)
         client = core.CoreClient(Provider(rpc, Wallet(admin)))
         mint = Keypair()
-        rent = (await rpc.get_minimum_balance_for_rent_exemption(MINT_LEN)).value
-        await client.send([
-            create_account(CreateAccountParams(from_pubkey=admin.pubkey(), to_pubkey=mint.pubkey(), lamports=rent, space=MINT_LEN, owner=TOKEN)),
-            Instruction(TOKEN, bytes([INITIALIZE_MINT2, 6]) + bytes(admin.pubkey()) + b"\0", [AccountMeta(mint.pubkey(), False, True)]),
-        ], [mint])
+        rent = (await rpc.get_minimum_balance_for_rent_exemption(token.MINT_LEN)).value
+        await client.send(token.create_mint(admin.pubkey(), mint.pubkey(), admin.pubkey(), 6, rent), [mint])
         await client.send([client.ix.initialize(admin.pubkey(), mint.pubkey())])
         assert (await client.fetch_global()).quote_mint == mint.pubkey()
         for sub_id, name in ((2, "hedge"), (0, "main"), (1, "mm")):

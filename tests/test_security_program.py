@@ -4,7 +4,6 @@ wrong signer, wrong owner, type cosplay, re-initialization, wrong PDA, duplicate
 arbitrary CPI target, fake signer PDA, wrong config account), each leaving state unchanged."""
 from __future__ import annotations
 
-import base64
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from solders.pubkey import Pubkey
 
 from quantdesk.chain import Chain, TxResult
 from quantdesk.localnet import run_in_background
-from quantdesk.clients import core, idl, oracle, security
+from quantdesk.clients import core, idl, oracle, security, token
 from quantdesk.clients.rpc import SimulationError
 from quantdesk.clients.security import ALL_SCOPES, AUTHORITY, CONFIG, NO_MARKET, SCOPE_CANCEL, SCOPE_PLACE, Action, Actor, AuditAction, Operation, Role
 
@@ -31,13 +30,7 @@ T0 = 1_700_000_000
 DAY = 86_400
 E = idl.error_codes(security.NAME)
 CORE_E = idl.error_codes(core.NAME)
-TOKEN_PROGRAM = Pubkey.from_string("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA")
 SYSTEM_PROGRAM = Pubkey.default()
-
-
-def mint_bytes() -> bytes:
-    """An initialized SPL mint (82 bytes): mint authority, supply 0, 6 decimals."""
-    return (1).to_bytes(4, "little") + bytes(Keypair().pubkey()) + bytes(8) + bytes([6, 1]) + bytes(36)
 
 
 class Desk:
@@ -48,9 +41,7 @@ class Desk:
         self.ix = security.SecurityInstructions()
         self.core = core.CoreInstructions()
         self.admin = self.chain.payer  # the deployer: super-admin after initialize
-        mint = Keypair().pubkey()
-        self.chain.set_account(mint, Account(10**9, mint_bytes(), TOKEN_PROGRAM))
-        assert self.chain.send([self.core.initialize(self.admin.pubkey(), mint)]).ok
+        assert self.chain.send([self.core.initialize(self.admin.pubkey(), self.chain.create_mint(6))]).ok
 
     def send(self, ixs: list[Instruction], *signers: Keypair, payer: Keypair | None = None) -> TxResult:
         return self.chain.send(ixs, signers, payer=payer)
@@ -829,10 +820,11 @@ async def test_security_client_over_rpc() -> None:
                 await client.request_airdrop(kp.pubkey(), 10 * 10**9)
             provider = Provider(client, Wallet(wallet))
             sec, cc = security.SecurityClient(provider), core.CoreClient(provider)
-            mint = Keypair().pubkey()
-            await control("qd_setAccount", str(mint), {"lamports": 10**9, "data": [base64.b64encode(mint_bytes()).decode(), "base64"], "owner": str(TOKEN_PROGRAM)})
+            mint = Keypair()
+            rent = (await client.get_minimum_balance_for_rent_exemption(token.MINT_LEN)).value
+            await cc.send(token.create_mint(wallet.pubkey(), mint.pubkey(), wallet.pubkey(), 6, rent), [mint])
             await sec.send([sec.ix.initialize(wallet.pubkey())])
-            await cc.send([cc.ix.initialize(wallet.pubkey(), mint)])
+            await cc.send([cc.ix.initialize(wallet.pubkey(), mint.pubkey())])
             margin = await cc.create(owner, 0)
 
             config = await sec.fetch_config()

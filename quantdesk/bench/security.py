@@ -2,26 +2,12 @@
 per-action cost of the pause + freeze + session checks every order-executing program pays)."""
 from __future__ import annotations
 
-from solders.account import Account
-from solders.keypair import Keypair
-from spl.token.constants import TOKEN_PROGRAM_ID
-
 from quantdesk.bench.cu import CuTable
 from quantdesk.chain import Chain
 from quantdesk.clients import core, security
 from quantdesk.clients.security import ALL_SCOPES, Action, Operation, Role
 
 TARGETS = {"check_action_session": 1_500}
-MINT_LEN = 82
-
-
-def _quote_mint(chain: Chain) -> Keypair:
-    """An initialized 6-decimal SPL mint (qd-core's initialize needs one)."""
-    mint = Keypair()
-    data = bytearray(MINT_LEN)
-    data[44:46] = bytes([6, 1])  # decimals, is_initialized
-    chain.set_account(mint.pubkey(), Account(10**9, bytes(data), TOKEN_PROGRAM_ID))
-    return mint
 
 
 def measure() -> CuTable:
@@ -51,7 +37,7 @@ def measure() -> CuTable:
     table.record("set_pause_unpause", chain.send([ix.set_pause(admin.pubkey(), Operation.FILL.bit, False, market=5)]))
     table.record("set_rate_limit", chain.send([ix.set_rate_limit(admin.pubkey(), 20, 500)]))
 
-    chain.send([cix.initialize(admin.pubkey(), _quote_mint(chain).pubkey())])
+    chain.send([cix.initialize(admin.pubkey(), chain.create_mint(6))])
     owner = chain.keypair()
     chain.send([cix.create_margin_account(owner.pubkey(), 0, "bench")], [owner])
     margin = core.margin_account_address(owner.pubkey(), 0)

@@ -1,4 +1,5 @@
-"""Transaction builders shared by the localnet tests (solders only, no server)."""
+"""Transaction builders shared by the localnet tests (solders only, no server); mints, associated
+token accounts and minting come from quantdesk.clients.token."""
 from __future__ import annotations
 
 from solders.compute_budget import set_compute_unit_limit, set_compute_unit_price
@@ -7,23 +8,13 @@ from solders.instruction import AccountMeta, Instruction
 from solders.keypair import Keypair
 from solders.message import Message
 from solders.pubkey import Pubkey
-from solders.system_program import CreateAccountParams, TransferParams, create_account, transfer
+from solders.system_program import TransferParams, transfer
 from solders.transaction import Transaction, VersionedTransaction
-from spl.token.instructions import (
-    InitializeMintParams,
-    MintToParams,
-    TransferCheckedParams,
-    create_associated_token_account,
-    get_associated_token_address,
-    initialize_mint,
-    mint_to,
-    transfer_checked,
-)
+from spl.token.instructions import TransferCheckedParams, transfer_checked
 
 from quantdesk.localnet.codec import TOKEN_PROGRAM_ID
 
 MEMO_PROGRAM_ID = Pubkey.from_string("MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr")
-MINT_LEN = 82
 
 
 def signed(payer: Keypair, instructions: list[Instruction], blockhash: Hash,
@@ -45,29 +36,6 @@ def transfer_tx(payer: Keypair, to: Pubkey, lamports: int, blockhash: Hash,
 
 def memo_ix(text: str, signer: Pubkey) -> Instruction:
     return Instruction(MEMO_PROGRAM_ID, text.encode(), [AccountMeta(signer, True, False)])
-
-
-def create_mint_ixs(payer: Pubkey, mint: Pubkey, authority: Pubkey, decimals: int,
-                    rent: int) -> list[Instruction]:
-    return [
-        create_account(CreateAccountParams(from_pubkey=payer, to_pubkey=mint, lamports=rent,
-                                           space=MINT_LEN, owner=TOKEN_PROGRAM_ID)),
-        initialize_mint(InitializeMintParams(decimals=decimals, program_id=TOKEN_PROGRAM_ID,
-                                             mint=mint, mint_authority=authority)),
-    ]
-
-
-def ata(owner: Pubkey, mint: Pubkey) -> Pubkey:
-    return get_associated_token_address(owner, mint)
-
-
-def create_ata_ix(payer: Pubkey, owner: Pubkey, mint: Pubkey) -> Instruction:
-    return create_associated_token_account(payer, owner, mint)
-
-
-def mint_to_ix(mint: Pubkey, dest: Pubkey, authority: Pubkey, amount: int) -> Instruction:
-    return mint_to(MintToParams(program_id=TOKEN_PROGRAM_ID, mint=mint, dest=dest,
-                                mint_authority=authority, amount=amount))
 
 
 def transfer_checked_ix(source: Pubkey, mint: Pubkey, dest: Pubkey, owner: Pubkey, amount: int,

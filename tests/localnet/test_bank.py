@@ -12,9 +12,9 @@ from solders.system_program import AssignParams, TransferParams, assign, transfe
 from solders.transaction import VersionedTransaction
 from solders.transaction_status import TransactionErrorFieldless, TransactionErrorInstructionError
 
-from localnet_support import (
-    ata, create_ata_ix, create_mint_ixs, memo_ix, mint_to_ix, signed, transfer_checked_ix,
-    transfer_tx,
+from localnet_support import memo_ix, signed, transfer_checked_ix, transfer_tx
+from quantdesk.clients.token import (
+    MINT_LEN, associated_address, create_associated_account, create_mint, mint_to_instruction,
 )
 from quantdesk.localnet.bank import (
     ALT_PROGRAM_ID, MAX_PROCESSING_AGE, Bank, SanitizeError, TransactionRejected, message_fee,
@@ -157,15 +157,15 @@ def test_owner_index_follows_assign_and_close(bank: Bank) -> None:
 
 def test_token_balances_recorded(bank: Bank) -> None:
     payer, mint, bob = funded(bank), Keypair(), Keypair().pubkey()
-    rent = bank.svm.minimum_balance_for_rent_exemption(82)
+    rent = bank.svm.minimum_balance_for_rent_exemption(MINT_LEN)
     bank.process(bank.resolve(signed(
-        payer, create_mint_ixs(payer.pubkey(), mint.pubkey(), payer.pubkey(), 6, rent),
+        payer, create_mint(payer.pubkey(), mint.pubkey(), payer.pubkey(), 6, rent),
         bank.latest_blockhash, (mint,))))
-    src, dst = ata(payer.pubkey(), mint.pubkey()), ata(bob, mint.pubkey())
+    src, dst = associated_address(payer.pubkey(), mint.pubkey()), associated_address(bob, mint.pubkey())
     bank.process(bank.resolve(signed(payer, [
-        create_ata_ix(payer.pubkey(), payer.pubkey(), mint.pubkey()),
-        create_ata_ix(payer.pubkey(), bob, mint.pubkey()),
-        mint_to_ix(mint.pubkey(), src, payer.pubkey(), 5_000_000),
+        create_associated_account(payer.pubkey(), payer.pubkey(), mint.pubkey()),
+        create_associated_account(payer.pubkey(), bob, mint.pubkey()),
+        mint_to_instruction(mint.pubkey(), src, payer.pubkey(), 5_000_000),
     ], bank.latest_blockhash)))
     record = bank.process(bank.resolve(signed(payer, [
         transfer_checked_ix(src, mint.pubkey(), dst, payer.pubkey(), 1_500_000, 6),

@@ -20,9 +20,9 @@ from solders.system_program import AssignParams, TransferParams, assign, transfe
 from solders.transaction import VersionedTransaction
 from solders.transaction_status import TransactionConfirmationStatus
 
-from localnet_support import (
-    ata, create_ata_ix, create_mint_ixs, memo_ix, mint_to_ix, signed, transfer_checked_ix,
-    transfer_tx,
+from localnet_support import memo_ix, signed, transfer_checked_ix, transfer_tx
+from quantdesk.clients.token import (
+    MINT_LEN, associated_address, create_associated_account, create_mint, mint_to_instruction,
 )
 from quantdesk.localnet.codec import TOKEN_PROGRAM_ID, b58decode, b58encode
 
@@ -138,9 +138,8 @@ async def test_preflight_failure_shape(client: AsyncClient) -> None:
 async def test_simulate_logs_return_data_and_accounts(client: AsyncClient) -> None:
     payer, mint = await funded(client), Keypair()
     blockhash = (await client.get_latest_blockhash()).value.blockhash
-    rent = (await client.get_minimum_balance_for_rent_exemption(82)).value
-    await send(client, signed(payer, create_mint_ixs(payer.pubkey(), mint.pubkey(),
-                                                     payer.pubkey(), 6, rent),
+    rent = (await client.get_minimum_balance_for_rent_exemption(MINT_LEN)).value
+    await send(client, signed(payer, create_mint(payer.pubkey(), mint.pubkey(), payer.pubkey(), 6, rent),
                               blockhash, (mint,)))
     # spl-token GetAccountDataSize (21) answers through return data: 165 for a plain account
     ix = Instruction(TOKEN_PROGRAM_ID, bytes([21]), [AccountMeta(mint.pubkey(), False, False)])
@@ -176,14 +175,14 @@ async def test_replace_recent_blockhash(client: AsyncClient) -> None:
 async def test_spl_token_mint_and_transfer(client: AsyncClient) -> None:
     payer, mint, bob = await funded(client), Keypair(), Keypair().pubkey()
     blockhash = (await client.get_latest_blockhash()).value.blockhash
-    rent = (await client.get_minimum_balance_for_rent_exemption(82)).value
-    await send(client, signed(payer, create_mint_ixs(payer.pubkey(), mint.pubkey(),
-                                                     payer.pubkey(), 6, rent), blockhash, (mint,)))
-    src, dst = ata(payer.pubkey(), mint.pubkey()), ata(bob, mint.pubkey())
+    rent = (await client.get_minimum_balance_for_rent_exemption(MINT_LEN)).value
+    await send(client, signed(payer, create_mint(payer.pubkey(), mint.pubkey(), payer.pubkey(), 6, rent),
+                              blockhash, (mint,)))
+    src, dst = associated_address(payer.pubkey(), mint.pubkey()), associated_address(bob, mint.pubkey())
     await send(client, signed(payer, [
-        create_ata_ix(payer.pubkey(), payer.pubkey(), mint.pubkey()),
-        create_ata_ix(payer.pubkey(), bob, mint.pubkey()),
-        mint_to_ix(mint.pubkey(), src, payer.pubkey(), 10_000_000),
+        create_associated_account(payer.pubkey(), payer.pubkey(), mint.pubkey()),
+        create_associated_account(payer.pubkey(), bob, mint.pubkey()),
+        mint_to_instruction(mint.pubkey(), src, payer.pubkey(), 10_000_000),
     ], blockhash))
     sig = await send(client, signed(payer, [
         transfer_checked_ix(src, mint.pubkey(), dst, payer.pubkey(), 2_500_000, 6)], blockhash))

@@ -32,6 +32,10 @@ pub const STATUS_BEING_LIQUIDATED: u8 = 1 << 1;
 /// Set when the account's debt exceeded its assets (later step).
 pub const STATUS_BANKRUPT: u8 = 1 << 2;
 
+/// qd-core's `set_frozen(frozen: bool, reason: u16)` instruction discriminator. Shared so
+/// qd-security's freeze/unfreeze CPI and qd-core's instruction decoder cannot drift.
+pub const SET_FROZEN: [u8; 8] = discriminator("global", "set_frozen");
+
 /// Anchor account "GlobalConfig" at PDA [b"global"] (address `qd_ids::CORE_GLOBAL`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(C)]

@@ -4,6 +4,8 @@
 
 use crate::error::CoreError;
 use qd_core_state::MAX_SUB_ACCOUNTS_LIMIT;
+/// `set_frozen` lives in qd-core-state, shared with qd-security's CPI.
+pub use qd_core_state::SET_FROZEN;
 use qd_runtime::borsh::Reader;
 use qd_runtime::error::{ProgramError, RuntimeError};
 use qd_runtime::hash::discriminator;
@@ -15,7 +17,6 @@ pub const CREATE_MARGIN_ACCOUNT: [u8; 8] = discriminator("global", "create_margi
 pub const CLOSE_MARGIN_ACCOUNT: [u8; 8] = discriminator("global", "close_margin_account");
 pub const SET_DELEGATE: [u8; 8] = discriminator("global", "set_delegate");
 pub const SET_LIMITS: [u8; 8] = discriminator("global", "set_limits");
-pub const SET_FROZEN: [u8; 8] = discriminator("global", "set_frozen");
 
 /// Account leverage limit bounds (hundredths): 1x..100x; 0 means "the markets' own limits".
 pub const MIN_LEVERAGE_X100: u16 = 100;

@@ -23,12 +23,6 @@ pub const REVOKE_SESSION: [u8; 8] = discriminator("global", "revoke_session");
 pub const CLOSE_SESSION: [u8; 8] = discriminator("global", "close_session");
 pub const CHECK_ACTION: [u8; 8] = discriminator("global", "check_action");
 
-/// qd-core's `set_frozen(frozen: bool, reason: u16)`, which freeze/unfreeze invoke. Named through
-/// a constant because tests/test_idl.py reads this program's own instruction names from the
-/// literal names passed to `discriminator`.
-const CORE_SET_FROZEN_NAME: &str = "set_frozen";
-pub const CORE_SET_FROZEN: [u8; 8] = discriminator("global", CORE_SET_FROZEN_NAME);
-
 /// `create_session` arguments; the expiry is checked against the clock by the processor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SessionArgs {

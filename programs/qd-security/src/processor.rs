@@ -4,12 +4,12 @@
 
 use crate::error::SecurityError as E;
 use crate::events::{self, AuditEvent, SessionCreated, SessionRevoked};
-use crate::instruction::{SecurityInstruction, SessionArgs, CORE_SET_FROZEN};
+use crate::instruction::{SecurityInstruction, SessionArgs};
 use qd_access::{
     authorize, load_config, require_role, AccessError, RateLimit, Request, Role, SecurityConfig, Session, AUTHORITY_SEED, MAX_ROLE_HOLDERS,
     MAX_SESSION_SECS, NO_MARKET, SECURITY_CONFIG_VERSION, SECURITY_SEED, SESSION_SEED, SESSION_VERSION,
 };
-use qd_core_state::load_margin;
+use qd_core_state::{load_margin, SET_FROZEN};
 use qd_ids::{QD_CORE, SECURITY_AUTHORITY, SECURITY_AUTHORITY_BUMP, SECURITY_CONFIG, SECURITY_CONFIG_BUMP};
 use qd_runtime::account::{init, AccountType};
 use qd_runtime::account_info::AccountInfo;
@@ -199,7 +199,7 @@ fn set_frozen(accounts: &[AccountInfo], frozen: bool, reason: u16) -> ProgramRes
     }
     let owner = margin.owner;
     let mut data = Writer::<11>::new();
-    data.bytes(&CORE_SET_FROZEN).bool(frozen).u16(reason);
+    data.bytes(&SET_FROZEN).bool(frozen).u16(reason);
     invoke_signed(
         &QD_CORE,
         &[AccountMeta::readonly(authority.key(), true), AccountMeta::writable(margin_info.key(), false)],
