@@ -4,11 +4,11 @@ import asyncio
 import json
 from pathlib import Path
 
-from quantdesk.bench import oracle
+from quantdesk.bench import core, oracle, security
 from quantdesk.localnet import bench as localnet_bench
 
 OUT = Path("target/bench")
-PROGRAM_SCENARIOS = [oracle.measure]
+PROGRAM_SCENARIOS = [oracle.measure, security.measure, core.measure]
 
 
 def main() -> int:
