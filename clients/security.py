@@ -119,6 +119,22 @@ class AuditAction(IntEnum):
     UNFREEZE = 9
 
 
+def describe_audit_value(action: AuditAction, value: int) -> str:
+    """`AuditEvent.value` in words: the role granted, the operations and market paused, the rate
+    limit set, or the compliance reason code."""
+    if action in (AuditAction.GRANT_ROLE, AuditAction.REVOKE_ROLE):
+        return Role(value).name
+    if action in (AuditAction.PAUSE, AuditAction.UNPAUSE):
+        ops = "+".join(op.name for op in Operation if value & op.bit)
+        market = value >> 8
+        return f"{ops} {'venue-wide' if market == NO_MARKET else f'market {market}'}"
+    if action == AuditAction.SET_RATE_LIMIT:
+        return f"burst {value >> 32}, {(value & 0xFFFF_FFFF) / 1000:g}/slot"
+    if action in (AuditAction.FREEZE, AuditAction.UNFREEZE):
+        return f"reason {value}"
+    return "-"
+
+
 def session_address(owner: Pubkey, session_key: Pubkey) -> Pubkey:
     """The Session PDA [b"session", owner, session_key] (canonical bump)."""
     return Pubkey.find_program_address([SESSION_SEED, bytes(owner), bytes(session_key)], PROGRAM_ID)[0]

@@ -844,3 +844,14 @@ async def test_security_client_over_rpc() -> None:
             with pytest.raises(SimulationError) as refused:
                 await sec.check_action(keys[0], margin, Action.WITHDRAW, session=session.address)
             assert f"custom program error: {hex(E['SessionScope'])}" in " ".join(refused.value.logs)
+
+
+def test_audit_values_read_as_words(live: Desk) -> None:
+    pause = audit(live.pause(live.admin, Operation.PLACE_ORDER.bit | Operation.FILL.bit, market=3))[0]
+    assert security.describe_audit_value(AuditAction(pause.action), pause.value) == "PLACE_ORDER+FILL market 3"
+    venue = audit(live.pause(live.admin, Operation.WITHDRAW.bit, paused=False))[0]
+    assert security.describe_audit_value(AuditAction(venue.action), venue.value) == "WITHDRAW venue-wide"
+    limit = audit(live.send([live.ix.set_rate_limit(live.admin.pubkey(), 20, 2_500)], live.admin))[0]
+    assert security.describe_audit_value(AuditAction(limit.action), limit.value) == "burst 20, 2.5/slot"
+    grant = audit(live.grant(Role.COMPLIANCE, Keypair().pubkey()))[0]
+    assert security.describe_audit_value(AuditAction(grant.action), grant.value) == "COMPLIANCE"

@@ -164,14 +164,15 @@ async def run(connection: AsyncClient, super_admin: Keypair) -> None:
     await d.check(d.desk, master, Action.PLACE_ORDER, SOL_PERP, 10_000 * USDC)
 
     print("\naudit trail (AuditEvent of every privileged action, read back from the transactions):")
-    print(f"  {'seq':>3}  {'action':<18} {'actor':<12} {'target':<15} {'subject':<12} {'value':>10}  slot")
+    print(f"  {'seq':>3}  {'action':<18} {'actor':<12} {'target':<15} {'subject':<12} {'slot':>5}  detail")
     for sig in d.audited:
         for event in security.parse_events(await d.sec.logs(sig)):
             if event.name != "AuditEvent":
                 continue
             e = event.data
-            print(f"  {e.seq:>3}  {AuditAction(e.action).name.lower():<18} {d.who(e.actor):<12} {d.who(e.target):<15} "
-                  f"{d.who(e.subject) if e.subject != Pubkey.default() else '-':<12} {e.value:>10}  {e.slot}")
+            action = AuditAction(e.action)
+            print(f"  {e.seq:>3}  {action.name.lower():<18} {d.who(e.actor):<12} {d.who(e.target):<15} "
+                  f"{d.who(e.subject) if e.subject != Pubkey.default() else '-':<12} {e.slot:>5}  {security.describe_audit_value(action, e.value)}")
     await d.core.close(d.desk, 2)
     print(f"\nclosed the empty sub-account 'hedge' (rent back to the desk); "
           f"the desk now has {len(await d.core.margin_accounts_of(d.desk.pubkey()))} margin accounts")
