@@ -79,6 +79,8 @@ class GlobalConfig:
     oracle_program: Pubkey
     trading_program: Pubkey
     security_program: Pubkey
+    audit_seq: int
+    """Sequence number of the latest admin action (the `seq` of its event)."""
 
 
 @dataclass(frozen=True)
@@ -217,7 +219,7 @@ def decode_global(address: Pubkey, data: bytes, program: Program | None = None) 
     """Decodes GlobalConfig account data (anchorpy checks the discriminator)."""
     c = (program or idl_mod.program(NAME)).coder.accounts.decode(data)
     return GlobalConfig(address, c.version, c.bump, c.admin, c.quote_mint, c.max_sub_accounts, c.margin_accounts,
-                        c.collateral_program, c.oracle_program, c.trading_program, c.security_program)
+                        c.collateral_program, c.oracle_program, c.trading_program, c.security_program, c.audit_seq)
 
 
 def decode_margin_account(address: Pubkey, data: bytes, program: Program | None = None) -> MarginAccount:

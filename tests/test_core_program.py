@@ -121,7 +121,7 @@ def test_initialize_records_the_config_and_emits_an_event(c: Core) -> None:
         PROGRAM_IDS[n] for n in ("qd_collateral", "qd_oracle", "qd_trading", "qd_security"))
     [event] = core.parse_events(r.logs)
     assert event.name == "GlobalInitialized"
-    assert (event.data.global_, event.data.admin, event.data.quote_mint, event.data.max_sub_accounts) == (core.GLOBAL, c.admin.pubkey(), c.mint, 16)
+    assert (event.data.global_, event.data.admin, event.data.quote_mint, event.data.max_sub_accounts, event.data.seq) == (core.GLOBAL, c.admin.pubkey(), c.mint, 16, 1)
 
 
 def test_initialize_accepts_a_token_2022_mint_and_the_largest_limit(c: Core) -> None:
@@ -218,11 +218,13 @@ def test_set_max_sub_accounts_by_the_admin(acct: Core) -> None:
     assert r.ok, r.logs
     assert acct.global_state().max_sub_accounts == 4
     [event] = core.parse_events(r.logs)
-    assert (event.name, event.data.admin, event.data.old, event.data.new) == ("MaxSubAccountsChanged", acct.admin.pubkey(), 16, 4)
+    assert (event.name, event.data.admin, event.data.old, event.data.new, event.data.seq) == ("MaxSubAccountsChanged", acct.admin.pubkey(), 16, 4, 2)
+    assert acct.global_state().audit_seq == 2
     failed(acct.create(4), E["InvalidSubId"])
     # Sub-account 15 stays valid under the lowered limit.
     assert acct.chain.send([acct.ix.set_limits(acct.owner.pubkey(), acct.margin(15), 200)], [acct.owner]).ok
     assert acct.chain.send([acct.ix.set_max_sub_accounts(acct.admin.pubkey(), 256)]).ok
+    assert acct.global_state().audit_seq == 3, "the config's audit sequence numbers every admin action"
     assert acct.create(255).ok
     assert acct.state(acct.margin(255)).sub_id == 255
 

@@ -62,8 +62,10 @@ pub struct GlobalConfig {
     pub security_program: Pubkey,
     /// @208: live margin accounts.
     pub margin_accounts: u64,
-    /// @216
-    pub _reserved: [u8; 64],
+    /// @216: sequence number of the latest admin action on the config (its events' `seq`).
+    pub audit_seq: u64,
+    /// @224
+    pub _reserved: [u8; 56],
 }
 
 // SAFETY: repr(C), integers and byte arrays, explicit padding; the layout test pins every offset.
@@ -192,7 +194,8 @@ mod tests {
         assert_eq!(at(offset_of!(GlobalConfig, quote_mint)), 48);
         assert_eq!(at(offset_of!(GlobalConfig, security_program)), 176);
         assert_eq!(at(offset_of!(GlobalConfig, margin_accounts)), 208);
-        assert_eq!(at(offset_of!(GlobalConfig, _reserved)), 216);
+        assert_eq!(at(offset_of!(GlobalConfig, audit_seq)), 216);
+        assert_eq!(at(offset_of!(GlobalConfig, _reserved)), 224);
     }
 
     #[test]

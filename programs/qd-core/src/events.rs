@@ -15,6 +15,8 @@ pub struct GlobalInitialized {
     pub quote_mint: Pubkey,
     pub max_sub_accounts: u16,
     pub slot: u64,
+    /// The config's audit sequence number (1 for initialize).
+    pub seq: u64,
 }
 
 pub struct MaxSubAccountsChanged {
@@ -22,6 +24,7 @@ pub struct MaxSubAccountsChanged {
     pub old: u16,
     pub new: u16,
     pub slot: u64,
+    pub seq: u64,
 }
 
 pub struct MarginAccountCreated {
@@ -65,7 +68,8 @@ impl GlobalInitialized {
             .pubkey(&self.admin)
             .pubkey(&self.quote_mint)
             .u16(self.max_sub_accounts)
-            .u64(self.slot);
+            .u64(self.slot)
+            .u64(self.seq);
         w
     }
 }
@@ -74,7 +78,7 @@ impl MaxSubAccountsChanged {
     pub const DISCRIMINATOR: [u8; 8] = discriminator("event", "MaxSubAccountsChanged");
     pub fn encode(&self) -> EventBuf {
         let mut w = EventBuf::new();
-        w.bytes(&Self::DISCRIMINATOR).pubkey(&self.admin).u16(self.old).u16(self.new).u64(self.slot);
+        w.bytes(&Self::DISCRIMINATOR).pubkey(&self.admin).u16(self.old).u16(self.new).u64(self.slot).u64(self.seq);
         w
     }
 }
@@ -138,8 +142,8 @@ mod tests {
     #[test]
     fn events_fit_their_buffer() {
         let len = |w: EventBuf| w.finish().unwrap().len();
-        assert_eq!(len(GlobalInitialized { global: [1; 32], admin: [2; 32], quote_mint: [3; 32], max_sub_accounts: 16, slot: 1 }.encode()), 8 + 96 + 2 + 8);
-        assert_eq!(len(MaxSubAccountsChanged { admin: [1; 32], old: 16, new: 8, slot: 1 }.encode()), 8 + 32 + 4 + 8);
+        assert_eq!(len(GlobalInitialized { global: [1; 32], admin: [2; 32], quote_mint: [3; 32], max_sub_accounts: 16, slot: 1, seq: 1 }.encode()), 8 + 96 + 2 + 8 + 8);
+        assert_eq!(len(MaxSubAccountsChanged { admin: [1; 32], old: 16, new: 8, slot: 1, seq: 2 }.encode()), 8 + 32 + 4 + 8 + 8);
         assert_eq!(len(MarginAccountCreated { owner: [1; 32], margin_account: [2; 32], sub_id: 3, name: [4; 32], slot: 5 }.encode()), 8 + 96 + 2 + 8);
         assert_eq!(len(MarginAccountClosed { owner: [1; 32], margin_account: [2; 32], sub_id: 3, slot: 5 }.encode()), 8 + 64 + 2 + 8);
         assert_eq!(len(DelegateChanged { margin_account: [1; 32], owner: [2; 32], old: [0; 32], new: [3; 32], slot: 4 }.encode()), 8 + 128 + 8);

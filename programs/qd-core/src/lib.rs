@@ -92,7 +92,7 @@ mod idl_layout {
             IDL,
             "GlobalConfig",
             &idl_fields!(GlobalConfig: version, bump, max_sub_accounts, _pad0, admin, quote_mint, collateral_program, oracle_program,
-                trading_program, security_program, margin_accounts, _reserved),
+                trading_program, security_program, margin_accounts, audit_seq, _reserved),
             core::mem::size_of::<GlobalConfig>(),
         );
         check_layout(

@@ -79,8 +79,9 @@ fn initialize(accounts: &[AccountInfo], max_sub_accounts: u16) -> ProgramResult 
     state.oracle_program = qd_ids::QD_ORACLE;
     state.trading_program = qd_ids::QD_TRADING;
     state.security_program = qd_ids::QD_SECURITY;
+    state.audit_seq = 1;
     emit(
-        GlobalInitialized { global: *global.key(), admin: *admin.key(), quote_mint: *quote_mint.key(), max_sub_accounts, slot: slot()? }
+        GlobalInitialized { global: *global.key(), admin: *admin.key(), quote_mint: *quote_mint.key(), max_sub_accounts, slot: slot()?, seq: 1 }
             .encode()
             .finish()?,
     );
@@ -97,7 +98,9 @@ fn set_max_sub_accounts(accounts: &[AccountInfo], max_sub_accounts: u16) -> Prog
     // Accounts with sub ids above a lowered limit stay valid: only creation checks the limit.
     let old = global.max_sub_accounts;
     global.max_sub_accounts = max_sub_accounts;
-    emit(MaxSubAccountsChanged { admin: *admin.key(), old, new: max_sub_accounts, slot: slot()? }.encode().finish()?);
+    global.audit_seq = global.audit_seq.checked_add(1).ok_or(RuntimeError::ArithmeticOverflow)?;
+    let seq = global.audit_seq;
+    emit(MaxSubAccountsChanged { admin: *admin.key(), old, new: max_sub_accounts, slot: slot()?, seq }.encode().finish()?);
     Ok(())
 }
 
