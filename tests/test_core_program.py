@@ -570,7 +570,6 @@ def test_set_frozen_sets_and_clears_the_freeze_when_the_authority_signs(acct: Co
     assert acct.state(margin).audit_seq == 2
 
 
-@pytest.mark.skipif(not (DEPLOY_DIR / "qd_security.so").is_file(), reason="qd-security not built")
 def test_freeze_through_qd_security(acct: Core) -> None:
     sec = security.SecurityInstructions()
     assert acct.chain.send([sec.initialize(acct.admin.pubkey())]).ok  # loader v2: the first signer initializes
