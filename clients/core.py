@@ -2,7 +2,6 @@
 event decoders, and an async client that creates, lists and manages an owner's margin accounts."""
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +17,7 @@ from solders.system_program import ID as SYSTEM_PROGRAM_ID
 
 from quantdesk.clients import idl as idl_mod
 from quantdesk.clients.rpc import ProgramClient
+from quantdesk.clients.security import ALL_MARKETS, MAX_MARKETS
 
 NAME = "qd_core"
 PROGRAM_ID = idl_mod.program_id(NAME)
@@ -28,7 +28,6 @@ GLOBAL = Pubkey.find_program_address([GLOBAL_SEED], PROGRAM_ID)[0]
 NAME_LEN = 32
 DEFAULT_MAX_SUB_ACCOUNTS = 16
 MAX_SUB_ACCOUNTS_LIMIT = 256
-ALL_MARKETS = (1 << 64) - 1
 
 # MarginAccount.status bits (account offset 9).
 STATUS_FROZEN = 1 << 0
@@ -38,7 +37,7 @@ STATUS_BANKRUPT = 1 << 2
 # Fixed offsets keepers filter on (crates/qd-core-state).
 STATUS_OFFSET = 9
 OWNER_OFFSET = 16
-MARGIN_ACCOUNT_DISCRIMINATOR = hashlib.sha256(b"account:MarginAccount").digest()[:8]
+MARGIN_ACCOUNT_DISCRIMINATOR = idl_mod.discriminator("account", "MarginAccount")
 
 
 def margin_account_address(owner: Pubkey, sub_id: int) -> Pubkey:
@@ -94,7 +93,7 @@ class Limits:
     reduce_only: bool
 
     def allows_market(self, market: int) -> bool:
-        return 0 <= market < 64 and bool(self.allowed_markets >> market & 1)
+        return 0 <= market < MAX_MARKETS and bool(self.allowed_markets >> market & 1)
 
 
 @dataclass(frozen=True)
@@ -216,15 +215,15 @@ class CoreInstructions:
 
 
 def decode_global(address: Pubkey, data: bytes, program: Program | None = None) -> GlobalConfig:
-    """Decodes GlobalConfig account data (anchorpy checks the discriminator)."""
-    c = (program or idl_mod.program(NAME)).coder.accounts.decode(data)
+    """Decodes GlobalConfig account data (`ValueError` for another account type)."""
+    c = idl_mod.decode_account(program or idl_mod.program(NAME), "GlobalConfig", data)
     return GlobalConfig(address, c.version, c.bump, c.admin, c.quote_mint, c.max_sub_accounts, c.margin_accounts,
                         c.collateral_program, c.oracle_program, c.trading_program, c.security_program, c.audit_seq)
 
 
 def decode_margin_account(address: Pubkey, data: bytes, program: Program | None = None) -> MarginAccount:
-    """Decodes MarginAccount data (anchorpy checks the discriminator)."""
-    c = (program or idl_mod.program(NAME)).coder.accounts.decode(data)
+    """Decodes MarginAccount data (`ValueError` for another account type)."""
+    c = idl_mod.decode_account(program or idl_mod.program(NAME), "MarginAccount", data)
     return MarginAccount(
         address=address,
         owner=c.owner,

@@ -1,12 +1,15 @@
 """The programs' Anchor IDLs (idl/*.json, the contract between chain and clients) as anchorpy objects."""
 from __future__ import annotations
 
+import hashlib
 import json
 from functools import cache
+from typing import Any
 from pathlib import Path
 
 from anchorpy import EventParser, Idl, Program, Provider
 from anchorpy.program.common import Event
+from construct import Container
 from solders.pubkey import Pubkey
 
 IDL_DIR = Path(__file__).resolve().parents[1] / "idl"
@@ -24,6 +27,20 @@ def program_id(name: str) -> Pubkey:
     """The program id recorded in the IDL's metadata (the localnet id of Anchor.toml)."""
     metadata = json.loads((IDL_DIR / f"{name}.json").read_text())["metadata"]
     return Pubkey.from_string(metadata["address"])
+
+
+def discriminator(namespace: str, name: str) -> bytes:
+    """Anchor's discriminator sha256("<namespace>:<name>")[:8] ("global" instructions, "account"
+    types, "event"s), as qd_runtime::hash::discriminator computes it on-chain."""
+    return hashlib.sha256(f"{namespace}:{name}".encode()).digest()[:8]
+
+
+def decode_account(prog: Program, type_name: str, data: bytes) -> Container[Any]:
+    """Account data of IDL type `type_name`; `ValueError` for any other type. (anchorpy's decoder
+    picks whichever type the discriminator names, so the expected type is checked first.)"""
+    if data[:8] != discriminator("account", type_name):
+        raise ValueError(f"account data is not a {type_name}")
+    return prog.coder.accounts.decode(data)
 
 
 def program_data_address(program_id: Pubkey) -> Pubkey:

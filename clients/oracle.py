@@ -165,8 +165,7 @@ class OracleInstructions:
 
 def decode_feed(address: Pubkey, data: bytes, program: Program | None = None) -> Feed:
     """Decodes PriceFeed account data (anchorpy checks the discriminator)."""
-    coder = (program or idl_mod.program(NAME)).coder
-    c = coder.accounts.decode(data)
+    c = idl_mod.decode_account(program or idl_mod.program(NAME), "PriceFeed", data)
     return Feed(
         address=address,
         symbol=bytes(c.symbol).rstrip(b"\0").decode("ascii"),

@@ -12,11 +12,12 @@ Two formats, as the on-chain reader (crates/qd-oracle-reader) parses them:
 
 from __future__ import annotations
 
-import hashlib
 import struct
 from typing import Final, Literal
 
 from solders.pubkey import Pubkey
+
+from quantdesk.clients import idl
 
 LEGACY_MAGIC: Final = 0xA1B2C3D4
 LEGACY_VERSION: Final = 2
@@ -39,12 +40,7 @@ PYTH_RECEIVER: Final = Pubkey.from_string("rec5EKMGg6MxZYaMdyBfgwp4d5rB9T1VQH5pJ
 Verification = Literal["full", "partial"]
 
 
-def anchor_account_discriminator(name: str) -> bytes:
-    """Anchor's account discriminator: sha256("account:<Name>")[:8]."""
-    return hashlib.sha256(f"account:{name}".encode()).digest()[:8]
-
-
-PRICE_UPDATE_V2_DISCRIMINATOR: Final = anchor_account_discriminator("PriceUpdateV2")
+PRICE_UPDATE_V2_DISCRIMINATOR: Final = idl.discriminator("account", "PriceUpdateV2")
 
 
 def legacy_price_account(

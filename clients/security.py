@@ -3,7 +3,6 @@ SecurityConfig and Session decoders, events, and an async client that reads the 
 wallet's sessions and asks the program whether a signer may act (`check_action`) over RPC."""
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import IntEnum
@@ -33,8 +32,6 @@ CONFIG = Pubkey.find_program_address([SECURITY_SEED], PROGRAM_ID)[0]
 AUTHORITY = Pubkey.find_program_address([AUTHORITY_SEED], PROGRAM_ID)[0]
 """qd-security's CPI signer [b"authority"]: qd-core accepts freezes only from it."""
 
-CONFIG_DISCRIMINATOR = hashlib.sha256(b"account:SecurityConfig").digest()[:8]
-SESSION_DISCRIMINATOR = hashlib.sha256(b"account:Session").digest()[:8]
 SESSION_OWNER_OFFSET = 16
 """Where a Session's owner sits (the getProgramAccounts filter of `sessions_of`)."""
 MAX_ROLE_HOLDERS = 4
@@ -272,19 +269,13 @@ def session_from(address: Pubkey, c: Container[Any]) -> Session:
     return Session(address, c.owner, c.session_key, c.scopes, c.markets, c.max_notional, c.created_at, c.expires_at, bool(c.revoked))
 
 
-def _decode(data: bytes, discriminator: bytes, program: Program | None) -> Container[Any]:
-    if data[:8] != discriminator:
-        raise ValueError("account data is not of the expected type")
-    return (program or idl_mod.program(NAME)).coder.accounts.decode(data)
-
-
 def decode_config(data: bytes, program: Program | None = None) -> SecurityConfig:
-    """Decodes SecurityConfig account data (anchorpy checks the discriminator)."""
-    return config_from(_decode(data, CONFIG_DISCRIMINATOR, program))
+    """Decodes SecurityConfig account data (`ValueError` for another account type)."""
+    return config_from(idl_mod.decode_account(program or idl_mod.program(NAME), "SecurityConfig", data))
 
 
 def decode_session(address: Pubkey, data: bytes, program: Program | None = None) -> Session:
-    return session_from(address, _decode(data, SESSION_DISCRIMINATOR, program))
+    return session_from(address, idl_mod.decode_account(program or idl_mod.program(NAME), "Session", data))
 
 
 def parse_events(logs: list[str], program: Program | None = None) -> list[Event]:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from solders.instruction import Instruction
 from solders.pubkey import Pubkey
 from solders.system_program import CreateAccountParams, create_account
-from spl.token.constants import TOKEN_2022_PROGRAM_ID as TOKEN_2022_PROGRAM_ID
-from spl.token.constants import TOKEN_PROGRAM_ID
+from spl.token.constants import TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID
+
+__all__ = ["MINT_LEN", "TOKEN_2022_PROGRAM_ID", "TOKEN_PROGRAM_ID", "associated_address", "create_associated_account", "create_mint",
+           "mint_to_instruction"]
 from spl.token.instructions import (
     InitializeMintParams,
     MintToParams,

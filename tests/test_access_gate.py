@@ -3,7 +3,6 @@ qd-trading will): pause, freeze, owner / delegate / session authorization and th
 token bucket, against state written by the real qd-security and qd-core programs."""
 from __future__ import annotations
 
-import hashlib
 import struct
 
 import pytest
@@ -19,8 +18,8 @@ from quantdesk.clients.security import ALL_SCOPES, SCOPE_CANCEL, Action, Actor, 
 from program_support import failed
 
 GATE_ID = Pubkey.from_string("CcAgZmTEsBcZrwf54EYqns8QrTcd2qmWgLkD8dUh1f9T")
-ORDER_ACTION = hashlib.sha256(b"global:order_action").digest()[:8]
-THROTTLE = hashlib.sha256(b"account:Throttle").digest()[:8]
+ORDER_ACTION = idl.discriminator("global", "order_action")
+THROTTLE = idl.discriminator("account", "Throttle")
 MILLI = 1_000
 MARKET = 3
 E = idl.error_codes(security.NAME)  # runtime and access codes are the same in every IDL

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 from solders.account import Account
-from solders.instruction import AccountMeta, Instruction
+from solders.instruction import Instruction
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 

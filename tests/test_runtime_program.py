@@ -6,7 +6,6 @@ Needs target/deploy/qd_test_runtime.so (`make build`).
 """
 from __future__ import annotations
 
-import hashlib
 import re
 import struct
 
@@ -22,6 +21,7 @@ from spl.token.constants import TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID
 from spl.token.instructions import InitializeMintParams, create_associated_token_account, get_associated_token_address, initialize_mint
 
 from quantdesk.chain import ROOT, SOL, Chain, TxResult
+from quantdesk.clients.idl import discriminator
 
 PROGRAM_ID = Pubkey.from_string("CTTnDSiho9oNUe47aWWCzo1KCvW5sQLby3aDcPBENP1c")
 FEE = 5_000  # LiteSVM's default lamports per signature
@@ -39,10 +39,6 @@ def runtime_error(name: str) -> int:
     match = re.search(rf"^\s*{name} = (\d+),", source, re.MULTILINE)
     assert match is not None, f"RuntimeError::{name} not found"
     return int(match[1])
-
-
-def discriminator(namespace: str, name: str) -> bytes:
-    return hashlib.sha256(f"{namespace}:{name}".encode()).digest()[:8]
 
 
 def ix(name: str, args: bytes, *accounts: AccountMeta) -> Instruction:

@@ -412,7 +412,7 @@ def test_the_config_address_is_checked_for_owner_and_type(live: Desk) -> None:
     live.chain.set_account(CONFIG, Account(real.lamports, bytes(real.data), SYSTEM_PROGRAM))
     failed(live.send([ix]), E["WrongOwner"])
     # Owned by qd-security with another account type's discriminator (type cosplay).
-    live.chain.set_account(CONFIG, Account(real.lamports, security.SESSION_DISCRIMINATOR + bytes(real.data)[8:], security.PROGRAM_ID))
+    live.chain.set_account(CONFIG, Account(real.lamports, idl.discriminator("account", "Session") + bytes(real.data)[8:], security.PROGRAM_ID))
     failed(live.send([ix]), E["WrongDiscriminator"])
     live.chain.set_account(CONFIG, Account(real.lamports, bytes(real.data)[:200], security.PROGRAM_ID))
     failed(live.send([ix]), E["WrongAccountSize"])
