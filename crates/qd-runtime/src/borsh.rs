@@ -9,6 +9,16 @@ fn bad() -> ProgramError {
     RuntimeError::InvalidInstructionData.into()
 }
 
+/// Splits instruction data into its 8-byte Anchor discriminator and a reader over the borsh
+/// arguments; data shorter than a discriminator is `InvalidInstruction`.
+pub fn instruction(data: &[u8]) -> Result<([u8; 8], Reader<'_>), ProgramError> {
+    if data.len() < 8 {
+        return Err(RuntimeError::InvalidInstruction.into());
+    }
+    let (tag, args) = data.split_at(8);
+    Ok((<[u8; 8]>::try_from(tag).map_err(|_| RuntimeError::InvalidInstruction)?, Reader::new(args)))
+}
+
 /// Reads borsh values from instruction data, front to back.
 pub struct Reader<'a> {
     data: &'a [u8],

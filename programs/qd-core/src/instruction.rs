@@ -6,7 +6,7 @@ use crate::error::CoreError;
 use qd_core_state::MAX_SUB_ACCOUNTS_LIMIT;
 /// `set_frozen` lives in qd-core-state, shared with qd-security's CPI.
 pub use qd_core_state::SET_FROZEN;
-use qd_runtime::borsh::Reader;
+use qd_runtime::borsh::{self, Reader};
 use qd_runtime::error::{ProgramError, RuntimeError};
 use qd_runtime::hash::discriminator;
 use qd_runtime::pubkey::Pubkey;
@@ -60,12 +60,8 @@ pub fn valid_name(name: &[u8; 32]) -> bool {
 
 impl CoreInstruction {
     pub fn unpack(data: &[u8]) -> Result<Self, ProgramError> {
-        if data.len() < 8 {
-            return Err(RuntimeError::InvalidInstruction.into());
-        }
-        let (tag, rest) = data.split_at(8);
-        let mut r = Reader::new(rest);
-        let ix = match <[u8; 8]>::try_from(tag).map_err(|_| RuntimeError::InvalidInstruction)? {
+        let (tag, mut r) = borsh::instruction(data)?;
+        let ix = match tag {
             INITIALIZE => CoreInstruction::Initialize { max_sub_accounts: max_sub_accounts(&mut r)? },
             SET_MAX_SUB_ACCOUNTS => CoreInstruction::SetMaxSubAccounts { max_sub_accounts: max_sub_accounts(&mut r)? },
             CREATE_MARGIN_ACCOUNT => {

@@ -3,7 +3,7 @@
 
 use crate::error::OracleProgramError;
 use qd_oracle_reader::{Action, GuardConfig, OracleGuards, MAX_PUBLISHERS};
-use qd_runtime::borsh::Reader;
+use qd_runtime::borsh::{self, Reader};
 use qd_runtime::error::{ProgramError, RuntimeError};
 use qd_runtime::hash::discriminator;
 use qd_runtime::pubkey::Pubkey;
@@ -85,12 +85,8 @@ fn action(code: u8) -> Result<Action, ProgramError> {
 
 impl OracleInstruction {
     pub fn unpack(data: &[u8]) -> Result<Self, ProgramError> {
-        if data.len() < 8 {
-            return Err(RuntimeError::InvalidInstruction.into());
-        }
-        let (tag, rest) = data.split_at(8);
-        let mut r = Reader::new(rest);
-        let ix = match <[u8; 8]>::try_from(tag).map_err(|_| RuntimeError::InvalidInstruction)? {
+        let (tag, mut r) = borsh::instruction(data)?;
+        let ix = match tag {
             INITIALIZE_FEED => OracleInstruction::InitializeFeed {
                 symbol: r.array()?,
                 expo: r.i32()?,

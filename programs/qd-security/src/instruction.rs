@@ -4,7 +4,7 @@
 
 use crate::error::SecurityError;
 use qd_access::{Action, RateLimit, Request, Role, ALL_OPERATIONS, ALL_SCOPES, MAX_MARKETS, NO_MARKET};
-use qd_runtime::borsh::Reader;
+use qd_runtime::borsh::{self, Reader};
 use qd_runtime::error::{ProgramError, RuntimeError};
 use qd_runtime::hash::discriminator;
 use qd_runtime::pubkey::Pubkey;
@@ -99,9 +99,8 @@ fn session_args(r: &mut Reader) -> Result<SessionArgs, ProgramError> {
 
 impl SecurityInstruction {
     pub fn unpack(data: &[u8]) -> Result<Self, ProgramError> {
-        let (tag, rest) = data.split_at_checked(8).ok_or(RuntimeError::InvalidInstruction)?;
-        let mut r = Reader::new(rest);
-        let ix = match <[u8; 8]>::try_from(tag).map_err(|_| RuntimeError::InvalidInstruction)? {
+        let (tag, mut r) = borsh::instruction(data)?;
+        let ix = match tag {
             INITIALIZE => SecurityInstruction::Initialize,
             PROPOSE_SUPER_ADMIN => SecurityInstruction::ProposeSuperAdmin { new_super_admin: r.pubkey()? },
             ACCEPT_SUPER_ADMIN => SecurityInstruction::AcceptSuperAdmin,

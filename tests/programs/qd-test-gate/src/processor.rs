@@ -1,7 +1,7 @@
 use crate::Throttle;
 use qd_access::{authorize, load_config, Action, Request};
 use qd_runtime::account_info::AccountInfo;
-use qd_runtime::borsh::{Reader, Writer};
+use qd_runtime::borsh::{self, Writer};
 use qd_runtime::error::{ProgramResult, RuntimeError};
 use qd_runtime::hash::discriminator;
 use qd_runtime::log::set_return_data;
@@ -15,11 +15,10 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Pr
     if program_id != &crate::ID {
         return Err(RuntimeError::WrongProgram.into());
     }
-    let (tag, args) = data.split_at_checked(8).ok_or(RuntimeError::InvalidInstruction)?;
+    let (tag, mut r) = borsh::instruction(data)?;
     if tag != ORDER_ACTION {
         return Err(RuntimeError::InvalidInstruction.into());
     }
-    let mut r = Reader::new(args);
     let (action, market, notional) = (Action::from_u8(r.u8()?)?, r.u16()?, r.u64()?);
     r.finish()?;
     let [signer, config, margin_info, throttle_info] = validate::accounts::<4>(accounts)?;

@@ -2,7 +2,7 @@
 //! addresses, owners, duplicates) so the tests can also assert the refusals.
 
 use qd_runtime::account_info::AccountInfo;
-use qd_runtime::borsh::{Reader, Writer};
+use qd_runtime::borsh::{self, Reader, Writer};
 use qd_runtime::error::{ProgramError, ProgramResult, RuntimeError};
 use qd_runtime::hash::discriminator;
 use qd_runtime::log::{emit, set_return_data};
@@ -32,9 +32,8 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Pr
     if program_id != &crate::ID {
         return Err(RuntimeError::WrongProgram.into());
     }
-    let (disc, args) = data.split_at_checked(8).ok_or(RuntimeError::InvalidInstruction)?;
-    let mut r = Reader::new(args);
-    match <[u8; 8]>::try_from(disc).map_err(|_| RuntimeError::InvalidInstruction)? {
+    let (tag, mut r) = borsh::instruction(data)?;
+    match tag {
         CREATE_STATE => {
             let space = r.u64()?;
             r.finish()?;
