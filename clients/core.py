@@ -16,6 +16,8 @@ from solders.signature import Signature
 from solders.system_program import ID as SYSTEM_PROGRAM_ID
 
 from quantdesk.clients import idl as idl_mod
+# core and collateral import each other as modules; neither reads the other's names at import time.
+from quantdesk.clients import collateral
 from quantdesk.clients.rpc import ProgramClient
 from quantdesk.clients.security import ALL_MARKETS, MAX_MARKETS
 
@@ -97,19 +99,6 @@ class Limits:
 
 
 @dataclass(frozen=True)
-class Counts:
-    """What the account holds (kept by qd-collateral and qd-trading); closing needs all zero."""
-
-    collateral: int
-    positions: int
-    open_orders: int
-
-    @property
-    def empty(self) -> bool:
-        return self.collateral == 0 and self.positions == 0 and self.open_orders == 0
-
-
-@dataclass(frozen=True)
 class MarginAccount:
     """A decoded MarginAccount."""
 
@@ -121,7 +110,6 @@ class MarginAccount:
     delegate: Pubkey | None
     freeze_reason: int
     limits: Limits
-    counts: Counts
     audit_seq: int
     created_slot: int
     init_health: int
@@ -153,7 +141,6 @@ class MarginAccount:
             f"#{self.sub_id} {self.name!r} {self.address} owner={self.owner} {status}"
             f" delegate={self.delegate or '-'} leverage<={lev} markets={markets}"
             f"{' reduce-only' if self.limits.reduce_only else ''}"
-            f" collateral={self.counts.collateral} positions={self.counts.positions} orders={self.counts.open_orders}"
             f" health(init={self.init_health}, maint={self.maint_health} @ slot {self.health_slot})"
         )
 
@@ -198,7 +185,9 @@ class CoreInstructions:
         )
 
     def close_margin_account(self, owner: Pubkey, margin_account: Pubkey) -> Instruction:
-        return self._ix("close_margin_account", accounts={"owner": owner, "global": GLOBAL, "margin_account": margin_account})
+        """The account's qd-collateral balances account must be closed first."""
+        return self._ix("close_margin_account", accounts={"owner": owner, "global": GLOBAL, "margin_account": margin_account,
+                                                          "collateral_balances": collateral.balances_address(margin_account)})
 
     def set_delegate(self, owner: Pubkey, margin_account: Pubkey, delegate: Pubkey | None) -> Instruction:
         """`delegate=None` removes the delegate."""
@@ -233,7 +222,6 @@ def decode_margin_account(address: Pubkey, data: bytes, program: Program | None 
         delegate=None if c.delegate == Pubkey.default() else c.delegate,
         freeze_reason=c.freeze_reason,
         limits=Limits(c.max_leverage_x100, c.allowed_markets, bool(c.reduce_only)),
-        counts=Counts(c.collateral_count, c.position_count, c.open_order_count),
         audit_seq=c.audit_seq,
         created_slot=c.created_slot,
         init_health=c.init_health,

@@ -42,3 +42,8 @@ def create_associated_account(payer: Pubkey, owner: Pubkey, mint: Pubkey, token_
 def mint_to_instruction(mint: Pubkey, destination: Pubkey, authority: Pubkey, amount: int,
                         token_program: Pubkey = TOKEN_PROGRAM_ID) -> Instruction:
     return mint_to(MintToParams(program_id=token_program, mint=mint, dest=destination, mint_authority=authority, amount=amount))
+
+
+def account_amount(data: bytes) -> int:
+    """The token amount of token-account data (bytes 64..72 of the shared layout)."""
+    return int.from_bytes(data[64:72], "little")

@@ -13,7 +13,7 @@ from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
 from quantdesk.chain import DEPLOY_DIR, ROOT, Chain, TxResult
-from quantdesk.clients import core, idl, security, token
+from quantdesk.clients import collateral, core, idl, security, token
 from quantdesk.clients.core import MarginAccount
 
 from program_support import failed, with_meta
@@ -25,7 +25,7 @@ PROGRAM_IDS = {n: Pubkey.from_string(k) for n, k in tomllib.loads((ROOT / "Ancho
 MARGIN_LEN = 232
 GLOBAL_LEN = 280
 # MarginAccount byte offsets (crates/qd-core-state).
-STATUS, FREEZE_REASON, COLLATERAL_COUNT, POSITION_COUNT, OPEN_ORDER_COUNT = 9, 14, 122, 123, 124
+STATUS, FREEZE_REASON = 9, 14
 
 
 class Core:
@@ -280,7 +280,7 @@ def test_create_margin_account_with_defaults_and_an_event(live: Core) -> None:
     m = live.state(address)
     assert (m.owner, m.sub_id, m.name, m.status, m.delegate, m.freeze_reason, m.audit_seq, m.created_slot) == (
         live.owner.pubkey(), 3, "hedge ✓", 0, None, 0, 0, 42)
-    assert m.limits == core.Limits(0, core.ALL_MARKETS, False) and m.counts == core.Counts(0, 0, 0)
+    assert m.limits == core.Limits(0, core.ALL_MARKETS, False)
     assert m.bump == Pubkey.find_program_address([b"margin", bytes(live.owner.pubkey()), (3).to_bytes(2, "little")], core.PROGRAM_ID)[1]
     assert live.global_state().margin_accounts == 1
     [event] = core.parse_events(r.logs)
@@ -405,12 +405,18 @@ def test_a_closed_account_cannot_be_revived_in_the_same_transaction(acct: Core) 
     assert acct.state(address).limits.max_leverage_x100 == 0
 
 
-@pytest.mark.parametrize(("offset", "value"), [(COLLATERAL_COUNT, b"\x01"), (POSITION_COUNT, b"\x02"), (OPEN_ORDER_COUNT, b"\x03\x00")])
-def test_close_refuses_a_non_empty_account(acct: Core, offset: int, value: bytes) -> None:
-    acct.poke(acct.margin(), offset, value)
-    before = acct.snapshot(acct.margin())
-    failed(acct.chain.send([acct.ix.close_margin_account(acct.owner.pubkey(), acct.margin())], [acct.owner]), E["AccountNotEmpty"])
-    assert acct.snapshot(acct.margin()) == before
+def test_close_refuses_an_account_whose_collateral_balances_are_open(acct: Core) -> None:
+    margin = acct.margin()
+    ix = collateral.CollateralInstructions()
+    assert acct.chain.send([ix.open_balances(acct.owner.pubkey(), margin)], [acct.owner]).ok
+    before = acct.snapshot(margin)
+    close = acct.ix.close_margin_account(acct.owner.pubkey(), margin)
+    failed(acct.chain.send([close], [acct.owner]), E["AccountNotEmpty"])
+    # Any other account in the balances slot: checked against the PDA [b"balances", margin].
+    failed(acct.chain.send([with_meta(close, 3, key=Keypair().pubkey())], [acct.owner]), E["WrongAddress"])
+    failed(acct.chain.send([with_meta(close, 3, key=collateral.balances_address(acct.margin(1)))], [acct.owner]), E["WrongAddress"])
+    assert acct.snapshot(margin) == before
+    assert acct.chain.send([ix.close_balances(acct.owner.pubkey(), margin), close], [acct.owner]).ok
 
 
 @pytest.mark.parametrize(("status", "error"), [(core.STATUS_FROZEN, "AccountFrozen"), (core.STATUS_BEING_LIQUIDATED, "BeingLiquidated")])

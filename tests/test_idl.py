@@ -14,13 +14,20 @@ ROOT = Path(__file__).resolve().parents[1]
 RUNTIME_ERRORS = ("crates/qd-runtime/src/error.rs", "RuntimeError")
 READER_ERRORS = ("crates/qd-oracle-reader/src/error.rs", "OracleError")
 ACCESS_ERRORS = ("crates/qd-access/src/error.rs", "AccessError")
+HEALTH_ERRORS = ("crates/qd-health/src/error.rs", "HealthError")
+COLLATERAL_READ_ERRORS = ("crates/qd-collateral-state/src/error.rs", "CollateralStateError")
 
 # program -> (source dirs holding its instruction/event discriminators, error enums it can return,
 # in IDL order). qd-core's `set_frozen` discriminator lives in qd-core-state, shared with the
-# qd-security CPI that invokes it.
+# qd-security CPI that invokes it; qd-collateral's `adjust_balance` in qd-collateral-state, shared with
+# its CPI callers.
 PROGRAMS = {
     "qd_oracle": (["programs/qd-oracle/src"], [RUNTIME_ERRORS, READER_ERRORS, ("programs/qd-oracle/src/error.rs", "OracleProgramError")]),
     "qd_security": (["programs/qd-security/src"], [RUNTIME_ERRORS, ACCESS_ERRORS, ("programs/qd-security/src/error.rs", "SecurityError")]),
+    "qd_collateral": (
+        ["programs/qd-collateral/src", "crates/qd-collateral-state/src"],
+        [RUNTIME_ERRORS, READER_ERRORS, ACCESS_ERRORS, HEALTH_ERRORS, COLLATERAL_READ_ERRORS, ("programs/qd-collateral/src/error.rs", "CollateralError")],
+    ),
     "qd_core": (["programs/qd-core/src", "crates/qd-core-state/src"], [RUNTIME_ERRORS, ACCESS_ERRORS, ("programs/qd-core/src/error.rs", "CoreError")]),
 }
 

@@ -20,6 +20,9 @@ PDAS = {
     "SECURITY_CONFIG": ([b"security"], "QD_SECURITY"),
     "SECURITY_AUTHORITY": ([b"authority"], "QD_SECURITY"),
     "CORE_GLOBAL": ([b"global"], "QD_CORE"),
+    "CORE_AUTHORITY": ([b"authority"], "QD_CORE"),
+    "TRADING_AUTHORITY": ([b"authority"], "QD_TRADING"),
+    "COLLATERAL_AUTHORITY": ([b"authority"], "QD_COLLATERAL"),
 }
 
 

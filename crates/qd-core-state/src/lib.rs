@@ -102,14 +102,9 @@ pub struct MarginAccount {
     pub allowed_markets: u64,
     /// @120: owner's limit: maximum leverage in hundredths (500 = 5x); 0 = the markets' own limits.
     pub max_leverage_x100: u16,
-    /// @122: collateral balances held (maintained by qd-collateral by CPI; close needs 0).
-    pub collateral_count: u8,
-    /// @123: open perp positions (maintained by qd-trading by CPI; close needs 0).
-    pub position_count: u8,
-    /// @124: open orders (maintained by qd-trading by CPI; close needs 0).
-    pub open_order_count: u16,
-    /// @126
-    pub _pad1: [u8; 2],
+    /// @122. Whether the account still holds anything is not counted here: qd-collateral (and
+    /// qd-trading) own those accounts, and close_margin_account checks theirs are closed.
+    pub _pad1: [u8; 6],
     /// @128: sequence number of the latest privileged action on this account (audit events).
     pub audit_seq: u64,
     /// @136
@@ -138,10 +133,6 @@ impl MarginAccount {
         self.delegate != [0; 32]
     }
     /// True when nothing is held or open, so the account may be closed.
-    pub fn is_empty(&self) -> bool {
-        self.collateral_count == 0 && self.position_count == 0 && self.open_order_count == 0
-    }
-    /// The owner's market limit: `market` < 64 and its bit set.
     pub fn allows_market(&self, market: u16) -> bool {
         market < 64 && self.allowed_markets & (1u64 << market) != 0
     }
@@ -177,8 +168,7 @@ mod tests {
         assert_eq!(at(offset_of!(MarginAccount, name)), 80);
         assert_eq!(at(offset_of!(MarginAccount, allowed_markets)), 112);
         assert_eq!(at(offset_of!(MarginAccount, max_leverage_x100)), 120);
-        assert_eq!(at(offset_of!(MarginAccount, collateral_count)), 122);
-        assert_eq!(at(offset_of!(MarginAccount, open_order_count)), 124);
+        assert_eq!(at(offset_of!(MarginAccount, _pad1)), 122);
         assert_eq!(at(offset_of!(MarginAccount, audit_seq)), 128);
         assert_eq!(at(offset_of!(MarginAccount, init_health)), 144);
         assert_eq!(at(offset_of!(MarginAccount, health_slot)), 160);

@@ -35,3 +35,12 @@ pub const SECURITY_AUTHORITY_BUMP: u8 = 255;
 /// qd-core's GlobalConfig: [b"global"].
 pub const CORE_GLOBAL: Pubkey = pubkey("51FgSmtfVfcqvfV66g6HRK5vLgc47FPpVfc171U5NHYG");
 pub const CORE_GLOBAL_BUMP: u8 = 253;
+/// qd-core's CPI signer: [b"authority"] (qd-collateral accepts balance adjustments from it).
+pub const CORE_AUTHORITY: Pubkey = pubkey("GFWAagFUP1Vc2jtiN3pBHi2DwtBnZRaVyGPz5H6kQSE7");
+pub const CORE_AUTHORITY_BUMP: u8 = 254;
+/// qd-trading's CPI signer: [b"authority"] (PnL and fees into qd-collateral balances).
+pub const TRADING_AUTHORITY: Pubkey = pubkey("4dgfC6jpQw5i77AEZRqy1T1WTkZ4BfMW33sa6fiJeDjb");
+pub const TRADING_AUTHORITY_BUMP: u8 = 252;
+/// qd-collateral's [b"authority"]: owner of every collateral vault (signs withdrawals).
+pub const COLLATERAL_AUTHORITY: Pubkey = pubkey("HqeyA5w9hehm5TY4TUyVse7gM7aKCQ4gkw8BrFeeBj47");
+pub const COLLATERAL_AUTHORITY_BUMP: u8 = 253;

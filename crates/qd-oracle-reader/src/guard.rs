@@ -6,6 +6,8 @@
 use crate::error::OracleError;
 use crate::read::OraclePrice;
 use qd_runtime::account::Pod;
+use qd_runtime::borsh::Reader;
+use qd_runtime::error::ProgramError;
 
 /// Basis-point denominator.
 const BPS: u64 = 10_000;
@@ -25,6 +27,18 @@ pub enum Action {
     Margin = 1,
     Liquidation = 2,
     Settlement = 3,
+}
+
+impl Action {
+    pub const fn from_u8(code: u8) -> Option<Action> {
+        Some(match code {
+            0 => Action::Trade,
+            1 => Action::Margin,
+            2 => Action::Liquidation,
+            3 => Action::Settlement,
+            _ => return None,
+        })
+    }
 }
 
 /// Limits for one action. 16 bytes, `#[repr(C)]`, alignment 4.
@@ -65,6 +79,21 @@ impl GuardConfig {
         }
     }
 
+    /// Decodes a guard as borsh lays out the IDL struct (its fields, then the 3 padding bytes)
+    /// and validates it.
+    pub fn read(r: &mut Reader) -> Result<Self, ProgramError> {
+        let g = GuardConfig {
+            max_staleness_slots: r.u32()?,
+            max_staleness_secs: r.u32()?,
+            max_conf_bps: r.u16()?,
+            max_ema_deviation_bps: r.u16()?,
+            require_trading: r.u8()?,
+            _pad: r.array()?,
+        };
+        g.validate()?;
+        Ok(g)
+    }
+
     /// Rejects configurations that would accept anything (zero staleness or confidence limits)
     /// or that are not meaningful (confidence over 100%, a non-boolean flag).
     pub fn validate(&self) -> Result<(), OracleError> {
@@ -99,6 +128,15 @@ impl OracleGuards {
 
     pub fn validate(&self) -> Result<(), OracleError> {
         self.by_action.iter().try_for_each(GuardConfig::validate)
+    }
+
+    /// Decodes and validates the four guards (borsh, IDL order).
+    pub fn read(r: &mut Reader) -> Result<Self, ProgramError> {
+        let mut guards = OracleGuards::default();
+        for g in guards.by_action.iter_mut() {
+            *g = GuardConfig::read(r)?;
+        }
+        Ok(guards)
     }
 }
 

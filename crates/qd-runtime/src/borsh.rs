@@ -132,7 +132,7 @@ impl<const N: usize> Writer<N> {
         self
     }
 
-    write_int!(u8: u8, u16: u16, u32: u32, u64: u64, i8: i8, i16: i16, i32: i32, i64: i64);
+    write_int!(u8: u8, u16: u16, u32: u32, u64: u64, i8: i8, i16: i16, i32: i32, i64: i64, i128: i128);
 
     pub fn bool(&mut self, v: bool) -> &mut Self {
         self.u8(v as u8)

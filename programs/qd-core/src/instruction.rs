@@ -33,7 +33,7 @@ pub enum CoreInstruction {
     /// (writable), system program.
     CreateMarginAccount { sub_id: u16, name: [u8; 32] },
     /// Accounts: owner (signer, writable: receives the rent), global (writable), margin
-    /// account (writable).
+    /// account (writable), its qd-collateral balances PDA (must be closed).
     CloseMarginAccount,
     /// Accounts: owner (signer), margin account (writable).
     SetDelegate { delegate: Pubkey },

@@ -6,8 +6,8 @@
 //! - `set_max_sub_accounts(max_sub_accounts)`: admin only; existing accounts stay valid.
 //! - `create_margin_account(sub_id, name)`: the owner creates its MarginAccount PDA
 //!   [b"margin", owner, sub_id u16 LE] (sub_id < max_sub_accounts) and pays the rent.
-//! - `close_margin_account()`: the owner closes an empty, unfrozen account not being
-//!   liquidated and gets the rent back.
+//! - `close_margin_account()`: the owner closes an unfrozen account not being liquidated whose
+//!   qd-collateral balances account is closed, and gets the rent back.
 //! - `set_delegate(delegate)`, `set_limits(max_leverage_x100, allowed_markets, reduce_only)`:
 //!   owner only. A frozen account may only remove its delegate.
 //! - `set_frozen(frozen, reason)`: CPI only, signed by qd-security's authority PDA (the
@@ -99,7 +99,7 @@ mod idl_layout {
             IDL,
             "MarginAccount",
             &idl_fields!(MarginAccount: version, status, bump, reduce_only, sub_id, freeze_reason, owner, delegate, name, allowed_markets,
-                max_leverage_x100, collateral_count, position_count, open_order_count, _pad1, audit_seq, created_slot, init_health,
+                max_leverage_x100, _pad1, audit_seq, created_slot, init_health,
                 maint_health, health_slot, _reserved),
             core::mem::size_of::<MarginAccount>(),
         );

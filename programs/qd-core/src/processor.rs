@@ -6,6 +6,7 @@ use crate::error::CoreError as E;
 use crate::events::{DelegateChanged, GlobalInitialized, LimitsChanged, MarginAccountClosed, MarginAccountCreated, MaxSubAccountsChanged};
 use crate::instruction::CoreInstruction;
 use qd_access::AccessError;
+use qd_collateral_state::BALANCES_SEED;
 use qd_core_state::{GlobalConfig, MarginAccount, GLOBAL_CONFIG_VERSION, GLOBAL_SEED, MARGIN_ACCOUNT_VERSION, MARGIN_SEED, STATUS_BEING_LIQUIDATED, STATUS_FROZEN};
 use qd_runtime::account::{init, AccountType};
 use qd_runtime::account_info::AccountInfo;
@@ -135,7 +136,7 @@ fn create_margin_account(accounts: &[AccountInfo], sub_id: u16, name: [u8; 32]) 
 }
 
 fn close_margin_account(accounts: &[AccountInfo]) -> ProgramResult {
-    let [owner, global_info, margin_info] = validate::accounts::<3>(accounts)?;
+    let [owner, global_info, margin_info, balances] = validate::accounts::<4>(accounts)?;
     validate::writable(owner)?;
     validate::distinct(&[owner, global_info, margin_info])?;
     let global = global_mut(global_info)?;
@@ -146,7 +147,12 @@ fn close_margin_account(accounts: &[AccountInfo]) -> ProgramResult {
     if margin.status & STATUS_BEING_LIQUIDATED != 0 {
         return Err(E::BeingLiquidated.into());
     }
-    if !margin.is_empty() {
+    // The collateral lives in qd-collateral's balances account, which it closes only when
+    // empty. Reading it here (rather than a counter qd-collateral keeps by CPI) works for every
+    // caller, including adjustments that qd-core itself CPIs, where a CPI back into qd-core
+    // would be reentrancy. A rare instruction: the address search (~1,500 CU) is affordable.
+    pda::check_canonical(balances.key(), &[BALANCES_SEED, margin_info.key()], &qd_ids::QD_COLLATERAL)?;
+    if balances.owner() == &qd_ids::QD_COLLATERAL {
         return Err(E::AccountNotEmpty.into());
     }
     global.margin_accounts = global.margin_accounts.checked_sub(1).ok_or(RuntimeError::ArithmeticOverflow)?;

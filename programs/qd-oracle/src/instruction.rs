@@ -41,20 +41,6 @@ pub enum OracleInstruction {
     ReadPrice { action: Action, guard: Option<GuardConfig> },
 }
 
-/// A `GuardConfig` as borsh lays out the IDL struct: its fields, then the 3 padding bytes.
-fn guard(r: &mut Reader) -> Result<GuardConfig, ProgramError> {
-    let g = GuardConfig {
-        max_staleness_slots: r.u32()?,
-        max_staleness_secs: r.u32()?,
-        max_conf_bps: r.u16()?,
-        max_ema_deviation_bps: r.u16()?,
-        require_trading: r.u8()?,
-        _pad: r.array()?,
-    };
-    g.validate()?;
-    Ok(g)
-}
-
 fn publishers(r: &mut Reader) -> Result<Publishers, ProgramError> {
     let n = r.u32()? as usize;
     if n > MAX_PUBLISHERS {
@@ -73,16 +59,6 @@ fn publishers(r: &mut Reader) -> Result<Publishers, ProgramError> {
     Ok(Publishers { keys, len: n as u8 })
 }
 
-fn action(code: u8) -> Result<Action, ProgramError> {
-    Ok(match code {
-        0 => Action::Trade,
-        1 => Action::Margin,
-        2 => Action::Liquidation,
-        3 => Action::Settlement,
-        _ => return Err(OracleProgramError::InvalidAction.into()),
-    })
-}
-
 impl OracleInstruction {
     pub fn unpack(data: &[u8]) -> Result<Self, ProgramError> {
         let (tag, mut r) = borsh::instruction(data)?;
@@ -96,15 +72,12 @@ impl OracleInstruction {
             PUBLISH => OracleInstruction::Publish { price: r.i64()?, conf: r.u64()?, publish_time: r.i64()? },
             SET_PUBLISHERS => OracleInstruction::SetPublishers { publishers: publishers(&mut r)? },
             SET_AUTHORITY => OracleInstruction::SetAuthority,
-            SET_GUARDS => {
-                let mut guards = OracleGuards::default();
-                for g in guards.by_action.iter_mut() {
-                    *g = guard(&mut r)?;
-                }
-                OracleInstruction::SetGuards { guards }
-            }
+            SET_GUARDS => OracleInstruction::SetGuards { guards: OracleGuards::read(&mut r)? },
             SET_STATUS => OracleInstruction::SetStatus { status: r.u8()? },
-            READ_PRICE => OracleInstruction::ReadPrice { action: action(r.u8()?)?, guard: r.option(guard)? },
+            READ_PRICE => {
+                let action = Action::from_u8(r.u8()?).ok_or(OracleProgramError::InvalidAction)?;
+                OracleInstruction::ReadPrice { action, guard: r.option(GuardConfig::read)? }
+            }
             _ => return Err(RuntimeError::InvalidInstruction.into()),
         };
         r.finish()?;

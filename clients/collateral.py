@@ -1,0 +1,399 @@
+"""Client for qd-collateral: config, vault and balances addresses, instruction builders, account
+decoders, the health accounts an instruction needs, and an async client for deposits,
+withdrawals, transfers and a health readout computed with the engine's Python mirror."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import IntEnum
+from typing import Any
+
+from anchorpy import Context, Program, Provider
+from anchorpy.program.common import Event
+from solders.instruction import AccountMeta, Instruction
+from solders.keypair import Keypair
+from solders.pubkey import Pubkey
+from solders.signature import Signature
+from solders.system_program import ID as SYSTEM_PROGRAM_ID
+
+# core and collateral import each other as modules; neither reads the other's names at import time.
+from quantdesk.clients import core, security
+from quantdesk.clients import health as health_mod
+from quantdesk.clients import idl as idl_mod
+from quantdesk.clients.oracle import Action, GuardConfig, OracleClient
+from quantdesk.clients.rpc import ProgramClient
+from quantdesk.clients.token import TOKEN_PROGRAM_ID, associated_address
+
+NAME = "qd_collateral"
+PROGRAM_ID = idl_mod.program_id(NAME)
+CONFIG_SEED = b"collateral"
+VAULT_SEED = b"vault"
+BALANCES_SEED = b"balances"
+AUTHORITY_SEED = b"authority"
+# The vaults' owner. Balance adjustments are signed by qd-core's or qd-trading's own
+# [b"authority"] PDA (qd_ids::CORE_AUTHORITY / TRADING_AUTHORITY).
+VAULT_AUTHORITY = Pubkey.find_program_address([AUTHORITY_SEED], PROGRAM_ID)[0]
+
+MAX_BALANCES = 8
+QUOTE_PRICE = 1_000_000
+BPS = 10_000
+I64_MAX = 2**63 - 1
+
+# Fixed offsets keepers filter on (crates/qd-collateral-state).
+CONFIG_STATUS_OFFSET = 11
+BALANCES_MARGIN_OFFSET = 16
+BALANCES_OWNER_OFFSET = 48
+
+
+class Status(IntEnum):
+    ACTIVE = 0
+    WITHDRAW_ONLY = 1
+
+
+# Guards a new collateral starts with (the oracle program's defaults for its own feeds).
+DEFAULT_GUARDS: dict[Action, GuardConfig] = {
+    Action.TRADE: GuardConfig(50, 20, 200, 1_000, True),
+    Action.MARGIN: GuardConfig(50, 20, 500, 2_000, True),
+    Action.LIQUIDATION: GuardConfig(150, 60, 1_000, 0, True),
+    Action.SETTLEMENT: GuardConfig(150, 60, 1_000, 0, False),
+}
+
+
+def config_address(mint: Pubkey) -> Pubkey:
+    """The CollateralConfig PDA [b"collateral", mint]."""
+    return Pubkey.find_program_address([CONFIG_SEED, bytes(mint)], PROGRAM_ID)[0]
+
+
+def vault_address(mint: Pubkey) -> Pubkey:
+    """The vault token account PDA [b"vault", mint]."""
+    return Pubkey.find_program_address([VAULT_SEED, bytes(mint)], PROGRAM_ID)[0]
+
+
+def balances_address(margin_account: Pubkey) -> Pubkey:
+    """The CollateralBalances PDA [b"balances", margin_account]."""
+    return Pubkey.find_program_address([BALANCES_SEED, bytes(margin_account)], PROGRAM_ID)[0]
+
+
+@dataclass(frozen=True)
+class Params:
+    """Weights (bps) and caps (native units) of a collateral."""
+
+    init_weight_bps: int
+    maint_weight_bps: int
+    deposit_cap: int
+    account_cap: int = 0
+
+
+@dataclass(frozen=True)
+class CollateralConfig:
+    """A decoded CollateralConfig."""
+
+    address: Pubkey
+    mint: Pubkey
+    decimals: int
+    status: Status
+    is_quote: bool
+    params: Params
+    vault: Pubkey
+    oracle: Pubkey | None
+    token_program: Pubkey
+    total_balances: int
+    protocol_balance: int
+    audit_seq: int
+    guards: dict[Action, GuardConfig]
+    oracle_feed_id: bytes
+
+
+@dataclass(frozen=True)
+class Balance:
+    mint: Pubkey
+    balance: int
+
+
+@dataclass(frozen=True)
+class CollateralBalances:
+    """A decoded CollateralBalances: the held entries, in health-account order."""
+
+    address: Pubkey
+    margin_account: Pubkey
+    owner: Pubkey
+    seq: int
+    entries: list[Balance]
+
+    def balance_of(self, mint: Pubkey) -> int:
+        return next((e.balance for e in self.entries if e.mint == mint), 0)
+
+
+def decode_config(address: Pubkey, data: bytes, program: Program | None = None) -> CollateralConfig:
+    """Decodes CollateralConfig data (`ValueError` for another account type)."""
+    c = idl_mod.decode_account(program or idl_mod.program(NAME), "CollateralConfig", data)
+    return CollateralConfig(
+        address=address,
+        mint=c.mint,
+        decimals=c.decimals,
+        status=Status(c.status),
+        is_quote=bool(c.is_quote),
+        params=Params(c.init_weight_bps, c.maint_weight_bps, c.deposit_cap, c.account_cap),
+        vault=c.vault,
+        oracle=None if c.is_quote else c.oracle,
+        token_program=c.token_program,
+        total_balances=c.total_balances,
+        protocol_balance=c.protocol_balance,
+        audit_seq=c.audit_seq,
+        guards={a: GuardConfig.from_idl(c.guards.by_action[a]) for a in Action},
+        oracle_feed_id=bytes(c.oracle_feed_id),
+    )
+
+
+def decode_balances(address: Pubkey, data: bytes, program: Program | None = None) -> CollateralBalances:
+    """Decodes CollateralBalances data (`ValueError` for another account type)."""
+    c = idl_mod.decode_account(program or idl_mod.program(NAME), "CollateralBalances", data)
+    entries = [Balance(e.mint, e.balance) for e in c.entries[: min(c.count, MAX_BALANCES)]]
+    return CollateralBalances(address, c.margin_account, c.owner, c.seq, entries)
+
+
+def health_accounts(balances: CollateralBalances, configs: dict[Pubkey, CollateralConfig]) -> list[AccountMeta]:
+    """The accounts a health check reads after an instruction's fixed accounts: for each entry,
+    its config and (except the quote's) its oracle. `configs` is keyed by mint."""
+    metas = []
+    for entry in balances.entries:
+        config = configs[entry.mint]
+        metas.append(AccountMeta(config.address, is_signer=False, is_writable=False))
+        if config.oracle is not None:
+            metas.append(AccountMeta(config.oracle, is_signer=False, is_writable=False))
+    return metas
+
+
+def _guards_idl(guards: dict[Action, GuardConfig]) -> dict[str, Any]:
+    return {"by_action": [guards[a].to_idl() for a in Action]}
+
+
+def _params_args(p: Params) -> list[int]:
+    return [p.init_weight_bps, p.maint_weight_bps, p.deposit_cap, p.account_cap]
+
+
+class CollateralInstructions:
+    """Builds qd-collateral instructions with anchorpy's IDL coder (no network use)."""
+
+    def __init__(self, program: Program | None = None) -> None:
+        self.program = program if program is not None else idl_mod.program(NAME)
+
+    def _ix(self, name: str, *args: Any, accounts: dict[str, Pubkey], remaining: list[AccountMeta] | None = None) -> Instruction:
+        return self.program.instruction[name](*args, ctx=Context(accounts=accounts, remaining_accounts=remaining or []))
+
+    def create_collateral(self, admin: Pubkey, mint: Pubkey, oracle: Pubkey | None, params: Params,
+                          guards: dict[Action, GuardConfig] | None = None, token_program: Pubkey = TOKEN_PROGRAM_ID) -> Instruction:
+        """`oracle=None` for the quote mint."""
+        return self._ix(
+            "create_collateral",
+            *_params_args(params),
+            _guards_idl(guards or DEFAULT_GUARDS),
+            accounts={
+                "admin": admin,
+                "security_config": security.CONFIG,
+                "core_global": core.GLOBAL,
+                "config": config_address(mint),
+                "vault": vault_address(mint),
+                "mint": mint,
+                "oracle": oracle or SYSTEM_PROGRAM_ID,
+                "token_program": token_program,
+                "system_program": SYSTEM_PROGRAM_ID,
+            },
+        )
+
+    def set_collateral_params(self, signer: Pubkey, mint: Pubkey, params: Params, status: Status = Status.ACTIVE) -> Instruction:
+        return self._ix("set_collateral_params", *_params_args(params), int(status),
+                        accounts={"signer": signer, "security_config": security.CONFIG, "config": config_address(mint)})
+
+    def set_collateral_oracle(self, admin: Pubkey, mint: Pubkey, oracle: Pubkey | None, guards: dict[Action, GuardConfig]) -> Instruction:
+        return self._ix("set_collateral_oracle", _guards_idl(guards), accounts={
+            "admin": admin, "security_config": security.CONFIG, "config": config_address(mint), "oracle": oracle or SYSTEM_PROGRAM_ID})
+
+    def open_balances(self, owner: Pubkey, margin_account: Pubkey) -> Instruction:
+        return self._ix("open_balances", accounts={"owner": owner, "margin_account": margin_account,
+                                                   "balances": balances_address(margin_account), "system_program": SYSTEM_PROGRAM_ID})
+
+    def close_balances(self, owner: Pubkey, margin_account: Pubkey) -> Instruction:
+        return self._ix("close_balances", accounts={"owner": owner, "margin_account": margin_account, "balances": balances_address(margin_account)})
+
+    def deposit(self, owner: Pubkey, margin_account: Pubkey, mint: Pubkey, amount: int, source: Pubkey | None = None,
+                token_program: Pubkey = TOKEN_PROGRAM_ID) -> Instruction:
+        """`source` defaults to the owner's associated token account."""
+        return self._ix("deposit", amount, accounts={
+            "owner": owner,
+            "security_config": security.CONFIG,
+            "margin_account": margin_account,
+            "balances": balances_address(margin_account),
+            "config": config_address(mint),
+            "vault": vault_address(mint),
+            "source": source or associated_address(owner, mint, token_program),
+            "mint": mint,
+            "token_program": token_program,
+        })
+
+    def withdraw(self, owner: Pubkey, margin_account: Pubkey, mint: Pubkey, amount: int, health: list[AccountMeta],
+                 destination: Pubkey | None = None, token_program: Pubkey = TOKEN_PROGRAM_ID) -> Instruction:
+        """`health`: `health_accounts` of the balances as they are now."""
+        return self._ix("withdraw", amount, accounts={
+            "owner": owner,
+            "security_config": security.CONFIG,
+            "margin_account": margin_account,
+            "balances": balances_address(margin_account),
+            "config": config_address(mint),
+            "vault": vault_address(mint),
+            "destination": destination or associated_address(owner, mint, token_program),
+            "mint": mint,
+            "token_program": token_program,
+            "vault_authority": VAULT_AUTHORITY,
+        }, remaining=health)
+
+    def transfer(self, owner: Pubkey, from_margin: Pubkey, to_margin: Pubkey, mint: Pubkey, amount: int, health: list[AccountMeta]) -> Instruction:
+        """`health`: `health_accounts` of the source balances as they are now."""
+        return self._ix("transfer", amount, accounts={
+            "owner": owner,
+            "security_config": security.CONFIG,
+            "from_margin_account": from_margin,
+            "from_balances": balances_address(from_margin),
+            "to_margin_account": to_margin,
+            "to_balances": balances_address(to_margin),
+            "config": config_address(mint),
+        }, remaining=health)
+
+    def adjust_balance(self, authority: Pubkey, mint: Pubkey, margin_account: Pubkey, delta: int) -> Instruction:
+        """Only valid as a CPI from qd-core or qd-trading (their authority PDA signs)."""
+        return self._ix("adjust_balance", delta, accounts={"authority": authority, "config": config_address(mint),
+                                                           "balances": balances_address(margin_account)})
+
+    def view_health(self, margin_account: Pubkey, health: list[AccountMeta], action: Action = Action.MARGIN) -> Instruction:
+        return self._ix("view_health", int(action), accounts={"balances": balances_address(margin_account)}, remaining=health)
+
+
+@dataclass(frozen=True)
+class HealthView:
+    """`view_health`'s return data."""
+
+    init_health: int
+    maint_health: int
+    free_collateral: int
+    health_factor_bps: int | None
+    margin_ratio_bps: int | None
+
+
+def decode_health_view(data: bytes, program: Program | None = None) -> HealthView:
+    c = (program or idl_mod.program(NAME)).coder.types.decode("HealthView", data)
+    return HealthView(c.init_health, c.maint_health, c.free_collateral, c.health_factor_bps, c.margin_ratio_bps)
+
+
+def parse_events(logs: list[str], program: Program | None = None) -> list[Event]:
+    """The program's Anchor events in a transaction's logs, in order."""
+    return idl_mod.parse_events(program or idl_mod.program(NAME), logs)
+
+
+def collateral_input(config: CollateralConfig, balance: int, price: int) -> health_mod.CollateralInput:
+    """One balance as the health engine sees it."""
+    return health_mod.CollateralInput(balance, config.decimals, price, config.params.init_weight_bps, config.params.maint_weight_bps)
+
+
+@dataclass(frozen=True)
+class CollateralRow:
+    """One line of a health readout."""
+
+    config: CollateralConfig
+    balance: int
+    price: int
+    value: int
+    """Unweighted value in quote units (the engine's floor(balance * price / 10^decimals))."""
+
+    def amount(self) -> Decimal:
+        return Decimal(self.balance).scaleb(-self.config.decimals)
+
+
+@dataclass(frozen=True)
+class HealthReport:
+    """A margin account's collateral and health, computed off-chain exactly as on-chain."""
+
+    margin_account: Pubkey
+    rows: list[CollateralRow]
+    result: health_mod.HealthResult
+
+    def table(self, symbols: dict[Pubkey, str] | None = None) -> str:
+        """A readable table: one row per collateral, then the health figures (quote units shown
+        as decimal amounts of the 6-decimal quote)."""
+        names = symbols or {}
+        usd = lambda v: f"{Decimal(v).scaleb(-6):,.2f}"  # noqa: E731 - a local formatter
+        lines = [f"{'asset':<8} {'amount':>16} {'price':>12} {'value':>14} {'init w':>7} {'maint w':>7}"]
+        for r in self.rows:
+            p = r.config.params
+            lines.append(f"{names.get(r.config.mint, str(r.config.mint)[:8]):<8} {r.amount():>16,} {usd(r.price):>12} {usd(r.value):>14}"
+                         f" {p.init_weight_bps / 100:>6.2f}% {p.maint_weight_bps / 100:>6.2f}%")
+        h = self.result
+        hf = "-" if h.health_factor_bps is None else f"{Decimal(h.health_factor_bps).scaleb(-4):.4f}"
+        lines.append(f"init health {usd(h.init_health)}  maint health {usd(h.maint_health)}  free collateral {usd(h.free_collateral)}"
+                     f"  health factor {hf}")
+        return "\n".join(lines)
+
+
+class CollateralClient(ProgramClient):
+    """Deposits, withdrawals, transfers and health readouts through an RPC node (the local
+    validator or a cluster). The provider's wallet pays fees; the owner keypair signs."""
+
+    def __init__(self, provider: Provider) -> None:
+        super().__init__(NAME, provider)
+        self.ix = CollateralInstructions(self.program)
+        self.oracle = OracleClient(provider)
+
+    async def fetch_config(self, mint: Pubkey) -> CollateralConfig:
+        address = config_address(mint)
+        return decode_config(address, await self.account_data(address, f"collateral config for {mint}"), self.program)
+
+    async def fetch_balances(self, margin_account: Pubkey) -> CollateralBalances:
+        address = balances_address(margin_account)
+        return decode_balances(address, await self.account_data(address, "collateral balances"), self.program)
+
+    async def configs_for(self, balances: CollateralBalances, also: Pubkey | None = None) -> dict[Pubkey, CollateralConfig]:
+        mints = [e.mint for e in balances.entries] + ([also] if also is not None else [])
+        return {m: await self.fetch_config(m) for m in dict.fromkeys(mints)}
+
+    async def health_accounts_of(self, margin_account: Pubkey) -> list[AccountMeta]:
+        balances = await self.fetch_balances(margin_account)
+        return health_accounts(balances, await self.configs_for(balances))
+
+    async def open(self, owner: Keypair, margin_account: Pubkey) -> Signature:
+        return await self.send([self.ix.open_balances(owner.pubkey(), margin_account)], [owner])
+
+    async def deposit(self, owner: Keypair, margin_account: Pubkey, mint: Pubkey, amount: int, source: Pubkey | None = None) -> Signature:
+        config = await self.fetch_config(mint)
+        return await self.send([self.ix.deposit(owner.pubkey(), margin_account, mint, amount, source, config.token_program)], [owner])
+
+    async def withdraw(self, owner: Keypair, margin_account: Pubkey, mint: Pubkey, amount: int, destination: Pubkey | None = None) -> Signature:
+        config = await self.fetch_config(mint)
+        health = await self.health_accounts_of(margin_account)
+        return await self.send([self.ix.withdraw(owner.pubkey(), margin_account, mint, amount, health, destination, config.token_program)], [owner])
+
+    async def transfer(self, owner: Keypair, from_margin: Pubkey, to_margin: Pubkey, mint: Pubkey, amount: int) -> Signature:
+        health = await self.health_accounts_of(from_margin)
+        return await self.send([self.ix.transfer(owner.pubkey(), from_margin, to_margin, mint, amount, health)], [owner])
+
+    async def price(self, config: CollateralConfig, action: Action) -> int:
+        """The price the programs would use: qd-oracle's reader (simulated) with the config's guard."""
+        if config.oracle is None:
+            return QUOTE_PRICE
+        return (await self.oracle.read_price(config.oracle, action, config.guards[action])).price
+
+    async def health(self, margin_account: Pubkey, action: Action = Action.MARGIN) -> HealthReport:
+        """The account's collateral rows and health, from on-chain balances and guarded prices,
+        computed with the engine's Python mirror."""
+        balances = await self.fetch_balances(margin_account)
+        configs = await self.configs_for(balances)
+        rows = []
+        for e in balances.entries:
+            config = configs[e.mint]
+            price = await self.price(config, action)
+            rows.append(CollateralRow(config, e.balance, price, e.balance * price // 10**config.decimals))
+        result = health_mod.compute([collateral_input(r.config, r.balance, r.price) for r in rows], [])
+        return HealthReport(margin_account, rows, result)
+
+    async def view_health(self, margin_account: Pubkey, action: Action = Action.MARGIN) -> HealthView:
+        """The same health computed on-chain (`view_health`, simulated)."""
+        health = await self.health_accounts_of(margin_account)
+        return decode_health_view(await self.simulate([self.ix.view_health(margin_account, health, action)]), self.program)

@@ -1,0 +1,25 @@
+//! Errors of collateral reads (codes 6300..6350): returned by every program whose health check
+//! reads collateral through this crate, so each of their IDLs lists them.
+
+use qd_runtime::error::ProgramError;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum CollateralStateError {
+    /// Collateral config does not match the balance entry's mint (health accounts out of order)
+    ConfigMintMismatch = 6300,
+    /// Oracle account is not the collateral config's oracle
+    WrongOracle = 6301,
+    /// Price update is for another Pyth feed than the collateral config's
+    OracleFeedMismatch = 6302,
+    /// Price update is only partially verified
+    OracleNotFullyVerified = 6303,
+    /// Collateral balances belong to another margin account
+    BalancesMismatch = 6304,
+}
+
+impl From<CollateralStateError> for ProgramError {
+    fn from(e: CollateralStateError) -> Self {
+        ProgramError(e as u32)
+    }
+}

@@ -1,0 +1,299 @@
+//! Accounts owned by qd-collateral, and the collateral half of every health check.
+//!
+//! qd-collateral writes `CollateralConfig` (one per mint) and `CollateralBalances` (one per margin
+//! account); every program that judges an account's risk reads them through [`add_collateral`],
+//! which streams the balances, their configs and oracle prices into a `qd_health::Health`.
+//!
+//! Identity by fields, as for MarginAccount: qd-collateral creates a config only at the PDA
+//! [b"collateral", mint] and a balances account only at [b"balances", margin_account], and never
+//! changes `mint` or `margin_account`; so a reader that checked the owner program and type trusts
+//! those fields without re-deriving the address (1,500 CU each).
+#![cfg_attr(target_arch = "bpf", no_std)]
+
+mod error;
+
+pub use error::CollateralStateError;
+
+use qd_health::{CollateralInput, Health};
+use qd_oracle_reader::{price_update_feed_id, read_guarded, Action, OracleGuards, OracleSource};
+use qd_runtime::account::{AccountType, Pod};
+use qd_runtime::account_info::AccountInfo;
+use qd_runtime::error::{ProgramError, RuntimeError};
+use qd_runtime::hash::discriminator;
+use qd_runtime::pubkey::Pubkey;
+use qd_runtime::sysvar::Clock;
+
+pub const CONFIG_SEED: &[u8] = b"collateral";
+pub const VAULT_SEED: &[u8] = b"vault";
+pub const BALANCES_SEED: &[u8] = b"balances";
+
+pub const COLLATERAL_CONFIG_VERSION: u8 = 1;
+pub const BALANCES_VERSION: u8 = 1;
+/// `adjust_balance`'s discriminator: shared with the CPI callers (qd-core, qd-trading).
+pub const ADJUST_BALANCE: [u8; 8] = discriminator("global", "adjust_balance");
+
+/// Collateral mints one margin account can hold at once.
+pub const MAX_BALANCES: usize = 8;
+
+/// `CollateralConfig::status`: deposits and withdrawals open.
+pub const STATUS_ACTIVE: u8 = 0;
+/// Deposits refused; withdrawals, transfers and adjustments continue (winding a mint down).
+pub const STATUS_WITHDRAW_ONLY: u8 = 1;
+
+/// The quote collateral's price: exactly 1 (6 decimals). PnL, fees and health are counted in
+/// the quote mint, so it needs no oracle.
+pub const QUOTE_PRICE: i64 = 1_000_000;
+
+/// Anchor account "CollateralConfig" at PDA [b"collateral", mint]. Offsets from the account start.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(C)]
+pub struct CollateralConfig {
+    /// @8
+    pub version: u8,
+    /// @9: canonical bump of the config PDA.
+    pub bump: u8,
+    /// @10: the mint's decimals (0..=18).
+    pub decimals: u8,
+    /// @11: `STATUS_ACTIVE` or `STATUS_WITHDRAW_ONLY`.
+    pub status: u8,
+    /// @12: 1 for the venue's quote mint (GlobalConfig.quote_mint): price 1, may go negative.
+    pub is_quote: u8,
+    /// @13
+    pub _pad0: u8,
+    /// @14: weight of a positive balance in initial health (bps).
+    pub init_weight_bps: u16,
+    /// @16: weight in maintenance health (bps, >= init).
+    pub maint_weight_bps: u16,
+    /// @18
+    pub _pad1: [u8; 6],
+    /// @24
+    pub mint: Pubkey,
+    /// @56: the vault token account, PDA [b"vault", mint], owned by `qd_ids::COLLATERAL_AUTHORITY`.
+    pub vault: Pubkey,
+    /// @88: price account (qd-oracle PriceFeed, Pyth v2 price or Pyth PriceUpdateV2); all zero
+    /// for the quote mint.
+    pub oracle: Pubkey,
+    /// @120: SPL Token or Token-2022.
+    pub token_program: Pubkey,
+    /// @152: most the balances of all accounts together may reach by deposits (native units).
+    pub deposit_cap: u64,
+    /// @160: most one account's balance may reach by deposits and transfers; 0 = no limit.
+    pub account_cap: u64,
+    /// @168: sum of every account's balance (native units; negative balances included).
+    pub total_balances: i64,
+    /// @176: protocol-held amount: the counterpart of every balance adjustment (fees in, PnL
+    /// paid out). Invariant: vault amount == total_balances + protocol_balance.
+    pub protocol_balance: i64,
+    /// @184: sequence number of the latest admin action on this config (audit events).
+    pub audit_seq: u64,
+    /// @192: oracle guards per action (staleness, confidence, EMA deviation).
+    pub guards: OracleGuards,
+    /// @256: Pyth feed id pinned at creation for PriceUpdateV2 oracles (zero otherwise).
+    pub oracle_feed_id: [u8; 32],
+    /// @288
+    pub _reserved: [u8; 64],
+}
+
+// SAFETY: repr(C), integers, byte arrays and Pod guards, explicit padding; the layout test pins
+// every offset.
+unsafe impl Pod for CollateralConfig {}
+impl AccountType for CollateralConfig {
+    const DISCRIMINATOR: [u8; 8] = discriminator("account", "CollateralConfig");
+}
+
+impl CollateralConfig {
+    pub fn is_quote(&self) -> bool {
+        self.is_quote != 0
+    }
+}
+
+/// One collateral balance of a margin account.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(C)]
+pub struct BalanceEntry {
+    pub mint: Pubkey,
+    /// Native units; negative (a debt) only for the quote mint, and only by adjustment.
+    pub balance: i64,
+}
+
+// SAFETY: repr(C), a byte array and an integer, no padding.
+unsafe impl Pod for BalanceEntry {}
+
+/// Anchor account "CollateralBalances" at PDA [b"balances", margin_account].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(C)]
+pub struct CollateralBalances {
+    /// @8
+    pub version: u8,
+    /// @9
+    pub bump: u8,
+    /// @10: entries in use: `entries[..count]`, in the order health accounts are passed.
+    pub count: u8,
+    /// @11
+    pub _pad0: [u8; 5],
+    /// @16: the qd-core MarginAccount these balances belong to.
+    pub margin_account: Pubkey,
+    /// @48: that account's owner (for getProgramAccounts memcmp filters).
+    pub owner: Pubkey,
+    /// @80: sequence number of the latest balance change (events carry it).
+    pub seq: u64,
+    /// @88: 8 entries of 40 bytes: mint @+0, balance @+32.
+    pub entries: [BalanceEntry; MAX_BALANCES],
+    /// @408
+    pub _reserved: [u8; 64],
+}
+
+// SAFETY: as for CollateralConfig.
+unsafe impl Pod for CollateralBalances {}
+impl AccountType for CollateralBalances {
+    const DISCRIMINATOR: [u8; 8] = discriminator("account", "CollateralBalances");
+}
+
+impl CollateralBalances {
+    /// The entries in use.
+    pub fn active(&self) -> &[BalanceEntry] {
+        &self.entries[..(self.count as usize).min(MAX_BALANCES)]
+    }
+}
+
+/// A CollateralConfig of qd-collateral (owner, type and size checked).
+pub fn load_config(info: &AccountInfo) -> Result<&CollateralConfig, ProgramError> {
+    info.load::<CollateralConfig>(&qd_ids::QD_COLLATERAL)
+}
+
+/// The CollateralBalances of `margin_account` (owner, type, size and margin account checked).
+pub fn load_balances<'a>(info: &'a AccountInfo, margin_account: &Pubkey) -> Result<&'a CollateralBalances, ProgramError> {
+    let balances = info.load::<CollateralBalances>(&qd_ids::QD_COLLATERAL)?;
+    if &balances.margin_account != margin_account {
+        return Err(CollateralStateError::BalancesMismatch.into());
+    }
+    Ok(balances)
+}
+
+/// The price of `config`'s mint for `action`: 1 for the quote mint (no oracle account is read),
+/// otherwise the guarded price of `oracle`, which must be the config's oracle.
+pub fn price(config: &CollateralConfig, oracle: Option<&AccountInfo>, action: Action, clock: &Clock) -> Result<i64, ProgramError> {
+    if config.is_quote() {
+        return Ok(QUOTE_PRICE);
+    }
+    let oracle = oracle.ok_or(RuntimeError::NotEnoughAccounts)?;
+    if oracle.key() != &config.oracle {
+        return Err(CollateralStateError::WrongOracle.into());
+    }
+    let owner = oracle.owner();
+    let data = oracle.data();
+    let price = read_guarded(owner, data, config.guards.get(action), clock)?;
+    if price.source == OracleSource::PythReceiver {
+        // A PriceUpdateV2 account's write authority can post any feed into it: pin the feed.
+        if price_update_feed_id(owner, data)? != &config.oracle_feed_id {
+            return Err(CollateralStateError::OracleFeedMismatch.into());
+        }
+        if !price.verified_full {
+            return Err(CollateralStateError::OracleNotFullyVerified.into());
+        }
+    }
+    Ok(price.price)
+}
+
+/// Adds every balance of `balances` to `health`, reading prices for `action`. `accounts` must be,
+/// for each active entry in order, its CollateralConfig and then (except for the quote mint) its
+/// oracle; nothing more. `known` is a config the caller already holds mutably (the one it is
+/// changing): when its key comes up, that copy is used instead of borrowing the account again.
+pub fn add_collateral(
+    health: &mut Health,
+    balances: &CollateralBalances,
+    accounts: &[AccountInfo],
+    known: Option<(&Pubkey, &CollateralConfig)>,
+    action: Action,
+    clock: &Clock,
+) -> Result<(), ProgramError> {
+    let mut next = accounts.iter();
+    for entry in balances.active() {
+        let info = next.next().ok_or(RuntimeError::NotEnoughAccounts)?;
+        let config = match known {
+            Some((key, config)) if key == info.key() => config,
+            _ => load_config(info)?,
+        };
+        if config.mint != entry.mint {
+            return Err(CollateralStateError::ConfigMintMismatch.into());
+        }
+        let oracle = if config.is_quote() { None } else { Some(next.next().ok_or(RuntimeError::NotEnoughAccounts)?) };
+        let price = price(config, oracle, action, clock)?;
+        health.add_collateral(&CollateralInput {
+            balance: entry.balance,
+            decimals: config.decimals,
+            price,
+            init_weight_bps: config.init_weight_bps,
+            maint_weight_bps: config.maint_weight_bps,
+        })?;
+    }
+    if next.next().is_some() {
+        return Err(RuntimeError::TooManyAccounts.into());
+    }
+    Ok(())
+}
+
+/// CPI into qd-collateral's `adjust_balance`: adds `delta` to `balances`' entry for `config`'s
+/// mint. `authority` is the calling program's [b"authority"] PDA and `authority_seeds` its signer
+/// seeds (bump included); qd-collateral accepts only qd-core's and qd-trading's.
+#[cfg(target_arch = "bpf")]
+pub fn adjust_balance(authority: &AccountInfo, config: &AccountInfo, balances: &AccountInfo, delta: i64, authority_seeds: &[&[u8]]) -> Result<(), ProgramError> {
+    use qd_runtime::cpi::{invoke_signed, AccountMeta};
+    let mut data = qd_runtime::borsh::Writer::<16>::new();
+    data.bytes(&ADJUST_BALANCE).i64(delta);
+    invoke_signed(
+        &qd_ids::QD_COLLATERAL,
+        &[AccountMeta::readonly(authority.key(), true), AccountMeta::writable(config.key(), false), AccountMeta::writable(balances.key(), false)],
+        &[authority, config, balances],
+        data.finish()?,
+        &[authority_seeds],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::mem::{offset_of, size_of};
+
+    #[test]
+    fn config_offsets() {
+        let at = |o: usize| o + 8;
+        assert_eq!(CollateralConfig::LEN, 352);
+        assert_eq!(at(offset_of!(CollateralConfig, status)), 11);
+        assert_eq!(at(offset_of!(CollateralConfig, is_quote)), 12);
+        assert_eq!(at(offset_of!(CollateralConfig, init_weight_bps)), 14);
+        assert_eq!(at(offset_of!(CollateralConfig, mint)), 24);
+        assert_eq!(at(offset_of!(CollateralConfig, vault)), 56);
+        assert_eq!(at(offset_of!(CollateralConfig, oracle)), 88);
+        assert_eq!(at(offset_of!(CollateralConfig, token_program)), 120);
+        assert_eq!(at(offset_of!(CollateralConfig, deposit_cap)), 152);
+        assert_eq!(at(offset_of!(CollateralConfig, total_balances)), 168);
+        assert_eq!(at(offset_of!(CollateralConfig, protocol_balance)), 176);
+        assert_eq!(at(offset_of!(CollateralConfig, guards)), 192);
+        assert_eq!(at(offset_of!(CollateralConfig, oracle_feed_id)), 256);
+        assert_eq!(at(offset_of!(CollateralConfig, _reserved)), 288);
+    }
+
+    #[test]
+    fn balances_offsets() {
+        let at = |o: usize| o + 8;
+        assert_eq!(size_of::<BalanceEntry>(), 40);
+        assert_eq!(CollateralBalances::LEN, 472);
+        assert_eq!(at(offset_of!(CollateralBalances, count)), 10);
+        assert_eq!(at(offset_of!(CollateralBalances, margin_account)), 16);
+        assert_eq!(at(offset_of!(CollateralBalances, owner)), 48);
+        assert_eq!(at(offset_of!(CollateralBalances, seq)), 80);
+        assert_eq!(at(offset_of!(CollateralBalances, entries)), 88);
+        assert_eq!(at(offset_of!(CollateralBalances, _reserved)), 408);
+    }
+
+    #[test]
+    fn active_entries_never_exceed_the_array() {
+        let mut b: CollateralBalances = unsafe { core::mem::zeroed() };
+        assert!(b.active().is_empty());
+        b.count = 3;
+        assert_eq!(b.active().len(), 3);
+        b.count = 200; // corrupt count: clamped, never out of bounds
+        assert_eq!(b.active().len(), MAX_BALANCES);
+    }
+}

@@ -1,0 +1,67 @@
+//! qd-collateral: collateral configs and vaults per mint, and each margin account's balances.
+//!
+//! Instructions (discriminator = sha256("global:<name>")[..8], borsh args):
+//! - `create_collateral(params, guards)`: ADMIN lists a mint: CollateralConfig PDA
+//!   [b"collateral", mint] and its vault, an SPL token account at PDA [b"vault", mint] owned by
+//!   the program's [b"authority"] PDA. The venue's quote mint is priced at 1 and takes no oracle;
+//!   any other mint names an oracle the reader supports (Pyth PriceUpdateV2 feeds are pinned).
+//! - `set_collateral_params(params, status)`: RISK_MANAGER or ADMIN tunes weights and caps,
+//!   and may close deposits (withdraw-only).
+//! - `set_collateral_oracle(guards)`: ADMIN replaces the oracle and its guards.
+//! - `open_balances()` / `close_balances()`: the margin account's owner opens its
+//!   CollateralBalances PDA [b"balances", margin_account], and closes it once empty (qd-core
+//!   closes a margin account only after that).
+//! - `deposit(amount)`: the owner moves tokens into the vault; allowed while frozen, refused
+//!   when the Deposit operation is paused or a cap would be passed.
+//! - `withdraw(amount)`: the owner takes tokens out; refused when frozen, paused, in
+//!   liquidation, or if initial health after it would be below 0 with prices valid for margin.
+//! - `transfer(amount)`: between two margin accounts of the same owner, as a withdrawal of the
+//!   source (health-checked) and a deposit of the destination.
+//! - `adjust_balance(delta)`: CPI only, signed by qd-core's or qd-trading's authority PDA (PnL,
+//!   fees, liquidation); the config's protocol balance is the counterparty, and only a quote
+//!   balance may go negative.
+//! - `view_health(oracle_action)`: the health of a balances account, as return data.
+//!
+//! Health accounts: withdraw, transfer and view_health take, after their fixed accounts, each
+//! held collateral's config and (except the quote's) its oracle, in balance order.
+//! Layouts: crates/qd-collateral-state.
+#![cfg_attr(target_arch = "bpf", no_std)]
+
+pub mod balances;
+pub mod error;
+pub mod events;
+pub mod instruction;
+#[cfg(target_arch = "bpf")]
+pub mod processor;
+
+pub use qd_ids::QD_COLLATERAL as ID;
+
+#[cfg(target_arch = "bpf")]
+qd_runtime::entrypoint!(processor::process);
+
+#[cfg(test)]
+mod idl_layout {
+    use qd_collateral_state::{BalanceEntry, CollateralBalances, CollateralConfig};
+    use qd_runtime::idl::check_layout;
+    use qd_runtime::idl_fields;
+
+    const IDL: &str = include_str!("../../../idl/qd_collateral.json");
+
+    #[test]
+    fn accounts_match_the_idl() {
+        check_layout(
+            IDL,
+            "CollateralConfig",
+            &idl_fields!(CollateralConfig: version, bump, decimals, status, is_quote, _pad0, init_weight_bps, maint_weight_bps, _pad1, mint, vault,
+                oracle, token_program, deposit_cap, account_cap, total_balances, protocol_balance, audit_seq, guards, oracle_feed_id, _reserved),
+            core::mem::size_of::<CollateralConfig>(),
+        );
+        check_layout(IDL, "BalanceEntry", &idl_fields!(BalanceEntry: mint, balance), core::mem::size_of::<BalanceEntry>());
+        check_layout(
+            IDL,
+            "CollateralBalances",
+            &idl_fields!(CollateralBalances: version, bump, count, _pad0, margin_account, owner, seq, entries, _reserved),
+            core::mem::size_of::<CollateralBalances>(),
+        );
+    }
+}

@@ -1,0 +1,487 @@
+//! Instruction handlers. Each validates its accounts (signer, owner, PDA, discriminator,
+//! writability, duplicates), the pause and freeze state and its amounts before changing
+//! anything; token CPIs come last, so any failure leaves state untouched.
+
+use crate::balances::{compact, debit, entry_or_new};
+use crate::error::CollateralError as E;
+use crate::events::{BalanceAdjusted, BalanceChanged, BalancesOpened, CollateralCreated, CollateralOracleChanged, CollateralParamsChanged, Transferred};
+use crate::instruction::{CollateralInstruction, Params};
+use qd_access::{authorize, load_config as load_security, require_role, AccessError, Action, Request, Role, AUTHORITY_SEED, NO_MARKET};
+use qd_collateral_state::{
+    add_collateral, CollateralBalances, CollateralConfig, BALANCES_SEED, BALANCES_VERSION, COLLATERAL_CONFIG_VERSION,
+    CONFIG_SEED, STATUS_ACTIVE, VAULT_SEED,
+};
+use qd_core_state::{load_global, load_margin, MarginAccount, STATUS_BANKRUPT, STATUS_BEING_LIQUIDATED};
+use qd_health::Health;
+use qd_oracle_reader::{price_update_feed_id, read_price, Action as OracleAction, OracleGuards, OracleSource};
+use qd_runtime::account::{init, AccountType};
+use qd_runtime::account_info::AccountInfo;
+use qd_runtime::error::{ProgramError, ProgramResult, RuntimeError};
+use qd_runtime::log::{emit, set_return_data};
+use qd_runtime::pubkey::Pubkey;
+use qd_runtime::sysvar::Clock;
+use qd_runtime::borsh::Writer;
+use qd_runtime::{pda, system, token, validate};
+
+pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> ProgramResult {
+    // Owner checks and PDAs below assume our published id; a copy deployed elsewhere refuses.
+    if program_id != &crate::ID {
+        return Err(RuntimeError::WrongProgram.into());
+    }
+    match CollateralInstruction::unpack(data)? {
+        CollateralInstruction::CreateCollateral { params, guards } => create_collateral(accounts, &params, &guards),
+        CollateralInstruction::SetCollateralParams { params, status } => set_collateral_params(accounts, &params, status),
+        CollateralInstruction::SetCollateralOracle { guards } => set_collateral_oracle(accounts, &guards),
+        CollateralInstruction::OpenBalances => open_balances(accounts),
+        CollateralInstruction::CloseBalances => close_balances(accounts),
+        CollateralInstruction::Deposit { amount } => deposit(accounts, amount),
+        CollateralInstruction::Withdraw { amount } => withdraw(accounts, amount),
+        CollateralInstruction::Transfer { amount } => transfer(accounts, amount),
+        CollateralInstruction::AdjustBalance { delta } => adjust_balance(accounts, delta),
+        CollateralInstruction::ViewHealth { action } => view_health(accounts, action),
+    }
+}
+
+/// The vault authority's signer seeds ([b"authority"], canonical bump).
+const VAULT_AUTHORITY_SEEDS: &[&[u8]] = &[AUTHORITY_SEED, &[qd_ids::COLLATERAL_AUTHORITY_BUMP]];
+
+// SPL mint layout (shared by Token-2022 mints without extensions).
+const MINT_DECIMALS_OFFSET: usize = 44;
+const MINT_INITIALIZED_OFFSET: usize = 45;
+const MAX_DECIMALS: u8 = 18;
+const QUOTE_DECIMALS: u8 = 6;
+
+/// Decimals of an initialized mint of `token_program` with no extensions. Token-2022
+/// extensions (transfer fees, hooks, interest) would make the vault's amount differ from what
+/// was transferred and break the conservation of balances, so they are refused.
+fn plain_mint_decimals(mint: &AccountInfo, token_program: &Pubkey) -> Result<u8, ProgramError> {
+    let data = mint.data();
+    if mint.owner() != token_program || data.len() != token::MINT_LEN || data[MINT_INITIALIZED_OFFSET] != 1 {
+        return Err(E::UnsupportedMint.into());
+    }
+    let decimals = data[MINT_DECIMALS_OFFSET];
+    if decimals > MAX_DECIMALS {
+        return Err(E::DecimalsTooLarge.into());
+    }
+    Ok(decimals)
+}
+
+/// The oracle's pinned Pyth feed id (PriceUpdateV2) or zero, after checking that the reader
+/// understands the account. Freshness is judged when prices are used, not here.
+fn oracle_feed_id(oracle: &AccountInfo) -> Result<[u8; 32], ProgramError> {
+    let price = read_price(oracle.owner(), oracle.data())?;
+    if price.source == OracleSource::PythReceiver {
+        return Ok(*price_update_feed_id(oracle.owner(), oracle.data())?);
+    }
+    Ok([0; 32])
+}
+
+/// The quote mint's "oracle" must be the System program (its price is fixed at 1).
+fn check_quote_oracle(oracle: &AccountInfo) -> ProgramResult {
+    if oracle.key() != &system::ID {
+        return Err(E::QuoteHasNoOracle.into());
+    }
+    Ok(())
+}
+
+fn next_seq(seq: &mut u64) -> Result<u64, ProgramError> {
+    *seq = seq.checked_add(1).ok_or(RuntimeError::ArithmeticOverflow)?;
+    Ok(*seq)
+}
+
+/// The config's vault, mint and token program, as passed.
+fn check_token_accounts(config: &CollateralConfig, vault: &AccountInfo, mint: &AccountInfo, token_program: &AccountInfo) -> ProgramResult {
+    if mint.key() != &config.mint {
+        return Err(E::WrongMint.into());
+    }
+    if vault.key() != &config.vault {
+        return Err(E::WrongVault.into());
+    }
+    if token_program.key() != &config.token_program {
+        return Err(E::WrongTokenProgram.into());
+    }
+    validate::writable(vault)
+}
+
+/// A writable token account of the config's token program holding the config's mint (the
+/// user's side of a deposit or withdrawal).
+fn check_user_token_account(config: &CollateralConfig, account: &AccountInfo) -> ProgramResult {
+    validate::owned_by(account, &config.token_program)?;
+    validate::writable(account)?;
+    match account.data().get(..32) {
+        Some(mint) if mint == config.mint => Ok(()),
+        _ => Err(E::WrongMint.into()),
+    }
+}
+
+/// Withdrawals and transfers out wait while liquidation owns the account.
+fn check_not_in_liquidation(margin: &MarginAccount) -> ProgramResult {
+    if margin.status & (STATUS_BEING_LIQUIDATED | STATUS_BANKRUPT) != 0 {
+        return Err(E::AccountInLiquidation.into());
+    }
+    Ok(())
+}
+
+/// The balances of `margin_account`, writable.
+fn balances_mut<'a>(info: &'a AccountInfo, margin_account: &Pubkey) -> Result<&'a mut CollateralBalances, ProgramError> {
+    let balances = info.load_mut::<CollateralBalances>(&crate::ID)?;
+    if &balances.margin_account != margin_account {
+        return Err(qd_collateral_state::CollateralStateError::BalancesMismatch.into());
+    }
+    Ok(balances)
+}
+
+/// Initial health of `balances` with prices valid for margin; fails below zero.
+fn require_init_health(
+    balances: &CollateralBalances,
+    accounts: &[AccountInfo],
+    known: (&Pubkey, &CollateralConfig),
+    clock: &Clock,
+) -> Result<i128, ProgramError> {
+    let mut health = Health::new();
+    add_collateral(&mut health, balances, accounts, Some(known), OracleAction::Margin, clock)?;
+    let init = health.init_health()?;
+    if init < 0 {
+        return Err(E::InsufficientHealth.into());
+    }
+    Ok(init)
+}
+
+fn create_collateral(accounts: &[AccountInfo], params: &Params, guards: &OracleGuards) -> ProgramResult {
+    let [admin, security, global_info, config_info, vault, mint, oracle, token_program, system_program] = validate::accounts::<9>(accounts)?;
+    require_role(load_security(security)?, Role::Admin, admin)?;
+    validate::writable(admin)?;
+    validate::writable(config_info)?;
+    validate::writable(vault)?;
+    validate::program(system_program, &system::ID)?;
+    if token_program.key() != &token::ID && token_program.key() != &token::ID_2022 {
+        return Err(E::WrongTokenProgram.into());
+    }
+    validate::distinct(&[admin, config_info, vault])?;
+    let global = load_global(global_info)?;
+    let decimals = plain_mint_decimals(mint, token_program.key())?;
+    let is_quote = mint.key() == &global.quote_mint;
+    let feed_id = if is_quote {
+        if decimals != QUOTE_DECIMALS {
+            return Err(E::QuoteDecimals.into());
+        }
+        check_quote_oracle(oracle)?;
+        [0; 32]
+    } else {
+        oracle_feed_id(oracle)?
+    };
+    let mint_key = mint.key();
+    // Canonical bumps only: exactly one config and one vault per mint.
+    let bump = pda::check_canonical(config_info.key(), &[CONFIG_SEED, mint_key], &crate::ID)?;
+    let vault_bump = pda::check_canonical(vault.key(), &[VAULT_SEED, mint_key], &crate::ID)?;
+    // Refuses an existing config (AlreadyInitialized) before asking the System program.
+    system::create_account(admin, config_info, CollateralConfig::LEN, &crate::ID, &[&[CONFIG_SEED, mint_key, &[bump]]])?;
+    system::create_account(admin, vault, token::ACCOUNT_LEN, token_program.key(), &[&[VAULT_SEED, mint_key, &[vault_bump]]])?;
+    token::initialize_account3(token_program, vault, mint, &qd_ids::COLLATERAL_AUTHORITY)?;
+    let config = init::<CollateralConfig>(config_info.data_mut())?;
+    config.version = COLLATERAL_CONFIG_VERSION;
+    config.bump = bump;
+    config.decimals = decimals;
+    config.status = STATUS_ACTIVE;
+    config.is_quote = is_quote as u8;
+    config.init_weight_bps = params.init_weight_bps;
+    config.maint_weight_bps = params.maint_weight_bps;
+    config.mint = *mint_key;
+    config.vault = *vault.key();
+    config.oracle = if is_quote { [0; 32] } else { *oracle.key() };
+    config.token_program = *token_program.key();
+    config.deposit_cap = params.deposit_cap;
+    config.account_cap = params.account_cap;
+    config.guards = *guards;
+    config.oracle_feed_id = feed_id;
+    config.audit_seq = 1;
+    emit(
+        CollateralCreated {
+            config: *config_info.key(),
+            mint: *mint_key,
+            vault: config.vault,
+            oracle: config.oracle,
+            admin: *admin.key(),
+            decimals,
+            is_quote,
+            status: STATUS_ACTIVE,
+            init_weight_bps: params.init_weight_bps,
+            maint_weight_bps: params.maint_weight_bps,
+            deposit_cap: params.deposit_cap,
+            account_cap: params.account_cap,
+            slot: Clock::get()?.slot,
+            seq: 1,
+        }
+        .encode()
+        .finish()?,
+    );
+    Ok(())
+}
+
+fn set_collateral_params(accounts: &[AccountInfo], params: &Params, status: u8) -> ProgramResult {
+    let [signer, security, config_info] = validate::accounts::<3>(accounts)?;
+    validate::signer(signer)?;
+    let security = load_security(security)?;
+    // Risk parameters are RISK_MANAGER's to tune; ADMIN (who lists collateral) may too.
+    if !security.has_role(Role::RiskManager, signer.key()) && !security.has_role(Role::Admin, signer.key()) {
+        return Err(AccessError::MissingRole.into());
+    }
+    let config = config_info.load_mut::<CollateralConfig>(&crate::ID)?;
+    config.init_weight_bps = params.init_weight_bps;
+    config.maint_weight_bps = params.maint_weight_bps;
+    config.deposit_cap = params.deposit_cap;
+    config.account_cap = params.account_cap;
+    config.status = status;
+    let seq = next_seq(&mut config.audit_seq)?;
+    emit(
+        CollateralParamsChanged {
+            config: *config_info.key(),
+            signer: *signer.key(),
+            status,
+            init_weight_bps: params.init_weight_bps,
+            maint_weight_bps: params.maint_weight_bps,
+            deposit_cap: params.deposit_cap,
+            account_cap: params.account_cap,
+            slot: Clock::get()?.slot,
+            seq,
+        }
+        .encode()
+        .finish()?,
+    );
+    Ok(())
+}
+
+fn set_collateral_oracle(accounts: &[AccountInfo], guards: &OracleGuards) -> ProgramResult {
+    let [admin, security, config_info, oracle] = validate::accounts::<4>(accounts)?;
+    require_role(load_security(security)?, Role::Admin, admin)?;
+    let config = config_info.load_mut::<CollateralConfig>(&crate::ID)?;
+    let old_oracle = config.oracle;
+    if config.is_quote() {
+        check_quote_oracle(oracle)?;
+    } else {
+        config.oracle_feed_id = oracle_feed_id(oracle)?;
+        config.oracle = *oracle.key();
+    }
+    config.guards = *guards;
+    let seq = next_seq(&mut config.audit_seq)?;
+    emit(
+        CollateralOracleChanged { config: *config_info.key(), admin: *admin.key(), old_oracle, new_oracle: config.oracle, slot: Clock::get()?.slot, seq }
+            .encode()
+            .finish()?,
+    );
+    Ok(())
+}
+
+fn open_balances(accounts: &[AccountInfo]) -> ProgramResult {
+    let [owner, margin_info, balances_info, system_program] = validate::accounts::<4>(accounts)?;
+    validate::signer(owner)?;
+    validate::writable(owner)?;
+    validate::writable(balances_info)?;
+    validate::program(system_program, &system::ID)?;
+    validate::distinct(&[owner, balances_info])?;
+    let margin = load_margin(margin_info)?;
+    if &margin.owner != owner.key() {
+        return Err(E::NotOwner.into());
+    }
+    let bump = pda::check_canonical(balances_info.key(), &[BALANCES_SEED, margin_info.key()], &crate::ID)?;
+    system::create_account(owner, balances_info, CollateralBalances::LEN, &crate::ID, &[&[BALANCES_SEED, margin_info.key(), &[bump]]])?;
+    let balances = init::<CollateralBalances>(balances_info.data_mut())?;
+    balances.version = BALANCES_VERSION;
+    balances.bump = bump;
+    balances.margin_account = *margin_info.key();
+    balances.owner = *owner.key();
+    emit(
+        BalancesOpened { margin_account: *margin_info.key(), owner: *owner.key(), balances: *balances_info.key(), open: true, slot: Clock::get()?.slot }
+            .encode()
+            .finish()?,
+    );
+    Ok(())
+}
+
+fn close_balances(accounts: &[AccountInfo]) -> ProgramResult {
+    let [owner, margin_info, balances_info] = validate::accounts::<3>(accounts)?;
+    validate::signer(owner)?;
+    validate::writable(owner)?;
+    let margin = load_margin(margin_info)?;
+    if &margin.owner != owner.key() {
+        return Err(E::NotOwner.into());
+    }
+    let balances = balances_mut(balances_info, margin_info.key())?;
+    if balances.count != 0 {
+        return Err(E::BalancesNotEmpty.into());
+    }
+    // Zeroes the data and hands the account to the System program (no revival in the same
+    // transaction); qd-core's close_margin_account then sees it closed.
+    balances_info.close(owner)?;
+    emit(
+        BalancesOpened { margin_account: *margin_info.key(), owner: *owner.key(), balances: *balances_info.key(), open: false, slot: Clock::get()?.slot }
+            .encode()
+            .finish()?,
+    );
+    Ok(())
+}
+
+fn deposit(accounts: &[AccountInfo], amount: u64) -> ProgramResult {
+    let [owner, security, margin_info, balances_info, config_info, vault, source, mint, token_program] = validate::accounts::<9>(accounts)?;
+    let clock = Clock::get()?;
+    // Owner only (not a delegate, not a session): see README "Collateral" for why. A frozen
+    // account may still deposit; a paused Deposit operation stops it.
+    authorize(load_security(security)?, load_margin(margin_info)?, owner, None, &Request::new(Action::Deposit, NO_MARKET, 0), clock.unix_timestamp)?;
+    validate::distinct(&[balances_info, config_info, vault, source])?;
+    let config = config_info.load_mut::<CollateralConfig>(&crate::ID)?;
+    if config.status != STATUS_ACTIVE {
+        return Err(E::DepositsClosed.into());
+    }
+    check_token_accounts(config, vault, mint, token_program)?;
+    check_user_token_account(config, source)?;
+    let signed = amount as i64; // <= i64::MAX, checked while decoding
+    let total = config.total_balances.checked_add(signed).ok_or(RuntimeError::ArithmeticOverflow)?;
+    if total > config.deposit_cap as i64 {
+        return Err(E::DepositCapExceeded.into());
+    }
+    let balances = balances_mut(balances_info, margin_info.key())?;
+    let entry = entry_or_new(balances, mint.key())?;
+    let balance = entry.balance.checked_add(signed).ok_or(RuntimeError::ArithmeticOverflow)?;
+    if config.account_cap != 0 && balance > config.account_cap as i64 {
+        return Err(E::AccountCapExceeded.into());
+    }
+    entry.balance = balance;
+    // A deposit that repays a quote debt exactly leaves a zero entry.
+    compact(balances);
+    config.total_balances = total;
+    let seq = next_seq(&mut balances.seq)?;
+    token::transfer_checked(token_program, source, mint, vault, owner, (amount, config.decimals), &[])?;
+    emit(BalanceChanged { margin_account: *margin_info.key(), mint: *mint.key(), amount: signed, balance, slot: clock.slot, seq }.encode().finish()?);
+    Ok(())
+}
+
+fn withdraw(accounts: &[AccountInfo], amount: u64) -> ProgramResult {
+    let [owner, security, margin_info, balances_info, config_info, vault, destination, mint, token_program, vault_authority] = validate::accounts::<10>(accounts)?;
+    let health_accounts = &accounts[10..];
+    let clock = Clock::get()?;
+    let margin = load_margin(margin_info)?;
+    // Owner only; not frozen; Withdraw not paused.
+    authorize(load_security(security)?, margin, owner, None, &Request::new(Action::Withdraw, NO_MARKET, 0), clock.unix_timestamp)?;
+    check_not_in_liquidation(margin)?;
+    validate::distinct(&[balances_info, config_info, vault, destination])?;
+    validate::address(vault_authority, &qd_ids::COLLATERAL_AUTHORITY)?;
+    let config = config_info.load_mut::<CollateralConfig>(&crate::ID)?;
+    check_token_accounts(config, vault, mint, token_program)?;
+    check_user_token_account(config, destination)?;
+    let balances = balances_mut(balances_info, margin_info.key())?;
+    let balance = debit(balances, mint.key(), amount)?;
+    config.total_balances = config.total_balances.checked_sub(amount as i64).ok_or(RuntimeError::ArithmeticOverflow)?;
+    require_init_health(balances, health_accounts, (config_info.key(), config), &clock)?;
+    compact(balances);
+    let seq = next_seq(&mut balances.seq)?;
+    token::transfer_checked(token_program, vault, mint, destination, vault_authority, (amount, config.decimals), &[VAULT_AUTHORITY_SEEDS])?;
+    emit(BalanceChanged { margin_account: *margin_info.key(), mint: *mint.key(), amount: -(amount as i64), balance, slot: clock.slot, seq }.encode().finish()?);
+    Ok(())
+}
+
+fn transfer(accounts: &[AccountInfo], amount: u64) -> ProgramResult {
+    let [owner, security, from_margin_info, from_info, to_margin_info, to_info, config_info] = validate::accounts::<7>(accounts)?;
+    let health_accounts = &accounts[7..];
+    let clock = Clock::get()?;
+    let from_margin = load_margin(from_margin_info)?;
+    // Owner only; source not frozen; Withdraw (which covers transfers) not paused.
+    authorize(load_security(security)?, from_margin, owner, None, &Request::new(Action::Transfer, NO_MARKET, 0), clock.unix_timestamp)?;
+    check_not_in_liquidation(from_margin)?;
+    validate::distinct(&[from_margin_info, to_margin_info])?;
+    validate::distinct(&[from_info, to_info])?;
+    if load_margin(to_margin_info)?.owner != from_margin.owner {
+        return Err(E::NotSameOwner.into());
+    }
+    let config = qd_collateral_state::load_config(config_info)?;
+    let from = balances_mut(from_info, from_margin_info.key())?;
+    let to = balances_mut(to_info, to_margin_info.key())?;
+    let from_balance = debit(from, &config.mint, amount)?;
+    let entry = entry_or_new(to, &config.mint)?;
+    let to_balance = entry.balance.checked_add(amount as i64).ok_or(RuntimeError::ArithmeticOverflow)?;
+    if config.account_cap != 0 && to_balance > config.account_cap as i64 {
+        return Err(E::AccountCapExceeded.into());
+    }
+    entry.balance = to_balance;
+    require_init_health(from, health_accounts, (config_info.key(), config), &clock)?;
+    compact(from);
+    compact(to);
+    let from_seq = next_seq(&mut from.seq)?;
+    let to_seq = next_seq(&mut to.seq)?;
+    emit(
+        Transferred {
+            from: *from_margin_info.key(),
+            to: *to_margin_info.key(),
+            mint: config.mint,
+            amount: amount as i64,
+            from_balance,
+            to_balance,
+            slot: clock.slot,
+            from_seq,
+            to_seq,
+        }
+        .encode()
+        .finish()?,
+    );
+    Ok(())
+}
+
+fn adjust_balance(accounts: &[AccountInfo], delta: i64) -> ProgramResult {
+    let [authority, config_info, balances_info] = validate::accounts::<3>(accounts)?;
+    validate::signer(authority)?;
+    // Off-curve PDAs [b"authority"] of qd-core and qd-trading: only those programs can sign for
+    // them (invoke_signed), after their own checks. A user key, or a lookalike PDA of any
+    // other program, is refused.
+    if authority.key() != &qd_ids::CORE_AUTHORITY && authority.key() != &qd_ids::TRADING_AUTHORITY {
+        return Err(E::NotAdjustAuthority.into());
+    }
+    validate::distinct(&[config_info, balances_info])?;
+    let config = config_info.load_mut::<CollateralConfig>(&crate::ID)?;
+    let balances = balances_info.load_mut::<CollateralBalances>(&crate::ID)?;
+    let entry = entry_or_new(balances, &config.mint)?;
+    let balance = entry.balance.checked_add(delta).ok_or(RuntimeError::ArithmeticOverflow)?;
+    // Only the quote balance may become a debt (PnL losses, fees); other assets are tokens held.
+    if balance < 0 && !config.is_quote() {
+        return Err(E::InsufficientBalance.into());
+    }
+    entry.balance = balance;
+    // The protocol is the counterparty of every adjustment, so vault == balances + protocol.
+    config.total_balances = config.total_balances.checked_add(delta).ok_or(RuntimeError::ArithmeticOverflow)?;
+    config.protocol_balance = config.protocol_balance.checked_sub(delta).ok_or(RuntimeError::ArithmeticOverflow)?;
+    compact(balances);
+    let seq = next_seq(&mut balances.seq)?;
+    emit(
+        BalanceAdjusted {
+            margin_account: balances.margin_account,
+            mint: config.mint,
+            caller: *authority.key(),
+            delta,
+            balance,
+            protocol_balance: config.protocol_balance,
+            slot: Clock::get()?.slot,
+            seq,
+        }
+        .encode()
+        .finish()?,
+    );
+    Ok(())
+}
+
+/// Return data of `view_health`: borsh (i128 init, i128 maint, i128 free collateral,
+/// Option<i128> health factor bps, Option<i128> margin ratio bps).
+fn view_health(accounts: &[AccountInfo], action: OracleAction) -> ProgramResult {
+    let balances_info = accounts.first().ok_or(RuntimeError::NotEnoughAccounts)?;
+    let balances = balances_info.load::<CollateralBalances>(&crate::ID)?;
+    let clock = Clock::get()?;
+    let mut health = Health::new();
+    add_collateral(&mut health, balances, &accounts[1..], None, action, &clock)?;
+    let mut out = Writer::<90>::new();
+    out.i128(health.init_health()?).i128(health.maint_health()?).i128(health.free_collateral()?);
+    for value in [health.health_factor_bps()?, health.margin_ratio_bps()?] {
+        match value {
+            Some(v) => out.u8(1).i128(v),
+            None => out.u8(0),
+        };
+    }
+    set_return_data(out.finish()?);
+    Ok(())
+}

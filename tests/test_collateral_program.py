@@ -1,0 +1,611 @@
+"""qd-collateral in the real runtime (LiteSVM) with real SPL mints (a 6-decimal USDC-like quote
+and a 9-decimal SOL-like asset priced by a qd-oracle feed), qd-security and qd-core: configs and
+vaults, deposits, health-checked withdrawals and transfers, adjustments by CPI, and the attack
+classes (missing signer, wrong owner, type cosplay, re-initialization, non-canonical PDA,
+substituted vault / mint / oracle / config, duplicate accounts, lookalike CPI callers, closed
+accounts), each leaving state unchanged."""
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from pathlib import Path
+
+from solders.account import Account
+from solders.instruction import AccountMeta, Instruction
+from solders.keypair import Keypair
+from solders.pubkey import Pubkey
+
+from quantdesk.chain import Chain, TxResult
+from quantdesk.clients import collateral, core, health, idl, oracle, pyth, security, token
+from quantdesk.clients.collateral import Params, Status
+from quantdesk.clients.oracle import Action
+from quantdesk.clients.security import Operation, Role, mask
+
+from program_support import failed, with_meta
+
+E = idl.error_codes(collateral.NAME)
+CORE_E = idl.error_codes(core.NAME)
+ROOT = Path(__file__).resolve().parents[1]
+TRADING_ID = Pubkey.from_string(tomllib.loads((ROOT / "Anchor.toml").read_text())["programs"]["localnet"]["qd_trading"])
+CORE_AUTHORITY = Pubkey.find_program_address([b"authority"], core.PROGRAM_ID)[0]
+T0 = 1_700_000_000
+USDC = 10**6
+SOL = 10**9
+SOL_PRICE = 150 * USDC
+SOL_PARAMS = Params(8_000, 9_000, 10**6 * SOL)
+USDC_PARAMS = Params(10_000, 10_000, 10**9 * USDC)
+
+
+class Venue:
+    """qd-security, qd-core and qd-collateral initialized; USDC (quote) and SOL listed; a trader
+    with sub-accounts 0 and 1, their balances accounts open and tokens in their wallets. A
+    stand-in for qd-trading (tests/programs/qd-test-adjuster at qd-trading's id) makes the real
+    adjust_balance CPI."""
+
+    def __init__(self) -> None:
+        self.chain = Chain(unix_timestamp=T0)
+        self.chain.deploy("qd_test_adjuster", TRADING_ID)
+        self.ix = collateral.CollateralInstructions()
+        self.sec = security.SecurityInstructions()
+        self.core = core.CoreInstructions()
+        self.oracle = oracle.OracleInstructions()
+        self.admin = self.chain.payer
+        self.usdc = self.chain.create_mint(6)
+        self.sol = self.chain.create_mint(9)
+        assert self.send([self.sec.initialize(self.admin.pubkey()), self.core.initialize(self.admin.pubkey(), self.usdc)]).ok
+        self.publisher = self.chain.keypair()
+        self.feed = oracle.feed_address("SOL/USD")
+        assert self.send([self.oracle.initialize_feed(self.admin.pubkey(), "SOL/USD", -6, 30, [self.publisher.pubkey()])]).ok
+        self.publish(SOL_PRICE)
+        assert self.send([self.ix.create_collateral(self.admin.pubkey(), self.usdc, None, USDC_PARAMS),
+                          self.ix.create_collateral(self.admin.pubkey(), self.sol, self.feed, SOL_PARAMS)]).ok
+        self.trader = self.chain.keypair()
+        self.main = self.open_account(self.trader, 0)
+        self.sub = self.open_account(self.trader, 1)
+        self.fund(self.trader, self.usdc, 1_000_000 * USDC)
+        self.fund(self.trader, self.sol, 1_000 * SOL)
+
+    # -- set-up helpers
+    def send(self, ixs: list[Instruction], *signers: Keypair) -> TxResult:
+        return self.chain.send(ixs, signers)
+
+    def publish(self, price: int, conf: int = 0) -> None:
+        self.chain.advance(1, 1)
+        assert self.send([self.oracle.publish(self.publisher.pubkey(), self.feed, price, conf or price // 1_000, self.chain.clock.unix_timestamp)],
+                         self.publisher).ok
+
+    def open_account(self, owner: Keypair, sub_id: int) -> Pubkey:
+        margin = core.margin_account_address(owner.pubkey(), sub_id)
+        assert self.send([self.core.create_margin_account(owner.pubkey(), sub_id), self.ix.open_balances(owner.pubkey(), margin)], owner).ok
+        return margin
+
+    def fund(self, owner: Keypair, mint: Pubkey, amount: int, token_program: Pubkey = token.TOKEN_PROGRAM_ID) -> Pubkey:
+        ata = token.associated_address(owner.pubkey(), mint, token_program)
+        if self.chain.account(ata) is None:
+            assert self.send([token.create_associated_account(self.admin.pubkey(), owner.pubkey(), mint, token_program)]).ok
+        assert self.send([token.mint_to_instruction(mint, ata, self.admin.pubkey(), amount, token_program)]).ok
+        return ata
+
+    # -- reads
+    def config(self, mint: Pubkey) -> collateral.CollateralConfig:
+        address = collateral.config_address(mint)
+        account = self.chain.account(address)
+        assert account is not None
+        return collateral.decode_config(address, bytes(account.data))
+
+    def balances(self, margin: Pubkey) -> collateral.CollateralBalances:
+        address = collateral.balances_address(margin)
+        account = self.chain.account(address)
+        assert account is not None
+        return collateral.decode_balances(address, bytes(account.data))
+
+    def tokens(self, address: Pubkey) -> int:
+        account = self.chain.account(address)
+        assert account is not None
+        return token.account_amount(bytes(account.data))
+
+    def raw(self, address: Pubkey) -> bytes:
+        account = self.chain.account(address)
+        return bytes(account.data) if account is not None else b""
+
+    def health(self, margin: Pubkey) -> list[AccountMeta]:
+        b = self.balances(margin)
+        return collateral.health_accounts(b, {e.mint: self.config(e.mint) for e in b.entries})
+
+    # -- actions
+    def deposit(self, mint: Pubkey, amount: int, margin: Pubkey | None = None, owner: Keypair | None = None) -> TxResult:
+        o = owner or self.trader
+        return self.send([self.ix.deposit(o.pubkey(), margin or self.main, mint, amount)], o)
+
+    def withdraw(self, mint: Pubkey, amount: int, margin: Pubkey | None = None, owner: Keypair | None = None) -> TxResult:
+        o, m = owner or self.trader, margin or self.main
+        return self.send([self.ix.withdraw(o.pubkey(), m, mint, amount, self.health(m))], o)
+
+    def transfer(self, mint: Pubkey, amount: int, source: Pubkey | None = None, dest: Pubkey | None = None) -> TxResult:
+        s, d = source or self.main, dest or self.sub
+        return self.send([self.ix.transfer(self.trader.pubkey(), s, d, mint, amount, self.health(s))], self.trader)
+
+    def adjust(self, mint: Pubkey, margin: Pubkey, delta: int, program: Pubkey = TRADING_ID) -> TxResult:
+        """adjust_balance through the stand-in program's CPI (signed by its [b"authority"] PDA)."""
+        authority = Pubkey.find_program_address([b"authority"], program)[0]
+        metas = [AccountMeta(authority, False, False), AccountMeta(collateral.config_address(mint), False, True),
+                 AccountMeta(collateral.balances_address(margin), False, True), AccountMeta(collateral.PROGRAM_ID, False, False)]
+        return self.send([Instruction(program, delta.to_bytes(8, "little", signed=True), metas)])
+
+    def view(self, margin: Pubkey, action: Action = Action.MARGIN) -> collateral.HealthView:
+        result = self.send([self.ix.view_health(margin, self.health(margin), action)])
+        assert result.ok, result.logs
+        return collateral.decode_health_view(result.return_data)
+
+    def mirror(self, margin: Pubkey) -> health.HealthResult:
+        """The Python mirror on the same balances, with the prices the programs read."""
+        inputs = []
+        for e in self.balances(margin).entries:
+            config = self.config(e.mint)
+            price = collateral.QUOTE_PRICE if config.is_quote else oracle.decode_feed(self.feed, self.raw(self.feed)).price
+            inputs.append(collateral.collateral_input(config, e.balance, price))
+        return health.compute(inputs, [])
+
+    def check_conservation(self) -> None:
+        """Per mint: vault amount == sum of balances + protocol balance, and the config's total
+        equals the sum of every balances account the program owns."""
+        for mint in (self.usdc, self.sol):
+            c = self.config(mint)
+            total = sum(self.balances(m).balance_of(mint) for m in self.margins())
+            assert c.total_balances == total
+            assert self.tokens(c.vault) == total + c.protocol_balance
+
+    def margins(self) -> list[Pubkey]:
+        return [self.main, self.sub]
+
+
+def unchanged(v: Venue, fn, *addresses: Pubkey) -> TxResult:  # type: ignore[no-untyped-def]
+    """Runs `fn` and asserts it left every address's data as it was."""
+    before = [v.raw(a) for a in addresses]
+    result = fn()
+    assert [v.raw(a) for a in addresses] == before
+    return result
+
+
+def state_of(v: Venue) -> list[Pubkey]:
+    return [collateral.config_address(v.usdc), collateral.config_address(v.sol), collateral.vault_address(v.usdc), collateral.vault_address(v.sol),
+            collateral.balances_address(v.main), collateral.balances_address(v.sub)]
+
+
+# ---------------------------------------------------------------- listing collateral
+
+def test_create_collateral_lists_quote_and_asset_with_their_vaults() -> None:
+    v = Venue()
+    q, s = v.config(v.usdc), v.config(v.sol)
+    assert (q.is_quote, q.oracle, q.decimals, q.params, q.status, q.audit_seq) == (True, None, 6, USDC_PARAMS, Status.ACTIVE, 1)
+    assert (s.is_quote, s.oracle, s.decimals, s.params, s.token_program) == (False, v.feed, 9, SOL_PARAMS, token.TOKEN_PROGRAM_ID)
+    assert s.guards == collateral.DEFAULT_GUARDS
+    for mint in (v.usdc, v.sol):
+        vault = v.chain.account(collateral.vault_address(mint))
+        assert vault is not None and vault.owner == token.TOKEN_PROGRAM_ID
+        data = bytes(vault.data)
+        assert (Pubkey.from_bytes(data[:32]), Pubkey.from_bytes(data[32:64]), token.account_amount(data)) == (mint, collateral.VAULT_AUTHORITY, 0)
+
+
+def test_create_collateral_refusals() -> None:
+    v = Venue()
+    other = v.chain.create_mint(9)
+    stranger = v.chain.keypair()
+    ix = v.ix.create_collateral(stranger.pubkey(), other, v.feed, SOL_PARAMS)
+    failed(v.send([ix], stranger), E["MissingRole"])
+    failed(v.send([v.ix.create_collateral(v.admin.pubkey(), v.sol, v.feed, SOL_PARAMS)]), E["AlreadyInitialized"])
+    # The quote mint takes no oracle; another mint needs a real one.
+    failed(v.send([v.ix.create_collateral(v.admin.pubkey(), other, None, SOL_PARAMS)]), E["WrongOracleOwner"])
+    fake_feed = Keypair().pubkey()
+    v.chain.set_account(fake_feed, Account(10**9, v.raw(v.feed), Keypair().pubkey()))
+    failed(v.send([v.ix.create_collateral(v.admin.pubkey(), other, fake_feed, SOL_PARAMS)]), E["WrongOracleOwner"])
+    # A token account is not a mint; neither is a Token-2022 account with extensions.
+    ata = v.fund(v.trader, v.sol, 1)
+    failed(v.send([v.ix.create_collateral(v.admin.pubkey(), ata, v.feed, SOL_PARAMS)]), E["UnsupportedMint"])
+    extended = Keypair().pubkey()
+    data = bytearray(v.raw(other)) + bytes(90)
+    data[165] = 1  # account type: mint, with extension space
+    v.chain.set_account(extended, Account(10**9, bytes(data), token.TOKEN_2022_PROGRAM_ID))
+    failed(v.send([v.ix.create_collateral(v.admin.pubkey(), extended, v.feed, SOL_PARAMS, token_program=token.TOKEN_2022_PROGRAM_ID)]), E["UnsupportedMint"])
+    # A mint of one token program passed with the other.
+    failed(v.send([v.ix.create_collateral(v.admin.pubkey(), other, v.feed, SOL_PARAMS, token_program=token.TOKEN_2022_PROGRAM_ID)]), E["UnsupportedMint"])
+    failed(v.send([with_meta(v.ix.create_collateral(v.admin.pubkey(), other, v.feed, SOL_PARAMS), 7, key=Pubkey.default())]), E["WrongTokenProgram"])
+    # Weights and caps are validated before any account is touched.
+    failed(v.send([v.ix.create_collateral(v.admin.pubkey(), other, v.feed, Params(9_500, 9_000, 1))]), E["InvalidWeights"])
+    failed(v.send([v.ix.create_collateral(v.admin.pubkey(), other, v.feed, Params(0, 10_001, 1))]), E["InvalidWeights"])
+    failed(v.send([v.ix.create_collateral(v.admin.pubkey(), other, v.feed, Params(0, 0, 2**63))]), E["InvalidCap"])
+    # Config and vault only at their canonical PDAs.
+    wrong = v.ix.create_collateral(v.admin.pubkey(), other, v.feed, SOL_PARAMS)
+    failed(v.send([with_meta(wrong, 3, key=collateral.config_address(v.sol))]), E["WrongAddress"])
+    failed(v.send([with_meta(wrong, 4, key=collateral.vault_address(v.sol))]), E["WrongAddress"])
+    assert v.chain.account(collateral.config_address(other)) is None
+    assert v.send([v.ix.create_collateral(v.admin.pubkey(), other, v.feed, SOL_PARAMS)]).ok
+
+
+def test_quote_mint_rules() -> None:
+    chain = Chain(unix_timestamp=T0)
+    sec, cor, ix = security.SecurityInstructions(), core.CoreInstructions(), collateral.CollateralInstructions()
+    admin = chain.payer.pubkey()
+    quote9 = chain.create_mint(9)
+    assert chain.send([sec.initialize(admin), cor.initialize(admin, quote9)]).ok
+    failed(chain.send([ix.create_collateral(admin, quote9, None, USDC_PARAMS)]), E["QuoteDecimals"])
+    v = Venue()
+    failed(v.send([v.ix.create_collateral(v.admin.pubkey(), v.chain.create_mint(6), None, USDC_PARAMS)]), E["WrongOracleOwner"])
+    # Re-listing the quote with an oracle is refused (it is priced at exactly 1).
+    failed(v.send([v.ix.set_collateral_oracle(v.admin.pubkey(), v.usdc, v.feed, collateral.DEFAULT_GUARDS)]), E["QuoteHasNoOracle"])
+
+
+def test_params_and_oracle_updates_need_their_roles() -> None:
+    v = Venue()
+    risk = v.chain.keypair()
+    assert v.send([v.sec.grant_role(v.admin.pubkey(), Role.RISK_MANAGER, risk.pubkey())]).ok
+    new = Params(7_000, 8_500, 5 * SOL, SOL)
+    failed(v.send([v.ix.set_collateral_params(v.trader.pubkey(), v.sol, new)], v.trader), E["MissingRole"])
+    result = v.send([v.ix.set_collateral_params(risk.pubkey(), v.sol, new, Status.WITHDRAW_ONLY)], risk)
+    assert result.ok
+    c = v.config(v.sol)
+    assert (c.params, c.status, c.audit_seq) == (new, Status.WITHDRAW_ONLY, 2)
+    [event] = collateral.parse_events(result.logs)
+    assert (event.name, event.data.seq, event.data.signer) == ("CollateralParamsChanged", 2, risk.pubkey())
+    failed(v.send([v.ix.set_collateral_params(risk.pubkey(), v.sol, new, 2)], risk), E["InvalidStatus"])  # type: ignore[arg-type]
+    # Only ADMIN moves the oracle.
+    failed(v.send([v.ix.set_collateral_oracle(risk.pubkey(), v.sol, v.feed, collateral.DEFAULT_GUARDS)], risk), E["MissingRole"])
+    assert v.send([v.ix.set_collateral_oracle(v.admin.pubkey(), v.sol, v.feed, collateral.DEFAULT_GUARDS)]).ok
+    failed(v.send([v.ix.set_collateral_oracle(v.admin.pubkey(), v.sol, None, collateral.DEFAULT_GUARDS)]), E["WrongOracleOwner"])
+
+
+# ---------------------------------------------------------------- balances accounts
+
+def test_balances_accounts_open_and_close_with_their_margin_account() -> None:
+    v = Venue()
+    b = v.balances(v.main)
+    assert (b.margin_account, b.owner, b.entries, b.seq) == (v.main, v.trader.pubkey(), [], 0)
+    stranger = v.chain.keypair()
+    failed(v.send([v.ix.open_balances(v.trader.pubkey(), v.main)], v.trader), E["AlreadyInitialized"])
+    other = core.margin_account_address(v.trader.pubkey(), 2)
+    assert v.send([v.core.create_margin_account(v.trader.pubkey(), 2)], v.trader).ok
+    failed(v.send([v.ix.open_balances(stranger.pubkey(), other)], stranger), E["NotOwner"])
+    # PDA sharing: another margin account's balances address.
+    failed(v.send([with_meta(v.ix.open_balances(v.trader.pubkey(), other), 2, key=collateral.balances_address(v.main))], v.trader), E["WrongAddress"])
+    fresh = Keypair().pubkey()
+    failed(v.send([with_meta(v.ix.open_balances(v.trader.pubkey(), other), 2, key=fresh)], v.trader), E["WrongAddress"])
+    # qd-core refuses to close a margin account whose balances account is open, even if empty.
+    failed(v.send([v.core.close_margin_account(v.trader.pubkey(), v.main)], v.trader), CORE_E["AccountNotEmpty"])
+    failed(v.send([with_meta(v.core.close_margin_account(v.trader.pubkey(), v.main), 3, key=fresh)], v.trader), CORE_E["WrongAddress"])
+    assert v.deposit(v.usdc, 5 * USDC).ok
+    failed(v.send([v.ix.close_balances(v.trader.pubkey(), v.main)], v.trader), E["BalancesNotEmpty"])
+    assert v.withdraw(v.usdc, 5 * USDC).ok
+    failed(v.send([v.ix.close_balances(stranger.pubkey(), v.main)], stranger), E["NotOwner"])
+    # Closing then depositing in the same transaction: the closed account cannot be revived.
+    revive = v.send([v.ix.close_balances(v.trader.pubkey(), v.main), v.ix.deposit(v.trader.pubkey(), v.main, v.usdc, USDC)], v.trader)
+    failed(revive, E["WrongOwner"])
+    result = v.send([v.ix.close_balances(v.trader.pubkey(), v.main), v.core.close_margin_account(v.trader.pubkey(), v.main)], v.trader)
+    assert result.ok, result.logs
+    assert v.chain.lamports(collateral.balances_address(v.main)) == 0 and v.chain.lamports(v.main) == 0
+
+
+# ---------------------------------------------------------------- deposits and withdrawals
+
+def test_deposits_and_withdrawals_move_real_tokens() -> None:
+    v = Venue()
+    wallet_usdc, wallet_sol = token.associated_address(v.trader.pubkey(), v.usdc), token.associated_address(v.trader.pubkey(), v.sol)
+    result = v.deposit(v.usdc, 2_500 * USDC)
+    assert result.ok
+    [event] = collateral.parse_events(result.logs)
+    assert (event.name, event.data.amount, event.data.balance, event.data.seq) == ("BalanceChanged", 2_500 * USDC, 2_500 * USDC, 1)
+    assert v.deposit(v.sol, 3 * SOL + 1).ok
+    assert [(e.mint, e.balance) for e in v.balances(v.main).entries] == [(v.usdc, 2_500 * USDC), (v.sol, 3 * SOL + 1)]
+    assert v.tokens(collateral.vault_address(v.sol)) == 3 * SOL + 1
+    assert v.tokens(wallet_sol) == 1_000 * SOL - 3 * SOL - 1
+    assert v.withdraw(v.sol, 1).ok
+    result = v.withdraw(v.usdc, 2_500 * USDC)
+    assert result.ok
+    # An emptied balance leaves the list, so later health checks skip it.
+    assert [(e.mint, e.balance) for e in v.balances(v.main).entries] == [(v.sol, 3 * SOL)]
+    assert v.tokens(wallet_usdc) == 1_000_000 * USDC
+    assert v.balances(v.main).seq == 4
+    v.check_conservation()
+    # Withdraw to a token account the owner names (any holder); from a balance it lacks: refused.
+    friend = v.chain.keypair()
+    friend_ata = v.fund(friend, v.sol, 0)
+    assert v.send([v.ix.withdraw(v.trader.pubkey(), v.main, v.sol, SOL, v.health(v.main), friend_ata)], v.trader).ok
+    assert v.tokens(friend_ata) == SOL
+    failed(v.withdraw(v.sol, 2 * SOL + 1), E["InsufficientBalance"])
+    failed(v.withdraw(v.usdc, 1), E["InsufficientBalance"])
+    failed(v.deposit(v.usdc, 0), E["InvalidAmount"])
+    failed(v.deposit(v.usdc, 2**63), E["InvalidAmount"])
+
+
+def test_only_the_owner_deposits_and_withdraws() -> None:
+    v = Venue()
+    delegate, stranger = v.chain.keypair(), v.chain.keypair()
+    assert v.send([v.core.set_delegate(v.trader.pubkey(), v.main, delegate.pubkey())], v.trader).ok
+    v.fund(delegate, v.usdc, 10 * USDC)
+    v.fund(stranger, v.usdc, 10 * USDC)
+    assert v.deposit(v.usdc, 10 * USDC).ok
+    before = state_of(v)
+    failed(unchanged(v, lambda: v.deposit(v.usdc, USDC, owner=delegate), *before), E["DelegateNotPermitted"])
+    failed(unchanged(v, lambda: v.deposit(v.usdc, USDC, owner=stranger), *before), E["NotAuthorized"])
+    failed(unchanged(v, lambda: v.withdraw(v.usdc, USDC, owner=delegate), *before), E["DelegateNotPermitted"])
+    # The owner's key must sign: a forged meta without the signature is refused.
+    forged = with_meta(v.ix.withdraw(v.trader.pubkey(), v.main, v.usdc, USDC, v.health(v.main), token.associated_address(stranger.pubkey(), v.usdc)), 0, signer=False)
+    failed(v.send([forged]), E["MissingSigner"])
+
+
+def test_cross_collateral_counts_sol_at_its_weight() -> None:
+    v = Venue()
+    assert v.deposit(v.usdc, 1_000 * USDC).ok
+    assert v.deposit(v.sol, 10 * SOL).ok
+    view = v.view(v.main)
+    sol_value = 10 * SOL_PRICE  # 1,500 USDC
+    assert view.init_health == 1_000 * USDC + sol_value * 8_000 // 10_000
+    assert view.maint_health == 1_000 * USDC + sol_value * 9_000 // 10_000
+    assert view.health_factor_bps is None  # no liabilities
+    mirror = v.mirror(v.main)
+    assert (view.init_health, view.maint_health, view.free_collateral, view.health_factor_bps) == (
+        mirror.init_health, mirror.maint_health, mirror.free_collateral, mirror.health_factor_bps)
+
+
+def test_a_withdrawal_that_breaks_initial_health_is_refused() -> None:
+    v = Venue()
+    assert v.deposit(v.sol, 10 * SOL).ok  # init weight 80%: 1,200 USDC of initial health
+    assert v.adjust(v.usdc, v.main, -1_000 * USDC).ok  # a 1,000 USDC debt (PnL loss by CPI)
+    view = v.view(v.main)
+    assert view.init_health == 200 * USDC
+    assert view.health_factor_bps == (1_500 * USDC * 9_000 // 10_000) * 10_000 // (1_000 * USDC)
+    before = state_of(v)
+    # 2 SOL out leaves 8 SOL: 960 USDC of weighted collateral against 1,000 of debt.
+    failed(unchanged(v, lambda: v.withdraw(v.sol, 2 * SOL), *before), E["InsufficientHealth"])
+    failed(unchanged(v, lambda: v.transfer(v.sol, 2 * SOL), *before), E["InsufficientHealth"])
+    # 1 SOL leaves 1,080 against 1,000.
+    assert v.withdraw(v.sol, SOL).ok
+    assert v.view(v.main).init_health == 80 * USDC
+    # A price drop makes the same withdrawal fail; the deposit that repays the debt fixes it.
+    v.publish(140 * USDC)
+    failed(v.withdraw(v.sol, SOL // 10), E["InsufficientHealth"])
+    assert v.deposit(v.usdc, 1_000 * USDC).ok
+    assert v.balances(v.main).entries == [collateral.Balance(v.sol, 9 * SOL)]  # debt repaid exactly: entry gone
+    assert v.withdraw(v.sol, 9 * SOL).ok
+    v.check_conservation()
+
+
+def test_a_stale_oracle_blocks_withdrawals_but_not_deposits() -> None:
+    v = Venue()
+    assert v.deposit(v.sol, SOL).ok
+    assert v.deposit(v.usdc, 100 * USDC).ok
+    v.chain.advance(slots=51, seconds=10)  # the margin guard allows 50 slots
+    failed(v.withdraw(v.usdc, USDC), E["StaleOracleSlots"])  # any held asset's price must be fresh
+    failed(v.withdraw(v.sol, SOL), E["StaleOracleSlots"])
+    failed(v.transfer(v.usdc, USDC), E["StaleOracleSlots"])
+    assert v.deposit(v.sol, SOL).ok
+    assert v.deposit(v.usdc, USDC).ok
+    # The liquidation guard is more tolerant (150 slots): a keeper still reads health.
+    assert v.view(v.main, Action.LIQUIDATION).init_health > 0
+    v.publish(SOL_PRICE)
+    assert v.withdraw(v.usdc, USDC).ok
+
+
+def test_frozen_and_paused_paths() -> None:
+    v = Venue()
+    compliance, risk = v.chain.keypair(), v.chain.keypair()
+    assert v.send([v.sec.grant_role(v.admin.pubkey(), Role.COMPLIANCE, compliance.pubkey()),
+                   v.sec.grant_role(v.admin.pubkey(), Role.RISK_MANAGER, risk.pubkey())]).ok
+    assert v.deposit(v.usdc, 100 * USDC).ok
+    assert v.send([v.sec.freeze_account(compliance.pubkey(), v.main, 7)], compliance).ok
+    failed(v.withdraw(v.usdc, USDC), E["AccountFrozen"])
+    failed(v.transfer(v.usdc, USDC), E["AccountFrozen"])
+    assert v.deposit(v.usdc, USDC).ok  # a frozen account still receives deposits
+    assert v.transfer(v.usdc, USDC, source=v.sub, dest=v.main).ok is False  # sub is empty: refused for balance
+    assert v.deposit(v.usdc, 5 * USDC, margin=v.sub).ok
+    assert v.transfer(v.usdc, USDC, source=v.sub, dest=v.main).ok  # into a frozen account: allowed
+    assert v.send([v.sec.unfreeze_account(compliance.pubkey(), v.main, 7)], compliance).ok
+    assert v.withdraw(v.usdc, USDC).ok
+    assert v.send([v.sec.set_pause(risk.pubkey(), mask([Operation.DEPOSIT]), True)], risk).ok
+    failed(v.deposit(v.usdc, USDC), E["Paused"])
+    assert v.withdraw(v.usdc, USDC).ok
+    assert v.send([v.sec.set_pause(risk.pubkey(), mask([Operation.WITHDRAW]), True)], risk).ok
+    failed(v.withdraw(v.usdc, USDC), E["Paused"])
+    failed(v.transfer(v.usdc, USDC), E["Paused"])
+    assert v.send([v.sec.set_pause(v.admin.pubkey(), mask([Operation.DEPOSIT, Operation.WITHDRAW]), False)]).ok
+    assert v.deposit(v.usdc, USDC).ok and v.withdraw(v.usdc, USDC).ok
+    v.check_conservation()
+
+
+def test_accounts_in_liquidation_cannot_withdraw() -> None:
+    v = Venue()
+    assert v.deposit(v.usdc, 10 * USDC).ok
+    for status in (core.STATUS_BEING_LIQUIDATED, core.STATUS_BANKRUPT):
+        data = bytearray(v.raw(v.main))
+        data[9] = status
+        account = v.chain.account(v.main)
+        assert account is not None
+        v.chain.set_account(v.main, Account(account.lamports, bytes(data), account.owner))
+        failed(v.withdraw(v.usdc, USDC), E["AccountInLiquidation"])
+        failed(v.transfer(v.usdc, USDC), E["AccountInLiquidation"])
+        assert v.deposit(v.usdc, USDC).ok
+
+
+def test_caps_and_withdraw_only() -> None:
+    v = Venue()
+    assert v.send([v.ix.set_collateral_params(v.admin.pubkey(), v.sol, Params(8_000, 9_000, 10 * SOL, 6 * SOL))]).ok
+    assert v.deposit(v.sol, 6 * SOL).ok
+    failed(v.deposit(v.sol, 1), E["AccountCapExceeded"])
+    assert v.deposit(v.sol, 4 * SOL, margin=v.sub).ok
+    failed(v.deposit(v.sol, 1, margin=v.sub), E["DepositCapExceeded"])
+    assert v.withdraw(v.sol, SOL).ok
+    failed(v.transfer(v.sol, 3 * SOL, source=v.main, dest=v.sub), E["AccountCapExceeded"])
+    assert v.send([v.ix.set_collateral_params(v.admin.pubkey(), v.sol, SOL_PARAMS, Status.WITHDRAW_ONLY)]).ok
+    failed(v.deposit(v.sol, 1), E["DepositsClosed"])
+    assert v.withdraw(v.sol, SOL).ok and v.transfer(v.sol, SOL).ok
+
+
+# ---------------------------------------------------------------- transfers
+
+def test_transfer_between_sub_accounts_of_one_owner() -> None:
+    v = Venue()
+    assert v.deposit(v.usdc, 100 * USDC).ok and v.deposit(v.sol, 2 * SOL).ok
+    result = v.transfer(v.sol, SOL // 2)
+    assert result.ok
+    [event] = collateral.parse_events(result.logs)
+    assert (event.name, event.data.from_, event.data.to, event.data.from_balance, event.data.to_balance) == (
+        "Transferred", v.main, v.sub, 3 * SOL // 2, SOL // 2)
+    assert v.balances(v.sub).entries == [collateral.Balance(v.sol, SOL // 2)]
+    vault_before = v.tokens(collateral.vault_address(v.sol))
+    assert v.transfer(v.sol, 3 * SOL // 2).ok
+    assert v.tokens(collateral.vault_address(v.sol)) == vault_before  # no tokens move
+    assert v.balances(v.main).entries == [collateral.Balance(v.usdc, 100 * USDC)]
+    other = v.chain.keypair()
+    theirs = v.open_account(other, 0)
+    failed(v.transfer(v.usdc, USDC, dest=theirs), E["NotSameOwner"])
+    failed(v.transfer(v.usdc, USDC, dest=v.main), E["DuplicateAccount"])
+    # Balances of another account under the destination's name.
+    ix = with_meta(v.ix.transfer(v.trader.pubkey(), v.main, v.sub, v.usdc, USDC, v.health(v.main)), 5, key=collateral.balances_address(theirs))
+    failed(v.send([ix], v.trader), E["BalancesMismatch"])
+    v.check_conservation()
+
+
+# ---------------------------------------------------------------- substitution attacks
+
+def test_substituted_vault_mint_oracle_and_config_are_refused() -> None:
+    v = Venue()
+    assert v.deposit(v.usdc, 1_000 * USDC).ok and v.deposit(v.sol, 5 * SOL).ok
+    o = v.trader.pubkey()
+    before = state_of(v)
+
+    def refused(ix: Instruction, error: str) -> None:
+        failed(unchanged(v, lambda: v.send([ix], v.trader), *before), E[error])
+
+    dep = v.ix.deposit(o, v.main, v.sol, SOL)
+    refused(with_meta(dep, 5, key=collateral.vault_address(v.usdc)), "WrongVault")  # another mint's vault
+    refused(with_meta(dep, 7, key=v.usdc), "WrongMint")  # mint of another config
+    refused(with_meta(dep, 4, key=collateral.config_address(v.usdc)), "WrongMint")  # config of another mint
+    refused(with_meta(dep, 6, key=token.associated_address(o, v.usdc)), "WrongMint")  # source of another mint
+    refused(with_meta(dep, 8, key=token.TOKEN_2022_PROGRAM_ID), "WrongTokenProgram")
+    refused(with_meta(dep, 6, key=collateral.vault_address(v.sol)), "DuplicateAccount")  # vault as source
+    wd = v.ix.withdraw(o, v.main, v.sol, SOL, v.health(v.main))
+    refused(with_meta(wd, 5, key=collateral.vault_address(v.usdc)), "WrongVault")
+    refused(with_meta(wd, 4, key=collateral.config_address(v.usdc)), "WrongMint")
+    refused(with_meta(wd, 6, key=collateral.vault_address(v.sol)), "DuplicateAccount")
+    refused(with_meta(wd, 9, key=Keypair().pubkey()), "WrongAddress")  # fake vault authority
+    # Health accounts: another oracle, out of order, a config of another mint, missing or extra.
+    sol_meta = 12  # fixed accounts 0..9, then usdc config (10), sol config (11), sol oracle (12)
+    fake_feed = Keypair().pubkey()
+    v.chain.set_account(fake_feed, Account(10**9, v.raw(v.feed), oracle.PROGRAM_ID))  # a real feed's bytes at another address
+    refused(with_meta(wd, sol_meta, key=fake_feed), "WrongOracle")
+    refused(with_meta(wd, 10, key=collateral.config_address(v.sol)), "ConfigMintMismatch")
+    health_metas = v.health(v.main)
+    refused(Instruction(wd.program_id, wd.data, list(wd.accounts[:10]) + health_metas[:2]), "NotEnoughAccounts")
+    refused(Instruction(wd.program_id, wd.data, list(wd.accounts) + [health_metas[0]]), "TooManyAccounts")
+    # Type cosplay: a config's bytes under another owner, a balances account as a config.
+    fake_config = Keypair().pubkey()
+    v.chain.set_account(fake_config, Account(10**9, v.raw(collateral.config_address(v.sol)), Keypair().pubkey()))
+    refused(with_meta(wd, 11, key=fake_config), "WrongOwner")
+    refused(with_meta(wd, 11, key=collateral.balances_address(v.sub)), "WrongAccountSize")
+    cosplay = Keypair().pubkey()  # config-sized, owned by qd-collateral, another type's discriminator
+    data = idl.discriminator("account", "CollateralBalances") + v.raw(collateral.config_address(v.sol))[8:]
+    v.chain.set_account(cosplay, Account(10**9, data, collateral.PROGRAM_ID))
+    refused(with_meta(wd, 11, key=cosplay), "WrongDiscriminator")
+    # Balances of another margin account.
+    refused(with_meta(wd, 3, key=collateral.balances_address(v.sub)), "BalancesMismatch")
+
+
+def test_pyth_receiver_oracles_are_pinned_to_their_feed() -> None:
+    v = Venue()
+    update = Keypair().pubkey()
+
+    def post(feed_id: bytes, verification: pyth.Verification = "full") -> None:
+        now = v.chain.clock
+        data = pyth.price_update_v2(feed_id=feed_id, price=SOL_PRICE, conf=SOL_PRICE // 1_000, exponent=-6, publish_time=now.unix_timestamp,
+                                    posted_slot=now.slot, verification=verification)
+        v.chain.set_account(update, Account(10**9, data, pyth.PYTH_RECEIVER))
+
+    feed_id = bytes(range(32))
+    post(feed_id)
+    mint = v.chain.create_mint(9)
+    assert v.send([v.ix.create_collateral(v.admin.pubkey(), mint, update, SOL_PARAMS)]).ok
+    assert v.config(mint).oracle_feed_id == feed_id
+    v.fund(v.trader, mint, 10 * SOL)
+    assert v.deposit(mint, SOL).ok
+    assert v.withdraw(mint, SOL // 2).ok
+    # The update account's writer posts another feed into it: refused.
+    post(bytes(32))
+    failed(v.withdraw(mint, 1), E["OracleFeedMismatch"])
+    post(feed_id, "partial")
+    failed(v.withdraw(mint, 1), E["OracleNotFullyVerified"])
+    post(feed_id)
+    assert v.withdraw(mint, 1).ok
+
+
+# ---------------------------------------------------------------- adjustments by CPI
+
+def test_adjustments_by_cpi_with_the_protocol_as_counterparty() -> None:
+    v = Venue()
+    assert v.deposit(v.usdc, 100 * USDC).ok and v.deposit(v.sol, SOL).ok
+    result = v.adjust(v.usdc, v.main, -150 * USDC)
+    assert result.ok
+    events = collateral.parse_events(result.logs)
+    assert [(e.name, e.data.delta, e.data.balance, e.data.protocol_balance) for e in events] == [
+        ("BalanceAdjusted", -150 * USDC, -50 * USDC, 150 * USDC)]
+    assert v.balances(v.main).balance_of(v.usdc) == -50 * USDC
+    assert v.adjust(v.usdc, v.sub, 30 * USDC).ok  # a credit opens an entry
+    assert v.config(v.usdc).protocol_balance == 120 * USDC
+    v.check_conservation()
+    # Only the quote may go negative.
+    failed(v.adjust(v.sol, v.main, -SOL - 1), E["InsufficientBalance"])
+    assert v.adjust(v.sol, v.main, -SOL).ok
+    assert [e.mint for e in v.balances(v.main).entries] == [v.usdc]
+    v.check_conservation()
+
+
+def test_adjustments_refuse_every_other_signer() -> None:
+    v = Venue()
+    assert v.deposit(v.usdc, 100 * USDC).ok
+    before = state_of(v)
+    # A lookalike: the same program at another id signs with its own [b"authority"] PDA.
+    lookalike = v.chain.deploy("qd_test_adjuster", Keypair().pubkey())
+    failed(unchanged(v, lambda: v.adjust(v.usdc, v.main, 10**12, program=lookalike), *before), E["NotAdjustAuthority"])
+    # A user key, and a PDA of qd-security (another program's authority).
+    direct = v.ix.adjust_balance(v.trader.pubkey(), v.usdc, v.main, 10**12)
+    failed(unchanged(v, lambda: v.send([direct], v.trader), *before), E["NotAdjustAuthority"])
+    failed(v.chain.send_unverified([v.ix.adjust_balance(security.AUTHORITY, v.usdc, v.main, 1)]), E["NotAdjustAuthority"])
+    # The real authorities without their signature.
+    failed(v.send([with_meta(v.ix.adjust_balance(CORE_AUTHORITY, v.usdc, v.main, 1), 0, signer=False)]), E["MissingSigner"])
+    # qd-core's authority PDA (its CPI grants the signature; here with signature checks off).
+    assert v.chain.send_unverified([v.ix.adjust_balance(CORE_AUTHORITY, v.usdc, v.main, 1)]).ok
+    failed(v.chain.send_unverified([v.ix.adjust_balance(CORE_AUTHORITY, v.usdc, v.main, 0)]), E["InvalidAmount"])
+
+
+# ---------------------------------------------------------------- extremes
+
+def test_overflow_at_extreme_amounts_and_prices() -> None:
+    v = Venue()
+    whale = v.chain.create_mint(0)
+    big_params = Params(10_000, 10_000, 2**63 - 1)
+    # No EMA-deviation limit, so the price can jump to an extreme at once.
+    guards = {a: dataclasses.replace(g, max_ema_deviation_bps=0) for a, g in collateral.DEFAULT_GUARDS.items()}
+    assert v.send([v.ix.create_collateral(v.admin.pubkey(), whale, v.feed, big_params, guards)]).ok
+    v.fund(v.trader, whale, 2**64 - 1)
+    assert v.deposit(whale, 2**63 - 1).ok  # the largest balance
+    failed(v.deposit(whale, 1), E["ArithmeticOverflow"])  # the total would pass i64::MAX
+    failed(v.deposit(whale, 1, margin=v.sub), E["ArithmeticOverflow"])
+    # 2^63 tokens at 150 with 0 decimals, weighted: beyond i128 after the weight: a named error.
+    v.publish(2**62)
+    failed(v.withdraw(whale, 1), E["MathOverflow"])
+    result = v.send([v.ix.view_health(v.main, v.health(v.main))])
+    failed(result, E["MathOverflow"])
+    v.publish(SOL_PRICE)
+    assert v.withdraw(whale, 2**63 - 1).ok
+    assert v.adjust(v.usdc, v.main, 2**63 - 1).ok
+    failed(v.adjust(v.usdc, v.main, 1), E["ArithmeticOverflow"])
+
+
+def test_token_2022_mints_without_extensions_work() -> None:
+    v = Venue()
+    mint = v.chain.create_mint(9, token_program=token.TOKEN_2022_PROGRAM_ID)
+    assert v.send([v.ix.create_collateral(v.admin.pubkey(), mint, v.feed, SOL_PARAMS, token_program=token.TOKEN_2022_PROGRAM_ID)]).ok
+    ata = v.fund(v.trader, mint, 5 * SOL, token.TOKEN_2022_PROGRAM_ID)
+    assert v.send([v.ix.deposit(v.trader.pubkey(), v.main, mint, 2 * SOL, token_program=token.TOKEN_2022_PROGRAM_ID)], v.trader).ok
+    ix = v.ix.withdraw(v.trader.pubkey(), v.main, mint, SOL, v.health(v.main), token_program=token.TOKEN_2022_PROGRAM_ID)
+    assert v.send([ix], v.trader).ok
+    assert v.tokens(ata) == 4 * SOL
+    failed(v.send([v.ix.deposit(v.trader.pubkey(), v.main, mint, SOL)], v.trader), E["WrongTokenProgram"])
