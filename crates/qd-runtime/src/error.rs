@@ -4,6 +4,7 @@
 //!   6050..6100  oracle reader (qd-oracle-reader)
 //!   6100..6200  the program's own errors
 //!   6200..6250  access checks (qd-access: pause, freeze, roles, sessions, rate limit)
+//!   6250..6300  health engine (qd-health)
 
 /// A failed instruction: the custom error code returned to the runtime.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
