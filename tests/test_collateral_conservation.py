@@ -83,7 +83,8 @@ class Model:
             result = v.deposit(mint, amount, self.accounts[i], self.owners[i])
             changes = [(i, amount)]
         elif a.kind == "withdraw":
-            expect = held >= amount and self.init_health(self.after(i, mint, -amount)) >= 0
+            vault = v.tokens(collateral.vault_address(mint))  # short while the protocol owes (credited PnL)
+            expect = held >= amount and self.init_health(self.after(i, mint, -amount)) >= 0 and vault >= amount
             result = v.withdraw(mint, amount, self.accounts[i], self.owners[i])
             changes = [(i, -amount)]
         elif a.kind == "transfer":

@@ -555,6 +555,12 @@ def test_adjustments_by_cpi_with_the_protocol_as_counterparty() -> None:
     assert v.adjust(v.sol, v.main, -SOL).ok
     assert [e.mint for e in v.balances(v.main).entries] == [v.usdc]
     v.check_conservation()
+    # A credit the protocol has not collected yet: the balance exceeds the vault until it is.
+    assert v.adjust(v.sol, v.sub, 2 * SOL).ok
+    assert v.config(v.sol).protocol_balance == -SOL
+    failed(v.withdraw(v.sol, 2 * SOL, margin=v.sub), E["VaultShortfall"])
+    assert v.withdraw(v.sol, SOL, margin=v.sub).ok
+    v.check_conservation()
 
 
 def test_adjustments_refuse_every_other_signer() -> None:

@@ -52,6 +52,8 @@ pub enum CollateralError {
     AccountInLiquidation = 6121,
     /// Unknown oracle action code
     InvalidOracleAction = 6122,
+    /// The vault holds less than the amount: funds the protocol owes are not yet collected
+    VaultShortfall = 6123,
 }
 
 impl From<CollateralError> for ProgramError {

@@ -372,6 +372,11 @@ fn withdraw(accounts: &[AccountInfo], amount: u64) -> ProgramResult {
     let balance = debit(balances, mint.key(), amount)?;
     config.total_balances = config.total_balances.checked_sub(amount as i64).ok_or(RuntimeError::ArithmeticOverflow)?;
     require_init_health(balances, health_accounts, (config_info.key(), config), &clock)?;
+    // Balances can exceed the vault while the protocol balance is negative (PnL credited before
+    // the matching debit is collected): a named error instead of the token program's.
+    if token::amount(vault)? < amount {
+        return Err(E::VaultShortfall.into());
+    }
     compact(balances);
     let seq = next_seq(&mut balances.seq)?;
     token::transfer_checked(token_program, vault, mint, destination, vault_authority, (amount, config.decimals), &[VAULT_AUTHORITY_SEEDS])?;
