@@ -15,6 +15,7 @@ from solders.instruction import AccountMeta, Instruction
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
+from quantdesk.bench import collateral as bench
 from quantdesk.chain import Chain, TxResult
 from quantdesk.clients import collateral, core, health, idl, oracle, pyth, security, token
 from quantdesk.clients.collateral import Params, Status
@@ -615,3 +616,12 @@ def test_token_2022_mints_without_extensions_work() -> None:
     assert v.send([ix], v.trader).ok
     assert v.tokens(ata) == 4 * SOL
     failed(v.send([v.ix.deposit(v.trader.pubkey(), v.main, mint, SOL)], v.trader), E["WrongTokenProgram"])
+
+
+def test_each_extra_collateral_costs_at_most_1500_cu_in_a_health_check() -> None:
+    table = bench.measure()
+    for prefix in ("withdraw", "view_health"):
+        steps = bench.curve(table, prefix)
+        assert len(steps) == collateral.MAX_BALANCES - 1
+        assert max(steps) <= bench.PER_ENTRY_BUDGET, (prefix, steps)
+    assert not table.over_target()

@@ -20,6 +20,10 @@ class CuTable:
         self.cu[name] = result.cu
         return result
 
+    def derive(self, name: str, cu: int) -> None:
+        """A figure computed from recorded ones (e.g. the cost of one more entry)."""
+        self.cu[name] = cu
+
     def lines(self) -> list[str]:
         out = []
         for name, cu in self.cu.items():

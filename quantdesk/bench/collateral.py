@@ -1,0 +1,87 @@
+"""qd-collateral CU scenarios: every instruction, and the health check's cost curve: withdraw and
+view_health on an account holding 1..8 collateral mints (the quote, then 9-decimal assets each
+priced by its own qd-oracle feed). The issue's budget: at most 1,500 CU per extra collateral."""
+from __future__ import annotations
+
+from solders.pubkey import Pubkey
+
+from quantdesk.bench.cu import CuTable
+from quantdesk.chain import Chain
+from quantdesk.clients import collateral, core, oracle, security, token
+from quantdesk.clients.collateral import MAX_BALANCES, Params
+
+PER_ENTRY_BUDGET = 1_500
+USDC, SOL = 10**6, 10**9
+
+
+def curve(table: CuTable, prefix: str) -> list[int]:
+    """Increments of `prefix`_1..8: the cost of each extra collateral."""
+    values = [table.cu[f"{prefix}_{n}"] for n in range(1, MAX_BALANCES + 1)]
+    return [b - a for a, b in zip(values, values[1:])]
+
+
+def measure() -> CuTable:
+    table = CuTable("qd_collateral", {"withdraw_per_extra_collateral": PER_ENTRY_BUDGET, "view_health_per_extra_collateral": PER_ENTRY_BUDGET})
+    chain = Chain()
+    ix, sec, cix, oix = collateral.CollateralInstructions(), security.SecurityInstructions(), core.CoreInstructions(), oracle.OracleInstructions()
+    admin = chain.payer
+    quote = chain.create_mint(6)
+    assert chain.send([sec.initialize(admin.pubkey()), cix.initialize(admin.pubkey(), quote)]).ok
+    publisher = chain.keypair()
+    assets: list[tuple[Pubkey, Pubkey]] = []
+    for k in range(MAX_BALANCES - 1):
+        symbol = f"ASSET{k}/USD"
+        assert chain.send([oix.initialize_feed(admin.pubkey(), symbol, -6, 30, [publisher.pubkey()])]).ok
+        feed = oracle.feed_address(symbol)
+        assert chain.send([oix.publish(publisher.pubkey(), feed, (k + 1) * 10 * USDC, 10_000, chain.clock.unix_timestamp)], [publisher]).ok
+        assets.append((chain.create_mint(9), feed))
+    table.record("create_collateral_quote", chain.send([ix.create_collateral(admin.pubkey(), quote, None, Params(10_000, 10_000, 10**15))]))
+    first, first_feed = assets[0]
+    table.record("create_collateral", chain.send([ix.create_collateral(admin.pubkey(), first, first_feed, Params(8_000, 9_000, 10**15))]))
+    for mint, feed in assets[1:]:
+        assert chain.send([ix.create_collateral(admin.pubkey(), mint, feed, Params(8_000, 9_000, 10**15))]).ok
+    table.record("set_collateral_params", chain.send([ix.set_collateral_params(admin.pubkey(), first, Params(7_500, 9_000, 10**15))]))
+    table.record("set_collateral_oracle", chain.send([ix.set_collateral_oracle(admin.pubkey(), first, first_feed, collateral.DEFAULT_GUARDS)]))
+
+    owner = chain.keypair()
+    main, sub = core.margin_account_address(owner.pubkey(), 0), core.margin_account_address(owner.pubkey(), 1)
+    assert chain.send([cix.create_margin_account(owner.pubkey(), 0), cix.create_margin_account(owner.pubkey(), 1)], [owner]).ok
+    table.record("open_balances", chain.send([ix.open_balances(owner.pubkey(), main)], [owner]))
+    assert chain.send([ix.open_balances(owner.pubkey(), sub)], [owner]).ok
+    mints = [quote] + [m for m, _ in assets]
+    for mint in mints:
+        ata = token.associated_address(owner.pubkey(), mint)
+        assert chain.send([token.create_associated_account(admin.pubkey(), owner.pubkey(), mint),
+                           token.mint_to_instruction(mint, ata, admin.pubkey(), 10**12)]).ok
+
+    def health(margin: Pubkey) -> list:  # type: ignore[type-arg]
+        data = chain.account(collateral.balances_address(margin))
+        assert data is not None
+        b = collateral.decode_balances(collateral.balances_address(margin), bytes(data.data))
+        configs = {}
+        for e in b.entries:
+            c = chain.account(collateral.config_address(e.mint))
+            assert c is not None
+            configs[e.mint] = collateral.decode_config(collateral.config_address(e.mint), bytes(c.data))
+        return collateral.health_accounts(b, configs)
+
+    table.record("deposit_new_entry", chain.send([ix.deposit(owner.pubkey(), main, quote, 1_000 * USDC)], [owner]))
+    table.record("deposit", chain.send([ix.deposit(owner.pubkey(), main, quote, 1_000 * USDC)], [owner]))
+    for n, mint in enumerate(mints, start=1):
+        if n > 1:
+            assert chain.send([ix.deposit(owner.pubkey(), main, mint, 10 * SOL)], [owner]).ok
+        table.record(f"view_health_{n}", chain.send([ix.view_health(main, health(main))]))
+        table.record(f"withdraw_{n}", chain.send([ix.withdraw(owner.pubkey(), main, quote, USDC, health(main))], [owner]))
+    table.record("transfer_8", chain.send([ix.transfer(owner.pubkey(), main, sub, quote, USDC, health(main))], [owner]))
+    table.record("adjust_balance", chain.send_unverified([ix.adjust_balance(collateral_core_authority(), quote, sub, -USDC // 2)]))
+    table.record("withdraw_all_1", chain.send([ix.withdraw(owner.pubkey(), sub, quote, USDC // 2, health(sub))], [owner]))
+    table.record("close_balances", chain.send([ix.close_balances(owner.pubkey(), sub)], [owner]))
+    for prefix in ("withdraw", "view_health"):
+        table.derive(f"{prefix}_per_extra_collateral", max(curve(table, prefix)))
+    return table
+
+
+def collateral_core_authority() -> Pubkey:
+    """qd-core's [b"authority"] PDA: adjust_balance alone, with the signature its CPI would grant."""
+    return Pubkey.find_program_address([collateral.AUTHORITY_SEED], core.PROGRAM_ID)[0]
+
