@@ -8,7 +8,7 @@ from solana.rpc.commitment import Confirmed
 from solders.keypair import Keypair
 
 from quantdesk.clients.oracle import OracleClient
-from quantdesk.demo import access, oracle
+from quantdesk.demo import access, collateral, oracle
 from quantdesk.demo.common import fund
 from quantdesk.localnet import run_in_background
 
@@ -20,9 +20,11 @@ async def run() -> int:
         try:
             authority = Keypair()
             await fund(connection, authority)
-            await oracle.run(OracleClient(Provider(connection, Wallet(authority))), authority)
+            publishers = await oracle.run(OracleClient(Provider(connection, Wallet(authority))), authority)
             print()
-            await access.run(connection, authority)
+            desk = await access.run(connection, authority)
+            print()
+            await collateral.run(connection, authority, desk, publishers)
         finally:
             await connection.close()
     print("\nlocal validator stopped")

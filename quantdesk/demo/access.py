@@ -5,6 +5,7 @@ audit trail is read back from the programs' events."""
 from __future__ import annotations
 
 from collections.abc import Awaitable
+from dataclasses import dataclass
 from typing import Any
 
 from anchorpy import Provider, Wallet
@@ -72,7 +73,19 @@ class AccessDemo:
         raise AssertionError(f"{label}: expected a refusal")
 
 
-async def run(connection: AsyncClient, super_admin: Keypair) -> None:
+@dataclass(frozen=True)
+class Desk:
+    """What later demo parts build on: the venue's quote mint, its admin and the desk's accounts."""
+
+    quote_mint: Pubkey
+    admin: Keypair
+    owner: Keypair
+    delegate: Keypair
+    master: Pubkey
+    alpha: Pubkey
+
+
+async def run(connection: AsyncClient, super_admin: Keypair) -> Desk:
     d = AccessDemo(connection, super_admin)
     print("== qd-security and qd-core: roles, accounts, delegates, sessions, pauses, freezes ==")
     await fund(connection, d.admin, d.risk, d.compliance, d.desk, d.trader, d.session_key, sol=2)
@@ -176,3 +189,4 @@ async def run(connection: AsyncClient, super_admin: Keypair) -> None:
     await d.core.close(d.desk, 2)
     print(f"\nclosed the empty sub-account 'hedge' (rent back to the desk); "
           f"the desk now has {len(await d.core.margin_accounts_of(d.desk.pubkey()))} margin accounts")
+    return Desk(quote.pubkey(), d.admin, d.desk, d.trader, master, alpha)

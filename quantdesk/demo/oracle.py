@@ -14,7 +14,8 @@ FEEDS = {"SOL/USD": 150_000_000, "BTC/USD": 65_000_000_000}  # starting prices, 
 ROUNDS = 5
 
 
-async def run(client: OracleClient, authority: Keypair) -> None:
+async def run(client: OracleClient, authority: Keypair) -> list[Keypair]:
+    """Returns the feeds' publishers (later parts keep the prices fresh)."""
     print("== qd-oracle: push feeds, published on-chain and read back ==")
     publishers = [Keypair() for _ in range(2)]
     for symbol in FEEDS:
@@ -46,3 +47,4 @@ async def run(client: OracleClient, authority: Keypair) -> None:
     feed = await client.fetch_feed("SOL/USD")
     print(f"\nSOL/USD feed: authority {feed.authority}, last publish t={feed.publish_time} slot={feed.publish_slot}, "
           f"trade guard: {feed.guards[Action.TRADE].max_staleness_slots} slots / {feed.guards[Action.TRADE].max_conf_bps} bps conf")
+    return publishers

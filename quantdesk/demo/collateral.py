@@ -1,0 +1,97 @@
+"""Demo part 3, qd-collateral and the health engine: the admin lists USDC (the quote, priced at 1)
+and a SOL-like token priced by the SOL/USD feed; the desk deposits both into its master account,
+moves SOL to a sub-account, withdraws, and is refused what it may not do; each account's health
+is computed off-chain with the engine's Python mirror and checked against the program's own
+`view_health`; the vaults hold exactly the balances."""
+from __future__ import annotations
+
+from anchorpy import Provider, Wallet
+from solana.rpc.async_api import AsyncClient
+from solders.keypair import Keypair
+
+from quantdesk.clients import collateral, idl, oracle, sysvar, token
+from quantdesk.clients.collateral import CollateralClient, Params
+from quantdesk.clients.oracle import OracleClient
+from quantdesk.clients.rpc import SimulationError
+from quantdesk.demo.access import Desk
+from quantdesk.demo.common import fund
+
+USDC, SOL = 10**6, 10**9
+SOL_FEED = "SOL/USD"
+
+
+async def run(connection: AsyncClient, super_admin: Keypair, desk: Desk, publishers: list[Keypair]) -> None:
+    print("== qd-collateral: cross-collateral deposits, withdrawals, transfers and health ==")
+    client = CollateralClient(Provider(connection, Wallet(super_admin)))
+    feeds = OracleClient(client.program.provider)
+    owner = desk.owner
+    await fund(connection, owner, sol=2)
+
+    async def fresh_price() -> None:
+        """Publishes SOL/USD again: withdrawals need a price valid for margin (50 slots, 20 s)."""
+        feed = await feeds.fetch_feed(SOL_FEED)
+        now = (await sysvar.clock(connection)).unix_timestamp
+        await feeds.send([feeds.ix.publish(publishers[0].pubkey(), feed.address, feed.price, feed.conf, max(now, feed.publish_time + 1))], [publishers[0]])
+
+    rent = (await connection.get_minimum_balance_for_rent_exemption(token.MINT_LEN)).value
+    sol_mint = Keypair()
+    await client.send(token.create_mint(super_admin.pubkey(), sol_mint.pubkey(), super_admin.pubkey(), 9, rent), [sol_mint])
+    usdc, sol = desk.quote_mint, sol_mint.pubkey()
+    symbols = {usdc: "USDC", sol: "SOL"}
+    await client.send([client.ix.create_collateral(desk.admin.pubkey(), usdc, None, Params(10_000, 10_000, 10**9 * USDC)),
+                       client.ix.create_collateral(desk.admin.pubkey(), sol, oracle.feed_address(SOL_FEED), Params(8_000, 9_000, 10**6 * SOL, 5_000 * SOL))],
+                      [desk.admin])
+    for mint in (usdc, sol):
+        c = await client.fetch_config(mint)
+        oracle_name = "fixed at 1 (quote)" if c.oracle is None else f"{SOL_FEED} feed {c.oracle}"
+        print(f"  listed {symbols[mint]:<4} {c.decimals} decimals, weights init {c.params.init_weight_bps / 100:g}% / maint "
+              f"{c.params.maint_weight_bps / 100:g}%, vault {c.vault}, price {oracle_name}")
+
+    for mint, amount in ((usdc, 50_000 * USDC), (sol, 200 * SOL)):
+        ata = token.associated_address(owner.pubkey(), mint)
+        await client.send([token.create_associated_account(super_admin.pubkey(), owner.pubkey(), mint),
+                           token.mint_to_instruction(mint, ata, super_admin.pubkey(), amount)])
+    await client.send([client.ix.open_balances(owner.pubkey(), desk.master), client.ix.open_balances(owner.pubkey(), desk.alpha)], [owner])
+
+    print("\nthe desk deposits 25,000 USDC and 100 SOL into its master account, then moves 40 SOL to 'alpha'")
+    await client.deposit(owner, desk.master, usdc, 25_000 * USDC)
+    await client.deposit(owner, desk.master, sol, 100 * SOL)
+    await fresh_price()
+    await client.transfer(owner, desk.master, desk.alpha, sol, 40 * SOL)
+    await client.withdraw(owner, desk.master, usdc, 2_500 * USDC)
+    print("  and withdraws 2,500 USDC back to its wallet")
+
+    async def refused(label: str, attempt: object) -> None:
+        try:
+            await attempt  # type: ignore[misc]
+        except SimulationError as e:
+            print(f"  {label:<62} refused: {idl.error_name(collateral.NAME, e.code or 0)}")
+            return
+        raise AssertionError(f"{label}: expected a refusal")
+
+    health = await client.health_accounts_of(desk.master)
+    await refused("withdraw 100 SOL from master (it holds 60)",
+                  client.simulate([client.ix.withdraw(owner.pubkey(), desk.master, sol, 100 * SOL, health)], [owner]))
+    await refused("the trader (alpha's delegate) withdraws from alpha",
+                  client.simulate([client.ix.withdraw(desk.delegate.pubkey(), desk.alpha, sol, SOL, await client.health_accounts_of(desk.alpha))], [desk.delegate]))
+    await refused("deposit 5,001 SOL into master (per-account cap 5,000)",
+                  client.simulate([client.ix.deposit(owner.pubkey(), desk.master, sol, 5_001 * SOL)], [owner]))
+
+    print("\nhealth (prices valid for margin; off-chain with clients/health.py, checked against on-chain view_health):")
+    for name, margin in (("master", desk.master), ("alpha", desk.alpha)):
+        await fresh_price()
+        report = await client.health(margin)
+        view = await client.view_health(margin)
+        assert (view.init_health, view.maint_health, view.free_collateral, view.health_factor_bps) == (
+            report.result.init_health, report.result.maint_health, report.result.free_collateral, report.result.health_factor_bps), (view, report)
+        print(f"\n  {name} ({margin}):")
+        print("    " + report.table(symbols).replace("\n", "\n    "))
+        print("    on-chain view_health: equal")
+
+    print("\nvaults (conservation: vault amount == sum of balances + protocol balance):")
+    for mint in (usdc, sol):
+        c = await client.fetch_config(mint)
+        vault = await connection.get_token_account_balance(c.vault)
+        print(f"  {symbols[mint]:<4} vault {int(vault.value.amount):>16,}  balances {c.total_balances:>16,}  protocol {c.protocol_balance:>4,}")
+        assert int(vault.value.amount) == c.total_balances + c.protocol_balance
+
