@@ -10,6 +10,10 @@ import dataclasses
 import tomllib
 from pathlib import Path
 
+import pytest
+from anchorpy import Provider, Wallet
+from solana.rpc.async_api import AsyncClient
+from solana.rpc.commitment import Confirmed
 from solders.account import Account
 from solders.instruction import AccountMeta, Instruction
 from solders.keypair import Keypair
@@ -17,7 +21,9 @@ from solders.pubkey import Pubkey
 
 from quantdesk.bench import collateral as bench
 from quantdesk.chain import Chain, TxResult
-from quantdesk.clients import collateral, core, health, idl, oracle, pyth, security, token
+from quantdesk.clients import collateral, core, health, idl, oracle, pyth, security, sysvar, token
+from quantdesk.clients.rpc import SimulationError
+from quantdesk.localnet import run_in_background
 from quantdesk.clients.collateral import Params, Status
 from quantdesk.clients.oracle import Action
 from quantdesk.clients.security import Operation, Role, mask
@@ -625,3 +631,49 @@ def test_each_extra_collateral_costs_at_most_1500_cu_in_a_health_check() -> None
         assert len(steps) == collateral.MAX_BALANCES - 1
         assert max(steps) <= bench.PER_ENTRY_BUDGET, (prefix, steps)
     assert not table.over_target()
+
+
+# ---------------------------------------------------------------- the Python client over RPC
+
+async def test_collateral_client_over_rpc() -> None:
+    async with run_in_background(slot_ms=100, root=ROOT) as node:
+        async with AsyncClient(node.rpc_url, commitment=Confirmed) as rpc:
+            wallet, owner, publisher = Keypair(), Keypair(), Keypair()
+            for kp in (wallet, owner, publisher):
+                await rpc.request_airdrop(kp.pubkey(), 10 * 10**9)
+            provider = Provider(rpc, Wallet(wallet))
+            client, cc, feeds = collateral.CollateralClient(provider), core.CoreClient(provider), oracle.OracleClient(provider)
+            rent = (await rpc.get_minimum_balance_for_rent_exemption(token.MINT_LEN)).value
+            usdc, sol = Keypair(), Keypair()
+            for mint, decimals in ((usdc, 6), (sol, 9)):
+                await cc.send(token.create_mint(wallet.pubkey(), mint.pubkey(), wallet.pubkey(), decimals, rent), [mint])
+            await cc.send([security.SecurityInstructions().initialize(wallet.pubkey()), cc.ix.initialize(wallet.pubkey(), usdc.pubkey())])
+            feed = oracle.feed_address("SOL/USD")
+            now = (await sysvar.clock(rpc)).unix_timestamp
+            await feeds.send([feeds.ix.initialize_feed(wallet.pubkey(), "SOL/USD", -6, 30, [publisher.pubkey()])])
+            await feeds.send([feeds.ix.publish(publisher.pubkey(), feed, SOL_PRICE, SOL_PRICE // 1_000, now)], [publisher])
+            await client.send([client.ix.create_collateral(wallet.pubkey(), usdc.pubkey(), None, USDC_PARAMS),
+                               client.ix.create_collateral(wallet.pubkey(), sol.pubkey(), feed, SOL_PARAMS)])
+            main, sub = await cc.create(owner, 0), await cc.create(owner, 1)
+            await client.open(owner, main)
+            await client.open(owner, sub)
+            for mint in (usdc.pubkey(), sol.pubkey()):
+                ata = token.associated_address(owner.pubkey(), mint)
+                await client.send([token.create_associated_account(wallet.pubkey(), owner.pubkey(), mint),
+                                   token.mint_to_instruction(mint, ata, wallet.pubkey(), 10**12)])
+            await client.deposit(owner, main, usdc.pubkey(), 500 * USDC)
+            await client.deposit(owner, main, sol.pubkey(), 4 * SOL)
+            await client.transfer(owner, main, sub, sol.pubkey(), SOL)
+            await client.withdraw(owner, main, usdc.pubkey(), 100 * USDC)
+            balances = await client.fetch_balances(main)
+            assert [(e.mint, e.balance) for e in balances.entries] == [(usdc.pubkey(), 400 * USDC), (sol.pubkey(), 3 * SOL)]
+            report = await client.health(main)
+            view = await client.view_health(main)
+            expected_init = 400 * USDC + 3 * SOL_PRICE * 8_000 // 10_000
+            assert report.result.init_health == view.init_health == expected_init
+            assert report.result.maint_health == view.maint_health
+            assert [r.price for r in report.rows] == [collateral.QUOTE_PRICE, SOL_PRICE]
+            assert "SOL" in report.table({sol.pubkey(): "SOL"})
+            with pytest.raises(SimulationError) as refused:
+                await client.simulate([client.ix.withdraw(owner.pubkey(), main, sol.pubkey(), 4 * SOL, await client.health_accounts_of(main))], [owner])
+            assert refused.value.code == E["InsufficientBalance"]
