@@ -154,20 +154,19 @@ impl CollateralBalances {
     pub fn active(&self) -> &[BalanceEntry] {
         &self.entries[..(self.count as usize).min(MAX_BALANCES)]
     }
+
+    /// Fails unless these are `margin_account`'s balances (a reader's identity check).
+    pub fn check_margin_account(&self, margin_account: &Pubkey) -> Result<(), ProgramError> {
+        if &self.margin_account != margin_account {
+            return Err(CollateralStateError::BalancesMismatch.into());
+        }
+        Ok(())
+    }
 }
 
 /// A CollateralConfig of qd-collateral (owner, type and size checked).
 pub fn load_config(info: &AccountInfo) -> Result<&CollateralConfig, ProgramError> {
     info.load::<CollateralConfig>(&qd_ids::QD_COLLATERAL)
-}
-
-/// The CollateralBalances of `margin_account` (owner, type, size and margin account checked).
-pub fn load_balances<'a>(info: &'a AccountInfo, margin_account: &Pubkey) -> Result<&'a CollateralBalances, ProgramError> {
-    let balances = info.load::<CollateralBalances>(&qd_ids::QD_COLLATERAL)?;
-    if &balances.margin_account != margin_account {
-        return Err(CollateralStateError::BalancesMismatch.into());
-    }
-    Ok(balances)
 }
 
 /// The price of `config`'s mint for `action`: 1 for the quote mint (no oracle account is read),

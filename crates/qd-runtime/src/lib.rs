@@ -26,5 +26,4 @@ pub mod syscalls;
 #[cfg(target_arch = "bpf")]
 pub mod system;
 pub mod sysvar;
-#[cfg(target_arch = "bpf")]
 pub mod token;

@@ -45,9 +45,6 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Pr
 /// The vault authority's signer seeds ([b"authority"], canonical bump).
 const VAULT_AUTHORITY_SEEDS: &[&[u8]] = &[AUTHORITY_SEED, &[qd_ids::COLLATERAL_AUTHORITY_BUMP]];
 
-// SPL mint layout (shared by Token-2022 mints without extensions).
-const MINT_DECIMALS_OFFSET: usize = 44;
-const MINT_INITIALIZED_OFFSET: usize = 45;
 const MAX_DECIMALS: u8 = 18;
 const QUOTE_DECIMALS: u8 = 6;
 
@@ -55,15 +52,15 @@ const QUOTE_DECIMALS: u8 = 6;
 /// extensions (transfer fees, hooks, interest) would make the vault's amount differ from what
 /// was transferred and break the conservation of balances, so they are refused.
 fn plain_mint_decimals(mint: &AccountInfo, token_program: &Pubkey) -> Result<u8, ProgramError> {
-    let data = mint.data();
-    if mint.owner() != token_program || data.len() != token::MINT_LEN || data[MINT_INITIALIZED_OFFSET] != 1 {
-        return Err(E::UnsupportedMint.into());
+    match token::mint(mint.owner(), mint.data()) {
+        Some(m) if !m.extensions && mint.owner() == token_program => {
+            if m.decimals > MAX_DECIMALS {
+                return Err(E::DecimalsTooLarge.into());
+            }
+            Ok(m.decimals)
+        }
+        _ => Err(E::UnsupportedMint.into()),
     }
-    let decimals = data[MINT_DECIMALS_OFFSET];
-    if decimals > MAX_DECIMALS {
-        return Err(E::DecimalsTooLarge.into());
-    }
-    Ok(decimals)
 }
 
 /// The oracle's pinned Pyth feed id (PriceUpdateV2) or zero, after checking that the reader
@@ -125,9 +122,7 @@ fn check_not_in_liquidation(margin: &MarginAccount) -> ProgramResult {
 /// The balances of `margin_account`, writable.
 fn balances_mut<'a>(info: &'a AccountInfo, margin_account: &Pubkey) -> Result<&'a mut CollateralBalances, ProgramError> {
     let balances = info.load_mut::<CollateralBalances>(&crate::ID)?;
-    if &balances.margin_account != margin_account {
-        return Err(qd_collateral_state::CollateralStateError::BalancesMismatch.into());
-    }
+    balances.check_margin_account(margin_account)?;
     Ok(balances)
 }
 
@@ -137,14 +132,13 @@ fn require_init_health(
     accounts: &[AccountInfo],
     known: (&Pubkey, &CollateralConfig),
     clock: &Clock,
-) -> Result<i128, ProgramError> {
+) -> ProgramResult {
     let mut health = Health::new();
     add_collateral(&mut health, balances, accounts, Some(known), OracleAction::Margin, clock)?;
-    let init = health.init_health()?;
-    if init < 0 {
+    if health.init_health()? < 0 {
         return Err(E::InsufficientHealth.into());
     }
-    Ok(init)
+    Ok(())
 }
 
 fn create_collateral(accounts: &[AccountInfo], params: &Params, guards: &OracleGuards) -> ProgramResult {

@@ -26,57 +26,8 @@ pub mod processor;
 
 pub use qd_ids::QD_CORE as ID;
 
-use qd_runtime::pubkey::Pubkey;
-
-/// Size of a mint without extensions (SPL Token and Token-2022).
-const MINT_LEN: usize = 82;
-/// Token-2022 accounts with extensions carry an account-type byte here (1 = mint).
-const ACCOUNT_TYPE_OFFSET: usize = 165;
-const ACCOUNT_TYPE_MINT: u8 = 1;
-const MINT_IS_INITIALIZED_OFFSET: usize = 45;
-
-/// An initialized SPL Token or Token-2022 mint. The size rule keeps token accounts (165 bytes,
-/// or Token-2022 extended accounts typed 2) and multisigs from passing as a mint.
-pub fn is_quote_mint(owner: &Pubkey, data: &[u8]) -> bool {
-    let is_mint_layout = match data.len() {
-        MINT_LEN => true,
-        len if len > ACCOUNT_TYPE_OFFSET => owner == &qd_ids::TOKEN_2022_PROGRAM && data[ACCOUNT_TYPE_OFFSET] == ACCOUNT_TYPE_MINT,
-        _ => false,
-    };
-    (owner == &qd_ids::TOKEN_PROGRAM || owner == &qd_ids::TOKEN_2022_PROGRAM) && is_mint_layout && data[MINT_IS_INITIALIZED_OFFSET] == 1
-}
-
 #[cfg(target_arch = "bpf")]
 qd_runtime::entrypoint!(processor::process);
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn mint(len: usize, initialized: u8) -> Vec<u8> {
-        let mut d = vec![0u8; len];
-        d[MINT_IS_INITIALIZED_OFFSET] = initialized;
-        d
-    }
-
-    #[test]
-    fn quote_mint_rules() {
-        let (token, t22) = (&qd_ids::TOKEN_PROGRAM, &qd_ids::TOKEN_2022_PROGRAM);
-        assert!(is_quote_mint(token, &mint(82, 1)));
-        assert!(is_quote_mint(t22, &mint(82, 1)));
-        assert!(!is_quote_mint(token, &mint(82, 0)));
-        assert!(!is_quote_mint(&qd_ids::SYSTEM_PROGRAM, &mint(82, 1)));
-        assert!(!is_quote_mint(token, &mint(81, 1)));
-        // A token account (165 bytes) whose owner key has a 1 at byte 45.
-        assert!(!is_quote_mint(token, &mint(165, 1)));
-        let mut extended = mint(234, 1);
-        extended[ACCOUNT_TYPE_OFFSET] = ACCOUNT_TYPE_MINT;
-        assert!(is_quote_mint(t22, &extended));
-        assert!(!is_quote_mint(token, &extended));
-        extended[ACCOUNT_TYPE_OFFSET] = 2;
-        assert!(!is_quote_mint(t22, &extended));
-    }
-}
 
 #[cfg(test)]
 mod idl_layout {

@@ -15,7 +15,7 @@ use qd_runtime::error::{ProgramError, ProgramResult, RuntimeError};
 use qd_runtime::log::emit;
 use qd_runtime::pubkey::Pubkey;
 use qd_runtime::sysvar::Clock;
-use qd_runtime::{pda, system, validate};
+use qd_runtime::{pda, system, token, validate};
 
 pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> ProgramResult {
     // Owner checks and PDAs below assume our published id; a copy deployed elsewhere refuses.
@@ -65,7 +65,8 @@ fn initialize(accounts: &[AccountInfo], max_sub_accounts: u16) -> ProgramResult 
     validate::address(global, &qd_ids::CORE_GLOBAL)?;
     validate::program(system_program, &system::ID)?;
     validate::distinct(&[admin, global])?;
-    if !crate::is_quote_mint(quote_mint.owner(), quote_mint.data()) {
+    // Any initialized SPL Token or Token-2022 mint.
+    if token::mint(quote_mint.owner(), quote_mint.data()).is_none() {
         return Err(E::InvalidQuoteMint.into());
     }
     // Refuses an existing GlobalConfig (AlreadyInitialized) before asking the System program.
