@@ -301,11 +301,16 @@ class CollateralRow:
     config: CollateralConfig
     balance: int
     price: int
-    value: int
-    """Unweighted value in quote units (the engine's floor(balance * price / 10^decimals))."""
 
     def amount(self) -> Decimal:
         return Decimal(self.balance).scaleb(-self.config.decimals)
+
+    def input(self) -> health_mod.CollateralInput:
+        return collateral_input(self.config, self.balance, self.price)
+
+    def value(self) -> int:
+        """Unweighted value in quote units, as the engine counts it."""
+        return health_mod.collateral_value(self.input())
 
 
 @dataclass(frozen=True)
@@ -320,17 +325,13 @@ class HealthReport:
         """A readable table: one row per collateral, then the health figures (quote units shown
         as decimal amounts of the 6-decimal quote)."""
         names = symbols or {}
-        usd = lambda v: f"{Decimal(v).scaleb(-6):,.2f}"  # noqa: E731 - a local formatter
-        lines = [f"{'asset':<8} {'amount':>16} {'price':>12} {'value':>14} {'init w':>7} {'maint w':>7}"]
+        usd = health_mod.format_quote
+        lines = [f"{'asset':<8} {'amount':>16} {'price':>16} {'value':>18} {'init w':>7} {'maint w':>7}"]
         for r in self.rows:
             p = r.config.params
-            lines.append(f"{names.get(r.config.mint, str(r.config.mint)[:8]):<8} {r.amount():>16,} {usd(r.price):>12} {usd(r.value):>14}"
-                         f" {p.init_weight_bps / 100:>6.2f}% {p.maint_weight_bps / 100:>6.2f}%")
-        h = self.result
-        hf = "-" if h.health_factor_bps is None else f"{Decimal(h.health_factor_bps).scaleb(-4):.4f}"
-        lines.append(f"init health {usd(h.init_health)}  maint health {usd(h.maint_health)}  free collateral {usd(h.free_collateral)}"
-                     f"  health factor {hf}")
-        return "\n".join(lines)
+            lines.append(f"{names.get(r.config.mint, str(r.config.mint)[:8]):<8} {r.amount():>16,} {usd(r.price):>16} {usd(r.value()):>18}"
+                         f" {health_mod.format_percent(p.init_weight_bps):>7} {health_mod.format_percent(p.maint_weight_bps):>7}")
+        return "\n".join(lines + [health_mod.summary(self.result)])
 
 
 class CollateralClient(ProgramClient):
@@ -366,9 +367,10 @@ class CollateralClient(ProgramClient):
         return await self.send([self.ix.deposit(owner.pubkey(), margin_account, mint, amount, source, config.token_program)], [owner])
 
     async def withdraw(self, owner: Keypair, margin_account: Pubkey, mint: Pubkey, amount: int, destination: Pubkey | None = None) -> Signature:
-        config = await self.fetch_config(mint)
-        health = await self.health_accounts_of(margin_account)
-        return await self.send([self.ix.withdraw(owner.pubkey(), margin_account, mint, amount, health, destination, config.token_program)], [owner])
+        balances = await self.fetch_balances(margin_account)
+        configs = await self.configs_for(balances, also=mint)
+        ix = self.ix.withdraw(owner.pubkey(), margin_account, mint, amount, health_accounts(balances, configs), destination, configs[mint].token_program)
+        return await self.send([ix], [owner])
 
     async def transfer(self, owner: Keypair, from_margin: Pubkey, to_margin: Pubkey, mint: Pubkey, amount: int) -> Signature:
         health = await self.health_accounts_of(from_margin)
@@ -385,12 +387,8 @@ class CollateralClient(ProgramClient):
         computed with the engine's Python mirror."""
         balances = await self.fetch_balances(margin_account)
         configs = await self.configs_for(balances)
-        rows = []
-        for e in balances.entries:
-            config = configs[e.mint]
-            price = await self.price(config, action)
-            rows.append(CollateralRow(config, e.balance, price, e.balance * price // 10**config.decimals))
-        result = health_mod.compute([collateral_input(r.config, r.balance, r.price) for r in rows], [])
+        rows = [CollateralRow(configs[e.mint], e.balance, await self.price(configs[e.mint], action)) for e in balances.entries]
+        result = health_mod.compute([r.input() for r in rows], [])
         return HealthReport(margin_account, rows, result)
 
     async def view_health(self, margin_account: Pubkey, action: Action = Action.MARGIN) -> HealthView:

@@ -204,6 +204,11 @@ def _check_collateral(c: CollateralInput) -> None:
         raise HealthError("MaintWeightBelowInit")
 
 
+def collateral_value(c: CollateralInput) -> int:
+    """A balance's unweighted value in quote units: floor(balance * price / 10^decimals)."""
+    return c.balance * c.price // 10**c.decimals
+
+
 def _check_perp(p: PerpInput) -> None:
     m = p.market
     if p.price <= 0:
@@ -264,7 +269,7 @@ class Health:
 
     def add_collateral(self, c: CollateralInput) -> None:
         _check_collateral(c)
-        value = c.balance * c.price // 10**c.decimals
+        value = collateral_value(c)
         assets_init, assets_maint = self.assets_init, self.assets_maint
         liabilities_init, liabilities_maint = self.liabilities_init, self.liabilities_maint
         if value >= 0:

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from solders.pubkey import Pubkey
 
-from quantdesk.clients import collateral, health, oracle, token
+from quantdesk.clients import collateral, oracle, token
 
 from test_collateral_program import SOL, USDC, Venue
 
@@ -57,14 +57,7 @@ class Model:
         self.price = oracle.decode_feed(v.feed, v.raw(v.feed)).price
 
     def init_health(self, balances: dict[Pubkey, int]) -> int:
-        inputs = []
-        for mint, amount in balances.items():
-            if amount == 0:
-                continue
-            config = self.v.config(mint)
-            price = collateral.QUOTE_PRICE if config.is_quote else self.price
-            inputs.append(collateral.collateral_input(config, amount, price))
-        return health.compute(inputs, []).init_health
+        return self.v.mirror_of(balances, self.price).init_health
 
     def after(self, i: int, mint: Pubkey, delta: int) -> dict[Pubkey, int]:
         b = dict(self.balances[i])
@@ -114,11 +107,7 @@ class Model:
         for i, margin in enumerate(self.accounts):
             on_chain = {e.mint: e.balance for e in v.balances(margin).entries}
             assert on_chain == {m: b for m, b in self.balances[i].items() if b != 0}
-        for mint in (v.usdc, v.sol):
-            c = v.config(mint)
-            total = sum(v.balances(m).balance_of(mint) for m in self.accounts)
-            assert c.total_balances == total
-            assert v.tokens(c.vault) == total + c.protocol_balance
+        v.check_conservation(self.accounts)
 
 
 def test_conservation_over_random_action_sequences() -> None:

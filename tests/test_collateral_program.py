@@ -95,16 +95,10 @@ class Venue:
 
     # -- reads
     def config(self, mint: Pubkey) -> collateral.CollateralConfig:
-        address = collateral.config_address(mint)
-        account = self.chain.account(address)
-        assert account is not None
-        return collateral.decode_config(address, bytes(account.data))
+        return bench.config_on(self.chain, mint)
 
     def balances(self, margin: Pubkey) -> collateral.CollateralBalances:
-        address = collateral.balances_address(margin)
-        account = self.chain.account(address)
-        assert account is not None
-        return collateral.decode_balances(address, bytes(account.data))
+        return bench.balances_on(self.chain, margin)
 
     def tokens(self, address: Pubkey) -> int:
         account = self.chain.account(address)
@@ -116,8 +110,7 @@ class Venue:
         return bytes(account.data) if account is not None else b""
 
     def health(self, margin: Pubkey) -> list[AccountMeta]:
-        b = self.balances(margin)
-        return collateral.health_accounts(b, {e.mint: self.config(e.mint) for e in b.entries})
+        return bench.health_accounts_on(self.chain, margin)
 
     # -- actions
     def deposit(self, mint: Pubkey, amount: int, margin: Pubkey | None = None, owner: Keypair | None = None) -> TxResult:
@@ -145,25 +138,28 @@ class Venue:
         return collateral.decode_health_view(result.return_data)
 
     def mirror(self, margin: Pubkey) -> health.HealthResult:
-        """The Python mirror on the same balances, with the prices the programs read."""
+        """The Python mirror on the account's balances, with the price the programs read."""
+        sol_price = oracle.decode_feed(self.feed, self.raw(self.feed)).price
+        return self.mirror_of({e.mint: e.balance for e in self.balances(margin).entries}, sol_price)
+
+    def mirror_of(self, balances: dict[Pubkey, int], sol_price: int) -> health.HealthResult:
+        """The Python mirror on `balances` (mint -> amount; zeros skipped) at `sol_price`."""
         inputs = []
-        for e in self.balances(margin).entries:
-            config = self.config(e.mint)
-            price = collateral.QUOTE_PRICE if config.is_quote else oracle.decode_feed(self.feed, self.raw(self.feed)).price
-            inputs.append(collateral.collateral_input(config, e.balance, price))
+        for mint, amount in balances.items():
+            if amount != 0:
+                config = self.config(mint)
+                inputs.append(collateral.collateral_input(config, amount, collateral.QUOTE_PRICE if config.is_quote else sol_price))
         return health.compute(inputs, [])
 
-    def check_conservation(self) -> None:
+    def check_conservation(self, margins: list[Pubkey] | None = None) -> None:
         """Per mint: vault amount == sum of balances + protocol balance, and the config's total
-        equals the sum of every balances account the program owns."""
+        equals the sum of the balances accounts (`margins`: every account holding any; the
+        trader's two by default)."""
         for mint in (self.usdc, self.sol):
             c = self.config(mint)
-            total = sum(self.balances(m).balance_of(mint) for m in self.margins())
+            total = sum(self.balances(m).balance_of(mint) for m in margins or [self.main, self.sub])
             assert c.total_balances == total
             assert self.tokens(c.vault) == total + c.protocol_balance
-
-    def margins(self) -> list[Pubkey]:
-        return [self.main, self.sub]
 
 
 def unchanged(v: Venue, fn, *addresses: Pubkey) -> TxResult:  # type: ignore[no-untyped-def]

@@ -3,6 +3,7 @@ view_health on an account holding 1..8 collateral mints (the quote, then 9-decim
 priced by its own qd-oracle feed). The issue's budget: at most 1,500 CU per extra collateral."""
 from __future__ import annotations
 
+from solders.instruction import AccountMeta
 from solders.pubkey import Pubkey
 
 from quantdesk.bench.cu import CuTable
@@ -12,6 +13,26 @@ from quantdesk.clients.collateral import MAX_BALANCES, Params
 
 PER_ENTRY_BUDGET = 1_500
 USDC, SOL = 10**6, 10**9
+
+
+def config_on(chain: Chain, mint: Pubkey) -> collateral.CollateralConfig:
+    address = collateral.config_address(mint)
+    account = chain.account(address)
+    assert account is not None, f"no collateral config for {mint}"
+    return collateral.decode_config(address, bytes(account.data))
+
+
+def balances_on(chain: Chain, margin: Pubkey) -> collateral.CollateralBalances:
+    address = collateral.balances_address(margin)
+    account = chain.account(address)
+    assert account is not None, f"no collateral balances for {margin}"
+    return collateral.decode_balances(address, bytes(account.data))
+
+
+def health_accounts_on(chain: Chain, margin: Pubkey) -> list[AccountMeta]:
+    """`margin`'s health accounts from the chain's current state."""
+    balances = balances_on(chain, margin)
+    return collateral.health_accounts(balances, {e.mint: config_on(chain, e.mint) for e in balances.entries})
 
 
 def curve(table: CuTable, prefix: str) -> list[int]:
@@ -54,27 +75,16 @@ def measure() -> CuTable:
         assert chain.send([token.create_associated_account(admin.pubkey(), owner.pubkey(), mint),
                            token.mint_to_instruction(mint, ata, admin.pubkey(), 10**12)]).ok
 
-    def health(margin: Pubkey) -> list:  # type: ignore[type-arg]
-        data = chain.account(collateral.balances_address(margin))
-        assert data is not None
-        b = collateral.decode_balances(collateral.balances_address(margin), bytes(data.data))
-        configs = {}
-        for e in b.entries:
-            c = chain.account(collateral.config_address(e.mint))
-            assert c is not None
-            configs[e.mint] = collateral.decode_config(collateral.config_address(e.mint), bytes(c.data))
-        return collateral.health_accounts(b, configs)
-
     table.record("deposit_new_entry", chain.send([ix.deposit(owner.pubkey(), main, quote, 1_000 * USDC)], [owner]))
     table.record("deposit", chain.send([ix.deposit(owner.pubkey(), main, quote, 1_000 * USDC)], [owner]))
     for n, mint in enumerate(mints, start=1):
         if n > 1:
             assert chain.send([ix.deposit(owner.pubkey(), main, mint, 10 * SOL)], [owner]).ok
-        table.record(f"view_health_{n}", chain.send([ix.view_health(main, health(main))]))
-        table.record(f"withdraw_{n}", chain.send([ix.withdraw(owner.pubkey(), main, quote, USDC, health(main))], [owner]))
-    table.record("transfer_8", chain.send([ix.transfer(owner.pubkey(), main, sub, quote, USDC, health(main))], [owner]))
+        table.record(f"view_health_{n}", chain.send([ix.view_health(main, health_accounts_on(chain, main))]))
+        table.record(f"withdraw_{n}", chain.send([ix.withdraw(owner.pubkey(), main, quote, USDC, health_accounts_on(chain, main))], [owner]))
+    table.record("transfer_8", chain.send([ix.transfer(owner.pubkey(), main, sub, quote, USDC, health_accounts_on(chain, main))], [owner]))
     table.record("adjust_balance", chain.send_unverified([ix.adjust_balance(collateral_core_authority(), quote, sub, -USDC // 2)]))
-    table.record("withdraw_all_1", chain.send([ix.withdraw(owner.pubkey(), sub, quote, USDC // 2, health(sub))], [owner]))
+    table.record("withdraw_all_1", chain.send([ix.withdraw(owner.pubkey(), sub, quote, USDC // 2, health_accounts_on(chain, sub))], [owner]))
     table.record("close_balances", chain.send([ix.close_balances(owner.pubkey(), sub)], [owner]))
     for prefix in ("withdraw", "view_health"):
         table.derive(f"{prefix}_per_extra_collateral", max(curve(table, prefix)))

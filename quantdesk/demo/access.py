@@ -4,9 +4,7 @@ risk pauses a market and only admin reopens it; compliance freezes and unfreezes
 audit trail is read back from the programs' events."""
 from __future__ import annotations
 
-from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import Any
 
 from anchorpy import Provider, Wallet
 from solana.rpc.async_api import AsyncClient
@@ -19,7 +17,7 @@ from quantdesk.clients import core, idl, security, sysvar, token
 from quantdesk.clients.core import CoreClient
 from quantdesk.clients.rpc import SimulationError
 from quantdesk.clients.security import NO_MARKET, SCOPE_CANCEL, SCOPE_PLACE, Action, AuditAction, Operation, Role, SecurityClient
-from quantdesk.demo.common import fund, usd
+from quantdesk.demo.common import fund, refused, usd
 
 SOL_PERP, BTC_PERP, ETH_PERP = 0, 1, 2
 MARKET_NAMES = {SOL_PERP: "SOL-PERP", BTC_PERP: "BTC-PERP", ETH_PERP: "ETH-PERP", NO_MARKET: "-"}
@@ -63,15 +61,6 @@ class AccessDemo:
         except SimulationError as e:
             print(f"  {what}  refused: {idl.error_name(security.NAME, e.code or 0)}")
 
-    async def refused(self, label: str, program: str, attempt: Awaitable[Any]) -> None:
-        """Runs a simulation that must fail and prints the program's named error."""
-        try:
-            await attempt
-        except SimulationError as e:
-            print(f"  {label:<58} refused: {idl.error_name(program, e.code or 0)}")
-            return
-        raise AssertionError(f"{label}: expected a refusal")
-
 
 @dataclass(frozen=True)
 class Desk:
@@ -107,7 +96,7 @@ async def run(connection: AsyncClient, super_admin: Keypair) -> Desk:
     for role in Role:
         print(f"  {role.name:<13} {', '.join(d.who(k) for k in config.roles[role]) or '-'}")
     print(f"  order rate limit per margin account: burst {config.rate_limit.capacity}, refill {config.rate_limit.refill_milli_per_slot / 1000:g} per slot")
-    await d.refused("admin makes the trader an ADMIN (only the super-admin may)", security.NAME,
+    await refused("admin makes the trader an ADMIN (only the super-admin may)", security.NAME,
                     d.sec.simulate([d.sec.ix.grant_role(d.admin.pubkey(), Role.ADMIN, d.trader.pubkey())], [d.admin]))
 
     print("\ndesk: a master account, two sub-accounts, a trade-only delegate and per-account limits")
@@ -126,9 +115,9 @@ async def run(connection: AsyncClient, super_admin: Keypair) -> Desk:
     await d.check(d.trader, alpha, Action.PLACE_ORDER, SOL_PERP, 25_000 * USDC)
     await d.check(d.trader, alpha, Action.WITHDRAW)
     await d.check(d.desk, hedge, Action.PLACE_ORDER, ETH_PERP, 1_000 * USDC)
-    await d.refused("trader (delegate) changes alpha's limits", core.NAME,
+    await refused("trader (delegate) changes alpha's limits", core.NAME,
                     d.core.simulate([d.core.ix.set_limits(d.trader.pubkey(), alpha, 1_000, core.ALL_MARKETS, False)], [d.trader]))
-    await d.refused("trader (delegate) names itself a new delegate of master", core.NAME,
+    await refused("trader (delegate) names itself a new delegate of master", core.NAME,
                     d.core.simulate([d.core.ix.set_delegate(d.trader.pubkey(), master, d.trader.pubkey())], [d.trader]))
 
     now = (await sysvar.clock(connection)).unix_timestamp
@@ -151,7 +140,7 @@ async def run(connection: AsyncClient, super_admin: Keypair) -> Desk:
     await d.check(d.desk, master, Action.PLACE_ORDER, BTC_PERP, 1_000 * USDC)
     await d.check(d.desk, master, Action.CANCEL_ORDER, BTC_PERP)
     await d.check(d.desk, master, Action.PLACE_ORDER, SOL_PERP, 1_000 * USDC)
-    await d.refused("risk unpauses BTC-PERP orders", security.NAME,
+    await refused("risk unpauses BTC-PERP orders", security.NAME,
                     d.sec.simulate([d.sec.ix.set_pause(d.risk.pubkey(), Operation.PLACE_ORDER.bit, False, BTC_PERP)], [d.risk]))
     await d.privileged(d.sec.ix.set_pause(d.admin.pubkey(), Operation.PLACE_ORDER.bit, False, BTC_PERP), d.admin)
     await d.check(d.desk, master, Action.PLACE_ORDER, BTC_PERP, 1_000 * USDC)
@@ -164,9 +153,9 @@ async def run(connection: AsyncClient, super_admin: Keypair) -> Desk:
     await d.check(d.desk, alpha, Action.TRANSFER)
     await d.check(d.desk, alpha, Action.DEPOSIT)
     await d.check(d.trader, alpha, Action.CANCEL_ORDER, SOL_PERP)
-    await d.refused("the desk closes frozen 'alpha'", core.NAME,
+    await refused("the desk closes frozen 'alpha'", core.NAME,
                     d.core.simulate([d.core.ix.close_margin_account(d.desk.pubkey(), alpha)], [d.desk]))
-    await d.refused("risk freezes 'hedge' (only compliance may)", security.NAME,
+    await refused("risk freezes 'hedge' (only compliance may)", security.NAME,
                     d.sec.simulate([d.sec.ix.freeze_account(d.risk.pubkey(), hedge, 1)], [d.risk]))
     await d.privileged(d.sec.ix.unfreeze_account(d.compliance.pubkey(), alpha, 18), d.compliance)
     await d.check(d.trader, alpha, Action.PLACE_ORDER, SOL_PERP, 1_000 * USDC)

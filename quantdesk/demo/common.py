@@ -1,11 +1,17 @@
-"""Helpers every demo part uses: funding wallets on the local validator and printing amounts."""
+"""Helpers every demo part uses: funding wallets on the local validator, printing amounts and
+printing the named error of a refused attempt."""
 from __future__ import annotations
 
-from decimal import Decimal
+from collections.abc import Awaitable
+from typing import Any
 
 from solana.rpc.async_api import AsyncClient
 from solana.rpc.commitment import Confirmed
 from solders.keypair import Keypair
+
+from quantdesk.clients import idl
+from quantdesk.clients.health import format_quote
+from quantdesk.clients.rpc import SimulationError
 
 SOL = 1_000_000_000
 
@@ -17,6 +23,15 @@ async def fund(connection: AsyncClient, *who: Keypair, sol: int = 10) -> None:
         await connection.confirm_transaction(sig, commitment=Confirmed)
 
 
-def usd(value: int, expo: int = -6) -> str:
-    """A fixed-point amount (6 decimals by default) as a readable number."""
-    return f"{Decimal(value).scaleb(expo):,.6f}"
+# Amounts in quote units / 6-decimal prices, as every demo prints them.
+usd = format_quote
+
+
+async def refused(label: str, program: str, attempt: Awaitable[Any]) -> None:
+    """Runs a simulation that must fail and prints the program's named error."""
+    try:
+        await attempt
+    except SimulationError as e:
+        print(f"  {label:<62} refused: {idl.error_name(program, e.code or 0)}")
+        return
+    raise AssertionError(f"{label}: expected a refusal")
