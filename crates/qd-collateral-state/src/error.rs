@@ -1,5 +1,6 @@
-//! Errors of collateral reads (codes 6300..6350): returned by every program whose health check
-//! reads collateral through this crate, so each of their IDLs lists them.
+//! Errors of health-account reads (codes 6300..6350): returned by every program whose health
+//! check reads collateral through this crate or perp positions through qd-trading-state (which
+//! shares this enum), so each of their IDLs lists them.
 
 use qd_runtime::error::ProgramError;
 
@@ -16,6 +17,10 @@ pub enum CollateralStateError {
     OracleNotFullyVerified = 6303,
     /// Collateral balances belong to another margin account
     BalancesMismatch = 6304,
+    /// Perp market does not match the position's market (health accounts out of order)
+    MarketMismatch = 6305,
+    /// Trading account belongs to another margin account
+    WrongTradingAccount = 6306,
 }
 
 impl From<CollateralStateError> for ProgramError {

@@ -1,8 +1,10 @@
 //! Accounts owned by qd-collateral, and the collateral half of every health check.
 //!
 //! qd-collateral writes `CollateralConfig` (one per mint) and `CollateralBalances` (one per margin
-//! account); every program that judges an account's risk reads them through [`add_collateral`],
-//! which streams the balances, their configs and oracle prices into a `qd_health::Health`.
+//! account); every program that judges an account's risk reads them through
+//! [`add_collateral_from`], which streams the balances, their configs and oracle prices into a
+//! `qd_health::Health` (qd-trading-state's `account_health` adds the perp positions after them).
+//! [`pinned_price`] is the one oracle read of every health check, collateral and perps alike.
 //!
 //! Identity by fields, as for MarginAccount: qd-collateral creates a config only at the PDA
 //! [b"collateral", mint] and a balances account only at [b"balances", margin_account], and never
@@ -14,6 +16,7 @@ mod error;
 
 pub use error::CollateralStateError;
 
+use core::slice::Iter;
 use qd_health::{CollateralInput, Health};
 use qd_oracle_reader::{price_update_feed_id, read_guarded, Action, OracleGuards, OracleSource};
 use qd_runtime::account::{AccountType, Pod};
@@ -169,22 +172,26 @@ pub fn load_config(info: &AccountInfo) -> Result<&CollateralConfig, ProgramError
     info.load::<CollateralConfig>(&qd_ids::QD_COLLATERAL)
 }
 
-/// The price of `config`'s mint for `action`: 1 for the quote mint (no oracle account is read),
-/// otherwise the guarded price of `oracle`, which must be the config's oracle.
-pub fn price(config: &CollateralConfig, oracle: Option<&AccountInfo>, action: Action, clock: &Clock) -> Result<i64, ProgramError> {
-    if config.is_quote() {
-        return Ok(QUOTE_PRICE);
-    }
-    let oracle = oracle.ok_or(RuntimeError::NotEnoughAccounts)?;
-    if oracle.key() != &config.oracle {
+/// The guarded price of `oracle` for `action`, which must be the `expected` account; a Pyth
+/// PriceUpdateV2 must carry the pinned `feed_id` and be fully verified. Shared by collateral
+/// prices and perp market prices (qd-trading-state).
+pub fn pinned_price(
+    oracle: &AccountInfo,
+    expected: &Pubkey,
+    guards: &OracleGuards,
+    feed_id: &[u8; 32],
+    action: Action,
+    clock: &Clock,
+) -> Result<i64, ProgramError> {
+    if oracle.key() != expected {
         return Err(CollateralStateError::WrongOracle.into());
     }
     let owner = oracle.owner();
     let data = oracle.data();
-    let price = read_guarded(owner, data, config.guards.get(action), clock)?;
+    let price = read_guarded(owner, data, guards.get(action), clock)?;
     if price.source == OracleSource::PythReceiver {
         // A PriceUpdateV2 account's write authority can post any feed into it: pin the feed.
-        if price_update_feed_id(owner, data)? != &config.oracle_feed_id {
+        if price_update_feed_id(owner, data)? != feed_id {
             return Err(CollateralStateError::OracleFeedMismatch.into());
         }
         if !price.verified_full {
@@ -194,24 +201,33 @@ pub fn price(config: &CollateralConfig, oracle: Option<&AccountInfo>, action: Ac
     Ok(price.price)
 }
 
-/// Adds every balance of `balances` to `health`, reading prices for `action`. `accounts` must be,
+/// The price of `config`'s mint for `action`: 1 for the quote mint (no oracle account is read),
+/// otherwise the guarded price of `oracle`, which must be the config's oracle.
+pub fn price(config: &CollateralConfig, oracle: Option<&AccountInfo>, action: Action, clock: &Clock) -> Result<i64, ProgramError> {
+    if config.is_quote() {
+        return Ok(QUOTE_PRICE);
+    }
+    let oracle = oracle.ok_or(RuntimeError::NotEnoughAccounts)?;
+    pinned_price(oracle, &config.oracle, &config.guards, &config.oracle_feed_id, action, clock)
+}
+
+/// Adds every balance of `balances` to `health`, reading prices for `action`. `next` yields,
 /// for each active entry in order, its CollateralConfig and then (except for the quote mint) its
-/// oracle; nothing more. `known` is a config the caller already holds mutably (the one it is
-/// changing): when its key comes up, that copy is used instead of borrowing the account again.
-pub fn add_collateral(
+/// oracle. `quote` is the quote mint's config when the caller already holds it as a fixed
+/// account (qd-trading): the quote entry then uses it and takes nothing from `next`. The caller
+/// checks that nothing is left over once every part of its health list is read.
+pub fn add_collateral_from(
     health: &mut Health,
     balances: &CollateralBalances,
-    accounts: &[AccountInfo],
-    known: Option<(&Pubkey, &CollateralConfig)>,
+    next: &mut Iter<AccountInfo>,
+    quote: Option<&CollateralConfig>,
     action: Action,
     clock: &Clock,
 ) -> Result<(), ProgramError> {
-    let mut next = accounts.iter();
     for entry in balances.active() {
-        let info = next.next().ok_or(RuntimeError::NotEnoughAccounts)?;
-        let config = match known {
-            Some((key, config)) if key == info.key() => config,
-            _ => load_config(info)?,
+        let config = match quote {
+            Some(quote) if quote.mint == entry.mint => quote,
+            _ => load_config(next.next().ok_or(RuntimeError::NotEnoughAccounts)?)?,
         };
         if config.mint != entry.mint {
             return Err(CollateralStateError::ConfigMintMismatch.into());
@@ -225,9 +241,6 @@ pub fn add_collateral(
             init_weight_bps: config.init_weight_bps,
             maint_weight_bps: config.maint_weight_bps,
         })?;
-    }
-    if next.next().is_some() {
-        return Err(RuntimeError::TooManyAccounts.into());
     }
     Ok(())
 }

@@ -46,7 +46,7 @@
 #![cfg_attr(target_arch = "bpf", no_std)]
 
 mod error;
-mod wide;
+pub mod wide;
 
 pub use error::HealthError;
 
@@ -155,12 +155,13 @@ fn worse(bid: Parts, ask: Parts) -> Parts {
     }
 }
 
-/// The funding the position owes (< 0) or is owed since its snapshot:
-/// `floor(-(base * (cumulative_funding - funding_snapshot)) / 1e15)`. It belongs to the
-/// position as it is: an order that fills now starts at the current index, so the order
-/// scenarios carry this same amount. |base * delta| < 2^63 * 2^64, so the result is below 2^78.
-fn funding_pnl(p: &PerpInput) -> i128 {
-    let (now, then, base) = (p.cumulative_funding, p.funding_snapshot, p.base);
+/// The funding a position of `base` owes (< 0) or is owed since the index was `snapshot`, the
+/// index being `cumulative` now: `floor(-(base * (cumulative - snapshot)) / 1e15)`. It belongs
+/// to the position as it is: an order that fills now starts at the current index, so the order
+/// scenarios carry this same amount. qd-trading settles positions with this same function.
+/// |base * delta| < 2^63 * 2^64, so the result is below 2^78.
+pub fn funding_pnl(base: i64, snapshot: i64, cumulative: i64) -> i128 {
+    let (now, then) = (cumulative, snapshot);
     if base == 0 || now == then {
         return 0;
     }
@@ -403,7 +404,7 @@ impl Health {
         check_perp(p)?;
         let m = &p.market;
         // The position if all bids (asks) filled; it must fit i64. None: no orders on that side.
-        let funding = funding_pnl(p);
+        let funding = funding_pnl(p.base, p.funding_snapshot, p.cumulative_funding);
         let bids_filled = if p.bids_base == 0 && p.bids_quote == 0 {
             None
         } else {
@@ -489,7 +490,7 @@ impl Health {
             return Ok(None);
         }
         let m = &p.market;
-        let position = Position::new(p, p.base, p.quote as i128 + funding_pnl(p));
+        let position = Position::new(p, p.base, p.quote as i128 + funding_pnl(p.base, p.funding_snapshot, p.cumulative_funding));
         let (ratio, weight) = (position.ratio(m.maint_margin_bps), m.upnl_maint_weight_bps);
         let own = position.value(p.price).parts(ratio, weight);
         let assets_other = self.assets_maint.checked_sub(own.asset).ok_or(OVERFLOW)?;

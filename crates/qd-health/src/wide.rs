@@ -1,6 +1,7 @@
 //! 128-bit arithmetic built from 64-bit operations. SBF has 64-bit multiply and divide
 //! instructions only: an i128 `/` becomes a shift-and-subtract loop of ~4k CU (see
-//! shared/docs/sbf-toolchain.md), so nothing in this crate divides an i128 with `/`.
+//! shared/docs/sbf-toolchain.md), so nothing in this crate divides an i128 with `/`. Public:
+//! qd-trading-state's fill, auction and funding math build on the same helpers.
 //! - Products of two u64 take one, two or four 64-bit multiplies (`mul_wide`).
 //! - Every scale is a power of ten (bps 10^4, base 10^9, funding 10^15, size factor 10^18, token
 //!   decimals). A quotient by 10^K is one 64-bit division when the value fits 64 bits; since

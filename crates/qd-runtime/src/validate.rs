@@ -47,3 +47,12 @@ pub fn distinct(accounts: &[&AccountInfo]) -> ProgramResult {
 pub fn accounts<const N: usize>(accounts: &[AccountInfo]) -> Result<&[AccountInfo; N], crate::error::ProgramError> {
     accounts.get(..N).and_then(|s| s.try_into().ok()).ok_or_else(|| RuntimeError::NotEnoughAccounts.into())
 }
+
+/// Fails with `TooManyAccounts` unless `rest` is used up (a health-account list read to its end
+/// must not carry accounts its reader skipped).
+pub fn no_more_accounts(rest: &mut core::slice::Iter<AccountInfo>) -> ProgramResult {
+    if rest.next().is_some() {
+        return Err(RuntimeError::TooManyAccounts.into());
+    }
+    Ok(())
+}

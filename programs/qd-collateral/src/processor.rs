@@ -8,7 +8,7 @@ use crate::events::{BalanceAdjusted, BalanceChanged, BalancesOpened, CollateralC
 use crate::instruction::{CollateralInstruction, Params};
 use qd_access::{authorize, load_config as load_security, require_role, AccessError, Action, Request, Role, AUTHORITY_SEED, NO_MARKET};
 use qd_collateral_state::{
-    add_collateral, CollateralBalances, CollateralConfig, BALANCES_SEED, BALANCES_VERSION, COLLATERAL_CONFIG_VERSION,
+    add_collateral_from, CollateralBalances, CollateralConfig, BALANCES_SEED, BALANCES_VERSION, COLLATERAL_CONFIG_VERSION,
     CONFIG_SEED, STATUS_ACTIVE, VAULT_SEED,
 };
 use qd_core_state::{load_global, load_margin, MarginAccount, STATUS_BANKRUPT, STATUS_BEING_LIQUIDATED};
@@ -127,14 +127,11 @@ fn balances_mut<'a>(info: &'a AccountInfo, margin_account: &Pubkey) -> Result<&'
 }
 
 /// Initial health of `balances` with prices valid for margin; fails below zero.
-fn require_init_health(
-    balances: &CollateralBalances,
-    accounts: &[AccountInfo],
-    known: (&Pubkey, &CollateralConfig),
-    clock: &Clock,
-) -> ProgramResult {
+fn require_init_health(balances: &CollateralBalances, accounts: &[AccountInfo], clock: &Clock) -> ProgramResult {
     let mut health = Health::new();
-    add_collateral(&mut health, balances, accounts, Some(known), OracleAction::Margin, clock)?;
+    let mut next = accounts.iter();
+    add_collateral_from(&mut health, balances, &mut next, None, OracleAction::Margin, clock)?;
+    validate::no_more_accounts(&mut next)?;
     if health.init_health()? < 0 {
         return Err(E::InsufficientHealth.into());
     }
@@ -359,21 +356,24 @@ fn withdraw(accounts: &[AccountInfo], amount: u64) -> ProgramResult {
     check_not_in_liquidation(margin)?;
     validate::distinct(&[balances_info, config_info, vault, destination])?;
     validate::address(vault_authority, &qd_ids::COLLATERAL_AUTHORITY)?;
-    let config = config_info.load_mut::<CollateralConfig>(&crate::ID)?;
+    // Read-only until the health check is done: the health accounts list this config again.
+    let config = qd_collateral_state::load_config(config_info)?;
     check_token_accounts(config, vault, mint, token_program)?;
     check_user_token_account(config, destination)?;
+    let decimals = config.decimals;
     let balances = balances_mut(balances_info, margin_info.key())?;
     let balance = debit(balances, mint.key(), amount)?;
-    config.total_balances = config.total_balances.checked_sub(amount as i64).ok_or(RuntimeError::ArithmeticOverflow)?;
-    require_init_health(balances, health_accounts, (config_info.key(), config), &clock)?;
+    require_init_health(balances, health_accounts, &clock)?;
     // Balances can exceed the vault while the protocol balance is negative (PnL credited before
     // the matching debit is collected): a named error instead of the token program's.
     if token::amount(vault)? < amount {
         return Err(E::VaultShortfall.into());
     }
+    let config = config_info.load_mut::<CollateralConfig>(&crate::ID)?;
+    config.total_balances = config.total_balances.checked_sub(amount as i64).ok_or(RuntimeError::ArithmeticOverflow)?;
     compact(balances);
     let seq = next_seq(&mut balances.seq)?;
-    token::transfer_checked(token_program, vault, mint, destination, vault_authority, (amount, config.decimals), &[VAULT_AUTHORITY_SEEDS])?;
+    token::transfer_checked(token_program, vault, mint, destination, vault_authority, (amount, decimals), &[VAULT_AUTHORITY_SEEDS])?;
     emit(BalanceChanged { margin_account: *margin_info.key(), mint: *mint.key(), amount: -(amount as i64), balance, slot: clock.slot, seq }.encode().finish()?);
     Ok(())
 }
@@ -401,7 +401,7 @@ fn transfer(accounts: &[AccountInfo], amount: u64) -> ProgramResult {
         return Err(E::AccountCapExceeded.into());
     }
     entry.balance = to_balance;
-    require_init_health(from, health_accounts, (config_info.key(), config), &clock)?;
+    require_init_health(from, health_accounts, &clock)?;
     compact(from);
     compact(to);
     let from_seq = next_seq(&mut from.seq)?;
@@ -472,7 +472,9 @@ fn view_health(accounts: &[AccountInfo], action: OracleAction) -> ProgramResult 
     let balances = balances_info.load::<CollateralBalances>(&crate::ID)?;
     let clock = Clock::get()?;
     let mut health = Health::new();
-    add_collateral(&mut health, balances, &accounts[1..], None, action, &clock)?;
+    let mut next = accounts[1..].iter();
+    add_collateral_from(&mut health, balances, &mut next, None, action, &clock)?;
+    validate::no_more_accounts(&mut next)?;
     let mut out = Writer::<90>::new();
     out.i128(health.init_health()?).i128(health.maint_health()?).i128(health.free_collateral()?);
     for value in [health.health_factor_bps()?, health.margin_ratio_bps()?] {
