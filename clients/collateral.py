@@ -20,6 +20,8 @@ from solders.system_program import ID as SYSTEM_PROGRAM_ID
 from quantdesk.clients import core, security
 from quantdesk.clients import health as health_mod
 from quantdesk.clients import idl as idl_mod
+from quantdesk.clients import trading_state
+from quantdesk.clients.trading_state import PerpMarket, TradingAccount, market_address, trading_address
 from quantdesk.clients.oracle import Action, GuardConfig, OracleClient
 from quantdesk.clients.rpc import ProgramClient
 from quantdesk.clients.token import TOKEN_PROGRAM_ID, associated_address
@@ -152,15 +154,22 @@ def decode_balances(address: Pubkey, data: bytes, program: Program | None = None
     return CollateralBalances(address, c.margin_account, c.owner, c.seq, entries)
 
 
-def health_accounts(balances: CollateralBalances, configs: dict[Pubkey, CollateralConfig]) -> list[AccountMeta]:
+def health_accounts(balances: CollateralBalances, configs: dict[Pubkey, CollateralConfig], trading: TradingAccount | None = None,
+                    markets: dict[int, PerpMarket] | None = None) -> list[AccountMeta]:
     """The accounts a health check reads after an instruction's fixed accounts: for each entry,
-    its config and (except the quote's) its oracle. `configs` is keyed by mint."""
+    its config and (except the quote's) its oracle; then for each position of `trading` (the
+    margin account's trading account, None if it has none), its market and the market's oracle.
+    `configs` is keyed by mint, `markets` by market index."""
     metas = []
     for entry in balances.entries:
         config = configs[entry.mint]
         metas.append(AccountMeta(config.address, is_signer=False, is_writable=False))
         if config.oracle is not None:
             metas.append(AccountMeta(config.oracle, is_signer=False, is_writable=False))
+    for position in trading.positions if trading is not None else []:
+        market = (markets or {})[position.market_index]
+        metas.append(AccountMeta(market_address(position.market_index), is_signer=False, is_writable=False))
+        metas.append(AccountMeta(market.oracle, is_signer=False, is_writable=False))
     return metas
 
 
@@ -239,6 +248,7 @@ class CollateralInstructions:
             "security_config": security.CONFIG,
             "margin_account": margin_account,
             "balances": balances_address(margin_account),
+            "trading_account": trading_address(margin_account),
             "config": config_address(mint),
             "vault": vault_address(mint),
             "destination": destination or associated_address(owner, mint, token_program),
@@ -254,6 +264,7 @@ class CollateralInstructions:
             "security_config": security.CONFIG,
             "from_margin_account": from_margin,
             "from_balances": balances_address(from_margin),
+            "from_trading_account": trading_address(from_margin),
             "to_margin_account": to_margin,
             "to_balances": balances_address(to_margin),
             "config": config_address(mint),
@@ -265,7 +276,8 @@ class CollateralInstructions:
                                                            "balances": balances_address(margin_account)})
 
     def view_health(self, margin_account: Pubkey, health: list[AccountMeta], action: Action = Action.MARGIN) -> Instruction:
-        return self._ix("view_health", int(action), accounts={"balances": balances_address(margin_account)}, remaining=health)
+        return self._ix("view_health", int(action), accounts={"balances": balances_address(margin_account),
+                                                              "trading_account": trading_address(margin_account)}, remaining=health)
 
 
 @dataclass(frozen=True)
@@ -355,9 +367,31 @@ class CollateralClient(ProgramClient):
         mints = [e.mint for e in balances.entries] + ([also] if also is not None else [])
         return {m: await self.fetch_config(m) for m in dict.fromkeys(mints)}
 
+    async def fetch_trading(self, margin_account: Pubkey) -> TradingAccount | None:
+        """The margin account's qd-trading account, None when it has none open."""
+        info = (await self.connection.get_account_info(trading_address(margin_account))).value
+        if info is None or info.owner != trading_state.PROGRAM_ID:
+            return None
+        return trading_state.decode_trading_account(bytes(info.data))
+
+    async def markets_for(self, trading: TradingAccount | None) -> dict[int, PerpMarket]:
+        """The markets of `trading`'s positions, by index."""
+        markets = {}
+        for position in trading.positions if trading is not None else []:
+            info = (await self.connection.get_account_info(market_address(position.market_index))).value
+            if info is None or info.owner != trading_state.PROGRAM_ID:
+                raise LookupError(f"no perp market {position.market_index}")
+            markets[position.market_index] = trading_state.decode_market(bytes(info.data))
+        return markets
+
+    async def health_accounts_for(self, balances: CollateralBalances, configs: dict[Pubkey, CollateralConfig]) -> list[AccountMeta]:
+        """`health_accounts` of the margin account of `balances`, its positions fetched."""
+        trading = await self.fetch_trading(balances.margin_account)
+        return health_accounts(balances, configs, trading, await self.markets_for(trading))
+
     async def health_accounts_of(self, margin_account: Pubkey) -> list[AccountMeta]:
         balances = await self.fetch_balances(margin_account)
-        return health_accounts(balances, await self.configs_for(balances))
+        return await self.health_accounts_for(balances, await self.configs_for(balances))
 
     async def open(self, owner: Keypair, margin_account: Pubkey) -> Signature:
         return await self.send([self.ix.open_balances(owner.pubkey(), margin_account)], [owner])
@@ -369,7 +403,8 @@ class CollateralClient(ProgramClient):
     async def withdraw(self, owner: Keypair, margin_account: Pubkey, mint: Pubkey, amount: int, destination: Pubkey | None = None) -> Signature:
         balances = await self.fetch_balances(margin_account)
         configs = await self.configs_for(balances, also=mint)
-        ix = self.ix.withdraw(owner.pubkey(), margin_account, mint, amount, health_accounts(balances, configs), destination, configs[mint].token_program)
+        health = await self.health_accounts_for(balances, configs)
+        ix = self.ix.withdraw(owner.pubkey(), margin_account, mint, amount, health, destination, configs[mint].token_program)
         return await self.send([ix], [owner])
 
     async def transfer(self, owner: Keypair, from_margin: Pubkey, to_margin: Pubkey, mint: Pubkey, amount: int) -> Signature:
@@ -383,12 +418,19 @@ class CollateralClient(ProgramClient):
         return (await self.oracle.read_price(config.oracle, action, config.guards[action])).price
 
     async def health(self, margin_account: Pubkey, action: Action = Action.MARGIN) -> HealthReport:
-        """The account's collateral rows and health, from on-chain balances and guarded prices,
-        computed with the engine's Python mirror."""
+        """The account's collateral rows and health (its perp positions included), from on-chain
+        accounts and guarded prices, computed with the engine's Python mirror."""
         balances = await self.fetch_balances(margin_account)
         configs = await self.configs_for(balances)
         rows = [CollateralRow(configs[e.mint], e.balance, await self.price(configs[e.mint], action)) for e in balances.entries]
-        result = health_mod.compute([r.input() for r in rows], [])
+        trading = await self.fetch_trading(margin_account)
+        markets = await self.markets_for(trading)
+        perps = []
+        for position in trading.positions if trading is not None else []:
+            market = markets[position.market_index]
+            price = (await self.oracle.read_price(market.oracle, action, market.guards[action])).price
+            perps.append(trading_state.perp_input(position, market, price))
+        result = health_mod.compute([r.input() for r in rows], perps)
         return HealthReport(margin_account, rows, result)
 
     async def view_health(self, margin_account: Pubkey, action: Action = Action.MARGIN) -> HealthView:

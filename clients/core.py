@@ -20,6 +20,7 @@ from quantdesk.clients import idl as idl_mod
 from quantdesk.clients import collateral
 from quantdesk.clients.rpc import ProgramClient
 from quantdesk.clients.security import ALL_MARKETS, MAX_MARKETS
+from quantdesk.clients.trading_state import trading_address
 
 NAME = "qd_core"
 PROGRAM_ID = idl_mod.program_id(NAME)
@@ -185,9 +186,10 @@ class CoreInstructions:
         )
 
     def close_margin_account(self, owner: Pubkey, margin_account: Pubkey) -> Instruction:
-        """The account's qd-collateral balances account must be closed first."""
+        """The account's qd-collateral balances account and qd-trading account must be closed first."""
         return self._ix("close_margin_account", accounts={"owner": owner, "global": GLOBAL, "margin_account": margin_account,
-                                                          "collateral_balances": collateral.balances_address(margin_account)})
+                                                          "collateral_balances": collateral.balances_address(margin_account),
+                                                          "trading_account": trading_address(margin_account)})
 
     def set_delegate(self, owner: Pubkey, margin_account: Pubkey, delegate: Pubkey | None) -> Instruction:
         """`delegate=None` removes the delegate."""

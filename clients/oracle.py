@@ -2,6 +2,7 @@
 and an async client that publishes and reads prices over RPC."""
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import IntEnum
@@ -25,6 +26,10 @@ MAX_PUBLISHERS = 8
 PRICE_DECIMALS = 6
 STATUS_HALTED = 0
 STATUS_TRADING = 1
+
+
+# GuardConfig's bytes: u32 slots, u32 secs, u16 conf bps, u16 EMA deviation bps, u8 trading, pad.
+GUARD_LAYOUT = struct.Struct("<IIHHB3x")
 
 
 class Action(IntEnum):
@@ -65,6 +70,16 @@ class GuardConfig:
     @classmethod
     def from_idl(cls, c: Container[Any]) -> GuardConfig:
         return cls(c.max_staleness_slots, c.max_staleness_secs, c.max_conf_bps, c.max_ema_deviation_bps, bool(c.require_trading))
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> GuardConfig:
+        """The 16-byte `#[repr(C)]` layout, for decoders that do not go through an IDL."""
+        slots, secs, conf, ema, trading = GUARD_LAYOUT.unpack(raw)
+        return cls(slots, secs, conf, ema, bool(trading))
+
+    def to_bytes(self) -> bytes:
+        return GUARD_LAYOUT.pack(self.max_staleness_slots, self.max_staleness_secs, self.max_conf_bps, self.max_ema_deviation_bps,
+                                 int(self.require_trading))
 
 
 def encode_symbol(symbol: str) -> bytes:

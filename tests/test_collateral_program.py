@@ -462,7 +462,7 @@ def test_transfer_between_sub_accounts_of_one_owner() -> None:
     failed(v.transfer(v.usdc, USDC, dest=theirs), E["NotSameOwner"])
     failed(v.transfer(v.usdc, USDC, dest=v.main), E["DuplicateAccount"])
     # Balances of another account under the destination's name.
-    ix = with_meta(v.ix.transfer(v.trader.pubkey(), v.main, v.sub, v.usdc, USDC, v.health(v.main)), 5, key=collateral.balances_address(theirs))
+    ix = with_meta(v.ix.transfer(v.trader.pubkey(), v.main, v.sub, v.usdc, USDC, v.health(v.main)), 6, key=collateral.balances_address(theirs))
     failed(v.send([ix], v.trader), E["BalancesMismatch"])
     v.check_conservation()
 
@@ -486,28 +486,28 @@ def test_substituted_vault_mint_oracle_and_config_are_refused() -> None:
     refused(with_meta(dep, 8, key=token.TOKEN_2022_PROGRAM_ID), "WrongTokenProgram")
     refused(with_meta(dep, 6, key=collateral.vault_address(v.sol)), "DuplicateAccount")  # vault as source
     wd = v.ix.withdraw(o, v.main, v.sol, SOL, v.health(v.main))
-    refused(with_meta(wd, 5, key=collateral.vault_address(v.usdc)), "WrongVault")
-    refused(with_meta(wd, 4, key=collateral.config_address(v.usdc)), "WrongMint")
-    refused(with_meta(wd, 6, key=collateral.vault_address(v.sol)), "DuplicateAccount")
-    refused(with_meta(wd, 9, key=Keypair().pubkey()), "WrongAddress")  # fake vault authority
+    refused(with_meta(wd, 6, key=collateral.vault_address(v.usdc)), "WrongVault")
+    refused(with_meta(wd, 5, key=collateral.config_address(v.usdc)), "WrongMint")
+    refused(with_meta(wd, 7, key=collateral.vault_address(v.sol)), "DuplicateAccount")
+    refused(with_meta(wd, 10, key=Keypair().pubkey()), "WrongAddress")  # fake vault authority
     # Health accounts: another oracle, out of order, a config of another mint, missing or extra.
-    sol_meta = 12  # fixed accounts 0..9, then usdc config (10), sol config (11), sol oracle (12)
+    sol_meta = 13  # fixed accounts 0..10, then usdc config (11), sol config (12), sol oracle (13)
     fake_feed = Keypair().pubkey()
     v.chain.set_account(fake_feed, Account(10**9, v.raw(v.feed), oracle.PROGRAM_ID))  # a real feed's bytes at another address
     refused(with_meta(wd, sol_meta, key=fake_feed), "WrongOracle")
-    refused(with_meta(wd, 10, key=collateral.config_address(v.sol)), "ConfigMintMismatch")
+    refused(with_meta(wd, 11, key=collateral.config_address(v.sol)), "ConfigMintMismatch")
     health_metas = v.health(v.main)
-    refused(Instruction(wd.program_id, wd.data, list(wd.accounts[:10]) + health_metas[:2]), "NotEnoughAccounts")
+    refused(Instruction(wd.program_id, wd.data, list(wd.accounts[:11]) + health_metas[:2]), "NotEnoughAccounts")
     refused(Instruction(wd.program_id, wd.data, list(wd.accounts) + [health_metas[0]]), "TooManyAccounts")
     # Type cosplay: a config's bytes under another owner, a balances account as a config.
     fake_config = Keypair().pubkey()
     v.chain.set_account(fake_config, Account(10**9, v.raw(collateral.config_address(v.sol)), Keypair().pubkey()))
-    refused(with_meta(wd, 11, key=fake_config), "WrongOwner")
-    refused(with_meta(wd, 11, key=collateral.balances_address(v.sub)), "WrongAccountSize")
+    refused(with_meta(wd, 12, key=fake_config), "WrongOwner")
+    refused(with_meta(wd, 12, key=collateral.balances_address(v.sub)), "WrongAccountSize")
     cosplay = Keypair().pubkey()  # config-sized, owned by qd-collateral, another type's discriminator
     data = idl.discriminator("account", "CollateralBalances") + v.raw(collateral.config_address(v.sol))[8:]
     v.chain.set_account(cosplay, Account(10**9, data, collateral.PROGRAM_ID))
-    refused(with_meta(wd, 11, key=cosplay), "WrongDiscriminator")
+    refused(with_meta(wd, 12, key=cosplay), "WrongDiscriminator")
     # Balances of another margin account.
     refused(with_meta(wd, 3, key=collateral.balances_address(v.sub)), "BalancesMismatch")
 

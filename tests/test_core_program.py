@@ -13,7 +13,7 @@ from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
 from quantdesk.chain import DEPLOY_DIR, ROOT, Chain, TxResult
-from quantdesk.clients import collateral, core, idl, security, token
+from quantdesk.clients import collateral, core, idl, security, token, trading_state
 from quantdesk.clients.core import MarginAccount
 
 from program_support import failed, with_meta
@@ -417,6 +417,24 @@ def test_close_refuses_an_account_whose_collateral_balances_are_open(acct: Core)
     failed(acct.chain.send([with_meta(close, 3, key=collateral.balances_address(acct.margin(1)))], [acct.owner]), E["WrongAddress"])
     assert acct.snapshot(margin) == before
     assert acct.chain.send([ix.close_balances(acct.owner.pubkey(), margin), close], [acct.owner]).ok
+
+
+def test_close_refuses_an_account_whose_trading_account_is_open(acct: Core) -> None:
+    margin = acct.margin()
+    trading = trading_state.trading_address(margin)
+    # The TradingAccount qd-trading opens, flat and without orders: still open, so refused.
+    data = trading_state.TradingAccount(margin_account=margin, owner=acct.owner.pubkey()).encode()
+    acct.chain.set_account(trading, Account(10**8, data, trading_state.PROGRAM_ID))
+    before = acct.snapshot(margin)
+    close = acct.ix.close_margin_account(acct.owner.pubkey(), margin)
+    failed(acct.chain.send([close], [acct.owner]), E["AccountNotEmpty"])
+    # Any other account in the trading slot: checked against the PDA [b"trading", margin].
+    failed(acct.chain.send([with_meta(close, 4, key=Keypair().pubkey())], [acct.owner]), E["WrongAddress"])
+    failed(acct.chain.send([with_meta(close, 4, key=trading_state.trading_address(acct.margin(1)))], [acct.owner]), E["WrongAddress"])
+    assert acct.snapshot(margin) == before
+    # Closed by qd-trading (handed to the System program): the margin account closes.
+    acct.chain.set_account(trading, Account(10**8, b"", Pubkey.default()))
+    assert acct.chain.send([close], [acct.owner]).ok
 
 
 @pytest.mark.parametrize(("status", "error"), [(core.STATUS_FROZEN, "AccountFrozen"), (core.STATUS_BEING_LIQUIDATED, "BeingLiquidated")])

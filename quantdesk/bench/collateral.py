@@ -8,7 +8,7 @@ from solders.pubkey import Pubkey
 
 from quantdesk.bench.cu import CuTable
 from quantdesk.chain import Chain
-from quantdesk.clients import collateral, core, oracle, security, token
+from quantdesk.clients import collateral, core, oracle, security, token, trading_state
 from quantdesk.clients.collateral import MAX_BALANCES, Params
 
 PER_ENTRY_BUDGET = 1_500
@@ -29,10 +29,26 @@ def balances_on(chain: Chain, margin: Pubkey) -> collateral.CollateralBalances:
     return collateral.decode_balances(address, bytes(account.data))
 
 
+def trading_on(chain: Chain, margin: Pubkey) -> trading_state.TradingAccount | None:
+    """`margin`'s trading account, None when qd-trading does not own its PDA."""
+    account = chain.account(trading_state.trading_address(margin))
+    if account is None or account.owner != trading_state.PROGRAM_ID:
+        return None
+    return trading_state.decode_trading_account(bytes(account.data))
+
+
+def market_on(chain: Chain, index: int) -> trading_state.PerpMarket:
+    account = chain.account(trading_state.market_address(index))
+    assert account is not None, f"no perp market {index}"
+    return trading_state.decode_market(bytes(account.data))
+
+
 def health_accounts_on(chain: Chain, margin: Pubkey) -> list[AccountMeta]:
-    """`margin`'s health accounts from the chain's current state."""
+    """`margin`'s health accounts (collateral, then perp positions) from the chain's current state."""
     balances = balances_on(chain, margin)
-    return collateral.health_accounts(balances, {e.mint: config_on(chain, e.mint) for e in balances.entries})
+    trading = trading_on(chain, margin)
+    markets = {p.market_index: market_on(chain, p.market_index) for p in (trading.positions if trading is not None else [])}
+    return collateral.health_accounts(balances, {e.mint: config_on(chain, e.mint) for e in balances.entries}, trading, markets)
 
 
 def curve(table: CuTable, prefix: str) -> list[int]:

@@ -5,7 +5,7 @@
 //!   6100..6200  the program's own errors
 //!   6200..6250  access checks (qd-access: pause, freeze, roles, sessions, rate limit)
 //!   6250..6300  health engine (qd-health)
-//!   6300..6350  collateral reads of health checks (qd-collateral-state)
+//!   6300..6350  health-account reads: collateral and perps (qd-collateral-state)
 
 /// A failed instruction: the custom error code returned to the runtime.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,5 +1,5 @@
 //! qd-collateral's own errors (6100..); runtime 6000.., oracle reader 6050.., access 6200..,
-//! health engine 6250.., collateral reads 6300...
+//! health engine 6250.., health-account reads 6300...
 
 use qd_runtime::error::ProgramError;
 

@@ -14,17 +14,26 @@
 //! - `deposit(amount)`: the owner moves tokens into the vault; allowed while frozen, refused
 //!   when the Deposit operation is paused or a cap would be passed.
 //! - `withdraw(amount)`: the owner takes tokens out; refused when frozen, paused, in
-//!   liquidation, or if initial health after it would be below 0 with prices valid for margin.
+//!   liquidation, or if initial health after it (collateral and perp positions) would be below 0
+//!   with prices valid for margin.
 //! - `transfer(amount)`: between two margin accounts of the same owner, as a withdrawal of the
 //!   source (health-checked) and a deposit of the destination.
 //! - `adjust_balance(delta)`: CPI only, signed by qd-core's or qd-trading's authority PDA (PnL,
 //!   fees, liquidation); the config's protocol balance is the counterparty, and only a quote
 //!   balance may go negative.
-//! - `view_health(oracle_action)`: the health of a balances account, as return data.
+//! - `view_health(oracle_action)`: the health of a margin account (balances and positions), as
+//!   return data.
+//!
+//! Perp positions: withdraw, transfer (its source) and view_health take the margin account's
+//! qd-trading TradingAccount PDA [b"trading", margin_account] as a fixed account right after its
+//! balances. Owned by qd-trading, it is checked by type and `margin_account` field; otherwise it
+//! must be that canonical PDA (an account never opened or closed: no positions), so a client
+//! cannot hide its positions by passing another account.
 //!
 //! Health accounts: withdraw, transfer and view_health take, after their fixed accounts, each
-//! held collateral's config and (except the quote's) its oracle, in balance order.
-//! Layouts: crates/qd-collateral-state.
+//! held collateral's config and (except the quote's) its oracle, in balance order; then for each
+//! position of the trading account its PerpMarket and that market's oracle, in position order.
+//! Layouts: crates/qd-collateral-state, crates/qd-trading-state.
 #![cfg_attr(target_arch = "bpf", no_std)]
 
 pub mod balances;

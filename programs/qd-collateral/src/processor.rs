@@ -8,11 +8,11 @@ use crate::events::{BalanceAdjusted, BalanceChanged, BalancesOpened, CollateralC
 use crate::instruction::{CollateralInstruction, Params};
 use qd_access::{authorize, load_config as load_security, require_role, AccessError, Action, Request, Role, AUTHORITY_SEED, NO_MARKET};
 use qd_collateral_state::{
-    add_collateral_from, CollateralBalances, CollateralConfig, BALANCES_SEED, BALANCES_VERSION, COLLATERAL_CONFIG_VERSION,
-    CONFIG_SEED, STATUS_ACTIVE, VAULT_SEED,
+    CollateralBalances, CollateralConfig, BALANCES_SEED, BALANCES_VERSION, COLLATERAL_CONFIG_VERSION, CONFIG_SEED, STATUS_ACTIVE, VAULT_SEED,
 };
 use qd_core_state::{load_global, load_margin, MarginAccount, STATUS_BANKRUPT, STATUS_BEING_LIQUIDATED};
 use qd_health::Health;
+use qd_trading_state::{account_health, trading_account_of};
 use qd_oracle_reader::{price_update_feed_id, read_price, Action as OracleAction, OracleGuards, OracleSource};
 use qd_runtime::account::{init, AccountType};
 use qd_runtime::account_info::AccountInfo;
@@ -126,13 +126,32 @@ fn balances_mut<'a>(info: &'a AccountInfo, margin_account: &Pubkey) -> Result<&'
     Ok(balances)
 }
 
-/// Initial health of `balances` with prices valid for margin; fails below zero.
-fn require_init_health(balances: &CollateralBalances, accounts: &[AccountInfo], clock: &Clock) -> ProgramResult {
-    let mut health = Health::new();
+/// The health of `margin_account`'s balances and, when `trading_info` is its open trading
+/// account, perp positions, read from `accounts` (collateral, then perp health accounts).
+fn health_of(
+    balances: &CollateralBalances,
+    margin_account: &Pubkey,
+    trading_info: &AccountInfo,
+    accounts: &[AccountInfo],
+    action: OracleAction,
+    clock: &Clock,
+) -> Result<Health, ProgramError> {
+    let trading = trading_account_of(trading_info, margin_account)?;
     let mut next = accounts.iter();
-    add_collateral_from(&mut health, balances, &mut next, None, OracleAction::Margin, clock)?;
+    let health = account_health(balances, trading, &mut next, None, None, action, clock)?;
     validate::no_more_accounts(&mut next)?;
-    if health.init_health()? < 0 {
+    Ok(health)
+}
+
+/// Fails unless initial health, with prices valid for margin, is at least zero.
+fn require_init_health(
+    balances: &CollateralBalances,
+    margin_account: &Pubkey,
+    trading_info: &AccountInfo,
+    accounts: &[AccountInfo],
+    clock: &Clock,
+) -> ProgramResult {
+    if health_of(balances, margin_account, trading_info, accounts, OracleAction::Margin, clock)?.init_health()? < 0 {
         return Err(E::InsufficientHealth.into());
     }
     Ok(())
@@ -347,8 +366,9 @@ fn deposit(accounts: &[AccountInfo], amount: u64) -> ProgramResult {
 }
 
 fn withdraw(accounts: &[AccountInfo], amount: u64) -> ProgramResult {
-    let [owner, security, margin_info, balances_info, config_info, vault, destination, mint, token_program, vault_authority] = validate::accounts::<10>(accounts)?;
-    let health_accounts = &accounts[10..];
+    let [owner, security, margin_info, balances_info, trading_info, config_info, vault, destination, mint, token_program, vault_authority] =
+        validate::accounts::<11>(accounts)?;
+    let health_accounts = &accounts[11..];
     let clock = Clock::get()?;
     let margin = load_margin(margin_info)?;
     // Owner only; not frozen; Withdraw not paused.
@@ -363,7 +383,7 @@ fn withdraw(accounts: &[AccountInfo], amount: u64) -> ProgramResult {
     let decimals = config.decimals;
     let balances = balances_mut(balances_info, margin_info.key())?;
     let balance = debit(balances, mint.key(), amount)?;
-    require_init_health(balances, health_accounts, &clock)?;
+    require_init_health(balances, margin_info.key(), trading_info, health_accounts, &clock)?;
     // Balances can exceed the vault while the protocol balance is negative (PnL credited before
     // the matching debit is collected): a named error instead of the token program's.
     if token::amount(vault)? < amount {
@@ -379,8 +399,8 @@ fn withdraw(accounts: &[AccountInfo], amount: u64) -> ProgramResult {
 }
 
 fn transfer(accounts: &[AccountInfo], amount: u64) -> ProgramResult {
-    let [owner, security, from_margin_info, from_info, to_margin_info, to_info, config_info] = validate::accounts::<7>(accounts)?;
-    let health_accounts = &accounts[7..];
+    let [owner, security, from_margin_info, from_info, from_trading_info, to_margin_info, to_info, config_info] = validate::accounts::<8>(accounts)?;
+    let health_accounts = &accounts[8..];
     let clock = Clock::get()?;
     let from_margin = load_margin(from_margin_info)?;
     // Owner only; source not frozen; Withdraw (which covers transfers) not paused.
@@ -401,7 +421,7 @@ fn transfer(accounts: &[AccountInfo], amount: u64) -> ProgramResult {
         return Err(E::AccountCapExceeded.into());
     }
     entry.balance = to_balance;
-    require_init_health(from, health_accounts, &clock)?;
+    require_init_health(from, from_margin_info.key(), from_trading_info, health_accounts, &clock)?;
     compact(from);
     compact(to);
     let from_seq = next_seq(&mut from.seq)?;
@@ -468,13 +488,9 @@ fn adjust_balance(accounts: &[AccountInfo], delta: i64) -> ProgramResult {
 /// Return data of `view_health`: borsh (i128 init, i128 maint, i128 free collateral,
 /// Option<i128> health factor bps, Option<i128> margin ratio bps).
 fn view_health(accounts: &[AccountInfo], action: OracleAction) -> ProgramResult {
-    let balances_info = accounts.first().ok_or(RuntimeError::NotEnoughAccounts)?;
+    let [balances_info, trading_info] = validate::accounts::<2>(accounts)?;
     let balances = balances_info.load::<CollateralBalances>(&crate::ID)?;
-    let clock = Clock::get()?;
-    let mut health = Health::new();
-    let mut next = accounts[1..].iter();
-    add_collateral_from(&mut health, balances, &mut next, None, action, &clock)?;
-    validate::no_more_accounts(&mut next)?;
+    let health = health_of(balances, &balances.margin_account, trading_info, &accounts[2..], action, &Clock::get()?)?;
     let mut out = Writer::<90>::new();
     out.i128(health.init_health()?).i128(health.maint_health()?).i128(health.free_collateral()?);
     for value in [health.health_factor_bps()?, health.margin_ratio_bps()?] {

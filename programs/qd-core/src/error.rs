@@ -19,7 +19,7 @@ pub enum CoreError {
     NotOwner = 6105,
     /// The margin account is being liquidated
     BeingLiquidated = 6106,
-    /// The margin account's collateral balances account is still open
+    /// The margin account's collateral balances or trading account is still open
     AccountNotEmpty = 6107,
     /// The delegate cannot be the owner
     InvalidDelegate = 6108,

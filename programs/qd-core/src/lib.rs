@@ -7,7 +7,8 @@
 //! - `create_margin_account(sub_id, name)`: the owner creates its MarginAccount PDA
 //!   [b"margin", owner, sub_id u16 LE] (sub_id < max_sub_accounts) and pays the rent.
 //! - `close_margin_account()`: the owner closes an unfrozen account not being liquidated whose
-//!   qd-collateral balances account is closed, and gets the rent back.
+//!   qd-collateral balances account and qd-trading trading account are closed, and gets the
+//!   rent back.
 //! - `set_delegate(delegate)`, `set_limits(max_leverage_x100, allowed_markets, reduce_only)`:
 //!   owner only. A frozen account may only remove its delegate.
 //! - `set_frozen(frozen, reason)`: CPI only, signed by qd-security's authority PDA (the

@@ -16,6 +16,7 @@ use qd_runtime::log::emit;
 use qd_runtime::pubkey::Pubkey;
 use qd_runtime::sysvar::Clock;
 use qd_runtime::{pda, system, token, validate};
+use qd_trading_state::TRADING_SEED;
 
 pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> ProgramResult {
     // Owner checks and PDAs below assume our published id; a copy deployed elsewhere refuses.
@@ -137,7 +138,7 @@ fn create_margin_account(accounts: &[AccountInfo], sub_id: u16, name: [u8; 32]) 
 }
 
 fn close_margin_account(accounts: &[AccountInfo]) -> ProgramResult {
-    let [owner, global_info, margin_info, balances] = validate::accounts::<4>(accounts)?;
+    let [owner, global_info, margin_info, balances, trading] = validate::accounts::<5>(accounts)?;
     validate::writable(owner)?;
     validate::distinct(&[owner, global_info, margin_info])?;
     let global = global_mut(global_info)?;
@@ -148,12 +149,14 @@ fn close_margin_account(accounts: &[AccountInfo]) -> ProgramResult {
     if margin.status & STATUS_BEING_LIQUIDATED != 0 {
         return Err(E::BeingLiquidated.into());
     }
-    // The collateral lives in qd-collateral's balances account, which it closes only when
-    // empty. Reading it here (rather than a counter qd-collateral keeps by CPI) works for every
-    // caller, including adjustments that qd-core itself CPIs, where a CPI back into qd-core
-    // would be reentrancy. A rare instruction: the address search (~1,500 CU) is affordable.
+    // The collateral lives in qd-collateral's balances account and the positions and orders in
+    // qd-trading's trading account; each program closes its account only when empty. Reading
+    // them here (rather than counters kept by CPI) works for every caller, including
+    // adjustments that qd-core itself CPIs, where a CPI back into qd-core would be reentrancy.
+    // A rare instruction: the two address searches (~1,500 CU each) are affordable.
     pda::check_canonical(balances.key(), &[BALANCES_SEED, margin_info.key()], &qd_ids::QD_COLLATERAL)?;
-    if balances.owner() == &qd_ids::QD_COLLATERAL {
+    pda::check_canonical(trading.key(), &[TRADING_SEED, margin_info.key()], &qd_ids::QD_TRADING)?;
+    if balances.owner() == &qd_ids::QD_COLLATERAL || trading.owner() == &qd_ids::QD_TRADING {
         return Err(E::AccountNotEmpty.into());
     }
     global.margin_accounts = global.margin_accounts.checked_sub(1).ok_or(RuntimeError::ArithmeticOverflow)?;
