@@ -3,7 +3,7 @@ decoders, the health accounts an instruction needs, and an async client for depo
 withdrawals, transfers and a health readout computed with the engine's Python mirror."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import IntEnum
 from typing import Any
@@ -21,7 +21,7 @@ from quantdesk.clients import core, security
 from quantdesk.clients import health as health_mod
 from quantdesk.clients import idl as idl_mod
 from quantdesk.clients import trading_state
-from quantdesk.clients.trading_state import PerpMarket, TradingAccount, market_address, trading_address
+from quantdesk.clients.trading_state import PerpMarket, Position, TradingAccount, market_address, trading_address
 from quantdesk.clients.oracle import Action, GuardConfig, OracleClient
 from quantdesk.clients.rpc import ProgramClient
 from quantdesk.clients.token import TOKEN_PROGRAM_ID, associated_address
@@ -155,18 +155,24 @@ def decode_balances(address: Pubkey, data: bytes, program: Program | None = None
 
 
 def health_accounts(balances: CollateralBalances, configs: dict[Pubkey, CollateralConfig], trading: TradingAccount | None = None,
-                    markets: dict[int, PerpMarket] | None = None) -> list[AccountMeta]:
+                    markets: dict[int, PerpMarket] | None = None, *, quote_held: bool = False, fixed_market: int | None = None) -> list[AccountMeta]:
     """The accounts a health check reads after an instruction's fixed accounts: for each entry,
     its config and (except the quote's) its oracle; then for each position of `trading` (the
     margin account's trading account, None if it has none), its market and the market's oracle.
-    `configs` is keyed by mint, `markets` by market index."""
+    `configs` is keyed by mint, `markets` by market index. qd-trading's instructions hold the
+    quote config (`quote_held`) and their own market (`fixed_market`) as fixed accounts, so
+    those are not repeated."""
     metas = []
     for entry in balances.entries:
         config = configs[entry.mint]
+        if quote_held and config.is_quote:
+            continue
         metas.append(AccountMeta(config.address, is_signer=False, is_writable=False))
         if config.oracle is not None:
             metas.append(AccountMeta(config.oracle, is_signer=False, is_writable=False))
     for position in trading.positions if trading is not None else []:
+        if position.market_index == fixed_market:
+            continue
         market = (markets or {})[position.market_index]
         metas.append(AccountMeta(market_address(position.market_index), is_signer=False, is_writable=False))
         metas.append(AccountMeta(market.oracle, is_signer=False, is_writable=False))
@@ -326,12 +332,26 @@ class CollateralRow:
 
 
 @dataclass(frozen=True)
+class PerpRow:
+    """One perp position of a health readout, at the price its check reads."""
+
+    position: Position
+    market: PerpMarket
+    price: int
+
+    def input(self) -> health_mod.PerpInput:
+        return trading_state.perp_input(self.position, self.market, self.price)
+
+
+@dataclass(frozen=True)
 class HealthReport:
-    """A margin account's collateral and health, computed off-chain exactly as on-chain."""
+    """A margin account's collateral, perp positions and health, computed off-chain exactly as
+    on-chain (`result.liquidation_prices` follow `perps`)."""
 
     margin_account: Pubkey
     rows: list[CollateralRow]
     result: health_mod.HealthResult
+    perps: list[PerpRow] = field(default_factory=list)
 
     def table(self, symbols: dict[Pubkey, str] | None = None) -> str:
         """A readable table: one row per collateral, then the health figures (quote units shown
@@ -417,6 +437,10 @@ class CollateralClient(ProgramClient):
             return QUOTE_PRICE
         return (await self.oracle.read_price(config.oracle, action, config.guards[action])).price
 
+    async def market_price(self, market: PerpMarket, action: Action) -> int:
+        """A perp market's price as the programs read it: its oracle with the market's guard."""
+        return (await self.oracle.read_price(market.oracle, action, market.guards[action])).price
+
     async def health(self, margin_account: Pubkey, action: Action = Action.MARGIN) -> HealthReport:
         """The account's collateral rows and health (its perp positions included), from on-chain
         accounts and guarded prices, computed with the engine's Python mirror."""
@@ -425,13 +449,10 @@ class CollateralClient(ProgramClient):
         rows = [CollateralRow(configs[e.mint], e.balance, await self.price(configs[e.mint], action)) for e in balances.entries]
         trading = await self.fetch_trading(margin_account)
         markets = await self.markets_for(trading)
-        perps = []
-        for position in trading.positions if trading is not None else []:
-            market = markets[position.market_index]
-            price = (await self.oracle.read_price(market.oracle, action, market.guards[action])).price
-            perps.append(trading_state.perp_input(position, market, price))
-        result = health_mod.compute([r.input() for r in rows], perps)
-        return HealthReport(margin_account, rows, result)
+        perps = [PerpRow(p, markets[p.market_index], await self.market_price(markets[p.market_index], action))
+                 for p in (trading.positions if trading is not None else [])]
+        result = health_mod.compute([r.input() for r in rows], [p.input() for p in perps])
+        return HealthReport(margin_account, rows, result, perps)
 
     async def view_health(self, margin_account: Pubkey, action: Action = Action.MARGIN) -> HealthView:
         """The same health computed on-chain (`view_health`, simulated)."""
