@@ -223,10 +223,15 @@ def _check_perp(p: PerpInput) -> None:
         raise HealthError("NegativeOrderTotal")
 
 
+def funding_pnl(base: int, snapshot: int, cumulative: int) -> int:
+    """What a position of `base` owes (< 0) or is owed since the index was `snapshot`, the index
+    being `cumulative` now; longs pay when the index rises. Both order scenarios carry this same
+    amount, and qd-trading settles positions with it (Rust `qd_health::funding_pnl`)."""
+    return (-(base * (cumulative - snapshot))) // (BASE_SCALE * FUNDING_SCALE)
+
+
 def _funding_pnl(p: PerpInput) -> int:
-    """What the position owes (< 0) or is owed since its snapshot; longs pay when the index
-    rises. Both order scenarios carry this same amount."""
-    return (-(p.base * (p.cumulative_funding - p.funding_snapshot))) // (BASE_SCALE * FUNDING_SCALE)
+    return funding_pnl(p.base, p.funding_snapshot, p.cumulative_funding)
 
 
 def _size_ratio(base: int, factor: int) -> int:
