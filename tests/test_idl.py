@@ -29,6 +29,10 @@ PROGRAMS = {
         [RUNTIME_ERRORS, READER_ERRORS, ACCESS_ERRORS, HEALTH_ERRORS, COLLATERAL_READ_ERRORS, ("programs/qd-collateral/src/error.rs", "CollateralError")],
     ),
     "qd_core": (["programs/qd-core/src", "crates/qd-core-state/src"], [RUNTIME_ERRORS, ACCESS_ERRORS, ("programs/qd-core/src/error.rs", "CoreError")]),
+    "qd_trading": (
+        ["programs/qd-trading/src"],
+        [RUNTIME_ERRORS, READER_ERRORS, ACCESS_ERRORS, HEALTH_ERRORS, COLLATERAL_READ_ERRORS, ("programs/qd-trading/src/error.rs", "TradingError")],
+    ),
 }
 
 

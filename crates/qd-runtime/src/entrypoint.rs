@@ -6,7 +6,7 @@ use crate::error::{ProgramError, ProgramResult, RuntimeError};
 use crate::pubkey::Pubkey;
 
 /// Accounts beyond this many are skipped (not visible to the program) and rejected.
-pub const MAX_ACCOUNTS: usize = 32;
+pub const MAX_ACCOUNTS: usize = 64;
 const NON_DUP_MARKER: u8 = 0xff;
 const RENT_EPOCH_SIZE: usize = 8;
 

@@ -1,0 +1,624 @@
+//! Instruction decoding: an 8-byte Anchor discriminator, then borsh arguments. Decoding is pure
+//! (host-tested) and validates every argument that does not depend on accounts; checks against
+//! the market (tick, lot, minimum size, auction bounds) and the clock are the processor's.
+
+use crate::error::TradingError as E;
+use qd_oracle_reader::OracleGuards;
+use qd_runtime::borsh::{self, Reader};
+use qd_runtime::error::{ProgramError, RuntimeError};
+use qd_runtime::hash::discriminator;
+use qd_trading_state::{
+    KIND_MARKET, KIND_ORACLE_OFFSET, MARKET_STATUS_SETTLEMENT, POST_ONLY_NONE, POST_ONLY_SLIDE, SIDE_ASK, TIF_FOK, TIF_GTC,
+    TIF_GTT, TIF_IOC,
+};
+
+pub const CREATE_MARKET: [u8; 8] = discriminator("global", "create_market");
+pub const SET_MARKET_PARAMS: [u8; 8] = discriminator("global", "set_market_params");
+pub const SET_MARKET_STATUS: [u8; 8] = discriminator("global", "set_market_status");
+pub const SET_MARKET_ORACLE: [u8; 8] = discriminator("global", "set_market_oracle");
+pub const OPEN_TRADING_ACCOUNT: [u8; 8] = discriminator("global", "open_trading_account");
+pub const CLOSE_TRADING_ACCOUNT: [u8; 8] = discriminator("global", "close_trading_account");
+pub const PLACE_ORDER: [u8; 8] = discriminator("global", "place_order");
+pub const CANCEL_ORDER: [u8; 8] = discriminator("global", "cancel_order");
+pub const CANCEL_ORDER_BY_CLIENT_ID: [u8; 8] = discriminator("global", "cancel_order_by_client_id");
+pub const CANCEL_ORDERS: [u8; 8] = discriminator("global", "cancel_orders");
+pub const MODIFY_ORDER: [u8; 8] = discriminator("global", "modify_order");
+pub const PLACE_AND_MAKE: [u8; 8] = discriminator("global", "place_and_make");
+pub const FILL_ORDER: [u8; 8] = discriminator("global", "fill_order");
+pub const UPDATE_FUNDING: [u8; 8] = discriminator("global", "update_funding");
+pub const SETTLE_PNL: [u8; 8] = discriminator("global", "settle_pnl");
+pub const EXPIRE_ORDERS: [u8; 8] = discriminator("global", "expire_orders");
+
+const BPS: u16 = 10_000;
+const BASE_SCALE: u128 = qd_health::BASE_SCALE as u128;
+/// Market indexes share qd-security's per-market pause and session bits: 0..64.
+pub const MAX_MARKET_INDEX: u16 = qd_access::MAX_MARKETS as u16;
+/// Makers one fill_order may match.
+pub const MAX_MAKERS: usize = 4;
+const MAX_FEE_BPS: u16 = 1_000;
+const MAX_AUCTION_SLOTS: u16 = 1_000;
+const MAX_DEVIATION_BPS: u16 = 5_000;
+const MIN_FUNDING_PERIOD: i64 = 60;
+const MAX_FUNDING_PERIOD: i64 = 86_400;
+const MAX_FUNDING_RATE_BPS: u16 = 1_000;
+
+/// A market's parameters, validated (borsh in this order).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MarketParams {
+    pub tick_size: u64,
+    pub lot_size: u64,
+    pub min_order_size: u64,
+    pub init_margin_bps: u16,
+    pub maint_margin_bps: u16,
+    pub size_margin_factor: u64,
+    pub upnl_init_weight_bps: u16,
+    pub upnl_maint_weight_bps: u16,
+    pub taker_fee_bps: u16,
+    pub maker_fee_bps: i16,
+    pub max_open_interest: u64,
+    pub auction_min_slots: u16,
+    pub auction_default_slots: u16,
+    pub auction_max_slots: u16,
+    pub auction_max_deviation_bps: u16,
+    pub post_auction_slots: u16,
+    pub funding_period_secs: i64,
+    pub funding_max_rate_bps: u16,
+}
+
+impl MarketParams {
+    fn read(r: &mut Reader) -> Result<Self, ProgramError> {
+        let p = MarketParams {
+            tick_size: r.u64()?,
+            lot_size: r.u64()?,
+            min_order_size: r.u64()?,
+            init_margin_bps: r.u16()?,
+            maint_margin_bps: r.u16()?,
+            size_margin_factor: r.u64()?,
+            upnl_init_weight_bps: r.u16()?,
+            upnl_maint_weight_bps: r.u16()?,
+            taker_fee_bps: r.u16()?,
+            maker_fee_bps: r.i16()?,
+            max_open_interest: r.u64()?,
+            auction_min_slots: r.u16()?,
+            auction_default_slots: r.u16()?,
+            auction_max_slots: r.u16()?,
+            auction_max_deviation_bps: r.u16()?,
+            post_auction_slots: r.u16()?,
+            funding_period_secs: r.i64()?,
+            funding_max_rate_bps: r.u16()?,
+        };
+        p.validate()?;
+        Ok(p)
+    }
+
+    fn validate(&self) -> Result<(), E> {
+        let max = i64::MAX as u64;
+        // Prices, sizes and open interest are i64 on the positions' side.
+        if self.tick_size == 0 || self.lot_size == 0 || self.tick_size > max || self.lot_size > max || self.max_open_interest > max {
+            return Err(E::InvalidMarketParams);
+        }
+        // Makes every quote amount of a lot multiple at a tick multiple an exact integer.
+        if (self.tick_size as u128 * self.lot_size as u128) % BASE_SCALE != 0 {
+            return Err(E::InvalidTickLot);
+        }
+        if self.taker_fee_bps > MAX_FEE_BPS || self.maker_fee_bps < -(self.taker_fee_bps as i16) || self.maker_fee_bps > MAX_FEE_BPS as i16 {
+            return Err(E::InvalidFees);
+        }
+        let ok = self.min_order_size >= self.lot_size
+            && self.min_order_size % self.lot_size == 0
+            && self.min_order_size <= max
+            && self.maint_margin_bps > 0
+            && self.maint_margin_bps <= self.init_margin_bps
+            && self.init_margin_bps <= BPS
+            && self.upnl_init_weight_bps <= self.upnl_maint_weight_bps
+            && self.upnl_maint_weight_bps <= BPS
+            && 1 <= self.auction_min_slots
+            && self.auction_min_slots <= self.auction_default_slots
+            && self.auction_default_slots <= self.auction_max_slots
+            && self.auction_max_slots <= MAX_AUCTION_SLOTS
+            && 0 < self.auction_max_deviation_bps
+            && self.auction_max_deviation_bps <= MAX_DEVIATION_BPS
+            && (MIN_FUNDING_PERIOD..=MAX_FUNDING_PERIOD).contains(&self.funding_period_secs)
+            && (1..=MAX_FUNDING_RATE_BPS).contains(&self.funding_max_rate_bps);
+        if !ok {
+            return Err(E::InvalidMarketParams);
+        }
+        Ok(())
+    }
+}
+
+/// An order's auction: from `start_price` to `end_price` over `duration_slots`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AuctionParams {
+    pub start_price: i64,
+    pub end_price: i64,
+    pub duration_slots: u16,
+}
+
+/// A new order (borsh in this order). Decoding checks codes and their combinations; the
+/// processor checks them against the market, the oracle and the clock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OrderParams {
+    pub market_index: u16,
+    pub side: u8,
+    pub kind: u8,
+    pub tif: u8,
+    /// `POST_ONLY_NONE`, `POST_ONLY_REJECT` or `POST_ONLY_SLIDE`.
+    pub post_only: u8,
+    pub reduce_only: bool,
+    pub client_order_id: u64,
+    /// 1..=i64::MAX.
+    pub base_size: u64,
+    /// LIMIT: the limit price; MARKET: the worst price (> 0); ORACLE_OFFSET: the offset.
+    pub price: i64,
+    /// GTT: unix time (> 0); else 0.
+    pub expiry_ts: i64,
+    pub auction: Option<AuctionParams>,
+}
+
+impl OrderParams {
+    fn read(r: &mut Reader) -> Result<Self, ProgramError> {
+        let p = OrderParams {
+            market_index: r.u16()?,
+            side: r.u8()?,
+            kind: r.u8()?,
+            tif: r.u8()?,
+            post_only: r.u8()?,
+            reduce_only: r.bool()?,
+            client_order_id: r.u64()?,
+            base_size: r.u64()?,
+            price: r.i64()?,
+            expiry_ts: r.i64()?,
+            auction: r.option(|r| Ok(AuctionParams { start_price: r.i64()?, end_price: r.i64()?, duration_slots: r.u16()? }))?,
+        };
+        p.validate()?;
+        Ok(p)
+    }
+
+    fn validate(&self) -> Result<(), E> {
+        let known = self.side <= SIDE_ASK && self.kind <= KIND_ORACLE_OFFSET && self.tif <= TIF_GTT && self.post_only <= POST_ONLY_SLIDE;
+        // A market order is taken at once or never: it cannot rest.
+        let market_rests = self.kind == KIND_MARKET && !matches!(self.tif, TIF_IOC | TIF_FOK);
+        // A post-only order rests as a maker: a priced kind that lives past its placement and
+        // never runs an auction.
+        let post_only_takes = self.post_only != POST_ONLY_NONE
+            && (self.kind == KIND_MARKET || !matches!(self.tif, TIF_GTC | TIF_GTT) || self.auction.is_some());
+        if !known || market_rests || post_only_takes {
+            return Err(E::InvalidOrderType);
+        }
+        check_size(self.base_size)?;
+        if self.kind != KIND_ORACLE_OFFSET && self.price <= 0 {
+            return Err(E::InvalidPrice);
+        }
+        if (self.tif == TIF_GTT) != (self.expiry_ts != 0) || self.expiry_ts < 0 {
+            return Err(E::InvalidExpiry);
+        }
+        if let Some(a) = self.auction {
+            if a.start_price <= 0 || a.end_price <= 0 {
+                return Err(E::AuctionOutOfBounds);
+            }
+        }
+        Ok(())
+    }
+
+    pub fn is_bid(&self) -> bool {
+        self.side != SIDE_ASK
+    }
+}
+
+/// The immediate maker order of `place_and_make`: it fills what it can and never rests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MakerParams {
+    pub price: i64,
+    pub base_size: u64,
+    pub client_order_id: u64,
+}
+
+/// An order size: 1..=i64::MAX (positions and totals are i64).
+fn check_size(size: u64) -> Result<(), E> {
+    if size == 0 || size > i64::MAX as u64 {
+        return Err(E::InvalidOrderSize);
+    }
+    Ok(())
+}
+
+/// What cancel_orders cancels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CancelScope {
+    OrderId(u64),
+    ClientOrderId(u64),
+    /// Every order in one market, or all (None).
+    Market(Option<u16>),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TradingInstruction {
+    /// Accounts: admin (signer, writable: pays rent), security config, market PDA
+    /// [b"market", index] (writable), oracle, system program.
+    CreateMarket { index: u16, symbol: [u8; 16], params: MarketParams, guards: OracleGuards },
+    /// Accounts: RISK_MANAGER or ADMIN (signer), security config, market (writable).
+    SetMarketParams { params: MarketParams },
+    /// Accounts: RISK_MANAGER or ADMIN (signer; SETTLEMENT: ADMIN), security config, market
+    /// (writable), oracle (read for the settlement price).
+    SetMarketStatus { status: u8 },
+    /// Accounts: admin (signer), security config, market (writable), new oracle.
+    SetMarketOracle { guards: OracleGuards },
+    /// Accounts: owner (signer, writable: pays rent), margin account, trading PDA
+    /// [b"trading", margin_account] (writable), system program.
+    OpenTradingAccount,
+    /// Accounts: owner (signer, writable: receives the rent), margin account, trading (writable).
+    CloseTradingAccount,
+    /// Accounts: signer, security config, margin account, trading (writable), market, oracle,
+    /// balances, quote config, session (or this program's id); then the health accounts.
+    PlaceOrder { params: OrderParams },
+    /// Accounts: signer, security config, margin account, trading (writable), session.
+    CancelOrders { scope: CancelScope },
+    /// Accounts: as place_order.
+    ModifyOrder { order_id: u64, price: Option<i64>, base_size: Option<u64> },
+    /// Accounts: maker signer, security config, maker margin, maker trading (writable), maker
+    /// balances (writable), taker margin, taker trading (writable), taker balances (writable),
+    /// market (writable), oracle, quote config (writable), collateral program, trading
+    /// authority, session (the maker's); then the maker's and the taker's health accounts.
+    PlaceAndMake { taker_order_id: u64, maker: MakerParams },
+    /// Accounts: filler (signer), security config, taker margin, taker trading (writable),
+    /// taker balances (writable), market (writable), oracle, quote config (writable),
+    /// collateral program, trading authority; per maker its margin, trading (writable) and
+    /// balances (writable); then the taker's and each maker's health accounts.
+    FillOrder { taker_order_id: u64, maker_order_ids: [u64; MAX_MAKERS], makers: usize },
+    /// Accounts: security config, market (writable), oracle.
+    UpdateFunding,
+    /// Accounts: signer, security config, margin account, trading (writable), balances
+    /// (writable), market (writable), quote config (writable), collateral program, trading
+    /// authority.
+    SettlePnl { market_index: u16 },
+    /// Accounts: signer, trading (writable).
+    ExpireOrders,
+}
+
+impl TradingInstruction {
+    pub fn unpack(data: &[u8]) -> Result<Self, ProgramError> {
+        let (tag, mut r) = borsh::instruction(data)?;
+        let ix = match tag {
+            CREATE_MARKET => {
+                let index = r.u16()?;
+                let symbol = r.array()?;
+                let params = MarketParams::read(&mut r)?;
+                let guards = OracleGuards::read(&mut r)?;
+                if index >= MAX_MARKET_INDEX {
+                    return Err(E::InvalidMarketIndex.into());
+                }
+                TradingInstruction::CreateMarket { index, symbol, params, guards }
+            }
+            SET_MARKET_PARAMS => TradingInstruction::SetMarketParams { params: MarketParams::read(&mut r)? },
+            SET_MARKET_STATUS => {
+                let status = r.u8()?;
+                if status > MARKET_STATUS_SETTLEMENT {
+                    return Err(E::InvalidStatus.into());
+                }
+                TradingInstruction::SetMarketStatus { status }
+            }
+            SET_MARKET_ORACLE => TradingInstruction::SetMarketOracle { guards: OracleGuards::read(&mut r)? },
+            OPEN_TRADING_ACCOUNT => TradingInstruction::OpenTradingAccount,
+            CLOSE_TRADING_ACCOUNT => TradingInstruction::CloseTradingAccount,
+            PLACE_ORDER => TradingInstruction::PlaceOrder { params: OrderParams::read(&mut r)? },
+            CANCEL_ORDER => TradingInstruction::CancelOrders { scope: CancelScope::OrderId(r.u64()?) },
+            CANCEL_ORDER_BY_CLIENT_ID => TradingInstruction::CancelOrders { scope: CancelScope::ClientOrderId(r.u64()?) },
+            CANCEL_ORDERS => TradingInstruction::CancelOrders { scope: CancelScope::Market(r.option(|r| r.u16())?) },
+            MODIFY_ORDER => {
+                let order_id = r.u64()?;
+                let price = r.option(|r| r.i64())?;
+                let base_size = r.option(|r| r.u64())?;
+                if price.is_none() && base_size.is_none() {
+                    return Err(E::NothingToModify.into());
+                }
+                if let Some(size) = base_size {
+                    check_size(size)?;
+                }
+                TradingInstruction::ModifyOrder { order_id, price, base_size }
+            }
+            PLACE_AND_MAKE => {
+                let taker_order_id = r.u64()?;
+                let maker = MakerParams { price: r.i64()?, base_size: r.u64()?, client_order_id: r.u64()? };
+                if maker.price <= 0 {
+                    return Err(E::InvalidPrice.into());
+                }
+                check_size(maker.base_size)?;
+                TradingInstruction::PlaceAndMake { taker_order_id, maker }
+            }
+            FILL_ORDER => {
+                let taker_order_id = r.u64()?;
+                let makers = r.u32()? as usize;
+                if makers == 0 || makers > MAX_MAKERS {
+                    return Err(E::TooManyMakers.into());
+                }
+                let mut maker_order_ids = [0u64; MAX_MAKERS];
+                for id in &mut maker_order_ids[..makers] {
+                    *id = r.u64()?;
+                }
+                TradingInstruction::FillOrder { taker_order_id, maker_order_ids, makers }
+            }
+            UPDATE_FUNDING => TradingInstruction::UpdateFunding,
+            SETTLE_PNL => TradingInstruction::SettlePnl { market_index: r.u16()? },
+            EXPIRE_ORDERS => TradingInstruction::ExpireOrders,
+            _ => return Err(RuntimeError::InvalidInstruction.into()),
+        };
+        r.finish()?;
+        Ok(ix)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use qd_trading_state::{KIND_LIMIT, POST_ONLY_REJECT, SIDE_BID};
+
+    fn with(tag: [u8; 8], args: &[u8]) -> Vec<u8> {
+        [&tag[..], args].concat()
+    }
+
+    fn code(r: Result<TradingInstruction, ProgramError>) -> u32 {
+        r.unwrap_err().0
+    }
+
+    fn sample_params() -> MarketParams {
+        MarketParams {
+            tick_size: 10_000,
+            lot_size: 1_000_000,
+            min_order_size: 10_000_000,
+            init_margin_bps: 1_000,
+            maint_margin_bps: 500,
+            size_margin_factor: 0,
+            upnl_init_weight_bps: 5_000,
+            upnl_maint_weight_bps: 10_000,
+            taker_fee_bps: 10,
+            maker_fee_bps: -2,
+            max_open_interest: 1_000_000_000_000,
+            auction_min_slots: 2,
+            auction_default_slots: 10,
+            auction_max_slots: 60,
+            auction_max_deviation_bps: 500,
+            post_auction_slots: 20,
+            funding_period_secs: 3_600,
+            funding_max_rate_bps: 100,
+        }
+    }
+
+    fn encode_params(p: &MarketParams) -> Vec<u8> {
+        let mut v = Vec::new();
+        v.extend(p.tick_size.to_le_bytes());
+        v.extend(p.lot_size.to_le_bytes());
+        v.extend(p.min_order_size.to_le_bytes());
+        v.extend(p.init_margin_bps.to_le_bytes());
+        v.extend(p.maint_margin_bps.to_le_bytes());
+        v.extend(p.size_margin_factor.to_le_bytes());
+        v.extend(p.upnl_init_weight_bps.to_le_bytes());
+        v.extend(p.upnl_maint_weight_bps.to_le_bytes());
+        v.extend(p.taker_fee_bps.to_le_bytes());
+        v.extend(p.maker_fee_bps.to_le_bytes());
+        v.extend(p.max_open_interest.to_le_bytes());
+        v.extend(p.auction_min_slots.to_le_bytes());
+        v.extend(p.auction_default_slots.to_le_bytes());
+        v.extend(p.auction_max_slots.to_le_bytes());
+        v.extend(p.auction_max_deviation_bps.to_le_bytes());
+        v.extend(p.post_auction_slots.to_le_bytes());
+        v.extend(p.funding_period_secs.to_le_bytes());
+        v.extend(p.funding_max_rate_bps.to_le_bytes());
+        v
+    }
+
+    fn set_params(p: &MarketParams) -> Result<TradingInstruction, ProgramError> {
+        TradingInstruction::unpack(&with(SET_MARKET_PARAMS, &encode_params(p)))
+    }
+
+    fn guards() -> Vec<u8> {
+        let mut v = Vec::new();
+        for _ in 0..4 {
+            v.extend(50u32.to_le_bytes());
+            v.extend(20u32.to_le_bytes());
+            v.extend(200u16.to_le_bytes());
+            v.extend(0u16.to_le_bytes());
+            v.extend([1, 0, 0, 0]);
+        }
+        v
+    }
+
+    fn order(p: &OrderParams) -> Vec<u8> {
+        let mut v = Vec::new();
+        v.extend(p.market_index.to_le_bytes());
+        v.extend([p.side, p.kind, p.tif, p.post_only, p.reduce_only as u8]);
+        v.extend(p.client_order_id.to_le_bytes());
+        v.extend(p.base_size.to_le_bytes());
+        v.extend(p.price.to_le_bytes());
+        v.extend(p.expiry_ts.to_le_bytes());
+        match p.auction {
+            None => v.push(0),
+            Some(a) => {
+                v.push(1);
+                v.extend(a.start_price.to_le_bytes());
+                v.extend(a.end_price.to_le_bytes());
+                v.extend(a.duration_slots.to_le_bytes());
+            }
+        }
+        v
+    }
+
+    fn limit() -> OrderParams {
+        OrderParams {
+            market_index: 3,
+            side: SIDE_BID,
+            kind: KIND_LIMIT,
+            tif: TIF_GTC,
+            post_only: POST_ONLY_NONE,
+            reduce_only: false,
+            client_order_id: 77,
+            base_size: 1_000_000_000,
+            price: 100_000_000,
+            expiry_ts: 0,
+            auction: None,
+        }
+    }
+
+    fn place(p: &OrderParams) -> Result<TradingInstruction, ProgramError> {
+        TradingInstruction::unpack(&with(PLACE_ORDER, &order(p)))
+    }
+
+    #[test]
+    fn market_params_round_trip_and_bounds() {
+        let p = sample_params();
+        assert_eq!(set_params(&p).unwrap(), TradingInstruction::SetMarketParams { params: p });
+        let create = |index: u16| {
+            let args = [&index.to_le_bytes()[..], b"SOL-PERP\0\0\0\0\0\0\0\0", &encode_params(&p), &guards()].concat();
+            TradingInstruction::unpack(&with(CREATE_MARKET, &args))
+        };
+        assert!(matches!(create(63).unwrap(), TradingInstruction::CreateMarket { index: 63, .. }));
+        assert_eq!(code(create(64)), E::InvalidMarketIndex as u32);
+
+        let bad = |f: fn(&mut MarketParams)| {
+            let mut q = sample_params();
+            f(&mut q);
+            code(set_params(&q))
+        };
+        let invalid = E::InvalidMarketParams as u32;
+        assert_eq!(bad(|q| q.tick_size = 0), invalid);
+        assert_eq!(bad(|q| q.lot_size = 0), invalid);
+        assert_eq!(bad(|q| q.tick_size = 3), E::InvalidTickLot as u32);
+        assert_eq!(bad(|q| q.lot_size = 1_000_001), E::InvalidTickLot as u32);
+        assert_eq!(bad(|q| q.min_order_size = 500_000), invalid);
+        assert_eq!(bad(|q| q.min_order_size = 1_500_000), invalid);
+        assert_eq!(bad(|q| q.maint_margin_bps = 0), invalid);
+        assert_eq!(bad(|q| q.maint_margin_bps = 1_001), invalid);
+        assert_eq!(bad(|q| q.init_margin_bps = 10_001), invalid);
+        assert_eq!(bad(|q| q.upnl_init_weight_bps = 10_001), invalid);
+        assert_eq!(bad(|q| q.upnl_maint_weight_bps = 4_000), invalid);
+        assert_eq!(bad(|q| q.taker_fee_bps = 1_001), E::InvalidFees as u32);
+        assert_eq!(bad(|q| q.maker_fee_bps = -11), E::InvalidFees as u32);
+        assert_eq!(bad(|q| q.maker_fee_bps = 1_001), E::InvalidFees as u32);
+        assert_eq!(bad(|q| q.auction_min_slots = 0), invalid);
+        assert_eq!(bad(|q| q.auction_default_slots = 1), invalid);
+        assert_eq!(bad(|q| q.auction_max_slots = 9), invalid);
+        assert_eq!(bad(|q| q.auction_max_slots = 1_001), invalid);
+        assert_eq!(bad(|q| q.auction_max_deviation_bps = 0), invalid);
+        assert_eq!(bad(|q| q.auction_max_deviation_bps = 5_001), invalid);
+        assert_eq!(bad(|q| q.funding_period_secs = 59), invalid);
+        assert_eq!(bad(|q| q.funding_period_secs = 86_401), invalid);
+        assert_eq!(bad(|q| q.funding_max_rate_bps = 0), invalid);
+        assert_eq!(bad(|q| q.funding_max_rate_bps = 1_001), invalid);
+        assert_eq!(bad(|q| q.max_open_interest = u64::MAX), invalid);
+        // Edges that are allowed.
+        assert!(set_params(&MarketParams { maker_fee_bps: -10, init_margin_bps: 10_000, maint_margin_bps: 10_000, ..sample_params() }).is_ok());
+        assert!(set_params(&MarketParams { auction_min_slots: 1000, auction_default_slots: 1000, auction_max_slots: 1000, ..sample_params() }).is_ok());
+        assert!(set_params(&MarketParams { tick_size: 1, lot_size: 1_000_000_000, min_order_size: 1_000_000_000, ..sample_params() }).is_ok());
+    }
+
+    #[test]
+    fn order_params_round_trip() {
+        let p = OrderParams { auction: Some(AuctionParams { start_price: 99_000_000, end_price: 101_000_000, duration_slots: 5 }), tif: TIF_IOC, ..limit() };
+        assert_eq!(place(&p).unwrap(), TradingInstruction::PlaceOrder { params: p });
+        let gtt = OrderParams { tif: TIF_GTT, expiry_ts: 1_700_000_000, ..limit() };
+        assert_eq!(place(&gtt).unwrap(), TradingInstruction::PlaceOrder { params: gtt });
+        let offset = OrderParams { kind: KIND_ORACLE_OFFSET, price: -50_000, post_only: POST_ONLY_SLIDE, ..limit() };
+        assert_eq!(place(&offset).unwrap(), TradingInstruction::PlaceOrder { params: offset });
+    }
+
+    #[test]
+    fn order_types_are_validated() {
+        let bad = |p: OrderParams| code(place(&p));
+        let kind = E::InvalidOrderType as u32;
+        assert_eq!(bad(OrderParams { side: 2, ..limit() }), kind);
+        assert_eq!(bad(OrderParams { kind: 3, ..limit() }), kind);
+        assert_eq!(bad(OrderParams { tif: 4, ..limit() }), kind);
+        assert_eq!(bad(OrderParams { post_only: 3, ..limit() }), kind);
+        // Market orders never rest.
+        assert_eq!(bad(OrderParams { kind: KIND_MARKET, tif: TIF_GTC, ..limit() }), kind);
+        assert_eq!(bad(OrderParams { kind: KIND_MARKET, tif: TIF_GTT, expiry_ts: 5, ..limit() }), kind);
+        assert!(place(&OrderParams { kind: KIND_MARKET, tif: TIF_FOK, ..limit() }).is_ok());
+        // Post-only: a priced resting order without an auction.
+        assert_eq!(bad(OrderParams { post_only: POST_ONLY_REJECT, kind: KIND_MARKET, tif: TIF_IOC, ..limit() }), kind);
+        assert_eq!(bad(OrderParams { post_only: POST_ONLY_REJECT, tif: TIF_IOC, ..limit() }), kind);
+        assert_eq!(bad(OrderParams { post_only: POST_ONLY_REJECT, tif: TIF_FOK, ..limit() }), kind);
+        let auction = Some(AuctionParams { start_price: 1, end_price: 2, duration_slots: 3 });
+        assert_eq!(bad(OrderParams { post_only: POST_ONLY_REJECT, auction, ..limit() }), kind);
+        assert!(place(&OrderParams { post_only: POST_ONLY_REJECT, tif: TIF_GTT, expiry_ts: 9, ..limit() }).is_ok());
+        // Bad bool, trailing bytes.
+        let mut raw = order(&limit());
+        raw[6] = 2;
+        assert_eq!(code(TradingInstruction::unpack(&with(PLACE_ORDER, &raw))), RuntimeError::InvalidInstructionData as u32);
+        let raw = [order(&limit()), vec![0]].concat();
+        assert_eq!(code(TradingInstruction::unpack(&with(PLACE_ORDER, &raw))), RuntimeError::InvalidInstructionData as u32);
+    }
+
+    #[test]
+    fn sizes_prices_and_expiries_are_validated() {
+        let bad = |p: OrderParams| code(place(&p));
+        assert_eq!(bad(OrderParams { base_size: 0, ..limit() }), E::InvalidOrderSize as u32);
+        assert_eq!(bad(OrderParams { base_size: i64::MAX as u64 + 1, ..limit() }), E::InvalidOrderSize as u32);
+        assert_eq!(bad(OrderParams { price: 0, ..limit() }), E::InvalidPrice as u32);
+        assert_eq!(bad(OrderParams { price: -5, kind: KIND_MARKET, tif: TIF_IOC, ..limit() }), E::InvalidPrice as u32);
+        // An oracle offset may be zero or negative.
+        assert!(place(&OrderParams { price: 0, kind: KIND_ORACLE_OFFSET, ..limit() }).is_ok());
+        assert_eq!(bad(OrderParams { tif: TIF_GTT, ..limit() }), E::InvalidExpiry as u32);
+        assert_eq!(bad(OrderParams { expiry_ts: 5, ..limit() }), E::InvalidExpiry as u32);
+        assert_eq!(bad(OrderParams { tif: TIF_GTT, expiry_ts: -5, ..limit() }), E::InvalidExpiry as u32);
+        let auction = |start, end| Some(AuctionParams { start_price: start, end_price: end, duration_slots: 3 });
+        assert_eq!(bad(OrderParams { auction: auction(0, 5), tif: TIF_IOC, ..limit() }), E::AuctionOutOfBounds as u32);
+        assert_eq!(bad(OrderParams { auction: auction(5, -1), tif: TIF_IOC, ..limit() }), E::AuctionOutOfBounds as u32);
+    }
+
+    #[test]
+    fn maker_modify_cancel_and_fill_arguments() {
+        let make = |price: i64, size: u64| {
+            let args = [&7u64.to_le_bytes()[..], &price.to_le_bytes(), &size.to_le_bytes(), &9u64.to_le_bytes()].concat();
+            TradingInstruction::unpack(&with(PLACE_AND_MAKE, &args))
+        };
+        assert_eq!(
+            make(100, 5).unwrap(),
+            TradingInstruction::PlaceAndMake { taker_order_id: 7, maker: MakerParams { price: 100, base_size: 5, client_order_id: 9 } }
+        );
+        assert_eq!(code(make(0, 5)), E::InvalidPrice as u32);
+        assert_eq!(code(make(100, 0)), E::InvalidOrderSize as u32);
+
+        let modify = |price: Option<i64>, size: Option<u64>| {
+            let mut args = 4u64.to_le_bytes().to_vec();
+            for v in [price.map(|p| p.to_le_bytes()), size.map(|s| s.to_le_bytes())] {
+                match v {
+                    None => args.push(0),
+                    Some(b) => {
+                        args.push(1);
+                        args.extend(b);
+                    }
+                }
+            }
+            TradingInstruction::unpack(&with(MODIFY_ORDER, &args))
+        };
+        assert_eq!(modify(Some(5), None).unwrap(), TradingInstruction::ModifyOrder { order_id: 4, price: Some(5), base_size: None });
+        assert_eq!(code(modify(None, None)), E::NothingToModify as u32);
+        assert_eq!(code(modify(None, Some(0))), E::InvalidOrderSize as u32);
+
+        assert_eq!(TradingInstruction::unpack(&with(CANCEL_ORDERS, &[0])).unwrap(), TradingInstruction::CancelOrders { scope: CancelScope::Market(None) });
+        assert_eq!(
+            TradingInstruction::unpack(&with(CANCEL_ORDERS, &[1, 2, 0])).unwrap(),
+            TradingInstruction::CancelOrders { scope: CancelScope::Market(Some(2)) }
+        );
+        assert_eq!(
+            TradingInstruction::unpack(&with(CANCEL_ORDER_BY_CLIENT_ID, &8u64.to_le_bytes())).unwrap(),
+            TradingInstruction::CancelOrders { scope: CancelScope::ClientOrderId(8) }
+        );
+
+        let fill = |ids: &[u64]| {
+            let mut args = [&1u64.to_le_bytes()[..], &(ids.len() as u32).to_le_bytes()].concat();
+            for id in ids {
+                args.extend(id.to_le_bytes());
+            }
+            TradingInstruction::unpack(&with(FILL_ORDER, &args))
+        };
+        assert_eq!(fill(&[5, 6]).unwrap(), TradingInstruction::FillOrder { taker_order_id: 1, maker_order_ids: [5, 6, 0, 0], makers: 2 });
+        assert_eq!(code(fill(&[])), E::TooManyMakers as u32);
+        assert_eq!(code(fill(&[1, 2, 3, 4, 5])), E::TooManyMakers as u32);
+
+        assert_eq!(code(TradingInstruction::unpack(&with(SET_MARKET_STATUS, &[3]))), E::InvalidStatus as u32);
+        assert_eq!(TradingInstruction::unpack(&with(SET_MARKET_STATUS, &[2])).unwrap(), TradingInstruction::SetMarketStatus { status: 2 });
+        assert_eq!(TradingInstruction::unpack(&with(SETTLE_PNL, &[1, 0])).unwrap(), TradingInstruction::SettlePnl { market_index: 1 });
+        assert_eq!(code(TradingInstruction::unpack(&with(EXPIRE_ORDERS, &[0]))), RuntimeError::InvalidInstructionData as u32);
+        assert_eq!(code(TradingInstruction::unpack(&[0; 8])), RuntimeError::InvalidInstruction as u32);
+    }
+}

@@ -1,0 +1,424 @@
+//! Fills: `place_and_make` (a maker takes a taker order during its auction, at the auction
+//! price) and `fill_order` (a permissionless filler matches a taker order whose auction is over
+//! with resting maker orders, at the makers' prices). Both run every fill through `execute`;
+//! fees move by CPI once per account at the end, then each account whose position grew in this
+//! market must keep its initial health at or above zero.
+//!
+//! Health accounts: after the fixed accounts, every party's health list in order
+//! (place_and_make: the maker's, then the taker's; fill_order: the taker's, then each maker's),
+//! each as `account_health` reads it without the quote config and this market. A party whose
+//! position did not grow is not checked: its list is skipped unread.
+
+use super::orders::{drop_order, finish};
+use super::{adjust, balances_of, check_adjust_accounts, quote_config, session, trading_mut};
+use crate::error::TradingError as E;
+use crate::events::{Fill, CANCEL_EXPIRED, CANCEL_REDUCE_ONLY};
+use crate::instruction::{MakerParams, MAX_MAKERS};
+use crate::rules;
+use core::slice::Iter;
+use qd_access::{authorize, check_not_paused, load_config as load_security, AccessError, Action, Operation, Request};
+use qd_collateral_state::{CollateralBalances, CollateralConfig};
+use qd_core_state::load_margin;
+use qd_oracle_reader::Action as OracleAction;
+use qd_runtime::account_info::AccountInfo;
+use qd_runtime::error::{ProgramError, ProgramResult, RuntimeError};
+use qd_runtime::log::emit;
+use qd_runtime::pubkey::Pubkey;
+use qd_runtime::sysvar::Clock;
+use qd_runtime::validate;
+use qd_trading_state::{
+    account_health, auction_price, market_price, quote_for, Order, PerpMarket, TradingAccount, KIND_MARKET, MARKET_STATUS_REDUCE_ONLY,
+    MARKET_STATUS_SETTLEMENT, TIF_FOK,
+};
+
+fn overflow() -> ProgramError {
+    RuntimeError::ArithmeticOverflow.into()
+}
+
+/// One side of the fills of an instruction.
+struct Party<'a> {
+    margin_key: &'a Pubkey,
+    owner: Pubkey,
+    /// The owner's limit: this account may only reduce.
+    reduce_only: bool,
+    trading: &'a mut TradingAccount,
+    balances: &'a AccountInfo,
+    /// Its base in the market when the instruction started.
+    start_base: i64,
+    /// Net fees of its fills in this instruction (rebates negative).
+    fee: i64,
+}
+
+impl<'a> Party<'a> {
+    /// A margin account that may trade now (not frozen), its trading account and its balances
+    /// (writable: fees move by CPI).
+    fn load(margin_info: &'a AccountInfo, trading_info: &'a AccountInfo, balances_info: &'a AccountInfo, market_index: u16) -> Result<Self, ProgramError> {
+        let margin = load_margin(margin_info)?;
+        if margin.is_frozen() {
+            return Err(AccessError::AccountFrozen.into());
+        }
+        let margin_key = margin_info.key();
+        let trading = trading_mut(trading_info, margin_key)?;
+        balances_of(balances_info, margin_key, true)?;
+        let start_base = trading.position_index(market_index).map_or(0, |p| trading.positions[p].base);
+        Ok(Party { margin_key, owner: margin.owner, reduce_only: margin.reduce_only != 0, trading, balances: balances_info, start_base, fee: 0 })
+    }
+
+    fn base(&self, market_index: u16) -> i64 {
+        self.trading.position_index(market_index).map_or(0, |p| self.trading.positions[p].base)
+    }
+
+    /// No account trades with itself, nor with another account of the same owner.
+    fn check_not_self(&self, other: &Party) -> ProgramResult {
+        if self.margin_key == other.margin_key || self.owner == other.owner {
+            return Err(E::SelfTrade.into());
+        }
+        Ok(())
+    }
+
+    /// Counts a fill's fee (a rebate when negative).
+    fn charge(&mut self, fee: i64) -> ProgramResult {
+        self.fee = self.fee.checked_add(fee).ok_or_else(overflow)?;
+        self.trading.fees_paid = self.trading.fees_paid.checked_add(fee).ok_or_else(overflow)?;
+        Ok(())
+    }
+
+    /// Moves this party's fees into its quote balance.
+    fn pay_fees(&self, authority: &AccountInfo, quote_info: &AccountInfo) -> ProgramResult {
+        adjust(authority, quote_info, self.balances, self.fee.checked_neg().ok_or_else(overflow)?)
+    }
+
+    /// Checks the initial health of a party whose position in `market` grew, reading its list
+    /// from `next`; skips the list of one that did not grow (2 accounts per non-quote balance
+    /// and per position in another market).
+    fn check_health(&self, next: &mut Iter<AccountInfo>, quote: &CollateralConfig, market: &PerpMarket, price: i64, clock: &Clock, err: E) -> ProgramResult {
+        let balances = self.balances.load::<CollateralBalances>(&qd_ids::QD_COLLATERAL)?;
+        if self.base(market.index).unsigned_abs() > self.start_base.unsigned_abs() {
+            let health = account_health(balances, Some(self.trading), next, Some(quote), Some((market, price)), OracleAction::Margin, clock)?;
+            if health.init_health()? < 0 {
+                return Err(err.into());
+            }
+            return Ok(());
+        }
+        let others = balances.active().iter().filter(|e| e.mint != quote.mint).count()
+            + self.trading.positions().iter().filter(|p| p.market_index != market.index).count();
+        if others > 0 {
+            next.nth(2 * others - 1).ok_or(RuntimeError::NotEnoughAccounts)?;
+        }
+        Ok(())
+    }
+}
+
+/// How much of `size` a reduce-only side may fill: all of it, or what reduces `base`.
+fn reduce_room(size: u64, reduce_only: bool, base: i64, bid: bool) -> u64 {
+    if reduce_only {
+        size.min(rules::reducible(base, bid))
+    } else {
+        size
+    }
+}
+
+/// `delta` only reduces `base` (toward zero, never past it).
+fn reduces(base: i64, delta: i64) -> bool {
+    base != 0 && (base > 0) != (delta > 0) && delta.unsigned_abs() <= base.unsigned_abs()
+}
+
+/// The maker side of one fill.
+#[derive(Clone, Copy)]
+enum MakerOrder {
+    /// `orders[i]` of the maker's trading account.
+    Resting(usize),
+    /// place_and_make's order: it fills at once and never rests.
+    Immediate { order_id: u64 },
+}
+
+/// Records `size` filled on `trading.orders[i]` (position `p`): the order totals shrink and a
+/// filled order leaves the book.
+fn fill_resting(trading: &mut TradingAccount, i: usize, p: usize, size: u64) -> ProgramResult {
+    let before = trading.orders[i];
+    let after = Order { base_filled: before.base_filled.checked_add(size).ok_or_else(overflow)?, ..before };
+    trading.positions[p].remove_remaining(&before)?;
+    if after.remaining() == 0 {
+        trading.remove_order(i);
+    } else {
+        trading.positions[p].add_order(&after)?;
+        trading.orders[i] = after;
+    }
+    Ok(())
+}
+
+/// One fill of `size` (> 0, a lot multiple) at `price` between the taker's order `t` and the
+/// maker: funding settled on both positions, positions and orders updated, open interest
+/// capped, fees counted (moved later, `Party::pay_fees`), TWAPs and the Fill event.
+#[allow(clippy::too_many_arguments)]
+fn execute(market: &mut PerpMarket, taker: &mut Party, t: usize, maker: &mut Party, maker_order: MakerOrder, size: u64, price: i64, oracle: i64, clock: &Clock) -> ProgramResult {
+    let index = market.index;
+    let taker_order = taker.trading.orders[t];
+    let tp = taker.trading.position_index(index).ok_or(E::OrderNotFound)?;
+    let mp = maker.trading.open_position(index, market.cumulative_funding).ok_or(E::TooManyPositions)?;
+    let funding = taker.trading.positions[tp].settle_funding(market.cumulative_funding)?
+        .checked_add(maker.trading.positions[mp].settle_funding(market.cumulative_funding)?)
+        .ok_or_else(overflow)?;
+    market.total_funding_settled = market.total_funding_settled.checked_add(funding).ok_or_else(overflow)?;
+
+    let delta = if taker_order.is_bid() { size as i64 } else { -(size as i64) };
+    let before = [taker.trading.positions[tp].base, maker.trading.positions[mp].base];
+    if market.status == MARKET_STATUS_REDUCE_ONLY && !(reduces(before[0], delta) && reduces(before[1], -delta)) {
+        return Err(E::MarketReduceOnly.into());
+    }
+    taker.trading.positions[tp].apply_fill(delta, price)?;
+    maker.trading.positions[mp].apply_fill(-delta, price)?;
+    let after = [taker.trading.positions[tp].base, maker.trading.positions[mp].base];
+    let (long, short) = rules::open_interest(market, before, after)?;
+    let grows = long > market.open_interest_long || short > market.open_interest_short;
+    if grows && long.max(short) > market.max_open_interest {
+        return Err(E::OpenInterestCapExceeded.into());
+    }
+    market.open_interest_long = long;
+    market.open_interest_short = short;
+
+    fill_resting(taker.trading, t, tp, size)?;
+    let maker_order_id = match maker_order {
+        MakerOrder::Resting(i) => {
+            let id = maker.trading.orders[i].order_id;
+            fill_resting(maker.trading, i, mp, size)?;
+            id
+        }
+        MakerOrder::Immediate { order_id } => order_id,
+    };
+
+    let quote = quote_for(size, price)?;
+    let (taker_fee, maker_fee) = rules::fees(quote, market.taker_fee_bps, market.maker_fee_bps);
+    taker.charge(taker_fee)?;
+    maker.charge(maker_fee)?;
+    market.total_fees = market.total_fees.checked_add(taker_fee + maker_fee).ok_or_else(overflow)?;
+    market.update_twaps(price, oracle, clock.unix_timestamp)?;
+    market.last_fill_price = price;
+    market.last_fill_ts = clock.unix_timestamp;
+    market.total_volume_quote = market.total_volume_quote.checked_add(quote as u64).ok_or_else(overflow)?;
+    market.fill_seq = market.fill_seq.checked_add(1).ok_or_else(overflow)?;
+    emit(
+        Fill {
+            fill_id: market.fill_seq,
+            market_index: index,
+            taker: *taker.margin_key,
+            taker_order_id: taker_order.order_id,
+            maker: *maker.margin_key,
+            maker_order_id,
+            taker_side: taker_order.side,
+            price,
+            base: size,
+            quote,
+            taker_fee,
+            maker_fee,
+            slot: clock.slot,
+            ts: clock.unix_timestamp,
+        }
+        .encode()
+        .finish()?,
+    );
+    Ok(())
+}
+
+pub(super) fn place_and_make(accounts: &[AccountInfo], taker_order_id: u64, maker_params: &MakerParams) -> ProgramResult {
+    let [maker_signer, security, maker_margin, maker_trading, maker_balances, taker_margin, taker_trading, taker_balances, market_info, oracle, quote_info, collateral_program, authority, session_info] =
+        validate::accounts::<14>(accounts)?;
+    let clock = Clock::get()?;
+    check_adjust_accounts(collateral_program, authority)?;
+    let market = market_info.load_mut::<PerpMarket>(&crate::ID)?;
+    let mut maker = Party::load(maker_margin, maker_trading, maker_balances, market.index)?;
+    let mut taker = Party::load(taker_margin, taker_trading, taker_balances, market.index)?;
+    maker.check_not_self(&taker)?;
+    validate::distinct(&[maker_trading, maker_balances, taker_trading, taker_balances, market_info, quote_info])?;
+    validate::writable(quote_info)?;
+    quote_config(quote_info)?;
+    let price_now = market_price(market, oracle, OracleAction::Trade, &clock)?;
+    let t = taker.trading.order_index(taker_order_id).ok_or(E::OrderNotFound)?;
+    let order = taker.trading.orders[t];
+    if order.market_index != market.index {
+        return Err(E::WrongMarket.into());
+    }
+    rules::check_price(maker_params.price, market)?;
+    if maker_params.base_size % market.lot_size != 0 {
+        return Err(E::InvalidOrderSize.into());
+    }
+    let notional = quote_for(maker_params.base_size, maker_params.price)?;
+    let request = Request::new(Action::Fill, market.index, notional as u64);
+    let security = load_security(security)?;
+    authorize(security, load_margin(maker_margin)?, maker_signer, session(session_info), &request, clock.unix_timestamp)?;
+    maker.trading.bucket.consume(&security.rate_limit, clock.slot)?;
+    if market.status == MARKET_STATUS_SETTLEMENT {
+        return Err(E::MarketNotActive.into());
+    }
+    if order.expired(clock.slot, clock.unix_timestamp) {
+        return Err(E::OrderExpired.into());
+    }
+    if !order.in_auction(clock.slot) {
+        return Err(E::AuctionOver.into());
+    }
+    let price = auction_price(&order, clock.slot, market.tick_size)?;
+    let bid = order.is_bid();
+    // The maker sells to a bid at or below its price and buys from an ask at or above it.
+    if (bid && maker_params.price > price) || (!bid && maker_params.price < price) {
+        return Err(E::MakerPriceNotMet.into());
+    }
+    let want = order.remaining().min(maker_params.base_size);
+    let size = reduce_room(want, order.is_reduce_only(), taker.base(market.index), bid);
+    if size == 0 {
+        return Err(E::ReduceOnlyIncreases.into());
+    }
+    let size = reduce_room(size, taker.reduce_only, taker.base(market.index), bid);
+    let size = reduce_room(size, maker.reduce_only, maker.base(market.index), !bid);
+    if size == 0 {
+        return Err(E::AccountReduceOnly.into());
+    }
+    if order.tif == TIF_FOK && size < order.remaining() {
+        return Err(E::FillOrKill.into());
+    }
+    let order_id = maker.trading.next_order_id;
+    maker.trading.next_order_id = order_id.checked_add(1).ok_or_else(overflow)?;
+    execute(market, &mut taker, t, &mut maker, MakerOrder::Immediate { order_id }, size, price, price_now, &clock)?;
+
+    maker.pay_fees(authority, quote_info)?;
+    taker.pay_fees(authority, quote_info)?;
+    // Read again after the CPIs wrote the quote config.
+    let quote = quote_config(quote_info)?;
+    let mut next = accounts[14..].iter();
+    maker.check_health(&mut next, quote, market, price_now, &clock, E::MakerInsufficientHealth)?;
+    taker.check_health(&mut next, quote, market, price_now, &clock, E::TakerInsufficientHealth)?;
+    validate::no_more_accounts(&mut next)?;
+    finish(maker.trading, clock.slot);
+    finish(taker.trading, clock.slot);
+    Ok(())
+}
+
+pub(super) fn fill_order(accounts: &[AccountInfo], taker_order_id: u64, maker_order_ids: &[u64]) -> ProgramResult {
+    let [filler, security, taker_margin, taker_trading, taker_balances, market_info, oracle, quote_info, collateral_program, authority] =
+        validate::accounts::<10>(accounts)?;
+    let makers = maker_order_ids.len();
+    let maker_accounts = accounts.get(10..10 + 3 * makers).ok_or(RuntimeError::NotEnoughAccounts)?;
+    // Permissionless: the filler only signs and pays.
+    validate::signer(filler)?;
+    let clock = Clock::get()?;
+    check_adjust_accounts(collateral_program, authority)?;
+    let market = market_info.load_mut::<PerpMarket>(&crate::ID)?;
+    check_not_paused(load_security(security)?, Operation::Fill, market.index)?;
+    let mut writable: [&AccountInfo; 4 + 2 * MAX_MAKERS] = [market_info; 4 + 2 * MAX_MAKERS];
+    writable[..4].copy_from_slice(&[taker_trading, taker_balances, market_info, quote_info]);
+    for (k, m) in maker_accounts.chunks_exact(3).enumerate() {
+        writable[4 + 2 * k] = &m[1];
+        writable[5 + 2 * k] = &m[2];
+    }
+    validate::distinct(&writable[..4 + 2 * makers])?;
+    validate::writable(quote_info)?;
+    quote_config(quote_info)?;
+    if market.status == MARKET_STATUS_SETTLEMENT {
+        return Err(E::MarketNotActive.into());
+    }
+    let price_now = market_price(market, oracle, OracleAction::Trade, &clock)?;
+    let mut taker = Party::load(taker_margin, taker_trading, taker_balances, market.index)?;
+    let t = taker.trading.order_index(taker_order_id).ok_or(E::OrderNotFound)?;
+    let order = taker.trading.orders[t];
+    if order.market_index != market.index {
+        return Err(E::WrongMarket.into());
+    }
+    // A taker order past its time leaves the book and the filler's transaction still lands.
+    if order.expired(clock.slot, clock.unix_timestamp) {
+        drop_order(taker.trading, t, CANCEL_EXPIRED, clock.slot)?;
+        finish(taker.trading, clock.slot);
+        return Ok(());
+    }
+    if order.in_auction(clock.slot) {
+        return Err(E::AuctionInProgress.into());
+    }
+    if order.is_post_only() {
+        return Err(E::PostOnlyTakes.into());
+    }
+    let bid = order.is_bid();
+    // So does a reduce-only order with nothing left to reduce.
+    if order.is_reduce_only() && rules::reducible(taker.base(market.index), bid) == 0 {
+        drop_order(taker.trading, t, CANCEL_REDUCE_ONLY, clock.slot)?;
+        finish(taker.trading, clock.slot);
+        return Ok(());
+    }
+
+    let mut parties: [Option<Party>; MAX_MAKERS] = [None, None, None, None];
+    let mut remaining = order.remaining();
+    for (k, (m, &maker_order_id)) in maker_accounts.chunks_exact(3).zip(maker_order_ids).enumerate() {
+        let mut maker = Party::load(&m[0], &m[1], &m[2], market.index)?;
+        taker.check_not_self(&maker)?;
+        if remaining > 0 {
+            let room = reduce_room(remaining, order.is_reduce_only() || taker.reduce_only, taker.base(market.index), bid);
+            if room == 0 {
+                remaining = 0;
+            } else if let Some(filled) = take(market, &mut taker, t, &mut maker, maker_order_id, room, price_now, &clock)? {
+                remaining -= filled;
+            }
+        }
+        parties[k] = Some(maker);
+    }
+    if order.tif == TIF_FOK && taker.trading.order_index(taker_order_id).is_some() {
+        return Err(E::FillOrKill.into());
+    }
+
+    taker.pay_fees(authority, quote_info)?;
+    for maker in parties.iter().flatten() {
+        maker.pay_fees(authority, quote_info)?;
+    }
+    // Read again after the CPIs wrote the quote config.
+    let quote = quote_config(quote_info)?;
+    let mut next = accounts[10 + 3 * makers..].iter();
+    taker.check_health(&mut next, quote, market, price_now, &clock, E::TakerInsufficientHealth)?;
+    for maker in parties.iter().flatten() {
+        maker.check_health(&mut next, quote, market, price_now, &clock, E::MakerInsufficientHealth)?;
+    }
+    validate::no_more_accounts(&mut next)?;
+    finish(taker.trading, clock.slot);
+    for maker in parties.iter_mut().flatten() {
+        finish(maker.trading, clock.slot);
+    }
+    Ok(())
+}
+
+/// Fills up to `room` of the taker's order `t` from the maker's order `maker_order_id` at the
+/// maker's price, if it still crosses the taker's limit. A maker order that expired, or is
+/// reduce-only with nothing to reduce, leaves the book and is skipped; one that no longer
+/// crosses, or would break its own FOK or its account's reduce-only limit, is skipped. Returns
+/// the size filled.
+#[allow(clippy::too_many_arguments)]
+fn take(market: &mut PerpMarket, taker: &mut Party, t: usize, maker: &mut Party, maker_order_id: u64, room: u64, oracle: i64, clock: &Clock) -> Result<Option<u64>, ProgramError> {
+    let i = maker.trading.order_index(maker_order_id).ok_or(E::OrderNotFound)?;
+    let m = maker.trading.orders[i];
+    let taker_order = taker.trading.orders[t];
+    if m.market_index != market.index {
+        return Err(E::WrongMarket.into());
+    }
+    // Makers are resting priced orders on the other side.
+    if m.kind == KIND_MARKET || m.side == taker_order.side {
+        return Err(E::InvalidOrderType.into());
+    }
+    if m.expired(clock.slot, clock.unix_timestamp) {
+        drop_order(maker.trading, i, CANCEL_EXPIRED, clock.slot)?;
+        return Ok(None);
+    }
+    if m.in_auction(clock.slot) {
+        return Err(E::OrderInAuction.into());
+    }
+    let maker_bid = m.is_bid();
+    let maker_base = maker.base(market.index);
+    if m.is_reduce_only() && rules::reducible(maker_base, maker_bid) == 0 {
+        drop_order(maker.trading, i, CANCEL_REDUCE_ONLY, clock.slot)?;
+        return Ok(None);
+    }
+    let price = rules::order_price(m.kind, m.side, m.price, oracle, market)?;
+    // The maker's price must be within the taker's limit.
+    if !rules::crosses(taker_order.is_bid(), taker_order.reserved_price, price) {
+        return Ok(None);
+    }
+    let size = reduce_room(room.min(m.remaining()), m.is_reduce_only() || maker.reduce_only, maker_base, maker_bid);
+    if size == 0 || (m.tif == TIF_FOK && size < m.remaining()) {
+        return Ok(None);
+    }
+    execute(market, taker, t, maker, MakerOrder::Resting(i), size, price, oracle, clock)?;
+    Ok(Some(size))
+}

@@ -1,0 +1,279 @@
+//! Orders: placement and modification (health-checked at the worst case of every open order),
+//! cancels (never paused, allowed while frozen, not rate-limited: a cancel never adds risk and
+//! a market maker must always be able to pull quotes) and expiry.
+
+use super::{balances_of, next_seq, quote_config, session, trading_mut};
+use crate::error::TradingError as E;
+use crate::events::{OrderCancelled, OrderModified, OrderPlaced, CANCEL_EXPIRED, CANCEL_USER};
+use crate::instruction::{CancelScope, OrderParams};
+use crate::rules;
+use qd_access::{authorize, load_config as load_security, Action, Actor, Request, SecurityConfig, NO_MARKET};
+use qd_collateral_state::{CollateralBalances, CollateralConfig};
+use qd_core_state::{load_margin, MarginAccount};
+use qd_oracle_reader::Action as OracleAction;
+use qd_runtime::account_info::AccountInfo;
+use qd_runtime::error::{ProgramError, ProgramResult, RuntimeError};
+use qd_runtime::log::{emit, set_return_data};
+use qd_runtime::pubkey::Pubkey;
+use qd_runtime::sysvar::Clock;
+use qd_runtime::validate;
+use qd_trading_state::{
+    account_health, load_market, market_price, quote_for, PerpMarket, TradingAccount, KIND_LIMIT, MARKET_STATUS_REDUCE_ONLY,
+    MARKET_STATUS_SETTLEMENT,
+};
+
+/// Takes `trading.orders[index]` off the book with an OrderCancelled event: its remaining size
+/// leaves its position's order totals. The position is freed later (`finish`).
+pub(super) fn drop_order(trading: &mut TradingAccount, index: usize, reason: u8, slot: u64) -> ProgramResult {
+    let order = trading.orders[index];
+    let p = trading.position_index(order.market_index).ok_or(E::OrderNotFound)?;
+    trading.positions[p].remove_remaining(&order)?;
+    trading.remove_order(index);
+    let seq = next_seq(&mut trading.seq)?;
+    emit(
+        OrderCancelled {
+            margin_account: trading.margin_account,
+            order_id: order.order_id,
+            client_order_id: order.client_order_id,
+            market_index: order.market_index,
+            side: order.side,
+            reason,
+            remaining: order.remaining(),
+            slot,
+            seq,
+        }
+        .encode()
+        .finish()?,
+    );
+    Ok(())
+}
+
+/// After every write of a trading account: frees empty positions and recomputes the keeper flags.
+pub(super) fn finish(trading: &mut TradingAccount, slot: u64) {
+    trading.free_empty_positions();
+    trading.refresh_flags(slot);
+}
+
+/// The market's status and the account's reduce-only limit allow an order (`reduce_only`: the
+/// order's flag).
+pub(super) fn check_may_trade(market: &PerpMarket, margin: &MarginAccount, reduce_only: bool) -> ProgramResult {
+    if market.status == MARKET_STATUS_SETTLEMENT {
+        return Err(E::MarketNotActive.into());
+    }
+    if market.status == MARKET_STATUS_REDUCE_ONLY && !reduce_only {
+        return Err(E::MarketReduceOnly.into());
+    }
+    if margin.reduce_only != 0 && !reduce_only {
+        return Err(E::AccountReduceOnly.into());
+    }
+    Ok(())
+}
+
+/// The accounts of place_order and modify_order: [signer, security, margin, trading (w),
+/// market, oracle, balances, quote config, session], then the health accounts.
+struct OrderAccounts<'a> {
+    signer: &'a AccountInfo,
+    security: &'a SecurityConfig,
+    margin_key: &'a Pubkey,
+    margin: &'a MarginAccount,
+    trading: &'a mut TradingAccount,
+    market: &'a PerpMarket,
+    /// The market's oracle price read with Trade guards.
+    price: i64,
+    balances: &'a CollateralBalances,
+    quote: &'a CollateralConfig,
+    session: Option<&'a AccountInfo>,
+    health: &'a [AccountInfo],
+}
+
+impl<'a> OrderAccounts<'a> {
+    fn load(accounts: &'a [AccountInfo], market_index: Option<u16>, clock: &Clock) -> Result<Self, ProgramError> {
+        let [signer, security, margin_info, trading_info, market_info, oracle, balances_info, quote_info, session_info] =
+            validate::accounts::<9>(accounts)?;
+        let margin_key = margin_info.key();
+        let market = load_market(market_info)?;
+        let trading = trading_mut(trading_info, margin_key)?;
+        if market_index.is_some_and(|i| i != market.index) {
+            return Err(E::WrongMarket.into());
+        }
+        Ok(OrderAccounts {
+            signer,
+            security: load_security(security)?,
+            margin_key,
+            margin: load_margin(margin_info)?,
+            trading,
+            market,
+            price: market_price(market, oracle, OracleAction::Trade, clock)?,
+            balances: balances_of(balances_info, margin_key, false)?,
+            quote: quote_config(quote_info)?,
+            session: session(session_info),
+            health: &accounts[9..],
+        })
+    }
+
+    /// Who may place an order of `notional` here now, and the rate limit's token for it.
+    fn authorize(&mut self, notional: i64, clock: &Clock) -> Result<Actor, ProgramError> {
+        let request = Request::new(Action::PlaceOrder, self.market.index, notional as u64);
+        let actor = authorize(self.security, self.margin, self.signer, self.session, &request, clock.unix_timestamp)?;
+        self.trading.bucket.consume(&self.security.rate_limit, clock.slot)?;
+        Ok(actor)
+    }
+
+    /// Initial health with every open order filled at its worst is at least zero (prices valid
+    /// for margin, the Trade price in this market), and the owner's leverage limit holds with
+    /// `order_notional` added to the positions' notional.
+    fn require_health(&self, order_notional: i64, clock: &Clock) -> ProgramResult {
+        let mut next = self.health.iter();
+        let health = account_health(self.balances, Some(self.trading), &mut next, Some(self.quote), Some((self.market, self.price)), OracleAction::Margin, clock)?;
+        validate::no_more_accounts(&mut next)?;
+        if health.init_health()? < 0 {
+            return Err(E::InsufficientHealth.into());
+        }
+        let limit = self.margin.max_leverage_x100;
+        if limit > 0 {
+            let overflow = || ProgramError::from(RuntimeError::ArithmeticOverflow);
+            let notional = health.notional().checked_add(order_notional as i128).ok_or_else(overflow)?;
+            let allowed = health.equity().checked_mul(limit as i128).ok_or_else(overflow)?;
+            if notional.checked_mul(100).ok_or_else(overflow)? > allowed {
+                return Err(E::LeverageExceeded.into());
+            }
+        }
+        Ok(())
+    }
+}
+
+pub(super) fn place_order(accounts: &[AccountInfo], p: &OrderParams) -> ProgramResult {
+    let clock = Clock::get()?;
+    let mut a = OrderAccounts::load(accounts, Some(p.market_index), &clock)?;
+    let mut order = rules::new_order(p, a.market, a.price, clock.slot, clock.unix_timestamp)?;
+    let notional = quote_for(order.base_size, order.reserved_price)?;
+    let actor = a.authorize(notional, &clock)?;
+    check_may_trade(a.market, a.margin, p.reduce_only)?;
+    let position = a.trading.open_position(p.market_index, a.market.cumulative_funding).ok_or(E::TooManyPositions)?;
+    if p.reduce_only && p.base_size > rules::reducible(a.trading.positions[position].base, p.is_bid()) {
+        return Err(E::ReduceOnlyIncreases.into());
+    }
+    order.order_id = a.trading.next_order_id;
+    a.trading.next_order_id = order.order_id.checked_add(1).ok_or(RuntimeError::ArithmeticOverflow)?;
+    a.trading.push_order(order).ok_or(E::TooManyOrders)?;
+    a.trading.positions[position].add_order(&order)?;
+    a.require_health(notional, &clock)?;
+    a.trading.refresh_flags(clock.slot);
+    let seq = next_seq(&mut a.trading.seq)?;
+    emit(OrderPlaced { margin_account: *a.margin_key, signer: *a.signer.key(), actor: actor as u8, order: &order, slot: clock.slot, seq }.encode().finish()?);
+    set_return_data(&order.order_id.to_le_bytes());
+    Ok(())
+}
+
+pub(super) fn modify_order(accounts: &[AccountInfo], order_id: u64, price: Option<i64>, base_size: Option<u64>) -> ProgramResult {
+    let clock = Clock::get()?;
+    let mut a = OrderAccounts::load(accounts, None, &clock)?;
+    let index = a.trading.order_index(order_id).ok_or(E::OrderNotFound)?;
+    let old = a.trading.orders[index];
+    if old.market_index != a.market.index {
+        return Err(E::WrongMarket.into());
+    }
+    // Only a resting priced order changes; a market, IOC or FOK order lives for its auction.
+    if !rules::rests(old.kind, old.tif) {
+        return Err(E::InvalidOrderType.into());
+    }
+    if old.in_auction(clock.slot) {
+        return Err(E::OrderInAuction.into());
+    }
+    if old.expired(clock.slot, clock.unix_timestamp) {
+        return Err(E::OrderExpired.into());
+    }
+    let mut new = old;
+    if let Some(size) = base_size {
+        rules::check_size(size, a.market)?;
+        // The new total must leave something to fill.
+        if size <= old.base_filled {
+            return Err(E::InvalidOrderSize.into());
+        }
+        new.base_size = size;
+    }
+    if let Some(price) = price {
+        if new.kind == KIND_LIMIT {
+            rules::check_price(price, a.market)?;
+        }
+        new.price = price;
+    }
+    new.reserved_price = rules::order_price(new.kind, new.side, new.price, a.price, a.market)?;
+    if new.is_post_only() && rules::crosses(new.is_bid(), new.reserved_price, a.price) {
+        return Err(E::PostOnlyCrosses.into());
+    }
+    let notional = quote_for(new.remaining(), new.reserved_price)?;
+    a.authorize(notional, &clock)?;
+    check_may_trade(a.market, a.margin, new.is_reduce_only())?;
+    let position = a.trading.position_index(new.market_index).ok_or(E::OrderNotFound)?;
+    if new.is_reduce_only() && new.remaining() > rules::reducible(a.trading.positions[position].base, new.is_bid()) {
+        return Err(E::ReduceOnlyIncreases.into());
+    }
+    a.trading.positions[position].remove_remaining(&old)?;
+    a.trading.positions[position].add_order(&new)?;
+    a.trading.orders[index] = new;
+    a.require_health(notional, &clock)?;
+    a.trading.refresh_flags(clock.slot);
+    let seq = next_seq(&mut a.trading.seq)?;
+    emit(
+        OrderModified { margin_account: *a.margin_key, signer: *a.signer.key(), old_price: old.price, old_base_size: old.base_size, order: &new, slot: clock.slot, seq }
+            .encode()
+            .finish()?,
+    );
+    set_return_data(&order_id.to_le_bytes());
+    Ok(())
+}
+
+pub(super) fn cancel_orders(accounts: &[AccountInfo], scope: CancelScope) -> ProgramResult {
+    let [signer, security, margin_info, trading_info, session_info] = validate::accounts::<5>(accounts)?;
+    let clock = Clock::get()?;
+    let request = Request::new(Action::CancelOrder, NO_MARKET, 0);
+    authorize(load_security(security)?, load_margin(margin_info)?, signer, session(session_info), &request, clock.unix_timestamp)?;
+    let trading = trading_mut(trading_info, margin_info.key())?;
+    match scope {
+        CancelScope::OrderId(id) => {
+            let index = trading.order_index(id).ok_or(E::OrderNotFound)?;
+            drop_order(trading, index, CANCEL_USER, clock.slot)?;
+        }
+        CancelScope::ClientOrderId(id) => {
+            let index = trading.order_index_by_client_id(id).ok_or(E::OrderNotFound)?;
+            drop_order(trading, index, CANCEL_USER, clock.slot)?;
+        }
+        // Idempotent: "cancel all" with nothing open succeeds, so it can lead any batch.
+        CancelScope::Market(market) => {
+            let mut i = 0;
+            while i < trading.orders().len() {
+                if market.is_none_or(|m| trading.orders[i].market_index == m) {
+                    drop_order(trading, i, CANCEL_USER, clock.slot)?;
+                } else {
+                    i += 1;
+                }
+            }
+        }
+    }
+    finish(trading, clock.slot);
+    Ok(())
+}
+
+pub(super) fn expire_orders(accounts: &[AccountInfo]) -> ProgramResult {
+    let [signer, trading_info] = validate::accounts::<2>(accounts)?;
+    // Permissionless: removing an expired order only takes risk away.
+    validate::signer(signer)?;
+    let trading = trading_info.load_mut::<TradingAccount>(&crate::ID)?;
+    let clock = Clock::get()?;
+    let mut expired = 0;
+    let mut i = 0;
+    while i < trading.orders().len() {
+        if trading.orders[i].expired(clock.slot, clock.unix_timestamp) {
+            drop_order(trading, i, CANCEL_EXPIRED, clock.slot)?;
+            expired += 1;
+        } else {
+            i += 1;
+        }
+    }
+    if expired == 0 {
+        return Err(E::NothingToExpire.into());
+    }
+    finish(trading, clock.slot);
+    Ok(())
+}

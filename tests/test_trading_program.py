@@ -1,0 +1,598 @@
+"""qd-trading in the real runtime (LiteSVM) with qd-security, qd-core, qd-oracle and qd-collateral
+deployed: market creation and parameter validation, limit and market orders, place-and-make fills
+during an auction at the auction price, fills of a taker against resting makers after its auction,
+cancels, modifications, the funding crank, PnL settlement into the quote balance and the health
+refusal. Instructions are built from idl/qd_trading.json with anchorpy's coder."""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from anchorpy import Context
+from solders.instruction import AccountMeta, Instruction
+from solders.keypair import Keypair
+from solders.pubkey import Pubkey
+from solders.system_program import ID as SYSTEM_PROGRAM_ID
+
+from quantdesk.bench import collateral as collateral_reads
+from quantdesk.chain import Chain, TxResult
+from quantdesk.clients import collateral, core, idl, oracle, security, token
+from quantdesk.clients import trading_state as ts
+from quantdesk.clients.collateral import Params
+from quantdesk.clients.security import Role
+
+from program_support import failed
+
+NAME = "qd_trading"
+PROGRAM_ID = ts.PROGRAM_ID
+E = idl.error_codes(NAME)
+TRADING_AUTHORITY = Pubkey.find_program_address([b"authority"], PROGRAM_ID)[0]
+T0 = 1_700_000_000
+USDC = 10**6
+BASE = 10**9
+PRICE = 100 * USDC
+TICK = 10_000
+LOT = 1_000_000
+
+BID, ASK = 0, 1
+MARKET, LIMIT, ORACLE_OFFSET = 0, 1, 2
+GTC, IOC, FOK, GTT = 0, 1, 2, 3
+NONE, REJECT, SLIDE = 0, 1, 2
+
+PARAMS: dict[str, int] = {
+    "tick_size": TICK, "lot_size": LOT, "min_order_size": 10 * LOT, "init_margin_bps": 1_000, "maint_margin_bps": 500,
+    "size_margin_factor": 0, "upnl_init_weight_bps": 5_000, "upnl_maint_weight_bps": 10_000, "taker_fee_bps": 10, "maker_fee_bps": -2,
+    "max_open_interest": 1_000 * BASE, "auction_min_slots": 2, "auction_default_slots": 10, "auction_max_slots": 60,
+    "auction_max_deviation_bps": 500, "post_auction_slots": 20, "funding_period_secs": 3_600, "funding_max_rate_bps": 100,
+}
+
+
+def guards() -> dict[str, Any]:
+    return {"by_action": [collateral.DEFAULT_GUARDS[a].to_idl() for a in oracle.Action]}
+
+
+def order(side: int = BID, kind: int = LIMIT, tif: int = GTC, size: int = BASE, price: int = PRICE, *, market: int = 0, post_only: int = NONE,
+          reduce_only: bool = False, client_id: int = 0, expiry_ts: int = 0, auction: tuple[int, int, int] | None = None) -> dict[str, Any]:
+    return {"market_index": market, "side": side, "kind": kind, "tif": tif, "post_only": post_only, "reduce_only": reduce_only,
+            "client_order_id": client_id, "base_size": size, "price": price, "expiry_ts": expiry_ts,
+            "auction": None if auction is None else {"start_price": auction[0], "end_price": auction[1], "duration_slots": auction[2]}}
+
+
+def meta(key: Pubkey, writable: bool = False) -> AccountMeta:
+    return AccountMeta(key, is_signer=False, is_writable=writable)
+
+
+class Ix:
+    """qd-trading instructions from the IDL (a local stand-in until clients/trading.py exists)."""
+
+    def __init__(self) -> None:
+        self.program = idl.program(NAME)
+
+    def build(self, name: str, *args: Any, accounts: dict[str, Pubkey], remaining: list[AccountMeta] | None = None) -> Instruction:
+        return self.program.instruction[name](*args, ctx=Context(accounts=accounts, remaining_accounts=remaining or []))
+
+
+@dataclasses.dataclass
+class Trader:
+    owner: Keypair
+    margin: Pubkey
+
+    @property
+    def trading(self) -> Pubkey:
+        return ts.trading_address(self.margin)
+
+    @property
+    def balances(self) -> Pubkey:
+        return collateral.balances_address(self.margin)
+
+
+class Venue:
+    """qd-security, qd-core, qd-oracle and qd-collateral initialized, USDC listed as the quote,
+    a SOL/USD feed at 100 and market 0 (SOL-PERP) on it."""
+
+    def __init__(self) -> None:
+        self.chain = Chain(unix_timestamp=T0)
+        self.ix = Ix()
+        self.cix = collateral.CollateralInstructions()
+        self.sec = security.SecurityInstructions()
+        self.core = core.CoreInstructions()
+        self.oracle_ix = oracle.OracleInstructions()
+        self.admin = self.chain.payer
+        self.usdc = self.chain.create_mint(6)
+        assert self.send([self.sec.initialize(self.admin.pubkey()), self.core.initialize(self.admin.pubkey(), self.usdc)]).ok
+        assert self.send([self.cix.create_collateral(self.admin.pubkey(), self.usdc, None, Params(10_000, 10_000, 10**15))]).ok
+        self.publisher = self.chain.keypair()
+        self.feeds: dict[int, Pubkey] = {}
+        self.add_market(0, "SOL-PERP")
+
+    # -- set-up
+    def send(self, ixs: list[Instruction], *signers: Keypair) -> TxResult:
+        return self.chain.send(ixs, signers)
+
+    def add_market(self, index: int, symbol: str, price: int = PRICE, **overrides: int) -> None:
+        feed = oracle.feed_address(symbol)
+        assert self.send([self.oracle_ix.initialize_feed(self.admin.pubkey(), symbol, -6, 30, [self.publisher.pubkey()])]).ok
+        self.feeds[index] = feed
+        self.publish(price, index)
+        result = self.create_market(index, symbol, {**PARAMS, **overrides})
+        assert result.ok, result.logs
+
+    def create_market(self, index: int, symbol: str, params: dict[str, int], signer: Keypair | None = None) -> TxResult:
+        s = signer or self.admin
+        ix = self.ix.build("create_market", index, list(oracle.encode_symbol(symbol)[:16].ljust(16, b"\0")), params, guards(), accounts={
+            "admin": s.pubkey(), "security_config": security.CONFIG, "market": ts.market_address(index), "oracle": self.feeds.get(index, self.feeds[0]),
+            "system_program": SYSTEM_PROGRAM_ID})
+        return self.send([ix], s)
+
+    def publish(self, price: int, index: int = 0) -> None:
+        """A fresh price for market `index`'s feed (one slot and one second later)."""
+        self.chain.advance(1, 1)
+        result = self.send([self.oracle_ix.publish(self.publisher.pubkey(), self.feeds[index], price, price // 10_000, self.chain.clock.unix_timestamp)],
+                           self.publisher)
+        assert result.ok, result.logs
+
+    def advance(self, slots: int, price: int = PRICE) -> None:
+        """`slots` slots later, with a fresh price for every market."""
+        self.chain.advance(max(slots - 1, 0), max(slots - 1, 0))
+        for index in self.feeds:
+            self.publish(price, index)
+
+    def trader(self, deposit: int = 10_000 * USDC, sub_id: int = 0, owner: Keypair | None = None) -> Trader:
+        o = owner or self.chain.keypair()
+        margin = core.margin_account_address(o.pubkey(), sub_id)
+        assert self.send([self.core.create_margin_account(o.pubkey(), sub_id), self.cix.open_balances(o.pubkey(), margin),
+                          self.open_trading(o, margin)], o).ok
+        if deposit:
+            ata = token.associated_address(o.pubkey(), self.usdc)
+            if self.chain.account(ata) is None:
+                assert self.send([token.create_associated_account(self.admin.pubkey(), o.pubkey(), self.usdc)]).ok
+            assert self.send([token.mint_to_instruction(self.usdc, ata, self.admin.pubkey(), deposit)]).ok
+            assert self.send([self.cix.deposit(o.pubkey(), margin, self.usdc, deposit)], o).ok
+        return Trader(o, margin)
+
+    def open_trading(self, owner: Keypair, margin: Pubkey) -> Instruction:
+        return self.ix.build("open_trading_account", accounts={"owner": owner.pubkey(), "margin_account": margin,
+                                                               "trading_account": ts.trading_address(margin), "system_program": SYSTEM_PROGRAM_ID})
+
+    # -- reads
+    def raw(self, address: Pubkey) -> bytes:
+        account = self.chain.account(address)
+        return bytes(account.data) if account is not None else b""
+
+    def market(self, index: int = 0) -> ts.PerpMarket:
+        return ts.decode_market(self.raw(ts.market_address(index)))
+
+    def account(self, t: Trader) -> ts.TradingAccount:
+        return ts.decode_trading_account(self.raw(t.trading))
+
+    def quote_balance(self, t: Trader) -> int:
+        return collateral_reads.balances_on(self.chain, t.margin).balance_of(self.usdc)
+
+    def protocol_balance(self) -> int:
+        return collateral_reads.config_on(self.chain, self.usdc).protocol_balance
+
+    def health(self, t: Trader, market: int) -> list[AccountMeta]:
+        """`t`'s health list for an instruction in `market`: non-quote collateral (none here),
+        then every position in another market with its oracle."""
+        metas = []
+        for p in self.account(t).positions:
+            if p.market_index != market:
+                metas += [meta(ts.market_address(p.market_index)), meta(self.feeds[p.market_index])]
+        return metas
+
+    # -- instructions
+    def order_accounts(self, t: Trader, market: int, signer: Pubkey | None = None) -> dict[str, Pubkey]:
+        return {"signer": signer or t.owner.pubkey(), "security_config": security.CONFIG, "margin_account": t.margin, "trading_account": t.trading,
+                "market": ts.market_address(market), "oracle": self.feeds[market], "balances": t.balances,
+                "quote_config": collateral.config_address(self.usdc), "session": PROGRAM_ID}
+
+    def place(self, t: Trader, params: dict[str, Any], cu_limit: int | None = None) -> TxResult:
+        m = params["market_index"]
+        ix = self.ix.build("place_order", params, accounts=self.order_accounts(t, m), remaining=self.health(t, m))
+        return self.chain.send([ix], [t.owner], cu_limit=cu_limit)
+
+    def placed_id(self, t: Trader, params: dict[str, Any]) -> int:
+        result = self.place(t, params)
+        assert result.ok, result.logs
+        return int.from_bytes(result.return_data, "little")
+
+    def modify(self, t: Trader, order_id: int, price: int | None = None, size: int | None = None, market: int = 0) -> TxResult:
+        ix = self.ix.build("modify_order", order_id, price, size, accounts=self.order_accounts(t, market), remaining=self.health(t, market))
+        return self.send([ix], t.owner)
+
+    def cancel(self, t: Trader, name: str, *args: Any) -> TxResult:
+        ix = self.ix.build(name, *args, accounts={"signer": t.owner.pubkey(), "security_config": security.CONFIG, "margin_account": t.margin,
+                                                  "trading_account": t.trading, "session": PROGRAM_ID})
+        return self.send([ix], t.owner)
+
+    def adjust_accounts(self) -> dict[str, Pubkey]:
+        return {"quote_config": collateral.config_address(self.usdc), "collateral_program": collateral.PROGRAM_ID, "trading_authority": TRADING_AUTHORITY}
+
+    def place_and_make(self, maker: Trader, taker: Trader, taker_order_id: int, price: int, size: int, market: int = 0) -> TxResult:
+        ix = self.ix.build("place_and_make", taker_order_id, {"price": price, "base_size": size, "client_order_id": 0}, accounts={
+            "maker_signer": maker.owner.pubkey(), "security_config": security.CONFIG, "maker_margin_account": maker.margin,
+            "maker_trading_account": maker.trading, "maker_balances": maker.balances, "taker_margin_account": taker.margin,
+            "taker_trading_account": taker.trading, "taker_balances": taker.balances, "market": ts.market_address(market), "oracle": self.feeds[market],
+            **self.adjust_accounts(), "session": PROGRAM_ID}, remaining=self.health(maker, market) + self.health(taker, market))
+        return self.send([ix], maker.owner)
+
+    def fill(self, taker: Trader, taker_order_id: int, makers: list[tuple[Trader, int]], market: int = 0) -> TxResult:
+        remaining = [m for maker, _ in makers for m in (meta(maker.margin), meta(maker.trading, True), meta(maker.balances, True))]
+        remaining += self.health(taker, market) + [m for maker, _ in makers for m in self.health(maker, market)]
+        filler = self.chain.keypair()
+        ix = self.ix.build("fill_order", taker_order_id, [i for _, i in makers], accounts={
+            "filler": filler.pubkey(), "security_config": security.CONFIG, "taker_margin_account": taker.margin, "taker_trading_account": taker.trading,
+            "taker_balances": taker.balances, "market": ts.market_address(market), "oracle": self.feeds[market], **self.adjust_accounts()},
+            remaining=remaining)
+        return self.send([ix], filler)
+
+    def update_funding(self, market: int = 0) -> TxResult:
+        return self.send([self.ix.build("update_funding", accounts={"security_config": security.CONFIG, "market": ts.market_address(market),
+                                                                     "oracle": self.feeds[market]})])
+
+    def settle(self, t: Trader, market: int = 0) -> TxResult:
+        ix = self.ix.build("settle_pnl", market, accounts={"signer": self.admin.pubkey(), "security_config": security.CONFIG, "margin_account": t.margin,
+                                                           "trading_account": t.trading, "balances": t.balances, "market": ts.market_address(market),
+                                                           **self.adjust_accounts()})
+        return self.send([ix])
+
+    def expire(self, t: Trader) -> TxResult:
+        return self.send([self.ix.build("expire_orders", accounts={"signer": self.admin.pubkey(), "trading_account": t.trading})])
+
+    def events(self, result: TxResult) -> list[Any]:
+        return idl.parse_events(self.ix.program, result.logs)
+
+    def check_invariants(self, traders: list[Trader], market: int = 0) -> None:
+        """Zero-sum positions and PnL, fees and the quote config's protocol balance."""
+        m = self.market(market)
+        positions = [p for t in traders for p in self.account(t).positions if p.market_index == market]
+        assert sum(p.base for p in positions if p.base > 0) == m.open_interest_long
+        assert sum(-p.base for p in positions if p.base < 0) == m.open_interest_short
+        assert sum(p.quote_entry + p.realized_pnl for p in positions) + m.total_pnl_settled - m.total_funding_settled == 0
+        assert sum(self.account(t).fees_paid for t in traders) == m.total_fees
+        assert self.protocol_balance() == m.total_fees - m.total_pnl_settled
+
+
+# ---------------------------------------------------------------- markets
+
+def test_create_market_records_params_and_oracle() -> None:
+    v = Venue()
+    m = v.market()
+    assert (m.index, m.symbol_str, m.oracle, m.status, m.audit_seq) == (0, "SOL-PERP", v.feeds[0], 0, 1)
+    assert (m.tick_size, m.lot_size, m.min_order_size, m.taker_fee_bps, m.maker_fee_bps) == (TICK, LOT, 10 * LOT, 10, -2)
+    assert (m.twap_ts, m.last_funding_ts, m.cumulative_funding) == (0, v.chain.clock.unix_timestamp, 0)
+    assert m.guards == collateral.DEFAULT_GUARDS
+
+
+def test_market_creation_refusals() -> None:
+    v = Venue()
+    v.feeds[1] = v.feeds[0]
+    failed(v.create_market(1, "X", {**PARAMS, "tick_size": 3}), E["InvalidTickLot"])
+    failed(v.create_market(1, "X", {**PARAMS, "maint_margin_bps": 2_000}), E["InvalidMarketParams"])
+    failed(v.create_market(1, "X", {**PARAMS, "maker_fee_bps": -11}), E["InvalidFees"])
+    failed(v.create_market(1, "X", {**PARAMS, "auction_min_slots": 0}), E["InvalidMarketParams"])
+    failed(v.create_market(1, "X", {**PARAMS, "funding_period_secs": 10}), E["InvalidMarketParams"])
+    failed(v.create_market(64, "X", PARAMS), E["InvalidMarketIndex"])
+    failed(v.create_market(1, "X", PARAMS, signer=v.chain.keypair()), E["MissingRole"])
+    failed(v.create_market(0, "X", PARAMS), E["AlreadyInitialized"])
+    assert v.create_market(1, "X", PARAMS).ok
+
+
+def test_params_status_and_oracle_changes_need_their_roles() -> None:
+    v = Venue()
+    risk = v.chain.keypair()
+    assert v.send([v.sec.grant_role(v.admin.pubkey(), Role.RISK_MANAGER, risk.pubkey())]).ok
+    market = ts.market_address(0)
+
+    def set_params(signer: Keypair, params: dict[str, int]) -> TxResult:
+        return v.send([v.ix.build("set_market_params", params, accounts={"signer": signer.pubkey(), "security_config": security.CONFIG, "market": market})], signer)
+
+    def set_status(signer: Keypair, status: int) -> TxResult:
+        return v.send([v.ix.build("set_market_status", status, accounts={"signer": signer.pubkey(), "security_config": security.CONFIG, "market": market,
+                                                                         "oracle": v.feeds[0]})], signer)
+
+    assert set_params(risk, {**PARAMS, "taker_fee_bps": 20}).ok
+    assert v.market().taker_fee_bps == 20 and v.market().audit_seq == 2
+    failed(set_params(risk, {**PARAMS, "lot_size": 2 * LOT, "min_order_size": 20 * LOT}), E["TickLotImmutable"])
+    failed(set_params(v.chain.keypair(), PARAMS), E["MissingRole"])
+    assert set_status(risk, 1).ok and v.market().status == 1
+    failed(set_status(risk, 2), E["MissingRole"])
+    failed(set_status(risk, 3), E["InvalidStatus"])
+    assert set_status(v.admin, 0).ok
+    v.publish(101_234_567)
+    assert set_status(v.admin, 2).ok
+    m = v.market()
+    assert (m.status, m.settlement_price) == (2, 101_230_000)
+    failed(set_status(v.admin, 0), E["MarketSettled"])
+    failed(set_params(v.admin, PARAMS), E["MarketSettled"])
+    oracle_ix = v.ix.build("set_market_oracle", guards(), accounts={"admin": risk.pubkey(), "security_config": security.CONFIG, "market": market,
+                                                                    "oracle": v.feeds[0]})
+    failed(v.send([oracle_ix], risk), E["MissingRole"])
+
+
+# ---------------------------------------------------------------- orders
+
+def test_limit_order_rests_with_its_totals() -> None:
+    v = Venue()
+    t = v.trader()
+    result = v.place(t, order(BID, price=99 * USDC, size=2 * BASE, client_id=7))
+    assert result.ok, result.logs
+    order_id = int.from_bytes(result.return_data, "little")
+    acct = v.account(t)
+    (o,) = acct.orders
+    assert (o.order_id, o.client_order_id, o.reserved_price, o.auction_slots, o.expiry_slot) == (order_id, 7, 99 * USDC, 0, 0)
+    (p,) = acct.positions
+    assert (p.base, p.open_orders, p.bids_base, p.bids_quote) == (0, 1, 2 * BASE, 198 * USDC)
+    assert (acct.has_open_order, acct.has_open_auction, acct.next_order_id) == (1, 0, order_id + 1)
+    (event,) = v.events(result)
+    assert event.name == "OrderPlaced" and event.data.order.order_id == order_id and event.data.seq == acct.seq
+
+
+def test_order_parameter_refusals() -> None:
+    v = Venue()
+    t = v.trader()
+    failed(v.place(t, order(size=LOT)), E["InvalidOrderSize"])
+    failed(v.place(t, order(size=10 * LOT + 1)), E["InvalidOrderSize"])
+    failed(v.place(t, order(price=PRICE + 1)), E["InvalidPrice"])
+    failed(v.place(t, order(kind=MARKET, tif=GTC)), E["InvalidOrderType"])
+    failed(v.place(t, order(tif=GTT, expiry_ts=v.chain.clock.unix_timestamp)), E["InvalidExpiry"])
+    failed(v.place(t, order(BID, price=101 * USDC, post_only=REJECT)), E["PostOnlyCrosses"])
+    failed(v.place(t, order(ASK, reduce_only=True)), E["ReduceOnlyIncreases"])
+    failed(v.place(t, order(BID, tif=IOC, price=101 * USDC, auction=(PRICE, 101 * USDC, 1))), E["AuctionDurationOutOfRange"])
+    failed(v.place(t, order(BID, tif=IOC, price=101 * USDC, auction=(90 * USDC, 101 * USDC, 5))), E["AuctionOutOfBounds"])
+    # Market 0's accounts for an order in market 1.
+    failed(v.send([v.ix.build("place_order", order(market=1), accounts=v.order_accounts(t, 0))], t.owner), E["WrongMarket"])
+
+
+def test_post_only_slide_reprices_behind_the_oracle() -> None:
+    v = Venue()
+    t = v.trader()
+    assert v.place(t, order(ASK, price=95 * USDC, post_only=SLIDE)).ok
+    (o,) = v.account(t).orders
+    assert (o.price, o.reserved_price, o.auction_slots) == (PRICE + TICK, PRICE + TICK, 0)
+
+
+def test_market_order_runs_an_auction_and_expires() -> None:
+    v = Venue()
+    t = v.trader()
+    order_id = v.placed_id(t, order(BID, MARKET, IOC, price=102 * USDC))
+    (o,) = v.account(t).orders
+    slot = v.chain.clock.slot
+    assert (o.auction_start_price, o.auction_end_price, o.auction_slots, o.placed_slot) == (PRICE, 102 * USDC, 10, slot)
+    assert o.expiry_slot == slot + 10 + 20
+    assert v.account(t).has_open_auction == 1
+    failed(v.expire(t), E["NothingToExpire"])
+    v.advance(31)
+    result = v.expire(t)
+    assert result.ok, result.logs
+    (event,) = v.events(result)
+    assert (event.name, event.data.order_id, event.data.reason) == ("OrderCancelled", order_id, 1)
+    acct = v.account(t)
+    assert (acct.orders, acct.positions, acct.has_open_order) == ([], [], 0)
+
+
+def test_insufficient_health_refuses_the_order() -> None:
+    v = Venue()
+    t = v.trader(deposit=1_000 * USDC)
+    # 10% initial margin: 1,000 USDC carries 100 SOL at 100 minus what the worst case costs.
+    failed(v.place(t, order(BID, price=99 * USDC, size=110 * BASE)), E["InsufficientHealth"])
+    assert v.place(t, order(BID, price=99 * USDC, size=90 * BASE)).ok
+    # Orders on both sides count at the worse side, not the sum: an ask of 100 fits, 110 does not.
+    assert v.place(t, order(ASK, price=101 * USDC, size=100 * BASE)).ok
+    failed(v.place(t, order(ASK, price=101 * USDC, size=10 * BASE)), E["InsufficientHealth"])
+    # The owner's leverage limit: 2x of 1,000 USDC.
+    u = v.trader(deposit=1_000 * USDC)
+    assert v.send([v.core.set_limits(u.owner.pubkey(), u.margin, max_leverage_x100=200)], u.owner).ok
+    failed(v.place(u, order(BID, price=99 * USDC, size=21 * BASE)), E["LeverageExceeded"])
+    assert v.place(u, order(BID, price=99 * USDC, size=20 * BASE)).ok
+
+
+def test_cancel_variants() -> None:
+    v = Venue()
+    t = v.trader()
+    ids = [v.placed_id(t, order(BID, price=(90 + i) * USDC, client_id=100 + i)) for i in range(4)]
+    failed(v.cancel(t, "cancel_order", 999), E["OrderNotFound"])
+    result = v.cancel(t, "cancel_order", ids[0])
+    assert result.ok and [e.data.order_id for e in v.events(result)] == [ids[0]]
+    result = v.cancel(t, "cancel_order_by_client_id", 102)
+    assert result.ok and [e.data.order_id for e in v.events(result)] == [ids[2]]
+    failed(v.cancel(t, "cancel_order_by_client_id", 102), E["OrderNotFound"])
+    assert [o.order_id for o in v.account(t).orders] == [ids[1], ids[3]]
+    result = v.cancel(t, "cancel_orders", 0)
+    assert result.ok and [e.data.order_id for e in v.events(result)] == [ids[1], ids[3]]
+    acct = v.account(t)
+    assert (acct.orders, acct.positions, acct.has_open_order) == ([], [], 0)
+    assert v.cancel(t, "cancel_orders", None).ok
+    # Someone else cannot cancel.
+    other = v.trader(deposit=0)
+    v.placed_id(t, order(BID, price=90 * USDC))
+    ix = v.ix.build("cancel_orders", None, accounts={"signer": other.owner.pubkey(), "security_config": security.CONFIG, "margin_account": t.margin,
+                                                     "trading_account": t.trading, "session": PROGRAM_ID})
+    failed(v.send([ix], other.owner), E["NotAuthorized"])
+
+
+def test_modify_changes_price_and_size_in_place() -> None:
+    v = Venue()
+    t = v.trader()
+    order_id = v.placed_id(t, order(BID, price=95 * USDC, size=2 * BASE))
+    result = v.modify(t, order_id, price=96 * USDC, size=3 * BASE)
+    assert result.ok, result.logs
+    assert int.from_bytes(result.return_data, "little") == order_id
+    (o,) = v.account(t).orders
+    assert (o.order_id, o.price, o.base_size, o.reserved_price) == (order_id, 96 * USDC, 3 * BASE, 96 * USDC)
+    (p,) = v.account(t).positions
+    assert (p.bids_base, p.bids_quote) == (3 * BASE, 288 * USDC)
+    (event,) = v.events(result)
+    assert (event.name, event.data.old_price, event.data.old_base_size) == ("OrderModified", 95 * USDC, 2 * BASE)
+    failed(v.modify(t, order_id, price=PRICE + 1), E["InvalidPrice"])
+    failed(v.modify(t, 77, price=PRICE), E["OrderNotFound"])
+    # An order in its auction (a crossing limit) cannot change until the auction is over.
+    crossing = v.placed_id(t, order(BID, price=101 * USDC))
+    failed(v.modify(t, crossing, price=100 * USDC), E["OrderInAuction"])
+    market_order = v.placed_id(t, order(BID, MARKET, IOC, price=101 * USDC))
+    failed(v.modify(t, market_order, price=100 * USDC), E["InvalidOrderType"])
+
+
+# ---------------------------------------------------------------- fills
+
+def test_place_and_make_fills_during_the_auction_at_the_auction_price() -> None:
+    v = Venue()
+    taker, maker = v.trader(), v.trader()
+    order_id = v.placed_id(taker, order(BID, MARKET, IOC, size=2 * BASE, price=102 * USDC))
+    placed = v.account(taker).orders[0].placed_slot
+    v.advance(5)
+    slot = v.chain.clock.slot
+    price = PRICE + (2 * USDC) * (slot - placed) // 10
+    failed(v.place_and_make(maker, taker, order_id, price + TICK, BASE), E["MakerPriceNotMet"])
+    before_taker, before_maker, before_protocol = v.quote_balance(taker), v.quote_balance(maker), v.protocol_balance()
+    result = v.place_and_make(maker, taker, order_id, price, BASE)
+    assert result.ok, result.logs
+    fills = [e for e in v.events(result) if e.name == "Fill"]
+    assert len(fills) == 1
+    fill = fills[0].data
+    quote = price  # 1 base
+    taker_fee, maker_fee = -(-quote * 10 // 10_000), -(quote * 2 // 10_000)
+    assert (fill.price, fill.base, fill.quote, fill.taker_fee, fill.maker_fee) == (price, BASE, quote, taker_fee, maker_fee)
+    assert v.account(taker).position(0).base == BASE and v.account(maker).position(0).base == -BASE
+    assert v.account(taker).orders[0].base_filled == BASE
+    assert v.quote_balance(taker) == before_taker - taker_fee
+    assert v.quote_balance(maker) == before_maker - maker_fee
+    assert v.protocol_balance() == before_protocol + taker_fee + maker_fee
+    m = v.market()
+    assert (m.open_interest_long, m.open_interest_short, m.last_fill_price, m.fill_seq) == (BASE, BASE, price, 1)
+    v.check_invariants([taker, maker])
+    # After the auction, place_and_make refuses.
+    v.advance(10)
+    failed(v.place_and_make(maker, taker, order_id, 102 * USDC, BASE), E["AuctionOver"])
+    failed(v.place_and_make(taker, taker, order_id, 102 * USDC, BASE), E["SelfTrade"])
+
+
+def test_fill_order_matches_a_resting_maker_after_the_auction() -> None:
+    v = Venue()
+    taker, maker, other = v.trader(), v.trader(), v.trader()
+    ask_id = v.placed_id(maker, order(ASK, price=100_500_000, size=3 * BASE))
+    far_id = v.placed_id(other, order(ASK, price=104 * USDC, size=BASE))
+    bid_id = v.placed_id(taker, order(BID, LIMIT, IOC, price=101 * USDC, size=2 * BASE))
+    failed(v.fill(taker, bid_id, [(maker, ask_id)]), E["AuctionInProgress"])
+    v.advance(10)
+    result = v.fill(taker, bid_id, [(other, far_id), (maker, ask_id)])
+    assert result.ok, result.logs
+    fills = [e.data for e in v.events(result) if e.name == "Fill"]
+    # The far ask does not cross the taker's 101 limit; the maker fills at its own 100.5.
+    assert [(f.price, f.base, f.maker_order_id) for f in fills] == [(100_500_000, 2 * BASE, ask_id)]
+    assert v.account(taker).orders == []
+    (rest,) = v.account(maker).orders
+    assert (rest.order_id, rest.base_filled) == (ask_id, 2 * BASE)
+    assert v.account(maker).position(0).asks_base == BASE
+    v.check_invariants([taker, maker, other])
+
+
+def test_fill_order_removes_an_expired_taker() -> None:
+    v = Venue()
+    taker, maker = v.trader(), v.trader()
+    ask_id = v.placed_id(maker, order(ASK, price=100_500_000))
+    bid_id = v.placed_id(taker, order(BID, MARKET, IOC, price=101 * USDC))
+    v.advance(31)
+    result = v.fill(taker, bid_id, [(maker, ask_id)])
+    assert result.ok, result.logs
+    assert [(e.name, e.data.reason) for e in v.events(result)] == [("OrderCancelled", 1)]
+    assert v.account(taker).orders == []
+
+
+def test_fill_or_kill_fills_whole_or_not_at_all() -> None:
+    v = Venue()
+    taker, maker = v.trader(), v.trader()
+    order_id = v.placed_id(taker, order(BID, MARKET, FOK, size=2 * BASE, price=101 * USDC))
+    v.advance(3)
+    failed(v.place_and_make(maker, taker, order_id, PRICE, BASE), E["FillOrKill"])
+    assert v.place_and_make(maker, taker, order_id, PRICE, 2 * BASE).ok
+    assert v.account(taker).position(0).base == 2 * BASE
+
+
+# ---------------------------------------------------------------- funding and settlement
+
+def test_settle_pnl_moves_realized_pnl_into_the_quote_balance() -> None:
+    v = Venue()
+    taker, maker = v.trader(), v.trader()
+    # Taker buys 1 at ~100, then sells 1 at ~101 to the same maker: +~1 realized.
+    buy = v.placed_id(taker, order(BID, MARKET, IOC, price=101 * USDC))
+    v.advance(5)
+    assert v.place_and_make(maker, taker, buy, PRICE, BASE).ok
+    v.advance(2, 102 * USDC)
+    sell = v.placed_id(taker, order(ASK, MARKET, IOC, price=PRICE))
+    v.advance(5, 102 * USDC)
+    assert v.place_and_make(maker, taker, sell, 102 * USDC, BASE).ok
+    p = v.account(taker).position(0)
+    assert p.base == 0 and p.realized_pnl != 0
+    realized = p.realized_pnl
+    before = v.quote_balance(taker)
+    result = v.settle(taker)
+    assert result.ok, result.logs
+    (event,) = [e for e in v.events(result) if e.name == "PnlSettled"]
+    assert event.data.pnl == realized
+    assert v.quote_balance(taker) == before + realized
+    assert v.account(taker).positions == []
+    assert v.account(taker).settled_pnl == realized
+    assert v.market().total_pnl_settled == realized
+    v.check_invariants([taker, maker])
+    failed(v.settle(taker), E["NoPosition"])
+
+
+def test_funding_crank_moves_the_index_and_settles_into_positions() -> None:
+    v = Venue()
+    taker, maker = v.trader(), v.trader()
+    failed(v.update_funding(), E["FundingTooEarly"])
+    # Late in the period, a fill above the oracle: the mark trades at a premium, so longs pay.
+    v.chain.advance(0, 3_590)
+    v.publish(PRICE)
+    buy = v.placed_id(taker, order(BID, MARKET, IOC, price=105 * USDC, auction=(104 * USDC, 105 * USDC, 5)))
+    v.advance(2)
+    assert v.place_and_make(maker, taker, buy, 104 * USDC, BASE).ok
+    v.chain.advance(0, 10)
+    v.publish(PRICE)
+    result = v.update_funding()
+    assert result.ok, result.logs
+    m = v.market()
+    (event,) = v.events(result)
+    assert event.name == "FundingUpdated" and event.data.delta == m.cumulative_funding > 0
+    assert m.last_funding_delta == m.cumulative_funding and m.last_funding_ts == v.chain.clock.unix_timestamp
+    failed(v.update_funding(), E["FundingTooEarly"])
+    assert v.settle(taker).ok and v.settle(maker).ok
+    m = v.market()
+    taker_funding = -(BASE * m.cumulative_funding) // 10**15
+    assert v.account(taker).settled_pnl == taker_funding < 0
+    assert v.account(maker).settled_pnl == -(-BASE * m.cumulative_funding) // 10**15 > 0
+    v.check_invariants([taker, maker])
+
+
+def test_settlement_closes_positions_at_the_settlement_price() -> None:
+    v = Venue()
+    taker, maker = v.trader(), v.trader()
+    buy = v.placed_id(taker, order(BID, MARKET, IOC, price=101 * USDC, auction=(101 * USDC, 101 * USDC, 5)))
+    v.advance(2)
+    assert v.place_and_make(maker, taker, buy, 101 * USDC, BASE).ok
+    v.placed_id(maker, order(ASK, price=110 * USDC))
+    v.publish(103 * USDC)
+    ix = v.ix.build("set_market_status", 2, accounts={"signer": v.admin.pubkey(), "security_config": security.CONFIG, "market": ts.market_address(0),
+                                                       "oracle": v.feeds[0]})
+    assert v.send([ix]).ok
+    failed(v.place(taker, order(BID, price=99 * USDC)), E["MarketNotActive"])
+    for t in (taker, maker):
+        result = v.settle(t)
+        assert result.ok, result.logs
+        assert v.account(t).positions == [] and v.account(t).orders == []
+    m = v.market()
+    assert (m.open_interest_long, m.open_interest_short, m.total_pnl_settled) == (0, 0, 0)
+    assert v.account(taker).settled_pnl == 103 * USDC - 101 * USDC
+    v.check_invariants([taker, maker])
+
+
+def test_trading_account_closes_only_when_empty() -> None:
+    v = Venue()
+    t = v.trader()
+    close = v.ix.build("close_trading_account", accounts={"owner": t.owner.pubkey(), "margin_account": t.margin, "trading_account": t.trading})
+    order_id = v.placed_id(t, order(BID, price=90 * USDC))
+    failed(v.send([close], t.owner), E["TradingAccountNotEmpty"])
+    assert v.cancel(t, "cancel_order", order_id).ok
+    assert v.send([close], t.owner).ok
+    assert v.chain.account(t.trading) is None or v.raw(t.trading) == b""
