@@ -11,7 +11,7 @@ from solders.message import Message
 from solders.pubkey import Pubkey
 from solders.signature import Signature
 from solders.transaction import VersionedTransaction
-from solders.transaction_status import InstructionErrorCustom, TransactionErrorInstructionError
+from solders.transaction_status import InstructionErrorCustom, TransactionErrorInstructionError, UiTransactionStatusMeta
 
 from quantdesk.clients import idl
 
@@ -47,12 +47,21 @@ class ProgramClient:
         await self.connection.confirm_transaction(sig, commitment=Confirmed)
         return sig
 
-    async def logs(self, signature: Signature) -> list[str]:
-        """The program logs of a confirmed transaction (for its Anchor events)."""
+    async def meta(self, signature: Signature) -> UiTransactionStatusMeta:
+        """The status meta of a confirmed transaction (`LookupError` if there is none)."""
         tx = (await self.connection.get_transaction(signature, commitment=Confirmed, max_supported_transaction_version=0)).value
         if tx is None or tx.transaction.meta is None:
             raise LookupError(f"transaction {signature} not found")
-        return list(tx.transaction.meta.log_messages or [])
+        return tx.transaction.meta
+
+    async def logs(self, signature: Signature) -> list[str]:
+        """The program logs of a confirmed transaction (for its Anchor events)."""
+        return list((await self.meta(signature)).log_messages or [])
+
+    async def return_data(self, signature: Signature) -> bytes:
+        """The return data a confirmed transaction ended with (b"" when none was set)."""
+        data = (await self.meta(signature)).return_data
+        return bytes(data.data) if data is not None else b""
 
     async def simulate(self, instructions: list[Instruction], signers: list[Keypair] | None = None) -> bytes:
         """Runs `instructions` in a simulation and returns their return data; a failure raises
