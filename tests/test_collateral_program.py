@@ -21,12 +21,13 @@ from solders.pubkey import Pubkey
 
 from quantdesk.bench import collateral as bench
 from quantdesk.chain import Chain, TxResult
-from quantdesk.clients import collateral, core, health, idl, oracle, pyth, security, sysvar, token
+from quantdesk.clients import collateral, core, health, idl, oracle, pyth, security, sysvar, token, trading_state
 from quantdesk.clients.rpc import SimulationError
 from quantdesk.localnet import run_in_background
 from quantdesk.clients.collateral import Params, Status
 from quantdesk.clients.oracle import Action
 from quantdesk.clients.security import Operation, Role, mask
+from quantdesk.clients.trading_state import PerpMarket, Position, TradingAccount
 
 from program_support import failed, with_meta
 
@@ -537,6 +538,137 @@ def test_pyth_receiver_oracles_are_pinned_to_their_feed() -> None:
     failed(v.withdraw(mint, 1), E["OracleNotFullyVerified"])
     post(feed_id)
     assert v.withdraw(mint, 1).ok
+
+
+# ---------------------------------------------------------------- perp positions count
+
+BTC_PRICE = 30_000 * USDC
+BTC = 10**9  # perp base units: 9 decimals
+MARKET_INDEX = 3
+
+
+class PerpVenue(Venue):
+    """A Venue with a BTC perp market (qd-trading's PerpMarket, written into LiteSVM) priced by a
+    BTC/USD qd-oracle feed: 10% initial / 5% maintenance margin, positive PnL at 100% / 100%."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.btc_feed = oracle.feed_address("BTC/USD")
+        assert self.send([self.oracle.initialize_feed(self.admin.pubkey(), "BTC/USD", -6, 30, [self.publisher.pubkey()])]).ok
+        self.publish_btc(BTC_PRICE)
+        self.market = PerpMarket(index=MARKET_INDEX, init_margin_bps=1_000, maint_margin_bps=500, upnl_init_weight_bps=10_000,
+                                 upnl_maint_weight_bps=10_000, symbol=b"BTC-PERP".ljust(16, b"\0"), oracle=self.btc_feed,
+                                 guards=collateral.DEFAULT_GUARDS, tick_size=1_000_000, lot_size=1_000, funding_period_secs=3_600)
+        self.set_market(self.market)
+
+    def publish_btc(self, price: int) -> None:
+        self.chain.advance(1, 1)
+        now = self.chain.clock.unix_timestamp
+        assert self.send([self.oracle.publish(self.publisher.pubkey(), self.btc_feed, price, price // 1_000, now)], self.publisher).ok
+
+    def set_market(self, market: PerpMarket, address: Pubkey | None = None, owner: Pubkey = trading_state.PROGRAM_ID) -> Pubkey:
+        address = address or trading_state.market_address(market.index)
+        self.chain.set_account(address, Account(10**9, trading_state.encode_market(market), owner))
+        return address
+
+    def set_trading(self, margin: Pubkey, *positions: Position, address: Pubkey | None = None, owner: Pubkey = trading_state.PROGRAM_ID,
+                    of: Pubkey | None = None) -> Pubkey:
+        """Writes a TradingAccount of `of` (default: `margin`) holding `positions` at `address`
+        (default: `margin`'s trading PDA), owned by `owner`."""
+        account = TradingAccount(margin_account=of or margin, owner=self.trader.pubkey(), positions=list(positions))
+        address = address or trading_state.trading_address(margin)
+        self.chain.set_account(address, Account(10**9, account.encode(), owner))
+        return address
+
+    def mirror_with_perps(self, margin: Pubkey) -> health.HealthResult:
+        """The Python mirror on the account's balances and positions, with the feeds' prices."""
+        sol_price = oracle.decode_feed(self.feed, self.raw(self.feed)).price
+        btc_price = oracle.decode_feed(self.btc_feed, self.raw(self.btc_feed)).price
+        inputs = [collateral.collateral_input(self.config(e.mint), e.balance, collateral.QUOTE_PRICE if e.mint == self.usdc else sol_price)
+                  for e in self.balances(margin).entries]
+        trading = bench.trading_on(self.chain, margin)
+        assert trading is not None
+        market = bench.market_on(self.chain, MARKET_INDEX)
+        return health.compute(inputs, [trading_state.perp_input(p, market, btc_price) for p in trading.positions], liquidation_prices=False)
+
+
+def long_btc(entry_price: int, size: int = BTC // 10, **fields: int) -> Position:
+    """A long of `size` bought at `entry_price`."""
+    return Position(MARKET_INDEX, base=size, quote_entry=-(size * entry_price // BTC), **fields)
+
+
+def test_a_losing_position_blocks_what_the_collateral_alone_would_allow() -> None:
+    v = PerpVenue()
+    assert v.deposit(v.usdc, 1_000 * USDC).ok
+    # Long 0.1 BTC bought at 35,000, now 30,000: -500 PnL, 300 initial margin: health 1,000 - 800.
+    v.set_trading(v.main, long_btc(35_000 * USDC))
+    health_metas = v.health(v.main)
+    assert [m.pubkey for m in health_metas] == [collateral.config_address(v.usdc), trading_state.market_address(MARKET_INDEX), v.btc_feed]
+    view = v.view(v.main)
+    mirror = v.mirror_with_perps(v.main)
+    assert (view.init_health, view.maint_health, view.margin_ratio_bps) == (mirror.init_health, mirror.maint_health, mirror.margin_ratio_bps)
+    assert view.init_health == 200 * USDC
+    before = state_of(v)
+    failed(unchanged(v, lambda: v.withdraw(v.usdc, 300 * USDC), *before), E["InsufficientHealth"])
+    failed(unchanged(v, lambda: v.transfer(v.usdc, 300 * USDC), *before), E["InsufficientHealth"])
+    assert v.withdraw(v.usdc, 200 * USDC).ok  # exactly to zero initial health
+    # Funding owed counts too: the index rose by 100 per BTC since the snapshot: the long owes 10.
+    v.set_market(dataclasses.replace(v.market, cumulative_funding=100 * USDC * 10**6))
+    assert v.view(v.main).init_health == -10 * USDC
+    failed(v.withdraw(v.usdc, 1), E["InsufficientHealth"])
+
+
+def test_a_winning_position_allows_the_withdrawal() -> None:
+    v = PerpVenue()
+    assert v.deposit(v.usdc, 1_000 * USDC).ok
+    # Bought at 25,000: +500 PnL (counted in full), 300 margin: health 1,000 + 200.
+    v.set_trading(v.main, long_btc(25_000 * USDC))
+    assert v.view(v.main).init_health == 1_200 * USDC
+    assert v.withdraw(v.usdc, 1_000 * USDC).ok
+    assert v.view(v.main).init_health == 200 * USDC
+    # The price falls to 27,000: +200 PnL, 270 margin: -70, the position alone (no collateral left).
+    v.publish_btc(27_000 * USDC)
+    assert v.balances(v.main).entries == []
+    assert v.view(v.main).init_health == v.mirror_with_perps(v.main).init_health == -70 * USDC
+
+
+def test_a_stand_in_trading_account_is_refused() -> None:
+    v = PerpVenue()
+    assert v.deposit(v.usdc, 1_000 * USDC).ok
+    trading = v.set_trading(v.main, long_btc(35_000 * USDC))
+    before = state_of(v)
+
+    def refused(ix: Instruction, error: str) -> None:
+        failed(unchanged(v, lambda: v.send([ix], v.trader), *before, trading), E[error])
+
+    collateral_only = v.health(v.main)[:1]
+    wd = v.ix.withdraw(v.trader.pubkey(), v.main, v.usdc, 300 * USDC, collateral_only)
+    # Hiding the losing position: a flat account at another address, owned by another program...
+    elsewhere = v.set_trading(v.main, address=Keypair().pubkey(), owner=Keypair().pubkey())
+    refused(with_meta(wd, 4, key=elsewhere), "WrongAddress")
+    # ...or owned by qd-trading but not at the PDA: it is some other margin account's.
+    flat_of_sub = v.set_trading(v.sub)
+    refused(with_meta(wd, 4, key=flat_of_sub), "WrongTradingAccount")
+    forged = v.set_trading(v.main, address=Keypair().pubkey(), of=v.sub)
+    refused(with_meta(wd, 4, key=forged), "WrongTradingAccount")
+    # Another margin account's PDA that qd-trading does not own, and a type cosplay.
+    refused(with_meta(wd, 4, key=trading_state.trading_address(core.margin_account_address(v.trader.pubkey(), 9))), "WrongAddress")
+    refused(with_meta(wd, 4, key=trading_state.market_address(MARKET_INDEX)), "WrongAccountSize")
+    # The real account with its position's accounts left out, or with another market or oracle.
+    refused(wd, "NotEnoughAccounts")
+    full = v.ix.withdraw(v.trader.pubkey(), v.main, v.usdc, 300 * USDC, v.health(v.main))
+    refused(Instruction(full.program_id, full.data, list(full.accounts) + [full.accounts[-1]]), "TooManyAccounts")
+    other_market = v.set_market(dataclasses.replace(v.market, index=MARKET_INDEX + 1))
+    refused(with_meta(full, 12, key=other_market), "MarketMismatch")
+    fake_market = v.set_market(v.market, address=Keypair().pubkey(), owner=Keypair().pubkey())
+    refused(with_meta(full, 12, key=fake_market), "WrongOwner")
+    refused(with_meta(full, 13, key=v.feed), "WrongOracle")
+    # The position's market needs a fresh price too.
+    v.chain.advance(100, 100)
+    v.publish(SOL_PRICE)
+    failed(v.withdraw(v.usdc, 1), E["StaleOracleSlots"])
+    v.publish_btc(BTC_PRICE)
+    assert v.withdraw(v.usdc, 200 * USDC).ok
 
 
 # ---------------------------------------------------------------- adjustments by CPI

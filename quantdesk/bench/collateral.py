@@ -1,8 +1,10 @@
 """qd-collateral CU scenarios: every instruction, and the health check's cost curve: withdraw and
 view_health on an account holding 1..8 collateral mints (the quote, then 9-decimal assets each
-priced by its own qd-oracle feed). The issue's budget: at most 1,500 CU per extra collateral."""
+priced by its own qd-oracle feed), then with 1 and 7 perp positions as well (each market priced by
+one of those feeds). The issue's budget: at most 1,500 CU per extra collateral."""
 from __future__ import annotations
 
+from solders.account import Account
 from solders.instruction import AccountMeta
 from solders.pubkey import Pubkey
 
@@ -98,7 +100,20 @@ def measure() -> CuTable:
             assert chain.send([ix.deposit(owner.pubkey(), main, mint, 10 * SOL)], [owner]).ok
         table.record(f"view_health_{n}", chain.send([ix.view_health(main, health_accounts_on(chain, main))]))
         table.record(f"withdraw_{n}", chain.send([ix.withdraw(owner.pubkey(), main, quote, USDC, health_accounts_on(chain, main))], [owner]))
-    table.record("transfer_8", chain.send([ix.transfer(owner.pubkey(), main, sub, quote, USDC, health_accounts_on(chain, main))], [owner]))
+    # Perp positions count in the same checks: qd-trading's accounts written into the chain, one
+    # market per asset feed, a small long in each (flat markets cost the same: every position is
+    # valued with its orders).
+    for k, (_, feed) in enumerate(assets):
+        market = trading_state.PerpMarket(index=k, init_margin_bps=1_000, maint_margin_bps=500, upnl_init_weight_bps=5_000,
+                                          upnl_maint_weight_bps=8_000, oracle=feed, guards=collateral.DEFAULT_GUARDS)
+        chain.set_account(trading_state.market_address(k), Account(10**9, trading_state.encode_market(market), trading_state.PROGRAM_ID))
+    for n in (1, len(assets)):
+        positions = [trading_state.Position(k, base=SOL // 100, quote_entry=-(k + 1) * USDC // 10) for k in range(n)]
+        account = trading_state.TradingAccount(margin_account=main, owner=owner.pubkey(), positions=positions)
+        chain.set_account(trading_state.trading_address(main), Account(10**9, account.encode(), trading_state.PROGRAM_ID))
+        table.record(f"view_health_8_perps_{n}", chain.send([ix.view_health(main, health_accounts_on(chain, main))]))
+        table.record(f"withdraw_8_perps_{n}", chain.send([ix.withdraw(owner.pubkey(), main, quote, USDC, health_accounts_on(chain, main))], [owner]))
+    table.record("transfer_8_perps_7", chain.send([ix.transfer(owner.pubkey(), main, sub, quote, USDC, health_accounts_on(chain, main))], [owner]))
     table.record("adjust_balance", chain.send_unverified([ix.adjust_balance(collateral_core_authority(), quote, sub, -USDC // 2)]))
     table.record("withdraw_all_1", chain.send([ix.withdraw(owner.pubkey(), sub, quote, USDC // 2, health_accounts_on(chain, sub))], [owner]))
     table.record("close_balances", chain.send([ix.close_balances(owner.pubkey(), sub)], [owner]))
