@@ -596,3 +596,97 @@ def test_trading_account_closes_only_when_empty() -> None:
     assert v.cancel(t, "cancel_order", order_id).ok
     assert v.send([close], t.owner).ok
     assert v.chain.account(t.trading) is None or v.raw(t.trading) == b""
+
+
+# ---------------------------------------------------------------- access, limits and market states
+
+def test_frozen_accounts_cancel_but_do_not_trade_and_cancels_skip_the_rate_limit() -> None:
+    v = Venue()
+    t = v.trader()
+    compliance = v.chain.keypair()
+    assert v.send([v.sec.grant_role(v.admin.pubkey(), Role.COMPLIANCE, compliance.pubkey()),
+                   v.sec.set_rate_limit(v.admin.pubkey(), 2, 1)]).ok
+    ids = [v.placed_id(t, order(BID, price=(90 + i) * USDC)) for i in range(2)]
+    failed(v.place(t, order(BID, price=90 * USDC)), E["RateLimited"])
+    # Cancels take no token.
+    assert v.cancel(t, "cancel_order", ids[0]).ok
+    assert v.send([v.sec.freeze_account(compliance.pubkey(), t.margin, 7)], compliance).ok
+    v.advance(5)
+    failed(v.place(t, order(BID, price=90 * USDC)), E["AccountFrozen"])
+    assert v.cancel(t, "cancel_orders", None).ok
+    assert v.account(t).orders == []
+
+
+def test_delegate_and_session_place_orders_within_their_limits() -> None:
+    v = Venue()
+    t = v.trader()
+    delegate, key = v.chain.keypair(), v.chain.keypair()
+    assert v.send([v.core.set_delegate(t.owner.pubkey(), t.margin, delegate.pubkey())], t.owner).ok
+    ix = v.ix.build("place_order", order(BID, price=90 * USDC), accounts=v.order_accounts(t, 0, signer=delegate.pubkey()))
+    result = v.send([ix], delegate)
+    assert result.ok, result.logs
+    assert v.events(result)[0].data.actor == 1
+    expires = v.chain.clock.unix_timestamp + 3_600
+    assert v.send([v.sec.create_session(t.owner.pubkey(), key.pubkey(), security.SCOPE_PLACE, 1, 95 * USDC, expires)], t.owner).ok
+    accounts = {**v.order_accounts(t, 0, signer=key.pubkey()), "session": security.session_address(t.owner.pubkey(), key.pubkey())}
+    result = v.send([v.ix.build("place_order", order(BID, price=90 * USDC), accounts=accounts)], key)
+    assert result.ok, result.logs
+    assert v.events(result)[0].data.actor == 2
+    failed(v.send([v.ix.build("place_order", order(BID, price=96 * USDC), accounts=accounts)], key), E["SessionNotional"])
+
+
+def test_reduce_only_market_and_account_limits() -> None:
+    v = Venue()
+    taker, maker = v.trader(), v.trader()
+    buy = v.placed_id(taker, order(BID, MARKET, IOC, price=101 * USDC, size=2 * BASE, auction=(PRICE, 101 * USDC, 5)))
+    v.advance(2)
+    assert v.place_and_make(maker, taker, buy, PRICE, 2 * BASE).ok
+    ix = v.ix.build("set_market_status", 1, accounts={"signer": v.admin.pubkey(), "security_config": security.CONFIG, "market": ts.market_address(0),
+                                                       "oracle": v.feeds[0]})
+    assert v.send([ix]).ok
+    failed(v.place(taker, order(BID, price=99 * USDC)), E["MarketReduceOnly"])
+    failed(v.place(taker, order(ASK, price=101 * USDC, size=3 * BASE, reduce_only=True)), E["ReduceOnlyIncreases"])
+    sell = v.placed_id(taker, order(ASK, price=99 * USDC, reduce_only=True))
+    v.advance(2)
+    # The maker is short: buying back reduces it too.
+    assert v.place_and_make(maker, taker, sell, 100 * USDC, BASE).ok
+    assert v.account(taker).position(0).base == BASE
+    # The owner's reduce-only limit, in an active market.
+    assert v.send([v.ix.build("set_market_status", 0, accounts={"signer": v.admin.pubkey(), "security_config": security.CONFIG,
+                                                                "market": ts.market_address(0), "oracle": v.feeds[0]})]).ok
+    assert v.send([v.core.set_limits(maker.owner.pubkey(), maker.margin, reduce_only=True)], maker.owner).ok
+    failed(v.place(maker, order(ASK, price=101 * USDC)), E["AccountReduceOnly"])
+    v.check_invariants([taker, maker])
+
+
+def test_open_interest_cap_and_maker_health() -> None:
+    v = Venue()
+    ix = v.ix.build("set_market_params", {**PARAMS, "max_open_interest": BASE}, accounts={"signer": v.admin.pubkey(), "security_config": security.CONFIG,
+                                                                                          "market": ts.market_address(0)})
+    assert v.send([ix]).ok
+    taker, maker, poor = v.trader(), v.trader(), v.trader(deposit=5 * USDC)
+    buy = v.placed_id(taker, order(BID, MARKET, IOC, price=101 * USDC, size=2 * BASE, auction=(PRICE, 101 * USDC, 10)))
+    v.advance(2)
+    failed(v.place_and_make(maker, taker, buy, PRICE, 2 * BASE), E["OpenInterestCapExceeded"])
+    # 5 USDC cannot carry the 10% margin of a 100 USDC short.
+    failed(v.place_and_make(poor, taker, buy, PRICE, BASE), E["MakerInsufficientHealth"])
+    assert v.place_and_make(maker, taker, buy, PRICE, BASE).ok
+    assert v.market().open_interest_long == BASE
+
+
+def test_oracle_offset_maker_fills_at_the_current_oracle_price() -> None:
+    v = Venue()
+    taker, maker = v.trader(), v.trader()
+    ask_id = v.placed_id(maker, order(ASK, ORACLE_OFFSET, price=50_000))
+    (o,) = v.account(maker).orders
+    assert (o.price, o.reserved_price) == (50_000, 100_050_000)
+    bid_id = v.placed_id(taker, order(BID, LIMIT, GTC, price=102 * USDC))
+    v.advance(11, 101 * USDC)
+    result = v.fill(taker, bid_id, [(maker, ask_id)])
+    assert result.ok, result.logs
+    (fill,) = [e.data for e in v.events(result) if e.name == "Fill"]
+    assert fill.price == 101_050_000
+    # A post-only taker cannot take; a maker still in its auction cannot make.
+    post = v.placed_id(taker, order(BID, price=99 * USDC, post_only=REJECT))
+    failed(v.fill(taker, post, [(maker, ask_id)]), E["PostOnlyTakes"])
+    v.check_invariants([taker, maker])
