@@ -2,7 +2,7 @@
 //! health engine 6250.., health-account reads 6300.. (WrongOracle, MarketMismatch,
 //! WrongTradingAccount are there, shared with every reader of these accounts).
 
-use qd_runtime::error::ProgramError;
+use qd_runtime::error::{ProgramError, RuntimeError};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u32)]
@@ -95,6 +95,11 @@ pub enum TradingError {
     NothingToModify = 6142,
     /// The trading account has no position in this market
     NoPosition = 6143,
+}
+
+/// Checked arithmetic failed.
+pub fn overflow() -> ProgramError {
+    RuntimeError::ArithmeticOverflow.into()
 }
 
 impl From<TradingError> for ProgramError {

@@ -3,6 +3,7 @@
 //! the market (tick, lot, minimum size, auction bounds) and the clock are the processor's.
 
 use crate::error::TradingError as E;
+use qd_health::wide::{divrem_pow10, mul_wide};
 use qd_oracle_reader::OracleGuards;
 use qd_runtime::borsh::{self, Reader};
 use qd_runtime::error::{ProgramError, RuntimeError};
@@ -30,7 +31,6 @@ pub const SETTLE_PNL: [u8; 8] = discriminator("global", "settle_pnl");
 pub const EXPIRE_ORDERS: [u8; 8] = discriminator("global", "expire_orders");
 
 const BPS: u16 = 10_000;
-const BASE_SCALE: u128 = qd_health::BASE_SCALE as u128;
 /// Market indexes share qd-security's per-market pause and session bits: 0..64.
 pub const MAX_MARKET_INDEX: u16 = qd_access::MAX_MARKETS as u16;
 /// Makers one fill_order may match.
@@ -98,7 +98,7 @@ impl MarketParams {
             return Err(E::InvalidMarketParams);
         }
         // Makes every quote amount of a lot multiple at a tick multiple an exact integer.
-        if (self.tick_size as u128 * self.lot_size as u128) % BASE_SCALE != 0 {
+        if divrem_pow10::<9>(mul_wide(self.tick_size, self.lot_size)).1 {
             return Err(E::InvalidTickLot);
         }
         if self.taker_fee_bps > MAX_FEE_BPS || self.maker_fee_bps < -(self.taker_fee_bps as i16) || self.maker_fee_bps > MAX_FEE_BPS as i16 {

@@ -2,18 +2,14 @@
 //! prices against the tick and lot, reserved prices, post-only crossing, auctions, reduce-only
 //! room, fees and open interest. Pure, host-tested; the processor applies them to accounts.
 
-use crate::error::TradingError as E;
+use crate::error::{overflow, TradingError as E};
 use crate::instruction::OrderParams;
 use qd_health::wide::{div_pow10, mul_wide};
-use qd_runtime::error::{ProgramError, RuntimeError};
+use qd_runtime::error::ProgramError;
 use qd_trading_state::{
     round_to_tick, Order, PerpMarket, KIND_LIMIT, KIND_MARKET, KIND_ORACLE_OFFSET, ORDER_FLAG_POST_ONLY, ORDER_FLAG_REDUCE_ONLY,
     POST_ONLY_NONE, POST_ONLY_REJECT, SIDE_ASK, SIDE_BID, TIF_FOK, TIF_GTC, TIF_GTT, TIF_IOC,
 };
-
-fn overflow() -> ProgramError {
-    RuntimeError::ArithmeticOverflow.into()
-}
 
 fn side_of(bid: bool) -> u8 {
     if bid {

@@ -11,7 +11,7 @@
 
 use super::orders::{drop_order, finish};
 use super::{adjust, balances_of, check_adjust_accounts, quote_config, session, trading_mut};
-use crate::error::TradingError as E;
+use crate::error::{overflow, TradingError as E};
 use crate::events::{Fill, CANCEL_EXPIRED, CANCEL_REDUCE_ONLY};
 use crate::instruction::{MakerParams, MAX_MAKERS};
 use crate::rules;
@@ -30,10 +30,6 @@ use qd_trading_state::{
     account_health, auction_price, market_price, quote_for, Order, PerpMarket, TradingAccount, KIND_MARKET, MARKET_STATUS_REDUCE_ONLY,
     MARKET_STATUS_SETTLEMENT, TIF_FOK,
 };
-
-fn overflow() -> ProgramError {
-    RuntimeError::ArithmeticOverflow.into()
-}
 
 /// One side of the fills of an instruction.
 struct Party<'a> {

@@ -3,21 +3,17 @@
 
 use super::orders::{drop_order, finish};
 use super::{adjust, balances_of, check_adjust_accounts, next_seq, quote_config, trading_mut};
-use crate::error::TradingError as E;
+use crate::error::{overflow, TradingError as E};
 use crate::events::{FundingUpdated, PnlSettled, CANCEL_SETTLEMENT};
 use qd_access::{check_not_paused, load_config as load_security, Operation};
 use qd_core_state::load_margin;
 use qd_oracle_reader::Action as OracleAction;
 use qd_runtime::account_info::AccountInfo;
-use qd_runtime::error::{ProgramError, ProgramResult, RuntimeError};
+use qd_runtime::error::ProgramResult;
 use qd_runtime::log::emit;
 use qd_runtime::sysvar::Clock;
 use qd_runtime::validate;
 use qd_trading_state::{market_price, PerpMarket, MARKET_STATUS_SETTLEMENT};
-
-fn overflow() -> ProgramError {
-    RuntimeError::ArithmeticOverflow.into()
-}
 
 pub(super) fn update_funding(accounts: &[AccountInfo]) -> ProgramResult {
     let [security, market_info, oracle] = validate::accounts::<3>(accounts)?;

@@ -3,7 +3,7 @@
 //! a market maker must always be able to pull quotes) and expiry.
 
 use super::{balances_of, next_seq, quote_config, session, trading_mut};
-use crate::error::TradingError as E;
+use crate::error::{overflow, TradingError as E};
 use crate::events::{OrderCancelled, OrderModified, OrderPlaced, CANCEL_EXPIRED, CANCEL_USER};
 use crate::instruction::{CancelScope, OrderParams};
 use crate::rules;
@@ -12,7 +12,7 @@ use qd_collateral_state::{CollateralBalances, CollateralConfig};
 use qd_core_state::{load_margin, MarginAccount};
 use qd_oracle_reader::Action as OracleAction;
 use qd_runtime::account_info::AccountInfo;
-use qd_runtime::error::{ProgramError, ProgramResult, RuntimeError};
+use qd_runtime::error::{ProgramError, ProgramResult};
 use qd_runtime::log::{emit, set_return_data};
 use qd_runtime::pubkey::Pubkey;
 use qd_runtime::sysvar::Clock;
@@ -131,7 +131,6 @@ impl<'a> OrderAccounts<'a> {
         }
         let limit = self.margin.max_leverage_x100;
         if limit > 0 {
-            let overflow = || ProgramError::from(RuntimeError::ArithmeticOverflow);
             let notional = health.notional().checked_add(order_notional as i128).ok_or_else(overflow)?;
             let allowed = health.equity().checked_mul(limit as i128).ok_or_else(overflow)?;
             if notional.checked_mul(100).ok_or_else(overflow)? > allowed {
@@ -154,7 +153,7 @@ pub(super) fn place_order(accounts: &[AccountInfo], p: &OrderParams) -> ProgramR
         return Err(E::ReduceOnlyIncreases.into());
     }
     order.order_id = a.trading.next_order_id;
-    a.trading.next_order_id = order.order_id.checked_add(1).ok_or(RuntimeError::ArithmeticOverflow)?;
+    a.trading.next_order_id = order.order_id.checked_add(1).ok_or_else(overflow)?;
     a.trading.push_order(order).ok_or(E::TooManyOrders)?;
     a.trading.positions[position].add_order(&order)?;
     a.require_health(notional, &clock)?;
