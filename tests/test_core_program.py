@@ -5,6 +5,7 @@ the upgrade-authority check, the account-closing attack, set_frozen outside qd-s
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Callable
 
 import pytest
 from solders.account import Account
@@ -405,36 +406,43 @@ def test_a_closed_account_cannot_be_revived_in_the_same_transaction(acct: Core) 
     assert acct.state(address).limits.max_leverage_x100 == 0
 
 
-def test_close_refuses_an_account_whose_collateral_balances_are_open(acct: Core) -> None:
-    margin = acct.margin()
+def open_balances(acct: Core, margin: Pubkey) -> Callable[[], None]:
+    """Opens the margin account's collateral balances; returns what closes them."""
     ix = collateral.CollateralInstructions()
     assert acct.chain.send([ix.open_balances(acct.owner.pubkey(), margin)], [acct.owner]).ok
-    before = acct.snapshot(margin)
-    close = acct.ix.close_margin_account(acct.owner.pubkey(), margin)
-    failed(acct.chain.send([close], [acct.owner]), E["AccountNotEmpty"])
-    # Any other account in the balances slot: checked against the PDA [b"balances", margin].
-    failed(acct.chain.send([with_meta(close, 3, key=Keypair().pubkey())], [acct.owner]), E["WrongAddress"])
-    failed(acct.chain.send([with_meta(close, 3, key=collateral.balances_address(acct.margin(1)))], [acct.owner]), E["WrongAddress"])
-    assert acct.snapshot(margin) == before
-    assert acct.chain.send([ix.close_balances(acct.owner.pubkey(), margin), close], [acct.owner]).ok
+    return lambda: assert_ok(acct.chain.send([ix.close_balances(acct.owner.pubkey(), margin)], [acct.owner]))
 
 
-def test_close_refuses_an_account_whose_trading_account_is_open(acct: Core) -> None:
-    margin = acct.margin()
+def open_trading(acct: Core, margin: Pubkey) -> Callable[[], None]:
+    """Writes the TradingAccount qd-trading opens (flat, no orders); returns what leaves it as
+    qd-trading's close does (System-owned, empty)."""
     trading = trading_state.trading_address(margin)
-    # The TradingAccount qd-trading opens, flat and without orders: still open, so refused.
     data = trading_state.TradingAccount(margin_account=margin, owner=acct.owner.pubkey()).encode()
     acct.chain.set_account(trading, Account(10**8, data, trading_state.PROGRAM_ID))
+    return lambda: acct.chain.set_account(trading, Account(10**8, b"", Pubkey.default()))
+
+
+def assert_ok(result: TxResult) -> None:
+    assert result.ok, result.logs
+
+
+@pytest.mark.parametrize(("slot", "address", "open_account"), [
+    (3, collateral.balances_address, open_balances),
+    (4, trading_state.trading_address, open_trading),
+])
+def test_close_refuses_an_account_whose_balances_or_trading_account_is_open(
+        acct: Core, slot: int, address: Callable[[Pubkey], Pubkey], open_account: Callable[[Core, Pubkey], Callable[[], None]]) -> None:
+    margin = acct.margin()
+    close_it = open_account(acct, margin)
     before = acct.snapshot(margin)
     close = acct.ix.close_margin_account(acct.owner.pubkey(), margin)
     failed(acct.chain.send([close], [acct.owner]), E["AccountNotEmpty"])
-    # Any other account in the trading slot: checked against the PDA [b"trading", margin].
-    failed(acct.chain.send([with_meta(close, 4, key=Keypair().pubkey())], [acct.owner]), E["WrongAddress"])
-    failed(acct.chain.send([with_meta(close, 4, key=trading_state.trading_address(acct.margin(1)))], [acct.owner]), E["WrongAddress"])
+    # Any other account in the slot: checked against the margin account's PDA.
+    failed(acct.chain.send([with_meta(close, slot, key=Keypair().pubkey())], [acct.owner]), E["WrongAddress"])
+    failed(acct.chain.send([with_meta(close, slot, key=address(acct.margin(1)))], [acct.owner]), E["WrongAddress"])
     assert acct.snapshot(margin) == before
-    # Closed by qd-trading (handed to the System program): the margin account closes.
-    acct.chain.set_account(trading, Account(10**8, b"", Pubkey.default()))
-    assert acct.chain.send([close], [acct.owner]).ok
+    close_it()
+    assert_ok(acct.chain.send([close], [acct.owner]))
 
 
 @pytest.mark.parametrize(("status", "error"), [(core.STATUS_FROZEN, "AccountFrozen"), (core.STATUS_BEING_LIQUIDATED, "BeingLiquidated")])
