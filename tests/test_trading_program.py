@@ -465,6 +465,8 @@ def test_place_and_make_fills_during_the_auction_at_the_auction_price() -> None:
     v.advance(10)
     failed(v.place_and_make(maker, taker, order_id, 102 * USDC, BASE), E["AuctionOver"])
     failed(v.place_and_make(taker, taker, order_id, 102 * USDC, BASE), E["SelfTrade"])
+    sibling = v.trader(owner=taker.owner, sub_id=1)
+    failed(v.place_and_make(sibling, taker, order_id, 102 * USDC, BASE), E["SelfTrade"])
 
 
 def test_fill_order_matches_a_resting_maker_after_the_auction() -> None:

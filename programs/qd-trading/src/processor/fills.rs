@@ -64,9 +64,9 @@ impl<'a> Party<'a> {
         self.trading.position_index(market_index).map_or(0, |p| self.trading.positions[p].base)
     }
 
-    /// No account trades with itself, nor with another account of the same owner.
-    fn check_not_self(&self, other: &Party) -> ProgramResult {
-        if self.margin_key == other.margin_key || self.owner == other.owner {
+    /// No account trades with another account of the same owner.
+    fn check_other_owner(&self, other: &Party) -> ProgramResult {
+        if self.owner == other.owner {
             return Err(E::SelfTrade.into());
         }
         Ok(())
@@ -103,6 +103,14 @@ impl<'a> Party<'a> {
         }
         Ok(())
     }
+}
+
+/// No account trades with itself (checked before its accounts are loaded twice).
+fn check_not_self(maker_margin: &AccountInfo, taker_margin: &AccountInfo) -> ProgramResult {
+    if maker_margin.key() == taker_margin.key() {
+        return Err(E::SelfTrade.into());
+    }
+    Ok(())
 }
 
 /// How much of `size` a reduce-only side may fill: all of it, or what reduces `base`.
@@ -221,11 +229,12 @@ pub(super) fn place_and_make(accounts: &[AccountInfo], taker_order_id: u64, make
         validate::accounts::<14>(accounts)?;
     let clock = Clock::get()?;
     check_adjust_accounts(collateral_program, authority)?;
+    check_not_self(maker_margin, taker_margin)?;
+    validate::distinct(&[maker_trading, maker_balances, taker_trading, taker_balances, market_info, quote_info])?;
     let market = market_info.load_mut::<PerpMarket>(&crate::ID)?;
     let mut maker = Party::load(maker_margin, maker_trading, maker_balances, market.index)?;
     let mut taker = Party::load(taker_margin, taker_trading, taker_balances, market.index)?;
-    maker.check_not_self(&taker)?;
-    validate::distinct(&[maker_trading, maker_balances, taker_trading, taker_balances, market_info, quote_info])?;
+    maker.check_other_owner(&taker)?;
     validate::writable(quote_info)?;
     quote_config(quote_info)?;
     let price_now = market_price(market, oracle, OracleAction::Trade, &clock)?;
@@ -302,6 +311,7 @@ pub(super) fn fill_order(accounts: &[AccountInfo], taker_order_id: u64, maker_or
     let mut writable: [&AccountInfo; 4 + 2 * MAX_MAKERS] = [market_info; 4 + 2 * MAX_MAKERS];
     writable[..4].copy_from_slice(&[taker_trading, taker_balances, market_info, quote_info]);
     for (k, m) in maker_accounts.chunks_exact(3).enumerate() {
+        check_not_self(&m[0], taker_margin)?;
         writable[4 + 2 * k] = &m[1];
         writable[5 + 2 * k] = &m[2];
     }
@@ -342,7 +352,7 @@ pub(super) fn fill_order(accounts: &[AccountInfo], taker_order_id: u64, maker_or
     let mut remaining = order.remaining();
     for (k, (m, &maker_order_id)) in maker_accounts.chunks_exact(3).zip(maker_order_ids).enumerate() {
         let mut maker = Party::load(&m[0], &m[1], &m[2], market.index)?;
-        taker.check_not_self(&maker)?;
+        taker.check_other_owner(&maker)?;
         if remaining > 0 {
             let room = reduce_room(remaining, order.is_reduce_only() || taker.reduce_only, taker.base(market.index), bid);
             if room == 0 {
