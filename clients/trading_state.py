@@ -1,7 +1,7 @@
 """The bytes of qd-trading's accounts (crates/qd-trading-state): PerpMarket and TradingAccount
 with its positions and orders, as dataclasses with every field, decoded and encoded by one
 layout each (little-endian `struct` formats whose offsets the Rust layout tests pin), and their
-addresses. Pure: no IDL, no network; clients/collateral (health accounts) and clients/trading
+addresses. Pure: no IDL coder (only its program id), no network; clients/collateral (health accounts) and clients/trading
 build on it."""
 from __future__ import annotations
 
@@ -12,11 +12,10 @@ from typing import Any, ClassVar
 from solders.pubkey import Pubkey
 
 from quantdesk.clients import health as health_mod
-from quantdesk.clients.idl import discriminator
+from quantdesk.clients.idl import discriminator, program_id
 from quantdesk.clients.oracle import Action, GuardConfig
 
-# crates/qd-ids QD_TRADING (tests/test_ids.py holds them equal).
-PROGRAM_ID = Pubkey.from_string("GXzv4utLYVXrjbpR7wQLybiuQC7a1WtBDPQ2wWf3vvrz")
+PROGRAM_ID = program_id("qd_trading")
 MARKET_SEED = b"market"
 TRADING_SEED = b"trading"
 MAX_POSITIONS = 8

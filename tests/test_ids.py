@@ -48,9 +48,3 @@ def test_singleton_pdas_are_canonical(name: str) -> None:
 def test_every_pda_constant_is_checked() -> None:
     assert set(BUMPS) == set(PDAS)
 
-
-def test_client_constants_match() -> None:
-    # clients/trading_state decodes qd-trading's accounts without its IDL.
-    from quantdesk.clients import trading_state
-
-    assert trading_state.PROGRAM_ID == KEYS["QD_TRADING"]
