@@ -47,4 +47,3 @@ def test_singleton_pdas_are_canonical(name: str) -> None:
 
 def test_every_pda_constant_is_checked() -> None:
     assert set(BUMPS) == set(PDAS)
-
