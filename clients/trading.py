@@ -1,0 +1,752 @@
+"""Client for qd-trading: order, auction, maker and market parameters as dataclasses, instruction
+builders with each instruction's health accounts, read-only views of markets and positions, an
+L2 order book aggregated from on-chain trading accounts, and an async client that places,
+makes, fills and cancels orders, cranks funding and settles PnL.
+
+Accounts are decoded by clients/trading_state (bytes) and clients/collateral (balances and
+configs); health figures come from the engine's mirror, clients/health."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, fields
+from decimal import Decimal
+from enum import IntEnum
+from typing import Any
+
+from anchorpy import Context, Program, Provider
+from anchorpy.program.common import Event
+from based58 import b58encode
+from solana.rpc.types import MemcmpOpts
+from solders.instruction import AccountMeta, Instruction
+from solders.keypair import Keypair
+from solders.pubkey import Pubkey
+from solders.signature import Signature
+from solders.system_program import ID as SYSTEM_PROGRAM_ID
+
+from quantdesk.clients import collateral, core, security, sysvar, trading_state
+from quantdesk.clients import health as health_mod
+from quantdesk.clients import idl as idl_mod
+from quantdesk.clients.collateral import CollateralBalances, CollateralClient, CollateralConfig, PerpRow
+from quantdesk.clients.oracle import Action, GuardConfig
+from quantdesk.clients.rpc import ProgramClient
+from quantdesk.clients.trading_state import Order, PerpMarket, Position, TradingAccount, market_address, trading_address
+
+NAME = "qd_trading"
+PROGRAM_ID = trading_state.PROGRAM_ID
+AUTHORITY = Pubkey.find_program_address([collateral.AUTHORITY_SEED], PROGRAM_ID)[0]
+"""qd-trading's [b"authority"] PDA (qd_ids::TRADING_AUTHORITY): signs its balance adjustments."""
+NO_SESSION = PROGRAM_ID
+"""The session slot without a session (Anchor's convention for an absent optional account)."""
+MAX_MAKERS = 4
+
+PRICE_DECIMALS = 6
+BASE_DECIMALS = 9
+FUNDING_DECIMALS = 12
+"""The funding index is quote native units (6 decimals) per whole base, scaled by 1e6."""
+PRICE_UNIT = Decimal(1).scaleb(-PRICE_DECIMALS)
+
+FLAG_POST_ONLY = 1 << 0
+FLAG_REDUCE_ONLY = 1 << 1
+
+
+class Side(IntEnum):
+    BID = 0
+    """Buy (long)."""
+    ASK = 1
+    """Sell (short)."""
+
+    @property
+    def opposite(self) -> Side:
+        return Side.ASK if self == Side.BID else Side.BID
+
+
+class OrderKind(IntEnum):
+    MARKET = 0
+    """An auction toward `price`, the worst price accepted."""
+    LIMIT = 1
+    ORACLE_OFFSET = 2
+    """Price = oracle + `price` (the offset), rounded to a tick against the order's side."""
+
+
+class TimeInForce(IntEnum):
+    GTC = 0
+    IOC = 1
+    FOK = 2
+    GTT = 3
+    """Good till `expiry_ts`."""
+
+
+class PostOnly(IntEnum):
+    NONE = 0
+    REJECT = 1
+    """A crossing post-only order is refused."""
+    SLIDE = 2
+    """A crossing post-only order is repriced one tick behind the oracle."""
+
+
+class MarketStatus(IntEnum):
+    ACTIVE = 0
+    REDUCE_ONLY = 1
+    SETTLEMENT = 2
+
+
+class CancelReason(IntEnum):
+    """`OrderCancelled.reason`."""
+
+    USER = 0
+    EXPIRED = 1
+    REDUCE_ONLY = 2
+    SETTLEMENT = 3
+
+
+def price_decimal(price: int) -> Decimal:
+    """A 6-decimal price (or quote amount) as a Decimal: 150_250_000 -> 150.250000."""
+    return Decimal(price).scaleb(-PRICE_DECIMALS)
+
+
+def base_decimal(base: int) -> Decimal:
+    """A 9-decimal base amount as a Decimal."""
+    return Decimal(base).scaleb(-BASE_DECIMALS)
+
+
+# ---------------------------------------------------------------- the program's pure rules
+
+def round_to_tick(price: int, tick: int, side: Side | int) -> int:
+    """`price` rounded to a multiple of `tick` against the order's side: a bid down, an ask up
+    (crates/qd-trading-state `round_to_tick`)."""
+    below = price - price % tick
+    return below if side == Side.BID or below == price else below + tick
+
+
+def auction_price(order: Order, slot: int, tick: int) -> int:
+    """The price of `order`'s auction at `slot`: linear from its start to its end price over
+    `auction_slots` from `placed_slot`, the step truncated toward the start, rounded to a tick
+    against the side (the end price afterwards and without an auction)."""
+    n = order.auction_slots
+    elapsed = min(max(slot - order.placed_slot, 0), n)
+    span = order.auction_end_price - order.auction_start_price
+    step = abs(span) * elapsed // n if elapsed < n else abs(span)
+    return round_to_tick(order.auction_start_price + (step if span >= 0 else -step), tick, order.side)
+
+
+def in_auction(order: Order, slot: int) -> bool:
+    """The auction runs for slots `placed_slot..placed_slot + auction_slots`."""
+    return slot < order.placed_slot + order.auction_slots
+
+
+def expired(order: Order, slot: int, ts: int) -> bool:
+    """Past its GTT time or its last fillable slot."""
+    return (order.expiry_ts != 0 and order.expiry_ts <= ts) or (order.expiry_slot != 0 and slot > order.expiry_slot)
+
+
+def maker_price(order: Order, oracle_price: int, tick: int) -> int | None:
+    """The price a priced order fills at as a maker now: its limit, or the oracle plus its
+    offset rounded to a tick against its side; None where the program refuses it (a market
+    order, or an oracle-offset price at or below zero)."""
+    if order.kind == OrderKind.MARKET:
+        return None
+    if order.kind == OrderKind.LIMIT:
+        return order.price
+    price = round_to_tick(oracle_price + order.price, tick, order.side)
+    return price if price > 0 else None
+
+
+# ---------------------------------------------------------------- instruction arguments
+
+@dataclass(frozen=True)
+class AuctionParams:
+    """An order's own auction: start and end price (tick multiples) and its length in slots."""
+
+    start_price: int
+    end_price: int
+    duration_slots: int
+
+    def to_idl(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class OrderParams:
+    """`place_order`'s arguments. `price`: the limit (LIMIT), the worst price (MARKET) or the
+    offset from the oracle (ORACLE_OFFSET); `base_size` with 9 decimals; `expiry_ts` for GTT;
+    `auction` None for the market's defaults."""
+
+    market_index: int
+    side: Side
+    base_size: int
+    price: int
+    kind: OrderKind = OrderKind.LIMIT
+    tif: TimeInForce = TimeInForce.GTC
+    post_only: PostOnly = PostOnly.NONE
+    reduce_only: bool = False
+    client_order_id: int = 0
+    expiry_ts: int = 0
+    auction: AuctionParams | None = None
+
+    def to_idl(self) -> dict[str, Any]:
+        return {
+            "market_index": self.market_index,
+            "side": int(self.side),
+            "kind": int(self.kind),
+            "tif": int(self.tif),
+            "post_only": int(self.post_only),
+            "reduce_only": self.reduce_only,
+            "client_order_id": self.client_order_id,
+            "base_size": self.base_size,
+            "price": self.price,
+            "expiry_ts": self.expiry_ts,
+            "auction": None if self.auction is None else self.auction.to_idl(),
+        }
+
+
+@dataclass(frozen=True)
+class MakerParams:
+    """`place_and_make`'s maker order: filled at once against the taker's auction, never rested."""
+
+    price: int
+    base_size: int
+    client_order_id: int = 0
+
+    def to_idl(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class MarketParams:
+    """A market's tunable parameters (borsh order of the IDL's MarketParams)."""
+
+    tick_size: int
+    lot_size: int
+    min_order_size: int
+    init_margin_bps: int
+    maint_margin_bps: int
+    size_margin_factor: int
+    upnl_init_weight_bps: int
+    upnl_maint_weight_bps: int
+    taker_fee_bps: int
+    maker_fee_bps: int
+    max_open_interest: int
+    auction_min_slots: int
+    auction_default_slots: int
+    auction_max_slots: int
+    auction_max_deviation_bps: int
+    post_auction_slots: int
+    funding_period_secs: int
+    funding_max_rate_bps: int
+
+    def to_idl(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def of(cls, market: PerpMarket) -> MarketParams:
+        """The parameters `market` holds now (to change a few with `dataclasses.replace`)."""
+        return cls(**{f.name: getattr(market, f.name) for f in fields(cls)})
+
+
+def _guards_idl(guards: dict[Action, GuardConfig]) -> dict[str, Any]:
+    return {"by_action": [guards[a].to_idl() for a in Action]}
+
+
+def _meta(key: Pubkey, writable: bool = False) -> AccountMeta:
+    return AccountMeta(key, is_signer=False, is_writable=writable)
+
+
+def health_accounts(balances: CollateralBalances, configs: dict[Pubkey, CollateralConfig], trading: TradingAccount | None,
+                    markets: dict[int, PerpMarket], market_index: int) -> list[AccountMeta]:
+    """One account's health list for a qd-trading instruction in market `market_index`: for each
+    balance entry except the quote mint's, its config and oracle; then for each position outside
+    this market, its market and oracle (the instruction holds the quote config and this market
+    as fixed accounts). `configs` by mint, `markets` by index."""
+    return collateral.health_accounts(balances, configs, trading, markets, quote_held=True, fixed_market=market_index)
+
+
+class TradingInstructions:
+    """Builds qd-trading instructions with anchorpy's IDL coder (no network use). `health`
+    arguments are `health_accounts` lists; `session` is the signer's qd-security Session when
+    it signs as a session key."""
+
+    def __init__(self, program: Program | None = None) -> None:
+        self.program = program if program is not None else idl_mod.program(NAME)
+
+    def _ix(self, name: str, *args: Any, accounts: dict[str, Pubkey], remaining: list[AccountMeta] | None = None) -> Instruction:
+        return self.program.instruction[name](*args, ctx=Context(accounts=accounts, remaining_accounts=remaining or []))
+
+    def create_market(self, admin: Pubkey, index: int, symbol: str, oracle: Pubkey, params: MarketParams,
+                      guards: dict[Action, GuardConfig] | None = None) -> Instruction:
+        """`guards` default to the collateral defaults; the oracle's feed id is pinned by the program."""
+        symbol_bytes = symbol.encode("utf-8")
+        if len(symbol_bytes) > 16:
+            raise ValueError(f"symbol must be at most 16 UTF-8 bytes: {symbol!r}")
+        return self._ix("create_market", index, list(symbol_bytes.ljust(16, b"\0")), params.to_idl(), _guards_idl(guards or collateral.DEFAULT_GUARDS),
+                        accounts={"admin": admin, "security_config": security.CONFIG, "market": market_address(index), "oracle": oracle,
+                                  "system_program": SYSTEM_PROGRAM_ID})
+
+    def set_market_params(self, signer: Pubkey, index: int, params: MarketParams) -> Instruction:
+        return self._ix("set_market_params", params.to_idl(), accounts={"signer": signer, "security_config": security.CONFIG, "market": market_address(index)})
+
+    def set_market_status(self, signer: Pubkey, index: int, oracle: Pubkey, status: MarketStatus) -> Instruction:
+        return self._ix("set_market_status", int(status), accounts={"signer": signer, "security_config": security.CONFIG,
+                                                                    "market": market_address(index), "oracle": oracle})
+
+    def set_market_oracle(self, admin: Pubkey, index: int, oracle: Pubkey, guards: dict[Action, GuardConfig]) -> Instruction:
+        return self._ix("set_market_oracle", _guards_idl(guards), accounts={"admin": admin, "security_config": security.CONFIG,
+                                                                            "market": market_address(index), "oracle": oracle})
+
+    def open_trading_account(self, owner: Pubkey, margin_account: Pubkey) -> Instruction:
+        return self._ix("open_trading_account", accounts={"owner": owner, "margin_account": margin_account,
+                                                          "trading_account": trading_address(margin_account), "system_program": SYSTEM_PROGRAM_ID})
+
+    def close_trading_account(self, owner: Pubkey, margin_account: Pubkey) -> Instruction:
+        return self._ix("close_trading_account", accounts={"owner": owner, "margin_account": margin_account,
+                                                           "trading_account": trading_address(margin_account)})
+
+    def _order_accounts(self, signer: Pubkey, margin_account: Pubkey, market_index: int, oracle: Pubkey, quote_mint: Pubkey,
+                        session: Pubkey | None) -> dict[str, Pubkey]:
+        return {"signer": signer, "security_config": security.CONFIG, "margin_account": margin_account,
+                "trading_account": trading_address(margin_account), "market": market_address(market_index), "oracle": oracle,
+                "balances": collateral.balances_address(margin_account), "quote_config": collateral.config_address(quote_mint),
+                "session": session or NO_SESSION}
+
+    def place_order(self, signer: Pubkey, margin_account: Pubkey, params: OrderParams, oracle: Pubkey, quote_mint: Pubkey,
+                    health: list[AccountMeta], session: Pubkey | None = None) -> Instruction:
+        """`oracle`: the market's; returns the order id as return data."""
+        return self._ix("place_order", params.to_idl(), accounts=self._order_accounts(signer, margin_account, params.market_index, oracle, quote_mint, session),
+                        remaining=health)
+
+    def modify_order(self, signer: Pubkey, margin_account: Pubkey, market_index: int, oracle: Pubkey, quote_mint: Pubkey, order_id: int,
+                     health: list[AccountMeta], price: int | None = None, base_size: int | None = None, session: Pubkey | None = None) -> Instruction:
+        """`base_size` is the new total size; None leaves a value as it is."""
+        return self._ix("modify_order", order_id, price, base_size,
+                        accounts=self._order_accounts(signer, margin_account, market_index, oracle, quote_mint, session), remaining=health)
+
+    def _cancel_accounts(self, signer: Pubkey, margin_account: Pubkey, session: Pubkey | None) -> dict[str, Pubkey]:
+        return {"signer": signer, "security_config": security.CONFIG, "margin_account": margin_account,
+                "trading_account": trading_address(margin_account), "session": session or NO_SESSION}
+
+    def cancel_order(self, signer: Pubkey, margin_account: Pubkey, order_id: int, session: Pubkey | None = None) -> Instruction:
+        return self._ix("cancel_order", order_id, accounts=self._cancel_accounts(signer, margin_account, session))
+
+    def cancel_order_by_client_id(self, signer: Pubkey, margin_account: Pubkey, client_order_id: int, session: Pubkey | None = None) -> Instruction:
+        return self._ix("cancel_order_by_client_id", client_order_id, accounts=self._cancel_accounts(signer, margin_account, session))
+
+    def cancel_orders(self, signer: Pubkey, margin_account: Pubkey, market_index: int | None = None, session: Pubkey | None = None) -> Instruction:
+        """Every order in `market_index`, or in every market for None."""
+        return self._ix("cancel_orders", market_index, accounts=self._cancel_accounts(signer, margin_account, session))
+
+    def place_and_make(self, maker_signer: Pubkey, maker_margin: Pubkey, taker_margin: Pubkey, market_index: int, oracle: Pubkey, quote_mint: Pubkey,
+                       taker_order_id: int, maker: MakerParams, maker_health: list[AccountMeta], taker_health: list[AccountMeta],
+                       session: Pubkey | None = None) -> Instruction:
+        """The maker fills the taker's order during its auction, at the auction price."""
+        return self._ix("place_and_make", taker_order_id, maker.to_idl(), accounts={
+            "maker_signer": maker_signer,
+            "security_config": security.CONFIG,
+            "maker_margin_account": maker_margin,
+            "maker_trading_account": trading_address(maker_margin),
+            "maker_balances": collateral.balances_address(maker_margin),
+            "taker_margin_account": taker_margin,
+            "taker_trading_account": trading_address(taker_margin),
+            "taker_balances": collateral.balances_address(taker_margin),
+            "market": market_address(market_index),
+            "oracle": oracle,
+            "quote_config": collateral.config_address(quote_mint),
+            "collateral_program": collateral.PROGRAM_ID,
+            "trading_authority": AUTHORITY,
+            "session": session or NO_SESSION,
+        }, remaining=maker_health + taker_health)
+
+    def fill_order(self, filler: Pubkey, taker_margin: Pubkey, market_index: int, oracle: Pubkey, quote_mint: Pubkey, taker_order_id: int,
+                   makers: list[tuple[Pubkey, int]], taker_health: list[AccountMeta], maker_health: list[list[AccountMeta]]) -> Instruction:
+        """Matches the taker's order (auction over) with resting maker orders, `makers` being
+        (maker margin account, order id) pairs (1..=4) and `maker_health` their lists in the same order."""
+        if not 1 <= len(makers) <= MAX_MAKERS or len(maker_health) != len(makers):
+            raise ValueError(f"1..={MAX_MAKERS} makers, each with its health list")
+        per_maker = [m for margin, _ in makers
+                     for m in (_meta(margin), _meta(trading_address(margin), True), _meta(collateral.balances_address(margin), True))]
+        return self._ix("fill_order", taker_order_id, [order_id for _, order_id in makers], accounts={
+            "filler": filler,
+            "security_config": security.CONFIG,
+            "taker_margin_account": taker_margin,
+            "taker_trading_account": trading_address(taker_margin),
+            "taker_balances": collateral.balances_address(taker_margin),
+            "market": market_address(market_index),
+            "oracle": oracle,
+            "quote_config": collateral.config_address(quote_mint),
+            "collateral_program": collateral.PROGRAM_ID,
+            "trading_authority": AUTHORITY,
+        }, remaining=per_maker + taker_health + [m for h in maker_health for m in h])
+
+    def update_funding(self, market_index: int, oracle: Pubkey) -> Instruction:
+        return self._ix("update_funding", accounts={"security_config": security.CONFIG, "market": market_address(market_index), "oracle": oracle})
+
+    def settle_pnl(self, signer: Pubkey, margin_account: Pubkey, market_index: int, quote_mint: Pubkey) -> Instruction:
+        """Permissionless: anyone may settle anyone's PnL."""
+        return self._ix("settle_pnl", market_index, accounts={
+            "signer": signer,
+            "security_config": security.CONFIG,
+            "margin_account": margin_account,
+            "trading_account": trading_address(margin_account),
+            "balances": collateral.balances_address(margin_account),
+            "market": market_address(market_index),
+            "quote_config": collateral.config_address(quote_mint),
+            "collateral_program": collateral.PROGRAM_ID,
+            "trading_authority": AUTHORITY,
+        })
+
+    def expire_orders(self, signer: Pubkey, margin_account: Pubkey) -> Instruction:
+        return self._ix("expire_orders", accounts={"signer": signer, "trading_account": trading_address(margin_account)})
+
+
+# ---------------------------------------------------------------- views
+
+@dataclass(frozen=True)
+class MarketView:
+    """A market as a reader wants it (`MarketView.of(market)`): prices and quote amounts as
+    Decimals with 6 decimals, base amounts with 9, the funding index with 12 (quote per whole
+    base); TWAPs None before their first sample, the last fill price before the first fill."""
+
+    market: PerpMarket
+    index: int
+    symbol: str
+    status: MarketStatus
+    tick_size: Decimal
+    lot_size: Decimal
+    min_order_size: Decimal
+    taker_fee_bps: int
+    maker_fee_bps: int
+    """Negative: a rebate."""
+    open_interest: Decimal
+    """Base per side (long and short open interest are equal)."""
+    max_open_interest: Decimal
+    cumulative_funding: Decimal
+    last_funding_delta: Decimal
+    mark_twap: Decimal | None
+    oracle_twap: Decimal | None
+    last_fill_price: Decimal | None
+    settlement_price: Decimal | None
+    total_volume: Decimal
+    total_fees: Decimal
+
+    @classmethod
+    def of(cls, m: PerpMarket) -> MarketView:
+        sampled = m.twap_ts != 0
+        status = MarketStatus(m.status)
+        return cls(
+            m, m.index, m.symbol_str, status, price_decimal(m.tick_size), base_decimal(m.lot_size), base_decimal(m.min_order_size),
+            m.taker_fee_bps, m.maker_fee_bps, base_decimal(m.open_interest_long), base_decimal(m.max_open_interest),
+            Decimal(m.cumulative_funding).scaleb(-FUNDING_DECIMALS), Decimal(m.last_funding_delta).scaleb(-FUNDING_DECIMALS),
+            price_decimal(m.mark_twap) if sampled else None, price_decimal(m.oracle_twap) if sampled else None,
+            price_decimal(m.last_fill_price) if m.last_fill_ts else None,
+            price_decimal(m.settlement_price) if status == MarketStatus.SETTLEMENT else None,
+            price_decimal(m.total_volume_quote), price_decimal(m.total_fees),
+        )
+
+    @property
+    def address(self) -> Pubkey:
+        return market_address(self.index)
+
+    def summary(self) -> str:
+        m = self.market
+        twaps = "-" if self.mark_twap is None else f"mark {self.mark_twap} oracle {self.oracle_twap}"
+        return (f"#{m.index} {self.symbol} {self.status.name} tick {self.tick_size} lot {self.lot_size} fees {m.taker_fee_bps}/{m.maker_fee_bps} bps"
+                f" OI {self.open_interest}/{self.max_open_interest} funding {self.cumulative_funding} twaps {twaps} volume {self.total_volume}")
+
+
+@dataclass(frozen=True)
+class PositionView:
+    """A perp position at the price its health check reads, with its liquidation price (the
+    engine's, over the whole margin account)."""
+
+    position: Position
+    market: PerpMarket
+    price: int
+    liquidation_price_raw: int | None = None
+
+    @classmethod
+    def of(cls, row: PerpRow, liquidation_price: int | None) -> PositionView:
+        return cls(row.position, row.market, row.price, liquidation_price)
+
+    @property
+    def market_index(self) -> int:
+        return self.position.market_index
+
+    @property
+    def base(self) -> Decimal:
+        """Negative: short."""
+        return base_decimal(self.position.base)
+
+    @property
+    def side(self) -> Side | None:
+        """None when flat."""
+        return None if self.position.base == 0 else Side.BID if self.position.base > 0 else Side.ASK
+
+    @property
+    def entry_price(self) -> Decimal | None:
+        """The average entry price, -quote_entry * 1e9 / base (6 decimals); None when flat."""
+        if self.position.base == 0:
+            return None
+        return (Decimal(-self.position.quote_entry * 10**BASE_DECIMALS) / self.position.base).scaleb(-PRICE_DECIMALS).quantize(PRICE_UNIT)
+
+    def unrealized_pnl_at(self, price: int) -> int:
+        """Quote native units the position gains (loses) if closed at `price` (floor, as the engine)."""
+        return self.position.base * price // 10**BASE_DECIMALS + self.position.quote_entry
+
+    @property
+    def unrealized_pnl(self) -> Decimal:
+        return price_decimal(self.unrealized_pnl_at(self.price))
+
+    @property
+    def realized_unsettled(self) -> Decimal:
+        """Realized PnL and funding not yet settled into the quote balance."""
+        return price_decimal(self.position.realized_pnl)
+
+    @property
+    def funding_owed(self) -> Decimal:
+        """Funding accrued since the position's snapshot (< 0: owed), not yet realized."""
+        return price_decimal(health_mod.funding_pnl(self.position.base, self.position.funding_snapshot, self.market.cumulative_funding))
+
+    @property
+    def liquidation_price(self) -> Decimal | None:
+        return None if self.liquidation_price_raw is None else price_decimal(self.liquidation_price_raw)
+
+    def summary(self) -> str:
+        return (f"{self.market.symbol_str} {self.base} entry {self.entry_price or '-'} mark {price_decimal(self.price)} uPnL {self.unrealized_pnl}"
+                f" realized {self.realized_unsettled} funding {self.funding_owed} liq {self.liquidation_price or '-'} orders {self.position.open_orders}")
+
+
+@dataclass(frozen=True)
+class Level:
+    """One price level of the book: raw price (6 decimals), total remaining size (9 decimals)
+    and how many orders rest there."""
+
+    price: int
+    size: int
+    orders: int
+
+
+@dataclass(frozen=True)
+class L2Book:
+    """A market's resting liquidity, aggregated by price: bids best (highest) first, asks best
+    (lowest) first. Built from trading accounts, so it is what `fill_order` could match now."""
+
+    market_index: int
+    bids: list[Level]
+    asks: list[Level]
+    oracle_price: int
+    slot: int
+    ts: int
+
+    @classmethod
+    def from_accounts(cls, market_index: int, accounts: Iterable[TradingAccount], oracle_price: int, slot: int, ts: int, tick_size: int) -> L2Book:
+        """The resting LIMIT and ORACLE_OFFSET orders of `market_index` in `accounts` (oracle-offset
+        ones priced at `oracle_price` + offset, rounded to `tick_size` like the program), without
+        expired orders and orders still in their auction."""
+        sides: dict[Side, dict[int, tuple[int, int]]] = {Side.BID: {}, Side.ASK: {}}
+        for account in accounts:
+            for order in account.orders:
+                if order.market_index != market_index or in_auction(order, slot) or expired(order, slot, ts):
+                    continue
+                price = maker_price(order, oracle_price, tick_size)
+                remaining = order.base_size - order.base_filled
+                if price is None or remaining <= 0:
+                    continue
+                size, count = sides[Side(order.side)].get(price, (0, 0))
+                sides[Side(order.side)][price] = (size + remaining, count + 1)
+
+        def levels(side: Side) -> list[Level]:
+            return [Level(p, s, n) for p, (s, n) in sorted(sides[side].items(), reverse=side == Side.BID)]
+
+        return cls(market_index, levels(Side.BID), levels(Side.ASK), oracle_price, slot, ts)
+
+    @property
+    def best_bid(self) -> Decimal | None:
+        return price_decimal(self.bids[0].price) if self.bids else None
+
+    @property
+    def best_ask(self) -> Decimal | None:
+        return price_decimal(self.asks[0].price) if self.asks else None
+
+    @property
+    def spread(self) -> Decimal | None:
+        """Best ask minus best bid (negative while the book is crossed, until a filler matches it)."""
+        return None if not self.bids or not self.asks else price_decimal(self.asks[0].price - self.bids[0].price)
+
+    @property
+    def mid(self) -> Decimal | None:
+        return None if not self.bids or not self.asks else price_decimal(self.bids[0].price + self.asks[0].price) / 2
+
+    def table(self, depth: int = 10) -> str:
+        """The top `depth` levels, bids left and asks right."""
+        header = f"{'orders':>6} {'size':>16} {'bid':>14} | {'ask':<14} {'size':<16} {'orders':<6}"
+        lines = [f"market {self.market_index}  oracle {price_decimal(self.oracle_price)}  slot {self.slot}", header]
+        for i in range(min(max(len(self.bids), len(self.asks)), depth)):
+            bid = self.bids[i] if i < len(self.bids) else None
+            ask = self.asks[i] if i < len(self.asks) else None
+            left = f"{bid.orders:>6} {base_decimal(bid.size):>16} {price_decimal(bid.price):>14}" if bid else " " * 38
+            right = f"{price_decimal(ask.price):<14} {base_decimal(ask.size):<16} {ask.orders:<6}" if ask else ""
+            lines.append(f"{left} | {right}".rstrip())
+        lines.append(f"spread {self.spread if self.spread is not None else '-'}  mid {self.mid if self.mid is not None else '-'}")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Fill:
+    """A decoded `Fill` event."""
+
+    fill_id: int
+    market_index: int
+    taker: Pubkey
+    taker_order_id: int
+    maker: Pubkey
+    maker_order_id: int
+    taker_side: Side
+    price: int
+    base: int
+    quote: int
+    taker_fee: int
+    maker_fee: int
+    """Negative: a rebate."""
+    slot: int
+    ts: int
+
+    @classmethod
+    def from_event(cls, event: Event) -> Fill:
+        d = event.data
+        return cls(d.fill_id, d.market_index, d.taker, d.taker_order_id, d.maker, d.maker_order_id, Side(d.taker_side), d.price, d.base,
+                   d.quote, d.taker_fee, d.maker_fee, d.slot, d.ts)
+
+
+def parse_events(logs: list[str], program: Program | None = None) -> list[Event]:
+    """The program's Anchor events in a transaction's logs, in order."""
+    return idl_mod.parse_events(program or idl_mod.program(NAME), logs)
+
+
+def book_filters() -> list[int | MemcmpOpts]:
+    """getProgramAccounts filters for trading accounts with an open order: size, has_open_order @10 == 1."""
+    return [trading_state.TRADING_LEN, MemcmpOpts(trading_state.TRADING_HAS_OPEN_ORDER_OFFSET, b58encode(b"\x01").decode())]
+
+
+# ---------------------------------------------------------------- the async client
+
+class TradingClient(ProgramClient):
+    """Orders, fills, funding and settlement through an RPC node (the local validator or a
+    cluster). The provider's wallet pays fees; the signer keypairs sign. Every health list is
+    built from the accounts as they are on chain when the call is made."""
+
+    def __init__(self, provider: Provider) -> None:
+        super().__init__(NAME, provider)
+        self.ix = TradingInstructions(self.program)
+        self.collateral = CollateralClient(provider)
+        self.core = core.CoreClient(provider)
+        self._quote_mint: Pubkey | None = None
+
+    async def quote_mint(self) -> Pubkey:
+        """The venue's quote mint (qd-core's GlobalConfig; it never changes)."""
+        if self._quote_mint is None:
+            self._quote_mint = (await self.core.fetch_global()).quote_mint
+        return self._quote_mint
+
+    async def fetch_market(self, index: int) -> PerpMarket:
+        return trading_state.decode_market(await self.account_data(market_address(index), f"perp market {index}"))
+
+    async def market(self, index: int) -> MarketView:
+        return MarketView.of(await self.fetch_market(index))
+
+    async def trading_account(self, margin_account: Pubkey) -> TradingAccount:
+        """`margin_account`'s trading account (`LookupError` when it has none)."""
+        return trading_state.decode_trading_account(await self.account_data(trading_address(margin_account), "trading account"))
+
+    async def health_accounts_of(self, margin_account: Pubkey, market_index: int) -> list[AccountMeta]:
+        """`health_accounts` of `margin_account` for an instruction in `market_index`."""
+        balances = await self.collateral.fetch_balances(margin_account)
+        trading = await self.collateral.fetch_trading(margin_account)
+        return health_accounts(balances, await self.collateral.configs_for(balances), trading, await self.collateral.markets_for(trading), market_index)
+
+    async def open_trading_account(self, owner: Keypair, margin_account: Pubkey) -> Signature:
+        return await self.send([self.ix.open_trading_account(owner.pubkey(), margin_account)], [owner])
+
+    async def close_trading_account(self, owner: Keypair, margin_account: Pubkey) -> Signature:
+        return await self.send([self.ix.close_trading_account(owner.pubkey(), margin_account)], [owner])
+
+    async def place_order(self, signer: Keypair, margin_account: Pubkey, params: OrderParams, session: Pubkey | None = None) -> int:
+        """Places the order and returns its id (the instruction's return data)."""
+        market = await self.fetch_market(params.market_index)
+        health = await self.health_accounts_of(margin_account, params.market_index)
+        ix = self.ix.place_order(signer.pubkey(), margin_account, params, market.oracle, await self.quote_mint(), health, session)
+        return int.from_bytes(await self.return_data(await self.send([ix], [signer])), "little")
+
+    async def order(self, margin_account: Pubkey, order_id: int) -> Order:
+        """One open order of `margin_account` (`LookupError` when it is not open)."""
+        found = next((o for o in (await self.trading_account(margin_account)).orders if o.order_id == order_id), None)
+        if found is None:
+            raise LookupError(f"order {order_id} of {margin_account} is not open")
+        return found
+
+    async def modify_order(self, signer: Keypair, margin_account: Pubkey, order_id: int, price: int | None = None, base_size: int | None = None,
+                           session: Pubkey | None = None) -> int:
+        """Reprices and/or resizes (`base_size`: the new total) a resting order; returns its id."""
+        index = (await self.order(margin_account, order_id)).market_index
+        market = await self.fetch_market(index)
+        health = await self.health_accounts_of(margin_account, index)
+        ix = self.ix.modify_order(signer.pubkey(), margin_account, index, market.oracle, await self.quote_mint(), order_id, health, price, base_size, session)
+        return int.from_bytes(await self.return_data(await self.send([ix], [signer])), "little")
+
+    async def cancel_order(self, signer: Keypair, margin_account: Pubkey, order_id: int, session: Pubkey | None = None) -> Signature:
+        return await self.send([self.ix.cancel_order(signer.pubkey(), margin_account, order_id, session)], [signer])
+
+    async def cancel_by_client_id(self, signer: Keypair, margin_account: Pubkey, client_order_id: int, session: Pubkey | None = None) -> Signature:
+        return await self.send([self.ix.cancel_order_by_client_id(signer.pubkey(), margin_account, client_order_id, session)], [signer])
+
+    async def cancel_orders(self, signer: Keypair, margin_account: Pubkey, market_index: int | None = None, session: Pubkey | None = None) -> Signature:
+        return await self.send([self.ix.cancel_orders(signer.pubkey(), margin_account, market_index, session)], [signer])
+
+    async def place_and_make(self, maker_signer: Keypair, maker_margin: Pubkey, taker_margin: Pubkey, taker_order_id: int, maker: MakerParams,
+                             session: Pubkey | None = None) -> Signature:
+        """Fills the taker's order during its auction with an immediate maker order."""
+        index = (await self.order(taker_margin, taker_order_id)).market_index
+        market = await self.fetch_market(index)
+        maker_health = await self.health_accounts_of(maker_margin, index)
+        taker_health = await self.health_accounts_of(taker_margin, index)
+        ix = self.ix.place_and_make(maker_signer.pubkey(), maker_margin, taker_margin, index, market.oracle, await self.quote_mint(), taker_order_id,
+                                    maker, maker_health, taker_health, session)
+        return await self.send([ix], [maker_signer])
+
+    async def fill_order(self, filler: Keypair, taker_margin: Pubkey, taker_order_id: int, makers: list[tuple[Pubkey, int]]) -> Signature:
+        """Matches the taker's order (auction over) with resting orders, `makers` being (maker
+        margin account, order id) pairs in the order to fill from."""
+        index = (await self.order(taker_margin, taker_order_id)).market_index
+        market = await self.fetch_market(index)
+        taker_health = await self.health_accounts_of(taker_margin, index)
+        maker_health = [await self.health_accounts_of(margin, index) for margin, _ in makers]
+        ix = self.ix.fill_order(filler.pubkey(), taker_margin, index, market.oracle, await self.quote_mint(), taker_order_id, makers,
+                                taker_health, maker_health)
+        return await self.send([ix], [filler])
+
+    async def update_funding(self, market_index: int) -> Signature:
+        """The funding crank (permissionless; the provider's wallet pays)."""
+        market = await self.fetch_market(market_index)
+        return await self.send([self.ix.update_funding(market_index, market.oracle)])
+
+    async def settle_pnl(self, signer: Keypair, margin_account: Pubkey, market_index: int) -> Signature:
+        return await self.send([self.ix.settle_pnl(signer.pubkey(), margin_account, market_index, await self.quote_mint())], [signer])
+
+    async def expire_orders(self, signer: Keypair, margin_account: Pubkey) -> Signature:
+        return await self.send([self.ix.expire_orders(signer.pubkey(), margin_account)], [signer])
+
+    async def positions(self, margin_account: Pubkey, action: Action = Action.MARGIN) -> list[PositionView]:
+        """The account's positions at `action`'s prices, with their liquidation prices."""
+        report = await self.collateral.health(margin_account, action)
+        return [PositionView.of(row, liq) for row, liq in zip(report.perps, report.result.liquidation_prices)]
+
+    async def book(self, market_index: int) -> L2Book:
+        """The market's L2 book from every trading account with an open order (getProgramAccounts),
+        oracle-offset orders priced at the Trade-guarded oracle price, at the current slot and time."""
+        market = await self.fetch_market(market_index)
+        price = await self.collateral.market_price(market, Action.TRADE)
+        clock = await sysvar.clock(self.connection)
+        resp = await self.connection.get_program_accounts(PROGRAM_ID, encoding="base64", filters=book_filters())
+        accounts = [trading_state.decode_trading_account(bytes(a.account.data)) for a in resp.value]
+        return L2Book.from_accounts(market_index, accounts, price, clock.slot, clock.unix_timestamp, market.tick_size)
+
+    async def fills(self, signature: Signature) -> list[Fill]:
+        """The fills of a confirmed transaction, from its `Fill` events."""
+        return [Fill.from_event(e) for e in parse_events(await self.logs(signature), self.program) if e.name == "Fill"]
