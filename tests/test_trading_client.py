@@ -7,18 +7,28 @@ import base64
 import dataclasses
 import struct
 from decimal import Decimal
+from pathlib import Path
 
+import httpx
 import pytest
+from anchorpy import Provider, Wallet
+from solana.rpc.async_api import AsyncClient
+from solana.rpc.commitment import Confirmed
 from solders.instruction import AccountMeta, Instruction
+from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 from solders.system_program import ID as SYSTEM_PROGRAM_ID
 
-from quantdesk.clients import collateral, health, idl, security, trading
+from quantdesk.clients import collateral, core, health, idl, oracle, security, sysvar, token, trading
 from quantdesk.clients.collateral import Balance, CollateralBalances, CollateralConfig, Params, PerpRow, Status
 from quantdesk.clients.trading import (AuctionParams, L2Book, Level, MakerParams, MarketParams, MarketStatus, MarketView, OrderKind, OrderParams,
-                                       PositionView, Side, TimeInForce, auction_price, round_to_tick)
+                                       PositionView, Side, TimeInForce, TradingClient, auction_price, round_to_tick)
+from quantdesk.clients.rpc import SimulationError
 from quantdesk.clients.trading_state import Order, PerpMarket, Position, TradingAccount, market_address, trading_address
+from quantdesk.localnet import run_in_background
 
+ROOT = Path(__file__).resolve().parents[1]
+E = idl.error_codes(trading.NAME)
 USDC = 10**6
 BASE = 10**9
 TICK = 10_000  # 0.01
@@ -284,3 +294,111 @@ def test_fill_events_decode_from_logs() -> None:
     [event] = trading.parse_events(logs)
     fill = trading.Fill.from_event(event)
     assert fill == trading.Fill(4, 0, taker, 9, maker, 2, Side.ASK, 100 * USDC, BASE, 100 * USDC, 50_000, -20_000, 77, 1_700_000_000)
+
+
+# ---------------------------------------------------------------- the client over RPC (local validator)
+
+async def warp(http: httpx.AsyncClient, url: str, rpc: AsyncClient, slots: int) -> None:
+    """The paused validator `slots` slots later (its clock moves with them)."""
+    target = (await rpc.get_slot()).value + slots
+    reply = (await http.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "qd_warpSlot", "params": [target]})).json()
+    assert reply.get("result") == target, reply
+
+
+async def test_trading_client_over_rpc() -> None:
+    async with run_in_background(paused=True, root=ROOT) as node, httpx.AsyncClient() as http:
+        async with AsyncClient(node.rpc_url, commitment=Confirmed) as rpc:
+            wallet, maker_owner, taker_owner, publisher = Keypair(), Keypair(), Keypair(), Keypair()
+            for kp in (wallet, maker_owner, taker_owner, publisher):
+                await rpc.request_airdrop(kp.pubkey(), 10 * 10**9)
+            provider = Provider(rpc, Wallet(wallet))
+            client, cc, coll, feeds = TradingClient(provider), core.CoreClient(provider), collateral.CollateralClient(provider), oracle.OracleClient(provider)
+            usdc = Keypair()
+            rent = (await rpc.get_minimum_balance_for_rent_exemption(token.MINT_LEN)).value
+            await cc.send(token.create_mint(wallet.pubkey(), usdc.pubkey(), wallet.pubkey(), 6, rent), [usdc])
+            await cc.send([security.SecurityInstructions().initialize(wallet.pubkey()), cc.ix.initialize(wallet.pubkey(), usdc.pubkey())])
+            await coll.send([coll.ix.create_collateral(wallet.pubkey(), usdc.pubkey(), None, Params(10_000, 10_000, 10**15))])
+            feed = oracle.feed_address("SOL/USD")
+            await feeds.send([feeds.ix.initialize_feed(wallet.pubkey(), "SOL/USD", -6, 30, [publisher.pubkey()])])
+
+            async def publish(price: int = 100 * USDC) -> None:
+                now = (await sysvar.clock(rpc)).unix_timestamp
+                await feeds.send([feeds.ix.publish(publisher.pubkey(), feed, price, price // 10_000, now)], [publisher])
+
+            await publish()
+            params = dataclasses.replace(PARAMS, lot_size=1_000_000, min_order_size=10_000_000, auction_min_slots=2, auction_default_slots=5,
+                                         post_auction_slots=100)
+            await client.send([client.ix.create_market(wallet.pubkey(), 0, "SOL-PERP", feed, params)])
+            view = await client.market(0)
+            assert (view.symbol, view.status, view.tick_size, view.oracle_twap) == ("SOL-PERP", MarketStatus.ACTIVE, Decimal("0.01"), None)
+
+            margins = {}
+            for owner in (maker_owner, taker_owner):
+                margin = await cc.create(owner, 0)
+                await coll.open(owner, margin)
+                ata = token.associated_address(owner.pubkey(), usdc.pubkey())
+                await coll.send([token.create_associated_account(wallet.pubkey(), owner.pubkey(), usdc.pubkey()),
+                                 token.mint_to_instruction(usdc.pubkey(), ata, wallet.pubkey(), 10_000 * USDC)])
+                await coll.deposit(owner, margin, usdc.pubkey(), 10_000 * USDC)
+                await client.open_trading_account(owner, margin)
+                margins[owner.pubkey()] = margin
+            maker, taker = margins[maker_owner.pubkey()], margins[taker_owner.pubkey()]
+
+            # The maker quotes: an ask at 101 and a bid one dollar under the oracle.
+            ask_id = await client.place_order(maker_owner, maker, OrderParams(0, Side.ASK, 2 * BASE, 101 * USDC, client_order_id=11))
+            bid_id = await client.place_order(maker_owner, maker, OrderParams(0, Side.BID, BASE, -USDC, OrderKind.ORACLE_OFFSET))
+            assert (ask_id, bid_id) == (1, 2)
+            book = await client.book(0)
+            assert (book.bids, book.asks) == ([Level(99 * USDC, BASE, 1)], [Level(101 * USDC, 2 * BASE, 1)])
+            assert (book.best_bid, book.best_ask, book.mid) == (Decimal(99), Decimal(101), Decimal(100))
+
+            # A market buy of 1.5 (worst price 102): its auction starts at the oracle; the maker
+            # takes 0.5 of it at once at 100, the rest fills from the resting ask after the auction.
+            taker_id = await client.place_order(taker_owner, taker, OrderParams(0, Side.BID, 3 * BASE // 2, 102 * USDC, OrderKind.MARKET, TimeInForce.IOC))
+            assert (await client.book(0)).bids == book.bids  # a taker in its auction is not on the book
+            made = await client.place_and_make(maker_owner, maker, taker, taker_id, MakerParams(100 * USDC, BASE // 2))
+            [jit] = await client.fills(made)
+            assert (jit.price, jit.base, jit.taker, jit.maker, jit.taker_side, jit.taker_order_id) == (100 * USDC, BASE // 2, taker, maker, Side.BID, taker_id)
+            assert (jit.taker_fee, jit.maker_fee) == (25_000, -10_000)  # 5 bps, a 2 bps rebate
+            await warp(http, node.rpc_url, rpc, 6)
+            await publish()
+            filled = await client.fill_order(wallet, taker, taker_id, [(maker, ask_id)])
+            [rest] = await client.fills(filled)
+            assert (rest.price, rest.base, rest.maker_order_id, rest.quote) == (101 * USDC, BASE, ask_id, 101 * USDC)
+            assert (await client.trading_account(taker)).orders == []
+            assert (await client.book(0)).asks == [Level(101 * USDC, BASE, 1)]
+
+            [long] = await client.positions(taker)
+            [short] = await client.positions(maker)
+            assert (long.base, long.entry_price, short.base, short.entry_price) == (Decimal("1.5"), Decimal("100.666667"), Decimal("-1.5"), Decimal("100.666667"))
+            assert long.unrealized_pnl == Decimal("-1") and short.unrealized_pnl == Decimal("1")
+            report, on_chain = await coll.health(taker), await coll.view_health(taker)
+            assert (report.result.init_health, report.result.maint_health) == (on_chain.init_health, on_chain.maint_health)
+            assert long.liquidation_price == (None if report.result.liquidation_prices[0] is None else Decimal(report.result.liquidation_prices[0]).scaleb(-6))
+
+            # The taker sells 0.5 back through an IOC auction the maker fills at 100: a realized
+            # loss of 0.333334 that settle_pnl moves into the taker's quote balance.
+            sell_id = await client.place_order(taker_owner, taker, OrderParams(0, Side.ASK, BASE // 2, 99 * USDC, tif=TimeInForce.IOC))
+            await client.place_and_make(maker_owner, maker, taker, sell_id, MakerParams(100 * USDC, BASE // 2))
+            [long] = await client.positions(taker)
+            assert (long.base, long.realized_unsettled) == (Decimal(1), Decimal("-0.333334"))
+            before = (await coll.fetch_balances(taker)).balance_of(usdc.pubkey())
+            await client.settle_pnl(wallet, taker, 0)
+            assert (await coll.fetch_balances(taker)).balance_of(usdc.pubkey()) == before - 333_334
+            assert (await client.positions(taker))[0].realized_unsettled == 0
+
+            # Quotes move and leave: modify keeps the id, cancels by client id and by id, then all.
+            assert await client.modify_order(maker_owner, maker, bid_id, price=-2 * USDC) == bid_id
+            assert (await client.book(0)).bids == [Level(98 * USDC, BASE, 1)]
+            await client.cancel_by_client_id(maker_owner, maker, 11)
+            await client.cancel_order(maker_owner, maker, bid_id)
+            await client.cancel_orders(maker_owner, maker)
+            assert (await client.book(0)).bids == (await client.book(0)).asks == []
+            with pytest.raises(SimulationError) as too_early:
+                await client.simulate([client.ix.update_funding(0, feed)])
+            assert too_early.value.code == E["FundingTooEarly"]
+            with pytest.raises(SimulationError) as nothing:
+                await client.simulate([client.ix.expire_orders(wallet.pubkey(), maker)])
+            assert nothing.value.code == E["NothingToExpire"]
+            market_now = await client.market(0)
+            assert (market_now.open_interest, market_now.last_fill_price) == (Decimal(1), Decimal(100))
