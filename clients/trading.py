@@ -26,6 +26,7 @@ from solders.system_program import ID as SYSTEM_PROGRAM_ID
 from quantdesk.clients import collateral, core, security, sysvar, trading_state
 from quantdesk.clients import health as health_mod
 from quantdesk.clients import idl as idl_mod
+from quantdesk.clients import oracle as oracle_mod
 from quantdesk.clients.collateral import CollateralBalances, CollateralClient, CollateralConfig, PerpRow
 from quantdesk.clients.oracle import Action, GuardConfig
 from quantdesk.clients.rpc import ProgramClient
@@ -274,10 +275,7 @@ class TradingInstructions:
     def create_market(self, admin: Pubkey, index: int, symbol: str, oracle: Pubkey, params: MarketParams,
                       guards: dict[Action, GuardConfig] | None = None) -> Instruction:
         """`guards` default to the collateral defaults; the oracle's feed id is pinned by the program."""
-        symbol_bytes = symbol.encode("utf-8")
-        if len(symbol_bytes) > 16:
-            raise ValueError(f"symbol must be at most 16 UTF-8 bytes: {symbol!r}")
-        return self._ix("create_market", index, list(symbol_bytes.ljust(16, b"\0")), params.to_idl(), _guards_idl(guards or collateral.DEFAULT_GUARDS),
+        return self._ix("create_market", index, list(oracle_mod.encode_symbol(symbol)), params.to_idl(), _guards_idl(guards or collateral.DEFAULT_GUARDS),
                         accounts={"admin": admin, "security_config": security.CONFIG, "market": market_address(index), "oracle": oracle,
                                   "system_program": SYSTEM_PROGRAM_ID})
 
@@ -672,7 +670,14 @@ class TradingClient(ProgramClient):
         market = await self.fetch_market(params.market_index)
         health = await self.health_accounts_of(margin_account, params.market_index)
         ix = self.ix.place_order(signer.pubkey(), margin_account, params, market.oracle, await self.quote_mint(), health, session)
-        return int.from_bytes(await self.return_data(await self.send([ix], [signer])), "little")
+        return await self._order_id(await self.send([ix], [signer]))
+
+    async def _order_id(self, signature: Signature) -> int:
+        """The order id a place or modify transaction returned (u64 LE return data)."""
+        data = await self.return_data(signature)
+        if len(data) != 8:
+            raise RuntimeError(f"{signature} returned {data!r}, not an order id")
+        return int.from_bytes(data, "little")
 
     async def order(self, margin_account: Pubkey, order_id: int) -> Order:
         """One open order of `margin_account` (`LookupError` when it is not open)."""
@@ -688,7 +693,7 @@ class TradingClient(ProgramClient):
         market = await self.fetch_market(index)
         health = await self.health_accounts_of(margin_account, index)
         ix = self.ix.modify_order(signer.pubkey(), margin_account, index, market.oracle, await self.quote_mint(), order_id, health, price, base_size, session)
-        return int.from_bytes(await self.return_data(await self.send([ix], [signer])), "little")
+        return await self._order_id(await self.send([ix], [signer]))
 
     async def cancel_order(self, signer: Keypair, margin_account: Pubkey, order_id: int, session: Pubkey | None = None) -> Signature:
         return await self.send([self.ix.cancel_order(signer.pubkey(), margin_account, order_id, session)], [signer])
