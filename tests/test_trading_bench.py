@@ -1,0 +1,18 @@
+"""qd-trading's compute budgets (quantdesk/bench/trading.py, `make bench`): a limit order with 8
+positions, place-and-make with 1 and 8 positions on each side, a cancel on a full account and
+the funding crank stay within the issue's targets, and each extra position costs the health
+check about the same."""
+from __future__ import annotations
+
+from quantdesk.bench import trading as bench
+from quantdesk.clients.trading_state import MAX_POSITIONS
+
+
+def test_trading_instructions_stay_within_their_cu_targets() -> None:
+    table = bench.measure()
+    assert set(bench.TARGETS) <= set(table.cu)
+    assert not table.over_target(), "\n".join(table.lines())
+    steps = bench.curve(table)
+    assert len(steps) == MAX_POSITIONS - 1
+    # Every other market in the health list costs its market and oracle reads once, linearly.
+    assert min(steps) > 0 and max(steps) - min(steps) <= 100, steps
