@@ -8,7 +8,7 @@ from solana.rpc.commitment import Confirmed
 from solders.keypair import Keypair
 
 from quantdesk.clients.oracle import OracleClient
-from quantdesk.demo import access, collateral, oracle
+from quantdesk.demo import access, collateral, oracle, trading
 from quantdesk.demo.common import fund
 from quantdesk.localnet import run_in_background
 
@@ -24,7 +24,9 @@ async def run() -> int:
             print()
             desk = await access.run(connection, authority)
             print()
-            await collateral.run(connection, authority, desk, publishers)
+            symbols = await collateral.run(connection, authority, desk, publishers)
+            print()
+            await trading.run(connection, node.rpc_url, authority, desk, publishers, symbols)
         finally:
             await connection.close()
     print("\nlocal validator stopped")

@@ -8,6 +8,7 @@ from __future__ import annotations
 from anchorpy import Provider, Wallet
 from solana.rpc.async_api import AsyncClient
 from solders.keypair import Keypair
+from solders.pubkey import Pubkey
 
 from quantdesk.clients import collateral, oracle, sysvar, token
 from quantdesk.clients.collateral import CollateralClient, Params
@@ -19,7 +20,8 @@ USDC, SOL = 10**6, 10**9
 SOL_FEED = "SOL/USD"
 
 
-async def run(connection: AsyncClient, super_admin: Keypair, desk: Desk, publishers: list[Keypair]) -> None:
+async def run(connection: AsyncClient, super_admin: Keypair, desk: Desk, publishers: list[Keypair]) -> dict[Pubkey, str]:
+    """Returns the listed mints' symbols (later parts print the same tables)."""
     print("== qd-collateral: cross-collateral deposits, withdrawals, transfers and health ==")
     client = CollateralClient(Provider(connection, Wallet(super_admin)))
     feeds = OracleClient(client.program.provider)
@@ -71,13 +73,7 @@ async def run(connection: AsyncClient, super_admin: Keypair, desk: Desk, publish
     print("\nhealth (prices valid for margin; off-chain with clients/health.py, checked against on-chain view_health):")
     for name, margin in (("master", desk.master), ("alpha", desk.alpha)):
         await fresh_price()
-        report = await client.health(margin)
-        view = await client.view_health(margin)
-        assert (view.init_health, view.maint_health, view.free_collateral, view.health_factor_bps) == (
-            report.result.init_health, report.result.maint_health, report.result.free_collateral, report.result.health_factor_bps), (view, report)
-        print(f"\n  {name} ({margin}):")
-        print("    " + report.table(symbols).replace("\n", "\n    "))
-        print("    on-chain view_health: equal")
+        await show_health(client, name, margin, symbols)
 
     print("\nvaults (conservation: vault amount == sum of balances + protocol balance):")
     for mint in (usdc, sol):
@@ -85,4 +81,16 @@ async def run(connection: AsyncClient, super_admin: Keypair, desk: Desk, publish
         vault = await connection.get_token_account_balance(c.vault)
         print(f"  {symbols[mint]:<4} vault {int(vault.value.amount):>16,}  balances {c.total_balances:>16,}  protocol {c.protocol_balance:>4,}")
         assert int(vault.value.amount) == c.total_balances + c.protocol_balance
+    return symbols
+
+
+async def show_health(client: CollateralClient, name: str, margin: Pubkey, symbols: dict[Pubkey, str]) -> None:
+    """Prints `margin`'s health table (the Python mirror), once the program's own view_health agrees."""
+    report = await client.health(margin)
+    view = await client.view_health(margin)
+    assert (view.init_health, view.maint_health, view.free_collateral, view.health_factor_bps) == (
+        report.result.init_health, report.result.maint_health, report.result.free_collateral, report.result.health_factor_bps), (view, report)
+    print(f"\n  {name} ({margin}):")
+    print("    " + report.table(symbols).replace("\n", "\n    "))
+    print("    on-chain view_health: equal")
 

@@ -1,0 +1,184 @@
+"""Demo part 4, qd-trading: the admin lists SOL-PERP on the SOL/USD feed; maker B rests an ask;
+the desk's market buy runs a Dutch auction that maker A fills part-way with place_and_make, at
+a better price than the auction's end; two later crossing orders are filled after their
+auctions by a keeper's fill_order at B's resting price; a funding period later the oracle moves,
+the crank runs and everyone's PnL is settled into USDC. The demo stops the validator's slot
+clock and moves it itself (quantdesk/localnet/controls.py), so auction prices and the funding
+period are exact."""
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from anchorpy import Provider, Wallet
+from solana.rpc.async_api import AsyncClient
+from solders.keypair import Keypair
+from solders.pubkey import Pubkey
+
+from quantdesk.clients import oracle, sysvar, token, trading
+from quantdesk.clients.oracle import OracleClient
+from quantdesk.clients.trading import (MakerParams, MarketParams, OrderKind, OrderParams, PostOnly, Side, TimeInForce, TradingClient, auction_price,
+                                       base_decimal, round_to_tick)
+from quantdesk.demo import collateral
+from quantdesk.demo.access import SOL_PERP, Desk
+from quantdesk.demo.common import fund, refused, usd
+
+USDC, SOL = 10**6, 10**9
+TICK = 1_000
+PARAMS = MarketParams(tick_size=TICK, lot_size=SOL // 1_000, min_order_size=SOL // 100, init_margin_bps=1_000, maint_margin_bps=500,
+                      size_margin_factor=100_000_000, upnl_init_weight_bps=5_000, upnl_maint_weight_bps=8_000, taker_fee_bps=5, maker_fee_bps=-1,
+                      max_open_interest=100_000 * SOL, auction_min_slots=2, auction_default_slots=10, auction_max_slots=60,
+                      auction_max_deviation_bps=500, post_auction_slots=20, funding_period_secs=60, funding_max_rate_bps=100)
+"""Tick 0.001 USDC, lot 0.001 SOL, 10x initial leverage, 5 bps taker fee and a 1 bps maker rebate,
+10-slot auctions by default, funding every minute."""
+
+
+class ValidatorClock:
+    """The local validator's `qd_` clock controls."""
+
+    def __init__(self, rpc_url: str) -> None:
+        self.rpc_url = rpc_url
+
+    async def call(self, method: str, *params: Any) -> Any:
+        async with httpx.AsyncClient() as http:
+            reply = (await http.post(self.rpc_url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)})).json()
+        if "error" in reply:
+            raise RuntimeError(f"{method}: {reply['error']}")
+        return reply["result"]
+
+    async def warp(self, slots: int) -> int:
+        """Moves the chain `slots` slots on (time follows: slotMs each); returns the new slot."""
+        now = await self.call("qd_getClock")
+        return int(await self.call("qd_warpSlot", now["slot"] + slots))
+
+    async def warp_seconds(self, seconds: int) -> int:
+        slot_ms = (await self.call("qd_getClock"))["slotMs"]
+        return await self.warp(-(-seconds * 1_000 // slot_ms))
+
+
+async def run(connection: AsyncClient, rpc_url: str, super_admin: Keypair, desk: Desk, publishers: list[Keypair], symbols: dict[Pubkey, str]) -> None:
+    print("== qd-trading: SOL-PERP, JIT auctions, resting orders, funding and PnL settlement ==")
+    client = TradingClient(Provider(connection, Wallet(super_admin)))
+    feeds = OracleClient(client.program.provider)
+    clock = ValidatorClock(rpc_url)
+    await clock.call("qd_pauseClock")
+    try:
+        await _run(connection, client, feeds, clock, super_admin, desk, publishers[0], symbols)
+    finally:
+        await clock.call("qd_resumeClock")
+
+
+async def _run(connection: AsyncClient, client: TradingClient, feeds: OracleClient, clock: ValidatorClock, keeper: Keypair, desk: Desk,
+               publisher: Keypair, symbols: dict[Pubkey, str]) -> None:
+    feed_address = oracle.feed_address(collateral.SOL_FEED)
+
+    async def publish(price: int | None = None) -> int:
+        """A second later, SOL/USD publishes `price` (by default its last); returns it."""
+        await clock.warp(3)
+        feed = await feeds.fetch_feed(collateral.SOL_FEED)
+        now = (await sysvar.clock(connection)).unix_timestamp
+        price = feed.price if price is None else price
+        await feeds.send([feeds.ix.publish(publisher.pubkey(), feed_address, price, price // 2_000, max(now, feed.publish_time + 1))], [publisher])
+        return price
+
+    await client.send([client.ix.create_market(desk.admin.pubkey(), SOL_PERP, "SOL-PERP", feed_address, PARAMS)], [desk.admin])
+    m = PARAMS
+    print(f"the admin lists SOL-PERP (market {SOL_PERP}) on the SOL/USD feed: tick {usd(m.tick_size)}, lot {base_decimal(m.lot_size)} SOL, "
+          f"margins {m.init_margin_bps / 100:g}% / {m.maint_margin_bps / 100:g}%,\n  fees taker {m.taker_fee_bps} bps / maker {m.maker_fee_bps} bps (a rebate), "
+          f"auctions of {m.auction_default_slots} slots ({m.auction_min_slots}..{m.auction_max_slots}) within {m.auction_max_deviation_bps / 100:g}% of the oracle, "
+          f"funding every {m.funding_period_secs} s")
+
+    maker_a, maker_b = Keypair(), Keypair()
+    await fund(connection, maker_a, maker_b, sol=2)
+    a, b = await client.core.create(maker_a, 0, "maker A"), await client.core.create(maker_b, 0, "maker B")
+    for owner, margin in ((maker_a, a), (maker_b, b)):
+        ata = token.associated_address(owner.pubkey(), desk.quote_mint)
+        await client.send([token.create_associated_account(keeper.pubkey(), owner.pubkey(), desk.quote_mint),
+                           token.mint_to_instruction(desk.quote_mint, ata, keeper.pubkey(), 20_000 * USDC)])
+        await client.collateral.open(owner, margin)
+        await client.collateral.deposit(owner, margin, desk.quote_mint, 20_000 * USDC)
+    for owner, margin in ((maker_a, a), (maker_b, b), (desk.owner, desk.master)):
+        await client.open_trading_account(owner, margin)
+    names = {desk.master: "desk", a: "maker A", b: "maker B"}
+    print("makers A and B: new wallets with margin accounts of 20,000 USDC; the taker: the desk's master account (USDC and SOL);")
+    print("  each opens its trading account\n")
+
+    oracle_price = await publish()
+    ask = round_to_tick(oracle_price * 10_040 // 10_000, TICK, Side.ASK)
+    b_ask = await client.place_order(maker_b, b, OrderParams(SOL_PERP, Side.ASK, 2 * SOL, ask, client_order_id=1))
+    print(f"maker B rests a limit ask: 2 SOL at {usd(ask)} (oracle {usd(oracle_price)})")
+    print("  " + (await client.book(SOL_PERP)).table().replace("\n", "\n  "))
+
+    worst = round_to_tick(oracle_price * 10_100 // 10_000, TICK, Side.BID)
+    buy = await client.place_order(desk.owner, desk.master, OrderParams(SOL_PERP, Side.BID, SOL, worst, kind=OrderKind.MARKET, tif=TimeInForce.IOC))
+    order = await client.order(desk.master, buy)
+    print(f"\nthe desk sends a market buy of 1 SOL (worst price {usd(worst)}): its Dutch auction runs from {usd(order.auction_start_price)} "
+          f"to {usd(order.auction_end_price)} over slots {order.placed_slot}..{order.placed_slot + order.auction_slots}")
+    slot = await clock.warp(3)
+    price = auction_price(order, slot, TICK)
+    fill = await client.place_and_make(maker_a, a, desk.master, buy, MakerParams(price, SOL))
+    print(f"maker A fills it at slot {slot} with place_and_make at the auction's current price {usd(price)} "
+          f"({usd(order.auction_end_price - price)} better than the end price {usd(order.auction_end_price)})")
+    assert [f.price for f in await client.fills(fill)] == [price] < [order.auction_end_price]
+    fills = [fill]
+
+    limit = round_to_tick(oracle_price * 10_060 // 10_000, TICK, Side.BID)
+    takers = [(desk.owner, desk.master, False), (maker_a, a, True)]
+    await publish()
+    ids = [await client.place_order(owner, margin, OrderParams(SOL_PERP, Side.BID, SOL // 2, limit, tif=TimeInForce.IOC, reduce_only=reduce))
+           for owner, margin, reduce in takers]
+    print(f"\nlater two limit IOC bids of 0.5 SOL at {usd(limit)} cross the oracle (auctions of {PARAMS.auction_default_slots} slots): "
+          "the desk's, and maker A's reduce-only one (it is short 1)")
+    await clock.warp(PARAMS.auction_default_slots)
+    for (_, margin, _), order_id in zip(takers, ids):
+        fills.append(await client.fill_order(keeper, margin, order_id, [(b, b_ask)]))
+    print(f"after their auctions a keeper fills both with fill_order against maker B's resting ask, at B's price {usd(ask)}")
+    print(f"\n  {'fill':>4}  {'taker':<8} {'maker':<8} {'side':<4} {'price':>12} {'size':>12} {'quote':>12} {'taker fee':>10} {'maker fee':>10}")
+    for signature in fills:
+        for f in await client.fills(signature):
+            print(f"  {f.fill_id:>4}  {names[f.taker]:<8} {names[f.maker]:<8} {f.taker_side.name.lower():<4} {usd(f.price):>12} {base_decimal(f.base):>12} "
+                  f"{usd(f.quote):>12} {usd(f.taker_fee):>10} {usd(f.maker_fee):>10}")
+    print("  (a negative maker fee is the maker's rebate)")
+    print("\n  " + (await client.book(SOL_PERP)).table().replace("\n", "\n  "))
+
+    market = await client.fetch_market(SOL_PERP)
+    health_b, health_desk = await client.health_accounts_of(b, SOL_PERP), await client.health_accounts_of(desk.master, SOL_PERP)
+    cross = OrderParams(SOL_PERP, Side.BID, SOL, round_to_tick(oracle_price + TICK, TICK, Side.BID), post_only=PostOnly.REJECT)
+    await refused(f"maker B: post-only bid at {usd(cross.price)} (above the oracle)", trading.NAME,
+                  client.simulate([client.ix.place_order(maker_b.pubkey(), b, cross, market.oracle, desk.quote_mint, health_b)], [maker_b]))
+    more = OrderParams(SOL_PERP, Side.BID, SOL, limit, reduce_only=True)
+    await refused("the desk (long 1.5): a reduce-only bid", trading.NAME,
+                  client.simulate([client.ix.place_order(desk.owner.pubkey(), desk.master, more, market.oracle, desk.quote_mint, health_desk)], [desk.owner]))
+
+    now = (await sysvar.clock(connection)).unix_timestamp
+    await clock.warp_seconds(market.last_funding_ts + PARAMS.funding_period_secs - now)
+    moved = await publish(oracle_price * 10_020 // 10_000)
+    funding = trading.parse_events(await client.logs(await client.update_funding(SOL_PERP)), client.program)[0].data
+    view = await client.market(SOL_PERP)
+    print(f"\none funding period later SOL/USD publishes {usd(moved)} and the crank runs: mark TWAP {view.mark_twap} (the fills) over oracle TWAP "
+          f"{view.oracle_twap},\n  funding index {view.last_funding_delta:+} USDC per SOL: longs pay shorts")
+    assert funding.delta == view.market.last_funding_delta > 0
+    print("\npositions (Margin-guarded price; funding accrued since the position's last settlement):")
+    for margin, name in names.items():
+        for position in await client.positions(margin):
+            print(f"  {name:<8} {position.summary()}")
+    print("\nsettle_pnl (permissionless, the keeper signs): realized PnL and funding into each USDC balance")
+    for margin, name in names.items():
+        settled = trading.parse_events(await client.logs(await client.settle_pnl(keeper, margin, SOL_PERP)), client.program)
+        account = await client.trading_account(margin)
+        print(f"  {name:<8} settled {usd(settled[-1].data.pnl):>10}  lifetime settled {usd(account.settled_pnl):>10}  fees paid {usd(account.fees_paid):>9}"
+              f"  positions {len(account.positions)}")
+
+    await publish()
+    print("\nhealth with the perp positions (off-chain mirror checked against on-chain view_health):")
+    for margin, name in names.items():
+        await collateral.show_health(client.collateral, name, margin, symbols)
+    market = await client.fetch_market(SOL_PERP)
+    accounts = [await client.trading_account(m) for m in names]
+    positions = [p for t in accounts for p in t.positions]
+    assert market.open_interest_long == market.open_interest_short == sum(p.base for p in positions if p.base > 0)
+    # Zero-sum: what the positions hold plus what was settled out of them nets to nothing.
+    assert sum(p.quote_entry + p.realized_pnl for p in positions) + market.total_pnl_settled - market.total_funding_settled == 0
+    assert market.total_fees == sum(t.fees_paid for t in accounts)
+    print(f"\nSOL-PERP: open interest {base_decimal(market.open_interest_long)} SOL per side, volume {usd(market.total_volume_quote)} USDC, "
+          f"fees {usd(market.total_fees)} USDC (= the accounts' fees), PnL settled {usd(market.total_pnl_settled)} USDC")
