@@ -2,31 +2,28 @@
 deployed: market creation and parameter validation, limit and market orders, place-and-make fills
 during an auction at the auction price, fills of a taker against resting makers after its auction,
 cancels, modifications, the funding crank, PnL settlement into the quote balance and the health
-refusal. Instructions are built from idl/qd_trading.json with anchorpy's coder."""
+refusal. Instructions come from clients/trading's builders, health lists from its
+health_accounts."""
 from __future__ import annotations
 
 import dataclasses
 from typing import Any
 
-from anchorpy import Context
 from solders.instruction import AccountMeta, Instruction
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
-from solders.system_program import ID as SYSTEM_PROGRAM_ID
 
 from quantdesk.bench import collateral as collateral_reads
 from quantdesk.chain import Chain, TxResult
-from quantdesk.clients import collateral, core, idl, oracle, security, token
+from quantdesk.clients import collateral, core, idl, oracle, security, token, trading
 from quantdesk.clients import trading_state as ts
 from quantdesk.clients.collateral import Params
 from quantdesk.clients.security import Role
+from quantdesk.clients.trading import AuctionParams, MakerParams, MarketParams, MarketStatus, OrderKind, OrderParams, PostOnly, Side, TimeInForce
 
-from program_support import failed
+from program_support import failed, with_meta
 
-NAME = "qd_trading"
-PROGRAM_ID = ts.PROGRAM_ID
-E = idl.error_codes(NAME)
-TRADING_AUTHORITY = Pubkey.find_program_address([b"authority"], PROGRAM_ID)[0]
+E = idl.error_codes(trading.NAME)
 T0 = 1_700_000_000
 USDC = 10**6
 BASE = 10**9
@@ -34,42 +31,28 @@ PRICE = 100 * USDC
 TICK = 10_000
 LOT = 1_000_000
 
-BID, ASK = 0, 1
-MARKET, LIMIT, ORACLE_OFFSET = 0, 1, 2
-GTC, IOC, FOK, GTT = 0, 1, 2, 3
-NONE, REJECT, SLIDE = 0, 1, 2
+BID, ASK = Side.BID, Side.ASK
+MARKET, LIMIT, ORACLE_OFFSET = OrderKind.MARKET, OrderKind.LIMIT, OrderKind.ORACLE_OFFSET
+GTC, IOC, FOK, GTT = TimeInForce.GTC, TimeInForce.IOC, TimeInForce.FOK, TimeInForce.GTT
+NONE, REJECT, SLIDE = PostOnly.NONE, PostOnly.REJECT, PostOnly.SLIDE
 
-PARAMS: dict[str, int] = {
-    "tick_size": TICK, "lot_size": LOT, "min_order_size": 10 * LOT, "init_margin_bps": 1_000, "maint_margin_bps": 500,
-    "size_margin_factor": 0, "upnl_init_weight_bps": 5_000, "upnl_maint_weight_bps": 10_000, "taker_fee_bps": 10, "maker_fee_bps": -2,
-    "max_open_interest": 1_000 * BASE, "auction_min_slots": 2, "auction_default_slots": 10, "auction_max_slots": 60,
-    "auction_max_deviation_bps": 500, "post_auction_slots": 20, "funding_period_secs": 3_600, "funding_max_rate_bps": 100,
-}
-
-
-def guards() -> dict[str, Any]:
-    return {"by_action": [collateral.DEFAULT_GUARDS[a].to_idl() for a in oracle.Action]}
+PARAMS = MarketParams(
+    tick_size=TICK, lot_size=LOT, min_order_size=10 * LOT, init_margin_bps=1_000, maint_margin_bps=500, size_margin_factor=0,
+    upnl_init_weight_bps=5_000, upnl_maint_weight_bps=10_000, taker_fee_bps=10, maker_fee_bps=-2, max_open_interest=1_000 * BASE,
+    auction_min_slots=2, auction_default_slots=10, auction_max_slots=60, auction_max_deviation_bps=500, post_auction_slots=20,
+    funding_period_secs=3_600, funding_max_rate_bps=100,
+)
 
 
-def order(side: int = BID, kind: int = LIMIT, tif: int = GTC, size: int = BASE, price: int = PRICE, *, market: int = 0, post_only: int = NONE,
-          reduce_only: bool = False, client_id: int = 0, expiry_ts: int = 0, auction: tuple[int, int, int] | None = None) -> dict[str, Any]:
-    return {"market_index": market, "side": side, "kind": kind, "tif": tif, "post_only": post_only, "reduce_only": reduce_only,
-            "client_order_id": client_id, "base_size": size, "price": price, "expiry_ts": expiry_ts,
-            "auction": None if auction is None else {"start_price": auction[0], "end_price": auction[1], "duration_slots": auction[2]}}
+def params(**changes: int) -> MarketParams:
+    return dataclasses.replace(PARAMS, **changes)
 
 
-def meta(key: Pubkey, writable: bool = False) -> AccountMeta:
-    return AccountMeta(key, is_signer=False, is_writable=writable)
-
-
-class Ix:
-    """qd-trading instructions from the IDL (a local stand-in until clients/trading.py exists)."""
-
-    def __init__(self) -> None:
-        self.program = idl.program(NAME)
-
-    def build(self, name: str, *args: Any, accounts: dict[str, Pubkey], remaining: list[AccountMeta] | None = None) -> Instruction:
-        return self.program.instruction[name](*args, ctx=Context(accounts=accounts, remaining_accounts=remaining or []))
+def order(side: Side = BID, kind: OrderKind = LIMIT, tif: TimeInForce = GTC, size: int = BASE, price: int = PRICE, *, market: int = 0,
+          post_only: PostOnly = NONE, reduce_only: bool = False, client_id: int = 0, expiry_ts: int = 0,
+          auction: tuple[int, int, int] | None = None) -> OrderParams:
+    return OrderParams(market, side, size, price, kind, tif, post_only, reduce_only, client_id, expiry_ts,
+                       None if auction is None else AuctionParams(*auction))
 
 
 @dataclasses.dataclass
@@ -81,10 +64,6 @@ class Trader:
     def trading(self) -> Pubkey:
         return ts.trading_address(self.margin)
 
-    @property
-    def balances(self) -> Pubkey:
-        return collateral.balances_address(self.margin)
-
 
 class Venue:
     """qd-security, qd-core, qd-oracle and qd-collateral initialized, USDC listed as the quote,
@@ -92,7 +71,7 @@ class Venue:
 
     def __init__(self) -> None:
         self.chain = Chain(unix_timestamp=T0)
-        self.ix = Ix()
+        self.ix = trading.TradingInstructions()
         self.cix = collateral.CollateralInstructions()
         self.sec = security.SecurityInstructions()
         self.core = core.CoreInstructions()
@@ -109,20 +88,17 @@ class Venue:
     def send(self, ixs: list[Instruction], *signers: Keypair) -> TxResult:
         return self.chain.send(ixs, signers)
 
-    def add_market(self, index: int, symbol: str, price: int = PRICE, **overrides: int) -> None:
+    def add_market(self, index: int, symbol: str, price: int = PRICE) -> None:
         feed = oracle.feed_address(symbol)
         assert self.send([self.oracle_ix.initialize_feed(self.admin.pubkey(), symbol, -6, 30, [self.publisher.pubkey()])]).ok
         self.feeds[index] = feed
         self.publish(price, index)
-        result = self.create_market(index, symbol, {**PARAMS, **overrides})
+        result = self.create_market(index, symbol, PARAMS)
         assert result.ok, result.logs
 
-    def create_market(self, index: int, symbol: str, params: dict[str, int], signer: Keypair | None = None) -> TxResult:
+    def create_market(self, index: int, symbol: str, p: MarketParams, signer: Keypair | None = None) -> TxResult:
         s = signer or self.admin
-        ix = self.ix.build("create_market", index, list(oracle.encode_symbol(symbol)[:16].ljust(16, b"\0")), params, guards(), accounts={
-            "admin": s.pubkey(), "security_config": security.CONFIG, "market": ts.market_address(index), "oracle": self.feeds.get(index, self.feeds[0]),
-            "system_program": SYSTEM_PROGRAM_ID})
-        return self.send([ix], s)
+        return self.send([self.ix.create_market(s.pubkey(), index, symbol, self.feeds.get(index, self.feeds[0]), p)], s)
 
     def publish(self, price: int, index: int = 0) -> None:
         """A fresh price for market `index`'s feed (one slot and one second later)."""
@@ -141,7 +117,7 @@ class Venue:
         o = owner or self.chain.keypair()
         margin = core.margin_account_address(o.pubkey(), sub_id)
         assert self.send([self.core.create_margin_account(o.pubkey(), sub_id), self.cix.open_balances(o.pubkey(), margin),
-                          self.open_trading(o, margin)], o).ok
+                          self.ix.open_trading_account(o.pubkey(), margin)], o).ok
         if deposit:
             ata = token.associated_address(o.pubkey(), self.usdc)
             if self.chain.account(ata) is None:
@@ -150,9 +126,9 @@ class Venue:
             assert self.send([self.cix.deposit(o.pubkey(), margin, self.usdc, deposit)], o).ok
         return Trader(o, margin)
 
-    def open_trading(self, owner: Keypair, margin: Pubkey) -> Instruction:
-        return self.ix.build("open_trading_account", accounts={"owner": owner.pubkey(), "margin_account": margin,
-                                                               "trading_account": ts.trading_address(margin), "system_program": SYSTEM_PROGRAM_ID})
+    def set_status(self, status: MarketStatus, signer: Keypair | None = None) -> TxResult:
+        s = signer or self.admin
+        return self.send([self.ix.set_market_status(s.pubkey(), 0, self.feeds[0], status)], s)
 
     # -- reads
     def raw(self, address: Pubkey) -> bytes:
@@ -172,75 +148,54 @@ class Venue:
         return collateral_reads.config_on(self.chain, self.usdc).protocol_balance
 
     def health(self, t: Trader, market: int) -> list[AccountMeta]:
-        """`t`'s health list for an instruction in `market`: non-quote collateral (none here),
-        then every position in another market with its oracle."""
-        metas = []
-        for p in self.account(t).positions:
-            if p.market_index != market:
-                metas += [meta(ts.market_address(p.market_index)), meta(self.feeds[p.market_index])]
-        return metas
+        """`t`'s health list for an instruction in `market`, from the chain's current state."""
+        balances = collateral_reads.balances_on(self.chain, t.margin)
+        configs = {e.mint: collateral_reads.config_on(self.chain, e.mint) for e in balances.entries}
+        acct = self.account(t)
+        return trading.health_accounts(balances, configs, acct, {p.market_index: self.market(p.market_index) for p in acct.positions}, market)
 
     # -- instructions
-    def order_accounts(self, t: Trader, market: int, signer: Pubkey | None = None) -> dict[str, Pubkey]:
-        return {"signer": signer or t.owner.pubkey(), "security_config": security.CONFIG, "margin_account": t.margin, "trading_account": t.trading,
-                "market": ts.market_address(market), "oracle": self.feeds[market], "balances": t.balances,
-                "quote_config": collateral.config_address(self.usdc), "session": PROGRAM_ID}
+    def place(self, t: Trader, p: OrderParams, signer: Keypair | None = None, session: Pubkey | None = None) -> TxResult:
+        s = signer or t.owner
+        ix = self.ix.place_order(s.pubkey(), t.margin, p, self.feeds.get(p.market_index, self.feeds[0]), self.usdc,
+                                 self.health(t, p.market_index), session)
+        return self.send([ix], s)
 
-    def place(self, t: Trader, params: dict[str, Any], cu_limit: int | None = None) -> TxResult:
-        m = params["market_index"]
-        ix = self.ix.build("place_order", params, accounts=self.order_accounts(t, m), remaining=self.health(t, m))
-        return self.chain.send([ix], [t.owner], cu_limit=cu_limit)
-
-    def placed_id(self, t: Trader, params: dict[str, Any]) -> int:
-        result = self.place(t, params)
+    def placed_id(self, t: Trader, p: OrderParams) -> int:
+        result = self.place(t, p)
         assert result.ok, result.logs
         return int.from_bytes(result.return_data, "little")
 
     def modify(self, t: Trader, order_id: int, price: int | None = None, size: int | None = None, market: int = 0) -> TxResult:
-        ix = self.ix.build("modify_order", order_id, price, size, accounts=self.order_accounts(t, market), remaining=self.health(t, market))
+        ix = self.ix.modify_order(t.owner.pubkey(), t.margin, market, self.feeds[market], self.usdc, order_id, self.health(t, market), price, size)
         return self.send([ix], t.owner)
 
-    def cancel(self, t: Trader, name: str, *args: Any) -> TxResult:
-        ix = self.ix.build(name, *args, accounts={"signer": t.owner.pubkey(), "security_config": security.CONFIG, "margin_account": t.margin,
-                                                  "trading_account": t.trading, "session": PROGRAM_ID})
-        return self.send([ix], t.owner)
-
-    def adjust_accounts(self) -> dict[str, Pubkey]:
-        return {"quote_config": collateral.config_address(self.usdc), "collateral_program": collateral.PROGRAM_ID, "trading_authority": TRADING_AUTHORITY}
+    def cancel(self, t: Trader, name: str, *args: Any, signer: Keypair | None = None) -> TxResult:
+        s = signer or t.owner
+        return self.send([getattr(self.ix, name)(s.pubkey(), t.margin, *args)], s)
 
     def place_and_make(self, maker: Trader, taker: Trader, taker_order_id: int, price: int, size: int, market: int = 0) -> TxResult:
-        ix = self.ix.build("place_and_make", taker_order_id, {"price": price, "base_size": size, "client_order_id": 0}, accounts={
-            "maker_signer": maker.owner.pubkey(), "security_config": security.CONFIG, "maker_margin_account": maker.margin,
-            "maker_trading_account": maker.trading, "maker_balances": maker.balances, "taker_margin_account": taker.margin,
-            "taker_trading_account": taker.trading, "taker_balances": taker.balances, "market": ts.market_address(market), "oracle": self.feeds[market],
-            **self.adjust_accounts(), "session": PROGRAM_ID}, remaining=self.health(maker, market) + self.health(taker, market))
+        ix = self.ix.place_and_make(maker.owner.pubkey(), maker.margin, taker.margin, market, self.feeds[market], self.usdc, taker_order_id,
+                                    MakerParams(price, size), self.health(maker, market), self.health(taker, market))
         return self.send([ix], maker.owner)
 
     def fill(self, taker: Trader, taker_order_id: int, makers: list[tuple[Trader, int]], market: int = 0) -> TxResult:
-        remaining = [m for maker, _ in makers for m in (meta(maker.margin), meta(maker.trading, True), meta(maker.balances, True))]
-        remaining += self.health(taker, market) + [m for maker, _ in makers for m in self.health(maker, market)]
         filler = self.chain.keypair()
-        ix = self.ix.build("fill_order", taker_order_id, [i for _, i in makers], accounts={
-            "filler": filler.pubkey(), "security_config": security.CONFIG, "taker_margin_account": taker.margin, "taker_trading_account": taker.trading,
-            "taker_balances": taker.balances, "market": ts.market_address(market), "oracle": self.feeds[market], **self.adjust_accounts()},
-            remaining=remaining)
+        ix = self.ix.fill_order(filler.pubkey(), taker.margin, market, self.feeds[market], self.usdc, taker_order_id,
+                                [(m.margin, i) for m, i in makers], self.health(taker, market), [self.health(m, market) for m, _ in makers])
         return self.send([ix], filler)
 
     def update_funding(self, market: int = 0) -> TxResult:
-        return self.send([self.ix.build("update_funding", accounts={"security_config": security.CONFIG, "market": ts.market_address(market),
-                                                                     "oracle": self.feeds[market]})])
+        return self.send([self.ix.update_funding(market, self.feeds[market])])
 
     def settle(self, t: Trader, market: int = 0) -> TxResult:
-        ix = self.ix.build("settle_pnl", market, accounts={"signer": self.admin.pubkey(), "security_config": security.CONFIG, "margin_account": t.margin,
-                                                           "trading_account": t.trading, "balances": t.balances, "market": ts.market_address(market),
-                                                           **self.adjust_accounts()})
-        return self.send([ix])
+        return self.send([self.ix.settle_pnl(self.admin.pubkey(), t.margin, market, self.usdc)])
 
     def expire(self, t: Trader) -> TxResult:
-        return self.send([self.ix.build("expire_orders", accounts={"signer": self.admin.pubkey(), "trading_account": t.trading})])
+        return self.send([self.ix.expire_orders(self.admin.pubkey(), t.margin)])
 
     def events(self, result: TxResult) -> list[Any]:
-        return idl.parse_events(self.ix.program, result.logs)
+        return trading.parse_events(result.logs)
 
     def check_invariants(self, traders: list[Trader], market: int = 0) -> None:
         """Zero-sum positions and PnL, fees and the quote config's protocol balance."""
@@ -267,11 +222,11 @@ def test_create_market_records_params_and_oracle() -> None:
 def test_market_creation_refusals() -> None:
     v = Venue()
     v.feeds[1] = v.feeds[0]
-    failed(v.create_market(1, "X", {**PARAMS, "tick_size": 3}), E["InvalidTickLot"])
-    failed(v.create_market(1, "X", {**PARAMS, "maint_margin_bps": 2_000}), E["InvalidMarketParams"])
-    failed(v.create_market(1, "X", {**PARAMS, "maker_fee_bps": -11}), E["InvalidFees"])
-    failed(v.create_market(1, "X", {**PARAMS, "auction_min_slots": 0}), E["InvalidMarketParams"])
-    failed(v.create_market(1, "X", {**PARAMS, "funding_period_secs": 10}), E["InvalidMarketParams"])
+    failed(v.create_market(1, "X", params(tick_size=3)), E["InvalidTickLot"])
+    failed(v.create_market(1, "X", params(maint_margin_bps=2_000)), E["InvalidMarketParams"])
+    failed(v.create_market(1, "X", params(maker_fee_bps=-11)), E["InvalidFees"])
+    failed(v.create_market(1, "X", params(auction_min_slots=0)), E["InvalidMarketParams"])
+    failed(v.create_market(1, "X", params(funding_period_secs=10)), E["InvalidMarketParams"])
     failed(v.create_market(64, "X", PARAMS), E["InvalidMarketIndex"])
     failed(v.create_market(1, "X", PARAMS, signer=v.chain.keypair()), E["MissingRole"])
     failed(v.create_market(0, "X", PARAMS), E["AlreadyInitialized"])
@@ -282,18 +237,16 @@ def test_params_status_and_oracle_changes_need_their_roles() -> None:
     v = Venue()
     risk = v.chain.keypair()
     assert v.send([v.sec.grant_role(v.admin.pubkey(), Role.RISK_MANAGER, risk.pubkey())]).ok
-    market = ts.market_address(0)
 
-    def set_params(signer: Keypair, params: dict[str, int]) -> TxResult:
-        return v.send([v.ix.build("set_market_params", params, accounts={"signer": signer.pubkey(), "security_config": security.CONFIG, "market": market})], signer)
+    def set_params(signer: Keypair, p: MarketParams) -> TxResult:
+        return v.send([v.ix.set_market_params(signer.pubkey(), 0, p)], signer)
 
     def set_status(signer: Keypair, status: int) -> TxResult:
-        return v.send([v.ix.build("set_market_status", status, accounts={"signer": signer.pubkey(), "security_config": security.CONFIG, "market": market,
-                                                                         "oracle": v.feeds[0]})], signer)
+        return v.set_status(status, signer)  # type: ignore[arg-type]
 
-    assert set_params(risk, {**PARAMS, "taker_fee_bps": 20}).ok
+    assert set_params(risk, params(taker_fee_bps=20)).ok
     assert v.market().taker_fee_bps == 20 and v.market().audit_seq == 2
-    failed(set_params(risk, {**PARAMS, "lot_size": 2 * LOT, "min_order_size": 20 * LOT}), E["TickLotImmutable"])
+    failed(set_params(risk, params(lot_size=2 * LOT, min_order_size=20 * LOT)), E["TickLotImmutable"])
     failed(set_params(v.chain.keypair(), PARAMS), E["MissingRole"])
     assert set_status(risk, 1).ok and v.market().status == 1
     failed(set_status(risk, 2), E["MissingRole"])
@@ -305,9 +258,7 @@ def test_params_status_and_oracle_changes_need_their_roles() -> None:
     assert (m.status, m.settlement_price) == (2, 101_230_000)
     failed(set_status(v.admin, 0), E["MarketSettled"])
     failed(set_params(v.admin, PARAMS), E["MarketSettled"])
-    oracle_ix = v.ix.build("set_market_oracle", guards(), accounts={"admin": risk.pubkey(), "security_config": security.CONFIG, "market": market,
-                                                                    "oracle": v.feeds[0]})
-    failed(v.send([oracle_ix], risk), E["MissingRole"])
+    failed(v.send([v.ix.set_market_oracle(risk.pubkey(), 0, v.feeds[0], collateral.DEFAULT_GUARDS)], risk), E["MissingRole"])
 
 
 # ---------------------------------------------------------------- orders
@@ -340,8 +291,9 @@ def test_order_parameter_refusals() -> None:
     failed(v.place(t, order(ASK, reduce_only=True)), E["ReduceOnlyIncreases"])
     failed(v.place(t, order(BID, tif=IOC, price=101 * USDC, auction=(PRICE, 101 * USDC, 1))), E["AuctionDurationOutOfRange"])
     failed(v.place(t, order(BID, tif=IOC, price=101 * USDC, auction=(90 * USDC, 101 * USDC, 5))), E["AuctionOutOfBounds"])
-    # Market 0's accounts for an order in market 1.
-    failed(v.send([v.ix.build("place_order", order(market=1), accounts=v.order_accounts(t, 0))], t.owner), E["WrongMarket"])
+    # An order in market 1 with market 0's accounts.
+    ix = v.ix.place_order(t.owner.pubkey(), t.margin, order(market=1), v.feeds[0], v.usdc, [])
+    failed(v.send([with_meta(ix, 4, key=ts.market_address(0))], t.owner), E["WrongMarket"])
 
 
 def test_post_only_slide_reprices_behind_the_oracle() -> None:
@@ -406,9 +358,7 @@ def test_cancel_variants() -> None:
     # Someone else cannot cancel.
     other = v.trader(deposit=0)
     v.placed_id(t, order(BID, price=90 * USDC))
-    ix = v.ix.build("cancel_orders", None, accounts={"signer": other.owner.pubkey(), "security_config": security.CONFIG, "margin_account": t.margin,
-                                                     "trading_account": t.trading, "session": PROGRAM_ID})
-    failed(v.send([ix], other.owner), E["NotAuthorized"])
+    failed(v.cancel(t, "cancel_orders", None, signer=other.owner), E["NotAuthorized"])
 
 
 def test_modify_changes_price_and_size_in_place() -> None:
@@ -575,9 +525,7 @@ def test_settlement_closes_positions_at_the_settlement_price() -> None:
     assert v.place_and_make(maker, taker, buy, 101 * USDC, BASE).ok
     v.placed_id(maker, order(ASK, price=110 * USDC))
     v.publish(103 * USDC)
-    ix = v.ix.build("set_market_status", 2, accounts={"signer": v.admin.pubkey(), "security_config": security.CONFIG, "market": ts.market_address(0),
-                                                       "oracle": v.feeds[0]})
-    assert v.send([ix]).ok
+    assert v.set_status(MarketStatus.SETTLEMENT).ok
     failed(v.place(taker, order(BID, price=99 * USDC)), E["MarketNotActive"])
     for t in (taker, maker):
         result = v.settle(t)
@@ -592,7 +540,7 @@ def test_settlement_closes_positions_at_the_settlement_price() -> None:
 def test_trading_account_closes_only_when_empty() -> None:
     v = Venue()
     t = v.trader()
-    close = v.ix.build("close_trading_account", accounts={"owner": t.owner.pubkey(), "margin_account": t.margin, "trading_account": t.trading})
+    close = v.ix.close_trading_account(t.owner.pubkey(), t.margin)
     order_id = v.placed_id(t, order(BID, price=90 * USDC))
     failed(v.send([close], t.owner), E["TradingAccountNotEmpty"])
     assert v.cancel(t, "cancel_order", order_id).ok
@@ -624,17 +572,16 @@ def test_delegate_and_session_place_orders_within_their_limits() -> None:
     t = v.trader()
     delegate, key = v.chain.keypair(), v.chain.keypair()
     assert v.send([v.core.set_delegate(t.owner.pubkey(), t.margin, delegate.pubkey())], t.owner).ok
-    ix = v.ix.build("place_order", order(BID, price=90 * USDC), accounts=v.order_accounts(t, 0, signer=delegate.pubkey()))
-    result = v.send([ix], delegate)
+    result = v.place(t, order(BID, price=90 * USDC), signer=delegate)
     assert result.ok, result.logs
     assert v.events(result)[0].data.actor == 1
     expires = v.chain.clock.unix_timestamp + 3_600
     assert v.send([v.sec.create_session(t.owner.pubkey(), key.pubkey(), security.SCOPE_PLACE, 1, 95 * USDC, expires)], t.owner).ok
-    accounts = {**v.order_accounts(t, 0, signer=key.pubkey()), "session": security.session_address(t.owner.pubkey(), key.pubkey())}
-    result = v.send([v.ix.build("place_order", order(BID, price=90 * USDC), accounts=accounts)], key)
+    session = security.session_address(t.owner.pubkey(), key.pubkey())
+    result = v.place(t, order(BID, price=90 * USDC), signer=key, session=session)
     assert result.ok, result.logs
     assert v.events(result)[0].data.actor == 2
-    failed(v.send([v.ix.build("place_order", order(BID, price=96 * USDC), accounts=accounts)], key), E["SessionNotional"])
+    failed(v.place(t, order(BID, price=96 * USDC), signer=key, session=session), E["SessionNotional"])
 
 
 def test_reduce_only_market_and_account_limits() -> None:
@@ -643,9 +590,7 @@ def test_reduce_only_market_and_account_limits() -> None:
     buy = v.placed_id(taker, order(BID, MARKET, IOC, price=101 * USDC, size=2 * BASE, auction=(PRICE, 101 * USDC, 5)))
     v.advance(2)
     assert v.place_and_make(maker, taker, buy, PRICE, 2 * BASE).ok
-    ix = v.ix.build("set_market_status", 1, accounts={"signer": v.admin.pubkey(), "security_config": security.CONFIG, "market": ts.market_address(0),
-                                                       "oracle": v.feeds[0]})
-    assert v.send([ix]).ok
+    assert v.set_status(MarketStatus.REDUCE_ONLY).ok
     failed(v.place(taker, order(BID, price=99 * USDC)), E["MarketReduceOnly"])
     failed(v.place(taker, order(ASK, price=101 * USDC, size=3 * BASE, reduce_only=True)), E["ReduceOnlyIncreases"])
     sell = v.placed_id(taker, order(ASK, price=99 * USDC, reduce_only=True))
@@ -654,8 +599,7 @@ def test_reduce_only_market_and_account_limits() -> None:
     assert v.place_and_make(maker, taker, sell, 100 * USDC, BASE).ok
     assert v.account(taker).position(0).base == BASE
     # The owner's reduce-only limit, in an active market.
-    assert v.send([v.ix.build("set_market_status", 0, accounts={"signer": v.admin.pubkey(), "security_config": security.CONFIG,
-                                                                "market": ts.market_address(0), "oracle": v.feeds[0]})]).ok
+    assert v.set_status(MarketStatus.ACTIVE).ok
     assert v.send([v.core.set_limits(maker.owner.pubkey(), maker.margin, reduce_only=True)], maker.owner).ok
     failed(v.place(maker, order(ASK, price=101 * USDC)), E["AccountReduceOnly"])
     v.check_invariants([taker, maker])
@@ -663,9 +607,7 @@ def test_reduce_only_market_and_account_limits() -> None:
 
 def test_open_interest_cap_and_maker_health() -> None:
     v = Venue()
-    ix = v.ix.build("set_market_params", {**PARAMS, "max_open_interest": BASE}, accounts={"signer": v.admin.pubkey(), "security_config": security.CONFIG,
-                                                                                          "market": ts.market_address(0)})
-    assert v.send([ix]).ok
+    assert v.send([v.ix.set_market_params(v.admin.pubkey(), 0, params(max_open_interest=BASE))]).ok
     taker, maker, poor = v.trader(), v.trader(), v.trader(deposit=5 * USDC)
     buy = v.placed_id(taker, order(BID, MARKET, IOC, price=101 * USDC, size=2 * BASE, auction=(PRICE, 101 * USDC, 10)))
     v.advance(2)
