@@ -43,6 +43,9 @@ struct Party<'a> {
     start_base: i64,
     /// Net fees of its fills in this instruction (rebates negative).
     fee: i64,
+    /// Its trading account changed (a fill, or an order taken off the book): only then are
+    /// its flags refreshed, so a maker passed but not reached is left exactly as it was.
+    touched: bool,
 }
 
 impl<'a> Party<'a> {
@@ -57,7 +60,7 @@ impl<'a> Party<'a> {
         let trading = trading_mut(trading_info, margin_key)?;
         balances_of(balances_info, margin_key, true)?;
         let start_base = trading.position_index(market_index).map_or(0, |p| trading.positions[p].base);
-        Ok(Party { margin_key, owner: margin.owner, reduce_only: margin.reduce_only != 0, trading, balances: balances_info, start_base, fee: 0 })
+        Ok(Party { margin_key, owner: margin.owner, reduce_only: margin.reduce_only != 0, trading, balances: balances_info, start_base, fee: 0, touched: false })
     }
 
     fn base(&self, market_index: u16) -> i64 {
@@ -70,6 +73,13 @@ impl<'a> Party<'a> {
             return Err(E::SelfTrade.into());
         }
         Ok(())
+    }
+
+    /// Frees empty positions and refreshes the keeper flags of a touched account.
+    fn finish(&mut self, slot: u64) {
+        if self.touched {
+            finish(self.trading, slot);
+        }
     }
 
     /// Counts a fill's fee (a rebate when negative).
@@ -181,6 +191,8 @@ fn execute(market: &mut PerpMarket, taker: &mut Party, t: usize, maker: &mut Par
     market.open_interest_long = long;
     market.open_interest_short = short;
 
+    taker.touched = true;
+    maker.touched = true;
     fill_resting(taker.trading, t, tp, size)?;
     let maker_order_id = match maker_order {
         MakerOrder::Resting(i) => {
@@ -292,8 +304,8 @@ pub(super) fn place_and_make(accounts: &[AccountInfo], taker_order_id: u64, make
     maker.check_health(&mut next, quote, market, price_now, &clock, E::MakerInsufficientHealth)?;
     taker.check_health(&mut next, quote, market, price_now, &clock, E::TakerInsufficientHealth)?;
     validate::no_more_accounts(&mut next)?;
-    finish(maker.trading, clock.slot);
-    finish(taker.trading, clock.slot);
+    maker.finish(clock.slot);
+    taker.finish(clock.slot);
     Ok(())
 }
 
@@ -379,9 +391,9 @@ pub(super) fn fill_order(accounts: &[AccountInfo], taker_order_id: u64, maker_or
         maker.check_health(&mut next, quote, market, price_now, &clock, E::MakerInsufficientHealth)?;
     }
     validate::no_more_accounts(&mut next)?;
-    finish(taker.trading, clock.slot);
+    taker.finish(clock.slot);
     for maker in parties.iter_mut().flatten() {
-        finish(maker.trading, clock.slot);
+        maker.finish(clock.slot);
     }
     Ok(())
 }
@@ -405,6 +417,7 @@ fn take(market: &mut PerpMarket, taker: &mut Party, t: usize, maker: &mut Party,
     }
     if m.expired(clock.slot, clock.unix_timestamp) {
         drop_order(maker.trading, i, CANCEL_EXPIRED, clock.slot)?;
+        maker.touched = true;
         return Ok(None);
     }
     if m.in_auction(clock.slot) {
@@ -414,6 +427,7 @@ fn take(market: &mut PerpMarket, taker: &mut Party, t: usize, maker: &mut Party,
     let maker_base = maker.base(market.index);
     if m.is_reduce_only() && rules::reducible(maker_base, maker_bid) == 0 {
         drop_order(maker.trading, i, CANCEL_REDUCE_ONLY, clock.slot)?;
+        maker.touched = true;
         return Ok(None);
     }
     let price = rules::order_price(m.kind, m.side, m.price, oracle, market)?;
