@@ -18,7 +18,7 @@ pub use error::CollateralStateError;
 
 use core::slice::Iter;
 use qd_health::{CollateralInput, Health};
-use qd_oracle_reader::{price_update_feed_id, read_guarded, Action, OracleGuards, OracleSource};
+use qd_oracle_reader::{price_update_feed_id, read_guarded, read_price, Action, OracleGuards, OracleSource};
 use qd_runtime::account::{AccountType, Pod};
 use qd_runtime::account_info::AccountInfo;
 use qd_runtime::error::{ProgramError, RuntimeError};
@@ -170,6 +170,17 @@ impl CollateralBalances {
 /// A CollateralConfig of qd-collateral (owner, type and size checked).
 pub fn load_config(info: &AccountInfo) -> Result<&CollateralConfig, ProgramError> {
     info.load::<CollateralConfig>(&qd_ids::QD_COLLATERAL)
+}
+
+/// The feed id to pin for `oracle` when it is listed: a Pyth PriceUpdateV2's feed id, zero for
+/// other sources, after checking that the reader understands the account. Freshness is judged
+/// when prices are used, not here. Shared by collateral listings and perp markets.
+pub fn oracle_feed_id(oracle: &AccountInfo) -> Result<[u8; 32], ProgramError> {
+    let price = read_price(oracle.owner(), oracle.data())?;
+    if price.source == OracleSource::PythReceiver {
+        return Ok(*price_update_feed_id(oracle.owner(), oracle.data())?);
+    }
+    Ok([0; 32])
 }
 
 /// The guarded price of `oracle` for `action`, which must be the `expected` account; a Pyth

@@ -82,6 +82,8 @@ impl AccountInfo {
         unsafe { core::slice::from_raw_parts_mut((self.raw as *mut u8).add(core::mem::size_of::<RawAccount>()), self.data_len()) }
     }
 
+    /// For CPI account infos (SBF only).
+    #[cfg(target_arch = "bpf")]
     pub(crate) fn lamports_ptr(&self) -> *mut u64 {
         // SAFETY: field of the live header.
         unsafe { &mut (*self.raw).lamports as *mut u64 }

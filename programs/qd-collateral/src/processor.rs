@@ -8,12 +8,12 @@ use crate::events::{BalanceAdjusted, BalanceChanged, BalancesOpened, CollateralC
 use crate::instruction::{CollateralInstruction, Params};
 use qd_access::{authorize, load_config as load_security, require_role, AccessError, Action, Request, Role, AUTHORITY_SEED, NO_MARKET};
 use qd_collateral_state::{
-    CollateralBalances, CollateralConfig, BALANCES_SEED, BALANCES_VERSION, COLLATERAL_CONFIG_VERSION, CONFIG_SEED, STATUS_ACTIVE, VAULT_SEED,
+    oracle_feed_id, CollateralBalances, CollateralConfig, BALANCES_SEED, BALANCES_VERSION, COLLATERAL_CONFIG_VERSION, CONFIG_SEED, STATUS_ACTIVE, VAULT_SEED,
 };
 use qd_core_state::{load_global, load_margin, MarginAccount, STATUS_BANKRUPT, STATUS_BEING_LIQUIDATED};
 use qd_health::Health;
 use qd_trading_state::{account_health, trading_account_of};
-use qd_oracle_reader::{price_update_feed_id, read_price, Action as OracleAction, OracleGuards, OracleSource};
+use qd_oracle_reader::{Action as OracleAction, OracleGuards};
 use qd_runtime::account::{init, AccountType};
 use qd_runtime::account_info::AccountInfo;
 use qd_runtime::error::{ProgramError, ProgramResult, RuntimeError};
@@ -61,16 +61,6 @@ fn plain_mint_decimals(mint: &AccountInfo, token_program: &Pubkey) -> Result<u8,
         }
         _ => Err(E::UnsupportedMint.into()),
     }
-}
-
-/// The oracle's pinned Pyth feed id (PriceUpdateV2) or zero, after checking that the reader
-/// understands the account. Freshness is judged when prices are used, not here.
-fn oracle_feed_id(oracle: &AccountInfo) -> Result<[u8; 32], ProgramError> {
-    let price = read_price(oracle.owner(), oracle.data())?;
-    if price.source == OracleSource::PythReceiver {
-        return Ok(*price_update_feed_id(oracle.owner(), oracle.data())?);
-    }
-    Ok([0; 32])
 }
 
 /// The quote mint's "oracle" must be the System program (its price is fixed at 1).

@@ -6,7 +6,8 @@ use crate::error::TradingError as E;
 use crate::events::{MarketCreated, MarketOracleChanged, MarketParamsChanged, MarketStatusChanged};
 use crate::instruction::MarketParams;
 use qd_access::{load_config as load_security, require_role, AccessError, Role, SecurityConfig};
-use qd_oracle_reader::{price_update_feed_id, read_price, Action, OracleGuards, OracleSource};
+use qd_collateral_state::oracle_feed_id;
+use qd_oracle_reader::{Action, OracleGuards};
 use qd_runtime::account::{init, AccountType};
 use qd_runtime::account_info::AccountInfo;
 use qd_runtime::error::{ProgramError, ProgramResult};
@@ -16,16 +17,6 @@ use qd_runtime::{pda, system, validate};
 use qd_trading_state::{
     market_price, round_to_tick, PerpMarket, MARKET_SEED, MARKET_STATUS_ACTIVE, MARKET_STATUS_SETTLEMENT, PERP_MARKET_VERSION, SIDE_BID,
 };
-
-/// The oracle's pinned Pyth feed id (PriceUpdateV2) or zero, after checking that the reader
-/// understands the account. Freshness is judged when prices are used, not here.
-fn oracle_feed_id(oracle: &AccountInfo) -> Result<[u8; 32], ProgramError> {
-    let price = read_price(oracle.owner(), oracle.data())?;
-    if price.source == OracleSource::PythReceiver {
-        return Ok(*price_update_feed_id(oracle.owner(), oracle.data())?);
-    }
-    Ok([0; 32])
-}
 
 fn apply_params(m: &mut PerpMarket, p: &MarketParams) {
     m.tick_size = p.tick_size;
