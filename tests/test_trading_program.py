@@ -634,3 +634,21 @@ def test_oracle_offset_maker_fills_at_the_current_oracle_price() -> None:
     post = v.placed_id(taker, order(BID, price=99 * USDC, post_only=REJECT))
     failed(v.fill(taker, post, [(maker, ask_id)]), E["PostOnlyTakes"])
     v.check_invariants([taker, maker])
+
+
+def test_an_account_below_initial_health_may_still_place_reduce_only_orders() -> None:
+    v = Venue()
+    taker, maker = v.trader(deposit=1_500 * USDC), v.trader()
+    buy = v.placed_id(taker, order(BID, MARKET, IOC, price=101 * USDC, size=100 * BASE, auction=(PRICE, 101 * USDC, 5)))
+    v.advance(2)
+    assert v.place_and_make(maker, taker, buy, PRICE, 100 * BASE).ok
+    # 100 SOL long from 100: at 95 the loss (500) leaves 1,000 against a 10% initial margin of 950
+    # plus what a worst-case order adds; at 90 initial health is negative.
+    v.advance(1, price=90 * USDC)
+    failed(v.place(taker, order(ASK, price=91 * USDC, size=BASE)), E["InsufficientHealth"])
+    # A reduce-only order whose worst fill loses more than it frees (selling 50 at 80 loses 500
+    # against the 90 oracle and frees 450 of margin) lowers the initial health: refused.
+    failed(v.place(taker, order(ASK, MARKET, IOC, price=80 * USDC, size=50 * BASE, reduce_only=True, auction=(90 * USDC, 86 * USDC, 5))),
+           E["InsufficientHealth"])
+    # One that does not lower it is accepted: the way out stays open.
+    assert v.place(taker, order(ASK, price=91 * USDC, size=50 * BASE, reduce_only=True)).ok

@@ -10,6 +10,7 @@ use crate::rules;
 use qd_access::{authorize, load_config as load_security, Action, Actor, Request, SecurityConfig, NO_MARKET};
 use qd_collateral_state::{CollateralBalances, CollateralConfig};
 use qd_core_state::{load_margin, MarginAccount};
+use qd_health::Health;
 use qd_oracle_reader::Action as OracleAction;
 use qd_runtime::account_info::AccountInfo;
 use qd_runtime::error::{ProgramError, ProgramResult};
@@ -18,7 +19,7 @@ use qd_runtime::pubkey::Pubkey;
 use qd_runtime::sysvar::Clock;
 use qd_runtime::validate;
 use qd_trading_state::{
-    account_health, load_market, market_price, quote_for, PerpMarket, TradingAccount, KIND_LIMIT, MARKET_STATUS_REDUCE_ONLY,
+    account_health, load_market, market_price, quote_for, PerpMarket, Position, TradingAccount, KIND_LIMIT, MARKET_STATUS_REDUCE_ONLY,
     MARKET_STATUS_SETTLEMENT,
 };
 
@@ -119,13 +120,31 @@ impl<'a> OrderAccounts<'a> {
         Ok(actor)
     }
 
-    /// Initial health with every open order filled at its worst is at least zero (prices valid
-    /// for margin, the Trade price in this market), and the owner's leverage limit holds with
-    /// `order_notional` added to the positions' notional.
-    fn require_health(&self, order_notional: i64, clock: &Clock) -> ProgramResult {
+    /// The account's health now (prices valid for margin, the Trade price in this market),
+    /// reading the whole health list.
+    fn health(&self, clock: &Clock) -> Result<Health, ProgramError> {
         let mut next = self.health.iter();
         let health = account_health(self.balances, Some(self.trading), &mut next, Some(self.quote), Some((self.market, self.price)), OracleAction::Margin, clock)?;
         validate::no_more_accounts(&mut next)?;
+        Ok(health)
+    }
+
+    /// Initial health with every open order filled at its worst is at least zero, and the
+    /// owner's leverage limit holds with `order_notional` added to the positions' notional.
+    /// A reduce-only order (`reduce_only`: its position index and that position before the
+    /// order) is exempt from both as long as it does not lower the initial health: it is how an
+    /// account below initial health gets out of its position.
+    fn require_health(&mut self, order_notional: i64, reduce_only: Option<(usize, Position)>, clock: &Clock) -> ProgramResult {
+        let health = self.health(clock)?;
+        if let Some((p, before)) = reduce_only {
+            let after = core::mem::replace(&mut self.trading.positions[p], before);
+            let without = self.health(clock);
+            self.trading.positions[p] = after;
+            if health.init_health()? >= 0 || health.init_health()? >= without?.init_health()? {
+                return Ok(());
+            }
+            return Err(E::InsufficientHealth.into());
+        }
         if health.init_health()? < 0 {
             return Err(E::InsufficientHealth.into());
         }
@@ -155,8 +174,9 @@ pub(super) fn place_order(accounts: &[AccountInfo], p: &OrderParams) -> ProgramR
     order.order_id = a.trading.next_order_id;
     a.trading.next_order_id = order.order_id.checked_add(1).ok_or_else(overflow)?;
     a.trading.push_order(order).ok_or(E::TooManyOrders)?;
+    let before = a.trading.positions[position];
     a.trading.positions[position].add_order(&order)?;
-    a.require_health(notional, &clock)?;
+    a.require_health(notional, p.reduce_only.then_some((position, before)), &clock)?;
     a.trading.refresh_flags(clock.slot);
     let seq = next_seq(&mut a.trading.seq)?;
     emit(OrderPlaced { margin_account: *a.margin_key, signer: *a.signer.key(), actor: actor as u8, order: &order, slot: clock.slot, seq }.encode().finish()?);
@@ -208,10 +228,11 @@ pub(super) fn modify_order(accounts: &[AccountInfo], order_id: u64, price: Optio
     if new.is_reduce_only() && new.remaining() > rules::reducible(a.trading.positions[position].base, new.is_bid()) {
         return Err(E::ReduceOnlyIncreases.into());
     }
+    let before = a.trading.positions[position];
     a.trading.positions[position].remove_remaining(&old)?;
     a.trading.positions[position].add_order(&new)?;
     a.trading.orders[index] = new;
-    a.require_health(notional, &clock)?;
+    a.require_health(notional, new.is_reduce_only().then_some((position, before)), &clock)?;
     a.trading.refresh_flags(clock.slot);
     let seq = next_seq(&mut a.trading.seq)?;
     emit(
