@@ -47,7 +47,7 @@ from quantdesk.clients.trading_state import Order, PerpMarket, Position, Trading
 from test_trading_program import (ASK, BASE, BID, E, FOK, GTC, GTT, IOC, LIMIT, MARKET, NONE, ORACLE_OFFSET, PARAMS, PRICE, REJECT, SLIDE, USDC,
                                   Venue, order)
 
-EXAMPLES = 20
+EXAMPLES = 30
 ACTIONS_PER_EXAMPLE = 80
 executed = 0
 totals: dict[str, int] = {}  # outcomes by action, for the summary line
@@ -270,7 +270,7 @@ class Run:
             end = round_to_tick(oracle * (20_000 + a.bps2 + a.bps) // 20_000, tick, side)
             auction = (start, end, a.wait % 25)
         expiry = s.now + a.wait - 5 if tif == GTT else (a.wait if wild and a.wait % 7 == 0 else 0)
-        return order(side, kind, tif, size, price, market=a.market, post_only=post_only, reduce_only=reduce_only, client_id=a.pick % 4,
+        return order(side, kind, tif, size, price, market=a.market, post_only=post_only, reduce_only=reduce_only, client_id=bit(a.variant, 40, 3),
                      expiry_ts=expiry, auction=auction)
 
     def new_order(self, p: OrderParams, s: State, i: int) -> Order:
@@ -444,7 +444,7 @@ class Run:
             gone = [o for o in orders if o.order_id == target]
             result, expect = self.v.cancel(self.traders[i], "cancel_order", target), None if gone else "OrderNotFound"
         elif flavour == 1:
-            # Mostly one in use (placements draw from 0..3, so ids repeat: the first goes).
+            # Mostly one in use (placements draw from 0..2, so ids repeat: the first goes).
             client_id = orders[a.pick % len(orders)].client_order_id if orders and a.pick % 5 else a.pick % 5
             gone = [o for o in orders if o.client_order_id == client_id][:1]
             result, expect = self.v.cancel(self.traders[i], "cancel_order_by_client_id", client_id), None if gone else "OrderNotFound"
@@ -687,7 +687,7 @@ class Run:
         m = s.markets[taker.market_index]
         side = ASK if taker.side == BID else BID
         price = round_to_tick(taker.reserved_price * (10_000 + (-1 if side == ASK else 1) * (a.bps % 40)) // 10_000, m.tick_size, side)
-        return order(side, LIMIT, GTC, max(a.size % 2_000, 10) * m.lot_size, price, market=taker.market_index, client_id=a.pick % 4)
+        return order(side, LIMIT, GTC, max(a.size % 2_000, 10) * m.lot_size, price, market=taker.market_index, client_id=bit(a.variant, 40, 3))
 
     # -- funding, settlement, prices and time
     def funding(self, a: Act, s: State) -> None:
