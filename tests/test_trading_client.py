@@ -9,7 +9,6 @@ import struct
 from decimal import Decimal
 from pathlib import Path
 
-import httpx
 import pytest
 from anchorpy import Provider, Wallet
 from solana.rpc.async_api import AsyncClient
@@ -26,6 +25,7 @@ from quantdesk.clients.trading import (AuctionParams, L2Book, Level, MakerParams
 from quantdesk.clients.rpc import SimulationError
 from quantdesk.clients.trading_state import Order, PerpMarket, Position, TradingAccount, market_address, trading_address
 from quantdesk.localnet import run_in_background
+from quantdesk.localnet.controls_client import ValidatorClock
 
 ROOT = Path(__file__).resolve().parents[1]
 E = idl.error_codes(trading.NAME)
@@ -298,15 +298,8 @@ def test_fill_events_decode_from_logs() -> None:
 
 # ---------------------------------------------------------------- the client over RPC (local validator)
 
-async def warp(http: httpx.AsyncClient, url: str, rpc: AsyncClient, slots: int) -> None:
-    """The paused validator `slots` slots later (its clock moves with them)."""
-    target = (await rpc.get_slot()).value + slots
-    reply = (await http.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "qd_warpSlot", "params": [target]})).json()
-    assert reply.get("result") == target, reply
-
-
 async def test_trading_client_over_rpc() -> None:
-    async with run_in_background(paused=True, root=ROOT) as node, httpx.AsyncClient() as http:
+    async with run_in_background(paused=True, root=ROOT) as node:
         async with AsyncClient(node.rpc_url, commitment=Confirmed) as rpc:
             wallet, maker_owner, taker_owner, publisher = Keypair(), Keypair(), Keypair(), Keypair()
             for kp in (wallet, maker_owner, taker_owner, publisher):
@@ -360,7 +353,8 @@ async def test_trading_client_over_rpc() -> None:
             [jit] = await client.fills(made)
             assert (jit.price, jit.base, jit.taker, jit.maker, jit.taker_side, jit.taker_order_id) == (100 * USDC, BASE // 2, taker, maker, Side.BID, taker_id)
             assert (jit.taker_fee, jit.maker_fee) == (25_000, -10_000)  # 5 bps, a 2 bps rebate
-            await warp(http, node.rpc_url, rpc, 6)
+            before = (await rpc.get_slot()).value
+            assert await ValidatorClock(node.rpc_url).warp(6) == before + 6
             await publish()
             filled = await client.fill_order(wallet, taker, taker_id, [(maker, ask_id)])
             [rest] = await client.fills(filled)

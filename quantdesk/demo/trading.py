@@ -7,9 +7,6 @@ clock and moves it itself (quantdesk/localnet/controls.py), so auction prices an
 period are exact."""
 from __future__ import annotations
 
-from typing import Any
-
-import httpx
 from anchorpy import Provider, Wallet
 from solana.rpc.async_api import AsyncClient
 from solders.keypair import Keypair
@@ -22,6 +19,7 @@ from quantdesk.clients.trading import (MakerParams, MarketParams, OrderKind, Ord
 from quantdesk.demo import collateral
 from quantdesk.demo.access import SOL_PERP, Desk
 from quantdesk.demo.common import fund, refused, usd
+from quantdesk.localnet.controls_client import ValidatorClock
 
 USDC, SOL = 10**6, 10**9
 TICK = 1_000
@@ -31,29 +29,6 @@ PARAMS = MarketParams(tick_size=TICK, lot_size=SOL // 1_000, min_order_size=SOL 
                       auction_max_deviation_bps=500, post_auction_slots=20, funding_period_secs=60, funding_max_rate_bps=100)
 """Tick 0.001 USDC, lot 0.001 SOL, 10x initial leverage, 5 bps taker fee and a 1 bps maker rebate,
 10-slot auctions by default, funding every minute."""
-
-
-class ValidatorClock:
-    """The local validator's `qd_` clock controls."""
-
-    def __init__(self, rpc_url: str) -> None:
-        self.rpc_url = rpc_url
-
-    async def call(self, method: str, *params: Any) -> Any:
-        async with httpx.AsyncClient() as http:
-            reply = (await http.post(self.rpc_url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)})).json()
-        if "error" in reply:
-            raise RuntimeError(f"{method}: {reply['error']}")
-        return reply["result"]
-
-    async def warp(self, slots: int) -> int:
-        """Moves the chain `slots` slots on (time follows: slotMs each); returns the new slot."""
-        now = await self.call("qd_getClock")
-        return int(await self.call("qd_warpSlot", now["slot"] + slots))
-
-    async def warp_seconds(self, seconds: int) -> int:
-        slot_ms = (await self.call("qd_getClock"))["slotMs"]
-        return await self.warp(-(-seconds * 1_000 // slot_ms))
 
 
 async def run(connection: AsyncClient, rpc_url: str, super_admin: Keypair, desk: Desk, publishers: list[Keypair], symbols: dict[Pubkey, str]) -> None:
