@@ -59,6 +59,8 @@ pub enum RuntimeError {
     TooManySeeds = 6019,
     /// Signer is not the program's upgrade authority
     NotUpgradeAuthority = 6020,
+    /// Privileged instructions refuse transactions that advance a durable nonce
+    DurableNonce = 6021,
 }
 
 impl From<RuntimeError> for ProgramError {
