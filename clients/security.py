@@ -1,20 +1,25 @@
 """Client for qd-security: PDAs, role / pause / action / scope constants, instruction builders,
-SecurityConfig and Session decoders, events, and an async client that reads the config and a
-wallet's sessions and asks the program whether a signer may act (`check_action`) over RPC."""
+the timelock's changes (`Change`), SecurityConfig / Session / Proposal / ApprovalSet decoders,
+events, `enact` (propose, approve, wait out the delay, execute) for LiteSVM chains, and an async
+client that reads the config and a wallet's sessions, enacts changes and asks the program whether
+a signer may act (`check_action`) over RPC."""
 from __future__ import annotations
 
-from collections.abc import Iterable
+import struct
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Any
+from typing import Any, Protocol
 
 from anchorpy import Context, Program, Provider
 from anchorpy.program.common import Event
 from construct import Container
 from solana.rpc.types import MemcmpOpts
+from solders.account import Account
 from solders.instruction import AccountMeta, Instruction
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
+from solders.signature import Signature
 from solders.system_program import ID as SYSTEM_PROGRAM_ID
 
 from quantdesk.clients import idl as idl_mod
@@ -27,6 +32,10 @@ CORE_PROGRAM_ID = idl_mod.program_id("qd_core")
 SECURITY_SEED = b"security"
 AUTHORITY_SEED = b"authority"
 SESSION_SEED = b"session"
+PROPOSAL_SEED = b"proposal"
+APPROVAL_SET_SEED = b"approval_set"
+INSTRUCTIONS_SYSVAR = Pubkey.from_string("Sysvar1nstructions1111111111111111111111111")
+"""Every privileged instruction reads it to refuse durable-nonce transactions."""
 CONFIG = Pubkey.find_program_address([SECURITY_SEED], PROGRAM_ID)[0]
 """The SecurityConfig PDA [b"security"]."""
 AUTHORITY = Pubkey.find_program_address([AUTHORITY_SEED], PROGRAM_ID)[0]
@@ -44,6 +53,13 @@ SCOPE_PLACE = 1 << 0
 SCOPE_CANCEL = 1 << 1
 ALL_SCOPES = SCOPE_PLACE | SCOPE_CANCEL
 ALL_MARKETS = (1 << MAX_MARKETS) - 1
+MIN_TIMELOCK_DELAY = 2 * 86_400
+"""The least delay a deployment under the upgradeable loader (every public cluster) accepts."""
+MAX_TIMELOCK_DELAY = 30 * 86_400
+LOCAL_TIMELOCK_DELAY = 2
+"""The short delay tests, the bench and the demo initialize with: allowed only because LiteSVM and
+the local validator load programs with the immutable loader."""
+MAX_MEMBERS = 8
 
 
 class Role(IntEnum):
@@ -114,6 +130,26 @@ class AuditAction(IntEnum):
     SET_RATE_LIMIT = 7
     FREEZE = 8
     UNFREEZE = 9
+    SET_TIMELOCK_DELAY = 10
+
+
+class ProposalState(IntEnum):
+    PENDING = 0
+    EXECUTED = 1
+    CANCELLED = 2
+
+
+class ProposalAction(IntEnum):
+    """`ProposalEvent.action` codes."""
+
+    CREATED = 0
+    APPROVED = 1
+    EXECUTED = 2
+    CANCELLED = 3
+
+
+AUTHORITY_SUPER_ADMIN = 4
+"""`Proposal.authority` of changes only the super-admin proposes (else the Role code, ADMIN)."""
 
 
 def describe_audit_value(action: AuditAction, value: int) -> str:
@@ -129,7 +165,48 @@ def describe_audit_value(action: AuditAction, value: int) -> str:
         return f"burst {value >> 32}, {(value & 0xFFFF_FFFF) / 1000:g}/slot"
     if action in (AuditAction.FREEZE, AuditAction.UNFREEZE):
         return f"reason {value}"
+    if action in (AuditAction.INITIALIZE, AuditAction.SET_TIMELOCK_DELAY):
+        return f"timelock {value} s"
     return "-"
+
+
+def proposal_address(proposal_id: int) -> Pubkey:
+    """The Proposal PDA [b"proposal", config, id (u64 LE)]."""
+    return Pubkey.find_program_address([PROPOSAL_SEED, bytes(CONFIG), proposal_id.to_bytes(8, "little")], PROGRAM_ID)[0]
+
+
+def approval_set_address(creator: Pubkey, set_id: int) -> Pubkey:
+    """The ApprovalSet PDA [b"approval_set", creator, set_id (u64 LE)]."""
+    return Pubkey.find_program_address([APPROVAL_SET_SEED, bytes(creator), set_id.to_bytes(8, "little")], PROGRAM_ID)[0]
+
+
+class Change:
+    """The borsh `SecurityChange` a proposal to qd-security carries (a u8 variant, then fields)."""
+
+    @staticmethod
+    def grant_role(role: Role, holder: Pubkey) -> bytes:
+        return bytes([0, int(role)]) + bytes(holder)
+
+    @staticmethod
+    def revoke_role(role: Role, holder: Pubkey) -> bytes:
+        return bytes([1, int(role)]) + bytes(holder)
+
+    @staticmethod
+    def unpause(operations: int, market: int = NO_MARKET) -> bytes:
+        return struct.pack("<BHB", 2, market, operations)
+
+    @staticmethod
+    def set_rate_limit(capacity: int, refill_milli_per_slot: int) -> bytes:
+        return struct.pack("<BII", 3, capacity, refill_milli_per_slot)
+
+    @staticmethod
+    def propose_super_admin(new_super_admin: Pubkey) -> bytes:
+        """Names the successor, who then accepts (`Pubkey.default()` withdraws a pending one)."""
+        return bytes([4]) + bytes(new_super_admin)
+
+    @staticmethod
+    def set_timelock_delay(seconds: int) -> bytes:
+        return struct.pack("<Bq", 5, seconds)
 
 
 def session_address(owner: Pubkey, session_key: Pubkey) -> Pubkey:
@@ -156,6 +233,9 @@ class SecurityConfig:
     rate_limit: RateLimit
     audit_seq: int
     version: int
+    timelock_delay: int
+    min_timelock_delay: int
+    proposal_count: int
 
     def has_role(self, role: Role, key: Pubkey) -> bool:
         """As the program decides: listed for `role`, or the super-admin."""
@@ -185,6 +265,40 @@ class Session:
         return not self.revoked and now < self.expires_at
 
 
+@dataclass(frozen=True)
+class Proposal:
+    """A decoded Proposal account."""
+
+    address: Pubkey
+    id: int
+    state: ProposalState
+    authority: int
+    """Role.ADMIN, or AUTHORITY_SUPER_ADMIN."""
+    proposer: Pubkey
+    approval_set: Pubkey | None
+    threshold: int
+    approvals: int
+    """Bit i: member i of the approval set approved."""
+    approval_count: int
+    target_program: Pubkey
+    data: bytes
+    created_at: int
+    eta: int
+    """Executable from this unix time; 0 while approvals are missing."""
+    closed_at: int
+
+
+@dataclass(frozen=True)
+class ApprovalSet:
+    """A decoded ApprovalSet account."""
+
+    address: Pubkey
+    creator: Pubkey
+    set_id: int
+    threshold: int
+    members: list[Pubkey]
+
+
 class SecurityInstructions:
     """Builds qd-security instructions with anchorpy's IDL coder (no network use)."""
 
@@ -194,34 +308,53 @@ class SecurityInstructions:
     def _ix(self, name: str, *args: Any, accounts: dict[str, Pubkey], remaining: list[AccountMeta] | None = None) -> Instruction:
         return self.program.instruction[name](*args, ctx=Context(accounts=accounts, remaining_accounts=remaining or []))
 
-    def initialize(self, super_admin: Pubkey, program_data: Pubkey | None = None) -> Instruction:
-        """`program_data` defaults to the ProgramData PDA (what an upgradeable deployment has)."""
-        return self._ix("initialize", accounts={
+    def initialize(self, super_admin: Pubkey, program_data: Pubkey | None = None, timelock_delay: int = MIN_TIMELOCK_DELAY) -> Instruction:
+        """`program_data` defaults to the ProgramData PDA (what an upgradeable deployment has);
+        a delay below MIN_TIMELOCK_DELAY is accepted only under the immutable loader."""
+        return self._ix("initialize", timelock_delay, accounts={
             "super_admin": super_admin, "config": CONFIG, "system_program": SYSTEM_PROGRAM_ID,
             "program": PROGRAM_ID, "program_data": program_data or idl_mod.program_data_address(PROGRAM_ID)})
 
-    def propose_super_admin(self, super_admin: Pubkey, new_super_admin: Pubkey) -> Instruction:
-        return self._ix("propose_super_admin", new_super_admin, accounts={"super_admin": super_admin, "config": CONFIG})
+    @staticmethod
+    def _set(approval_set: Pubkey | None) -> list[AccountMeta]:
+        return [AccountMeta(approval_set, False, False)] if approval_set is not None else []
 
-    def accept_super_admin(self, new_super_admin: Pubkey) -> Instruction:
-        return self._ix("accept_super_admin", accounts={"new_super_admin": new_super_admin, "config": CONFIG})
+    def accept_super_admin(self, new_super_admin: Pubkey, approval_set: Pubkey | None = None) -> Instruction:
+        """`approval_set`: the pending super-admin when it is a set (`new_super_admin` a member)."""
+        return self._ix("accept_super_admin", accounts={"new_super_admin": new_super_admin, "config": CONFIG,
+                                                       "instructions": INSTRUCTIONS_SYSVAR}, remaining=self._set(approval_set))
 
-    def grant_role(self, authority: Pubkey, role: Role, holder: Pubkey) -> Instruction:
-        return self._ix("grant_role", int(role), holder, accounts={"authority": authority, "config": CONFIG})
+    def set_pause(self, authority: Pubkey, operations: int, paused: bool = True, market: int = NO_MARKET) -> Instruction:
+        """`operations`: a pause mask (`mask([...])`); `market`: an index < 64 or NO_MARKET.
+        `paused=False` is refused on-chain: unpausing is a proposal (`Change.unpause`)."""
+        return self._ix("set_pause", market, operations, paused, accounts={"authority": authority, "config": CONFIG,
+                                                                        "instructions": INSTRUCTIONS_SYSVAR})
 
-    def revoke_role(self, authority: Pubkey, role: Role, holder: Pubkey) -> Instruction:
-        return self._ix("revoke_role", int(role), holder, accounts={"authority": authority, "config": CONFIG})
+    def create_approval_set(self, creator: Pubkey, set_id: int, threshold: int, members: Sequence[Pubkey]) -> Instruction:
+        return self._ix("create_approval_set", set_id, threshold, list(members), accounts={
+            "creator": creator, "approval_set": approval_set_address(creator, set_id), "system_program": SYSTEM_PROGRAM_ID})
 
-    def set_pause(self, authority: Pubkey, operations: int, paused: bool, market: int = NO_MARKET) -> Instruction:
-        """`operations`: a pause mask (`mask([...])`); `market`: an index < 64 or NO_MARKET."""
-        return self._ix("set_pause", market, operations, paused, accounts={"authority": authority, "config": CONFIG})
+    def propose(self, proposer: Pubkey, proposal_id: int, change: bytes, approval_set: Pubkey | None = None) -> Instruction:
+        """`proposal_id`: the config's `proposal_count`; `approval_set`: the super-admin set when
+        `proposer` proposes as its member."""
+        return self._ix("propose", PROGRAM_ID, change, accounts={
+            "proposer": proposer, "config": CONFIG, "proposal": proposal_address(proposal_id),
+            "system_program": SYSTEM_PROGRAM_ID, "instructions": INSTRUCTIONS_SYSVAR}, remaining=self._set(approval_set))
 
-    def set_rate_limit(self, authority: Pubkey, capacity: int, refill_milli_per_slot: int) -> Instruction:
-        return self._ix("set_rate_limit", capacity, refill_milli_per_slot, accounts={"authority": authority, "config": CONFIG})
+    def approve_proposal(self, member: Pubkey, proposal: Pubkey, approval_set: Pubkey) -> Instruction:
+        return self._ix("approve_proposal", accounts={"member": member, "config": CONFIG, "proposal": proposal,
+                                                     "approval_set": approval_set, "instructions": INSTRUCTIONS_SYSVAR})
+
+    def execute_proposal(self, proposal: Pubkey) -> Instruction:
+        return self._ix("execute_proposal", accounts={"config": CONFIG, "proposal": proposal, "instructions": INSTRUCTIONS_SYSVAR})
+
+    def cancel_proposal(self, authority: Pubkey, proposal: Pubkey, approval_set: Pubkey | None = None) -> Instruction:
+        return self._ix("cancel_proposal", accounts={"authority": authority, "config": CONFIG, "proposal": proposal,
+                                                    "instructions": INSTRUCTIONS_SYSVAR}, remaining=self._set(approval_set))
 
     def _freeze_accounts(self, compliance: Pubkey, margin_account: Pubkey) -> dict[str, Pubkey]:
         return {"compliance": compliance, "config": CONFIG, "margin_account": margin_account,
-                "security_authority": AUTHORITY, "core_program": CORE_PROGRAM_ID}
+                "security_authority": AUTHORITY, "core_program": CORE_PROGRAM_ID, "instructions": INSTRUCTIONS_SYSVAR}
 
     def freeze_account(self, compliance: Pubkey, margin_account: Pubkey, reason: int) -> Instruction:
         return self._ix("freeze_account", reason, accounts=self._freeze_accounts(compliance, margin_account))
@@ -262,6 +395,9 @@ def config_from(c: Container[Any]) -> SecurityConfig:
         rate_limit=RateLimit(c.rate_limit.capacity, c.rate_limit.refill_milli_per_slot),
         audit_seq=c.audit_seq,
         version=c.version,
+        timelock_delay=c.timelock_delay,
+        min_timelock_delay=c.min_timelock_delay,
+        proposal_count=c.proposal_count,
     )
 
 
@@ -276,6 +412,45 @@ def decode_config(data: bytes, program: Program | None = None) -> SecurityConfig
 
 def decode_session(address: Pubkey, data: bytes, program: Program | None = None) -> Session:
     return session_from(address, idl_mod.decode_account(program or idl_mod.program(NAME), "Session", data))
+
+
+def decode_proposal(address: Pubkey, data: bytes, program: Program | None = None) -> Proposal:
+    c = idl_mod.decode_account(program or idl_mod.program(NAME), "Proposal", data)
+    return Proposal(address, c.id, ProposalState(c.state), c.authority, c.proposer, _key_or_none(c.approval_set), c.threshold,
+                    c.approvals, c.approval_count, c.target_program, bytes(c.data[: c.data_len]), c.created_at, c.eta, c.closed_at)
+
+
+def decode_approval_set(address: Pubkey, data: bytes, program: Program | None = None) -> ApprovalSet:
+    c = idl_mod.decode_account(program or idl_mod.program(NAME), "ApprovalSet", data)
+    return ApprovalSet(address, c.creator, c.set_id, c.threshold, list(c.members[: c.member_count]))
+
+
+class Ledger(Protocol):
+    """What `enact` needs of a chain (quantdesk.chain.Chain): accounts, transactions, the clock."""
+
+    def account(self, address: Pubkey) -> Account | None: ...
+    def send(self, instructions: Sequence[Instruction], signers: Sequence[Keypair] = ...) -> Any: ...
+    def advance(self, slots: int = ..., seconds: int = ...) -> None: ...
+
+
+def enact(chain: Ledger, proposer: Keypair, change: bytes, approvers: Sequence[Keypair] = (), approval_set: Pubkey | None = None) -> Any:
+    """The timelock's honest path on a LiteSVM chain: propose `change`, approve it by `approvers`
+    (members of `approval_set`, the super-admin set `proposer` belongs to), move the clock past the
+    delay and execute. Returns the first failing step's result, else the execution's."""
+    ix = SecurityInstructions()
+    account = chain.account(CONFIG)
+    if account is None:
+        raise LookupError("qd-security is not initialized")
+    config = decode_config(bytes(account.data))
+    proposal = proposal_address(config.proposal_count)
+    steps = [(ix.propose(proposer.pubkey(), config.proposal_count, change, approval_set), proposer)]
+    steps += [(ix.approve_proposal(a.pubkey(), proposal, approval_set), a) for a in approvers if approval_set is not None]
+    for step, signer in steps:
+        result = chain.send([step], [signer])
+        if not result.ok:
+            return result
+    chain.advance(slots=1, seconds=config.timelock_delay)
+    return chain.send([ix.execute_proposal(proposal)])
 
 
 def parse_events(logs: list[str], program: Program | None = None) -> list[Event]:
@@ -293,6 +468,18 @@ class SecurityClient(ProgramClient):
 
     async def fetch_config(self) -> SecurityConfig:
         return decode_config(await self.account_data(CONFIG), self.program)
+
+    async def fetch_proposal(self, address: Pubkey) -> Proposal:
+        return decode_proposal(address, await self.account_data(address, "proposal"), self.program)
+
+    async def enact(self, proposer: Keypair, change: bytes, wait: Callable[[int], Awaitable[object]]) -> list[Signature]:
+        """Proposes `change`, awaits `wait(seconds)` for the delay to pass (on the local validator:
+        ValidatorClock.warp_seconds) and executes it; returns both signatures."""
+        config = await self.fetch_config()
+        proposal = proposal_address(config.proposal_count)
+        proposed = await self.send([self.ix.propose(proposer.pubkey(), config.proposal_count, change)], [proposer])
+        await wait(config.timelock_delay + 1)
+        return [proposed, await self.send([self.ix.execute_proposal(proposal)])]
 
     async def fetch_session(self, owner: Pubkey, session_key: Pubkey) -> Session:
         address = session_address(owner, session_key)

@@ -1,7 +1,10 @@
 """qd-security in the real runtime (LiteSVM), with qd-core deployed for margin accounts and the
 freeze CPI: every instruction's success path and error paths, and the attack classes (missing or
 wrong signer, wrong owner, type cosplay, re-initialization, wrong PDA, duplicate accounts,
-arbitrary CPI target, fake signer PDA, wrong config account), each leaving state unchanged."""
+arbitrary CPI target, fake signer PDA, wrong config account), each leaving state unchanged. Role,
+unpause, rate-limit and super-admin changes go through the timelock (`security.enact`); its own
+attacks (early, repeated or cancelled execution, outsiders, short approvals, durable nonces) are
+in the timelock section."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -17,12 +20,16 @@ from solders.account import Account
 from solders.instruction import Instruction
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
+from solders.system_program import AdvanceNonceAccountParams, advance_nonce_account, create_nonce_account
 
 from quantdesk.chain import Chain, TxResult
 from quantdesk.localnet import run_in_background
 from quantdesk.clients import core, idl, oracle, security, token
 from quantdesk.clients.rpc import SimulationError
-from quantdesk.clients.security import ALL_SCOPES, AUTHORITY, CONFIG, NO_MARKET, SCOPE_CANCEL, SCOPE_PLACE, Action, Actor, AuditAction, Operation, Role
+from quantdesk.clients.security import (
+    ALL_SCOPES, AUTHORITY, CONFIG, LOCAL_TIMELOCK_DELAY, NO_MARKET, SCOPE_CANCEL, SCOPE_PLACE, Action, Actor, AuditAction, Change, Operation,
+    ProposalAction, ProposalState, Role,
+)
 
 from program_support import failed, with_meta
 
@@ -46,8 +53,8 @@ class Desk:
     def send(self, ixs: list[Instruction], *signers: Keypair, payer: Keypair | None = None) -> TxResult:
         return self.chain.send(ixs, signers, payer=payer)
 
-    def init(self) -> TxResult:
-        return self.send([self.ix.initialize(self.admin.pubkey())])
+    def init(self, delay: int = LOCAL_TIMELOCK_DELAY) -> TxResult:
+        return self.send([self.ix.initialize(self.admin.pubkey(), timelock_delay=delay)])
 
     def config(self) -> security.SecurityConfig:
         account = self.chain.account(CONFIG)
@@ -58,16 +65,33 @@ class Desk:
         account = self.chain.account(address)
         return bytes(account.data) if account else b""
 
+    def enact(self, change: bytes, by: Keypair | None = None) -> TxResult:
+        """Through the timelock: proposed by `by` (the super-admin by default), executed after the delay."""
+        return security.enact(self.chain, by or self.admin, change)
+
     def grant(self, role: Role, holder: Pubkey, by: Keypair | None = None) -> TxResult:
-        by = by or self.admin
-        return self.send([self.ix.grant_role(by.pubkey(), role, holder)], by)
+        return self.enact(Change.grant_role(role, holder), by)
 
     def revoke(self, role: Role, holder: Pubkey, by: Keypair | None = None) -> TxResult:
-        by = by or self.admin
-        return self.send([self.ix.revoke_role(by.pubkey(), role, holder)], by)
+        return self.enact(Change.revoke_role(role, holder), by)
 
     def pause(self, by: Keypair, operations: int, paused: bool = True, market: int = NO_MARKET) -> TxResult:
-        return self.send([self.ix.set_pause(by.pubkey(), operations, paused, market)], by)
+        """Pausing is immediate; unpausing is a proposal."""
+        if not paused:
+            return self.enact(Change.unpause(operations, market), by)
+        return self.send([self.ix.set_pause(by.pubkey(), operations, True, market)], by)
+
+    def propose(self, change: bytes, by: Keypair | None = None, approval_set: Pubkey | None = None) -> tuple[TxResult, Pubkey]:
+        """Only the proposal (no wait, no execution): its result and address."""
+        by = by or self.admin
+        count = self.config().proposal_count
+        return self.send([self.ix.propose(by.pubkey(), count, change, approval_set)], by), security.proposal_address(count)
+
+    def proposal(self, address: Pubkey) -> security.Proposal:
+        return security.decode_proposal(address, self.raw(address))
+
+    def execute(self, proposal: Pubkey) -> TxResult:
+        return self.send([self.ix.execute_proposal(proposal)])
 
     def holder(self, role: Role) -> Keypair:
         kp = self.chain.keypair()
@@ -137,11 +161,14 @@ def test_initialize_creates_the_config_with_the_signer_as_super_admin(d: Desk) -
     account = d.chain.account(CONFIG)
     assert account is not None and account.owner == security.PROGRAM_ID and len(account.data) == 736
     c = d.config()
-    assert (c.super_admin, c.pending_super_admin, c.version, c.audit_seq) == (d.admin.pubkey(), None, 1, 1)
+    assert (c.super_admin, c.pending_super_admin, c.version, c.audit_seq) == (d.admin.pubkey(), None, 2, 1)
+    # LiteSVM loads programs with the immutable loader: the short delay is allowed, minimum 0.
+    assert (c.timelock_delay, c.min_timelock_delay, c.proposal_count) == (LOCAL_TIMELOCK_DELAY, 0, 0)
     assert all(holders == [] for holders in c.roles.values())
     assert (c.global_pause, set(c.market_pause), c.rate_limit) == (0, {0}, security.RateLimit(0, 0))
     [event] = audit(r)
-    assert (event.action, event.actor, event.target, event.seq, event.slot) == (AuditAction.INITIALIZE, d.admin.pubkey(), CONFIG, 1, d.chain.clock.slot)
+    assert (event.action, event.actor, event.target, event.seq, event.slot, event.value) == (
+        AuditAction.INITIALIZE, d.admin.pubkey(), CONFIG, 1, d.chain.clock.slot, LOCAL_TIMELOCK_DELAY)
     with pytest.raises(ValueError):
         security.decode_session(CONFIG, bytes(account.data))  # the decoders check the account type
 
@@ -180,7 +207,7 @@ def test_a_copy_of_the_program_at_another_address_refuses_to_run(d: Desk) -> Non
 
 
 def test_malformed_instruction_data_is_refused(live: Desk) -> None:
-    ix = live.ix.grant_role(live.admin.pubkey(), Role.ADMIN, Keypair().pubkey())
+    ix = live.ix.propose(live.admin.pubkey(), 0, Change.grant_role(Role.ADMIN, Keypair().pubkey()))
     data = bytes(ix.data)
     failed(live.send([Instruction(ix.program_id, data[:-1], ix.accounts)]), E["InvalidInstructionData"])
     failed(live.send([Instruction(ix.program_id, data + b"\0", ix.accounts)]), E["InvalidInstructionData"])
@@ -192,11 +219,11 @@ def test_malformed_instruction_data_is_refused(live: Desk) -> None:
 
 def test_super_admin_hands_over_in_two_steps(live: Desk) -> None:
     new = live.chain.keypair()
-    r = live.send([live.ix.propose_super_admin(live.admin.pubkey(), new.pubkey())])
-    assert r.ok
+    r = live.enact(Change.propose_super_admin(new.pubkey()))
+    assert r.ok, r.logs
     assert live.config().pending_super_admin == new.pubkey()
     [event] = audit(r)
-    assert (event.action, event.subject, event.seq) == (AuditAction.PROPOSE_SUPER_ADMIN, new.pubkey(), 2)
+    assert (event.action, event.actor, event.subject, event.seq) == (AuditAction.PROPOSE_SUPER_ADMIN, live.admin.pubkey(), new.pubkey(), 2)
     # Until the successor accepts, the old super-admin keeps every power.
     assert live.grant(Role.ADMIN, Keypair().pubkey()).ok
     # Nobody else can accept.
@@ -214,21 +241,21 @@ def test_super_admin_hands_over_in_two_steps(live: Desk) -> None:
     # The old key has lost power; the new one has it.
     failed(live.grant(Role.ADMIN, Keypair().pubkey()), E["NotSuperAdmin"])
     failed(live.grant(Role.RISK_MANAGER, Keypair().pubkey()), E["MissingRole"])
-    failed(live.send([live.ix.propose_super_admin(live.admin.pubkey(), live.admin.pubkey())]), E["NotSuperAdmin"])
+    failed(live.enact(Change.propose_super_admin(live.admin.pubkey())), E["NotSuperAdmin"])
     assert live.grant(Role.ADMIN, Keypair().pubkey(), by=new).ok
     # Accepting twice is impossible: the proposal is consumed.
     failed(live.send([live.ix.accept_super_admin(new.pubkey())], new), E["NotPendingSuperAdmin"])
 
 
-def test_proposal_can_be_cancelled_and_only_the_super_admin_proposes(live: Desk) -> None:
+def test_hand_over_can_be_withdrawn_and_only_the_super_admin_proposes_it(live: Desk) -> None:
     new = live.chain.keypair()
     admin = live.holder(Role.ADMIN)
-    failed(live.send([live.ix.propose_super_admin(admin.pubkey(), admin.pubkey())], admin), E["NotSuperAdmin"])
-    unsigned = with_meta(live.ix.propose_super_admin(live.admin.pubkey(), new.pubkey()), 0, signer=False)
+    failed(live.enact(Change.propose_super_admin(admin.pubkey()), by=admin), E["NotSuperAdmin"])
+    unsigned = with_meta(live.ix.propose(live.admin.pubkey(), live.config().proposal_count, Change.propose_super_admin(new.pubkey())), 0, signer=False)
     failed(live.send([unsigned], payer=new), E["MissingSigner"])
     failed(live.send([live.ix.accept_super_admin(new.pubkey())], new), E["NotPendingSuperAdmin"])  # none proposed
-    assert live.send([live.ix.propose_super_admin(live.admin.pubkey(), new.pubkey())]).ok
-    assert live.send([live.ix.propose_super_admin(live.admin.pubkey(), Pubkey.default())]).ok
+    assert live.enact(Change.propose_super_admin(new.pubkey())).ok
+    assert live.enact(Change.propose_super_admin(Pubkey.default())).ok
     assert live.config().pending_super_admin is None
     failed(live.send([live.ix.accept_super_admin(new.pubkey())], new), E["NotPendingSuperAdmin"])
     assert live.config().super_admin == live.admin.pubkey()
@@ -247,7 +274,7 @@ def test_super_admin_grants_admin_and_admin_grants_the_other_roles(live: Desk) -
         assert live.grant(role, key, by=admin).ok
     c = live.config()
     assert c.roles == {Role.ADMIN: [admin.pubkey()], Role.RISK_MANAGER: [risk], Role.COMPLIANCE: [comp], Role.ORACLE_ADMIN: [orc]}
-    assert c.audit_seq == 5
+    assert (c.audit_seq, c.proposal_count) == (5, 4)
     assert live.revoke(Role.ORACLE_ADMIN, orc, by=admin).ok
     assert live.config().roles[Role.ORACLE_ADMIN] == []
 
@@ -269,8 +296,9 @@ def test_other_roles_and_strangers_cannot_manage_roles(live: Desk) -> None:
     for who in (risk, comp, stranger):
         failed(live.grant(Role.COMPLIANCE, who.pubkey(), by=who), E["MissingRole"])
         failed(live.revoke(Role.RISK_MANAGER, risk.pubkey(), by=who), E["MissingRole"])
-    failed(live.send([with_meta(live.ix.grant_role(live.admin.pubkey(), Role.COMPLIANCE, stranger.pubkey()), 0, signer=False)], payer=stranger), E["MissingSigner"])
-    failed(live.send([with_meta(live.ix.grant_role(live.admin.pubkey(), Role.ADMIN, stranger.pubkey()), 0, signer=False)], payer=stranger), E["MissingSigner"])
+    for role in (Role.COMPLIANCE, Role.ADMIN):
+        ix = live.ix.propose(live.admin.pubkey(), 0, Change.grant_role(role, stranger.pubkey()))
+        failed(live.send([with_meta(ix, 0, signer=False)], payer=stranger), E["MissingSigner"])
     assert live.raw(CONFIG) == before
 
 
@@ -296,10 +324,10 @@ def test_roles_are_bounded_and_revoke_keeps_rows_compact(live: Desk) -> None:
 
 
 def test_role_arguments_are_validated(live: Desk) -> None:
-    ix = live.ix.grant_role(live.admin.pubkey(), Role.COMPLIANCE, Keypair().pubkey())
-    data = bytearray(bytes(ix.data))
-    data[8] = 4
-    failed(live.send([Instruction(ix.program_id, bytes(data), ix.accounts)]), E["InvalidRole"])
+    change = bytearray(Change.grant_role(Role.COMPLIANCE, Keypair().pubkey()))
+    change[1] = 4
+    failed(live.enact(bytes(change)), E["InvalidRole"])
+    failed(live.enact(b"\x09"), E["InvalidChange"])
     failed(live.grant(Role.COMPLIANCE, Pubkey.default()), E["InvalidHolder"])
     failed(live.revoke(Role.COMPLIANCE, Pubkey.default()), E["InvalidHolder"])
 
@@ -365,26 +393,26 @@ def test_pause_arguments_are_validated(live: Desk, market: int, operations: int,
 
 def test_admin_sets_the_rate_limit(live: Desk) -> None:
     admin = live.holder(Role.ADMIN)
-    r = live.send([live.ix.set_rate_limit(admin.pubkey(), 20, 250)], admin)
+    r = live.enact(Change.set_rate_limit(20, 250), by=admin)
     assert r.ok
     assert live.config().rate_limit == security.RateLimit(20, 250)
     [event] = audit(r)
-    assert (event.action, event.value) == (AuditAction.SET_RATE_LIMIT, 20 << 32 | 250)
+    assert (event.action, event.actor, event.value) == (AuditAction.SET_RATE_LIMIT, admin.pubkey(), 20 << 32 | 250)
     risk = live.holder(Role.RISK_MANAGER)
-    failed(live.send([live.ix.set_rate_limit(risk.pubkey(), 1, 1)], risk), E["MissingRole"])
-    failed(live.send([live.ix.set_rate_limit(admin.pubkey(), 5, 0)], admin), E["InvalidRateLimit"])
-    failed(live.send([live.ix.set_rate_limit(admin.pubkey(), 0, 5)], admin), E["InvalidRateLimit"])
-    assert live.send([live.ix.set_rate_limit(admin.pubkey(), 0, 0)], admin).ok
+    failed(live.enact(Change.set_rate_limit(1, 1), by=risk), E["MissingRole"])
+    failed(live.enact(Change.set_rate_limit(5, 0), by=admin), E["InvalidRateLimit"])
+    failed(live.enact(Change.set_rate_limit(0, 5), by=admin), E["InvalidRateLimit"])
+    assert live.enact(Change.set_rate_limit(0, 0), by=admin).ok
     assert live.config().rate_limit == security.RateLimit(0, 0)
 
 
 # ---- the config account ------------------------------------------------------------------------
 
 CONFIG_WRITERS: list[Callable[[Desk], Instruction]] = [
-    lambda d: d.ix.propose_super_admin(d.admin.pubkey(), Keypair().pubkey()),
-    lambda d: d.ix.grant_role(d.admin.pubkey(), Role.RISK_MANAGER, Keypair().pubkey()),
+    lambda d: d.ix.propose(d.admin.pubkey(), d.config().proposal_count, Change.propose_super_admin(Keypair().pubkey())),
+    lambda d: d.ix.propose(d.admin.pubkey(), d.config().proposal_count, Change.grant_role(Role.RISK_MANAGER, Keypair().pubkey())),
     lambda d: d.ix.set_pause(d.admin.pubkey(), 1, True),
-    lambda d: d.ix.set_rate_limit(d.admin.pubkey(), 1, 1),
+    lambda d: d.ix.accept_super_admin(d.admin.pubkey()),
 ]
 
 
@@ -851,7 +879,7 @@ def test_audit_values_read_as_words(live: Desk) -> None:
     assert security.describe_audit_value(AuditAction(pause.action), pause.value) == "PLACE_ORDER+FILL market 3"
     venue = audit(live.pause(live.admin, Operation.WITHDRAW.bit, paused=False))[0]
     assert security.describe_audit_value(AuditAction(venue.action), venue.value) == "WITHDRAW venue-wide"
-    limit = audit(live.send([live.ix.set_rate_limit(live.admin.pubkey(), 20, 2_500)], live.admin))[0]
+    limit = audit(live.enact(Change.set_rate_limit(20, 2_500)))[0]
     assert security.describe_audit_value(AuditAction(limit.action), limit.value) == "burst 20, 2.5/slot"
     grant = audit(live.grant(Role.COMPLIANCE, Keypair().pubkey()))[0]
     assert security.describe_audit_value(AuditAction(grant.action), grant.value) == "COMPLIANCE"

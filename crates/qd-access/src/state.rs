@@ -10,7 +10,8 @@ pub const SECURITY_SEED: &[u8] = b"security";
 pub const AUTHORITY_SEED: &[u8] = b"authority";
 pub const SESSION_SEED: &[u8] = b"session";
 
-pub const SECURITY_CONFIG_VERSION: u8 = 1;
+/// 2: the timelock fields (delay, its minimum, proposal count) out of the reserved bytes.
+pub const SECURITY_CONFIG_VERSION: u8 = 2;
 pub const SESSION_VERSION: u8 = 1;
 /// Holders per role.
 pub const MAX_ROLE_HOLDERS: usize = 4;
@@ -76,8 +77,15 @@ pub struct SecurityConfig {
     pub rate_limit: RateLimit,
     /// @664: sequence number of the latest privileged action on this config (audit events).
     pub audit_seq: u64,
-    /// @672
-    pub _reserved: [u8; 64],
+    /// @672: seconds between a proposal (or its last needed approval) and its execution.
+    pub timelock_delay: i64,
+    /// @680: the lowest delay this deployment accepts (qd-security's MIN_TIMELOCK_DELAY, or 0
+    /// under the immutable loader), fixed at initialize.
+    pub min_timelock_delay: i64,
+    /// @688: proposals created so far; the next one's id.
+    pub proposal_count: u64,
+    /// @696
+    pub _reserved: [u8; 40],
 }
 
 // SAFETY: repr(C), integers and byte arrays, explicit padding; the layout test pins offsets.
@@ -158,7 +166,10 @@ mod tests {
         assert_eq!(at(offset_of!(SecurityConfig, market_pause)), 592);
         assert_eq!(at(offset_of!(SecurityConfig, rate_limit)), 656);
         assert_eq!(at(offset_of!(SecurityConfig, audit_seq)), 664);
-        assert_eq!(at(offset_of!(SecurityConfig, _reserved)), 672);
+        assert_eq!(at(offset_of!(SecurityConfig, timelock_delay)), 672);
+        assert_eq!(at(offset_of!(SecurityConfig, min_timelock_delay)), 680);
+        assert_eq!(at(offset_of!(SecurityConfig, proposal_count)), 688);
+        assert_eq!(at(offset_of!(SecurityConfig, _reserved)), 696);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use qd_runtime::error::ProgramError;
 pub enum SecurityError {
     /// Signer is not the super-admin
     NotSuperAdmin = 6100,
-    /// Signer is not the proposed super-admin (or none is proposed)
+    /// Signer is not the proposed super-admin or a member of the proposed approval set (or none is proposed)
     NotPendingSuperAdmin = 6101,
     /// Unknown role (0 admin, 1 risk manager, 2 compliance, 3 oracle admin)
     InvalidRole = 6102,
@@ -50,6 +50,36 @@ pub enum SecurityError {
     SessionAlreadyRevoked = 6120,
     /// Session is still live: revoke it or wait for expiry before closing
     SessionStillActive = 6121,
+    /// Unpausing goes through a timelock proposal; only pausing is immediate
+    UnpauseRequiresTimelock = 6122,
+    /// Timelock delay must be between the deployment's minimum and 30 days
+    InvalidTimelockDelay = 6123,
+    /// Proposals may target only qd-security's own changes
+    UnsupportedTarget = 6124,
+    /// Unknown proposed change
+    InvalidChange = 6125,
+    /// The proposal was already executed
+    ProposalAlreadyExecuted = 6126,
+    /// The proposal was cancelled
+    ProposalCancelled = 6127,
+    /// The proposal's timelock delay has not passed yet
+    TimelockNotReady = 6128,
+    /// The proposal needs more approvals from the super-admin's approval set
+    ProposalNotApproved = 6129,
+    /// Signer is not a member of the approval set
+    NotApprovalMember = 6130,
+    /// This member already approved the proposal
+    AlreadyApproved = 6131,
+    /// This proposal needs no approvals (the super-admin is a single key, or it is an ADMIN change)
+    ApprovalsNotNeeded = 6132,
+    /// Approval set is not the one the proposal counts approvals of
+    WrongApprovalSet = 6133,
+    /// An approval set has 1 to 8 distinct nonzero members and a threshold between 1 and their number
+    InvalidApprovalSet = 6134,
+    /// The proposer (or its approval set) no longer holds the authority the proposal needs
+    ProposerLostAuthority = 6135,
+    /// Only the proposer, an ADMIN, the super-admin or a member of its approval set may cancel
+    NotCanceller = 6136,
 }
 
 impl From<SecurityError> for ProgramError {

@@ -19,6 +19,13 @@ pub const AUDIT_UNPAUSE: u8 = 6;
 pub const AUDIT_SET_RATE_LIMIT: u8 = 7;
 pub const AUDIT_FREEZE: u8 = 8;
 pub const AUDIT_UNFREEZE: u8 = 9;
+pub const AUDIT_SET_TIMELOCK_DELAY: u8 = 10;
+
+/// `ProposalEvent::action` codes.
+pub const PROPOSAL_CREATED: u8 = 0;
+pub const PROPOSAL_APPROVED: u8 = 1;
+pub const PROPOSAL_EXECUTED: u8 = 2;
+pub const PROPOSAL_CANCELLED: u8 = 3;
 
 /// One privileged action. `seq` is the target's own sequence number (SecurityConfig.audit_seq
 /// for config actions, MarginAccount.audit_seq for freezes), so gaps in an indexer's copy show.
@@ -31,10 +38,25 @@ pub struct AuditEvent {
     /// owner (freeze / unfreeze); zero otherwise.
     pub subject: Pubkey,
     /// Role (grant / revoke), operations | market << 8 (pause / unpause),
-    /// capacity << 32 | refill (rate limit), reason (freeze / unfreeze); zero otherwise.
+    /// capacity << 32 | refill (rate limit), reason (freeze / unfreeze), the timelock delay in
+    /// seconds (initialize, set delay); zero otherwise.
     pub value: u64,
     pub slot: u64,
     pub seq: u64,
+}
+
+/// One step of a proposal's life: created, approved, executed or cancelled. The change itself,
+/// once executed, is also an AuditEvent (actor: the proposer).
+pub struct ProposalEvent {
+    pub proposal: Pubkey,
+    pub id: u64,
+    pub action: u8,
+    /// The proposer, approving member, canceller; the config for a (permissionless) execution.
+    pub by: Pubkey,
+    pub approval_count: u8,
+    /// Unix seconds from which it may execute; 0 while approvals are missing.
+    pub eta: i64,
+    pub slot: u64,
 }
 
 pub struct SessionCreated {
@@ -67,6 +89,22 @@ impl AuditEvent {
             .u64(self.value)
             .u64(self.slot)
             .u64(self.seq);
+        w
+    }
+}
+
+impl ProposalEvent {
+    pub const DISCRIMINATOR: [u8; 8] = discriminator("event", "ProposalEvent");
+    pub fn encode(&self) -> EventBuf {
+        let mut w = EventBuf::new();
+        w.bytes(&Self::DISCRIMINATOR)
+            .pubkey(&self.proposal)
+            .u64(self.id)
+            .u8(self.action)
+            .pubkey(&self.by)
+            .u8(self.approval_count)
+            .i64(self.eta)
+            .u64(self.slot);
         w
     }
 }
@@ -109,6 +147,8 @@ mod tests {
         assert_eq!(&bytes[bytes.len() - 8..], &7u64.to_le_bytes());
         let c = SessionCreated { owner: [1; 32], session: [2; 32], session_key: [3; 32], scopes: 3, markets: 1, max_notional: 2, expires_at: -3 };
         assert_eq!(c.encode().finish().unwrap().len(), 8 + 96 + 1 + 24);
+        let p = ProposalEvent { proposal: [1; 32], id: 2, action: 3, by: [4; 32], approval_count: 5, eta: 6, slot: 7 };
+        assert_eq!(p.encode().finish().unwrap().len(), 8 + 32 + 8 + 1 + 32 + 1 + 8 + 8);
         let r = SessionRevoked { owner: [1; 32], session: [2; 32], by: [1; 32], slot: 9 };
         assert_eq!(r.encode().finish().unwrap().len(), 8 + 96 + 8);
     }

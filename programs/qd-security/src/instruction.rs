@@ -3,6 +3,7 @@
 //! malformed data is `InvalidInstruction` / `InvalidInstructionData`.
 
 use crate::error::SecurityError;
+use crate::state::{MAX_MEMBERS, MAX_PROPOSAL_DATA, MAX_TIMELOCK_DELAY};
 use qd_access::{Action, RateLimit, Request, Role, ALL_OPERATIONS, ALL_SCOPES, MAX_MARKETS, NO_MARKET};
 use qd_runtime::borsh::{self, Reader};
 use qd_runtime::error::{ProgramError, RuntimeError};
@@ -10,18 +11,19 @@ use qd_runtime::hash::discriminator;
 use qd_runtime::pubkey::Pubkey;
 
 pub const INITIALIZE: [u8; 8] = discriminator("global", "initialize");
-pub const PROPOSE_SUPER_ADMIN: [u8; 8] = discriminator("global", "propose_super_admin");
 pub const ACCEPT_SUPER_ADMIN: [u8; 8] = discriminator("global", "accept_super_admin");
-pub const GRANT_ROLE: [u8; 8] = discriminator("global", "grant_role");
-pub const REVOKE_ROLE: [u8; 8] = discriminator("global", "revoke_role");
 pub const SET_PAUSE: [u8; 8] = discriminator("global", "set_pause");
-pub const SET_RATE_LIMIT: [u8; 8] = discriminator("global", "set_rate_limit");
 pub const FREEZE_ACCOUNT: [u8; 8] = discriminator("global", "freeze_account");
 pub const UNFREEZE_ACCOUNT: [u8; 8] = discriminator("global", "unfreeze_account");
 pub const CREATE_SESSION: [u8; 8] = discriminator("global", "create_session");
 pub const REVOKE_SESSION: [u8; 8] = discriminator("global", "revoke_session");
 pub const CLOSE_SESSION: [u8; 8] = discriminator("global", "close_session");
 pub const CHECK_ACTION: [u8; 8] = discriminator("global", "check_action");
+pub const CREATE_APPROVAL_SET: [u8; 8] = discriminator("global", "create_approval_set");
+pub const PROPOSE: [u8; 8] = discriminator("global", "propose");
+pub const APPROVE_PROPOSAL: [u8; 8] = discriminator("global", "approve_proposal");
+pub const EXECUTE_PROPOSAL: [u8; 8] = discriminator("global", "execute_proposal");
+pub const CANCEL_PROPOSAL: [u8; 8] = discriminator("global", "cancel_proposal");
 
 /// `create_session` arguments; the expiry is checked against the clock by the processor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,25 +35,75 @@ pub struct SessionArgs {
     pub expires_at: i64,
 }
 
+/// A privileged change to the SecurityConfig: the stored data of a proposal that targets
+/// qd-security (borsh enum: a u8 variant index, then the fields; IDL type `SecurityChange`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SecurityChange {
+    GrantRole { role: Role, holder: Pubkey },
+    RevokeRole { role: Role, holder: Pubkey },
+    /// Clears pause bits (setting them is `set_pause`, immediate).
+    Unpause { market: u16, operations: u8 },
+    SetRateLimit { limit: RateLimit },
+    /// Names the successor, who then accepts (zero cancels a pending hand-over).
+    ProposeSuperAdmin { new_super_admin: Pubkey },
+    /// Seconds; at least the config's minimum (checked when applied).
+    SetTimelockDelay { delay: i64 },
+}
+
+impl SecurityChange {
+    pub fn unpack(data: &[u8]) -> Result<Self, ProgramError> {
+        let mut r = Reader::new(data);
+        let change = match r.u8()? {
+            0 => {
+                let (role, holder) = role_and_holder(&mut r)?;
+                SecurityChange::GrantRole { role, holder }
+            }
+            1 => {
+                let (role, holder) = role_and_holder(&mut r)?;
+                SecurityChange::RevokeRole { role, holder }
+            }
+            2 => {
+                let (market, operations) = pause_target(&mut r)?;
+                SecurityChange::Unpause { market, operations }
+            }
+            3 => {
+                let limit = RateLimit { capacity: r.u32()?, refill_milli_per_slot: r.u32()? };
+                if !limit.is_valid() {
+                    return Err(SecurityError::InvalidRateLimit.into());
+                }
+                SecurityChange::SetRateLimit { limit }
+            }
+            4 => SecurityChange::ProposeSuperAdmin { new_super_admin: r.pubkey()? },
+            5 => SecurityChange::SetTimelockDelay { delay: timelock_delay(&mut r)? },
+            _ => return Err(SecurityError::InvalidChange.into()),
+        };
+        r.finish()?;
+        Ok(change)
+    }
+
+    /// Who may propose it: ADMIN is managed, the super-admin handed over and the delay set by the
+    /// super-admin only (an ADMIN cannot multiply or remove its peers); the rest by any ADMIN.
+    pub fn needs_super_admin(&self) -> bool {
+        match self {
+            SecurityChange::GrantRole { role, .. } | SecurityChange::RevokeRole { role, .. } => *role == Role::Admin,
+            SecurityChange::ProposeSuperAdmin { .. } | SecurityChange::SetTimelockDelay { .. } => true,
+            SecurityChange::Unpause { .. } | SecurityChange::SetRateLimit { .. } => false,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SecurityInstruction {
     /// Accounts: super_admin (signer, writable: pays rent), config (writable), system program,
     /// program (qd-security), program_data (its ProgramData).
-    Initialize,
-    /// Accounts: super_admin (signer), config (writable). Zero key cancels a proposal.
-    ProposeSuperAdmin { new_super_admin: Pubkey },
-    /// Accounts: new_super_admin (signer), config (writable).
+    Initialize { timelock_delay: i64 },
+    /// Accounts: new_super_admin (signer), config (writable), instructions sysvar; the pending
+    /// ApprovalSet when the signer is one of its members.
     AcceptSuperAdmin,
-    /// Accounts: authority (signer), config (writable).
-    GrantRole { role: Role, holder: Pubkey },
-    /// Accounts: authority (signer), config (writable).
-    RevokeRole { role: Role, holder: Pubkey },
-    /// Accounts: authority (signer), config (writable).
-    SetPause { market: u16, operations: u8, paused: bool },
-    /// Accounts: authority (signer), config (writable).
-    SetRateLimit { limit: RateLimit },
+    /// Accounts: authority (signer), config (writable), instructions sysvar. Pauses only.
+    SetPause { market: u16, operations: u8 },
     /// Accounts: compliance (signer), config, margin account (writable), security authority
-    /// PDA, qd-core program. `frozen`: freeze_account (true) or unfreeze_account (false).
+    /// PDA, qd-core program, instructions sysvar. `frozen`: freeze_account or unfreeze_account.
     SetFrozen { frozen: bool, reason: u16 },
     /// Accounts: owner (signer, writable: pays rent), session PDA (writable), system program.
     CreateSession(SessionArgs),
@@ -62,6 +114,19 @@ pub enum SecurityInstruction {
     /// Accounts: signer (signer), config, margin account; the Session as first remaining
     /// account when the signer is a session key.
     CheckAction { request: Request },
+    /// Accounts: creator (signer, writable: pays rent), approval set PDA (writable), system program.
+    CreateApprovalSet { set_id: u64, threshold: u8, members: [Pubkey; MAX_MEMBERS], count: u8 },
+    /// Accounts: proposer (signer, writable: pays rent), config (writable), proposal PDA
+    /// (writable), system program, instructions sysvar; the super-admin ApprovalSet when the
+    /// proposer is one of its members. `data` is the change, kept as sent (`len` bytes).
+    Propose { change: SecurityChange, data: [u8; MAX_PROPOSAL_DATA], len: u16 },
+    /// Accounts: member (signer), config, proposal (writable), approval set, instructions sysvar.
+    ApproveProposal,
+    /// Accounts: config (writable), proposal (writable), instructions sysvar. Permissionless.
+    ExecuteProposal,
+    /// Accounts: authority (signer), config, proposal (writable), instructions sysvar; the
+    /// super-admin ApprovalSet when the signer is one of its members.
+    CancelProposal,
 }
 
 fn role_and_holder(r: &mut Reader) -> Result<(Role, Pubkey), ProgramError> {
@@ -71,6 +136,26 @@ fn role_and_holder(r: &mut Reader) -> Result<(Role, Pubkey), ProgramError> {
         return Err(SecurityError::InvalidHolder.into());
     }
     Ok((role, holder))
+}
+
+fn pause_target(r: &mut Reader) -> Result<(u16, u8), ProgramError> {
+    let (market, operations) = (r.u16()?, r.u8()?);
+    if market != NO_MARKET && market as usize >= MAX_MARKETS {
+        return Err(SecurityError::InvalidMarket.into());
+    }
+    if operations == 0 || operations & !ALL_OPERATIONS != 0 {
+        return Err(SecurityError::InvalidOperations.into());
+    }
+    Ok((market, operations))
+}
+
+/// A delay within 0..=MAX_TIMELOCK_DELAY; the deployment's minimum is checked against the config.
+fn timelock_delay(r: &mut Reader) -> Result<i64, ProgramError> {
+    let delay = r.i64()?;
+    if !(0..=MAX_TIMELOCK_DELAY).contains(&delay) {
+        return Err(SecurityError::InvalidTimelockDelay.into());
+    }
+    Ok(delay)
 }
 
 fn reason(r: &mut Reader) -> Result<u16, ProgramError> {
@@ -97,37 +182,50 @@ fn session_args(r: &mut Reader) -> Result<SessionArgs, ProgramError> {
     Ok(args)
 }
 
+/// 1..=8 distinct nonzero members and 1 <= threshold <= their number.
+fn approval_set(r: &mut Reader) -> Result<SecurityInstruction, ProgramError> {
+    let (set_id, threshold) = (r.u64()?, r.u8()?);
+    let count = r.u32()? as usize;
+    if count == 0 || count > MAX_MEMBERS || threshold == 0 || threshold as usize > count {
+        return Err(SecurityError::InvalidApprovalSet.into());
+    }
+    let mut members = [[0u8; 32]; MAX_MEMBERS];
+    for i in 0..count {
+        let key = r.pubkey()?;
+        if key == [0; 32] || members[..i].contains(&key) {
+            return Err(SecurityError::InvalidApprovalSet.into());
+        }
+        members[i] = key;
+    }
+    Ok(SecurityInstruction::CreateApprovalSet { set_id, threshold, members, count: count as u8 })
+}
+
+/// `propose(target_program, data)`: only qd-security's own changes for now, decoded (so
+/// validated) here and stored as sent.
+fn proposal(r: &mut Reader) -> Result<SecurityInstruction, ProgramError> {
+    if r.pubkey()? != crate::ID {
+        return Err(SecurityError::UnsupportedTarget.into());
+    }
+    let bytes = r.vec_u8(MAX_PROPOSAL_DATA)?;
+    let change = SecurityChange::unpack(bytes)?;
+    let mut data = [0u8; MAX_PROPOSAL_DATA];
+    data[..bytes.len()].copy_from_slice(bytes);
+    Ok(SecurityInstruction::Propose { change, data, len: bytes.len() as u16 })
+}
+
 impl SecurityInstruction {
     pub fn unpack(data: &[u8]) -> Result<Self, ProgramError> {
         let (tag, mut r) = borsh::instruction(data)?;
         let ix = match tag {
-            INITIALIZE => SecurityInstruction::Initialize,
-            PROPOSE_SUPER_ADMIN => SecurityInstruction::ProposeSuperAdmin { new_super_admin: r.pubkey()? },
+            INITIALIZE => SecurityInstruction::Initialize { timelock_delay: timelock_delay(&mut r)? },
             ACCEPT_SUPER_ADMIN => SecurityInstruction::AcceptSuperAdmin,
-            GRANT_ROLE => {
-                let (role, holder) = role_and_holder(&mut r)?;
-                SecurityInstruction::GrantRole { role, holder }
-            }
-            REVOKE_ROLE => {
-                let (role, holder) = role_and_holder(&mut r)?;
-                SecurityInstruction::RevokeRole { role, holder }
-            }
             SET_PAUSE => {
-                let (market, operations, paused) = (r.u16()?, r.u8()?, r.bool()?);
-                if market != NO_MARKET && market as usize >= MAX_MARKETS {
-                    return Err(SecurityError::InvalidMarket.into());
+                let (market, operations) = pause_target(&mut r)?;
+                // Restarting is a proposal (the timelock); stopping stays immediate.
+                if !r.bool()? {
+                    return Err(SecurityError::UnpauseRequiresTimelock.into());
                 }
-                if operations == 0 || operations & !ALL_OPERATIONS != 0 {
-                    return Err(SecurityError::InvalidOperations.into());
-                }
-                SecurityInstruction::SetPause { market, operations, paused }
-            }
-            SET_RATE_LIMIT => {
-                let limit = RateLimit { capacity: r.u32()?, refill_milli_per_slot: r.u32()? };
-                if !limit.is_valid() {
-                    return Err(SecurityError::InvalidRateLimit.into());
-                }
-                SecurityInstruction::SetRateLimit { limit }
+                SecurityInstruction::SetPause { market, operations }
             }
             FREEZE_ACCOUNT => SecurityInstruction::SetFrozen { frozen: true, reason: reason(&mut r)? },
             UNFREEZE_ACCOUNT => SecurityInstruction::SetFrozen { frozen: false, reason: reason(&mut r)? },
@@ -138,6 +236,11 @@ impl SecurityInstruction {
                 let action = Action::from_u8(r.u8()?)?;
                 SecurityInstruction::CheckAction { request: Request::new(action, r.u16()?, r.u64()?) }
             }
+            CREATE_APPROVAL_SET => approval_set(&mut r)?,
+            PROPOSE => proposal(&mut r)?,
+            APPROVE_PROPOSAL => SecurityInstruction::ApproveProposal,
+            EXECUTE_PROPOSAL => SecurityInstruction::ExecuteProposal,
+            CANCEL_PROPOSAL => SecurityInstruction::CancelProposal,
             _ => return Err(RuntimeError::InvalidInstruction.into()),
         };
         r.finish()?;
@@ -158,34 +261,70 @@ mod tests {
         SecurityInstruction::unpack(&with(tag, args)).unwrap_err()
     }
 
-    #[test]
-    fn decodes_roles_and_refuses_bad_ones() {
-        let args = [&[2u8][..], &[7; 32]].concat();
-        assert_eq!(
-            SecurityInstruction::unpack(&with(GRANT_ROLE, &args)).unwrap(),
-            SecurityInstruction::GrantRole { role: Role::Compliance, holder: [7; 32] }
-        );
-        assert_eq!(
-            SecurityInstruction::unpack(&with(REVOKE_ROLE, &args)).unwrap(),
-            SecurityInstruction::RevokeRole { role: Role::Compliance, holder: [7; 32] }
-        );
-        assert_eq!(err(GRANT_ROLE, &[&[4u8][..], &[7; 32]].concat()), SecurityError::InvalidRole.into());
-        assert_eq!(err(REVOKE_ROLE, &[&[0u8][..], &[0; 32]].concat()), SecurityError::InvalidHolder.into());
-        assert_eq!(err(GRANT_ROLE, &args[..32]), RuntimeError::InvalidInstructionData.into());
-        assert_eq!(err(GRANT_ROLE, &[&args[..], &[0]].concat()), RuntimeError::InvalidInstructionData.into());
+    fn change(data: &[u8]) -> Result<SecurityChange, ProgramError> {
+        SecurityChange::unpack(data)
+    }
+
+    /// `propose` arguments: target program, then the change as borsh bytes.
+    fn propose_args(target: Pubkey, data: &[u8]) -> Vec<u8> {
+        [&target[..], &(data.len() as u32).to_le_bytes(), data].concat()
     }
 
     #[test]
-    fn pause_market_and_operations_are_bounded() {
+    fn decodes_role_changes_and_refuses_bad_ones() {
+        let args = [&[0u8, 2][..], &[7; 32]].concat();
+        assert_eq!(change(&args).unwrap(), SecurityChange::GrantRole { role: Role::Compliance, holder: [7; 32] });
+        assert_eq!(change(&[&[1u8][..], &args[1..]].concat()).unwrap(), SecurityChange::RevokeRole { role: Role::Compliance, holder: [7; 32] });
+        assert_eq!(change(&[&[0u8, 4][..], &[7; 32]].concat()).unwrap_err(), SecurityError::InvalidRole.into());
+        assert_eq!(change(&[&[1u8, 0][..], &[0; 32]].concat()).unwrap_err(), SecurityError::InvalidHolder.into());
+        assert_eq!(change(&args[..33]).unwrap_err(), RuntimeError::InvalidInstructionData.into());
+        assert_eq!(change(&[&args[..], &[0]].concat()).unwrap_err(), RuntimeError::InvalidInstructionData.into());
+        assert_eq!(change(&[6]).unwrap_err(), SecurityError::InvalidChange.into());
+        assert!(change(&args).unwrap().needs_super_admin() == false);
+        assert!(change(&[&[0u8, 0][..], &[7; 32]].concat()).unwrap().needs_super_admin());
+    }
+
+    #[test]
+    fn decodes_the_other_changes() {
+        let limit = |c: u32, r: u32| [&[3u8][..], &c.to_le_bytes(), &r.to_le_bytes()].concat();
+        assert_eq!(change(&limit(10, 250)).unwrap(), SecurityChange::SetRateLimit { limit: RateLimit { capacity: 10, refill_milli_per_slot: 250 } });
+        assert!(change(&limit(0, 0)).is_ok());
+        assert_eq!(change(&limit(10, 0)).unwrap_err(), SecurityError::InvalidRateLimit.into());
+        assert_eq!(change(&limit(0, 5)).unwrap_err(), SecurityError::InvalidRateLimit.into());
+        let unpause = |m: u16, ops: u8| [&[2u8][..], &m.to_le_bytes(), &[ops]].concat();
+        assert_eq!(change(&unpause(63, 0x7f)).unwrap(), SecurityChange::Unpause { market: 63, operations: 0x7f });
+        assert_eq!(change(&unpause(64, 1)).unwrap_err(), SecurityError::InvalidMarket.into());
+        assert_eq!(change(&unpause(0, 0x80)).unwrap_err(), SecurityError::InvalidOperations.into());
+        let delay = |d: i64| [&[5u8][..], &d.to_le_bytes()].concat();
+        assert_eq!(change(&delay(60)).unwrap(), SecurityChange::SetTimelockDelay { delay: 60 });
+        assert_eq!(change(&delay(-1)).unwrap_err(), SecurityError::InvalidTimelockDelay.into());
+        assert_eq!(change(&delay(MAX_TIMELOCK_DELAY + 1)).unwrap_err(), SecurityError::InvalidTimelockDelay.into());
+        let hand_over = change(&[&[4u8][..], &[9; 32]].concat()).unwrap();
+        assert!(hand_over.needs_super_admin() && change(&delay(60)).unwrap().needs_super_admin());
+        assert!(!change(&unpause(1, 1)).unwrap().needs_super_admin());
+    }
+
+    #[test]
+    fn proposals_target_qd_security_and_keep_the_bytes_sent() {
+        let grant = [&[0u8, 1][..], &[7; 32]].concat();
+        let SecurityInstruction::Propose { change: c, data, len } = SecurityInstruction::unpack(&with(PROPOSE, &propose_args(crate::ID, &grant))).unwrap() else {
+            panic!("not a proposal")
+        };
+        assert_eq!(c, SecurityChange::GrantRole { role: Role::RiskManager, holder: [7; 32] });
+        assert_eq!(&data[..len as usize], &grant[..]);
+        assert_eq!(err(PROPOSE, &propose_args(qd_ids::QD_TRADING, &grant)), SecurityError::UnsupportedTarget.into());
+        assert_eq!(err(PROPOSE, &propose_args(crate::ID, &[0; MAX_PROPOSAL_DATA + 1])), RuntimeError::InvalidInstructionData.into());
+        assert_eq!(err(PROPOSE, &propose_args(crate::ID, &[9])), SecurityError::InvalidChange.into());
+    }
+
+    #[test]
+    fn pauses_are_immediate_and_unpauses_refused() {
         let pause = |market: u16, ops: u8, paused: u8| [&market.to_le_bytes()[..], &[ops, paused]].concat();
         assert_eq!(
             SecurityInstruction::unpack(&with(SET_PAUSE, &pause(63, 0x7f, 1))).unwrap(),
-            SecurityInstruction::SetPause { market: 63, operations: 0x7f, paused: true }
+            SecurityInstruction::SetPause { market: 63, operations: 0x7f }
         );
-        assert_eq!(
-            SecurityInstruction::unpack(&with(SET_PAUSE, &pause(NO_MARKET, 1, 0))).unwrap(),
-            SecurityInstruction::SetPause { market: NO_MARKET, operations: 1, paused: false }
-        );
+        assert_eq!(err(SET_PAUSE, &pause(NO_MARKET, 1, 0)), SecurityError::UnpauseRequiresTimelock.into());
         assert_eq!(err(SET_PAUSE, &pause(64, 1, 1)), SecurityError::InvalidMarket.into());
         assert_eq!(err(SET_PAUSE, &pause(NO_MARKET - 1, 1, 1)), SecurityError::InvalidMarket.into());
         assert_eq!(err(SET_PAUSE, &pause(0, 0, 1)), SecurityError::InvalidOperations.into());
@@ -194,15 +333,29 @@ mod tests {
     }
 
     #[test]
-    fn rate_limit_reason_and_action() {
-        let limit = |c: u32, r: u32| [c.to_le_bytes(), r.to_le_bytes()].concat();
-        assert_eq!(
-            SecurityInstruction::unpack(&with(SET_RATE_LIMIT, &limit(10, 250))).unwrap(),
-            SecurityInstruction::SetRateLimit { limit: RateLimit { capacity: 10, refill_milli_per_slot: 250 } }
-        );
-        assert!(SecurityInstruction::unpack(&with(SET_RATE_LIMIT, &limit(0, 0))).is_ok());
-        assert_eq!(err(SET_RATE_LIMIT, &limit(10, 0)), SecurityError::InvalidRateLimit.into());
-        assert_eq!(err(SET_RATE_LIMIT, &limit(0, 5)), SecurityError::InvalidRateLimit.into());
+    fn approval_sets_are_bounded_and_distinct() {
+        let set = |threshold: u8, members: &[Pubkey]| {
+            let keys: Vec<u8> = members.iter().flatten().copied().collect();
+            [&5u64.to_le_bytes()[..], &[threshold], &(members.len() as u32).to_le_bytes(), &keys].concat()
+        };
+        let SecurityInstruction::CreateApprovalSet { set_id, threshold, members, count } =
+            SecurityInstruction::unpack(&with(CREATE_APPROVAL_SET, &set(2, &[[1; 32], [2; 32], [3; 32]]))).unwrap()
+        else {
+            panic!("not an approval set")
+        };
+        assert_eq!((set_id, threshold, count, members[2], members[3]), (5, 2, 3, [3; 32], [0; 32]));
+        let bad = SecurityError::InvalidApprovalSet.into();
+        assert_eq!(err(CREATE_APPROVAL_SET, &set(0, &[[1; 32]])), bad);
+        assert_eq!(err(CREATE_APPROVAL_SET, &set(2, &[[1; 32]])), bad);
+        assert_eq!(err(CREATE_APPROVAL_SET, &set(1, &[])), bad);
+        assert_eq!(err(CREATE_APPROVAL_SET, &set(1, &[[1; 32], [1; 32]])), bad);
+        assert_eq!(err(CREATE_APPROVAL_SET, &set(1, &[[1; 32], [0; 32]])), bad);
+        assert_eq!(err(CREATE_APPROVAL_SET, &set(1, &[[4; 32]; 9])), bad);
+        assert!(SecurityInstruction::unpack(&with(CREATE_APPROVAL_SET, &set(8, &core::array::from_fn::<Pubkey, 8, _>(|i| [i as u8 + 1; 32])))).is_ok());
+    }
+
+    #[test]
+    fn reason_action_and_delay() {
         assert_eq!(
             SecurityInstruction::unpack(&with(UNFREEZE_ACCOUNT, &9u16.to_le_bytes())).unwrap(),
             SecurityInstruction::SetFrozen { frozen: false, reason: 9 }
@@ -214,6 +367,8 @@ mod tests {
             SecurityInstruction::CheckAction { request: Request::new(Action::PlaceOrder, 5, 77) }
         );
         assert_eq!(err(CHECK_ACTION, &[&[7u8][..], &check[1..]].concat()), AccessError::UnknownAction.into());
+        assert_eq!(SecurityInstruction::unpack(&with(INITIALIZE, &60i64.to_le_bytes())).unwrap(), SecurityInstruction::Initialize { timelock_delay: 60 });
+        assert_eq!(err(INITIALIZE, &(-5i64).to_le_bytes()), SecurityError::InvalidTimelockDelay.into());
     }
 
     #[test]
@@ -234,10 +389,13 @@ mod tests {
 
     #[test]
     fn argument_free_instructions_and_unknown_tags() {
-        assert_eq!(SecurityInstruction::unpack(&INITIALIZE).unwrap(), SecurityInstruction::Initialize);
+        assert_eq!(SecurityInstruction::unpack(&EXECUTE_PROPOSAL).unwrap(), SecurityInstruction::ExecuteProposal);
         assert_eq!(SecurityInstruction::unpack(&CLOSE_SESSION).unwrap(), SecurityInstruction::CloseSession);
         assert_eq!(err(REVOKE_SESSION, &[0]), RuntimeError::InvalidInstructionData.into());
+        assert_eq!(err(CANCEL_PROPOSAL, &[0]), RuntimeError::InvalidInstructionData.into());
         assert_eq!(SecurityInstruction::unpack(&[1, 2, 3]).unwrap_err(), RuntimeError::InvalidInstruction.into());
         assert_eq!(SecurityInstruction::unpack(&[0; 8]).unwrap_err(), RuntimeError::InvalidInstruction.into());
+        // The direct role and limit instructions are gone: only proposals change them.
+        assert_eq!(SecurityInstruction::unpack(&discriminator("global", "grant_role")).unwrap_err(), RuntimeError::InvalidInstruction.into());
     }
 }

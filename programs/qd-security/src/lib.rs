@@ -4,29 +4,36 @@
 //! Accounts:
 //! - `SecurityConfig` at PDA [b"security"] (`qd_ids::SECURITY_CONFIG`), layout in qd-access.
 //! - `Session` at PDA [b"session", owner, session_key], layout in qd-access.
+//! - `Proposal` at PDA [b"proposal", config, id (u64 LE)] and `ApprovalSet` at PDA
+//!   [b"approval_set", creator, set_id (u64 LE)]: the timelock (`state`).
 //! - The `[b"authority"]` PDA (`qd_ids::SECURITY_AUTHORITY`) holds no data: it signs the CPIs
-//!   into qd-core that freeze and unfreeze margin accounts.
+//!   into qd-core that freeze and unfreeze margin accounts (and, later, routed proposals).
 //!
 //! Instructions (discriminator = sha256("global:<name>")[..8], borsh args):
-//! - `initialize()`: the program's upgrade authority creates the config and becomes super-admin.
-//! - `propose_super_admin(new_super_admin)` (super-admin; zero cancels), then
-//!   `accept_super_admin()` signed by the proposed key: the old key keeps power until then.
-//! - `grant_role(role, holder)`, `revoke_role(role, holder)`: the super-admin manages every role,
-//!   an ADMIN every role but ADMIN. At most 4 holders per role.
-//! - `set_pause(market, operations, paused)`: pause bits venue-wide (`market` = 65535) or per
-//!   market (< 64). Policy: RISK_MANAGER or ADMIN may pause; only ADMIN may unpause (the
-//!   super-admin holds every role), so a hasty or compromised risk key can halt trading but never
-//!   reopen it.
-//! - `set_rate_limit(capacity, refill_milli_per_slot)`: ADMIN; both zero turns it off.
-//! - `freeze_account(reason)`, `unfreeze_account(reason)`: COMPLIANCE; CPI into qd-core's
-//!   `set_frozen`, signed by the authority PDA.
+//! - `initialize(timelock_delay)`: the program's upgrade authority creates the config and becomes
+//!   super-admin; the delay is at least 2 days (0 allowed only under the immutable loader).
+//! - `propose(target_program, data)`: queues a `SecurityChange` (grant or revoke a role, unpause,
+//!   set the rate limit, name a successor super-admin, set the delay). ADMIN proposes the
+//!   ADMIN-level changes; the super-admin (or a member of its approval set) the rest.
+//!   `approve_proposal()`: members of the super-admin approval set, M distinct ones before the
+//!   delay starts. `execute_proposal()`: anyone, once, after the delay. `cancel_proposal()`: the
+//!   proposer, any ADMIN, the super-admin or one member of its approval set.
+//! - `create_approval_set(set_id, threshold, members)`: M of N (N <= 8) keys, immutable; it has
+//!   power only once a hand-over makes it the super-admin.
+//! - `accept_super_admin()`: the successor a proposal named (or a member of that approval set).
+//! - `set_pause(market, operations, paused)`: RISK_MANAGER or ADMIN pause at once, venue-wide
+//!   (`market` = 65535) or per market (< 64); `paused = false` is refused: unpausing is a proposal.
+//! - `freeze_account(reason)`, `unfreeze_account(reason)`: COMPLIANCE, immediate; CPI into
+//!   qd-core's `set_frozen`, signed by the authority PDA.
 //! - `create_session(session_key, scopes, markets, max_notional, expires_at)`: the owner's wallet
 //!   delegates order actions to a session key for at most 7 days; `revoke_session()` by the owner
 //!   or the key; `close_session()` by the owner once revoked or expired (rent back).
 //! - `check_action(action, market, notional)`: read-only view of `qd_access::authorize` (pause,
 //!   freeze, signer, session) for a margin account; returns [actor].
 //!
-//! Every privileged action emits an `AuditEvent` with the target's own sequence number.
+//! Every privileged instruction takes the Instructions sysvar and refuses a transaction that
+//! advances a durable nonce (`DurableNonce`). Every privileged action emits an `AuditEvent` with
+//! the target's own sequence number, and every proposal step a `ProposalEvent`.
 #![cfg_attr(target_arch = "bpf", no_std)]
 
 pub mod error;
@@ -34,6 +41,9 @@ pub mod events;
 pub mod instruction;
 #[cfg(target_arch = "bpf")]
 pub mod processor;
+pub mod state;
+#[cfg(target_arch = "bpf")]
+mod timelock;
 
 pub use qd_ids::QD_SECURITY as ID;
 
@@ -42,6 +52,7 @@ qd_runtime::entrypoint!(processor::process);
 
 #[cfg(test)]
 mod idl_layout {
+    use crate::state::{ApprovalSet, Proposal};
     use qd_access::{RateLimit, SecurityConfig, Session};
     use qd_runtime::idl::check_layout;
     use qd_runtime::idl_fields;
@@ -54,7 +65,7 @@ mod idl_layout {
             IDL,
             "SecurityConfig",
             &idl_fields!(SecurityConfig: version, bump, global_pause, _pad0, role_counts, super_admin, pending_super_admin, roles,
-                market_pause, rate_limit, audit_seq, _reserved),
+                market_pause, rate_limit, audit_seq, timelock_delay, min_timelock_delay, proposal_count, _reserved),
             core::mem::size_of::<SecurityConfig>(),
         );
         check_layout(
@@ -63,6 +74,19 @@ mod idl_layout {
             &idl_fields!(Session: version, bump, scopes, revoked, _pad0, owner, session_key, markets, max_notional, created_at,
                 expires_at, _reserved),
             core::mem::size_of::<Session>(),
+        );
+        check_layout(
+            IDL,
+            "Proposal",
+            &idl_fields!(Proposal: version, bump, state, authority, approvals, approval_count, threshold, account_count, data_len,
+                writable_mask, _pad0, id, proposer, approval_set, target_program, created_at, eta, closed_at, accounts, data, _reserved),
+            core::mem::size_of::<Proposal>(),
+        );
+        check_layout(
+            IDL,
+            "ApprovalSet",
+            &idl_fields!(ApprovalSet: version, bump, threshold, member_count, _pad0, creator, set_id, members, _reserved),
+            core::mem::size_of::<ApprovalSet>(),
         );
         check_layout(IDL, "RateLimit", &idl_fields!(RateLimit: capacity, refill_milli_per_slot), core::mem::size_of::<RateLimit>());
     }

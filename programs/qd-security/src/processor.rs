@@ -1,13 +1,15 @@
 //! Instruction handlers. Each validates its accounts (signer, owner, address or PDA,
 //! discriminator, writability, duplicates) and the signer's role before changing anything; any
-//! failure leaves state untouched.
+//! failure leaves state untouched. The timelock's handlers are in `timelock`.
 
 use crate::error::SecurityError as E;
 use crate::events::{self, AuditEvent, SessionCreated, SessionRevoked};
 use crate::instruction::{SecurityInstruction, SessionArgs};
+use crate::state::{MAX_TIMELOCK_DELAY, MIN_TIMELOCK_DELAY};
+use crate::timelock;
 use qd_access::{
-    authorize, load_config, require_role, AccessError, RateLimit, Request, Role, SecurityConfig, Session, AUTHORITY_SEED, MAX_ROLE_HOLDERS,
-    MAX_SESSION_SECS, NO_MARKET, SECURITY_CONFIG_VERSION, SECURITY_SEED, SESSION_SEED, SESSION_VERSION,
+    authorize, load_config, require_role, AccessError, Request, Role, SecurityConfig, Session, AUTHORITY_SEED, MAX_SESSION_SECS, NO_MARKET,
+    SECURITY_CONFIG_VERSION, SECURITY_SEED, SESSION_SEED, SESSION_VERSION,
 };
 use qd_core_state::{load_margin, SET_FROZEN};
 use qd_ids::{QD_CORE, SECURITY_AUTHORITY, SECURITY_AUTHORITY_BUMP, SECURITY_CONFIG, SECURITY_CONFIG_BUMP};
@@ -15,11 +17,11 @@ use qd_runtime::account::{init, AccountType};
 use qd_runtime::account_info::AccountInfo;
 use qd_runtime::borsh::Writer;
 use qd_runtime::cpi::{invoke_signed, AccountMeta};
-use qd_runtime::deploy::check_deployer;
+use qd_runtime::deploy::{check_deployer, BPF_LOADER_2};
 use qd_runtime::error::{ProgramError, ProgramResult, RuntimeError};
 use qd_runtime::log::{emit, set_return_data};
 use qd_runtime::pubkey::Pubkey;
-use qd_runtime::sysvar::Clock;
+use qd_runtime::sysvar::{refuse_durable_nonce, Clock};
 use qd_runtime::{pda, system, validate};
 
 pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> ProgramResult {
@@ -28,36 +30,39 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Pr
         return Err(RuntimeError::WrongProgram.into());
     }
     match SecurityInstruction::unpack(data)? {
-        SecurityInstruction::Initialize => initialize(accounts),
-        SecurityInstruction::ProposeSuperAdmin { new_super_admin } => propose_super_admin(accounts, new_super_admin),
+        SecurityInstruction::Initialize { timelock_delay } => initialize(accounts, timelock_delay),
         SecurityInstruction::AcceptSuperAdmin => accept_super_admin(accounts),
-        SecurityInstruction::GrantRole { role, holder } => grant_role(accounts, role, holder),
-        SecurityInstruction::RevokeRole { role, holder } => revoke_role(accounts, role, holder),
-        SecurityInstruction::SetPause { market, operations, paused } => set_pause(accounts, market, operations, paused),
-        SecurityInstruction::SetRateLimit { limit } => set_rate_limit(accounts, limit),
+        SecurityInstruction::SetPause { market, operations } => set_pause(accounts, market, operations),
         SecurityInstruction::SetFrozen { frozen, reason } => set_frozen(accounts, frozen, reason),
         SecurityInstruction::CreateSession(args) => create_session(accounts, &args),
         SecurityInstruction::RevokeSession => revoke_session(accounts),
         SecurityInstruction::CloseSession => close_session(accounts),
         SecurityInstruction::CheckAction { request } => check_action(accounts, &request),
+        SecurityInstruction::CreateApprovalSet { set_id, threshold, members, count } => {
+            timelock::create_approval_set(accounts, set_id, threshold, &members[..count as usize])
+        }
+        SecurityInstruction::Propose { change, data, len } => timelock::propose(accounts, &change, &data[..len as usize]),
+        SecurityInstruction::ApproveProposal => timelock::approve_proposal(accounts),
+        SecurityInstruction::ExecuteProposal => timelock::execute_proposal(accounts),
+        SecurityInstruction::CancelProposal => timelock::cancel_proposal(accounts),
     }
 }
 
 /// The SecurityConfig for writing: its fixed address, then owner, writability, type and size.
-fn config_mut(info: &AccountInfo) -> Result<&mut SecurityConfig, ProgramError> {
+pub(crate) fn config_mut(info: &AccountInfo) -> Result<&mut SecurityConfig, ProgramError> {
     validate::address(info, &SECURITY_CONFIG)?;
     info.load_mut::<SecurityConfig>(&crate::ID)
 }
 
 /// Advances the config's audit sequence and emits the action's audit event with it.
-fn audit_config(config: &mut SecurityConfig, actor: &AccountInfo, action: u8, subject: Pubkey, value: u64) -> ProgramResult {
+pub(crate) fn audit_config(config: &mut SecurityConfig, actor: &Pubkey, action: u8, subject: Pubkey, value: u64) -> ProgramResult {
     config.audit_seq = config.audit_seq.checked_add(1).ok_or(RuntimeError::ArithmeticOverflow)?;
     let slot = Clock::get()?.slot;
-    emit(AuditEvent { actor: *actor.key(), target: SECURITY_CONFIG, action, subject, value, slot, seq: config.audit_seq }.encode().finish()?);
+    emit(AuditEvent { actor: *actor, target: SECURITY_CONFIG, action, subject, value, slot, seq: config.audit_seq }.encode().finish()?);
     Ok(())
 }
 
-fn initialize(accounts: &[AccountInfo]) -> ProgramResult {
+fn initialize(accounts: &[AccountInfo], timelock_delay: i64) -> ProgramResult {
     let [super_admin, config_info, system_program, program, program_data] = validate::accounts::<5>(accounts)?;
     validate::signer(super_admin)?;
     validate::writable(super_admin)?;
@@ -67,6 +72,12 @@ fn initialize(accounts: &[AccountInfo]) -> ProgramResult {
     validate::distinct(&[super_admin, config_info])?;
     // Only the upgrade authority: nobody can front-run the deployer and own the venue's roles.
     check_deployer(&crate::ID, program, program_data, super_admin)?;
+    // The one build-independent way below the mainnet minimum: the immutable loader, which
+    // public clusters no longer accept for deployments (LiteSVM and the local validator use it).
+    let min_delay = if program.owner() == &BPF_LOADER_2 { 0 } else { MIN_TIMELOCK_DELAY };
+    if !(min_delay..=MAX_TIMELOCK_DELAY).contains(&timelock_delay) {
+        return Err(E::InvalidTimelockDelay.into());
+    }
     // create_account refuses an existing config (data, or not System-owned) with
     // AlreadyInitialized before any CPI: initialize runs once.
     system::create_account(super_admin, config_info, SecurityConfig::LEN, &crate::ID, &[&[SECURITY_SEED, &[SECURITY_CONFIG_BUMP]]])?;
@@ -74,116 +85,57 @@ fn initialize(accounts: &[AccountInfo]) -> ProgramResult {
     config.version = SECURITY_CONFIG_VERSION;
     config.bump = SECURITY_CONFIG_BUMP;
     config.super_admin = *super_admin.key();
-    audit_config(config, super_admin, events::AUDIT_INITIALIZE, [0; 32], 0)
+    config.timelock_delay = timelock_delay;
+    config.min_timelock_delay = min_delay;
+    audit_config(config, super_admin.key(), events::AUDIT_INITIALIZE, [0; 32], timelock_delay as u64)
 }
 
-/// The config after checking that `super_admin` signed and is the super-admin.
-fn super_admin_config<'a>(super_admin: &AccountInfo, config_info: &'a AccountInfo) -> Result<&'a mut SecurityConfig, ProgramError> {
-    validate::signer(super_admin)?;
-    let config = config_mut(config_info)?;
-    if &config.super_admin != super_admin.key() {
-        return Err(E::NotSuperAdmin.into());
-    }
-    Ok(config)
-}
-
-fn propose_super_admin(accounts: &[AccountInfo], new_super_admin: Pubkey) -> ProgramResult {
-    let [super_admin, config_info] = validate::accounts::<2>(accounts)?;
-    let config = super_admin_config(super_admin, config_info)?;
-    config.pending_super_admin = new_super_admin;
-    audit_config(config, super_admin, events::AUDIT_PROPOSE_SUPER_ADMIN, new_super_admin, 0)
-}
-
+/// The successor proves it holds the key (or, for an approval set, that a member signs), so power
+/// never moves to a mistyped address. The hand-over itself was proposed through the timelock.
 fn accept_super_admin(accounts: &[AccountInfo]) -> ProgramResult {
-    let [new_super_admin, config_info] = validate::accounts::<2>(accounts)?;
+    let [new_super_admin, config_info, instructions] = validate::accounts::<3>(accounts)?;
+    refuse_durable_nonce(instructions)?;
     validate::signer(new_super_admin)?;
     let config = config_mut(config_info)?;
-    // The successor proves it holds the key, so power never moves to a mistyped address.
-    if config.pending_super_admin == [0; 32] || &config.pending_super_admin != new_super_admin.key() {
+    let pending = config.pending_super_admin;
+    let accepted = pending != [0; 32]
+        && (&pending == new_super_admin.key()
+            || match accounts.get(3) {
+                Some(set) if set.key() == &pending => timelock::load_approval_set(set)?.member_index(new_super_admin.key()).is_some(),
+                _ => false,
+            });
+    if !accepted {
         return Err(E::NotPendingSuperAdmin.into());
     }
-    config.super_admin = config.pending_super_admin;
+    config.super_admin = pending;
     config.pending_super_admin = [0; 32];
-    audit_config(config, new_super_admin, events::AUDIT_ACCEPT_SUPER_ADMIN, *new_super_admin.key(), 0)
+    audit_config(config, new_super_admin.key(), events::AUDIT_ACCEPT_SUPER_ADMIN, pending, 0)
 }
 
-/// The config after checking that `authority` signed and may grant and revoke `role`: ADMIN is
-/// managed by the super-admin only (an ADMIN cannot multiply or remove its peers), the other
-/// roles by any ADMIN (the super-admin holds ADMIN).
-fn role_manager_config<'a>(authority: &AccountInfo, config_info: &'a AccountInfo, role: Role) -> Result<&'a mut SecurityConfig, ProgramError> {
-    if role == Role::Admin {
-        return super_admin_config(authority, config_info);
-    }
-    let config = config_mut(config_info)?;
-    require_role(config, Role::Admin, authority)?;
-    Ok(config)
-}
-
-fn grant_role(accounts: &[AccountInfo], role: Role, holder: Pubkey) -> ProgramResult {
-    let [authority, config_info] = validate::accounts::<2>(accounts)?;
-    let config = role_manager_config(authority, config_info, role)?;
-    let count = (config.role_counts[role as usize] as usize).min(MAX_ROLE_HOLDERS);
-    let row = &mut config.roles[role as usize];
-    if row[..count].contains(&holder) {
-        return Err(E::AlreadyHasRole.into());
-    }
-    if count == MAX_ROLE_HOLDERS {
-        return Err(E::RoleFull.into());
-    }
-    row[count] = holder;
-    config.role_counts[role as usize] = count as u8 + 1;
-    audit_config(config, authority, events::AUDIT_GRANT_ROLE, holder, role as u64)
-}
-
-fn revoke_role(accounts: &[AccountInfo], role: Role, holder: Pubkey) -> ProgramResult {
-    let [authority, config_info] = validate::accounts::<2>(accounts)?;
-    let config = role_manager_config(authority, config_info, role)?;
-    let count = (config.role_counts[role as usize] as usize).min(MAX_ROLE_HOLDERS);
-    let row = &mut config.roles[role as usize];
-    let at = row[..count].iter().position(|k| k == &holder).ok_or(E::NotRoleHolder)?;
-    // Swap-remove keeps the used entries contiguous, as `has_role` reads them.
-    row[at] = row[count - 1];
-    row[count - 1] = [0; 32];
-    config.role_counts[role as usize] = count as u8 - 1;
-    audit_config(config, authority, events::AUDIT_REVOKE_ROLE, holder, role as u64)
-}
-
-fn set_pause(accounts: &[AccountInfo], market: u16, operations: u8, paused: bool) -> ProgramResult {
-    let [authority, config_info] = validate::accounts::<2>(accounts)?;
+/// Stopping is cheap to allow (RISK_MANAGER or ADMIN) and immediate; restarting is a timelocked
+/// ADMIN proposal, so a hasty or compromised key can halt the venue but never reopen it.
+fn set_pause(accounts: &[AccountInfo], market: u16, operations: u8) -> ProgramResult {
+    let [authority, config_info, instructions] = validate::accounts::<3>(accounts)?;
+    refuse_durable_nonce(instructions)?;
     validate::signer(authority)?;
     let config = config_mut(config_info)?;
-    // Stopping is cheap to allow (RISK_MANAGER or ADMIN); restarting takes ADMIN, so a hasty or
-    // compromised risk key can halt the venue but never reopen it.
-    if paused {
-        if !config.has_role(Role::RiskManager, authority.key()) && !config.has_role(Role::Admin, authority.key()) {
-            return Err(AccessError::MissingRole.into());
-        }
-    } else {
-        require_role(config, Role::Admin, authority)?;
+    if !config.has_role(Role::RiskManager, authority.key()) && !config.has_role(Role::Admin, authority.key()) {
+        return Err(AccessError::MissingRole.into());
     }
     let mask = if market == NO_MARKET {
         &mut config.global_pause
     } else {
         config.market_pause.get_mut(market as usize).ok_or(E::InvalidMarket)?
     };
-    *mask = if paused { *mask | operations } else { *mask & !operations };
-    let action = if paused { events::AUDIT_PAUSE } else { events::AUDIT_UNPAUSE };
-    audit_config(config, authority, action, [0; 32], operations as u64 | (market as u64) << 8)
-}
-
-fn set_rate_limit(accounts: &[AccountInfo], limit: RateLimit) -> ProgramResult {
-    let [authority, config_info] = validate::accounts::<2>(accounts)?;
-    let config = config_mut(config_info)?;
-    require_role(config, Role::Admin, authority)?;
-    config.rate_limit = limit; // validated while decoding
-    let value = (limit.capacity as u64) << 32 | limit.refill_milli_per_slot as u64;
-    audit_config(config, authority, events::AUDIT_SET_RATE_LIMIT, [0; 32], value)
+    *mask |= operations;
+    audit_config(config, authority.key(), events::AUDIT_PAUSE, [0; 32], operations as u64 | (market as u64) << 8)
 }
 
 /// freeze_account / unfreeze_account: COMPLIANCE decides here; qd-core, which owns the margin
 /// account, writes the status bit when invoked with our `[b"authority"]` PDA as signer.
 fn set_frozen(accounts: &[AccountInfo], frozen: bool, reason: u16) -> ProgramResult {
-    let [compliance, config_info, margin_info, authority, core_program] = validate::accounts::<5>(accounts)?;
+    let [compliance, config_info, margin_info, authority, core_program, instructions] = validate::accounts::<6>(accounts)?;
+    refuse_durable_nonce(instructions)?;
     let config = load_config(config_info)?;
     require_role(config, Role::Compliance, compliance)?;
     validate::writable(margin_info)?;
