@@ -19,6 +19,7 @@ from pathlib import Path
 from solders.account import Account
 from solders.clock import Clock
 from solders.compute_budget import set_compute_unit_limit
+from solders.hash import Hash
 from solders.instruction import Instruction
 from solders.keypair import Keypair
 from solders.litesvm import LiteSVM
@@ -138,16 +139,17 @@ class Chain:
             self.svm.with_sigverify(True)
 
     def send(self, instructions: Sequence[Instruction], signers: Sequence[Keypair] = (), *,
-             payer: Keypair | None = None, cu_limit: int | None = None) -> TxResult:
+             payer: Keypair | None = None, cu_limit: int | None = None, blockhash: Hash | None = None) -> TxResult:
         """Signs with the payer and `signers`, executes, and expires the blockhash so that an
-        identical transaction sent later runs again rather than being refused as a replay."""
+        identical transaction sent later runs again rather than being refused as a replay.
+        `blockhash`: a durable nonce's value in place of the latest blockhash."""
         payer = payer or self.payer
         ixs = list(instructions)
         if cu_limit is not None:
             ixs.insert(0, set_compute_unit_limit(cu_limit))
         keys: dict[Pubkey, Keypair] = {payer.pubkey(): payer}
         keys.update((s.pubkey(), s) for s in signers)
-        return self._execute(Transaction(list(keys.values()), Message(ixs, payer.pubkey()), self.svm.latest_blockhash()))
+        return self._execute(Transaction(list(keys.values()), Message(ixs, payer.pubkey()), blockhash or self.svm.latest_blockhash()))
 
     def _execute(self, tx: Transaction) -> TxResult:
         outcome = self.svm.send_transaction(tx)

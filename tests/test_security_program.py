@@ -13,10 +13,11 @@ from typing import Any
 
 import httpx
 import pytest
-from anchorpy import Provider, Wallet
+from anchorpy import Context, Provider, Wallet
 from solana.rpc.async_api import AsyncClient
 from solana.rpc.commitment import Confirmed
 from solders.account import Account
+from solders.hash import Hash
 from solders.instruction import Instruction
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
@@ -444,6 +445,406 @@ def test_the_config_address_is_checked_for_owner_and_type(live: Desk) -> None:
     failed(live.send([ix]), E["WrongDiscriminator"])
     live.chain.set_account(CONFIG, Account(real.lamports, bytes(real.data)[:200], security.PROGRAM_ID))
     failed(live.send([ix]), E["WrongAccountSize"])
+
+
+# ---- the timelock ------------------------------------------------------------------------------
+
+def test_a_role_grant_waits_out_the_delay(live: Desk) -> None:
+    risk = Keypair().pubkey()
+    r, address = live.propose(Change.grant_role(Role.RISK_MANAGER, risk))
+    assert r.ok, r.logs
+    p = live.proposal(address)
+    assert (p.id, p.state, p.authority, p.proposer, p.target_program, p.created_at, p.eta, p.threshold) == (
+        0, ProposalState.PENDING, Role.ADMIN, live.admin.pubkey(), security.PROGRAM_ID, T0, T0 + LOCAL_TIMELOCK_DELAY, 0)
+    assert p.data == Change.grant_role(Role.RISK_MANAGER, risk)
+    [event] = security.parse_events(r.logs)
+    assert (event.name, event.data.action, event.data.id, event.data.by, event.data.eta) == (
+        "ProposalEvent", ProposalAction.CREATED, 0, live.admin.pubkey(), T0 + LOCAL_TIMELOCK_DELAY)
+    # Before the eta: refused, nothing changes; one second before is still too early.
+    before = {a: live.raw(a) for a in (CONFIG, address)}
+    failed(live.execute(address), E["TimelockNotReady"])
+    live.chain.advance(seconds=LOCAL_TIMELOCK_DELAY - 1)
+    failed(live.execute(address), E["TimelockNotReady"])
+    assert {a: live.raw(a) for a in before} == before
+    assert not live.config().has_role(Role.RISK_MANAGER, risk)
+    live.chain.advance(seconds=1)
+    stranger = live.chain.keypair()  # execution is permissionless: any fee payer
+    r = live.send([live.ix.execute_proposal(address)], payer=stranger)
+    assert r.ok, r.logs
+    assert live.config().roles[Role.RISK_MANAGER] == [risk]
+    [grant] = audit(r)
+    assert (grant.action, grant.actor, grant.subject, grant.value) == (AuditAction.GRANT_ROLE, live.admin.pubkey(), risk, Role.RISK_MANAGER)
+    assert live.proposal(address).state == ProposalState.EXECUTED
+    # Executed twice: refused by name, nothing changes.
+    before = {a: live.raw(a) for a in (CONFIG, address)}
+    failed(live.execute(address), E["ProposalAlreadyExecuted"])
+    assert {a: live.raw(a) for a in before} == before
+
+
+def test_a_cancelled_proposal_never_executes(live: Desk) -> None:
+    admin, stranger = live.holder(Role.ADMIN), live.chain.keypair()
+    r, address = live.propose(Change.grant_role(Role.COMPLIANCE, stranger.pubkey()), by=admin)
+    assert r.ok
+    before = live.raw(address)
+    for who in (stranger, live.holder(Role.RISK_MANAGER)):
+        failed(live.send([live.ix.cancel_proposal(who.pubkey(), address)], who), E["NotCanceller"])
+    failed(live.send([with_meta(live.ix.cancel_proposal(admin.pubkey(), address), 0, signer=False)]), E["MissingSigner"])
+    assert live.raw(address) == before
+    r = live.send([live.ix.cancel_proposal(admin.pubkey(), address)], admin)  # the proposer
+    assert r.ok
+    [event] = security.parse_events(r.logs)
+    assert (event.data.action, event.data.by) == (ProposalAction.CANCELLED, admin.pubkey())
+    live.chain.advance(seconds=LOCAL_TIMELOCK_DELAY)
+    before = {a: live.raw(a) for a in (CONFIG, address)}
+    failed(live.execute(address), E["ProposalCancelled"])
+    failed(live.send([live.ix.cancel_proposal(admin.pubkey(), address)], admin), E["ProposalCancelled"])
+    assert {a: live.raw(a) for a in before} == before
+    assert not live.config().has_role(Role.COMPLIANCE, stranger.pubkey())
+
+
+@pytest.mark.parametrize("canceller", ["other admin", "super-admin"])
+def test_any_admin_or_the_super_admin_cancels(live: Desk, canceller: str) -> None:
+    admin = live.holder(Role.ADMIN)
+    who = live.holder(Role.ADMIN) if canceller == "other admin" else live.admin
+    r, address = live.propose(Change.set_rate_limit(1, 1), by=admin)
+    assert r.ok
+    assert live.send([live.ix.cancel_proposal(who.pubkey(), address)], who).ok
+    assert live.proposal(address).state == ProposalState.CANCELLED
+
+
+def test_outsiders_cannot_propose(live: Desk) -> None:
+    risk, stranger = live.holder(Role.RISK_MANAGER), live.chain.keypair()
+    before = live.raw(CONFIG)
+    for who in (risk, stranger):
+        r, address = live.propose(Change.grant_role(Role.RISK_MANAGER, who.pubkey()), by=who)
+        failed(r, E["MissingRole"])
+        failed(live.propose(Change.unpause(Operation.FILL.bit), by=who)[0], E["MissingRole"])
+        failed(live.propose(Change.set_timelock_delay(0), by=who)[0], E["NotSuperAdmin"])
+        assert live.chain.account(address) is None
+    # An ADMIN proposes ADMIN-level changes only.
+    admin = live.holder(Role.ADMIN)
+    before = live.raw(CONFIG)
+    for change in (Change.grant_role(Role.ADMIN, stranger.pubkey()), Change.propose_super_admin(admin.pubkey()), Change.set_timelock_delay(0)):
+        failed(live.propose(change, by=admin)[0], E["NotSuperAdmin"])
+    assert live.raw(CONFIG) == before
+
+
+def test_proposal_account_checks(live: Desk) -> None:
+    count = live.config().proposal_count
+    base = live.ix.propose(live.admin.pubkey(), count, Change.set_rate_limit(1, 1))
+    # The PDA of another id, a proposal address that is not the next one, the config itself.
+    failed(live.send([with_meta(base, 2, key=security.proposal_address(count + 1))]), E["WrongAddress"])
+    failed(live.send([with_meta(base, 2, key=Keypair().pubkey())]), E["WrongAddress"])
+    failed(live.send([with_meta(base, 2, key=CONFIG)]), E["DuplicateAccount"])
+    failed(live.send([with_meta(base, 2, writable=False)]), E["NotWritable"])
+    failed(live.send([with_meta(base, 3, key=oracle.PROGRAM_ID)]), E["WrongProgram"])
+    failed(live.send([with_meta(base, 4, key=security.AUTHORITY)]), E["WrongAddress"])  # not the Instructions sysvar
+    # Another program as the target: only qd-security's own changes for now.
+    ix = live.ix.program.instruction["propose"](oracle.PROGRAM_ID, Change.set_rate_limit(1, 1), ctx=Context(accounts={
+        "proposer": live.admin.pubkey(), "config": CONFIG, "proposal": security.proposal_address(count),
+        "system_program": SYSTEM_PROGRAM, "instructions": security.INSTRUCTIONS_SYSVAR}))
+    failed(live.send([ix]), E["UnsupportedTarget"])
+    assert live.chain.account(security.proposal_address(count)) is None
+    assert live.config().proposal_count == count
+
+
+def test_stored_changes_cannot_be_altered(live: Desk) -> None:
+    holder = Keypair().pubkey()
+    r, address = live.propose(Change.grant_role(Role.COMPLIANCE, holder))
+    assert r.ok
+    account = live.chain.account(address)
+    assert account is not None and account.owner == security.PROGRAM_ID  # only qd-security writes it
+    # Execution takes no data from the caller: the discriminator alone, and only these accounts.
+    ix = live.ix.execute_proposal(address)
+    assert bytes(ix.data) == idl.discriminator("global", "execute_proposal")
+    failed(live.send([Instruction(ix.program_id, bytes(ix.data) + Change.grant_role(Role.ADMIN, holder), ix.accounts)]), E["InvalidInstructionData"])
+    # A forged proposal (the same bytes with the change swapped for ADMIN) is not qd-security's.
+    forged = bytearray(account.data)
+    forged[408:408 + 34] = Change.grant_role(Role.ADMIN, holder)
+    fake = Keypair().pubkey()
+    live.chain.set_account(fake, Account(account.lamports, bytes(forged), SYSTEM_PROGRAM))
+    live.chain.advance(seconds=LOCAL_TIMELOCK_DELAY)
+    failed(live.execute(fake), E["WrongOwner"])
+    # Another qd-security account (the config, a session) as the proposal.
+    failed(live.send([with_meta(ix, 1, key=CONFIG)]), E["DuplicateAccount"])
+    owner, key = live.chain.keypair(), Keypair().pubkey()
+    assert live.session(owner, key).ok
+    failed(live.send([with_meta(ix, 1, key=security.session_address(owner.pubkey(), key))]), E["WrongAccountSize"])
+    assert live.execute(address).ok
+    assert live.config().roles[Role.COMPLIANCE] == [holder] and live.config().roles[Role.ADMIN] == []
+
+
+def test_a_proposer_who_lost_the_role_cannot_execute(live: Desk) -> None:
+    admin = live.holder(Role.ADMIN)
+    r, address = live.propose(Change.set_rate_limit(3, 3), by=admin)
+    assert r.ok
+    assert live.revoke(Role.ADMIN, admin.pubkey()).ok  # the revocation's own delay passes meanwhile
+    before = live.raw(CONFIG)
+    failed(live.execute(address), E["ProposerLostAuthority"])
+    assert live.raw(CONFIG) == before
+    # Its queued change can still be cancelled by a remaining ADMIN (the super-admin).
+    assert live.send([live.ix.cancel_proposal(live.admin.pubkey(), address)]).ok
+
+
+def test_changes_that_cannot_apply_when_executed_are_refused_then(live: Desk) -> None:
+    holder = Keypair().pubkey()
+    first, a = live.propose(Change.grant_role(Role.COMPLIANCE, holder))
+    second, b = live.propose(Change.grant_role(Role.COMPLIANCE, holder))
+    assert first.ok and second.ok  # each dry-runs against the config as it is now
+    live.chain.advance(seconds=LOCAL_TIMELOCK_DELAY)
+    assert live.execute(a).ok
+    before = {x: live.raw(x) for x in (CONFIG, b)}
+    failed(live.execute(b), E["AlreadyHasRole"])
+    assert {x: live.raw(x) for x in before} == before
+
+
+def test_the_delay_is_set_through_the_timelock(live: Desk) -> None:
+    r = live.enact(Change.set_timelock_delay(600))
+    assert r.ok
+    assert audit(r)[0].action == AuditAction.SET_TIMELOCK_DELAY and live.config().timelock_delay == 600
+    r, address = live.propose(Change.set_rate_limit(1, 1))
+    assert live.proposal(address).eta == live.chain.clock.unix_timestamp + 600
+    live.chain.advance(seconds=599)
+    failed(live.execute(address), E["TimelockNotReady"])
+    live.chain.advance(seconds=1)
+    assert live.execute(address).ok
+    failed(live.enact(Change.set_timelock_delay(-1)), E["InvalidTimelockDelay"])
+    failed(live.enact(Change.set_timelock_delay(security.MAX_TIMELOCK_DELAY + 1)), E["InvalidTimelockDelay"])
+
+
+@pytest.mark.parametrize("delay", [-1, security.MAX_TIMELOCK_DELAY + 1])
+def test_initialize_bounds_the_delay(d: Desk, delay: int) -> None:
+    failed(d.init(delay), E["InvalidTimelockDelay"])
+    assert d.chain.account(CONFIG) is None
+
+
+class Council:
+    """The live desk with a 2-of-3 approval set made the super-admin through the timelock."""
+
+    def __init__(self, desk: Desk) -> None:
+        self.desk = desk
+        self.members = [desk.chain.keypair() for _ in range(3)]
+        creator = desk.chain.keypair()
+        ix = desk.ix.create_approval_set(creator.pubkey(), 7, 2, [m.pubkey() for m in self.members])
+        assert desk.send([ix], creator).ok
+        self.set = security.approval_set_address(creator.pubkey(), 7)
+        assert desk.enact(Change.propose_super_admin(self.set)).ok
+        r = desk.send([desk.ix.accept_super_admin(self.members[1].pubkey(), self.set)], self.members[1])
+        assert r.ok, r.logs
+        assert desk.config().super_admin == self.set
+
+    def propose(self, change: bytes, by: int = 0) -> tuple[TxResult, Pubkey]:
+        return self.desk.propose(change, self.members[by], approval_set=self.set)
+
+    def approve(self, proposal: Pubkey, who: Keypair) -> TxResult:
+        return self.desk.send([self.desk.ix.approve_proposal(who.pubkey(), proposal, self.set)], who)
+
+
+@pytest.fixture
+def council(live: Desk) -> Council:
+    return Council(live)
+
+
+def test_an_approval_set_records_its_members(council: Council) -> None:
+    s = security.decode_approval_set(council.set, council.desk.raw(council.set))
+    assert (s.threshold, s.set_id, s.members) == (2, 7, [m.pubkey() for m in council.members])
+    account = council.desk.chain.account(council.set)
+    assert account is not None and account.owner == security.PROGRAM_ID and len(account.data) == 344
+    creator = council.desk.chain.keypair()
+    keys = [Keypair().pubkey() for _ in range(9)]
+    for threshold, members in ((0, keys[:2]), (3, keys[:2]), (1, []), (1, [keys[0], keys[0]]), (1, keys[:9])):
+        failed(council.desk.send([council.desk.ix.create_approval_set(creator.pubkey(), 1, threshold, members)], creator), E["InvalidApprovalSet"])
+    assert council.desk.chain.account(security.approval_set_address(creator.pubkey(), 1)) is None
+
+
+def test_the_old_super_admin_key_has_no_power_left(council: Council) -> None:
+    desk = council.desk
+    failed(desk.propose(Change.grant_role(Role.ADMIN, Keypair().pubkey()))[0], E["NotSuperAdmin"])
+    failed(desk.propose(Change.set_rate_limit(1, 1))[0], E["MissingRole"])
+    failed(desk.pause(desk.admin, Operation.FILL.bit), E["MissingRole"])
+
+
+def test_a_super_admin_change_needs_m_approvals_before_its_delay(council: Council) -> None:
+    desk, (a, b, c) = council.desk, council.members
+    admin = Keypair().pubkey()
+    r, address = council.propose(Change.grant_role(Role.ADMIN, admin), by=0)
+    assert r.ok, r.logs
+    p = desk.proposal(address)
+    assert (p.authority, p.approval_set, p.threshold, p.approval_count, p.approvals, p.eta) == (
+        security.AUTHORITY_SUPER_ADMIN, council.set, 2, 1, 0b001, 0)
+    # M-1 approvals: not executable however long one waits.
+    desk.chain.advance(seconds=10 * LOCAL_TIMELOCK_DELAY)
+    before = {x: desk.raw(x) for x in (CONFIG, address)}
+    failed(desk.execute(address), E["ProposalNotApproved"])
+    # The same member twice, a non-member, an unsigned approval, another set: refused.
+    failed(council.approve(address, a), E["AlreadyApproved"])
+    outsider = desk.chain.keypair()
+    failed(council.approve(address, outsider), E["NotApprovalMember"])
+    failed(desk.send([with_meta(desk.ix.approve_proposal(b.pubkey(), address, council.set), 0, signer=False)]), E["MissingSigner"])
+    other_creator = desk.chain.keypair()
+    assert desk.send([desk.ix.create_approval_set(other_creator.pubkey(), 1, 1, [outsider.pubkey()])], other_creator).ok
+    other = security.approval_set_address(other_creator.pubkey(), 1)
+    failed(desk.send([desk.ix.approve_proposal(outsider.pubkey(), address, other)], outsider), E["WrongApprovalSet"])
+    assert {x: desk.raw(x) for x in before} == before
+    # The M-th approval starts the delay.
+    r = council.approve(address, c)
+    assert r.ok, r.logs
+    now = desk.chain.clock.unix_timestamp
+    p = desk.proposal(address)
+    assert (p.approval_count, p.approvals, p.eta) == (2, 0b101, now + LOCAL_TIMELOCK_DELAY)
+    [event] = security.parse_events(r.logs)
+    assert (event.data.action, event.data.by, event.data.approval_count) == (ProposalAction.APPROVED, c.pubkey(), 2)
+    failed(desk.execute(address), E["TimelockNotReady"])
+    desk.chain.advance(seconds=LOCAL_TIMELOCK_DELAY)
+    r = desk.execute(address)
+    assert r.ok, r.logs
+    assert desk.config().roles[Role.ADMIN] == [admin]
+    failed(council.approve(address, b), E["ProposalAlreadyExecuted"])
+
+
+def test_admin_changes_need_no_approvals(council: Council) -> None:
+    desk = council.desk
+    admin = desk.chain.keypair()
+    r, grant = council.propose(Change.grant_role(Role.ADMIN, admin.pubkey()))
+    assert council.approve(grant, council.members[2]).ok
+    desk.chain.advance(seconds=LOCAL_TIMELOCK_DELAY)
+    assert desk.execute(grant).ok
+    r, address = desk.propose(Change.set_rate_limit(4, 4), by=admin)
+    assert r.ok and desk.proposal(address).threshold == 0
+    failed(council.approve(address, council.members[0]), E["ApprovalsNotNeeded"])
+    # A member of the set is no ADMIN.
+    failed(desk.propose(Change.set_rate_limit(4, 4), by=council.members[0])[0], E["MissingRole"])
+
+
+def test_a_member_of_the_set_cancels(council: Council) -> None:
+    desk = council.desk
+    r, address = council.propose(Change.set_timelock_delay(30), by=0)
+    assert r.ok
+    member = council.members[2]
+    failed(desk.send([desk.ix.cancel_proposal(member.pubkey(), address)], member), E["NotCanceller"])  # without the set
+    assert desk.send([desk.ix.cancel_proposal(member.pubkey(), address, council.set)], member).ok
+    assert desk.proposal(address).state == ProposalState.CANCELLED
+    failed(council.approve(address, council.members[1]), E["ProposalCancelled"])
+
+
+def test_approvals_of_a_replaced_set_authorize_nothing(council: Council) -> None:
+    desk, (a, b, _) = council.desk, council.members
+    r, stale = council.propose(Change.grant_role(Role.ADMIN, Keypair().pubkey()), by=0)
+    assert r.ok
+    # The council hands the super-admin to a single key (2 of 3 approve), who accepts.
+    successor = desk.chain.keypair()
+    r, hand_over = council.propose(Change.propose_super_admin(successor.pubkey()), by=1)
+    assert council.approve(hand_over, a).ok
+    desk.chain.advance(seconds=LOCAL_TIMELOCK_DELAY)
+    assert desk.execute(hand_over).ok
+    assert desk.send([desk.ix.accept_super_admin(successor.pubkey())], successor).ok
+    failed(council.approve(stale, b), E["ProposerLostAuthority"])
+    before = {x: desk.raw(x) for x in (CONFIG, stale)}
+    failed(desk.execute(stale), E["ProposalNotApproved"])
+    assert {x: desk.raw(x) for x in before} == before
+
+
+def test_accepting_for_an_approval_set_takes_a_member(live: Desk) -> None:
+    members = [live.chain.keypair() for _ in range(2)]
+    creator = live.chain.keypair()
+    assert live.send([live.ix.create_approval_set(creator.pubkey(), 0, 2, [m.pubkey() for m in members])], creator).ok
+    council = security.approval_set_address(creator.pubkey(), 0)
+    assert live.enact(Change.propose_super_admin(council)).ok
+    outsider = live.chain.keypair()
+    before = live.raw(CONFIG)
+    failed(live.send([live.ix.accept_super_admin(outsider.pubkey(), council)], outsider), E["NotPendingSuperAdmin"])
+    failed(live.send([live.ix.accept_super_admin(members[0].pubkey())], members[0]), E["NotPendingSuperAdmin"])  # set not shown
+    assert live.raw(CONFIG) == before
+    assert live.send([live.ix.accept_super_admin(members[0].pubkey(), council)], members[0]).ok
+    assert live.config().super_admin == council
+
+
+def test_pause_is_immediate_and_unpause_timelocked(t: Trader) -> None:
+    desk = t.desk
+    risk, admin = desk.holder(Role.RISK_MANAGER), desk.holder(Role.ADMIN)
+    assert desk.pause(risk, Operation.WITHDRAW.bit).ok  # one transaction, in effect at once
+    failed(desk.check(t.owner, t.margin, Action.WITHDRAW), E["Paused"])
+    before = desk.raw(CONFIG)
+    failed(desk.send([desk.ix.set_pause(admin.pubkey(), Operation.WITHDRAW.bit, False)], admin), E["UnpauseRequiresTimelock"])
+    assert desk.raw(CONFIG) == before
+    r, address = desk.propose(Change.unpause(Operation.WITHDRAW.bit), by=admin)
+    assert r.ok
+    failed(desk.execute(address), E["TimelockNotReady"])
+    failed(desk.check(t.owner, t.margin, Action.WITHDRAW), E["Paused"])  # still paused while queued
+    desk.chain.advance(seconds=LOCAL_TIMELOCK_DELAY)
+    r = desk.execute(address)
+    assert r.ok
+    assert audit(r)[0].action == AuditAction.UNPAUSE and desk.config().global_pause == 0
+    assert actor(desk.check(t.owner, t.margin, Action.WITHDRAW)) == Actor.OWNER
+
+
+def test_freeze_is_immediate(t: Trader) -> None:
+    proposals = t.desk.config().proposal_count
+    r = t.freeze()  # no proposal: one transaction, in effect at once
+    assert r.ok
+    failed(t.desk.check(t.owner, t.margin, Action.WITHDRAW), E["AccountFrozen"])
+    assert t.desk.config().proposal_count == proposals
+
+
+class Nonce:
+    """A durable nonce account of the payer: transactions on its value never expire."""
+
+    def __init__(self, desk: Desk) -> None:
+        self.desk = desk
+        self.account = Keypair()
+        payer = desk.admin.pubkey()
+        assert desk.send(create_nonce_account(payer, self.account.pubkey(), payer, 10**7), self.account).ok
+
+    def send(self, ixs: list[Instruction], *signers: Keypair) -> TxResult:
+        """`ixs` after AdvanceNonceAccount, on the nonce's stored value instead of a blockhash."""
+        data = self.desk.raw(self.account.pubkey())
+        value = Hash(data[40:72])  # nonce state: version, state, authority, then the durable value
+        advance = advance_nonce_account(AdvanceNonceAccountParams(nonce_pubkey=self.account.pubkey(), authorized_pubkey=self.desk.admin.pubkey()))
+        return self.desk.chain.send([advance, *ixs], signers, blockhash=value)
+
+
+PRIVILEGED: list[tuple[str, Callable[[Trader, Pubkey], tuple[Instruction, Keypair | None]]]] = [
+    ("set_pause", lambda t, p: (t.desk.ix.set_pause(t.desk.admin.pubkey(), Operation.FILL.bit), None)),
+    ("freeze_account", lambda t, p: (t.desk.ix.freeze_account(t.compliance.pubkey(), t.margin, 3), t.compliance)),
+    ("propose", lambda t, p: (t.desk.ix.propose(t.desk.admin.pubkey(), t.desk.config().proposal_count, Change.set_rate_limit(9, 9)), None)),
+    ("execute_proposal", lambda t, p: (t.desk.ix.execute_proposal(p), None)),
+    ("cancel_proposal", lambda t, p: (t.desk.ix.cancel_proposal(t.desk.admin.pubkey(), p), None)),
+    ("accept_super_admin", lambda t, p: (t.desk.ix.accept_super_admin(t.desk.admin.pubkey()), None)),
+]
+
+
+@pytest.mark.parametrize(("name", "make"), PRIVILEGED, ids=[n for n, _ in PRIVILEGED])
+def test_privileged_instructions_refuse_durable_nonces(t: Trader, name: str, make: Callable[[Trader, Pubkey], tuple[Instruction, Keypair | None]]) -> None:
+    desk = t.desk
+    nonce = Nonce(desk)
+    r, proposal = desk.propose(Change.set_rate_limit(5, 5))
+    assert r.ok
+    if name == "accept_super_admin":
+        assert desk.enact(Change.propose_super_admin(desk.admin.pubkey())).ok
+    desk.chain.advance(seconds=LOCAL_TIMELOCK_DELAY)
+    ix, signer = make(t, proposal)
+    signers = [signer] if signer else []
+    watched = (CONFIG, proposal, t.margin)
+    before = {a: desk.raw(a) for a in watched}
+    failed(nonce.send([ix], *signers), E["DurableNonce"])
+    assert {a: desk.raw(a) for a in watched} == before
+    # A fake Instructions sysvar (an account the attacker fills with a harmless-looking list).
+    sysvar_at = next(i for i, m in enumerate(ix.accounts) if m.pubkey == security.INSTRUCTIONS_SYSVAR)
+    failed(desk.send([with_meta(ix, sysvar_at, key=Keypair().pubkey())], *signers), E["WrongAddress"])
+    # The same instruction without the nonce: accepted.
+    r = desk.send([ix], *signers)
+    assert r.ok, r.logs
+
+
+def test_approve_refuses_a_durable_nonce(council: Council) -> None:
+    desk = council.desk
+    nonce = Nonce(desk)
+    r, address = council.propose(Change.set_timelock_delay(5))
+    before = desk.raw(address)
+    ix = desk.ix.approve_proposal(council.members[1].pubkey(), address, council.set)
+    failed(nonce.send([ix], council.members[1]), E["DurableNonce"])
+    assert desk.raw(address) == before
+    assert desk.send([ix], council.members[1]).ok
 
 
 # ---- freeze / unfreeze ---------------------------------------------------------------------------
