@@ -35,7 +35,8 @@ class Venue:
         self.sec = security.SecurityInstructions()
         self.core = core.CoreInstructions()
         admin = self.admin = self.chain.payer
-        assert self.chain.send([self.sec.initialize(admin.pubkey()), self.core.initialize(admin.pubkey(), self.chain.create_mint(6))]).ok
+        assert self.chain.send([self.sec.initialize(admin.pubkey(), timelock_delay=security.LOCAL_TIMELOCK_DELAY),
+                                self.core.initialize(admin.pubkey(), self.chain.create_mint(6))]).ok
         self.owner, self.delegate, self.key = self.chain.keypair(), self.chain.keypair(), self.chain.keypair()
         self.margin = core.margin_account_address(self.owner.pubkey(), 0)
         assert self.chain.send([self.core.create_margin_account(self.owner.pubkey(), 0, "gate"),
@@ -68,7 +69,7 @@ class Venue:
         return self.chain.send([Instruction(GATE_ID, data, metas)], [signer])
 
     def rate_limit(self, capacity: int, refill_milli: int) -> None:
-        assert self.admin_send(self.sec.set_rate_limit(self.admin.pubkey(), capacity, refill_milli)).ok
+        assert security.enact(self.chain, self.admin, security.Change.set_rate_limit(capacity, refill_milli)).ok
 
 
 def outcome(result: TxResult) -> tuple[Actor, int]:
@@ -139,9 +140,9 @@ def test_pause_and_freeze_from_the_real_programs(v: Venue) -> None:
     failed(v.act(v.owner, Action.PLACE_ORDER), E["Paused"])
     assert v.act(v.owner, Action.PLACE_ORDER, market=MARKET + 1).ok
     assert v.act(v.owner, Action.CANCEL_ORDER).ok, "cancels are never paused"
-    assert v.admin_send(v.sec.set_pause(v.admin.pubkey(), Operation.PLACE_ORDER.bit, False, MARKET)).ok
+    assert security.enact(v.chain, v.admin, security.Change.unpause(Operation.PLACE_ORDER.bit, MARKET)).ok
     compliance = v.chain.keypair()
-    assert v.admin_send(v.sec.grant_role(v.admin.pubkey(), Role.COMPLIANCE, compliance.pubkey())).ok
+    assert security.enact(v.chain, v.admin, security.Change.grant_role(Role.COMPLIANCE, compliance.pubkey())).ok
     assert v.admin_send(v.sec.freeze_account(compliance.pubkey(), v.margin, 9), compliance).ok
     for action in (Action.PLACE_ORDER, Action.FILL, Action.WITHDRAW, Action.TRANSFER):
         failed(v.act(v.owner, action, market=MARKET if action in (Action.PLACE_ORDER, Action.FILL) else 0xFFFF), E["AccountFrozen"])

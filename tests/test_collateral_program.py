@@ -60,7 +60,8 @@ class Venue:
         self.admin = self.chain.payer
         self.usdc = self.chain.create_mint(6)
         self.sol = self.chain.create_mint(9)
-        assert self.send([self.sec.initialize(self.admin.pubkey()), self.core.initialize(self.admin.pubkey(), self.usdc)]).ok
+        assert self.send([self.sec.initialize(self.admin.pubkey(), timelock_delay=security.LOCAL_TIMELOCK_DELAY),
+                          self.core.initialize(self.admin.pubkey(), self.usdc)]).ok
         self.publisher = self.chain.keypair()
         self.feed = oracle.feed_address("SOL/USD")
         assert self.send([self.oracle.initialize_feed(self.admin.pubkey(), "SOL/USD", -6, 30, [self.publisher.pubkey()])]).ok
@@ -231,7 +232,7 @@ def test_quote_mint_rules() -> None:
     sec, cor, ix = security.SecurityInstructions(), core.CoreInstructions(), collateral.CollateralInstructions()
     admin = chain.payer.pubkey()
     quote9 = chain.create_mint(9)
-    assert chain.send([sec.initialize(admin), cor.initialize(admin, quote9)]).ok
+    assert chain.send([sec.initialize(admin, timelock_delay=security.LOCAL_TIMELOCK_DELAY), cor.initialize(admin, quote9)]).ok
     failed(chain.send([ix.create_collateral(admin, quote9, None, USDC_PARAMS)]), E["QuoteDecimals"])
     v = Venue()
     failed(v.send([v.ix.create_collateral(v.admin.pubkey(), v.chain.create_mint(6), None, USDC_PARAMS)]), E["WrongOracleOwner"])
@@ -242,7 +243,7 @@ def test_quote_mint_rules() -> None:
 def test_params_and_oracle_updates_need_their_roles() -> None:
     v = Venue()
     risk = v.chain.keypair()
-    assert v.send([v.sec.grant_role(v.admin.pubkey(), Role.RISK_MANAGER, risk.pubkey())]).ok
+    assert security.enact(v.chain, v.admin, security.Change.grant_role(Role.RISK_MANAGER, risk.pubkey())).ok
     new = Params(7_000, 8_500, 5 * SOL, SOL)
     failed(v.send([v.ix.set_collateral_params(v.trader.pubkey(), v.sol, new)], v.trader), E["MissingRole"])
     result = v.send([v.ix.set_collateral_params(risk.pubkey(), v.sol, new, Status.WITHDRAW_ONLY)], risk)
@@ -392,8 +393,8 @@ def test_a_stale_oracle_blocks_withdrawals_but_not_deposits() -> None:
 def test_frozen_and_paused_paths() -> None:
     v = Venue()
     compliance, risk = v.chain.keypair(), v.chain.keypair()
-    assert v.send([v.sec.grant_role(v.admin.pubkey(), Role.COMPLIANCE, compliance.pubkey()),
-                   v.sec.grant_role(v.admin.pubkey(), Role.RISK_MANAGER, risk.pubkey())]).ok
+    for role, holder in ((Role.COMPLIANCE, compliance), (Role.RISK_MANAGER, risk)):
+        assert security.enact(v.chain, v.admin, security.Change.grant_role(role, holder.pubkey())).ok
     assert v.deposit(v.usdc, 100 * USDC).ok
     assert v.send([v.sec.freeze_account(compliance.pubkey(), v.main, 7)], compliance).ok
     failed(v.withdraw(v.usdc, USDC), E["AccountFrozen"])
@@ -410,7 +411,7 @@ def test_frozen_and_paused_paths() -> None:
     assert v.send([v.sec.set_pause(risk.pubkey(), mask([Operation.WITHDRAW]), True)], risk).ok
     failed(v.withdraw(v.usdc, USDC), E["Paused"])
     failed(v.transfer(v.usdc, USDC), E["Paused"])
-    assert v.send([v.sec.set_pause(v.admin.pubkey(), mask([Operation.DEPOSIT, Operation.WITHDRAW]), False)]).ok
+    assert security.enact(v.chain, v.admin, security.Change.unpause(mask([Operation.DEPOSIT, Operation.WITHDRAW]))).ok
     assert v.deposit(v.usdc, USDC).ok and v.withdraw(v.usdc, USDC).ok
     v.check_conservation()
 

@@ -604,9 +604,10 @@ def test_set_frozen_sets_and_clears_the_freeze_when_the_authority_signs(acct: Co
 
 def test_freeze_through_qd_security(acct: Core) -> None:
     sec = security.SecurityInstructions()
-    assert acct.chain.send([sec.initialize(acct.admin.pubkey())]).ok  # loader v2: the first signer initializes
+    # loader v2: the first signer initializes, with a short delay
+    assert acct.chain.send([sec.initialize(acct.admin.pubkey(), timelock_delay=security.LOCAL_TIMELOCK_DELAY)]).ok
     compliance = acct.chain.keypair()
-    assert acct.chain.send([sec.grant_role(acct.admin.pubkey(), security.Role.COMPLIANCE, compliance.pubkey())]).ok
+    assert security.enact(acct.chain, acct.admin, security.Change.grant_role(security.Role.COMPLIANCE, compliance.pubkey())).ok
     r = acct.chain.send([sec.freeze_account(compliance.pubkey(), acct.margin(), 11)], [compliance])
     assert r.ok, r.logs
     m = acct.state(acct.margin())

@@ -124,7 +124,11 @@ def resting_ask_and_bid(v: Venue, maker: Trader, taker: Trader) -> tuple[int, in
 
 
 def set_pause(v: Venue, ops: list[Operation], paused: bool, market: int = security.NO_MARKET) -> None:
-    assert v.send([v.sec.set_pause(v.admin.pubkey(), mask(ops), paused, market)]).ok
+    """Pauses at once; unpauses through the timelock."""
+    if paused:
+        assert v.send([v.sec.set_pause(v.admin.pubkey(), mask(ops), True, market)]).ok
+    else:
+        assert security.enact(v.chain, v.admin, security.Change.unpause(mask(ops), market)).ok
 
 
 def other_bump_address(seeds: list[bytes]) -> Pubkey:
@@ -272,7 +276,7 @@ def test_post_only_cannot_cross_by_modification_or_offset() -> None:
 def test_the_rate_limit_refills_after_slots_and_binds_makers() -> None:
     v = Venue()
     taker, maker = v.trader(), v.trader()
-    assert v.send([v.sec.set_rate_limit(v.admin.pubkey(), 2, 500)]).ok  # 2 at once, then one per 2 slots
+    assert security.enact(v.chain, v.admin, security.Change.set_rate_limit(2, 500)).ok  # 2 at once, then one per 2 slots
     order_id = v.placed_id(taker, order(BID, MARKET, IOC, price=102 * USDC))
     for i in range(2):
         assert v.place(maker, order(ASK, price=(101 + i) * USDC)).ok
@@ -300,8 +304,8 @@ def test_a_frozen_account_settles_but_does_not_make() -> None:
     realized = v.account(maker).position(0).realized_pnl
     assert realized > 0
     compliance = v.chain.keypair()
-    assert v.send([v.sec.grant_role(v.admin.pubkey(), security.Role.COMPLIANCE, compliance.pubkey()),
-                   v.sec.freeze_account(compliance.pubkey(), maker.margin, 7)], compliance).ok
+    assert security.enact(v.chain, v.admin, security.Change.grant_role(security.Role.COMPLIANCE, compliance.pubkey())).ok
+    assert v.send([v.sec.freeze_account(compliance.pubkey(), maker.margin, 7)], compliance).ok
     buy = v.placed_id(taker, order(BID, MARKET, IOC, price=102 * USDC))
     v.advance(2)
     refused(v, [make_ix(v, maker, taker, buy)], "AccountFrozen")

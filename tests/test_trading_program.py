@@ -78,7 +78,8 @@ class Venue:
         self.oracle_ix = oracle.OracleInstructions()
         self.admin = self.chain.payer
         self.usdc = self.chain.create_mint(6)
-        assert self.send([self.sec.initialize(self.admin.pubkey()), self.core.initialize(self.admin.pubkey(), self.usdc)]).ok
+        assert self.send([self.sec.initialize(self.admin.pubkey(), timelock_delay=security.LOCAL_TIMELOCK_DELAY),
+                          self.core.initialize(self.admin.pubkey(), self.usdc)]).ok
         assert self.send([self.cix.create_collateral(self.admin.pubkey(), self.usdc, None, Params(10_000, 10_000, 10**15))]).ok
         self.publisher = self.chain.keypair()
         self.feeds: dict[int, Pubkey] = {}
@@ -236,7 +237,7 @@ def test_market_creation_refusals() -> None:
 def test_params_status_and_oracle_changes_need_their_roles() -> None:
     v = Venue()
     risk = v.chain.keypair()
-    assert v.send([v.sec.grant_role(v.admin.pubkey(), Role.RISK_MANAGER, risk.pubkey())]).ok
+    assert security.enact(v.chain, v.admin, security.Change.grant_role(Role.RISK_MANAGER, risk.pubkey())).ok
 
     def set_params(signer: Keypair, p: MarketParams) -> TxResult:
         return v.send([v.ix.set_market_params(signer.pubkey(), 0, p)], signer)
@@ -554,8 +555,8 @@ def test_frozen_accounts_cancel_but_do_not_trade_and_cancels_skip_the_rate_limit
     v = Venue()
     t = v.trader()
     compliance = v.chain.keypair()
-    assert v.send([v.sec.grant_role(v.admin.pubkey(), Role.COMPLIANCE, compliance.pubkey()),
-                   v.sec.set_rate_limit(v.admin.pubkey(), 2, 1)]).ok
+    for change in (security.Change.grant_role(Role.COMPLIANCE, compliance.pubkey()), security.Change.set_rate_limit(2, 1)):
+        assert security.enact(v.chain, v.admin, change).ok
     ids = [v.placed_id(t, order(BID, price=(90 + i) * USDC)) for i in range(2)]
     failed(v.place(t, order(BID, price=90 * USDC)), E["RateLimited"])
     # Cancels take no token.

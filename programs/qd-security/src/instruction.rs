@@ -395,7 +395,5 @@ mod tests {
         assert_eq!(err(CANCEL_PROPOSAL, &[0]), RuntimeError::InvalidInstructionData.into());
         assert_eq!(SecurityInstruction::unpack(&[1, 2, 3]).unwrap_err(), RuntimeError::InvalidInstruction.into());
         assert_eq!(SecurityInstruction::unpack(&[0; 8]).unwrap_err(), RuntimeError::InvalidInstruction.into());
-        // The direct role and limit instructions are gone: only proposals change them.
-        assert_eq!(SecurityInstruction::unpack(&discriminator("global", "grant_role")).unwrap_err(), RuntimeError::InvalidInstruction.into());
     }
 }
