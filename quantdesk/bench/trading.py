@@ -55,8 +55,9 @@ class Venue:
         self.admin = self.chain.payer
         self.usdc = self.chain.create_mint(6)
         # A rate limit as a venue runs one, so placements pay for their token bucket.
-        self.send([sec.initialize(self.admin.pubkey()), cor.initialize(self.admin.pubkey(), self.usdc), sec.set_rate_limit(self.admin.pubkey(), 64, 4_000),
+        self.send([sec.initialize(self.admin.pubkey(), timelock_delay=security.LOCAL_TIMELOCK_DELAY), cor.initialize(self.admin.pubkey(), self.usdc),
                    self.cix.create_collateral(self.admin.pubkey(), self.usdc, None, Params(10_000, 10_000, 10**15))])
+        self.ok(security.enact(self.chain, self.admin, security.Change.set_rate_limit(64, 4_000)))
         self.publisher = self.chain.keypair()
         self.feeds = [oracle.feed_address(f"PERP{k}/USD") for k in range(MAX_POSITIONS)]
         self.send([self.oix.initialize_feed(self.admin.pubkey(), f"PERP{k}/USD", -6, 30, [self.publisher.pubkey()]) for k in range(MAX_POSITIONS)])
