@@ -22,7 +22,7 @@ async def run() -> int:
             await fund(connection, authority)
             publishers = await oracle.run(OracleClient(Provider(connection, Wallet(authority))), authority)
             print()
-            desk = await access.run(connection, authority)
+            desk = await access.run(connection, node.rpc_url, authority)
             print()
             symbols = await collateral.run(connection, authority, desk, publishers)
             print()

@@ -1,7 +1,8 @@
-"""Demo part 2, qd-security and qd-core: an admin grants roles; a desk creates a master account with
-two sub-accounts and a delegate; a session key acts within its scopes and is refused outside them;
-risk pauses a market and only admin reopens it; compliance freezes and unfreezes an account; the
-audit trail is read back from the programs' events."""
+"""Demo part 2, qd-security and qd-core: roles are granted through the timelock (proposed, executed
+after the delay; an early execution is refused); a desk creates a master account with two
+sub-accounts and a delegate; a session key acts within its scopes and is refused outside them;
+risk pauses a market at once and only admin reopens it, through the timelock; compliance freezes
+and unfreezes an account; the audit trail is read back from the programs' events."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -16,8 +17,11 @@ from solders.signature import Signature
 from quantdesk.clients import core, idl, security, sysvar, token
 from quantdesk.clients.core import CoreClient
 from quantdesk.clients.rpc import SimulationError
-from quantdesk.clients.security import NO_MARKET, SCOPE_CANCEL, SCOPE_PLACE, Action, AuditAction, Operation, Role, SecurityClient
+from quantdesk.clients.security import (
+    LOCAL_TIMELOCK_DELAY, NO_MARKET, SCOPE_CANCEL, SCOPE_PLACE, Action, AuditAction, Change, Operation, Role, SecurityClient,
+)
 from quantdesk.demo.common import fund, refused, usd
+from quantdesk.localnet.controls_client import ValidatorClock
 
 SOL_PERP, BTC_PERP, ETH_PERP = 0, 1, 2
 MARKET_NAMES = {SOL_PERP: "SOL-PERP", BTC_PERP: "BTC-PERP", ETH_PERP: "ETH-PERP", NO_MARKET: "-"}
@@ -31,8 +35,9 @@ def short(key: Pubkey | None) -> str:
 class AccessDemo:
     """The actors (wallets) and the two program clients, all on one RPC connection."""
 
-    def __init__(self, connection: AsyncClient, super_admin: Keypair) -> None:
+    def __init__(self, connection: AsyncClient, rpc_url: str, super_admin: Keypair) -> None:
         provider = Provider(connection, Wallet(super_admin))
+        self.clock = ValidatorClock(rpc_url)
         self.sec = SecurityClient(provider)
         self.core = CoreClient(provider)
         self.connection = connection
@@ -50,6 +55,10 @@ class AccessDemo:
     async def privileged(self, ix: Instruction, signer: Keypair) -> None:
         """Sends a privileged instruction and keeps its signature for the audit trail."""
         self.audited.append(await self.sec.send([ix], [signer]))
+
+    async def enact(self, change: bytes, proposer: Keypair) -> None:
+        """Through the timelock: proposes, warps the validator's clock past the delay, executes."""
+        self.audited.extend(await self.sec.enact(proposer, change, self.clock.warp_seconds))
 
     async def check(self, signer: Keypair, margin: Pubkey, action: Action, market: int = NO_MARKET, notional: int = 0,
                     session: Pubkey | None = None) -> None:
@@ -74,30 +83,51 @@ class Desk:
     alpha: Pubkey
 
 
-async def run(connection: AsyncClient, super_admin: Keypair) -> Desk:
-    d = AccessDemo(connection, super_admin)
+async def run(connection: AsyncClient, rpc_url: str, super_admin: Keypair) -> Desk:
+    d = AccessDemo(connection, rpc_url, super_admin)
+    # The clock moves only by warps meanwhile, so "before the delay has passed" is exact.
+    await d.clock.call("qd_pauseClock")
+    try:
+        return await _run(d, connection, super_admin)
+    finally:
+        await d.clock.call("qd_resumeClock")
+
+
+async def _run(d: AccessDemo, connection: AsyncClient, super_admin: Keypair) -> Desk:
     print("== qd-security and qd-core: roles, accounts, delegates, sessions, pauses, freezes ==")
     await fund(connection, d.admin, d.risk, d.compliance, d.desk, d.trader, d.session_key, sol=2)
     quote = Keypair()
     rent = (await connection.get_minimum_balance_for_rent_exemption(token.MINT_LEN)).value
     await d.sec.send(token.create_mint(super_admin.pubkey(), quote.pubkey(), super_admin.pubkey(), 6, rent), [quote])
-    await d.privileged(d.sec.ix.initialize(super_admin.pubkey()), super_admin)
+    # The local validator loads programs with the immutable loader: the only place a delay below
+    # the 2-day minimum is accepted.
+    await d.privileged(d.sec.ix.initialize(super_admin.pubkey(), timelock_delay=LOCAL_TIMELOCK_DELAY), super_admin)
     await d.core.send([d.core.ix.initialize(super_admin.pubkey(), quote.pubkey())])
     glob = await d.core.fetch_global()
     print(f"venue initialized by the deployer: SecurityConfig {security.CONFIG}, GlobalConfig {core.GLOBAL}")
     print(f"  quote mint {glob.quote_mint} (USDC-like, 6 decimals), at most {glob.max_sub_accounts} sub-accounts per owner")
 
-    print("\nroles: the super-admin names an admin; the admin names risk and compliance")
-    await d.privileged(d.sec.ix.grant_role(super_admin.pubkey(), Role.ADMIN, d.admin.pubkey()), super_admin)
-    await d.privileged(d.sec.ix.grant_role(d.admin.pubkey(), Role.RISK_MANAGER, d.risk.pubkey()), d.admin)
-    await d.privileged(d.sec.ix.grant_role(d.admin.pubkey(), Role.COMPLIANCE, d.compliance.pubkey()), d.admin)
-    await d.privileged(d.sec.ix.set_rate_limit(d.admin.pubkey(), 20, 2_000), d.admin)
+    print(f"\nroles through the timelock ({LOCAL_TIMELOCK_DELAY} s here, at least 2 days on a public cluster): "
+          "the super-admin names an admin; the admin names risk and compliance")
+    await d.enact(Change.grant_role(Role.ADMIN, d.admin.pubkey()), super_admin)
+    await d.enact(Change.grant_role(Role.RISK_MANAGER, d.risk.pubkey()), d.admin)
+    await d.enact(Change.grant_role(Role.COMPLIANCE, d.compliance.pubkey()), d.admin)
+    config = await d.sec.fetch_config()
+    limit = security.proposal_address(config.proposal_count)
+    await d.sec.send([d.sec.ix.propose(d.admin.pubkey(), config.proposal_count, Change.set_rate_limit(20, 2_000))], [d.admin])
+    queued = await d.sec.fetch_proposal(limit)
+    print(f"  proposal #{queued.id} (rate limit) by admin, executable from unix time {queued.eta}")
+    await refused("anyone executes it before its delay has passed", security.NAME, d.sec.simulate([d.sec.ix.execute_proposal(limit)]))
+    await d.clock.warp_seconds(LOCAL_TIMELOCK_DELAY + 1)
+    d.audited.append(await d.sec.send([d.sec.ix.execute_proposal(limit)]))
     config = await d.sec.fetch_config()
     for role in Role:
         print(f"  {role.name:<13} {', '.join(d.who(k) for k in config.roles[role]) or '-'}")
     print(f"  order rate limit per margin account: burst {config.rate_limit.capacity}, refill {config.rate_limit.refill_milli_per_slot / 1000:g} per slot")
-    await refused("admin makes the trader an ADMIN (only the super-admin may)", security.NAME,
-                    d.sec.simulate([d.sec.ix.grant_role(d.admin.pubkey(), Role.ADMIN, d.trader.pubkey())], [d.admin]))
+    await refused("admin proposes the trader as ADMIN (only the super-admin may)", security.NAME,
+                    d.sec.simulate([d.sec.ix.propose(d.admin.pubkey(), config.proposal_count, Change.grant_role(Role.ADMIN, d.trader.pubkey()))], [d.admin]))
+    await refused("the trader proposes itself as COMPLIANCE", security.NAME,
+                    d.sec.simulate([d.sec.ix.propose(d.trader.pubkey(), config.proposal_count, Change.grant_role(Role.COMPLIANCE, d.trader.pubkey()))], [d.trader]))
 
     print("\ndesk: a master account, two sub-accounts, a trade-only delegate and per-account limits")
     master = await d.core.create(d.desk, 0, "master")
@@ -135,14 +165,17 @@ async def run(connection: AsyncClient, super_admin: Keypair) -> Desk:
     await d.check(d.session_key, master, Action.WITHDRAW, NO_MARKET, 0, session)
     await d.check(d.session_key, master, Action.TRANSFER, NO_MARKET, 0, session)
 
-    print("\npause: risk pauses new orders on BTC-PERP; risk cannot reopen it, admin can")
+    print("\npause: risk pauses new orders on BTC-PERP at once; risk cannot reopen it, admin can, through the timelock")
     await d.privileged(d.sec.ix.set_pause(d.risk.pubkey(), Operation.PLACE_ORDER.bit, True, BTC_PERP), d.risk)
     await d.check(d.desk, master, Action.PLACE_ORDER, BTC_PERP, 1_000 * USDC)
     await d.check(d.desk, master, Action.CANCEL_ORDER, BTC_PERP)
     await d.check(d.desk, master, Action.PLACE_ORDER, SOL_PERP, 1_000 * USDC)
-    await refused("risk unpauses BTC-PERP orders", security.NAME,
-                    d.sec.simulate([d.sec.ix.set_pause(d.risk.pubkey(), Operation.PLACE_ORDER.bit, False, BTC_PERP)], [d.risk]))
-    await d.privileged(d.sec.ix.set_pause(d.admin.pubkey(), Operation.PLACE_ORDER.bit, False, BTC_PERP), d.admin)
+    await refused("admin unpauses BTC-PERP orders directly", security.NAME,
+                    d.sec.simulate([d.sec.ix.set_pause(d.admin.pubkey(), Operation.PLACE_ORDER.bit, False, BTC_PERP)], [d.admin]))
+    proposal_id = (await d.sec.fetch_config()).proposal_count
+    await refused("risk proposes to unpause BTC-PERP orders", security.NAME,
+                    d.sec.simulate([d.sec.ix.propose(d.risk.pubkey(), proposal_id, Change.unpause(Operation.PLACE_ORDER.bit, BTC_PERP))], [d.risk]))
+    await d.enact(Change.unpause(Operation.PLACE_ORDER.bit, BTC_PERP), d.admin)
     await d.check(d.desk, master, Action.PLACE_ORDER, BTC_PERP, 1_000 * USDC)
 
     print("\nfreeze: compliance freezes 'alpha' (reason 17), then lifts it (reason 18)")
