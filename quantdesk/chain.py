@@ -30,7 +30,7 @@ from solders.signature import Signature
 from solders.transaction_metadata import FailedTransactionMetadata
 from solders.transaction_status import InstructionErrorCustom, TransactionErrorInstructionError
 
-from quantdesk.clients import token
+from quantdesk.clients import idl, token
 from quantdesk.localnet.server import find_root, load_programs
 
 SOL = 1_000_000_000
@@ -82,6 +82,15 @@ class Chain:
             raise FileNotFoundError(f"{path} not found: build the programs first (`make build`)")
         self.svm.add_program_from_file(program_id, path)
         return program_id
+
+    def deploy_upgradeable(self, name: str, program_id: Pubkey, authority: Pubkey) -> Pubkey:
+        """Redeploys target/deploy/<name>.so at `program_id` through the upgradeable loader with
+        `authority` as its upgrade authority, as on a public cluster; returns its ProgramData."""
+        program_data = idl.program_data_address(program_id)
+        state = (3).to_bytes(4, "little") + (0).to_bytes(8, "little") + b"\x01" + bytes(authority)
+        self.set_account(program_data, Account(10**10, state + (DEPLOY_DIR / f"{name}.so").read_bytes(), idl.BPF_LOADER_UPGRADEABLE, False, 0))
+        self.set_account(program_id, Account(10**9, (2).to_bytes(4, "little") + bytes(program_data), idl.BPF_LOADER_UPGRADEABLE, True, 0))
+        return program_data
 
     def keypair(self, lamports: int = 10 * SOL) -> Keypair:
         """A new keypair holding `lamports` (0 for an unfunded one)."""

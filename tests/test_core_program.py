@@ -13,7 +13,7 @@ from solders.instruction import Instruction
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
-from quantdesk.chain import DEPLOY_DIR, ROOT, Chain, TxResult
+from quantdesk.chain import ROOT, Chain, TxResult
 from quantdesk.clients import collateral, core, idl, security, token, trading_state
 from quantdesk.clients.core import MarginAccount
 
@@ -176,15 +176,12 @@ def test_initialize_account_attacks(c: Core) -> None:
 def test_only_the_upgrade_authority_initializes_an_upgradeable_deployment(c: Core) -> None:
     # Redeploy qd-core through the upgradeable loader, as on a public cluster.
     authority = c.chain.keypair()
-    program_data = idl.program_data_address(core.PROGRAM_ID)
-    elf = (DEPLOY_DIR / "qd_core.so").read_bytes()
-    state = (3).to_bytes(4, "little") + (0).to_bytes(8, "little") + b"\x01" + bytes(authority.pubkey())
-    c.chain.set_account(program_data, Account(10**10, state + elf, idl.BPF_LOADER_UPGRADEABLE, False, 0))
-    c.chain.set_account(core.PROGRAM_ID, Account(10**9, (2).to_bytes(4, "little") + bytes(program_data), idl.BPF_LOADER_UPGRADEABLE, True, 0))
+    program_data = c.chain.deploy_upgradeable("qd_core", core.PROGRAM_ID, authority.pubkey())
     # The payer deployed nothing: refused, as is a ProgramData account of another program.
     failed(c.init(), E["NotUpgradeAuthority"])
     fake_data = Keypair().pubkey()
-    c.chain.set_account(fake_data, Account(10**9, state, idl.BPF_LOADER_UPGRADEABLE, False, 0))
+    state = c.chain.account(program_data).data[:45]  # type: ignore[union-attr]
+    c.chain.set_account(fake_data, Account(10**9, bytes(state), idl.BPF_LOADER_UPGRADEABLE, False, 0))
     ix = c.ix.initialize(authority.pubkey(), c.mint)
     failed(c.chain.send([with_meta(ix, 5, key=fake_data)], [authority]), E["WrongAddress"])
     assert c.chain.account(core.GLOBAL) is None

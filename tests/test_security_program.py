@@ -612,6 +612,21 @@ def test_the_delay_is_set_through_the_timelock(live: Desk) -> None:
     failed(live.enact(Change.set_timelock_delay(security.MAX_TIMELOCK_DELAY + 1)), E["InvalidTimelockDelay"])
 
 
+def test_an_upgradeable_deployment_keeps_the_two_day_minimum(d: Desk) -> None:
+    # Redeployed through the upgradeable loader, as on every public cluster.
+    d.chain.deploy_upgradeable("qd_security", security.PROGRAM_ID, d.admin.pubkey())
+    failed(d.init(LOCAL_TIMELOCK_DELAY), E["InvalidTimelockDelay"])
+    failed(d.init(security.MIN_TIMELOCK_DELAY - 1), E["InvalidTimelockDelay"])
+    assert d.chain.account(CONFIG) is None
+    assert d.init(security.MIN_TIMELOCK_DELAY).ok
+    c = d.config()
+    assert (c.timelock_delay, c.min_timelock_delay) == (security.MIN_TIMELOCK_DELAY, security.MIN_TIMELOCK_DELAY)
+    # Nor can the delay be lowered below it later.
+    failed(d.propose(Change.set_timelock_delay(security.MIN_TIMELOCK_DELAY - 1))[0], E["InvalidTimelockDelay"])
+    r, address = d.propose(Change.set_timelock_delay(security.MAX_TIMELOCK_DELAY))
+    assert r.ok and d.proposal(address).eta == T0 + security.MIN_TIMELOCK_DELAY
+
+
 @pytest.mark.parametrize("delay", [-1, security.MAX_TIMELOCK_DELAY + 1])
 def test_initialize_bounds_the_delay(d: Desk, delay: int) -> None:
     failed(d.init(delay), E["InvalidTimelockDelay"])

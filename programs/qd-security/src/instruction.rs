@@ -280,7 +280,7 @@ mod tests {
         assert_eq!(change(&args[..33]).unwrap_err(), RuntimeError::InvalidInstructionData.into());
         assert_eq!(change(&[&args[..], &[0]].concat()).unwrap_err(), RuntimeError::InvalidInstructionData.into());
         assert_eq!(change(&[6]).unwrap_err(), SecurityError::InvalidChange.into());
-        assert!(change(&args).unwrap().needs_super_admin() == false);
+        assert!(!change(&args).unwrap().needs_super_admin());
         assert!(change(&[&[0u8, 0][..], &[7; 32]].concat()).unwrap().needs_super_admin());
     }
 
