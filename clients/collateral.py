@@ -229,7 +229,8 @@ class CollateralInstructions:
                                                    "balances": balances_address(margin_account), "system_program": SYSTEM_PROGRAM_ID})
 
     def close_balances(self, owner: Pubkey, margin_account: Pubkey) -> Instruction:
-        return self._ix("close_balances", accounts={"owner": owner, "margin_account": margin_account, "balances": balances_address(margin_account)})
+        return self._ix("close_balances", accounts={"owner": owner, "margin_account": margin_account, "balances": balances_address(margin_account),
+                                                    "trading_account": trading_address(margin_account)})
 
     def deposit(self, owner: Pubkey, margin_account: Pubkey, mint: Pubkey, amount: int, source: Pubkey | None = None,
                 token_program: Pubkey = TOKEN_PROGRAM_ID) -> Instruction:

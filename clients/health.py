@@ -179,6 +179,8 @@ class HealthResult:
     equity: int
     """Unweighted: collateral values plus the positions' PnL."""
     notional: int
+    worst_notional: int
+    """Each position's notional if the side of its orders that leaves it largest filled."""
     liquidation_prices: list[int | None] = field(default_factory=list)
     """Per perp, in order (empty when not asked for); 6 decimals."""
 
@@ -271,6 +273,7 @@ class Health:
         self.liabilities_maint = 0
         self.equity = 0
         self.notional = 0
+        self.worst_notional = 0
 
     def add_collateral(self, c: CollateralInput) -> None:
         _check_collateral(c)
@@ -302,6 +305,8 @@ class Health:
         bid = _init_parts(p, *bids)
         ask = _init_parts(p, *asks)
         init = ask if ask.net < bid.net else bid
+        filled = [b for (b, _), has in ((bids, p.bids_base != 0 or p.bids_quote != 0), (asks, p.asks_base != 0 or p.asks_quote != 0)) if has]
+        worst = _ceil_div(max([abs(p.base), *(abs(b) for b in filled)]) * p.price, BASE_SCALE)
         sums = (
             _i128(self.assets_init + init.asset),
             _i128(self.liabilities_init + init.liability),
@@ -309,8 +314,9 @@ class Health:
             _i128(self.liabilities_maint + maint.liability),
             _i128(self.equity + pnl),
             _i128(self.notional + notional),
+            _i128(self.worst_notional + worst),
         )
-        (self.assets_init, self.liabilities_init, self.assets_maint, self.liabilities_maint, self.equity, self.notional) = sums
+        (self.assets_init, self.liabilities_init, self.assets_maint, self.liabilities_maint, self.equity, self.notional, self.worst_notional) = sums
 
     def init_health(self) -> int:
         return _i128(self.assets_init - self.liabilities_init)
@@ -381,7 +387,7 @@ def compute(collateral: Sequence[CollateralInput], perps: Sequence[PerpInput], l
         h.add_perp(p)
     outputs = (h.init_health(), h.maint_health(), h.free_collateral(), h.health_factor_bps(), h.margin_ratio_bps())
     prices = [h.liquidation_price(p) for p in perps] if liquidation_prices else []
-    return HealthResult(*outputs, h.assets_init, h.liabilities_init, h.assets_maint, h.liabilities_maint, h.equity, h.notional, prices)
+    return HealthResult(*outputs, h.assets_init, h.liabilities_init, h.assets_maint, h.liabilities_maint, h.equity, h.notional, h.worst_notional, prices)
 
 
 def format_ratio(bps: int | None) -> str:

@@ -295,7 +295,7 @@ class TradingInstructions:
                                                           "trading_account": trading_address(margin_account), "system_program": SYSTEM_PROGRAM_ID})
 
     def close_trading_account(self, owner: Pubkey, margin_account: Pubkey) -> Instruction:
-        return self._ix("close_trading_account", accounts={"owner": owner, "margin_account": margin_account,
+        return self._ix("close_trading_account", accounts={"owner": owner, "security_config": security.CONFIG, "margin_account": margin_account,
                                                            "trading_account": trading_address(margin_account)})
 
     def _order_accounts(self, signer: Pubkey, margin_account: Pubkey, market_index: int, oracle: Pubkey, quote_mint: Pubkey,

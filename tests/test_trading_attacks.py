@@ -62,11 +62,12 @@ def state(v: Venue, keys: set[Pubkey]) -> dict[Pubkey, OWNED]:
     return {k: None if a is None else (a.owner, a.lamports, bytes(a.data)) for k, a in accounts.items()}
 
 
-def refused(v: Venue, ixs: list[Instruction], error: str) -> None:
-    """`ixs` fail with `error` and leave every account they name (but the fee payer) unchanged."""
+def refused(v: Venue, ixs: list[Instruction], error: str, codes: dict[str, int] = E) -> None:
+    """`ixs` fail with `error` (a name in `codes`: qd-trading's by default) and leave every
+    account they name (but the fee payer) unchanged."""
     keys = {m.pubkey for ix in ixs for m in ix.accounts} - {v.chain.payer.pubkey()}
     before = state(v, keys)
-    failed(v.chain.send_unverified(ixs), E[error])
+    failed(v.chain.send_unverified(ixs), codes[error])
     assert state(v, keys) == before
 
 

@@ -134,7 +134,7 @@ def test_builders_list_accounts_in_the_specified_order() -> None:
         (ix.set_market_status(s, 2, o, MarketStatus.REDUCE_ONLY), ["signer s", "security", "market w", "oracle"]),
         (ix.set_market_oracle(s, 2, o, collateral.DEFAULT_GUARDS), ["signer s", "security", "market w", "oracle"]),
         (ix.open_trading_account(s, k.margin), ["signer s w", "margin", "trading w", "system_program"]),
-        (ix.close_trading_account(s, k.margin), ["signer s w", "margin", "trading w"]),
+        (ix.close_trading_account(s, k.margin), ["signer s w", "security", "margin", "trading w"]),
         (ix.place_order(s, k.margin, order, o, q, HEALTH[:2]),
          ["signer s", "security", "margin", "trading w", "market", "oracle", "balances", "quote_config", "no_session"] + [str(m.pubkey) for m in HEALTH[:2]]),
         (ix.modify_order(s, k.margin, 2, o, q, 9, [], price=USDC, session=k.session),

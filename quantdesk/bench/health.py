@@ -72,7 +72,7 @@ def decode(data: bytes) -> HealthResult | HealthError:
 
     init_health, maint_health, free_collateral = i128(), i128(), i128()
     health_factor, margin_ratio = option_i128(), option_i128()
-    sums = [i128() for _ in range(6)]
+    sums = [i128() for _ in range(7)]
     count = data[at]
     at += 1
     prices: list[int | None] = []

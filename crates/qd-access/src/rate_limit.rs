@@ -54,19 +54,29 @@ impl TokenBucket {
         if limit.capacity == 0 {
             return Ok(());
         }
-        let full = limit.capacity as u64 * MILLI;
-        let available = if self.last_slot == 0 {
-            full
-        } else {
-            let elapsed = slot.saturating_sub(self.last_slot);
-            // saturating: a bucket idle for ages is simply full.
-            self.tokens_milli.min(full).saturating_add(elapsed.saturating_mul(limit.refill_milli_per_slot as u64)).min(full)
-        };
+        let available = self.available(limit, slot);
         if available < MILLI {
             return Err(AccessError::RateLimited);
         }
         self.tokens_milli = available - MILLI;
         self.last_slot = slot.max(self.last_slot).max(1);
         Ok(())
+    }
+
+    /// Thousandths of tokens available at `slot` (refilled lazily, at most a full bucket).
+    fn available(&self, limit: &RateLimit, slot: u64) -> u64 {
+        let full = limit.capacity as u64 * MILLI;
+        if self.last_slot == 0 {
+            return full;
+        }
+        let elapsed = slot.saturating_sub(self.last_slot);
+        // saturating: a bucket idle for ages is simply full.
+        self.tokens_milli.min(full).saturating_add(elapsed.saturating_mul(limit.refill_milli_per_slot as u64)).min(full)
+    }
+
+    /// Refilled to capacity by `slot`. The account that holds a bucket may close only then, so
+    /// closing and reopening it never hands out a fresh burst.
+    pub fn is_full(&self, limit: &RateLimit, slot: u64) -> bool {
+        self.available(limit, slot) == limit.capacity as u64 * MILLI
     }
 }

@@ -190,6 +190,10 @@ fn token_bucket_burst_then_refill() {
     assert_eq!(b.consume(&limit, 10), Err(AccessError::RateLimited));
     assert_eq!(b.consume(&limit, 11), Err(AccessError::RateLimited)); // half a token
     b.consume(&limit, 12).unwrap();
+    // 2.5 of 3 tokens at slot 17, full from slot 18.
+    assert!(!b.is_full(&limit, 17));
+    assert!(b.is_full(&limit, 18));
+    assert!(TokenBucket::default().is_full(&limit, 0));
     // Idle for ages: full, not overflowed.
     b.consume(&limit, u64::MAX).unwrap();
     assert_eq!(b.tokens_milli, 2 * MILLI);

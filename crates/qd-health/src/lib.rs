@@ -337,11 +337,12 @@ pub struct Health {
     liabilities_maint: i128,
     equity: i128,
     notional: i128,
+    worst_notional: i128,
 }
 
 impl Health {
     pub const fn new() -> Self {
-        Health { assets_init: 0, liabilities_init: 0, assets_maint: 0, liabilities_maint: 0, equity: 0, notional: 0 }
+        Health { assets_init: 0, liabilities_init: 0, assets_maint: 0, liabilities_maint: 0, equity: 0, notional: 0, worst_notional: 0 }
     }
 
     /// Weighted assets at the initial level.
@@ -372,6 +373,12 @@ impl Health {
     /// Sum of the positions' notionals (open orders excluded).
     pub fn notional(&self) -> i128 {
         self.notional
+    }
+
+    /// Sum of each position's notional if the side of its open orders that leaves it largest
+    /// filled (the position itself when that is larger): the exposure leverage limits count.
+    pub fn worst_notional(&self) -> i128 {
+        self.worst_notional
     }
 
     /// Adds a collateral balance: a holding at its weight per level, a debt in full, its value
@@ -417,6 +424,10 @@ impl Health {
         };
         let current = Position::new(p, p.base, p.quote as i128 + funding);
         let now = current.value(p.price);
+        let largest = [bids_filled, asks_filled].into_iter().flatten().fold(p.base.unsigned_abs(), |m, (b, _)| m.max(b.unsigned_abs()));
+        // ceil(|b| * p / 1e9) as `Position::value` computes a notional (< 2^97).
+        let (q, inexact) = divrem_pow10::<BASE_DECIMALS>(mul_wide(largest, p.price as u64));
+        let worst = q + inexact as u128;
         let maint = now.parts(current.ratio(m.maint_margin_bps), m.upnl_maint_weight_bps);
         // A side without orders is the position as it is.
         let as_is = || now.parts(current.ratio(m.init_margin_bps), m.upnl_init_weight_bps);
@@ -433,6 +444,7 @@ impl Health {
             liabilities_maint: add_nonneg(self.liabilities_maint, maint.liability)?,
             equity: add(self.equity, now.pnl)?,
             notional: add_nonneg(self.notional, now.notional as i128)?,
+            worst_notional: add_nonneg(self.worst_notional, worst as i128)?,
         };
         Ok(())
     }

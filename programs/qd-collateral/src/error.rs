@@ -54,6 +54,8 @@ pub enum CollateralError {
     InvalidOracleAction = 6122,
     /// The vault holds less than the amount: funds the protocol owes are not yet collected
     VaultShortfall = 6123,
+    /// The margin account still holds perp positions or PnL to settle
+    PositionsOpen = 6124,
 }
 
 impl From<CollateralError> for ProgramError {

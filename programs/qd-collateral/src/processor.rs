@@ -299,7 +299,7 @@ fn open_balances(accounts: &[AccountInfo]) -> ProgramResult {
 }
 
 fn close_balances(accounts: &[AccountInfo]) -> ProgramResult {
-    let [owner, margin_info, balances_info] = validate::accounts::<3>(accounts)?;
+    let [owner, margin_info, balances_info, trading_info] = validate::accounts::<4>(accounts)?;
     validate::signer(owner)?;
     validate::writable(owner)?;
     let margin = load_margin(margin_info)?;
@@ -309,6 +309,10 @@ fn close_balances(accounts: &[AccountInfo]) -> ProgramResult {
     let balances = balances_mut(balances_info, margin_info.key())?;
     if balances.count != 0 {
         return Err(E::BalancesNotEmpty.into());
+    }
+    // A position (or PnL to settle) needs its balances: its losses and settlements land there.
+    if trading_account_of(trading_info, margin_info.key())?.is_some_and(|t| t.position_count != 0) {
+        return Err(E::PositionsOpen.into());
     }
     // Zeroes the data and hands the account to the System program (no revival in the same
     // transaction); qd-core's close_margin_account then sees it closed.

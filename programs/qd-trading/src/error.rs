@@ -95,6 +95,8 @@ pub enum TradingError {
     NothingToModify = 6142,
     /// The trading account has no position in this market
     NoPosition = 6143,
+    /// The rate-limit bucket must refill before the trading account closes
+    RateLimitRefilling = 6144,
 }
 
 /// Checked arithmetic failed.

@@ -10,7 +10,8 @@
 //!   starts settlement (final) at the oracle price read with settlement guards.
 //! - `set_market_oracle(guards)`: ADMIN replaces the oracle and its guards.
 //! - `open_trading_account()` / `close_trading_account()`: the margin account's owner opens its
-//!   TradingAccount PDA [b"trading", margin_account], and closes it when it holds nothing.
+//!   TradingAccount PDA [b"trading", margin_account], and closes it when it holds nothing and
+//!   its rate-limit bucket has refilled (close and reopen never resets the bucket).
 //! - `place_order(params)`: market, limit or oracle-offset orders; IOC, FOK, GTC, GTT;
 //!   post-only (reject or slide) and reduce-only. Market, IOC and FOK orders, and resting orders
 //!   that cross the oracle, run an auction. Authorized (owner, delegate or session key),

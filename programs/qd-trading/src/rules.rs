@@ -5,6 +5,7 @@
 use crate::error::{overflow, TradingError as E};
 use crate::instruction::OrderParams;
 use qd_health::wide::{div_pow10, mul_wide};
+use qd_health::Health;
 use qd_runtime::error::ProgramError;
 use qd_trading_state::{
     round_to_tick, Order, PerpMarket, KIND_LIMIT, KIND_MARKET, KIND_ORACLE_OFFSET, ORDER_FLAG_POST_ONLY, ORDER_FLAG_REDUCE_ONLY,
@@ -201,6 +202,19 @@ pub fn open_interest(market: &PerpMarket, before: [i64; 2], after: [i64; 2]) -> 
     let long = u64::try_from(long).map_err(|_| overflow())?;
     let short = u64::try_from(short).map_err(|_| overflow())?;
     Ok((long, short))
+}
+
+/// The owner's leverage limit (x100; 0: none) holds: the positions' notional with every open
+/// order filled on its larger side is at most `limit / 100` times the equity.
+pub fn check_leverage(health: &Health, limit: u16) -> Result<(), ProgramError> {
+    if limit == 0 {
+        return Ok(());
+    }
+    let allowed = health.equity().checked_mul(limit as i128).ok_or_else(overflow)?;
+    if health.worst_notional().checked_mul(100).ok_or_else(overflow)? > allowed {
+        return Err(E::LeverageExceeded.into());
+    }
+    Ok(())
 }
 
 #[cfg(test)]

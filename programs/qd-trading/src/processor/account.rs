@@ -3,6 +3,7 @@
 use super::{next_seq, trading_mut};
 use crate::error::TradingError as E;
 use crate::events::TradingAccountOpened;
+use qd_access::load_config as load_security;
 use qd_core_state::load_margin;
 use qd_runtime::account::{init, AccountType};
 use qd_runtime::account_info::AccountInfo;
@@ -47,18 +48,24 @@ pub(super) fn open_trading_account(accounts: &[AccountInfo]) -> ProgramResult {
 }
 
 pub(super) fn close_trading_account(accounts: &[AccountInfo]) -> ProgramResult {
-    let [owner, margin_info, trading_info] = validate::accounts::<3>(accounts)?;
+    let [owner, security, margin_info, trading_info] = validate::accounts::<4>(accounts)?;
     check_owner(owner, margin_info)?;
     let trading = trading_mut(trading_info, margin_info.key())?;
     if trading.position_count != 0 || trading.order_count != 0 {
         return Err(E::TradingAccountNotEmpty.into());
+    }
+    // A reopened account starts with a full bucket: closing one that is not full yet would
+    // turn close-and-reopen into a rate-limit reset.
+    let clock = Clock::get()?;
+    if !trading.bucket.is_full(&load_security(security)?.rate_limit, clock.slot) {
+        return Err(E::RateLimitRefilling.into());
     }
     let seq = next_seq(&mut trading.seq)?;
     // Zeroes the data and hands the account to the System program (no revival in the same
     // transaction); qd-core's close_margin_account then sees it closed.
     trading_info.close(owner)?;
     emit(
-        TradingAccountOpened { trading: *trading_info.key(), margin_account: *margin_info.key(), owner: *owner.key(), open: false, slot: Clock::get()?.slot, seq }
+        TradingAccountOpened { trading: *trading_info.key(), margin_account: *margin_info.key(), owner: *owner.key(), open: false, slot: clock.slot, seq }
             .encode()
             .finish()?,
     );

@@ -1,13 +1,16 @@
 //! Fills: `place_and_make` (a maker takes a taker order during its auction, at the auction
 //! price) and `fill_order` (a permissionless filler matches a taker order whose auction is over
 //! with resting maker orders, at the makers' prices). Both run every fill through `execute`;
-//! fees move by CPI once per account at the end, then each account whose position grew in this
-//! market must keep its initial health at or above zero.
+//! fees move by CPI once per account at the end, then every account whose position changed is
+//! checked (`Party::check_health`): one whose position grew (a flip counts as growth) must keep
+//! initial health >= 0 and its owner's leverage limit; one that only reduced must end at
+//! initial health >= 0 or no lower than before its fills, so a reduction never moves value out
+//! of an account that is already short of margin.
 //!
 //! Health accounts: after the fixed accounts, every party's health list in order
 //! (place_and_make: the maker's, then the taker's; fill_order: the taker's, then each maker's),
 //! each as `account_health` reads it without the quote config and this market. A party whose
-//! position did not grow is not checked: its list is skipped unread.
+//! position did not change is not checked: its list is skipped unread.
 
 use super::orders::{drop_order, finish};
 use super::{adjust, balances_of, check_adjust_accounts, quote_config, session, trading_mut};
@@ -17,7 +20,7 @@ use crate::instruction::{MakerParams, MAX_MAKERS};
 use crate::rules;
 use core::slice::Iter;
 use qd_access::{authorize, check_not_paused, load_config as load_security, AccessError, Action, Operation, Request};
-use qd_collateral_state::{CollateralBalances, CollateralConfig};
+use qd_collateral_state::{BalanceEntry, CollateralBalances, CollateralConfig};
 use qd_core_state::load_margin;
 use qd_oracle_reader::Action as OracleAction;
 use qd_runtime::account_info::AccountInfo;
@@ -27,7 +30,7 @@ use qd_runtime::pubkey::Pubkey;
 use qd_runtime::sysvar::Clock;
 use qd_runtime::validate;
 use qd_trading_state::{
-    account_health, auction_price, market_price, quote_for, Order, PerpMarket, TradingAccount, KIND_MARKET, MARKET_STATUS_REDUCE_ONLY,
+    account_health, auction_price, market_price, quote_for, Order, PerpMarket, Position, TradingAccount, KIND_MARKET, MARKET_STATUS_REDUCE_ONLY,
     MARKET_STATUS_SETTLEMENT, TIF_FOK,
 };
 
@@ -37,10 +40,12 @@ struct Party<'a> {
     owner: Pubkey,
     /// The owner's limit: this account may only reduce.
     reduce_only: bool,
+    /// The owner's leverage limit (x100; 0: none).
+    max_leverage_x100: u16,
     trading: &'a mut TradingAccount,
     balances: &'a AccountInfo,
-    /// Its base in the market when the instruction started.
-    start_base: i64,
+    /// Its position in the market when the instruction started (index and value).
+    start: Option<(usize, Position)>,
     /// Net fees of its fills in this instruction (rebates negative).
     fee: i64,
     /// Its trading account changed (a fill, or an order taken off the book): only then are
@@ -59,8 +64,18 @@ impl<'a> Party<'a> {
         let margin_key = margin_info.key();
         let trading = trading_mut(trading_info, margin_key)?;
         balances_of(balances_info, margin_key, true)?;
-        let start_base = trading.position_index(market_index).map_or(0, |p| trading.positions[p].base);
-        Ok(Party { margin_key, owner: margin.owner, reduce_only: margin.reduce_only != 0, trading, balances: balances_info, start_base, fee: 0, touched: false })
+        let start = trading.position_index(market_index).map(|p| (p, trading.positions[p]));
+        Ok(Party {
+            margin_key,
+            owner: margin.owner,
+            reduce_only: margin.reduce_only != 0,
+            max_leverage_x100: margin.max_leverage_x100,
+            trading,
+            balances: balances_info,
+            start,
+            fee: 0,
+            touched: false,
+        })
     }
 
     fn base(&self, market_index: u16) -> i64 {
@@ -94,25 +109,61 @@ impl<'a> Party<'a> {
         adjust(authority, quote_info, self.balances, self.fee.checked_neg().ok_or_else(overflow)?)
     }
 
-    /// Checks the initial health of a party whose position in `market` grew, reading its list
-    /// from `next`; skips the list of one that did not grow (2 accounts per non-quote balance
-    /// and per position in another market).
-    fn check_health(&self, next: &mut Iter<AccountInfo>, quote: &CollateralConfig, market: &PerpMarket, price: i64, clock: &Clock, err: E) -> ProgramResult {
+    /// Checks a party after its fills (see the module docs), reading its health list from
+    /// `next`; skips the list of one whose position did not change (2 accounts per non-quote
+    /// balance and per position in another market).
+    #[allow(clippy::too_many_arguments)]
+    fn check_health(&mut self, next: &mut Iter<AccountInfo>, quote: &CollateralConfig, market: &PerpMarket, price: i64, clock: &Clock, err: E) -> ProgramResult {
         let balances = self.balances.load::<CollateralBalances>(&qd_ids::QD_COLLATERAL)?;
-        if self.base(market.index).unsigned_abs() > self.start_base.unsigned_abs() {
-            let health = account_health(balances, Some(self.trading), next, Some(quote), Some((market, price)), OracleAction::Margin, clock)?;
-            if health.init_health()? < 0 {
-                return Err(err.into());
+        let (start, base) = (self.start.map_or(0, |(_, p)| p.base), self.base(market.index));
+        if base == start {
+            let others = balances.active().iter().filter(|e| e.mint != quote.mint).count()
+                + self.trading.positions().iter().filter(|p| p.market_index != market.index).count();
+            if others > 0 {
+                next.nth(2 * others - 1).ok_or(RuntimeError::NotEnoughAccounts)?;
             }
             return Ok(());
         }
-        let others = balances.active().iter().filter(|e| e.mint != quote.mint).count()
-            + self.trading.positions().iter().filter(|p| p.market_index != market.index).count();
-        if others > 0 {
-            next.nth(2 * others - 1).ok_or(RuntimeError::NotEnoughAccounts)?;
+        let list = next.clone();
+        let after = account_health(balances, Some(self.trading), next, Some(quote), Some((market, price)), OracleAction::Margin, clock)?;
+        if grows(start, base) {
+            if after.init_health()? < 0 {
+                return Err(err.into());
+            }
+            return rules::check_leverage(&after, self.max_leverage_x100).map_err(Into::into);
         }
-        Ok(())
+        if after.init_health()? >= 0 || after.init_health()? >= self.health_before(list, balances, quote, market, price, clock)? {
+            return Ok(());
+        }
+        Err(err.into())
     }
+
+    /// Initial health before this instruction's fills: the position as it started and the
+    /// quote balance before the fees (the other positions and balances did not change).
+    #[inline(never)]
+    fn health_before(&mut self, mut list: Iter<AccountInfo>, balances: &CollateralBalances, quote: &CollateralConfig, market: &PerpMarket, price: i64, clock: &Clock) -> Result<i128, ProgramError> {
+        // Only a party that held a position can have reduced it.
+        let (p, start) = self.start.ok_or(E::OrderNotFound)?;
+        let mut before = *balances;
+        match before.active().iter().position(|e| e.mint == quote.mint) {
+            Some(i) => before.entries[i].balance = before.entries[i].balance.checked_add(self.fee).ok_or_else(overflow)?,
+            // The fees emptied the quote balance, which left the list; the slot is free.
+            None => {
+                let slot = before.entries.get_mut(before.count as usize).ok_or_else(overflow)?;
+                *slot = BalanceEntry { mint: quote.mint, balance: self.fee };
+                before.count += 1;
+            }
+        }
+        let after = core::mem::replace(&mut self.trading.positions[p], start);
+        let health = account_health(&before, Some(self.trading), &mut list, Some(quote), Some((market, price)), OracleAction::Margin, clock);
+        self.trading.positions[p] = after;
+        health?.init_health().map_err(Into::into)
+    }
+}
+
+/// A position that moved from `start` to `base` grew: it is larger, or it changed sign.
+fn grows(start: i64, base: i64) -> bool {
+    base.unsigned_abs() > start.unsigned_abs() || (start != 0 && base != 0 && (start > 0) != (base > 0))
 }
 
 /// No account trades with itself (checked before its accounts are loaded twice).
@@ -387,7 +438,7 @@ pub(super) fn fill_order(accounts: &[AccountInfo], taker_order_id: u64, maker_or
     let quote = quote_config(quote_info)?;
     let mut next = accounts[10 + 3 * makers..].iter();
     taker.check_health(&mut next, quote, market, price_now, &clock, E::TakerInsufficientHealth)?;
-    for maker in parties.iter().flatten() {
+    for maker in parties.iter_mut().flatten() {
         maker.check_health(&mut next, quote, market, price_now, &clock, E::MakerInsufficientHealth)?;
     }
     validate::no_more_accounts(&mut next)?;

@@ -130,11 +130,11 @@ impl<'a> OrderAccounts<'a> {
     }
 
     /// Initial health with every open order filled at its worst is at least zero, and the
-    /// owner's leverage limit holds with `order_notional` added to the positions' notional.
+    /// owner's leverage limit holds with every open order (this one included) filled.
     /// A reduce-only order (`reduce_only`: its position index and that position before the
     /// order) is exempt from both as long as it does not lower the initial health: it is how an
     /// account below initial health gets out of its position.
-    fn require_health(&mut self, order_notional: i64, reduce_only: Option<(usize, Position)>, clock: &Clock) -> ProgramResult {
+    fn require_health(&mut self, reduce_only: Option<(usize, Position)>, clock: &Clock) -> ProgramResult {
         let health = self.health(clock)?;
         if let Some((p, before)) = reduce_only {
             let after = core::mem::replace(&mut self.trading.positions[p], before);
@@ -148,15 +148,7 @@ impl<'a> OrderAccounts<'a> {
         if health.init_health()? < 0 {
             return Err(E::InsufficientHealth.into());
         }
-        let limit = self.margin.max_leverage_x100;
-        if limit > 0 {
-            let notional = health.notional().checked_add(order_notional as i128).ok_or_else(overflow)?;
-            let allowed = health.equity().checked_mul(limit as i128).ok_or_else(overflow)?;
-            if notional.checked_mul(100).ok_or_else(overflow)? > allowed {
-                return Err(E::LeverageExceeded.into());
-            }
-        }
-        Ok(())
+        rules::check_leverage(&health, self.margin.max_leverage_x100)
     }
 }
 
@@ -176,7 +168,7 @@ pub(super) fn place_order(accounts: &[AccountInfo], p: &OrderParams) -> ProgramR
     a.trading.push_order(order).ok_or(E::TooManyOrders)?;
     let before = a.trading.positions[position];
     a.trading.positions[position].add_order(&order)?;
-    a.require_health(notional, p.reduce_only.then_some((position, before)), &clock)?;
+    a.require_health(p.reduce_only.then_some((position, before)), &clock)?;
     a.trading.refresh_flags(clock.slot);
     let seq = next_seq(&mut a.trading.seq)?;
     emit(OrderPlaced { margin_account: *a.margin_key, signer: *a.signer.key(), actor: actor as u8, order: &order, slot: clock.slot, seq }.encode().finish()?);
@@ -232,7 +224,7 @@ pub(super) fn modify_order(accounts: &[AccountInfo], order_id: u64, price: Optio
     a.trading.positions[position].remove_remaining(&old)?;
     a.trading.positions[position].add_order(&new)?;
     a.trading.orders[index] = new;
-    a.require_health(notional, new.is_reduce_only().then_some((position, before)), &clock)?;
+    a.require_health(new.is_reduce_only().then_some((position, before)), &clock)?;
     a.trading.refresh_flags(clock.slot);
     let seq = next_seq(&mut a.trading.seq)?;
     emit(

@@ -13,7 +13,7 @@
 //!
 //! Return data: `u8 1`, then init_health, maint_health, free_collateral (i128 each),
 //! health_factor_bps, margin_ratio_bps (u8 tag + i128 each), the sums assets_init,
-//! liabilities_init, assets_maint, liabilities_maint, equity, notional (i128 each), `u8 k` and
+//! liabilities_init, assets_maint, liabilities_maint, equity, notional, worst_notional (i128 each), `u8 k` and
 //! k x (u8 tag + i64) liquidation prices (k = m with flag bit 0, else 0). A
 //! `HealthError` is not a failed instruction but return data `u8 0` + its u32 code, so one
 //! transaction answers every portfolio.

@@ -14,8 +14,8 @@ const MAX_ENTRIES: usize = 8;
 /// Flag bit: compute the liquidation prices too.
 const LIQUIDATION_PRICES: u8 = 1;
 
-/// 1 + 3 x 16 + 2 x 17 + 6 x 16 + 1 + 8 x 9 bytes at most.
-type Out = Writer<252>;
+/// 1 + 3 x 16 + 2 x 17 + 7 x 16 + 1 + 8 x 9 bytes at most.
+type Out = Writer<268>;
 
 fn count(r: &mut Reader) -> Result<usize, ProgramError> {
     let n = r.u8()? as usize;
@@ -103,7 +103,7 @@ fn evaluate(collateral: &[CollateralInput], perps: &[PerpInput], liquidation: bo
     i128(out, health.free_collateral()?);
     option_i128(out, health.health_factor_bps()?);
     option_i128(out, health.margin_ratio_bps()?);
-    for sum in [health.assets_init(), health.liabilities_init(), health.assets_maint(), health.liabilities_maint(), health.equity(), health.notional()] {
+    for sum in [health.assets_init(), health.liabilities_init(), health.assets_maint(), health.liabilities_maint(), health.equity(), health.notional(), health.worst_notional()] {
         i128(out, sum);
     }
     if liquidation {

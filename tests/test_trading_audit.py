@@ -1,0 +1,151 @@
+"""The audit findings against qd-trading and qd-collateral (step 6), each performed as the
+review described it: the attack is refused by name with every account it names unchanged, and
+the honest variant still works. Accounts and instructions come from the functional tests' Venue
+and the attack tests' `refused` / `built` helpers."""
+from __future__ import annotations
+
+from solders.instruction import Instruction
+
+from quantdesk.bench.collateral import health_accounts_on
+from quantdesk.clients import collateral, idl
+
+from test_trading_attacks import built, fill_ix, make_ix, refused
+from test_trading_program import ASK, BASE, BID, IOC, MARKET, PRICE, USDC, Trader, Venue, order, params
+
+COLLATERAL_E = idl.error_codes(collateral.NAME)
+
+
+def market_order(v: Venue, t: Trader, side: object, size: int, start: int, end: int) -> int:
+    """`t`'s market order of `size` whose auction runs from `start` to `end` over 10 slots."""
+    return v.placed_id(t, order(side, MARKET, IOC, size=size, price=end, auction=(start, end, 10)))  # type: ignore[arg-type]
+
+
+def long_90(v: Venue, maker: Trader, taker: Trader) -> None:
+    """`maker` buys 90 SOL at 100 from `taker`'s market sell (the honest opening trade)."""
+    sell = market_order(v, taker, ASK, 90 * BASE, PRICE, 95 * USDC)
+    assert v.place_and_make(maker, taker, sell, PRICE, 90 * BASE).ok
+    assert v.account(maker).position(0).base == 90 * BASE
+
+
+# ---------------------------------------------------------------- 1: every fill that changes a position is checked
+
+def test_a_maker_flipping_at_the_auction_bound_is_health_checked() -> None:
+    """Two wallets of one person: the maker (1,000 USDC, long 90) sells 180 at 95 into the
+    other's bid auction starting at the 5% bound, flipping to short 90 at a loss of 900; the
+    flip counts as growth, so initial health is checked and the fill refused."""
+    v = Venue()
+    v.trader(deposit=20_000 * USDC)  # an honest depositor whose funds sit in the vault
+    maker, colluder = v.trader(deposit=1_000 * USDC), v.trader(deposit=3_000 * USDC)
+    long_90(v, maker, colluder)
+    buy = market_order(v, colluder, BID, 180 * BASE, 95 * USDC, 105 * USDC)
+    refused(v, [make_ix(v, maker, colluder, buy, 95 * USDC, 180 * BASE)], "MakerInsufficientHealth")
+    # A maker with the collateral to carry it flips at the same price.
+    rich, other = v.trader(deposit=5_000 * USDC), v.trader(deposit=5_000 * USDC)
+    long_90(v, rich, other)
+    buy = market_order(v, other, BID, 180 * BASE, 95 * USDC, 105 * USDC)
+    assert v.place_and_make(rich, other, buy, 95 * USDC, 180 * BASE).ok
+    assert v.account(rich).position(0).base == -90 * BASE
+
+
+def test_a_reduction_below_initial_health_may_not_lower_it() -> None:
+    """An underwater long (init margin 4%: a 5% auction discount loses more than the margin it
+    frees) sells half at the bottom of the colluder's bid auction: its initial health would
+    fall, refused; selling at the oracle raises it and is accepted (the way out stays open)."""
+    v = Venue()
+    assert v.send([v.ix.set_market_params(v.admin.pubkey(), 0, params(init_margin_bps=400, maint_margin_bps=200))]).ok
+    maker, colluder = v.trader(deposit=700 * USDC), v.trader(deposit=3_000 * USDC)
+    long_90(v, maker, colluder)
+    v.advance(1, price=95 * USDC)  # 90 x -5 = -450: equity 250 against a 342 initial margin
+    buy = market_order(v, colluder, BID, 45 * BASE, 90_250_000, 95 * USDC)
+    refused(v, [make_ix(v, maker, colluder, buy, 90_250_000, 45 * BASE)], "MakerInsufficientHealth")
+    v.advance(1, price=95 * USDC)
+    buy = market_order(v, colluder, BID, 45 * BASE, 95 * USDC, 95 * USDC)
+    assert v.place_and_make(maker, colluder, buy, 95 * USDC, 45 * BASE).ok
+    assert v.account(maker).position(0).base == 45 * BASE
+
+
+def test_a_taker_flip_in_fill_order_is_health_checked() -> None:
+    """The same rule for fill_order's taker: long 90 with 1,900 USDC, its IOC ask of 180 (health
+    allowed it at an oracle of 100) fills against a resting bid at 95 once the oracle is 102:
+    the flip to short 90 leaves initial health below zero, refused by the taker's check."""
+    v = Venue()
+    taker, other = v.trader(deposit=1_900 * USDC), v.trader(deposit=5_000 * USDC)
+    long_90(v, taker, v.trader(deposit=3_000 * USDC))
+    bid = v.placed_id(other, order(BID, size=180 * BASE, price=95 * USDC))
+    ask = v.placed_id(taker, order(ASK, MARKET, IOC, size=180 * BASE, price=95 * USDC, auction=(PRICE, 95 * USDC, 2)))
+    v.advance(3, price=102 * USDC)
+    refused(v, [fill_ix(v, taker, ask, [(other, bid)])], "TakerInsufficientHealth")
+    # At an oracle of 100 the same flip keeps initial health >= 0.
+    v.advance(1)
+    assert v.fill(taker, ask, [(other, bid)]).ok
+    assert v.account(taker).position(0).base == -90 * BASE
+
+
+# ---------------------------------------------------------------- 6: limits at the fill, with every open order
+
+def test_the_leverage_limit_applies_to_place_and_make() -> None:
+    """A maker limited to 2x (10,000 USDC) may not fill 80,000 USDC (8x) in place_and_make;
+    20,000 (2x) is accepted."""
+    v = Venue()
+    maker, taker = v.trader(), v.trader(deposit=100_000 * USDC)
+    assert v.send([v.core.set_limits(maker.owner.pubkey(), maker.margin, max_leverage_x100=200)], maker.owner).ok
+    sell = market_order(v, taker, ASK, 800 * BASE, PRICE, 95 * USDC)
+    refused(v, [make_ix(v, maker, taker, sell, PRICE, 800 * BASE)], "LeverageExceeded")
+    assert v.place_and_make(maker, taker, sell, PRICE, 190 * BASE).ok
+
+
+def test_the_leverage_limit_counts_every_open_order() -> None:
+    """Four resting bids of 1.9x each would reach 7.6x once filled: with a 2x limit the second
+    one is refused; one 1.9x bid rests."""
+    v = Venue()
+    t = v.trader()
+    assert v.send([v.core.set_limits(t.owner.pubkey(), t.margin, max_leverage_x100=200)], t.owner).ok
+    assert v.place(t, order(BID, size=190 * BASE, price=99 * USDC)).ok
+    ix = built(v, lambda: v.place(t, order(BID, size=190 * BASE, price=98 * USDC)))
+    refused(v, [ix], "LeverageExceeded")
+    # An ask of the same size does not add exposure beyond the bid's: the position's worst side.
+    assert v.place(t, order(ASK, size=190 * BASE, price=102 * USDC)).ok
+
+
+def test_close_and_reopen_does_not_reset_the_rate_limit() -> None:
+    """With a 3-token bucket refilling one token per slot: three placements empty it; closing
+    the trading account and reopening it in one transaction would start a full bucket:
+    refused with RateLimitRefilling until the bucket has refilled, then it closes."""
+    v = Venue()
+    assert v.send([v.sec.set_rate_limit(v.admin.pubkey(), 3, 1_000)]).ok
+    t = v.trader()
+    for i in range(3):
+        assert v.place(t, order(BID, price=(90 + i) * USDC)).ok
+    assert not v.place(t, order(BID, price=80 * USDC)).ok
+    assert v.cancel(t, "cancel_orders", None).ok
+    reopen: list[Instruction] = [v.ix.close_trading_account(t.owner.pubkey(), t.margin), v.ix.open_trading_account(t.owner.pubkey(), t.margin)]
+    refused(v, reopen, "RateLimitRefilling")
+    v.chain.advance(3, 1)
+    assert v.send(reopen, t.owner).ok
+
+
+# ---------------------------------------------------------------- 7: balances outlive positions
+
+def test_balances_close_only_once_positions_are_gone() -> None:
+    """A long in profit whose PnL counts at full weight withdraws all of its USDC against it and
+    closes its balances: refused (PositionsOpen), since the position's losses and settlement
+    need them; once flat, settled and closed, the balances close."""
+    v = Venue()
+    assert v.send([v.ix.set_market_params(v.admin.pubkey(), 0, params(upnl_init_weight_bps=10_000))]).ok
+    t, other = v.trader(deposit=1_000 * USDC), v.trader()
+    long_90(v, t, other)
+    for price in (110, 120, 120):  # in steps the oracle's EMA-deviation guard accepts
+        v.advance(40, price=price * USDC)
+    # +1,800 unrealized (full weight) against a 1,080 initial margin
+    withdraw = v.cix.withdraw(t.owner.pubkey(), t.margin, v.usdc, v.quote_balance(t), health_accounts_on(v.chain, t.margin))
+    assert v.send([withdraw], t.owner).ok
+    assert v.quote_balance(t) == 0
+    refused(v, [v.cix.close_balances(t.owner.pubkey(), t.margin)], "PositionsOpen", COLLATERAL_E)
+    # Honest exit: close the position, settle the PnL, withdraw it, then everything closes.
+    sell = market_order(v, t, ASK, 90 * BASE, 120 * USDC, 114 * USDC)
+    assert v.place_and_make(other, t, sell, 120 * USDC, 90 * BASE).ok
+    assert v.settle(t).ok
+    withdraw = v.cix.withdraw(t.owner.pubkey(), t.margin, v.usdc, v.quote_balance(t), health_accounts_on(v.chain, t.margin))
+    assert v.send([withdraw], t.owner).ok
+    closing = v.send([v.ix.close_trading_account(t.owner.pubkey(), t.margin), v.cix.close_balances(t.owner.pubkey(), t.margin)], t.owner)
+    assert closing.ok, closing.logs
