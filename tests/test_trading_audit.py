@@ -7,7 +7,7 @@ from __future__ import annotations
 from solders.instruction import Instruction
 
 from quantdesk.bench.collateral import health_accounts_on
-from quantdesk.clients import collateral, idl
+from quantdesk.clients import collateral, idl, security
 
 from test_trading_attacks import built, fill_ix, make_ix, refused
 from test_trading_program import ASK, BASE, BID, IOC, MARKET, PRICE, USDC, Trader, Venue, order, params
@@ -112,7 +112,7 @@ def test_close_and_reopen_does_not_reset_the_rate_limit() -> None:
     the trading account and reopening it in one transaction would start a full bucket:
     refused with RateLimitRefilling until the bucket has refilled, then it closes."""
     v = Venue()
-    assert v.send([v.sec.set_rate_limit(v.admin.pubkey(), 3, 1_000)]).ok
+    assert security.enact(v.chain, v.admin, security.Change.set_rate_limit(3, 1_000)).ok
     t = v.trader()
     for i in range(3):
         assert v.place(t, order(BID, price=(90 + i) * USDC)).ok
