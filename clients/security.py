@@ -5,7 +5,6 @@ client that reads the config and a wallet's sessions, enacts changes and asks th
 a signer may act (`check_action`) over RPC."""
 from __future__ import annotations
 
-import struct
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
@@ -181,32 +180,38 @@ def approval_set_address(creator: Pubkey, set_id: int) -> Pubkey:
 
 
 class Change:
-    """The borsh `SecurityChange` a proposal to qd-security carries (a u8 variant, then fields)."""
+    """The `SecurityChange` (an IDL type: borsh enum) a proposal to qd-security carries, encoded
+    by the IDL's own coder."""
+
+    @staticmethod
+    def _encode(variant: str, **fields: Any) -> bytes:
+        program = idl_mod.program(NAME)
+        return bytes(program.coder.types.encode("SecurityChange", getattr(program.type["SecurityChange"], variant)(**fields)))
 
     @staticmethod
     def grant_role(role: Role, holder: Pubkey) -> bytes:
-        return bytes([0, int(role)]) + bytes(holder)
+        return Change._encode("GrantRole", role=int(role), holder=holder)
 
     @staticmethod
     def revoke_role(role: Role, holder: Pubkey) -> bytes:
-        return bytes([1, int(role)]) + bytes(holder)
+        return Change._encode("RevokeRole", role=int(role), holder=holder)
 
     @staticmethod
     def unpause(operations: int, market: int = NO_MARKET) -> bytes:
-        return struct.pack("<BHB", 2, market, operations)
+        return Change._encode("Unpause", market=market, operations=operations)
 
     @staticmethod
     def set_rate_limit(capacity: int, refill_milli_per_slot: int) -> bytes:
-        return struct.pack("<BII", 3, capacity, refill_milli_per_slot)
+        return Change._encode("SetRateLimit", capacity=capacity, refill_milli_per_slot=refill_milli_per_slot)
 
     @staticmethod
     def propose_super_admin(new_super_admin: Pubkey) -> bytes:
         """Names the successor, who then accepts (`Pubkey.default()` withdraws a pending one)."""
-        return bytes([4]) + bytes(new_super_admin)
+        return Change._encode("ProposeSuperAdmin", new_super_admin=new_super_admin)
 
     @staticmethod
     def set_timelock_delay(seconds: int) -> bytes:
-        return struct.pack("<Bq", 5, seconds)
+        return Change._encode("SetTimelockDelay", delay=seconds)
 
 
 def session_address(owner: Pubkey, session_key: Pubkey) -> Pubkey:
