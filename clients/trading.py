@@ -234,6 +234,9 @@ class MarketParams:
     post_auction_slots: int
     funding_period_secs: int
     funding_max_rate_bps: int
+    mark_band_bps: int
+    mark_depth_base: int
+    delegated_band_bps: int
 
     def to_idl(self) -> dict[str, Any]:
         return asdict(self)

@@ -87,7 +87,7 @@ def _no_guards() -> dict[Action, GuardConfig]:
 class PerpMarket(_Layout):
     """A decoded PerpMarket (offsets from the account start, after the discriminator)."""
 
-    FORMAT: ClassVar[struct.Struct] = struct.Struct("<BBBxHHHHHHhHHH16s32s32s64sQQQQQHHH2xqQQqqqqqqqqQqqqqQQ64x")
+    FORMAT: ClassVar[struct.Struct] = struct.Struct("<BBBxHHHHHHhHHH16s32s32s64sQQQQQHHH2xqQQqqqqqqqqQqqqqQQHH4xQqq32x")
 
     version: int = 1
     bump: int = 0
@@ -132,6 +132,12 @@ class PerpMarket(_Layout):
     settlement_price: int = 0
     audit_seq: int = 0
     total_volume_quote: int = 0
+    mark_band_bps: int = 0
+    delegated_band_bps: int = 0
+    mark_depth_base: int = 0
+    mark_premium: int = 0
+    """The prevailing premium of the mark over the oracle (fills move it, each funding crank resets it)."""
+    oracle_sample: int = 0
 
     @property
     def symbol_str(self) -> str:

@@ -149,3 +149,40 @@ def test_balances_close_only_once_positions_are_gone() -> None:
     assert v.send([withdraw], t.owner).ok
     closing = v.send([v.ix.close_trading_account(t.owner.pubkey(), t.margin), v.cix.close_balances(t.owner.pubkey(), t.margin)], t.owner)
     assert closing.ok, closing.logs
+
+
+# ---------------------------------------------------------------- 5: the mark TWAP resists dust trades
+
+def wash(v: Venue, buyer: Trader, seller: Trader, size: int, price: int) -> None:
+    """`buyer` and `seller` (one person's two wallets) trade `size` at `price` in place_and_make."""
+    bid = v.placed_id(buyer, order(BID, MARKET, IOC, size=size, price=price, auction=(price, price, 2)))
+    assert v.place_and_make(seller, buyer, bid, price, size).ok
+
+
+def next_period(v: Venue) -> int:
+    """One funding period later, the crank's index change per whole base unit (1e6 scaled)."""
+    v.chain.advance(1, 3_600)
+    v.publish(PRICE)
+    result = v.update_funding()
+    assert result.ok, result.logs
+    return v.market().last_funding_delta
+
+
+def test_a_dust_wash_trade_does_not_set_the_funding_rate() -> None:
+    """0.01 SOL traded at 105 against an oracle of 100, once per period, used to make the mark
+    TWAP 105 and an honest 100 SOL long pay 5% a day. Now the fill's premium is clamped to the
+    1% mark band and moves the prevailing premium by its share of the 10 SOL mark depth (0.1%):
+    the period's premium is 0.001, not 5. A fill of the full depth at 101 sets it to 1, and one
+    at 105 is clamped to the band, 1 as well."""
+    v = Venue()
+    buyer, seller = v.trader(), v.trader()
+    wash(v, buyer, seller, BASE // 100, 105 * USDC)
+    assert v.market().mark_premium == 1_000
+    assert next_period(v) == 1_000 * 3_600 * 10**6 // 86_400
+    wash(v, buyer, seller, 10 * BASE, 101 * USDC)
+    assert next_period(v) == USDC * 3_600 * 10**6 // 86_400
+    wash(v, buyer, seller, 10 * BASE, 105 * USDC)
+    assert v.market().mark_premium == USDC
+    # With no fills in a period, the mark is the oracle: no funding.
+    assert next_period(v) == USDC * 3_600 * 10**6 // 86_400
+    assert next_period(v) == 0

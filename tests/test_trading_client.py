@@ -33,7 +33,7 @@ USDC = 10**6
 BASE = 10**9
 TICK = 10_000  # 0.01
 LOT = 100_000  # 0.0001 base: tick * lot = 1e9
-PARAMS = MarketParams(TICK, LOT, LOT, 1_000, 500, 0, 10_000, 10_000, 5, -2, 10**6 * BASE, 1, 10, 100, 500, 20, 3_600, 100)
+PARAMS = MarketParams(TICK, LOT, LOT, 1_000, 500, 0, 10_000, 10_000, 5, -2, 10**6 * BASE, 1, 10, 100, 500, 20, 3_600, 100, 100, 10 * BASE, 50)
 
 
 def key() -> Pubkey:
@@ -91,7 +91,7 @@ def test_market_params_round_trip_through_a_market() -> None:
     m = market()
     assert MarketParams.of(m) == PARAMS
     ix = trading.TradingInstructions().set_market_params(key(), 0, dataclasses.replace(PARAMS, taker_fee_bps=7))
-    assert ix.data[8:] == struct.pack("<QQQHHQHHHhQHHHHHqH", *dataclasses.astuple(dataclasses.replace(PARAMS, taker_fee_bps=7)))
+    assert ix.data[8:] == struct.pack("<QQQHHQHHHhQHHHHHqHHQH", *dataclasses.astuple(dataclasses.replace(PARAMS, taker_fee_bps=7)))
 
 
 class Keys:

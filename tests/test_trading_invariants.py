@@ -698,13 +698,13 @@ class Run:
         period = m.funding_period_secs
         expect = "FundingTooEarly" if s.now < m.last_funding_ts + period else None
         if expect is None:
-            mark = m.last_fill_price if m.last_fill_ts > s.now - period else oracle
+            # A time-weighted average of the values that prevailed since the last sample.
             if m.twap_ts == 0:
-                mark_twap, oracle_twap = mark, oracle
+                mark_twap, oracle_twap = oracle, oracle
             else:
                 w = min(max(s.now - m.twap_ts, 0), period)
-                mark_twap = (m.mark_twap * (period - w) + mark * w) // period
-                oracle_twap = (m.oracle_twap * (period - w) + oracle * w) // period
+                mark_twap = (m.mark_twap * (period - w) + (m.oracle_sample + m.mark_premium) * w) // period
+                oracle_twap = (m.oracle_twap * (period - w) + m.oracle_sample * w) // period
             scaled = (mark_twap - oracle_twap) * period * 10**6
             bound = max(oracle_twap, 0) * m.funding_max_rate_bps * 100
             delta = max(-bound, min(bound, (1 if scaled >= 0 else -1) * (abs(scaled) // 86_400)))
@@ -715,6 +715,7 @@ class Run:
         n = after.markets[a.market]
         assert (n.mark_twap, n.oracle_twap, n.cumulative_funding, n.last_funding_delta, n.last_funding_ts) == \
                (mark_twap, oracle_twap, m.cumulative_funding + delta, delta, s.now)
+        assert (n.mark_premium, n.oracle_sample) == (0, oracle)
         self.unchanged(s, after, markets={a.market})
 
     def settle(self, a: Act, s: State) -> None:

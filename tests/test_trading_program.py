@@ -40,7 +40,7 @@ PARAMS = MarketParams(
     tick_size=TICK, lot_size=LOT, min_order_size=10 * LOT, init_margin_bps=1_000, maint_margin_bps=500, size_margin_factor=0,
     upnl_init_weight_bps=5_000, upnl_maint_weight_bps=10_000, taker_fee_bps=10, maker_fee_bps=-2, max_open_interest=1_000 * BASE,
     auction_min_slots=2, auction_default_slots=10, auction_max_slots=60, auction_max_deviation_bps=500, post_auction_slots=20,
-    funding_period_secs=3_600, funding_max_rate_bps=100,
+    funding_period_secs=3_600, funding_max_rate_bps=100, mark_band_bps=100, mark_depth_base=10 * BASE, delegated_band_bps=50,
 )
 
 

@@ -19,7 +19,8 @@ MARKET = {"version": 8, "bump": 9, "status": 10, "index": 12, "init_margin_bps":
           "auction_max_deviation_bps": 216, "funding_max_rate_bps": 218, "post_auction_slots": 220, "funding_period_secs": 224,
           "open_interest_long": 232, "open_interest_short": 240, "cumulative_funding": 248, "last_funding_ts": 256, "last_funding_delta": 264,
           "mark_twap": 272, "oracle_twap": 280, "twap_ts": 288, "last_fill_price": 296, "last_fill_ts": 304, "fill_seq": 312, "total_fees": 320,
-          "total_funding_settled": 328, "total_pnl_settled": 336, "settlement_price": 344, "audit_seq": 352, "total_volume_quote": 360}
+          "total_funding_settled": 328, "total_pnl_settled": 336, "settlement_price": 344, "audit_seq": 352, "total_volume_quote": 360,
+          "mark_band_bps": 368, "delegated_band_bps": 370, "mark_depth_base": 376, "mark_premium": 384, "oracle_sample": 392}
 POSITION = {"market_index": 0, "open_orders": 2, "base": 8, "quote_entry": 16, "realized_pnl": 24, "funding_snapshot": 32, "bids_base": 40,
             "bids_quote": 48, "asks_base": 56, "asks_quote": 64, "total_realized": 72}
 ORDER = {"order_id": 0, "client_order_id": 8, "market_index": 16, "side": 18, "kind": 19, "tif": 20, "flags": 21, "price": 24, "base_size": 32,

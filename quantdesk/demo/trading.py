@@ -26,7 +26,8 @@ TICK = 1_000
 PARAMS = MarketParams(tick_size=TICK, lot_size=SOL // 1_000, min_order_size=SOL // 100, init_margin_bps=1_000, maint_margin_bps=500,
                       size_margin_factor=100_000_000, upnl_init_weight_bps=5_000, upnl_maint_weight_bps=8_000, taker_fee_bps=5, maker_fee_bps=-1,
                       max_open_interest=100_000 * SOL, auction_min_slots=2, auction_default_slots=10, auction_max_slots=60,
-                      auction_max_deviation_bps=500, post_auction_slots=20, funding_period_secs=60, funding_max_rate_bps=100)
+                      auction_max_deviation_bps=500, post_auction_slots=20, funding_period_secs=60, funding_max_rate_bps=100,
+                      mark_band_bps=100, mark_depth_base=10 * SOL, delegated_band_bps=50)
 """Tick 0.001 USDC, lot 0.001 SOL, 10x initial leverage, 5 bps taker fee and a 1 bps maker rebate,
 10-slot auctions by default, funding every minute."""
 

@@ -5,7 +5,7 @@ use crate::math::{overflow, quote_for};
 use crate::{MAX_ORDERS, MAX_POSITIONS, ORDER_FLAG_POST_ONLY, ORDER_FLAG_REDUCE_ONLY, SIDE_BID};
 use qd_access::TokenBucket;
 use qd_collateral_state::CollateralStateError;
-use qd_health::wide::{div_floor, div_floor_wide, divrem_u32, mul_small, mul_wide, signed};
+use qd_health::wide::{div_floor, div_floor_wide, div_pow10, divrem_u32, mul_small, mul_wide, signed};
 use qd_health::{funding_pnl, PerpInput, PerpMarketParams, FUNDING_SCALE};
 use qd_oracle_reader::OracleGuards;
 use qd_runtime::account::{AccountType, Pod};
@@ -110,8 +110,23 @@ pub struct PerpMarket {
     pub audit_seq: u64,
     /// @360
     pub total_volume_quote: u64,
-    /// @368
-    pub _reserved: [u8; 64],
+    /// @368: mark samples are the fill price clamped to this band of the oracle.
+    pub mark_band_bps: u16,
+    /// @370: fills an order of a delegate or a session key takes part in are priced within
+    /// this band of the oracle.
+    pub delegated_band_bps: u16,
+    /// @372
+    pub _pad2: [u8; 4],
+    /// @376: base size of a fill that moves the prevailing premium all the way to its own;
+    /// a smaller fill moves it by its share.
+    pub mark_depth_base: u64,
+    /// @384: the prevailing premium of the mark over the oracle (fills move it, each funding
+    /// crank resets it).
+    pub mark_premium: i64,
+    /// @392: the oracle price at the last TWAP sample.
+    pub oracle_sample: i64,
+    /// @400
+    pub _reserved: [u8; 32],
 }
 
 // SAFETY: repr(C), integers, byte arrays and Pod guards, explicit padding; the layout test pins
@@ -137,27 +152,56 @@ impl PerpMarket {
         u32::try_from(self.funding_period_secs).ok().filter(|&p| p > 0).ok_or_else(overflow)
     }
 
-    /// Adds a sample of the mark and oracle prices at `now`. The first sample sets both TWAPs;
-    /// later ones weigh the sample by the time since the last one (at most a period):
-    /// `twap = floor((twap * (period - w) + sample * w) / period)`.
-    pub fn update_twaps(&mut self, mark_sample: i64, oracle_price: i64, now: i64) -> Result<(), ProgramError> {
+    /// Advances both TWAPs to `now`, each weighing the value that prevailed since the last
+    /// sample by the time it prevailed (at most a period), as a time-weighted average does:
+    /// `twap = floor((twap * (period - w) + prevailing * w) / period)`, the oracle's prevailing
+    /// value its last sample and the mark's that plus the prevailing premium. `oracle` is the
+    /// new prevailing oracle. The first sample starts both TWAPs at `oracle`, with no premium.
+    pub fn sample_twaps(&mut self, oracle: i64, now: i64) -> Result<(), ProgramError> {
         if self.twap_ts == 0 {
-            self.mark_twap = mark_sample;
-            self.oracle_twap = oracle_price;
-            self.twap_ts = now;
-            return Ok(());
+            self.mark_twap = oracle;
+            self.oracle_twap = oracle;
+            self.mark_premium = 0;
+        } else {
+            let period = self.period()?;
+            let w = now.saturating_sub(self.twap_ts).clamp(0, period as i64) as u32;
+            // A weighted mean of two i64 values: within their range.
+            let mean = |twap: i64, prevailing: i64| -> Result<i64, ProgramError> {
+                let sum = mul_small(twap as i128, period - w).ok_or_else(overflow)? + mul_small(prevailing as i128, w).ok_or_else(overflow)?;
+                i64::try_from(div_floor(sum, period)).map_err(|_| overflow())
+            };
+            let mark = self.oracle_sample.checked_add(self.mark_premium).ok_or_else(overflow)?;
+            let (mark_twap, oracle_twap) = (mean(self.mark_twap, mark)?, mean(self.oracle_twap, self.oracle_sample)?);
+            self.mark_twap = mark_twap;
+            self.oracle_twap = oracle_twap;
         }
-        let period = self.period()?;
-        let w = now.saturating_sub(self.twap_ts).clamp(0, period as i64) as u32;
-        // A weighted mean of two i64 values: within their range.
-        let mean = |twap: i64, sample: i64| -> Result<i64, ProgramError> {
-            let sum = mul_small(twap as i128, period - w).ok_or_else(overflow)? + mul_small(sample as i128, w).ok_or_else(overflow)?;
-            i64::try_from(div_floor(sum, period)).map_err(|_| overflow())
-        };
-        let (mark_twap, oracle_twap) = (mean(self.mark_twap, mark_sample)?, mean(self.oracle_twap, oracle_price)?);
-        self.mark_twap = mark_twap;
-        self.oracle_twap = oracle_twap;
+        self.oracle_sample = oracle;
         self.twap_ts = now;
+        Ok(())
+    }
+
+    /// A fill of `size` at `price`, the oracle at `oracle` (> 0): the TWAPs advance to `now`,
+    /// then the fill's premium over the oracle, clamped to `mark_band_bps` of it, moves the
+    /// prevailing premium by the share `min(size, mark_depth_base) / mark_depth_base` of the
+    /// gap (toward zero). A dust fill barely moves the mark, and no fill moves it off the band.
+    pub fn sample_fill(&mut self, price: i64, size: u64, oracle: i64, now: i64) -> Result<(), ProgramError> {
+        self.sample_twaps(oracle, now)?;
+        let band = div_pow10::<4>(mul_wide(oracle.unsigned_abs(), self.mark_band_bps as u64), false) as i64;
+        let premium = price.checked_sub(oracle).ok_or_else(overflow)?.clamp(-band, band);
+        // |gap| <= 2 * band <= oracle: fits i64. share_bps: size < depth <= MAX_MARK_DEPTH.
+        let gap = premium.checked_sub(self.mark_premium).ok_or_else(overflow)?;
+        let step = if size >= self.mark_depth_base {
+            gap
+        } else {
+            let share_bps = size.checked_mul(10_000).ok_or_else(overflow)? / self.mark_depth_base;
+            let magnitude = div_pow10::<4>(mul_wide(gap.unsigned_abs(), share_bps), false) as i64;
+            if gap < 0 {
+                -magnitude
+            } else {
+                magnitude
+            }
+        };
+        self.mark_premium = self.mark_premium.checked_add(step).ok_or_else(overflow)?;
         Ok(())
     }
 

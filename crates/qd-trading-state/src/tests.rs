@@ -9,6 +9,8 @@ const OVERFLOW: qd_runtime::error::ProgramError = qd_runtime::error::ProgramErro
 /// One whole base unit (9 decimals) and one quote unit at 6 decimals.
 const B: i64 = 1_000_000_000;
 const Q: i64 = 1_000_000;
+/// One whole base unit as an order size.
+const BASE: u64 = B as u64;
 
 fn zeroed<T: qd_runtime::account::Pod>() -> T {
     // SAFETY: Pod types are valid for any bit pattern.
@@ -41,7 +43,12 @@ fn market_offsets() {
     assert_eq!(at(offset_of!(PerpMarket, total_pnl_settled)), 336);
     assert_eq!(at(offset_of!(PerpMarket, settlement_price)), 344);
     assert_eq!(at(offset_of!(PerpMarket, total_volume_quote)), 360);
-    assert_eq!(at(offset_of!(PerpMarket, _reserved)), 368);
+    assert_eq!(at(offset_of!(PerpMarket, mark_band_bps)), 368);
+    assert_eq!(at(offset_of!(PerpMarket, delegated_band_bps)), 370);
+    assert_eq!(at(offset_of!(PerpMarket, mark_depth_base)), 376);
+    assert_eq!(at(offset_of!(PerpMarket, mark_premium)), 384);
+    assert_eq!(at(offset_of!(PerpMarket, oracle_sample)), 392);
+    assert_eq!(at(offset_of!(PerpMarket, _reserved)), 400);
 }
 
 #[test]
@@ -281,23 +288,44 @@ fn market() -> PerpMarket {
 }
 
 #[test]
-fn twaps_weigh_samples_by_time() {
+fn twaps_weigh_the_prevailing_values_by_time() {
     let mut m = market();
-    m.update_twaps(101 * Q, 100 * Q, 1_000).unwrap();
-    assert_eq!((m.mark_twap, m.oracle_twap, m.twap_ts), (101 * Q, 100 * Q, 1_000));
-    // A quarter period later: 3/4 of the old, 1/4 of the sample.
-    m.update_twaps(105 * Q, 104 * Q, 1_900).unwrap();
-    assert_eq!((m.mark_twap, m.oracle_twap, m.twap_ts), (102 * Q, 101 * Q, 1_900));
-    // More than a period: the sample alone.
-    m.update_twaps(90 * Q, 91 * Q, 100_000).unwrap();
-    assert_eq!((m.mark_twap, m.oracle_twap), (90 * Q, 91 * Q));
-    // Same second: unchanged; floor.
-    m.update_twaps(1, 1, 100_000).unwrap();
-    assert_eq!(m.mark_twap, 90 * Q);
-    m.update_twaps(0, 0, 100_001).unwrap();
-    assert_eq!(m.mark_twap, (90 * Q * 3_599) / 3_600);
+    m.mark_band_bps = 500;
+    m.mark_depth_base = 10 * BASE;
+    // The first sample starts both at the oracle; a full-depth fill at 101 sets a premium of 1.
+    m.sample_fill(101 * Q, 10 * BASE, 100 * Q, 1_000).unwrap();
+    assert_eq!((m.mark_twap, m.oracle_twap, m.twap_ts, m.mark_premium, m.oracle_sample), (100 * Q, 100 * Q, 1_000, Q, 100 * Q));
+    // A quarter period later the values that prevailed (mark 101, oracle 100) get 1/4 weight,
+    // whatever the new sample is.
+    m.sample_fill(200 * Q, 0, 104 * Q, 1_900).unwrap();
+    assert_eq!((m.mark_twap, m.oracle_twap, m.twap_ts), (100_250_000, 100 * Q, 1_900));
+    // A fill of no size moves nothing but the oracle sample.
+    assert_eq!((m.mark_premium, m.oracle_sample), (Q, 104 * Q));
+    // More than a period: the prevailing values alone (mark 105, oracle 104).
+    m.sample_twaps(91 * Q, 100_000).unwrap();
+    assert_eq!((m.mark_twap, m.oracle_twap), (105 * Q, 104 * Q));
+    // Same second: unchanged.
+    m.sample_twaps(91 * Q, 100_000).unwrap();
+    assert_eq!(m.mark_twap, 105 * Q);
     m.funding_period_secs = 0;
-    assert_eq!(m.update_twaps(1, 1, 100_002), Err(OVERFLOW));
+    assert_eq!(m.sample_twaps(1, 100_002), Err(OVERFLOW));
+}
+
+#[test]
+fn fills_move_the_premium_by_their_share_within_the_band() {
+    let mut m = market();
+    m.mark_band_bps = 100;
+    m.mark_depth_base = 100 * BASE;
+    // A dust wash trade at 105 against an oracle of 100: clamped to the 1% band, moved by
+    // 0.01 / 100 of the gap (1 bps of it): the premium is 0.0001.
+    m.sample_fill(105 * Q, BASE / 100, 100 * Q, 1_000).unwrap();
+    assert_eq!(m.mark_premium, 100);
+    // Half the depth below the oracle: halfway from 0.0001 to -1.
+    m.sample_fill(90 * Q, 50 * BASE, 100 * Q, 1_000).unwrap();
+    assert_eq!(m.mark_premium, 100 - (1_000_100 / 2));
+    // Beyond the depth: all the way, to the band's edge.
+    m.sample_fill(120 * Q, 500 * BASE, 100 * Q, 1_000).unwrap();
+    assert_eq!(m.mark_premium, Q);
 }
 
 #[test]

@@ -39,7 +39,10 @@ fn market_params(w: &mut EventBuf, p: &MarketParams) {
         .u16(p.auction_max_deviation_bps)
         .u16(p.post_auction_slots)
         .i64(p.funding_period_secs)
-        .u16(p.funding_max_rate_bps);
+        .u16(p.funding_max_rate_bps)
+        .u16(p.mark_band_bps)
+        .u64(p.mark_depth_base)
+        .u16(p.delegated_band_bps);
 }
 
 /// An Order as borsh lays out the IDL type (its repr(C) fields in order, padding included).
@@ -382,6 +385,9 @@ mod tests {
             post_auction_slots: 16,
             funding_period_secs: 17,
             funding_max_rate_bps: 18,
+            mark_band_bps: 19,
+            mark_depth_base: 20,
+            delegated_band_bps: 21,
         }
     }
 
@@ -389,7 +395,7 @@ mod tests {
     fn events_fit_their_buffer_and_lay_out_orders_as_in_memory() {
         let created = MarketCreated { market: [1; 32], index: 2, symbol: [3; 16], oracle: [4; 32], admin: [5; 32], params: params(), slot: 6, seq: 7 };
         let bytes = created.encode().finish().unwrap().to_vec();
-        assert_eq!(bytes.len(), 8 + 32 + 2 + 16 + 64 + 72 + 16);
+        assert_eq!(bytes.len(), 8 + 32 + 2 + 16 + 64 + 84 + 16);
         assert_eq!(&bytes[bytes.len() - 8..], &7u64.to_le_bytes());
 
         let o = Order { order_id: 1, client_order_id: 2, market_index: 3, side: 1, kind: 2, tif: 3, flags: 3, price: -4, base_size: 5, expiry_slot: 9, ..Order::default() };

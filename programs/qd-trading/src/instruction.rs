@@ -41,6 +41,8 @@ const MAX_DEVIATION_BPS: u16 = 5_000;
 const MIN_FUNDING_PERIOD: i64 = 60;
 const MAX_FUNDING_PERIOD: i64 = 86_400;
 const MAX_FUNDING_RATE_BPS: u16 = 1_000;
+/// Largest mark depth: 100,000 whole base units, so `size * 10_000` of a smaller fill fits u64.
+const MAX_MARK_DEPTH: u64 = 100_000_000_000_000;
 
 /// A market's parameters, validated (borsh in this order).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,6 +65,12 @@ pub struct MarketParams {
     pub post_auction_slots: u16,
     pub funding_period_secs: i64,
     pub funding_max_rate_bps: u16,
+    /// Mark samples are fill prices clamped to this band of the oracle.
+    pub mark_band_bps: u16,
+    /// A fill of this base size moves the prevailing mark premium all the way to its own.
+    pub mark_depth_base: u64,
+    /// Fills an order of a delegate or session key takes part in stay within this band.
+    pub delegated_band_bps: u16,
 }
 
 impl MarketParams {
@@ -86,6 +94,9 @@ impl MarketParams {
             post_auction_slots: r.u16()?,
             funding_period_secs: r.i64()?,
             funding_max_rate_bps: r.u16()?,
+            mark_band_bps: r.u16()?,
+            mark_depth_base: r.u64()?,
+            delegated_band_bps: r.u16()?,
         };
         p.validate()?;
         Ok(p)
@@ -119,7 +130,10 @@ impl MarketParams {
             && 0 < self.auction_max_deviation_bps
             && self.auction_max_deviation_bps <= MAX_DEVIATION_BPS
             && (MIN_FUNDING_PERIOD..=MAX_FUNDING_PERIOD).contains(&self.funding_period_secs)
-            && (1..=MAX_FUNDING_RATE_BPS).contains(&self.funding_max_rate_bps);
+            && (1..=MAX_FUNDING_RATE_BPS).contains(&self.funding_max_rate_bps)
+            && (1..=MAX_DEVIATION_BPS).contains(&self.mark_band_bps)
+            && (self.lot_size..=MAX_MARK_DEPTH).contains(&self.mark_depth_base)
+            && (1..=self.auction_max_deviation_bps).contains(&self.delegated_band_bps);
         if !ok {
             return Err(E::InvalidMarketParams);
         }
@@ -380,6 +394,9 @@ mod tests {
             post_auction_slots: 20,
             funding_period_secs: 3_600,
             funding_max_rate_bps: 100,
+            mark_band_bps: 100,
+            mark_depth_base: 100_000_000_000,
+            delegated_band_bps: 50,
         }
     }
 
@@ -403,6 +420,9 @@ mod tests {
         v.extend(p.post_auction_slots.to_le_bytes());
         v.extend(p.funding_period_secs.to_le_bytes());
         v.extend(p.funding_max_rate_bps.to_le_bytes());
+        v.extend(p.mark_band_bps.to_le_bytes());
+        v.extend(p.mark_depth_base.to_le_bytes());
+        v.extend(p.delegated_band_bps.to_le_bytes());
         v
     }
 
@@ -504,6 +524,12 @@ mod tests {
         assert_eq!(bad(|q| q.funding_max_rate_bps = 0), invalid);
         assert_eq!(bad(|q| q.funding_max_rate_bps = 1_001), invalid);
         assert_eq!(bad(|q| q.max_open_interest = u64::MAX), invalid);
+        assert_eq!(bad(|q| q.mark_band_bps = 0), invalid);
+        assert_eq!(bad(|q| q.mark_band_bps = 5_001), invalid);
+        assert_eq!(bad(|q| q.mark_depth_base = q.lot_size - 1), invalid);
+        assert_eq!(bad(|q| q.mark_depth_base = MAX_MARK_DEPTH + 1), invalid);
+        assert_eq!(bad(|q| q.delegated_band_bps = 0), invalid);
+        assert_eq!(bad(|q| q.delegated_band_bps = q.auction_max_deviation_bps + 1), invalid);
         // Edges that are allowed.
         assert!(set_params(&MarketParams { maker_fee_bps: -10, init_margin_bps: 10_000, maint_margin_bps: 10_000, ..sample_params() }).is_ok());
         assert!(set_params(&MarketParams { auction_min_slots: 1000, auction_default_slots: 1000, auction_max_slots: 1000, ..sample_params() }).is_ok());

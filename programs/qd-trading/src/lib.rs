@@ -72,7 +72,8 @@ mod idl_layout {
                 auction_max_deviation_bps, funding_max_rate_bps, post_auction_slots, _pad1, funding_period_secs, open_interest_long,
                 open_interest_short, cumulative_funding, last_funding_ts, last_funding_delta, mark_twap, oracle_twap, twap_ts,
                 last_fill_price, last_fill_ts, fill_seq, total_fees, total_funding_settled, total_pnl_settled, settlement_price,
-                audit_seq, total_volume_quote, _reserved),
+                audit_seq, total_volume_quote, mark_band_bps, delegated_band_bps, _pad2, mark_depth_base, mark_premium, oracle_sample,
+                _reserved),
             core::mem::size_of::<PerpMarket>(),
         );
         check_layout(

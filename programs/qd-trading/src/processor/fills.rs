@@ -259,7 +259,7 @@ fn execute(market: &mut PerpMarket, taker: &mut Party, t: usize, maker: &mut Par
     taker.charge(taker_fee)?;
     maker.charge(maker_fee)?;
     market.total_fees = market.total_fees.checked_add(taker_fee + maker_fee).ok_or_else(overflow)?;
-    market.update_twaps(price, oracle, clock.unix_timestamp)?;
+    market.sample_fill(price, size, oracle, clock.unix_timestamp)?;
     market.last_fill_price = price;
     market.last_fill_ts = clock.unix_timestamp;
     market.total_volume_quote = market.total_volume_quote.checked_add(quote as u64).ok_or_else(overflow)?;

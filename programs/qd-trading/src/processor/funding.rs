@@ -28,10 +28,9 @@ pub(super) fn update_funding(accounts: &[AccountInfo]) -> ProgramResult {
         return Err(E::FundingTooEarly.into());
     }
     let oracle_price = market_price(market, oracle, OracleAction::Margin, &clock)?;
-    // The mark is the last fill's price while it is recent, else the oracle (no premium).
-    let recent = market.last_fill_ts > now.saturating_sub(market.funding_period_secs);
-    let mark = if recent { market.last_fill_price } else { oracle_price };
-    market.update_twaps(mark, oracle_price, now)?;
+    market.sample_twaps(oracle_price, now)?;
+    // Each period's premium comes from its own fills: a trade long ago does not set the mark.
+    market.mark_premium = 0;
     let delta = market.funding_delta()?;
     market.cumulative_funding = market.cumulative_funding.checked_add(delta).ok_or_else(overflow)?;
     market.last_funding_delta = delta;

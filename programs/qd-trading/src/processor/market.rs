@@ -37,6 +37,9 @@ fn apply_params(m: &mut PerpMarket, p: &MarketParams) {
     m.post_auction_slots = p.post_auction_slots;
     m.funding_period_secs = p.funding_period_secs;
     m.funding_max_rate_bps = p.funding_max_rate_bps;
+    m.mark_band_bps = p.mark_band_bps;
+    m.mark_depth_base = p.mark_depth_base;
+    m.delegated_band_bps = p.delegated_band_bps;
 }
 
 /// Risk parameters and status are RISK_MANAGER's to tune; ADMIN (who lists markets) may too.
