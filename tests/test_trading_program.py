@@ -141,6 +141,9 @@ class Venue:
     def account(self, t: Trader) -> ts.TradingAccount:
         return ts.decode_trading_account(self.raw(t.trading))
 
+    def sec_session(self, address: Pubkey) -> security.Session:
+        return security.decode_session(address, self.raw(address))
+
     def quote_balance(self, t: Trader) -> int:
         return collateral_reads.balances_on(self.chain, t.margin).balance_of(self.usdc)
 
@@ -174,15 +177,21 @@ class Venue:
         s = signer or t.owner
         return self.send([getattr(self.ix, name)(s.pubkey(), t.margin, *args)], s)
 
-    def place_and_make(self, maker: Trader, taker: Trader, taker_order_id: int, price: int, size: int, market: int = 0) -> TxResult:
-        ix = self.ix.place_and_make(maker.owner.pubkey(), maker.margin, taker.margin, market, self.feeds[market], self.usdc, taker_order_id,
-                                    MakerParams(price, size), self.health(maker, market), self.health(taker, market))
-        return self.send([ix], maker.owner)
+    def place_and_make(self, maker: Trader, taker: Trader, taker_order_id: int, price: int, size: int, market: int = 0,
+                       signer: Keypair | None = None, session: Pubkey | None = None) -> TxResult:
+        """`signer` (the maker's owner by default) may be its delegate, or a session key with `session`."""
+        s = signer or maker.owner
+        ix = self.ix.place_and_make(s.pubkey(), maker.margin, taker.margin, market, self.feeds[market], self.usdc, taker_order_id,
+                                    MakerParams(price, size), self.health(maker, market), self.health(taker, market), session,
+                                    trading.order_session(self.account(taker), taker_order_id))
+        return self.send([ix], s)
 
     def fill(self, taker: Trader, taker_order_id: int, makers: list[tuple[Trader, int]], market: int = 0) -> TxResult:
         filler = self.chain.keypair()
         ix = self.ix.fill_order(filler.pubkey(), taker.margin, market, self.feeds[market], self.usdc, taker_order_id,
-                                [(m.margin, i) for m, i in makers], self.health(taker, market), [self.health(m, market) for m, _ in makers])
+                                [(m.margin, i) for m, i in makers], self.health(taker, market), [self.health(m, market) for m, _ in makers],
+                                trading.order_session(self.account(taker), taker_order_id),
+                                [trading.order_session(self.account(m), i) for m, i in makers])
         return self.send([ix], filler)
 
     def update_funding(self, market: int = 0) -> TxResult:
@@ -576,7 +585,7 @@ def test_delegate_and_session_place_orders_within_their_limits() -> None:
     assert result.ok, result.logs
     assert v.events(result)[0].data.actor == 1
     expires = v.chain.clock.unix_timestamp + 3_600
-    assert v.send([v.sec.create_session(t.owner.pubkey(), key.pubkey(), security.SCOPE_PLACE, 1, 95 * USDC, expires)], t.owner).ok
+    assert v.send([v.sec.create_session(t.owner.pubkey(), key.pubkey(), security.SCOPE_PLACE, 1, 95 * USDC, expires, 950 * USDC)], t.owner).ok
     session = security.session_address(t.owner.pubkey(), key.pubkey())
     result = v.place(t, order(BID, price=90 * USDC), signer=key, session=session)
     assert result.ok, result.logs

@@ -123,10 +123,11 @@ async def run(connection: AsyncClient, super_admin: Keypair) -> Desk:
     now = (await sysvar.clock(connection)).unix_timestamp
     print("\nsession: the desk's wallet signs once; a session key then trades within its scopes (Sign-In-With-Solana)")
     await d.sec.send([d.sec.ix.create_session(d.desk.pubkey(), d.session_key.pubkey(), SCOPE_PLACE | SCOPE_CANCEL,
-                                              (1 << SOL_PERP) | (1 << BTC_PERP), 50_000 * USDC, now + 86_400)], [d.desk])
+                                              (1 << SOL_PERP) | (1 << BTC_PERP), 50_000 * USDC, now + 86_400, 500_000 * USDC)], [d.desk])
     session = security.session_address(d.desk.pubkey(), d.session_key.pubkey())
     s = await d.sec.fetch_session(d.desk.pubkey(), d.session_key.pubkey())
-    print(f"  session {session}: place+cancel, SOL-PERP and BTC-PERP, max {usd(s.max_notional)} USDC per order, "
+    print(f"  session {session}: place+cancel, SOL-PERP and BTC-PERP, max {usd(s.max_notional)} USDC per order and "
+          f"{usd(s.budget)} USDC over its life, "
           f"expires in {(s.expires_at - now) // 3600} h")
     await d.check(d.session_key, master, Action.PLACE_ORDER, SOL_PERP, 10_000 * USDC, session)
     await d.check(d.session_key, master, Action.CANCEL_ORDER, BTC_PERP, 0, session)

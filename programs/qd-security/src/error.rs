@@ -50,6 +50,10 @@ pub enum SecurityError {
     SessionAlreadyRevoked = 6120,
     /// Session is still live: revoke it or wait for expiry before closing
     SessionStillActive = 6121,
+    /// Session budget must be at least the per-order maximum
+    InvalidBudget = 6122,
+    /// Only qd-trading's authority PDA records session fills
+    NotTradingAuthority = 6123,
 }
 
 impl From<SecurityError> for ProgramError {
