@@ -12,11 +12,13 @@ from anchorpy import Context, Program, Provider
 from anchorpy.program.common import Event
 from construct import Container
 from solders.instruction import Instruction
+from solders.keypair import Keypair
 from solders.pubkey import Pubkey
+from solders.signature import Signature
 from solders.system_program import ID as SYSTEM_PROGRAM_ID
 
 from quantdesk.clients import idl as idl_mod
-from quantdesk.clients import security
+from quantdesk.clients import security, sysvar
 from quantdesk.clients.rpc import ProgramClient
 
 NAME = "qd_oracle"
@@ -256,6 +258,15 @@ class OracleClient(ProgramClient):
     async def fetch_feed(self, symbol: str) -> Feed:
         address = feed_address(symbol)
         return decode_feed(address, await self.account_data(address, f"feed for {symbol}"), self.program)
+
+    async def publish_all(self, symbol: str, quotes: list[tuple[Keypair, int, int]]) -> Signature:
+        """Each (publisher, price, conf) publishes to `symbol`'s feed, in one transaction, stamped
+        with the cluster clock (or one second after that publisher's latest stamp, which must
+        increase): a quorum of publishers updates the aggregate together."""
+        feed = await self.fetch_feed(symbol)
+        now = (await sysvar.clock(self.connection)).unix_timestamp
+        ixs = [self.ix.publish(p.pubkey(), feed.address, price, conf, max(now, feed.latest_of(p.pubkey()).publish_time + 1)) for p, price, conf in quotes]
+        return await self.send(ixs, [p for p, _, _ in quotes])
 
     async def read_price(self, oracle: Pubkey, action: Action, guard: GuardConfig | None = None) -> NormalizedPrice:
         """Runs `read_price` in a simulation and decodes its return data; a refused price raises

@@ -15,9 +15,8 @@ from solders.pubkey import Pubkey
 from quantdesk.chain import Chain, TxResult
 from quantdesk.clients import idl, oracle, pyth, security
 from quantdesk.clients.oracle import Action, GuardConfig
-from quantdesk.clients.security import Role
 
-from program_support import failed, with_meta
+from program_support import failed, grant_oracle_admin, with_meta
 
 SYMBOL = "SOL/USD"
 T0 = 1_700_000_000
@@ -32,9 +31,8 @@ class Oracle:
     def __init__(self) -> None:
         self.chain = Chain(unix_timestamp=T0)
         self.ix = oracle.OracleInstructions()
-        self.sec = security.SecurityInstructions()
         self.authority = self.chain.payer
-        assert self.chain.send([self.sec.initialize(self.authority.pubkey())]).ok
+        assert self.chain.send([security.SecurityInstructions().initialize(self.authority.pubkey())]).ok
         self.publisher = self.chain.keypair()
         self.feed = oracle.feed_address(SYMBOL)
 
@@ -45,13 +43,7 @@ class Oracle:
         return self.chain.send([ix], [a])
 
     def oracle_admin(self) -> Keypair:
-        """A new key granted ORACLE_ADMIN by the super-admin."""
-        k = self.chain.keypair()
-        assert self.chain.send([self.sec.grant_role(self.authority.pubkey(), Role.ORACLE_ADMIN, k.pubkey())]).ok
-        return k
-
-    def revoke(self, holder: Keypair) -> None:
-        assert self.chain.send([self.sec.revoke_role(self.authority.pubkey(), Role.ORACLE_ADMIN, holder.pubkey())]).ok
+        return grant_oracle_admin(self.chain, self.authority)
 
     def publish(self, price: int, conf: int = 10_000, at: int | None = None, publisher: Keypair | None = None) -> TxResult:
         p = publisher or self.publisher
