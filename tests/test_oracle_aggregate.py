@@ -17,7 +17,7 @@ from solders.pubkey import Pubkey
 from quantdesk.clients import oracle, security
 from quantdesk.clients.oracle import Action, GuardConfig
 
-from program_support import failed, grant_oracle_admin, revoke_oracle_admin
+from program_support import failed, revoke_oracle_admin
 from test_oracle_program import E, Oracle
 
 HONEST = 100_000_000  # 100.000000
@@ -223,7 +223,7 @@ def test_a_feed_authority_that_loses_oracle_admin_loses_the_feed_and_another_adm
 
 def test_an_oracle_admin_cannot_adopt_a_feed_whose_authority_holds_the_role() -> None:
     o = Oracle()
-    admin, other = o.oracle_admin(), grant_oracle_admin(o.chain, o.authority)
+    admin, other = o.oracle_admin(), o.oracle_admin()
     assert o.init(by=admin).ok
     before = o.snapshot()
     failed(o.chain.send([o.ix.set_authority(other.pubkey(), o.feed, other.pubkey())], [other]), E["NotAuthority"])

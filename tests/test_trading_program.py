@@ -248,6 +248,19 @@ def test_listing_a_market_on_a_feed_whose_authority_is_not_an_oracle_admin_is_re
     assert v.market().oracle == v.feeds[1]
 
 
+def test_settlement_reads_the_median_of_a_multi_publisher_feed() -> None:
+    v = Venue()
+    honest, rogue = v.chain.keypair(), v.chain.keypair()
+    keys = [v.publisher.pubkey(), honest.pubkey(), rogue.pubkey()]
+    assert v.send([v.oracle_ix.set_publishers(v.admin.pubkey(), v.feeds[0], keys, 2)]).ok
+    v.chain.advance(1, 1)
+    now = v.chain.clock.unix_timestamp
+    quotes = [(v.publisher, 101_234_567), (honest, 101_254_567), (rogue, 10 * PRICE)]
+    assert v.send([v.oracle_ix.publish(k.pubkey(), v.feeds[0], p, p // 10_000, now) for k, p in quotes], v.publisher, honest, rogue).ok
+    assert v.set_status(2).ok  # type: ignore[arg-type]
+    assert v.market().settlement_price == 101_250_000  # the median 101.254567, rounded down to a tick
+
+
 def test_params_status_and_oracle_changes_need_their_roles() -> None:
     v = Venue()
     risk = v.chain.keypair()
