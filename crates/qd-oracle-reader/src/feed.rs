@@ -25,8 +25,8 @@ pub const MAX_PUBLISHERS: usize = 8;
 pub struct PublisherPrice {
     pub price: i64,
     pub conf: u64,
-    /// The publisher's stamp (unix seconds); at most `MAX_PUBLISH_SKEW_SECS` ahead of the
-    /// cluster clock when accepted, strictly increasing per publisher.
+    /// The publisher's stamp (unix seconds): at most qd-oracle's `MAX_PUBLISH_SKEW_SECS` ahead
+    /// of the cluster clock when accepted, strictly increasing per publisher.
     pub publish_time: i64,
     /// Cluster slot the publish landed in.
     pub slot: u64,
