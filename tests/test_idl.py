@@ -22,7 +22,7 @@ COLLATERAL_READ_ERRORS = ("crates/qd-collateral-state/src/error.rs", "Collateral
 # qd-security CPI that invokes it; qd-collateral's `adjust_balance` in qd-collateral-state, shared with
 # its CPI callers; qd-security's `record_session_fill` in qd-access, shared with qd-trading's CPI.
 PROGRAMS = {
-    "qd_oracle": (["programs/qd-oracle/src"], [RUNTIME_ERRORS, READER_ERRORS, ("programs/qd-oracle/src/error.rs", "OracleProgramError")]),
+    "qd_oracle": (["programs/qd-oracle/src"], [RUNTIME_ERRORS, READER_ERRORS, ACCESS_ERRORS, ("programs/qd-oracle/src/error.rs", "OracleProgramError")]),
     "qd_security": (["programs/qd-security/src", "crates/qd-access/src"], [RUNTIME_ERRORS, ACCESS_ERRORS, ("programs/qd-security/src/error.rs", "SecurityError")]),
     "qd_collateral": (
         ["programs/qd-collateral/src", "crates/qd-collateral-state/src"],

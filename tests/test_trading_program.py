@@ -21,7 +21,7 @@ from quantdesk.clients.collateral import Params
 from quantdesk.clients.security import Role
 from quantdesk.clients.trading import AuctionParams, MakerParams, MarketParams, MarketStatus, OrderKind, OrderParams, PostOnly, Side, TimeInForce
 
-from program_support import failed, with_meta
+from program_support import failed, feed_of_revoked_admin, with_meta
 
 E = idl.error_codes(trading.NAME)
 T0 = 1_700_000_000
@@ -240,6 +240,34 @@ def test_market_creation_refusals() -> None:
     failed(v.create_market(1, "X", PARAMS, signer=v.chain.keypair()), E["MissingRole"])
     failed(v.create_market(0, "X", PARAMS), E["AlreadyInitialized"])
     assert v.create_market(1, "X", PARAMS).ok
+
+
+def test_listing_a_market_on_a_feed_whose_authority_is_not_an_oracle_admin_is_refused() -> None:
+    v = Venue()
+    v.feeds[1] = feed_of_revoked_admin(v.chain, v.admin, "ETH-PERP", v.publisher, PRICE)
+    market1, market0 = ts.market_address(1), ts.market_address(0)
+    before = (v.chain.account(market1), v.chain.account(market0))
+    failed(v.create_market(1, "ETH-PERP", PARAMS), E["UntrustedFeedAuthority"])
+    failed(v.send([v.ix.set_market_oracle(v.admin.pubkey(), 0, v.feeds[1], collateral.DEFAULT_GUARDS)]), E["UntrustedFeedAuthority"])
+    assert (v.chain.account(market1), v.chain.account(market0)) == before and before[0] is None
+    # Honest listing: once a current oracle admin holds the feed.
+    assert v.send([v.oracle_ix.set_authority(v.admin.pubkey(), v.feeds[1], v.admin.pubkey())]).ok
+    assert v.create_market(1, "ETH-PERP", PARAMS).ok
+    assert v.send([v.ix.set_market_oracle(v.admin.pubkey(), 0, v.feeds[1], collateral.DEFAULT_GUARDS)]).ok
+    assert v.market().oracle == v.feeds[1]
+
+
+def test_settlement_reads_the_median_of_a_multi_publisher_feed() -> None:
+    v = Venue()
+    honest, rogue = v.chain.keypair(), v.chain.keypair()
+    keys = [v.publisher.pubkey(), honest.pubkey(), rogue.pubkey()]
+    assert v.send([v.oracle_ix.set_publishers(v.admin.pubkey(), v.feeds[0], keys, 2)]).ok
+    v.chain.advance(1, 1)
+    now = v.chain.clock.unix_timestamp
+    quotes = [(v.publisher, 101_234_567), (honest, 101_254_567), (rogue, 10 * PRICE)]
+    assert v.send([v.oracle_ix.publish(k.pubkey(), v.feeds[0], p, p // 10_000, now) for k, p in quotes], v.publisher, honest, rogue).ok
+    assert v.set_status(2).ok  # type: ignore[arg-type]
+    assert v.market().settlement_price == 101_250_000  # the median 101.254567, rounded down to a tick
 
 
 def test_params_status_and_oracle_changes_need_their_roles() -> None:

@@ -1,4 +1,4 @@
-"""Demo part 2, qd-security and qd-core: an admin grants roles; a desk creates a master account with
+"""Demo part 1, qd-security and qd-core: an admin grants roles (an oracle admin among them); a desk creates a master account with
 two sub-accounts and a delegate; a session key acts within its scopes and is refused outside them;
 risk pauses a market and only admin reopens it; compliance freezes and unfreezes an account; the
 audit trail is read back from the programs' events."""
@@ -37,10 +37,10 @@ class AccessDemo:
         self.core = CoreClient(provider)
         self.connection = connection
         self.super_admin = super_admin
-        self.admin, self.risk, self.compliance = Keypair(), Keypair(), Keypair()
+        self.admin, self.risk, self.compliance, self.oracle_admin = Keypair(), Keypair(), Keypair(), Keypair()
         self.desk, self.trader, self.session_key = Keypair(), Keypair(), Keypair()
         self.names = {super_admin.pubkey(): "super-admin", self.admin.pubkey(): "admin", self.risk.pubkey(): "risk",
-                      self.compliance.pubkey(): "compliance", self.desk.pubkey(): "desk", self.trader.pubkey(): "trader",
+                      self.compliance.pubkey(): "compliance", self.oracle_admin.pubkey(): "oracle admin", self.desk.pubkey(): "desk", self.trader.pubkey(): "trader",
                       self.session_key.pubkey(): "session key", security.CONFIG: "SecurityConfig"}
         self.audited: list[Signature] = []
 
@@ -68,6 +68,7 @@ class Desk:
 
     quote_mint: Pubkey
     admin: Keypair
+    oracle_admin: Keypair
     owner: Keypair
     delegate: Keypair
     master: Pubkey
@@ -77,7 +78,7 @@ class Desk:
 async def run(connection: AsyncClient, super_admin: Keypair) -> Desk:
     d = AccessDemo(connection, super_admin)
     print("== qd-security and qd-core: roles, accounts, delegates, sessions, pauses, freezes ==")
-    await fund(connection, d.admin, d.risk, d.compliance, d.desk, d.trader, d.session_key, sol=2)
+    await fund(connection, d.admin, d.risk, d.compliance, d.oracle_admin, d.desk, d.trader, d.session_key, sol=2)
     quote = Keypair()
     rent = (await connection.get_minimum_balance_for_rent_exemption(token.MINT_LEN)).value
     await d.sec.send(token.create_mint(super_admin.pubkey(), quote.pubkey(), super_admin.pubkey(), 6, rent), [quote])
@@ -87,10 +88,11 @@ async def run(connection: AsyncClient, super_admin: Keypair) -> Desk:
     print(f"venue initialized by the deployer: SecurityConfig {security.CONFIG}, GlobalConfig {core.GLOBAL}")
     print(f"  quote mint {glob.quote_mint} (USDC-like, 6 decimals), at most {glob.max_sub_accounts} sub-accounts per owner")
 
-    print("\nroles: the super-admin names an admin; the admin names risk and compliance")
+    print("\nroles: the super-admin names an admin; the admin names risk, compliance and the oracle admin (who alone creates price feeds)")
     await d.privileged(d.sec.ix.grant_role(super_admin.pubkey(), Role.ADMIN, d.admin.pubkey()), super_admin)
     await d.privileged(d.sec.ix.grant_role(d.admin.pubkey(), Role.RISK_MANAGER, d.risk.pubkey()), d.admin)
     await d.privileged(d.sec.ix.grant_role(d.admin.pubkey(), Role.COMPLIANCE, d.compliance.pubkey()), d.admin)
+    await d.privileged(d.sec.ix.grant_role(d.admin.pubkey(), Role.ORACLE_ADMIN, d.oracle_admin.pubkey()), d.admin)
     await d.privileged(d.sec.ix.set_rate_limit(d.admin.pubkey(), 20, 2_000), d.admin)
     config = await d.sec.fetch_config()
     for role in Role:
@@ -179,4 +181,4 @@ async def run(connection: AsyncClient, super_admin: Keypair) -> Desk:
     await d.core.close(d.desk, 2)
     print(f"\nclosed the empty sub-account 'hedge' (rent back to the desk); "
           f"the desk now has {len(await d.core.margin_accounts_of(d.desk.pubkey()))} margin accounts")
-    return Desk(quote.pubkey(), d.admin, d.desk, d.trader, master, alpha)
+    return Desk(quote.pubkey(), d.admin, d.oracle_admin, d.desk, d.trader, master, alpha)
