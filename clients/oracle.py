@@ -2,6 +2,7 @@
 and an async client that publishes and reads prices over RPC."""
 from __future__ import annotations
 
+import asyncio
 import struct
 from dataclasses import dataclass
 from decimal import Decimal
@@ -259,13 +260,20 @@ class OracleClient(ProgramClient):
         address = feed_address(symbol)
         return decode_feed(address, await self.account_data(address, f"feed for {symbol}"), self.program)
 
-    async def publish_all(self, symbol: str, quotes: list[tuple[Keypair, int, int]]) -> Signature:
+    async def publish_all(self, symbol: str, quotes: list[tuple[Keypair, int, int]], timeout_secs: float = 10.0) -> Signature:
         """Each (publisher, price, conf) publishes to `symbol`'s feed, in one transaction, stamped
-        with the cluster clock (or one second after that publisher's latest stamp, which must
-        increase): a quorum of publishers updates the aggregate together."""
+        with the cluster clock: a quorum of publishers updates the aggregate together. Each
+        publisher's stamp must increase, so when one already published at the cluster's current
+        second this waits for the clock to move on (stamping ahead would soon pass the skew the
+        program allows); `TimeoutError` after `timeout_secs`."""
         feed = await self.fetch_feed(symbol)
-        now = (await sysvar.clock(self.connection)).unix_timestamp
-        ixs = [self.ix.publish(p.pubkey(), feed.address, price, conf, max(now, feed.latest_of(p.pubkey()).publish_time + 1)) for p, price, conf in quotes]
+        latest = max(feed.latest_of(p.pubkey()).publish_time for p, _, _ in quotes)
+        deadline = asyncio.get_running_loop().time() + timeout_secs
+        while (now := (await sysvar.clock(self.connection)).unix_timestamp) <= latest:
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError(f"the cluster clock stayed at or before {latest} for {timeout_secs} s")
+            await asyncio.sleep(0.2)
+        ixs = [self.ix.publish(p.pubkey(), feed.address, price, conf, now) for p, price, conf in quotes]
         return await self.send(ixs, [p for p, _, _ in quotes])
 
     async def read_price(self, oracle: Pubkey, action: Action, guard: GuardConfig | None = None) -> NormalizedPrice:
