@@ -2,6 +2,7 @@
 and an async client that publishes and reads prices over RPC."""
 from __future__ import annotations
 
+import asyncio
 import struct
 from dataclasses import dataclass
 from decimal import Decimal
@@ -12,10 +13,13 @@ from anchorpy import Context, Program, Provider
 from anchorpy.program.common import Event
 from construct import Container
 from solders.instruction import Instruction
+from solders.keypair import Keypair
 from solders.pubkey import Pubkey
+from solders.signature import Signature
 from solders.system_program import ID as SYSTEM_PROGRAM_ID
 
 from quantdesk.clients import idl as idl_mod
+from quantdesk.clients import security, sysvar
 from quantdesk.clients.rpc import ProgramClient
 
 NAME = "qd_oracle"
@@ -26,6 +30,12 @@ MAX_PUBLISHERS = 8
 PRICE_DECIMALS = 6
 STATUS_HALTED = 0
 STATUS_TRADING = 1
+# How far a publisher's stamp may run ahead of the cluster clock (qd-oracle MAX_PUBLISH_SKEW_SECS).
+MAX_PUBLISH_SKEW_SECS = 2
+# Aggregation defaults of the builders: one fresh publisher is a quorum, and a publisher's price
+# counts for 20 s (the default trade guard's staleness).
+DEFAULT_MIN_PUBLISHERS = 1
+DEFAULT_MAX_PUBLISHER_AGE_SECS = 20
 
 
 # GuardConfig's bytes: u32 slots, u32 secs, u16 conf bps, u16 EMA deviation bps, u8 trading, pad.
@@ -96,8 +106,19 @@ def feed_address(symbol: str) -> Pubkey:
 
 
 @dataclass(frozen=True)
+class PublisherPrice:
+    """One publisher's latest publish (all zero: none since it was listed)."""
+
+    price: int
+    conf: int
+    publish_time: int
+    slot: int
+
+
+@dataclass(frozen=True)
 class Feed:
-    """A decoded PriceFeed account."""
+    """A decoded PriceFeed account. `price`, `conf`, the EMA, `publish_time` and `publish_slot`
+    are the aggregate (cluster-stamped); `latest[i]` is `publishers[i]`'s own latest publish."""
 
     address: Pubkey
     symbol: str
@@ -111,9 +132,16 @@ class Feed:
     ema_conf: int
     publish_time: int
     publish_slot: int
-    prev_publish_time: int
+    max_publisher_age_secs: int
+    min_publishers: int
+    num_aggregated: int
     ema_window_secs: int
     guards: dict[Action, GuardConfig]
+    latest: list[PublisherPrice]
+
+    def latest_of(self, publisher: Pubkey) -> PublisherPrice:
+        """`publisher`'s latest publish (its next publish_time must be later)."""
+        return self.latest[self.publishers.index(publisher)]
 
     def as_decimal(self, value: int) -> Decimal:
         """A raw price or confidence in the feed's exponent, as a Decimal."""
@@ -148,31 +176,39 @@ class OracleInstructions:
     def _ix(self, name: str, *args: Any, accounts: dict[str, Pubkey]) -> Instruction:
         return self.program.instruction[name](*args, ctx=Context(accounts=accounts))
 
-    def initialize_feed(self, authority: Pubkey, symbol: str, expo: int, ema_window_secs: int, publishers: list[Pubkey]) -> Instruction:
+    def initialize_feed(self, authority: Pubkey, symbol: str, expo: int, ema_window_secs: int, publishers: list[Pubkey],
+                        min_publishers: int = DEFAULT_MIN_PUBLISHERS, max_publisher_age_secs: int = DEFAULT_MAX_PUBLISHER_AGE_SECS) -> Instruction:
+        """`authority` must hold ORACLE_ADMIN in qd-security."""
         return self._ix(
             "initialize_feed",
             list(encode_symbol(symbol)),
             expo,
             ema_window_secs,
             publishers,
-            accounts={"authority": authority, "feed": feed_address(symbol), "system_program": SYSTEM_PROGRAM_ID},
+            min_publishers,
+            max_publisher_age_secs,
+            accounts={"authority": authority, "security_config": security.CONFIG, "feed": feed_address(symbol), "system_program": SYSTEM_PROGRAM_ID},
         )
 
     def publish(self, publisher: Pubkey, feed: Pubkey, price: int, conf: int, publish_time: int) -> Instruction:
         return self._ix("publish", price, conf, publish_time, accounts={"publisher": publisher, "feed": feed})
 
-    def set_publishers(self, authority: Pubkey, feed: Pubkey, publishers: list[Pubkey]) -> Instruction:
-        return self._ix("set_publishers", publishers, accounts={"authority": authority, "feed": feed})
+    def _managed(self, authority: Pubkey, feed: Pubkey) -> dict[str, Pubkey]:
+        return {"authority": authority, "security_config": security.CONFIG, "feed": feed}
+
+    def set_publishers(self, authority: Pubkey, feed: Pubkey, publishers: list[Pubkey],
+                       min_publishers: int = DEFAULT_MIN_PUBLISHERS, max_publisher_age_secs: int = DEFAULT_MAX_PUBLISHER_AGE_SECS) -> Instruction:
+        return self._ix("set_publishers", publishers, min_publishers, max_publisher_age_secs, accounts=self._managed(authority, feed))
 
     def set_authority(self, authority: Pubkey, feed: Pubkey, new_authority: Pubkey) -> Instruction:
-        return self._ix("set_authority", accounts={"authority": authority, "feed": feed, "new_authority": new_authority})
+        return self._ix("set_authority", accounts={**self._managed(authority, feed), "new_authority": new_authority})
 
     def set_guards(self, authority: Pubkey, feed: Pubkey, guards: dict[Action, GuardConfig]) -> Instruction:
         by_action = [guards[a].to_idl() for a in Action]
-        return self._ix("set_guards", {"by_action": by_action}, accounts={"authority": authority, "feed": feed})
+        return self._ix("set_guards", {"by_action": by_action}, accounts=self._managed(authority, feed))
 
     def set_status(self, authority: Pubkey, feed: Pubkey, status: int) -> Instruction:
-        return self._ix("set_status", status, accounts={"authority": authority, "feed": feed})
+        return self._ix("set_status", status, accounts=self._managed(authority, feed))
 
     def read_price(self, oracle: Pubkey, action: Action, guard: GuardConfig | None = None) -> Instruction:
         return self._ix("read_price", int(action), guard.to_idl() if guard else None, accounts={"oracle": oracle})
@@ -194,9 +230,12 @@ def decode_feed(address: Pubkey, data: bytes, program: Program | None = None) ->
         ema_conf=c.ema_conf,
         publish_time=c.publish_time,
         publish_slot=c.publish_slot,
-        prev_publish_time=c.prev_publish_time,
+        max_publisher_age_secs=c.max_publisher_age_secs,
+        min_publishers=c.min_publishers,
+        num_aggregated=c.num_aggregated,
         ema_window_secs=c.ema_window_secs,
         guards={a: GuardConfig.from_idl(c.guards.by_action[a]) for a in Action},
+        latest=[PublisherPrice(e.price, e.conf, e.publish_time, e.slot) for e in c.latest[: c.num_publishers]],
     )
 
 
@@ -220,6 +259,22 @@ class OracleClient(ProgramClient):
     async def fetch_feed(self, symbol: str) -> Feed:
         address = feed_address(symbol)
         return decode_feed(address, await self.account_data(address, f"feed for {symbol}"), self.program)
+
+    async def publish_all(self, symbol: str, quotes: list[tuple[Keypair, int, int]], timeout_secs: float = 10.0) -> Signature:
+        """Each (publisher, price, conf) publishes to `symbol`'s feed, in one transaction, stamped
+        with the cluster clock: a quorum of publishers updates the aggregate together. Each
+        publisher's stamp must increase, so when one already published at the cluster's current
+        second this waits for the clock to move on (stamping ahead would soon pass the skew the
+        program allows); `TimeoutError` after `timeout_secs`."""
+        feed = await self.fetch_feed(symbol)
+        latest = max(feed.latest_of(p.pubkey()).publish_time for p, _, _ in quotes)
+        deadline = asyncio.get_running_loop().time() + timeout_secs
+        while (now := (await sysvar.clock(self.connection)).unix_timestamp) <= latest:
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError(f"the cluster clock stayed at or before {latest} for {timeout_secs} s")
+            await asyncio.sleep(0.2)
+        ixs = [self.ix.publish(p.pubkey(), feed.address, price, conf, now) for p, price, conf in quotes]
+        return await self.send(ixs, [p for p, _, _ in quotes])
 
     async def read_price(self, oracle: Pubkey, action: Action, guard: GuardConfig | None = None) -> NormalizedPrice:
         """Runs `read_price` in a simulation and decodes its return data; a refused price raises

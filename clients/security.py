@@ -264,6 +264,14 @@ class Session:
     created_at: int
     expires_at: int
     revoked: bool
+    budget: int
+    """Quote notional its fills may trade over its life."""
+    spent: int
+    """Quote notional its fills have traded, at their fill prices."""
+
+    @property
+    def budget_left(self) -> int:
+        return max(self.budget - self.spent, 0)
 
     def is_live(self, now: int) -> bool:
         """Usable at unix time `now`: not revoked and not expired."""
@@ -367,8 +375,11 @@ class SecurityInstructions:
     def unfreeze_account(self, compliance: Pubkey, margin_account: Pubkey, reason: int) -> Instruction:
         return self._ix("unfreeze_account", reason, accounts=self._freeze_accounts(compliance, margin_account))
 
-    def create_session(self, owner: Pubkey, session_key: Pubkey, scopes: int, markets: int, max_notional: int, expires_at: int) -> Instruction:
-        return self._ix("create_session", session_key, scopes, markets, max_notional, expires_at, accounts={
+    def create_session(self, owner: Pubkey, session_key: Pubkey, scopes: int, markets: int, max_notional: int, expires_at: int,
+                       budget: int) -> Instruction:
+        """`max_notional`: per order (at placement, and per fill at its fill price); `budget`:
+        the quote notional the session's fills may trade over its life (>= max_notional)."""
+        return self._ix("create_session", session_key, scopes, markets, max_notional, expires_at, budget, accounts={
             "owner": owner, "session": session_address(owner, session_key), "system_program": SYSTEM_PROGRAM_ID})
 
     def revoke_session(self, signer: Pubkey, session: Pubkey) -> Instruction:
@@ -407,7 +418,8 @@ def config_from(c: Container[Any]) -> SecurityConfig:
 
 
 def session_from(address: Pubkey, c: Container[Any]) -> Session:
-    return Session(address, c.owner, c.session_key, c.scopes, c.markets, c.max_notional, c.created_at, c.expires_at, bool(c.revoked))
+    return Session(address, c.owner, c.session_key, c.scopes, c.markets, c.max_notional, c.created_at, c.expires_at, bool(c.revoked),
+                   c.budget, c.spent)
 
 
 def decode_config(data: bytes, program: Program | None = None) -> SecurityConfig:

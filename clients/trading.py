@@ -255,6 +255,15 @@ def _meta(key: Pubkey, writable: bool = False) -> AccountMeta:
     return AccountMeta(key, is_signer=False, is_writable=writable)
 
 
+def order_session(account: TradingAccount, order_id: int) -> Pubkey | None:
+    """The Session that placed `account`'s order `order_id`, when a session key placed it (a
+    fill of that order passes it, and its fills count against that session's budget)."""
+    order = next((o for o in account.orders if o.order_id == order_id), None)
+    if order is None or order.actor != security.Actor.SESSION:
+        return None
+    return security.session_address(account.owner, order.signer)
+
+
 def health_accounts(balances: CollateralBalances, configs: dict[Pubkey, CollateralConfig], trading: TradingAccount | None,
                     markets: dict[int, PerpMarket], market_index: int) -> list[AccountMeta]:
     """One account's health list for a qd-trading instruction in market `market_index`: for each
@@ -336,8 +345,10 @@ class TradingInstructions:
 
     def place_and_make(self, maker_signer: Pubkey, maker_margin: Pubkey, taker_margin: Pubkey, market_index: int, oracle: Pubkey, quote_mint: Pubkey,
                        taker_order_id: int, maker: MakerParams, maker_health: list[AccountMeta], taker_health: list[AccountMeta],
-                       session: Pubkey | None = None) -> Instruction:
-        """The maker fills the taker's order during its auction, at the auction price."""
+                       session: Pubkey | None = None, taker_session: Pubkey | None = None) -> Instruction:
+        """The maker fills the taker's order during its auction, at the auction price. `session`:
+        the maker signer's Session when it is a session key; `taker_session`: the Session that
+        placed the taker's order, when a session key did (`order_session`)."""
         return self._ix("place_and_make", taker_order_id, maker.to_idl(), accounts={
             "maker_signer": maker_signer,
             "security_config": security.CONFIG,
@@ -353,16 +364,23 @@ class TradingInstructions:
             "collateral_program": collateral.PROGRAM_ID,
             "trading_authority": AUTHORITY,
             "session": session or NO_SESSION,
+            "taker_session": taker_session or NO_SESSION,
+            "security_program": security.PROGRAM_ID,
         }, remaining=maker_health + taker_health)
 
     def fill_order(self, filler: Pubkey, taker_margin: Pubkey, market_index: int, oracle: Pubkey, quote_mint: Pubkey, taker_order_id: int,
-                   makers: list[tuple[Pubkey, int]], taker_health: list[AccountMeta], maker_health: list[list[AccountMeta]]) -> Instruction:
+                   makers: list[tuple[Pubkey, int]], taker_health: list[AccountMeta], maker_health: list[list[AccountMeta]],
+                   taker_session: Pubkey | None = None, maker_sessions: list[Pubkey | None] | None = None) -> Instruction:
         """Matches the taker's order (auction over) with resting maker orders, `makers` being
-        (maker margin account, order id) pairs (1..=4) and `maker_health` their lists in the same order."""
-        if not 1 <= len(makers) <= MAX_MAKERS or len(maker_health) != len(makers):
-            raise ValueError(f"1..={MAX_MAKERS} makers, each with its health list")
-        per_maker = [m for margin, _ in makers
-                     for m in (_meta(margin), _meta(trading_address(margin), True), _meta(collateral.balances_address(margin), True))]
+        (maker margin account, order id) pairs (1..=4) and `maker_health` their lists in the same
+        order; `taker_session` and `maker_sessions` the Sessions that placed those orders, where
+        session keys did (`order_session`)."""
+        sessions = maker_sessions if maker_sessions is not None else [None] * len(makers)
+        if not 1 <= len(makers) <= MAX_MAKERS or len(maker_health) != len(makers) or len(sessions) != len(makers):
+            raise ValueError(f"1..={MAX_MAKERS} makers, each with its health list and session")
+        per_maker = [m for (margin, _), session in zip(makers, sessions)
+                     for m in (_meta(margin), _meta(trading_address(margin), True), _meta(collateral.balances_address(margin), True),
+                               _meta(session or NO_SESSION, session is not None))]
         return self._ix("fill_order", taker_order_id, [order_id for _, order_id in makers], accounts={
             "filler": filler,
             "security_config": security.CONFIG,
@@ -374,6 +392,8 @@ class TradingInstructions:
             "quote_config": collateral.config_address(quote_mint),
             "collateral_program": collateral.PROGRAM_ID,
             "trading_authority": AUTHORITY,
+            "taker_session": taker_session or NO_SESSION,
+            "security_program": security.PROGRAM_ID,
         }, remaining=per_maker + taker_health + [m for h in maker_health for m in h])
 
     def update_funding(self, market_index: int, oracle: Pubkey) -> Instruction:
@@ -710,12 +730,13 @@ class TradingClient(ProgramClient):
     async def place_and_make(self, maker_signer: Keypair, maker_margin: Pubkey, taker_margin: Pubkey, taker_order_id: int, maker: MakerParams,
                              session: Pubkey | None = None) -> Signature:
         """Fills the taker's order during its auction with an immediate maker order."""
+        taker = await self.trading_account(taker_margin)
         index = (await self.order(taker_margin, taker_order_id)).market_index
         market = await self.fetch_market(index)
         maker_health = await self.health_accounts_of(maker_margin, index)
         taker_health = await self.health_accounts_of(taker_margin, index)
         ix = self.ix.place_and_make(maker_signer.pubkey(), maker_margin, taker_margin, index, market.oracle, await self.quote_mint(), taker_order_id,
-                                    maker, maker_health, taker_health, session)
+                                    maker, maker_health, taker_health, session, order_session(taker, taker_order_id))
         return await self.send([ix], [maker_signer])
 
     async def fill_order(self, filler: Keypair, taker_margin: Pubkey, taker_order_id: int, makers: list[tuple[Pubkey, int]]) -> Signature:
@@ -725,8 +746,10 @@ class TradingClient(ProgramClient):
         market = await self.fetch_market(index)
         taker_health = await self.health_accounts_of(taker_margin, index)
         maker_health = [await self.health_accounts_of(margin, index) for margin, _ in makers]
+        taker_session = order_session(await self.trading_account(taker_margin), taker_order_id)
+        maker_sessions = [order_session(await self.trading_account(margin), order_id) for margin, order_id in makers]
         ix = self.ix.fill_order(filler.pubkey(), taker_margin, index, market.oracle, await self.quote_mint(), taker_order_id, makers,
-                                taker_health, maker_health)
+                                taker_health, maker_health, taker_session, maker_sessions)
         return await self.send([ix], [filler])
 
     async def update_funding(self, market_index: int) -> Signature:

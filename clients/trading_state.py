@@ -23,7 +23,7 @@ MAX_ORDERS = 32
 MARKET_DISCRIMINATOR = discriminator("account", "PerpMarket")
 TRADING_DISCRIMINATOR = discriminator("account", "TradingAccount")
 MARKET_LEN = 432
-TRADING_LEN = 4160
+TRADING_LEN = 5184
 
 # Fixed offsets keepers filter on.
 MARKET_STATUS_OFFSET = 10
@@ -163,7 +163,7 @@ class Position(_Layout):
 
 @dataclass(frozen=True)
 class Order(_Layout):
-    FORMAT: ClassVar[struct.Struct] = struct.Struct("<QQHBBBB2xqQQqQqqqH6xQ")
+    FORMAT: ClassVar[struct.Struct] = struct.Struct("<QQHBBBBBxqQQqQqqqH6xQ32s")
 
     order_id: int = 0
     client_order_id: int = 0
@@ -172,6 +172,8 @@ class Order(_Layout):
     kind: int = 0
     tif: int = 0
     flags: int = 0
+    actor: int = 0
+    """Who placed it: 0 owner, 1 delegate, 2 session key (qd_access::Actor)."""
     price: int = 0
     base_size: int = 0
     base_filled: int = 0
@@ -182,6 +184,8 @@ class Order(_Layout):
     auction_end_price: int = 0
     auction_slots: int = 0
     expiry_slot: int = 0
+    signer: Pubkey = _pubkey()
+    """The key that placed it (owner, delegate or session key)."""
 
 
 @dataclass(frozen=True)

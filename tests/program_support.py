@@ -1,11 +1,14 @@
-"""Shared by the LiteSVM program tests: asserting a named failure, and forging account metas the
-way a malicious client would."""
+"""Shared by the LiteSVM program tests: asserting a named failure, forging account metas the way
+a malicious client would, and ORACLE_ADMIN set-ups for qd-oracle feeds."""
 from __future__ import annotations
 
 from solders.instruction import AccountMeta, Instruction
+from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
-from quantdesk.chain import TxResult
+from quantdesk.chain import Chain, TxResult
+from quantdesk.clients import oracle, security
+from quantdesk.clients.security import Role
 
 
 def failed(result: TxResult, code: int) -> None:
@@ -20,3 +23,26 @@ def with_meta(ix: Instruction, index: int, *, signer: bool | None = None, writab
     m = metas[index]
     metas[index] = AccountMeta(key or m.pubkey, m.is_signer if signer is None else signer, m.is_writable if writable is None else writable)
     return Instruction(ix.program_id, ix.data, metas)
+
+
+def grant_oracle_admin(chain: Chain, by: Keypair) -> Keypair:
+    """A new key granted ORACLE_ADMIN by `by` (qd-security's super-admin or an ADMIN), through the timelock."""
+    holder = chain.keypair()
+    assert security.enact(chain, by, security.Change.grant_role(Role.ORACLE_ADMIN, holder.pubkey())).ok
+    return holder
+
+
+def revoke_oracle_admin(chain: Chain, by: Keypair, holder: Keypair) -> None:
+    assert security.enact(chain, by, security.Change.revoke_role(Role.ORACLE_ADMIN, holder.pubkey())).ok
+
+
+def feed_of_revoked_admin(chain: Chain, by: Keypair, symbol: str, publisher: Keypair, price: int) -> Pubkey:
+    """A published qd-oracle feed whose authority no longer holds ORACLE_ADMIN: created by an
+    oracle admin that `by` then revoked. Listings must not trust it."""
+    admin = grant_oracle_admin(chain, by)
+    ix = oracle.OracleInstructions()
+    feed = oracle.feed_address(symbol)
+    assert chain.send([ix.initialize_feed(admin.pubkey(), symbol, -6, 30, [publisher.pubkey()])], [admin]).ok
+    assert chain.send([ix.publish(publisher.pubkey(), feed, price, price // 1_000, chain.clock.unix_timestamp)], [publisher]).ok
+    revoke_oracle_admin(chain, by, admin)
+    return feed

@@ -42,7 +42,7 @@ class Venue:
         assert self.chain.send([self.core.create_margin_account(self.owner.pubkey(), 0, "gate"),
                                 self.core.set_delegate(self.owner.pubkey(), self.margin, self.delegate.pubkey())], [self.owner]).ok
         expires = self.chain.clock.unix_timestamp + 3_600
-        assert self.admin_send(self.sec.create_session(self.owner.pubkey(), self.key.pubkey(), ALL_SCOPES, 1 << MARKET, 5_000, expires), self.owner).ok
+        assert self.admin_send(self.sec.create_session(self.owner.pubkey(), self.key.pubkey(), ALL_SCOPES, 1 << MARKET, 5_000, expires, 50_000), self.owner).ok
         self.session = security.session_address(self.owner.pubkey(), self.key.pubkey())
         self.throttle = self.throttle_for(self.margin)
 
@@ -129,7 +129,7 @@ def test_revoked_session_and_cancel_only_session(v: Venue) -> None:
     failed(v.act(v.key, Action.CANCEL_ORDER, session=v.session), E["SessionRevoked"])
     key = v.chain.keypair()
     expires = v.chain.clock.unix_timestamp + 60
-    assert v.admin_send(v.sec.create_session(v.owner.pubkey(), key.pubkey(), SCOPE_CANCEL, 1 << MARKET, 1, expires), v.owner).ok
+    assert v.admin_send(v.sec.create_session(v.owner.pubkey(), key.pubkey(), SCOPE_CANCEL, 1 << MARKET, 1, expires, 1), v.owner).ok
     session = security.session_address(v.owner.pubkey(), key.pubkey())
     assert outcome(v.act(key, Action.CANCEL_ORDER, session=session))[0] == Actor.SESSION
     failed(v.act(key, Action.PLACE_ORDER, notional=1, session=session), E["SessionScope"])
@@ -156,7 +156,7 @@ def test_delegate_is_trade_only_and_strangers_are_refused(v: Venue) -> None:
     # A session of another wallet for the same key does not authorize it for this account.
     stranger = v.chain.keypair()
     expires = v.chain.clock.unix_timestamp + 60
-    assert v.admin_send(v.sec.create_session(stranger.pubkey(), v.key.pubkey(), ALL_SCOPES, 1 << MARKET, 5_000, expires), stranger).ok
+    assert v.admin_send(v.sec.create_session(stranger.pubkey(), v.key.pubkey(), ALL_SCOPES, 1 << MARKET, 5_000, expires, 50_000), stranger).ok
     failed(v.act(v.key, Action.PLACE_ORDER, session=security.session_address(stranger.pubkey(), v.key.pubkey())), E["SessionMismatch"])
 
 

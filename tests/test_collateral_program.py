@@ -29,7 +29,7 @@ from quantdesk.clients.oracle import Action
 from quantdesk.clients.security import Operation, Role, mask
 from quantdesk.clients.trading_state import PerpMarket, Position, TradingAccount
 
-from program_support import failed, with_meta
+from program_support import failed, feed_of_revoked_admin, with_meta
 
 E = idl.error_codes(collateral.NAME)
 CORE_E = idl.error_codes(core.NAME)
@@ -225,6 +225,28 @@ def test_create_collateral_refusals() -> None:
     failed(v.send([with_meta(wrong, 4, key=collateral.vault_address(v.sol))]), E["WrongAddress"])
     assert v.chain.account(collateral.config_address(other)) is None
     assert v.send([v.ix.create_collateral(v.admin.pubkey(), other, v.feed, SOL_PARAMS)]).ok
+
+
+def test_listing_on_a_feed_whose_authority_is_not_an_oracle_admin_is_refused() -> None:
+    v = Venue()
+    eth = v.chain.create_mint(9)
+    untrusted = feed_of_revoked_admin(v.chain, v.admin, "ETH/USD", v.publisher, 3_000 * USDC)
+    # A feed squatted before ORACLE_ADMIN was required: the real feed's bytes, a stranger's authority.
+    squatted = Keypair().pubkey()
+    data = bytearray(v.raw(v.feed))
+    data[32:64] = bytes(Keypair().pubkey())
+    v.chain.set_account(squatted, Account(10**9, bytes(data), oracle.PROGRAM_ID))
+    for feed in (untrusted, squatted):
+        before = [v.raw(a) for a in (collateral.config_address(eth), collateral.vault_address(eth), collateral.config_address(v.sol))]
+        failed(v.send([v.ix.create_collateral(v.admin.pubkey(), eth, feed, SOL_PARAMS)]), E["UntrustedFeedAuthority"])
+        failed(v.send([v.ix.set_collateral_oracle(v.admin.pubkey(), v.sol, feed, collateral.DEFAULT_GUARDS)]), E["UntrustedFeedAuthority"])
+        assert [v.raw(a) for a in (collateral.config_address(eth), collateral.vault_address(eth), collateral.config_address(v.sol))] == before
+    assert before[:2] == [b"", b""]
+    # Honest listing: the feed handed to a current oracle admin (the super-admin adopts it).
+    assert v.send([v.oracle.set_authority(v.admin.pubkey(), untrusted, v.admin.pubkey())]).ok
+    assert v.send([v.ix.create_collateral(v.admin.pubkey(), eth, untrusted, SOL_PARAMS)]).ok
+    assert v.send([v.ix.set_collateral_oracle(v.admin.pubkey(), v.sol, untrusted, collateral.DEFAULT_GUARDS)]).ok
+    assert v.config(v.sol).oracle == untrusted
 
 
 def test_quote_mint_rules() -> None:

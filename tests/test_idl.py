@@ -20,10 +20,10 @@ COLLATERAL_READ_ERRORS = ("crates/qd-collateral-state/src/error.rs", "Collateral
 # program -> (source dirs holding its instruction/event discriminators, error enums it can return,
 # in IDL order). qd-core's `set_frozen` discriminator lives in qd-core-state, shared with the
 # qd-security CPI that invokes it; qd-collateral's `adjust_balance` in qd-collateral-state, shared with
-# its CPI callers.
+# its CPI callers; qd-security's `record_session_fill` in qd-access, shared with qd-trading's CPI.
 PROGRAMS = {
-    "qd_oracle": (["programs/qd-oracle/src"], [RUNTIME_ERRORS, READER_ERRORS, ("programs/qd-oracle/src/error.rs", "OracleProgramError")]),
-    "qd_security": (["programs/qd-security/src"], [RUNTIME_ERRORS, ACCESS_ERRORS, ("programs/qd-security/src/error.rs", "SecurityError")]),
+    "qd_oracle": (["programs/qd-oracle/src"], [RUNTIME_ERRORS, READER_ERRORS, ACCESS_ERRORS, ("programs/qd-oracle/src/error.rs", "OracleProgramError")]),
+    "qd_security": (["programs/qd-security/src", "crates/qd-access/src"], [RUNTIME_ERRORS, ACCESS_ERRORS, ("programs/qd-security/src/error.rs", "SecurityError")]),
     "qd_collateral": (
         ["programs/qd-collateral/src", "crates/qd-collateral-state/src"],
         [RUNTIME_ERRORS, READER_ERRORS, ACCESS_ERRORS, HEALTH_ERRORS, COLLATERAL_READ_ERRORS, ("programs/qd-collateral/src/error.rs", "CollateralError")],

@@ -1,6 +1,7 @@
 """qd-oracle in the real runtime (LiteSVM): every instruction's success path, its error paths, and
-the attack classes that apply (missing signer, wrong owner, type cosplay, re-initialization,
-non-canonical PDA, duplicate accounts, fake oracles, wrong program id)."""
+the attack classes that apply (missing signer, missing ORACLE_ADMIN role, wrong owner, type
+cosplay, re-initialization, non-canonical PDA, duplicate accounts, fake oracles, wrong program
+id). Multi-publisher aggregation and the audit's attacks: tests/test_oracle_aggregate.py."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -12,10 +13,10 @@ from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
 from quantdesk.chain import Chain, TxResult
-from quantdesk.clients import idl, oracle, pyth
+from quantdesk.clients import idl, oracle, pyth, security
 from quantdesk.clients.oracle import Action, GuardConfig
 
-from program_support import failed, with_meta
+from program_support import failed, grant_oracle_admin, with_meta
 
 SYMBOL = "SOL/USD"
 T0 = 1_700_000_000
@@ -24,17 +25,25 @@ E = idl.error_codes(oracle.NAME)
 
 
 class Oracle:
-    """A chain with one initialized feed and its publisher."""
+    """A chain with qd-security initialized (the payer is its super-admin, so it holds
+    ORACLE_ADMIN and is the feed authority), a feed address and its publisher."""
 
     def __init__(self) -> None:
         self.chain = Chain(unix_timestamp=T0)
         self.ix = oracle.OracleInstructions()
         self.authority = self.chain.payer
+        assert self.chain.send([security.SecurityInstructions().initialize(self.authority.pubkey(), timelock_delay=security.LOCAL_TIMELOCK_DELAY)]).ok
         self.publisher = self.chain.keypair()
         self.feed = oracle.feed_address(SYMBOL)
 
-    def init(self, symbol: str = SYMBOL, expo: int = -6, window: int = 60, publishers: list[Pubkey] | None = None) -> TxResult:
-        return self.chain.send([self.ix.initialize_feed(self.authority.pubkey(), symbol, expo, window, publishers or [self.publisher.pubkey()])])
+    def init(self, symbol: str = SYMBOL, expo: int = -6, window: int = 60, publishers: list[Pubkey] | None = None,
+             min_publishers: int = 1, max_age: int = oracle.DEFAULT_MAX_PUBLISHER_AGE_SECS, by: Keypair | None = None) -> TxResult:
+        a = by or self.authority
+        ix = self.ix.initialize_feed(a.pubkey(), symbol, expo, window, publishers or [self.publisher.pubkey()], min_publishers, max_age)
+        return self.chain.send([ix], [a])
+
+    def oracle_admin(self) -> Keypair:
+        return grant_oracle_admin(self.chain, self.authority)
 
     def publish(self, price: int, conf: int = 10_000, at: int | None = None, publisher: Keypair | None = None) -> TxResult:
         p = publisher or self.publisher
@@ -71,10 +80,12 @@ def test_initialize_creates_the_feed_pda_with_defaults_and_an_event(o: Oracle) -
     r = o.init(publishers=[o.publisher.pubkey(), Keypair().pubkey()])
     assert r.ok, r.logs
     account = o.chain.account(o.feed)
-    assert account is not None and account.owner == oracle.PROGRAM_ID and len(account.data) == 512
+    assert account is not None and account.owner == oracle.PROGRAM_ID and len(account.data) == 768
     feed = o.state()
     assert (feed.symbol, feed.expo, feed.status, feed.ema_window_secs) == (SYMBOL, -6, oracle.STATUS_TRADING, 60)
     assert feed.authority == o.authority.pubkey() and len(feed.publishers) == 2
+    assert (feed.min_publishers, feed.max_publisher_age_secs, feed.price, feed.publish_time) == (1, 20, 0, 0)
+    assert feed.latest == [oracle.PublisherPrice(0, 0, 0, 0)] * 2
     assert feed.guards[Action.TRADE] == GuardConfig(50, 20, 200, 1_000, True)
     [event] = oracle.parse_events(r.logs)
     assert event.name == "FeedInitialized" and event.data.feed == o.feed and event.data.expo == -6
@@ -94,6 +105,10 @@ def test_initialize_twice_is_refused(live: Oracle) -> None:
         ({"expo": -13}, E["InvalidExponent"]),
         ({"window": 0}, E["InvalidEmaWindow"]),
         ({"window": 86_401}, E["InvalidEmaWindow"]),
+        ({"min_publishers": 0}, E["InvalidQuorum"]),
+        ({"min_publishers": 2}, E["InvalidQuorum"]),  # more than the one publisher
+        ({"max_age": 0}, E["InvalidPublisherAge"]),
+        ({"max_age": 3_601}, E["InvalidPublisherAge"]),
     ],
 )
 def test_initialize_validates_arguments(o: Oracle, kwargs: dict[str, object], code: int) -> None:
@@ -120,6 +135,19 @@ def test_initialize_needs_the_authority_signature(o: Oracle) -> None:
     failed(o.chain.send([ix]), E["MissingSigner"])
 
 
+def test_initialize_refuses_a_fake_security_config(o: Oracle) -> None:
+    real = o.chain.account(security.CONFIG)
+    assert real is not None
+    # The same bytes (naming an attacker super-admin) at another address, or owned by another program.
+    fake = Keypair().pubkey()
+    o.chain.set_account(fake, Account(real.lamports, bytes(real.data), security.PROGRAM_ID))
+    base = o.ix.initialize_feed(o.authority.pubkey(), SYMBOL, -6, 60, [o.publisher.pubkey()])
+    failed(o.chain.send([with_meta(base, 1, key=fake)]), E["WrongAddress"])
+    o.chain.set_account(security.CONFIG, Account(real.lamports, bytes(real.data), Keypair().pubkey()))
+    failed(o.chain.send([base]), E["WrongOwner"])
+    assert o.chain.account(o.feed) is None
+
+
 def test_initialize_refuses_an_address_that_is_not_the_canonical_pda(o: Oracle) -> None:
     symbol = oracle.encode_symbol(SYMBOL)
     canonical, bump = Pubkey.find_program_address([oracle.FEED_SEED, symbol], oracle.PROGRAM_ID)
@@ -129,22 +157,22 @@ def test_initialize_refuses_an_address_that_is_not_the_canonical_pda(o: Oracle) 
             other = Pubkey.create_program_address([oracle.FEED_SEED, symbol, bytes([other_bump])], oracle.PROGRAM_ID)
         except Exception:  # on the curve: not a PDA
             continue
-        ix = with_meta(o.ix.initialize_feed(o.authority.pubkey(), SYMBOL, -6, 60, [o.publisher.pubkey()]), 1, key=other)
+        ix = with_meta(o.ix.initialize_feed(o.authority.pubkey(), SYMBOL, -6, 60, [o.publisher.pubkey()]), 2, key=other)
         failed(o.chain.send([ix]), E["WrongAddress"])
         break
     else:
         pytest.fail("no non-canonical bump found")
     # The PDA of another symbol is refused too.
-    ix = with_meta(o.ix.initialize_feed(o.authority.pubkey(), SYMBOL, -6, 60, [o.publisher.pubkey()]), 1, key=oracle.feed_address("BTC/USD"))
+    ix = with_meta(o.ix.initialize_feed(o.authority.pubkey(), SYMBOL, -6, 60, [o.publisher.pubkey()]), 2, key=oracle.feed_address("BTC/USD"))
     failed(o.chain.send([ix]), E["WrongAddress"])
     assert o.chain.account(canonical) is None
 
 
 def test_initialize_refuses_a_fake_system_program_and_duplicate_accounts(o: Oracle) -> None:
     base = o.ix.initialize_feed(o.authority.pubkey(), SYMBOL, -6, 60, [o.publisher.pubkey()])
-    failed(o.chain.send([with_meta(base, 2, key=oracle.PROGRAM_ID)]), E["WrongProgram"])
-    failed(o.chain.send([with_meta(base, 1, key=o.authority.pubkey())]), E["DuplicateAccount"])
-    failed(o.chain.send([with_meta(base, 1, writable=False)]), E["NotWritable"])
+    failed(o.chain.send([with_meta(base, 3, key=oracle.PROGRAM_ID)]), E["WrongProgram"])
+    failed(o.chain.send([with_meta(base, 2, key=o.authority.pubkey())]), E["DuplicateAccount"])
+    failed(o.chain.send([with_meta(base, 2, writable=False)]), E["NotWritable"])
 
 
 def test_a_copy_of_the_program_at_another_address_refuses_to_run(o: Oracle) -> None:
@@ -175,10 +203,12 @@ def test_publish_updates_price_ema_and_emits_an_event(live: Oracle) -> None:
     r = live.publish(160_000_000, 70_000)
     assert r.ok
     feed = live.state()
-    assert (feed.ema_price, feed.ema_conf, feed.prev_publish_time) == (155_000_000, 60_000, T0)
+    assert (feed.ema_price, feed.ema_conf, feed.publish_time) == (155_000_000, 60_000, T0 + 60)
+    assert feed.latest == [oracle.PublisherPrice(160_000_000, 70_000, T0 + 60, live.chain.clock.slot)]
     [event] = oracle.parse_events(r.logs)
     assert event.name == "PricePublished"
     assert (event.data.price, event.data.ema_price, event.data.publisher) == (160_000_000, 155_000_000, live.publisher.pubkey())
+    assert (event.data.aggregated, event.data.num_aggregated, event.data.agg_price, event.data.agg_conf) == (True, 1, 160_000_000, 70_000)
 
 
 def test_ema_rounds_confidence_up_and_price_toward_zero(live: Oracle) -> None:
@@ -194,9 +224,11 @@ def test_publish_time_must_increase_and_not_run_ahead(live: Oracle) -> None:
     before = live.snapshot()
     failed(live.publish(101_000_000, at=T0), E["NonIncreasingPublishTime"])
     failed(live.publish(101_000_000, at=T0 - 5), E["NonIncreasingPublishTime"])
-    failed(live.publish(101_000_000, at=T0 + 61), E["PublishTimeInFuture"])
+    failed(live.publish(101_000_000, at=T0 + oracle.MAX_PUBLISH_SKEW_SECS + 1), E["PublishTimeInFuture"])
     assert live.snapshot() == before
-    assert live.publish(101_000_000, at=T0 + 60).ok  # within the clock tolerance
+    assert live.publish(101_000_000, at=T0 + oracle.MAX_PUBLISH_SKEW_SECS).ok  # within the skew
+    # The aggregate is stamped with cluster time, whatever the publisher's stamp.
+    assert live.state().publish_time == T0
 
 
 def test_publish_rejects_bad_prices(live: Oracle) -> None:
@@ -242,14 +274,34 @@ def test_set_publishers_replaces_the_list(live: Oracle) -> None:
     assert live.publish(100_000_000, publisher=new).ok
 
 
-def test_set_authority_needs_both_signatures(live: Oracle) -> None:
+def test_set_publishers_keeps_latest_prices_with_their_keys_and_sets_the_quorum(live: Oracle) -> None:
+    assert live.publish(100_000_000).ok
+    kept = live.state().latest[0]
     new = live.chain.keypair()
-    unsigned = with_meta(live.ix.set_authority(live.authority.pubkey(), live.feed, new.pubkey()), 2, signer=False)
+    # The old publisher moves to index 1; the new key in index 0 starts empty, not with its price.
+    assert live.chain.send([live.ix.set_publishers(live.authority.pubkey(), live.feed, [new.pubkey(), live.publisher.pubkey()], 2, 30)]).ok
+    feed = live.state()
+    assert feed.latest == [oracle.PublisherPrice(0, 0, 0, 0), kept]
+    assert (feed.min_publishers, feed.max_publisher_age_secs) == (2, 30)
+    before = live.snapshot()
+    failed(live.chain.send([live.ix.set_publishers(live.authority.pubkey(), live.feed, [new.pubkey()], 2, 30)]), E["InvalidQuorum"])
+    failed(live.chain.send([live.ix.set_publishers(live.authority.pubkey(), live.feed, [new.pubkey()], 1, 0)]), E["InvalidPublisherAge"])
+    assert live.snapshot() == before
+
+
+def test_set_authority_needs_both_signatures(live: Oracle) -> None:
+    new = live.oracle_admin()
+    unsigned = with_meta(live.ix.set_authority(live.authority.pubkey(), live.feed, new.pubkey()), 3, signer=False)
     failed(live.chain.send([unsigned]), E["MissingSigner"])
-    # A stranger cannot hand the feed to itself, even co-signing as the new authority.
+    # A stranger cannot hand the feed to itself, even co-signing as the new authority; nor can
+    # another oracle admin take a feed whose authority still holds the role.
     stranger = live.chain.keypair()
     grab = live.ix.set_authority(stranger.pubkey(), live.feed, stranger.pubkey())
-    failed(live.chain.send([grab], payer=stranger), E["NotAuthority"])
+    failed(live.chain.send([grab], payer=stranger), E["MissingRole"])
+    failed(live.chain.send([live.ix.set_authority(new.pubkey(), live.feed, new.pubkey())], [new]), E["NotAuthority"])
+    # The feed is only handed to an oracle admin.
+    outsider = live.chain.keypair()
+    failed(live.chain.send([live.ix.set_authority(live.authority.pubkey(), live.feed, outsider.pubkey())], [outsider]), E["MissingRole"])
     assert live.chain.send([live.ix.set_authority(live.authority.pubkey(), live.feed, new.pubkey())], [new]).ok
     assert live.state().authority == new.pubkey()
     # The old authority has lost control.
@@ -264,8 +316,10 @@ def test_set_authority_needs_both_signatures(live: Oracle) -> None:
 ])
 def test_authority_actions_refuse_anyone_else(live: Oracle, make: Callable[[Oracle, Pubkey], Instruction]) -> None:
     stranger = live.chain.keypair()
+    other_admin = live.oracle_admin()
     before = live.snapshot()
-    failed(live.chain.send([make(live, stranger.pubkey())], [stranger], payer=stranger), E["NotAuthority"])
+    failed(live.chain.send([make(live, stranger.pubkey())], [stranger], payer=stranger), E["MissingRole"])
+    failed(live.chain.send([make(live, other_admin.pubkey())], [other_admin], payer=other_admin), E["NotAuthority"])
     failed(live.chain.send([with_meta(make(live, live.authority.pubkey()), 0, signer=False)], [stranger], payer=stranger), E["MissingSigner"])
     assert live.snapshot() == before
 

@@ -109,7 +109,7 @@ class Desk:
     def session(self, owner: Keypair, key: Pubkey, scopes: int = ALL_SCOPES, markets: int = 1 << 3,
                 max_notional: int = 1_000_000, expires_at: int | None = None) -> TxResult:
         expires = T0 + DAY if expires_at is None else expires_at
-        return self.send([self.ix.create_session(owner.pubkey(), key, scopes, markets, max_notional, expires)], owner)
+        return self.send([self.ix.create_session(owner.pubkey(), key, scopes, markets, max_notional, expires, 10 * max_notional)], owner)
 
     def check(self, signer: Keypair, margin: Pubkey, action: Action, market: int = NO_MARKET, notional: int = 0,
               session: Pubkey | None = None) -> TxResult:
@@ -994,7 +994,7 @@ def test_session_key_must_be_another_nonzero_key(live: Desk) -> None:
 
 def test_create_session_account_checks(live: Desk) -> None:
     owner, key = live.chain.keypair(), Keypair().pubkey()
-    base = live.ix.create_session(owner.pubkey(), key, ALL_SCOPES, 1, 1, T0 + DAY)
+    base = live.ix.create_session(owner.pubkey(), key, ALL_SCOPES, 1, 1, T0 + DAY, 10)
     failed(live.send([with_meta(base, 0, signer=False)]), E["MissingSigner"])
     failed(live.send([with_meta(base, 1, writable=False)], owner), E["NotWritable"])
     failed(live.send([with_meta(base, 2, key=oracle.PROGRAM_ID)], owner), E["WrongProgram"])
@@ -1276,7 +1276,7 @@ async def test_security_client_over_rpc() -> None:
             now = (await control("qd_getClock"))["unixTimestamp"]
             keys = [Keypair(), Keypair()]
             for i, key in enumerate(keys):
-                await sec.send([sec.ix.create_session(owner.pubkey(), key.pubkey(), SCOPE_PLACE, 1 << 3, 5_000, now + 3_600 * (i + 1))], [owner])
+                await sec.send([sec.ix.create_session(owner.pubkey(), key.pubkey(), SCOPE_PLACE, 1 << 3, 5_000, now + 3_600 * (i + 1), 50_000)], [owner])
             sessions = await sec.sessions_of(owner.pubkey())
             assert sorted((s.session_key, s.expires_at) for s in sessions) == sorted((k.pubkey(), now + 3_600 * (i + 1)) for i, k in enumerate(keys))
             assert await sec.sessions_of(wallet.pubkey()) == []

@@ -157,8 +157,8 @@ def test_a_fake_maker_trading_account_is_refused() -> None:
     # The same through fill_order's maker triple.
     ask, bid = resting_ask_and_bid(v, maker, victim)
     fill = fill_ix(v, victim, bid, [(maker, ask)])
-    refused(v, [with_meta(fill, 11, key=forge(v, v.raw(maker.trading)))], "WrongOwner")
-    refused(v, [with_meta(fill, 11, key=taker.trading)], "WrongTradingAccount")
+    refused(v, [with_meta(fill, 13, key=forge(v, v.raw(maker.trading)))], "WrongOwner")
+    refused(v, [with_meta(fill, 13, key=taker.trading)], "WrongTradingAccount")
     assert v.fill(victim, bid, [(maker, ask)]).ok
 
 
@@ -547,14 +547,14 @@ def test_a_session_key_places_only_within_its_scope_and_markets() -> None:
     owner = t.owner.pubkey()
     expires = v.chain.clock.unix_timestamp + 3_600
     cancel_only, other_market, good = v.chain.keypair(), v.chain.keypair(), v.chain.keypair()
-    assert v.send([v.sec.create_session(owner, cancel_only.pubkey(), security.SCOPE_CANCEL, 1, 10**12, expires),
-                   v.sec.create_session(owner, other_market.pubkey(), security.SCOPE_PLACE, 1 << 1, 10**12, expires),
-                   v.sec.create_session(owner, good.pubkey(), security.ALL_SCOPES, 1, 10**12, expires)], t.owner).ok
+    assert v.send([v.sec.create_session(owner, cancel_only.pubkey(), security.SCOPE_CANCEL, 1, 10**12, expires, 10**13),
+                   v.sec.create_session(owner, other_market.pubkey(), security.SCOPE_PLACE, 1 << 1, 10**12, expires, 10**13),
+                   v.sec.create_session(owner, good.pubkey(), security.ALL_SCOPES, 1, 10**12, expires, 10**13)], t.owner).ok
     refused(v, [session_place_ix(v, t, cancel_only, owner)], "SessionScope")
     refused(v, [session_place_ix(v, t, other_market, owner)], "SessionMarket")
     # A session of another owner for the same key, and the key with no session at all.
     stranger = v.trader()
-    assert v.send([v.sec.create_session(stranger.owner.pubkey(), good.pubkey(), security.ALL_SCOPES, 1, 10**12, expires)], stranger.owner).ok
+    assert v.send([v.sec.create_session(stranger.owner.pubkey(), good.pubkey(), security.ALL_SCOPES, 1, 10**12, expires, 10**13)], stranger.owner).ok
     refused(v, [session_place_ix(v, t, good, stranger.owner.pubkey())], "SessionMismatch")
     refused(v, [with_meta(session_place_ix(v, t, good, owner), 8, key=PROGRAM_ID)], "NotAuthorized")
     result = v.send([session_place_ix(v, t, good, owner)], good)

@@ -105,6 +105,7 @@ class Keys:
             security.CONFIG: "security",
             SYSTEM_PROGRAM_ID: "system_program",
             collateral.PROGRAM_ID: "collateral_program",
+            security.PROGRAM_ID: "security_program",
             trading.AUTHORITY: "trading_authority",
             trading.PROGRAM_ID: "no_session",
             self.signer: "signer",
@@ -144,10 +145,12 @@ def test_builders_list_accounts_in_the_specified_order() -> None:
         (ix.cancel_orders(s, k.margin), ["signer s", "security", "margin", "trading w", "no_session"]),
         (ix.place_and_make(s, k.maker_margin, k.taker_margin, 2, o, q, 5, MakerParams(USDC, BASE), HEALTH[:1], HEALTH[1:2]),
          ["signer s", "security", "maker_margin", "maker_trading w", "maker_balances w", "taker_margin", "taker_trading w", "taker_balances w",
-          "market w", "oracle", "quote_config w", "collateral_program", "trading_authority", "no_session", str(HEALTH[0].pubkey), str(HEALTH[1].pubkey)]),
+          "market w", "oracle", "quote_config w", "collateral_program", "trading_authority", "no_session w", "no_session w", "security_program", str(HEALTH[0].pubkey),
+          str(HEALTH[1].pubkey)]),
         (ix.fill_order(s, k.taker_margin, 2, o, q, 5, [(k.maker_margin, 7), (k.margin, 8)], HEALTH[:1], [HEALTH[1:3], HEALTH[3:]]),
          ["signer s", "security", "taker_margin", "taker_trading w", "taker_balances w", "market w", "oracle", "quote_config w", "collateral_program",
-          "trading_authority", "maker_margin", "maker_trading w", "maker_balances w", "margin", "trading w", "balances w"]
+          "trading_authority", "no_session w", "security_program", "maker_margin", "maker_trading w", "maker_balances w", "no_session", "margin", "trading w", "balances w",
+          "no_session"]
          + [str(m.pubkey) for m in HEALTH]),
         (ix.update_funding(2, o), ["security", "market w", "oracle"]),
         (ix.settle_pnl(s, k.margin, 2, q), ["signer s", "security", "margin", "trading w", "balances w", "market w", "quote_config w",
@@ -278,7 +281,7 @@ def test_empty_book_and_table() -> None:
 
 def test_book_filters_select_accounts_with_open_orders() -> None:
     size, memcmp = trading.book_filters()
-    assert size == 4160
+    assert size == 5184
     assert (memcmp.offset, memcmp.bytes) == (10, "2")  # base58 of 0x01
 
 

@@ -39,6 +39,7 @@ from solders.pubkey import Pubkey
 from quantdesk.bench import collateral as collateral_reads
 from quantdesk.chain import TxResult
 from quantdesk.clients import collateral, health, oracle
+from quantdesk.clients.security import Actor
 from quantdesk.clients import trading_state as ts
 from quantdesk.clients.trading import (FLAG_POST_ONLY, FLAG_REDUCE_ONLY, AuctionParams, CancelReason, OrderParams, auction_price, expired, in_auction,
                                       maker_price, round_to_tick)
@@ -308,8 +309,8 @@ class Run:
         elif given_auction:
             raise Refused("InvalidOrderType")
         flags = (FLAG_POST_ONLY if post_only != NONE else 0) | (FLAG_REDUCE_ONLY if p.reduce_only else 0)
-        o = Order(s.accounts[i].next_order_id, p.client_order_id, p.market_index, side, kind, tif, flags, price, size, 0, reserved, s.slot,
-                  expiry, start, end, slots, 0)
+        o = Order(s.accounts[i].next_order_id, p.client_order_id, p.market_index, side, kind, tif, flags, int(Actor.OWNER), price, size, 0, reserved,
+                  s.slot, expiry, start, end, slots, 0, self.traders[i].owner.pubkey())
         return o if rests(o) else dataclasses.replace(o, expiry_slot=s.slot + slots + m.post_auction_slots)
 
     @staticmethod

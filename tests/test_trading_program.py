@@ -21,7 +21,7 @@ from quantdesk.clients.collateral import Params
 from quantdesk.clients.security import Role
 from quantdesk.clients.trading import AuctionParams, MakerParams, MarketParams, MarketStatus, OrderKind, OrderParams, PostOnly, Side, TimeInForce
 
-from program_support import failed, with_meta
+from program_support import failed, feed_of_revoked_admin, with_meta
 
 E = idl.error_codes(trading.NAME)
 T0 = 1_700_000_000
@@ -142,6 +142,9 @@ class Venue:
     def account(self, t: Trader) -> ts.TradingAccount:
         return ts.decode_trading_account(self.raw(t.trading))
 
+    def sec_session(self, address: Pubkey) -> security.Session:
+        return security.decode_session(address, self.raw(address))
+
     def quote_balance(self, t: Trader) -> int:
         return collateral_reads.balances_on(self.chain, t.margin).balance_of(self.usdc)
 
@@ -175,15 +178,21 @@ class Venue:
         s = signer or t.owner
         return self.send([getattr(self.ix, name)(s.pubkey(), t.margin, *args)], s)
 
-    def place_and_make(self, maker: Trader, taker: Trader, taker_order_id: int, price: int, size: int, market: int = 0) -> TxResult:
-        ix = self.ix.place_and_make(maker.owner.pubkey(), maker.margin, taker.margin, market, self.feeds[market], self.usdc, taker_order_id,
-                                    MakerParams(price, size), self.health(maker, market), self.health(taker, market))
-        return self.send([ix], maker.owner)
+    def place_and_make(self, maker: Trader, taker: Trader, taker_order_id: int, price: int, size: int, market: int = 0,
+                       signer: Keypair | None = None, session: Pubkey | None = None) -> TxResult:
+        """`signer` (the maker's owner by default) may be its delegate, or a session key with `session`."""
+        s = signer or maker.owner
+        ix = self.ix.place_and_make(s.pubkey(), maker.margin, taker.margin, market, self.feeds[market], self.usdc, taker_order_id,
+                                    MakerParams(price, size), self.health(maker, market), self.health(taker, market), session,
+                                    trading.order_session(self.account(taker), taker_order_id))
+        return self.send([ix], s)
 
     def fill(self, taker: Trader, taker_order_id: int, makers: list[tuple[Trader, int]], market: int = 0) -> TxResult:
         filler = self.chain.keypair()
         ix = self.ix.fill_order(filler.pubkey(), taker.margin, market, self.feeds[market], self.usdc, taker_order_id,
-                                [(m.margin, i) for m, i in makers], self.health(taker, market), [self.health(m, market) for m, _ in makers])
+                                [(m.margin, i) for m, i in makers], self.health(taker, market), [self.health(m, market) for m, _ in makers],
+                                trading.order_session(self.account(taker), taker_order_id),
+                                [trading.order_session(self.account(m), i) for m, i in makers])
         return self.send([ix], filler)
 
     def update_funding(self, market: int = 0) -> TxResult:
@@ -232,6 +241,34 @@ def test_market_creation_refusals() -> None:
     failed(v.create_market(1, "X", PARAMS, signer=v.chain.keypair()), E["MissingRole"])
     failed(v.create_market(0, "X", PARAMS), E["AlreadyInitialized"])
     assert v.create_market(1, "X", PARAMS).ok
+
+
+def test_listing_a_market_on_a_feed_whose_authority_is_not_an_oracle_admin_is_refused() -> None:
+    v = Venue()
+    v.feeds[1] = feed_of_revoked_admin(v.chain, v.admin, "ETH-PERP", v.publisher, PRICE)
+    market1, market0 = ts.market_address(1), ts.market_address(0)
+    before = (v.chain.account(market1), v.chain.account(market0))
+    failed(v.create_market(1, "ETH-PERP", PARAMS), E["UntrustedFeedAuthority"])
+    failed(v.send([v.ix.set_market_oracle(v.admin.pubkey(), 0, v.feeds[1], collateral.DEFAULT_GUARDS)]), E["UntrustedFeedAuthority"])
+    assert (v.chain.account(market1), v.chain.account(market0)) == before and before[0] is None
+    # Honest listing: once a current oracle admin holds the feed.
+    assert v.send([v.oracle_ix.set_authority(v.admin.pubkey(), v.feeds[1], v.admin.pubkey())]).ok
+    assert v.create_market(1, "ETH-PERP", PARAMS).ok
+    assert v.send([v.ix.set_market_oracle(v.admin.pubkey(), 0, v.feeds[1], collateral.DEFAULT_GUARDS)]).ok
+    assert v.market().oracle == v.feeds[1]
+
+
+def test_settlement_reads_the_median_of_a_multi_publisher_feed() -> None:
+    v = Venue()
+    honest, rogue = v.chain.keypair(), v.chain.keypair()
+    keys = [v.publisher.pubkey(), honest.pubkey(), rogue.pubkey()]
+    assert v.send([v.oracle_ix.set_publishers(v.admin.pubkey(), v.feeds[0], keys, 2)]).ok
+    v.chain.advance(1, 1)
+    now = v.chain.clock.unix_timestamp
+    quotes = [(v.publisher, 101_234_567), (honest, 101_254_567), (rogue, 10 * PRICE)]
+    assert v.send([v.oracle_ix.publish(k.pubkey(), v.feeds[0], p, p // 10_000, now) for k, p in quotes], v.publisher, honest, rogue).ok
+    assert v.set_status(2).ok  # type: ignore[arg-type]
+    assert v.market().settlement_price == 101_250_000  # the median 101.254567, rounded down to a tick
 
 
 def test_params_status_and_oracle_changes_need_their_roles() -> None:
@@ -577,7 +614,7 @@ def test_delegate_and_session_place_orders_within_their_limits() -> None:
     assert result.ok, result.logs
     assert v.events(result)[0].data.actor == 1
     expires = v.chain.clock.unix_timestamp + 3_600
-    assert v.send([v.sec.create_session(t.owner.pubkey(), key.pubkey(), security.SCOPE_PLACE, 1, 95 * USDC, expires)], t.owner).ok
+    assert v.send([v.sec.create_session(t.owner.pubkey(), key.pubkey(), security.SCOPE_PLACE, 1, 95 * USDC, expires, 950 * USDC)], t.owner).ok
     session = security.session_address(t.owner.pubkey(), key.pubkey())
     result = v.place(t, order(BID, price=90 * USDC), signer=key, session=session)
     assert result.ok, result.logs

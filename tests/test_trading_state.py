@@ -23,7 +23,7 @@ MARKET = {"version": 8, "bump": 9, "status": 10, "index": 12, "init_margin_bps":
           "mark_band_bps": 368, "delegated_band_bps": 370, "mark_depth_base": 376, "mark_premium": 384, "oracle_sample": 392}
 POSITION = {"market_index": 0, "open_orders": 2, "base": 8, "quote_entry": 16, "realized_pnl": 24, "funding_snapshot": 32, "bids_base": 40,
             "bids_quote": 48, "asks_base": 56, "asks_quote": 64, "total_realized": 72}
-ORDER = {"order_id": 0, "client_order_id": 8, "market_index": 16, "side": 18, "kind": 19, "tif": 20, "flags": 21, "price": 24, "base_size": 32,
+ORDER = {"order_id": 0, "client_order_id": 8, "market_index": 16, "side": 18, "kind": 19, "tif": 20, "flags": 21, "actor": 22, "price": 24, "base_size": 32,
          "base_filled": 40, "reserved_price": 48, "placed_slot": 56, "expiry_ts": 64, "auction_start_price": 72, "auction_end_price": 80,
          "auction_slots": 88, "expiry_slot": 96}
 TRADING = {"version": 8, "bump": 9, "has_open_order": 10, "has_open_auction": 11, "bucket_tokens_milli": 80, "bucket_last_slot": 88,
@@ -49,11 +49,15 @@ def test_market_keys_guards_and_size() -> None:
     assert len(ts.encode_market(zero)) == ts.MARKET_LEN == 432
 
 
-@pytest.mark.parametrize(("cls", "offsets", "size"), [(ts.Position, POSITION, 80), (ts.Order, ORDER, 104)])
+@pytest.mark.parametrize(("cls", "offsets", "size"), [(ts.Position, POSITION, 80), (ts.Order, ORDER, 136)])
 def test_position_and_order_offsets(cls: type, offsets: dict[str, int], size: int) -> None:
     assert cls.FORMAT.size == size
     for name, offset in offsets.items():
         assert first_nonzero(cls(**{name: 1}).pack()) == offset, name
+
+
+def test_order_signer_offset() -> None:
+    assert first_nonzero(ts.Order(signer=Pubkey(b"\1" + bytes(31))).pack()) == 104
 
 
 def test_trading_account_offsets_and_round_trip() -> None:
@@ -63,12 +67,13 @@ def test_trading_account_offsets_and_round_trip() -> None:
     margin, owner = Pubkey.new_unique(), Pubkey.new_unique()
     account = ts.TradingAccount(margin_account=margin, owner=owner, next_order_id=3, fees_paid=-7,
                                 positions=[ts.Position(2, base=-5 * 10**8, quote_entry=15_000_000), ts.Position(7, open_orders=1)],
-                                orders=[ts.Order(1, 11, 7, 1, 1, 0, 1, 2_000_000, 10**9, reserved_price=2_000_000), ts.Order(2, market_index=7)])
+                                orders=[ts.Order(1, 11, 7, 1, 1, 0, 1, 2, 2_000_000, 10**9, reserved_price=2_000_000, signer=Pubkey.new_unique()),
+                                        ts.Order(2, market_index=7)])
     data = account.encode()
-    assert len(data) == ts.TRADING_LEN == 4160
+    assert len(data) == ts.TRADING_LEN == 5184
     assert (data[12], data[13]) == (2, 2)  # position_count, order_count
     assert data[128 + 80:128 + 82] == (7).to_bytes(2, "little")  # second position's market_index
-    assert data[768 + 104:768 + 112] == (2).to_bytes(8, "little")  # second order's id
+    assert data[768 + 136:768 + 144] == (2).to_bytes(8, "little")  # second order's id
     assert (data[16:48], data[48:80]) == (bytes(margin), bytes(owner))
     assert ts.decode_trading_account(data) == account
     market = ts.PerpMarket(index=4, maker_fee_bps=-2, cumulative_funding=-9, oracle=Pubkey.new_unique(), guards=DEFAULT_GUARDS,

@@ -72,7 +72,7 @@ def measure() -> CuTable:
 
     key = chain.keypair()
     expires = chain.clock.unix_timestamp + 86_400
-    table.record("create_session", chain.send([ix.create_session(owner.pubkey(), key.pubkey(), ALL_SCOPES, 1 << 3, 10**9, expires)], [owner]))
+    table.record("create_session", chain.send([ix.create_session(owner.pubkey(), key.pubkey(), ALL_SCOPES, 1 << 3, 10**9, expires, 10**10)], [owner]))
     session = security.session_address(owner.pubkey(), key.pubkey())
     table.record("check_action_owner", chain.send([ix.check_action(owner.pubkey(), margin, Action.WITHDRAW)], [owner]))
     delegate = chain.keypair()

@@ -20,9 +20,9 @@ async def run() -> int:
         try:
             authority = Keypair()
             await fund(connection, authority)
-            publishers = await oracle.run(OracleClient(Provider(connection, Wallet(authority))), authority)
-            print()
             desk = await access.run(connection, node.rpc_url, authority)
+            print()
+            publishers = await oracle.run(OracleClient(Provider(connection, Wallet(authority))), desk.oracle_admin)
             print()
             symbols = await collateral.run(connection, authority, desk, publishers)
             print()

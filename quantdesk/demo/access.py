@@ -1,8 +1,9 @@
-"""Demo part 2, qd-security and qd-core: roles are granted through the timelock (proposed, executed
-after the delay; an early execution is refused); a desk creates a master account with two
-sub-accounts and a delegate; a session key acts within its scopes and is refused outside them;
-risk pauses a market at once and only admin reopens it, through the timelock; compliance freezes
-and unfreezes an account; the audit trail is read back from the programs' events."""
+"""Demo part 1, qd-security and qd-core: roles are granted through the timelock (proposed, executed
+after the delay; an early execution is refused), an oracle admin among them; a desk creates a
+master account with two sub-accounts and a delegate; a session key acts within its scopes and is
+refused outside them; risk pauses a market at once and only admin reopens it, through the
+timelock; compliance freezes and unfreezes an account; the audit trail is read back from the
+programs' events."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -42,10 +43,10 @@ class AccessDemo:
         self.core = CoreClient(provider)
         self.connection = connection
         self.super_admin = super_admin
-        self.admin, self.risk, self.compliance = Keypair(), Keypair(), Keypair()
+        self.admin, self.risk, self.compliance, self.oracle_admin = Keypair(), Keypair(), Keypair(), Keypair()
         self.desk, self.trader, self.session_key = Keypair(), Keypair(), Keypair()
         self.names = {super_admin.pubkey(): "super-admin", self.admin.pubkey(): "admin", self.risk.pubkey(): "risk",
-                      self.compliance.pubkey(): "compliance", self.desk.pubkey(): "desk", self.trader.pubkey(): "trader",
+                      self.compliance.pubkey(): "compliance", self.oracle_admin.pubkey(): "oracle admin", self.desk.pubkey(): "desk", self.trader.pubkey(): "trader",
                       self.session_key.pubkey(): "session key", security.CONFIG: "SecurityConfig"}
         self.audited: list[Signature] = []
 
@@ -77,6 +78,7 @@ class Desk:
 
     quote_mint: Pubkey
     admin: Keypair
+    oracle_admin: Keypair
     owner: Keypair
     delegate: Keypair
     master: Pubkey
@@ -95,7 +97,7 @@ async def run(connection: AsyncClient, rpc_url: str, super_admin: Keypair) -> De
 
 async def _run(d: AccessDemo, connection: AsyncClient, super_admin: Keypair) -> Desk:
     print("== qd-security and qd-core: roles, accounts, delegates, sessions, pauses, freezes ==")
-    await fund(connection, d.admin, d.risk, d.compliance, d.desk, d.trader, d.session_key, sol=2)
+    await fund(connection, d.admin, d.risk, d.compliance, d.oracle_admin, d.desk, d.trader, d.session_key, sol=2)
     quote = Keypair()
     rent = (await connection.get_minimum_balance_for_rent_exemption(token.MINT_LEN)).value
     await d.sec.send(token.create_mint(super_admin.pubkey(), quote.pubkey(), super_admin.pubkey(), 6, rent), [quote])
@@ -107,11 +109,12 @@ async def _run(d: AccessDemo, connection: AsyncClient, super_admin: Keypair) -> 
     print(f"venue initialized by the deployer: SecurityConfig {security.CONFIG}, GlobalConfig {core.GLOBAL}")
     print(f"  quote mint {glob.quote_mint} (USDC-like, 6 decimals), at most {glob.max_sub_accounts} sub-accounts per owner")
 
-    print(f"\nroles through the timelock ({LOCAL_TIMELOCK_DELAY} s here, at least 2 days on a public cluster): "
-          "the super-admin names an admin; the admin names risk and compliance")
+    print(f"\nroles through the timelock ({LOCAL_TIMELOCK_DELAY} s here, at least 2 days on a public cluster): the super-admin "
+          "names an admin; the admin names risk, compliance and the oracle admin (who alone creates price feeds)")
     await d.enact(Change.grant_role(Role.ADMIN, d.admin.pubkey()), super_admin)
     await d.enact(Change.grant_role(Role.RISK_MANAGER, d.risk.pubkey()), d.admin)
     await d.enact(Change.grant_role(Role.COMPLIANCE, d.compliance.pubkey()), d.admin)
+    await d.enact(Change.grant_role(Role.ORACLE_ADMIN, d.oracle_admin.pubkey()), d.admin)
     config = await d.sec.fetch_config()
     limit = security.proposal_address(config.proposal_count)
     await d.sec.send([d.sec.ix.propose(d.admin.pubkey(), config.proposal_count, Change.set_rate_limit(20, 2_000))], [d.admin])
@@ -153,10 +156,11 @@ async def _run(d: AccessDemo, connection: AsyncClient, super_admin: Keypair) -> 
     now = (await sysvar.clock(connection)).unix_timestamp
     print("\nsession: the desk's wallet signs once; a session key then trades within its scopes (Sign-In-With-Solana)")
     await d.sec.send([d.sec.ix.create_session(d.desk.pubkey(), d.session_key.pubkey(), SCOPE_PLACE | SCOPE_CANCEL,
-                                              (1 << SOL_PERP) | (1 << BTC_PERP), 50_000 * USDC, now + 86_400)], [d.desk])
+                                              (1 << SOL_PERP) | (1 << BTC_PERP), 50_000 * USDC, now + 86_400, 500_000 * USDC)], [d.desk])
     session = security.session_address(d.desk.pubkey(), d.session_key.pubkey())
     s = await d.sec.fetch_session(d.desk.pubkey(), d.session_key.pubkey())
-    print(f"  session {session}: place+cancel, SOL-PERP and BTC-PERP, max {usd(s.max_notional)} USDC per order, "
+    print(f"  session {session}: place+cancel, SOL-PERP and BTC-PERP, max {usd(s.max_notional)} USDC per order and "
+          f"{usd(s.budget)} USDC over its life, "
           f"expires in {(s.expires_at - now) // 3600} h")
     await d.check(d.session_key, master, Action.PLACE_ORDER, SOL_PERP, 10_000 * USDC, session)
     await d.check(d.session_key, master, Action.CANCEL_ORDER, BTC_PERP, 0, session)
@@ -211,4 +215,4 @@ async def _run(d: AccessDemo, connection: AsyncClient, super_admin: Keypair) -> 
     await d.core.close(d.desk, 2)
     print(f"\nclosed the empty sub-account 'hedge' (rent back to the desk); "
           f"the desk now has {len(await d.core.margin_accounts_of(d.desk.pubkey()))} margin accounts")
-    return Desk(quote.pubkey(), d.admin, d.desk, d.trader, master, alpha)
+    return Desk(quote.pubkey(), d.admin, d.oracle_admin, d.desk, d.trader, master, alpha)

@@ -10,7 +10,7 @@ from solana.rpc.async_api import AsyncClient
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
-from quantdesk.clients import collateral, oracle, sysvar, token
+from quantdesk.clients import collateral, oracle, token
 from quantdesk.clients.collateral import CollateralClient, Params
 from quantdesk.clients.oracle import OracleClient
 from quantdesk.demo.access import Desk
@@ -29,10 +29,10 @@ async def run(connection: AsyncClient, super_admin: Keypair, desk: Desk, publish
     await fund(connection, owner, sol=2)
 
     async def fresh_price() -> None:
-        """Publishes SOL/USD again: withdrawals need a price valid for margin (50 slots, 20 s)."""
+        """Every publisher publishes SOL/USD again (a quorum): withdrawals need a price valid for
+        margin (50 slots, 20 s)."""
         feed = await feeds.fetch_feed(SOL_FEED)
-        now = (await sysvar.clock(connection)).unix_timestamp
-        await feeds.send([feeds.ix.publish(publishers[0].pubkey(), feed.address, feed.price, feed.conf, max(now, feed.publish_time + 1))], [publishers[0]])
+        await feeds.publish_all(SOL_FEED, [(p, feed.price, feed.conf) for p in publishers])
 
     rent = (await connection.get_minimum_balance_for_rent_exemption(token.MINT_LEN)).value
     sol_mint = Keypair()

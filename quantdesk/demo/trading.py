@@ -39,22 +39,20 @@ async def run(connection: AsyncClient, rpc_url: str, super_admin: Keypair, desk:
     clock = ValidatorClock(rpc_url)
     await clock.call("qd_pauseClock")
     try:
-        await _run(connection, client, feeds, clock, super_admin, desk, publishers[0], symbols)
+        await _run(connection, client, feeds, clock, super_admin, desk, publishers, symbols)
     finally:
         await clock.call("qd_resumeClock")
 
 
 async def _run(connection: AsyncClient, client: TradingClient, feeds: OracleClient, clock: ValidatorClock, keeper: Keypair, desk: Desk,
-               publisher: Keypair, symbols: dict[Pubkey, str]) -> None:
+               publishers: list[Keypair], symbols: dict[Pubkey, str]) -> None:
     feed_address = oracle.feed_address(collateral.SOL_FEED)
 
     async def publish(price: int | None = None) -> int:
-        """A second later, SOL/USD publishes `price` (by default its last); returns it."""
+        """A second later, every SOL/USD publisher publishes `price` (by default the feed's); returns it."""
         await clock.warp(3)
-        feed = await feeds.fetch_feed(collateral.SOL_FEED)
-        now = (await sysvar.clock(connection)).unix_timestamp
-        price = feed.price if price is None else price
-        await feeds.send([feeds.ix.publish(publisher.pubkey(), feed_address, price, price // 2_000, max(now, feed.publish_time + 1))], [publisher])
+        price = (await feeds.fetch_feed(collateral.SOL_FEED)).price if price is None else price
+        await feeds.publish_all(collateral.SOL_FEED, [(p, price, price // 2_000) for p in publishers])
         return price
 
     await client.send([client.ix.create_market(desk.admin.pubkey(), SOL_PERP, "SOL-PERP", feed_address, PARAMS)], [desk.admin])

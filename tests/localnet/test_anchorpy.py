@@ -20,6 +20,7 @@ from solders.rpc.responses import AccountNotification
 from solders.system_program import ID as SYSTEM_PROGRAM_ID
 from solders.transaction import VersionedTransaction
 
+from quantdesk.clients import security
 from quantdesk.localnet import LocalnetProcess
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -44,14 +45,17 @@ async def test_oracle_program_through_anchorpy(node: LocalnetProcess) -> None:
     async with AsyncClient(node.rpc_url) as client:
         await client.request_airdrop(authority.pubkey(), 10**10)
         await client.request_airdrop(publisher.pubkey(), 10**10)
-        program = Program(IDL, PROGRAM_ID, Provider(client, Wallet(authority)))
+        provider = Provider(client, Wallet(authority))
+        program = Program(IDL, PROGRAM_ID, provider)
+        # Feeds are created by ORACLE_ADMIN holders: the authority becomes qd-security's super-admin.
+        await security.SecurityClient(provider).send([security.SecurityInstructions().initialize(authority.pubkey())])
         symbol = f"T{Keypair().pubkey()}"[:12]
         feed = Pubkey.find_program_address([b"feed", bytes(symbol_bytes(symbol))], PROGRAM_ID)[0]
 
         init_sig = await program.rpc["initialize_feed"](
-            symbol_bytes(symbol), -6, 60, [publisher.pubkey()],
-            ctx=Context(accounts={"authority": authority.pubkey(), "feed": feed,
-                                  "system_program": SYSTEM_PROGRAM_ID}))
+            symbol_bytes(symbol), -6, 60, [publisher.pubkey()], 1, 20,
+            ctx=Context(accounts={"authority": authority.pubkey(), "security_config": security.CONFIG,
+                                  "feed": feed, "system_program": SYSTEM_PROGRAM_ID}))
         account = await program.account["PriceFeed"].fetch(feed)
         assert account.authority == authority.pubkey()
         assert list(account.publishers[: account.num_publishers]) == [publisher.pubkey()]
@@ -70,8 +74,8 @@ async def test_oracle_program_through_anchorpy(node: LocalnetProcess) -> None:
             assert pushed.price == 123_450_000
 
         fetched = await program.account["PriceFeed"].fetch(feed)
-        assert (fetched.price, fetched.conf, fetched.publish_time) == (123_450_000, 10_000,
-                                                                        publish_time)
+        assert (fetched.price, fetched.conf) == (123_450_000, 10_000)
+        assert fetched.latest[0].publish_time == publish_time  # the aggregate is cluster-stamped
         # .all() is getProgramAccounts with a memcmp on the account discriminator
         feeds = {f.public_key for f in await program.account["PriceFeed"].all()}
         assert feed in feeds

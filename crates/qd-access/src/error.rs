@@ -32,4 +32,6 @@ pub enum AccessError {
     MissingRole = 6212,
     /// Unknown action code
     UnknownAction = 6213,
+    /// Fills would trade more notional than the session's budget has left
+    SessionBudgetExceeded = 6214,
 }

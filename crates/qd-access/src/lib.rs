@@ -244,9 +244,49 @@ pub fn check_session(s: &Session, owner: &Pubkey, session_key: &Pubkey, req: &Re
         if req.notional > s.max_notional {
             return Err(AccessError::SessionNotional);
         }
+        if req.notional > s.budget.saturating_sub(s.spent) {
+            return Err(AccessError::SessionBudgetExceeded);
+        }
     }
     Ok(())
 }
+
+/// Counts a fill of `notional` (quote, at the fill price) that a session-placed order traded
+/// against `s`'s budget, at `now`. A revoked or expired session's orders no longer fill; a fill
+/// is at most the per-order maximum, and the fills together at most the budget.
+pub fn spend_session(s: &mut Session, notional: u64, now: i64) -> Result<(), AccessError> {
+    if s.revoked != 0 {
+        return Err(AccessError::SessionRevoked);
+    }
+    if now >= s.expires_at {
+        return Err(AccessError::SessionExpired);
+    }
+    if notional > s.max_notional {
+        return Err(AccessError::SessionNotional);
+    }
+    let spent = s.spent.checked_add(notional).filter(|&t| t <= s.budget).ok_or(AccessError::SessionBudgetExceeded)?;
+    s.spent = spent;
+    Ok(())
+}
+
+/// qd-security's `record_session_fill(notional)` by CPI: `authority` is qd-trading's
+/// [b"authority"] PDA (signing with `authority_seeds`), the only caller qd-security accepts.
+#[cfg(target_arch = "bpf")]
+pub fn record_session_fill(authority: &AccountInfo, session: &AccountInfo, notional: u64, authority_seeds: &[&[u8]]) -> Result<(), ProgramError> {
+    use qd_runtime::cpi::{invoke_signed, AccountMeta};
+    let mut data = qd_runtime::borsh::Writer::<16>::new();
+    data.bytes(&RECORD_SESSION_FILL).u64(notional);
+    invoke_signed(
+        &qd_ids::QD_SECURITY,
+        &[AccountMeta::readonly(authority.key(), true), AccountMeta::writable(session.key(), false)],
+        &[authority, session],
+        data.finish()?,
+        &[authority_seeds],
+    )
+}
+
+/// qd-security's instruction discriminator for `record_session_fill`.
+pub const RECORD_SESSION_FILL: [u8; 8] = qd_runtime::hash::discriminator("global", "record_session_fill");
 
 impl From<AccessError> for ProgramError {
     fn from(e: AccessError) -> Self {

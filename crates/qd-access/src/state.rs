@@ -113,7 +113,8 @@ impl SecurityConfig {
 
 /// Anchor account "Session" at PDA [b"session", owner, session_key]: the on-chain half of
 /// Sign-In-With-Solana. The owner's wallet signs once to create it; the session key then signs
-/// order actions within `scopes`, `markets` and `max_notional` until `expires_at`.
+/// order actions within `scopes`, `markets`, `max_notional` per order and `budget` over its
+/// life until `expires_at`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(C)]
 pub struct Session {
@@ -139,8 +140,12 @@ pub struct Session {
     pub created_at: i64,
     /// @104: unix seconds; the session is dead from this time on.
     pub expires_at: i64,
-    /// @112
-    pub _reserved: [u8; 32],
+    /// @112: the most quote notional its fills may trade over its life (the owner sets it).
+    pub budget: u64,
+    /// @120: quote notional its fills have traded, at their fill prices.
+    pub spent: u64,
+    /// @128
+    pub _reserved: [u8; 16],
 }
 
 // SAFETY: as above.
@@ -181,6 +186,8 @@ mod tests {
         assert_eq!(at(offset_of!(Session, session_key)), 48);
         assert_eq!(at(offset_of!(Session, markets)), 80);
         assert_eq!(at(offset_of!(Session, expires_at)), 104);
-        assert_eq!(at(offset_of!(Session, _reserved)), 112);
+        assert_eq!(at(offset_of!(Session, budget)), 112);
+        assert_eq!(at(offset_of!(Session, spent)), 120);
+        assert_eq!(at(offset_of!(Session, _reserved)), 128);
     }
 }

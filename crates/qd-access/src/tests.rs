@@ -30,6 +30,7 @@ fn session() -> Session {
     s.scopes = ALL_SCOPES;
     s.markets = 1 << 3;
     s.max_notional = 1_000;
+    s.budget = 2_500;
     s.expires_at = 100;
     s
 }
@@ -119,6 +120,30 @@ fn sessions_within_scope_only() {
     let mut revoked = s;
     revoked.revoked = 1;
     assert_eq!(check_session(&revoked, &OWNER, &KEY, &place, 0), Err(AccessError::SessionRevoked));
+    // A placement must fit what the budget has left.
+    let mut spent = s;
+    spent.spent = 1_600;
+    assert_eq!(check_session(&spent, &OWNER, &KEY, &Request::new(Action::PlaceOrder, 3, 901), 0), Err(AccessError::SessionBudgetExceeded));
+    assert_eq!(check_session(&spent, &OWNER, &KEY, &Request::new(Action::PlaceOrder, 3, 900), 0), Ok(()));
+}
+
+#[test]
+fn session_fills_spend_the_budget_at_their_fill_price() {
+    let mut s = session();
+    spend_session(&mut s, 1_000, 99).unwrap();
+    spend_session(&mut s, 1_000, 99).unwrap();
+    let before = s;
+    // Past the budget, above the per-order maximum, expired, revoked: refused, nothing spent.
+    assert_eq!(spend_session(&mut s, 501, 99), Err(AccessError::SessionBudgetExceeded));
+    assert_eq!(spend_session(&mut s, 1_001, 0), Err(AccessError::SessionNotional));
+    assert_eq!(spend_session(&mut s, 1, 100), Err(AccessError::SessionExpired));
+    let mut revoked = s;
+    revoked.revoked = 1;
+    assert_eq!(spend_session(&mut revoked, 1, 0), Err(AccessError::SessionRevoked));
+    assert_eq!(s, before);
+    spend_session(&mut s, 500, 99).unwrap();
+    assert_eq!(s.spent, 2_500);
+    assert_eq!(spend_session(&mut s, 1, 99), Err(AccessError::SessionBudgetExceeded));
 }
 
 #[test]

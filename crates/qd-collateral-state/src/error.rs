@@ -21,6 +21,8 @@ pub enum CollateralStateError {
     MarketMismatch = 6305,
     /// Trading account belongs to another margin account
     WrongTradingAccount = 6306,
+    /// QuantDesk feed's authority does not hold ORACLE_ADMIN
+    UntrustedFeedAuthority = 6307,
 }
 
 impl From<CollateralStateError> for ProgramError {

@@ -18,7 +18,8 @@ pub use error::CollateralStateError;
 
 use core::slice::Iter;
 use qd_health::{CollateralInput, Health};
-use qd_oracle_reader::{price_update_feed_id, read_guarded, read_price, Action, OracleGuards, OracleSource};
+use qd_access::{Role, SecurityConfig};
+use qd_oracle_reader::{feed_authority, price_update_feed_id, read_guarded, read_price, Action, OracleGuards, OracleSource};
 use qd_runtime::account::{AccountType, Pod};
 use qd_runtime::account_info::AccountInfo;
 use qd_runtime::error::{ProgramError, RuntimeError};
@@ -173,14 +174,23 @@ pub fn load_config(info: &AccountInfo) -> Result<&CollateralConfig, ProgramError
 }
 
 /// The feed id to pin for `oracle` when it is listed: a Pyth PriceUpdateV2's feed id, zero for
-/// other sources, after checking that the reader understands the account. Freshness is judged
-/// when prices are used, not here. Shared by collateral listings and perp markets.
-pub fn oracle_feed_id(oracle: &AccountInfo) -> Result<[u8; 32], ProgramError> {
+/// other sources, after checking that the reader understands the account. A QuantDesk feed's
+/// `authority` must hold ORACLE_ADMIN in `security` at listing (qd-oracle lets only ORACLE_ADMIN
+/// holders create feeds and hand them over, but a feed whose authority has since been revoked,
+/// or one made before that rule, is not trusted for a new listing). Freshness is judged when
+/// prices are used, not here. Shared by collateral listings and perp markets.
+pub fn oracle_feed_id(oracle: &AccountInfo, security: &SecurityConfig) -> Result<[u8; 32], ProgramError> {
     let price = read_price(oracle.owner(), oracle.data())?;
-    if price.source == OracleSource::PythReceiver {
-        return Ok(*price_update_feed_id(oracle.owner(), oracle.data())?);
+    match price.source {
+        OracleSource::PythReceiver => Ok(*price_update_feed_id(oracle.owner(), oracle.data())?),
+        OracleSource::QuantDesk => {
+            if !security.has_role(Role::OracleAdmin, feed_authority(oracle.owner(), oracle.data())?) {
+                return Err(CollateralStateError::UntrustedFeedAuthority.into());
+            }
+            Ok([0; 32])
+        }
+        OracleSource::PythLegacy => Ok([0; 32]),
     }
-    Ok([0; 32])
 }
 
 /// The guarded price of `oracle` for `action`, which must be the `expected` account; a Pyth

@@ -17,6 +17,8 @@ const BPS: u64 = 10_000;
 /// estimate that can lag by seconds, so a strict "not in the future" check would refuse good
 /// prices; beyond a minute the data, not the clock, is wrong. Slots need no tolerance: every
 /// source records the Solana slot it was written in, so a future slot is always an error.
+/// (QuantDesk feeds stamp their aggregate with the cluster clock itself; qd-oracle allows each
+/// publisher's own stamp far less skew.)
 pub const MAX_FUTURE_SECS: i64 = 60;
 
 /// What the price is used for; indexes `OracleGuards`.

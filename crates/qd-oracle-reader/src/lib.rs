@@ -15,9 +15,9 @@ mod guard;
 mod read;
 
 pub use error::OracleError;
-pub use feed::{PriceFeed, FEED_STATUS_HALTED, FEED_STATUS_TRADING, MAX_PUBLISHERS, PRICE_FEED_VERSION};
+pub use feed::{PriceFeed, PublisherPrice, FEED_STATUS_HALTED, FEED_STATUS_TRADING, MAX_PUBLISHERS, PRICE_FEED_VERSION};
 pub use guard::{check, Action, GuardConfig, OracleGuards, MAX_FUTURE_SECS};
-pub use read::{price_update_feed_id, read_price, OraclePrice, OracleSource, MAX_EXPO, MIN_EXPO, PRICE_DECIMALS};
+pub use read::{feed_authority, price_update_feed_id, read_price, OraclePrice, OracleSource, MAX_EXPO, MIN_EXPO, PRICE_DECIMALS};
 
 use qd_runtime::pubkey::Pubkey;
 use qd_runtime::sysvar::Clock;

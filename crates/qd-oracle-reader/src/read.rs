@@ -57,9 +57,10 @@ pub struct OraclePrice {
     pub conf: u64,
     pub ema_price: i64,
     pub ema_conf: u64,
-    /// Unix seconds of the price (Pyth: publisher time; QuantDesk: cluster time at publish).
+    /// Unix seconds of the price (Pyth: publisher time; QuantDesk: cluster time of the latest
+    /// aggregate update, so no publisher's stamp can make it look fresher).
     pub publish_time: i64,
-    /// Solana slot: QuantDesk `publish_slot`, Pyth legacy `agg.pub_slot`, PriceUpdateV2
+    /// Solana slot: QuantDesk `publish_slot` (of the aggregate update), Pyth legacy `agg.pub_slot`, PriceUpdateV2
     /// `posted_slot` (when the update was posted, not when Pythnet produced it).
     pub publish_slot: u64,
     /// QuantDesk: status == trading; Pyth legacy: agg.status == Trading. PriceUpdateV2 carries no
@@ -143,6 +144,7 @@ const PRICE_UPDATE_V2_DISCRIMINATOR: [u8; 8] = discriminator("account", "PriceUp
 const FEED_VERSION: usize = 8 + offset_of!(PriceFeed, version);
 const FEED_STATUS: usize = 8 + offset_of!(PriceFeed, status);
 const FEED_EXPO: usize = 8 + offset_of!(PriceFeed, expo);
+const FEED_AUTHORITY: usize = 8 + offset_of!(PriceFeed, authority);
 const FEED_PRICE: usize = 8 + offset_of!(PriceFeed, price);
 const FEED_CONF: usize = 8 + offset_of!(PriceFeed, conf);
 const FEED_EMA_PRICE: usize = 8 + offset_of!(PriceFeed, ema_price);
@@ -173,7 +175,18 @@ pub fn price_update_feed_id<'a>(owner: &Pubkey, data: &'a [u8]) -> Result<&'a [u
     data.get(msg + MSG_FEED_ID..).and_then(<[u8]>::first_chunk::<32>).ok_or(OracleError::OracleAccountTooShort)
 }
 
-fn read_quantdesk(data: &[u8]) -> Result<OraclePrice, OracleError> {
+/// The `authority` of a QuantDesk feed (validated like `read_price`): listings check that it
+/// holds ORACLE_ADMIN, so only the oracle admins' feeds can price a market or a collateral.
+pub fn feed_authority<'a>(owner: &Pubkey, data: &'a [u8]) -> Result<&'a Pubkey, OracleError> {
+    if !key_eq(owner, &QD_ORACLE) {
+        return Err(OracleError::WrongOracleOwner);
+    }
+    check_quantdesk(data)?;
+    data.get(FEED_AUTHORITY..).and_then(<[u8]>::first_chunk::<32>).ok_or(OracleError::OracleAccountTooShort)
+}
+
+/// Discriminator, size and layout version of a PriceFeed.
+fn check_quantdesk(data: &[u8]) -> Result<(), OracleError> {
     if u64_at(data, 0)? != u64::from_le_bytes(PriceFeed::DISCRIMINATOR) {
         return Err(OracleError::UnknownOracleFormat);
     }
@@ -183,6 +196,12 @@ fn read_quantdesk(data: &[u8]) -> Result<OraclePrice, OracleError> {
     if u8_at(data, FEED_VERSION)? != PRICE_FEED_VERSION {
         return Err(OracleError::BadOracleVersion);
     }
+    Ok(())
+}
+
+/// The aggregate (the only price of a feed readers use; per-publisher prices are not read).
+fn read_quantdesk(data: &[u8]) -> Result<OraclePrice, OracleError> {
+    check_quantdesk(data)?;
     let scale = Scale::from_expo(i32_at(data, FEED_EXPO)?)?;
     Ok(OraclePrice {
         price: scale.price(i64_at(data, FEED_PRICE)?)?,

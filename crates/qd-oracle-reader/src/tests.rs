@@ -58,10 +58,15 @@ fn feed_struct(r: &Raw, status: u8) -> PriceFeed {
         ema_conf: r.ema_conf,
         publish_time: r.publish_time,
         publish_slot: r.slot,
-        prev_publish_time: r.publish_time - 1,
+        max_publisher_age_secs: 20,
+        min_publishers: 1,
+        num_aggregated: 1,
+        _pad0: [0; 2],
         ema_window_secs: 3_600,
-        _pad0: [0; 4],
+        _pad1: [0; 4],
         guards: OracleGuards { by_action: [GuardConfig::new(25, 60, 100, 500, true); 4] },
+        // Per-publisher prices that differ from the aggregate: the reader must not read them.
+        latest: [PublisherPrice { price: r.price * 2, conf: r.conf * 3, publish_time: r.publish_time + 1, slot: r.slot + 1 }; MAX_PUBLISHERS],
         _reserved: [0xee; 64],
     }
 }
@@ -169,13 +174,24 @@ fn quantdesk_feed_reads_and_normalizes() {
 #[test]
 fn quantdesk_feed_wrong_version_or_discriminator() {
     let mut d = quantdesk(&BTC);
-    d[8] = 2;
-    assert_eq!(read_price(&QD_ORACLE, &d), Err(OracleError::BadOracleVersion));
-    d[8] = 0;
-    assert_eq!(read_price(&QD_ORACLE, &d), Err(OracleError::BadOracleVersion));
+    // Version 1 (the single-publisher layout) and unknown versions are refused.
+    for version in [1, 3, 0] {
+        d[8] = version;
+        assert_eq!(read_price(&QD_ORACLE, &d), Err(OracleError::BadOracleVersion));
+        assert_eq!(feed_authority(&QD_ORACLE, &d), Err(OracleError::BadOracleVersion));
+    }
     let mut d = quantdesk(&BTC);
     d[0] ^= 1;
     assert_eq!(read_price(&QD_ORACLE, &d), Err(OracleError::UnknownOracleFormat));
+    assert_eq!(feed_authority(&QD_ORACLE, &d), Err(OracleError::UnknownOracleFormat));
+}
+
+#[test]
+fn feed_authority_of_a_quantdesk_feed_only() {
+    let d = quantdesk(&BTC);
+    assert_eq!(feed_authority(&QD_ORACLE, &d), Ok(&[1; 32]));
+    assert_eq!(feed_authority(&PYTH_RECEIVER, &d), Err(OracleError::WrongOracleOwner));
+    assert_eq!(feed_authority(&QD_ORACLE, &d[..PriceFeed::LEN - 1]), Err(OracleError::OracleAccountTooShort));
 }
 
 #[test]
@@ -282,7 +298,7 @@ fn format_must_match_owner() {
 #[test]
 fn truncated_accounts_at_every_length() {
     let cases = [
-        (QD_ORACLE, quantdesk(&BTC), 512),
+        (QD_ORACLE, quantdesk(&BTC), PriceFeed::LEN),
         (PYTH_ORACLE_MAINNET, legacy(&BTC, 1), 240),
         (PYTH_RECEIVER, receiver(&BTC, true), 134),
         (PYTH_RECEIVER, receiver(&BTC, false), 134),

@@ -358,7 +358,7 @@ impl Position {
     }
 }
 
-/// A resting or auctioning order (104 bytes).
+/// A resting or auctioning order (136 bytes).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[repr(C)]
 pub struct Order {
@@ -376,8 +376,10 @@ pub struct Order {
     pub tif: u8,
     /// +21: `ORDER_FLAG_*`.
     pub flags: u8,
-    /// +22
-    pub _pad: [u8; 2],
+    /// +22: who placed it, a `qd_access::Actor` (0 owner, 1 delegate, 2 session key).
+    pub actor: u8,
+    /// +23
+    pub _pad: u8,
     /// +24: limit price (MARKET: the worst price = auction end; ORACLE_OFFSET: the offset).
     pub price: i64,
     /// +32
@@ -400,6 +402,8 @@ pub struct Order {
     pub _pad2: [u8; 6],
     /// +96: MARKET/IOC/FOK: placed_slot + auction_slots + post_auction_slots; else 0.
     pub expiry_slot: u64,
+    /// +104: the key that placed it (the owner, the delegate or the session key).
+    pub signer: Pubkey,
 }
 
 // SAFETY: repr(C), integers and explicit padding.
@@ -420,6 +424,14 @@ impl Order {
 
     pub fn is_reduce_only(&self) -> bool {
         self.flags & ORDER_FLAG_REDUCE_ONLY != 0
+    }
+
+    /// The delegate or session key that placed it (`Some((key, is_session))`); None for the owner.
+    pub fn agent(&self) -> Option<(Pubkey, bool)> {
+        match self.actor {
+            0 => None,
+            actor => Some((self.signer, actor == 2)),
+        }
     }
 
     /// The auction runs for slots `placed_slot..placed_slot + auction_slots`.
@@ -467,9 +479,9 @@ pub struct TradingAccount {
     pub fees_paid: i64,
     /// @128: 8 positions of 80 bytes.
     pub positions: [Position; MAX_POSITIONS],
-    /// @768: 32 orders of 104 bytes.
+    /// @768: 32 orders of 136 bytes.
     pub orders: [Order; MAX_ORDERS],
-    /// @4096
+    /// @5120
     pub _reserved: [u8; 64],
 }
 

@@ -61,7 +61,8 @@ fn position_and_order_offsets() {
     assert_eq!(offset_of!(Position, bids_base), 40);
     assert_eq!(offset_of!(Position, asks_quote), 64);
     assert_eq!(offset_of!(Position, total_realized), 72);
-    assert_eq!(size_of::<Order>(), 104);
+    assert_eq!(size_of::<Order>(), 136);
+    assert_eq!(offset_of!(Order, actor), 22);
     assert_eq!(offset_of!(Order, market_index), 16);
     assert_eq!(offset_of!(Order, side), 18);
     assert_eq!(offset_of!(Order, flags), 21);
@@ -70,12 +71,13 @@ fn position_and_order_offsets() {
     assert_eq!(offset_of!(Order, expiry_ts), 64);
     assert_eq!(offset_of!(Order, auction_slots), 88);
     assert_eq!(offset_of!(Order, expiry_slot), 96);
+    assert_eq!(offset_of!(Order, signer), 104);
 }
 
 #[test]
 fn trading_account_offsets() {
     let at = |o: usize| o + 8;
-    assert_eq!(TradingAccount::LEN, 4160);
+    assert_eq!(TradingAccount::LEN, 5184);
     assert_eq!(TradingAccount::DISCRIMINATOR, discriminator("account", "TradingAccount"));
     assert_eq!(at(offset_of!(TradingAccount, has_open_order)), 10);
     assert_eq!(at(offset_of!(TradingAccount, position_count)), 12);
@@ -87,7 +89,7 @@ fn trading_account_offsets() {
     assert_eq!(at(offset_of!(TradingAccount, fees_paid)), 120);
     assert_eq!(at(offset_of!(TradingAccount, positions)), 128);
     assert_eq!(at(offset_of!(TradingAccount, orders)), 768);
-    assert_eq!(at(offset_of!(TradingAccount, _reserved)), 4096);
+    assert_eq!(at(offset_of!(TradingAccount, _reserved)), 5120);
 }
 
 #[test]

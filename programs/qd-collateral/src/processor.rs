@@ -149,7 +149,8 @@ fn require_init_health(
 
 fn create_collateral(accounts: &[AccountInfo], params: &Params, guards: &OracleGuards) -> ProgramResult {
     let [admin, security, global_info, config_info, vault, mint, oracle, token_program, system_program] = validate::accounts::<9>(accounts)?;
-    require_role(load_security(security)?, Role::Admin, admin)?;
+    let security = load_security(security)?;
+    require_role(security, Role::Admin, admin)?;
     validate::writable(admin)?;
     validate::writable(config_info)?;
     validate::writable(vault)?;
@@ -168,7 +169,7 @@ fn create_collateral(accounts: &[AccountInfo], params: &Params, guards: &OracleG
         check_quote_oracle(oracle)?;
         [0; 32]
     } else {
-        oracle_feed_id(oracle)?
+        oracle_feed_id(oracle, security)?
     };
     let mint_key = mint.key();
     // Canonical bumps only: exactly one config and one vault per mint.
@@ -253,13 +254,14 @@ fn set_collateral_params(accounts: &[AccountInfo], params: &Params, status: u8) 
 
 fn set_collateral_oracle(accounts: &[AccountInfo], guards: &OracleGuards) -> ProgramResult {
     let [admin, security, config_info, oracle] = validate::accounts::<4>(accounts)?;
-    require_role(load_security(security)?, Role::Admin, admin)?;
+    let security = load_security(security)?;
+    require_role(security, Role::Admin, admin)?;
     let config = config_info.load_mut::<CollateralConfig>(&crate::ID)?;
     let old_oracle = config.oracle;
     if config.is_quote() {
         check_quote_oracle(oracle)?;
     } else {
-        config.oracle_feed_id = oracle_feed_id(oracle)?;
+        config.oracle_feed_id = oracle_feed_id(oracle, security)?;
         config.oracle = *oracle.key();
     }
     config.guards = *guards;

@@ -7,9 +7,9 @@ use qd_runtime::error::ProgramError;
 pub enum OracleProgramError {
     /// The signer is not one of the feed's publishers.
     NotPublisher = 6100,
-    /// publish_time must be later than the feed's latest publish time.
+    /// publish_time must be later than this publisher's latest publish time.
     NonIncreasingPublishTime = 6101,
-    /// publish_time is more than 60 s ahead of the cluster clock.
+    /// publish_time is more than 2 s ahead of the cluster clock.
     PublishTimeInFuture = 6102,
     /// Price must be positive.
     InvalidPrice = 6103,
@@ -35,6 +35,10 @@ pub enum OracleProgramError {
     NoPublishers = 6113,
     /// Confidence must be smaller than the price.
     InvalidConfidence = 6114,
+    /// The quorum (min_publishers) must be between 1 and the number of publishers.
+    InvalidQuorum = 6115,
+    /// The maximum publisher age must be between 1 second and 1 hour.
+    InvalidPublisherAge = 6116,
 }
 
 impl From<OracleProgramError> for ProgramError {

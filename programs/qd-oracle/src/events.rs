@@ -17,15 +17,21 @@ pub struct FeedInitialized {
     pub slot: u64,
 }
 
+/// One publisher's price, and the feed's aggregate after it (unchanged when `aggregated` is
+/// false: fewer than the quorum were fresh).
 pub struct PricePublished {
     pub feed: Pubkey,
     pub publisher: Pubkey,
     pub price: i64,
     pub conf: u64,
-    pub ema_price: i64,
-    pub ema_conf: u64,
     pub publish_time: i64,
     pub slot: u64,
+    pub aggregated: bool,
+    pub num_aggregated: u8,
+    pub agg_price: i64,
+    pub agg_conf: u64,
+    pub ema_price: i64,
+    pub ema_conf: u64,
 }
 
 /// One event for each authority action: `action` 0 publishers, 1 authority, 2 guards, 3 status.
@@ -63,10 +69,14 @@ impl PricePublished {
             .pubkey(&self.publisher)
             .i64(self.price)
             .u64(self.conf)
-            .i64(self.ema_price)
-            .u64(self.ema_conf)
             .i64(self.publish_time)
-            .u64(self.slot);
+            .u64(self.slot)
+            .bool(self.aggregated)
+            .u8(self.num_aggregated)
+            .i64(self.agg_price)
+            .u64(self.agg_conf)
+            .i64(self.ema_price)
+            .u64(self.ema_conf);
         w
     }
 }
@@ -112,8 +122,21 @@ mod tests {
 
     #[test]
     fn events_fit_their_buffer() {
-        let p = PricePublished { feed: [1; 32], publisher: [2; 32], price: 1, conf: 2, ema_price: 3, ema_conf: 4, publish_time: 5, slot: 6 };
-        assert_eq!(p.encode().finish().unwrap().len(), 8 + 64 + 48);
+        let p = PricePublished {
+            feed: [1; 32],
+            publisher: [2; 32],
+            price: 1,
+            conf: 2,
+            publish_time: 5,
+            slot: 6,
+            aggregated: true,
+            num_aggregated: 3,
+            agg_price: 7,
+            agg_conf: 8,
+            ema_price: 3,
+            ema_conf: 4,
+        };
+        assert_eq!(p.encode().finish().unwrap().len(), 8 + 64 + 32 + 2 + 32);
         let u = FeedUpdated { feed: [1; 32], authority: [2; 32], action: 1, new_authority: [3; 32], value: 0, slot: 9 };
         assert_eq!(u.encode().finish().unwrap().len(), 8 + 32 + 32 + 1 + 32 + 1 + 8);
         let i = FeedInitialized { feed: [1; 32], authority: [2; 32], symbol: [b'S'; 16], expo: -6, slot: 1 };

@@ -23,19 +23,31 @@ pub struct Publishers {
     pub len: u8,
 }
 
+/// Longest a publisher's latest price may keep counting toward the aggregate.
+pub const MAX_PUBLISHER_AGE_SECS: u32 = 3_600;
+
+/// The aggregation rule: at least `min_publishers` (1..=publisher count) of the publishers must
+/// have published within `max_publisher_age_secs` (1..=MAX_PUBLISHER_AGE_SECS) of the clock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Quorum {
+    pub min_publishers: u8,
+    pub max_publisher_age_secs: u32,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OracleInstruction {
-    /// Accounts: authority (signer, writable: pays rent), feed PDA (writable), system program.
-    InitializeFeed { symbol: [u8; 16], expo: i32, ema_window_secs: u32, publishers: Publishers },
+    /// Accounts: authority (signer, writable: pays rent; holds ORACLE_ADMIN), SecurityConfig,
+    /// feed PDA (writable), system program.
+    InitializeFeed { symbol: [u8; 16], expo: i32, ema_window_secs: u32, publishers: Publishers, quorum: Quorum },
     /// Accounts: publisher (signer), feed (writable).
     Publish { price: i64, conf: u64, publish_time: i64 },
-    /// Accounts: authority (signer), feed (writable).
-    SetPublishers { publishers: Publishers },
-    /// Accounts: authority (signer), feed (writable), new authority (signer).
+    /// Accounts: authority (signer), SecurityConfig, feed (writable).
+    SetPublishers { publishers: Publishers, quorum: Quorum },
+    /// Accounts: authority (signer), SecurityConfig, feed (writable), new authority (signer).
     SetAuthority,
-    /// Accounts: authority (signer), feed (writable).
+    /// Accounts: authority (signer), SecurityConfig, feed (writable).
     SetGuards { guards: OracleGuards },
-    /// Accounts: authority (signer), feed (writable).
+    /// Accounts: authority (signer), SecurityConfig, feed (writable).
     SetStatus { status: u8 },
     /// Accounts: oracle account (any supported format).
     ReadPrice { action: Action, guard: Option<GuardConfig> },
@@ -59,18 +71,32 @@ fn publishers(r: &mut Reader) -> Result<Publishers, ProgramError> {
     Ok(Publishers { keys, len: n as u8 })
 }
 
+/// Decoded after the publisher list it must fit.
+fn quorum(r: &mut Reader, publishers: &Publishers) -> Result<Quorum, ProgramError> {
+    let q = Quorum { min_publishers: r.u8()?, max_publisher_age_secs: r.u32()? };
+    if q.min_publishers == 0 || q.min_publishers > publishers.len {
+        return Err(OracleProgramError::InvalidQuorum.into());
+    }
+    if q.max_publisher_age_secs == 0 || q.max_publisher_age_secs > MAX_PUBLISHER_AGE_SECS {
+        return Err(OracleProgramError::InvalidPublisherAge.into());
+    }
+    Ok(q)
+}
+
 impl OracleInstruction {
     pub fn unpack(data: &[u8]) -> Result<Self, ProgramError> {
         let (tag, mut r) = borsh::instruction(data)?;
         let ix = match tag {
-            INITIALIZE_FEED => OracleInstruction::InitializeFeed {
-                symbol: r.array()?,
-                expo: r.i32()?,
-                ema_window_secs: r.u32()?,
-                publishers: publishers(&mut r)?,
-            },
+            INITIALIZE_FEED => {
+                let (symbol, expo, ema_window_secs) = (r.array()?, r.i32()?, r.u32()?);
+                let publishers = publishers(&mut r)?;
+                OracleInstruction::InitializeFeed { symbol, expo, ema_window_secs, publishers, quorum: quorum(&mut r, &publishers)? }
+            }
             PUBLISH => OracleInstruction::Publish { price: r.i64()?, conf: r.u64()?, publish_time: r.i64()? },
-            SET_PUBLISHERS => OracleInstruction::SetPublishers { publishers: publishers(&mut r)? },
+            SET_PUBLISHERS => {
+                let publishers = publishers(&mut r)?;
+                OracleInstruction::SetPublishers { publishers, quorum: quorum(&mut r, &publishers)? }
+            }
             SET_AUTHORITY => OracleInstruction::SetAuthority,
             SET_GUARDS => OracleInstruction::SetGuards { guards: OracleGuards::read(&mut r)? },
             SET_STATUS => OracleInstruction::SetStatus { status: r.u8()? },
@@ -105,15 +131,30 @@ mod tests {
         assert!(OracleInstruction::unpack(&with(PUBLISH, &[&args[..], &[0]].concat())).is_err());
     }
 
+    fn publishers_args(keys: &[[u8; 32]], min_publishers: u8, max_age: u32) -> Vec<u8> {
+        [&(keys.len() as u32).to_le_bytes()[..], &keys.concat(), &[min_publishers], &max_age.to_le_bytes()].concat()
+    }
+
     #[test]
     fn publisher_lists_are_bounded_and_distinct() {
-        let list = |keys: &[[u8; 32]]| [&(keys.len() as u32).to_le_bytes()[..], &keys.concat()].concat();
-        let ok = OracleInstruction::unpack(&with(SET_PUBLISHERS, &list(&[[1; 32], [2; 32]]))).unwrap();
-        assert!(matches!(ok, OracleInstruction::SetPublishers { publishers } if publishers.len == 2));
-        let err = |keys: &[[u8; 32]]| OracleInstruction::unpack(&with(SET_PUBLISHERS, &list(keys))).unwrap_err();
+        let ok = OracleInstruction::unpack(&with(SET_PUBLISHERS, &publishers_args(&[[1; 32], [2; 32]], 2, 20))).unwrap();
+        assert!(matches!(ok, OracleInstruction::SetPublishers { publishers, quorum }
+            if publishers.len == 2 && quorum == Quorum { min_publishers: 2, max_publisher_age_secs: 20 }));
+        let err = |keys: &[[u8; 32]]| OracleInstruction::unpack(&with(SET_PUBLISHERS, &publishers_args(keys, 1, 20))).unwrap_err();
         assert_eq!(err(&[[1; 32]; 9]), OracleProgramError::TooManyPublishers.into());
         assert_eq!(err(&[[1; 32], [1; 32]]), OracleProgramError::DuplicatePublisher.into());
         assert_eq!(err(&[]), OracleProgramError::NoPublishers.into());
+    }
+
+    #[test]
+    fn quorum_fits_the_publisher_list() {
+        let keys = [[1; 32], [2; 32], [3; 32]];
+        let err = |min: u8, age: u32| OracleInstruction::unpack(&with(SET_PUBLISHERS, &publishers_args(&keys, min, age))).unwrap_err();
+        assert_eq!(err(0, 20), OracleProgramError::InvalidQuorum.into());
+        assert_eq!(err(4, 20), OracleProgramError::InvalidQuorum.into());
+        assert_eq!(err(3, 0), OracleProgramError::InvalidPublisherAge.into());
+        assert_eq!(err(3, MAX_PUBLISHER_AGE_SECS + 1), OracleProgramError::InvalidPublisherAge.into());
+        assert!(OracleInstruction::unpack(&with(SET_PUBLISHERS, &publishers_args(&keys, 3, MAX_PUBLISHER_AGE_SECS))).is_ok());
     }
 
     #[test]

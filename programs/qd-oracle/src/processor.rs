@@ -1,11 +1,16 @@
 //! Instruction handlers. Each validates its accounts (signer, owner, PDA, discriminator,
 //! writability, duplicates) before changing anything; any failure leaves state untouched.
 
+use crate::aggregate::{aggregate, Aggregate};
 use crate::error::OracleProgramError as E;
 use crate::events::{self, FeedInitialized, FeedUpdated, PricePublished};
-use crate::instruction::{OracleInstruction, Publishers};
-use crate::{ema, FEED_SEED};
-use qd_oracle_reader::{check, read_price, Action, GuardConfig, OracleGuards, PriceFeed, FEED_STATUS_HALTED, FEED_STATUS_TRADING, MAX_FUTURE_SECS, PRICE_FEED_VERSION};
+use crate::instruction::{OracleInstruction, Publishers, Quorum};
+use crate::{ema, FEED_SEED, MAX_PUBLISH_SKEW_SECS};
+use qd_access::{load_config as load_security, require_role, Role, SecurityConfig};
+use qd_oracle_reader::{
+    check, read_price, Action, GuardConfig, OracleGuards, PriceFeed, PublisherPrice, FEED_STATUS_HALTED, FEED_STATUS_TRADING, MAX_PUBLISHERS,
+    PRICE_FEED_VERSION,
+};
 use qd_runtime::account::{init, view, AccountType};
 use qd_runtime::account_info::AccountInfo;
 use qd_runtime::error::{ProgramError, ProgramResult, RuntimeError};
@@ -34,11 +39,11 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Pr
         return Err(RuntimeError::WrongProgram.into());
     }
     match OracleInstruction::unpack(data)? {
-        OracleInstruction::InitializeFeed { symbol, expo, ema_window_secs, publishers } => {
-            initialize_feed(accounts, symbol, expo, ema_window_secs, &publishers)
+        OracleInstruction::InitializeFeed { symbol, expo, ema_window_secs, publishers, quorum } => {
+            initialize_feed(accounts, symbol, expo, ema_window_secs, &publishers, &quorum)
         }
         OracleInstruction::Publish { price, conf, publish_time } => publish(accounts, price, conf, publish_time),
-        OracleInstruction::SetPublishers { publishers } => set_publishers(accounts, &publishers),
+        OracleInstruction::SetPublishers { publishers, quorum } => set_publishers(accounts, &publishers, &quorum),
         OracleInstruction::SetAuthority => set_authority(accounts),
         OracleInstruction::SetGuards { guards } => set_guards(accounts, &guards),
         OracleInstruction::SetStatus { status } => set_status(accounts, status),
@@ -51,9 +56,10 @@ fn valid_symbol(symbol: &[u8; 16]) -> bool {
     len > 0 && symbol[..len].iter().all(|b| b.is_ascii_graphic()) && symbol[len..].iter().all(|&b| b == 0)
 }
 
-fn initialize_feed(accounts: &[AccountInfo], symbol: [u8; 16], expo: i32, ema_window_secs: u32, publishers: &Publishers) -> ProgramResult {
-    let [authority, feed, system_program] = validate::accounts::<3>(accounts)?;
-    validate::signer(authority)?;
+fn initialize_feed(accounts: &[AccountInfo], symbol: [u8; 16], expo: i32, ema_window_secs: u32, publishers: &Publishers, quorum: &Quorum) -> ProgramResult {
+    let [authority, security, feed, system_program] = validate::accounts::<4>(accounts)?;
+    // Only an oracle admin creates feeds: nobody can squat the venue's feed address first.
+    require_role(load_security(security)?, Role::OracleAdmin, authority)?;
     validate::writable(authority)?;
     validate::writable(feed)?;
     validate::program(system_program, &system::ID)?;
@@ -79,6 +85,8 @@ fn initialize_feed(accounts: &[AccountInfo], symbol: [u8; 16], expo: i32, ema_wi
     state.authority = *authority.key();
     state.num_publishers = publishers.len;
     state.publishers = publishers.keys;
+    state.min_publishers = quorum.min_publishers;
+    state.max_publisher_age_secs = quorum.max_publisher_age_secs;
     state.ema_window_secs = ema_window_secs;
     state.guards = DEFAULT_GUARDS;
     let slot = Clock::get()?.slot;
@@ -90,47 +98,41 @@ fn publish(accounts: &[AccountInfo], price: i64, conf: u64, publish_time: i64) -
     let [publisher, feed_account] = validate::accounts::<2>(accounts)?;
     validate::signer(publisher)?;
     let feed = feed_account.load_mut::<PriceFeed>(&crate::ID)?;
-    let listed = &feed.publishers[..(feed.num_publishers as usize).min(feed.publishers.len())];
-    if !listed.contains(publisher.key()) {
-        return Err(E::NotPublisher.into());
-    }
+    let listed = (feed.num_publishers as usize).min(MAX_PUBLISHERS);
+    let index = feed.publishers[..listed].iter().position(|k| k == publisher.key()).ok_or(E::NotPublisher)?;
     if price <= 0 {
         return Err(E::InvalidPrice.into());
     }
     if conf >= price as u64 {
         return Err(E::InvalidConfidence.into());
     }
-    if publish_time <= feed.publish_time {
+    // Per publisher: a stamp far ahead cannot lock the other publishers out.
+    if publish_time <= feed.latest[index].publish_time {
         return Err(E::NonIncreasingPublishTime.into());
     }
     let clock = Clock::get()?;
-    if publish_time > clock.unix_timestamp.saturating_add(MAX_FUTURE_SECS) {
+    if publish_time > clock.unix_timestamp.saturating_add(MAX_PUBLISH_SKEW_SECS) {
         return Err(E::PublishTimeInFuture.into());
     }
-    if feed.publish_time == 0 {
-        feed.ema_price = price;
-        feed.ema_conf = conf;
-    } else {
-        // publish_time > feed.publish_time, so dt > 0.
-        let weight = ema::weight_ppm((publish_time - feed.publish_time) as u64, feed.ema_window_secs);
-        feed.ema_price = ema::next_price(feed.ema_price, price, weight);
-        feed.ema_conf = ema::next_conf(feed.ema_conf, conf, weight);
+    feed.latest[index] = PublisherPrice { price, conf, publish_time, slot: clock.slot };
+    let agg = aggregate(&feed.latest[..listed], clock.unix_timestamp, feed.max_publisher_age_secs, feed.min_publishers);
+    if let Some(agg) = &agg {
+        apply(feed, agg, &clock);
     }
-    feed.prev_publish_time = feed.publish_time;
-    feed.publish_time = publish_time;
-    feed.publish_slot = clock.slot;
-    feed.price = price;
-    feed.conf = conf;
     emit(
         PricePublished {
             feed: *feed_account.key(),
             publisher: *publisher.key(),
             price,
             conf,
-            ema_price: feed.ema_price,
-            ema_conf: feed.ema_conf,
             publish_time,
             slot: clock.slot,
+            aggregated: agg.is_some(),
+            num_aggregated: feed.num_aggregated,
+            agg_price: feed.price,
+            agg_conf: feed.conf,
+            ema_price: feed.ema_price,
+            ema_conf: feed.ema_conf,
         }
         .encode()
         .finish()?,
@@ -138,9 +140,31 @@ fn publish(accounts: &[AccountInfo], price: i64, conf: u64, publish_time: i64) -
     Ok(())
 }
 
-/// The feed, after checking that `authority` signed and is its authority.
-fn authorized<'a>(authority: &AccountInfo, feed_account: &'a AccountInfo) -> Result<&'a mut PriceFeed, ProgramError> {
-    validate::signer(authority)?;
+/// Makes `agg` the feed's price, stamped with cluster time and slot. The EMA moves by the
+/// cluster time elapsed since the previous aggregate: updates within one second (one
+/// transaction, one slot) move it at most once, and no publisher's stamp speeds it up.
+fn apply(feed: &mut PriceFeed, agg: &Aggregate, clock: &Clock) {
+    if feed.publish_time == 0 {
+        feed.ema_price = agg.price;
+        feed.ema_conf = agg.conf;
+    } else {
+        // A clock set backwards counts as no time elapsed.
+        let dt = clock.unix_timestamp.saturating_sub(feed.publish_time).max(0) as u64;
+        let weight = ema::weight_ppm(dt, feed.ema_window_secs);
+        feed.ema_price = ema::next_price(feed.ema_price, agg.price, weight);
+        feed.ema_conf = ema::next_conf(feed.ema_conf, agg.conf, weight);
+    }
+    feed.price = agg.price;
+    feed.conf = agg.conf;
+    feed.num_aggregated = agg.count;
+    feed.publish_time = clock.unix_timestamp;
+    feed.publish_slot = clock.slot;
+}
+
+/// The feed, after checking that `authority` signed, holds ORACLE_ADMIN now (a revoked key
+/// loses control of the feeds it manages) and is the feed's authority.
+fn authorized<'a>(authority: &AccountInfo, security: &AccountInfo, feed_account: &'a AccountInfo) -> Result<&'a mut PriceFeed, ProgramError> {
+    require_role(load_security(security)?, Role::OracleAdmin, authority)?;
     let feed = feed_account.load_mut::<PriceFeed>(&crate::ID)?;
     if &feed.authority != authority.key() {
         return Err(E::NotAuthority.into());
@@ -154,33 +178,57 @@ fn emit_update(feed: &AccountInfo, authority: &AccountInfo, action: u8, new_auth
     Ok(())
 }
 
-fn set_publishers(accounts: &[AccountInfo], publishers: &Publishers) -> ProgramResult {
-    let [authority, feed_account] = validate::accounts::<2>(accounts)?;
-    let feed = authorized(authority, feed_account)?;
+fn set_publishers(accounts: &[AccountInfo], publishers: &Publishers, quorum: &Quorum) -> ProgramResult {
+    let [authority, security, feed_account] = validate::accounts::<3>(accounts)?;
+    let feed = authorized(authority, security, feed_account)?;
+    // Latest prices follow their keys; a newly listed key starts empty, so it never inherits
+    // the price (or the publish time) of the key that held its slot before.
+    let mut latest = [PublisherPrice::default(); MAX_PUBLISHERS];
+    let old = &feed.publishers[..(feed.num_publishers as usize).min(MAX_PUBLISHERS)];
+    for (entry, key) in latest.iter_mut().zip(&publishers.keys[..publishers.len as usize]) {
+        if let Some(i) = old.iter().position(|k| k == key) {
+            *entry = feed.latest[i];
+        }
+    }
+    feed.latest = latest;
     feed.publishers = publishers.keys;
     feed.num_publishers = publishers.len;
+    feed.min_publishers = quorum.min_publishers;
+    feed.max_publisher_age_secs = quorum.max_publisher_age_secs;
     emit_update(feed_account, authority, events::FEED_UPDATED_PUBLISHERS, [0; 32], publishers.len)
 }
 
 fn set_authority(accounts: &[AccountInfo]) -> ProgramResult {
-    let [authority, feed_account, new_authority] = validate::accounts::<3>(accounts)?;
-    // The new authority co-signs, so control cannot be handed to a mistyped key.
-    validate::signer(new_authority)?;
-    let feed = authorized(authority, feed_account)?;
+    let [authority, security, feed_account, new_authority] = validate::accounts::<4>(accounts)?;
+    let config = load_security(security)?;
+    require_role(config, Role::OracleAdmin, authority)?;
+    // The new authority co-signs (control cannot go to a mistyped key) and is an oracle admin
+    // (a feed never leaves the role's hands, so listings keep trusting it).
+    require_role(config, Role::OracleAdmin, new_authority)?;
+    let feed = feed_account.load_mut::<PriceFeed>(&crate::ID)?;
+    if !may_hand_over(config, feed, authority.key()) {
+        return Err(E::NotAuthority.into());
+    }
     feed.authority = *new_authority.key();
     emit_update(feed_account, authority, events::FEED_UPDATED_AUTHORITY, *new_authority.key(), 0)
 }
 
+/// The feed's authority hands its feed over; any oracle admin adopts a feed whose authority no
+/// longer holds ORACLE_ADMIN (otherwise revoking a key would leave its feeds unmanageable).
+fn may_hand_over(config: &SecurityConfig, feed: &PriceFeed, signer: &Pubkey) -> bool {
+    &feed.authority == signer || !config.has_role(Role::OracleAdmin, &feed.authority)
+}
+
 fn set_guards(accounts: &[AccountInfo], guards: &OracleGuards) -> ProgramResult {
-    let [authority, feed_account] = validate::accounts::<2>(accounts)?;
-    let feed = authorized(authority, feed_account)?;
+    let [authority, security, feed_account] = validate::accounts::<3>(accounts)?;
+    let feed = authorized(authority, security, feed_account)?;
     feed.guards = *guards; // each validated while decoding
     emit_update(feed_account, authority, events::FEED_UPDATED_GUARDS, [0; 32], 0)
 }
 
 fn set_status(accounts: &[AccountInfo], status: u8) -> ProgramResult {
-    let [authority, feed_account] = validate::accounts::<2>(accounts)?;
-    let feed = authorized(authority, feed_account)?;
+    let [authority, security, feed_account] = validate::accounts::<3>(accounts)?;
+    let feed = authorized(authority, security, feed_account)?;
     if status != FEED_STATUS_HALTED && status != FEED_STATUS_TRADING {
         return Err(E::InvalidStatus.into());
     }

@@ -50,36 +50,40 @@ pub enum SecurityError {
     SessionAlreadyRevoked = 6120,
     /// Session is still live: revoke it or wait for expiry before closing
     SessionStillActive = 6121,
+    /// Session budget must be at least the per-order maximum
+    InvalidBudget = 6122,
+    /// Only qd-trading's authority PDA records session fills
+    NotTradingAuthority = 6123,
     /// Unpausing goes through a timelock proposal; only pausing is immediate
-    UnpauseRequiresTimelock = 6122,
+    UnpauseRequiresTimelock = 6124,
     /// Timelock delay must be between the deployment's minimum and 30 days
-    InvalidTimelockDelay = 6123,
+    InvalidTimelockDelay = 6125,
     /// Proposals may target only qd-security's own changes
-    UnsupportedTarget = 6124,
+    UnsupportedTarget = 6126,
     /// Unknown proposed change
-    InvalidChange = 6125,
+    InvalidChange = 6127,
     /// The proposal was already executed
-    ProposalAlreadyExecuted = 6126,
+    ProposalAlreadyExecuted = 6128,
     /// The proposal was cancelled
-    ProposalCancelled = 6127,
+    ProposalCancelled = 6129,
     /// The proposal's timelock delay has not passed yet
-    TimelockNotReady = 6128,
+    TimelockNotReady = 6130,
     /// The proposal needs more approvals from the super-admin's approval set
-    ProposalNotApproved = 6129,
+    ProposalNotApproved = 6131,
     /// Signer is not a member of the approval set
-    NotApprovalMember = 6130,
+    NotApprovalMember = 6132,
     /// This member already approved the proposal
-    AlreadyApproved = 6131,
+    AlreadyApproved = 6133,
     /// This proposal needs no approvals (the super-admin is a single key, or it is an ADMIN change)
-    ApprovalsNotNeeded = 6132,
+    ApprovalsNotNeeded = 6134,
     /// Approval set is not the one the proposal counts approvals of
-    WrongApprovalSet = 6133,
+    WrongApprovalSet = 6135,
     /// An approval set has 1 to 8 distinct nonzero members and a threshold between 1 and their number
-    InvalidApprovalSet = 6134,
+    InvalidApprovalSet = 6136,
     /// The proposer (or its approval set) no longer holds the authority the proposal needs
-    ProposerLostAuthority = 6135,
+    ProposerLostAuthority = 6137,
     /// Only the proposer, an ADMIN, the super-admin or a member of its approval set may cancel
-    NotCanceller = 6136,
+    NotCanceller = 6138,
 }
 
 impl From<SecurityError> for ProgramError {

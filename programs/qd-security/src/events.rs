@@ -5,8 +5,8 @@ use qd_runtime::borsh::Writer;
 use qd_runtime::hash::discriminator;
 use qd_runtime::pubkey::Pubkey;
 
-/// Large enough for every event below (SessionCreated: 8 + 96 + 1 + 24 = 129 bytes).
-pub type EventBuf = Writer<136>;
+/// Large enough for every event below (SessionCreated: 8 + 96 + 1 + 32 = 137 bytes).
+pub type EventBuf = Writer<144>;
 
 /// `AuditEvent::action` codes.
 pub const AUDIT_INITIALIZE: u8 = 0;
@@ -67,6 +67,7 @@ pub struct SessionCreated {
     pub markets: u64,
     pub max_notional: u64,
     pub expires_at: i64,
+    pub budget: u64,
 }
 
 pub struct SessionRevoked {
@@ -120,7 +121,8 @@ impl SessionCreated {
             .u8(self.scopes)
             .u64(self.markets)
             .u64(self.max_notional)
-            .i64(self.expires_at);
+            .i64(self.expires_at)
+            .u64(self.budget);
         w
     }
 }
@@ -145,8 +147,8 @@ mod tests {
         assert_eq!(bytes.len(), 8 + 32 + 32 + 1 + 32 + 24);
         assert_eq!(bytes[72], 3);
         assert_eq!(&bytes[bytes.len() - 8..], &7u64.to_le_bytes());
-        let c = SessionCreated { owner: [1; 32], session: [2; 32], session_key: [3; 32], scopes: 3, markets: 1, max_notional: 2, expires_at: -3 };
-        assert_eq!(c.encode().finish().unwrap().len(), 8 + 96 + 1 + 24);
+        let c = SessionCreated { owner: [1; 32], session: [2; 32], session_key: [3; 32], scopes: 3, markets: 1, max_notional: 2, expires_at: -3, budget: 4 };
+        assert_eq!(c.encode().finish().unwrap().len(), 8 + 96 + 1 + 32);
         let p = ProposalEvent { proposal: [1; 32], id: 2, action: 3, by: [4; 32], approval_count: 5, eta: 6, slot: 7 };
         assert_eq!(p.encode().finish().unwrap().len(), 8 + 32 + 8 + 1 + 32 + 1 + 8 + 8);
         let r = SessionRevoked { owner: [1; 32], session: [2; 32], by: [1; 32], slot: 9 };

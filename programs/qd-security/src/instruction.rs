@@ -24,6 +24,7 @@ pub const PROPOSE: [u8; 8] = discriminator("global", "propose");
 pub const APPROVE_PROPOSAL: [u8; 8] = discriminator("global", "approve_proposal");
 pub const EXECUTE_PROPOSAL: [u8; 8] = discriminator("global", "execute_proposal");
 pub const CANCEL_PROPOSAL: [u8; 8] = discriminator("global", "cancel_proposal");
+pub use qd_access::RECORD_SESSION_FILL;
 
 /// `create_session` arguments; the expiry is checked against the clock by the processor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,6 +34,8 @@ pub struct SessionArgs {
     pub markets: u64,
     pub max_notional: u64,
     pub expires_at: i64,
+    /// Quote notional the session's fills may trade over its life (>= max_notional).
+    pub budget: u64,
 }
 
 /// A privileged change to the SecurityConfig: the stored data of a proposal that targets
@@ -127,6 +130,8 @@ pub enum SecurityInstruction {
     /// Accounts: authority (signer), config, proposal (writable), instructions sysvar; the
     /// super-admin ApprovalSet when the signer is one of its members.
     CancelProposal,
+    /// CPI only. Accounts: qd-trading's authority PDA (signer), session (writable).
+    RecordSessionFill { notional: u64 },
 }
 
 fn role_and_holder(r: &mut Reader) -> Result<(Role, Pubkey), ProgramError> {
@@ -166,7 +171,7 @@ fn reason(r: &mut Reader) -> Result<u16, ProgramError> {
 }
 
 fn session_args(r: &mut Reader) -> Result<SessionArgs, ProgramError> {
-    let args = SessionArgs { session_key: r.pubkey()?, scopes: r.u8()?, markets: r.u64()?, max_notional: r.u64()?, expires_at: r.i64()? };
+    let args = SessionArgs { session_key: r.pubkey()?, scopes: r.u8()?, markets: r.u64()?, max_notional: r.u64()?, expires_at: r.i64()?, budget: r.u64()? };
     if args.session_key == [0; 32] {
         return Err(SecurityError::InvalidSessionKey.into());
     }
@@ -178,6 +183,9 @@ fn session_args(r: &mut Reader) -> Result<SessionArgs, ProgramError> {
     }
     if args.max_notional == 0 {
         return Err(SecurityError::InvalidMaxNotional.into());
+    }
+    if args.budget < args.max_notional {
+        return Err(SecurityError::InvalidBudget.into());
     }
     Ok(args)
 }
@@ -241,6 +249,7 @@ impl SecurityInstruction {
             APPROVE_PROPOSAL => SecurityInstruction::ApproveProposal,
             EXECUTE_PROPOSAL => SecurityInstruction::ExecuteProposal,
             CANCEL_PROPOSAL => SecurityInstruction::CancelProposal,
+            RECORD_SESSION_FILL => SecurityInstruction::RecordSessionFill { notional: r.u64()? },
             _ => return Err(RuntimeError::InvalidInstruction.into()),
         };
         r.finish()?;
@@ -373,12 +382,18 @@ mod tests {
 
     #[test]
     fn session_arguments_are_validated() {
-        let args = |key: [u8; 32], scopes: u8, markets: u64, max: u64| {
-            [&key[..], &[scopes], &markets.to_le_bytes(), &max.to_le_bytes(), &1_000i64.to_le_bytes()].concat()
+        let budgeted = |key: [u8; 32], scopes: u8, markets: u64, max: u64, budget: u64| {
+            [&key[..], &[scopes], &markets.to_le_bytes(), &max.to_le_bytes(), &1_000i64.to_le_bytes(), &budget.to_le_bytes()].concat()
         };
+        let args = |key, scopes, markets, max| budgeted(key, scopes, markets, max, 10);
         assert_eq!(
             SecurityInstruction::unpack(&with(CREATE_SESSION, &args([5; 32], 3, 1, 2))).unwrap(),
-            SecurityInstruction::CreateSession(SessionArgs { session_key: [5; 32], scopes: 3, markets: 1, max_notional: 2, expires_at: 1_000 })
+            SecurityInstruction::CreateSession(SessionArgs { session_key: [5; 32], scopes: 3, markets: 1, max_notional: 2, expires_at: 1_000, budget: 10 })
+        );
+        assert_eq!(err(CREATE_SESSION, &budgeted([5; 32], 3, 1, 2, 1)), SecurityError::InvalidBudget.into());
+        assert_eq!(
+            SecurityInstruction::unpack(&with(RECORD_SESSION_FILL, &7u64.to_le_bytes())).unwrap(),
+            SecurityInstruction::RecordSessionFill { notional: 7 }
         );
         assert_eq!(err(CREATE_SESSION, &args([0; 32], 3, 1, 2)), SecurityError::InvalidSessionKey.into());
         assert_eq!(err(CREATE_SESSION, &args([5; 32], 0, 1, 2)), SecurityError::InvalidScopes.into());

@@ -72,7 +72,7 @@ mod idl_layout {
             IDL,
             "Session",
             &idl_fields!(Session: version, bump, scopes, revoked, _pad0, owner, session_key, markets, max_notional, created_at,
-                expires_at, _reserved),
+                expires_at, budget, spent, _reserved),
             core::mem::size_of::<Session>(),
         );
         check_layout(

@@ -38,6 +38,7 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Pr
         SecurityInstruction::RevokeSession => revoke_session(accounts),
         SecurityInstruction::CloseSession => close_session(accounts),
         SecurityInstruction::CheckAction { request } => check_action(accounts, &request),
+        SecurityInstruction::RecordSessionFill { notional } => record_session_fill(accounts, notional),
         SecurityInstruction::CreateApprovalSet { set_id, threshold, members, count } => {
             timelock::create_approval_set(accounts, set_id, threshold, &members[..count as usize])
         }
@@ -195,6 +196,7 @@ fn create_session(accounts: &[AccountInfo], args: &SessionArgs) -> ProgramResult
     session.max_notional = args.max_notional;
     session.created_at = now;
     session.expires_at = args.expires_at;
+    session.budget = args.budget;
     emit(
         SessionCreated {
             owner: *owner.key(),
@@ -204,6 +206,7 @@ fn create_session(accounts: &[AccountInfo], args: &SessionArgs) -> ProgramResult
             markets: args.markets,
             max_notional: args.max_notional,
             expires_at: args.expires_at,
+            budget: args.budget,
         }
         .encode()
         .finish()?,
@@ -255,5 +258,19 @@ fn check_action(accounts: &[AccountInfo], request: &Request) -> ProgramResult {
     };
     let actor = authorize(config, margin, signer, session, request, now)?;
     set_return_data(&[actor as u8]);
+    Ok(())
+}
+
+/// qd-trading counts a session-placed order's fill (quote at the fill price) against the
+/// session's budget: only its authority PDA signs this, by CPI from the fill.
+fn record_session_fill(accounts: &[AccountInfo], notional: u64) -> ProgramResult {
+    let [authority, session_info] = validate::accounts::<2>(accounts)?;
+    validate::signer(authority)?;
+    if authority.key() != &qd_ids::TRADING_AUTHORITY {
+        return Err(E::NotTradingAuthority.into());
+    }
+    validate::writable(session_info)?;
+    let session = session_info.load_mut::<Session>(&crate::ID)?;
+    qd_access::spend_session(session, notional, Clock::get()?.unix_timestamp)?;
     Ok(())
 }

@@ -97,6 +97,14 @@ pub enum TradingError {
     NoPosition = 6143,
     /// The rate-limit bucket must refill before the trading account closes
     RateLimitRefilling = 6144,
+    /// A delegate's or session key's fill is priced outside the market's delegated band
+    DelegatedPriceOutOfBand = 6145,
+    /// A delegate or session key may not trade its principal against an account it owns or is delegate of
+    AgentSelfDealing = 6146,
+    /// The order was placed by a session key: pass its Session account
+    SessionRequired = 6147,
+    /// The security program account is not qd-security
+    WrongSecurityProgram = 6148,
 }
 
 /// Checked arithmetic failed.

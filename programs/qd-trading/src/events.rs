@@ -10,8 +10,8 @@ use qd_runtime::hash::discriminator;
 use qd_runtime::pubkey::Pubkey;
 use qd_trading_state::Order;
 
-/// Large enough for every event below (MarketCreated: 8 + 2 + 16 + 96 + 72 + 16 = 210).
-pub type EventBuf = Writer<232>;
+/// Large enough for every event below (OrderModified: 8 + 64 + 16 + 136 + 16 = 240).
+pub type EventBuf = Writer<240>;
 
 /// `OrderCancelled::reason`.
 pub const CANCEL_USER: u8 = 0;
@@ -54,7 +54,8 @@ fn order(w: &mut EventBuf, o: &Order) {
         .u8(o.kind)
         .u8(o.tif)
         .u8(o.flags)
-        .bytes(&o._pad)
+        .u8(o.actor)
+        .u8(o._pad)
         .i64(o.price)
         .u64(o.base_size)
         .u64(o.base_filled)
@@ -65,7 +66,8 @@ fn order(w: &mut EventBuf, o: &Order) {
         .i64(o.auction_end_price)
         .u16(o.auction_slots)
         .bytes(&o._pad2)
-        .u64(o.expiry_slot);
+        .u64(o.expiry_slot)
+        .pubkey(&o.signer);
 }
 
 pub struct MarketCreated {
@@ -401,13 +403,13 @@ mod tests {
         let o = Order { order_id: 1, client_order_id: 2, market_index: 3, side: 1, kind: 2, tif: 3, flags: 3, price: -4, base_size: 5, expiry_slot: 9, ..Order::default() };
         let placed = OrderPlaced { margin_account: [1; 32], signer: [2; 32], actor: 1, order: &o, slot: 3, seq: 4 };
         let bytes = placed.encode().finish().unwrap().to_vec();
-        assert_eq!(bytes.len(), 8 + 64 + 1 + 104 + 16);
+        assert_eq!(bytes.len(), 8 + 64 + 1 + 136 + 16);
         // The borsh Order equals its repr(C) bytes: the IDL type and the account layout agree.
         let raw = unsafe { core::slice::from_raw_parts(&o as *const Order as *const u8, core::mem::size_of::<Order>()) };
-        assert_eq!(&bytes[73..73 + 104], raw);
+        assert_eq!(&bytes[73..73 + 136], raw);
 
         let modified = OrderModified { margin_account: [1; 32], signer: [2; 32], old_price: 1, old_base_size: 2, order: &o, slot: 3, seq: 4 };
-        assert_eq!(modified.encode().finish().unwrap().len(), 8 + 64 + 16 + 104 + 16);
+        assert_eq!(modified.encode().finish().unwrap().len(), 8 + 64 + 16 + 136 + 16);
         let fill = Fill {
             fill_id: 1,
             market_index: 2,

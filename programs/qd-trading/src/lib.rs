@@ -86,8 +86,8 @@ mod idl_layout {
         check_layout(
             IDL,
             "Order",
-            &idl_fields!(Order: order_id, client_order_id, market_index, side, kind, tif, flags, _pad, price, base_size, base_filled,
-                reserved_price, placed_slot, expiry_ts, auction_start_price, auction_end_price, auction_slots, _pad2, expiry_slot),
+            &idl_fields!(Order: order_id, client_order_id, market_index, side, kind, tif, flags, actor, _pad, price, base_size, base_filled,
+                reserved_price, placed_slot, expiry_ts, auction_start_price, auction_end_price, auction_slots, _pad2, expiry_slot, signer),
             core::mem::size_of::<Order>(),
         );
         check_layout(

@@ -72,11 +72,25 @@ pub fn reducible(base: i64, bid: bool) -> u64 {
     }
 }
 
-/// `floor(oracle * auction_max_deviation_bps / 10_000)`: how far an auction may start or end
-/// from the oracle.
-fn deviation_bound(oracle: i64, market: &PerpMarket) -> i64 {
+/// `floor(oracle * bps / 10_000)`: a band around the oracle.
+fn band(oracle: i64, bps: u16) -> i64 {
     // oracle > 0 (the reader refuses others) and bps <= 5_000: the quotient fits i64.
-    div_pow10::<4>(mul_wide(oracle.unsigned_abs(), market.auction_max_deviation_bps as u64), false) as i64
+    div_pow10::<4>(mul_wide(oracle.unsigned_abs(), bps as u64), false) as i64
+}
+
+/// How far an auction may start or end from the oracle.
+fn deviation_bound(oracle: i64, market: &PerpMarket) -> i64 {
+    band(oracle, market.auction_max_deviation_bps)
+}
+
+/// A fill that an order of a delegate or a session key takes part in is priced within the
+/// market's `delegated_band_bps` of the oracle: an agent cannot sell its principal's
+/// position at the far edge of an auction to an account it controls.
+pub fn check_delegated_price(price: i64, oracle: i64, market: &PerpMarket) -> Result<(), E> {
+    if price.abs_diff(oracle) > band(oracle, market.delegated_band_bps) as u64 {
+        return Err(E::DelegatedPriceOutOfBand);
+    }
+    Ok(())
 }
 
 /// The auction of a new order: `(start, end, slots)`. Given parameters are checked as they are;
@@ -166,7 +180,8 @@ pub fn new_order(p: &OrderParams, market: &PerpMarket, oracle: i64, slot: u64, n
         kind: p.kind,
         tif: p.tif,
         flags,
-        _pad: [0; 2],
+        actor: 0,
+        _pad: 0,
         price,
         base_size: p.base_size,
         base_filled: 0,
@@ -178,6 +193,7 @@ pub fn new_order(p: &OrderParams, market: &PerpMarket, oracle: i64, slot: u64, n
         auction_slots,
         _pad2: [0; 6],
         expiry_slot,
+        signer: [0; 32],
     })
 }
 

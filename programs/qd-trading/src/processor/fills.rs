@@ -13,13 +13,13 @@
 //! position did not change is not checked: its list is skipped unread.
 
 use super::orders::{drop_order, finish};
-use super::{adjust, balances_of, check_adjust_accounts, quote_config, session, trading_mut};
+use super::{adjust, balances_of, check_adjust_accounts, quote_config, session, trading_mut, AUTHORITY_SEEDS};
 use crate::error::{overflow, TradingError as E};
 use crate::events::{Fill, CANCEL_EXPIRED, CANCEL_REDUCE_ONLY};
 use crate::instruction::{MakerParams, MAX_MAKERS};
 use crate::rules;
 use core::slice::Iter;
-use qd_access::{authorize, check_not_paused, load_config as load_security, AccessError, Action, Operation, Request};
+use qd_access::{authorize, check_not_paused, load_config as load_security, load_session, record_session_fill, AccessError, Action, Actor, Operation, Request};
 use qd_collateral_state::{BalanceEntry, CollateralBalances, CollateralConfig};
 use qd_core_state::load_margin;
 use qd_oracle_reader::Action as OracleAction;
@@ -38,6 +38,8 @@ use qd_trading_state::{
 struct Party<'a> {
     margin_key: &'a Pubkey,
     owner: Pubkey,
+    /// The owner's trade-only delegate (all zero: none).
+    delegate: Pubkey,
     /// The owner's limit: this account may only reduce.
     reduce_only: bool,
     /// The owner's leverage limit (x100; 0: none).
@@ -51,12 +53,24 @@ struct Party<'a> {
     /// Its trading account changed (a fill, or an order taken off the book): only then are
     /// its flags refreshed, so a maker passed but not reached is left exactly as it was.
     touched: bool,
+    /// The Session account passed for it (its order's session, or the session signing its
+    /// maker order), if any.
+    session: Option<&'a AccountInfo>,
+    /// The session key whose order filled here and the quote it traded: counted against the
+    /// session's budget (`Party::record_session`).
+    session_fill: Option<(Pubkey, u64)>,
 }
 
 impl<'a> Party<'a> {
     /// A margin account that may trade now (not frozen), its trading account and its balances
     /// (writable: fees move by CPI).
-    fn load(margin_info: &'a AccountInfo, trading_info: &'a AccountInfo, balances_info: &'a AccountInfo, market_index: u16) -> Result<Self, ProgramError> {
+    fn load(
+        margin_info: &'a AccountInfo,
+        trading_info: &'a AccountInfo,
+        balances_info: &'a AccountInfo,
+        session_info: &'a AccountInfo,
+        market_index: u16,
+    ) -> Result<Self, ProgramError> {
         let margin = load_margin(margin_info)?;
         if margin.is_frozen() {
             return Err(AccessError::AccountFrozen.into());
@@ -68,6 +82,7 @@ impl<'a> Party<'a> {
         Ok(Party {
             margin_key,
             owner: margin.owner,
+            delegate: margin.delegate,
             reduce_only: margin.reduce_only != 0,
             max_leverage_x100: margin.max_leverage_x100,
             trading,
@@ -75,6 +90,8 @@ impl<'a> Party<'a> {
             start,
             fee: 0,
             touched: false,
+            session: session(session_info),
+            session_fill: None,
         })
     }
 
@@ -88,6 +105,38 @@ impl<'a> Party<'a> {
             return Err(E::SelfTrade.into());
         }
         Ok(())
+    }
+
+    /// An agent (delegate or session key) of the other side may not trade it against an
+    /// account the agent owns or is delegate of: that is its principal's value moving to it.
+    fn check_not_agent_of(&self, agent: &Pubkey) -> ProgramResult {
+        if &self.owner == agent || (self.delegate != [0; 32] && &self.delegate == agent) {
+            return Err(E::AgentSelfDealing.into());
+        }
+        Ok(())
+    }
+
+    /// Counts `quote` traded by an order of session key `key`.
+    fn count_session(&mut self, key: Pubkey, quote: i64) -> ProgramResult {
+        let so_far = match self.session_fill {
+            None => 0,
+            Some((k, q)) if k == key => q,
+            Some(_) => return Err(AccessError::SessionMismatch.into()),
+        };
+        self.session_fill = Some((key, so_far.checked_add(quote as u64).ok_or_else(overflow)?));
+        Ok(())
+    }
+
+    /// Charges the session whose order filled here with the quote it traded, by CPI into
+    /// qd-security (which refuses a revoked or expired session, or one past its budget).
+    fn record_session(&self, authority: &AccountInfo) -> ProgramResult {
+        let Some((key, quote)) = self.session_fill else { return Ok(()) };
+        let info = self.session.ok_or(E::SessionRequired)?;
+        let s = load_session(info)?;
+        if s.owner != self.owner || s.session_key != key {
+            return Err(AccessError::SessionMismatch.into());
+        }
+        record_session_fill(authority, info, quote, AUTHORITY_SEEDS)
     }
 
     /// Frees empty positions and refreshes the keeper flags of a touched account.
@@ -166,6 +215,18 @@ fn grows(start: i64, base: i64) -> bool {
     base.unsigned_abs() > start.unsigned_abs() || (start != 0 && base != 0 && (start > 0) != (base > 0))
 }
 
+/// Accounts per maker in fill_order: margin account, trading account (w), balances (w), and
+/// the Session of its order when a session key placed it (else this program's id).
+const MAKER_ACCOUNTS: usize = 4;
+
+/// qd-security itself: session fills are recorded by CPI into it.
+fn check_security_program(info: &AccountInfo) -> ProgramResult {
+    if info.key() != &qd_ids::QD_SECURITY {
+        return Err(E::WrongSecurityProgram.into());
+    }
+    Ok(())
+}
+
 /// No account trades with itself (checked before its accounts are loaded twice).
 fn check_not_self(maker_margin: &AccountInfo, taker_margin: &AccountInfo) -> ProgramResult {
     if maker_margin.key() == taker_margin.key() {
@@ -193,8 +254,8 @@ fn reduces(base: i64, delta: i64) -> bool {
 enum MakerOrder {
     /// `orders[i]` of the maker's trading account.
     Resting(usize),
-    /// place_and_make's order: it fills at once and never rests.
-    Immediate { order_id: u64 },
+    /// place_and_make's order: it fills at once and never rests; `agent` as `Order::agent`.
+    Immediate { order_id: u64, agent: Option<(Pubkey, bool)> },
 }
 
 /// Records `size` filled on `trading.orders[i]` (position `p`): the order totals shrink and a
@@ -226,6 +287,22 @@ fn execute(market: &mut PerpMarket, taker: &mut Party, t: usize, maker: &mut Par
         .ok_or_else(overflow)?;
     market.total_funding_settled = market.total_funding_settled.checked_add(funding).ok_or_else(overflow)?;
 
+    // An agent's fill: near the oracle, never against an account the agent controls.
+    let taker_agent = taker_order.agent();
+    let maker_agent = match maker_order {
+        MakerOrder::Resting(i) => maker.trading.orders[i].agent(),
+        MakerOrder::Immediate { agent, .. } => agent,
+    };
+    if taker_agent.is_some() || maker_agent.is_some() {
+        rules::check_delegated_price(price, oracle, market)?;
+    }
+    if let Some((key, _)) = taker_agent {
+        maker.check_not_agent_of(&key)?;
+    }
+    if let Some((key, _)) = maker_agent {
+        taker.check_not_agent_of(&key)?;
+    }
+
     let delta = if taker_order.is_bid() { size as i64 } else { -(size as i64) };
     let before = [taker.trading.positions[tp].base, maker.trading.positions[mp].base];
     if market.status == MARKET_STATUS_REDUCE_ONLY && !(reduces(before[0], delta) && reduces(before[1], -delta)) {
@@ -251,10 +328,16 @@ fn execute(market: &mut PerpMarket, taker: &mut Party, t: usize, maker: &mut Par
             fill_resting(maker.trading, i, mp, size)?;
             id
         }
-        MakerOrder::Immediate { order_id } => order_id,
+        MakerOrder::Immediate { order_id, .. } => order_id,
     };
 
     let quote = quote_for(size, price)?;
+    if let Some((key, true)) = taker_agent {
+        taker.count_session(key, quote)?;
+    }
+    if let Some((key, true)) = maker_agent {
+        maker.count_session(key, quote)?;
+    }
     let (taker_fee, maker_fee) = rules::fees(quote, market.taker_fee_bps, market.maker_fee_bps);
     taker.charge(taker_fee)?;
     maker.charge(maker_fee)?;
@@ -288,15 +371,16 @@ fn execute(market: &mut PerpMarket, taker: &mut Party, t: usize, maker: &mut Par
 }
 
 pub(super) fn place_and_make(accounts: &[AccountInfo], taker_order_id: u64, maker_params: &MakerParams) -> ProgramResult {
-    let [maker_signer, security, maker_margin, maker_trading, maker_balances, taker_margin, taker_trading, taker_balances, market_info, oracle, quote_info, collateral_program, authority, session_info] =
-        validate::accounts::<14>(accounts)?;
+    let [maker_signer, security, maker_margin, maker_trading, maker_balances, taker_margin, taker_trading, taker_balances, market_info, oracle, quote_info, collateral_program, authority, session_info, taker_session, security_program] =
+        validate::accounts::<16>(accounts)?;
     let clock = Clock::get()?;
     check_adjust_accounts(collateral_program, authority)?;
+    check_security_program(security_program)?;
     check_not_self(maker_margin, taker_margin)?;
     validate::distinct(&[maker_trading, maker_balances, taker_trading, taker_balances, market_info, quote_info])?;
     let market = market_info.load_mut::<PerpMarket>(&crate::ID)?;
-    let mut maker = Party::load(maker_margin, maker_trading, maker_balances, market.index)?;
-    let mut taker = Party::load(taker_margin, taker_trading, taker_balances, market.index)?;
+    let mut maker = Party::load(maker_margin, maker_trading, maker_balances, session_info, market.index)?;
+    let mut taker = Party::load(taker_margin, taker_trading, taker_balances, taker_session, market.index)?;
     maker.check_other_owner(&taker)?;
     validate::writable(quote_info)?;
     quote_config(quote_info)?;
@@ -310,11 +394,7 @@ pub(super) fn place_and_make(accounts: &[AccountInfo], taker_order_id: u64, make
     if maker_params.base_size % market.lot_size != 0 {
         return Err(E::InvalidOrderSize.into());
     }
-    let notional = quote_for(maker_params.base_size, maker_params.price)?;
-    let request = Request::new(Action::Fill, market.index, notional as u64);
     let security = load_security(security)?;
-    authorize(security, load_margin(maker_margin)?, maker_signer, session(session_info), &request, clock.unix_timestamp)?;
-    maker.trading.bucket.consume(&security.rate_limit, clock.slot)?;
     if market.status == MARKET_STATUS_SETTLEMENT {
         return Err(E::MarketNotActive.into());
     }
@@ -343,15 +423,26 @@ pub(super) fn place_and_make(accounts: &[AccountInfo], taker_order_id: u64, make
     if order.tif == TIF_FOK && size < order.remaining() {
         return Err(E::FillOrKill.into());
     }
+    // Authorized for what it fills at the price it fills, not the maker's stated price.
+    let request = Request::new(Action::Fill, market.index, quote_for(size, price)? as u64);
+    let actor = authorize(security, load_margin(maker_margin)?, maker_signer, maker.session, &request, clock.unix_timestamp)?;
+    maker.trading.bucket.consume(&security.rate_limit, clock.slot)?;
+    let agent = match actor {
+        Actor::Owner => None,
+        Actor::Delegate => Some((*maker_signer.key(), false)),
+        Actor::Session => Some((*maker_signer.key(), true)),
+    };
     let order_id = maker.trading.next_order_id;
     maker.trading.next_order_id = order_id.checked_add(1).ok_or_else(overflow)?;
-    execute(market, &mut taker, t, &mut maker, MakerOrder::Immediate { order_id }, size, price, price_now, &clock)?;
+    execute(market, &mut taker, t, &mut maker, MakerOrder::Immediate { order_id, agent }, size, price, price_now, &clock)?;
 
     maker.pay_fees(authority, quote_info)?;
     taker.pay_fees(authority, quote_info)?;
+    maker.record_session(authority)?;
+    taker.record_session(authority)?;
     // Read again after the CPIs wrote the quote config.
     let quote = quote_config(quote_info)?;
-    let mut next = accounts[14..].iter();
+    let mut next = accounts[16..].iter();
     maker.check_health(&mut next, quote, market, price_now, &clock, E::MakerInsufficientHealth)?;
     taker.check_health(&mut next, quote, market, price_now, &clock, E::TakerInsufficientHealth)?;
     validate::no_more_accounts(&mut next)?;
@@ -361,19 +452,20 @@ pub(super) fn place_and_make(accounts: &[AccountInfo], taker_order_id: u64, make
 }
 
 pub(super) fn fill_order(accounts: &[AccountInfo], taker_order_id: u64, maker_order_ids: &[u64]) -> ProgramResult {
-    let [filler, security, taker_margin, taker_trading, taker_balances, market_info, oracle, quote_info, collateral_program, authority] =
-        validate::accounts::<10>(accounts)?;
+    let [filler, security, taker_margin, taker_trading, taker_balances, market_info, oracle, quote_info, collateral_program, authority, taker_session, security_program] =
+        validate::accounts::<12>(accounts)?;
     let makers = maker_order_ids.len();
-    let maker_accounts = accounts.get(10..10 + 3 * makers).ok_or(RuntimeError::NotEnoughAccounts)?;
+    let maker_accounts = accounts.get(12..12 + MAKER_ACCOUNTS * makers).ok_or(RuntimeError::NotEnoughAccounts)?;
     // Permissionless: the filler only signs and pays.
     validate::signer(filler)?;
     let clock = Clock::get()?;
     check_adjust_accounts(collateral_program, authority)?;
+    check_security_program(security_program)?;
     let market = market_info.load_mut::<PerpMarket>(&crate::ID)?;
     check_not_paused(load_security(security)?, Operation::Fill, market.index)?;
     let mut writable: [&AccountInfo; 4 + 2 * MAX_MAKERS] = [market_info; 4 + 2 * MAX_MAKERS];
     writable[..4].copy_from_slice(&[taker_trading, taker_balances, market_info, quote_info]);
-    for (k, m) in maker_accounts.chunks_exact(3).enumerate() {
+    for (k, m) in maker_accounts.chunks_exact(MAKER_ACCOUNTS).enumerate() {
         check_not_self(&m[0], taker_margin)?;
         writable[4 + 2 * k] = &m[1];
         writable[5 + 2 * k] = &m[2];
@@ -385,7 +477,7 @@ pub(super) fn fill_order(accounts: &[AccountInfo], taker_order_id: u64, maker_or
         return Err(E::MarketNotActive.into());
     }
     let price_now = market_price(market, oracle, OracleAction::Trade, &clock)?;
-    let mut taker = Party::load(taker_margin, taker_trading, taker_balances, market.index)?;
+    let mut taker = Party::load(taker_margin, taker_trading, taker_balances, taker_session, market.index)?;
     let t = taker.trading.order_index(taker_order_id).ok_or(E::OrderNotFound)?;
     let order = taker.trading.orders[t];
     if order.market_index != market.index {
@@ -413,8 +505,8 @@ pub(super) fn fill_order(accounts: &[AccountInfo], taker_order_id: u64, maker_or
 
     let mut parties: [Option<Party>; MAX_MAKERS] = [None, None, None, None];
     let mut remaining = order.remaining();
-    for (k, (m, &maker_order_id)) in maker_accounts.chunks_exact(3).zip(maker_order_ids).enumerate() {
-        let mut maker = Party::load(&m[0], &m[1], &m[2], market.index)?;
+    for (k, (m, &maker_order_id)) in maker_accounts.chunks_exact(MAKER_ACCOUNTS).zip(maker_order_ids).enumerate() {
+        let mut maker = Party::load(&m[0], &m[1], &m[2], &m[3], market.index)?;
         taker.check_other_owner(&maker)?;
         if remaining > 0 {
             let room = reduce_room(remaining, order.is_reduce_only() || taker.reduce_only, taker.base(market.index), bid);
@@ -431,12 +523,14 @@ pub(super) fn fill_order(accounts: &[AccountInfo], taker_order_id: u64, maker_or
     }
 
     taker.pay_fees(authority, quote_info)?;
+    taker.record_session(authority)?;
     for maker in parties.iter().flatten() {
         maker.pay_fees(authority, quote_info)?;
+        maker.record_session(authority)?;
     }
     // Read again after the CPIs wrote the quote config.
     let quote = quote_config(quote_info)?;
-    let mut next = accounts[10 + 3 * makers..].iter();
+    let mut next = accounts[12 + MAKER_ACCOUNTS * makers..].iter();
     taker.check_health(&mut next, quote, market, price_now, &clock, E::TakerInsufficientHealth)?;
     for maker in parties.iter_mut().flatten() {
         maker.check_health(&mut next, quote, market, price_now, &clock, E::MakerInsufficientHealth)?;

@@ -62,12 +62,13 @@ fn live_market(info: &AccountInfo) -> Result<&mut PerpMarket, ProgramError> {
 
 pub(super) fn create_market(accounts: &[AccountInfo], index: u16, symbol: &[u8; 16], params: &MarketParams, guards: &OracleGuards) -> ProgramResult {
     let [admin, security, market_info, oracle, system_program] = validate::accounts::<5>(accounts)?;
-    require_role(load_security(security)?, Role::Admin, admin)?;
+    let security = load_security(security)?;
+    require_role(security, Role::Admin, admin)?;
     validate::writable(admin)?;
     validate::writable(market_info)?;
     validate::program(system_program, &system::ID)?;
     validate::distinct(&[admin, market_info])?;
-    let feed_id = oracle_feed_id(oracle)?;
+    let feed_id = oracle_feed_id(oracle, security)?;
     let index_seed = index.to_le_bytes();
     // Canonical bump only: exactly one market per index.
     let bump = pda::check_canonical(market_info.key(), &[MARKET_SEED, &index_seed], &crate::ID)?;
@@ -151,10 +152,11 @@ pub(super) fn set_market_status(accounts: &[AccountInfo], status: u8) -> Program
 
 pub(super) fn set_market_oracle(accounts: &[AccountInfo], guards: &OracleGuards) -> ProgramResult {
     let [admin, security, market_info, oracle] = validate::accounts::<4>(accounts)?;
-    require_role(load_security(security)?, Role::Admin, admin)?;
+    let security = load_security(security)?;
+    require_role(security, Role::Admin, admin)?;
     let market = live_market(market_info)?;
     let old_oracle = market.oracle;
-    market.oracle_feed_id = oracle_feed_id(oracle)?;
+    market.oracle_feed_id = oracle_feed_id(oracle, security)?;
     market.oracle = *oracle.key();
     market.guards = *guards;
     let seq = next_seq(&mut market.audit_seq)?;

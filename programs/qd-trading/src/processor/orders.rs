@@ -158,6 +158,8 @@ pub(super) fn place_order(accounts: &[AccountInfo], p: &OrderParams) -> ProgramR
     let mut order = rules::new_order(p, a.market, a.price, clock.slot, clock.unix_timestamp)?;
     let notional = quote_for(order.base_size, order.reserved_price)?;
     let actor = a.authorize(notional, &clock)?;
+    order.actor = actor as u8;
+    order.signer = *a.signer.key();
     check_may_trade(a.market, a.margin, p.reduce_only)?;
     let position = a.trading.open_position(p.market_index, a.market.cumulative_funding).ok_or(E::TooManyPositions)?;
     if p.reduce_only && p.base_size > rules::reducible(a.trading.positions[position].base, p.is_bid()) {
@@ -214,7 +216,9 @@ pub(super) fn modify_order(accounts: &[AccountInfo], order_id: u64, price: Optio
         return Err(E::PostOnlyCrosses.into());
     }
     let notional = quote_for(new.remaining(), new.reserved_price)?;
-    a.authorize(notional, &clock)?;
+    // The modifier answers for the order from now on (its band, counterparties, budget).
+    new.actor = a.authorize(notional, &clock)? as u8;
+    new.signer = *a.signer.key();
     check_may_trade(a.market, a.margin, new.is_reduce_only())?;
     let position = a.trading.position_index(new.market_index).ok_or(E::OrderNotFound)?;
     if new.is_reduce_only() && new.remaining() > rules::reducible(a.trading.positions[position].base, new.is_bid()) {
