@@ -14,7 +14,7 @@ from solders.pubkey import Pubkey
 
 from quantdesk.clients import oracle, sysvar, token, trading
 from quantdesk.clients.oracle import OracleClient
-from quantdesk.clients.trading import (MakerParams, MarketParams, OrderKind, OrderParams, PostOnly, Side, TimeInForce, TradingClient, auction_price,
+from quantdesk.clients.trading import (AuctionParams, MakerParams, MarketParams, OrderKind, OrderParams, PostOnly, Side, TimeInForce, TradingClient, auction_price,
                                        base_decimal, round_to_tick)
 from quantdesk.demo import collateral
 from quantdesk.demo.access import SOL_PERP, Desk
@@ -124,6 +124,8 @@ async def _run(connection: AsyncClient, client: TradingClient, feeds: OracleClie
     await refused("the desk (long 1.5): a reduce-only bid", trading.NAME,
                   client.simulate([client.ix.place_order(desk.owner.pubkey(), desk.master, more, market.oracle, desk.quote_mint, health_desk)], [desk.owner]))
 
+    await agent_guards(client, clock, desk, (maker_a, a), (maker_b, b), oracle_price)
+
     now = (await sysvar.clock(connection)).unix_timestamp
     await clock.warp_seconds(market.last_funding_ts + PARAMS.funding_period_secs - now)
     moved = await publish(oracle_price * 10_020 // 10_000)
@@ -156,3 +158,24 @@ async def _run(connection: AsyncClient, client: TradingClient, feeds: OracleClie
     assert market.total_fees == sum(t.fees_paid for t in accounts)
     print(f"\nSOL-PERP: open interest {base_decimal(market.open_interest_long)} SOL per side, volume {usd(market.total_volume_quote)} USDC, "
           f"fees {usd(market.total_fees)} USDC (= the accounts' fees), PnL settled {usd(market.total_pnl_settled)} USDC")
+
+
+async def agent_guards(client: TradingClient, clock: ValidatorClock, desk: Desk, maker_a: tuple[Keypair, Pubkey], maker_b: tuple[Keypair, Pubkey],
+                       oracle_price: int) -> None:
+    """The audit's delegate attack, refused: maker B names maker A's wallet its trade-only
+    delegate; the desk's market buy starts its auction at the 5% bound; A, as B's delegate,
+    would sell B's account into it there (value moving from B to whoever bought). A fill an
+    agent acts in must stay within the market's delegated band of the oracle."""
+    (a_owner, a), (b_owner, b) = maker_a, maker_b
+    await client.core.set_delegate(b_owner, 0, a_owner.pubkey())
+    high = round_to_tick(oracle_price * (10_000 + PARAMS.auction_max_deviation_bps) // 10_000, TICK, Side.BID)
+    buy = await client.place_order(desk.owner, desk.master, OrderParams(SOL_PERP, Side.BID, SOL // 2, high, kind=OrderKind.MARKET, tif=TimeInForce.IOC,
+                                                                        auction=AuctionParams(high, high, PARAMS.auction_min_slots)))
+    market = await client.fetch_market(SOL_PERP)
+    health_b, health_desk = await client.health_accounts_of(b, SOL_PERP), await client.health_accounts_of(desk.master, SOL_PERP)
+    make = client.ix.place_and_make(a_owner.pubkey(), b, desk.master, SOL_PERP, market.oracle, desk.quote_mint, buy, MakerParams(high, SOL // 2),
+                                    health_b, health_desk)
+    await refused(f"maker A as maker B's delegate: sells B's account at {usd(high)}, the auction's {PARAMS.auction_max_deviation_bps / 100:g}% bound "
+                  f"(band {PARAMS.delegated_band_bps / 100:g}%)", trading.NAME, client.simulate([make], [a_owner]))
+    await client.cancel_order(desk.owner, desk.master, buy)
+    await client.core.set_delegate(b_owner, 0, None)
