@@ -216,13 +216,15 @@ class CollateralInstructions:
             },
         )
 
-    def set_collateral_params(self, signer: Pubkey, mint: Pubkey, params: Params, status: Status = Status.ACTIVE) -> Instruction:
+    def set_collateral_params(self, mint: Pubkey, params: Params, status: Status = Status.ACTIVE) -> Instruction:
+        """Runs only through the timelock: propose it with `security.enact_instruction`."""
         return self._ix("set_collateral_params", *_params_args(params), int(status),
-                        accounts={"signer": signer, "security_config": security.CONFIG, "config": config_address(mint)})
+                        accounts={"timelock": security.AUTHORITY, "config": config_address(mint)})
 
-    def set_collateral_oracle(self, admin: Pubkey, mint: Pubkey, oracle: Pubkey | None, guards: dict[Action, GuardConfig]) -> Instruction:
+    def set_collateral_oracle(self, mint: Pubkey, oracle: Pubkey | None, guards: dict[Action, GuardConfig]) -> Instruction:
+        """Runs only through the timelock: propose it with `security.enact_instruction`."""
         return self._ix("set_collateral_oracle", _guards_idl(guards), accounts={
-            "admin": admin, "security_config": security.CONFIG, "config": config_address(mint), "oracle": oracle or SYSTEM_PROGRAM_ID})
+            "timelock": security.AUTHORITY, "security_config": security.CONFIG, "config": config_address(mint), "oracle": oracle or SYSTEM_PROGRAM_ID})
 
     def open_balances(self, owner: Pubkey, margin_account: Pubkey) -> Instruction:
         return self._ix("open_balances", accounts={"owner": owner, "margin_account": margin_account,

@@ -196,16 +196,18 @@ class OracleInstructions:
     def _managed(self, authority: Pubkey, feed: Pubkey) -> dict[str, Pubkey]:
         return {"authority": authority, "security_config": security.CONFIG, "feed": feed}
 
-    def set_publishers(self, authority: Pubkey, feed: Pubkey, publishers: list[Pubkey],
-                       min_publishers: int = DEFAULT_MIN_PUBLISHERS, max_publisher_age_secs: int = DEFAULT_MAX_PUBLISHER_AGE_SECS) -> Instruction:
-        return self._ix("set_publishers", publishers, min_publishers, max_publisher_age_secs, accounts=self._managed(authority, feed))
+    def set_publishers(self, feed: Pubkey, publishers: list[Pubkey], min_publishers: int = DEFAULT_MIN_PUBLISHERS,
+                       max_publisher_age_secs: int = DEFAULT_MAX_PUBLISHER_AGE_SECS) -> Instruction:
+        """Runs only through the timelock: propose it with `security.enact_instruction`."""
+        return self._ix("set_publishers", publishers, min_publishers, max_publisher_age_secs, accounts={"timelock": security.AUTHORITY, "feed": feed})
 
     def set_authority(self, authority: Pubkey, feed: Pubkey, new_authority: Pubkey) -> Instruction:
         return self._ix("set_authority", accounts={**self._managed(authority, feed), "new_authority": new_authority})
 
-    def set_guards(self, authority: Pubkey, feed: Pubkey, guards: dict[Action, GuardConfig]) -> Instruction:
+    def set_guards(self, feed: Pubkey, guards: dict[Action, GuardConfig]) -> Instruction:
+        """Runs only through the timelock: propose it with `security.enact_instruction`."""
         by_action = [guards[a].to_idl() for a in Action]
-        return self._ix("set_guards", {"by_action": by_action}, accounts=self._managed(authority, feed))
+        return self._ix("set_guards", {"by_action": by_action}, accounts={"timelock": security.AUTHORITY, "feed": feed})
 
     def set_status(self, authority: Pubkey, feed: Pubkey, status: int) -> Instruction:
         return self._ix("set_status", status, accounts=self._managed(authority, feed))

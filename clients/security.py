@@ -354,6 +354,20 @@ class SecurityInstructions:
             "proposer": proposer, "config": CONFIG, "proposal": proposal_address(proposal_id),
             "system_program": SYSTEM_PROGRAM_ID, "instructions": INSTRUCTIONS_SYSVAR}, remaining=self._set(approval_set))
 
+    def propose_instruction(self, proposer: Pubkey, proposal_id: int, target: Instruction) -> Instruction:
+        """A routed proposal: `target` is another program's timelocked instruction as its builder
+        makes it (signed by `AUTHORITY`); its accounts are stored, writable as it needs them."""
+        return self._ix("propose", target.program_id, bytes(target.data), accounts={
+            "proposer": proposer, "config": CONFIG, "proposal": proposal_address(proposal_id),
+            "system_program": SYSTEM_PROGRAM_ID, "instructions": INSTRUCTIONS_SYSVAR},
+            remaining=[AccountMeta(m.pubkey, False, m.is_writable) for m in target.accounts])
+
+    def execute_routed(self, proposal: Pubkey, target: Instruction) -> Instruction:
+        """Executes a routed proposal of `target` (its program, then exactly its accounts)."""
+        ix = self.execute_proposal(proposal)
+        routed = [AccountMeta(target.program_id, False, False)] + [AccountMeta(m.pubkey, False, m.is_writable) for m in target.accounts]
+        return Instruction(ix.program_id, ix.data, list(ix.accounts) + routed)
+
     def approve_proposal(self, member: Pubkey, proposal: Pubkey, approval_set: Pubkey) -> Instruction:
         return self._ix("approve_proposal", accounts={"member": member, "config": CONFIG, "proposal": proposal,
                                                      "approval_set": approval_set, "instructions": INSTRUCTIONS_SYSVAR})
@@ -476,6 +490,22 @@ def parse_events(logs: list[str], program: Program | None = None) -> list[Event]
     return idl_mod.parse_events(program or idl_mod.program(NAME), logs)
 
 
+def enact_instruction(chain: Ledger, proposer: Keypair, target: Instruction) -> Any:
+    """A routed change's honest path on a LiteSVM chain: `proposer` (holding the route's role)
+    proposes `target`, the clock moves past the delay, anyone executes. Returns the first failing
+    step's result, else the execution's."""
+    ix = SecurityInstructions()
+    account = chain.account(CONFIG)
+    if account is None:
+        raise LookupError("qd-security is not initialized")
+    config = decode_config(bytes(account.data))
+    proposed = chain.send([ix.propose_instruction(proposer.pubkey(), config.proposal_count, target)], [proposer])
+    if not proposed.ok:
+        return proposed
+    chain.advance(slots=1, seconds=config.timelock_delay)
+    return chain.send([ix.execute_routed(proposal_address(config.proposal_count), target)])
+
+
 class SecurityClient(ProgramClient):
     """Reads security state and asks `check_action` through an RPC node."""
 
@@ -497,6 +527,15 @@ class SecurityClient(ProgramClient):
         proposed = await self.send([self.ix.propose(proposer.pubkey(), config.proposal_count, change)], [proposer])
         await wait(config.timelock_delay + 1)
         return [proposed, await self.send([self.ix.execute_proposal(proposal)])]
+
+    async def enact_instruction(self, proposer: Keypair, target: Instruction, wait: Callable[[int], Awaitable[object]]) -> list[Signature]:
+        """Proposes the routed instruction `target`, awaits `wait(seconds)` for the delay to pass
+        (on the local validator: ValidatorClock.warp_seconds) and executes it."""
+        config = await self.fetch_config()
+        proposal = proposal_address(config.proposal_count)
+        proposed = await self.send([self.ix.propose_instruction(proposer.pubkey(), config.proposal_count, target)], [proposer])
+        await wait(config.timelock_delay + 1)
+        return [proposed, await self.send([self.ix.execute_routed(proposal, target)])]
 
     async def fetch_session(self, owner: Pubkey, session_key: Pubkey) -> Session:
         address = session_address(owner, session_key)

@@ -291,15 +291,17 @@ class TradingInstructions:
                         accounts={"admin": admin, "security_config": security.CONFIG, "market": market_address(index), "oracle": oracle,
                                   "system_program": SYSTEM_PROGRAM_ID})
 
-    def set_market_params(self, signer: Pubkey, index: int, params: MarketParams) -> Instruction:
-        return self._ix("set_market_params", params.to_idl(), accounts={"signer": signer, "security_config": security.CONFIG, "market": market_address(index)})
+    def set_market_params(self, index: int, params: MarketParams) -> Instruction:
+        """Runs only through the timelock: propose it with `security.enact_instruction`."""
+        return self._ix("set_market_params", params.to_idl(), accounts={"timelock": security.AUTHORITY, "market": market_address(index)})
 
     def set_market_status(self, signer: Pubkey, index: int, oracle: Pubkey, status: MarketStatus) -> Instruction:
         return self._ix("set_market_status", int(status), accounts={"signer": signer, "security_config": security.CONFIG,
                                                                     "market": market_address(index), "oracle": oracle})
 
-    def set_market_oracle(self, admin: Pubkey, index: int, oracle: Pubkey, guards: dict[Action, GuardConfig]) -> Instruction:
-        return self._ix("set_market_oracle", _guards_idl(guards), accounts={"admin": admin, "security_config": security.CONFIG,
+    def set_market_oracle(self, index: int, oracle: Pubkey, guards: dict[Action, GuardConfig]) -> Instruction:
+        """Runs only through the timelock: propose it with `security.enact_instruction`."""
+        return self._ix("set_market_oracle", _guards_idl(guards), accounts={"timelock": security.AUTHORITY, "security_config": security.CONFIG,
                                                                             "market": market_address(index), "oracle": oracle})
 
     def open_trading_account(self, owner: Pubkey, margin_account: Pubkey) -> Instruction:

@@ -118,7 +118,7 @@ def test_conservation_over_random_action_sequences() -> None:
         v = Venue()
         # No EMA-deviation limit: the random walk below may jump further than a real feed.
         guards = {a: dataclasses.replace(g, max_ema_deviation_bps=0) for a, g in collateral.DEFAULT_GUARDS.items()}
-        assert v.send([v.ix.set_collateral_oracle(v.admin.pubkey(), v.sol, v.feed, guards)]).ok
+        assert v.govern(v.ix.set_collateral_oracle(v.sol, v.feed, guards)).ok
         model = Model(v)
         for a in sequence:
             model.apply(a)

@@ -78,6 +78,10 @@ class Venue:
     def send(self, ixs: list[Instruction], *signers: Keypair) -> TxResult:
         return self.chain.send(ixs, signers)
 
+    def govern(self, ix: Instruction, proposer: Keypair | None = None) -> TxResult:
+        """A timelocked change `ix` proposed by `proposer` (the admin by default), executed after the delay."""
+        return security.enact_instruction(self.chain, proposer or self.admin, ix)
+
     def publish(self, price: int, conf: int = 0) -> None:
         self.chain.advance(1, 1)
         assert self.send([self.oracle.publish(self.publisher.pubkey(), self.feed, price, conf or price // 1_000, self.chain.clock.unix_timestamp)],
@@ -239,13 +243,13 @@ def test_listing_on_a_feed_whose_authority_is_not_an_oracle_admin_is_refused() -
     for feed in (untrusted, squatted):
         before = [v.raw(a) for a in (collateral.config_address(eth), collateral.vault_address(eth), collateral.config_address(v.sol))]
         failed(v.send([v.ix.create_collateral(v.admin.pubkey(), eth, feed, SOL_PARAMS)]), E["UntrustedFeedAuthority"])
-        failed(v.send([v.ix.set_collateral_oracle(v.admin.pubkey(), v.sol, feed, collateral.DEFAULT_GUARDS)]), E["UntrustedFeedAuthority"])
+        failed(v.govern(v.ix.set_collateral_oracle(v.sol, feed, collateral.DEFAULT_GUARDS)), E["UntrustedFeedAuthority"])
         assert [v.raw(a) for a in (collateral.config_address(eth), collateral.vault_address(eth), collateral.config_address(v.sol))] == before
     assert before[:2] == [b"", b""]
     # Honest listing: the feed handed to a current oracle admin (the super-admin adopts it).
     assert v.send([v.oracle.set_authority(v.admin.pubkey(), untrusted, v.admin.pubkey())]).ok
     assert v.send([v.ix.create_collateral(v.admin.pubkey(), eth, untrusted, SOL_PARAMS)]).ok
-    assert v.send([v.ix.set_collateral_oracle(v.admin.pubkey(), v.sol, untrusted, collateral.DEFAULT_GUARDS)]).ok
+    assert v.govern(v.ix.set_collateral_oracle(v.sol, untrusted, collateral.DEFAULT_GUARDS)).ok
     assert v.config(v.sol).oracle == untrusted
 
 
@@ -259,7 +263,7 @@ def test_quote_mint_rules() -> None:
     v = Venue()
     failed(v.send([v.ix.create_collateral(v.admin.pubkey(), v.chain.create_mint(6), None, USDC_PARAMS)]), E["WrongOracleOwner"])
     # Re-listing the quote with an oracle is refused (it is priced at exactly 1).
-    failed(v.send([v.ix.set_collateral_oracle(v.admin.pubkey(), v.usdc, v.feed, collateral.DEFAULT_GUARDS)]), E["QuoteHasNoOracle"])
+    failed(v.govern(v.ix.set_collateral_oracle(v.usdc, v.feed, collateral.DEFAULT_GUARDS)), E["QuoteHasNoOracle"])
 
 
 def test_params_and_oracle_updates_need_their_roles() -> None:
@@ -267,18 +271,19 @@ def test_params_and_oracle_updates_need_their_roles() -> None:
     risk = v.chain.keypair()
     assert security.enact(v.chain, v.admin, security.Change.grant_role(Role.RISK_MANAGER, risk.pubkey())).ok
     new = Params(7_000, 8_500, 5 * SOL, SOL)
-    failed(v.send([v.ix.set_collateral_params(v.trader.pubkey(), v.sol, new)], v.trader), E["MissingRole"])
-    result = v.send([v.ix.set_collateral_params(risk.pubkey(), v.sol, new, Status.WITHDRAW_ONLY)], risk)
+    failed(v.govern(v.ix.set_collateral_params(v.sol, new), v.trader), E["MissingRole"])
+    result = v.govern(v.ix.set_collateral_params(v.sol, new, Status.WITHDRAW_ONLY), risk)
     assert result.ok
     c = v.config(v.sol)
     assert (c.params, c.status, c.audit_seq) == (new, Status.WITHDRAW_ONLY, 2)
     [event] = collateral.parse_events(result.logs)
-    assert (event.name, event.data.seq, event.data.signer) == ("CollateralParamsChanged", 2, risk.pubkey())
-    failed(v.send([v.ix.set_collateral_params(risk.pubkey(), v.sol, new, 2)], risk), E["InvalidStatus"])  # type: ignore[arg-type]
+    # The change is signed by the timelock; the proposal names its proposer.
+    assert (event.name, event.data.seq, event.data.signer) == ("CollateralParamsChanged", 2, security.AUTHORITY)
+    failed(v.govern(v.ix.set_collateral_params(v.sol, new, 2), risk), E["InvalidStatus"])  # type: ignore[arg-type]
     # Only ADMIN moves the oracle.
-    failed(v.send([v.ix.set_collateral_oracle(risk.pubkey(), v.sol, v.feed, collateral.DEFAULT_GUARDS)], risk), E["MissingRole"])
-    assert v.send([v.ix.set_collateral_oracle(v.admin.pubkey(), v.sol, v.feed, collateral.DEFAULT_GUARDS)]).ok
-    failed(v.send([v.ix.set_collateral_oracle(v.admin.pubkey(), v.sol, None, collateral.DEFAULT_GUARDS)]), E["WrongOracleOwner"])
+    failed(v.govern(v.ix.set_collateral_oracle(v.sol, v.feed, collateral.DEFAULT_GUARDS), risk), E["MissingRole"])
+    assert v.govern(v.ix.set_collateral_oracle(v.sol, v.feed, collateral.DEFAULT_GUARDS)).ok
+    failed(v.govern(v.ix.set_collateral_oracle(v.sol, None, collateral.DEFAULT_GUARDS)), E["WrongOracleOwner"])
 
 
 # ---------------------------------------------------------------- balances accounts
@@ -454,14 +459,14 @@ def test_accounts_in_liquidation_cannot_withdraw() -> None:
 
 def test_caps_and_withdraw_only() -> None:
     v = Venue()
-    assert v.send([v.ix.set_collateral_params(v.admin.pubkey(), v.sol, Params(8_000, 9_000, 10 * SOL, 6 * SOL))]).ok
+    assert v.govern(v.ix.set_collateral_params(v.sol, Params(8_000, 9_000, 10 * SOL, 6 * SOL))).ok
     assert v.deposit(v.sol, 6 * SOL).ok
     failed(v.deposit(v.sol, 1), E["AccountCapExceeded"])
     assert v.deposit(v.sol, 4 * SOL, margin=v.sub).ok
     failed(v.deposit(v.sol, 1, margin=v.sub), E["DepositCapExceeded"])
     assert v.withdraw(v.sol, SOL).ok
     failed(v.transfer(v.sol, 3 * SOL, source=v.main, dest=v.sub), E["AccountCapExceeded"])
-    assert v.send([v.ix.set_collateral_params(v.admin.pubkey(), v.sol, SOL_PARAMS, Status.WITHDRAW_ONLY)]).ok
+    assert v.govern(v.ix.set_collateral_params(v.sol, SOL_PARAMS, Status.WITHDRAW_ONLY)).ok
     failed(v.deposit(v.sol, 1), E["DepositsClosed"])
     assert v.withdraw(v.sol, SOL).ok and v.transfer(v.sol, SOL).ok
 

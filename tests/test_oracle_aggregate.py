@@ -191,9 +191,8 @@ def test_creating_a_feed_needs_oracle_admin_with_every_account_unchanged() -> No
 
 
 def managing(o: Oracle, who: Pubkey) -> list[Instruction]:
+    """The feed authority's own instructions (publishers and guards change through the timelock)."""
     return [
-        o.ix.set_publishers(who, o.feed, [o.publisher.pubkey()]),
-        o.ix.set_guards(who, o.feed, {a: GuardConfig(10, 10, 100, 0, True) for a in Action}),
         o.ix.set_status(who, o.feed, oracle.STATUS_HALTED),
         o.ix.set_authority(who, o.feed, who),
     ]

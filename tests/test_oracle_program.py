@@ -45,6 +45,11 @@ class Oracle:
     def oracle_admin(self) -> Keypair:
         return grant_oracle_admin(self.chain, self.authority)
 
+    def govern(self, ix: Instruction, proposer: Keypair | None = None) -> TxResult:
+        """A timelocked feed change `ix` proposed by `proposer` (the super-admin, who holds
+        ORACLE_ADMIN, by default), executed after the delay."""
+        return security.enact_instruction(self.chain, proposer or self.authority, ix)
+
     def publish(self, price: int, conf: int = 10_000, at: int | None = None, publisher: Keypair | None = None) -> TxResult:
         p = publisher or self.publisher
         t = self.chain.clock.unix_timestamp if at is None else at
@@ -266,7 +271,7 @@ def test_publish_refuses_fake_feeds(live: Oracle) -> None:
 
 def test_set_publishers_replaces_the_list(live: Oracle) -> None:
     new = live.chain.keypair()
-    r = live.chain.send([live.ix.set_publishers(live.authority.pubkey(), live.feed, [new.pubkey()])])
+    r = live.govern(live.ix.set_publishers(live.feed, [new.pubkey()]))
     assert r.ok
     assert live.state().publishers == [new.pubkey()]
     assert oracle.parse_events(r.logs)[0].data.value == 1
@@ -279,13 +284,13 @@ def test_set_publishers_keeps_latest_prices_with_their_keys_and_sets_the_quorum(
     kept = live.state().latest[0]
     new = live.chain.keypair()
     # The old publisher moves to index 1; the new key in index 0 starts empty, not with its price.
-    assert live.chain.send([live.ix.set_publishers(live.authority.pubkey(), live.feed, [new.pubkey(), live.publisher.pubkey()], 2, 30)]).ok
+    assert live.govern(live.ix.set_publishers(live.feed, [new.pubkey(), live.publisher.pubkey()], 2, 30)).ok
     feed = live.state()
     assert feed.latest == [oracle.PublisherPrice(0, 0, 0, 0), kept]
     assert (feed.min_publishers, feed.max_publisher_age_secs) == (2, 30)
     before = live.snapshot()
-    failed(live.chain.send([live.ix.set_publishers(live.authority.pubkey(), live.feed, [new.pubkey()], 2, 30)]), E["InvalidQuorum"])
-    failed(live.chain.send([live.ix.set_publishers(live.authority.pubkey(), live.feed, [new.pubkey()], 1, 0)]), E["InvalidPublisherAge"])
+    failed(live.govern(live.ix.set_publishers(live.feed, [new.pubkey()], 2, 30)), E["InvalidQuorum"])
+    failed(live.govern(live.ix.set_publishers(live.feed, [new.pubkey()], 1, 0)), E["InvalidPublisherAge"])
     assert live.snapshot() == before
 
 
@@ -309,27 +314,43 @@ def test_set_authority_needs_both_signatures(live: Oracle) -> None:
     assert live.chain.send([live.ix.set_status(new.pubkey(), live.feed, 0)], [new]).ok
 
 
-@pytest.mark.parametrize("make", [
-    lambda o, who: o.ix.set_publishers(who, o.feed, [who]),
-    lambda o, who: o.ix.set_status(who, o.feed, 0),
-    lambda o, who: o.ix.set_guards(who, o.feed, {a: GuardConfig(1, 1, 1, 0, False) for a in Action}),
-])
-def test_authority_actions_refuse_anyone_else(live: Oracle, make: Callable[[Oracle, Pubkey], Instruction]) -> None:
+def test_set_status_refuses_anyone_but_the_authority(live: Oracle) -> None:
     stranger = live.chain.keypair()
     other_admin = live.oracle_admin()
+
+    def halt(who: Pubkey) -> Instruction:
+        return live.ix.set_status(who, live.feed, 0)
+
     before = live.snapshot()
-    failed(live.chain.send([make(live, stranger.pubkey())], [stranger], payer=stranger), E["MissingRole"])
-    failed(live.chain.send([make(live, other_admin.pubkey())], [other_admin], payer=other_admin), E["NotAuthority"])
-    failed(live.chain.send([with_meta(make(live, live.authority.pubkey()), 0, signer=False)], [stranger], payer=stranger), E["MissingSigner"])
+    failed(live.chain.send([halt(stranger.pubkey())], [stranger], payer=stranger), E["MissingRole"])
+    failed(live.chain.send([halt(other_admin.pubkey())], [other_admin], payer=other_admin), E["NotAuthority"])
+    failed(live.chain.send([with_meta(halt(live.authority.pubkey()), 0, signer=False)], [stranger], payer=stranger), E["MissingSigner"])
     assert live.snapshot() == before
+
+
+@pytest.mark.parametrize("make", [
+    lambda o: o.ix.set_publishers(o.feed, [o.publisher.pubkey()]),
+    lambda o: o.ix.set_guards(o.feed, {a: GuardConfig(1, 1, 1, 0, False) for a in Action}),
+])
+def test_publishers_and_guards_change_only_through_the_timelock(live: Oracle, make: Callable[[Oracle], Instruction]) -> None:
+    """Who publishes sets the price: not even the feed's authority swaps them at once. Direct
+    calls (with the authority PDA's meta unsigned, or another signer in its place) are refused;
+    a stranger's proposal is refused; the oracle admin's proposal runs after the delay."""
+    stranger = live.chain.keypair()
+    before = live.snapshot()
+    failed(live.chain.send([with_meta(make(live), 0, signer=False)]), E["MissingSigner"])
+    failed(live.chain.send([with_meta(make(live), 0, key=live.authority.pubkey())]), E["NotTimelock"])
+    failed(live.govern(make(live), stranger), E["MissingRole"])
+    assert live.snapshot() == before
+    assert live.govern(make(live)).ok
 
 
 def test_set_guards_validates_and_applies_per_action(live: Oracle) -> None:
     guards = {a: GuardConfig(10 + a, 20, 300, 500, a != Action.SETTLEMENT) for a in Action}
-    assert live.chain.send([live.ix.set_guards(live.authority.pubkey(), live.feed, guards)]).ok
+    assert live.govern(live.ix.set_guards(live.feed, guards)).ok
     assert live.state().guards == guards
     for bad in (GuardConfig(0, 20, 300, 0, True), GuardConfig(10, 0, 300, 0, True), GuardConfig(10, 20, 0, 0, True), GuardConfig(10, 20, 10_001, 0, True)):
-        failed(live.chain.send([live.ix.set_guards(live.authority.pubkey(), live.feed, {**guards, Action.MARGIN: bad})]), E["InvalidGuardConfig"])
+        failed(live.govern(live.ix.set_guards(live.feed, {**guards, Action.MARGIN: bad})), E["InvalidGuardConfig"])
     assert live.state().guards == guards
 
 

@@ -4,7 +4,7 @@ the honest variant still works. Accounts and instructions come from the function
 and the attack tests' `refused` / `built` helpers."""
 from __future__ import annotations
 
-from solders.instruction import Instruction
+from solders.instruction import AccountMeta, Instruction
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
@@ -13,7 +13,7 @@ from quantdesk.clients import collateral, idl, security
 from quantdesk.clients.trading import MakerParams
 
 from test_trading_attacks import built, fill_ix, make_ix, refused
-from test_trading_program import ASK, BASE, BID, IOC, LIMIT, MARKET, PRICE, TICK, USDC, Trader, Venue, order, params
+from test_trading_program import ASK, BASE, BID, IOC, LIMIT, MARKET, PARAMS, PRICE, TICK, USDC, Trader, Venue, order, params
 
 COLLATERAL_E = idl.error_codes(collateral.NAME)
 
@@ -55,7 +55,7 @@ def test_a_reduction_below_initial_health_may_not_lower_it() -> None:
     frees) sells half at the bottom of the colluder's bid auction: its initial health would
     fall, refused; selling at the oracle raises it and is accepted (the way out stays open)."""
     v = Venue()
-    assert v.send([v.ix.set_market_params(v.admin.pubkey(), 0, params(init_margin_bps=400, maint_margin_bps=200))]).ok
+    assert v.govern(v.ix.set_market_params(0, params(init_margin_bps=400, maint_margin_bps=200))).ok
     maker, colluder = v.trader(deposit=700 * USDC), v.trader(deposit=3_000 * USDC)
     long_90(v, maker, colluder)
     v.advance(1, price=95 * USDC)  # 90 x -5 = -450: equity 250 against a 342 initial margin
@@ -237,7 +237,7 @@ def test_balances_close_only_once_positions_are_gone() -> None:
     closes its balances: refused (PositionsOpen), since the position's losses and settlement
     need them; once flat, settled and closed, the balances close."""
     v = Venue()
-    assert v.send([v.ix.set_market_params(v.admin.pubkey(), 0, params(upnl_init_weight_bps=10_000))]).ok
+    assert v.govern(v.ix.set_market_params(0, params(upnl_init_weight_bps=10_000))).ok
     t, other = v.trader(deposit=1_000 * USDC), v.trader()
     long_90(v, t, other)
     for price in (110, 120, 120):  # in steps the oracle's EMA-deviation guard accepts
@@ -292,3 +292,55 @@ def test_a_dust_wash_trade_does_not_set_the_funding_rate() -> None:
     # With no fills in a period, the mark is the oracle: no funding.
     assert next_period(v) == USDC * 3_600 * 10**6 // 86_400
     assert next_period(v) == 0
+
+
+# ---------------------------------------------------------------- 8: risk parameters through the timelock
+
+SECURITY_E = idl.error_codes(security.NAME)
+
+
+def proposal_count(v: Venue) -> int:
+    return security.decode_config(v.raw(security.CONFIG)).proposal_count
+
+
+def propose(v: Venue, proposer: Keypair, target: Instruction) -> tuple[Pubkey, TxResult]:
+    """`target` proposed by `proposer`: the proposal's address and the result."""
+    n = proposal_count(v)
+    return security.proposal_address(n), v.send([v.sec.propose_instruction(proposer.pubkey(), n, target)], proposer)
+
+
+def test_market_risk_parameters_change_only_through_the_timelock() -> None:
+    """A compromised RISK_MANAGER key that loosens a market's margins: signing the change itself
+    (NotTimelock), proposing without the role (MissingRole), executing before the delay
+    (TimelockNotReady), pointing the execution at another market (InvalidProposalAccounts),
+    proposing an instruction that is not routed (UnsupportedTarget), executing after the role
+    was revoked (ProposerLostAuthority) or after an ADMIN cancelled it (ProposalCancelled): all
+    refused by name, every account unchanged. The honest proposal runs after the delay."""
+    v = Venue()
+    v.add_market(1, "ETH-PERP")
+    risk = v.chain.keypair()
+    assert security.enact(v.chain, v.admin, security.Change.grant_role(security.Role.RISK_MANAGER, risk.pubkey())).ok
+    loose = v.ix.set_market_params(0, params(init_margin_bps=100, maint_margin_bps=50))
+    # Signed by the key itself in the timelock's place.
+    refused(v, [Instruction(loose.program_id, loose.data, [AccountMeta(risk.pubkey(), True, False), *loose.accounts[1:]])], "NotTimelock")
+    stranger = v.chain.keypair()
+    refused(v, [v.sec.propose_instruction(stranger.pubkey(), proposal_count(v), loose)], "MissingRole", SECURITY_E)
+    listing = v.ix.create_market(risk.pubkey(), 2, "BTC-PERP", v.feeds[0], PARAMS)
+    refused(v, [v.sec.propose_instruction(risk.pubkey(), proposal_count(v), listing)], "UnsupportedTarget", SECURITY_E)
+    proposal, result = propose(v, risk, loose)
+    assert result.ok, result.logs
+    refused(v, [v.sec.execute_routed(proposal, loose)], "TimelockNotReady", SECURITY_E)
+    v.chain.advance(1, security.LOCAL_TIMELOCK_DELAY)
+    other_market = v.ix.set_market_params(1, params(init_margin_bps=100, maint_margin_bps=50))
+    refused(v, [v.sec.execute_routed(proposal, other_market)], "InvalidProposalAccounts", SECURITY_E)
+    assert security.enact(v.chain, v.admin, security.Change.revoke_role(security.Role.RISK_MANAGER, risk.pubkey())).ok
+    refused(v, [v.sec.execute_routed(proposal, loose)], "ProposerLostAuthority", SECURITY_E)
+    # The honest path: a risk manager's proposal, cancellable by any ADMIN until it runs.
+    assert security.enact(v.chain, v.admin, security.Change.grant_role(security.Role.RISK_MANAGER, risk.pubkey())).ok
+    cancelled, result = propose(v, risk, loose)
+    assert v.send([v.sec.cancel_proposal(v.admin.pubkey(), cancelled)]).ok
+    v.chain.advance(1, security.LOCAL_TIMELOCK_DELAY)
+    refused(v, [v.sec.execute_routed(cancelled, loose)], "ProposalCancelled", SECURITY_E)
+    assert v.market().init_margin_bps == PARAMS.init_margin_bps
+    assert v.govern(loose, risk).ok
+    assert (v.market().init_margin_bps, v.market().maint_margin_bps) == (100, 50)

@@ -90,7 +90,7 @@ def test_order_params_encode_in_borsh_order() -> None:
 def test_market_params_round_trip_through_a_market() -> None:
     m = market()
     assert MarketParams.of(m) == PARAMS
-    ix = trading.TradingInstructions().set_market_params(key(), 0, dataclasses.replace(PARAMS, taker_fee_bps=7))
+    ix = trading.TradingInstructions().set_market_params(0, dataclasses.replace(PARAMS, taker_fee_bps=7))
     assert ix.data[8:] == struct.pack("<QQQHHQHHHhQHHHHHqHHQH", *dataclasses.astuple(dataclasses.replace(PARAMS, taker_fee_bps=7)))
 
 
@@ -106,6 +106,7 @@ class Keys:
             SYSTEM_PROGRAM_ID: "system_program",
             collateral.PROGRAM_ID: "collateral_program",
             security.PROGRAM_ID: "security_program",
+            security.AUTHORITY: "timelock",
             trading.AUTHORITY: "trading_authority",
             trading.PROGRAM_ID: "no_session",
             self.signer: "signer",
@@ -131,9 +132,9 @@ def test_builders_list_accounts_in_the_specified_order() -> None:
     order = OrderParams(2, Side.BID, BASE, USDC)
     cases: list[tuple[Instruction, list[str]]] = [
         (ix.create_market(s, 2, "SOL-PERP", o, PARAMS), ["signer s w", "security", "market w", "oracle", "system_program"]),
-        (ix.set_market_params(s, 2, PARAMS), ["signer s", "security", "market w"]),
+        (ix.set_market_params(2, PARAMS), ["timelock s", "market w"]),
         (ix.set_market_status(s, 2, o, MarketStatus.REDUCE_ONLY), ["signer s", "security", "market w", "oracle"]),
-        (ix.set_market_oracle(s, 2, o, collateral.DEFAULT_GUARDS), ["signer s", "security", "market w", "oracle"]),
+        (ix.set_market_oracle(2, o, collateral.DEFAULT_GUARDS), ["timelock s", "security", "market w", "oracle"]),
         (ix.open_trading_account(s, k.margin), ["signer s w", "margin", "trading w", "system_program"]),
         (ix.close_trading_account(s, k.margin), ["signer s w", "security", "margin", "trading w"]),
         (ix.place_order(s, k.margin, order, o, q, HEALTH[:2]),

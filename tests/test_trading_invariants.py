@@ -159,7 +159,8 @@ class Run:
         v.feeds[1] = oracle.feed_address("ETH-PERP")
         v.publish(ETH_PRICE, 1)
         assert v.create_market(1, "ETH-PERP", ETH_PARAMS).ok
-        assert v.send([v.ix.set_market_params(admin, 0, SOL_PARAMS)] + [v.ix.set_market_oracle(admin, m, v.feeds[m], GUARDS) for m in (0, 1)]).ok
+        for change in [v.ix.set_market_params(0, SOL_PARAMS)] + [v.ix.set_market_oracle(m, v.feeds[m], GUARDS) for m in (0, 1)]:
+            assert v.govern(change).ok
         self.traders = [v.trader(deposit=d) for d in DEPOSITS]
         self.prices = {0: PRICE, 1: ETH_PRICE}
         self.quote_config = collateral_reads.config_on(v.chain, v.usdc)

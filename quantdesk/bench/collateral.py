@@ -65,7 +65,7 @@ def measure() -> CuTable:
     ix, sec, cix, oix = collateral.CollateralInstructions(), security.SecurityInstructions(), core.CoreInstructions(), oracle.OracleInstructions()
     admin = chain.payer
     quote = chain.create_mint(6)
-    assert chain.send([sec.initialize(admin.pubkey()), cix.initialize(admin.pubkey(), quote)]).ok
+    assert chain.send([sec.initialize(admin.pubkey(), timelock_delay=security.LOCAL_TIMELOCK_DELAY), cix.initialize(admin.pubkey(), quote)]).ok
     publisher = chain.keypair()
     assets: list[tuple[Pubkey, Pubkey]] = []
     for k in range(MAX_BALANCES - 1):
@@ -79,8 +79,9 @@ def measure() -> CuTable:
     table.record("create_collateral", chain.send([ix.create_collateral(admin.pubkey(), first, first_feed, Params(8_000, 9_000, 10**15))]))
     for mint, feed in assets[1:]:
         assert chain.send([ix.create_collateral(admin.pubkey(), mint, feed, Params(8_000, 9_000, 10**15))]).ok
-    table.record("set_collateral_params", chain.send([ix.set_collateral_params(admin.pubkey(), first, Params(7_500, 9_000, 10**15))]))
-    table.record("set_collateral_oracle", chain.send([ix.set_collateral_oracle(admin.pubkey(), first, first_feed, collateral.DEFAULT_GUARDS)]))
+    # Timelocked: the figures are the proposals' executions (qd-security invoking the change).
+    table.record("set_collateral_params", security.enact_instruction(chain, admin, ix.set_collateral_params(first, Params(7_500, 9_000, 10**15))))
+    table.record("set_collateral_oracle", security.enact_instruction(chain, admin, ix.set_collateral_oracle(first, first_feed, collateral.DEFAULT_GUARDS)))
 
     owner = chain.keypair()
     main, sub = core.margin_account_address(owner.pubkey(), 0), core.margin_account_address(owner.pubkey(), 1)

@@ -66,7 +66,8 @@ class Venue:
         for k, feed in enumerate(self.feeds):
             result = self.chain.send([self.ix.create_market(self.admin.pubkey(), k, f"PERP{k}", feed, PARAMS)])
             self.table.record("create_market", result) if k == 0 else self.ok(result)
-        self.table.record("set_market_params", self.chain.send([self.ix.set_market_params(self.admin.pubkey(), 0, PARAMS)]))
+        # Timelocked: the figure is the proposal's execution (qd-security invoking the change).
+        self.table.record("set_market_params", security.enact_instruction(self.chain, self.admin, self.ix.set_market_params(0, PARAMS)))
 
     @staticmethod
     def ok(result: TxResult) -> TxResult:

@@ -34,4 +34,6 @@ pub enum AccessError {
     UnknownAction = 6213,
     /// Fills would trade more notional than the session's budget has left
     SessionBudgetExceeded = 6214,
+    /// Only the timelock may make this change: propose it in qd-security and execute it after the delay
+    NotTimelock = 6215,
 }

@@ -178,6 +178,17 @@ pub fn require_role(config: &SecurityConfig, role: Role, signer: &AccountInfo) -
     Ok(())
 }
 
+/// Fails unless `signer` is qd-security's authority PDA, signing: it signs only when qd-security
+/// executes a proposal whose delay has passed, so a change checked here went through the
+/// timelock (qd-security checked the proposer's role when it was proposed and again when run).
+pub fn require_timelock(signer: &AccountInfo) -> Result<(), ProgramError> {
+    validate::signer(signer)?;
+    if signer.key() != &qd_ids::SECURITY_AUTHORITY {
+        return Err(AccessError::NotTimelock.into());
+    }
+    Ok(())
+}
+
 /// Whether `signer` may take `req` on `margin` now (`now`: the Clock's unix timestamp, which
 /// the caller reads once per instruction). `session` is the Session account when the signer is
 /// a session key. Checks pause, freeze, the owner's market limit and the signer's authority.

@@ -6,7 +6,7 @@ use crate::balances::{compact, debit, entry_or_new};
 use crate::error::CollateralError as E;
 use crate::events::{BalanceAdjusted, BalanceChanged, BalancesOpened, CollateralCreated, CollateralOracleChanged, CollateralParamsChanged, Transferred};
 use crate::instruction::{CollateralInstruction, Params};
-use qd_access::{authorize, load_config as load_security, require_role, AccessError, Action, Request, Role, AUTHORITY_SEED, NO_MARKET};
+use qd_access::{authorize, load_config as load_security, require_role, require_timelock, Action, Request, Role, AUTHORITY_SEED, NO_MARKET};
 use qd_collateral_state::{
     oracle_feed_id, CollateralBalances, CollateralConfig, BALANCES_SEED, BALANCES_VERSION, COLLATERAL_CONFIG_VERSION, CONFIG_SEED, STATUS_ACTIVE, VAULT_SEED,
 };
@@ -219,14 +219,10 @@ fn create_collateral(accounts: &[AccountInfo], params: &Params, guards: &OracleG
     Ok(())
 }
 
+/// Through the timelock only: qd-security executes a RISK_MANAGER's or ADMIN's proposal.
 fn set_collateral_params(accounts: &[AccountInfo], params: &Params, status: u8) -> ProgramResult {
-    let [signer, security, config_info] = validate::accounts::<3>(accounts)?;
-    validate::signer(signer)?;
-    let security = load_security(security)?;
-    // Risk parameters are RISK_MANAGER's to tune; ADMIN (who lists collateral) may too.
-    if !security.has_role(Role::RiskManager, signer.key()) && !security.has_role(Role::Admin, signer.key()) {
-        return Err(AccessError::MissingRole.into());
-    }
+    let [signer, config_info] = validate::accounts::<2>(accounts)?;
+    require_timelock(signer)?;
     let config = config_info.load_mut::<CollateralConfig>(&crate::ID)?;
     config.init_weight_bps = params.init_weight_bps;
     config.maint_weight_bps = params.maint_weight_bps;
@@ -252,10 +248,11 @@ fn set_collateral_params(accounts: &[AccountInfo], params: &Params, status: u8) 
     Ok(())
 }
 
+/// Through the timelock only: qd-security executes an ADMIN's proposal.
 fn set_collateral_oracle(accounts: &[AccountInfo], guards: &OracleGuards) -> ProgramResult {
     let [admin, security, config_info, oracle] = validate::accounts::<4>(accounts)?;
+    require_timelock(admin)?;
     let security = load_security(security)?;
-    require_role(security, Role::Admin, admin)?;
     let config = config_info.load_mut::<CollateralConfig>(&crate::ID)?;
     let old_oracle = config.oracle;
     if config.is_quote() {

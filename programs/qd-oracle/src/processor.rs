@@ -6,7 +6,7 @@ use crate::error::OracleProgramError as E;
 use crate::events::{self, FeedInitialized, FeedUpdated, PricePublished};
 use crate::instruction::{OracleInstruction, Publishers, Quorum};
 use crate::{ema, FEED_SEED, MAX_PUBLISH_SKEW_SECS};
-use qd_access::{load_config as load_security, require_role, Role, SecurityConfig};
+use qd_access::{load_config as load_security, require_role, require_timelock, Role, SecurityConfig};
 use qd_oracle_reader::{
     check, read_price, Action, GuardConfig, OracleGuards, PriceFeed, PublisherPrice, FEED_STATUS_HALTED, FEED_STATUS_TRADING, MAX_PUBLISHERS,
     PRICE_FEED_VERSION,
@@ -178,9 +178,12 @@ fn emit_update(feed: &AccountInfo, authority: &AccountInfo, action: u8, new_auth
     Ok(())
 }
 
+/// Through the timelock only (an ORACLE_ADMIN's proposal): who publishes decides the price, so a
+/// compromised oracle key cannot swap in its own publishers at once.
 fn set_publishers(accounts: &[AccountInfo], publishers: &Publishers, quorum: &Quorum) -> ProgramResult {
-    let [authority, security, feed_account] = validate::accounts::<3>(accounts)?;
-    let feed = authorized(authority, security, feed_account)?;
+    let [authority, feed_account] = validate::accounts::<2>(accounts)?;
+    require_timelock(authority)?;
+    let feed = feed_account.load_mut::<PriceFeed>(&crate::ID)?;
     // Latest prices follow their keys; a newly listed key starts empty, so it never inherits
     // the price (or the publish time) of the key that held its slot before.
     let mut latest = [PublisherPrice::default(); MAX_PUBLISHERS];
@@ -219,9 +222,11 @@ fn may_hand_over(config: &SecurityConfig, feed: &PriceFeed, signer: &Pubkey) -> 
     &feed.authority == signer || !config.has_role(Role::OracleAdmin, &feed.authority)
 }
 
+/// Through the timelock only (an ORACLE_ADMIN's proposal): looser guards let worse prices in.
 fn set_guards(accounts: &[AccountInfo], guards: &OracleGuards) -> ProgramResult {
-    let [authority, security, feed_account] = validate::accounts::<3>(accounts)?;
-    let feed = authorized(authority, security, feed_account)?;
+    let [authority, feed_account] = validate::accounts::<2>(accounts)?;
+    require_timelock(authority)?;
+    let feed = feed_account.load_mut::<PriceFeed>(&crate::ID)?;
     feed.guards = *guards; // each validated while decoding
     emit_update(feed_account, authority, events::FEED_UPDATED_GUARDS, [0; 32], 0)
 }

@@ -84,6 +84,8 @@ pub enum SecurityError {
     ProposerLostAuthority = 6137,
     /// Only the proposer, an ADMIN, the super-admin or a member of its approval set may cancel
     NotCanceller = 6138,
+    /// A routed proposal takes 1 to 8 accounts of its instruction, and executes with exactly those
+    InvalidProposalAccounts = 6139,
 }
 
 impl From<SecurityError> for ProgramError {

@@ -3,6 +3,7 @@
 //! malformed data is `InvalidInstruction` / `InvalidInstructionData`.
 
 use crate::error::SecurityError;
+use crate::routes::{self, Route};
 use crate::state::{MAX_MEMBERS, MAX_PROPOSAL_DATA, MAX_TIMELOCK_DELAY};
 use qd_access::{Action, RateLimit, Request, Role, ALL_OPERATIONS, ALL_SCOPES, MAX_MARKETS, NO_MARKET};
 use qd_runtime::borsh::{self, Reader};
@@ -122,7 +123,9 @@ pub enum SecurityInstruction {
     /// Accounts: proposer (signer, writable: pays rent), config (writable), proposal PDA
     /// (writable), system program, instructions sysvar; the super-admin ApprovalSet when the
     /// proposer is one of its members. `data` is the change, kept as sent (`len` bytes).
-    Propose { change: SecurityChange, data: [u8; MAX_PROPOSAL_DATA], len: u16 },
+    /// For a routed change, the target instruction's accounts follow the instructions sysvar
+    /// (1..=8, in its order, writable as it needs them) instead of an approval set.
+    Propose { target: ProposalTarget, data: [u8; MAX_PROPOSAL_DATA], len: u16 },
     /// Accounts: member (signer), config, proposal (writable), approval set, instructions sysvar.
     ApproveProposal,
     /// Accounts: config (writable), proposal (writable), instructions sysvar. Permissionless.
@@ -208,17 +211,48 @@ fn approval_set(r: &mut Reader) -> Result<SecurityInstruction, ProgramError> {
     Ok(SecurityInstruction::CreateApprovalSet { set_id, threshold, members, count: count as u8 })
 }
 
-/// `propose(target_program, data)`: only qd-security's own changes for now, decoded (so
-/// validated) here and stored as sent.
-fn proposal(r: &mut Reader) -> Result<SecurityInstruction, ProgramError> {
-    if r.pubkey()? != crate::ID {
-        return Err(SecurityError::UnsupportedTarget.into());
+/// What a proposal changes: qd-security's own config, or a routed instruction of another program
+/// (`routes`), whose data that program validates when the proposal runs.
+#[derive(Clone, Copy)]
+pub enum ProposalTarget {
+    Security(SecurityChange),
+    Routed(&'static Route),
+}
+
+impl core::fmt::Debug for ProposalTarget {
+    fn fmt(&self, f: &mut core::fmt::Formatter) -> core::fmt::Result {
+        match self {
+            ProposalTarget::Security(change) => f.debug_tuple("Security").field(change).finish(),
+            ProposalTarget::Routed(route) => f.debug_tuple("Routed").field(&route.discriminator).finish(),
+        }
     }
+}
+
+impl PartialEq for ProposalTarget {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (ProposalTarget::Security(a), ProposalTarget::Security(b)) => a == b,
+            (ProposalTarget::Routed(a), ProposalTarget::Routed(b)) => core::ptr::eq(*a, *b),
+            _ => false,
+        }
+    }
+}
+
+impl Eq for ProposalTarget {}
+
+/// `propose(target_program, data)`: qd-security's own change decoded (so validated) here, or an
+/// instruction of a routed program; stored as sent.
+fn proposal(r: &mut Reader) -> Result<SecurityInstruction, ProgramError> {
+    let program = r.pubkey()?;
     let bytes = r.vec_u8(MAX_PROPOSAL_DATA)?;
-    let change = SecurityChange::unpack(bytes)?;
+    let target = if program == crate::ID {
+        ProposalTarget::Security(SecurityChange::unpack(bytes)?)
+    } else {
+        ProposalTarget::Routed(routes::find(&program, bytes).ok_or(SecurityError::UnsupportedTarget)?)
+    };
     let mut data = [0u8; MAX_PROPOSAL_DATA];
     data[..bytes.len()].copy_from_slice(bytes);
-    Ok(SecurityInstruction::Propose { change, data, len: bytes.len() as u16 })
+    Ok(SecurityInstruction::Propose { target, data, len: bytes.len() as u16 })
 }
 
 impl SecurityInstruction {
@@ -314,14 +348,21 @@ mod tests {
     }
 
     #[test]
-    fn proposals_target_qd_security_and_keep_the_bytes_sent() {
+    fn proposals_target_qd_security_or_a_route_and_keep_the_bytes_sent() {
         let grant = [&[0u8, 1][..], &[7; 32]].concat();
-        let SecurityInstruction::Propose { change: c, data, len } = SecurityInstruction::unpack(&with(PROPOSE, &propose_args(crate::ID, &grant))).unwrap() else {
+        let SecurityInstruction::Propose { target, data, len } = SecurityInstruction::unpack(&with(PROPOSE, &propose_args(crate::ID, &grant))).unwrap() else {
             panic!("not a proposal")
         };
-        assert_eq!(c, SecurityChange::GrantRole { role: Role::RiskManager, holder: [7; 32] });
+        assert_eq!(target, ProposalTarget::Security(SecurityChange::GrantRole { role: Role::RiskManager, holder: [7; 32] }));
         assert_eq!(&data[..len as usize], &grant[..]);
+        // Another program's instruction: only a routed one, kept as sent for that program to check.
         assert_eq!(err(PROPOSE, &propose_args(qd_ids::QD_TRADING, &grant)), SecurityError::UnsupportedTarget.into());
+        let params = [&routes::ROUTES[0].discriminator[..], &[1, 2, 3]].concat();
+        let SecurityInstruction::Propose { target, data, len } = SecurityInstruction::unpack(&with(PROPOSE, &propose_args(qd_ids::QD_TRADING, &params))).unwrap() else {
+            panic!("not a proposal")
+        };
+        assert!(matches!(target, ProposalTarget::Routed(r) if r.program == qd_ids::QD_TRADING));
+        assert_eq!(&data[..len as usize], &params[..]);
         assert_eq!(err(PROPOSE, &propose_args(crate::ID, &[0; MAX_PROPOSAL_DATA + 1])), RuntimeError::InvalidInstructionData.into());
         assert_eq!(err(PROPOSE, &propose_args(crate::ID, &[9])), SecurityError::InvalidChange.into());
     }

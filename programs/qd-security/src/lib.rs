@@ -41,6 +41,7 @@ pub mod events;
 pub mod instruction;
 #[cfg(target_arch = "bpf")]
 pub mod processor;
+mod routes;
 pub mod state;
 #[cfg(target_arch = "bpf")]
 mod timelock;

@@ -42,7 +42,7 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Pr
         SecurityInstruction::CreateApprovalSet { set_id, threshold, members, count } => {
             timelock::create_approval_set(accounts, set_id, threshold, &members[..count as usize])
         }
-        SecurityInstruction::Propose { change, data, len } => timelock::propose(accounts, &change, &data[..len as usize]),
+        SecurityInstruction::Propose { target, data, len } => timelock::propose(accounts, &target, &data[..len as usize]),
         SecurityInstruction::ApproveProposal => timelock::approve_proposal(accounts),
         SecurityInstruction::ExecuteProposal => timelock::execute_proposal(accounts),
         SecurityInstruction::CancelProposal => timelock::cancel_proposal(accounts),

@@ -5,14 +5,16 @@
 
 use crate::error::SecurityError as E;
 use crate::events::{self, ProposalEvent};
-use crate::instruction::SecurityChange;
+use crate::instruction::{ProposalTarget, SecurityChange};
+use crate::routes::Route;
 use crate::processor::{audit_config, config_mut};
 use crate::state::{
-    ApprovalSet, Proposal, APPROVAL_SET_SEED, APPROVAL_SET_VERSION, AUTHORITY_SUPER_ADMIN, CANCELLED, EXECUTED, PENDING,
+    ApprovalSet, Proposal, APPROVAL_SET_SEED, APPROVAL_SET_VERSION, AUTHORITY_SUPER_ADMIN, CANCELLED, EXECUTED, MAX_PROPOSAL_ACCOUNTS, PENDING,
     PROPOSAL_SEED, PROPOSAL_VERSION,
 };
-use qd_access::{load_config, require_role, Role, SecurityConfig, MAX_ROLE_HOLDERS, NO_MARKET};
-use qd_ids::SECURITY_CONFIG;
+use qd_access::{load_config, require_role, AccessError, Role, SecurityConfig, AUTHORITY_SEED, MAX_ROLE_HOLDERS, NO_MARKET};
+use qd_ids::{SECURITY_AUTHORITY, SECURITY_AUTHORITY_BUMP, SECURITY_CONFIG};
+use qd_runtime::cpi::{invoke_signed, AccountMeta};
 use qd_runtime::account::{init, AccountType};
 use qd_runtime::account_info::AccountInfo;
 use qd_runtime::error::{ProgramError, ProgramResult, RuntimeError};
@@ -153,7 +155,15 @@ pub fn create_approval_set(accounts: &[AccountInfo], set_id: u64, threshold: u8,
     Ok(())
 }
 
-pub fn propose(accounts: &[AccountInfo], change: &SecurityChange, data: &[u8]) -> ProgramResult {
+/// A routed change's proposer signs and holds one of its route's roles (the super-admin holds
+/// every role); the first it holds is recorded and must still be held when the change runs.
+fn check_routed_proposer(config: &SecurityConfig, proposer: &AccountInfo, route: &Route) -> Result<Proposer, ProgramError> {
+    validate::signer(proposer)?;
+    let role = route.roles.iter().find(|r| config.has_role(**r, proposer.key())).ok_or(AccessError::MissingRole)?;
+    Ok(Proposer { authority: *role as u8, set: None })
+}
+
+pub fn propose(accounts: &[AccountInfo], target: &ProposalTarget, data: &[u8]) -> ProgramResult {
     let [proposer, config_info, proposal_info, system_program, instructions] = validate::accounts::<5>(accounts)?;
     refuse_durable_nonce(instructions)?;
     validate::writable(proposer)?;
@@ -161,9 +171,21 @@ pub fn propose(accounts: &[AccountInfo], change: &SecurityChange, data: &[u8]) -
     validate::program(system_program, &system::ID)?;
     validate::distinct(&[proposer, config_info, proposal_info])?;
     let config = config_mut(config_info)?;
-    let who = check_proposer(config, proposer, change, accounts.get(5))?;
-    let mut scratch = *config;
-    apply(&mut scratch, change)?;
+    let (who, program, targets) = match target {
+        ProposalTarget::Security(change) => {
+            let who = check_proposer(config, proposer, change, accounts.get(5))?;
+            let mut scratch = *config;
+            apply(&mut scratch, change)?;
+            (who, crate::ID, &accounts[..0])
+        }
+        ProposalTarget::Routed(route) => {
+            let targets = &accounts[5..];
+            if targets.is_empty() || targets.len() > MAX_PROPOSAL_ACCOUNTS {
+                return Err(E::InvalidProposalAccounts.into());
+            }
+            (check_routed_proposer(config, proposer, route)?, route.program, targets)
+        }
+    };
     let id = config.proposal_count;
     let id_bytes = id.to_le_bytes();
     let bump = pda::check_canonical(proposal_info.key(), &[PROPOSAL_SEED, &SECURITY_CONFIG, &id_bytes], &crate::ID)?;
@@ -176,8 +198,14 @@ pub fn propose(accounts: &[AccountInfo], change: &SecurityChange, data: &[u8]) -
     proposal.authority = who.authority;
     proposal.id = id;
     proposal.proposer = *proposer.key();
-    proposal.target_program = crate::ID;
+    proposal.target_program = program;
     proposal.created_at = now;
+    // The routed instruction's accounts as the proposer lists them: execution takes exactly these.
+    for (i, info) in targets.iter().enumerate() {
+        proposal.accounts[i] = *info.key();
+        proposal.writable_mask |= (info.is_writable() as u8) << i;
+    }
+    proposal.account_count = targets.len() as u8;
     proposal.data_len = data.len() as u16;
     proposal.data[..data.len()].copy_from_slice(data);
     if let Some((set, threshold, index)) = who.set {
@@ -242,10 +270,16 @@ pub fn execute_proposal(accounts: &[AccountInfo]) -> ProgramResult {
     let authorized = match (proposal.authority, proposal.threshold) {
         (AUTHORITY_SUPER_ADMIN, 0) => config.super_admin == proposal.proposer,
         (AUTHORITY_SUPER_ADMIN, _) => config.super_admin == proposal.approval_set,
-        _ => config.has_role(Role::Admin, &proposal.proposer),
+        (role, _) => Role::from_u8(role).is_some_and(|r| config.has_role(r, &proposal.proposer)),
     };
     if !authorized {
         return Err(E::ProposerLostAuthority.into());
+    }
+    if proposal.target_program != crate::ID {
+        proposal.state = EXECUTED;
+        proposal.closed_at = now;
+        invoke_routed(proposal, &accounts[3..])?;
+        return emit_proposal(proposal_info, proposal, events::PROPOSAL_EXECUTED, &SECURITY_CONFIG);
     }
     let change = SecurityChange::unpack(proposal.stored_data())?;
     let (action, subject, value) = apply(config, &change)?;
@@ -253,6 +287,24 @@ pub fn execute_proposal(accounts: &[AccountInfo]) -> ProgramResult {
     proposal.closed_at = now;
     audit_config(config, &proposal.proposer, action, subject, value)?;
     emit_proposal(proposal_info, proposal, events::PROPOSAL_EXECUTED, &SECURITY_CONFIG)
+}
+
+/// Invokes a routed proposal's instruction, signed by our authority PDA: `accounts` are its
+/// program, then exactly the accounts stored at proposal time.
+fn invoke_routed(proposal: &Proposal, accounts: &[AccountInfo]) -> ProgramResult {
+    let (program, targets) = accounts.split_first().ok_or(RuntimeError::NotEnoughAccounts)?;
+    let n = proposal.account_count as usize;
+    if program.key() != &proposal.target_program || targets.len() != n || targets.iter().zip(&proposal.accounts).any(|(a, k)| a.key() != k) {
+        return Err(E::InvalidProposalAccounts.into());
+    }
+    let mut metas = [AccountMeta::readonly(&SECURITY_AUTHORITY, false); MAX_PROPOSAL_ACCOUNTS];
+    let mut infos: [&AccountInfo; MAX_PROPOSAL_ACCOUNTS] = [program; MAX_PROPOSAL_ACCOUNTS];
+    for (i, info) in targets.iter().enumerate() {
+        let signer = info.key() == &SECURITY_AUTHORITY;
+        metas[i] = if proposal.writable_mask & (1 << i) != 0 { AccountMeta::writable(info.key(), signer) } else { AccountMeta::readonly(info.key(), signer) };
+        infos[i] = info;
+    }
+    invoke_signed(&proposal.target_program, &metas[..n], &infos[..n], proposal.stored_data(), &[&[AUTHORITY_SEED, &[SECURITY_AUTHORITY_BUMP]]])
 }
 
 /// Cancelling only ever stops a change, so any one of the keys that could have stopped it

@@ -5,7 +5,7 @@ use super::next_seq;
 use crate::error::TradingError as E;
 use crate::events::{MarketCreated, MarketOracleChanged, MarketParamsChanged, MarketStatusChanged};
 use crate::instruction::MarketParams;
-use qd_access::{load_config as load_security, require_role, AccessError, Role, SecurityConfig};
+use qd_access::{load_config as load_security, require_role, require_timelock, AccessError, Role, SecurityConfig};
 use qd_collateral_state::oracle_feed_id;
 use qd_oracle_reader::{Action, OracleGuards};
 use qd_runtime::account::{init, AccountType};
@@ -95,9 +95,10 @@ pub(super) fn create_market(accounts: &[AccountInfo], index: u16, symbol: &[u8; 
     Ok(())
 }
 
+/// Through the timelock only: qd-security executes a RISK_MANAGER's or ADMIN's proposal.
 pub(super) fn set_market_params(accounts: &[AccountInfo], params: &MarketParams) -> ProgramResult {
-    let [signer, security, market_info] = validate::accounts::<3>(accounts)?;
-    require_risk_role(load_security(security)?, signer)?;
+    let [signer, market_info] = validate::accounts::<2>(accounts)?;
+    require_timelock(signer)?;
     let market = live_market(market_info)?;
     // Resting orders' prices and sizes, and positions, are tick and lot multiples of these.
     if params.tick_size != market.tick_size || params.lot_size != market.lot_size {
@@ -150,10 +151,11 @@ pub(super) fn set_market_status(accounts: &[AccountInfo], status: u8) -> Program
     Ok(())
 }
 
+/// Through the timelock only: qd-security executes an ADMIN's proposal.
 pub(super) fn set_market_oracle(accounts: &[AccountInfo], guards: &OracleGuards) -> ProgramResult {
     let [admin, security, market_info, oracle] = validate::accounts::<4>(accounts)?;
+    require_timelock(admin)?;
     let security = load_security(security)?;
-    require_role(security, Role::Admin, admin)?;
     let market = live_market(market_info)?;
     let old_oracle = market.oracle;
     market.oracle_feed_id = oracle_feed_id(oracle, security)?;
