@@ -213,6 +213,7 @@ class CollateralInstructions:
                 "oracle": oracle or SYSTEM_PROGRAM_ID,
                 "token_program": token_program,
                 "system_program": SYSTEM_PROGRAM_ID,
+                "instructions": security.INSTRUCTIONS_SYSVAR,
             },
         )
 

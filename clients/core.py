@@ -19,7 +19,7 @@ from quantdesk.clients import idl as idl_mod
 # core and collateral import each other as modules; neither reads the other's names at import time.
 from quantdesk.clients import collateral
 from quantdesk.clients.rpc import ProgramClient
-from quantdesk.clients.security import ALL_MARKETS, MAX_MARKETS
+from quantdesk.clients.security import ALL_MARKETS, INSTRUCTIONS_SYSVAR, MAX_MARKETS
 from quantdesk.clients.trading_state import trading_address
 
 NAME = "qd_core"
@@ -170,7 +170,7 @@ class CoreInstructions:
         )
 
     def set_max_sub_accounts(self, admin: Pubkey, max_sub_accounts: int) -> Instruction:
-        return self._ix("set_max_sub_accounts", max_sub_accounts, accounts={"admin": admin, "global": GLOBAL})
+        return self._ix("set_max_sub_accounts", max_sub_accounts, accounts={"admin": admin, "global": GLOBAL, "instructions": INSTRUCTIONS_SYSVAR})
 
     def create_margin_account(self, owner: Pubkey, sub_id: int, name: str = "") -> Instruction:
         return self._ix(

@@ -187,14 +187,15 @@ class OracleInstructions:
             publishers,
             min_publishers,
             max_publisher_age_secs,
-            accounts={"authority": authority, "security_config": security.CONFIG, "feed": feed_address(symbol), "system_program": SYSTEM_PROGRAM_ID},
+            accounts={"authority": authority, "security_config": security.CONFIG, "feed": feed_address(symbol), "system_program": SYSTEM_PROGRAM_ID,
+                      "instructions": security.INSTRUCTIONS_SYSVAR},
         )
 
     def publish(self, publisher: Pubkey, feed: Pubkey, price: int, conf: int, publish_time: int) -> Instruction:
         return self._ix("publish", price, conf, publish_time, accounts={"publisher": publisher, "feed": feed})
 
     def _managed(self, authority: Pubkey, feed: Pubkey) -> dict[str, Pubkey]:
-        return {"authority": authority, "security_config": security.CONFIG, "feed": feed}
+        return {"authority": authority, "security_config": security.CONFIG, "feed": feed, "instructions": security.INSTRUCTIONS_SYSVAR}
 
     def set_publishers(self, feed: Pubkey, publishers: list[Pubkey], min_publishers: int = DEFAULT_MIN_PUBLISHERS,
                        max_publisher_age_secs: int = DEFAULT_MAX_PUBLISHER_AGE_SECS) -> Instruction:

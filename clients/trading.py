@@ -289,7 +289,7 @@ class TradingInstructions:
         """`guards` default to the collateral defaults; the oracle's feed id is pinned by the program."""
         return self._ix("create_market", index, list(oracle_mod.encode_symbol(symbol)), params.to_idl(), _guards_idl(guards or collateral.DEFAULT_GUARDS),
                         accounts={"admin": admin, "security_config": security.CONFIG, "market": market_address(index), "oracle": oracle,
-                                  "system_program": SYSTEM_PROGRAM_ID})
+                                  "system_program": SYSTEM_PROGRAM_ID, "instructions": security.INSTRUCTIONS_SYSVAR})
 
     def set_market_params(self, index: int, params: MarketParams) -> Instruction:
         """Runs only through the timelock: propose it with `security.enact_instruction`."""
@@ -297,7 +297,8 @@ class TradingInstructions:
 
     def set_market_status(self, signer: Pubkey, index: int, oracle: Pubkey, status: MarketStatus) -> Instruction:
         return self._ix("set_market_status", int(status), accounts={"signer": signer, "security_config": security.CONFIG,
-                                                                    "market": market_address(index), "oracle": oracle})
+                                                                    "market": market_address(index), "oracle": oracle,
+                                                                    "instructions": security.INSTRUCTIONS_SYSVAR})
 
     def set_market_oracle(self, index: int, oracle: Pubkey, guards: dict[Action, GuardConfig]) -> Instruction:
         """Runs only through the timelock: propose it with `security.enact_instruction`."""

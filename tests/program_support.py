@@ -1,10 +1,12 @@
 """Shared by the LiteSVM program tests: asserting a named failure, forging account metas the way
-a malicious client would, and ORACLE_ADMIN set-ups for qd-oracle feeds."""
+a malicious client would, durable-nonce transactions, and ORACLE_ADMIN set-ups for qd-oracle feeds."""
 from __future__ import annotations
 
+from solders.hash import Hash
 from solders.instruction import AccountMeta, Instruction
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
+from solders.system_program import AdvanceNonceAccountParams, advance_nonce_account, create_nonce_account
 
 from quantdesk.chain import Chain, TxResult
 from quantdesk.clients import oracle, security
@@ -23,6 +25,24 @@ def with_meta(ix: Instruction, index: int, *, signer: bool | None = None, writab
     m = metas[index]
     metas[index] = AccountMeta(key or m.pubkey, m.is_signer if signer is None else signer, m.is_writable if writable is None else writable)
     return Instruction(ix.program_id, ix.data, metas)
+
+
+class Nonce:
+    """A durable nonce account of `authority`: transactions on its value never expire (what a
+    pre-signed admin transaction uses)."""
+
+    def __init__(self, chain: Chain, authority: Keypair) -> None:
+        self.chain, self.authority = chain, authority
+        self.account = Keypair()
+        assert chain.send(create_nonce_account(authority.pubkey(), self.account.pubkey(), authority.pubkey(), 10**7), [self.account, authority]).ok
+
+    def send(self, ixs: list[Instruction], *signers: Keypair) -> TxResult:
+        """`ixs` after AdvanceNonceAccount, on the nonce's stored value instead of a blockhash."""
+        account = self.chain.account(self.account.pubkey())
+        assert account is not None
+        value = Hash(bytes(account.data)[40:72])  # nonce state: version, state, authority, then the durable value
+        advance = advance_nonce_account(AdvanceNonceAccountParams(nonce_pubkey=self.account.pubkey(), authorized_pubkey=self.authority.pubkey()))
+        return self.chain.send([advance, *ixs], [self.authority, *signers], blockhash=value)
 
 
 def grant_oracle_admin(chain: Chain, by: Keypair) -> Keypair:

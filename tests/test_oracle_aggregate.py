@@ -15,7 +15,7 @@ from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
 from quantdesk.clients import oracle, security
-from quantdesk.clients.oracle import Action, GuardConfig
+from quantdesk.clients.oracle import Action
 
 from program_support import failed, revoke_oracle_admin
 from test_oracle_program import E, Oracle

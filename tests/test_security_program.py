@@ -17,11 +17,9 @@ from anchorpy import Context, Provider, Wallet
 from solana.rpc.async_api import AsyncClient
 from solana.rpc.commitment import Confirmed
 from solders.account import Account
-from solders.hash import Hash
 from solders.instruction import Instruction
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
-from solders.system_program import AdvanceNonceAccountParams, advance_nonce_account, create_nonce_account
 
 from quantdesk.chain import Chain, TxResult
 from quantdesk.localnet import run_in_background
@@ -32,7 +30,7 @@ from quantdesk.clients.security import (
     ProposalAction, ProposalState, Role,
 )
 
-from program_support import failed, with_meta
+from program_support import Nonce, failed, with_meta
 
 T0 = 1_700_000_000
 DAY = 86_400
@@ -801,23 +799,6 @@ def test_freeze_is_immediate(t: Trader) -> None:
     assert t.desk.config().proposal_count == proposals
 
 
-class Nonce:
-    """A durable nonce account of the payer: transactions on its value never expire."""
-
-    def __init__(self, desk: Desk) -> None:
-        self.desk = desk
-        self.account = Keypair()
-        payer = desk.admin.pubkey()
-        assert desk.send(create_nonce_account(payer, self.account.pubkey(), payer, 10**7), self.account).ok
-
-    def send(self, ixs: list[Instruction], *signers: Keypair) -> TxResult:
-        """`ixs` after AdvanceNonceAccount, on the nonce's stored value instead of a blockhash."""
-        data = self.desk.raw(self.account.pubkey())
-        value = Hash(data[40:72])  # nonce state: version, state, authority, then the durable value
-        advance = advance_nonce_account(AdvanceNonceAccountParams(nonce_pubkey=self.account.pubkey(), authorized_pubkey=self.desk.admin.pubkey()))
-        return self.desk.chain.send([advance, *ixs], signers, blockhash=value)
-
-
 PRIVILEGED: list[tuple[str, Callable[[Trader, Pubkey], tuple[Instruction, Keypair | None]]]] = [
     ("set_pause", lambda t, p: (t.desk.ix.set_pause(t.desk.admin.pubkey(), Operation.FILL.bit), None)),
     ("freeze_account", lambda t, p: (t.desk.ix.freeze_account(t.compliance.pubkey(), t.margin, 3), t.compliance)),
@@ -831,7 +812,7 @@ PRIVILEGED: list[tuple[str, Callable[[Trader, Pubkey], tuple[Instruction, Keypai
 @pytest.mark.parametrize(("name", "make"), PRIVILEGED, ids=[n for n, _ in PRIVILEGED])
 def test_privileged_instructions_refuse_durable_nonces(t: Trader, name: str, make: Callable[[Trader, Pubkey], tuple[Instruction, Keypair | None]]) -> None:
     desk = t.desk
-    nonce = Nonce(desk)
+    nonce = Nonce(desk.chain, desk.admin)
     r, proposal = desk.propose(Change.set_rate_limit(5, 5))
     assert r.ok
     if name == "accept_super_admin":
@@ -853,7 +834,7 @@ def test_privileged_instructions_refuse_durable_nonces(t: Trader, name: str, mak
 
 def test_approve_refuses_a_durable_nonce(council: Council) -> None:
     desk = council.desk
-    nonce = Nonce(desk)
+    nonce = Nonce(desk.chain, desk.admin)
     r, address = council.propose(Change.set_timelock_delay(5))
     before = desk.raw(address)
     ix = desk.ix.approve_proposal(council.members[1].pubkey(), address, council.set)

@@ -9,13 +9,17 @@ from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
 from quantdesk.bench.collateral import health_accounts_on
-from quantdesk.clients import collateral, idl, security
-from quantdesk.clients.trading import MakerParams
+from quantdesk.clients import collateral, idl, oracle, security, trading
+from quantdesk.chain import TxResult
+from quantdesk.clients.trading import MarketStatus
 
+from program_support import Nonce
 from test_trading_attacks import built, fill_ix, make_ix, refused
 from test_trading_program import ASK, BASE, BID, IOC, LIMIT, MARKET, PARAMS, PRICE, TICK, USDC, Trader, Venue, order, params
 
 COLLATERAL_E = idl.error_codes(collateral.NAME)
+# Runtime errors (DurableNonce among them) carry one code in every program's IDL.
+E = idl.error_codes(trading.NAME)
 
 
 def market_order(v: Venue, t: Trader, side: object, size: int, start: int, end: int) -> int:
@@ -344,3 +348,34 @@ def test_market_risk_parameters_change_only_through_the_timelock() -> None:
     assert v.market().init_margin_bps == PARAMS.init_margin_bps
     assert v.govern(loose, risk).ok
     assert (v.market().init_margin_bps, v.market().maint_margin_bps) == (100, 50)
+
+
+def privileged(v: Venue) -> list[tuple[str, Instruction]]:
+    """Every direct privileged instruction outside qd-security (whose own are tested there), as
+    the admin (super-admin: every role, the feeds' authority) would sign it."""
+    admin = v.admin.pubkey()
+    return [
+        ("create_market", v.ix.create_market(admin, 5, "AVAX-PERP", v.feeds[0], PARAMS)),
+        ("set_market_status", v.ix.set_market_status(admin, 0, v.feeds[0], MarketStatus.REDUCE_ONLY)),
+        ("create_collateral", v.cix.create_collateral(admin, v.chain.create_mint(9), v.feeds[0], collateral.Params(8_000, 9_000, 10**15))),
+        ("initialize_feed", v.oracle_ix.initialize_feed(admin, "AVAX/USD", -6, 30, [v.publisher.pubkey()])),
+        ("set_status", v.oracle_ix.set_status(admin, v.feeds[0], oracle.STATUS_HALTED)),
+        ("set_max_sub_accounts", v.core.set_max_sub_accounts(admin, 3)),
+    ]
+
+
+def test_privileged_instructions_refuse_durable_nonces() -> None:
+    """A pre-signed admin transaction replayed on a durable nonce (Drift, April 2026): each direct
+    privileged instruction of qd-trading, qd-collateral, qd-oracle and qd-core refuses a
+    transaction that advances a nonce, every account unchanged; the same instruction sent
+    normally is accepted."""
+    v = Venue()
+    nonce = Nonce(v.chain, v.admin)
+    for name, ix in privileged(v):
+        keys = {m.pubkey for m in ix.accounts} - {v.admin.pubkey()}
+        before = {k: v.raw(k) for k in keys}
+        result = nonce.send([ix])
+        assert not result.ok and result.custom_error == E["DurableNonce"], (name, result.logs)
+        assert {k: v.raw(k) for k in keys} == before, name
+        sent = v.send([ix])
+        assert sent.ok, (name, sent.logs)

@@ -107,6 +107,7 @@ class Keys:
             collateral.PROGRAM_ID: "collateral_program",
             security.PROGRAM_ID: "security_program",
             security.AUTHORITY: "timelock",
+            security.INSTRUCTIONS_SYSVAR: "instructions",
             trading.AUTHORITY: "trading_authority",
             trading.PROGRAM_ID: "no_session",
             self.signer: "signer",
@@ -131,9 +132,9 @@ def test_builders_list_accounts_in_the_specified_order() -> None:
     s, o, q = k.signer, k.oracle, k.quote_mint
     order = OrderParams(2, Side.BID, BASE, USDC)
     cases: list[tuple[Instruction, list[str]]] = [
-        (ix.create_market(s, 2, "SOL-PERP", o, PARAMS), ["signer s w", "security", "market w", "oracle", "system_program"]),
+        (ix.create_market(s, 2, "SOL-PERP", o, PARAMS), ["signer s w", "security", "market w", "oracle", "system_program", "instructions"]),
         (ix.set_market_params(2, PARAMS), ["timelock s", "market w"]),
-        (ix.set_market_status(s, 2, o, MarketStatus.REDUCE_ONLY), ["signer s", "security", "market w", "oracle"]),
+        (ix.set_market_status(s, 2, o, MarketStatus.REDUCE_ONLY), ["signer s", "security", "market w", "oracle", "instructions"]),
         (ix.set_market_oracle(2, o, collateral.DEFAULT_GUARDS), ["timelock s", "security", "market w", "oracle"]),
         (ix.open_trading_account(s, k.margin), ["signer s w", "margin", "trading w", "system_program"]),
         (ix.close_trading_account(s, k.margin), ["signer s w", "security", "margin", "trading w"]),

@@ -166,7 +166,7 @@ async def agent_guards(client: TradingClient, clock: ValidatorClock, desk: Desk,
     delegate; the desk's market buy starts its auction at the 5% bound; A, as B's delegate,
     would sell B's account into it there (value moving from B to whoever bought). A fill an
     agent acts in must stay within the market's delegated band of the oracle."""
-    (a_owner, a), (b_owner, b) = maker_a, maker_b
+    (a_owner, _), (b_owner, b) = maker_a, maker_b
     await client.core.set_delegate(b_owner, 0, a_owner.pubkey())
     high = round_to_tick(oracle_price * (10_000 + PARAMS.auction_max_deviation_bps) // 10_000, TICK, Side.BID)
     buy = await client.place_order(desk.owner, desk.master, OrderParams(SOL_PERP, Side.BID, SOL // 2, high, kind=OrderKind.MARKET, tif=TimeInForce.IOC,

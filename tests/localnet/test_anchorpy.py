@@ -55,7 +55,7 @@ async def test_oracle_program_through_anchorpy(node: LocalnetProcess) -> None:
         init_sig = await program.rpc["initialize_feed"](
             symbol_bytes(symbol), -6, 60, [publisher.pubkey()], 1, 20,
             ctx=Context(accounts={"authority": authority.pubkey(), "security_config": security.CONFIG,
-                                  "feed": feed, "system_program": SYSTEM_PROGRAM_ID}))
+                                  "feed": feed, "system_program": SYSTEM_PROGRAM_ID, "instructions": security.INSTRUCTIONS_SYSVAR}))
         account = await program.account["PriceFeed"].fetch(feed)
         assert account.authority == authority.pubkey()
         assert list(account.publishers[: account.num_publishers]) == [publisher.pubkey()]

@@ -19,7 +19,7 @@ use qd_runtime::account_info::AccountInfo;
 use qd_runtime::error::{ProgramError, ProgramResult, RuntimeError};
 use qd_runtime::log::{emit, set_return_data};
 use qd_runtime::pubkey::Pubkey;
-use qd_runtime::sysvar::Clock;
+use qd_runtime::sysvar::{refuse_durable_nonce, Clock};
 use qd_runtime::borsh::Writer;
 use qd_runtime::{pda, system, token, validate};
 
@@ -148,7 +148,8 @@ fn require_init_health(
 }
 
 fn create_collateral(accounts: &[AccountInfo], params: &Params, guards: &OracleGuards) -> ProgramResult {
-    let [admin, security, global_info, config_info, vault, mint, oracle, token_program, system_program] = validate::accounts::<9>(accounts)?;
+    let [admin, security, global_info, config_info, vault, mint, oracle, token_program, system_program, instructions] = validate::accounts::<10>(accounts)?;
+    refuse_durable_nonce(instructions)?;
     let security = load_security(security)?;
     require_role(security, Role::Admin, admin)?;
     validate::writable(admin)?;

@@ -14,7 +14,7 @@ use qd_runtime::deploy::check_deployer;
 use qd_runtime::error::{ProgramError, ProgramResult, RuntimeError};
 use qd_runtime::log::emit;
 use qd_runtime::pubkey::Pubkey;
-use qd_runtime::sysvar::Clock;
+use qd_runtime::sysvar::{refuse_durable_nonce, Clock};
 use qd_runtime::{pda, system, token, validate};
 use qd_trading_state::TRADING_SEED;
 
@@ -92,7 +92,8 @@ fn initialize(accounts: &[AccountInfo], max_sub_accounts: u16) -> ProgramResult 
 }
 
 fn set_max_sub_accounts(accounts: &[AccountInfo], max_sub_accounts: u16) -> ProgramResult {
-    let [admin, global_info] = validate::accounts::<2>(accounts)?;
+    let [admin, global_info, instructions] = validate::accounts::<3>(accounts)?;
+    refuse_durable_nonce(instructions)?;
     validate::signer(admin)?;
     let global = global_mut(global_info)?;
     if &global.admin != admin.key() {

@@ -16,7 +16,7 @@ use qd_runtime::account_info::AccountInfo;
 use qd_runtime::error::{ProgramError, ProgramResult, RuntimeError};
 use qd_runtime::log::{emit, set_return_data};
 use qd_runtime::pubkey::Pubkey;
-use qd_runtime::sysvar::Clock;
+use qd_runtime::sysvar::{refuse_durable_nonce, Clock};
 use qd_runtime::{pda, system, validate};
 
 /// Guards a new feed starts with; the authority tunes them with `set_guards`.
@@ -57,7 +57,8 @@ fn valid_symbol(symbol: &[u8; 16]) -> bool {
 }
 
 fn initialize_feed(accounts: &[AccountInfo], symbol: [u8; 16], expo: i32, ema_window_secs: u32, publishers: &Publishers, quorum: &Quorum) -> ProgramResult {
-    let [authority, security, feed, system_program] = validate::accounts::<4>(accounts)?;
+    let [authority, security, feed, system_program, instructions] = validate::accounts::<5>(accounts)?;
+    refuse_durable_nonce(instructions)?;
     // Only an oracle admin creates feeds: nobody can squat the venue's feed address first.
     require_role(load_security(security)?, Role::OracleAdmin, authority)?;
     validate::writable(authority)?;
@@ -202,7 +203,8 @@ fn set_publishers(accounts: &[AccountInfo], publishers: &Publishers, quorum: &Qu
 }
 
 fn set_authority(accounts: &[AccountInfo]) -> ProgramResult {
-    let [authority, security, feed_account, new_authority] = validate::accounts::<4>(accounts)?;
+    let [authority, security, feed_account, new_authority, instructions] = validate::accounts::<5>(accounts)?;
+    refuse_durable_nonce(instructions)?;
     let config = load_security(security)?;
     require_role(config, Role::OracleAdmin, authority)?;
     // The new authority co-signs (control cannot go to a mistyped key) and is an oracle admin
@@ -232,7 +234,8 @@ fn set_guards(accounts: &[AccountInfo], guards: &OracleGuards) -> ProgramResult 
 }
 
 fn set_status(accounts: &[AccountInfo], status: u8) -> ProgramResult {
-    let [authority, security, feed_account] = validate::accounts::<3>(accounts)?;
+    let [authority, security, feed_account, instructions] = validate::accounts::<4>(accounts)?;
+    refuse_durable_nonce(instructions)?;
     let feed = authorized(authority, security, feed_account)?;
     if status != FEED_STATUS_HALTED && status != FEED_STATUS_TRADING {
         return Err(E::InvalidStatus.into());

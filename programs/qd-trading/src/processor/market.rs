@@ -12,7 +12,7 @@ use qd_runtime::account::{init, AccountType};
 use qd_runtime::account_info::AccountInfo;
 use qd_runtime::error::{ProgramError, ProgramResult};
 use qd_runtime::log::emit;
-use qd_runtime::sysvar::Clock;
+use qd_runtime::sysvar::{refuse_durable_nonce, Clock};
 use qd_runtime::{pda, system, validate};
 use qd_trading_state::{
     market_price, round_to_tick, PerpMarket, MARKET_SEED, MARKET_STATUS_ACTIVE, MARKET_STATUS_SETTLEMENT, PERP_MARKET_VERSION, SIDE_BID,
@@ -61,7 +61,8 @@ fn live_market(info: &AccountInfo) -> Result<&mut PerpMarket, ProgramError> {
 }
 
 pub(super) fn create_market(accounts: &[AccountInfo], index: u16, symbol: &[u8; 16], params: &MarketParams, guards: &OracleGuards) -> ProgramResult {
-    let [admin, security, market_info, oracle, system_program] = validate::accounts::<5>(accounts)?;
+    let [admin, security, market_info, oracle, system_program, instructions] = validate::accounts::<6>(accounts)?;
+    refuse_durable_nonce(instructions)?;
     let security = load_security(security)?;
     require_role(security, Role::Admin, admin)?;
     validate::writable(admin)?;
@@ -115,7 +116,8 @@ pub(super) fn set_market_params(accounts: &[AccountInfo], params: &MarketParams)
 }
 
 pub(super) fn set_market_status(accounts: &[AccountInfo], status: u8) -> ProgramResult {
-    let [signer, security, market_info, oracle] = validate::accounts::<4>(accounts)?;
+    let [signer, security, market_info, oracle, instructions] = validate::accounts::<5>(accounts)?;
+    refuse_durable_nonce(instructions)?;
     let security = load_security(security)?;
     let market = live_market(market_info)?;
     let clock = Clock::get()?;
