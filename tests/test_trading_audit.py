@@ -90,13 +90,6 @@ def test_a_taker_flip_in_fill_order_is_health_checked() -> None:
 
 # ---------------------------------------------------------------- 2: delegates and session keys
 
-def delegated(v: Venue) -> tuple[Trader, Keypair, Trader]:
-    """A victim with 10,000 USDC whose trade-only delegate also owns a margin account."""
-    victim, delegate = v.trader(), v.chain.keypair()
-    assert v.send([v.core.set_delegate(victim.owner.pubkey(), victim.margin, delegate.pubkey())], victim.owner).ok
-    return victim, delegate, v.trader(owner=delegate)
-
-
 def bid_in_auction(v: Venue, t: Trader, start: int, end: int = 105 * USDC, size: int = 10 * BASE) -> int:
     """`t`'s market bid whose auction starts at `start` (its current price)."""
     return market_order(v, t, BID, size, start, end)
@@ -106,7 +99,7 @@ def test_a_delegate_cannot_sell_its_principal_at_the_auction_bound() -> None:
     """The delegate signs the victim's account as maker into a colluder's bid auction at 105,
     5% above the oracle: a delegated fill must stay within the market's 0.5% band."""
     v = Venue()
-    victim, delegate, _ = delegated(v)
+    victim, delegate, _ = v.delegated()
     colluder = v.trader()
     bid = bid_in_auction(v, colluder, 105 * USDC)
     refused(v, [built(v, lambda: v.place_and_make(victim, colluder, bid, 105 * USDC, 10 * BASE, signer=delegate))], "DelegatedPriceOutOfBand")
@@ -120,7 +113,7 @@ def test_a_delegate_cannot_trade_its_principal_against_its_own_account() -> None
     """At the oracle price (inside the band) the delegate makes for the victim against its own
     account's bid, and against an account it is delegate of: both refused by name."""
     v = Venue()
-    victim, delegate, own = delegated(v)
+    victim, delegate, own = v.delegated()
     bid = bid_in_auction(v, own, PRICE)
     refused(v, [built(v, lambda: v.place_and_make(victim, own, bid, PRICE, 10 * BASE, signer=delegate))], "AgentSelfDealing")
     ward = v.trader()
@@ -134,7 +127,7 @@ def test_a_delegates_order_is_filled_only_near_the_oracle_and_not_by_its_own_acc
     a colluder's place_and_make there is out of band; the delegate's own account may not take
     the victim's order even at the oracle; an unrelated maker fills it near the oracle."""
     v = Venue()
-    victim, delegate, own = delegated(v)
+    victim, delegate, own = v.delegated()
     high = v.place(victim, order(BID, MARKET, IOC, size=10 * BASE, price=105 * USDC, auction=(105 * USDC, 105 * USDC, 10)), signer=delegate)
     assert high.ok, high.logs
     high_id = int.from_bytes(high.return_data, "little")
@@ -147,21 +140,12 @@ def test_a_delegates_order_is_filled_only_near_the_oracle_and_not_by_its_own_acc
     assert v.place_and_make(colluder, victim, fair_id, PRICE, 10 * BASE).ok
 
 
-def session_for(v: Venue, t: Trader, max_notional: int, budget: int) -> tuple[Keypair, Pubkey]:
-    """A session key for `t`'s owner, placing in market 0 within `max_notional` per order and
-    `budget` over its life."""
-    key = v.chain.keypair()
-    expires = v.chain.clock.unix_timestamp + 3_600
-    assert v.send([v.sec.create_session(t.owner.pubkey(), key.pubkey(), security.SCOPE_PLACE, 1, max_notional, expires, budget)], t.owner).ok
-    return key, security.session_address(t.owner.pubkey(), key.pubkey())
-
-
 def test_a_session_makers_notional_counts_at_the_fill_price() -> None:
     """A session limited to 1,000 USDC per order makes 50 SOL (5,000 USDC) stating a price of
     0.01: its notional is counted at the fill price, refused; 5 SOL (500) is accepted and spent."""
     v = Venue()
     t, taker = v.trader(), v.trader()
-    key, session = session_for(v, t, 1_000 * USDC, 10_000 * USDC)
+    key, session = v.session_for(t, 1_000 * USDC, 10_000 * USDC)
     bid = bid_in_auction(v, taker, PRICE, size=50 * BASE)
     ix = built(v, lambda: v.place_and_make(t, taker, bid, TICK, 50 * BASE, signer=key, session=session))
     refused(v, [ix], "SessionNotional")
@@ -176,7 +160,7 @@ def test_a_sessions_fills_are_capped_by_its_budget() -> None:
     unchanged. A fill without the order's Session account is refused too."""
     v = Venue()
     t, maker = v.trader(), v.trader()
-    key, session = session_for(v, t, 600 * USDC, 1_000 * USDC)
+    key, session = v.session_for(t, 600 * USDC, 1_000 * USDC)
     bids = []
     for _ in range(2):
         placed = v.place(t, order(BID, LIMIT, IOC, size=5 * BASE, price=100_500_000, auction=(PRICE, 100_500_000, 2)), signer=key, session=session)

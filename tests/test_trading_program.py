@@ -132,6 +132,20 @@ class Venue:
             assert self.send([self.cix.deposit(o.pubkey(), margin, self.usdc, deposit)], o).ok
         return Trader(o, margin)
 
+    def delegated(self) -> tuple[Trader, Keypair, Trader]:
+        """A victim with 10,000 USDC whose trade-only delegate also owns a margin account."""
+        victim, delegate = self.trader(), self.chain.keypair()
+        assert self.send([self.core.set_delegate(victim.owner.pubkey(), victim.margin, delegate.pubkey())], victim.owner).ok
+        return victim, delegate, self.trader(owner=delegate)
+
+    def session_for(self, t: Trader, max_notional: int, budget: int) -> tuple[Keypair, Pubkey]:
+        """A session key for `t`'s owner, placing in market 0 within `max_notional` per order and
+        `budget` over its life, for an hour."""
+        key = self.chain.keypair()
+        expires = self.chain.clock.unix_timestamp + 3_600
+        assert self.send([self.sec.create_session(t.owner.pubkey(), key.pubkey(), security.SCOPE_PLACE, 1, max_notional, expires, budget)], t.owner).ok
+        return key, security.session_address(t.owner.pubkey(), key.pubkey())
+
     def set_status(self, status: MarketStatus, signer: Keypair | None = None) -> TxResult:
         s = signer or self.admin
         return self.send([self.ix.set_market_status(s.pubkey(), 0, self.feeds[0], status)], s)
