@@ -175,6 +175,28 @@ def test_a_sessions_fills_are_capped_by_its_budget() -> None:
     refused(v, [fill_ix(v, t, bids[1], [(maker, asks[1])])], "SessionBudgetExceeded")
 
 
+def test_an_agents_out_of_band_resting_order_is_skipped_by_fill_order() -> None:
+    """A delegate's resting ask at 100.40 on the victim's account drifts out of the band when the
+    oracle moves to 102: a keeper's fill_order that lists it before an honest maker skips it
+    (it neither fills nor sinks the batch) and fills from the honest maker."""
+    v = Venue()
+    victim, delegate, _ = v.delegated()
+    placed = v.place(victim, order(ASK, size=BASE, price=100_400_000), signer=delegate)
+    assert placed.ok, placed.logs
+    stale = int.from_bytes(placed.return_data, "little")
+    honest = v.trader()
+    v.advance(1, price=102 * USDC)
+    fair = v.placed_id(honest, order(ASK, size=BASE, price=102_300_000))
+    taker = v.trader()
+    bid = v.placed_id(taker, order(BID, LIMIT, IOC, size=BASE, price=103 * USDC))
+    v.advance(11, price=102 * USDC)
+    before = v.raw(victim.trading)
+    result = v.fill(taker, bid, [(victim, stale), (honest, fair)])
+    assert result.ok, result.logs
+    assert v.raw(victim.trading) == before
+    assert v.account(honest).position(0).base == -BASE and v.account(taker).position(0).base == BASE
+
+
 # ---------------------------------------------------------------- 6: limits at the fill, with every open order
 
 def test_the_leverage_limit_applies_to_place_and_make() -> None:

@@ -107,10 +107,15 @@ impl<'a> Party<'a> {
         Ok(())
     }
 
+    /// `agent` owns this account or is its delegate.
+    fn controlled_by(&self, agent: &Pubkey) -> bool {
+        &self.owner == agent || (self.delegate != [0; 32] && &self.delegate == agent)
+    }
+
     /// An agent (delegate or session key) of the other side may not trade it against an
     /// account the agent owns or is delegate of: that is its principal's value moving to it.
     fn check_not_agent_of(&self, agent: &Pubkey) -> ProgramResult {
-        if &self.owner == agent || (self.delegate != [0; 32] && &self.delegate == agent) {
+        if self.controlled_by(agent) {
             return Err(E::AgentSelfDealing.into());
         }
         Ok(())
@@ -192,7 +197,7 @@ impl<'a> Party<'a> {
     #[inline(never)]
     fn health_before(&mut self, mut list: Iter<AccountInfo>, balances: &CollateralBalances, quote: &CollateralConfig, market: &PerpMarket, price: i64, clock: &Clock) -> Result<i128, ProgramError> {
         // Only a party that held a position can have reduced it.
-        let (p, start) = self.start.ok_or(E::OrderNotFound)?;
+        let (p, start) = self.start.ok_or(E::NoPosition)?;
         let mut before = *balances;
         match before.active().iter().position(|e| e.mint == quote.mint) {
             Some(i) => before.entries[i].balance = before.entries[i].balance.checked_add(self.fee).ok_or_else(overflow)?,
@@ -546,8 +551,9 @@ pub(super) fn fill_order(accounts: &[AccountInfo], taker_order_id: u64, maker_or
 /// Fills up to `room` of the taker's order `t` from the maker's order `maker_order_id` at the
 /// maker's price, if it still crosses the taker's limit. A maker order that expired, or is
 /// reduce-only with nothing to reduce, leaves the book and is skipped; one that no longer
-/// crosses, or would break its own FOK or its account's reduce-only limit, is skipped. Returns
-/// the size filled.
+/// crosses, would break its own FOK or its account's reduce-only limit, or is an agent's order
+/// outside its band or against an account its agent controls, is skipped. Returns the size
+/// filled.
 #[allow(clippy::too_many_arguments)]
 fn take(market: &mut PerpMarket, taker: &mut Party, t: usize, maker: &mut Party, maker_order_id: u64, room: u64, oracle: i64, clock: &Clock) -> Result<Option<u64>, ProgramError> {
     let i = maker.trading.order_index(maker_order_id).ok_or(E::OrderNotFound)?;
@@ -583,6 +589,14 @@ fn take(market: &mut PerpMarket, taker: &mut Party, t: usize, maker: &mut Party,
     let size = reduce_room(room.min(m.remaining()), m.is_reduce_only() || maker.reduce_only, maker_base, maker_bid);
     if size == 0 || (m.tif == TIF_FOK && size < m.remaining()) {
         return Ok(None);
+    }
+    // An agent's resting order that is out of its band now, or would meet an account its agent
+    // controls, is skipped like one that no longer crosses: one such maker in a keeper's list
+    // must not sink the other fills (`execute` refuses them by name wherever else they occur).
+    if let Some((agent, _)) = m.agent() {
+        if rules::check_delegated_price(price, oracle, market).is_err() || taker.controlled_by(&agent) {
+            return Ok(None);
+        }
     }
     execute(market, taker, t, maker, MakerOrder::Resting(i), size, price, oracle, clock)?;
     Ok(Some(size))
