@@ -1,4 +1,5 @@
-"""Demo part 4, qd-trading: the admin lists SOL-PERP on the SOL/USD feed; maker B rests an ask;
+"""Demo part 4, qd-trading: the admin lists SOL-PERP on the SOL/USD feed and lowers its taker fee
+through the timelock; maker B rests an ask;
 the desk's market buy runs a Dutch auction that maker A fills part-way with place_and_make, at
 a better price than the auction's end; two later crossing orders are filled after their
 auctions by a keeper's fill_order at B's resting price; a funding period later the oracle moves,
@@ -7,13 +8,16 @@ clock and moves it itself (quantdesk/localnet/controls.py), so auction prices an
 period are exact."""
 from __future__ import annotations
 
+import dataclasses
+
 from anchorpy import Provider, Wallet
 from solana.rpc.async_api import AsyncClient
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
-from quantdesk.clients import oracle, sysvar, token, trading
+from quantdesk.clients import oracle, security, sysvar, token, trading
 from quantdesk.clients.oracle import OracleClient
+from quantdesk.clients.security import SecurityClient
 from quantdesk.clients.trading import (AuctionParams, MakerParams, MarketParams, OrderKind, OrderParams, PostOnly, Side, TimeInForce, TradingClient, auction_price,
                                        base_decimal, round_to_tick)
 from quantdesk.demo import collateral
@@ -61,6 +65,8 @@ async def _run(connection: AsyncClient, client: TradingClient, feeds: OracleClie
           f"margins {m.init_margin_bps / 100:g}% / {m.maint_margin_bps / 100:g}%,\n  fees taker {m.taker_fee_bps} bps / maker {m.maker_fee_bps} bps (a rebate), "
           f"auctions of {m.auction_default_slots} slots ({m.auction_min_slots}..{m.auction_max_slots}) within {m.auction_max_deviation_bps / 100:g}% of the oracle, "
           f"funding every {m.funding_period_secs} s")
+
+    await timelocked_fee_change(client, clock, desk)
 
     maker_a, maker_b = Keypair(), Keypair()
     await fund(connection, maker_a, maker_b, sol=2)
@@ -179,3 +185,19 @@ async def agent_guards(client: TradingClient, clock: ValidatorClock, desk: Desk,
                   f"(band {PARAMS.delegated_band_bps / 100:g}%)", trading.NAME, client.simulate([make], [a_owner]))
     await client.cancel_order(desk.owner, desk.master, buy)
     await client.core.set_delegate(b_owner, 0, None)
+
+
+async def timelocked_fee_change(client: TradingClient, clock: ValidatorClock, desk: Desk) -> None:
+    """Market risk parameters change only through qd-security's timelock: the admin proposes a
+    lower taker fee; executing it before the delay is refused; after it, anyone executes."""
+    sec = SecurityClient(client.program.provider)
+    change = client.ix.set_market_params(SOL_PERP, dataclasses.replace(PARAMS, taker_fee_bps=PARAMS.taker_fee_bps - 2))
+    config = await sec.fetch_config()
+    proposal = security.proposal_address(config.proposal_count)
+    await sec.send([sec.ix.propose_instruction(desk.admin.pubkey(), config.proposal_count, change)], [desk.admin])
+    print(f"the admin proposes SOL-PERP's taker fee {PARAMS.taker_fee_bps} -> {PARAMS.taker_fee_bps - 2} bps (proposal #{config.proposal_count}, "
+          f"a {config.timelock_delay} s timelock here)")
+    await refused("anyone executes it before the delay has passed", security.NAME, sec.simulate([sec.ix.execute_routed(proposal, change)]))
+    await clock.warp_seconds(config.timelock_delay + 1)
+    await sec.send([sec.ix.execute_routed(proposal, change)])
+    print(f"  after the delay a keeper executes it: taker fee {(await client.fetch_market(SOL_PERP)).taker_fee_bps} bps\n")
