@@ -375,6 +375,10 @@ class SecurityInstructions:
     def execute_proposal(self, proposal: Pubkey) -> Instruction:
         return self._ix("execute_proposal", accounts={"config": CONFIG, "proposal": proposal, "instructions": INSTRUCTIONS_SYSVAR})
 
+    def close_proposal(self, proposal: Pubkey, proposer: Pubkey) -> Instruction:
+        """Permissionless once `proposal` is executed or cancelled: its rent returns to `proposer`."""
+        return self._ix("close_proposal", accounts={"proposal": proposal, "proposer": proposer})
+
     def cancel_proposal(self, authority: Pubkey, proposal: Pubkey, approval_set: Pubkey | None = None) -> Instruction:
         return self._ix("cancel_proposal", accounts={"authority": authority, "config": CONFIG, "proposal": proposal,
                                                     "instructions": INSTRUCTIONS_SYSVAR}, remaining=self._set(approval_set))

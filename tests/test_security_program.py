@@ -510,6 +510,25 @@ def test_any_admin_or_the_super_admin_cancels(live: Desk, canceller: str) -> Non
     assert live.proposal(address).state == ProposalState.CANCELLED
 
 
+def test_finished_proposals_close_and_return_their_rent_to_the_proposer(live: Desk) -> None:
+    """A pending proposal cannot be closed (that would cancel it without a canceller's key), nor
+    its rent sent elsewhere; once executed or cancelled anyone closes it and the proposer gets
+    the rent back. Its address is never proposed again (ids only grow)."""
+    admin = live.holder(Role.ADMIN)
+    r, pending = live.propose(Change.set_rate_limit(3, 3), by=admin)
+    assert r.ok
+    before = live.raw(pending)
+    failed(live.send([live.ix.close_proposal(pending, admin.pubkey())]), E["ProposalPending"])
+    assert live.send([live.ix.cancel_proposal(admin.pubkey(), pending)], admin).ok
+    failed(live.send([live.ix.close_proposal(pending, live.chain.keypair().pubkey())]), E["NotProposer"])
+    assert live.raw(pending) != before  # cancelled, still there
+    rent, lamports = live.chain.lamports(pending), live.chain.lamports(admin.pubkey())
+    assert live.send([live.ix.close_proposal(pending, admin.pubkey())]).ok
+    assert live.chain.account(pending) is None or live.chain.lamports(pending) == 0
+    assert live.chain.lamports(admin.pubkey()) == lamports + rent
+    assert live.config().proposal_count > int.from_bytes(before[24:32], "little")
+
+
 def test_outsiders_cannot_propose(live: Desk) -> None:
     risk, stranger = live.holder(Role.RISK_MANAGER), live.chain.keypair()
     before = live.raw(CONFIG)

@@ -86,6 +86,10 @@ pub enum SecurityError {
     NotCanceller = 6138,
     /// A routed proposal takes 1 to 8 accounts of its instruction, and executes with exactly those
     InvalidProposalAccounts = 6139,
+    /// The proposal is still pending: execute or cancel it first
+    ProposalPending = 6140,
+    /// The rent of a proposal goes back to its proposer only
+    NotProposer = 6141,
 }
 
 impl From<SecurityError> for ProgramError {

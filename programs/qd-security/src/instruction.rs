@@ -25,6 +25,7 @@ pub const PROPOSE: [u8; 8] = discriminator("global", "propose");
 pub const APPROVE_PROPOSAL: [u8; 8] = discriminator("global", "approve_proposal");
 pub const EXECUTE_PROPOSAL: [u8; 8] = discriminator("global", "execute_proposal");
 pub const CANCEL_PROPOSAL: [u8; 8] = discriminator("global", "cancel_proposal");
+pub const CLOSE_PROPOSAL: [u8; 8] = discriminator("global", "close_proposal");
 pub use qd_access::RECORD_SESSION_FILL;
 
 /// `create_session` arguments; the expiry is checked against the clock by the processor.
@@ -133,6 +134,9 @@ pub enum SecurityInstruction {
     /// Accounts: authority (signer), config, proposal (writable), instructions sysvar; the
     /// super-admin ApprovalSet when the signer is one of its members.
     CancelProposal,
+    /// Accounts: proposal (writable), proposer (writable: receives the rent). Permissionless,
+    /// once the proposal is executed or cancelled.
+    CloseProposal,
     /// CPI only. Accounts: qd-trading's authority PDA (signer), session (writable).
     RecordSessionFill { notional: u64 },
 }
@@ -283,6 +287,7 @@ impl SecurityInstruction {
             APPROVE_PROPOSAL => SecurityInstruction::ApproveProposal,
             EXECUTE_PROPOSAL => SecurityInstruction::ExecuteProposal,
             CANCEL_PROPOSAL => SecurityInstruction::CancelProposal,
+            CLOSE_PROPOSAL => SecurityInstruction::CloseProposal,
             RECORD_SESSION_FILL => SecurityInstruction::RecordSessionFill { notional: r.u64()? },
             _ => return Err(RuntimeError::InvalidInstruction.into()),
         };

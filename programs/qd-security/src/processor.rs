@@ -46,6 +46,7 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Pr
         SecurityInstruction::ApproveProposal => timelock::approve_proposal(accounts),
         SecurityInstruction::ExecuteProposal => timelock::execute_proposal(accounts),
         SecurityInstruction::CancelProposal => timelock::cancel_proposal(accounts),
+        SecurityInstruction::CloseProposal => timelock::close_proposal(accounts),
     }
 }
 

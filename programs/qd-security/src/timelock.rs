@@ -331,3 +331,19 @@ pub fn cancel_proposal(accounts: &[AccountInfo]) -> ProgramResult {
     proposal.closed_at = Clock::get()?.unix_timestamp;
     emit_proposal(proposal_info, proposal, events::PROPOSAL_CANCELLED, key)
 }
+
+/// Permissionless clean-up of a finished (executed or cancelled) proposal: its rent goes back to
+/// its proposer. Proposal ids only grow, so a closed proposal's address is never proposed again.
+pub fn close_proposal(accounts: &[AccountInfo]) -> ProgramResult {
+    let [proposal_info, proposer] = validate::accounts::<2>(accounts)?;
+    validate::writable(proposal_info)?;
+    validate::writable(proposer)?;
+    let proposal = proposal_info.load::<Proposal>(&crate::ID)?;
+    if proposal.state == PENDING {
+        return Err(E::ProposalPending.into());
+    }
+    if proposer.key() != &proposal.proposer {
+        return Err(E::NotProposer.into());
+    }
+    proposal_info.close(proposer)
+}
