@@ -3,7 +3,7 @@
 
 use crate::state::Order;
 use crate::SIDE_BID;
-use qd_health::wide::{divrem_pow10, divrem_u32, mul_wide, signed};
+use qd_health::wide::{div_pow10, divrem_pow10, divrem_u32, mul_wide, signed};
 use qd_runtime::error::{ProgramError, RuntimeError};
 
 pub(crate) fn overflow() -> ProgramError {
@@ -20,6 +20,12 @@ pub fn round_to_tick(price: i64, tick: u64, side: u8) -> Result<i64, ProgramErro
     } else {
         below.checked_add(tick).ok_or_else(overflow)
     }
+}
+
+/// `floor(price * bps / 10_000)` for a price `> 0` and `bps <= 10_000` (the quotient fits i64):
+/// a band around an oracle price (auction bounds, mark samples, agents' fills).
+pub fn band(price: i64, bps: u16) -> i64 {
+    div_pow10::<4>(mul_wide(price.unsigned_abs(), bps as u64), false) as i64
 }
 
 /// The quote amount of `size` base units at `price`: `floor(size * price / 1e9)`. Exact for a

@@ -1,7 +1,7 @@
 //! The account layouts (offsets from the account start, the 8-byte discriminator first) and the
 //! bookkeeping on them: positions after fills and funding, order totals, compact arrays, flags.
 
-use crate::math::{overflow, quote_for};
+use crate::math::{band, overflow, quote_for};
 use crate::{MAX_ORDERS, MAX_POSITIONS, ORDER_FLAG_POST_ONLY, ORDER_FLAG_REDUCE_ONLY, SIDE_BID};
 use qd_access::TokenBucket;
 use qd_collateral_state::CollateralStateError;
@@ -186,7 +186,7 @@ impl PerpMarket {
     /// gap (toward zero). A dust fill barely moves the mark, and no fill moves it off the band.
     pub fn sample_fill(&mut self, price: i64, size: u64, oracle: i64, now: i64) -> Result<(), ProgramError> {
         self.sample_twaps(oracle, now)?;
-        let band = div_pow10::<4>(mul_wide(oracle.unsigned_abs(), self.mark_band_bps as u64), false) as i64;
+        let band = band(oracle, self.mark_band_bps);
         let premium = price.checked_sub(oracle).ok_or_else(overflow)?.clamp(-band, band);
         // |gap| <= 2 * band <= oracle: fits i64. share_bps: size < depth <= MAX_MARK_DEPTH.
         let gap = premium.checked_sub(self.mark_premium).ok_or_else(overflow)?;

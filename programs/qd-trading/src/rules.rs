@@ -8,7 +8,7 @@ use qd_health::wide::{div_pow10, mul_wide};
 use qd_health::Health;
 use qd_runtime::error::ProgramError;
 use qd_trading_state::{
-    round_to_tick, Order, PerpMarket, KIND_LIMIT, KIND_MARKET, KIND_ORACLE_OFFSET, ORDER_FLAG_POST_ONLY, ORDER_FLAG_REDUCE_ONLY,
+    band, round_to_tick, Order, PerpMarket, KIND_LIMIT, KIND_MARKET, KIND_ORACLE_OFFSET, ORDER_FLAG_POST_ONLY, ORDER_FLAG_REDUCE_ONLY,
     POST_ONLY_NONE, POST_ONLY_REJECT, SIDE_ASK, SIDE_BID, TIF_FOK, TIF_GTC, TIF_GTT, TIF_IOC,
 };
 
@@ -70,12 +70,6 @@ pub fn reducible(base: i64, bid: bool) -> u64 {
     } else {
         0
     }
-}
-
-/// `floor(oracle * bps / 10_000)`: a band around the oracle.
-fn band(oracle: i64, bps: u16) -> i64 {
-    // oracle > 0 (the reader refuses others) and bps <= 5_000: the quotient fits i64.
-    div_pow10::<4>(mul_wide(oracle.unsigned_abs(), bps as u64), false) as i64
 }
 
 /// How far an auction may start or end from the oracle.

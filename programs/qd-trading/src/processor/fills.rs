@@ -180,7 +180,8 @@ impl<'a> Party<'a> {
         }
         let list = next.clone();
         let after = account_health(balances, Some(self.trading), next, Some(quote), Some((market, price)), OracleAction::Margin, clock)?;
-        if grows(start, base) {
+        // Anything but a pure reduction (growth, or a change of sign) takes on risk.
+        if !reduces(start, base.checked_sub(start).ok_or_else(overflow)?) {
             if after.init_health()? < 0 {
                 return Err(err.into());
             }
@@ -213,11 +214,6 @@ impl<'a> Party<'a> {
         self.trading.positions[p] = after;
         health?.init_health().map_err(Into::into)
     }
-}
-
-/// A position that moved from `start` to `base` grew: it is larger, or it changed sign.
-fn grows(start: i64, base: i64) -> bool {
-    base.unsigned_abs() > start.unsigned_abs() || (start != 0 && base != 0 && (start > 0) != (base > 0))
 }
 
 /// Accounts per maker in fill_order: margin account, trading account (w), balances (w), and
