@@ -13,11 +13,12 @@ from quantdesk.clients import collateral, idl, oracle, security, trading
 from quantdesk.chain import TxResult
 from quantdesk.clients.trading import MarketStatus
 
-from program_support import Nonce
+from program_support import Nonce, with_meta
 from test_trading_attacks import built, fill_ix, make_ix, refused
 from test_trading_program import ASK, BASE, BID, IOC, LIMIT, MARKET, PARAMS, PRICE, TICK, USDC, Trader, Venue, order, params
 
 COLLATERAL_E = idl.error_codes(collateral.NAME)
+SECURITY_E = idl.error_codes(security.NAME)
 # Runtime errors (DurableNonce among them) carry one code in every program's IDL.
 E = idl.error_codes(trading.NAME)
 
@@ -151,6 +152,83 @@ def test_a_session_makers_notional_counts_at_the_fill_price() -> None:
     refused(v, [ix], "SessionNotional")
     assert v.place_and_make(t, taker, bid, TICK, 5 * BASE, signer=key, session=session).ok
     assert v.sec_session(session).spent == 500 * USDC
+
+
+def test_a_session_key_cannot_trade_its_principal_off_market_or_against_its_own_account() -> None:
+    """The session key also owns a margin account. Signing the victim's account as maker it
+    sells into its own account's bid at the oracle (AgentSelfDealing), and into a colluder's bid
+    auction at the 5% bound (DelegatedPriceOutOfBand); each refused, every account unchanged.
+    Near the oracle against an unrelated taker it trades."""
+    v = Venue()
+    victim = v.trader()
+    key, session = v.session_for(victim, 5_000 * USDC, 50_000 * USDC)
+    own = v.trader(owner=key)
+    bid = bid_in_auction(v, own, PRICE, size=10 * BASE)
+    refused(v, [built(v, lambda: v.place_and_make(victim, own, bid, PRICE, 10 * BASE, signer=key, session=session))], "AgentSelfDealing")
+    colluder = v.trader()
+    high = bid_in_auction(v, colluder, 105 * USDC, size=10 * BASE)
+    refused(v, [built(v, lambda: v.place_and_make(victim, colluder, high, 105 * USDC, 10 * BASE, signer=key, session=session))],
+            "DelegatedPriceOutOfBand")
+    fair = bid_in_auction(v, colluder, PRICE, size=10 * BASE)
+    assert v.place_and_make(victim, colluder, fair, PRICE, 10 * BASE, signer=key, session=session).ok
+    assert v.sec_session(session).spent == 1_000 * USDC
+
+
+def test_a_delegates_taker_order_cannot_be_filled_by_its_own_resting_order() -> None:
+    """The delegate places an IOC bid on the victim's account and has its own account rest an
+    ask at the oracle: a keeper's fill_order of the victim's bid against that ask is refused
+    (AgentSelfDealing), every account unchanged; an unrelated maker's ask fills it."""
+    v = Venue()
+    victim, delegate, own = v.delegated()
+    ask = v.placed_id(own, order(ASK, size=BASE, price=100_200_000))
+    placed = v.place(victim, order(BID, LIMIT, IOC, size=BASE, price=100_400_000), signer=delegate)
+    assert placed.ok, placed.logs
+    bid = int.from_bytes(placed.return_data, "little")
+    honest = v.trader()
+    fair = v.placed_id(honest, order(ASK, size=BASE, price=100_300_000))
+    v.advance(11)
+    refused(v, [fill_ix(v, victim, bid, [(own, ask)])], "AgentSelfDealing")
+    assert v.fill(victim, bid, [(honest, fair)]).ok
+    assert v.account(victim).position(0).base == BASE
+
+
+def test_a_delegate_that_modifies_an_order_answers_for_it() -> None:
+    """The owner rests an ask at 100.20; the delegate modifies it (same id), so the order is now
+    the delegate's: a keeper filling the delegate's own account's bid from it skips it (no fill,
+    the victim's account byte for byte unchanged), while an unrelated bid still fills it."""
+    v = Venue()
+    victim, delegate, own = v.delegated()
+    ask = v.placed_id(victim, order(ASK, size=BASE, price=100_300_000))
+    modify = v.ix.modify_order(delegate.pubkey(), victim.margin, 0, v.feeds[0], v.usdc, ask, v.health(victim, 0), price=100_200_000)
+    assert v.send([modify], delegate).ok
+    (o,) = v.account(victim).orders
+    assert (o.order_id, o.actor, o.signer) == (ask, security.Actor.DELEGATE, delegate.pubkey())
+    bid = v.placed_id(own, order(BID, LIMIT, IOC, size=BASE, price=100_400_000))
+    taker = v.trader()
+    fair = v.placed_id(taker, order(BID, LIMIT, IOC, size=BASE, price=100_400_000))
+    v.advance(11)
+    before = v.raw(victim.trading)
+    assert v.fill(own, bid, [(victim, ask)]).ok
+    assert v.raw(victim.trading) == before
+    assert v.account(own).position(0).base == 0
+    assert v.fill(taker, fair, [(victim, ask)]).ok
+    assert v.account(victim).position(0).base == -BASE
+
+
+def test_only_qd_tradings_authority_records_session_fills() -> None:
+    """record_session_fill is how a fill charges a session's budget: a stranger calling it to
+    burn (or a forged signer to reset) a session's budget is refused, the session unchanged."""
+    v = Venue()
+    t = v.trader()
+    _, session = v.session_for(t, 1_000 * USDC, 2_000 * USDC)
+    stranger = v.chain.keypair()
+
+    def record(signer: Pubkey) -> Instruction:
+        return v.sec._ix("record_session_fill", 500 * USDC, accounts={"trading_authority": signer, "session": session})
+
+    refused(v, [record(stranger.pubkey())], "NotTradingAuthority", SECURITY_E)
+    refused(v, [with_meta(record(trading.AUTHORITY), 0, signer=False)], "MissingSigner", SECURITY_E)
+    assert v.sec_session(session).spent == 0
 
 
 def test_a_sessions_fills_are_capped_by_its_budget() -> None:
@@ -306,7 +384,6 @@ def test_a_dust_wash_trade_does_not_set_the_funding_rate() -> None:
 
 # ---------------------------------------------------------------- 8: risk parameters through the timelock
 
-SECURITY_E = idl.error_codes(security.NAME)
 
 
 def proposal_count(v: Venue) -> int:
