@@ -473,19 +473,29 @@ def enact(chain: Ledger, proposer: Keypair, change: bytes, approvers: Sequence[K
     (members of `approval_set`, the super-admin set `proposer` belongs to), move the clock past the
     delay and execute. Returns the first failing step's result, else the execution's."""
     ix = SecurityInstructions()
-    account = chain.account(CONFIG)
-    if account is None:
-        raise LookupError("qd-security is not initialized")
-    config = decode_config(bytes(account.data))
+    config = _config_on(chain)
     proposal = proposal_address(config.proposal_count)
     steps = [(ix.propose(proposer.pubkey(), config.proposal_count, change, approval_set), proposer)]
     steps += [(ix.approve_proposal(a.pubkey(), proposal, approval_set), a) for a in approvers if approval_set is not None]
+    return _run_proposal(chain, steps, config.timelock_delay, ix.execute_proposal(proposal))
+
+
+def _config_on(chain: Ledger) -> SecurityConfig:
+    account = chain.account(CONFIG)
+    if account is None:
+        raise LookupError("qd-security is not initialized")
+    return decode_config(bytes(account.data))
+
+
+def _run_proposal(chain: Ledger, steps: Sequence[tuple[Instruction, Keypair]], delay: int, execute: Instruction) -> Any:
+    """Sends `steps` (the proposal, then any approvals) one by one, moves the clock past `delay`
+    and sends `execute`: the first failing step's result, else the execution's."""
     for step, signer in steps:
         result = chain.send([step], [signer])
         if not result.ok:
             return result
-    chain.advance(slots=1, seconds=config.timelock_delay)
-    return chain.send([ix.execute_proposal(proposal)])
+    chain.advance(slots=1, seconds=delay)
+    return chain.send([execute])
 
 
 def parse_events(logs: list[str], program: Program | None = None) -> list[Event]:
@@ -499,15 +509,9 @@ def enact_instruction(chain: Ledger, proposer: Keypair, target: Instruction) -> 
     proposes `target`, the clock moves past the delay, anyone executes. Returns the first failing
     step's result, else the execution's."""
     ix = SecurityInstructions()
-    account = chain.account(CONFIG)
-    if account is None:
-        raise LookupError("qd-security is not initialized")
-    config = decode_config(bytes(account.data))
-    proposed = chain.send([ix.propose_instruction(proposer.pubkey(), config.proposal_count, target)], [proposer])
-    if not proposed.ok:
-        return proposed
-    chain.advance(slots=1, seconds=config.timelock_delay)
-    return chain.send([ix.execute_routed(proposal_address(config.proposal_count), target)])
+    config = _config_on(chain)
+    steps = [(ix.propose_instruction(proposer.pubkey(), config.proposal_count, target), proposer)]
+    return _run_proposal(chain, steps, config.timelock_delay, ix.execute_routed(proposal_address(config.proposal_count), target))
 
 
 class SecurityClient(ProgramClient):
@@ -531,15 +535,6 @@ class SecurityClient(ProgramClient):
         proposed = await self.send([self.ix.propose(proposer.pubkey(), config.proposal_count, change)], [proposer])
         await wait(config.timelock_delay + 1)
         return [proposed, await self.send([self.ix.execute_proposal(proposal)])]
-
-    async def enact_instruction(self, proposer: Keypair, target: Instruction, wait: Callable[[int], Awaitable[object]]) -> list[Signature]:
-        """Proposes the routed instruction `target`, awaits `wait(seconds)` for the delay to pass
-        (on the local validator: ValidatorClock.warp_seconds) and executes it."""
-        config = await self.fetch_config()
-        proposal = proposal_address(config.proposal_count)
-        proposed = await self.send([self.ix.propose_instruction(proposer.pubkey(), config.proposal_count, target)], [proposer])
-        await wait(config.timelock_delay + 1)
-        return [proposed, await self.send([self.ix.execute_routed(proposal, target)])]
 
     async def fetch_session(self, owner: Pubkey, session_key: Pubkey) -> Session:
         address = session_address(owner, session_key)
