@@ -2,12 +2,17 @@
 PY := .venv/bin/python
 export RUSTC := /usr/bin/rustc
 
-.PHONY: setup build test test-rust test-py bench demo localnet clean
+.PHONY: setup idl build test test-rust test-py bench demo localnet clean
 
 setup:
 	@scripts/setup.sh
 
-build: setup
+# The IDLs are generated from the programs' declarations (tools/idlgen); a test fails when the
+# committed idl/ differs.
+idl: setup
+	/usr/bin/cargo run --quiet -p qd-idlgen -- idl
+
+build: idl
 	@scripts/build.sh
 
 test-rust: setup

@@ -39,12 +39,14 @@ PRICE_SEARCH_MAX = 10**15
 ERRORS: dict[str, int] = {
     "MathOverflow": 6250,
     "InvalidDecimals": 6251,
-    "NonPositivePrice": 6252,
+    "NonPositiveInputPrice": 6252,
     "WeightTooLarge": 6253,
     "MaintWeightBelowInit": 6254,
     "MarginRatioTooLarge": 6255,
     "MaintMarginAboveInit": 6256,
     "NegativeOrderTotal": 6257,
+    # Raised by the programs' initial-health checks, not by the engine itself.
+    "InsufficientHealth": 6258,
 }
 """HealthError names and codes, as in crates/qd-health/src/error.rs."""
 ERROR_NAMES = {code: name for name, code in ERRORS.items()}
@@ -199,7 +201,7 @@ def _check_collateral(c: CollateralInput) -> None:
     if c.decimals > MAX_DECIMALS:
         raise HealthError("InvalidDecimals")
     if c.price <= 0:
-        raise HealthError("NonPositivePrice")
+        raise HealthError("NonPositiveInputPrice")
     if c.init_weight_bps > BPS or c.maint_weight_bps > BPS:
         raise HealthError("WeightTooLarge")
     if c.maint_weight_bps < c.init_weight_bps:
@@ -214,7 +216,7 @@ def collateral_value(c: CollateralInput) -> int:
 def _check_perp(p: PerpInput) -> None:
     m = p.market
     if p.price <= 0:
-        raise HealthError("NonPositivePrice")
+        raise HealthError("NonPositiveInputPrice")
     if m.init_margin_bps > BPS or m.maint_margin_bps > BPS:
         raise HealthError("MarginRatioTooLarge")
     if m.maint_margin_bps > m.init_margin_bps:

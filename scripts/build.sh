@@ -8,7 +8,7 @@ start=$(date +%s%N)
 # change to tools/sbf relinks every program (sbf-ld ignores the value).
 toolchain=$(cat tools/sbf-ld tools/sbf/*.py | sha256sum | cut -c1-16)
 export CARGO_TARGET_BPFEL_UNKNOWN_NONE_RUSTFLAGS="-C target-cpu=v2 -C link-arg=--toolchain=$toolchain"
-/usr/bin/cargo build --quiet --release --target bpfel-unknown-none --workspace
+/usr/bin/cargo build --quiet --release --target bpfel-unknown-none --workspace --exclude qd-idlgen
 mkdir -p target/deploy target/idl
 for so in target/bpfel-unknown-none/release/lib*.so; do
   name=$(basename "$so" .so); name=${name#lib}

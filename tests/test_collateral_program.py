@@ -279,7 +279,7 @@ def test_params_and_oracle_updates_need_their_roles() -> None:
     [event] = collateral.parse_events(result.logs)
     # The change is signed by the timelock; the proposal names its proposer.
     assert (event.name, event.data.seq, event.data.signer) == ("CollateralParamsChanged", 2, security.AUTHORITY)
-    failed(v.govern(v.ix.set_collateral_params(v.sol, new, 2), risk), E["InvalidStatus"])  # type: ignore[arg-type]
+    failed(v.govern(v.ix.set_collateral_params(v.sol, new, 2), risk), E["InvalidCollateralStatus"])  # type: ignore[arg-type]
     # Only ADMIN moves the oracle.
     failed(v.govern(v.ix.set_collateral_oracle(v.sol, v.feed, collateral.DEFAULT_GUARDS), risk), E["MissingRole"])
     assert v.govern(v.ix.set_collateral_oracle(v.sol, v.feed, collateral.DEFAULT_GUARDS)).ok

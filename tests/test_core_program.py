@@ -169,7 +169,7 @@ def test_initialize_account_attacks(c: Core) -> None:
     failed(c.chain.send([with_meta(base, 1, writable=False)]), E["NotWritable"])
     failed(c.chain.send([with_meta(base, 3, key=core.PROGRAM_ID)]), E["WrongProgram"])  # fake System program
     failed(c.chain.send([with_meta(base, 4, key=idl.program_id("qd_oracle"))]), E["WrongAddress"])  # another program account
-    failed(c.chain.send([with_meta(base, 1, key=c.admin.pubkey())]), E["WrongAddress"])  # admin as the config
+    failed(c.chain.send([with_meta(base, 1, key=c.admin.pubkey())]), E["DuplicateAccount"])  # admin as the config: one account in two writable slots
     assert c.chain.account(core.GLOBAL) is None
 
 

@@ -237,8 +237,8 @@ def test_publish_time_must_increase_and_not_run_ahead(live: Oracle) -> None:
 
 
 def test_publish_rejects_bad_prices(live: Oracle) -> None:
-    failed(live.publish(0), E["InvalidPrice"])
-    failed(live.publish(-5), E["InvalidPrice"])
+    failed(live.publish(0), E["InvalidPublishedPrice"])
+    failed(live.publish(-5), E["InvalidPublishedPrice"])
     failed(live.publish(100, conf=100), E["InvalidConfidence"])
 
 
@@ -356,7 +356,7 @@ def test_set_guards_validates_and_applies_per_action(live: Oracle) -> None:
 
 def test_set_status_halts_trading_reads(live: Oracle) -> None:
     assert live.publish(100_000_000).ok
-    failed(live.chain.send([live.ix.set_status(live.authority.pubkey(), live.feed, 2)]), E["InvalidStatus"])
+    failed(live.chain.send([live.ix.set_status(live.authority.pubkey(), live.feed, 2)]), E["InvalidFeedStatus"])
     assert live.chain.send([live.ix.set_status(live.authority.pubkey(), live.feed, oracle.STATUS_HALTED)]).ok
     failed(live.read(live.feed, Action.TRADE), E["OracleNotTrading"])
     assert live.read(live.feed, Action.SETTLEMENT).ok  # settlement does not require trading status

@@ -971,9 +971,9 @@ def test_create_session_records_its_limits(live: Desk) -> None:
 
 
 @pytest.mark.parametrize(("kwargs", "code"), [
-    ({"expires_at": T0}, "InvalidExpiry"),
-    ({"expires_at": T0 - 1}, "InvalidExpiry"),
-    ({"expires_at": T0 + 7 * DAY + 1}, "InvalidExpiry"),
+    ({"expires_at": T0}, "InvalidSessionExpiry"),
+    ({"expires_at": T0 - 1}, "InvalidSessionExpiry"),
+    ({"expires_at": T0 + 7 * DAY + 1}, "InvalidSessionExpiry"),
     ({"scopes": 0}, "InvalidScopes"),
     ({"scopes": 4}, "InvalidScopes"),
     ({"markets": 0}, "InvalidMarkets"),

@@ -285,7 +285,7 @@ class Run:
         if kind != ORACLE_OFFSET and price <= 0:
             raise Refused("InvalidPrice")
         if (tif == GTT) != (expiry != 0) or expiry < 0:
-            raise Refused("InvalidExpiry")
+            raise Refused("InvalidOrderExpiry")
         if given_auction and (given_auction.start_price <= 0 or given_auction.end_price <= 0):
             raise Refused("AuctionOutOfBounds")
         if size < m.min_order_size or size % m.lot_size:
@@ -293,7 +293,7 @@ class Run:
         if kind != ORACLE_OFFSET and price % tick:
             raise Refused("InvalidPrice")
         if tif == GTT and expiry <= s.now:
-            raise Refused("InvalidExpiry")
+            raise Refused("InvalidOrderExpiry")
         reserved = round_to_tick(oracle + price, tick, side) if kind == ORACLE_OFFSET else price
         if reserved <= 0:
             raise Refused("InvalidPrice")

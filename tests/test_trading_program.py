@@ -307,7 +307,7 @@ def test_params_status_and_oracle_changes_need_their_roles() -> None:
     failed(set_params(v.chain.keypair(), PARAMS), E["MissingRole"])
     assert set_status(risk, 1).ok and v.market().status == 1
     failed(set_status(risk, 2), E["MissingRole"])
-    failed(set_status(risk, 3), E["InvalidStatus"])
+    failed(set_status(risk, 3), E["InvalidMarketStatus"])
     assert set_status(v.admin, 0).ok
     v.publish(101_234_567)
     assert set_status(v.admin, 2).ok
@@ -343,7 +343,7 @@ def test_order_parameter_refusals() -> None:
     failed(v.place(t, order(size=10 * LOT + 1)), E["InvalidOrderSize"])
     failed(v.place(t, order(price=PRICE + 1)), E["InvalidPrice"])
     failed(v.place(t, order(kind=MARKET, tif=GTC)), E["InvalidOrderType"])
-    failed(v.place(t, order(tif=GTT, expiry_ts=v.chain.clock.unix_timestamp)), E["InvalidExpiry"])
+    failed(v.place(t, order(tif=GTT, expiry_ts=v.chain.clock.unix_timestamp)), E["InvalidOrderExpiry"])
     failed(v.place(t, order(BID, price=101 * USDC, post_only=REJECT)), E["PostOnlyCrosses"])
     failed(v.place(t, order(ASK, reduce_only=True)), E["ReduceOnlyIncreases"])
     failed(v.place(t, order(BID, tif=IOC, price=101 * USDC, auction=(PRICE, 101 * USDC, 1))), E["AuctionDurationOutOfRange"])

@@ -282,7 +282,6 @@ pub fn spend_session(s: &mut Session, notional: u64, now: i64) -> Result<(), Acc
 
 /// qd-security's `record_session_fill(notional)` by CPI: `authority` is qd-trading's
 /// [b"authority"] PDA (signing with `authority_seeds`), the only caller qd-security accepts.
-#[cfg(target_arch = "bpf")]
 pub fn record_session_fill(authority: &AccountInfo, session: &AccountInfo, notional: u64, authority_seeds: &[&[u8]]) -> Result<(), ProgramError> {
     use qd_runtime::cpi::{invoke_signed, AccountMeta};
     let mut data = qd_runtime::borsh::Writer::<16>::new();
@@ -298,12 +297,6 @@ pub fn record_session_fill(authority: &AccountInfo, session: &AccountInfo, notio
 
 /// qd-security's instruction discriminator for `record_session_fill`.
 pub const RECORD_SESSION_FILL: [u8; 8] = qd_runtime::hash::discriminator("global", "record_session_fill");
-
-impl From<AccessError> for ProgramError {
-    fn from(e: AccessError) -> Self {
-        ProgramError(e as u32)
-    }
-}
 
 #[cfg(test)]
 mod tests;

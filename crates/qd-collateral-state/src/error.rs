@@ -2,31 +2,23 @@
 //! check reads collateral through this crate or perp positions through qd-trading-state (which
 //! shares this enum), so each of their IDLs lists them.
 
-use qd_runtime::error::ProgramError;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u32)]
-pub enum CollateralStateError {
-    /// Collateral config does not match the balance entry's mint (health accounts out of order)
-    ConfigMintMismatch = 6300,
-    /// Oracle account is not the collateral config's oracle
-    WrongOracle = 6301,
-    /// Price update is for another Pyth feed than the collateral config's
-    OracleFeedMismatch = 6302,
-    /// Price update is only partially verified
-    OracleNotFullyVerified = 6303,
-    /// Collateral balances belong to another margin account
-    BalancesMismatch = 6304,
-    /// Perp market does not match the position's market (health accounts out of order)
-    MarketMismatch = 6305,
-    /// Trading account belongs to another margin account
-    WrongTradingAccount = 6306,
-    /// QuantDesk feed's authority does not hold ORACLE_ADMIN
-    UntrustedFeedAuthority = 6307,
-}
-
-impl From<CollateralStateError> for ProgramError {
-    fn from(e: CollateralStateError) -> Self {
-        ProgramError(e as u32)
+qd_runtime::errors! {
+    pub enum CollateralStateError {
+        /// Collateral config does not match the balance entry's mint (health accounts out of order)
+        ConfigMintMismatch = 6300,
+        /// Oracle account is not the collateral config's oracle
+        WrongOracle = 6301,
+        /// Price update is for another Pyth feed than the collateral config's
+        OracleFeedMismatch = 6302,
+        /// Price update is only partially verified
+        OracleNotFullyVerified = 6303,
+        /// Collateral balances belong to another margin account
+        BalancesMismatch = 6304,
+        /// Perp market does not match the position's market (health accounts out of order)
+        MarketMismatch = 6305,
+        /// Trading account belongs to another margin account
+        WrongTradingAccount = 6306,
+        /// QuantDesk feed's authority does not hold ORACLE_ADMIN
+        UntrustedFeedAuthority = 6307,
     }
 }

@@ -269,7 +269,6 @@ pub fn add_collateral_from(
 /// CPI into qd-collateral's `adjust_balance`: adds `delta` to `balances`' entry for `config`'s
 /// mint. `authority` is the calling program's [b"authority"] PDA and `authority_seeds` its signer
 /// seeds (bump included); qd-collateral accepts only qd-core's and qd-trading's.
-#[cfg(target_arch = "bpf")]
 pub fn adjust_balance(authority: &AccountInfo, config: &AccountInfo, balances: &AccountInfo, delta: i64, authority_seeds: &[&[u8]]) -> Result<(), ProgramError> {
     use qd_runtime::cpi::{invoke_signed, AccountMeta};
     let mut data = qd_runtime::borsh::Writer::<16>::new();

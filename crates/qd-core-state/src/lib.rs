@@ -7,7 +7,6 @@
 //! has checked the owner program trusts `owner` without re-deriving the address (1,500 CU).
 #![cfg_attr(target_arch = "bpf", no_std)]
 
-use qd_runtime::account::{AccountType, Pod};
 use qd_runtime::account_info::AccountInfo;
 use qd_runtime::error::ProgramError;
 use qd_runtime::hash::discriminator;
@@ -36,98 +35,98 @@ pub const STATUS_BANKRUPT: u8 = 1 << 2;
 /// qd-security's freeze/unfreeze CPI and qd-core's instruction decoder cannot drift.
 pub const SET_FROZEN: [u8; 8] = discriminator("global", "set_frozen");
 
-/// Anchor account "GlobalConfig" at PDA [b"global"] (address `qd_ids::CORE_GLOBAL`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(C)]
-pub struct GlobalConfig {
-    /// @8
-    pub version: u8,
-    /// @9
-    pub bump: u8,
-    /// @10: sub-account ids run 0..max_sub_accounts.
-    pub max_sub_accounts: u16,
-    /// @12
-    pub _pad0: [u8; 4],
-    /// @16: may change the limits.
-    pub admin: Pubkey,
-    /// @48: the quote (settlement) mint, e.g. USDC.
-    pub quote_mint: Pubkey,
-    /// @80: the other four programs, recorded for clients and CPI target checks.
-    pub collateral_program: Pubkey,
-    /// @112
-    pub oracle_program: Pubkey,
-    /// @144
-    pub trading_program: Pubkey,
-    /// @176
-    pub security_program: Pubkey,
-    /// @208: live margin accounts.
-    pub margin_accounts: u64,
-    /// @216: sequence number of the latest admin action on the config (its events' `seq`).
-    pub audit_seq: u64,
-    /// @224
-    pub _reserved: [u8; 56],
+qd_runtime::account! {
+    /// Anchor account "GlobalConfig" at PDA [b"global"] (address `qd_ids::CORE_GLOBAL`).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct GlobalConfig[272] {
+        /// @8
+        pub version: u8,
+        /// @9
+        pub bump: u8,
+        /// @10: sub-account ids run 0..max_sub_accounts.
+        pub max_sub_accounts: u16,
+        /// @12
+        pub _pad0: [u8; 4],
+        /// @16: may change the limits.
+        pub admin: Pubkey,
+        /// @48: the quote (settlement) mint, e.g. USDC.
+        pub quote_mint: Pubkey,
+        /// @80: the other four programs, recorded for clients and CPI target checks.
+        pub collateral_program: Pubkey,
+        /// @112
+        pub oracle_program: Pubkey,
+        /// @144
+        pub trading_program: Pubkey,
+        /// @176
+        pub security_program: Pubkey,
+        /// @208: live margin accounts.
+        pub margin_accounts: u64,
+        /// @216: sequence number of the latest admin action on the config (its events' `seq`).
+        pub audit_seq: u64,
+        /// @224
+        pub _reserved: [u8; 56],
+    }
 }
 
-// SAFETY: repr(C), integers and byte arrays, explicit padding; the layout test pins every offset.
-unsafe impl Pod for GlobalConfig {}
-impl AccountType for GlobalConfig {
-    const DISCRIMINATOR: [u8; 8] = discriminator("account", "GlobalConfig");
+
+qd_runtime::account! {
+    /// Anchor account "MarginAccount" at PDA [b"margin", owner, sub_id u16 LE]. Offsets are from the
+    /// account start; `owner` @16 and `status` @9 are the getProgramAccounts filters.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct MarginAccount[224] {
+        /// @8
+        pub version: u8,
+        /// @9: `STATUS_*` bits.
+        pub status: u8,
+        /// @10: canonical bump of the PDA.
+        pub bump: u8,
+        /// @11: owner's limit: 1 = orders may only reduce positions.
+        pub reduce_only: u8,
+        /// @12
+        pub sub_id: u16,
+        /// @14: compliance reason code of the current freeze (0 when not frozen).
+        pub freeze_reason: u16,
+        /// @16: the wallet that owns the account: the only key that may withdraw, transfer or change
+        /// delegate, limits and sessions.
+        pub owner: Pubkey,
+        /// @48: trade-only delegate (all zero: none).
+        pub delegate: Pubkey,
+        /// @80: UTF-8 label, zero padded.
+        pub name: [u8; 32],
+        /// @112: owner's limit: bit i set = perp market i may be traded.
+        pub allowed_markets: u64,
+        /// @120: owner's limit: maximum leverage in hundredths (500 = 5x); 0 = the markets' own limits.
+        pub max_leverage_x100: u16,
+        /// @122. Whether the account still holds anything is not counted here: qd-collateral (and
+        /// qd-trading) own those accounts, and close_margin_account checks theirs are closed.
+        pub _pad1: [u8; 6],
+        /// @128: sequence number of the latest privileged action on this account (audit events).
+        pub audit_seq: u64,
+        /// @136
+        pub created_slot: u64,
+        /// @144: cached health, in quote units (written by the health refresh, later step).
+        pub init_health: i64,
+        /// @152
+        pub maint_health: i64,
+        /// @160: slot of the cached health.
+        pub health_slot: u64,
+        /// @168
+        pub _reserved: [u8; 64],
+    }
 }
 
-/// Anchor account "MarginAccount" at PDA [b"margin", owner, sub_id u16 LE]. Offsets are from the
-/// account start; `owner` @16 and `status` @9 are the getProgramAccounts filters.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(C)]
-pub struct MarginAccount {
-    /// @8
-    pub version: u8,
-    /// @9: `STATUS_*` bits.
-    pub status: u8,
-    /// @10: canonical bump of the PDA.
-    pub bump: u8,
-    /// @11: owner's limit: 1 = orders may only reduce positions.
-    pub reduce_only: u8,
-    /// @12
-    pub sub_id: u16,
-    /// @14: compliance reason code of the current freeze (0 when not frozen).
-    pub freeze_reason: u16,
-    /// @16: the wallet that owns the account: the only key that may withdraw, transfer or change
-    /// delegate, limits and sessions.
-    pub owner: Pubkey,
-    /// @48: trade-only delegate (all zero: none).
-    pub delegate: Pubkey,
-    /// @80: UTF-8 label, zero padded.
-    pub name: [u8; 32],
-    /// @112: owner's limit: bit i set = perp market i may be traded.
-    pub allowed_markets: u64,
-    /// @120: owner's limit: maximum leverage in hundredths (500 = 5x); 0 = the markets' own limits.
-    pub max_leverage_x100: u16,
-    /// @122. Whether the account still holds anything is not counted here: qd-collateral (and
-    /// qd-trading) own those accounts, and close_margin_account checks theirs are closed.
-    pub _pad1: [u8; 6],
-    /// @128: sequence number of the latest privileged action on this account (audit events).
-    pub audit_seq: u64,
-    /// @136
-    pub created_slot: u64,
-    /// @144: cached health, in quote units (written by the health refresh, later step).
-    pub init_health: i64,
-    /// @152
-    pub maint_health: i64,
-    /// @160: slot of the cached health.
-    pub health_slot: u64,
-    /// @168
-    pub _reserved: [u8; 64],
-}
-
-// SAFETY: as for GlobalConfig.
-unsafe impl Pod for MarginAccount {}
-impl AccountType for MarginAccount {
-    const DISCRIMINATOR: [u8; 8] = discriminator("account", "MarginAccount");
-}
 
 impl MarginAccount {
     pub fn is_frozen(&self) -> bool {
         self.status & STATUS_FROZEN != 0
+    }
+    /// `signer` is the owner (only qd-core writes `owner`, at creation from the PDA seeds, so
+    /// the field is the account's identity).
+    pub fn check_owner(&self, signer: &Pubkey) -> Result<(), MarginError> {
+        if &self.owner != signer {
+            return Err(MarginError::NotOwner);
+        }
+        Ok(())
     }
     pub fn has_delegate(&self) -> bool {
         self.delegate != [0; 32]
@@ -143,6 +142,22 @@ pub fn load_margin(info: &AccountInfo) -> Result<&MarginAccount, ProgramError> {
     info.load::<MarginAccount>(&qd_ids::QD_CORE)
 }
 
+/// The margin account `owner` owns (`NotOwner` otherwise; the signature is the accounts
+/// declaration's check).
+pub fn load_owned_margin<'a>(info: &'a AccountInfo, owner: &AccountInfo) -> Result<&'a MarginAccount, ProgramError> {
+    let margin = load_margin(info)?;
+    margin.check_owner(owner.key())?;
+    Ok(margin)
+}
+
+qd_runtime::errors! {
+    /// Margin-account reads (6350..6400), shared by every program so "not the owner" has one code.
+    pub enum MarginError {
+        /// The signer is not the owner of this margin account
+        NotOwner = 6350,
+    }
+}
+
 /// The GlobalConfig (address, owner, discriminator and size checked).
 pub fn load_global(info: &AccountInfo) -> Result<&GlobalConfig, ProgramError> {
     validate::address(info, &qd_ids::CORE_GLOBAL)?;
@@ -152,6 +167,7 @@ pub fn load_global(info: &AccountInfo) -> Result<&GlobalConfig, ProgramError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use qd_runtime::account::AccountType;
     use core::mem::{offset_of, size_of};
 
     #[test]

@@ -261,7 +261,7 @@ fn check_collateral(c: &CollateralInput) -> Result<()> {
         return Err(HealthError::InvalidDecimals);
     }
     if c.price <= 0 {
-        return Err(HealthError::NonPositivePrice);
+        return Err(HealthError::NonPositiveInputPrice);
     }
     if c.init_weight_bps as u32 > BPS || c.maint_weight_bps as u32 > BPS {
         return Err(HealthError::WeightTooLarge);
@@ -275,7 +275,7 @@ fn check_collateral(c: &CollateralInput) -> Result<()> {
 fn check_perp(p: &PerpInput) -> Result<()> {
     let m = &p.market;
     if p.price <= 0 {
-        return Err(HealthError::NonPositivePrice);
+        return Err(HealthError::NonPositiveInputPrice);
     }
     if m.init_margin_bps as u32 > BPS || m.maint_margin_bps as u32 > BPS {
         return Err(HealthError::MarginRatioTooLarge);

@@ -321,8 +321,8 @@ fn invalid_inputs_are_named() {
     let c = usdc(1);
     let bad_c = [
         (CollateralInput { decimals: 19, ..c }, HealthError::InvalidDecimals),
-        (CollateralInput { price: 0, ..c }, HealthError::NonPositivePrice),
-        (CollateralInput { price: -1, ..c }, HealthError::NonPositivePrice),
+        (CollateralInput { price: 0, ..c }, HealthError::NonPositiveInputPrice),
+        (CollateralInput { price: -1, ..c }, HealthError::NonPositiveInputPrice),
         (CollateralInput { maint_weight_bps: 10_001, ..c }, HealthError::WeightTooLarge),
         (CollateralInput { init_weight_bps: 10_001, maint_weight_bps: 10_001, ..c }, HealthError::WeightTooLarge),
         (CollateralInput { init_weight_bps: 9_000, maint_weight_bps: 8_999, ..c }, HealthError::MaintWeightBelowInit),
@@ -333,7 +333,7 @@ fn invalid_inputs_are_named() {
     let p = perp(1, 1, 1, market(1_000, 500));
     let m = p.market;
     let bad_p = [
-        (PerpInput { price: 0, ..p }, HealthError::NonPositivePrice),
+        (PerpInput { price: 0, ..p }, HealthError::NonPositiveInputPrice),
         (PerpInput { market: PerpMarketParams { init_margin_bps: 10_001, ..m }, ..p }, HealthError::MarginRatioTooLarge),
         (PerpInput { market: PerpMarketParams { init_margin_bps: 500, maint_margin_bps: 501, ..m }, ..p }, HealthError::MaintMarginAboveInit),
         (PerpInput { market: PerpMarketParams { upnl_init_weight_bps: 10_001, ..m }, ..p }, HealthError::WeightTooLarge),

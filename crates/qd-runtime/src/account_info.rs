@@ -83,7 +83,6 @@ impl AccountInfo {
     }
 
     /// For CPI account infos (SBF only).
-    #[cfg(target_arch = "bpf")]
     pub(crate) fn lamports_ptr(&self) -> *mut u64 {
         // SAFETY: field of the live header.
         unsafe { &mut (*self.raw).lamports as *mut u64 }

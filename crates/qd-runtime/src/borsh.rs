@@ -142,12 +142,208 @@ impl<const N: usize> Writer<N> {
         self.bytes(k)
     }
 
+    /// What was written (for buffers sized by `BorshWrite::MAX_SIZE`, which cannot overflow).
+    pub fn written(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+
     pub fn finish(&self) -> Result<&[u8], ProgramError> {
         if self.overflow {
             Err(bad())
         } else {
             Ok(&self.buf[..self.len])
         }
+    }
+}
+
+/// A value borsh-decodes from instruction data (instruction arguments, their structs).
+pub trait BorshRead: Sized {
+    fn read(r: &mut Reader) -> Result<Self, ProgramError>;
+    /// `[Self; M]` element by element; bytes override it with one copy.
+    fn read_array<const M: usize>(r: &mut Reader) -> Result<[Self; M], ProgramError>
+    where
+        Self: Copy,
+    {
+        if M == 0 {
+            // SAFETY: a zero-length array has no bytes to initialize.
+            return Ok(unsafe { core::mem::MaybeUninit::<[Self; M]>::uninit().assume_init() });
+        }
+        let mut out = [Self::read(r)?; M];
+        for item in out.iter_mut().skip(1) {
+            *item = Self::read(r)?;
+        }
+        Ok(out)
+    }
+}
+
+/// A value borsh-encodes into events and return data; `MAX_SIZE` bounds its encoding, so an
+/// event's buffer is sized at compile time and never overflows.
+pub trait BorshWrite {
+    const MAX_SIZE: usize;
+    fn write<const N: usize>(&self, w: &mut Writer<N>);
+    /// `[Self]` element by element; bytes override it with one copy.
+    fn write_slice<const N: usize>(items: &[Self], w: &mut Writer<N>)
+    where
+        Self: Sized,
+    {
+        for item in items {
+            item.write(w);
+        }
+    }
+}
+
+macro_rules! borsh_int {
+    ($($name:ident: $t:ty),*) => {$(
+        impl BorshRead for $t {
+            #[inline(always)]
+            fn read(r: &mut Reader) -> Result<Self, ProgramError> {
+                r.$name()
+            }
+        }
+        impl BorshWrite for $t {
+            const MAX_SIZE: usize = core::mem::size_of::<$t>();
+            #[inline(always)]
+            fn write<const N: usize>(&self, w: &mut Writer<N>) {
+                w.$name(*self);
+            }
+        }
+    )*};
+}
+
+borsh_int!(u16: u16, u32: u32, u64: u64, i8: i8, i16: i16, i32: i32, i64: i64);
+
+impl BorshRead for u8 {
+    #[inline(always)]
+    fn read(r: &mut Reader) -> Result<Self, ProgramError> {
+        r.u8()
+    }
+    #[inline(always)]
+    fn read_array<const M: usize>(r: &mut Reader) -> Result<[u8; M], ProgramError> {
+        r.array()
+    }
+}
+
+impl BorshWrite for u8 {
+    const MAX_SIZE: usize = 1;
+    #[inline(always)]
+    fn write<const N: usize>(&self, w: &mut Writer<N>) {
+        w.u8(*self);
+    }
+    #[inline(always)]
+    fn write_slice<const N: usize>(items: &[u8], w: &mut Writer<N>) {
+        w.bytes(items);
+    }
+}
+
+impl BorshWrite for i128 {
+    const MAX_SIZE: usize = 16;
+    #[inline(always)]
+    fn write<const N: usize>(&self, w: &mut Writer<N>) {
+        w.i128(*self);
+    }
+}
+
+impl BorshRead for bool {
+    #[inline(always)]
+    fn read(r: &mut Reader) -> Result<Self, ProgramError> {
+        r.bool()
+    }
+}
+
+impl BorshWrite for bool {
+    const MAX_SIZE: usize = 1;
+    #[inline(always)]
+    fn write<const N: usize>(&self, w: &mut Writer<N>) {
+        w.bool(*self);
+    }
+}
+
+impl<T: BorshRead + Copy, const M: usize> BorshRead for [T; M] {
+    #[inline(always)]
+    fn read(r: &mut Reader) -> Result<Self, ProgramError> {
+        T::read_array(r)
+    }
+}
+
+impl<T: BorshWrite, const M: usize> BorshWrite for [T; M] {
+    const MAX_SIZE: usize = M * T::MAX_SIZE;
+    #[inline(always)]
+    fn write<const N: usize>(&self, w: &mut Writer<N>) {
+        T::write_slice(self, w);
+    }
+}
+
+impl<T: BorshRead> BorshRead for Option<T> {
+    #[inline(always)]
+    fn read(r: &mut Reader) -> Result<Self, ProgramError> {
+        r.option(T::read)
+    }
+}
+
+impl<T: BorshWrite> BorshWrite for Option<T> {
+    const MAX_SIZE: usize = 1 + T::MAX_SIZE;
+    #[inline(always)]
+    fn write<const N: usize>(&self, w: &mut Writer<N>) {
+        match self {
+            Some(v) => {
+                w.u8(1);
+                v.write(w);
+            }
+            None => {
+                w.u8(0);
+            }
+        }
+    }
+}
+
+/// Borsh `Vec<T>` (u32 length, then the items) of at most `M` items, without an allocator.
+/// A longer vector is `InvalidInstructionData`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BoundedVec<T, const M: usize> {
+    items: [T; M],
+    len: usize,
+}
+
+impl<T, const M: usize> BoundedVec<T, M> {
+    pub fn as_slice(&self) -> &[T] {
+        &self.items[..self.len]
+    }
+    pub fn len(&self) -> usize {
+        self.len
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+impl<T: Copy + Default, const M: usize> BoundedVec<T, M> {
+    /// The first `M` of `items` (tests and CPI callers build arguments with it).
+    pub fn from_slice(items: &[T]) -> Self {
+        let mut v = BoundedVec { items: [T::default(); M], len: items.len().min(M) };
+        v.items[..v.len].copy_from_slice(&items[..v.len]);
+        v
+    }
+}
+
+impl<T: BorshRead + Copy + Default, const M: usize> BorshRead for BoundedVec<T, M> {
+    fn read(r: &mut Reader) -> Result<Self, ProgramError> {
+        let len = r.u32()? as usize;
+        if len > M {
+            return Err(bad());
+        }
+        let mut v = BoundedVec { items: [T::default(); M], len };
+        for item in &mut v.items[..len] {
+            *item = T::read(r)?;
+        }
+        Ok(v)
+    }
+}
+
+impl<T: BorshWrite, const M: usize> BorshWrite for BoundedVec<T, M> {
+    const MAX_SIZE: usize = 4 + M * T::MAX_SIZE;
+    fn write<const N: usize>(&self, w: &mut Writer<N>) {
+        w.u32(self.len as u32);
+        T::write_slice(self.as_slice(), w);
     }
 }
 
@@ -180,6 +376,27 @@ mod tests {
         assert!(Reader::new(&[9, 0, 0, 0]).vec_u8(8).is_err());
         assert_eq!(Reader::new(&[0]).option(|r| r.u8()).unwrap(), None);
         assert_eq!(Reader::new(&[1, 4]).option(|r| r.u8()).unwrap(), Some(4));
+    }
+
+    #[test]
+    fn traits_round_trip_arrays_options_and_bounded_vecs() {
+        let mut w = Writer::<64>::new();
+        [7u8, 8, 9].write(&mut w);
+        Some(-3i64).write(&mut w);
+        None::<u16>.write(&mut w);
+        BoundedVec::<u64, 4>::from_slice(&[5, 6]).write(&mut w);
+        let bytes = w.finish().unwrap().to_vec();
+        let mut r = Reader::new(&bytes);
+        assert_eq!(<[u8; 3]>::read(&mut r).unwrap(), [7, 8, 9]);
+        assert_eq!(Option::<i64>::read(&mut r).unwrap(), Some(-3));
+        assert_eq!(Option::<u16>::read(&mut r).unwrap(), None);
+        assert_eq!(BoundedVec::<u64, 4>::read(&mut r).unwrap().as_slice(), &[5, 6]);
+        r.finish().unwrap();
+        assert_eq!(<BoundedVec<u64, 4> as BorshWrite>::MAX_SIZE, 36);
+        // Five items do not fit a vector of at most four.
+        let mut w = Writer::<64>::new();
+        BoundedVec::<u64, 8>::from_slice(&[1; 5]).write(&mut w);
+        assert!(BoundedVec::<u64, 4>::read(&mut Reader::new(w.finish().unwrap())).is_err());
     }
 
     #[test]

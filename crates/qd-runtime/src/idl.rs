@@ -1,12 +1,11 @@
-//! Host-only check that a `#[repr(C)]` account struct matches its Anchor IDL definition byte for
-//! byte, so the IDL clients decode with and the struct programs write cannot drift apart.
+//! Host-only: the Anchor (legacy) IDL generated from the programs' declarations (`declare`),
+//! and a byte-for-byte check of a `#[repr(C)]` struct against an IDL definition.
 //!
-//! Each program's test lists its struct's fields with `idl_fields!`; `check_layout` proves the
-//! list is complete (contiguous from offset 0 up to `size_of`, so no implicit padding and no
-//! omitted field) and that the IDL has the same fields, in order, with the same sizes (borsh
-//! lays fields out back to back, so equal sizes mean equal offsets).
-
-use std::collections::BTreeMap;
+//! Every declared type implements [`IdlType`]; the declaration macros turn each instruction,
+//! account list, account layout, event and error into its IDL JSON, and [`Program`] assembles
+//! one program's file (`tools/idlgen` writes them to idl/). `check_layout` proves a field list
+//! is contiguous from offset 0 up to `size_of` and that the IDL has the same fields, in order,
+//! with the same sizes (borsh lays fields out back to back, so equal sizes mean equal offsets).
 
 /// One field of a Rust struct: name, offset and size.
 #[derive(Debug, Clone, Copy)]
@@ -33,7 +32,8 @@ macro_rules! idl_fields {
     };
 }
 
-/// Minimal JSON: enough for IDL files (no escapes beyond \" and \\, numbers as i64).
+/// Minimal JSON: enough for IDL files (no escapes beyond \" and \\, numbers as i64). Objects
+/// keep their keys in order, so generated files read in Anchor's order.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Json {
     Null,
@@ -41,7 +41,7 @@ pub enum Json {
     Num(i64),
     Str(String),
     Arr(Vec<Json>),
-    Obj(BTreeMap<String, Json>),
+    Obj(Vec<(String, Json)>),
 }
 
 impl Json {
@@ -54,8 +54,89 @@ impl Json {
     }
     pub fn get(&self, key: &str) -> Option<&Json> {
         match self {
-            Json::Obj(m) => m.get(key),
+            Json::Obj(m) => m.iter().find(|(k, _)| k == key).map(|(_, v)| v),
             _ => None,
+        }
+    }
+    pub fn str(s: &str) -> Json {
+        Json::Str(s.to_string())
+    }
+    /// An object from `(key, value)` pairs, in order.
+    pub fn obj<const N: usize>(pairs: [(&str, Json); N]) -> Json {
+        Json::Obj(pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+    }
+    /// Adds `key` to an object (`self` must be one).
+    pub fn with(mut self, key: &str, value: Json) -> Json {
+        if let Json::Obj(m) = &mut self {
+            m.push((key.to_string(), value));
+        }
+        self
+    }
+    /// Adds `"docs"` to an object unless `docs` is empty.
+    pub fn with_docs(self, docs: &[&str]) -> Json {
+        match doc_text(docs) {
+            Some(text) => self.with("docs", Json::Arr(vec![Json::Str(text)])),
+            None => self,
+        }
+    }
+    /// The JSON text, indented by two spaces, arrays of scalars on one line, with a final newline.
+    pub fn pretty(&self) -> String {
+        let mut out = String::new();
+        self.write(&mut out, 0);
+        out.push('\n');
+        out
+    }
+    fn write(&self, out: &mut String, depth: usize) {
+        let pad = |out: &mut String, d: usize| out.extend(std::iter::repeat_n("  ", d));
+        match self {
+            Json::Null => out.push_str("null"),
+            Json::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Json::Num(n) => out.push_str(&n.to_string()),
+            Json::Str(s) => {
+                out.push('"');
+                for c in s.chars() {
+                    match c {
+                        '"' => out.push_str("\\\""),
+                        '\\' => out.push_str("\\\\"),
+                        c => out.push(c),
+                    }
+                }
+                out.push('"');
+            }
+            Json::Arr(a) if a.is_empty() => out.push_str("[]"),
+            Json::Arr(a) if a.iter().all(|v| !matches!(v, Json::Arr(_) | Json::Obj(_))) => {
+                out.push('[');
+                for (i, v) in a.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    v.write(out, depth);
+                }
+                out.push(']');
+            }
+            Json::Arr(a) => {
+                out.push_str("[\n");
+                for (i, v) in a.iter().enumerate() {
+                    pad(out, depth + 1);
+                    v.write(out, depth + 1);
+                    out.push_str(if i + 1 < a.len() { ",\n" } else { "\n" });
+                }
+                pad(out, depth);
+                out.push(']');
+            }
+            Json::Obj(m) if m.is_empty() => out.push_str("{}"),
+            Json::Obj(m) => {
+                out.push_str("{\n");
+                for (i, (k, v)) in m.iter().enumerate() {
+                    pad(out, depth + 1);
+                    Json::Str(k.clone()).write(out, depth + 1);
+                    out.push_str(": ");
+                    v.write(out, depth + 1);
+                    out.push_str(if i + 1 < m.len() { ",\n" } else { "\n" });
+                }
+                pad(out, depth);
+                out.push('}');
+            }
         }
     }
     pub fn as_str(&self) -> Option<&str> {
@@ -106,7 +187,7 @@ impl Parser<'_> {
         match self.s[self.i] {
             b'{' => {
                 self.i += 1;
-                let mut m = BTreeMap::new();
+                let mut m = Vec::new();
                 self.ws();
                 if self.s[self.i] == b'}' {
                     self.i += 1;
@@ -115,7 +196,7 @@ impl Parser<'_> {
                 loop {
                     let k = self.string();
                     self.eat(b':');
-                    m.insert(k, self.value());
+                    m.push((k, self.value()));
                     self.ws();
                     self.i += 1;
                     if self.s[self.i - 1] == b'}' {
@@ -173,6 +254,167 @@ pub fn camel(name: &str) -> String {
         }
     }
     out
+}
+
+/// Doc comment lines (as `#[doc]` gives them: one leading space each) as one IDL docs string.
+pub fn doc_text(docs: &[&str]) -> Option<String> {
+    let text = docs.iter().map(|d| d.trim()).filter(|d| !d.is_empty()).collect::<Vec<_>>().join(" ");
+    (!text.is_empty()).then_some(text)
+}
+
+/// `{"array": [elem, n]}`.
+pub fn array(elem: Json, n: usize) -> Json {
+    Json::obj([("array", Json::Arr(vec![elem, Json::Num(n as i64)]))])
+}
+
+/// Named type definitions (`accounts` and `types` of an IDL), each once, in discovery order.
+#[derive(Default)]
+pub struct Defs(pub Vec<Json>);
+
+impl Defs {
+    pub fn has(&self, name: &str) -> bool {
+        self.0.iter().any(|d| d.get("name").and_then(Json::as_str) == Some(name))
+    }
+}
+
+/// A Rust type's IDL type, and the named definitions it needs.
+pub trait IdlType {
+    fn idl() -> Json;
+    fn idl_defs(_defs: &mut Defs) {}
+}
+
+/// A generic wrapper's IDL type around its parameter's (`Option<T>`, `BoundedVec<T, N>`).
+pub trait IdlWrap {
+    fn wrap(inner: Json) -> Json;
+}
+
+macro_rules! idl_primitive {
+    ($($t:ty => $name:literal),*) => {$(
+        impl IdlType for $t {
+            fn idl() -> Json {
+                Json::str($name)
+            }
+        }
+    )*};
+}
+
+idl_primitive!(u8 => "u8", u16 => "u16", u32 => "u32", u64 => "u64", u128 => "u128", i8 => "i8", i16 => "i16", i32 => "i32",
+    i64 => "i64", i128 => "i128", bool => "bool");
+
+/// Arrays: the element's definitions (the type itself is written by `idl_ty!`, which tells a
+/// `Pubkey` from a byte array by name).
+impl<T: IdlType, const M: usize> IdlType for [T; M] {
+    fn idl() -> Json {
+        array(T::idl(), M)
+    }
+    fn idl_defs(defs: &mut Defs) {
+        T::idl_defs(defs)
+    }
+}
+
+impl<T: IdlType> IdlType for Option<T> {
+    fn idl() -> Json {
+        Self::wrap(T::idl())
+    }
+    fn idl_defs(defs: &mut Defs) {
+        T::idl_defs(defs)
+    }
+}
+
+impl<T> IdlWrap for Option<T> {
+    fn wrap(inner: Json) -> Json {
+        Json::obj([("option", inner)])
+    }
+}
+
+impl<T: IdlType, const M: usize> IdlType for crate::borsh::BoundedVec<T, M> {
+    fn idl() -> Json {
+        Self::wrap(T::idl())
+    }
+    fn idl_defs(defs: &mut Defs) {
+        T::idl_defs(defs)
+    }
+}
+
+/// A vector of bytes is Anchor's `bytes`.
+impl<T, const M: usize> IdlWrap for crate::borsh::BoundedVec<T, M> {
+    fn wrap(inner: Json) -> Json {
+        if inner == Json::str("u8") {
+            Json::str("bytes")
+        } else {
+            Json::obj([("vec", inner)])
+        }
+    }
+}
+
+/// A struct definition `{"name", "type": {"kind": "struct", "fields"}}` (fields: name, type, docs).
+pub fn struct_def(name: &str, fields: Vec<Json>) -> Json {
+    Json::obj([("name", Json::str(name)), ("type", Json::obj([("kind", Json::str("struct")), ("fields", Json::Arr(fields))]))])
+}
+
+/// One field or argument: `{"name": camelCase, "type", "docs"?}`.
+pub fn field(name: &str, ty: Json, docs: &[&str]) -> Json {
+    Json::obj([("name", Json::Str(camel(name))), ("type", ty)]).with_docs(docs)
+}
+
+/// One program's IDL, assembled from its declarations.
+pub struct Program {
+    pub name: &'static str,
+    pub docs: &'static str,
+    pub address: String,
+    pub instructions: Vec<Json>,
+    /// Names of the account types the program owns (their definitions go to `accounts`).
+    pub accounts: Vec<&'static str>,
+    pub events: Vec<Json>,
+    pub errors: Vec<Json>,
+    /// Every named definition reached from instructions, accounts and events.
+    pub defs: Defs,
+}
+
+impl Program {
+    pub fn to_json(&self) -> Json {
+        let (accounts, types): (Vec<Json>, Vec<Json>) = self
+            .defs
+            .0
+            .iter()
+            .cloned()
+            .partition(|d| d.get("name").and_then(Json::as_str).is_some_and(|n| self.accounts.contains(&n)));
+        let mut ordered = Vec::new();
+        for name in &self.accounts {
+            ordered.extend(accounts.iter().find(|d| d.get("name").and_then(Json::as_str) == Some(name)).cloned());
+        }
+        Json::obj([
+            ("version", Json::str("0.1.0")),
+            ("name", Json::str(self.name)),
+            ("docs", Json::Arr(vec![Json::str(self.docs)])),
+            ("instructions", Json::Arr(self.instructions.clone())),
+            ("accounts", Json::Arr(ordered)),
+            ("types", Json::Arr(types)),
+            ("events", Json::Arr(self.events.clone())),
+            ("errors", Json::Arr(self.errors.clone())),
+            ("metadata", Json::obj([("address", Json::Str(self.address.clone()))])),
+        ])
+    }
+}
+
+/// Base58 of a public key (the IDL's metadata address).
+pub fn base58(key: &[u8; 32]) -> String {
+    const ALPHABET: &[u8; 58] = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+    let mut digits: Vec<u8> = Vec::new();
+    for &byte in key {
+        let mut carry = byte as u32;
+        for d in digits.iter_mut() {
+            carry += (*d as u32) << 8;
+            *d = (carry % 58) as u8;
+            carry /= 58;
+        }
+        while carry > 0 {
+            digits.push((carry % 58) as u8);
+            carry /= 58;
+        }
+    }
+    let zeros = key.iter().take_while(|b| **b == 0).count();
+    std::iter::repeat_n('1', zeros).chain(digits.iter().rev().map(|d| ALPHABET[*d as usize] as char)).collect()
 }
 
 fn find_type<'a>(idl: &'a Json, name: &str) -> &'a Json {

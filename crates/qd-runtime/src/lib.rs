@@ -1,6 +1,6 @@
 //! The runtime binding every QuantDesk program is built on. `no_std` on SBF; on the host it
-//! compiles with std so pure logic gets ordinary `cargo test` unit tests. Modules that call
-//! syscalls exist on SBF only (the host has no runtime to call).
+//! compiles with std against stubbed syscalls, so processors get ordinary `cargo test` unit tests
+//! and clippy sees every line.
 #![cfg_attr(target_arch = "bpf", no_std)]
 
 pub mod account;
@@ -15,15 +15,15 @@ pub mod idl;
 pub mod pubkey;
 pub mod validate;
 
-#[cfg(target_arch = "bpf")]
 pub mod cpi;
-#[cfg(target_arch = "bpf")]
+pub mod declare;
+#[cfg(not(target_arch = "bpf"))]
+pub mod host;
+#[cfg(not(target_arch = "bpf"))]
+mod host_syscalls;
 pub mod log;
-#[cfg(target_arch = "bpf")]
 pub mod pda;
-#[cfg(target_arch = "bpf")]
 pub mod syscalls;
-#[cfg(target_arch = "bpf")]
 pub mod system;
 pub mod sysvar;
 pub mod token;

@@ -1,5 +1,7 @@
-//! Raw Solana syscalls (SBPF v0 names; the loader resolves them by murmur3 hash). Only on SBF:
-//! host builds have no runtime, so modules that need one are compiled for SBF only.
+//! Raw Solana syscalls (SBPF v0 names; the loader resolves them by murmur3 hash). On the host
+//! (`cargo test`, clippy) the same names are stubs (`host_syscalls`), so every processor compiles
+//! and runs there: logs and return data are recorded, memory and hashing work, sysvars come from
+//! a per-thread host clock, and what needs a real runtime (PDAs, CPI) fails with a nonzero code.
 
 /// A (pointer, length) pair as the C syscall ABI expects for seeds and log slices.
 #[repr(C)]
@@ -15,6 +17,7 @@ impl SolBytes {
     }
 }
 
+#[cfg(target_arch = "bpf")]
 extern "C" {
     pub fn sol_log_(message: *const u8, len: u64);
     pub fn sol_log_64_(a: u64, b: u64, c: u64, d: u64, e: u64);
@@ -46,3 +49,6 @@ extern "C" {
     pub fn sol_sha256(slices: *const SolBytes, count: u64, out: *mut u8) -> u64;
     pub fn abort() -> !;
 }
+
+#[cfg(not(target_arch = "bpf"))]
+pub use crate::host_syscalls::*;

@@ -6,7 +6,6 @@ use crate::account_info::AccountInfo;
 use crate::error::{ProgramError, ProgramResult, RuntimeError};
 use crate::pubkey::{pubkey, Pubkey};
 use crate::validate;
-#[cfg(target_arch = "bpf")]
 use crate::syscalls;
 
 #[repr(C)]
@@ -20,7 +19,6 @@ pub struct Clock {
 }
 
 impl Clock {
-    #[cfg(target_arch = "bpf")]
     pub fn get() -> Result<Clock, ProgramError> {
         let mut clock = Clock::default();
         // SAFETY: Clock matches the runtime's 40-byte layout.
@@ -32,7 +30,6 @@ impl Clock {
 }
 
 /// The Rent sysvar: lamports per byte-year and the exemption threshold (an f64 in years).
-#[cfg(target_arch = "bpf")]
 #[repr(C)]
 #[derive(Clone, Copy, Default)]
 struct RawRent {
@@ -44,7 +41,6 @@ struct RawRent {
 /// Bytes the runtime charges rent for on top of the data.
 const ACCOUNT_STORAGE_OVERHEAD: u64 = 128;
 
-#[cfg(target_arch = "bpf")]
 /// Minimum lamports for a rent-exempt account of `space` data bytes, computed in integers from
 /// the sysvar's f64 threshold bits (no floats on chain): threshold = mantissa * 2^(exp-1075).
 pub fn minimum_balance(space: usize) -> Result<u64, ProgramError> {

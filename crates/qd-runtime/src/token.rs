@@ -2,11 +2,8 @@
 //! these calls, so `program` may be either id).
 
 use crate::account_info::AccountInfo;
-#[cfg(target_arch = "bpf")]
 use crate::borsh::Writer;
-#[cfg(target_arch = "bpf")]
 use crate::cpi::{invoke_signed, AccountMeta};
-#[cfg(target_arch = "bpf")]
 use crate::error::ProgramResult;
 use crate::error::{ProgramError, RuntimeError};
 use crate::pubkey::{pubkey, Pubkey};
@@ -46,16 +43,11 @@ pub fn mint(owner: &Pubkey, data: &[u8]) -> Option<Mint> {
     (data[MINT_IS_INITIALIZED] == 1).then_some(Mint { decimals: data[MINT_DECIMALS], extensions })
 }
 
-#[cfg(target_arch = "bpf")]
 const TRANSFER: u8 = 3;
-#[cfg(target_arch = "bpf")]
 const MINT_TO: u8 = 7;
-#[cfg(target_arch = "bpf")]
 const TRANSFER_CHECKED: u8 = 12;
-#[cfg(target_arch = "bpf")]
 const INITIALIZE_ACCOUNT3: u8 = 18;
 
-#[cfg(target_arch = "bpf")]
 fn check_program(program: &AccountInfo) -> Result<&Pubkey, ProgramError> {
     let id = program.key();
     if id != &ID && id != &ID_2022 {
@@ -64,7 +56,6 @@ fn check_program(program: &AccountInfo) -> Result<&Pubkey, ProgramError> {
     Ok(id)
 }
 
-#[cfg(target_arch = "bpf")]
 pub fn transfer(program: &AccountInfo, from: &AccountInfo, to: &AccountInfo, authority: &AccountInfo, amount: u64, signers: &[&[&[u8]]]) -> ProgramResult {
     let id = check_program(program)?;
     let mut w = Writer::<9>::new();
@@ -73,7 +64,6 @@ pub fn transfer(program: &AccountInfo, from: &AccountInfo, to: &AccountInfo, aut
     invoke_signed(id, &metas, &[from, to, authority], w.finish()?, signers)
 }
 
-#[cfg(target_arch = "bpf")]
 #[allow(clippy::too_many_arguments)]
 pub fn transfer_checked(
     program: &AccountInfo,
@@ -96,7 +86,6 @@ pub fn transfer_checked(
     invoke_signed(id, &metas, &[from, mint, to, authority], w.finish()?, signers)
 }
 
-#[cfg(target_arch = "bpf")]
 pub fn mint_to(program: &AccountInfo, mint: &AccountInfo, to: &AccountInfo, authority: &AccountInfo, amount: u64, signers: &[&[&[u8]]]) -> ProgramResult {
     let id = check_program(program)?;
     let mut w = Writer::<9>::new();
@@ -105,7 +94,6 @@ pub fn mint_to(program: &AccountInfo, mint: &AccountInfo, to: &AccountInfo, auth
     invoke_signed(id, &metas, &[mint, to, authority], w.finish()?, signers)
 }
 
-#[cfg(target_arch = "bpf")]
 /// Initializes an already allocated (owner = token program) account for `mint` and `owner`.
 pub fn initialize_account3(program: &AccountInfo, account: &AccountInfo, mint: &AccountInfo, owner: &Pubkey) -> ProgramResult {
     let id = check_program(program)?;

@@ -23,7 +23,6 @@ pub fn load_trading(info: &AccountInfo) -> Result<&TradingAccount, ProgramError>
 /// `margin_account`'s trading account as passed to a reader that must count its positions:
 /// None when `info` is the canonical PDA [b"trading", margin_account] and qd-trading does not
 /// own it (never opened, or closed), so no positions are skipped by passing another account.
-#[cfg(target_arch = "bpf")]
 pub fn trading_account_of<'a>(
     info: &'a AccountInfo,
     margin_account: &qd_runtime::pubkey::Pubkey,

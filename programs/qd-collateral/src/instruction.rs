@@ -96,7 +96,7 @@ impl CollateralInstruction {
                 let params = Params::read(&mut r)?;
                 let status = r.u8()?;
                 if status != STATUS_ACTIVE && status != STATUS_WITHDRAW_ONLY {
-                    return Err(CollateralError::InvalidStatus.into());
+                    return Err(CollateralError::InvalidCollateralStatus.into());
                 }
                 CollateralInstruction::SetCollateralParams { params, status }
             }
@@ -167,7 +167,7 @@ mod tests {
                 status: 1
             }
         );
-        assert_eq!(code(CollateralInstruction::unpack(&status(2))), CollateralError::InvalidStatus as u32);
+        assert_eq!(code(CollateralInstruction::unpack(&status(2))), CollateralError::InvalidCollateralStatus as u32);
         let set = |p: Vec<u8>| with(SET_COLLATERAL_PARAMS, &[&p[..], &[0]].concat());
         assert_eq!(code(CollateralInstruction::unpack(&set(params(9_001, 9_000, 1, 1)))), CollateralError::InvalidWeights as u32);
         assert_eq!(code(CollateralInstruction::unpack(&set(params(0, 10_001, 1, 1)))), CollateralError::InvalidWeights as u32);

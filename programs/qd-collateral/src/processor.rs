@@ -142,7 +142,7 @@ fn require_init_health(
     clock: &Clock,
 ) -> ProgramResult {
     if health_of(balances, margin_account, trading_info, accounts, OracleAction::Margin, clock)?.init_health()? < 0 {
-        return Err(E::InsufficientHealth.into());
+        return Err(qd_health::HealthError::InsufficientHealth.into());
     }
     Ok(())
 }
@@ -281,7 +281,7 @@ fn open_balances(accounts: &[AccountInfo]) -> ProgramResult {
     validate::distinct(&[owner, balances_info])?;
     let margin = load_margin(margin_info)?;
     if &margin.owner != owner.key() {
-        return Err(E::NotOwner.into());
+        return Err(qd_core_state::MarginError::NotOwner.into());
     }
     let bump = pda::check_canonical(balances_info.key(), &[BALANCES_SEED, margin_info.key()], &crate::ID)?;
     system::create_account(owner, balances_info, CollateralBalances::LEN, &crate::ID, &[&[BALANCES_SEED, margin_info.key(), &[bump]]])?;
@@ -304,7 +304,7 @@ fn close_balances(accounts: &[AccountInfo]) -> ProgramResult {
     validate::writable(owner)?;
     let margin = load_margin(margin_info)?;
     if &margin.owner != owner.key() {
-        return Err(E::NotOwner.into());
+        return Err(qd_core_state::MarginError::NotOwner.into());
     }
     let balances = balances_mut(balances_info, margin_info.key())?;
     if balances.count != 0 {

@@ -4,51 +4,36 @@
 
 use crate::error::CoreError;
 use qd_core_state::MAX_SUB_ACCOUNTS_LIMIT;
-/// `set_frozen` lives in qd-core-state, shared with qd-security's CPI.
-pub use qd_core_state::SET_FROZEN;
-use qd_runtime::borsh::{self, Reader};
-use qd_runtime::error::{ProgramError, RuntimeError};
-use qd_runtime::hash::discriminator;
+use crate::processor::{
+    CloseMarginAccountAccounts, CreateMarginAccountAccounts, InitializeAccounts, OwnerAccounts, SetFrozenAccounts, SetMaxSubAccountsAccounts,
+};
+use qd_runtime::error::ProgramError;
 use qd_runtime::pubkey::Pubkey;
-
-pub const INITIALIZE: [u8; 8] = discriminator("global", "initialize");
-pub const SET_MAX_SUB_ACCOUNTS: [u8; 8] = discriminator("global", "set_max_sub_accounts");
-pub const CREATE_MARGIN_ACCOUNT: [u8; 8] = discriminator("global", "create_margin_account");
-pub const CLOSE_MARGIN_ACCOUNT: [u8; 8] = discriminator("global", "close_margin_account");
-pub const SET_DELEGATE: [u8; 8] = discriminator("global", "set_delegate");
-pub const SET_LIMITS: [u8; 8] = discriminator("global", "set_limits");
 
 /// Account leverage limit bounds (hundredths): 1x..100x; 0 means "the markets' own limits".
 pub const MIN_LEVERAGE_X100: u16 = 100;
 pub const MAX_LEVERAGE_X100: u16 = 10_000;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CoreInstruction {
-    /// Accounts: admin (signer, writable: pays rent), global (writable, `CORE_GLOBAL`), quote
-    /// mint, system program, qd-core program account, its ProgramData account.
-    Initialize { max_sub_accounts: u16 },
-    /// Accounts: admin (signer), global (writable).
-    SetMaxSubAccounts { max_sub_accounts: u16 },
-    /// Accounts: owner (signer, writable: pays rent), global (writable), margin account PDA
-    /// (writable), system program.
-    CreateMarginAccount { sub_id: u16, name: [u8; 32] },
-    /// Accounts: owner (signer, writable: receives the rent), global (writable), margin
-    /// account (writable), its qd-collateral balances PDA (must be closed).
-    CloseMarginAccount,
-    /// Accounts: owner (signer), margin account (writable).
-    SetDelegate { delegate: Pubkey },
-    /// Accounts: owner (signer), margin account (writable).
-    SetLimits { max_leverage_x100: u16, allowed_markets: u64, reduce_only: bool },
-    /// Accounts: qd-security's authority PDA (signer), margin account (writable).
-    SetFrozen { frozen: bool, reason: u16 },
-}
-
-fn max_sub_accounts(r: &mut Reader) -> Result<u16, ProgramError> {
-    let max = r.u16()?;
-    if max == 0 || max > MAX_SUB_ACCOUNTS_LIMIT {
-        return Err(CoreError::InvalidMaxSubAccounts.into());
+qd_runtime::instructions! {
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum CoreInstruction check check_args {
+        /// Creates the GlobalConfig PDA ["global"]; only the program's upgrade authority may call it.
+        initialize => Initialize { max_sub_accounts: u16 } accounts InitializeAccounts,
+        /// Admin only: sub-account ids run 0..max_sub_accounts (1..=256); existing accounts stay valid.
+        set_max_sub_accounts => SetMaxSubAccounts { max_sub_accounts: u16 } accounts SetMaxSubAccountsAccounts,
+        /// Creates the owner's MarginAccount PDA ["margin", owner, sub_id u16 LE]; the owner pays rent.
+        create_margin_account => CreateMarginAccount { sub_id: u16, name: [u8; 32] } accounts CreateMarginAccountAccounts,
+        /// Owner only: closes an unfrozen account not being liquidated whose collateral balances account
+        /// (qd-collateral PDA [b"balances", margin_account]) and trading account (qd-trading PDA
+        /// [b"trading", margin_account]) are closed; the rent returns to the owner.
+        close_margin_account => CloseMarginAccount {} accounts CloseMarginAccountAccounts,
+        /// Owner only: sets the trade-only delegate (the zero key removes it). A frozen account may only remove it.
+        set_delegate => SetDelegate { delegate: Pubkey } accounts OwnerAccounts,
+        /// Owner only: leverage limit (0 or 100..=10000 hundredths), allowed market bits, reduce-only.
+        set_limits => SetLimits { max_leverage_x100: u16, allowed_markets: u64, reduce_only: bool } accounts OwnerAccounts,
+        /// CPI from qd-security only (its authority PDA signs): sets or clears the freeze and bumps audit_seq.
+        set_frozen => SetFrozen { frozen: bool, reason: u16 } accounts SetFrozenAccounts,
     }
-    Ok(max)
 }
 
 /// A label: valid UTF-8 up to its first zero byte, then only zeros (so one text has exactly
@@ -58,42 +43,37 @@ pub fn valid_name(name: &[u8; 32]) -> bool {
     name[len..].iter().all(|&b| b == 0) && core::str::from_utf8(&name[..len]).is_ok()
 }
 
-impl CoreInstruction {
-    pub fn unpack(data: &[u8]) -> Result<Self, ProgramError> {
-        let (tag, mut r) = borsh::instruction(data)?;
-        let ix = match tag {
-            INITIALIZE => CoreInstruction::Initialize { max_sub_accounts: max_sub_accounts(&mut r)? },
-            SET_MAX_SUB_ACCOUNTS => CoreInstruction::SetMaxSubAccounts { max_sub_accounts: max_sub_accounts(&mut r)? },
-            CREATE_MARGIN_ACCOUNT => {
-                let sub_id = r.u16()?;
-                let name = r.array()?;
-                if !valid_name(&name) {
-                    return Err(CoreError::InvalidName.into());
-                }
-                CoreInstruction::CreateMarginAccount { sub_id, name }
-            }
-            CLOSE_MARGIN_ACCOUNT => CoreInstruction::CloseMarginAccount,
-            SET_DELEGATE => CoreInstruction::SetDelegate { delegate: r.pubkey()? },
-            SET_LIMITS => {
-                let max_leverage_x100 = r.u16()?;
-                let allowed_markets = r.u64()?;
-                let reduce_only = r.bool()?;
-                if max_leverage_x100 != 0 && !(MIN_LEVERAGE_X100..=MAX_LEVERAGE_X100).contains(&max_leverage_x100) {
-                    return Err(CoreError::InvalidLimits.into());
-                }
-                CoreInstruction::SetLimits { max_leverage_x100, allowed_markets, reduce_only }
-            }
-            SET_FROZEN => CoreInstruction::SetFrozen { frozen: r.bool()?, reason: r.u16()? },
-            _ => return Err(RuntimeError::InvalidInstruction.into()),
-        };
-        r.finish()?;
-        Ok(ix)
+/// The argument checks decoding runs: sub-account limit, label, leverage limit.
+fn check_args(ix: &CoreInstruction) -> Result<(), ProgramError> {
+    match *ix {
+        CoreInstruction::Initialize { max_sub_accounts } | CoreInstruction::SetMaxSubAccounts { max_sub_accounts }
+            if max_sub_accounts == 0 || max_sub_accounts > MAX_SUB_ACCOUNTS_LIMIT =>
+        {
+            Err(CoreError::InvalidMaxSubAccounts.into())
+        }
+        CoreInstruction::CreateMarginAccount { name, .. } if !valid_name(&name) => Err(CoreError::InvalidName.into()),
+        CoreInstruction::SetLimits { max_leverage_x100, .. }
+            if max_leverage_x100 != 0 && !(MIN_LEVERAGE_X100..=MAX_LEVERAGE_X100).contains(&max_leverage_x100) =>
+        {
+            Err(CoreError::InvalidLimits.into())
+        }
+        _ => Ok(()),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use qd_runtime::error::RuntimeError;
+    use qd_runtime::hash::discriminator;
+
+    const INITIALIZE: [u8; 8] = discriminator("global", "initialize");
+    const SET_MAX_SUB_ACCOUNTS: [u8; 8] = discriminator("global", "set_max_sub_accounts");
+    const CREATE_MARGIN_ACCOUNT: [u8; 8] = discriminator("global", "create_margin_account");
+    const CLOSE_MARGIN_ACCOUNT: [u8; 8] = discriminator("global", "close_margin_account");
+    const SET_DELEGATE: [u8; 8] = discriminator("global", "set_delegate");
+    const SET_LIMITS: [u8; 8] = discriminator("global", "set_limits");
+    const SET_FROZEN: [u8; 8] = qd_core_state::SET_FROZEN;
 
     fn with(tag: [u8; 8], args: &[u8]) -> Vec<u8> {
         [&tag[..], args].concat()

@@ -22,38 +22,24 @@
 pub mod error;
 pub mod events;
 pub mod instruction;
-#[cfg(target_arch = "bpf")]
 pub mod processor;
 
 pub use qd_ids::QD_CORE as ID;
 
-#[cfg(target_arch = "bpf")]
-qd_runtime::entrypoint!(processor::process);
+use qd_core_state::{GlobalConfig, MarginAccount};
 
-#[cfg(test)]
-mod idl_layout {
-    use qd_core_state::{GlobalConfig, MarginAccount};
-    use qd_runtime::idl::check_layout;
-    use qd_runtime::idl_fields;
-
-    const IDL: &str = include_str!("../../../idl/qd_core.json");
-
-    #[test]
-    fn accounts_match_the_idl() {
-        check_layout(
-            IDL,
-            "GlobalConfig",
-            &idl_fields!(GlobalConfig: version, bump, max_sub_accounts, _pad0, admin, quote_mint, collateral_program, oracle_program,
-                trading_program, security_program, margin_accounts, audit_seq, _reserved),
-            core::mem::size_of::<GlobalConfig>(),
-        );
-        check_layout(
-            IDL,
-            "MarginAccount",
-            &idl_fields!(MarginAccount: version, status, bump, reduce_only, sub_id, freeze_reason, owner, delegate, name, allowed_markets,
-                max_leverage_x100, _pad1, audit_seq, created_slot, init_health,
-                maint_health, health_slot, _reserved),
-            core::mem::size_of::<MarginAccount>(),
-        );
-    }
+qd_runtime::program! {
+    name: "qd_core",
+    docs: "QuantDesk core: GlobalConfig and margin accounts (sub-accounts, delegation, owner limits, compliance freeze).",
+    id: ID,
+    process: processor::process,
+    instructions: instruction::CoreInstruction,
+    accounts: [GlobalConfig, MarginAccount],
+    events: events::idl,
+    errors: [
+        qd_runtime::error::RuntimeError,
+        qd_access::AccessError,
+        qd_core_state::MarginError,
+        error::CoreError,
+    ],
 }

@@ -12,7 +12,6 @@ use qd_runtime::account::{init, AccountType};
 use qd_runtime::account_info::AccountInfo;
 use qd_runtime::deploy::check_deployer;
 use qd_runtime::error::{ProgramError, ProgramResult, RuntimeError};
-use qd_runtime::log::emit;
 use qd_runtime::pubkey::Pubkey;
 use qd_runtime::sysvar::{refuse_durable_nonce, Clock};
 use qd_runtime::{pda, system, token, validate};
@@ -27,7 +26,7 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Pr
         CoreInstruction::Initialize { max_sub_accounts } => initialize(accounts, max_sub_accounts),
         CoreInstruction::SetMaxSubAccounts { max_sub_accounts } => set_max_sub_accounts(accounts, max_sub_accounts),
         CoreInstruction::CreateMarginAccount { sub_id, name } => create_margin_account(accounts, sub_id, name),
-        CoreInstruction::CloseMarginAccount => close_margin_account(accounts),
+        CoreInstruction::CloseMarginAccount {} => close_margin_account(accounts),
         CoreInstruction::SetDelegate { delegate } => set_delegate(accounts, delegate),
         CoreInstruction::SetLimits { max_leverage_x100, allowed_markets, reduce_only } => {
             set_limits(accounts, max_leverage_x100, allowed_markets, reduce_only)
@@ -46,26 +45,35 @@ fn global_mut(info: &AccountInfo) -> Result<&mut GlobalConfig, ProgramError> {
     info.load_mut::<GlobalConfig>(&crate::ID)
 }
 
-/// The margin account, writable, after checking that `owner` signed and owns it. Only qd-core
-/// writes `owner` (at creation, from the PDA seeds), so the field is the account's identity.
+/// The margin account `owner` owns, writable (the signature is checked by the accounts' `parse`).
 fn owned_margin<'a>(owner: &AccountInfo, info: &'a AccountInfo) -> Result<&'a mut MarginAccount, ProgramError> {
-    validate::signer(owner)?;
     let margin = info.load_mut::<MarginAccount>(&crate::ID)?;
-    if &margin.owner != owner.key() {
-        return Err(E::NotOwner.into());
-    }
+    margin.check_owner(owner.key())?;
     Ok(margin)
 }
 
+qd_runtime::accounts! {
+    pub struct InitializeAccounts {
+        /// Upgrade authority; becomes the admin and pays rent
+        admin(mut, signer),
+        /// PDA ["global"]
+        global(mut),
+        /// Initialized SPL Token or Token-2022 mint
+        quote_mint,
+        system_program,
+        /// The qd-core program account
+        program,
+        /// The program's ProgramData account (upgradeable loader)
+        program_data,
+    }
+}
+
 fn initialize(accounts: &[AccountInfo], max_sub_accounts: u16) -> ProgramResult {
-    let [admin, global, quote_mint, system_program, program, program_data] = validate::accounts::<6>(accounts)?;
+    let InitializeAccounts { admin, global, quote_mint, system_program, program, program_data, .. } = InitializeAccounts::parse(accounts)?;
     // Only the upgrade authority may initialize: otherwise whoever front-runs it owns the venue.
     check_deployer(&crate::ID, program, program_data, admin)?;
-    validate::writable(admin)?;
-    validate::writable(global)?;
     validate::address(global, &qd_ids::CORE_GLOBAL)?;
     validate::program(system_program, &system::ID)?;
-    validate::distinct(&[admin, global])?;
     // Any initialized SPL Token or Token-2022 mint.
     if token::mint(quote_mint.owner(), quote_mint.data()).is_none() {
         return Err(E::InvalidQuoteMint.into());
@@ -83,18 +91,22 @@ fn initialize(accounts: &[AccountInfo], max_sub_accounts: u16) -> ProgramResult 
     state.trading_program = qd_ids::QD_TRADING;
     state.security_program = qd_ids::QD_SECURITY;
     state.audit_seq = 1;
-    emit(
-        GlobalInitialized { global: *global.key(), admin: *admin.key(), quote_mint: *quote_mint.key(), max_sub_accounts, slot: slot()?, seq: 1 }
-            .encode()
-            .finish()?,
-    );
+    GlobalInitialized { global: *global.key(), admin: *admin.key(), quote_mint: *quote_mint.key(), max_sub_accounts, slot: slot()?, seq: 1 }.emit();
     Ok(())
 }
 
+qd_runtime::accounts! {
+    pub struct SetMaxSubAccountsAccounts {
+        admin(signer),
+        global(mut),
+        /// The Instructions sysvar: a transaction that advances a durable nonce is refused (DurableNonce)
+        instructions,
+    }
+}
+
 fn set_max_sub_accounts(accounts: &[AccountInfo], max_sub_accounts: u16) -> ProgramResult {
-    let [admin, global_info, instructions] = validate::accounts::<3>(accounts)?;
+    let SetMaxSubAccountsAccounts { admin, global: global_info, instructions, .. } = SetMaxSubAccountsAccounts::parse(accounts)?;
     refuse_durable_nonce(instructions)?;
-    validate::signer(admin)?;
     let global = global_mut(global_info)?;
     if &global.admin != admin.key() {
         return Err(E::NotAdmin.into());
@@ -104,17 +116,25 @@ fn set_max_sub_accounts(accounts: &[AccountInfo], max_sub_accounts: u16) -> Prog
     global.max_sub_accounts = max_sub_accounts;
     global.audit_seq = global.audit_seq.checked_add(1).ok_or(RuntimeError::ArithmeticOverflow)?;
     let seq = global.audit_seq;
-    emit(MaxSubAccountsChanged { admin: *admin.key(), old, new: max_sub_accounts, slot: slot()?, seq }.encode().finish()?);
+    MaxSubAccountsChanged { admin: *admin.key(), old, new: max_sub_accounts, slot: slot()?, seq }.emit();
     Ok(())
 }
 
+qd_runtime::accounts! {
+    pub struct CreateMarginAccountAccounts {
+        owner(mut, signer),
+        /// Counts live margin accounts
+        global(mut),
+        /// PDA ["margin", owner, sub_id u16 LE]
+        margin_account(mut),
+        system_program,
+    }
+}
+
 fn create_margin_account(accounts: &[AccountInfo], sub_id: u16, name: [u8; 32]) -> ProgramResult {
-    let [owner, global_info, margin_info, system_program] = validate::accounts::<4>(accounts)?;
-    validate::signer(owner)?;
-    validate::writable(owner)?;
-    validate::writable(margin_info)?;
+    let CreateMarginAccountAccounts { owner, global: global_info, margin_account: margin_info, system_program, .. } =
+        CreateMarginAccountAccounts::parse(accounts)?;
     validate::program(system_program, &system::ID)?;
-    validate::distinct(&[owner, global_info, margin_info])?;
     let global = global_mut(global_info)?;
     if sub_id >= global.max_sub_accounts {
         return Err(E::InvalidSubId.into());
@@ -134,14 +154,25 @@ fn create_margin_account(accounts: &[AccountInfo], sub_id: u16, name: [u8; 32]) 
     margin.allowed_markets = u64::MAX;
     margin.created_slot = slot;
     global.margin_accounts = live;
-    emit(MarginAccountCreated { owner: *owner.key(), margin_account: *margin_info.key(), sub_id, name, slot }.encode().finish()?);
+    MarginAccountCreated { owner: *owner.key(), margin_account: *margin_info.key(), sub_id, name, slot }.emit();
     Ok(())
 }
 
+qd_runtime::accounts! {
+    pub struct CloseMarginAccountAccounts {
+        owner(mut, signer),
+        global(mut),
+        margin_account(mut),
+        /// qd-collateral's PDA [b"balances", margin_account]: must not be open
+        collateral_balances,
+        /// qd-trading's PDA [b"trading", margin_account]: must not be open
+        trading_account,
+    }
+}
+
 fn close_margin_account(accounts: &[AccountInfo]) -> ProgramResult {
-    let [owner, global_info, margin_info, balances, trading] = validate::accounts::<5>(accounts)?;
-    validate::writable(owner)?;
-    validate::distinct(&[owner, global_info, margin_info])?;
+    let CloseMarginAccountAccounts { owner, global: global_info, margin_account: margin_info, collateral_balances: balances, trading_account: trading, .. } =
+        CloseMarginAccountAccounts::parse(accounts)?;
     let global = global_mut(global_info)?;
     let margin = owned_margin(owner, margin_info)?;
     if margin.is_frozen() {
@@ -165,12 +196,20 @@ fn close_margin_account(accounts: &[AccountInfo]) -> ProgramResult {
     // Zeroes the data and hands the account to the System program: it cannot be revived as a
     // margin account later in the same transaction (the account-closing attack).
     margin_info.close(owner)?;
-    emit(MarginAccountClosed { owner: *owner.key(), margin_account: *margin_info.key(), sub_id, slot: slot()? }.encode().finish()?);
+    MarginAccountClosed { owner: *owner.key(), margin_account: *margin_info.key(), sub_id, slot: slot()? }.emit();
     Ok(())
 }
 
+qd_runtime::accounts! {
+    /// set_delegate's and set_limits' accounts.
+    pub struct OwnerAccounts {
+        owner(signer),
+        margin_account(mut),
+    }
+}
+
 fn set_delegate(accounts: &[AccountInfo], delegate: Pubkey) -> ProgramResult {
-    let [owner, margin_info] = validate::accounts::<2>(accounts)?;
+    let OwnerAccounts { owner, margin_account: margin_info, .. } = OwnerAccounts::parse(accounts)?;
     let margin = owned_margin(owner, margin_info)?;
     if delegate == margin.owner {
         return Err(E::InvalidDelegate.into());
@@ -181,27 +220,30 @@ fn set_delegate(accounts: &[AccountInfo], delegate: Pubkey) -> ProgramResult {
     }
     let old = margin.delegate;
     margin.delegate = delegate;
-    emit(DelegateChanged { margin_account: *margin_info.key(), owner: *owner.key(), old, new: delegate, slot: slot()? }.encode().finish()?);
+    DelegateChanged { margin_account: *margin_info.key(), owner: *owner.key(), old, new: delegate, slot: slot()? }.emit();
     Ok(())
 }
 
 fn set_limits(accounts: &[AccountInfo], max_leverage_x100: u16, allowed_markets: u64, reduce_only: bool) -> ProgramResult {
-    let [owner, margin_info] = validate::accounts::<2>(accounts)?;
+    let OwnerAccounts { owner, margin_account: margin_info, .. } = OwnerAccounts::parse(accounts)?;
     let margin = owned_margin(owner, margin_info)?;
     margin.max_leverage_x100 = max_leverage_x100; // range checked while decoding
     margin.allowed_markets = allowed_markets;
     margin.reduce_only = reduce_only as u8;
-    emit(
-        LimitsChanged { margin_account: *margin_info.key(), owner: *owner.key(), max_leverage_x100, allowed_markets, reduce_only, slot: slot()? }
-            .encode()
-            .finish()?,
-    );
+    LimitsChanged { margin_account: *margin_info.key(), owner: *owner.key(), max_leverage_x100, allowed_markets, reduce_only, slot: slot()? }.emit();
     Ok(())
 }
 
+qd_runtime::accounts! {
+    pub struct SetFrozenAccounts {
+        /// qd-security PDA ["authority"]
+        security_authority(signer),
+        margin_account(mut),
+    }
+}
+
 fn set_frozen(accounts: &[AccountInfo], frozen: bool, reason: u16) -> ProgramResult {
-    let [authority, margin_info] = validate::accounts::<2>(accounts)?;
-    validate::signer(authority)?;
+    let SetFrozenAccounts { security_authority: authority, margin_account: margin_info, .. } = SetFrozenAccounts::parse(accounts)?;
     // SECURITY_AUTHORITY is qd-security's PDA [b"authority"]: an address off the ed25519 curve,
     // so no private key exists and no user can sign for it. The runtime grants its signature
     // only to qd-security, through invoke_signed with those seeds, after qd-security has

@@ -102,7 +102,7 @@ fn publish(accounts: &[AccountInfo], price: i64, conf: u64, publish_time: i64) -
     let listed = (feed.num_publishers as usize).min(MAX_PUBLISHERS);
     let index = feed.publishers[..listed].iter().position(|k| k == publisher.key()).ok_or(E::NotPublisher)?;
     if price <= 0 {
-        return Err(E::InvalidPrice.into());
+        return Err(E::InvalidPublishedPrice.into());
     }
     if conf >= price as u64 {
         return Err(E::InvalidConfidence.into());
@@ -238,7 +238,7 @@ fn set_status(accounts: &[AccountInfo], status: u8) -> ProgramResult {
     refuse_durable_nonce(instructions)?;
     let feed = authorized(authority, security, feed_account)?;
     if status != FEED_STATUS_HALTED && status != FEED_STATUS_TRADING {
-        return Err(E::InvalidStatus.into());
+        return Err(E::InvalidFeedStatus.into());
     }
     feed.status = status;
     emit_update(feed_account, authority, events::FEED_UPDATED_STATUS, [0; 32], status)

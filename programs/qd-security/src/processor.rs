@@ -181,7 +181,7 @@ fn create_session(accounts: &[AccountInfo], args: &SessionArgs) -> ProgramResult
     }
     let now = Clock::get()?.unix_timestamp;
     if args.expires_at <= now || args.expires_at > now.saturating_add(MAX_SESSION_SECS) {
-        return Err(E::InvalidExpiry.into());
+        return Err(E::InvalidSessionExpiry.into());
     }
     // Canonical bump only: one session per (owner, key); readers trust its fields, not its address.
     let bump = pda::check_canonical(session_info.key(), &[SESSION_SEED, owner.key(), &args.session_key], &crate::ID)?;

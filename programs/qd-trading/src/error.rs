@@ -4,116 +4,106 @@
 
 use qd_runtime::error::{ProgramError, RuntimeError};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u32)]
-pub enum TradingError {
-    /// Signer does not own this margin account
-    NotOwner = 6100,
-    /// Market parameters are out of range
-    InvalidMarketParams = 6101,
-    /// tick_size * lot_size must be a multiple of 1e9
-    InvalidTickLot = 6102,
-    /// Fees must satisfy taker <= 1000 bps and -taker <= maker <= 1000 bps
-    InvalidFees = 6103,
-    /// Tick and lot sizes cannot change after creation
-    TickLotImmutable = 6104,
-    /// Unknown market status or transition not allowed
-    InvalidStatus = 6105,
-    /// The market is in settlement: its status and parameters are final
-    MarketSettled = 6106,
-    /// Market account is not the market of this order or position
-    WrongMarket = 6107,
-    /// The market is in settlement: no new orders or fills
-    MarketNotActive = 6108,
-    /// The market is reduce-only
-    MarketReduceOnly = 6109,
-    /// The margin account is reduce-only
-    AccountReduceOnly = 6110,
-    /// Order size is zero, below the market's minimum or not a multiple of its lot size
-    InvalidOrderSize = 6111,
-    /// Price is not positive or not a multiple of the market's tick size
-    InvalidPrice = 6112,
-    /// Invalid combination of order side, kind, time in force, post-only and auction
-    InvalidOrderType = 6113,
-    /// A GTT order needs an expiry in the future; other orders take none
-    InvalidExpiry = 6114,
-    /// Auction prices must be tick multiples within the market's deviation from the oracle, moving toward the limit price
-    AuctionOutOfBounds = 6115,
-    /// Auction duration is outside the market's bounds
-    AuctionDurationOutOfRange = 6116,
-    /// A post-only order would cross the oracle price
-    PostOnlyCrosses = 6117,
-    /// A reduce-only order would increase the position
-    ReduceOnlyIncreases = 6118,
-    /// A trading account holds at most 32 orders
-    TooManyOrders = 6119,
-    /// A trading account holds positions in at most 8 markets
-    TooManyPositions = 6120,
-    /// Initial health with the order would fall below zero
-    InsufficientHealth = 6121,
-    /// Position notional would exceed the account's leverage limit
-    LeverageExceeded = 6122,
-    /// No such order in this trading account
-    OrderNotFound = 6123,
-    /// The order's auction is still running
-    OrderInAuction = 6124,
-    /// The taker order's auction is over
-    AuctionOver = 6125,
-    /// The taker order's auction is still running: only place-and-make fills it
-    AuctionInProgress = 6126,
-    /// A post-only order cannot take
-    PostOnlyTakes = 6127,
-    /// The maker's price does not reach the fill price
-    MakerPriceNotMet = 6128,
-    /// A fill-or-kill order must fill completely
-    FillOrKill = 6129,
-    /// Taker and maker are the same account or owner
-    SelfTrade = 6130,
-    /// The fill would exceed the market's open interest cap
-    OpenInterestCapExceeded = 6131,
-    /// The taker's initial health after the fill would be below zero
-    TakerInsufficientHealth = 6132,
-    /// The maker's initial health after the fill would be below zero
-    MakerInsufficientHealth = 6133,
-    /// The funding period has not elapsed
-    FundingTooEarly = 6134,
-    /// The trading account still has positions or orders
-    TradingAccountNotEmpty = 6135,
-    /// No order of this account has expired
-    NothingToExpire = 6136,
-    /// Collateral config is not the quote mint's
-    WrongQuoteConfig = 6137,
-    /// fill_order takes 1 to 4 maker orders
-    TooManyMakers = 6138,
-    /// Collateral program account is not qd-collateral
-    WrongCollateralProgram = 6139,
-    /// Market index must be below 64
-    InvalidMarketIndex = 6140,
-    /// The order has expired
-    OrderExpired = 6141,
-    /// modify_order needs a new price or size
-    NothingToModify = 6142,
-    /// The trading account has no position in this market
-    NoPosition = 6143,
-    /// The rate-limit bucket must refill before the trading account closes
-    RateLimitRefilling = 6144,
-    /// A delegate's or session key's fill is priced outside the market's delegated band
-    DelegatedPriceOutOfBand = 6145,
-    /// A delegate or session key may not trade its principal against an account it owns or is delegate of
-    AgentSelfDealing = 6146,
-    /// The order was placed by a session key: pass its Session account
-    SessionRequired = 6147,
-    /// The security program account is not qd-security
-    WrongSecurityProgram = 6148,
+qd_runtime::errors! {
+    pub enum TradingError {
+        /// Market parameters are out of range
+        InvalidMarketParams = 6101,
+        /// tick_size * lot_size must be a multiple of 1e9
+        InvalidTickLot = 6102,
+        /// Fees must satisfy taker <= 1000 bps and -taker <= maker <= 1000 bps
+        InvalidFees = 6103,
+        /// Tick and lot sizes cannot change after creation
+        TickLotImmutable = 6104,
+        /// Unknown market status or transition not allowed
+        InvalidMarketStatus = 6105,
+        /// The market is in settlement: its status and parameters are final
+        MarketSettled = 6106,
+        /// Market account is not the market of this order or position
+        WrongMarket = 6107,
+        /// The market is in settlement: no new orders or fills
+        MarketNotActive = 6108,
+        /// The market is reduce-only
+        MarketReduceOnly = 6109,
+        /// The margin account is reduce-only
+        AccountReduceOnly = 6110,
+        /// Order size is zero, below the market's minimum or not a multiple of its lot size
+        InvalidOrderSize = 6111,
+        /// Price is not positive or not a multiple of the market's tick size
+        InvalidPrice = 6112,
+        /// Invalid combination of order side, kind, time in force, post-only and auction
+        InvalidOrderType = 6113,
+        /// A GTT order needs an expiry in the future; other orders take none
+        InvalidOrderExpiry = 6114,
+        /// Auction prices must be tick multiples within the market's deviation from the oracle, moving toward the limit price
+        AuctionOutOfBounds = 6115,
+        /// Auction duration is outside the market's bounds
+        AuctionDurationOutOfRange = 6116,
+        /// A post-only order would cross the oracle price
+        PostOnlyCrosses = 6117,
+        /// A reduce-only order would increase the position
+        ReduceOnlyIncreases = 6118,
+        /// A trading account holds at most 32 orders
+        TooManyOrders = 6119,
+        /// A trading account holds positions in at most 8 markets
+        TooManyPositions = 6120,
+        /// Position notional would exceed the account's leverage limit
+        LeverageExceeded = 6122,
+        /// No such order in this trading account
+        OrderNotFound = 6123,
+        /// The order's auction is still running
+        OrderInAuction = 6124,
+        /// The taker order's auction is over
+        AuctionOver = 6125,
+        /// The taker order's auction is still running: only place-and-make fills it
+        AuctionInProgress = 6126,
+        /// A post-only order cannot take
+        PostOnlyTakes = 6127,
+        /// The maker's price does not reach the fill price
+        MakerPriceNotMet = 6128,
+        /// A fill-or-kill order must fill completely
+        FillOrKill = 6129,
+        /// Taker and maker are the same account or owner
+        SelfTrade = 6130,
+        /// The fill would exceed the market's open interest cap
+        OpenInterestCapExceeded = 6131,
+        /// The taker's initial health after the fill would be below zero
+        TakerInsufficientHealth = 6132,
+        /// The maker's initial health after the fill would be below zero
+        MakerInsufficientHealth = 6133,
+        /// The funding period has not elapsed
+        FundingTooEarly = 6134,
+        /// The trading account still has positions or orders
+        TradingAccountNotEmpty = 6135,
+        /// No order of this account has expired
+        NothingToExpire = 6136,
+        /// Collateral config is not the quote mint's
+        WrongQuoteConfig = 6137,
+        /// fill_order takes 1 to 4 maker orders
+        TooManyMakers = 6138,
+        /// Collateral program account is not qd-collateral
+        WrongCollateralProgram = 6139,
+        /// Market index must be below 64
+        InvalidMarketIndex = 6140,
+        /// The order has expired
+        OrderExpired = 6141,
+        /// modify_order needs a new price or size
+        NothingToModify = 6142,
+        /// The trading account has no position in this market
+        NoPosition = 6143,
+        /// The rate-limit bucket must refill before the trading account closes
+        RateLimitRefilling = 6144,
+        /// A delegate's or session key's fill is priced outside the market's delegated band
+        DelegatedPriceOutOfBand = 6145,
+        /// A delegate or session key may not trade its principal against an account it owns or is delegate of
+        AgentSelfDealing = 6146,
+        /// The order was placed by a session key: pass its Session account
+        SessionRequired = 6147,
+        /// The security program account is not qd-security
+        WrongSecurityProgram = 6148,
+    }
 }
 
 /// Checked arithmetic failed.
 pub fn overflow() -> ProgramError {
     RuntimeError::ArithmeticOverflow.into()
-}
-
-impl From<TradingError> for ProgramError {
-    fn from(e: TradingError) -> Self {
-        ProgramError(e as u32)
-    }
 }

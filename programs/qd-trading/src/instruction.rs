@@ -205,7 +205,7 @@ impl OrderParams {
             return Err(E::InvalidPrice);
         }
         if (self.tif == TIF_GTT) != (self.expiry_ts != 0) || self.expiry_ts < 0 {
-            return Err(E::InvalidExpiry);
+            return Err(E::InvalidOrderExpiry);
         }
         if let Some(a) = self.auction {
             if a.start_price <= 0 || a.end_price <= 0 {
@@ -307,7 +307,7 @@ impl TradingInstruction {
             SET_MARKET_STATUS => {
                 let status = r.u8()?;
                 if status > MARKET_STATUS_SETTLEMENT {
-                    return Err(E::InvalidStatus.into());
+                    return Err(E::InvalidMarketStatus.into());
                 }
                 TradingInstruction::SetMarketStatus { status }
             }
@@ -582,9 +582,9 @@ mod tests {
         assert_eq!(bad(OrderParams { price: -5, kind: KIND_MARKET, tif: TIF_IOC, ..limit() }), E::InvalidPrice as u32);
         // An oracle offset may be zero or negative.
         assert!(place(&OrderParams { price: 0, kind: KIND_ORACLE_OFFSET, ..limit() }).is_ok());
-        assert_eq!(bad(OrderParams { tif: TIF_GTT, ..limit() }), E::InvalidExpiry as u32);
-        assert_eq!(bad(OrderParams { expiry_ts: 5, ..limit() }), E::InvalidExpiry as u32);
-        assert_eq!(bad(OrderParams { tif: TIF_GTT, expiry_ts: -5, ..limit() }), E::InvalidExpiry as u32);
+        assert_eq!(bad(OrderParams { tif: TIF_GTT, ..limit() }), E::InvalidOrderExpiry as u32);
+        assert_eq!(bad(OrderParams { expiry_ts: 5, ..limit() }), E::InvalidOrderExpiry as u32);
+        assert_eq!(bad(OrderParams { tif: TIF_GTT, expiry_ts: -5, ..limit() }), E::InvalidOrderExpiry as u32);
         let auction = |start, end| Some(AuctionParams { start_price: start, end_price: end, duration_slots: 3 });
         assert_eq!(bad(OrderParams { auction: auction(0, 5), tif: TIF_IOC, ..limit() }), E::AuctionOutOfBounds as u32);
         assert_eq!(bad(OrderParams { auction: auction(5, -1), tif: TIF_IOC, ..limit() }), E::AuctionOutOfBounds as u32);
@@ -641,7 +641,7 @@ mod tests {
         assert_eq!(code(fill(&[])), E::TooManyMakers as u32);
         assert_eq!(code(fill(&[1, 2, 3, 4, 5])), E::TooManyMakers as u32);
 
-        assert_eq!(code(TradingInstruction::unpack(&with(SET_MARKET_STATUS, &[3]))), E::InvalidStatus as u32);
+        assert_eq!(code(TradingInstruction::unpack(&with(SET_MARKET_STATUS, &[3]))), E::InvalidMarketStatus as u32);
         assert_eq!(TradingInstruction::unpack(&with(SET_MARKET_STATUS, &[2])).unwrap(), TradingInstruction::SetMarketStatus { status: 2 });
         assert_eq!(TradingInstruction::unpack(&with(SETTLE_PNL, &[1, 0])).unwrap(), TradingInstruction::SettlePnl { market_index: 1 });
         assert_eq!(code(TradingInstruction::unpack(&with(EXPIRE_ORDERS, &[0]))), RuntimeError::InvalidInstructionData as u32);

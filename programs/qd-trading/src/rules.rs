@@ -131,7 +131,7 @@ pub fn new_order(p: &OrderParams, market: &PerpMarket, oracle: i64, slot: u64, n
         check_price(p.price, market)?;
     }
     if p.tif == TIF_GTT && p.expiry_ts <= now {
-        return Err(E::InvalidExpiry.into());
+        return Err(E::InvalidOrderExpiry.into());
     }
     let bid = p.is_bid();
     let mut price = p.price;
@@ -342,7 +342,7 @@ mod tests {
         assert_eq!(code(new_order(&OrderParams { kind: KIND_ORACLE_OFFSET, ..limit(true, -ORACLE) }, &m, ORACLE, 0, 0)), E::InvalidPrice as u32);
         assert_eq!(code(new_order(&OrderParams { kind: KIND_ORACLE_OFFSET, ..limit(true, i64::MAX) }, &m, ORACLE, 0, 0)), E::InvalidPrice as u32);
         let gtt = OrderParams { tif: TIF_GTT, expiry_ts: 1_000, ..limit(true, 99_000_000) };
-        assert_eq!(code(new_order(&gtt, &m, ORACLE, 0, 1_000)), E::InvalidExpiry as u32);
+        assert_eq!(code(new_order(&gtt, &m, ORACLE, 0, 1_000)), E::InvalidOrderExpiry as u32);
         assert_eq!(new_order(&gtt, &m, ORACLE, 0, 999).unwrap().expiry_ts, 1_000);
     }
 

@@ -18,7 +18,7 @@ fn check_owner(owner: &AccountInfo, margin_info: &AccountInfo) -> ProgramResult 
     validate::signer(owner)?;
     validate::writable(owner)?;
     if &load_margin(margin_info)?.owner != owner.key() {
-        return Err(E::NotOwner.into());
+        return Err(qd_core_state::MarginError::NotOwner.into());
     }
     Ok(())
 }

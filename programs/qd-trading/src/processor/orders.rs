@@ -143,10 +143,10 @@ impl<'a> OrderAccounts<'a> {
             if health.init_health()? >= 0 || health.init_health()? >= without?.init_health()? {
                 return Ok(());
             }
-            return Err(E::InsufficientHealth.into());
+            return Err(qd_health::HealthError::InsufficientHealth.into());
         }
         if health.init_health()? < 0 {
-            return Err(E::InsufficientHealth.into());
+            return Err(qd_health::HealthError::InsufficientHealth.into());
         }
         rules::check_leverage(&health, self.margin.max_leverage_x100)
     }
