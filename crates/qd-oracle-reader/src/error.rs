@@ -43,6 +43,7 @@ qd_runtime::errors! {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use qd_runtime::error::ProgramError;
 
     #[test]
     fn codes_stay_in_reserved_range_and_convert() {
