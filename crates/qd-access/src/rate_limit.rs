@@ -9,23 +9,20 @@
 //! Tokens are counted in thousandths so that refills below one action per slot are exact.
 
 use crate::error::AccessError;
-use qd_runtime::account::Pod;
 
 /// Thousandths of a token per token.
 pub const MILLI: u64 = 1_000;
 
-/// Bucket parameters (in SecurityConfig). `capacity == 0` turns rate limiting off.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[repr(C)]
-pub struct RateLimit {
-    /// Burst size: order actions allowed back to back from a full bucket.
-    pub capacity: u32,
-    /// Thousandths of an action added per slot (1_000 = one action per slot, 250 = one per 4).
-    pub refill_milli_per_slot: u32,
+qd_runtime::layout! {
+    /// Bucket parameters (in SecurityConfig). `capacity == 0` turns rate limiting off.
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    pub struct RateLimit[8] {
+        /// Burst size: order actions allowed back to back from a full bucket.
+        pub capacity: u32,
+        /// Thousandths of an action added per slot (1_000 = one action per slot, 250 = one per 4).
+        pub refill_milli_per_slot: u32,
+    }
 }
-
-// SAFETY: repr(C), two u32, no padding.
-unsafe impl Pod for RateLimit {}
 
 impl RateLimit {
     /// Off, or both parts positive (a bucket that never refills would lock accounts out).
@@ -34,18 +31,16 @@ impl RateLimit {
     }
 }
 
-/// One account's bucket. All zero is a full bucket that has never been used.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[repr(C)]
-pub struct TokenBucket {
-    /// Thousandths of tokens left after the last action.
-    pub tokens_milli: u64,
-    /// Slot of the last action (0: never used).
-    pub last_slot: u64,
+qd_runtime::layout! {
+    /// One account's bucket. All zero is a full bucket that has never been used.
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    pub struct TokenBucket[16] {
+        /// Thousandths of tokens left after the last action.
+        pub tokens_milli: u64,
+        /// Slot of the last action (0: never used).
+        pub last_slot: u64,
+    }
 }
-
-// SAFETY: repr(C), two u64, no padding.
-unsafe impl Pod for TokenBucket {}
 
 impl TokenBucket {
     /// Takes one action's token at `slot`, or fails with `RateLimited` and leaves the bucket

@@ -5,7 +5,6 @@
 
 use crate::error::OracleError;
 use crate::read::OraclePrice;
-use qd_runtime::account::Pod;
 use qd_runtime::borsh::Reader;
 use qd_runtime::error::ProgramError;
 
@@ -43,25 +42,23 @@ impl Action {
     }
 }
 
-/// Limits for one action. 16 bytes, `#[repr(C)]`, alignment 4.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[repr(C)]
-pub struct GuardConfig {
-    /// Maximum age in slots (now_slot - publish_slot). Must be non-zero.
-    pub max_staleness_slots: u32,
-    /// Maximum age in seconds (now_ts - publish_time). Must be non-zero.
-    pub max_staleness_secs: u32,
-    /// Maximum conf / |price| in basis points, 1..=10_000.
-    pub max_conf_bps: u16,
-    /// Maximum |price - ema_price| / |ema_price| in basis points; 0 = no limit.
-    pub max_ema_deviation_bps: u16,
-    /// 1 = refuse a price whose source is not in trading status; 0 = accept it.
-    pub require_trading: u8,
-    pub _pad: [u8; 3],
+qd_runtime::layout! {
+    /// Limits for one action. 16 bytes, `#[repr(C)]`, alignment 4.
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    pub struct GuardConfig[16] {
+        /// Maximum age in slots (now_slot - publish_slot). Must be non-zero.
+        pub max_staleness_slots: u32,
+        /// Maximum age in seconds (now_ts - publish_time). Must be non-zero.
+        pub max_staleness_secs: u32,
+        /// Maximum conf / |price| in basis points, 1..=10_000.
+        pub max_conf_bps: u16,
+        /// Maximum |price - ema_price| / |ema_price| in basis points; 0 = no limit.
+        pub max_ema_deviation_bps: u16,
+        /// 1 = refuse a price whose source is not in trading status; 0 = accept it.
+        pub require_trading: u8,
+        pub _pad: [u8; 3],
+    }
 }
-
-// SAFETY: repr(C), integers and a byte array, explicit padding (16 bytes, no implicit gaps).
-unsafe impl Pod for GuardConfig {}
 
 impl GuardConfig {
     pub const fn new(
@@ -112,15 +109,13 @@ impl GuardConfig {
     }
 }
 
-/// One `GuardConfig` per `Action`. 64 bytes, `#[repr(C)]`, alignment 4.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[repr(C)]
-pub struct OracleGuards {
-    pub by_action: [GuardConfig; 4],
+qd_runtime::layout! {
+    /// One `GuardConfig` per `Action`. 64 bytes, `#[repr(C)]`, alignment 4.
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    pub struct OracleGuards[64] {
+        pub by_action: [GuardConfig; 4],
+    }
 }
-
-// SAFETY: repr(C) array of Pod structs without padding.
-unsafe impl Pod for OracleGuards {}
 
 impl OracleGuards {
     pub fn get(&self, action: Action) -> &GuardConfig {
