@@ -35,7 +35,7 @@ fn check<T: AccountType>(data: &[u8]) -> Result<(), ViewError> {
     if data[..8] != T::DISCRIMINATOR {
         return Err(ViewError::WrongDiscriminator);
     }
-    if (data.as_ptr() as usize + 8) % align_of::<T>() != 0 {
+    if !(data.as_ptr() as usize + 8).is_multiple_of(align_of::<T>()) {
         return Err(ViewError::Misaligned);
     }
     Ok(())
@@ -65,7 +65,7 @@ pub fn init<T: AccountType>(data: &mut [u8]) -> Result<&mut T, ViewError> {
     if data[..8] != [0u8; 8] {
         return Err(ViewError::WrongDiscriminator);
     }
-    if (data.as_ptr() as usize + 8) % align_of::<T>() != 0 {
+    if !(data.as_ptr() as usize + 8).is_multiple_of(align_of::<T>()) {
         return Err(ViewError::Misaligned);
     }
     data[..8].copy_from_slice(&T::DISCRIMINATOR);

@@ -23,7 +23,7 @@ pub const fn sha256(parts: &[&[u8]]) -> [u8; 32] {
     let mut h: [u32; 8] = [
         0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
     ];
-    let padded = (total + 9 + 63) / 64 * 64;
+    let padded = (total + 9).div_ceil(64) * 64;
     let mut block = [0u8; 64];
     let mut pos = 0usize; // position in the padded message
     while pos < padded {

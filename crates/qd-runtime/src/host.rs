@@ -95,7 +95,7 @@ pub fn serialize(accounts: &[HostAccount], data: &[u8], program_id: &Pubkey) -> 
         b.extend_from_slice(&(a.data.len() as u64).to_le_bytes());
         b.extend_from_slice(&a.data);
         b.extend(std::iter::repeat_n(0, MAX_PERMITTED_DATA_INCREASE));
-        while b.len() % 8 != 0 {
+        while !b.len().is_multiple_of(8) {
             b.push(0);
         }
         b.extend_from_slice(&0u64.to_le_bytes()); // rent epoch
