@@ -390,22 +390,7 @@ macro_rules! program {
             None
         }
 
-        /// # Safety
-        /// `input` is the loader's input buffer (or one laid out the same way).
-        #[cfg_attr(target_arch = "bpf", no_mangle)]
-        pub unsafe extern "C" fn entrypoint(input: *mut u8) -> u64 {
-            $crate::entrypoint::run(input, $process, describe_error)
-        }
-
-        // Inlined so LLVM sees the message is never read and drops core's formatting code
-        // (Display impls, Arguments) from every panic path.
-        #[cfg(target_arch = "bpf")]
-        #[panic_handler]
-        #[inline(always)]
-        fn panic(_: &core::panic::PanicInfo) -> ! {
-            $crate::log::log("program panicked");
-            unsafe { $crate::syscalls::abort() }
-        }
+        $crate::entrypoint!($process, describe_error);
 
         /// This program's IDL, generated from its declarations.
         #[cfg(not(target_arch = "bpf"))]

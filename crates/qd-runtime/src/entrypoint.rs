@@ -107,16 +107,24 @@ fn log_error(name: &str, code: u32, message: &str) {
     crate::log::log(core::str::from_utf8(text).unwrap_or("AnchorError occurred."));
 }
 
-/// TRANSITIONAL (removed when every program uses `program!`): the old entrypoint declaration.
+/// Declares the program's entrypoint: the SBF symbol `entrypoint` (on the host a function of
+/// that name, for host tests) and the panic handler. `describe` names error codes in the
+/// failure log (`program!` passes the program's errors; test programs may omit it).
 #[macro_export]
 macro_rules! entrypoint {
     ($process:path) => {
-        #[cfg(target_arch = "bpf")]
-        #[no_mangle]
+        $crate::entrypoint!($process, |_| None);
+    };
+    ($process:path, $describe:expr) => {
+        /// # Safety
+        /// `input` is the loader's input buffer (or one laid out the same way).
+        #[cfg_attr(target_arch = "bpf", no_mangle)]
         pub unsafe extern "C" fn entrypoint(input: *mut u8) -> u64 {
-            $crate::entrypoint::run(input, $process, |_| None)
+            $crate::entrypoint::run(input, $process, $describe)
         }
 
+        // Inlined so LLVM sees the message is never read and drops core's formatting code
+        // (Display impls, Arguments) from every panic path.
         #[cfg(target_arch = "bpf")]
         #[panic_handler]
         #[inline(always)]

@@ -7,7 +7,6 @@
 //! balances (writable), the qd-collateral program.
 #![cfg_attr(target_arch = "bpf", no_std)]
 
-#[cfg(target_arch = "bpf")]
 mod processor {
     use qd_runtime::account_info::AccountInfo;
     use qd_runtime::borsh::Reader;
@@ -27,5 +26,4 @@ mod processor {
     }
 }
 
-#[cfg(target_arch = "bpf")]
 qd_runtime::entrypoint!(processor::process);

@@ -32,8 +32,6 @@ impl AccountType for Throttle {
     const DISCRIMINATOR: [u8; 8] = discriminator("account", "Throttle");
 }
 
-#[cfg(target_arch = "bpf")]
 mod processor;
 
-#[cfg(target_arch = "bpf")]
 qd_runtime::entrypoint!(processor::process);

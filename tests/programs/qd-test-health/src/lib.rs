@@ -24,8 +24,6 @@ use qd_runtime::pubkey::{pubkey, Pubkey};
 /// Only ever deployed by tests; no keypair is kept.
 pub const ID: Pubkey = pubkey("Hk3ZMZFdMbegCMcWaLtEtiTz1ZwH4FNvdirHRd9c6EAE");
 
-#[cfg(target_arch = "bpf")]
 mod processor;
 
-#[cfg(target_arch = "bpf")]
 qd_runtime::entrypoint!(processor::process);

@@ -13,8 +13,6 @@ use qd_runtime::pubkey::{pubkey, Pubkey};
 /// Only ever deployed by tests; no keypair is kept.
 pub const ID: Pubkey = pubkey("5BETverTFXPa1jiE5zNXjv8FWDMjxybzCzi3KWgWATT5");
 
-#[cfg(target_arch = "bpf")]
 mod processor;
 
-#[cfg(target_arch = "bpf")]
 qd_runtime::entrypoint!(processor::process);

@@ -24,8 +24,6 @@ use qd_runtime::pubkey::{pubkey, Pubkey};
 /// Only ever deployed by tests; no keypair is kept.
 pub const ID: Pubkey = pubkey("CTTnDSiho9oNUe47aWWCzo1KCvW5sQLby3aDcPBENP1c");
 
-#[cfg(target_arch = "bpf")]
 mod processor;
 
-#[cfg(target_arch = "bpf")]
 qd_runtime::entrypoint!(processor::process);
