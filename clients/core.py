@@ -247,12 +247,12 @@ class CoreClient(ProgramClient):
         self.ix = CoreInstructions(self.program)
 
     async def fetch_global(self) -> GlobalConfig:
-        return decode_global(GLOBAL, await self.account_data(GLOBAL, "GlobalConfig"), self.program)
+        return decode_global(GLOBAL, await self.fetch_account_data(GLOBAL, "GlobalConfig"), self.program)
 
     async def fetch_margin_account(self, address: Pubkey) -> MarginAccount:
-        return decode_margin_account(address, await self.account_data(address, "margin account"), self.program)
+        return decode_margin_account(address, await self.fetch_account_data(address, "margin account"), self.program)
 
-    async def margin_accounts_of(self, owner: Pubkey) -> list[MarginAccount]:
+    async def fetch_margin_accounts(self, owner: Pubkey) -> list[MarginAccount]:
         """All of `owner`'s margin accounts (getProgramAccounts, discriminator and owner filters), by sub_id."""
         resp = await self.connection.get_program_accounts(PROGRAM_ID, encoding="base64", filters=margin_account_filters(owner))
         accounts = [decode_margin_account(a.pubkey, bytes(a.account.data), self.program) for a in resp.value]

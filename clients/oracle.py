@@ -261,7 +261,7 @@ class OracleClient(ProgramClient):
 
     async def fetch_feed(self, symbol: str) -> Feed:
         address = feed_address(symbol)
-        return decode_feed(address, await self.account_data(address, f"feed for {symbol}"), self.program)
+        return decode_feed(address, await self.fetch_account_data(address, f"feed for {symbol}"), self.program)
 
     async def publish_all(self, symbol: str, quotes: list[tuple[Keypair, int, int]], timeout_secs: float = 10.0) -> Signature:
         """Each (publisher, price, conf) publishes to `symbol`'s feed, in one transaction, stamped
@@ -269,19 +269,24 @@ class OracleClient(ProgramClient):
         publisher's stamp must increase, so when one already published at the cluster's current
         second this waits for the clock to move on (stamping ahead would soon pass the skew the
         program allows); `TimeoutError` after `timeout_secs`."""
-        feed = await self.fetch_feed(symbol)
+        address = feed_address(symbol)
+        reads = self.reads()
+        await reads.load([address, sysvar.CLOCK], blockhash=True)
+        feed = decode_feed(address, reads.data(address, PROGRAM_ID, f"feed for {symbol}"), self.program)
+        now = sysvar.decode_clock(reads.data(sysvar.CLOCK, sysvar.SYSVAR_OWNER, "Clock sysvar")).unix_timestamp
         latest = max(feed.latest_of(p.pubkey()).publish_time for p, _, _ in quotes)
         deadline = asyncio.get_running_loop().time() + timeout_secs
-        while (now := (await sysvar.clock(self.connection)).unix_timestamp) <= latest:
+        while now <= latest:
             if asyncio.get_running_loop().time() > deadline:
                 raise TimeoutError(f"the cluster clock stayed at or before {latest} for {timeout_secs} s")
             await asyncio.sleep(0.2)
+            now = (await sysvar.fetch_clock(self.connection)).unix_timestamp
         ixs = [self.ix.publish(p.pubkey(), feed.address, price, conf, now) for p, price, conf in quotes]
-        return await self.send(ixs, [p for p, _, _ in quotes])
+        return await self.send(ixs, [p for p, _, _ in quotes], reads.blockhash)
 
-    async def read_price(self, oracle: Pubkey, action: Action, guard: GuardConfig | None = None) -> NormalizedPrice:
+    async def fetch_price(self, oracle: Pubkey, action: Action, guard: GuardConfig | None = None) -> NormalizedPrice:
         """Runs `read_price` in a simulation and decodes its return data; a refused price raises
-        `SimulationError` with the program's error."""
+        `errors.ProgramError` with the program's error."""
         data = await self.simulate([self.ix.read_price(oracle, action, guard)])
         if not data:
             raise RuntimeError("read_price returned no data")
