@@ -27,6 +27,13 @@ from quantdesk.clients.oracle import Action, GuardConfig, OracleClient
 from quantdesk.clients.rpc import AccountReads, ProgramClient
 from quantdesk.clients.token import TOKEN_PROGRAM_ID, associated_address
 
+__all__ = ["AUTHORITY_SEED", "BALANCES_MARGIN_OFFSET", "BALANCES_OWNER_OFFSET", "BALANCES_SEED", "BPS", "Balance", "CONFIG_SEED",
+           "CONFIG_STATUS_OFFSET", "CollateralBalances", "CollateralClient", "CollateralConfig", "CollateralInstructions", "CollateralRow",
+           "DEFAULT_GUARDS", "HealthReport", "HealthState", "HealthView", "I64_MAX", "MAX_BALANCES", "NAME", "PROGRAM_ID", "Params", "PerpRow",
+           "QUOTE_PRICE", "Status", "VAULT_AUTHORITY", "VAULT_SEED", "balances_address", "collateral_input", "config_address", "decode_balances",
+           "decode_config", "decode_health_view", "health_accounts", "parse_events", "vault_address"]
+
+
 NAME = "qd_collateral"
 PROGRAM_ID = idl_mod.program_id(NAME)
 CONFIG_SEED = b"collateral"
@@ -470,12 +477,15 @@ class CollateralClient(ProgramClient):
 
     async def fetch_health(self, margin_account: Pubkey, action: Action = Action.MARGIN) -> HealthReport:
         """The account's collateral rows and health (its perp positions included), from on-chain
-        accounts and guarded prices, computed with the engine's Python mirror."""
+        accounts and guarded prices, computed with the engine's Python mirror: two reads and one
+        HTTP request simulating every price."""
         [state] = await self.fetch_health_states([margin_account])
-        configs, markets = state.configs, state.markets
-        rows = [CollateralRow(configs[e.mint], e.balance, await self.fetch_collateral_price(configs[e.mint], action)) for e in state.balances.entries]
-        perps = [PerpRow(p, markets[p.market_index], await self.fetch_market_price(markets[p.market_index], action))
-                 for p in (state.trading.positions if state.trading is not None else [])]
+        entries = [(state.configs[e.mint], e.balance) for e in state.balances.entries]
+        positions = [(p, state.markets[p.market_index]) for p in (state.trading.positions if state.trading is not None else [])]
+        oracles = [(c.oracle, action, c.guards[action]) for c, _ in entries if c.oracle is not None]
+        prices = iter(p.price for p in await self.oracle.fetch_prices(oracles + [(m.oracle, action, m.guards[action]) for _, m in positions]))
+        rows = [CollateralRow(c, balance, QUOTE_PRICE if c.oracle is None else next(prices)) for c, balance in entries]
+        perps = [PerpRow(p, m, next(prices)) for p, m in positions]
         result = health_mod.compute([r.input() for r in rows], [p.input() for p in perps])
         return HealthReport(margin_account, rows, result, perps)
 

@@ -22,6 +22,12 @@ from quantdesk.clients.rpc import ProgramClient
 from quantdesk.clients.security import ALL_MARKETS, INSTRUCTIONS_SYSVAR, MAX_MARKETS
 from quantdesk.clients.trading_state import trading_address
 
+__all__ = ["CoreClient", "CoreInstructions", "DEFAULT_MAX_SUB_ACCOUNTS", "GLOBAL", "GLOBAL_SEED", "GlobalConfig", "Limits",
+           "MARGIN_ACCOUNT_DISCRIMINATOR", "MARGIN_SEED", "MAX_SUB_ACCOUNTS_LIMIT", "MarginAccount", "NAME", "NAME_LEN", "OWNER_OFFSET", "PROGRAM_ID",
+           "STATUS_BANKRUPT", "STATUS_BEING_LIQUIDATED", "STATUS_FROZEN", "STATUS_OFFSET", "decode_global", "decode_margin_account", "encode_name",
+           "margin_account_address", "margin_account_filter_bytes", "margin_account_filters", "parse_events"]
+
+
 NAME = "qd_core"
 PROGRAM_ID = idl_mod.program_id(NAME)
 GLOBAL_SEED = b"global"

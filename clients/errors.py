@@ -25,6 +25,8 @@ from quantdesk.clients import idl
 
 __all__ = ["ProgramError", "RuntimeFailure", "TransactionExpired", "TransactionFailed", "from_rpc_error", "from_transaction_error"]
 
+
+
 _CUSTOM_FAILURE = re.compile(r"^Program (\w+) failed: custom program error: 0x([0-9a-fA-F]+)$")
 
 

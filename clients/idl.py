@@ -15,6 +15,8 @@ from solders.pubkey import Pubkey
 __all__ = ["BPF_LOADER_UPGRADEABLE", "IDL_DIR", "LOCALNET_URL", "decode_account", "discriminator", "error_codes", "error_name", "errors", "load_idl",
            "parse_events", "program", "program_data_address", "program_id", "program_names"]
 
+
+
 IDL_DIR = Path(__file__).resolve().parents[1] / "idl"
 LOCALNET_URL = "http://127.0.0.1:8899"
 BPF_LOADER_UPGRADEABLE = Pubkey.from_string("BPFLoaderUpgradeab1e11111111111111111111111")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import IntEnum
@@ -21,6 +22,12 @@ from solders.system_program import ID as SYSTEM_PROGRAM_ID
 from quantdesk.clients import idl as idl_mod
 from quantdesk.clients import security, sysvar
 from quantdesk.clients.rpc import ProgramClient
+
+__all__ = ["Action", "DEFAULT_MAX_PUBLISHER_AGE_SECS", "DEFAULT_MIN_PUBLISHERS", "FEED_SEED", "Feed", "GUARD_LAYOUT", "GuardConfig", "MAX_PUBLISHERS",
+           "MAX_PUBLISH_SKEW_SECS", "NAME", "NormalizedPrice", "OracleClient", "OracleInstructions", "PRICE_DECIMALS", "PROGRAM_ID", "PublisherPrice",
+           "STATUS_HALTED", "STATUS_TRADING", "SYMBOL_LEN", "Source", "decode_feed", "decode_normalized_price", "encode_symbol", "feed_address",
+           "parse_events"]
+
 
 NAME = "qd_oracle"
 PROGRAM_ID = idl_mod.program_id(NAME)
@@ -287,7 +294,12 @@ class OracleClient(ProgramClient):
     async def fetch_price(self, oracle: Pubkey, action: Action, guard: GuardConfig | None = None) -> NormalizedPrice:
         """Runs `read_price` in a simulation and decodes its return data; a refused price raises
         `errors.ProgramError` with the program's error."""
-        data = await self.simulate([self.ix.read_price(oracle, action, guard)])
-        if not data:
+        [price] = await self.fetch_prices([(oracle, action, guard)])
+        return price
+
+    async def fetch_prices(self, reads: Sequence[tuple[Pubkey, Action, GuardConfig | None]]) -> list[NormalizedPrice]:
+        """`fetch_price` of each (oracle, action, guard), all simulated in one HTTP request."""
+        results = await self.simulate_each([[self.ix.read_price(oracle, action, guard)] for oracle, action, guard in reads])
+        if not all(results):
             raise RuntimeError("read_price returned no data")
-        return decode_normalized_price(data, self.program)
+        return [decode_normalized_price(data, self.program) for data in results]

@@ -40,14 +40,17 @@ from solders.transaction_status import EncodedConfirmedTransactionWithStatusMeta
 
 from quantdesk.clients import errors, idl
 
-__all__ = ["MAX_MULTIPLE_ACCOUNTS", "AccountReads", "Blockhash", "ProgramClient", "Receipt", "fetch_blockhash", "rpc_request"]
+__all__ = ["AccountReads", "Blockhash", "CONFIRM_POLL_SECS", "CONFIRM_TIMEOUT_SECS", "MAX_MULTIPLE_ACCOUNTS", "ProgramClient", "Receipt",
+           "fetch_blockhash", "rpc_request"]
+
+
 
 MAX_MULTIPLE_ACCOUNTS = 100
 """Keys per getMultipleAccounts call (agave's limit)."""
 CONFIRM_POLL_SECS = 0.4
 CONFIRM_TIMEOUT_SECS = 90.0
 
-Body = Any
+_Body = Any
 """A solders request object (solders.rpc.requests)."""
 
 
@@ -61,7 +64,7 @@ def _confirmed(connection: AsyncClient) -> CommitmentLevel:
     return CommitmentLevel.Confirmed if level == CommitmentLevel.Processed else level
 
 
-async def rpc_request(connection: AsyncClient, bodies: Sequence[Body]) -> list[dict[str, Any]]:
+async def rpc_request(connection: AsyncClient, bodies: Sequence[_Body]) -> list[dict[str, Any]]:
     """Sends `bodies` (solders requests with distinct ids) in one HTTP request, a JSON-RPC batch
     when there are several, and returns the raw answers in the order of `bodies`."""
     provider = connection._provider
@@ -119,7 +122,7 @@ class AccountReads:
         missing = list(dict.fromkeys(k for k in keys if k not in self.accounts))
         chunks = [missing[i:i + MAX_MULTIPLE_ACCOUNTS] for i in range(0, len(missing), MAX_MULTIPLE_ACCOUNTS)]
         config = RpcAccountInfoConfig(UiAccountEncoding.Base64, commitment=_commitment(self.connection))
-        bodies: list[Body] = [GetMultipleAccounts(chunk, config, id=i) for i, chunk in enumerate(chunks)]
+        bodies: list[_Body] = [GetMultipleAccounts(chunk, config, id=i) for i, chunk in enumerate(chunks)]
         want_blockhash = blockhash and self.blockhash is None
         if want_blockhash:
             bodies.append(_blockhash_body(self.connection, len(bodies)))
@@ -189,14 +192,17 @@ class ProgramClient:
         keys = {wallet.public_key: wallet.payer} | {s.pubkey(): s for s in signers}  # a signer may also be the payer
         return VersionedTransaction(message, list(keys.values()))
 
-    async def submit(self, instructions: Sequence[Instruction], signers: Sequence[Keypair] = (), blockhash: Blockhash | None = None) -> Receipt:
+    async def submit(self, instructions: Sequence[Instruction], signers: Sequence[Keypair] = (), blockhash: Blockhash | None = None,
+                     skip_preflight: bool = False) -> Receipt:
         """Signs with the provider's wallet (fee payer) and `signers`, on `blockhash` (fetched
-        when None), sends, confirms and returns the Receipt. A failure raises
-        `errors.ProgramError` (a program's custom error) or another `errors.TransactionFailed`."""
+        when None), sends, confirms and returns the Receipt. A failure, in the node's preflight
+        simulation or on chain, raises `errors.ProgramError` (a program's custom error) or
+        another `errors.TransactionFailed`."""
         recent = blockhash if blockhash is not None else await fetch_blockhash(self.connection)
         tx = self.signed(instructions, signers, recent.hash)
         signature, program_ids = tx.signatures[0], [ix.program_id for ix in instructions]
-        send = SendRawTransaction(bytes(tx), RpcSendTransactionConfig(preflight_commitment=_commitment(self.connection)), id=0)
+        config = RpcSendTransactionConfig(skip_preflight=skip_preflight, preflight_commitment=_commitment(self.connection))
+        send = SendRawTransaction(bytes(tx), config, id=0)
         sent, landed = await rpc_request(self.connection, [send, self._get_transaction(signature, 1)])
         if "error" in sent:
             raise errors.from_rpc_error(sent["error"], SendTransactionResp.from_json(json.dumps(sent)), program_ids)
@@ -260,13 +266,24 @@ class ProgramClient:
         """Runs `instructions` in a simulation (one request: the node puts in its latest
         blockhash) and returns their return data; a failure raises `errors.ProgramError` or
         another `errors.TransactionFailed`, with the logs."""
-        tx = self.signed(instructions, signers or (), Hash.default())
+        [data] = await self.simulate_each([instructions], signers)
+        return data
+
+    async def simulate_each(self, transactions: Sequence[Sequence[Instruction]], signers: Sequence[Keypair] | None = None) -> list[bytes]:
+        """Simulates each instruction list as its own transaction, all in one HTTP request, and
+        returns their return data in order; the first failure raises as `simulate` does."""
         config = RpcSimulateTransactionConfig(sig_verify=False, replace_recent_blockhash=True, commitment=_commitment(self.connection))
-        answer = (await rpc_request(self.connection, [SimulateVersionedTransaction(tx, config, id=0)]))[0]
-        program_ids = [ix.program_id for ix in instructions]
-        if "error" in answer:
-            raise errors.from_rpc_error(answer["error"], SimulateTransactionResp.from_json(json.dumps(answer)), program_ids, simulated=True)
-        sim = SimulateTransactionResp.from_json(json.dumps(answer)).value
-        if sim.err is not None:
-            raise errors.from_transaction_error(sim.err, list(sim.logs or []), program_ids, simulated=True)
-        return bytes(sim.return_data.data) if sim.return_data is not None else b""
+        bodies = [SimulateVersionedTransaction(self.signed(ixs, signers or (), Hash.default()), config, id=i) for i, ixs in enumerate(transactions)]
+        answers = await rpc_request(self.connection, bodies) if bodies else []
+        return [_simulated(answer, [ix.program_id for ix in ixs]) for ixs, answer in zip(transactions, answers)]
+
+
+def _simulated(answer: dict[str, Any], program_ids: Sequence[Pubkey]) -> bytes:
+    """The return data of a simulateTransaction answer, or its failure raised by name."""
+    parsed = SimulateTransactionResp.from_json(json.dumps(answer))
+    if "error" in answer:
+        raise errors.from_rpc_error(answer["error"], parsed, program_ids, simulated=True)
+    sim = parsed.value
+    if sim.err is not None:
+        raise errors.from_transaction_error(sim.err, list(sim.logs or []), program_ids, simulated=True)
+    return bytes(sim.return_data.data) if sim.return_data is not None else b""

@@ -24,6 +24,15 @@ from solders.system_program import ID as SYSTEM_PROGRAM_ID
 from quantdesk.clients import idl as idl_mod
 from quantdesk.clients.rpc import ProgramClient
 
+__all__ = ["ALL_MARKETS", "ALL_OPERATIONS", "ALL_SCOPES", "APPROVAL_SET_SEED", "AUTHORITY", "AUTHORITY_SEED", "AUTHORITY_SUPER_ADMIN", "Action",
+           "Actor", "ApprovalSet", "AuditAction", "CONFIG", "CORE_PROGRAM_ID", "Change", "INSTRUCTIONS_SYSVAR", "LOCAL_TIMELOCK_DELAY", "Ledger",
+           "MAX_MARKETS", "MAX_MEMBERS", "MAX_ROLE_HOLDERS", "MAX_SESSION_SECS", "MAX_TIMELOCK_DELAY", "MIN_TIMELOCK_DELAY", "NAME", "NO_MARKET",
+           "Operation", "PROGRAM_ID", "PROPOSAL_SEED", "Proposal", "ProposalAction", "ProposalState", "RateLimit", "Role", "SCOPE_CANCEL",
+           "SCOPE_PLACE", "SECURITY_SEED", "SESSION_OWNER_OFFSET", "SESSION_SEED", "SecurityClient", "SecurityConfig", "SecurityInstructions",
+           "Session", "approval_set_address", "config_from", "decode_approval_set", "decode_config", "decode_proposal", "decode_session",
+           "describe_audit_value", "enact", "enact_instruction", "mask", "parse_events", "proposal_address", "session_address", "session_from"]
+
+
 NAME = "qd_security"
 PROGRAM_ID = idl_mod.program_id(NAME)
 CORE_PROGRAM_ID = idl_mod.program_id("qd_core")

@@ -9,7 +9,9 @@ from solders.pubkey import Pubkey
 
 from quantdesk.clients.rpc import AccountReads
 
-__all__ = ["CLOCK", "SYSVAR_OWNER", "ClockSysvar", "decode_clock", "fetch_clock"]
+__all__ = ["CLOCK", "ClockSysvar", "SYSVAR_OWNER", "decode_clock", "fetch_clock"]
+
+
 
 CLOCK = Pubkey.from_string("SysvarC1ock11111111111111111111111111111111")
 SYSVAR_OWNER = Pubkey.from_string("Sysvar1111111111111111111111111111111111111")

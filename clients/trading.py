@@ -32,6 +32,13 @@ from quantdesk.clients.oracle import Action, GuardConfig
 from quantdesk.clients.rpc import AccountReads, ProgramClient, Receipt
 from quantdesk.clients.trading_state import Order, PerpMarket, Position, TradingAccount, market_address, trading_address
 
+__all__ = ["AUTHORITY", "AuctionParams", "BASE_DECIMALS", "CancelReason", "FLAG_POST_ONLY", "FLAG_REDUCE_ONLY", "FUNDING_DECIMALS", "Fill", "L2Book",
+           "Level", "MAX_MAKERS", "MakerParams", "MarketParams", "MarketStatus", "MarketView", "NAME", "NO_SESSION", "OrderKind", "OrderParams",
+           "PRICE_DECIMALS", "PRICE_UNIT", "PROGRAM_ID", "PositionView", "PostOnly", "Side", "TimeInForce", "TradingClient", "TradingInstructions",
+           "auction_price", "base_decimal", "book_filters", "expired", "find_order", "health_accounts", "in_auction", "maker_price", "open_order",
+           "order_id_from", "order_session", "parse_events", "price_decimal", "round_to_tick"]
+
+
 NAME = "qd_trading"
 PROGRAM_ID = trading_state.PROGRAM_ID
 AUTHORITY = Pubkey.find_program_address([collateral.AUTHORITY_SEED], PROGRAM_ID)[0]
