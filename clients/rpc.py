@@ -67,7 +67,7 @@ def _confirmed(connection: AsyncClient) -> CommitmentLevel:
 async def rpc_request(connection: AsyncClient, bodies: Sequence[_Body]) -> list[dict[str, Any]]:
     """Sends `bodies` (solders requests with distinct ids) in one HTTP request, a JSON-RPC batch
     when there are several, and returns the raw answers in the order of `bodies`."""
-    provider = connection._provider
+    provider = connection._provider  # solana-py's HTTP transport: its session sends batches too
     raw = await (provider.make_request_unparsed(bodies[0]) if len(bodies) == 1 else provider.make_batch_request_unparsed(tuple(bodies)))
     decoded = json.loads(raw)
     answers = {a.get("id"): a for a in (decoded if isinstance(decoded, list) else [decoded])}
@@ -113,8 +113,6 @@ class AccountReads:
         self.connection = connection
         self.accounts: dict[Pubkey, Account | None] = {}
         self.blockhash: Blockhash | None = None
-        self.requests = 0
-        """HTTP requests this view has made."""
 
     async def load(self, keys: Iterable[Pubkey], blockhash: bool = False) -> None:
         """Reads those of `keys` not read yet (and the blockhash, when asked and not read yet):
@@ -129,7 +127,6 @@ class AccountReads:
         if not bodies:
             return
         answers = await rpc_request(self.connection, bodies)
-        self.requests += 1
         for chunk, answer in zip(chunks, answers):
             self.accounts.update(zip(chunk, _parse(GetMultipleAccountsResp, answer).value))
         if want_blockhash:

@@ -39,7 +39,8 @@ ROOT = Path(__file__).resolve().parents[1]
 USDC = 10**6
 BASE = 10**9
 PRICE = 100 * USDC
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+on_venue = pytest.mark.asyncio(loop_scope="module")
+"""The tests that share the module's validator run on its event loop."""
 PARAMS = MarketParams(tick_size=10_000, lot_size=1_000_000, min_order_size=10_000_000, init_margin_bps=1_000, maint_margin_bps=500,
                       size_margin_factor=0, upnl_init_weight_bps=10_000, upnl_maint_weight_bps=10_000, taker_fee_bps=5, maker_fee_bps=-2,
                       max_open_interest=10**6 * BASE, auction_min_slots=2, auction_default_slots=5, auction_max_slots=100,
@@ -146,6 +147,7 @@ async def account_with(v: Venue, collaterals: int, positions: int) -> tuple[Keyp
     return owner, margin
 
 
+@on_venue
 @pytest.mark.parametrize("collaterals,positions", [(1, 1), (4, 4), (8, 7)])
 async def test_place_order_costs_three_http_requests_whatever_the_account_holds(venue: Venue, collaterals: int, positions: int) -> None:
     """Every HTTP request to the validator counts, confirmation included (a JSON-RPC batch is one
@@ -189,6 +191,7 @@ class Lagging(httpx.AsyncBaseTransport):
         return httpx.Response(response.status_code, json=answers)
 
 
+@on_venue
 @pytest.mark.parametrize("forever", [False, True])
 async def test_a_send_not_confirmed_at_once_is_polled_until_it_lands_or_expires(venue: Venue, forever: bool, monkeypatch: pytest.MonkeyPatch) -> None:
     async with AsyncClient(venue.node.rpc_url, commitment=Confirmed) as rpc:
@@ -211,6 +214,7 @@ async def test_a_send_not_confirmed_at_once_is_polled_until_it_lands_or_expires(
 
 # ---------------------------------------------------------------- named errors
 
+@on_venue
 async def test_a_refused_send_and_simulation_raise_the_programs_named_error(venue: Venue) -> None:
     owner, margin = await venue.trader([venue.usdc])
     coll = venue.client.collateral
@@ -239,6 +243,7 @@ async def test_a_refused_send_and_simulation_raise_the_programs_named_error(venu
     assert (await coll.fetch_meta(landed.value.signature)).err == landed.value.err
 
 
+@on_venue
 async def test_an_error_raised_in_a_cpi_is_the_invoked_programs(venue: Venue) -> None:
     """A deposit of more than the token account holds: qd-collateral's transfer CPI fails in the
     Token program (its custom error 1, InsufficientFunds; no IDL here, so named Custom(1))."""
@@ -249,6 +254,7 @@ async def test_an_error_raised_in_a_cpi_is_the_invoked_programs(venue: Venue) ->
     assert (e.program_id, e.program, e.code, e.name, e.instruction) == (token.TOKEN_PROGRAM_ID, str(token.TOKEN_PROGRAM_ID), 1, "Custom(1)", 0)
 
 
+@on_venue
 async def test_runtime_and_rpc_failures_raise_runtime_failure(venue: Venue) -> None:
     owner, margin = await venue.trader([venue.usdc])
     coll = venue.client.collateral
@@ -285,6 +291,7 @@ def readme_example() -> str:
     return section[section.index("```python\n") + len("```python\n"):section.index("\n```\n")]
 
 
+@on_venue
 async def test_the_readme_example_runs(venue: Venue) -> None:
     owner = Keypair()
     await venue.rpc.request_airdrop(owner.pubkey(), 10 * 10**9)
