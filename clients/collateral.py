@@ -3,6 +3,7 @@ decoders, the health accounts an instruction needs, and an async client for depo
 withdrawals, transfers and a health readout computed with the engine's Python mirror."""
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import IntEnum
@@ -23,8 +24,15 @@ from quantdesk.clients import idl as idl_mod
 from quantdesk.clients import trading_state
 from quantdesk.clients.trading_state import PerpMarket, Position, TradingAccount, market_address, trading_address
 from quantdesk.clients.oracle import Action, GuardConfig, OracleClient
-from quantdesk.clients.rpc import ProgramClient
+from quantdesk.clients.rpc import AccountReads, ProgramClient
 from quantdesk.clients.token import TOKEN_PROGRAM_ID, associated_address
+
+__all__ = ["AUTHORITY_SEED", "BALANCES_MARGIN_OFFSET", "BALANCES_OWNER_OFFSET", "BALANCES_SEED", "BPS", "Balance", "CONFIG_SEED",
+           "CONFIG_STATUS_OFFSET", "CollateralBalances", "CollateralClient", "CollateralConfig", "CollateralInstructions", "CollateralRow",
+           "DEFAULT_GUARDS", "HealthReport", "HealthState", "HealthView", "I64_MAX", "MAX_BALANCES", "NAME", "PROGRAM_ID", "Params", "PerpRow",
+           "QUOTE_PRICE", "Status", "VAULT_AUTHORITY", "VAULT_SEED", "balances_address", "collateral_input", "config_address", "decode_balances",
+           "decode_config", "decode_health_view", "health_accounts", "parse_events", "vault_address"]
+
 
 NAME = "qd_collateral"
 PROGRAM_ID = idl_mod.program_id(NAME)
@@ -370,6 +378,28 @@ class HealthReport:
         return "\n".join(lines + [health_mod.summary(self.result)])
 
 
+@dataclass(frozen=True)
+class HealthState:
+    """A margin account's accounts as its health check reads them: its balances, collateral
+    configs by mint (those of its entries and any asked for), its trading account (None when it
+    has none) and perp markets by index (those of its positions and any asked for)."""
+
+    margin_account: Pubkey
+    balances: CollateralBalances
+    configs: dict[Pubkey, CollateralConfig]
+    trading: TradingAccount | None
+    markets: dict[int, PerpMarket]
+
+    def health_accounts(self) -> list[AccountMeta]:
+        """`health_accounts` for a qd-collateral instruction."""
+        return health_accounts(self.balances, self.configs, self.trading, self.markets)
+
+
+def _config_from(reads: AccountReads, mint: Pubkey, program: Program | None = None) -> CollateralConfig:
+    address = config_address(mint)
+    return decode_config(address, reads.data(address, PROGRAM_ID, f"collateral config for {mint}"), program)
+
+
 class CollateralClient(ProgramClient):
     """Deposits, withdrawals, transfers and health readouts through an RPC node (the local
     validator or a cluster). The provider's wallet pays fees; the owner keypair signs."""
@@ -381,84 +411,85 @@ class CollateralClient(ProgramClient):
 
     async def fetch_config(self, mint: Pubkey) -> CollateralConfig:
         address = config_address(mint)
-        return decode_config(address, await self.account_data(address, f"collateral config for {mint}"), self.program)
+        return decode_config(address, await self.fetch_account_data(address, f"collateral config for {mint}"), self.program)
 
     async def fetch_balances(self, margin_account: Pubkey) -> CollateralBalances:
         address = balances_address(margin_account)
-        return decode_balances(address, await self.account_data(address, "collateral balances"), self.program)
+        return decode_balances(address, await self.fetch_account_data(address, "collateral balances"), self.program)
 
-    async def configs_for(self, balances: CollateralBalances, also: Pubkey | None = None) -> dict[Pubkey, CollateralConfig]:
-        mints = [e.mint for e in balances.entries] + ([also] if also is not None else [])
-        return {m: await self.fetch_config(m) for m in dict.fromkeys(mints)}
+    async def fetch_health_states(self, margin_accounts: Sequence[Pubkey], reads: AccountReads | None = None, *, markets: Iterable[int] = (),
+                                  mints: Iterable[Pubkey] = (), extra: Iterable[Pubkey] = (), blockhash: bool = False) -> list[HealthState]:
+        """The HealthState of each of `margin_accounts`, in two HTTP requests at most whatever
+        their balances and positions: first their balances and trading accounts with the markets
+        `markets`, the configs of `mints`, the `extra` keys (left in `reads` for the caller) and
+        the blockhash when asked; then the configs of the held mints and the markets of the
+        positions not read yet (no request when there are none). Configs and markets are shared
+        by the states."""
+        reads = reads if reads is not None else self.reads()
+        wanted_markets, wanted_mints = list(markets), list(mints)
+        await reads.load([k for m in margin_accounts for k in (balances_address(m), trading_address(m))] + [market_address(i) for i in wanted_markets]
+                         + [config_address(x) for x in wanted_mints] + list(extra), blockhash)
+        balances = [decode_balances(balances_address(m), reads.data(balances_address(m), PROGRAM_ID, "collateral balances"), self.program)
+                    for m in margin_accounts]
+        tradings = [trading_state.decode_trading_account(data) if (data := reads.owned_data(trading_address(m), trading_state.PROGRAM_ID)) else None
+                    for m in margin_accounts]
+        held = list(dict.fromkeys(wanted_mints + [e.mint for b in balances for e in b.entries]))
+        indexes = list(dict.fromkeys(wanted_markets + [p.market_index for t in tradings if t is not None for p in t.positions]))
+        await reads.load([config_address(x) for x in held] + [market_address(i) for i in indexes])
+        configs = {x: _config_from(reads, x, self.program) for x in held}
+        perps = {i: trading_state.decode_market(reads.data(market_address(i), trading_state.PROGRAM_ID, f"perp market {i}")) for i in indexes}
+        return [HealthState(m, b, configs, t, perps) for m, b, t in zip(margin_accounts, balances, tradings)]
 
-    async def fetch_trading(self, margin_account: Pubkey) -> TradingAccount | None:
-        """The margin account's qd-trading account, None when it has none open."""
-        info = (await self.connection.get_account_info(trading_address(margin_account))).value
-        if info is None or info.owner != trading_state.PROGRAM_ID:
-            return None
-        return trading_state.decode_trading_account(bytes(info.data))
-
-    async def markets_for(self, trading: TradingAccount | None) -> dict[int, PerpMarket]:
-        """The markets of `trading`'s positions, by index."""
-        markets = {}
-        for position in trading.positions if trading is not None else []:
-            info = (await self.connection.get_account_info(market_address(position.market_index))).value
-            if info is None or info.owner != trading_state.PROGRAM_ID:
-                raise LookupError(f"no perp market {position.market_index}")
-            markets[position.market_index] = trading_state.decode_market(bytes(info.data))
-        return markets
-
-    async def health_accounts_for(self, balances: CollateralBalances, configs: dict[Pubkey, CollateralConfig]) -> list[AccountMeta]:
-        """`health_accounts` of the margin account of `balances`, its positions fetched."""
-        trading = await self.fetch_trading(balances.margin_account)
-        return health_accounts(balances, configs, trading, await self.markets_for(trading))
-
-    async def health_accounts_of(self, margin_account: Pubkey) -> list[AccountMeta]:
-        balances = await self.fetch_balances(margin_account)
-        return await self.health_accounts_for(balances, await self.configs_for(balances))
+    async def fetch_health_accounts(self, margin_account: Pubkey) -> list[AccountMeta]:
+        """`health_accounts` of `margin_account` for a qd-collateral instruction, as on chain now."""
+        [state] = await self.fetch_health_states([margin_account])
+        return state.health_accounts()
 
     async def open(self, owner: Keypair, margin_account: Pubkey) -> Signature:
         return await self.send([self.ix.open_balances(owner.pubkey(), margin_account)], [owner])
 
     async def deposit(self, owner: Keypair, margin_account: Pubkey, mint: Pubkey, amount: int, source: Pubkey | None = None) -> Signature:
-        config = await self.fetch_config(mint)
-        return await self.send([self.ix.deposit(owner.pubkey(), margin_account, mint, amount, source, config.token_program)], [owner])
+        reads = self.reads()
+        await reads.load([config_address(mint)], blockhash=True)
+        config = _config_from(reads, mint, self.program)
+        return await self.send([self.ix.deposit(owner.pubkey(), margin_account, mint, amount, source, config.token_program)], [owner], reads.blockhash)
 
     async def withdraw(self, owner: Keypair, margin_account: Pubkey, mint: Pubkey, amount: int, destination: Pubkey | None = None) -> Signature:
-        balances = await self.fetch_balances(margin_account)
-        configs = await self.configs_for(balances, also=mint)
-        health = await self.health_accounts_for(balances, configs)
-        ix = self.ix.withdraw(owner.pubkey(), margin_account, mint, amount, health, destination, configs[mint].token_program)
-        return await self.send([ix], [owner])
+        reads = self.reads()
+        [state] = await self.fetch_health_states([margin_account], reads, mints=[mint], blockhash=True)
+        ix = self.ix.withdraw(owner.pubkey(), margin_account, mint, amount, state.health_accounts(), destination, state.configs[mint].token_program)
+        return await self.send([ix], [owner], reads.blockhash)
 
     async def transfer(self, owner: Keypair, from_margin: Pubkey, to_margin: Pubkey, mint: Pubkey, amount: int) -> Signature:
-        health = await self.health_accounts_of(from_margin)
-        return await self.send([self.ix.transfer(owner.pubkey(), from_margin, to_margin, mint, amount, health)], [owner])
+        reads = self.reads()
+        [state] = await self.fetch_health_states([from_margin], reads, blockhash=True)
+        return await self.send([self.ix.transfer(owner.pubkey(), from_margin, to_margin, mint, amount, state.health_accounts())], [owner], reads.blockhash)
 
-    async def price(self, config: CollateralConfig, action: Action) -> int:
+    async def fetch_collateral_price(self, config: CollateralConfig, action: Action) -> int:
         """The price the programs would use: qd-oracle's reader (simulated) with the config's guard."""
         if config.oracle is None:
             return QUOTE_PRICE
-        return (await self.oracle.read_price(config.oracle, action, config.guards[action])).price
+        return (await self.oracle.fetch_price(config.oracle, action, config.guards[action])).price
 
-    async def market_price(self, market: PerpMarket, action: Action) -> int:
+    async def fetch_market_price(self, market: PerpMarket, action: Action) -> int:
         """A perp market's price as the programs read it: its oracle with the market's guard."""
-        return (await self.oracle.read_price(market.oracle, action, market.guards[action])).price
+        return (await self.oracle.fetch_price(market.oracle, action, market.guards[action])).price
 
-    async def health(self, margin_account: Pubkey, action: Action = Action.MARGIN) -> HealthReport:
+    async def fetch_health(self, margin_account: Pubkey, action: Action = Action.MARGIN) -> HealthReport:
         """The account's collateral rows and health (its perp positions included), from on-chain
-        accounts and guarded prices, computed with the engine's Python mirror."""
-        balances = await self.fetch_balances(margin_account)
-        configs = await self.configs_for(balances)
-        rows = [CollateralRow(configs[e.mint], e.balance, await self.price(configs[e.mint], action)) for e in balances.entries]
-        trading = await self.fetch_trading(margin_account)
-        markets = await self.markets_for(trading)
-        perps = [PerpRow(p, markets[p.market_index], await self.market_price(markets[p.market_index], action))
-                 for p in (trading.positions if trading is not None else [])]
+        accounts and guarded prices, computed with the engine's Python mirror: two reads and one
+        HTTP request simulating every price."""
+        [state] = await self.fetch_health_states([margin_account])
+        entries = [(state.configs[e.mint], e.balance) for e in state.balances.entries]
+        positions = [(p, state.markets[p.market_index]) for p in (state.trading.positions if state.trading is not None else [])]
+        oracles = [(c.oracle, action, c.guards[action]) for c, _ in entries if c.oracle is not None]
+        prices = iter(p.price for p in await self.oracle.fetch_prices(oracles + [(m.oracle, action, m.guards[action]) for _, m in positions]))
+        rows = [CollateralRow(c, balance, QUOTE_PRICE if c.oracle is None else next(prices)) for c, balance in entries]
+        perps = [PerpRow(p, m, next(prices)) for p, m in positions]
         result = health_mod.compute([r.input() for r in rows], [p.input() for p in perps])
         return HealthReport(margin_account, rows, result, perps)
 
-    async def view_health(self, margin_account: Pubkey, action: Action = Action.MARGIN) -> HealthView:
+    async def fetch_health_view(self, margin_account: Pubkey, action: Action = Action.MARGIN) -> HealthView:
         """The same health computed on-chain (`view_health`, simulated)."""
-        health = await self.health_accounts_of(margin_account)
+        health = await self.fetch_health_accounts(margin_account)
         return decode_health_view(await self.simulate([self.ix.view_health(margin_account, health, action)]), self.program)

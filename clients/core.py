@@ -22,6 +22,12 @@ from quantdesk.clients.rpc import ProgramClient
 from quantdesk.clients.security import ALL_MARKETS, INSTRUCTIONS_SYSVAR, MAX_MARKETS
 from quantdesk.clients.trading_state import trading_address
 
+__all__ = ["CoreClient", "CoreInstructions", "DEFAULT_MAX_SUB_ACCOUNTS", "GLOBAL", "GLOBAL_SEED", "GlobalConfig", "Limits",
+           "MARGIN_ACCOUNT_DISCRIMINATOR", "MARGIN_SEED", "MAX_SUB_ACCOUNTS_LIMIT", "MarginAccount", "NAME", "NAME_LEN", "OWNER_OFFSET", "PROGRAM_ID",
+           "STATUS_BANKRUPT", "STATUS_BEING_LIQUIDATED", "STATUS_FROZEN", "STATUS_OFFSET", "decode_global", "decode_margin_account", "encode_name",
+           "margin_account_address", "margin_account_filter_bytes", "margin_account_filters", "parse_events"]
+
+
 NAME = "qd_core"
 PROGRAM_ID = idl_mod.program_id(NAME)
 GLOBAL_SEED = b"global"
@@ -247,12 +253,12 @@ class CoreClient(ProgramClient):
         self.ix = CoreInstructions(self.program)
 
     async def fetch_global(self) -> GlobalConfig:
-        return decode_global(GLOBAL, await self.account_data(GLOBAL, "GlobalConfig"), self.program)
+        return decode_global(GLOBAL, await self.fetch_account_data(GLOBAL, "GlobalConfig"), self.program)
 
     async def fetch_margin_account(self, address: Pubkey) -> MarginAccount:
-        return decode_margin_account(address, await self.account_data(address, "margin account"), self.program)
+        return decode_margin_account(address, await self.fetch_account_data(address, "margin account"), self.program)
 
-    async def margin_accounts_of(self, owner: Pubkey) -> list[MarginAccount]:
+    async def fetch_margin_accounts(self, owner: Pubkey) -> list[MarginAccount]:
         """All of `owner`'s margin accounts (getProgramAccounts, discriminator and owner filters), by sub_id."""
         resp = await self.connection.get_program_accounts(PROGRAM_ID, encoding="base64", filters=margin_account_filters(owner))
         accounts = [decode_margin_account(a.pubkey, bytes(a.account.data), self.program) for a in resp.value]

@@ -21,6 +21,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+__all__ = ["BASE_SCALE", "BPS", "CollateralInput", "ERRORS", "ERROR_NAMES", "FUNDING_SCALE", "Health", "HealthError", "HealthResult", "I128_MAX",
+           "I128_MIN", "I64_MAX", "I64_MIN", "MAX_DECIMALS", "PRICE_SEARCH_MAX", "PerpInput", "PerpMarketParams", "QUOTE_DECIMALS",
+           "SIZE_FACTOR_SCALE", "U16_MAX", "U64_MAX", "collateral_value", "compute", "format_percent", "format_quote", "format_ratio", "funding_pnl",
+           "summary"]
+
+
 I64_MIN, I64_MAX = -(1 << 63), (1 << 63) - 1
 I128_MIN, I128_MAX = -(1 << 127), (1 << 127) - 1
 U16_MAX, U64_MAX = (1 << 16) - 1, (1 << 64) - 1

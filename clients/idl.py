@@ -12,6 +12,11 @@ from anchorpy.program.common import Event
 from construct import Container
 from solders.pubkey import Pubkey
 
+__all__ = ["BPF_LOADER_UPGRADEABLE", "IDL_DIR", "LOCALNET_URL", "decode_account", "discriminator", "error_codes", "error_name", "errors", "load_idl",
+           "parse_events", "program", "program_data_address", "program_id", "program_names"]
+
+
+
 IDL_DIR = Path(__file__).resolve().parents[1] / "idl"
 LOCALNET_URL = "http://127.0.0.1:8899"
 BPF_LOADER_UPGRADEABLE = Pubkey.from_string("BPFLoaderUpgradeab1e11111111111111111111111")
@@ -71,11 +76,24 @@ def parse_events(prog: Program, logs: list[str]) -> list[Event]:
 
 
 @cache
+def program_names() -> dict[Pubkey, str]:
+    """Program id -> IDL name, for every IDL in idl/."""
+    return {program_id(path.stem): path.stem for path in sorted(IDL_DIR.glob("*.json"))}
+
+
+@cache
+def errors(name: str) -> dict[int, tuple[str, str]]:
+    """Custom error code -> (name, message) for program `name`, from its IDL's `errors` array."""
+    return {e["code"]: (e["name"], e.get("msg", e["name"])) for e in json.loads((IDL_DIR / f"{name}.json").read_text())["errors"]}
+
+
+@cache
 def error_codes(name: str) -> dict[str, int]:
     """Custom error name -> code for program `name`, from its IDL."""
-    return {e["name"]: e["code"] for e in json.loads((IDL_DIR / f"{name}.json").read_text())["errors"]}
+    return {error: code for code, (error, _) in errors(name).items()}
 
 
 def error_name(name: str, code: int) -> str:
     """The name of custom error `code` of program `name` ("Custom(<code>)" when unknown)."""
-    return next((n for n, c in error_codes(name).items() if c == code), f"Custom({code})")
+    entry = errors(name).get(code)
+    return entry[0] if entry is not None else f"Custom({code})"

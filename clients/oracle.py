@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import IntEnum
@@ -21,6 +22,12 @@ from solders.system_program import ID as SYSTEM_PROGRAM_ID
 from quantdesk.clients import idl as idl_mod
 from quantdesk.clients import security, sysvar
 from quantdesk.clients.rpc import ProgramClient
+
+__all__ = ["Action", "DEFAULT_MAX_PUBLISHER_AGE_SECS", "DEFAULT_MIN_PUBLISHERS", "FEED_SEED", "Feed", "GUARD_LAYOUT", "GuardConfig", "MAX_PUBLISHERS",
+           "MAX_PUBLISH_SKEW_SECS", "NAME", "NormalizedPrice", "OracleClient", "OracleInstructions", "PRICE_DECIMALS", "PROGRAM_ID", "PublisherPrice",
+           "STATUS_HALTED", "STATUS_TRADING", "SYMBOL_LEN", "Source", "decode_feed", "decode_normalized_price", "encode_symbol", "feed_address",
+           "parse_events"]
+
 
 NAME = "qd_oracle"
 PROGRAM_ID = idl_mod.program_id(NAME)
@@ -261,7 +268,7 @@ class OracleClient(ProgramClient):
 
     async def fetch_feed(self, symbol: str) -> Feed:
         address = feed_address(symbol)
-        return decode_feed(address, await self.account_data(address, f"feed for {symbol}"), self.program)
+        return decode_feed(address, await self.fetch_account_data(address, f"feed for {symbol}"), self.program)
 
     async def publish_all(self, symbol: str, quotes: list[tuple[Keypair, int, int]], timeout_secs: float = 10.0) -> Signature:
         """Each (publisher, price, conf) publishes to `symbol`'s feed, in one transaction, stamped
@@ -269,20 +276,30 @@ class OracleClient(ProgramClient):
         publisher's stamp must increase, so when one already published at the cluster's current
         second this waits for the clock to move on (stamping ahead would soon pass the skew the
         program allows); `TimeoutError` after `timeout_secs`."""
-        feed = await self.fetch_feed(symbol)
+        address = feed_address(symbol)
+        reads = self.reads()
+        await reads.load([address, sysvar.CLOCK], blockhash=True)
+        feed = decode_feed(address, reads.data(address, PROGRAM_ID, f"feed for {symbol}"), self.program)
+        now = sysvar.decode_clock(reads.data(sysvar.CLOCK, sysvar.SYSVAR_OWNER, "Clock sysvar")).unix_timestamp
         latest = max(feed.latest_of(p.pubkey()).publish_time for p, _, _ in quotes)
         deadline = asyncio.get_running_loop().time() + timeout_secs
-        while (now := (await sysvar.clock(self.connection)).unix_timestamp) <= latest:
+        while now <= latest:
             if asyncio.get_running_loop().time() > deadline:
                 raise TimeoutError(f"the cluster clock stayed at or before {latest} for {timeout_secs} s")
             await asyncio.sleep(0.2)
+            now = (await sysvar.fetch_clock(self.connection)).unix_timestamp
         ixs = [self.ix.publish(p.pubkey(), feed.address, price, conf, now) for p, price, conf in quotes]
-        return await self.send(ixs, [p for p, _, _ in quotes])
+        return await self.send(ixs, [p for p, _, _ in quotes], reads.blockhash)
 
-    async def read_price(self, oracle: Pubkey, action: Action, guard: GuardConfig | None = None) -> NormalizedPrice:
+    async def fetch_price(self, oracle: Pubkey, action: Action, guard: GuardConfig | None = None) -> NormalizedPrice:
         """Runs `read_price` in a simulation and decodes its return data; a refused price raises
-        `SimulationError` with the program's error."""
-        data = await self.simulate([self.ix.read_price(oracle, action, guard)])
-        if not data:
+        `errors.ProgramError` with the program's error."""
+        [price] = await self.fetch_prices([(oracle, action, guard)])
+        return price
+
+    async def fetch_prices(self, reads: Sequence[tuple[Pubkey, Action, GuardConfig | None]]) -> list[NormalizedPrice]:
+        """`fetch_price` of each (oracle, action, guard), all simulated in one HTTP request."""
+        results = await self.simulate_each([[self.ix.read_price(oracle, action, guard)] for oracle, action, guard in reads])
+        if not all(results):
             raise RuntimeError("read_price returned no data")
-        return decode_normalized_price(data, self.program)
+        return [decode_normalized_price(data, self.program) for data in results]

@@ -19,6 +19,11 @@ from solders.pubkey import Pubkey
 
 from quantdesk.clients import idl
 
+__all__ = ["LEGACY_ACCOUNT_LEN", "LEGACY_ATYPE_PRICE", "LEGACY_COMPONENTS_AT", "LEGACY_COMPONENT_LEN", "LEGACY_MAGIC", "LEGACY_MAX_COMPONENTS",
+           "LEGACY_PTYPE_PRICE", "LEGACY_STATUS_TRADING", "LEGACY_VERSION", "PRICE_UPDATE_V2_DISCRIMINATOR", "PRICE_UPDATE_V2_LEN",
+           "PYTH_ORACLE_DEVNET", "PYTH_ORACLE_MAINNET", "PYTH_RECEIVER", "Verification", "legacy_price_account", "price_update_v2"]
+
+
 LEGACY_MAGIC: Final = 0xA1B2C3D4
 LEGACY_VERSION: Final = 2
 LEGACY_ATYPE_PRICE: Final = 3

@@ -24,6 +24,15 @@ from solders.system_program import ID as SYSTEM_PROGRAM_ID
 from quantdesk.clients import idl as idl_mod
 from quantdesk.clients.rpc import ProgramClient
 
+__all__ = ["ALL_MARKETS", "ALL_OPERATIONS", "ALL_SCOPES", "APPROVAL_SET_SEED", "AUTHORITY", "AUTHORITY_SEED", "AUTHORITY_SUPER_ADMIN", "Action",
+           "Actor", "ApprovalSet", "AuditAction", "CONFIG", "CORE_PROGRAM_ID", "Change", "INSTRUCTIONS_SYSVAR", "LOCAL_TIMELOCK_DELAY", "Ledger",
+           "MAX_MARKETS", "MAX_MEMBERS", "MAX_ROLE_HOLDERS", "MAX_SESSION_SECS", "MAX_TIMELOCK_DELAY", "MIN_TIMELOCK_DELAY", "NAME", "NO_MARKET",
+           "Operation", "PROGRAM_ID", "PROPOSAL_SEED", "Proposal", "ProposalAction", "ProposalState", "RateLimit", "Role", "SCOPE_CANCEL",
+           "SCOPE_PLACE", "SECURITY_SEED", "SESSION_OWNER_OFFSET", "SESSION_SEED", "SecurityClient", "SecurityConfig", "SecurityInstructions",
+           "Session", "approval_set_address", "config_from", "decode_approval_set", "decode_config", "decode_proposal", "decode_session",
+           "describe_audit_value", "enact", "enact_instruction", "mask", "parse_events", "proposal_address", "session_address", "session_from"]
+
+
 NAME = "qd_security"
 PROGRAM_ID = idl_mod.program_id(NAME)
 CORE_PROGRAM_ID = idl_mod.program_id("qd_core")
@@ -522,10 +531,10 @@ class SecurityClient(ProgramClient):
         self.ix = SecurityInstructions(self.program)
 
     async def fetch_config(self) -> SecurityConfig:
-        return decode_config(await self.account_data(CONFIG), self.program)
+        return decode_config(await self.fetch_account_data(CONFIG), self.program)
 
     async def fetch_proposal(self, address: Pubkey) -> Proposal:
-        return decode_proposal(address, await self.account_data(address, "proposal"), self.program)
+        return decode_proposal(address, await self.fetch_account_data(address, "proposal"), self.program)
 
     async def enact(self, proposer: Keypair, change: bytes, wait: Callable[[int], Awaitable[object]]) -> list[Signature]:
         """Proposes `change`, awaits `wait(seconds)` for the delay to pass (on the local validator:
@@ -538,16 +547,16 @@ class SecurityClient(ProgramClient):
 
     async def fetch_session(self, owner: Pubkey, session_key: Pubkey) -> Session:
         address = session_address(owner, session_key)
-        return decode_session(address, await self.account_data(address), self.program)
+        return decode_session(address, await self.fetch_account_data(address), self.program)
 
-    async def sessions_of(self, owner: Pubkey) -> list[Session]:
+    async def fetch_sessions(self, owner: Pubkey) -> list[Session]:
         """Every Session of `owner` (getProgramAccounts: discriminator @0, owner @16)."""
         found = await self.program.account["Session"].all(filters=[MemcmpOpts(offset=SESSION_OWNER_OFFSET, bytes=str(owner))])
         return [session_from(a.public_key, a.account) for a in found]
 
     async def check_action(self, signer: Keypair, margin_account: Pubkey, action: Action, market: int = NO_MARKET,
                            notional: int = 0, session: Pubkey | None = None) -> Actor:
-        """Simulates `check_action`: the actor it authorizes, or `SimulationError` with the refusal."""
+        """Simulates `check_action`: the actor it authorizes, or `errors.ProgramError` with the refusal."""
         ix = self.ix.check_action(signer.pubkey(), margin_account, action, market, notional, session)
         data = await self.simulate([ix], [signer])
         if len(data) != 1:

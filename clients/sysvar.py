@@ -7,7 +7,14 @@ from dataclasses import dataclass
 from solana.rpc.async_api import AsyncClient
 from solders.pubkey import Pubkey
 
+from quantdesk.clients.rpc import AccountReads
+
+__all__ = ["CLOCK", "ClockSysvar", "SYSVAR_OWNER", "decode_clock", "fetch_clock"]
+
+
+
 CLOCK = Pubkey.from_string("SysvarC1ock11111111111111111111111111111111")
+SYSVAR_OWNER = Pubkey.from_string("Sysvar1111111111111111111111111111111111111")
 
 
 @dataclass(frozen=True)
@@ -19,9 +26,13 @@ class ClockSysvar:
     unix_timestamp: int
 
 
-async def clock(connection: AsyncClient) -> ClockSysvar:
-    """The Clock sysvar as programs see it (slot and unix time for publish times and staleness)."""
-    info = (await connection.get_account_info(CLOCK)).value
-    if info is None:
-        raise LookupError("the Clock sysvar account is missing")
-    return ClockSysvar(*struct.unpack_from("<QqQQq", bytes(info.data)))
+def decode_clock(data: bytes) -> ClockSysvar:
+    """The Clock sysvar's data as programs see it (slot and unix time for publish times and staleness)."""
+    return ClockSysvar(*struct.unpack_from("<QqQQq", data))
+
+
+async def fetch_clock(connection: AsyncClient) -> ClockSysvar:
+    """The Clock sysvar as programs see it, read now."""
+    reads = AccountReads(connection)
+    await reads.load([CLOCK])
+    return decode_clock(reads.data(CLOCK, SYSVAR_OWNER, "Clock sysvar"))

@@ -6,9 +6,6 @@ from solders.instruction import Instruction
 from solders.pubkey import Pubkey
 from solders.system_program import CreateAccountParams, create_account
 from spl.token.constants import TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID
-
-__all__ = ["MINT_LEN", "TOKEN_2022_PROGRAM_ID", "TOKEN_PROGRAM_ID", "associated_address", "create_associated_account", "create_mint",
-           "mint_to_instruction"]
 from spl.token.instructions import (
     InitializeMintParams,
     MintToParams,
@@ -17,6 +14,10 @@ from spl.token.instructions import (
     initialize_mint,
     mint_to,
 )
+
+__all__ = ["MINT_LEN", "TOKEN_2022_PROGRAM_ID", "TOKEN_PROGRAM_ID", "account_amount", "associated_address", "create_associated_account",
+           "create_mint", "mint_to_instruction"]
+
 
 MINT_LEN = 82
 

@@ -27,10 +27,17 @@ from quantdesk.clients import collateral, core, security, sysvar, trading_state
 from quantdesk.clients import health as health_mod
 from quantdesk.clients import idl as idl_mod
 from quantdesk.clients import oracle as oracle_mod
-from quantdesk.clients.collateral import CollateralBalances, CollateralClient, CollateralConfig, PerpRow
+from quantdesk.clients.collateral import CollateralBalances, CollateralClient, CollateralConfig, HealthState, PerpRow
 from quantdesk.clients.oracle import Action, GuardConfig
-from quantdesk.clients.rpc import ProgramClient
+from quantdesk.clients.rpc import AccountReads, ProgramClient, Receipt
 from quantdesk.clients.trading_state import Order, PerpMarket, Position, TradingAccount, market_address, trading_address
+
+__all__ = ["AUTHORITY", "AuctionParams", "BASE_DECIMALS", "CancelReason", "FLAG_POST_ONLY", "FLAG_REDUCE_ONLY", "FUNDING_DECIMALS", "Fill", "L2Book",
+           "Level", "MAX_MAKERS", "MakerParams", "MarketParams", "MarketStatus", "MarketView", "NAME", "NO_SESSION", "OrderKind", "OrderParams",
+           "PRICE_DECIMALS", "PRICE_UNIT", "PROGRAM_ID", "PositionView", "PostOnly", "Side", "TimeInForce", "TradingClient", "TradingInstructions",
+           "auction_price", "base_decimal", "book_filters", "expired", "find_order", "health_accounts", "in_auction", "maker_price", "open_order",
+           "order_id_from", "order_session", "parse_events", "price_decimal", "round_to_tick"]
+
 
 NAME = "qd_trading"
 PROGRAM_ID = trading_state.PROGRAM_ID
@@ -255,11 +262,16 @@ def _meta(key: Pubkey, writable: bool = False) -> AccountMeta:
     return AccountMeta(key, is_signer=False, is_writable=writable)
 
 
-def order_session(account: TradingAccount, order_id: int) -> Pubkey | None:
+def find_order(account: TradingAccount | None, order_id: int) -> Order | None:
+    """`account`'s open order `order_id`, None when it is not open."""
+    return next((o for o in account.orders if o.order_id == order_id), None) if account is not None else None
+
+
+def order_session(account: TradingAccount | None, order_id: int) -> Pubkey | None:
     """The Session that placed `account`'s order `order_id`, when a session key placed it (a
     fill of that order passes it, and its fills count against that session's budget)."""
-    order = next((o for o in account.orders if o.order_id == order_id), None)
-    if order is None or order.actor != security.Actor.SESSION:
+    order = find_order(account, order_id)
+    if account is None or order is None or order.actor != security.Actor.SESSION:
         return None
     return security.session_address(account.owner, order.signer)
 
@@ -651,10 +663,26 @@ def book_filters() -> list[int | MemcmpOpts]:
 
 # ---------------------------------------------------------------- the async client
 
+def order_id_from(receipt: Receipt) -> int:
+    """The order id a place or modify transaction returned (u64 LE return data)."""
+    if len(receipt.return_data) != 8:
+        raise RuntimeError(f"{receipt.signature} returned {receipt.return_data!r}, not an order id")
+    return int.from_bytes(receipt.return_data, "little")
+
+
+def open_order(account: TradingAccount | None, order_id: int) -> Order:
+    """`account`'s open order `order_id` (`LookupError` when it is not open)."""
+    found = find_order(account, order_id)
+    if found is None:
+        raise LookupError(f"order {order_id} is not open")
+    return found
+
+
 class TradingClient(ProgramClient):
     """Orders, fills, funding and settlement through an RPC node (the local validator or a
     cluster). The provider's wallet pays fees; the signer keypairs sign. Every health list is
-    built from the accounts as they are on chain when the call is made."""
+    built from the accounts as they are on chain when the call is made, read in batches: an
+    order costs three HTTP requests whatever the account holds (see `place_order`)."""
 
     def __init__(self, provider: Provider) -> None:
         super().__init__(NAME, provider)
@@ -663,27 +691,42 @@ class TradingClient(ProgramClient):
         self.core = core.CoreClient(provider)
         self._quote_mint: Pubkey | None = None
 
-    async def quote_mint(self) -> Pubkey:
-        """The venue's quote mint (qd-core's GlobalConfig; it never changes)."""
+    def _quote_keys(self) -> list[Pubkey]:
+        """What a read must add to learn the quote mint: GlobalConfig, until it is known."""
+        return [core.GLOBAL] if self._quote_mint is None else []
+
+    def _quote_from(self, reads: AccountReads) -> Pubkey:
+        """The quote mint, from GlobalConfig in `reads` the first time (it never changes)."""
         if self._quote_mint is None:
-            self._quote_mint = (await self.core.fetch_global()).quote_mint
+            self._quote_mint = core.decode_global(core.GLOBAL, reads.data(core.GLOBAL, core.PROGRAM_ID, "GlobalConfig")).quote_mint
         return self._quote_mint
 
-    async def fetch_market(self, index: int) -> PerpMarket:
-        return trading_state.decode_market(await self.account_data(market_address(index), f"perp market {index}"))
+    async def fetch_quote_mint(self) -> Pubkey:
+        """The venue's quote mint (qd-core's GlobalConfig; read once)."""
+        reads = self.reads()
+        await reads.load(self._quote_keys())
+        return self._quote_from(reads)
 
-    async def market(self, index: int) -> MarketView:
+    @staticmethod
+    async def _market(reads: AccountReads, index: int) -> PerpMarket:
+        """Market `index` from `reads` (read now when it is not there yet)."""
+        await reads.load([market_address(index)])
+        return trading_state.decode_market(reads.data(market_address(index), PROGRAM_ID, f"perp market {index}"))
+
+    async def fetch_market(self, index: int) -> PerpMarket:
+        return await self._market(self.reads(), index)
+
+    async def fetch_market_view(self, index: int) -> MarketView:
         return MarketView.of(await self.fetch_market(index))
 
-    async def trading_account(self, margin_account: Pubkey) -> TradingAccount:
+    async def fetch_trading_account(self, margin_account: Pubkey) -> TradingAccount:
         """`margin_account`'s trading account (`LookupError` when it has none)."""
-        return trading_state.decode_trading_account(await self.account_data(trading_address(margin_account), "trading account"))
+        return trading_state.decode_trading_account(await self.fetch_account_data(trading_address(margin_account), "trading account"))
 
-    async def health_accounts_of(self, margin_account: Pubkey, market_index: int) -> list[AccountMeta]:
+    async def fetch_health_accounts(self, margin_account: Pubkey, market_index: int) -> list[AccountMeta]:
         """`health_accounts` of `margin_account` for an instruction in `market_index`."""
-        balances = await self.collateral.fetch_balances(margin_account)
-        trading = await self.collateral.fetch_trading(margin_account)
-        return health_accounts(balances, await self.collateral.configs_for(balances), trading, await self.collateral.markets_for(trading), market_index)
+        [state] = await self.collateral.fetch_health_states([margin_account])
+        return health_accounts(state.balances, state.configs, state.trading, state.markets, market_index)
 
     async def open_trading_account(self, owner: Keypair, margin_account: Pubkey) -> Signature:
         return await self.send([self.ix.open_trading_account(owner.pubkey(), margin_account)], [owner])
@@ -692,34 +735,35 @@ class TradingClient(ProgramClient):
         return await self.send([self.ix.close_trading_account(owner.pubkey(), margin_account)], [owner])
 
     async def place_order(self, signer: Keypair, margin_account: Pubkey, params: OrderParams, session: Pubkey | None = None) -> int:
-        """Places the order and returns its id (the instruction's return data)."""
-        market = await self.fetch_market(params.market_index)
-        health = await self.health_accounts_of(margin_account, params.market_index)
-        ix = self.ix.place_order(signer.pubkey(), margin_account, params, market.oracle, await self.quote_mint(), health, session)
-        return await self._order_id(await self.send([ix], [signer]))
+        """Places the order and returns its id (the instruction's return data). Three HTTP
+        requests whatever the account holds: (1) getMultipleAccounts of the market, the
+        account's balances and trading account (and GlobalConfig for the quote mint, the first
+        time) with getLatestBlockhash, one JSON-RPC batch; (2) getMultipleAccounts of the held
+        mints' configs and the other positions' markets (skipped when there are none); (3)
+        sendTransaction with getTransaction, one batch (see `submit` for confirmation)."""
+        reads = self.reads()
+        [state] = await self.collateral.fetch_health_states([margin_account], reads, markets=[params.market_index], extra=self._quote_keys(),
+                                                           blockhash=True)
+        health = health_accounts(state.balances, state.configs, state.trading, state.markets, params.market_index)
+        ix = self.ix.place_order(signer.pubkey(), margin_account, params, state.markets[params.market_index].oracle, self._quote_from(reads), health,
+                                 session)
+        return order_id_from(await self.submit([ix], [signer], reads.blockhash))
 
-    async def _order_id(self, signature: Signature) -> int:
-        """The order id a place or modify transaction returned (u64 LE return data)."""
-        data = await self.return_data(signature)
-        if len(data) != 8:
-            raise RuntimeError(f"{signature} returned {data!r}, not an order id")
-        return int.from_bytes(data, "little")
-
-    async def order(self, margin_account: Pubkey, order_id: int) -> Order:
+    async def fetch_order(self, margin_account: Pubkey, order_id: int) -> Order:
         """One open order of `margin_account` (`LookupError` when it is not open)."""
-        found = next((o for o in (await self.trading_account(margin_account)).orders if o.order_id == order_id), None)
-        if found is None:
-            raise LookupError(f"order {order_id} of {margin_account} is not open")
-        return found
+        return open_order(await self.fetch_trading_account(margin_account), order_id)
 
     async def modify_order(self, signer: Keypair, margin_account: Pubkey, order_id: int, price: int | None = None, base_size: int | None = None,
                            session: Pubkey | None = None) -> int:
         """Reprices and/or resizes (`base_size`: the new total) a resting order; returns its id."""
-        index = (await self.order(margin_account, order_id)).market_index
-        market = await self.fetch_market(index)
-        health = await self.health_accounts_of(margin_account, index)
-        ix = self.ix.modify_order(signer.pubkey(), margin_account, index, market.oracle, await self.quote_mint(), order_id, health, price, base_size, session)
-        return await self._order_id(await self.send([ix], [signer]))
+        reads = self.reads()
+        [state] = await self.collateral.fetch_health_states([margin_account], reads, extra=self._quote_keys(), blockhash=True)
+        index = open_order(state.trading, order_id).market_index
+        market = await self._market(reads, index)
+        health = health_accounts(state.balances, state.configs, state.trading, state.markets, index)
+        ix = self.ix.modify_order(signer.pubkey(), margin_account, index, market.oracle, self._quote_from(reads), order_id, health, price, base_size,
+                                  session)
+        return order_id_from(await self.submit([ix], [signer], reads.blockhash))
 
     async def cancel_order(self, signer: Keypair, margin_account: Pubkey, order_id: int, session: Pubkey | None = None) -> Signature:
         return await self.send([self.ix.cancel_order(signer.pubkey(), margin_account, order_id, session)], [signer])
@@ -733,54 +777,73 @@ class TradingClient(ProgramClient):
     async def place_and_make(self, maker_signer: Keypair, maker_margin: Pubkey, taker_margin: Pubkey, taker_order_id: int, maker: MakerParams,
                              session: Pubkey | None = None) -> Signature:
         """Fills the taker's order during its auction with an immediate maker order."""
-        taker = await self.trading_account(taker_margin)
-        index = (await self.order(taker_margin, taker_order_id)).market_index
-        market = await self.fetch_market(index)
-        maker_health = await self.health_accounts_of(maker_margin, index)
-        taker_health = await self.health_accounts_of(taker_margin, index)
-        ix = self.ix.place_and_make(maker_signer.pubkey(), maker_margin, taker_margin, index, market.oracle, await self.quote_mint(), taker_order_id,
-                                    maker, maker_health, taker_health, session, order_session(taker, taker_order_id))
-        return await self.send([ix], [maker_signer])
+        reads = self.reads()
+        maker_state, taker_state = await self.collateral.fetch_health_states([maker_margin, taker_margin], reads, extra=self._quote_keys(),
+                                                                             blockhash=True)
+        index = open_order(taker_state.trading, taker_order_id).market_index
+        market = await self._market(reads, index)
+        maker_health = health_accounts(maker_state.balances, maker_state.configs, maker_state.trading, maker_state.markets, index)
+        taker_health = health_accounts(taker_state.balances, taker_state.configs, taker_state.trading, taker_state.markets, index)
+        ix = self.ix.place_and_make(maker_signer.pubkey(), maker_margin, taker_margin, index, market.oracle, self._quote_from(reads), taker_order_id,
+                                    maker, maker_health, taker_health, session, order_session(taker_state.trading, taker_order_id))
+        return await self.send([ix], [maker_signer], reads.blockhash)
 
     async def fill_order(self, filler: Keypair, taker_margin: Pubkey, taker_order_id: int, makers: list[tuple[Pubkey, int]]) -> Signature:
         """Matches the taker's order (auction over) with resting orders, `makers` being (maker
         margin account, order id) pairs in the order to fill from."""
-        index = (await self.order(taker_margin, taker_order_id)).market_index
-        market = await self.fetch_market(index)
-        taker_health = await self.health_accounts_of(taker_margin, index)
-        maker_health = [await self.health_accounts_of(margin, index) for margin, _ in makers]
-        taker_session = order_session(await self.trading_account(taker_margin), taker_order_id)
-        maker_sessions = [order_session(await self.trading_account(margin), order_id) for margin, order_id in makers]
-        ix = self.ix.fill_order(filler.pubkey(), taker_margin, index, market.oracle, await self.quote_mint(), taker_order_id, makers,
-                                taker_health, maker_health, taker_session, maker_sessions)
-        return await self.send([ix], [filler])
+        reads = self.reads()
+        taker_state, *maker_states = await self.collateral.fetch_health_states([taker_margin] + [m for m, _ in makers], reads,
+                                                                               extra=self._quote_keys(), blockhash=True)
+        index = open_order(taker_state.trading, taker_order_id).market_index
+        market = await self._market(reads, index)
+
+        def health(state: HealthState) -> list[AccountMeta]:
+            return health_accounts(state.balances, state.configs, state.trading, state.markets, index)
+
+        ix = self.ix.fill_order(filler.pubkey(), taker_margin, index, market.oracle, self._quote_from(reads), taker_order_id, makers,
+                                health(taker_state), [health(s) for s in maker_states], order_session(taker_state.trading, taker_order_id),
+                                [order_session(s.trading, order_id) for s, (_, order_id) in zip(maker_states, makers)])
+        return await self.send([ix], [filler], reads.blockhash)
 
     async def update_funding(self, market_index: int) -> Signature:
         """The funding crank (permissionless; the provider's wallet pays)."""
-        market = await self.fetch_market(market_index)
-        return await self.send([self.ix.update_funding(market_index, market.oracle)])
+        reads = self.reads()
+        await reads.load([market_address(market_index)], blockhash=True)
+        market = await self._market(reads, market_index)
+        return await self.send([self.ix.update_funding(market_index, market.oracle)], blockhash=reads.blockhash)
 
     async def settle_pnl(self, signer: Keypair, margin_account: Pubkey, market_index: int) -> Signature:
-        return await self.send([self.ix.settle_pnl(signer.pubkey(), margin_account, market_index, await self.quote_mint())], [signer])
+        reads = self.reads()
+        await reads.load(self._quote_keys(), blockhash=True)
+        return await self.send([self.ix.settle_pnl(signer.pubkey(), margin_account, market_index, self._quote_from(reads))], [signer], reads.blockhash)
 
     async def expire_orders(self, signer: Keypair, margin_account: Pubkey) -> Signature:
         return await self.send([self.ix.expire_orders(signer.pubkey(), margin_account)], [signer])
 
-    async def positions(self, margin_account: Pubkey, action: Action = Action.MARGIN) -> list[PositionView]:
+    async def fetch_positions(self, margin_account: Pubkey, action: Action = Action.MARGIN) -> list[PositionView]:
         """The account's positions at `action`'s prices, with their liquidation prices."""
-        report = await self.collateral.health(margin_account, action)
+        report = await self.collateral.fetch_health(margin_account, action)
         return [PositionView.of(row, liq) for row, liq in zip(report.perps, report.result.liquidation_prices)]
 
-    async def book(self, market_index: int) -> L2Book:
+    async def fetch_position(self, margin_account: Pubkey, market_index: int, action: Action = Action.MARGIN) -> PositionView:
+        """The account's position in `market_index` (`LookupError` when it has none)."""
+        found = next((p for p in await self.fetch_positions(margin_account, action) if p.market_index == market_index), None)
+        if found is None:
+            raise LookupError(f"{margin_account} has no position in market {market_index}")
+        return found
+
+    async def fetch_book(self, market_index: int) -> L2Book:
         """The market's L2 book from every trading account with an open order (getProgramAccounts),
         oracle-offset orders priced at the Trade-guarded oracle price, at the current slot and time."""
-        market = await self.fetch_market(market_index)
-        price = await self.collateral.market_price(market, Action.TRADE)
-        clock = await sysvar.clock(self.connection)
+        reads = self.reads()
+        await reads.load([market_address(market_index), sysvar.CLOCK])
+        market = await self._market(reads, market_index)
+        clock = sysvar.decode_clock(reads.data(sysvar.CLOCK, sysvar.SYSVAR_OWNER, "Clock sysvar"))
+        price = await self.collateral.fetch_market_price(market, Action.TRADE)
         resp = await self.connection.get_program_accounts(PROGRAM_ID, encoding="base64", filters=book_filters())
         accounts = [trading_state.decode_trading_account(bytes(a.account.data)) for a in resp.value]
         return L2Book.from_accounts(market_index, accounts, price, clock.slot, clock.unix_timestamp, market.tick_size)
 
-    async def fills(self, signature: Signature) -> list[Fill]:
+    async def fetch_fills(self, signature: Signature) -> list[Fill]:
         """The fills of a confirmed transaction, from its `Fill` events."""
-        return [Fill.from_event(e) for e in parse_events(await self.logs(signature), self.program) if e.name == "Fill"]
+        return [Fill.from_event(e) for e in parse_events(await self.fetch_logs(signature), self.program) if e.name == "Fill"]

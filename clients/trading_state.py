@@ -15,6 +15,12 @@ from quantdesk.clients import health as health_mod
 from quantdesk.clients.idl import discriminator, program_id
 from quantdesk.clients.oracle import Action, GuardConfig
 
+__all__ = ["MARKET_DISCRIMINATOR", "MARKET_LEN", "MARKET_SEED", "MARKET_STATUS_OFFSET", "MAX_ORDERS", "MAX_POSITIONS", "Order", "PROGRAM_ID",
+           "PerpMarket", "Position", "TRADING_DISCRIMINATOR", "TRADING_HAS_OPEN_AUCTION_OFFSET", "TRADING_HAS_OPEN_ORDER_OFFSET", "TRADING_LEN",
+           "TRADING_MARGIN_OFFSET", "TRADING_OWNER_OFFSET", "TRADING_SEED", "TradingAccount", "decode_market", "decode_trading_account",
+           "encode_market", "market_address", "market_params", "perp_input", "trading_address"]
+
+
 PROGRAM_ID = program_id("qd_trading")
 MARKET_SEED = b"market"
 TRADING_SEED = b"trading"

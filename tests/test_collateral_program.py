@@ -22,7 +22,7 @@ from solders.pubkey import Pubkey
 from quantdesk.bench import collateral as bench
 from quantdesk.chain import Chain, TxResult
 from quantdesk.clients import collateral, core, health, idl, oracle, pyth, security, sysvar, token, trading_state
-from quantdesk.clients.rpc import SimulationError
+from quantdesk.clients.errors import ProgramError
 from quantdesk.localnet import run_in_background
 from quantdesk.clients.collateral import Params, Status
 from quantdesk.clients.oracle import Action
@@ -805,7 +805,7 @@ async def test_collateral_client_over_rpc() -> None:
                 await cc.send(token.create_mint(wallet.pubkey(), mint.pubkey(), wallet.pubkey(), decimals, rent), [mint])
             await cc.send([security.SecurityInstructions().initialize(wallet.pubkey()), cc.ix.initialize(wallet.pubkey(), usdc.pubkey())])
             feed = oracle.feed_address("SOL/USD")
-            now = (await sysvar.clock(rpc)).unix_timestamp
+            now = (await sysvar.fetch_clock(rpc)).unix_timestamp
             await feeds.send([feeds.ix.initialize_feed(wallet.pubkey(), "SOL/USD", -6, 30, [publisher.pubkey()])])
             await feeds.send([feeds.ix.publish(publisher.pubkey(), feed, SOL_PRICE, SOL_PRICE // 1_000, now)], [publisher])
             await client.send([client.ix.create_collateral(wallet.pubkey(), usdc.pubkey(), None, USDC_PARAMS),
@@ -823,13 +823,13 @@ async def test_collateral_client_over_rpc() -> None:
             await client.withdraw(owner, main, usdc.pubkey(), 100 * USDC)
             balances = await client.fetch_balances(main)
             assert [(e.mint, e.balance) for e in balances.entries] == [(usdc.pubkey(), 400 * USDC), (sol.pubkey(), 3 * SOL)]
-            report = await client.health(main)
-            view = await client.view_health(main)
+            report = await client.fetch_health(main)
+            view = await client.fetch_health_view(main)
             expected_init = 400 * USDC + 3 * SOL_PRICE * 8_000 // 10_000
             assert report.result.init_health == view.init_health == expected_init
             assert report.result.maint_health == view.maint_health
             assert [r.price for r in report.rows] == [collateral.QUOTE_PRICE, SOL_PRICE]
             assert "SOL" in report.table({sol.pubkey(): "SOL"})
-            with pytest.raises(SimulationError) as refused:
-                await client.simulate([client.ix.withdraw(owner.pubkey(), main, sol.pubkey(), 4 * SOL, await client.health_accounts_of(main))], [owner])
+            with pytest.raises(ProgramError) as refused:
+                await client.simulate([client.ix.withdraw(owner.pubkey(), main, sol.pubkey(), 4 * SOL, await client.fetch_health_accounts(main))], [owner])
             assert refused.value.code == E["InsufficientBalance"]

@@ -313,7 +313,7 @@ def test_sub_account_limit_and_enumeration(live: Core) -> None:
     # By PDAs: sub ids 0..max.
     by_pda = [live.state(live.margin(i)) for i in range(live.global_state().max_sub_accounts) if live.chain.account(live.margin(i))]
     assert [m.name for m in by_pda] == [f"sub {i}" for i in range(16)]
-    # By the getProgramAccounts filters margin_accounts_of sends, applied to every qd-core account.
+    # By the getProgramAccounts filters fetch_margin_accounts sends, applied to every qd-core account.
     candidates = [core.GLOBAL, *(live.margin(i) for i in range(16)), live.margin(0, other)]
     filters = core.margin_account_filter_bytes(live.owner.pubkey())
     matched = []
@@ -643,11 +643,11 @@ async def test_core_client_against_the_local_validator() -> None:
         await client.create(other, 0, "not mine")
         await client.set_delegate(owner, 1, other.pubkey())
         await client.set_limits(owner, 2, 300, 0b1, True)
-        mine = await client.margin_accounts_of(owner.pubkey())
+        mine = await client.fetch_margin_accounts(owner.pubkey())
         assert [(m.sub_id, m.name) for m in mine] == [(0, "main"), (1, "mm"), (2, "hedge")]
         assert mine[1].delegate == other.pubkey() and mine[2].limits == core.Limits(300, 1, True)
         await client.close(owner, 1)
-        assert [m.sub_id for m in await client.margin_accounts_of(owner.pubkey())] == [0, 2]
+        assert [m.sub_id for m in await client.fetch_margin_accounts(owner.pubkey())] == [0, 2]
         assert (await client.fetch_global()).margin_accounts == 3
         with pytest.raises(LookupError):
             await client.fetch_margin_account(core.margin_account_address(owner.pubkey(), 1))

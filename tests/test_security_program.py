@@ -24,7 +24,7 @@ from solders.pubkey import Pubkey
 from quantdesk.chain import Chain, TxResult
 from quantdesk.localnet import run_in_background
 from quantdesk.clients import core, idl, oracle, security, token
-from quantdesk.clients.rpc import SimulationError
+from quantdesk.clients.errors import ProgramError
 from quantdesk.clients.security import (
     ALL_SCOPES, AUTHORITY, CONFIG, LOCAL_TIMELOCK_DELAY, NO_MARKET, SCOPE_CANCEL, SCOPE_PLACE, Action, Actor, AuditAction, Change, Operation,
     ProposalAction, ProposalState, Role,
@@ -1277,15 +1277,15 @@ async def test_security_client_over_rpc() -> None:
             keys = [Keypair(), Keypair()]
             for i, key in enumerate(keys):
                 await sec.send([sec.ix.create_session(owner.pubkey(), key.pubkey(), SCOPE_PLACE, 1 << 3, 5_000, now + 3_600 * (i + 1), 50_000)], [owner])
-            sessions = await sec.sessions_of(owner.pubkey())
+            sessions = await sec.fetch_sessions(owner.pubkey())
             assert sorted((s.session_key, s.expires_at) for s in sessions) == sorted((k.pubkey(), now + 3_600 * (i + 1)) for i, k in enumerate(keys))
-            assert await sec.sessions_of(wallet.pubkey()) == []
+            assert await sec.fetch_sessions(wallet.pubkey()) == []
             session = await sec.fetch_session(owner.pubkey(), keys[0].pubkey())
             assert session.address == security.session_address(owner.pubkey(), keys[0].pubkey()) and session.is_live(now)
 
             assert await sec.check_action(keys[0], margin, Action.PLACE_ORDER, 3, 5_000, session.address) == Actor.SESSION
             assert await sec.check_action(owner, margin, Action.WITHDRAW) == Actor.OWNER
-            with pytest.raises(SimulationError) as refused:
+            with pytest.raises(ProgramError) as refused:
                 await sec.check_action(keys[0], margin, Action.WITHDRAW, session=session.address)
             assert f"custom program error: {hex(E['SessionScope'])}" in " ".join(refused.value.logs)
 

@@ -22,7 +22,7 @@ from quantdesk.clients import collateral, core, health, idl, oracle, security, s
 from quantdesk.clients.collateral import Balance, CollateralBalances, CollateralConfig, Params, PerpRow, Status
 from quantdesk.clients.trading import (AuctionParams, L2Book, Level, MakerParams, MarketParams, MarketStatus, MarketView, OrderKind, OrderParams,
                                        PositionView, Side, TimeInForce, TradingClient, auction_price, round_to_tick)
-from quantdesk.clients.rpc import SimulationError
+from quantdesk.clients.errors import ProgramError
 from quantdesk.clients.trading_state import Order, PerpMarket, Position, TradingAccount, market_address, trading_address
 from quantdesk.localnet import run_in_background
 from quantdesk.localnet.controls_client import ValidatorClock
@@ -320,14 +320,14 @@ async def test_trading_client_over_rpc() -> None:
             await feeds.send([feeds.ix.initialize_feed(wallet.pubkey(), "SOL/USD", -6, 30, [publisher.pubkey()])])
 
             async def publish(price: int = 100 * USDC) -> None:
-                now = (await sysvar.clock(rpc)).unix_timestamp
+                now = (await sysvar.fetch_clock(rpc)).unix_timestamp
                 await feeds.send([feeds.ix.publish(publisher.pubkey(), feed, price, price // 10_000, now)], [publisher])
 
             await publish()
             params = dataclasses.replace(PARAMS, lot_size=1_000_000, min_order_size=10_000_000, auction_min_slots=2, auction_default_slots=5,
                                          post_auction_slots=100)
             await client.send([client.ix.create_market(wallet.pubkey(), 0, "SOL-PERP", feed, params)])
-            view = await client.market(0)
+            view = await client.fetch_market_view(0)
             assert (view.symbol, view.status, view.tick_size, view.oracle_twap) == ("SOL-PERP", MarketStatus.ACTIVE, Decimal("0.01"), None)
 
             margins = {}
@@ -346,33 +346,33 @@ async def test_trading_client_over_rpc() -> None:
             ask_id = await client.place_order(maker_owner, maker, OrderParams(0, Side.ASK, 2 * BASE, 101 * USDC, client_order_id=11))
             bid_id = await client.place_order(maker_owner, maker, OrderParams(0, Side.BID, BASE, -USDC, OrderKind.ORACLE_OFFSET))
             assert (ask_id, bid_id) == (1, 2)
-            book = await client.book(0)
+            book = await client.fetch_book(0)
             assert (book.bids, book.asks) == ([Level(99 * USDC, BASE, 1)], [Level(101 * USDC, 2 * BASE, 1)])
             assert (book.best_bid, book.best_ask, book.mid) == (Decimal(99), Decimal(101), Decimal(100))
 
             # A market buy of 1.5 (worst price 102): its auction starts at the oracle; the maker
             # takes 0.5 of it at once at 100, the rest fills from the resting ask after the auction.
             taker_id = await client.place_order(taker_owner, taker, OrderParams(0, Side.BID, 3 * BASE // 2, 102 * USDC, OrderKind.MARKET, TimeInForce.IOC))
-            assert (await client.book(0)).bids == book.bids  # a taker in its auction is not on the book
+            assert (await client.fetch_book(0)).bids == book.bids  # a taker in its auction is not on the book
             made = await client.place_and_make(maker_owner, maker, taker, taker_id, MakerParams(100 * USDC, BASE // 2))
-            [jit] = await client.fills(made)
+            [jit] = await client.fetch_fills(made)
             assert (jit.price, jit.base, jit.taker, jit.maker, jit.taker_side, jit.taker_order_id) == (100 * USDC, BASE // 2, taker, maker, Side.BID, taker_id)
             assert (jit.taker_fee, jit.maker_fee) == (25_000, -10_000)  # 5 bps, a 2 bps rebate
             before = (await rpc.get_slot()).value
             assert await ValidatorClock(node.rpc_url).warp(6) == before + 6
             await publish()
             filled = await client.fill_order(wallet, taker, taker_id, [(maker, ask_id)])
-            [rest] = await client.fills(filled)
+            [rest] = await client.fetch_fills(filled)
             assert (rest.price, rest.base, rest.maker_order_id, rest.quote) == (101 * USDC, BASE, ask_id, 101 * USDC)
-            assert (await client.trading_account(taker)).orders == []
-            assert (await client.book(0)).asks == [Level(101 * USDC, BASE, 1)]
+            assert (await client.fetch_trading_account(taker)).orders == []
+            assert (await client.fetch_book(0)).asks == [Level(101 * USDC, BASE, 1)]
 
-            [long] = await client.positions(taker)
-            [short] = await client.positions(maker)
+            [long] = await client.fetch_positions(taker)
+            [short] = await client.fetch_positions(maker)
             assert (long.base, long.entry_price) == (Decimal("1.5"), Decimal("100.666667"))
             assert (short.base, short.entry_price) == (Decimal("-1.5"), Decimal("100.666667"))
             assert long.unrealized_pnl == Decimal("-1") and short.unrealized_pnl == Decimal("1")
-            report, on_chain = await coll.health(taker), await coll.view_health(taker)
+            report, on_chain = await coll.fetch_health(taker), await coll.fetch_health_view(taker)
             assert (report.result.init_health, report.result.maint_health) == (on_chain.init_health, on_chain.maint_health)
             assert long.liquidation_price == (None if report.result.liquidation_prices[0] is None else Decimal(report.result.liquidation_prices[0]).scaleb(-6))
 
@@ -380,25 +380,25 @@ async def test_trading_client_over_rpc() -> None:
             # loss of 0.333334 that settle_pnl moves into the taker's quote balance.
             sell_id = await client.place_order(taker_owner, taker, OrderParams(0, Side.ASK, BASE // 2, 99 * USDC, tif=TimeInForce.IOC))
             await client.place_and_make(maker_owner, maker, taker, sell_id, MakerParams(100 * USDC, BASE // 2))
-            [long] = await client.positions(taker)
+            [long] = await client.fetch_positions(taker)
             assert (long.base, long.realized_unsettled) == (Decimal(1), Decimal("-0.333334"))
             before = (await coll.fetch_balances(taker)).balance_of(usdc.pubkey())
             await client.settle_pnl(wallet, taker, 0)
             assert (await coll.fetch_balances(taker)).balance_of(usdc.pubkey()) == before - 333_334
-            assert (await client.positions(taker))[0].realized_unsettled == 0
+            assert (await client.fetch_positions(taker))[0].realized_unsettled == 0
 
             # Quotes move and leave: modify keeps the id, cancels by client id and by id, then all.
             assert await client.modify_order(maker_owner, maker, bid_id, price=-2 * USDC) == bid_id
-            assert (await client.book(0)).bids == [Level(98 * USDC, BASE, 1)]
+            assert (await client.fetch_book(0)).bids == [Level(98 * USDC, BASE, 1)]
             await client.cancel_by_client_id(maker_owner, maker, 11)
             await client.cancel_order(maker_owner, maker, bid_id)
             await client.cancel_orders(maker_owner, maker)
-            assert (await client.book(0)).bids == (await client.book(0)).asks == []
-            with pytest.raises(SimulationError) as too_early:
+            assert (await client.fetch_book(0)).bids == (await client.fetch_book(0)).asks == []
+            with pytest.raises(ProgramError) as too_early:
                 await client.simulate([client.ix.update_funding(0, feed)])
             assert too_early.value.code == E["FundingTooEarly"]
-            with pytest.raises(SimulationError) as nothing:
+            with pytest.raises(ProgramError) as nothing:
                 await client.simulate([client.ix.expire_orders(wallet.pubkey(), maker)])
             assert nothing.value.code == E["NothingToExpire"]
-            market_now = await client.market(0)
+            market_now = await client.fetch_market_view(0)
             assert (market_now.open_interest, market_now.last_fill_price) == (Decimal(1), Decimal(100))

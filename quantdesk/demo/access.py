@@ -17,7 +17,7 @@ from solders.signature import Signature
 
 from quantdesk.clients import core, idl, security, sysvar, token
 from quantdesk.clients.core import CoreClient
-from quantdesk.clients.rpc import SimulationError
+from quantdesk.clients.errors import ProgramError
 from quantdesk.clients.security import (
     LOCAL_TIMELOCK_DELAY, NO_MARKET, SCOPE_CANCEL, SCOPE_PLACE, Action, AuditAction, Change, Operation, Role, SecurityClient,
 )
@@ -68,7 +68,7 @@ class AccessDemo:
         try:
             actor = await self.sec.check_action(signer, margin, action, market, notional, session)
             print(f"  {what}  allowed as {actor.name.lower()}")
-        except SimulationError as e:
+        except ProgramError as e:
             print(f"  {what}  refused: {idl.error_name(security.NAME, e.code or 0)}")
 
 
@@ -139,7 +139,7 @@ async def _run(d: AccessDemo, connection: AsyncClient, super_admin: Keypair) -> 
     d.names.update({master: "desk#0 master", alpha: "desk#1 alpha", hedge: "desk#2 hedge"})
     await d.core.set_delegate(d.desk, 1, d.trader.pubkey())
     await d.core.set_limits(d.desk, 2, max_leverage_x100=300, allowed_markets=(1 << SOL_PERP) | (1 << BTC_PERP), reduce_only=True)
-    for m in await d.core.margin_accounts_of(d.desk.pubkey()):  # getProgramAccounts: discriminator + owner filters
+    for m in await d.core.fetch_margin_accounts(d.desk.pubkey()):  # getProgramAccounts: discriminator + owner filters
         limit = "market limits" if m.limits.max_leverage_x100 == 0 else f"<= {m.limits.max_leverage_x100 / 100:g}x"
         markets = "all markets" if m.limits.allowed_markets == core.ALL_MARKETS else \
             "+".join(n for i, n in MARKET_NAMES.items() if i != NO_MARKET and m.limits.allows_market(i))
@@ -153,7 +153,7 @@ async def _run(d: AccessDemo, connection: AsyncClient, super_admin: Keypair) -> 
     await refused("trader (delegate) names itself a new delegate of master", core.NAME,
                     d.core.simulate([d.core.ix.set_delegate(d.trader.pubkey(), master, d.trader.pubkey())], [d.trader]))
 
-    now = (await sysvar.clock(connection)).unix_timestamp
+    now = (await sysvar.fetch_clock(connection)).unix_timestamp
     print("\nsession: the desk's wallet signs once; a session key then trades within its scopes (Sign-In-With-Solana)")
     await d.sec.send([d.sec.ix.create_session(d.desk.pubkey(), d.session_key.pubkey(), SCOPE_PLACE | SCOPE_CANCEL,
                                               (1 << SOL_PERP) | (1 << BTC_PERP), 50_000 * USDC, now + 86_400, 500_000 * USDC)], [d.desk])
@@ -205,7 +205,7 @@ async def _run(d: AccessDemo, connection: AsyncClient, super_admin: Keypair) -> 
     print("\naudit trail (AuditEvent of every privileged action, read back from the transactions):")
     print(f"  {'seq':>3}  {'action':<18} {'actor':<12} {'target':<15} {'subject':<12} {'slot':>5}  detail")
     for sig in d.audited:
-        for event in security.parse_events(await d.sec.logs(sig)):
+        for event in security.parse_events(await d.sec.fetch_logs(sig)):
             if event.name != "AuditEvent":
                 continue
             e = event.data
@@ -214,5 +214,5 @@ async def _run(d: AccessDemo, connection: AsyncClient, super_admin: Keypair) -> 
                   f"{d.who(e.subject) if e.subject != Pubkey.default() else '-':<12} {e.slot:>5}  {security.describe_audit_value(action, e.value)}")
     await d.core.close(d.desk, 2)
     print(f"\nclosed the empty sub-account 'hedge' (rent back to the desk); "
-          f"the desk now has {len(await d.core.margin_accounts_of(d.desk.pubkey()))} margin accounts")
+          f"the desk now has {len(await d.core.fetch_margin_accounts(d.desk.pubkey()))} margin accounts")
     return Desk(quote.pubkey(), d.admin, d.oracle_admin, d.desk, d.trader, master, alpha)

@@ -62,11 +62,11 @@ async def run(connection: AsyncClient, super_admin: Keypair, desk: Desk, publish
     await client.withdraw(owner, desk.master, usdc, 2_500 * USDC)
     print("  and withdraws 2,500 USDC back to its wallet")
 
-    health = await client.health_accounts_of(desk.master)
+    health = await client.fetch_health_accounts(desk.master)
     await refused("withdraw 100 SOL from master (it holds 60)", collateral.NAME,
                   client.simulate([client.ix.withdraw(owner.pubkey(), desk.master, sol, 100 * SOL, health)], [owner]))
     await refused("the trader (alpha's delegate) withdraws from alpha", collateral.NAME,
-                  client.simulate([client.ix.withdraw(desk.delegate.pubkey(), desk.alpha, sol, SOL, await client.health_accounts_of(desk.alpha))], [desk.delegate]))
+                  client.simulate([client.ix.withdraw(desk.delegate.pubkey(), desk.alpha, sol, SOL, await client.fetch_health_accounts(desk.alpha))], [desk.delegate]))
     await refused("deposit 5,001 SOL into master (per-account cap 5,000)", collateral.NAME,
                   client.simulate([client.ix.deposit(owner.pubkey(), desk.master, sol, 5_001 * SOL)], [owner]))
 
@@ -86,8 +86,8 @@ async def run(connection: AsyncClient, super_admin: Keypair, desk: Desk, publish
 
 async def show_health(client: CollateralClient, name: str, margin: Pubkey, symbols: dict[Pubkey, str]) -> None:
     """Prints `margin`'s health table (the Python mirror), once the program's own view_health agrees."""
-    report = await client.health(margin)
-    view = await client.view_health(margin)
+    report = await client.fetch_health(margin)
+    view = await client.fetch_health_view(margin)
     assert (view.init_health, view.maint_health, view.free_collateral, view.health_factor_bps) == (
         report.result.init_health, report.result.maint_health, report.result.free_collateral, report.result.health_factor_bps), (view, report)
     print(f"\n  {name} ({margin}):")

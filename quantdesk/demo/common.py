@@ -11,7 +11,7 @@ from solders.keypair import Keypair
 
 from quantdesk.clients import idl
 from quantdesk.clients.health import format_quote
-from quantdesk.clients.rpc import SimulationError
+from quantdesk.clients.errors import ProgramError
 
 SOL = 1_000_000_000
 
@@ -31,7 +31,7 @@ async def refused(label: str, program: str, attempt: Awaitable[Any]) -> None:
     """Runs a simulation that must fail and prints the program's named error."""
     try:
         await attempt
-    except SimulationError as e:
+    except ProgramError as e:
         print(f"  {label:<62} refused: {idl.error_name(program, e.code or 0)}")
         return
     raise AssertionError(f"{label}: expected a refusal")

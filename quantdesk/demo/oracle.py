@@ -42,13 +42,13 @@ async def run(client: OracleClient, oracle_admin: Keypair) -> list[Keypair]:
     print("\nread_price (guards judged per action; simulated, result from return data):")
     for symbol in FEEDS:
         for action in (Action.TRADE, Action.LIQUIDATION):
-            p = await client.read_price(oracle.feed_address(symbol), action)
+            p = await client.fetch_price(oracle.feed_address(symbol), action)
             print(f"  {symbol:<8} {action.name.lower():<12} price {usd(p.price):>18} ± {usd(p.conf):<12} EMA {usd(p.ema_price):>18}  trading={p.trading}")
     feed = await client.fetch_feed("SOL/USD")
     print(f"\nSOL/USD feed: authority {feed.authority} (the oracle admin), aggregated from {feed.num_aggregated} publishers at t={feed.publish_time} "
           f"slot={feed.publish_slot}, trade guard: {feed.guards[Action.TRADE].max_staleness_slots} slots / {feed.guards[Action.TRADE].max_conf_bps} bps conf")
     print("\nrefused (simulated):")
-    now = (await sysvar.clock(client.connection)).unix_timestamp
+    now = (await sysvar.fetch_clock(client.connection)).unix_timestamp
     rogue = publishers[0]
     await refused("a publisher stamps a 10x price 30 s ahead of the cluster clock", oracle.NAME,
                   client.simulate([client.ix.publish(rogue.pubkey(), feed.address, 10 * feed.price, feed.conf, now + 30)], [rogue]))

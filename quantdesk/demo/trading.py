@@ -87,11 +87,11 @@ async def _run(connection: AsyncClient, client: TradingClient, feeds: OracleClie
     ask = round_to_tick(oracle_price * 10_040 // 10_000, TICK, Side.ASK)
     b_ask = await client.place_order(maker_b, b, OrderParams(SOL_PERP, Side.ASK, 2 * SOL, ask, client_order_id=1))
     print(f"maker B rests a limit ask: 2 SOL at {usd(ask)} (oracle {usd(oracle_price)})")
-    print("  " + (await client.book(SOL_PERP)).table().replace("\n", "\n  "))
+    print("  " + (await client.fetch_book(SOL_PERP)).table().replace("\n", "\n  "))
 
     worst = round_to_tick(oracle_price * 10_100 // 10_000, TICK, Side.BID)
     buy = await client.place_order(desk.owner, desk.master, OrderParams(SOL_PERP, Side.BID, SOL, worst, kind=OrderKind.MARKET, tif=TimeInForce.IOC))
-    order = await client.order(desk.master, buy)
+    order = await client.fetch_order(desk.master, buy)
     print(f"\nthe desk sends a market buy of 1 SOL (worst price {usd(worst)}): its Dutch auction runs from {usd(order.auction_start_price)} "
           f"to {usd(order.auction_end_price)} over slots {order.placed_slot}..{order.placed_slot + order.auction_slots}")
     slot = await clock.warp(3)
@@ -99,7 +99,7 @@ async def _run(connection: AsyncClient, client: TradingClient, feeds: OracleClie
     fill = await client.place_and_make(maker_a, a, desk.master, buy, MakerParams(price, SOL))
     print(f"maker A fills it at slot {slot} with place_and_make at the auction's current price {usd(price)} "
           f"({usd(order.auction_end_price - price)} better than the end price {usd(order.auction_end_price)})")
-    assert [f.price for f in await client.fills(fill)] == [price] < [order.auction_end_price]
+    assert [f.price for f in await client.fetch_fills(fill)] == [price] < [order.auction_end_price]
     fills = [fill]
 
     limit = round_to_tick(oracle_price * 10_060 // 10_000, TICK, Side.BID)
@@ -115,14 +115,14 @@ async def _run(connection: AsyncClient, client: TradingClient, feeds: OracleClie
     print(f"after their auctions a keeper fills both with fill_order against maker B's resting ask, at B's price {usd(ask)}")
     print(f"\n  {'fill':>4}  {'taker':<8} {'maker':<8} {'side':<4} {'price':>12} {'size':>12} {'quote':>12} {'taker fee':>10} {'maker fee':>10}")
     for signature in fills:
-        for f in await client.fills(signature):
+        for f in await client.fetch_fills(signature):
             print(f"  {f.fill_id:>4}  {names[f.taker]:<8} {names[f.maker]:<8} {f.taker_side.name.lower():<4} {usd(f.price):>12} {base_decimal(f.base):>12} "
                   f"{usd(f.quote):>12} {usd(f.taker_fee):>10} {usd(f.maker_fee):>10}")
     print("  (a negative maker fee is the maker's rebate)")
-    print("\n  " + (await client.book(SOL_PERP)).table().replace("\n", "\n  "))
+    print("\n  " + (await client.fetch_book(SOL_PERP)).table().replace("\n", "\n  "))
 
     market = await client.fetch_market(SOL_PERP)
-    health_b, health_desk = await client.health_accounts_of(b, SOL_PERP), await client.health_accounts_of(desk.master, SOL_PERP)
+    health_b, health_desk = await client.fetch_health_accounts(b, SOL_PERP), await client.fetch_health_accounts(desk.master, SOL_PERP)
     cross = OrderParams(SOL_PERP, Side.BID, SOL, round_to_tick(oracle_price + TICK, TICK, Side.BID), post_only=PostOnly.REJECT)
     await refused(f"maker B: post-only bid at {usd(cross.price)} (above the oracle)", trading.NAME,
                   client.simulate([client.ix.place_order(maker_b.pubkey(), b, cross, market.oracle, desk.quote_mint, health_b)], [maker_b]))
@@ -132,22 +132,22 @@ async def _run(connection: AsyncClient, client: TradingClient, feeds: OracleClie
 
     await agent_guards(client, clock, desk, (maker_a, a), (maker_b, b), oracle_price)
 
-    now = (await sysvar.clock(connection)).unix_timestamp
+    now = (await sysvar.fetch_clock(connection)).unix_timestamp
     await clock.warp_seconds(market.last_funding_ts + PARAMS.funding_period_secs - now)
     moved = await publish(oracle_price * 10_020 // 10_000)
-    funding = trading.parse_events(await client.logs(await client.update_funding(SOL_PERP)), client.program)[0].data
-    view = await client.market(SOL_PERP)
+    funding = trading.parse_events(await client.fetch_logs(await client.update_funding(SOL_PERP)), client.program)[0].data
+    view = await client.fetch_market_view(SOL_PERP)
     print(f"\none funding period later SOL/USD publishes {usd(moved)} and the crank runs: mark TWAP {view.mark_twap} (the fills) over oracle TWAP "
           f"{view.oracle_twap},\n  funding index {view.last_funding_delta:+} USDC per SOL: longs pay shorts")
     assert funding.delta == view.market.last_funding_delta > 0
     print("\npositions (Margin-guarded price; funding accrued since the position's last settlement):")
     for margin, name in names.items():
-        for position in await client.positions(margin):
+        for position in await client.fetch_positions(margin):
             print(f"  {name:<8} {position.summary()}")
     print("\nsettle_pnl (permissionless, the keeper signs): realized PnL and funding into each USDC balance")
     for margin, name in names.items():
-        settled = trading.parse_events(await client.logs(await client.settle_pnl(keeper, margin, SOL_PERP)), client.program)
-        account = await client.trading_account(margin)
+        settled = trading.parse_events(await client.fetch_logs(await client.settle_pnl(keeper, margin, SOL_PERP)), client.program)
+        account = await client.fetch_trading_account(margin)
         print(f"  {name:<8} settled {usd(settled[-1].data.pnl):>10}  lifetime settled {usd(account.settled_pnl):>10}  fees paid {usd(account.fees_paid):>9}"
               f"  positions {len(account.positions)}")
 
@@ -156,7 +156,7 @@ async def _run(connection: AsyncClient, client: TradingClient, feeds: OracleClie
     for margin, name in names.items():
         await collateral.show_health(client.collateral, name, margin, symbols)
     market = await client.fetch_market(SOL_PERP)
-    accounts = [await client.trading_account(m) for m in names]
+    accounts = [await client.fetch_trading_account(m) for m in names]
     positions = [p for t in accounts for p in t.positions]
     assert market.open_interest_long == market.open_interest_short == sum(p.base for p in positions if p.base > 0)
     # Zero-sum: what the positions hold plus what was settled out of them nets to nothing.
@@ -178,7 +178,7 @@ async def agent_guards(client: TradingClient, clock: ValidatorClock, desk: Desk,
     buy = await client.place_order(desk.owner, desk.master, OrderParams(SOL_PERP, Side.BID, SOL // 2, high, kind=OrderKind.MARKET, tif=TimeInForce.IOC,
                                                                         auction=AuctionParams(high, high, PARAMS.auction_min_slots)))
     market = await client.fetch_market(SOL_PERP)
-    health_b, health_desk = await client.health_accounts_of(b, SOL_PERP), await client.health_accounts_of(desk.master, SOL_PERP)
+    health_b, health_desk = await client.fetch_health_accounts(b, SOL_PERP), await client.fetch_health_accounts(desk.master, SOL_PERP)
     make = client.ix.place_and_make(a_owner.pubkey(), b, desk.master, SOL_PERP, market.oracle, desk.quote_mint, buy, MakerParams(high, SOL // 2),
                                     health_b, health_desk)
     await refused(f"maker A as maker B's delegate: sells B's account at {usd(high)}, the auction's {PARAMS.auction_max_deviation_bps / 100:g}% bound "
