@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(rustc-web cargo-web libstd-rust-web-dev-bpf llvm-22 clang-22 lld-22)
+# rust-web-clippy and rustfmt-web match rustc-web (make test runs clippy and the format check).
+APT_PACKAGES=(rustc-web cargo-web libstd-rust-web-dev-bpf llvm-22 clang-22 lld-22 rust-web-clippy rustfmt-web)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
