@@ -9,9 +9,10 @@
 //!   price is stored as its latest; when at least `min_publishers` publishers are fresh (published
 //!   within `max_publisher_age_secs`), the feed's price becomes their median (see `aggregate`),
 //!   stamped with cluster time and slot, and the EMA advances by the cluster time elapsed.
-//! - `set_publishers` (with the quorum), `set_guards`, `set_status`: the feed's authority while it
-//!   holds ORACLE_ADMIN. `set_authority`: the authority, or any ORACLE_ADMIN holder once the
-//!   authority has lost the role; the new authority co-signs and holds ORACLE_ADMIN.
+//! - `set_publishers` (with the quorum), `set_guards`: through qd-security's timelock only (an
+//!   ORACLE_ADMIN's proposal). `set_status`: the feed's authority while it holds ORACLE_ADMIN.
+//!   `set_authority`: the authority, or any ORACLE_ADMIN holder once the authority has lost the
+//!   role; the new authority co-signs and holds ORACLE_ADMIN.
 //! - `read_price(action, guard)`: reads any supported oracle account (our feed, Pyth legacy,
 //!   Pyth PriceUpdateV2), applies the guard for `action` and returns the normalized price as
 //!   return data. Read-only: a view for clients and the cost benchmark of the reader.
@@ -22,10 +23,11 @@ pub mod ema;
 pub mod error;
 pub mod events;
 pub mod instruction;
-#[cfg(target_arch = "bpf")]
 pub mod processor;
 
 pub use qd_ids::QD_ORACLE as ID;
+
+use qd_oracle_reader::PriceFeed;
 
 /// Seed prefix of feed PDAs: [FEED_SEED, symbol (16 bytes, zero padded)].
 pub const FEED_SEED: &[u8] = b"feed";
@@ -35,39 +37,18 @@ pub const FEED_SEED: &[u8] = b"feed";
 /// price; publishers' clocks are NTP-synced and the cluster clock follows stake-weighted time.
 pub const MAX_PUBLISH_SKEW_SECS: i64 = 2;
 
-#[cfg(target_arch = "bpf")]
-qd_runtime::entrypoint!(processor::process);
-
-#[cfg(test)]
-mod idl_layout {
-    use qd_oracle_reader::{GuardConfig, OracleGuards, PriceFeed, PublisherPrice};
-    use qd_runtime::idl::check_layout;
-    use qd_runtime::idl_fields;
-
-    const IDL: &str = include_str!("../../../idl/qd_oracle.json");
-
-    #[test]
-    fn accounts_match_the_idl() {
-        check_layout(
-            IDL,
-            "PriceFeed",
-            &idl_fields!(PriceFeed: version, status, num_publishers, bump, expo, symbol, authority, publishers, price, conf,
-                ema_price, ema_conf, publish_time, publish_slot, max_publisher_age_secs, min_publishers, num_aggregated, _pad0,
-                ema_window_secs, _pad1, guards, latest, _reserved),
-            core::mem::size_of::<PriceFeed>(),
-        );
-        check_layout(
-            IDL,
-            "PublisherPrice",
-            &idl_fields!(PublisherPrice: price, conf, publish_time, slot),
-            core::mem::size_of::<PublisherPrice>(),
-        );
-        check_layout(
-            IDL,
-            "GuardConfig",
-            &idl_fields!(GuardConfig: max_staleness_slots, max_staleness_secs, max_conf_bps, max_ema_deviation_bps, require_trading, _pad),
-            core::mem::size_of::<GuardConfig>(),
-        );
-        check_layout(IDL, "OracleGuards", &idl_fields!(OracleGuards: by_action), core::mem::size_of::<OracleGuards>());
-    }
+qd_runtime::program! {
+    name: "qd_oracle",
+    docs: "QuantDesk push oracle: feeds published by a set of publishers, with EMA and per-action guards.",
+    id: ID,
+    process: processor::process,
+    instructions: instruction::OracleInstruction,
+    accounts: [PriceFeed],
+    events: events::idl,
+    errors: [
+        qd_runtime::error::RuntimeError,
+        qd_oracle_reader::OracleError,
+        error::OracleProgramError,
+        qd_access::AccessError,
+    ],
 }

@@ -1,20 +1,22 @@
-//! Instruction handlers. Each validates its accounts (signer, owner, PDA, discriminator,
-//! writability, duplicates) before changing anything; any failure leaves state untouched.
+//! Instruction handlers, each next to its accounts. `parse` checks the signers, the writable
+//! flags and that no writable account is passed twice; each handler's first lines check the rest
+//! (owner, PDA, discriminator, role) before changing anything; any failure leaves state untouched.
 
 use crate::aggregate::{aggregate, Aggregate};
 use crate::error::OracleProgramError as E;
-use crate::events::{self, FeedInitialized, FeedUpdated, PricePublished};
-use crate::instruction::{OracleInstruction, Publishers, Quorum};
+use crate::events::{self, FeedInitialized, FeedUpdated, NormalizedPrice, PricePublished};
+use crate::instruction::{OracleInstruction, Publishers};
 use crate::{ema, FEED_SEED, MAX_PUBLISH_SKEW_SECS};
 use qd_access::{load_config as load_security, require_role, require_timelock, Role, SecurityConfig};
 use qd_oracle_reader::{
-    check, read_price, Action, GuardConfig, OracleGuards, PriceFeed, PublisherPrice, FEED_STATUS_HALTED, FEED_STATUS_TRADING, MAX_PUBLISHERS,
+    check, read_price, Action, GuardConfig, OracleGuards, PriceFeed, PublisherPrice, FEED_STATUS_TRADING, MAX_PUBLISHERS,
     PRICE_FEED_VERSION,
 };
 use qd_runtime::account::{init, view, AccountType};
 use qd_runtime::account_info::AccountInfo;
+use qd_runtime::borsh::{BorshWrite, Writer};
 use qd_runtime::error::{ProgramError, ProgramResult, RuntimeError};
-use qd_runtime::log::{emit, set_return_data};
+use qd_runtime::log::set_return_data;
 use qd_runtime::pubkey::Pubkey;
 use qd_runtime::sysvar::{refuse_durable_nonce, Clock};
 use qd_runtime::{pda, system, validate};
@@ -30,50 +32,59 @@ pub const DEFAULT_GUARDS: OracleGuards = OracleGuards {
     ],
 };
 
-const MIN_EXPO: i32 = -12;
-const MAX_EMA_WINDOW_SECS: u32 = 86_400;
-
 pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> ProgramResult {
     // Owner checks and PDAs below assume our published id; a copy deployed elsewhere refuses.
     if program_id != &crate::ID {
         return Err(RuntimeError::WrongProgram.into());
     }
     match OracleInstruction::unpack(data)? {
-        OracleInstruction::InitializeFeed { symbol, expo, ema_window_secs, publishers, quorum } => {
-            initialize_feed(accounts, symbol, expo, ema_window_secs, &publishers, &quorum)
+        OracleInstruction::InitializeFeed { symbol, expo, ema_window_secs, publishers, min_publishers, max_publisher_age_secs } => {
+            initialize_feed(accounts, symbol, expo, ema_window_secs, &publishers, min_publishers, max_publisher_age_secs)
         }
         OracleInstruction::Publish { price, conf, publish_time } => publish(accounts, price, conf, publish_time),
-        OracleInstruction::SetPublishers { publishers, quorum } => set_publishers(accounts, &publishers, &quorum),
-        OracleInstruction::SetAuthority => set_authority(accounts),
+        OracleInstruction::SetPublishers { publishers, min_publishers, max_publisher_age_secs } => {
+            set_publishers(accounts, &publishers, min_publishers, max_publisher_age_secs)
+        }
+        OracleInstruction::SetAuthority {} => set_authority(accounts),
         OracleInstruction::SetGuards { guards } => set_guards(accounts, &guards),
         OracleInstruction::SetStatus { status } => set_status(accounts, status),
-        OracleInstruction::ReadPrice { action, guard } => read(accounts, action, guard),
+        OracleInstruction::ReadPrice { action, guard } => {
+            // Converted here, before any account is read: `Action` is the reader's type, InvalidAction our error.
+            let action = Action::from_u8(action).ok_or(E::InvalidAction)?;
+            read(accounts, action, guard)
+        }
     }
 }
 
-fn valid_symbol(symbol: &[u8; 16]) -> bool {
-    let len = symbol.iter().position(|&b| b == 0).unwrap_or(16);
-    len > 0 && symbol[..len].iter().all(|b| b.is_ascii_graphic()) && symbol[len..].iter().all(|&b| b == 0)
+qd_runtime::accounts! {
+    pub struct InitializeFeedAccounts {
+        /// Holds ORACLE_ADMIN; pays rent
+        authority(mut, signer),
+        /// qd-security's SecurityConfig (roles)
+        security_config,
+        /// PDA ["feed", symbol]
+        feed(mut),
+        system_program,
+        /// The Instructions sysvar: a transaction that advances a durable nonce is refused (DurableNonce)
+        instructions,
+    }
 }
 
-fn initialize_feed(accounts: &[AccountInfo], symbol: [u8; 16], expo: i32, ema_window_secs: u32, publishers: &Publishers, quorum: &Quorum) -> ProgramResult {
-    let [authority, security, feed, system_program, instructions] = validate::accounts::<5>(accounts)?;
+fn initialize_feed(
+    accounts: &[AccountInfo],
+    symbol: [u8; 16],
+    expo: i32,
+    ema_window_secs: u32,
+    publishers: &Publishers,
+    min_publishers: u8,
+    max_publisher_age_secs: u32,
+) -> ProgramResult {
+    let InitializeFeedAccounts { authority, security_config, feed, system_program, instructions, .. } =
+        InitializeFeedAccounts::parse(accounts)?;
     refuse_durable_nonce(instructions)?;
     // Only an oracle admin creates feeds: nobody can squat the venue's feed address first.
-    require_role(load_security(security)?, Role::OracleAdmin, authority)?;
-    validate::writable(authority)?;
-    validate::writable(feed)?;
+    require_role(load_security(security_config)?, Role::OracleAdmin, authority)?;
     validate::program(system_program, &system::ID)?;
-    validate::distinct(&[authority, feed])?;
-    if !valid_symbol(&symbol) {
-        return Err(E::InvalidSymbol.into());
-    }
-    if !(MIN_EXPO..=0).contains(&expo) {
-        return Err(E::InvalidExponent.into());
-    }
-    if ema_window_secs == 0 || ema_window_secs > MAX_EMA_WINDOW_SECS {
-        return Err(E::InvalidEmaWindow.into());
-    }
     // Canonical bump only: a second feed for the same symbol at another bump is impossible.
     let bump = pda::check_canonical(feed.key(), &[FEED_SEED, &symbol], &crate::ID)?;
     system::create_account(authority, feed, PriceFeed::LEN, &crate::ID, &[&[FEED_SEED, &symbol, &[bump]]])?;
@@ -86,18 +97,24 @@ fn initialize_feed(accounts: &[AccountInfo], symbol: [u8; 16], expo: i32, ema_wi
     state.authority = *authority.key();
     state.num_publishers = publishers.len;
     state.publishers = publishers.keys;
-    state.min_publishers = quorum.min_publishers;
-    state.max_publisher_age_secs = quorum.max_publisher_age_secs;
+    state.min_publishers = min_publishers;
+    state.max_publisher_age_secs = max_publisher_age_secs;
     state.ema_window_secs = ema_window_secs;
     state.guards = DEFAULT_GUARDS;
     let slot = Clock::get()?.slot;
-    emit(FeedInitialized { feed: *feed.key(), authority: *authority.key(), symbol, expo, slot }.encode().finish()?);
+    FeedInitialized { feed: *feed.key(), authority: *authority.key(), symbol, expo, slot }.emit();
     Ok(())
 }
 
+qd_runtime::accounts! {
+    pub struct PublishAccounts {
+        publisher(signer),
+        feed(mut),
+    }
+}
+
 fn publish(accounts: &[AccountInfo], price: i64, conf: u64, publish_time: i64) -> ProgramResult {
-    let [publisher, feed_account] = validate::accounts::<2>(accounts)?;
-    validate::signer(publisher)?;
+    let PublishAccounts { publisher, feed: feed_account, .. } = PublishAccounts::parse(accounts)?;
     let feed = feed_account.load_mut::<PriceFeed>(&crate::ID)?;
     let listed = (feed.num_publishers as usize).min(MAX_PUBLISHERS);
     let index = feed.publishers[..listed].iter().position(|k| k == publisher.key()).ok_or(E::NotPublisher)?;
@@ -120,24 +137,21 @@ fn publish(accounts: &[AccountInfo], price: i64, conf: u64, publish_time: i64) -
     if let Some(agg) = &agg {
         apply(feed, agg, &clock);
     }
-    emit(
-        PricePublished {
-            feed: *feed_account.key(),
-            publisher: *publisher.key(),
-            price,
-            conf,
-            publish_time,
-            slot: clock.slot,
-            aggregated: agg.is_some(),
-            num_aggregated: feed.num_aggregated,
-            agg_price: feed.price,
-            agg_conf: feed.conf,
-            ema_price: feed.ema_price,
-            ema_conf: feed.ema_conf,
-        }
-        .encode()
-        .finish()?,
-    );
+    PricePublished {
+        feed: *feed_account.key(),
+        publisher: *publisher.key(),
+        price,
+        conf,
+        publish_time,
+        slot: clock.slot,
+        aggregated: agg.is_some(),
+        num_aggregated: feed.num_aggregated,
+        agg_price: feed.price,
+        agg_conf: feed.conf,
+        ema_price: feed.ema_price,
+        ema_conf: feed.ema_conf,
+    }
+    .emit();
     Ok(())
 }
 
@@ -162,29 +176,32 @@ fn apply(feed: &mut PriceFeed, agg: &Aggregate, clock: &Clock) {
     feed.publish_slot = clock.slot;
 }
 
-/// The feed, after checking that `authority` signed, holds ORACLE_ADMIN now (a revoked key
-/// loses control of the feeds it manages) and is the feed's authority.
-fn authorized<'a>(authority: &AccountInfo, security: &AccountInfo, feed_account: &'a AccountInfo) -> Result<&'a mut PriceFeed, ProgramError> {
-    require_role(load_security(security)?, Role::OracleAdmin, authority)?;
-    let feed = feed_account.load_mut::<PriceFeed>(&crate::ID)?;
-    if &feed.authority != authority.key() {
-        return Err(E::NotAuthority.into());
-    }
-    Ok(feed)
-}
-
 fn emit_update(feed: &AccountInfo, authority: &AccountInfo, action: u8, new_authority: Pubkey, value: u8) -> ProgramResult {
     let slot = Clock::get()?.slot;
-    emit(FeedUpdated { feed: *feed.key(), authority: *authority.key(), action, new_authority, value, slot }.encode().finish()?);
+    FeedUpdated { feed: *feed.key(), authority: *authority.key(), action, new_authority, value, slot }.emit();
     Ok(())
+}
+
+qd_runtime::accounts! {
+    /// set_publishers' and set_guards' accounts.
+    pub struct TimelockAccounts {
+        /// qd-security's [b"authority"] PDA: signs only when qd-security executes a proposal after its delay
+        timelock(signer),
+        feed(mut),
+    }
+}
+
+/// The feed, after checking that the timelock signed (only a proposal executed after its delay).
+fn timelocked(accounts: &[AccountInfo]) -> Result<(&AccountInfo, &AccountInfo, &mut PriceFeed), ProgramError> {
+    let TimelockAccounts { timelock, feed, .. } = TimelockAccounts::parse(accounts)?;
+    require_timelock(timelock)?;
+    Ok((timelock, feed, feed.load_mut::<PriceFeed>(&crate::ID)?))
 }
 
 /// Through the timelock only (an ORACLE_ADMIN's proposal): who publishes decides the price, so a
 /// compromised oracle key cannot swap in its own publishers at once.
-fn set_publishers(accounts: &[AccountInfo], publishers: &Publishers, quorum: &Quorum) -> ProgramResult {
-    let [authority, feed_account] = validate::accounts::<2>(accounts)?;
-    require_timelock(authority)?;
-    let feed = feed_account.load_mut::<PriceFeed>(&crate::ID)?;
+fn set_publishers(accounts: &[AccountInfo], publishers: &Publishers, min_publishers: u8, max_publisher_age_secs: u32) -> ProgramResult {
+    let (timelock, feed_account, feed) = timelocked(accounts)?;
     // Latest prices follow their keys; a newly listed key starts empty, so it never inherits
     // the price (or the publish time) of the key that held its slot before.
     let mut latest = [PublisherPrice::default(); MAX_PUBLISHERS];
@@ -197,15 +214,35 @@ fn set_publishers(accounts: &[AccountInfo], publishers: &Publishers, quorum: &Qu
     feed.latest = latest;
     feed.publishers = publishers.keys;
     feed.num_publishers = publishers.len;
-    feed.min_publishers = quorum.min_publishers;
-    feed.max_publisher_age_secs = quorum.max_publisher_age_secs;
-    emit_update(feed_account, authority, events::FEED_UPDATED_PUBLISHERS, [0; 32], publishers.len)
+    feed.min_publishers = min_publishers;
+    feed.max_publisher_age_secs = max_publisher_age_secs;
+    emit_update(feed_account, timelock, events::FEED_UPDATED_PUBLISHERS, [0; 32], publishers.len)
+}
+
+/// Through the timelock only (an ORACLE_ADMIN's proposal): looser guards let worse prices in.
+fn set_guards(accounts: &[AccountInfo], guards: &OracleGuards) -> ProgramResult {
+    let (timelock, feed_account, feed) = timelocked(accounts)?;
+    feed.guards = *guards; // validated while decoding
+    emit_update(feed_account, timelock, events::FEED_UPDATED_GUARDS, [0; 32], 0)
+}
+
+qd_runtime::accounts! {
+    pub struct SetAuthorityAccounts {
+        authority(signer),
+        /// qd-security's SecurityConfig (roles)
+        security_config,
+        feed(mut),
+        new_authority(signer),
+        /// The Instructions sysvar: a transaction that advances a durable nonce is refused (DurableNonce)
+        instructions,
+    }
 }
 
 fn set_authority(accounts: &[AccountInfo]) -> ProgramResult {
-    let [authority, security, feed_account, new_authority, instructions] = validate::accounts::<5>(accounts)?;
+    let SetAuthorityAccounts { authority, security_config, feed: feed_account, new_authority, instructions, .. } =
+        SetAuthorityAccounts::parse(accounts)?;
     refuse_durable_nonce(instructions)?;
-    let config = load_security(security)?;
+    let config = load_security(security_config)?;
     require_role(config, Role::OracleAdmin, authority)?;
     // The new authority co-signs (control cannot go to a mistyped key) and is an oracle admin
     // (a feed never leaves the role's hands, so listings keep trusting it).
@@ -224,28 +261,45 @@ fn may_hand_over(config: &SecurityConfig, feed: &PriceFeed, signer: &Pubkey) -> 
     &feed.authority == signer || !config.has_role(Role::OracleAdmin, &feed.authority)
 }
 
-/// Through the timelock only (an ORACLE_ADMIN's proposal): looser guards let worse prices in.
-fn set_guards(accounts: &[AccountInfo], guards: &OracleGuards) -> ProgramResult {
-    let [authority, feed_account] = validate::accounts::<2>(accounts)?;
-    require_timelock(authority)?;
-    let feed = feed_account.load_mut::<PriceFeed>(&crate::ID)?;
-    feed.guards = *guards; // each validated while decoding
-    emit_update(feed_account, authority, events::FEED_UPDATED_GUARDS, [0; 32], 0)
+qd_runtime::accounts! {
+    pub struct SetStatusAccounts {
+        authority(signer),
+        /// qd-security's SecurityConfig (roles)
+        security_config,
+        feed(mut),
+        /// The Instructions sysvar: a transaction that advances a durable nonce is refused (DurableNonce)
+        instructions,
+    }
 }
 
 fn set_status(accounts: &[AccountInfo], status: u8) -> ProgramResult {
-    let [authority, security, feed_account, instructions] = validate::accounts::<4>(accounts)?;
+    let SetStatusAccounts { authority, security_config, feed: feed_account, instructions, .. } = SetStatusAccounts::parse(accounts)?;
     refuse_durable_nonce(instructions)?;
-    let feed = authorized(authority, security, feed_account)?;
-    if status != FEED_STATUS_HALTED && status != FEED_STATUS_TRADING {
-        return Err(E::InvalidFeedStatus.into());
-    }
-    feed.status = status;
+    let feed = authorized(authority, security_config, feed_account)?;
+    feed.status = status; // validated while decoding
     emit_update(feed_account, authority, events::FEED_UPDATED_STATUS, [0; 32], status)
 }
 
+/// The feed, after checking that `authority` signed, holds ORACLE_ADMIN now (a revoked key
+/// loses control of the feeds it manages) and is the feed's authority.
+fn authorized<'a>(authority: &AccountInfo, security: &AccountInfo, feed_account: &'a AccountInfo) -> Result<&'a mut PriceFeed, ProgramError> {
+    require_role(load_security(security)?, Role::OracleAdmin, authority)?;
+    let feed = feed_account.load_mut::<PriceFeed>(&crate::ID)?;
+    if &feed.authority != authority.key() {
+        return Err(E::NotAuthority.into());
+    }
+    Ok(feed)
+}
+
+qd_runtime::accounts! {
+    pub struct ReadPriceAccounts {
+        /// QuantDesk PriceFeed, Pyth legacy price account or Pyth PriceUpdateV2
+        oracle,
+    }
+}
+
 fn read(accounts: &[AccountInfo], action: Action, guard: Option<GuardConfig>) -> ProgramResult {
-    let [oracle] = validate::accounts::<1>(accounts)?;
+    let ReadPriceAccounts { oracle, .. } = ReadPriceAccounts::parse(accounts)?;
     let price = read_price(oracle.owner(), oracle.data())?;
     let guard = match guard {
         Some(g) => g,
@@ -255,6 +309,8 @@ fn read(accounts: &[AccountInfo], action: Action, guard: Option<GuardConfig>) ->
     };
     let clock = Clock::get()?;
     check(&price, &guard, clock.slot, clock.unix_timestamp)?;
-    set_return_data(events::encode_price(&price).finish()?);
+    let mut w = Writer::<{ <NormalizedPrice as BorshWrite>::MAX_SIZE }>::new();
+    NormalizedPrice::from(&price).write(&mut w);
+    set_return_data(w.written());
     Ok(())
 }
