@@ -15,7 +15,7 @@ from quantdesk.chain import Chain, TxResult
 from quantdesk.clients import core, idl, security
 from quantdesk.clients.security import ALL_SCOPES, SCOPE_CANCEL, Action, Actor, Operation, Role
 
-from program_support import failed
+from quantdesk.world import failed
 
 GATE_ID = Pubkey.from_string("CcAgZmTEsBcZrwf54EYqns8QrTcd2qmWgLkD8dUh1f9T")
 ORDER_ACTION = idl.discriminator("global", "order_action")

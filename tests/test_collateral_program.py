@@ -29,7 +29,7 @@ from quantdesk.clients.oracle import Action
 from quantdesk.clients.security import Operation, Role, mask
 from quantdesk.clients.trading_state import PerpMarket, Position, TradingAccount
 
-from program_support import failed, feed_of_revoked_admin, with_meta
+from quantdesk.world import account_names, failed, feed_of_revoked_admin, with_meta
 
 E = idl.error_codes(collateral.NAME)
 CORE_E = idl.error_codes(core.NAME)
@@ -218,15 +218,15 @@ def test_create_collateral_refusals() -> None:
     failed(v.send([v.ix.create_collateral(v.admin.pubkey(), extended, v.feed, SOL_PARAMS, token_program=token.TOKEN_2022_PROGRAM_ID)]), E["UnsupportedMint"])
     # A mint of one token program passed with the other.
     failed(v.send([v.ix.create_collateral(v.admin.pubkey(), other, v.feed, SOL_PARAMS, token_program=token.TOKEN_2022_PROGRAM_ID)]), E["UnsupportedMint"])
-    failed(v.send([with_meta(v.ix.create_collateral(v.admin.pubkey(), other, v.feed, SOL_PARAMS), 7, key=Pubkey.default())]), E["WrongTokenProgram"])
+    failed(v.send([with_meta(v.ix.create_collateral(v.admin.pubkey(), other, v.feed, SOL_PARAMS), "token_program", key=Pubkey.default())]), E["WrongTokenProgram"])
     # Weights and caps are validated before any account is touched.
     failed(v.send([v.ix.create_collateral(v.admin.pubkey(), other, v.feed, Params(9_500, 9_000, 1))]), E["InvalidWeights"])
     failed(v.send([v.ix.create_collateral(v.admin.pubkey(), other, v.feed, Params(0, 10_001, 1))]), E["InvalidWeights"])
     failed(v.send([v.ix.create_collateral(v.admin.pubkey(), other, v.feed, Params(0, 0, 2**63))]), E["InvalidCap"])
     # Config and vault only at their canonical PDAs.
     wrong = v.ix.create_collateral(v.admin.pubkey(), other, v.feed, SOL_PARAMS)
-    failed(v.send([with_meta(wrong, 3, key=collateral.config_address(v.sol))]), E["WrongAddress"])
-    failed(v.send([with_meta(wrong, 4, key=collateral.vault_address(v.sol))]), E["WrongAddress"])
+    failed(v.send([with_meta(wrong, "config", key=collateral.config_address(v.sol))]), E["WrongAddress"])
+    failed(v.send([with_meta(wrong, "vault", key=collateral.vault_address(v.sol))]), E["WrongAddress"])
     assert v.chain.account(collateral.config_address(other)) is None
     assert v.send([v.ix.create_collateral(v.admin.pubkey(), other, v.feed, SOL_PARAMS)]).ok
 
@@ -298,12 +298,12 @@ def test_balances_accounts_open_and_close_with_their_margin_account() -> None:
     assert v.send([v.core.create_margin_account(v.trader.pubkey(), 2)], v.trader).ok
     failed(v.send([v.ix.open_balances(stranger.pubkey(), other)], stranger), E["NotOwner"])
     # PDA sharing: another margin account's balances address.
-    failed(v.send([with_meta(v.ix.open_balances(v.trader.pubkey(), other), 2, key=collateral.balances_address(v.main))], v.trader), E["WrongAddress"])
+    failed(v.send([with_meta(v.ix.open_balances(v.trader.pubkey(), other), "balances", key=collateral.balances_address(v.main))], v.trader), E["WrongAddress"])
     fresh = Keypair().pubkey()
-    failed(v.send([with_meta(v.ix.open_balances(v.trader.pubkey(), other), 2, key=fresh)], v.trader), E["WrongAddress"])
+    failed(v.send([with_meta(v.ix.open_balances(v.trader.pubkey(), other), "balances", key=fresh)], v.trader), E["WrongAddress"])
     # qd-core refuses to close a margin account whose balances account is open, even if empty.
     failed(v.send([v.core.close_margin_account(v.trader.pubkey(), v.main)], v.trader), CORE_E["AccountNotEmpty"])
-    failed(v.send([with_meta(v.core.close_margin_account(v.trader.pubkey(), v.main), 3, key=fresh)], v.trader), CORE_E["WrongAddress"])
+    failed(v.send([with_meta(v.core.close_margin_account(v.trader.pubkey(), v.main), "collateral_balances", key=fresh)], v.trader), CORE_E["WrongAddress"])
     assert v.deposit(v.usdc, 5 * USDC).ok
     failed(v.send([v.ix.close_balances(v.trader.pubkey(), v.main)], v.trader), E["BalancesNotEmpty"])
     assert v.withdraw(v.usdc, 5 * USDC).ok
@@ -360,7 +360,7 @@ def test_only_the_owner_deposits_and_withdraws() -> None:
     failed(unchanged(v, lambda: v.deposit(v.usdc, USDC, owner=stranger), *before), E["NotAuthorized"])
     failed(unchanged(v, lambda: v.withdraw(v.usdc, USDC, owner=delegate), *before), E["DelegateNotPermitted"])
     # The owner's key must sign: a forged meta without the signature is refused.
-    forged = with_meta(v.ix.withdraw(v.trader.pubkey(), v.main, v.usdc, USDC, v.health(v.main), token.associated_address(stranger.pubkey(), v.usdc)), 0, signer=False)
+    forged = with_meta(v.ix.withdraw(v.trader.pubkey(), v.main, v.usdc, USDC, v.health(v.main), token.associated_address(stranger.pubkey(), v.usdc)), "owner", signer=False)
     failed(v.send([forged]), E["MissingSigner"])
 
 
@@ -491,7 +491,7 @@ def test_transfer_between_sub_accounts_of_one_owner() -> None:
     failed(v.transfer(v.usdc, USDC, dest=theirs), E["NotSameOwner"])
     failed(v.transfer(v.usdc, USDC, dest=v.main), E["DuplicateAccount"])
     # Balances of another account under the destination's name.
-    ix = with_meta(v.ix.transfer(v.trader.pubkey(), v.main, v.sub, v.usdc, USDC, v.health(v.main)), 6, key=collateral.balances_address(theirs))
+    ix = with_meta(v.ix.transfer(v.trader.pubkey(), v.main, v.sub, v.usdc, USDC, v.health(v.main)), "to_balances", key=collateral.balances_address(theirs))
     failed(v.send([ix], v.trader), E["BalancesMismatch"])
     v.check_conservation()
 
@@ -508,37 +508,37 @@ def test_substituted_vault_mint_oracle_and_config_are_refused() -> None:
         failed(unchanged(v, lambda: v.send([ix], v.trader), *before), E[error])
 
     dep = v.ix.deposit(o, v.main, v.sol, SOL)
-    refused(with_meta(dep, 5, key=collateral.vault_address(v.usdc)), "WrongVault")  # another mint's vault
-    refused(with_meta(dep, 7, key=v.usdc), "WrongMint")  # mint of another config
-    refused(with_meta(dep, 4, key=collateral.config_address(v.usdc)), "WrongMint")  # config of another mint
-    refused(with_meta(dep, 6, key=token.associated_address(o, v.usdc)), "WrongMint")  # source of another mint
-    refused(with_meta(dep, 8, key=token.TOKEN_2022_PROGRAM_ID), "WrongTokenProgram")
-    refused(with_meta(dep, 6, key=collateral.vault_address(v.sol)), "DuplicateAccount")  # vault as source
+    refused(with_meta(dep, "vault", key=collateral.vault_address(v.usdc)), "WrongVault")  # another mint's vault
+    refused(with_meta(dep, "mint", key=v.usdc), "WrongMint")  # mint of another config
+    refused(with_meta(dep, "config", key=collateral.config_address(v.usdc)), "WrongMint")  # config of another mint
+    refused(with_meta(dep, "source", key=token.associated_address(o, v.usdc)), "WrongMint")  # source of another mint
+    refused(with_meta(dep, "token_program", key=token.TOKEN_2022_PROGRAM_ID), "WrongTokenProgram")
+    refused(with_meta(dep, "source", key=collateral.vault_address(v.sol)), "DuplicateAccount")  # vault as source
     wd = v.ix.withdraw(o, v.main, v.sol, SOL, v.health(v.main))
-    refused(with_meta(wd, 6, key=collateral.vault_address(v.usdc)), "WrongVault")
-    refused(with_meta(wd, 5, key=collateral.config_address(v.usdc)), "WrongMint")
-    refused(with_meta(wd, 7, key=collateral.vault_address(v.sol)), "DuplicateAccount")
-    refused(with_meta(wd, 10, key=Keypair().pubkey()), "WrongAddress")  # fake vault authority
+    refused(with_meta(wd, "vault", key=collateral.vault_address(v.usdc)), "WrongVault")
+    refused(with_meta(wd, "config", key=collateral.config_address(v.usdc)), "WrongMint")
+    refused(with_meta(wd, "destination", key=collateral.vault_address(v.sol)), "DuplicateAccount")
+    refused(with_meta(wd, "vault_authority", key=Keypair().pubkey()), "WrongAddress")  # fake vault authority
     # Health accounts: another oracle, out of order, a config of another mint, missing or extra.
-    sol_meta = 13  # fixed accounts 0..10, then usdc config (11), sol config (12), sol oracle (13)
+    # After the IDL's accounts: the usdc config (remaining 0), the sol config (1), the sol oracle (2).
     fake_feed = Keypair().pubkey()
     v.chain.set_account(fake_feed, Account(10**9, v.raw(v.feed), oracle.PROGRAM_ID))  # a real feed's bytes at another address
-    refused(with_meta(wd, sol_meta, key=fake_feed), "WrongOracle")
-    refused(with_meta(wd, 11, key=collateral.config_address(v.sol)), "ConfigMintMismatch")
+    refused(with_meta(wd, remaining=2, key=fake_feed), "WrongOracle")
+    refused(with_meta(wd, remaining=0, key=collateral.config_address(v.sol)), "ConfigMintMismatch")
     health_metas = v.health(v.main)
-    refused(Instruction(wd.program_id, wd.data, list(wd.accounts[:11]) + health_metas[:2]), "NotEnoughAccounts")
+    refused(Instruction(wd.program_id, wd.data, list(wd.accounts[:len(account_names(wd))]) + health_metas[:2]), "NotEnoughAccounts")
     refused(Instruction(wd.program_id, wd.data, list(wd.accounts) + [health_metas[0]]), "TooManyAccounts")
     # Type cosplay: a config's bytes under another owner, a balances account as a config.
     fake_config = Keypair().pubkey()
     v.chain.set_account(fake_config, Account(10**9, v.raw(collateral.config_address(v.sol)), Keypair().pubkey()))
-    refused(with_meta(wd, 12, key=fake_config), "WrongOwner")
-    refused(with_meta(wd, 12, key=collateral.balances_address(v.sub)), "WrongAccountSize")
+    refused(with_meta(wd, remaining=1, key=fake_config), "WrongOwner")
+    refused(with_meta(wd, remaining=1, key=collateral.balances_address(v.sub)), "WrongAccountSize")
     cosplay = Keypair().pubkey()  # config-sized, owned by qd-collateral, another type's discriminator
     data = idl.discriminator("account", "CollateralBalances") + v.raw(collateral.config_address(v.sol))[8:]
     v.chain.set_account(cosplay, Account(10**9, data, collateral.PROGRAM_ID))
-    refused(with_meta(wd, 12, key=cosplay), "WrongDiscriminator")
+    refused(with_meta(wd, remaining=1, key=cosplay), "WrongDiscriminator")
     # Balances of another margin account.
-    refused(with_meta(wd, 3, key=collateral.balances_address(v.sub)), "BalancesMismatch")
+    refused(with_meta(wd, "balances", key=collateral.balances_address(v.sub)), "BalancesMismatch")
 
 
 def test_pyth_receiver_oracles_are_pinned_to_their_feed() -> None:
@@ -673,24 +673,24 @@ def test_a_stand_in_trading_account_is_refused() -> None:
     wd = v.ix.withdraw(v.trader.pubkey(), v.main, v.usdc, 300 * USDC, collateral_only)
     # Hiding the losing position: a flat account at another address, owned by another program...
     elsewhere = v.set_trading(v.main, address=Keypair().pubkey(), owner=Keypair().pubkey())
-    refused(with_meta(wd, 4, key=elsewhere), "WrongAddress")
+    refused(with_meta(wd, "trading_account", key=elsewhere), "WrongAddress")
     # ...or owned by qd-trading but not at the PDA: it is some other margin account's.
     flat_of_sub = v.set_trading(v.sub)
-    refused(with_meta(wd, 4, key=flat_of_sub), "WrongTradingAccount")
+    refused(with_meta(wd, "trading_account", key=flat_of_sub), "WrongTradingAccount")
     forged = v.set_trading(v.main, address=Keypair().pubkey(), of=v.sub)
-    refused(with_meta(wd, 4, key=forged), "WrongTradingAccount")
+    refused(with_meta(wd, "trading_account", key=forged), "WrongTradingAccount")
     # Another margin account's PDA that qd-trading does not own, and a type cosplay.
-    refused(with_meta(wd, 4, key=trading_state.trading_address(core.margin_account_address(v.trader.pubkey(), 9))), "WrongAddress")
-    refused(with_meta(wd, 4, key=trading_state.market_address(MARKET_INDEX)), "WrongAccountSize")
+    refused(with_meta(wd, "trading_account", key=trading_state.trading_address(core.margin_account_address(v.trader.pubkey(), 9))), "WrongAddress")
+    refused(with_meta(wd, "trading_account", key=trading_state.market_address(MARKET_INDEX)), "WrongAccountSize")
     # The real account with its position's accounts left out, or with another market or oracle.
     refused(wd, "NotEnoughAccounts")
     full = v.ix.withdraw(v.trader.pubkey(), v.main, v.usdc, 300 * USDC, v.health(v.main))
     refused(Instruction(full.program_id, full.data, list(full.accounts) + [full.accounts[-1]]), "TooManyAccounts")
     other_market = v.set_market(dataclasses.replace(v.market, index=MARKET_INDEX + 1))
-    refused(with_meta(full, 12, key=other_market), "MarketMismatch")
+    refused(with_meta(full, remaining=1, key=other_market), "MarketMismatch")
     fake_market = v.set_market(v.market, address=Keypair().pubkey(), owner=Keypair().pubkey())
-    refused(with_meta(full, 12, key=fake_market), "WrongOwner")
-    refused(with_meta(full, 13, key=v.feed), "WrongOracle")
+    refused(with_meta(full, remaining=1, key=fake_market), "WrongOwner")
+    refused(with_meta(full, remaining=2, key=v.feed), "WrongOracle")
     # The position's market needs a fresh price too.
     v.chain.advance(100, 100)
     v.publish(SOL_PRICE)
@@ -738,7 +738,7 @@ def test_adjustments_refuse_every_other_signer() -> None:
     failed(unchanged(v, lambda: v.send([direct], v.trader), *before), E["NotAdjustAuthority"])
     failed(v.chain.send_unverified([v.ix.adjust_balance(security.AUTHORITY, v.usdc, v.main, 1)]), E["NotAdjustAuthority"])
     # The real authorities without their signature.
-    failed(v.send([with_meta(v.ix.adjust_balance(CORE_AUTHORITY, v.usdc, v.main, 1), 0, signer=False)]), E["MissingSigner"])
+    failed(v.send([with_meta(v.ix.adjust_balance(CORE_AUTHORITY, v.usdc, v.main, 1), "authority", signer=False)]), E["MissingSigner"])
     # qd-core's authority PDA (its CPI grants the signature; here with signature checks off).
     assert v.chain.send_unverified([v.ix.adjust_balance(CORE_AUTHORITY, v.usdc, v.main, 1)]).ok
     failed(v.chain.send_unverified([v.ix.adjust_balance(CORE_AUTHORITY, v.usdc, v.main, 0)]), E["InvalidAmount"])

@@ -17,7 +17,7 @@ from quantdesk.chain import ROOT, Chain, TxResult
 from quantdesk.clients import collateral, core, idl, security, token, trading_state
 from quantdesk.clients.core import MarginAccount
 
-from program_support import failed, with_meta
+from quantdesk.world import failed, with_meta
 
 E = idl.error_codes(core.NAME)
 TOKEN, TOKEN_2022 = token.TOKEN_PROGRAM_ID, token.TOKEN_2022_PROGRAM_ID
@@ -164,12 +164,12 @@ def test_initialize_refuses_anything_but_an_initialized_mint(c: Core, data: byte
 def test_initialize_account_attacks(c: Core) -> None:
     base = c.ix.initialize(c.admin.pubkey(), c.mint)
     stranger = Keypair().pubkey()
-    failed(c.chain.send([with_meta(base, 0, key=stranger, signer=False)]), E["MissingSigner"])
-    failed(c.chain.send([with_meta(base, 1, key=Keypair().pubkey())]), E["WrongAddress"])  # wrong config account
-    failed(c.chain.send([with_meta(base, 1, writable=False)]), E["NotWritable"])
-    failed(c.chain.send([with_meta(base, 3, key=core.PROGRAM_ID)]), E["WrongProgram"])  # fake System program
-    failed(c.chain.send([with_meta(base, 4, key=idl.program_id("qd_oracle"))]), E["WrongAddress"])  # another program account
-    failed(c.chain.send([with_meta(base, 1, key=c.admin.pubkey())]), E["WrongAddress"])  # admin as the config
+    failed(c.chain.send([with_meta(base, "admin", key=stranger, signer=False)]), E["MissingSigner"])
+    failed(c.chain.send([with_meta(base, "global", key=Keypair().pubkey())]), E["WrongAddress"])  # wrong config account
+    failed(c.chain.send([with_meta(base, "global", writable=False)]), E["NotWritable"])
+    failed(c.chain.send([with_meta(base, "system_program", key=core.PROGRAM_ID)]), E["WrongProgram"])  # fake System program
+    failed(c.chain.send([with_meta(base, "program", key=idl.program_id("qd_oracle"))]), E["WrongAddress"])  # another program account
+    failed(c.chain.send([with_meta(base, "global", key=c.admin.pubkey())]), E["WrongAddress"])  # admin as the config
     assert c.chain.account(core.GLOBAL) is None
 
 
@@ -183,7 +183,7 @@ def test_only_the_upgrade_authority_initializes_an_upgradeable_deployment(c: Cor
     state = c.chain.account(program_data).data[:45]  # type: ignore[union-attr]
     c.chain.set_account(fake_data, Account(10**9, bytes(state), idl.BPF_LOADER_UPGRADEABLE, False, 0))
     ix = c.ix.initialize(authority.pubkey(), c.mint)
-    failed(c.chain.send([with_meta(ix, 5, key=fake_data)], [authority]), E["WrongAddress"])
+    failed(c.chain.send([with_meta(ix, "program_data", key=fake_data)], [authority]), E["WrongAddress"])
     assert c.chain.account(core.GLOBAL) is None
     assert c.chain.send([ix], [authority]).ok
     assert c.global_state().admin == authority.pubkey()
@@ -241,7 +241,7 @@ def test_set_max_sub_accounts_errors(live: Core) -> None:
     failed(live.chain.send([live.ix.set_max_sub_accounts(stranger.pubkey(), 8)], [stranger]), E["NotAdmin"])
     admin = Keypair()  # the real admin's key without its signature (the payer pays)
     live.chain.set_account(core.GLOBAL, _with_admin(live, admin.pubkey()))
-    failed(live.chain.send([with_meta(live.ix.set_max_sub_accounts(admin.pubkey(), 8), 0, signer=False)]), E["MissingSigner"])
+    failed(live.chain.send([with_meta(live.ix.set_max_sub_accounts(admin.pubkey(), 8), "admin", signer=False)]), E["MissingSigner"])
     live.chain.set_account(core.GLOBAL, _with_admin(live, live.admin.pubkey()))
     failed(live.chain.send([live.ix.set_max_sub_accounts(live.admin.pubkey(), 0)]), E["InvalidMaxSubAccounts"])
     failed(live.chain.send([live.ix.set_max_sub_accounts(live.admin.pubkey(), 257)]), E["InvalidMaxSubAccounts"])
@@ -252,8 +252,8 @@ def test_set_max_sub_accounts_refuses_a_fake_or_read_only_config(acct: Core) -> 
     ix = acct.ix.set_max_sub_accounts(acct.admin.pubkey(), 8)
     before = acct.snapshot(acct.margin())
     # A margin account (another type of this program) in the config's place.
-    failed(acct.chain.send([with_meta(ix, 1, key=acct.margin())]), E["WrongAddress"])
-    failed(acct.chain.send([with_meta(ix, 1, writable=False)]), E["NotWritable"])
+    failed(acct.chain.send([with_meta(ix, "global", key=acct.margin())]), E["WrongAddress"])
+    failed(acct.chain.send([with_meta(ix, "global", writable=False)]), E["NotWritable"])
     # The real address with the config's bytes, owned by the System program.
     real = acct.chain.account(core.GLOBAL)
     assert real is not None
@@ -339,7 +339,7 @@ def test_create_refuses_a_non_canonical_bump(live: Core) -> None:
             other = Pubkey.create_program_address([*seeds, bytes([other_bump])], core.PROGRAM_ID)
         except Exception:  # on the curve: not a PDA
             continue
-        ix = with_meta(live.ix.create_margin_account(live.owner.pubkey(), 0), 2, key=other)
+        ix = with_meta(live.ix.create_margin_account(live.owner.pubkey(), 0), "margin_account", key=other)
         failed(live.chain.send([ix], [live.owner]), E["WrongAddress"])
         assert live.chain.account(other) is None
         break
@@ -350,9 +350,9 @@ def test_create_refuses_a_non_canonical_bump(live: Core) -> None:
 
 def test_create_refuses_another_owners_pda_and_missing_signatures(live: Core) -> None:
     victim = live.chain.keypair()
-    ix = with_meta(live.ix.create_margin_account(live.owner.pubkey(), 0), 2, key=live.margin(0, victim))
+    ix = with_meta(live.ix.create_margin_account(live.owner.pubkey(), 0), "margin_account", key=live.margin(0, victim))
     failed(live.chain.send([ix], [live.owner]), E["WrongAddress"])
-    ix = with_meta(live.ix.create_margin_account(victim.pubkey(), 0), 0, signer=False)
+    ix = with_meta(live.ix.create_margin_account(victim.pubkey(), 0), "owner", signer=False)
     failed(live.chain.send([ix]), E["MissingSigner"])
     assert live.chain.account(live.margin(0, victim)) is None
     assert live.global_state().margin_accounts == 0
@@ -362,12 +362,12 @@ def test_create_account_attacks(live: Core) -> None:
     base = live.ix.create_margin_account(live.owner.pubkey(), 0)
     send = lambda ix: live.chain.send([ix], [live.owner])  # noqa: E731
     before = live.snapshot(live.margin())
-    failed(send(with_meta(base, 2, key=live.owner.pubkey())), E["DuplicateAccount"])  # owner as the margin account
-    failed(send(with_meta(base, 2, key=core.GLOBAL)), E["DuplicateAccount"])
-    failed(send(with_meta(base, 1, key=Keypair().pubkey())), E["WrongAddress"])  # wrong config account
-    failed(send(with_meta(base, 3, key=idl.program_id("qd_oracle"))), E["WrongProgram"])  # arbitrary CPI target
-    failed(send(with_meta(base, 2, writable=False)), E["NotWritable"])
-    failed(send(with_meta(base, 0, writable=False)), E["NotWritable"])
+    failed(send(with_meta(base, "margin_account", key=live.owner.pubkey())), E["DuplicateAccount"])  # owner as the margin account
+    failed(send(with_meta(base, "margin_account", key=core.GLOBAL)), E["DuplicateAccount"])
+    failed(send(with_meta(base, "global", key=Keypair().pubkey())), E["WrongAddress"])  # wrong config account
+    failed(send(with_meta(base, "system_program", key=idl.program_id("qd_oracle"))), E["WrongProgram"])  # arbitrary CPI target
+    failed(send(with_meta(base, "margin_account", writable=False)), E["NotWritable"])
+    failed(send(with_meta(base, "owner", writable=False)), E["NotWritable"])
     assert live.snapshot(live.margin()) == before
 
 
@@ -423,20 +423,20 @@ def assert_ok(result: TxResult) -> None:
     assert result.ok, result.logs
 
 
-@pytest.mark.parametrize(("slot", "address", "open_account"), [
-    (3, collateral.balances_address, open_balances),
-    (4, trading_state.trading_address, open_trading),
+@pytest.mark.parametrize(("account", "address", "open_account"), [
+    ("collateral_balances", collateral.balances_address, open_balances),
+    ("trading_account", trading_state.trading_address, open_trading),
 ])
 def test_close_refuses_an_account_whose_balances_or_trading_account_is_open(
-        acct: Core, slot: int, address: Callable[[Pubkey], Pubkey], open_account: Callable[[Core, Pubkey], Callable[[], None]]) -> None:
+        acct: Core, account: str, address: Callable[[Pubkey], Pubkey], open_account: Callable[[Core, Pubkey], Callable[[], None]]) -> None:
     margin = acct.margin()
     close_it = open_account(acct, margin)
     before = acct.snapshot(margin)
     close = acct.ix.close_margin_account(acct.owner.pubkey(), margin)
     failed(acct.chain.send([close], [acct.owner]), E["AccountNotEmpty"])
     # Any other account in the slot: checked against the margin account's PDA.
-    failed(acct.chain.send([with_meta(close, slot, key=Keypair().pubkey())], [acct.owner]), E["WrongAddress"])
-    failed(acct.chain.send([with_meta(close, slot, key=address(acct.margin(1)))], [acct.owner]), E["WrongAddress"])
+    failed(acct.chain.send([with_meta(close, account, key=Keypair().pubkey())], [acct.owner]), E["WrongAddress"])
+    failed(acct.chain.send([with_meta(close, account, key=address(acct.margin(1)))], [acct.owner]), E["WrongAddress"])
     assert acct.snapshot(margin) == before
     close_it()
     assert_ok(acct.chain.send([close], [acct.owner]))
@@ -457,7 +457,7 @@ def test_close_by_anyone_but_the_owner_is_refused(acct: Core) -> None:
     before = acct.snapshot(acct.margin())
     for signer in (acct.chain.keypair(), delegate):
         failed(acct.chain.send([acct.ix.close_margin_account(signer.pubkey(), acct.margin())], [signer]), E["NotOwner"])
-    unsigned = with_meta(acct.ix.close_margin_account(acct.owner.pubkey(), acct.margin()), 0, signer=False)
+    unsigned = with_meta(acct.ix.close_margin_account(acct.owner.pubkey(), acct.margin()), "owner", signer=False)
     failed(acct.chain.send([unsigned]), E["MissingSigner"])
     assert acct.snapshot(acct.margin()) == before
 
@@ -469,18 +469,18 @@ def test_close_account_attacks(acct: Core) -> None:
     assert acct.create(0, owner=victim).ok
     before = acct.snapshot(acct.margin(), acct.margin(0, victim))
     # Wrong owner: the margin account's exact bytes in a System-owned account.
-    failed(send(with_meta(base, 2, key=acct.copy_owned_by(acct.margin(), Pubkey.default()))), E["WrongOwner"])
+    failed(send(with_meta(base, "margin_account", key=acct.copy_owned_by(acct.margin(), Pubkey.default()))), E["WrongOwner"])
     # Type cosplay: a qd-core account of margin size carrying the GlobalConfig discriminator.
     cosplay = acct.copy_owned_by(acct.margin(), core.PROGRAM_ID)
     acct.poke(cosplay, 0, bytes(acct.chain.account(core.GLOBAL).data)[:8])  # type: ignore[union-attr]
-    failed(send(with_meta(base, 2, key=cosplay)), E["WrongDiscriminator"])
-    failed(send(with_meta(base, 2, key=core.GLOBAL)), E["DuplicateAccount"])
-    failed(send(with_meta(base, 2, key=acct.owner.pubkey())), E["DuplicateAccount"])
-    failed(send(with_meta(base, 1, key=Keypair().pubkey())), E["WrongAddress"])  # wrong config account
-    failed(send(with_meta(base, 0, writable=False)), E["NotWritable"])
-    failed(send(with_meta(base, 2, writable=False)), E["NotWritable"])
+    failed(send(with_meta(base, "margin_account", key=cosplay)), E["WrongDiscriminator"])
+    failed(send(with_meta(base, "margin_account", key=core.GLOBAL)), E["DuplicateAccount"])
+    failed(send(with_meta(base, "margin_account", key=acct.owner.pubkey())), E["DuplicateAccount"])
+    failed(send(with_meta(base, "global", key=Keypair().pubkey())), E["WrongAddress"])  # wrong config account
+    failed(send(with_meta(base, "owner", writable=False)), E["NotWritable"])
+    failed(send(with_meta(base, "margin_account", writable=False)), E["NotWritable"])
     # Another owner's account, closed to the attacker's wallet.
-    failed(send(with_meta(base, 2, key=acct.margin(0, victim))), E["NotOwner"])
+    failed(send(with_meta(base, "margin_account", key=acct.margin(0, victim))), E["NotOwner"])
     assert acct.snapshot(acct.margin(), acct.margin(0, victim)) == before
 
 
@@ -509,7 +509,7 @@ def test_set_delegate_errors(acct: Core) -> None:
     # Neither the delegate nor a stranger may change it (a session key is just another stranger here).
     for signer in (delegate, acct.chain.keypair()):
         failed(acct.chain.send([acct.ix.set_delegate(signer.pubkey(), acct.margin(), signer.pubkey())], [signer]), E["NotOwner"])
-    unsigned = with_meta(acct.ix.set_delegate(acct.owner.pubkey(), acct.margin(), None), 0, signer=False)
+    unsigned = with_meta(acct.ix.set_delegate(acct.owner.pubkey(), acct.margin(), None), "owner", signer=False)
     failed(acct.chain.send([unsigned]), E["MissingSigner"])
     assert acct.snapshot(acct.margin()) == before
 
@@ -534,11 +534,11 @@ def test_owner_instruction_account_attacks(acct: Core) -> None:
     fake = acct.copy_owned_by(acct.margin(), Pubkey.default())
     for base in (acct.ix.set_delegate(acct.owner.pubkey(), acct.margin(), Keypair().pubkey()), acct.ix.set_limits(acct.owner.pubkey(), acct.margin(), 500)):
         send = lambda ix: acct.chain.send([ix], [acct.owner])  # noqa: E731
-        failed(send(with_meta(base, 1, key=fake)), E["WrongOwner"])
-        failed(send(with_meta(base, 1, key=core.GLOBAL)), E["WrongAccountSize"])  # the GlobalConfig as a margin account
-        failed(send(with_meta(base, 1, writable=False)), E["NotWritable"])
-        failed(send(with_meta(base, 1, key=acct.owner.pubkey())), E["WrongOwner"])  # owner == margin account
-        failed(send(with_meta(base, 1, key=acct.margin(0, victim))), E["NotOwner"])
+        failed(send(with_meta(base, "margin_account", key=fake)), E["WrongOwner"])
+        failed(send(with_meta(base, "margin_account", key=core.GLOBAL)), E["WrongAccountSize"])  # the GlobalConfig as a margin account
+        failed(send(with_meta(base, "margin_account", writable=False)), E["NotWritable"])
+        failed(send(with_meta(base, "margin_account", key=acct.owner.pubkey())), E["WrongOwner"])  # owner == margin account
+        failed(send(with_meta(base, "margin_account", key=acct.margin(0, victim))), E["NotOwner"])
     assert acct.snapshot(acct.margin(), acct.margin(0, victim)) == before
 
 
@@ -565,7 +565,7 @@ def test_set_limits_errors(acct: Core) -> None:
     delegate = acct.chain.keypair()
     for signer in (delegate, acct.chain.keypair()):
         failed(acct.chain.send([acct.ix.set_limits(signer.pubkey(), acct.margin(), 500)], [signer]), E["NotOwner"])
-    failed(acct.chain.send([with_meta(acct.ix.set_limits(acct.owner.pubkey(), acct.margin(), 500), 0, signer=False)]), E["MissingSigner"])
+    failed(acct.chain.send([with_meta(acct.ix.set_limits(acct.owner.pubkey(), acct.margin(), 500), "owner", signer=False)]), E["MissingSigner"])
     assert acct.snapshot(acct.margin()) == before
 
 
@@ -575,7 +575,7 @@ def test_set_frozen_refuses_users_and_missing_signatures(acct: Core) -> None:
     before = acct.snapshot(acct.margin())
     for signer in (acct.owner, acct.admin, acct.chain.keypair()):
         failed(acct.chain.send([acct.ix.set_frozen(signer.pubkey(), acct.margin(), True, 7)], [signer]), E["NotSecurityAuthority"])
-    unsigned = with_meta(acct.ix.set_frozen(SECURITY_AUTHORITY, acct.margin(), True, 7), 0, signer=False)
+    unsigned = with_meta(acct.ix.set_frozen(SECURITY_AUTHORITY, acct.margin(), True, 7), "security_authority", signer=False)
     failed(acct.chain.send([unsigned]), E["MissingSigner"])
     assert acct.snapshot(acct.margin()) == before
 

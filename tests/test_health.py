@@ -19,7 +19,7 @@ from quantdesk.clients import idl
 from quantdesk.clients.health import (BPS, ERRORS, I64_MAX, I64_MIN, I128_MIN, PRICE_SEARCH_MAX, U64_MAX, CollateralInput, HealthError, HealthResult,
                                       PerpInput, PerpMarketParams, compute, format_percent, format_quote, format_ratio, summary)
 
-from program_support import failed
+from quantdesk.world import failed
 from test_idl import rust_errors
 
 Outcome = HealthResult | HealthError

@@ -17,7 +17,7 @@ from solders.pubkey import Pubkey
 from quantdesk.clients import oracle, security
 from quantdesk.clients.oracle import Action
 
-from program_support import failed, revoke_oracle_admin
+from quantdesk.world import failed, revoke_oracle_admin
 from test_oracle_program import E, Oracle
 
 HONEST = 100_000_000  # 100.000000

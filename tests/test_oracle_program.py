@@ -16,7 +16,7 @@ from quantdesk.chain import Chain, TxResult
 from quantdesk.clients import idl, oracle, pyth, security
 from quantdesk.clients.oracle import Action, GuardConfig
 
-from program_support import failed, grant_oracle_admin, with_meta
+from quantdesk.world import failed, grant_oracle_admin, with_meta
 
 SYMBOL = "SOL/USD"
 T0 = 1_700_000_000
@@ -136,7 +136,7 @@ def test_initialize_publisher_lists_are_bounded_and_distinct(o: Oracle) -> None:
 
 def test_initialize_needs_the_authority_signature(o: Oracle) -> None:
     other = o.chain.keypair()
-    ix = with_meta(o.ix.initialize_feed(other.pubkey(), SYMBOL, -6, 60, [o.publisher.pubkey()]), 0, signer=False)
+    ix = with_meta(o.ix.initialize_feed(other.pubkey(), SYMBOL, -6, 60, [o.publisher.pubkey()]), "authority", signer=False)
     failed(o.chain.send([ix]), E["MissingSigner"])
 
 
@@ -147,7 +147,7 @@ def test_initialize_refuses_a_fake_security_config(o: Oracle) -> None:
     fake = Keypair().pubkey()
     o.chain.set_account(fake, Account(real.lamports, bytes(real.data), security.PROGRAM_ID))
     base = o.ix.initialize_feed(o.authority.pubkey(), SYMBOL, -6, 60, [o.publisher.pubkey()])
-    failed(o.chain.send([with_meta(base, 1, key=fake)]), E["WrongAddress"])
+    failed(o.chain.send([with_meta(base, "security_config", key=fake)]), E["WrongAddress"])
     o.chain.set_account(security.CONFIG, Account(real.lamports, bytes(real.data), Keypair().pubkey()))
     failed(o.chain.send([base]), E["WrongOwner"])
     assert o.chain.account(o.feed) is None
@@ -162,22 +162,22 @@ def test_initialize_refuses_an_address_that_is_not_the_canonical_pda(o: Oracle) 
             other = Pubkey.create_program_address([oracle.FEED_SEED, symbol, bytes([other_bump])], oracle.PROGRAM_ID)
         except Exception:  # on the curve: not a PDA
             continue
-        ix = with_meta(o.ix.initialize_feed(o.authority.pubkey(), SYMBOL, -6, 60, [o.publisher.pubkey()]), 2, key=other)
+        ix = with_meta(o.ix.initialize_feed(o.authority.pubkey(), SYMBOL, -6, 60, [o.publisher.pubkey()]), "feed", key=other)
         failed(o.chain.send([ix]), E["WrongAddress"])
         break
     else:
         pytest.fail("no non-canonical bump found")
     # The PDA of another symbol is refused too.
-    ix = with_meta(o.ix.initialize_feed(o.authority.pubkey(), SYMBOL, -6, 60, [o.publisher.pubkey()]), 2, key=oracle.feed_address("BTC/USD"))
+    ix = with_meta(o.ix.initialize_feed(o.authority.pubkey(), SYMBOL, -6, 60, [o.publisher.pubkey()]), "feed", key=oracle.feed_address("BTC/USD"))
     failed(o.chain.send([ix]), E["WrongAddress"])
     assert o.chain.account(canonical) is None
 
 
 def test_initialize_refuses_a_fake_system_program_and_duplicate_accounts(o: Oracle) -> None:
     base = o.ix.initialize_feed(o.authority.pubkey(), SYMBOL, -6, 60, [o.publisher.pubkey()])
-    failed(o.chain.send([with_meta(base, 3, key=oracle.PROGRAM_ID)]), E["WrongProgram"])
-    failed(o.chain.send([with_meta(base, 2, key=o.authority.pubkey())]), E["DuplicateAccount"])
-    failed(o.chain.send([with_meta(base, 2, writable=False)]), E["NotWritable"])
+    failed(o.chain.send([with_meta(base, "system_program", key=oracle.PROGRAM_ID)]), E["WrongProgram"])
+    failed(o.chain.send([with_meta(base, "feed", key=o.authority.pubkey())]), E["DuplicateAccount"])
+    failed(o.chain.send([with_meta(base, "feed", writable=False)]), E["NotWritable"])
 
 
 def test_a_copy_of_the_program_at_another_address_refuses_to_run(o: Oracle) -> None:
@@ -245,7 +245,7 @@ def test_publish_rejects_bad_prices(live: Oracle) -> None:
 def test_only_listed_publishers_may_publish_and_they_must_sign(live: Oracle) -> None:
     stranger = live.chain.keypair()
     failed(live.publish(100_000_000, publisher=stranger), E["NotPublisher"])
-    ix = with_meta(live.ix.publish(live.publisher.pubkey(), live.feed, 100_000_000, 1, T0), 0, signer=False)
+    ix = with_meta(live.ix.publish(live.publisher.pubkey(), live.feed, 100_000_000, 1, T0), "publisher", signer=False)
     failed(live.chain.send([ix]), E["MissingSigner"])
 
 
@@ -264,7 +264,7 @@ def test_publish_refuses_fake_feeds(live: Oracle) -> None:
     live.chain.set_account(fake, Account(real.lamports, bytes(real.data)[:200], oracle.PROGRAM_ID))
     failed(live.chain.send([ix], [live.publisher]), E["WrongAccountSize"])
     # Read-only feed.
-    failed(live.chain.send([with_meta(live.ix.publish(live.publisher.pubkey(), live.feed, 1_000_000, 1, T0), 1, writable=False)], [live.publisher]), E["NotWritable"])
+    failed(live.chain.send([with_meta(live.ix.publish(live.publisher.pubkey(), live.feed, 1_000_000, 1, T0), "feed", writable=False)], [live.publisher]), E["NotWritable"])
 
 
 # ---- authority actions -------------------------------------------------------------------------
@@ -296,7 +296,7 @@ def test_set_publishers_keeps_latest_prices_with_their_keys_and_sets_the_quorum(
 
 def test_set_authority_needs_both_signatures(live: Oracle) -> None:
     new = live.oracle_admin()
-    unsigned = with_meta(live.ix.set_authority(live.authority.pubkey(), live.feed, new.pubkey()), 3, signer=False)
+    unsigned = with_meta(live.ix.set_authority(live.authority.pubkey(), live.feed, new.pubkey()), "new_authority", signer=False)
     failed(live.chain.send([unsigned]), E["MissingSigner"])
     # A stranger cannot hand the feed to itself, even co-signing as the new authority; nor can
     # another oracle admin take a feed whose authority still holds the role.
@@ -324,7 +324,7 @@ def test_set_status_refuses_anyone_but_the_authority(live: Oracle) -> None:
     before = live.snapshot()
     failed(live.chain.send([halt(stranger.pubkey())], [stranger], payer=stranger), E["MissingRole"])
     failed(live.chain.send([halt(other_admin.pubkey())], [other_admin], payer=other_admin), E["NotAuthority"])
-    failed(live.chain.send([with_meta(halt(live.authority.pubkey()), 0, signer=False)], [stranger], payer=stranger), E["MissingSigner"])
+    failed(live.chain.send([with_meta(halt(live.authority.pubkey()), "authority", signer=False)], [stranger], payer=stranger), E["MissingSigner"])
     assert live.snapshot() == before
 
 
@@ -338,8 +338,8 @@ def test_publishers_and_guards_change_only_through_the_timelock(live: Oracle, ma
     a stranger's proposal is refused; the oracle admin's proposal runs after the delay."""
     stranger = live.chain.keypair()
     before = live.snapshot()
-    failed(live.chain.send([with_meta(make(live), 0, signer=False)]), E["MissingSigner"])
-    failed(live.chain.send([with_meta(make(live), 0, key=live.authority.pubkey())]), E["NotTimelock"])
+    failed(live.chain.send([with_meta(make(live), "timelock", signer=False)]), E["MissingSigner"])
+    failed(live.chain.send([with_meta(make(live), "timelock", key=live.authority.pubkey())]), E["NotTimelock"])
     failed(live.govern(make(live), stranger), E["MissingRole"])
     assert live.snapshot() == before
     assert live.govern(make(live)).ok

@@ -30,7 +30,7 @@ from quantdesk.clients.security import (
     ProposalAction, ProposalState, Role,
 )
 
-from program_support import Nonce, failed, with_meta
+from quantdesk.world import Nonce, account_meta, failed, with_meta
 
 T0 = 1_700_000_000
 DAY = 86_400
@@ -189,13 +189,13 @@ def test_initialize_succeeds_on_a_prefunded_config_address(d: Desk) -> None:
 
 def test_initialize_account_checks(d: Desk) -> None:
     other = d.chain.keypair()
-    failed(d.send([with_meta(d.ix.initialize(other.pubkey()), 0, signer=False)]), E["MissingSigner"])
+    failed(d.send([with_meta(d.ix.initialize(other.pubkey()), "super_admin", signer=False)]), E["MissingSigner"])
     base = d.ix.initialize(d.admin.pubkey())
-    failed(d.send([with_meta(base, 1, key=Pubkey.find_program_address([b"other"], security.PROGRAM_ID)[0])]), E["WrongAddress"])
-    failed(d.send([with_meta(base, 1, writable=False)]), E["NotWritable"])
-    failed(d.send([with_meta(base, 2, key=oracle.PROGRAM_ID)]), E["WrongProgram"])
+    failed(d.send([with_meta(base, "config", key=Pubkey.find_program_address([b"other"], security.PROGRAM_ID)[0])]), E["WrongAddress"])
+    failed(d.send([with_meta(base, "config", writable=False)]), E["NotWritable"])
+    failed(d.send([with_meta(base, "system_program", key=oracle.PROGRAM_ID)]), E["WrongProgram"])
     # The program account must be qd-security's own (the upgrade-authority check reads it).
-    failed(d.send([with_meta(base, 3, key=oracle.PROGRAM_ID)]), E["WrongAddress"])
+    failed(d.send([with_meta(base, "program", key=oracle.PROGRAM_ID)]), E["WrongAddress"])
     assert d.chain.account(CONFIG) is None
 
 
@@ -229,7 +229,7 @@ def test_super_admin_hands_over_in_two_steps(live: Desk) -> None:
     impostor = live.chain.keypair()
     before = live.raw(CONFIG)
     failed(live.send([live.ix.accept_super_admin(impostor.pubkey())], impostor), E["NotPendingSuperAdmin"])
-    failed(live.send([with_meta(live.ix.accept_super_admin(new.pubkey()), 0, signer=False)]), E["MissingSigner"])
+    failed(live.send([with_meta(live.ix.accept_super_admin(new.pubkey()), "new_super_admin", signer=False)]), E["MissingSigner"])
     assert live.raw(CONFIG) == before
     r = live.send([live.ix.accept_super_admin(new.pubkey())], new)
     assert r.ok
@@ -250,7 +250,7 @@ def test_hand_over_can_be_withdrawn_and_only_the_super_admin_proposes_it(live: D
     new = live.chain.keypair()
     admin = live.holder(Role.ADMIN)
     failed(live.enact(Change.propose_super_admin(admin.pubkey()), by=admin), E["NotSuperAdmin"])
-    unsigned = with_meta(live.ix.propose(live.admin.pubkey(), live.config().proposal_count, Change.propose_super_admin(new.pubkey())), 0, signer=False)
+    unsigned = with_meta(live.ix.propose(live.admin.pubkey(), live.config().proposal_count, Change.propose_super_admin(new.pubkey())), "proposer", signer=False)
     failed(live.send([unsigned], payer=new), E["MissingSigner"])
     failed(live.send([live.ix.accept_super_admin(new.pubkey())], new), E["NotPendingSuperAdmin"])  # none proposed
     assert live.enact(Change.propose_super_admin(new.pubkey())).ok
@@ -297,7 +297,7 @@ def test_other_roles_and_strangers_cannot_manage_roles(live: Desk) -> None:
         failed(live.revoke(Role.RISK_MANAGER, risk.pubkey(), by=who), E["MissingRole"])
     for role in (Role.COMPLIANCE, Role.ADMIN):
         ix = live.ix.propose(live.admin.pubkey(), 0, Change.grant_role(role, stranger.pubkey()))
-        failed(live.send([with_meta(ix, 0, signer=False)], payer=stranger), E["MissingSigner"])
+        failed(live.send([with_meta(ix, "proposer", signer=False)], payer=stranger), E["MissingSigner"])
     assert live.raw(CONFIG) == before
 
 
@@ -378,7 +378,7 @@ def test_pausing_needs_risk_manager_or_admin(live: Desk) -> None:
     before = live.raw(CONFIG)
     for who in others:
         failed(live.pause(who, Operation.DEPOSIT.bit), E["MissingRole"])
-    unsigned = with_meta(live.ix.set_pause(live.admin.pubkey(), 1, True), 0, signer=False)
+    unsigned = with_meta(live.ix.set_pause(live.admin.pubkey(), 1, True), "authority", signer=False)
     failed(live.send([unsigned], payer=others[-1]), E["MissingSigner"])
     assert live.raw(CONFIG) == before
 
@@ -423,11 +423,11 @@ def test_config_writers_refuse_fake_configs(live: Desk, make: Callable[[Desk], I
     # A SecurityConfig-sized system account (same bytes, naming the attacker super-admin) elsewhere.
     fake = Keypair().pubkey()
     live.chain.set_account(fake, Account(real.lamports, bytes(real.data), SYSTEM_PROGRAM))
-    failed(live.send([with_meta(base, 1, key=fake)]), E["WrongAddress"])
+    failed(live.send([with_meta(base, "config", key=fake)]), E["WrongAddress"])
     # An account of another program (an oracle PriceFeed).
     assert live.send([oracle.OracleInstructions().initialize_feed(live.admin.pubkey(), "SOL/USD", -6, 60, [live.admin.pubkey()])]).ok
-    failed(live.send([with_meta(base, 1, key=oracle.feed_address("SOL/USD"))]), E["WrongAddress"])
-    failed(live.send([with_meta(base, 1, writable=False)]), E["NotWritable"])
+    failed(live.send([with_meta(base, "config", key=oracle.feed_address("SOL/USD"))]), E["WrongAddress"])
+    failed(live.send([with_meta(base, "config", writable=False)]), E["NotWritable"])
     assert live.raw(CONFIG) == bytes(real.data)
 
 
@@ -486,7 +486,7 @@ def test_a_cancelled_proposal_never_executes(live: Desk) -> None:
     before = live.raw(address)
     for who in (stranger, live.holder(Role.RISK_MANAGER)):
         failed(live.send([live.ix.cancel_proposal(who.pubkey(), address)], who), E["NotCanceller"])
-    failed(live.send([with_meta(live.ix.cancel_proposal(admin.pubkey(), address), 0, signer=False)]), E["MissingSigner"])
+    failed(live.send([with_meta(live.ix.cancel_proposal(admin.pubkey(), address), "authority", signer=False)]), E["MissingSigner"])
     assert live.raw(address) == before
     r = live.send([live.ix.cancel_proposal(admin.pubkey(), address)], admin)  # the proposer
     assert r.ok
@@ -550,12 +550,12 @@ def test_proposal_account_checks(live: Desk) -> None:
     count = live.config().proposal_count
     base = live.ix.propose(live.admin.pubkey(), count, Change.set_rate_limit(1, 1))
     # The PDA of another id, a proposal address that is not the next one, the config itself.
-    failed(live.send([with_meta(base, 2, key=security.proposal_address(count + 1))]), E["WrongAddress"])
-    failed(live.send([with_meta(base, 2, key=Keypair().pubkey())]), E["WrongAddress"])
-    failed(live.send([with_meta(base, 2, key=CONFIG)]), E["DuplicateAccount"])
-    failed(live.send([with_meta(base, 2, writable=False)]), E["NotWritable"])
-    failed(live.send([with_meta(base, 3, key=oracle.PROGRAM_ID)]), E["WrongProgram"])
-    failed(live.send([with_meta(base, 4, key=security.AUTHORITY)]), E["WrongAddress"])  # not the Instructions sysvar
+    failed(live.send([with_meta(base, "proposal", key=security.proposal_address(count + 1))]), E["WrongAddress"])
+    failed(live.send([with_meta(base, "proposal", key=Keypair().pubkey())]), E["WrongAddress"])
+    failed(live.send([with_meta(base, "proposal", key=CONFIG)]), E["DuplicateAccount"])
+    failed(live.send([with_meta(base, "proposal", writable=False)]), E["NotWritable"])
+    failed(live.send([with_meta(base, "system_program", key=oracle.PROGRAM_ID)]), E["WrongProgram"])
+    failed(live.send([with_meta(base, "instructions", key=security.AUTHORITY)]), E["WrongAddress"])  # not the Instructions sysvar
     # Another program as the target: only qd-security's own changes for now.
     ix = live.ix.program.instruction["propose"](oracle.PROGRAM_ID, Change.set_rate_limit(1, 1), ctx=Context(accounts={
         "proposer": live.admin.pubkey(), "config": CONFIG, "proposal": security.proposal_address(count),
@@ -583,10 +583,10 @@ def test_stored_changes_cannot_be_altered(live: Desk) -> None:
     live.chain.advance(seconds=LOCAL_TIMELOCK_DELAY)
     failed(live.execute(fake), E["WrongOwner"])
     # Another qd-security account (the config, a session) as the proposal.
-    failed(live.send([with_meta(ix, 1, key=CONFIG)]), E["DuplicateAccount"])
+    failed(live.send([with_meta(ix, "proposal", key=CONFIG)]), E["DuplicateAccount"])
     owner, key = live.chain.keypair(), Keypair().pubkey()
     assert live.session(owner, key).ok
-    failed(live.send([with_meta(ix, 1, key=security.session_address(owner.pubkey(), key))]), E["WrongAccountSize"])
+    failed(live.send([with_meta(ix, "proposal", key=security.session_address(owner.pubkey(), key))]), E["WrongAccountSize"])
     assert live.execute(address).ok
     assert live.config().roles[Role.COMPLIANCE] == [holder] and live.config().roles[Role.ADMIN] == []
 
@@ -712,7 +712,7 @@ def test_a_super_admin_change_needs_m_approvals_before_its_delay(council: Counci
     failed(council.approve(address, a), E["AlreadyApproved"])
     outsider = desk.chain.keypair()
     failed(council.approve(address, outsider), E["NotApprovalMember"])
-    failed(desk.send([with_meta(desk.ix.approve_proposal(b.pubkey(), address, council.set), 0, signer=False)]), E["MissingSigner"])
+    failed(desk.send([with_meta(desk.ix.approve_proposal(b.pubkey(), address, council.set), "member", signer=False)]), E["MissingSigner"])
     other_creator = desk.chain.keypair()
     assert desk.send([desk.ix.create_approval_set(other_creator.pubkey(), 1, 1, [outsider.pubkey()])], other_creator).ok
     other = security.approval_set_address(other_creator.pubkey(), 1)
@@ -844,8 +844,8 @@ def test_privileged_instructions_refuse_durable_nonces(t: Trader, name: str, mak
     failed(nonce.send([ix], *signers), E["DurableNonce"])
     assert {a: desk.raw(a) for a in watched} == before
     # A fake Instructions sysvar (an account the attacker fills with a harmless-looking list).
-    sysvar_at = next(i for i, m in enumerate(ix.accounts) if m.pubkey == security.INSTRUCTIONS_SYSVAR)
-    failed(desk.send([with_meta(ix, sysvar_at, key=Keypair().pubkey())], *signers), E["WrongAddress"])
+    assert account_meta(ix, "instructions").pubkey == security.INSTRUCTIONS_SYSVAR
+    failed(desk.send([with_meta(ix, "instructions", key=Keypair().pubkey())], *signers), E["WrongAddress"])
     # The same instruction without the nonce: accepted.
     r = desk.send([ix], *signers)
     assert r.ok, r.logs
@@ -899,7 +899,7 @@ def test_only_compliance_freezes(t: Trader) -> None:
     for role in (Role.ADMIN, Role.RISK_MANAGER, Role.ORACLE_ADMIN):
         failed(t.freeze(by=t.desk.holder(role)), E["MissingRole"])
     failed(t.freeze(by=t.owner), E["MissingRole"])
-    ix = with_meta(t.desk.ix.freeze_account(t.compliance.pubkey(), t.margin, 7), 0, signer=False)
+    ix = with_meta(t.desk.ix.freeze_account(t.compliance.pubkey(), t.margin, 7), "compliance", signer=False)
     failed(t.desk.send([ix]), E["MissingSigner"])
     assert t.desk.raw(t.margin) == before
     assert t.freeze(by=t.desk.admin).ok  # the super-admin holds every role
@@ -911,12 +911,12 @@ def test_freeze_refuses_fake_margin_accounts(t: Trader) -> None:
     base = t.desk.ix.freeze_account(t.compliance.pubkey(), t.margin, 7)
     fake = Keypair().pubkey()
     t.desk.chain.set_account(fake, Account(real.lamports, bytes(real.data), SYSTEM_PROGRAM))
-    failed(t.desk.send([with_meta(base, 2, key=fake)], t.compliance), E["WrongOwner"])
+    failed(t.desk.send([with_meta(base, "margin_account", key=fake)], t.compliance), E["WrongOwner"])
     t.desk.chain.set_account(fake, Account(real.lamports, bytes(real.data), security.PROGRAM_ID))
-    failed(t.desk.send([with_meta(base, 2, key=fake)], t.compliance), E["WrongOwner"])
+    failed(t.desk.send([with_meta(base, "margin_account", key=fake)], t.compliance), E["WrongOwner"])
     # Another qd-core account type (the GlobalConfig) as the margin account.
-    failed(t.desk.send([with_meta(base, 2, key=core.GLOBAL)], t.compliance), E["WrongAccountSize"])
-    failed(t.desk.send([with_meta(base, 2, writable=False)], t.compliance), E["NotWritable"])
+    failed(t.desk.send([with_meta(base, "margin_account", key=core.GLOBAL)], t.compliance), E["WrongAccountSize"])
+    failed(t.desk.send([with_meta(base, "margin_account", writable=False)], t.compliance), E["NotWritable"])
     assert t.desk.raw(t.margin) == bytes(real.data)
 
 
@@ -925,19 +925,19 @@ def test_freeze_refuses_an_arbitrary_cpi_target_and_a_fake_signer_pda(t: Trader)
     before = t.desk.raw(t.margin)
     # An attacker's program (any executable) in place of qd-core would get our PDA's signature.
     attacker = t.desk.chain.deploy("qd_test_runtime", Keypair().pubkey())
-    failed(t.desk.send([with_meta(base, 4, key=attacker)], t.compliance), E["WrongProgram"])
-    failed(t.desk.send([with_meta(base, 4, key=oracle.PROGRAM_ID)], t.compliance), E["WrongProgram"])
+    failed(t.desk.send([with_meta(base, "core_program", key=attacker)], t.compliance), E["WrongProgram"])
+    failed(t.desk.send([with_meta(base, "core_program", key=oracle.PROGRAM_ID)], t.compliance), E["WrongProgram"])
     # Another key as the security authority (a signer the attacker controls, or a wrong PDA).
-    failed(t.desk.send([with_meta(base, 3, key=t.compliance.pubkey())], t.compliance), E["WrongAddress"])
-    failed(t.desk.send([with_meta(base, 3, key=CONFIG)], t.compliance), E["WrongAddress"])
+    failed(t.desk.send([with_meta(base, "security_authority", key=t.compliance.pubkey())], t.compliance), E["WrongAddress"])
+    failed(t.desk.send([with_meta(base, "security_authority", key=CONFIG)], t.compliance), E["WrongAddress"])
     # The config account of another program, or a duplicate of the margin account.
-    failed(t.desk.send([with_meta(base, 1, key=core.GLOBAL)], t.compliance), E["WrongAddress"])
-    failed(t.desk.send([with_meta(base, 1, key=t.margin)], t.compliance), E["WrongAddress"])
+    failed(t.desk.send([with_meta(base, "config", key=core.GLOBAL)], t.compliance), E["WrongAddress"])
+    failed(t.desk.send([with_meta(base, "config", key=t.margin)], t.compliance), E["WrongAddress"])
     config = t.desk.chain.account(CONFIG)
     assert config is not None
     fake = Keypair().pubkey()
     t.desk.chain.set_account(fake, Account(config.lamports, bytes(config.data), SYSTEM_PROGRAM))
-    failed(t.desk.send([with_meta(base, 1, key=fake)], t.compliance), E["WrongAddress"])
+    failed(t.desk.send([with_meta(base, "config", key=fake)], t.compliance), E["WrongAddress"])
     assert t.desk.raw(t.margin) == before
 
 
@@ -947,7 +947,7 @@ def test_users_cannot_call_core_set_frozen_directly(t: Trader) -> None:
     ix = t.desk.core.set_frozen(t.owner.pubkey(), t.margin, False, 0)
     failed(t.desk.send([ix], t.owner), CORE_E["NotSecurityAuthority"])
     # The real PDA cannot be made to sign outside qd-security's invoke_signed.
-    ix = with_meta(t.desk.core.set_frozen(AUTHORITY, t.margin, True, 1), 0, signer=False)
+    ix = with_meta(t.desk.core.set_frozen(AUTHORITY, t.margin, True, 1), "security_authority", signer=False)
     failed(t.desk.send([ix]), CORE_E["MissingSigner"])
     assert t.desk.raw(t.margin) == before
 
@@ -995,13 +995,13 @@ def test_session_key_must_be_another_nonzero_key(live: Desk) -> None:
 def test_create_session_account_checks(live: Desk) -> None:
     owner, key = live.chain.keypair(), Keypair().pubkey()
     base = live.ix.create_session(owner.pubkey(), key, ALL_SCOPES, 1, 1, T0 + DAY, 10)
-    failed(live.send([with_meta(base, 0, signer=False)]), E["MissingSigner"])
-    failed(live.send([with_meta(base, 1, writable=False)], owner), E["NotWritable"])
-    failed(live.send([with_meta(base, 2, key=oracle.PROGRAM_ID)], owner), E["WrongProgram"])
-    failed(live.send([with_meta(base, 1, key=owner.pubkey())], owner), E["DuplicateAccount"])
+    failed(live.send([with_meta(base, "owner", signer=False)]), E["MissingSigner"])
+    failed(live.send([with_meta(base, "session", writable=False)], owner), E["NotWritable"])
+    failed(live.send([with_meta(base, "system_program", key=oracle.PROGRAM_ID)], owner), E["WrongProgram"])
+    failed(live.send([with_meta(base, "session", key=owner.pubkey())], owner), E["DuplicateAccount"])
     # The PDA of another key, another owner, or a non-canonical bump.
-    failed(live.send([with_meta(base, 1, key=security.session_address(owner.pubkey(), Keypair().pubkey()))], owner), E["WrongAddress"])
-    failed(live.send([with_meta(base, 1, key=security.session_address(live.admin.pubkey(), key))], owner), E["WrongAddress"])
+    failed(live.send([with_meta(base, "session", key=security.session_address(owner.pubkey(), Keypair().pubkey()))], owner), E["WrongAddress"])
+    failed(live.send([with_meta(base, "session", key=security.session_address(live.admin.pubkey(), key))], owner), E["WrongAddress"])
     seeds = [security.SESSION_SEED, bytes(owner.pubkey()), bytes(key)]
     _, bump = Pubkey.find_program_address(seeds, security.PROGRAM_ID)
     for other in range(bump - 1, -1, -1):
@@ -1009,7 +1009,7 @@ def test_create_session_account_checks(live: Desk) -> None:
             address = Pubkey.create_program_address([*seeds, bytes([other])], security.PROGRAM_ID)
         except Exception:  # on the curve: not a PDA
             continue
-        failed(live.send([with_meta(base, 1, key=address)], owner), E["WrongAddress"])
+        failed(live.send([with_meta(base, "session", key=address)], owner), E["WrongAddress"])
         break
     else:
         pytest.fail("no non-canonical bump found")
@@ -1047,8 +1047,8 @@ def test_revoke_session_checks(live: Desk) -> None:
     before = live.raw(address)
     stranger = live.chain.keypair()
     failed(live.send([live.ix.revoke_session(stranger.pubkey(), address)], stranger), E["NotSessionParty"])
-    failed(live.send([with_meta(live.ix.revoke_session(owner.pubkey(), address), 0, signer=False)]), E["MissingSigner"])
-    failed(live.send([with_meta(live.ix.revoke_session(owner.pubkey(), address), 1, writable=False)], owner), E["NotWritable"])
+    failed(live.send([with_meta(live.ix.revoke_session(owner.pubkey(), address), "signer", signer=False)]), E["MissingSigner"])
+    failed(live.send([with_meta(live.ix.revoke_session(owner.pubkey(), address), "session", writable=False)], owner), E["NotWritable"])
     # Forged sessions: system-owned copy, and the config (another qd-security type).
     fake = Keypair().pubkey()
     live.chain.set_account(fake, Account(10**9, before, SYSTEM_PROGRAM))
@@ -1064,8 +1064,8 @@ def test_close_session_only_when_revoked_or_expired(live: Desk) -> None:
     before = live.raw(address)
     failed(live.send([live.ix.close_session(owner.pubkey(), address)], owner), E["SessionStillActive"])
     failed(live.send([live.ix.close_session(key.pubkey(), address)], key), E["NotSessionOwner"])
-    failed(live.send([with_meta(live.ix.close_session(owner.pubkey(), address), 0, signer=False)]), E["MissingSigner"])
-    failed(live.send([with_meta(live.ix.close_session(owner.pubkey(), address), 0, writable=False)], owner), E["NotWritable"])
+    failed(live.send([with_meta(live.ix.close_session(owner.pubkey(), address), "owner", signer=False)]), E["MissingSigner"])
+    failed(live.send([with_meta(live.ix.close_session(owner.pubkey(), address), "owner", writable=False)], owner), E["NotWritable"])
     assert live.raw(address) == before
     live.chain.advance(slots=10, seconds=60)  # expired
     rent = live.chain.lamports(address)
@@ -1130,7 +1130,7 @@ def test_delegates_trade_but_never_withdraw(t: Trader) -> None:
 def test_strangers_and_unsigned_requests_are_refused(t: Trader) -> None:
     stranger = t.desk.chain.keypair()
     failed(t.desk.check(stranger, t.margin, Action.DEPOSIT), E["NotAuthorized"])
-    ix = with_meta(t.desk.ix.check_action(t.owner.pubkey(), t.margin, Action.WITHDRAW), 0, signer=False)
+    ix = with_meta(t.desk.ix.check_action(t.owner.pubkey(), t.margin, Action.WITHDRAW), "signer", signer=False)
     failed(t.desk.send([ix]), E["MissingSigner"])
     ix = t.desk.ix.check_action(t.owner.pubkey(), t.margin, Action.WITHDRAW)
     data = bytearray(bytes(ix.data))
@@ -1144,14 +1144,14 @@ def test_check_action_refuses_fake_accounts(t: Trader) -> None:
     assert real is not None
     fake = Keypair().pubkey()
     t.desk.chain.set_account(fake, Account(real.lamports, bytes(real.data), SYSTEM_PROGRAM))
-    failed(t.desk.send([with_meta(base, 2, key=fake)], t.owner), E["WrongOwner"])
-    failed(t.desk.send([with_meta(base, 2, key=core.GLOBAL)], t.owner), E["WrongAccountSize"])
+    failed(t.desk.send([with_meta(base, "margin_account", key=fake)], t.owner), E["WrongOwner"])
+    failed(t.desk.send([with_meta(base, "margin_account", key=core.GLOBAL)], t.owner), E["WrongAccountSize"])
     config = t.desk.chain.account(CONFIG)
     assert config is not None
     t.desk.chain.set_account(fake, Account(config.lamports, bytes(config.data), SYSTEM_PROGRAM))
-    failed(t.desk.send([with_meta(base, 1, key=fake)], t.owner), E["WrongAddress"])
+    failed(t.desk.send([with_meta(base, "config", key=fake)], t.owner), E["WrongAddress"])
     assert t.desk.send([oracle.OracleInstructions().initialize_feed(t.desk.admin.pubkey(), "SOL/USD", -6, 60, [t.desk.admin.pubkey()])]).ok
-    failed(t.desk.send([with_meta(base, 1, key=oracle.feed_address("SOL/USD"))], t.owner), E["WrongAddress"])
+    failed(t.desk.send([with_meta(base, "config", key=oracle.feed_address("SOL/USD"))], t.owner), E["WrongAddress"])
 
 
 class Sessions:

@@ -29,7 +29,7 @@ from quantdesk.clients import trading_state as ts
 from quantdesk.clients.security import Operation, mask
 from quantdesk.clients.trading import OrderParams, Side
 
-from program_support import failed, with_meta
+from quantdesk.world import account_meta, failed, with_meta
 from test_trading_program import ASK, BASE, BID, E, IOC, LIMIT, MARKET, ORACLE_OFFSET, PARAMS, PRICE, REJECT, SLIDE, TICK, USDC, Trader, Venue, order
 
 PROGRAM_ID = ts.PROGRAM_ID
@@ -151,14 +151,14 @@ def test_a_fake_maker_trading_account_is_refused() -> None:
     victim = v.trader()
     make = make_ix(v, maker, taker, order_id)
     # The maker's own bytes at another address, owned by another program.
-    refused(v, [with_meta(make, 3, key=forge(v, v.raw(maker.trading)))], "WrongOwner")
+    refused(v, [with_meta(make, "maker_trading_account", key=forge(v, v.raw(maker.trading)))], "WrongOwner")
     # A real trading account, of another margin account: its position would take the fill.
-    refused(v, [with_meta(make, 3, key=victim.trading)], "WrongTradingAccount")
+    refused(v, [with_meta(make, "maker_trading_account", key=victim.trading)], "WrongTradingAccount")
     # The same through fill_order's maker triple.
     ask, bid = resting_ask_and_bid(v, maker, victim)
     fill = fill_ix(v, victim, bid, [(maker, ask)])
-    refused(v, [with_meta(fill, 13, key=forge(v, v.raw(maker.trading)))], "WrongOwner")
-    refused(v, [with_meta(fill, 13, key=taker.trading)], "WrongTradingAccount")
+    refused(v, [with_meta(fill, remaining=1, key=forge(v, v.raw(maker.trading)))], "WrongOwner")
+    refused(v, [with_meta(fill, remaining=1, key=taker.trading)], "WrongTradingAccount")
     assert v.fill(victim, bid, [(maker, ask)]).ok
 
 
@@ -166,9 +166,9 @@ def test_a_maker_must_sign_for_its_account() -> None:
     v = Venue()
     taker, maker, order_id = taker_in_auction(v)
     make = make_ix(v, maker, taker, order_id)
-    refused(v, [with_meta(make, 0, signer=False)], "MissingSigner")
+    refused(v, [with_meta(make, "maker_signer", signer=False)], "MissingSigner")
     # Someone's signature, but not the maker's owner, delegate or session key.
-    refused(v, [with_meta(make, 0, key=Keypair().pubkey())], "NotAuthorized")
+    refused(v, [with_meta(make, "maker_signer", key=Keypair().pubkey())], "NotAuthorized")
     assert v.place_and_make(maker, taker, order_id, PRICE, BASE).ok
 
 
@@ -180,8 +180,8 @@ def test_a_fake_oracle_is_refused() -> None:
     t = v.trader()
     feed = v.feeds[0]
     place = place_ix(v, t, order(BID, price=99 * USDC))
-    refused(v, [with_meta(place, 5, key=forge(v, v.raw(feed)))], "WrongOracle")
-    refused(v, [with_meta(place, 5, key=v.feeds[1])], "WrongOracle")
+    refused(v, [with_meta(place, "oracle", key=forge(v, v.raw(feed)))], "WrongOracle")
+    refused(v, [with_meta(place, "oracle", key=v.feeds[1])], "WrongOracle")
     # Defence in depth (no attacker can re-own the market's own address): the reader checks
     # the owner too.
     real = v.chain.account(feed)
@@ -192,11 +192,11 @@ def test_a_fake_oracle_is_refused() -> None:
     assert v.place(t, order(BID, price=99 * USDC)).ok
     # A fill at another feed's price, and a funding crank priced by another feed.
     taker, maker, order_id = taker_in_auction(v)
-    refused(v, [with_meta(make_ix(v, maker, taker, order_id), 9, key=v.feeds[1])], "WrongOracle")
+    refused(v, [with_meta(make_ix(v, maker, taker, order_id), "oracle", key=v.feeds[1])], "WrongOracle")
     assert v.place_and_make(maker, taker, order_id, PRICE, BASE).ok
     v.chain.advance(0, PARAMS.funding_period_secs)
     v.advance(1)
-    refused(v, [with_meta(built(v, v.update_funding), 2, key=v.feeds[1])], "WrongOracle")
+    refused(v, [with_meta(built(v, v.update_funding), "oracle", key=v.feeds[1])], "WrongOracle")
     assert v.update_funding().ok
 
 
@@ -335,20 +335,20 @@ def test_instructions_need_their_signers() -> None:
     t = v.trader()
     order_id = v.placed_id(t, order(BID, price=99 * USDC))
     stranger = Keypair().pubkey()
-    for ix in [
-        place_ix(v, t, order(BID, price=98 * USDC)),
-        built(v, lambda: v.modify(t, order_id, price=98 * USDC)),
-        built(v, lambda: v.cancel(t, "cancel_order", order_id)),
-        built(v, lambda: v.cancel(t, "cancel_order_by_client_id", 0)),
-        built(v, lambda: v.cancel(t, "cancel_orders", None)),
-        fill_ix(v, t, order_id, [(t, order_id)]),
-        close_ix(v, t),
-        v.ix.open_trading_account(t.owner.pubkey(), t.margin),
+    for ix, signer in [
+        (place_ix(v, t, order(BID, price=98 * USDC)), "signer"),
+        (built(v, lambda: v.modify(t, order_id, price=98 * USDC)), "signer"),
+        (built(v, lambda: v.cancel(t, "cancel_order", order_id)), "signer"),
+        (built(v, lambda: v.cancel(t, "cancel_order_by_client_id", 0)), "signer"),
+        (built(v, lambda: v.cancel(t, "cancel_orders", None)), "signer"),
+        (fill_ix(v, t, order_id, [(t, order_id)]), "filler"),
+        (close_ix(v, t), "owner"),
+        (v.ix.open_trading_account(t.owner.pubkey(), t.margin), "owner"),
     ]:
-        refused(v, [with_meta(ix, 0, signer=False)], "MissingSigner")
+        refused(v, [with_meta(ix, signer, signer=False)], "MissingSigner")
     # The fee payer signs every transaction: these are tried with another key, unsigned.
     for ix in [settle_ix(v, t), built(v, lambda: v.expire(t))]:
-        refused(v, [with_meta(ix, 0, signer=False, key=stranger)], "MissingSigner")
+        refused(v, [with_meta(ix, "signer", signer=False, key=stranger)], "MissingSigner")
     assert v.cancel(t, "cancel_order", order_id).ok
 
 
@@ -357,14 +357,14 @@ def test_accounts_of_another_program_are_refused() -> None:
     t = v.trader()
     place = place_ix(v, t, order(BID, price=99 * USDC))
     # trading, market, balances, quote config: each one's bytes, owned by another program.
-    for index in (3, 4, 6, 7):
-        refused(v, [with_meta(place, index, key=forge(v, v.raw(place.accounts[index].pubkey)))], "WrongOwner")
+    for name in ("trading_account", "market", "balances", "quote_config"):
+        refused(v, [with_meta(place, name, key=forge(v, v.raw(account_meta(place, name).pubkey)))], "WrongOwner")
     # A margin account elsewhere is not the one the trading account belongs to.
-    refused(v, [with_meta(place, 2, key=forge(v, v.raw(t.margin)))], "WrongTradingAccount")
+    refused(v, [with_meta(place, "margin_account", key=forge(v, v.raw(t.margin)))], "WrongTradingAccount")
     taker, maker, order_id = taker_in_auction(v)
     make = make_ix(v, maker, taker, order_id)
-    refused(v, [with_meta(make, 2, key=forge(v, v.raw(maker.margin)))], "WrongOwner")  # the maker's margin account
-    refused(v, [with_meta(make, 8, key=forge(v, v.raw(ts.market_address(0))))], "WrongOwner")
+    refused(v, [with_meta(make, "maker_margin_account", key=forge(v, v.raw(maker.margin)))], "WrongOwner")  # the maker's margin account
+    refused(v, [with_meta(make, "market", key=forge(v, v.raw(ts.market_address(0))))], "WrongOwner")
     assert v.place(t, order(BID, price=99 * USDC)).ok
 
 
@@ -372,14 +372,14 @@ def test_type_cosplay_is_refused() -> None:
     v = Venue()
     t = v.trader()
     place = place_ix(v, t, order(BID, price=99 * USDC))
-    refused(v, [with_meta(place, 4, key=t.trading)], "WrongAccountSize")  # a TradingAccount as the PerpMarket
-    refused(v, [with_meta(place, 3, key=ts.market_address(0))], "WrongAccountSize")  # a PerpMarket as the TradingAccount
-    refused(v, [with_meta(place, 4, key=collateral.config_address(v.usdc))], "WrongOwner")  # a collateral account as the market
-    refused(v, [with_meta(place, 7, key=balances(t))], "WrongAccountSize")  # balances as the quote config
+    refused(v, [with_meta(place, "market", key=t.trading)], "WrongAccountSize")  # a TradingAccount as the PerpMarket
+    refused(v, [with_meta(place, "trading_account", key=ts.market_address(0))], "WrongAccountSize")  # a PerpMarket as the TradingAccount
+    refused(v, [with_meta(place, "market", key=collateral.config_address(v.usdc))], "WrongOwner")  # a collateral account as the market
+    refused(v, [with_meta(place, "quote_config", key=balances(t))], "WrongAccountSize")  # balances as the quote config
     # Defence in depth (only qd-trading writes its accounts, and its types differ in size): a
     # qd-trading account of the TradingAccount's size with the PerpMarket's discriminator.
     cosplay = forge(v, ts.MARKET_DISCRIMINATOR + v.raw(t.trading)[8:], owner=PROGRAM_ID)
-    refused(v, [with_meta(place, 3, key=cosplay)], "WrongDiscriminator")
+    refused(v, [with_meta(place, "trading_account", key=cosplay)], "WrongDiscriminator")
     assert v.place(t, order(BID, price=99 * USDC)).ok
 
 
@@ -402,14 +402,14 @@ def test_only_canonical_pdas_are_created() -> None:
     v.feeds[1] = v.feeds[0]
     create = built(v, lambda: v.create_market(1, "ETH-PERP", PARAMS))
     index = (1).to_bytes(2, "little")
-    refused(v, [with_meta(create, 2, key=other_bump_address([ts.MARKET_SEED, index]))], "WrongAddress")
-    refused(v, [with_meta(create, 2, key=ts.market_address(2))], "WrongAddress")  # another index's PDA
+    refused(v, [with_meta(create, "market", key=other_bump_address([ts.MARKET_SEED, index]))], "WrongAddress")
+    refused(v, [with_meta(create, "market", key=ts.market_address(2))], "WrongAddress")  # another index's PDA
     owner = v.chain.keypair()
     t = v.trader(owner=owner)
     assert v.send([close_ix(v, t)], owner).ok
     open_ix = v.ix.open_trading_account(owner.pubkey(), t.margin)
-    refused(v, [with_meta(open_ix, 2, key=other_bump_address([ts.TRADING_SEED, bytes(t.margin)]))], "WrongAddress")
-    refused(v, [with_meta(open_ix, 2, key=v.trader().trading)], "WrongAddress")  # another margin account's PDA
+    refused(v, [with_meta(open_ix, "trading_account", key=other_bump_address([ts.TRADING_SEED, bytes(t.margin)]))], "WrongAddress")
+    refused(v, [with_meta(open_ix, "trading_account", key=v.trader().trading)], "WrongAddress")  # another margin account's PDA
     assert v.create_market(1, "ETH-PERP", PARAMS).ok
     assert v.send([open_ix], owner).ok
 
@@ -420,13 +420,13 @@ def test_a_fake_collateral_program_is_refused() -> None:
     fake = v.chain.deploy("qd_collateral", Keypair().pubkey())
     taker, maker, order_id = taker_in_auction(v)
     make = make_ix(v, maker, taker, order_id)
-    refused(v, [with_meta(make, 11, key=fake)], "WrongCollateralProgram")
-    refused(v, [with_meta(make, 12, key=Keypair().pubkey())], "WrongAddress")  # not the trading authority
+    refused(v, [with_meta(make, "collateral_program", key=fake)], "WrongCollateralProgram")
+    refused(v, [with_meta(make, "trading_authority", key=Keypair().pubkey())], "WrongAddress")  # not the trading authority
     assert v.place_and_make(maker, taker, order_id, PRICE, BASE).ok
     other = v.trader()
     ask, bid = resting_ask_and_bid(v, maker, other)
-    refused(v, [with_meta(fill_ix(v, other, bid, [(maker, ask)]), 8, key=fake)], "WrongCollateralProgram")
-    refused(v, [with_meta(settle_ix(v, taker), 7, key=fake)], "WrongCollateralProgram")
+    refused(v, [with_meta(fill_ix(v, other, bid, [(maker, ask)]), "collateral_program", key=fake)], "WrongCollateralProgram")
+    refused(v, [with_meta(settle_ix(v, taker), "collateral_program", key=fake)], "WrongCollateralProgram")
     assert v.fill(other, bid, [(maker, ask)]).ok
     assert v.settle(taker).ok
 
@@ -435,15 +435,15 @@ def test_duplicate_mutable_accounts_are_refused() -> None:
     v = Venue()
     taker, maker, order_id = taker_in_auction(v)
     make = make_ix(v, maker, taker, order_id)
-    refused(v, [with_meta(make, 3, key=taker.trading)], "DuplicateAccount")  # maker trading == taker trading
-    refused(v, [with_meta(make, 4, key=balances(taker))], "DuplicateAccount")  # one balances account for both
-    refused(v, [with_meta(make, 10, key=balances(maker))], "DuplicateAccount")  # balances as the quote config
+    refused(v, [with_meta(make, "maker_trading_account", key=taker.trading)], "DuplicateAccount")  # maker trading == taker trading
+    refused(v, [with_meta(make, "maker_balances", key=balances(taker))], "DuplicateAccount")  # one balances account for both
+    refused(v, [with_meta(make, "quote_config", key=balances(maker))], "DuplicateAccount")  # balances as the quote config
     assert v.place_and_make(maker, taker, order_id, PRICE, BASE).ok
     other = v.trader()
     first, bid = resting_ask_and_bid(v, maker, other)
     second = v.placed_id(maker, order(ASK, price=100_500_000))
     refused(v, [fill_ix(v, other, bid, [(maker, first), (maker, second)])], "DuplicateAccount")
-    refused(v, [with_meta(settle_ix(v, taker), 4, key=taker.trading)], "DuplicateAccount")
+    refused(v, [with_meta(settle_ix(v, taker), "balances", key=taker.trading)], "DuplicateAccount")
     assert v.fill(other, bid, [(maker, first)]).ok
 
 
@@ -452,12 +452,12 @@ def test_a_trading_account_serves_only_its_margin_account() -> None:
     victim, attacker = v.trader(), v.trader()
     v.placed_id(victim, order(BID, price=99 * USDC))
     # The attacker signs for its own margin account and names the victim's trading account.
-    refused(v, [with_meta(place_ix(v, attacker, order(BID, price=98 * USDC)), 3, key=victim.trading)], "WrongTradingAccount")
-    refused(v, [with_meta(built(v, lambda: v.cancel(attacker, "cancel_orders", None)), 3, key=victim.trading)], "WrongTradingAccount")
+    refused(v, [with_meta(place_ix(v, attacker, order(BID, price=98 * USDC)), "trading_account", key=victim.trading)], "WrongTradingAccount")
+    refused(v, [with_meta(built(v, lambda: v.cancel(attacker, "cancel_orders", None)), "trading_account", key=victim.trading)], "WrongTradingAccount")
     settle = settle_ix(v, victim)
-    refused(v, [with_meta(settle, 2, key=attacker.margin)], "WrongTradingAccount")
+    refused(v, [with_meta(settle, "margin_account", key=attacker.margin)], "WrongTradingAccount")
     # The victim's PnL into the attacker's balances.
-    refused(v, [with_meta(settle, 4, key=balances(attacker))], "BalancesMismatch")
+    refused(v, [with_meta(settle, "balances", key=balances(attacker))], "BalancesMismatch")
     assert v.settle(victim).ok
 
 
@@ -489,8 +489,8 @@ def test_health_accounts_cannot_hide_a_position() -> None:
     metas = list(place.accounts)
     refused(v, [Instruction(PROGRAM_ID, bytes(place.data), metas[:-2])], "NotEnoughAccounts")
     refused(v, [Instruction(PROGRAM_ID, bytes(place.data), metas + [metas[-1]])], "TooManyAccounts")
-    refused(v, [with_meta(place, 9, key=ts.market_address(0))], "MarketMismatch")
-    refused(v, [with_meta(place, 10, key=v.feeds[0])], "WrongOracle")
+    refused(v, [with_meta(place, remaining=0, key=ts.market_address(0))], "MarketMismatch")
+    refused(v, [with_meta(place, remaining=1, key=v.feeds[0])], "WrongOracle")
     assert v.place(t, order(BID, price=99 * USDC, size=10 * BASE)).ok
     # Counted, market 1's 80 SOL of bids leave no room for 20 more.
     failed(v.place(t, order(BID, price=99 * USDC, size=20 * BASE)), E["InsufficientHealth"])
@@ -556,7 +556,7 @@ def test_a_session_key_places_only_within_its_scope_and_markets() -> None:
     stranger = v.trader()
     assert v.send([v.sec.create_session(stranger.owner.pubkey(), good.pubkey(), security.ALL_SCOPES, 1, 10**12, expires, 10**13)], stranger.owner).ok
     refused(v, [session_place_ix(v, t, good, stranger.owner.pubkey())], "SessionMismatch")
-    refused(v, [with_meta(session_place_ix(v, t, good, owner), 8, key=PROGRAM_ID)], "NotAuthorized")
+    refused(v, [with_meta(session_place_ix(v, t, good, owner), "session", key=PROGRAM_ID)], "NotAuthorized")
     result = v.send([session_place_ix(v, t, good, owner)], good)
     assert result.ok, result.logs
     assert v.events(result)[0].data.actor == 2

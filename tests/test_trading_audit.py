@@ -13,7 +13,7 @@ from quantdesk.clients import collateral, idl, oracle, security, trading
 from quantdesk.chain import TxResult
 from quantdesk.clients.trading import MarketStatus
 
-from program_support import Nonce, with_meta
+from quantdesk.world import Nonce, with_meta
 from test_trading_attacks import built, fill_ix, make_ix, refused
 from test_trading_program import ASK, BASE, BID, IOC, LIMIT, MARKET, PARAMS, PRICE, TICK, USDC, Trader, Venue, order, params
 
@@ -227,7 +227,7 @@ def test_only_qd_tradings_authority_records_session_fills() -> None:
         return v.sec._ix("record_session_fill", 500 * USDC, accounts={"trading_authority": signer, "session": session})
 
     refused(v, [record(stranger.pubkey())], "NotTradingAuthority", SECURITY_E)
-    refused(v, [with_meta(record(trading.AUTHORITY), 0, signer=False)], "MissingSigner", SECURITY_E)
+    refused(v, [with_meta(record(trading.AUTHORITY), "trading_authority", signer=False)], "MissingSigner", SECURITY_E)
     assert v.sec_session(session).spent == 0
 
 

@@ -21,7 +21,7 @@ from quantdesk.clients.collateral import Params
 from quantdesk.clients.security import Role
 from quantdesk.clients.trading import AuctionParams, MakerParams, MarketParams, MarketStatus, OrderKind, OrderParams, PostOnly, Side, TimeInForce
 
-from program_support import failed, feed_of_revoked_admin, with_meta
+from quantdesk.world import failed, feed_of_revoked_admin, with_meta
 
 E = idl.error_codes(trading.NAME)
 T0 = 1_700_000_000
@@ -350,7 +350,7 @@ def test_order_parameter_refusals() -> None:
     failed(v.place(t, order(BID, tif=IOC, price=101 * USDC, auction=(90 * USDC, 101 * USDC, 5))), E["AuctionOutOfBounds"])
     # An order in market 1 with market 0's accounts.
     ix = v.ix.place_order(t.owner.pubkey(), t.margin, order(market=1), v.feeds[0], v.usdc, [])
-    failed(v.send([with_meta(ix, 4, key=ts.market_address(0))], t.owner), E["WrongMarket"])
+    failed(v.send([with_meta(ix, "market", key=ts.market_address(0))], t.owner), E["WrongMarket"])
 
 
 def test_post_only_slide_reprices_behind_the_oracle() -> None:
