@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import struct
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +34,7 @@ from quantdesk.chain import Chain, TxResult
 from quantdesk.clients import collateral, core, health, idl, oracle, security, token, trading
 from quantdesk.clients import trading_state as ts
 from quantdesk.clients.collateral import Params
+from quantdesk.clients.health import CollateralInput, HealthError, HealthResult, PerpInput
 from quantdesk.clients.oracle import Action, GuardConfig
 from quantdesk.clients.security import ALL_SCOPES, LOCAL_TIMELOCK_DELAY, NO_MARKET, SCOPE_PLACE, Change, Role
 from quantdesk.clients.trading import AuctionParams, MakerParams, MarketParams, MarketStatus, OrderKind, OrderParams, PostOnly, Side, TimeInForce
@@ -852,6 +854,96 @@ class Venue:
         assert sum(p.quote_entry + p.realized_pnl for p in positions) + m.total_pnl_settled - m.total_funding_settled == 0
         assert sum(self.account(t).fees_paid for t in traders) == m.total_fees
         assert self.protocol_balance() == m.total_fees - m.total_pnl_settled
+
+
+# ---------------------------------------------------------------- the health engine on SBF (tests/programs/qd-test-health)
+# Its `evaluate` instruction carries a whole portfolio and returns every output (or the
+# HealthError code) as return data: the engine compared with clients/health.py, and its CU.
+
+HEALTH_PROGRAM_ID = Pubkey.from_string("Hk3ZMZFdMbegCMcWaLtEtiTz1ZwH4FNvdirHRd9c6EAE")
+"""Test-only program id (no keypair kept), as in tests/programs/qd-test-health/src/lib.rs."""
+HEALTH_PROGRAM = "qd_test_health"
+EVALUATE = idl.discriminator("global", "evaluate")
+MAX_HEALTH_ENTRIES = 8
+"""Collateral entries and perps per instruction, each."""
+LIQUIDATION_PRICES = 1
+"""Flag bit: also compute each perp's liquidation price."""
+
+_COLLATERAL = struct.Struct("<qBqHH")
+_PERP = struct.Struct("<9q HHQHH")
+_OPTION_I128 = struct.Struct("<B16s")
+
+
+def encode_portfolio(collateral: Sequence[CollateralInput], perps: Sequence[PerpInput], liquidation_prices: bool) -> bytes:
+    """`evaluate` instruction data for a portfolio."""
+    if len(collateral) > MAX_HEALTH_ENTRIES or len(perps) > MAX_HEALTH_ENTRIES:
+        raise ValueError(f"at most {MAX_HEALTH_ENTRIES} collateral entries and {MAX_HEALTH_ENTRIES} perps")
+    out = bytearray(EVALUATE)
+    out.append(len(collateral))
+    for c in collateral:
+        out += _COLLATERAL.pack(c.balance, c.decimals, c.price, c.init_weight_bps, c.maint_weight_bps)
+    out.append(len(perps))
+    for p in perps:
+        m = p.market
+        out += _PERP.pack(p.base, p.quote, p.funding_snapshot, p.cumulative_funding, p.bids_base, p.bids_quote, p.asks_base, p.asks_quote,
+                          p.price, m.init_margin_bps, m.maint_margin_bps, m.size_margin_factor, m.upnl_init_weight_bps, m.upnl_maint_weight_bps)
+    out.append(LIQUIDATION_PRICES if liquidation_prices else 0)
+    return bytes(out)
+
+
+def decode_evaluation(data: bytes) -> HealthResult | HealthError:
+    """The program's return data: the outputs, or the HealthError it stopped at."""
+    if data[0] == 0:
+        (code,) = struct.unpack_from("<I", data, 1)
+        if len(data) != 5:
+            raise ValueError(f"malformed error return data {data.hex()}")
+        return HealthError.from_code(code)
+    at = 1
+
+    def i128() -> int:
+        nonlocal at
+        value = int.from_bytes(data[at:at + 16], "little", signed=True)
+        at += 16
+        return value
+
+    def option_i128() -> int | None:
+        nonlocal at
+        tag, raw = _OPTION_I128.unpack_from(data, at)
+        at += _OPTION_I128.size
+        return int.from_bytes(raw, "little", signed=True) if tag else None
+
+    init_health, maint_health, free_collateral = i128(), i128(), i128()
+    health_factor, margin_ratio = option_i128(), option_i128()
+    sums = [i128() for _ in range(7)]
+    count = data[at]
+    at += 1
+    prices: list[int | None] = []
+    for _ in range(count):
+        tag, price = struct.unpack_from("<Bq", data, at)
+        at += 9
+        prices.append(price if tag else None)
+    if at != len(data):
+        raise ValueError(f"{len(data) - at} trailing bytes in return data")
+    return HealthResult(init_health, maint_health, free_collateral, health_factor, margin_ratio, *sums, liquidation_prices=prices)
+
+
+class HealthProgram:
+    """qd-test-health deployed on a Chain."""
+
+    def __init__(self, chain: Chain) -> None:
+        self.chain = chain
+        chain.deploy(HEALTH_PROGRAM, HEALTH_PROGRAM_ID)
+
+    def send(self, collateral: Sequence[CollateralInput], perps: Sequence[PerpInput], liquidation_prices: bool = False,
+             cu_limit: int | None = None) -> TxResult:
+        result = self.chain.send([Instruction(HEALTH_PROGRAM_ID, encode_portfolio(collateral, perps, liquidation_prices), [])], cu_limit=cu_limit)
+        if not result.ok:
+            raise RuntimeError(f"qd-test-health failed: {result.error}\n" + "\n".join(result.logs))
+        return result
+
+    def evaluate(self, collateral: Sequence[CollateralInput], perps: Sequence[PerpInput], liquidation_prices: bool = True) -> HealthResult | HealthError:
+        """The engine's answer on SBF (liquidation searches need more than the default CU)."""
+        return decode_evaluation(self.send(collateral, perps, liquidation_prices, cu_limit=1_400_000).return_data)
 
 
 # ---------------------------------------------------------------- localnet transactions (solders only, no server)

@@ -1,7 +1,7 @@
 """The health engine on SBF (crates/qd-health through tests/programs/qd-test-health) against its
 Python mirror (clients/health.py): every output, or the same error code, on 10,000 seeded random
 portfolios mixing realistic and extreme values, on hypothesis-shrunk ones, and on hand examples;
-and the CU per collateral entry and per perp."""
+and the CU per collateral entry and per perp (quantdesk/bench/health.py)."""
 from __future__ import annotations
 
 import random
@@ -19,8 +19,7 @@ from quantdesk.clients import idl
 from quantdesk.clients.health import (BPS, ERRORS, I64_MAX, I64_MIN, I128_MIN, PRICE_SEARCH_MAX, U64_MAX, CollateralInput, HealthError, HealthResult,
                                       PerpInput, PerpMarketParams, compute, format_percent, format_quote, format_ratio, summary)
 
-from quantdesk.world import failed
-from test_idl import rust_errors
+from quantdesk.world import EVALUATE, HEALTH_PROGRAM_ID, MAX_HEALTH_ENTRIES, HealthProgram, decode_evaluation, encode_portfolio, failed
 
 Outcome = HealthResult | HealthError
 USDC = 1_000_000
@@ -31,8 +30,8 @@ STEP_BUDGET = 1_500
 
 
 @pytest.fixture(scope="module")
-def program() -> bench.HealthProgram:
-    return bench.HealthProgram(Chain())
+def program() -> HealthProgram:
+    return HealthProgram(Chain())
 
 
 def python_side(collateral: Sequence[CollateralInput], perps: Sequence[PerpInput], liquidation_prices: bool) -> Outcome:
@@ -42,7 +41,7 @@ def python_side(collateral: Sequence[CollateralInput], perps: Sequence[PerpInput
         return e
 
 
-def both(program: bench.HealthProgram, collateral: Sequence[CollateralInput], perps: Sequence[PerpInput], liquidation_prices: bool = True) -> Outcome:
+def both(program: HealthProgram, collateral: Sequence[CollateralInput], perps: Sequence[PerpInput], liquidation_prices: bool = True) -> Outcome:
     """The engine's answer on SBF, after checking the mirror gives the very same."""
     chain, python = program.evaluate(collateral, perps, liquidation_prices), python_side(collateral, perps, liquidation_prices)
     assert chain == python, f"SBF {chain} != Python {python}\n{collateral}\n{perps}"
@@ -155,8 +154,8 @@ class Gen:
         return p
 
     def portfolio(self) -> tuple[list[CollateralInput], list[PerpInput], bool]:
-        collateral = [self.collateral() for _ in range(self.r.randint(0, bench.MAX_ENTRIES))]
-        perps = [self.perp() for _ in range(self.r.randint(0, bench.MAX_ENTRIES))]
+        collateral = [self.collateral() for _ in range(self.r.randint(0, MAX_HEALTH_ENTRIES))]
+        perps = [self.perp() for _ in range(self.r.randint(0, MAX_HEALTH_ENTRIES))]
         return collateral, perps, self.chance(0.5)
 
 
@@ -164,7 +163,7 @@ def kind(outcome: Outcome) -> str:
     return outcome.name if isinstance(outcome, HealthError) else "ok"
 
 
-def test_sbf_and_python_agree_on_ten_thousand_random_portfolios(program: bench.HealthProgram) -> None:
+def test_sbf_and_python_agree_on_ten_thousand_random_portfolios(program: HealthProgram) -> None:
     gen = Gen(seed=20_261_121)
     kinds: Counter[str] = Counter()
     liquidation_prices: Counter[str] = Counter()
@@ -209,14 +208,14 @@ def perps(draw: st.DrawFn) -> PerpInput:
 
 @settings(max_examples=150, deadline=None)
 @given(st.lists(collaterals(), max_size=8), st.lists(perps(), max_size=8), st.booleans())
-def test_sbf_and_python_agree_on_hypothesis_portfolios(program: bench.HealthProgram, collateral: list[CollateralInput], perps: list[PerpInput], with_prices: bool) -> None:
+def test_sbf_and_python_agree_on_hypothesis_portfolios(program: HealthProgram, collateral: list[CollateralInput], perps: list[PerpInput], with_prices: bool) -> None:
     chain = program.evaluate(collateral, perps, with_prices)
     assert chain == python_side(collateral, perps, with_prices), chain
 
 
 # ---- hand examples through both sides ----
 
-def test_cross_collateral_weights_a_sol_like_asset_and_counts_usdc_in_full(program: bench.HealthProgram) -> None:
+def test_cross_collateral_weights_a_sol_like_asset_and_counts_usdc_in_full(program: HealthProgram) -> None:
     sol = CollateralInput(balance=2_500_000_000, decimals=9, price=150_123_456, init_weight_bps=8_000, maint_weight_bps=9_000)
     r = ok(both(program, [sol, usdc(1_000 * USDC)], []))
     # 2.5 SOL at 150.123456 = 375.308640: 300.246912 at 80%, 337.777776 at 90%; USDC in full.
@@ -243,7 +242,7 @@ def maint_at(collateral: Sequence[CollateralInput], perps: Sequence[PerpInput], 
     # 10 SOL short sold at 100: 205 + 1000 - 10p - 0.5p < 0 above 114.7619047...
     (-10 * SOL, 1_000 * USDC, 114_761_905),
 ])
-def test_liquidation_prices_match_a_brute_force_scan(program: bench.HealthProgram, base: int, quote: int, expected: int) -> None:
+def test_liquidation_prices_match_a_brute_force_scan(program: HealthProgram, base: int, quote: int, expected: int) -> None:
     collateral = [usdc(200 * USDC)]
     other = perp(SOL, -50 * USDC, 60 * USDC)  # another market: fixed while this one moves
     perps = [perp(base, quote, 100 * USDC), other]
@@ -258,7 +257,7 @@ def test_liquidation_prices_match_a_brute_force_scan(program: bench.HealthProgra
     assert found == expected
 
 
-def test_initial_level_takes_the_worse_of_the_bids_and_the_asks_filling(program: bench.HealthProgram) -> None:
+def test_initial_level_takes_the_worse_of_the_bids_and_the_asks_filling(program: HealthProgram) -> None:
     # Long 1.0 at 100; bids 1.0 @ 99; asks 2.0 @ 101; unrealized PnL counts nothing initially.
     m = market(upnl_init=0)
     p = perp(SOL, -100 * USDC, 100 * USDC, m, bids_base=SOL, bids_quote=99 * USDC, asks_base=2 * SOL, asks_quote=202 * USDC)
@@ -280,7 +279,7 @@ def test_initial_level_takes_the_worse_of_the_bids_and_the_asks_filling(program:
     assert ok(both(program, [usdc(100 * USDC)], [p])).init_health == 79 * USDC
 
 
-def test_overflow_and_invalid_inputs_give_the_same_codes(program: bench.HealthProgram) -> None:
+def test_overflow_and_invalid_inputs_give_the_same_codes(program: HealthProgram) -> None:
     biggest = CollateralInput(balance=I64_MAX, decimals=0, price=I64_MAX, init_weight_bps=3, maint_weight_bps=3)
     assert both(program, [biggest], []) == HealthError("MathOverflow")
     assert both(program, [], [perp(I64_MAX - 5, 0, 1, bids_base=10)]) == HealthError("MathOverflow")
@@ -304,14 +303,14 @@ def test_overflow_and_invalid_inputs_give_the_same_codes(program: bench.HealthPr
     assert both(program, [], [perp(1, 1, 1, market(500, 501))]) == HealthError("MaintMarginAboveInit")
 
 
-def test_error_names_and_codes_are_the_rust_enum() -> None:
+def test_error_names_and_codes_are_the_rust_enum(rust_errors: Callable[[str, str], list[dict[str, object]]]) -> None:
     assert {e["name"]: e["code"] for e in rust_errors("crates/qd-health/src/error.rs", "HealthError")} == ERRORS
 
 
-def test_the_program_refuses_more_than_eight_entries(program: bench.HealthProgram) -> None:
-    entry = bench.encode([usdc(1)], [], False)[9:-2]
-    nine = bench.EVALUATE + bytes([9]) + entry * 9 + bytes([0, 0])
-    failed(program.chain.send([Instruction(bench.PROGRAM_ID, nine, [])]), idl.error_codes("qd_security")["InvalidInstructionData"])
+def test_the_program_refuses_more_than_eight_entries(program: HealthProgram) -> None:
+    entry = encode_portfolio([usdc(1)], [], False)[9:-2]
+    nine = EVALUATE + bytes([9]) + entry * 9 + bytes([0, 0])
+    failed(program.chain.send([Instruction(HEALTH_PROGRAM_ID, nine, [])]), idl.error_codes("qd_security")["InvalidInstructionData"])
     assert program.send([usdc(1)] * 8, []).ok
 
 
@@ -330,17 +329,17 @@ def test_readable_summary() -> None:
 
 # ---- compute units ----
 
-def curve(program: bench.HealthProgram, portfolio: Callable[[int], tuple[list[CollateralInput], list[PerpInput]]]) -> list[int]:
+def curve(program: HealthProgram, portfolio: Callable[[int], tuple[list[CollateralInput], list[PerpInput]]]) -> list[int]:
     """CU of the health-only instruction for 0..8 entries; each must come back a HealthResult."""
     cus = []
-    for n in range(bench.MAX_ENTRIES + 1):
+    for n in range(MAX_HEALTH_ENTRIES + 1):
         result = program.send(*portfolio(n))
-        ok(bench.decode(result.return_data))
+        ok(decode_evaluation(result.return_data))
         cus.append(result.cu)
     return cus
 
 
-def test_cu_per_collateral_entry_and_per_perp(program: bench.HealthProgram) -> None:
+def test_cu_per_collateral_entry_and_per_perp(program: HealthProgram) -> None:
     curves = {
         "collateral": curve(program, lambda n: ([bench.bench_collateral(i) for i in range(n)], [])),
         "perps": curve(program, lambda n: ([], [bench.bench_perp(i) for i in range(n)])),
@@ -349,5 +348,5 @@ def test_cu_per_collateral_entry_and_per_perp(program: bench.HealthProgram) -> N
     for name, cus in curves.items():
         steps = [b - a for a, b in zip(cus, cus[1:])]
         print(f"\n{name}: CU for 0..8 entries {cus}; per entry {steps}")
-        assert cus[1:] == [table.cu[f"{name}_{n}"] for n in range(1, bench.MAX_ENTRIES + 1)]
+        assert cus[1:] == [table.cu[f"{name}_{n}"] for n in range(1, MAX_HEALTH_ENTRIES + 1)]
         assert max(steps) <= STEP_BUDGET, f"{name}: a step costs {max(steps)} CU"

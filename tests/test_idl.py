@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -36,12 +37,6 @@ PROGRAMS = {
 }
 
 
-def rust_errors(path: str, enum: str) -> list[dict[str, object]]:
-    source = (ROOT / path).read_text()
-    body = source.split(f"pub enum {enum} {{", 1)[1].split("\n}", 1)[0]
-    return [{"code": int(code), "name": name, "msg": msg} for msg, name, code in re.findall(r"/// (.*)\n\s+(\w+) = (\d+),", body)]
-
-
 def snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
@@ -52,7 +47,7 @@ def rust_discriminator_names(src_dirs: list[str], namespace: str) -> set[str]:
 
 
 @pytest.mark.parametrize("program", sorted(PROGRAMS))
-def test_errors_match_rust_enums(program: str) -> None:
+def test_errors_match_rust_enums(program: str, rust_errors: Callable[[str, str], list[dict[str, object]]]) -> None:
     idl = json.loads((ROOT / "idl" / f"{program}.json").read_text())
     expected = [e for path, enum in PROGRAMS[program][1] for e in rust_errors(path, enum)]
     assert expected, "no errors parsed from the Rust enums"

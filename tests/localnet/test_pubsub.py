@@ -23,8 +23,8 @@ from solders.rpc.responses import (
 )
 from solders.system_program import AssignParams, assign
 
-from localnet_support import signed, transfer_tx
 from quantdesk.localnet import LocalnetProcess
+from quantdesk.world import signed, transfer_tx
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 SOL = 1_000_000_000
