@@ -736,11 +736,11 @@ class Venue:
         return market_on(self.chain, index)
 
     # -- qd-trading: traders
-    def trader(self, deposit: int = 10_000 * USDC, sub_id: int = 0, owner: Keypair | None = None) -> Trader:
-        """A margin account with its balances and trading account (of a new wallet unless `owner`),
-        `deposit` USDC deposited."""
+    def trader(self, deposit: int = 10_000 * USDC, sub_id: int = 0, owner: Keypair | None = None, *, trading: bool = True) -> Trader:
+        """A margin account with its balances and (unless not `trading`) its trading account, of a
+        new wallet unless `owner`, `deposit` USDC deposited."""
         o = owner or self.chain.keypair()
-        t = Trader(o, self.margin_account(o, sub_id, trading=True))
+        t = Trader(o, self.margin_account(o, sub_id, trading=trading))
         if deposit:
             self.fund(o, self.usdc, deposit)
             assert self.deposit(t, self.usdc, deposit).ok
