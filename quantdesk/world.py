@@ -1,8 +1,10 @@
-"""The test world: QuantDesk's programs set up on an in-process `Chain` the way a test, a benchmark
-(`make bench`) or the demo needs them, and the readers that decode their accounts from it.
+"""The test world: QuantDesk's programs set up on an in-process `Chain` the way the tests and the
+benchmarks (`make bench`) need them, the readers that decode their accounts from it, and the
+units and listings the demo shares with them. One set of builders, keyword parameters for what
+a test sets up itself.
 
-    venue = Venue()                        # qd-security, qd-core, qd-collateral (USDC), qd-oracle
-    venue.add_market(0, "SOL-PERP")        # a feed at PRICE and a perp market on it
+    venue = Venue()                        # qd-security, qd-core, USDC listed, SOL-PERP at PRICE
+    venue.add_market(1, "ETH-PERP")        # another feed, and a perp market on it
     taker, maker = venue.trader(), venue.trader()
     order_id = venue.placed_id(taker, order(BID, MARKET, IOC, price=102 * USDC))
     venue.advance(2)
@@ -184,6 +186,7 @@ def grant_oracle_admin(chain: Chain, by: Keypair) -> Keypair:
 
 
 def revoke_oracle_admin(chain: Chain, by: Keypair, holder: Keypair) -> None:
+    """`holder`'s ORACLE_ADMIN revoked by `by`, through the timelock."""
     assert security.enact(chain, by, security.Change.revoke_role(Role.ORACLE_ADMIN, holder.pubkey())).ok
 
 
@@ -370,10 +373,12 @@ class Trader:
 
     @property
     def trading(self) -> Pubkey:
+        """The trading account's address (qd-trading's PDA of the margin account)."""
         return ts.trading_address(self.margin)
 
     @property
     def balances(self) -> Pubkey:
+        """The collateral balances' address."""
         return collateral.balances_address(self.margin)
 
 
@@ -388,15 +393,17 @@ class Desk:
 
     @property
     def master(self) -> Pubkey:
+        """Sub-account 0."""
         return self.accounts[0]
 
     def trader(self, sub_id: int = 0) -> Trader:
+        """Sub-account `sub_id` as a Trader."""
         return Trader(self.owner, self.accounts[sub_id])
 
 
 @dataclass(frozen=True)
 class Council:
-    """An approval set made qd-security's super-admin: its members, threshold `threshold`."""
+    """An approval set made qd-security's super-admin (Venue.council): its members and address."""
 
     venue: Venue
     members: list[Keypair]
@@ -407,6 +414,7 @@ class Council:
         return self.venue.propose(change, self.members[by], approval_set=self.set)
 
     def approve(self, proposal: Pubkey, who: Keypair) -> TxResult:
+        """Member `who` approves `proposal` for the set."""
         return self.venue.send([self.venue.security.approve_proposal(who.pubkey(), proposal, self.set)], who)
 
 
@@ -453,12 +461,15 @@ class Venue:
 
     # -- sending and reading
     def send(self, ixs: Sequence[Instruction], *signers: Keypair, payer: Keypair | None = None) -> TxResult:
+        """Signed by the payer (or `payer`) and `signers`."""
         return self.chain.send(ixs, signers, payer=payer)
 
     def raw(self, address: Pubkey) -> bytes:
+        """`address`'s data (b"" when there is no account)."""
         return raw(self.chain, address)
 
     def tokens(self, address: Pubkey) -> int:
+        """The amount held by token account `address`."""
         return token_amount_on(self.chain, address)
 
     # -- qd-security: roles, the timelock, pauses, freezes, sessions
@@ -467,6 +478,7 @@ class Venue:
         return self.send([self.security.initialize(self.admin.pubkey(), timelock_delay=timelock_delay)])
 
     def security_config(self) -> security.SecurityConfig:
+        """qd-security's SecurityConfig as it is now."""
         return security_config_on(self.chain)
 
     def enact(self, change: bytes, by: Keypair | None = None) -> TxResult:
@@ -479,9 +491,11 @@ class Venue:
         return security.enact_instruction(self.chain, proposer or self.admin, ix)
 
     def grant(self, role: Role, holder: Pubkey, by: Keypair | None = None) -> TxResult:
+        """`role` granted to `holder` through the timelock."""
         return self.enact(Change.grant_role(role, holder), by)
 
     def revoke(self, role: Role, holder: Pubkey, by: Keypair | None = None) -> TxResult:
+        """`role` revoked from `holder` through the timelock."""
         return self.enact(Change.revoke_role(role, holder), by)
 
     def holder(self, role: Role) -> Keypair:
@@ -503,9 +517,11 @@ class Venue:
         return self.send([self.security.propose(by.pubkey(), count, change, approval_set)], by), security.proposal_address(count)
 
     def proposal(self, address: Pubkey) -> security.Proposal:
+        """The proposal at `address`."""
         return security.decode_proposal(address, self.raw(address))
 
     def execute(self, proposal: Pubkey) -> TxResult:
+        """execute_proposal, sent by the payer (execution is permissionless)."""
         return self.send([self.security.execute_proposal(proposal)])
 
     def council(self, members: int = 3, threshold: int = 2, set_id: int = 7) -> Council:
@@ -522,9 +538,11 @@ class Venue:
         return Council(self, keys, approval_set)
 
     def freeze(self, margin: Pubkey, by: Keypair, reason: int = 7) -> TxResult:
+        """freeze_account by `by` (a compliance officer)."""
         return self.send([self.security.freeze_account(by.pubkey(), margin, reason)], by)
 
     def unfreeze(self, margin: Pubkey, by: Keypair, reason: int = 8) -> TxResult:
+        """unfreeze_account by `by` (a compliance officer)."""
         return self.send([self.security.unfreeze_account(by.pubkey(), margin, reason)], by)
 
     def create_session(self, owner: Keypair, key: Pubkey, scopes: int = ALL_SCOPES, markets: int = 1 << 3, max_notional: int = 1_000_000,
@@ -544,6 +562,7 @@ class Venue:
         return key, security.session_address(owner.pubkey(), key.pubkey())
 
     def session_state(self, address: Pubkey) -> security.Session:
+        """The Session at `address`."""
         return security.decode_session(address, self.raw(address))
 
     def check(self, signer: Keypair, margin: Pubkey, action: security.Action, market: int = NO_MARKET, notional: int = 0,
@@ -557,9 +576,11 @@ class Venue:
         return self.send([self.core.initialize(self.admin.pubkey(), mint or self.usdc, max_sub_accounts)])
 
     def global_config(self) -> core.GlobalConfig:
+        """qd-core's GlobalConfig as it is now."""
         return global_on(self.chain)
 
     def create_margin_account(self, owner: Keypair, sub_id: int = 0, name: str = "") -> TxResult:
+        """qd-core's create_margin_account alone, its result returned."""
         return self.send([self.core.create_margin_account(owner.pubkey(), sub_id, name)], owner)
 
     def margin_account(self, owner: Keypair, sub_id: int = 0, name: str = "", *, balances: bool = True, trading: bool = False,
@@ -579,6 +600,7 @@ class Venue:
         return margin
 
     def margin_state(self, address: Pubkey) -> core.MarginAccount:
+        """The margin account at `address`."""
         return margin_on(self.chain, address)
 
     def desk(self, sub_accounts: int = 2, funds: dict[Pubkey, int] | None = None, owner: Keypair | None = None) -> Desk:
@@ -641,9 +663,11 @@ class Venue:
             self.publish(price, index)
 
     def feed_state(self, address: Pubkey | None = None) -> oracle.Feed:
+        """The feed at `address` (SOL/USD by default)."""
         return feed_on(self.chain, address or self.sol_feed)
 
     def read_price(self, address: Pubkey, action: Action = Action.TRADE, guard: GuardConfig | None = None) -> TxResult:
+        """qd-oracle's read_price of `address` for `action` (the price in the return data)."""
         return self.send([self.oracle.read_price(address, action, guard)])
 
     # -- qd-collateral: wallets, deposits, withdrawals, health
@@ -656,9 +680,11 @@ class Venue:
         return ata
 
     def collateral_config(self, mint: Pubkey) -> collateral.CollateralConfig:
+        """`mint`'s CollateralConfig."""
         return config_on(self.chain, mint)
 
     def balances(self, margin: Pubkey) -> collateral.CollateralBalances:
+        """`margin`'s CollateralBalances."""
         return balances_on(self.chain, margin)
 
     def health(self, margin: Pubkey, market: int | None = None) -> list[AccountMeta]:
@@ -667,14 +693,17 @@ class Venue:
         return health_accounts_on(self.chain, margin, market)
 
     def deposit(self, t: Trader, mint: Pubkey, amount: int, signer: Keypair | None = None) -> TxResult:
+        """`signer` (the owner by default) deposits `amount` of `mint` from its wallet into `t`'s balances."""
         s = signer or t.owner
         return self.send([self.collateral.deposit(s.pubkey(), t.margin, mint, amount)], s)
 
     def withdraw(self, t: Trader, mint: Pubkey, amount: int, signer: Keypair | None = None) -> TxResult:
+        """`signer` (the owner by default) withdraws `amount` of `mint` from `t` to its wallet, health-checked."""
         s = signer or t.owner
         return self.send([self.collateral.withdraw(s.pubkey(), t.margin, mint, amount, self.health(t.margin))], s)
 
     def transfer(self, source: Trader, dest: Pubkey, mint: Pubkey, amount: int) -> TxResult:
+        """`amount` of `mint` from `source` to margin account `dest`, health-checked."""
         ix = self.collateral.transfer(source.owner.pubkey(), source.margin, dest, mint, amount, self.health(source.margin))
         return self.send([ix], source.owner)
 
@@ -725,14 +754,17 @@ class Venue:
         return result
 
     def create_market(self, index: int, symbol: str, p: MarketParams, signer: Keypair | None = None) -> TxResult:
+        """create_market by `signer` (the admin) on market `index`'s feed (market 0's when it has none)."""
         s = signer or self.admin
         return self.send([self.trading.create_market(s.pubkey(), index, symbol, self.feeds.get(index, self.feeds[0]), p)], s)
 
     def set_status(self, status: MarketStatus, signer: Keypair | None = None) -> TxResult:
+        """Market 0's status set by `signer` (the admin by default)."""
         s = signer or self.admin
         return self.send([self.trading.set_market_status(s.pubkey(), 0, self.feeds[0], status)], s)
 
     def market(self, index: int = 0) -> ts.PerpMarket:
+        """Perp market `index` as it is now."""
         return market_on(self.chain, index)
 
     # -- qd-trading: traders
@@ -753,32 +785,39 @@ class Venue:
         return victim, delegate, self.trader(owner=delegate)
 
     def account(self, t: Trader) -> ts.TradingAccount:
+        """`t`'s trading account as it is now."""
         return ts.decode_trading_account(self.raw(t.trading))
 
     def quote_balance(self, t: Trader) -> int:
+        """`t`'s USDC balance (negative: a debt)."""
         return self.balances(t.margin).balance_of(self.usdc)
 
     def protocol_balance(self) -> int:
+        """The quote config's protocol balance (fees collected less PnL paid out)."""
         return self.collateral_config(self.usdc).protocol_balance
 
     # -- qd-trading: orders and fills
     def place(self, t: Trader, p: OrderParams, signer: Keypair | None = None, session: Pubkey | None = None) -> TxResult:
+        """place_order for `t`, signed by its owner, a delegate or a session key (`session`)."""
         s = signer or t.owner
         ix = self.trading.place_order(s.pubkey(), t.margin, p, self.feeds.get(p.market_index, self.feeds[0]), self.usdc,
                                       self.health(t.margin, p.market_index), session)
         return self.send([ix], s)
 
     def placed_id(self, t: Trader, p: OrderParams) -> int:
+        """The id of the order `t`'s owner places (which must be accepted)."""
         result = self.place(t, p)
         assert result.ok, result.logs
         return int.from_bytes(result.return_data, "little")
 
     def modify(self, t: Trader, order_id: int, price: int | None = None, size: int | None = None, market: int = 0) -> TxResult:
+        """modify_order by `t`'s owner."""
         ix = self.trading.modify_order(t.owner.pubkey(), t.margin, market, self.feeds[market], self.usdc, order_id, self.health(t.margin, market),
                                        price, size)
         return self.send([ix], t.owner)
 
     def cancel(self, t: Trader, name: str, *args: Any, signer: Keypair | None = None) -> TxResult:
+        """The cancel instruction `name` (cancel_order, cancel_order_by_client_id, cancel_orders) with `args`."""
         s = signer or t.owner
         return self.send([getattr(self.trading, name)(s.pubkey(), t.margin, *args)], s)
 
@@ -808,15 +847,19 @@ class Venue:
         return self.send([ix], filler)
 
     def update_funding(self, market: int = 0) -> TxResult:
+        """The permissionless funding crank of `market`."""
         return self.send([self.trading.update_funding(market, self.feeds[market])])
 
     def settle(self, t: Trader, market: int = 0) -> TxResult:
+        """settle_pnl of `t` in `market` (permissionless; the admin signs)."""
         return self.send([self.trading.settle_pnl(self.admin.pubkey(), t.margin, market, self.usdc)])
 
     def expire(self, t: Trader) -> TxResult:
+        """expire_orders of `t` (permissionless; the admin signs)."""
         return self.send([self.trading.expire_orders(self.admin.pubkey(), t.margin)])
 
     def events(self, result: TxResult) -> list[Any]:
+        """qd-trading's events in `result`'s logs."""
         return trading.parse_events(result.logs)
 
     # -- makers: orders to fill
@@ -836,12 +879,15 @@ class Venue:
         return ask, bid
 
     def place_ix(self, t: Trader, p: OrderParams) -> Instruction:
+        """The place_order `place` would send (to forge from it)."""
         return built(self, lambda: self.place(t, p))
 
     def make_ix(self, maker: Trader, taker: Trader, order_id: int, price: int = PRICE, size: int = BASE) -> Instruction:
+        """The place_and_make `place_and_make` would send."""
         return built(self, lambda: self.place_and_make(maker, taker, order_id, price, size))
 
     def fill_ix(self, taker: Trader, order_id: int, makers: list[tuple[Trader, int]]) -> Instruction:
+        """The fill_order `fill` would send."""
         return built(self, lambda: self.fill(taker, order_id, makers))
 
     # -- invariants
@@ -936,6 +982,7 @@ class HealthProgram:
 
     def send(self, collateral: Sequence[CollateralInput], perps: Sequence[PerpInput], liquidation_prices: bool = False,
              cu_limit: int | None = None) -> TxResult:
+        """One `evaluate` of the portfolio (which must succeed), its result with the CU."""
         result = self.chain.send([Instruction(HEALTH_PROGRAM_ID, encode_portfolio(collateral, perps, liquidation_prices), [])], cu_limit=cu_limit)
         if not result.ok:
             raise RuntimeError(f"qd-test-health failed: {result.error}\n" + "\n".join(result.logs))
@@ -969,6 +1016,7 @@ def transfer_tx(payer: Keypair, to: Pubkey, lamports: int, blockhash: Hash, cu_p
 
 
 def memo_ix(text: str, signer: Pubkey) -> Instruction:
+    """An SPL Memo signed by `signer`."""
     return Instruction(MEMO_PROGRAM_ID, text.encode(), [AccountMeta(signer, True, False)])
 
 
