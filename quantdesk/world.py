@@ -19,6 +19,7 @@ import re
 import struct
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from solders.account import Account
@@ -112,17 +113,20 @@ def snake_case(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
+@cache
+def _idl_accounts() -> dict[tuple[Pubkey, bytes], list[str]]:
+    """(program id, instruction discriminator) -> the instruction's account names, every program's."""
+    return {(idl.program_id(name), idl.discriminator("global", snake_case(instruction.name))): [snake_case(a.name) for a in instruction.accounts]
+            for name in PROGRAMS for instruction in idl.load_idl(name).instructions}
+
+
 def account_names(ix: Instruction) -> list[str]:
     """The snake_case names of `ix`'s accounts in its IDL (program id and 8-byte discriminator
     decoded); the metas after them are the remaining accounts."""
-    for name in PROGRAMS:
-        if idl.program_id(name) != ix.program_id:
-            continue
-        for instruction in idl.load_idl(name).instructions:
-            if idl.discriminator("global", snake_case(instruction.name)) == bytes(ix.data)[:8]:
-                return [snake_case(a.name) for a in instruction.accounts]
-        raise LookupError(f"no instruction of {name} has the discriminator {bytes(ix.data)[:8].hex()}")
-    raise LookupError(f"{ix.program_id} is none of {', '.join(PROGRAMS)}")
+    names = _idl_accounts().get((ix.program_id, bytes(ix.data)[:8]))
+    if names is None:
+        raise LookupError(f"{ix.program_id} has no instruction {bytes(ix.data)[:8].hex()} in the IDLs of {', '.join(PROGRAMS)}")
+    return list(names)
 
 
 def meta_index(ix: Instruction, account: str | None = None, remaining: int | None = None) -> int:

@@ -18,12 +18,9 @@ from quantdesk.chain import Chain
 from quantdesk.clients import idl
 from quantdesk.clients.health import (BPS, ERRORS, I64_MAX, I64_MIN, I128_MIN, PRICE_SEARCH_MAX, U64_MAX, CollateralInput, HealthError, HealthResult,
                                       PerpInput, PerpMarketParams, compute, format_percent, format_quote, format_ratio, summary)
-
-from quantdesk.world import EVALUATE, HEALTH_PROGRAM_ID, MAX_HEALTH_ENTRIES, HealthProgram, decode_evaluation, encode_portfolio, failed
+from quantdesk.world import EVALUATE, HEALTH_PROGRAM_ID, MAX_HEALTH_ENTRIES, SOL, USDC, HealthProgram, decode_evaluation, encode_portfolio, failed
 
 Outcome = HealthResult | HealthError
-USDC = 1_000_000
-SOL = 1_000_000_000
 PORTFOLIOS = 10_000
 STEP_BUDGET = 1_500
 """CU a collateral entry or a perp may add to an instruction (the issue's budget)."""

@@ -15,10 +15,9 @@ from solders.pubkey import Pubkey
 from quantdesk.clients import idl, oracle, pyth, security
 from quantdesk.clients.oracle import Action, GuardConfig
 
-from quantdesk.world import Venue, failed, forge, grant_oracle_admin, with_meta
+from quantdesk.world import T0, Venue, failed, forge, grant_oracle_admin, with_meta
 
 SYMBOL = "SOL/USD"
-T0 = 1_700_000_000
 
 E = idl.error_codes(oracle.NAME)
 

@@ -19,9 +19,7 @@ from quantdesk.localnet.bank import (
     ALT_PROGRAM_ID, MAX_PROCESSING_AGE, Bank, SanitizeError, TransactionRejected, message_fee,
 )
 from quantdesk.localnet.codec import SYSTEM_PROGRAM_ID, TOKEN_PROGRAM_ID
-from quantdesk.world import memo_ix, signed, transfer_checked_ix, transfer_tx
-
-SOL = 1_000_000_000
+from quantdesk.world import SOL, memo_ix, signed, transfer_checked_ix, transfer_tx
 
 
 @pytest.fixture

@@ -24,10 +24,9 @@ from solders.rpc.responses import (
 from solders.system_program import AssignParams, assign
 
 from quantdesk.localnet import LocalnetProcess
-from quantdesk.world import signed, transfer_tx
+from quantdesk.world import SOL, signed, transfer_tx
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-SOL = 1_000_000_000
 NO_CONFIRM = TxOpts(skip_confirmation=True)
 
 
