@@ -18,7 +18,7 @@ Outcomes are not predicted. After every accepted transaction:
    aggregated feed price); one whose position only reduced has initial health >= 0 or no lower
    than before; a withdrawal leaves initial health >= 0;
 2. vault token amount == sum of balances + protocol balance (and the config's running total);
-3. zero-sum perps and the PnL and fee identities (`Venue.check_invariants`);
+3. zero-sum perps and the PnL and fee identities (`quantdesk.world.Venue.check_invariants`);
 4. every Fill in which a delegate- or session-placed order or an agent's place_and_make takes part
    is within the market's delegated band of the oracle, against an account the agent neither
    owns nor is delegate of;
@@ -39,7 +39,6 @@ from hypothesis import strategies as st
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
-from quantdesk.bench.collateral import balances_on, config_on, health_accounts_on
 from quantdesk.chain import TxResult
 from quantdesk.clients import collateral, core, health, idl, oracle, token
 from quantdesk.clients import trading_state as ts
@@ -47,8 +46,8 @@ from quantdesk.clients.security import Actor
 from quantdesk.clients.trading import OrderParams, Side, auction_price, expired, in_auction, round_to_tick
 from quantdesk.clients.trading_state import Order, PerpMarket, TradingAccount
 
-from test_trading_attacks import OWNED, state
-from test_trading_program import ASK, BASE, BID, GTC, IOC, LIMIT, LOT, MARKET, PARAMS, PRICE, TICK, USDC, Trader, Venue, order
+from quantdesk.world import (ASK, BASE, BID, GTC, IOC, LIMIT, LOT, MARKET, PARAMS, PRICE, TICK, USDC, Owned, Trader, Venue, order,
+                             state)
 
 EXAMPLES = 25
 ACTIONS_PER_EXAMPLE = 50
@@ -132,14 +131,14 @@ def grows(start: int, base: int) -> bool:
 
 @dataclass
 class Snapshot:
-    raw: dict[Pubkey, OWNED]
+    raw: dict[Pubkey, Owned]
     accounts: list[TradingAccount]
     quotes: list[int]
     market: PerpMarket
     price: int
 
 
-class World:
+class Example:
     """One example: the venue, its nine accounts, the agents, the three publishers, and the
     session fills counted from the Fill events."""
 
@@ -149,15 +148,15 @@ class World:
         self.honest = [v.publisher, v.chain.keypair()]
         self.rogue = v.chain.keypair()
         publishers = [k.pubkey() for k in (*self.honest, self.rogue)]
-        for change in (v.oracle_ix.set_publishers(self.feed, publishers, QUORUM), v.ix.set_market_params(0, SOL_PARAMS),
-                       v.ix.set_market_oracle(0, self.feed, GUARDS)):
+        for change in (v.oracle.set_publishers(self.feed, publishers, QUORUM), v.trading.set_market_params(0, SOL_PARAMS),
+                       v.trading.set_market_oracle(0, self.feed, GUARDS)):
             assert v.govern(change).ok
         self.price, self.spread_bps = PRICE, 5
         owners = [v.trader(deposit=d) for d in OWNER_DEPOSITS]
         colluders = [v.trader(deposit=3_000 * USDC) for _ in COLLUDERS]
         victim, self.delegate, own = v.delegated()
         session_victim = v.trader()
-        self.key, self.session = v.session_for(session_victim, SESSION_MAX, SESSION_BUDGET)
+        self.key, self.session = v.session_for(session_victim.owner, SESSION_MAX, SESSION_BUDGET)
         self.traders: list[Trader] = [*owners, *colluders, victim, own, session_victim]
         self.index = {t.margin: i for i, t in enumerate(self.traders)}
         self.spent = 0
@@ -174,12 +173,12 @@ class World:
 
     def snapshot(self) -> Snapshot:
         v = self.v
-        return Snapshot(state(v, self.keys), [v.account(t) for t in self.traders], [v.quote_balance(t) for t in self.traders], v.market(),
+        return Snapshot(state(v.chain, self.keys), [v.account(t) for t in self.traders], [v.quote_balance(t) for t in self.traders], v.market(),
                         self.feed_state().price)
 
     def init_health(self, s: Snapshot, i: int) -> int:
         """Trader `i`'s initial health in `s` by the engine's mirror, SOL-PERP at the feed price."""
-        quote = collateral.collateral_input(config_on(self.v.chain, self.v.usdc), s.quotes[i], collateral.QUOTE_PRICE)
+        quote = collateral.collateral_input(self.v.collateral_config(self.v.usdc), s.quotes[i], collateral.QUOTE_PRICE)
         perps = [ts.perp_input(p, s.market, s.price) for p in s.accounts[i].positions]
         return health.compute([quote], perps, liquidation_prices=False).init_health
 
@@ -201,14 +200,14 @@ class World:
         by_kind = self.counts.setdefault(kind, {})
         by_kind[outcome] = by_kind.get(outcome, 0) + 1
         if not result.ok:
-            assert state(self.v, self.keys) == before.raw, f"refused {kind} ({outcome}) changed an account"
+            assert state(self.v.chain, self.keys) == before.raw, f"refused {kind} ({outcome}) changed an account"
             return None
         after = self.snapshot()
         self.check_health(before, after)
         self.check_conservation()
         self.v.check_invariants(self.traders)
         self.check_fills(before, result, maker_agent)
-        session = self.v.sec_session(self.session)
+        session = self.v.session_state(self.session)
         assert session.spent == self.spent <= session.budget
         self.check_feed()
         return result
@@ -228,8 +227,8 @@ class World:
 
     def check_conservation(self) -> None:
         v = self.v
-        config = config_on(v.chain, v.usdc)
-        total = sum(balances_on(v.chain, t.margin).balance_of(v.usdc) for t in self.traders)
+        config = v.collateral_config(v.usdc)
+        total = sum(v.balances(t.margin).balance_of(v.usdc) for t in self.traders)
         assert config.total_balances == total
         assert token.account_amount(v.raw(collateral.vault_address(v.usdc))) == total + config.protocol_balance
 
@@ -275,7 +274,7 @@ class World:
         v.chain.advance(slots, max(secs, 1))
         now = v.chain.clock.unix_timestamp
         quotes = list(zip(self.honest, (self.price, self.price * (10_000 + self.spread_bps) // 10_000)))[: 2 if both else 1]
-        self.step("publish_honest", lambda: v.send([v.oracle_ix.publish(k.pubkey(), self.feed, p, p // 10_000, now) for k, p in quotes],
+        self.step("publish_honest", lambda: v.send([v.oracle.publish(k.pubkey(), self.feed, p, p // 10_000, now) for k, p in quotes],
                                                    *(k for k, _ in quotes)))
 
     def publish_honest(self, a: Act) -> None:
@@ -299,7 +298,7 @@ class World:
     def rogue_send(self, a: Act, ahead: list[int]) -> None:
         v, now = self.v, self.v.chain.clock.unix_timestamp
         price = self.price * ROGUE_FACTORS_PCT[a.pick % len(ROGUE_FACTORS_PCT)] // 100
-        ixs = [v.oracle_ix.publish(self.rogue.pubkey(), self.feed, price + k, price // 100, now + t) for k, t in enumerate(ahead)]
+        ixs = [v.oracle.publish(self.rogue.pubkey(), self.feed, price + k, price // 100, now + t) for k, t in enumerate(ahead)]
         self.step("rogue_double" if len(ahead) > 1 else "publish_rogue", lambda: v.send(ixs, self.rogue))
 
     def funding(self, a: Act) -> None:
@@ -463,7 +462,7 @@ class World:
         v, t = self.v, self.traders[a.who]
         balance = max(v.quote_balance(t), USDC)
         amount = [balance, 2 * balance, balance * 9 // 10, a.size * USDC][a.variant % 4]
-        ix = v.cix.withdraw(t.owner.pubkey(), t.margin, v.usdc, amount, health_accounts_on(v.chain, t.margin))
+        ix = v.collateral.withdraw(t.owner.pubkey(), t.margin, v.usdc, amount, v.health(t.margin))
         if self.step("withdraw", lambda: v.send([ix], t.owner)) is not None:
             assert self.init_health(self.snapshot(), a.who) >= 0, "a withdrawal left initial health below zero"
 
@@ -485,10 +484,10 @@ def test_audit_invariants_over_random_action_sequences() -> None:
               phases=[Phase.explicit, Phase.generate])
     @given(st.lists(acts, min_size=ACTIONS_PER_EXAMPLE, max_size=ACTIONS_PER_EXAMPLE))
     def run(sequence: list[Act]) -> None:
-        w = World()
+        example = Example()
         for a in sequence:
-            w.apply(a)
-        for kind, outcomes in w.counts.items():
+            example.apply(a)
+        for kind, outcomes in example.counts.items():
             for outcome, n in outcomes.items():
                 totals.setdefault(kind, {})[outcome] = totals.get(kind, {}).get(outcome, 0) + n
 

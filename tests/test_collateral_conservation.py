@@ -14,9 +14,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from solders.pubkey import Pubkey
 
-from quantdesk.clients import collateral, oracle, token
+from quantdesk.clients import collateral, token
+from quantdesk.clients import trading_state as ts
 
-from test_collateral_program import SOL, USDC, Venue
+from quantdesk.world import SOL, SOL_PARAMS, USDC, Venue
 
 EXAMPLES = 25
 ACTIONS_PER_EXAMPLE = 50
@@ -48,13 +49,13 @@ class Model:
 
     def __init__(self, v: Venue) -> None:
         self.v = v
-        other_owner = v.chain.keypair()
-        self.owners = [v.trader, v.trader, other_owner]
-        self.accounts = [v.main, v.sub, v.open_account(other_owner, 0)]
-        v.fund(other_owner, v.usdc, 1_000_000 * USDC)
-        v.fund(other_owner, v.sol, 1_000 * SOL)
+        funds = {v.usdc: 1_000_000 * USDC, v.sol: 1_000 * SOL}
+        desk, other = v.desk(funds=funds), v.desk(1, funds)
+        self.traders = [desk.trader(0), desk.trader(1), other.trader(0)]
+        self.owners = [t.owner for t in self.traders]
+        self.accounts = [t.margin for t in self.traders]
         self.balances: list[dict[Pubkey, int]] = [{}, {}, {}]
-        self.price = oracle.decode_feed(v.feed, v.raw(v.feed)).price
+        self.price = v.feed_state().price
 
     def init_health(self, balances: dict[Pubkey, int]) -> int:
         return self.v.mirror_of(balances, self.price).init_health
@@ -73,19 +74,19 @@ class Model:
         held = self.balances[i].get(mint, 0)
         if a.kind == "deposit":
             expect = v.tokens(token.associated_address(self.owners[i].pubkey(), mint)) >= amount  # the wallet's own limit
-            result = v.deposit(mint, amount, self.accounts[i], self.owners[i])
+            result = v.deposit(self.traders[i], mint, amount)
             changes = [(i, amount)]
         elif a.kind == "withdraw":
             vault = v.tokens(collateral.vault_address(mint))  # short while the protocol owes (credited PnL)
             expect = held >= amount and self.init_health(self.after(i, mint, -amount)) >= 0 and vault >= amount
-            result = v.withdraw(mint, amount, self.accounts[i], self.owners[i])
+            result = v.withdraw(self.traders[i], mint, amount)
             changes = [(i, -amount)]
         elif a.kind == "transfer":
             j = j if j != i else (i + 1) % 3
             same_owner = self.owners[i] == self.owners[j]
             expect = same_owner and held >= amount and self.init_health(self.after(i, mint, -amount)) >= 0
             o = self.owners[i]
-            ix = v.ix.transfer(o.pubkey(), self.accounts[i], self.accounts[j], mint, amount, v.health(self.accounts[i]))
+            ix = v.collateral.transfer(o.pubkey(), self.accounts[i], self.accounts[j], mint, amount, v.health(self.accounts[i]))
             result = v.send([ix], o)
             changes = [(i, -amount), (j, amount)]
         elif a.kind == "adjust":
@@ -95,7 +96,7 @@ class Model:
             changes = [(i, delta)]
         else:
             self.price = 50 * USDC + a.amount * 1_250  # 50..300 USDC
-            v.publish(self.price)
+            v.publish(self.price, v.sol_feed)
             return
         assert result.ok == expect, (a, result.error, result.logs[-3:])
         if result.ok:
@@ -115,10 +116,11 @@ def test_conservation_over_random_action_sequences() -> None:
     @given(st.lists(acts, min_size=ACTIONS_PER_EXAMPLE, max_size=ACTIONS_PER_EXAMPLE))
     def run(sequence: list[Act]) -> None:
         global executed
-        v = Venue()
+        v = Venue(markets=(), asset=SOL_PARAMS)
+        v.chain.deploy("qd_test_adjuster", ts.PROGRAM_ID)  # a stand-in for qd-trading: the real adjust_balance CPI
         # No EMA-deviation limit: the random walk below may jump further than a real feed.
         guards = {a: dataclasses.replace(g, max_ema_deviation_bps=0) for a, g in collateral.DEFAULT_GUARDS.items()}
-        assert v.govern(v.ix.set_collateral_oracle(v.sol, v.feed, guards)).ok
+        assert v.govern(v.collateral.set_collateral_oracle(v.sol, v.sol_feed, guards)).ok
         model = Model(v)
         for a in sequence:
             model.apply(a)

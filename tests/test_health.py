@@ -1,7 +1,7 @@
 """The health engine on SBF (crates/qd-health through tests/programs/qd-test-health) against its
 Python mirror (clients/health.py): every output, or the same error code, on 10,000 seeded random
 portfolios mixing realistic and extreme values, on hypothesis-shrunk ones, and on hand examples;
-and the CU per collateral entry and per perp."""
+and the CU per collateral entry and per perp (quantdesk/bench/health.py)."""
 from __future__ import annotations
 
 import random
@@ -18,20 +18,17 @@ from quantdesk.chain import Chain
 from quantdesk.clients import idl
 from quantdesk.clients.health import (BPS, ERRORS, I64_MAX, I64_MIN, I128_MIN, PRICE_SEARCH_MAX, U64_MAX, CollateralInput, HealthError, HealthResult,
                                       PerpInput, PerpMarketParams, compute, format_percent, format_quote, format_ratio, summary)
-
-from program_support import failed
+from quantdesk.world import EVALUATE, HEALTH_PROGRAM_ID, MAX_HEALTH_ENTRIES, SOL, USDC, HealthProgram, decode_evaluation, encode_portfolio, failed
 
 Outcome = HealthResult | HealthError
-USDC = 1_000_000
-SOL = 1_000_000_000
 PORTFOLIOS = 10_000
 STEP_BUDGET = 1_500
 """CU a collateral entry or a perp may add to an instruction (the issue's budget)."""
 
 
 @pytest.fixture(scope="module")
-def program() -> bench.HealthProgram:
-    return bench.HealthProgram(Chain())
+def health_program() -> HealthProgram:
+    return HealthProgram(Chain())
 
 
 def python_side(collateral: Sequence[CollateralInput], perps: Sequence[PerpInput], liquidation_prices: bool) -> Outcome:
@@ -41,9 +38,9 @@ def python_side(collateral: Sequence[CollateralInput], perps: Sequence[PerpInput
         return e
 
 
-def both(program: bench.HealthProgram, collateral: Sequence[CollateralInput], perps: Sequence[PerpInput], liquidation_prices: bool = True) -> Outcome:
+def both(health_program: HealthProgram, collateral: Sequence[CollateralInput], perps: Sequence[PerpInput], liquidation_prices: bool = True) -> Outcome:
     """The engine's answer on SBF, after checking the mirror gives the very same."""
-    chain, python = program.evaluate(collateral, perps, liquidation_prices), python_side(collateral, perps, liquidation_prices)
+    chain, python = health_program.evaluate(collateral, perps, liquidation_prices), python_side(collateral, perps, liquidation_prices)
     assert chain == python, f"SBF {chain} != Python {python}\n{collateral}\n{perps}"
     return chain
 
@@ -154,8 +151,8 @@ class Gen:
         return p
 
     def portfolio(self) -> tuple[list[CollateralInput], list[PerpInput], bool]:
-        collateral = [self.collateral() for _ in range(self.r.randint(0, bench.MAX_ENTRIES))]
-        perps = [self.perp() for _ in range(self.r.randint(0, bench.MAX_ENTRIES))]
+        collateral = [self.collateral() for _ in range(self.r.randint(0, MAX_HEALTH_ENTRIES))]
+        perps = [self.perp() for _ in range(self.r.randint(0, MAX_HEALTH_ENTRIES))]
         return collateral, perps, self.chance(0.5)
 
 
@@ -163,13 +160,13 @@ def kind(outcome: Outcome) -> str:
     return outcome.name if isinstance(outcome, HealthError) else "ok"
 
 
-def test_sbf_and_python_agree_on_ten_thousand_random_portfolios(program: bench.HealthProgram) -> None:
+def test_sbf_and_python_agree_on_ten_thousand_random_portfolios(health_program: HealthProgram) -> None:
     gen = Gen(seed=20_261_121)
     kinds: Counter[str] = Counter()
     liquidation_prices: Counter[str] = Counter()
     for i in range(PORTFOLIOS):
         collateral, perps, with_prices = gen.portfolio()
-        chain = program.evaluate(collateral, perps, with_prices)
+        chain = health_program.evaluate(collateral, perps, with_prices)
         python = python_side(collateral, perps, with_prices)
         assert chain == python, f"portfolio {i}: SBF {chain} != Python {python}\n{collateral}\n{perps}"
         kinds[kind(chain)] += 1
@@ -208,21 +205,21 @@ def perps(draw: st.DrawFn) -> PerpInput:
 
 @settings(max_examples=150, deadline=None)
 @given(st.lists(collaterals(), max_size=8), st.lists(perps(), max_size=8), st.booleans())
-def test_sbf_and_python_agree_on_hypothesis_portfolios(program: bench.HealthProgram, collateral: list[CollateralInput], perps: list[PerpInput], with_prices: bool) -> None:
-    chain = program.evaluate(collateral, perps, with_prices)
+def test_sbf_and_python_agree_on_hypothesis_portfolios(health_program: HealthProgram, collateral: list[CollateralInput], perps: list[PerpInput], with_prices: bool) -> None:
+    chain = health_program.evaluate(collateral, perps, with_prices)
     assert chain == python_side(collateral, perps, with_prices), chain
 
 
 # ---- hand examples through both sides ----
 
-def test_cross_collateral_weights_a_sol_like_asset_and_counts_usdc_in_full(program: bench.HealthProgram) -> None:
+def test_cross_collateral_weights_a_sol_like_asset_and_counts_usdc_in_full(health_program: HealthProgram) -> None:
     sol = CollateralInput(balance=2_500_000_000, decimals=9, price=150_123_456, init_weight_bps=8_000, maint_weight_bps=9_000)
-    r = ok(both(program, [sol, usdc(1_000 * USDC)], []))
+    r = ok(both(health_program, [sol, usdc(1_000 * USDC)], []))
     # 2.5 SOL at 150.123456 = 375.308640: 300.246912 at 80%, 337.777776 at 90%; USDC in full.
     assert (r.init_health, r.maint_health, r.free_collateral, r.equity) == (1_300_246_912, 1_337_777_776, 1_300_246_912, 1_375_308_640)
     assert (r.health_factor_bps, r.margin_ratio_bps, r.notional) == (None, None, 0)
     # Borrowing 1,200 USDC against it: the debt counts in full at both levels.
-    r = ok(both(program, [sol, usdc(-1_200 * USDC)], []))
+    r = ok(both(health_program, [sol, usdc(-1_200 * USDC)], []))
     assert (r.init_health, r.maint_health, r.free_collateral) == (-899_753_088, -862_222_224, 0)
     assert r.health_factor_bps == 337_777_776 * BPS // (1_200 * USDC) == 2_814
     assert format_ratio(r.health_factor_bps) == "0.28"
@@ -242,11 +239,11 @@ def maint_at(collateral: Sequence[CollateralInput], perps: Sequence[PerpInput], 
     # 10 SOL short sold at 100: 205 + 1000 - 10p - 0.5p < 0 above 114.7619047...
     (-10 * SOL, 1_000 * USDC, 114_761_905),
 ])
-def test_liquidation_prices_match_a_brute_force_scan(program: bench.HealthProgram, base: int, quote: int, expected: int) -> None:
+def test_liquidation_prices_match_a_brute_force_scan(health_program: HealthProgram, base: int, quote: int, expected: int) -> None:
     collateral = [usdc(200 * USDC)]
     other = perp(SOL, -50 * USDC, 60 * USDC)  # another market: fixed while this one moves
     perps = [perp(base, quote, 100 * USDC), other]
-    r = ok(both(program, collateral, perps))
+    r = ok(both(health_program, collateral, perps))
     found = r.liquidation_prices[0]
     window = range(expected - 300, expected + 300)
     negative = [p for p in window if maint_at(collateral, perps, 0, p) < 0]
@@ -257,50 +254,50 @@ def test_liquidation_prices_match_a_brute_force_scan(program: bench.HealthProgra
     assert found == expected
 
 
-def test_initial_level_takes_the_worse_of_the_bids_and_the_asks_filling(program: bench.HealthProgram) -> None:
+def test_initial_level_takes_the_worse_of_the_bids_and_the_asks_filling(health_program: HealthProgram) -> None:
     # Long 1.0 at 100; bids 1.0 @ 99; asks 2.0 @ 101; unrealized PnL counts nothing initially.
     m = market(upnl_init=0)
     p = perp(SOL, -100 * USDC, 100 * USDC, m, bids_base=SOL, bids_quote=99 * USDC, asks_base=2 * SOL, asks_quote=202 * USDC)
     # Bids fill: long 2.0, requirement 20 (its +1 counts nothing); asks fill: short 1.0, requirement 10.
-    r = ok(both(program, [usdc(100 * USDC)], [p]))
+    r = ok(both(health_program, [usdc(100 * USDC)], [p]))
     assert (r.init_health, r.maint_health, r.equity, r.notional) == (80 * USDC, 95 * USDC, 100 * USDC, 100 * USDC)
     assert (r.assets_init, r.liabilities_init, r.assets_maint, r.liabilities_maint) == (100 * USDC, 20 * USDC, 100 * USDC, 5 * USDC)
     # More asks: now they are the worse side (short 3.0, requirement 30).
     p = perp(SOL, -100 * USDC, 100 * USDC, m, bids_base=SOL, bids_quote=99 * USDC, asks_base=4 * SOL, asks_quote=404 * USDC)
-    assert ok(both(program, [usdc(100 * USDC)], [p])).init_health == 70 * USDC
+    assert ok(both(health_program, [usdc(100 * USDC)], [p])).init_health == 70 * USDC
     # A tie (both scenarios net 30 at full upnl weight) picks the bids: flat at 100, bids 2.0 for
     # 150 (asset 50, requirement 20), asks 1.0 for 140 (asset 40, requirement 10).
     tie = perp(0, 0, 100 * USDC, market(upnl_init=BPS), bids_base=2 * SOL, bids_quote=150 * USDC, asks_base=SOL, asks_quote=140 * USDC)
-    r = ok(both(program, [], [tie]))
+    r = ok(both(health_program, [], [tie]))
     assert (r.init_health, r.assets_init, r.liabilities_init) == (30 * USDC, 50 * USDC, 20 * USDC)
     # Funding owed by the position (index +2.0 per unit) is carried into both scenarios.
     p = perp(SOL, -100 * USDC, 100 * USDC, m, bids_base=SOL, bids_quote=99 * USDC, asks_base=2 * SOL, asks_quote=202 * USDC,
              funding_snapshot=0, cumulative_funding=2 * USDC * 10**6)
-    assert ok(both(program, [usdc(100 * USDC)], [p])).init_health == 79 * USDC
+    assert ok(both(health_program, [usdc(100 * USDC)], [p])).init_health == 79 * USDC
 
 
-def test_overflow_and_invalid_inputs_give_the_same_codes(program: bench.HealthProgram) -> None:
+def test_overflow_and_invalid_inputs_give_the_same_codes(health_program: HealthProgram) -> None:
     biggest = CollateralInput(balance=I64_MAX, decimals=0, price=I64_MAX, init_weight_bps=3, maint_weight_bps=3)
-    assert both(program, [biggest], []) == HealthError("MathOverflow")
-    assert both(program, [], [perp(I64_MAX - 5, 0, 1, bids_base=10)]) == HealthError("MathOverflow")
+    assert both(health_program, [biggest], []) == HealthError("MathOverflow")
+    assert both(health_program, [], [perp(I64_MAX - 5, 0, 1, bids_base=10)]) == HealthError("MathOverflow")
     # Each entry fits; the health factor's "* 10_000" does not.
     big = CollateralInput(balance=I64_MAX, decimals=0, price=1 << 50, init_weight_bps=BPS, maint_weight_bps=BPS)
-    assert both(program, [big, big, usdc(-1)], [], liquidation_prices=False) == HealthError("MathOverflow")
-    assert ok(both(program, [big, usdc(-1)], [])).health_factor_bps == big.balance * big.price * BPS
+    assert both(health_program, [big, big, usdc(-1)], [], liquidation_prices=False) == HealthError("MathOverflow")
+    assert ok(both(health_program, [big, usdc(-1)], [])).health_factor_bps == big.balance * big.price * BPS
     # Debts near the i128 limit (equity balanced by zero-weight holdings), and a short whose
     # requirement at the top of the price search no longer fits next to them: the health fits,
     # the liquidation search overflows.
     debt = CollateralInput(balance=I64_MIN, decimals=0, price=I64_MAX, init_weight_bps=0, maint_weight_bps=0)
     holding = CollateralInput(balance=I64_MAX, decimals=0, price=I64_MAX, init_weight_bps=0, maint_weight_bps=0)
     short = perp(-(1 << 62), 0, 1)
-    assert ok(both(program, [debt, debt, holding, holding], [short], liquidation_prices=False)).maint_health < I128_MIN // 2
-    assert both(program, [debt, debt, holding, holding], [short]) == HealthError("MathOverflow")
-    assert ok(both(program, [debt, holding], [short])).liquidation_prices == [1]
+    assert ok(both(health_program, [debt, debt, holding, holding], [short], liquidation_prices=False)).maint_health < I128_MIN // 2
+    assert both(health_program, [debt, debt, holding, holding], [short]) == HealthError("MathOverflow")
+    assert ok(both(health_program, [debt, holding], [short])).liquidation_prices == [1]
     # Only the liabilities overflow (the equity, holdings first, stays in range).
-    assert both(program, [holding, holding, debt, debt, debt], []) == HealthError("MathOverflow")
-    assert ok(both(program, [holding, holding, debt, debt], [])).liabilities_maint == 2 * -(debt.balance * debt.price)
-    assert both(program, [CollateralInput(1, 19, 1, 0, 0)], []) == HealthError("InvalidDecimals")
-    assert both(program, [], [perp(1, 1, 1, market(500, 501))]) == HealthError("MaintMarginAboveInit")
+    assert both(health_program, [holding, holding, debt, debt, debt], []) == HealthError("MathOverflow")
+    assert ok(both(health_program, [holding, holding, debt, debt], [])).liabilities_maint == 2 * -(debt.balance * debt.price)
+    assert both(health_program, [CollateralInput(1, 19, 1, 0, 0)], []) == HealthError("InvalidDecimals")
+    assert both(health_program, [], [perp(1, 1, 1, market(500, 501))]) == HealthError("MaintMarginAboveInit")
 
 
 def test_error_names_and_codes_are_the_rust_enum() -> None:
@@ -308,11 +305,11 @@ def test_error_names_and_codes_are_the_rust_enum() -> None:
     assert {name: code for name, code in idl.error_codes("qd_collateral").items() if 6250 <= code < 6300} == ERRORS
 
 
-def test_the_program_refuses_more_than_eight_entries(program: bench.HealthProgram) -> None:
-    entry = bench.encode([usdc(1)], [], False)[9:-2]
-    nine = bench.EVALUATE + bytes([9]) + entry * 9 + bytes([0, 0])
-    failed(program.chain.send([Instruction(bench.PROGRAM_ID, nine, [])]), idl.error_codes("qd_security")["InvalidInstructionData"])
-    assert program.send([usdc(1)] * 8, []).ok
+def test_the_program_refuses_more_than_eight_entries(health_program: HealthProgram) -> None:
+    entry = encode_portfolio([usdc(1)], [], False)[9:-2]
+    nine = EVALUATE + bytes([9]) + entry * 9 + bytes([0, 0])
+    failed(health_program.chain.send([Instruction(HEALTH_PROGRAM_ID, nine, [])]), idl.error_codes("qd_security")["InvalidInstructionData"])
+    assert health_program.send([usdc(1)] * 8, []).ok
 
 
 def test_readable_summary() -> None:
@@ -330,24 +327,24 @@ def test_readable_summary() -> None:
 
 # ---- compute units ----
 
-def curve(program: bench.HealthProgram, portfolio: Callable[[int], tuple[list[CollateralInput], list[PerpInput]]]) -> list[int]:
+def curve(health_program: HealthProgram, portfolio: Callable[[int], tuple[list[CollateralInput], list[PerpInput]]]) -> list[int]:
     """CU of the health-only instruction for 0..8 entries; each must come back a HealthResult."""
     cus = []
-    for n in range(bench.MAX_ENTRIES + 1):
-        result = program.send(*portfolio(n))
-        ok(bench.decode(result.return_data))
+    for n in range(MAX_HEALTH_ENTRIES + 1):
+        result = health_program.send(*portfolio(n))
+        ok(decode_evaluation(result.return_data))
         cus.append(result.cu)
     return cus
 
 
-def test_cu_per_collateral_entry_and_per_perp(program: bench.HealthProgram) -> None:
+def test_cu_per_collateral_entry_and_per_perp(health_program: HealthProgram) -> None:
     curves = {
-        "collateral": curve(program, lambda n: ([bench.bench_collateral(i) for i in range(n)], [])),
-        "perps": curve(program, lambda n: ([], [bench.bench_perp(i) for i in range(n)])),
+        "collateral": curve(health_program, lambda n: ([bench.bench_collateral(i) for i in range(n)], [])),
+        "perps": curve(health_program, lambda n: ([], [bench.bench_perp(i) for i in range(n)])),
     }
     table = bench.measure()
     for name, cus in curves.items():
         steps = [b - a for a, b in zip(cus, cus[1:])]
         print(f"\n{name}: CU for 0..8 entries {cus}; per entry {steps}")
-        assert cus[1:] == [table.cu[f"{name}_{n}"] for n in range(1, bench.MAX_ENTRIES + 1)]
+        assert cus[1:] == [table.cu[f"{name}_{n}"] for n in range(1, MAX_HEALTH_ENTRIES + 1)]
         assert max(steps) <= STEP_BUDGET, f"{name}: a step costs {max(steps)} CU"

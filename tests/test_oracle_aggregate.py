@@ -17,8 +17,8 @@ from solders.pubkey import Pubkey
 from quantdesk.clients import oracle, security
 from quantdesk.clients.oracle import Action
 
-from program_support import failed, revoke_oracle_admin
-from test_oracle_program import E, Oracle
+from quantdesk.clients import idl
+from quantdesk.world import Venue, failed, grant_oracle_admin, revoke_oracle_admin
 
 HONEST = 100_000_000  # 100.000000
 OFF_MARKET = 1_000_000_000  # 10x
@@ -26,13 +26,14 @@ MAX_AGE = 10
 WINDOW = 60
 SKEW = oracle.MAX_PUBLISH_SKEW_SECS
 PPM = 1_000_000
+E = idl.error_codes(oracle.NAME)
 
 
 @dataclass
 class Trio:
     """A feed with three publishers (two honest, one rogue), quorum 2, prices fresh for 10 s."""
 
-    o: Oracle
+    o: Venue
     honest: list[Keypair]
     rogue: Keypair
 
@@ -40,10 +41,15 @@ class Trio:
         return self.o.chain.clock.unix_timestamp
 
 
-def make_feed(publishers: int, min_publishers: int) -> tuple[Oracle, list[Keypair]]:
-    o = Oracle()
+def oracle_venue() -> Venue:
+    """qd-security initialized; the SOL/USD feed not created yet."""
+    return Venue(init_core=False, quote_params=None, markets=())
+
+
+def make_feed(publishers: int, min_publishers: int) -> tuple[Venue, list[Keypair]]:
+    o = oracle_venue()
     keys = [o.publisher] + [o.chain.keypair() for _ in range(publishers - 1)]
-    assert o.init(window=WINDOW, publishers=[k.pubkey() for k in keys], min_publishers=min_publishers, max_age=MAX_AGE).ok
+    assert o.create_feed(window=WINDOW, publishers=[k.pubkey() for k in keys], min_publishers=min_publishers, max_age=MAX_AGE).ok
     return o, keys
 
 
@@ -93,74 +99,74 @@ def ema_step(old_price: int, old_conf: int, price: int, conf: int, dt: int, wind
 def test_rogue_future_stamps_in_one_transaction_are_refused_with_every_account_unchanged(trio: Trio) -> None:
     o = trio.o
     for k in trio.honest:
-        assert o.publish(HONEST, publisher=k).ok
-    before = (o.snapshot(), o.chain.account(trio.rogue.pubkey()), o.chain.account(security.CONFIG))
+        assert o.submit_price(HONEST, publisher=k).ok
+    before = (o.raw(o.sol_feed), o.chain.account(trio.rogue.pubkey()), o.chain.account(security.CONFIG))
     now = trio.now()
     # The reported attack: two publishes in one transaction stamped 30 s and 60 s ahead.
-    attack = [o.ix.publish(trio.rogue.pubkey(), o.feed, OFF_MARKET, 10_000, now + 30),
-              o.ix.publish(trio.rogue.pubkey(), o.feed, OFF_MARKET, 10_000, now + 60)]
+    attack = [o.oracle.publish(trio.rogue.pubkey(), o.sol_feed, OFF_MARKET, 10_000, now + 30),
+              o.oracle.publish(trio.rogue.pubkey(), o.sol_feed, OFF_MARKET, 10_000, now + 60)]
     failed(o.chain.send(attack, [trio.rogue]), E["PublishTimeInFuture"])
-    failed(o.publish(OFF_MARKET, at=now + SKEW + 1, publisher=trio.rogue), E["PublishTimeInFuture"])
-    assert (o.snapshot(), o.chain.account(trio.rogue.pubkey()), o.chain.account(security.CONFIG)) == before
-    assert o.state().price == HONEST
+    failed(o.submit_price(OFF_MARKET, at=now + SKEW + 1, publisher=trio.rogue), E["PublishTimeInFuture"])
+    assert (o.raw(o.sol_feed), o.chain.account(trio.rogue.pubkey()), o.chain.account(security.CONFIG)) == before
+    assert o.feed_state().price == HONEST
 
 
 def test_a_rogue_publisher_within_the_skew_neither_moves_the_aggregate_nor_locks_out_honest_ones(trio: Trio) -> None:
     o = trio.o
     a, b = trio.honest
-    assert o.publish(HONEST, publisher=a).ok
-    assert o.publish(HONEST + 20_000, publisher=b).ok
+    assert o.submit_price(HONEST, publisher=a).ok
+    assert o.submit_price(HONEST + 20_000, publisher=b).ok
     now = trio.now()
-    r = o.publish(OFF_MARKET, conf=10_000, at=now + SKEW, publisher=trio.rogue)
+    r = o.submit_price(OFF_MARKET, conf=10_000, at=now + SKEW, publisher=trio.rogue)
     assert r.ok, r.logs
-    feed = o.state()
+    feed = o.feed_state()
     # Median of (100.00, 100.02, 1000): the honest publishers' price holds; the EMA stays at the
     # honest pair's mean (100.01), set in this same second.
     assert (feed.price, feed.ema_price, feed.num_aggregated) == (HONEST + 20_000, HONEST + 10_000, 3)
     [event] = oracle.parse_events(r.logs)
     assert (event.data.aggregated, event.data.agg_price) == (True, HONEST + 20_000)
-    assert o.read(o.feed, Action.TRADE).ok  # within every trade guard: confidence is not inflated
+    assert o.read_price(o.sol_feed, Action.TRADE).ok  # within every trade guard: confidence is not inflated
     # The rogue's stamp is ahead of the clock, but honest publishers publish at the clock.
     o.chain.advance(1, 1)
-    assert o.publish(HONEST + 5_000, publisher=a).ok
-    assert o.publish(HONEST + 5_000, publisher=b).ok
-    assert o.state().price == HONEST + 5_000
+    assert o.submit_price(HONEST + 5_000, publisher=a).ok
+    assert o.submit_price(HONEST + 5_000, publisher=b).ok
+    assert o.feed_state().price == HONEST + 5_000
 
 
 def test_without_a_quorum_the_aggregate_holds_and_goes_stale(trio: Trio) -> None:
     o = trio.o
     a, b = trio.honest
-    r = o.publish(HONEST, publisher=a)
+    r = o.submit_price(HONEST, publisher=a)
     assert r.ok and not oracle.parse_events(r.logs)[0].data.aggregated
-    assert (o.state().price, o.state().publish_time) == (0, 0)  # 1 of 2: no price yet
-    failed(o.read(o.feed, Action.TRADE), E["NonPositivePrice"])
-    assert o.publish(HONEST, publisher=b).ok
+    assert (o.feed_state().price, o.feed_state().publish_time) == (0, 0)  # 1 of 2: no price yet
+    failed(o.read_price(o.sol_feed, Action.TRADE), E["NonPositivePrice"])
+    assert o.submit_price(HONEST, publisher=b).ok
     aggregated_at = trio.now()
-    assert (o.state().price, o.state().publish_time) == (HONEST, aggregated_at)
+    assert (o.feed_state().price, o.feed_state().publish_time) == (HONEST, aggregated_at)
     # b falls silent; once its price is older than max_publisher_age_secs, a alone is no quorum.
     o.chain.advance(1, MAX_AGE + 1)
-    r = o.publish(2 * HONEST, publisher=a)
+    r = o.submit_price(2 * HONEST, publisher=a)
     assert r.ok and not oracle.parse_events(r.logs)[0].data.aggregated
-    feed = o.state()
+    feed = o.feed_state()
     assert (feed.price, feed.publish_time, feed.latest[0].price) == (HONEST, aggregated_at, 2 * HONEST)
-    assert o.read(o.feed, Action.TRADE).ok  # 11 s old: still within the 20 s trade guard
+    assert o.read_price(o.sol_feed, Action.TRADE).ok  # 11 s old: still within the 20 s trade guard
     o.chain.advance(1, 10)
-    failed(o.read(o.feed, Action.TRADE), E["StaleOracleTime"])
+    failed(o.read_price(o.sol_feed, Action.TRADE), E["StaleOracleTime"])
     # Once a's price is stale too, a single fresh rogue does not make a quorum either.
     o.chain.advance(1, 1)
-    assert o.publish(OFF_MARKET, publisher=trio.rogue).ok
-    assert o.state().price == HONEST
+    assert o.submit_price(OFF_MARKET, publisher=trio.rogue).ok
+    assert o.feed_state().price == HONEST
 
 
 def test_two_publishes_in_one_slot_move_the_ema_once(trio: Trio) -> None:
     o = trio.o
     a, b = trio.honest
     for k in (a, b):
-        assert o.publish(HONEST, publisher=k).ok
+        assert o.submit_price(HONEST, publisher=k).ok
     o.chain.advance(1, 5)
     now = trio.now()
-    r = o.chain.send([o.ix.publish(a.pubkey(), o.feed, 110_000_000, 10_000, now),
-                      o.ix.publish(b.pubkey(), o.feed, 120_000_000, 10_000, now)], [a, b])
+    r = o.chain.send([o.oracle.publish(a.pubkey(), o.sol_feed, 110_000_000, 10_000, now),
+                      o.oracle.publish(b.pubkey(), o.sol_feed, 120_000_000, 10_000, now)], [a, b])
     assert r.ok, r.logs
     first, second = oracle.parse_events(r.logs)
     # One 5-second step toward the first aggregate (105, conf = the 5.0 deviation of both
@@ -171,61 +177,61 @@ def test_two_publishes_in_one_slot_move_the_ema_once(trio: Trio) -> None:
     assert (second.data.agg_price, second.data.ema_price, second.data.ema_conf) == (115_000_000, *ema)
     # The next slot within the same second moves it no further.
     o.chain.advance(1, 0)
-    assert o.publish(130_000_000, at=now + 1, publisher=a).ok
-    feed = o.state()
+    assert o.submit_price(130_000_000, at=now + 1, publisher=a).ok
+    feed = o.feed_state()
     assert (feed.price, feed.ema_price, feed.ema_conf) == (125_000_000, *ema)
 
 
 # ---- finding 4: ORACLE_ADMIN creates and manages feeds -------------------------------------------
 
 def test_creating_a_feed_needs_oracle_admin_with_every_account_unchanged() -> None:
-    o = Oracle()
+    o = oracle_venue()
     stranger = o.chain.keypair()
     before = (o.chain.account(stranger.pubkey()), o.chain.account(security.CONFIG))
-    failed(o.init(by=stranger), E["MissingRole"])
-    assert o.chain.account(o.feed) is None
+    failed(o.create_feed(by=stranger), E["MissingRole"])
+    assert o.chain.account(o.sol_feed) is None
     assert (o.chain.account(stranger.pubkey()), o.chain.account(security.CONFIG)) == before
-    admin = o.oracle_admin()
-    assert o.init(by=admin).ok
-    assert o.state().authority == admin.pubkey()
+    admin = grant_oracle_admin(o.chain, o.admin)
+    assert o.create_feed(by=admin).ok
+    assert o.feed_state().authority == admin.pubkey()
 
 
-def managing(o: Oracle, who: Pubkey) -> list[Instruction]:
+def managing(o: Venue, who: Pubkey) -> list[Instruction]:
     """The feed authority's own instructions (publishers and guards change through the timelock)."""
     return [
-        o.ix.set_status(who, o.feed, oracle.STATUS_HALTED),
-        o.ix.set_authority(who, o.feed, who),
+        o.oracle.set_status(who, o.sol_feed, oracle.STATUS_HALTED),
+        o.oracle.set_authority(who, o.sol_feed, who),
     ]
 
 
 def test_a_feed_authority_that_loses_oracle_admin_loses_the_feed_and_another_admin_adopts_it() -> None:
-    o = Oracle()
-    admin = o.oracle_admin()
-    assert o.init(by=admin).ok
-    revoke_oracle_admin(o.chain, o.authority, admin)
-    before = o.snapshot()
+    o = oracle_venue()
+    admin = grant_oracle_admin(o.chain, o.admin)
+    assert o.create_feed(by=admin).ok
+    revoke_oracle_admin(o.chain, o.admin, admin)
+    before = o.raw(o.sol_feed)
     for ix in managing(o, admin.pubkey()):
         failed(o.chain.send([ix], [admin]), E["MissingRole"])
-    assert o.snapshot() == before
-    assert o.publish(HONEST).ok  # publishers are not affected
+    assert o.raw(o.sol_feed) == before
+    assert o.submit_price(HONEST).ok  # publishers are not affected
     # Any oracle admin adopts the orphaned feed, then manages it.
-    successor = o.oracle_admin()
-    assert o.chain.send([o.ix.set_authority(successor.pubkey(), o.feed, successor.pubkey())], [successor]).ok
-    assert o.state().authority == successor.pubkey()
+    successor = grant_oracle_admin(o.chain, o.admin)
+    assert o.chain.send([o.oracle.set_authority(successor.pubkey(), o.sol_feed, successor.pubkey())], [successor]).ok
+    assert o.feed_state().authority == successor.pubkey()
     for ix in managing(o, successor.pubkey()):
         assert o.chain.send([ix], [successor]).ok
     # Re-granting the old key does not give the feed back.
-    assert security.enact(o.chain, o.authority, security.Change.grant_role(security.Role.ORACLE_ADMIN, admin.pubkey())).ok
-    failed(o.chain.send([o.ix.set_status(admin.pubkey(), o.feed, oracle.STATUS_TRADING)], [admin]), E["NotAuthority"])
+    assert security.enact(o.chain, o.admin, security.Change.grant_role(security.Role.ORACLE_ADMIN, admin.pubkey())).ok
+    failed(o.chain.send([o.oracle.set_status(admin.pubkey(), o.sol_feed, oracle.STATUS_TRADING)], [admin]), E["NotAuthority"])
 
 
 def test_an_oracle_admin_cannot_adopt_a_feed_whose_authority_holds_the_role() -> None:
-    o = Oracle()
-    admin, other = o.oracle_admin(), o.oracle_admin()
-    assert o.init(by=admin).ok
-    before = o.snapshot()
-    failed(o.chain.send([o.ix.set_authority(other.pubkey(), o.feed, other.pubkey())], [other]), E["NotAuthority"])
-    assert o.snapshot() == before
+    o = oracle_venue()
+    admin, other = grant_oracle_admin(o.chain, o.admin), grant_oracle_admin(o.chain, o.admin)
+    assert o.create_feed(by=admin).ok
+    before = o.raw(o.sol_feed)
+    failed(o.chain.send([o.oracle.set_authority(other.pubkey(), o.sol_feed, other.pubkey())], [other]), E["NotAuthority"])
+    assert o.raw(o.sol_feed) == before
 
 
 # ---- randomized: the program equals the model --------------------------------------------------
@@ -264,8 +270,8 @@ def test_aggregate_equals_the_model_and_an_honest_majority_bounds_it(quorum: int
         t = now + offset
         price = rogue_price if who == 3 else honest_price
         conf = price // 2_000
-        before = o.snapshot()
-        r = o.publish(price, conf, at=t, publisher=keys[who])
+        before = o.raw(o.sol_feed)
+        r = o.submit_price(price, conf, at=t, publisher=keys[who])
         if t <= m.latest[who][2]:
             failed(r, E["NonIncreasingPublishTime"])
         elif t > now + SKEW:
@@ -281,8 +287,8 @@ def test_aggregate_equals_the_model_and_an_honest_majority_bounds_it(quorum: int
                 honest = [m.latest[i][0] for i in fresh if i != 3]
                 if 2 * len(honest) > len(fresh):
                     assert min(honest) <= m.price <= max(honest)
-            feed = o.state()
+            feed = o.feed_state()
             assert (feed.price, feed.conf, (feed.ema_price, feed.ema_conf), feed.publish_time) == (m.price, m.conf, m.ema, m.at)
             assert [(e.price, e.conf, e.publish_time) for e in feed.latest] == m.latest
             continue
-        assert o.snapshot() == before
+        assert o.raw(o.sol_feed) == before

@@ -2,7 +2,7 @@
 instruction fails with its named error (codes looked up by name in the IDL) and leaves every
 account it names as it was (owner, lamports and data compared byte for byte); the honest
 instruction then succeeds (where there is one), so the refusal came from the forged part alone. Forged variants are
-built by the functional tests' Venue (tests/test_trading_program.py) and sent with signature
+built by quantdesk.world's Venue (the functional tests' too) and sent with signature
 verification off, where a signer meta stands as signed: only the forged meta differs.
 
 What test_trading_program.py already covers is not repeated here: market re-creation, post-only
@@ -14,88 +14,30 @@ Fake sysvars are not an attack surface: qd-trading reads the Clock (and Rent) by
 (qd_runtime::sysvar), so no sysvar account is passed that could be substituted."""
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from solders.account import Account
 from solders.instruction import Instruction
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 from solders.system_program import TransferParams, transfer
 
-from quantdesk.bench.collateral import health_accounts_on
-from quantdesk.chain import TxResult
 from quantdesk.clients import collateral, security
 from quantdesk.clients import trading_state as ts
 from quantdesk.clients.security import Operation, mask
 from quantdesk.clients.trading import OrderParams, Side
-
-from program_support import failed, with_meta
-from test_trading_program import ASK, BASE, BID, E, IOC, LIMIT, MARKET, ORACLE_OFFSET, PARAMS, PRICE, REJECT, SLIDE, TICK, USDC, Trader, Venue, order
+from quantdesk.world import (ASK, BASE, BID, IMPOSTOR, IOC, LIMIT, MARKET, ORACLE_OFFSET, PARAMS, PRICE, REJECT, SLIDE, TICK, TRADING_ERRORS as E,
+                             USDC, Trader, Venue, account_meta, built, failed, forge, order, other_bump_address, refused, with_meta)
 
 PROGRAM_ID = ts.PROGRAM_ID
-IMPOSTOR = Keypair().pubkey()
-"""A program that is not QuantDesk's: it can own accounts holding any bytes."""
-OWNED = tuple[Pubkey, int, bytes] | None
 
 
 # ---------------------------------------------------------------- forging and checking
-
-def built(v: Venue, send: Callable[[], object]) -> Instruction:
-    """The one instruction a Venue helper sends, captured instead of sent (to forge from it)."""
-    sent: list[Instruction] = []
-
-    def capture(ixs: list[Instruction], *_: object, **__: object) -> TxResult:
-        sent.extend(ixs)
-        return TxResult(True, [], 0, b"", None)
-
-    v.chain.send = capture  # type: ignore[method-assign]
-    try:
-        send()
-    finally:
-        del v.chain.send
-    (ix,) = sent
-    return ix
-
-
-def state(v: Venue, keys: set[Pubkey]) -> dict[Pubkey, OWNED]:
-    accounts = {k: v.chain.account(k) for k in keys}
-    return {k: None if a is None else (a.owner, a.lamports, bytes(a.data)) for k, a in accounts.items()}
-
-
-def refused(v: Venue, ixs: list[Instruction], error: str, codes: dict[str, int] = E) -> None:
-    """`ixs` fail with `error` (a name in `codes`: qd-trading's by default) and leave every
-    account they name (but the fee payer) unchanged."""
-    keys = {m.pubkey for ix in ixs for m in ix.accounts} - {v.chain.payer.pubkey()}
-    before = state(v, keys)
-    failed(v.chain.send_unverified(ixs), codes[error])
-    assert state(v, keys) == before
-
-
-def forge(v: Venue, data: bytes, owner: Pubkey = IMPOSTOR) -> Pubkey:
-    """A new account holding `data`, owned by `owner`."""
-    address = Keypair().pubkey()
-    v.chain.set_account(address, Account(v.chain.svm.minimum_balance_for_rent_exemption(len(data)), data, owner, False, 0))
-    return address
-
-
-def place_ix(v: Venue, t: Trader, params: OrderParams) -> Instruction:
-    return built(v, lambda: v.place(t, params))
-
-
-def make_ix(v: Venue, maker: Trader, taker: Trader, order_id: int, price: int = PRICE, size: int = BASE) -> Instruction:
-    return built(v, lambda: v.place_and_make(maker, taker, order_id, price, size))
-
-
-def fill_ix(v: Venue, taker: Trader, order_id: int, makers: list[tuple[Trader, int]]) -> Instruction:
-    return built(v, lambda: v.fill(taker, order_id, makers))
-
 
 def settle_ix(v: Venue, t: Trader) -> Instruction:
     return built(v, lambda: v.settle(t))
 
 
 def close_ix(v: Venue, t: Trader) -> Instruction:
-    return v.ix.close_trading_account(t.owner.pubkey(), t.margin)
+    return v.trading.close_trading_account(t.owner.pubkey(), t.margin)
 
 
 def session_place_ix(v: Venue, t: Trader, key: Keypair, owner: Pubkey) -> Instruction:
@@ -103,72 +45,37 @@ def session_place_ix(v: Venue, t: Trader, key: Keypair, owner: Pubkey) -> Instru
     return built(v, lambda: v.place(t, order(BID, price=99 * USDC), signer=key, session=security.session_address(owner, key.pubkey())))
 
 
-def balances(t: Trader) -> Pubkey:
-    return collateral.balances_address(t.margin)
-
-
-def taker_in_auction(v: Venue) -> tuple[Trader, Trader, int]:
-    """A taker's market bid (100 -> 102 over 10 slots) two slots into its auction, and a maker
-    who may fill it at 100."""
-    taker, maker = v.trader(), v.trader()
-    order_id = v.placed_id(taker, order(BID, MARKET, IOC, price=102 * USDC))
-    v.advance(2)
-    return taker, maker, order_id
-
-
-def resting_ask_and_bid(v: Venue, maker: Trader, taker: Trader) -> tuple[int, int]:
-    """A maker's ask at 100.5 and a taker's IOC bid at 101 whose auction is over: fillable."""
-    ask = v.placed_id(maker, order(ASK, price=100_500_000))
-    bid = v.placed_id(taker, order(BID, LIMIT, IOC, price=101 * USDC))
-    v.advance(10)
-    return ask, bid
-
-
 def set_pause(v: Venue, ops: list[Operation], paused: bool, market: int = security.NO_MARKET) -> None:
     """Pauses at once; unpauses through the timelock."""
-    if paused:
-        assert v.send([v.sec.set_pause(v.admin.pubkey(), mask(ops), True, market)]).ok
-    else:
-        assert security.enact(v.chain, v.admin, security.Change.unpause(mask(ops), market)).ok
-
-
-def other_bump_address(seeds: list[bytes]) -> Pubkey:
-    """The PDA of `seeds` with the highest bump below the canonical one."""
-    bump = Pubkey.find_program_address(seeds, PROGRAM_ID)[1]
-    for other in range(bump - 1, -1, -1):
-        try:
-            return Pubkey.create_program_address([*seeds, bytes([other])], PROGRAM_ID)
-        except Exception:  # on the curve: no PDA with this bump
-            continue
-    raise AssertionError("no other bump")
+    assert v.pause(v.admin, mask(ops), paused, market).ok
 
 
 # ---------------------------------------------------------------- makers
 
 def test_a_fake_maker_trading_account_is_refused() -> None:
     v = Venue()
-    taker, maker, order_id = taker_in_auction(v)
+    taker, maker, order_id = v.taker_in_auction()
     victim = v.trader()
-    make = make_ix(v, maker, taker, order_id)
+    make = v.make_ix(maker, taker, order_id)
     # The maker's own bytes at another address, owned by another program.
-    refused(v, [with_meta(make, 3, key=forge(v, v.raw(maker.trading)))], "WrongOwner")
+    refused(v, [with_meta(make, "maker_trading_account", key=forge(v.chain, v.raw(maker.trading)))], "WrongOwner")
     # A real trading account, of another margin account: its position would take the fill.
-    refused(v, [with_meta(make, 3, key=victim.trading)], "WrongTradingAccount")
+    refused(v, [with_meta(make, "maker_trading_account", key=victim.trading)], "WrongTradingAccount")
     # The same through fill_order's maker triple.
-    ask, bid = resting_ask_and_bid(v, maker, victim)
-    fill = fill_ix(v, victim, bid, [(maker, ask)])
-    refused(v, [with_meta(fill, 13, key=forge(v, v.raw(maker.trading)))], "WrongOwner")
-    refused(v, [with_meta(fill, 13, key=taker.trading)], "WrongTradingAccount")
+    ask, bid = v.resting_ask_and_bid(maker, victim)
+    fill = v.fill_ix(victim, bid, [(maker, ask)])
+    refused(v, [with_meta(fill, remaining=1, key=forge(v.chain, v.raw(maker.trading)))], "WrongOwner")
+    refused(v, [with_meta(fill, remaining=1, key=taker.trading)], "WrongTradingAccount")
     assert v.fill(victim, bid, [(maker, ask)]).ok
 
 
 def test_a_maker_must_sign_for_its_account() -> None:
     v = Venue()
-    taker, maker, order_id = taker_in_auction(v)
-    make = make_ix(v, maker, taker, order_id)
-    refused(v, [with_meta(make, 0, signer=False)], "MissingSigner")
+    taker, maker, order_id = v.taker_in_auction()
+    make = v.make_ix(maker, taker, order_id)
+    refused(v, [with_meta(make, "maker_signer", signer=False)], "MissingSigner")
     # Someone's signature, but not the maker's owner, delegate or session key.
-    refused(v, [with_meta(make, 0, key=Keypair().pubkey())], "NotAuthorized")
+    refused(v, [with_meta(make, "maker_signer", key=Keypair().pubkey())], "NotAuthorized")
     assert v.place_and_make(maker, taker, order_id, PRICE, BASE).ok
 
 
@@ -179,9 +86,9 @@ def test_a_fake_oracle_is_refused() -> None:
     v.add_market(1, "ETH-PERP")  # another real feed, at the same price
     t = v.trader()
     feed = v.feeds[0]
-    place = place_ix(v, t, order(BID, price=99 * USDC))
-    refused(v, [with_meta(place, 5, key=forge(v, v.raw(feed)))], "WrongOracle")
-    refused(v, [with_meta(place, 5, key=v.feeds[1])], "WrongOracle")
+    place = v.place_ix(t, order(BID, price=99 * USDC))
+    refused(v, [with_meta(place, "oracle", key=forge(v.chain, v.raw(feed)))], "WrongOracle")
+    refused(v, [with_meta(place, "oracle", key=v.feeds[1])], "WrongOracle")
     # Defence in depth (no attacker can re-own the market's own address): the reader checks
     # the owner too.
     real = v.chain.account(feed)
@@ -191,23 +98,23 @@ def test_a_fake_oracle_is_refused() -> None:
     v.chain.set_account(feed, real)
     assert v.place(t, order(BID, price=99 * USDC)).ok
     # A fill at another feed's price, and a funding crank priced by another feed.
-    taker, maker, order_id = taker_in_auction(v)
-    refused(v, [with_meta(make_ix(v, maker, taker, order_id), 9, key=v.feeds[1])], "WrongOracle")
+    taker, maker, order_id = v.taker_in_auction()
+    refused(v, [with_meta(v.make_ix(maker, taker, order_id), "oracle", key=v.feeds[1])], "WrongOracle")
     assert v.place_and_make(maker, taker, order_id, PRICE, BASE).ok
     v.chain.advance(0, PARAMS.funding_period_secs)
     v.advance(1)
-    refused(v, [with_meta(built(v, v.update_funding), 2, key=v.feeds[1])], "WrongOracle")
+    refused(v, [with_meta(built(v, v.update_funding), "oracle", key=v.feeds[1])], "WrongOracle")
     assert v.update_funding().ok
 
 
 def test_a_stale_oracle_is_refused() -> None:
     v = Venue()
     v.add_market(1, "ETH-PERP")
-    taker, maker, order_id = taker_in_auction(v)
+    taker, maker, order_id = v.taker_in_auction()
     # A resting order in market 1 puts its market and feed on the taker's health list.
     assert v.place(taker, order(BID, price=99 * USDC, market=1)).ok
-    place = place_ix(v, taker, order(BID, price=98 * USDC))
-    make = make_ix(v, maker, taker, order_id)
+    place = v.place_ix(taker, order(BID, price=98 * USDC))
+    make = v.make_ix(maker, taker, order_id)
     v.chain.advance(1, 21)  # past the 20 s of the Trade and Margin guards
     refused(v, [place], "StaleOracleTime")
     refused(v, [make], "StaleOracleTime")
@@ -243,14 +150,14 @@ def test_auction_bounds_out_of_range_are_refused() -> None:
         # A resting order that does not cross runs no auction, so it takes none.
         (order(BID, price=99 * USDC, auction=(99 * USDC, 99 * USDC, 5)), "InvalidOrderType"),
     ]:
-        refused(v, [place_ix(v, t, params)], error)
+        refused(v, [v.place_ix(t, params)], error)
     assert v.place(t, ioc(BID, 102 * USDC, (PRICE, 101 * USDC, PARAMS.auction_max_slots))).ok
     assert v.place(t, ioc(ASK, 95 * USDC, (105 * USDC, 95 * USDC, PARAMS.auction_min_slots))).ok
 
 
 def test_a_reduce_only_order_cannot_increase_at_its_fill() -> None:
     v = Venue()
-    taker, maker, order_id = taker_in_auction(v)
+    taker, maker, order_id = v.taker_in_auction()
     assert v.place_and_make(maker, taker, order_id, PRICE, BASE).ok
     # Long 1: a reduce-only sell of 1 is accepted; then another sell closes the position first.
     reduce = v.placed_id(taker, order(ASK, MARKET, IOC, price=99 * USDC, reduce_only=True))
@@ -258,7 +165,7 @@ def test_a_reduce_only_order_cannot_increase_at_its_fill() -> None:
     v.advance(2)
     assert v.place_and_make(maker, taker, other, PRICE, BASE).ok
     assert v.account(taker).position(0).base == 0
-    refused(v, [make_ix(v, maker, taker, reduce)], "ReduceOnlyIncreases")
+    refused(v, [v.make_ix(maker, taker, reduce)], "ReduceOnlyIncreases")
 
 
 def test_post_only_cannot_cross_by_modification_or_offset() -> None:
@@ -267,7 +174,7 @@ def test_post_only_cannot_cross_by_modification_or_offset() -> None:
     bid = v.placed_id(t, order(BID, price=99 * USDC, post_only=REJECT))
     refused(v, [built(v, lambda: v.modify(t, bid, price=101 * USDC))], "PostOnlyCrosses")
     # An oracle-offset bid above the oracle crosses as well.
-    refused(v, [place_ix(v, t, order(BID, ORACLE_OFFSET, price=USDC, post_only=REJECT))], "PostOnlyCrosses")
+    refused(v, [v.place_ix(t, order(BID, ORACLE_OFFSET, price=USDC, post_only=REJECT))], "PostOnlyCrosses")
     # SLIDE on the bid side: one tick below the oracle.
     assert v.place(t, order(BID, price=101 * USDC, post_only=SLIDE)).ok
     assert (v.account(t).orders[-1].price, v.account(t).orders[-1].auction_slots) == (PRICE - TICK, 0)
@@ -281,8 +188,8 @@ def test_the_rate_limit_refills_after_slots_and_binds_makers() -> None:
     order_id = v.placed_id(taker, order(BID, MARKET, IOC, price=102 * USDC))
     for i in range(2):
         assert v.place(maker, order(ASK, price=(101 + i) * USDC)).ok
-    place = place_ix(v, maker, order(ASK, price=103 * USDC))
-    make = make_ix(v, maker, taker, order_id)
+    place = v.place_ix(maker, order(ASK, price=103 * USDC))
+    make = v.make_ix(maker, taker, order_id)
     refused(v, [place], "RateLimited")
     refused(v, [make], "RateLimited")
     v.advance(1)  # half a token
@@ -296,7 +203,7 @@ def test_the_rate_limit_refills_after_slots_and_binds_makers() -> None:
 
 def test_a_frozen_account_settles_but_does_not_make() -> None:
     v = Venue()
-    taker, maker, order_id = taker_in_auction(v)
+    taker, maker, order_id = v.taker_in_auction()
     assert v.place_and_make(maker, taker, order_id, PRICE, BASE).ok
     sell = v.placed_id(taker, order(ASK, MARKET, IOC, price=99 * USDC))
     v.advance(2)
@@ -306,10 +213,10 @@ def test_a_frozen_account_settles_but_does_not_make() -> None:
     assert realized > 0
     compliance = v.chain.keypair()
     assert security.enact(v.chain, v.admin, security.Change.grant_role(security.Role.COMPLIANCE, compliance.pubkey())).ok
-    assert v.send([v.sec.freeze_account(compliance.pubkey(), maker.margin, 7)], compliance).ok
+    assert v.send([v.security.freeze_account(compliance.pubkey(), maker.margin, 7)], compliance).ok
     buy = v.placed_id(taker, order(BID, MARKET, IOC, price=102 * USDC))
     v.advance(2)
-    refused(v, [make_ix(v, maker, taker, buy)], "AccountFrozen")
+    refused(v, [v.make_ix(maker, taker, buy)], "AccountFrozen")
     before = v.quote_balance(maker)
     assert v.settle(maker).ok
     assert v.quote_balance(maker) == before + realized
@@ -319,10 +226,10 @@ def test_self_trade_through_fill_order_is_refused() -> None:
     v = Venue()
     taker = v.trader()
     sibling = v.trader(owner=taker.owner, sub_id=1)
-    own, bid = resting_ask_and_bid(v, taker, taker)
+    own, bid = v.resting_ask_and_bid(taker, taker)
     sibling_ask = v.placed_id(sibling, order(ASK, price=100_500_000))
-    refused(v, [fill_ix(v, taker, bid, [(taker, own)])], "SelfTrade")
-    refused(v, [fill_ix(v, taker, bid, [(sibling, sibling_ask)])], "SelfTrade")
+    refused(v, [v.fill_ix(taker, bid, [(taker, own)])], "SelfTrade")
+    refused(v, [v.fill_ix(taker, bid, [(sibling, sibling_ask)])], "SelfTrade")
     other = v.trader()
     ask = v.placed_id(other, order(ASK, price=100_500_000))
     assert v.fill(taker, bid, [(other, ask)]).ok
@@ -335,51 +242,51 @@ def test_instructions_need_their_signers() -> None:
     t = v.trader()
     order_id = v.placed_id(t, order(BID, price=99 * USDC))
     stranger = Keypair().pubkey()
-    for ix in [
-        place_ix(v, t, order(BID, price=98 * USDC)),
-        built(v, lambda: v.modify(t, order_id, price=98 * USDC)),
-        built(v, lambda: v.cancel(t, "cancel_order", order_id)),
-        built(v, lambda: v.cancel(t, "cancel_order_by_client_id", 0)),
-        built(v, lambda: v.cancel(t, "cancel_orders", None)),
-        fill_ix(v, t, order_id, [(t, order_id)]),
-        close_ix(v, t),
-        v.ix.open_trading_account(t.owner.pubkey(), t.margin),
+    for ix, signer in [
+        (v.place_ix(t, order(BID, price=98 * USDC)), "signer"),
+        (built(v, lambda: v.modify(t, order_id, price=98 * USDC)), "signer"),
+        (built(v, lambda: v.cancel(t, "cancel_order", order_id)), "signer"),
+        (built(v, lambda: v.cancel(t, "cancel_order_by_client_id", 0)), "signer"),
+        (built(v, lambda: v.cancel(t, "cancel_orders", None)), "signer"),
+        (v.fill_ix(t, order_id, [(t, order_id)]), "filler"),
+        (close_ix(v, t), "owner"),
+        (v.trading.open_trading_account(t.owner.pubkey(), t.margin), "owner"),
     ]:
-        refused(v, [with_meta(ix, 0, signer=False)], "MissingSigner")
+        refused(v, [with_meta(ix, signer, signer=False)], "MissingSigner")
     # The fee payer signs every transaction: these are tried with another key, unsigned.
     for ix in [settle_ix(v, t), built(v, lambda: v.expire(t))]:
-        refused(v, [with_meta(ix, 0, signer=False, key=stranger)], "MissingSigner")
+        refused(v, [with_meta(ix, "signer", signer=False, key=stranger)], "MissingSigner")
     assert v.cancel(t, "cancel_order", order_id).ok
 
 
 def test_accounts_of_another_program_are_refused() -> None:
     v = Venue()
     t = v.trader()
-    place = place_ix(v, t, order(BID, price=99 * USDC))
+    place = v.place_ix(t, order(BID, price=99 * USDC))
     # trading, market, balances, quote config: each one's bytes, owned by another program.
-    for index in (3, 4, 6, 7):
-        refused(v, [with_meta(place, index, key=forge(v, v.raw(place.accounts[index].pubkey)))], "WrongOwner")
+    for name in ("trading_account", "market", "balances", "quote_config"):
+        refused(v, [with_meta(place, name, key=forge(v.chain, v.raw(account_meta(place, name).pubkey)))], "WrongOwner")
     # A margin account elsewhere is not the one the trading account belongs to.
-    refused(v, [with_meta(place, 2, key=forge(v, v.raw(t.margin)))], "WrongTradingAccount")
-    taker, maker, order_id = taker_in_auction(v)
-    make = make_ix(v, maker, taker, order_id)
-    refused(v, [with_meta(make, 2, key=forge(v, v.raw(maker.margin)))], "WrongOwner")  # the maker's margin account
-    refused(v, [with_meta(make, 8, key=forge(v, v.raw(ts.market_address(0))))], "WrongOwner")
+    refused(v, [with_meta(place, "margin_account", key=forge(v.chain, v.raw(t.margin)))], "WrongTradingAccount")
+    taker, maker, order_id = v.taker_in_auction()
+    make = v.make_ix(maker, taker, order_id)
+    refused(v, [with_meta(make, "maker_margin_account", key=forge(v.chain, v.raw(maker.margin)))], "WrongOwner")  # the maker's margin account
+    refused(v, [with_meta(make, "market", key=forge(v.chain, v.raw(ts.market_address(0))))], "WrongOwner")
     assert v.place(t, order(BID, price=99 * USDC)).ok
 
 
 def test_type_cosplay_is_refused() -> None:
     v = Venue()
     t = v.trader()
-    place = place_ix(v, t, order(BID, price=99 * USDC))
-    refused(v, [with_meta(place, 4, key=t.trading)], "WrongAccountSize")  # a TradingAccount as the PerpMarket
-    refused(v, [with_meta(place, 3, key=ts.market_address(0))], "WrongAccountSize")  # a PerpMarket as the TradingAccount
-    refused(v, [with_meta(place, 4, key=collateral.config_address(v.usdc))], "WrongOwner")  # a collateral account as the market
-    refused(v, [with_meta(place, 7, key=balances(t))], "WrongAccountSize")  # balances as the quote config
+    place = v.place_ix(t, order(BID, price=99 * USDC))
+    refused(v, [with_meta(place, "market", key=t.trading)], "WrongAccountSize")  # a TradingAccount as the PerpMarket
+    refused(v, [with_meta(place, "trading_account", key=ts.market_address(0))], "WrongAccountSize")  # a PerpMarket as the TradingAccount
+    refused(v, [with_meta(place, "market", key=collateral.config_address(v.usdc))], "WrongOwner")  # a collateral account as the market
+    refused(v, [with_meta(place, "quote_config", key=t.balances)], "WrongAccountSize")  # balances as the quote config
     # Defence in depth (only qd-trading writes its accounts, and its types differ in size): a
     # qd-trading account of the TradingAccount's size with the PerpMarket's discriminator.
-    cosplay = forge(v, ts.MARKET_DISCRIMINATOR + v.raw(t.trading)[8:], owner=PROGRAM_ID)
-    refused(v, [with_meta(place, 3, key=cosplay)], "WrongDiscriminator")
+    cosplay = forge(v.chain, ts.MARKET_DISCRIMINATOR + v.raw(t.trading)[8:], owner=PROGRAM_ID)
+    refused(v, [with_meta(place, "trading_account", key=cosplay)], "WrongDiscriminator")
     assert v.place(t, order(BID, price=99 * USDC)).ok
 
 
@@ -387,13 +294,13 @@ def test_reinitialization_is_refused() -> None:
     v = Venue()
     t = v.trader()
     v.placed_id(t, order(BID, price=99 * USDC))
-    refused(v, [v.ix.open_trading_account(t.owner.pubkey(), t.margin)], "AlreadyInitialized")
+    refused(v, [v.trading.open_trading_account(t.owner.pubkey(), t.margin)], "AlreadyInitialized")
     assert len(v.account(t).orders) == 1
     # An address pre-funded to block its creation still opens.
     blocked = v.trader(deposit=0, sub_id=1, owner=t.owner)
     assert v.send([close_ix(v, blocked)], t.owner).ok
     v.chain.svm.airdrop(blocked.trading, 1)
-    assert v.send([v.ix.open_trading_account(t.owner.pubkey(), blocked.margin)], t.owner).ok
+    assert v.send([v.trading.open_trading_account(t.owner.pubkey(), blocked.margin)], t.owner).ok
     assert v.account(blocked).next_order_id == 1
 
 
@@ -402,14 +309,14 @@ def test_only_canonical_pdas_are_created() -> None:
     v.feeds[1] = v.feeds[0]
     create = built(v, lambda: v.create_market(1, "ETH-PERP", PARAMS))
     index = (1).to_bytes(2, "little")
-    refused(v, [with_meta(create, 2, key=other_bump_address([ts.MARKET_SEED, index]))], "WrongAddress")
-    refused(v, [with_meta(create, 2, key=ts.market_address(2))], "WrongAddress")  # another index's PDA
+    refused(v, [with_meta(create, "market", key=other_bump_address([ts.MARKET_SEED, index], PROGRAM_ID))], "WrongAddress")
+    refused(v, [with_meta(create, "market", key=ts.market_address(2))], "WrongAddress")  # another index's PDA
     owner = v.chain.keypair()
     t = v.trader(owner=owner)
     assert v.send([close_ix(v, t)], owner).ok
-    open_ix = v.ix.open_trading_account(owner.pubkey(), t.margin)
-    refused(v, [with_meta(open_ix, 2, key=other_bump_address([ts.TRADING_SEED, bytes(t.margin)]))], "WrongAddress")
-    refused(v, [with_meta(open_ix, 2, key=v.trader().trading)], "WrongAddress")  # another margin account's PDA
+    open_ix = v.trading.open_trading_account(owner.pubkey(), t.margin)
+    refused(v, [with_meta(open_ix, "trading_account", key=other_bump_address([ts.TRADING_SEED, bytes(t.margin)], PROGRAM_ID))], "WrongAddress")
+    refused(v, [with_meta(open_ix, "trading_account", key=v.trader().trading)], "WrongAddress")  # another margin account's PDA
     assert v.create_market(1, "ETH-PERP", PARAMS).ok
     assert v.send([open_ix], owner).ok
 
@@ -418,32 +325,32 @@ def test_a_fake_collateral_program_is_refused() -> None:
     v = Venue()
     # qd-collateral's own code deployed at an address that is not qd-collateral.
     fake = v.chain.deploy("qd_collateral", Keypair().pubkey())
-    taker, maker, order_id = taker_in_auction(v)
-    make = make_ix(v, maker, taker, order_id)
-    refused(v, [with_meta(make, 11, key=fake)], "WrongCollateralProgram")
-    refused(v, [with_meta(make, 12, key=Keypair().pubkey())], "WrongAddress")  # not the trading authority
+    taker, maker, order_id = v.taker_in_auction()
+    make = v.make_ix(maker, taker, order_id)
+    refused(v, [with_meta(make, "collateral_program", key=fake)], "WrongCollateralProgram")
+    refused(v, [with_meta(make, "trading_authority", key=Keypair().pubkey())], "WrongAddress")  # not the trading authority
     assert v.place_and_make(maker, taker, order_id, PRICE, BASE).ok
     other = v.trader()
-    ask, bid = resting_ask_and_bid(v, maker, other)
-    refused(v, [with_meta(fill_ix(v, other, bid, [(maker, ask)]), 8, key=fake)], "WrongCollateralProgram")
-    refused(v, [with_meta(settle_ix(v, taker), 7, key=fake)], "WrongCollateralProgram")
+    ask, bid = v.resting_ask_and_bid(maker, other)
+    refused(v, [with_meta(v.fill_ix(other, bid, [(maker, ask)]), "collateral_program", key=fake)], "WrongCollateralProgram")
+    refused(v, [with_meta(settle_ix(v, taker), "collateral_program", key=fake)], "WrongCollateralProgram")
     assert v.fill(other, bid, [(maker, ask)]).ok
     assert v.settle(taker).ok
 
 
 def test_duplicate_mutable_accounts_are_refused() -> None:
     v = Venue()
-    taker, maker, order_id = taker_in_auction(v)
-    make = make_ix(v, maker, taker, order_id)
-    refused(v, [with_meta(make, 3, key=taker.trading)], "DuplicateAccount")  # maker trading == taker trading
-    refused(v, [with_meta(make, 4, key=balances(taker))], "DuplicateAccount")  # one balances account for both
-    refused(v, [with_meta(make, 10, key=balances(maker))], "DuplicateAccount")  # balances as the quote config
+    taker, maker, order_id = v.taker_in_auction()
+    make = v.make_ix(maker, taker, order_id)
+    refused(v, [with_meta(make, "maker_trading_account", key=taker.trading)], "DuplicateAccount")  # maker trading == taker trading
+    refused(v, [with_meta(make, "maker_balances", key=taker.balances)], "DuplicateAccount")  # one balances account for both
+    refused(v, [with_meta(make, "quote_config", key=maker.balances)], "DuplicateAccount")  # balances as the quote config
     assert v.place_and_make(maker, taker, order_id, PRICE, BASE).ok
     other = v.trader()
-    first, bid = resting_ask_and_bid(v, maker, other)
+    first, bid = v.resting_ask_and_bid(maker, other)
     second = v.placed_id(maker, order(ASK, price=100_500_000))
-    refused(v, [fill_ix(v, other, bid, [(maker, first), (maker, second)])], "DuplicateAccount")
-    refused(v, [with_meta(settle_ix(v, taker), 4, key=taker.trading)], "DuplicateAccount")
+    refused(v, [v.fill_ix(other, bid, [(maker, first), (maker, second)])], "DuplicateAccount")
+    refused(v, [with_meta(settle_ix(v, taker), "balances", key=taker.trading)], "DuplicateAccount")
     assert v.fill(other, bid, [(maker, first)]).ok
 
 
@@ -452,22 +359,22 @@ def test_a_trading_account_serves_only_its_margin_account() -> None:
     victim, attacker = v.trader(), v.trader()
     v.placed_id(victim, order(BID, price=99 * USDC))
     # The attacker signs for its own margin account and names the victim's trading account.
-    refused(v, [with_meta(place_ix(v, attacker, order(BID, price=98 * USDC)), 3, key=victim.trading)], "WrongTradingAccount")
-    refused(v, [with_meta(built(v, lambda: v.cancel(attacker, "cancel_orders", None)), 3, key=victim.trading)], "WrongTradingAccount")
+    refused(v, [with_meta(v.place_ix(attacker, order(BID, price=98 * USDC)), "trading_account", key=victim.trading)], "WrongTradingAccount")
+    refused(v, [with_meta(built(v, lambda: v.cancel(attacker, "cancel_orders", None)), "trading_account", key=victim.trading)], "WrongTradingAccount")
     settle = settle_ix(v, victim)
-    refused(v, [with_meta(settle, 2, key=attacker.margin)], "WrongTradingAccount")
+    refused(v, [with_meta(settle, "margin_account", key=attacker.margin)], "WrongTradingAccount")
     # The victim's PnL into the attacker's balances.
-    refused(v, [with_meta(settle, 4, key=balances(attacker))], "BalancesMismatch")
+    refused(v, [with_meta(settle, "balances", key=attacker.balances)], "BalancesMismatch")
     assert v.settle(victim).ok
 
 
 def test_a_closed_trading_account_cannot_be_used_or_revived() -> None:
     v = Venue()
-    taker, maker, order_id = taker_in_auction(v)
+    taker, maker, order_id = v.taker_in_auction()
     assert v.place_and_make(maker, taker, order_id, PRICE, BASE).ok
     refused(v, [close_ix(v, taker)], "TradingAccountNotEmpty")  # a position, no orders
     t = v.trader()
-    close, place = close_ix(v, t), place_ix(v, t, order(BID, price=99 * USDC))
+    close, place = close_ix(v, t), v.place_ix(t, order(BID, price=99 * USDC))
     rent = v.chain.lamports(t.trading)
     revive = transfer(TransferParams(from_pubkey=v.admin.pubkey(), to_pubkey=t.trading, lamports=rent))
     # Closed and refunded in one transaction: the account is the System program's, not revived.
@@ -476,7 +383,7 @@ def test_a_closed_trading_account_cannot_be_used_or_revived() -> None:
     refused(v, [place], "WrongOwner")
     refused(v, [built(v, lambda: v.cancel(t, "cancel_orders", None))], "WrongOwner")
     # Opening again starts a new account.
-    assert v.send([v.ix.open_trading_account(t.owner.pubkey(), t.margin)], t.owner).ok
+    assert v.send([v.trading.open_trading_account(t.owner.pubkey(), t.margin)], t.owner).ok
     assert (v.account(t).next_order_id, v.account(t).seq) == (1, 1)
 
 
@@ -485,12 +392,12 @@ def test_health_accounts_cannot_hide_a_position() -> None:
     v.add_market(1, "ETH-PERP")
     t = v.trader(deposit=1_000 * USDC)
     assert v.place(t, order(BID, price=99 * USDC, size=80 * BASE, market=1)).ok
-    place = place_ix(v, t, order(BID, price=99 * USDC, size=10 * BASE))
+    place = v.place_ix(t, order(BID, price=99 * USDC, size=10 * BASE))
     metas = list(place.accounts)
     refused(v, [Instruction(PROGRAM_ID, bytes(place.data), metas[:-2])], "NotEnoughAccounts")
     refused(v, [Instruction(PROGRAM_ID, bytes(place.data), metas + [metas[-1]])], "TooManyAccounts")
-    refused(v, [with_meta(place, 9, key=ts.market_address(0))], "MarketMismatch")
-    refused(v, [with_meta(place, 10, key=v.feeds[0])], "WrongOracle")
+    refused(v, [with_meta(place, remaining=0, key=ts.market_address(0))], "MarketMismatch")
+    refused(v, [with_meta(place, remaining=1, key=v.feeds[0])], "WrongOracle")
     assert v.place(t, order(BID, price=99 * USDC, size=10 * BASE)).ok
     # Counted, market 1's 80 SOL of bids leave no room for 20 more.
     failed(v.place(t, order(BID, price=99 * USDC, size=20 * BASE)), E["InsufficientHealth"])
@@ -501,12 +408,12 @@ def test_health_accounts_cannot_hide_a_position() -> None:
 def test_pauses_stop_their_operations_but_not_cancels() -> None:
     v = Venue()
     v.add_market(1, "ETH-PERP")
-    taker, maker, order_id = taker_in_auction(v)
+    taker, maker, order_id = v.taker_in_auction()
     resting = v.placed_id(maker, order(ASK, price=101 * USDC))
-    place = place_ix(v, taker, order(BID, price=99 * USDC))
+    place = v.place_ix(taker, order(BID, price=99 * USDC))
     set_pause(v, [Operation.PLACE_ORDER], True)
     refused(v, [place], "Paused")
-    refused(v, [place_ix(v, taker, order(BID, price=99 * USDC, market=1))], "Paused")
+    refused(v, [v.place_ix(taker, order(BID, price=99 * USDC, market=1))], "Paused")
     refused(v, [built(v, lambda: v.modify(maker, resting, price=102 * USDC))], "Paused")
     set_pause(v, [Operation.PLACE_ORDER], False)
     set_pause(v, [Operation.PLACE_ORDER], True, market=0)
@@ -514,17 +421,17 @@ def test_pauses_stop_their_operations_but_not_cancels() -> None:
     assert v.place(taker, order(BID, price=99 * USDC, market=1)).ok
     set_pause(v, [Operation.PLACE_ORDER], False, market=0)
     set_pause(v, [Operation.FILL], True)
-    refused(v, [make_ix(v, maker, taker, order_id)], "Paused")
+    refused(v, [v.make_ix(maker, taker, order_id)], "Paused")
     set_pause(v, [Operation.FILL], False)
     set_pause(v, [Operation.FILL], True, market=0)
-    refused(v, [make_ix(v, maker, taker, order_id)], "Paused")
+    refused(v, [v.make_ix(maker, taker, order_id)], "Paused")
     set_pause(v, [Operation.FILL], False, market=0)
     assert v.place_and_make(maker, taker, order_id, PRICE, BASE).ok
     other = v.trader()
     bid = v.placed_id(other, order(BID, LIMIT, IOC, price=101 * USDC))
     v.advance(10)
     set_pause(v, [Operation.FILL], True)
-    refused(v, [fill_ix(v, other, bid, [(maker, resting)])], "Paused")
+    refused(v, [v.fill_ix(other, bid, [(maker, resting)])], "Paused")
     set_pause(v, [Operation.FILL], False)
     v.chain.advance(0, PARAMS.funding_period_secs)
     v.advance(1)
@@ -547,16 +454,16 @@ def test_a_session_key_places_only_within_its_scope_and_markets() -> None:
     owner = t.owner.pubkey()
     expires = v.chain.clock.unix_timestamp + 3_600
     cancel_only, other_market, good = v.chain.keypair(), v.chain.keypair(), v.chain.keypair()
-    assert v.send([v.sec.create_session(owner, cancel_only.pubkey(), security.SCOPE_CANCEL, 1, 10**12, expires, 10**13),
-                   v.sec.create_session(owner, other_market.pubkey(), security.SCOPE_PLACE, 1 << 1, 10**12, expires, 10**13),
-                   v.sec.create_session(owner, good.pubkey(), security.ALL_SCOPES, 1, 10**12, expires, 10**13)], t.owner).ok
+    assert v.send([v.security.create_session(owner, cancel_only.pubkey(), security.SCOPE_CANCEL, 1, 10**12, expires, 10**13),
+                   v.security.create_session(owner, other_market.pubkey(), security.SCOPE_PLACE, 1 << 1, 10**12, expires, 10**13),
+                   v.security.create_session(owner, good.pubkey(), security.ALL_SCOPES, 1, 10**12, expires, 10**13)], t.owner).ok
     refused(v, [session_place_ix(v, t, cancel_only, owner)], "SessionScope")
     refused(v, [session_place_ix(v, t, other_market, owner)], "SessionMarket")
     # A session of another owner for the same key, and the key with no session at all.
     stranger = v.trader()
-    assert v.send([v.sec.create_session(stranger.owner.pubkey(), good.pubkey(), security.ALL_SCOPES, 1, 10**12, expires, 10**13)], stranger.owner).ok
+    assert v.send([v.security.create_session(stranger.owner.pubkey(), good.pubkey(), security.ALL_SCOPES, 1, 10**12, expires, 10**13)], stranger.owner).ok
     refused(v, [session_place_ix(v, t, good, stranger.owner.pubkey())], "SessionMismatch")
-    refused(v, [with_meta(session_place_ix(v, t, good, owner), 8, key=PROGRAM_ID)], "NotAuthorized")
+    refused(v, [with_meta(session_place_ix(v, t, good, owner), "session", key=PROGRAM_ID)], "NotAuthorized")
     result = v.send([session_place_ix(v, t, good, owner)], good)
     assert result.ok, result.logs
     assert v.events(result)[0].data.actor == 2
@@ -568,8 +475,8 @@ def test_a_delegate_places_but_does_not_withdraw_or_close() -> None:
     delegate = v.chain.keypair()
     assert v.send([v.core.set_delegate(t.owner.pubkey(), t.margin, delegate.pubkey())], t.owner).ok
     assert v.place(t, order(BID, price=99 * USDC), signer=delegate).ok
-    health = health_accounts_on(v.chain, t.margin)
-    withdraw = v.cix.withdraw(delegate.pubkey(), t.margin, v.usdc, USDC, health)
+    health = v.health(t.margin)
+    withdraw = v.collateral.withdraw(delegate.pubkey(), t.margin, v.usdc, USDC, health)
     refused(v, [withdraw], "DelegateNotPermitted")
-    refused(v, [v.ix.close_trading_account(delegate.pubkey(), t.margin)], "NotOwner")
-    assert v.send([v.cix.withdraw(t.owner.pubkey(), t.margin, v.usdc, USDC, health)], t.owner).ok
+    refused(v, [v.trading.close_trading_account(delegate.pubkey(), t.margin)], "NotOwner")
+    assert v.send([v.collateral.withdraw(t.owner.pubkey(), t.margin, v.usdc, USDC, health)], t.owner).ok

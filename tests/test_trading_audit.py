@@ -1,21 +1,18 @@
 """The audit findings against qd-trading and qd-collateral (step 6), each performed as the
 review described it: the attack is refused by name with every account it names unchanged, and
-the honest variant still works. Accounts and instructions come from the functional tests' Venue
-and the attack tests' `refused` / `built` helpers."""
+the honest variant still works. Accounts, instructions and the `refused` / `built` helpers come
+from quantdesk.world."""
 from __future__ import annotations
 
 from solders.instruction import AccountMeta, Instruction
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
-from quantdesk.bench.collateral import health_accounts_on
 from quantdesk.clients import collateral, idl, oracle, security, trading
 from quantdesk.chain import TxResult
 from quantdesk.clients.trading import MarketStatus
-
-from program_support import Nonce, with_meta
-from test_trading_attacks import built, fill_ix, make_ix, refused
-from test_trading_program import ASK, BASE, BID, IOC, LIMIT, MARKET, PARAMS, PRICE, TICK, USDC, Trader, Venue, order, params
+from quantdesk.world import (ASK, BASE, BID, IOC, LIMIT, MARKET, PARAMS, PRICE, TICK, USDC, Nonce, Trader, Venue, built, order, params, refused,
+                             with_meta)
 
 COLLATERAL_E = idl.error_codes(collateral.NAME)
 SECURITY_E = idl.error_codes(security.NAME)
@@ -46,7 +43,7 @@ def test_a_maker_flipping_at_the_auction_bound_is_health_checked() -> None:
     maker, colluder = v.trader(deposit=1_000 * USDC), v.trader(deposit=3_000 * USDC)
     long_90(v, maker, colluder)
     buy = market_order(v, colluder, BID, 180 * BASE, 95 * USDC, 105 * USDC)
-    refused(v, [make_ix(v, maker, colluder, buy, 95 * USDC, 180 * BASE)], "MakerInsufficientHealth")
+    refused(v, [v.make_ix(maker, colluder, buy, 95 * USDC, 180 * BASE)], "MakerInsufficientHealth")
     # A maker with the collateral to carry it flips at the same price.
     rich, other = v.trader(deposit=5_000 * USDC), v.trader(deposit=5_000 * USDC)
     long_90(v, rich, other)
@@ -60,12 +57,12 @@ def test_a_reduction_below_initial_health_may_not_lower_it() -> None:
     frees) sells half at the bottom of the colluder's bid auction: its initial health would
     fall, refused; selling at the oracle raises it and is accepted (the way out stays open)."""
     v = Venue()
-    assert v.govern(v.ix.set_market_params(0, params(init_margin_bps=400, maint_margin_bps=200))).ok
+    assert v.govern(v.trading.set_market_params(0, params(init_margin_bps=400, maint_margin_bps=200))).ok
     maker, colluder = v.trader(deposit=700 * USDC), v.trader(deposit=3_000 * USDC)
     long_90(v, maker, colluder)
     v.advance(1, price=95 * USDC)  # 90 x -5 = -450: equity 250 against a 342 initial margin
     buy = market_order(v, colluder, BID, 45 * BASE, 90_250_000, 95 * USDC)
-    refused(v, [make_ix(v, maker, colluder, buy, 90_250_000, 45 * BASE)], "MakerInsufficientHealth")
+    refused(v, [v.make_ix(maker, colluder, buy, 90_250_000, 45 * BASE)], "MakerInsufficientHealth")
     v.advance(1, price=95 * USDC)
     buy = market_order(v, colluder, BID, 45 * BASE, 95 * USDC, 95 * USDC)
     assert v.place_and_make(maker, colluder, buy, 95 * USDC, 45 * BASE).ok
@@ -82,7 +79,7 @@ def test_a_taker_flip_in_fill_order_is_health_checked() -> None:
     bid = v.placed_id(other, order(BID, size=180 * BASE, price=95 * USDC))
     ask = v.placed_id(taker, order(ASK, MARKET, IOC, size=180 * BASE, price=95 * USDC, auction=(PRICE, 95 * USDC, 2)))
     v.advance(3, price=102 * USDC)
-    refused(v, [fill_ix(v, taker, ask, [(other, bid)])], "TakerInsufficientHealth")
+    refused(v, [v.fill_ix(taker, ask, [(other, bid)])], "TakerInsufficientHealth")
     # At an oracle of 100 the same flip keeps initial health >= 0.
     v.advance(1)
     assert v.fill(taker, ask, [(other, bid)]).ok
@@ -134,10 +131,10 @@ def test_a_delegates_order_is_filled_only_near_the_oracle_and_not_by_its_own_acc
     high_id = int.from_bytes(high.return_data, "little")
     assert v.account(victim).orders[0].actor == security.Actor.DELEGATE
     colluder = v.trader()
-    refused(v, [make_ix(v, colluder, victim, high_id, 105 * USDC, 10 * BASE)], "DelegatedPriceOutOfBand")
+    refused(v, [v.make_ix(colluder, victim, high_id, 105 * USDC, 10 * BASE)], "DelegatedPriceOutOfBand")
     fair = v.place(victim, order(BID, MARKET, IOC, size=10 * BASE, price=101 * USDC, auction=(PRICE, 101 * USDC, 10)), signer=delegate)
     fair_id = int.from_bytes(fair.return_data, "little")
-    refused(v, [make_ix(v, own, victim, fair_id, PRICE, 10 * BASE)], "AgentSelfDealing")
+    refused(v, [v.make_ix(own, victim, fair_id, PRICE, 10 * BASE)], "AgentSelfDealing")
     assert v.place_and_make(colluder, victim, fair_id, PRICE, 10 * BASE).ok
 
 
@@ -146,12 +143,12 @@ def test_a_session_makers_notional_counts_at_the_fill_price() -> None:
     0.01: its notional is counted at the fill price, refused; 5 SOL (500) is accepted and spent."""
     v = Venue()
     t, taker = v.trader(), v.trader()
-    key, session = v.session_for(t, 1_000 * USDC, 10_000 * USDC)
+    key, session = v.session_for(t.owner, 1_000 * USDC, 10_000 * USDC)
     bid = bid_in_auction(v, taker, PRICE, size=50 * BASE)
     ix = built(v, lambda: v.place_and_make(t, taker, bid, TICK, 50 * BASE, signer=key, session=session))
     refused(v, [ix], "SessionNotional")
     assert v.place_and_make(t, taker, bid, TICK, 5 * BASE, signer=key, session=session).ok
-    assert v.sec_session(session).spent == 500 * USDC
+    assert v.session_state(session).spent == 500 * USDC
 
 
 def test_a_session_key_cannot_trade_its_principal_off_market_or_against_its_own_account() -> None:
@@ -161,7 +158,7 @@ def test_a_session_key_cannot_trade_its_principal_off_market_or_against_its_own_
     Near the oracle against an unrelated taker it trades."""
     v = Venue()
     victim = v.trader()
-    key, session = v.session_for(victim, 5_000 * USDC, 50_000 * USDC)
+    key, session = v.session_for(victim.owner, 5_000 * USDC, 50_000 * USDC)
     own = v.trader(owner=key)
     bid = bid_in_auction(v, own, PRICE, size=10 * BASE)
     refused(v, [built(v, lambda: v.place_and_make(victim, own, bid, PRICE, 10 * BASE, signer=key, session=session))], "AgentSelfDealing")
@@ -171,7 +168,7 @@ def test_a_session_key_cannot_trade_its_principal_off_market_or_against_its_own_
             "DelegatedPriceOutOfBand")
     fair = bid_in_auction(v, colluder, PRICE, size=10 * BASE)
     assert v.place_and_make(victim, colluder, fair, PRICE, 10 * BASE, signer=key, session=session).ok
-    assert v.sec_session(session).spent == 1_000 * USDC
+    assert v.session_state(session).spent == 1_000 * USDC
 
 
 def test_a_delegates_taker_order_cannot_be_filled_by_its_own_resting_order() -> None:
@@ -187,7 +184,7 @@ def test_a_delegates_taker_order_cannot_be_filled_by_its_own_resting_order() -> 
     honest = v.trader()
     fair = v.placed_id(honest, order(ASK, size=BASE, price=100_300_000))
     v.advance(11)
-    refused(v, [fill_ix(v, victim, bid, [(own, ask)])], "AgentSelfDealing")
+    refused(v, [v.fill_ix(victim, bid, [(own, ask)])], "AgentSelfDealing")
     assert v.fill(victim, bid, [(honest, fair)]).ok
     assert v.account(victim).position(0).base == BASE
 
@@ -199,7 +196,7 @@ def test_a_delegate_that_modifies_an_order_answers_for_it() -> None:
     v = Venue()
     victim, delegate, own = v.delegated()
     ask = v.placed_id(victim, order(ASK, size=BASE, price=100_300_000))
-    modify = v.ix.modify_order(delegate.pubkey(), victim.margin, 0, v.feeds[0], v.usdc, ask, v.health(victim, 0), price=100_200_000)
+    modify = v.trading.modify_order(delegate.pubkey(), victim.margin, 0, v.feeds[0], v.usdc, ask, v.health(victim.margin, 0), price=100_200_000)
     assert v.send([modify], delegate).ok
     (o,) = v.account(victim).orders
     assert (o.order_id, o.actor, o.signer) == (ask, security.Actor.DELEGATE, delegate.pubkey())
@@ -220,15 +217,15 @@ def test_only_qd_tradings_authority_records_session_fills() -> None:
     burn (or a forged signer to reset) a session's budget is refused, the session unchanged."""
     v = Venue()
     t = v.trader()
-    _, session = v.session_for(t, 1_000 * USDC, 2_000 * USDC)
+    _, session = v.session_for(t.owner, 1_000 * USDC, 2_000 * USDC)
     stranger = v.chain.keypair()
 
     def record(signer: Pubkey) -> Instruction:
-        return v.sec._ix("record_session_fill", 500 * USDC, accounts={"trading_authority": signer, "session": session})
+        return v.security._ix("record_session_fill", 500 * USDC, accounts={"trading_authority": signer, "session": session})
 
     refused(v, [record(stranger.pubkey())], "NotTradingAuthority", SECURITY_E)
-    refused(v, [with_meta(record(trading.AUTHORITY), 0, signer=False)], "MissingSigner", SECURITY_E)
-    assert v.sec_session(session).spent == 0
+    refused(v, [with_meta(record(trading.AUTHORITY), "trading_authority", signer=False)], "MissingSigner", SECURITY_E)
+    assert v.session_state(session).spent == 0
 
 
 def test_a_sessions_fills_are_capped_by_its_budget() -> None:
@@ -238,7 +235,7 @@ def test_a_sessions_fills_are_capped_by_its_budget() -> None:
     unchanged. A fill without the order's Session account is refused too."""
     v = Venue()
     t, maker = v.trader(), v.trader()
-    key, session = v.session_for(t, 600 * USDC, 1_000 * USDC)
+    key, session = v.session_for(t.owner, 600 * USDC, 1_000 * USDC)
     bids = []
     for _ in range(2):
         placed = v.place(t, order(BID, LIMIT, IOC, size=5 * BASE, price=100_500_000, auction=(PRICE, 100_500_000, 2)), signer=key, session=session)
@@ -246,11 +243,11 @@ def test_a_sessions_fills_are_capped_by_its_budget() -> None:
         bids.append(int.from_bytes(placed.return_data, "little"))
     asks = [v.placed_id(maker, order(ASK, size=5 * BASE, price=100_400_000)) for _ in range(2)]
     v.advance(3)
-    without = v.ix.fill_order(v.admin.pubkey(), t.margin, 0, v.feeds[0], v.usdc, bids[0], [(maker.margin, asks[0])], v.health(t, 0), [v.health(maker, 0)])
+    without = v.trading.fill_order(v.admin.pubkey(), t.margin, 0, v.feeds[0], v.usdc, bids[0], [(maker.margin, asks[0])], v.health(t.margin, 0), [v.health(maker.margin, 0)])
     refused(v, [without], "SessionRequired")
     assert v.fill(t, bids[0], [(maker, asks[0])]).ok
-    assert v.sec_session(session).spent == 502 * USDC
-    refused(v, [fill_ix(v, t, bids[1], [(maker, asks[1])])], "SessionBudgetExceeded")
+    assert v.session_state(session).spent == 502 * USDC
+    refused(v, [v.fill_ix(t, bids[1], [(maker, asks[1])])], "SessionBudgetExceeded")
 
 
 def test_an_agents_out_of_band_resting_order_is_skipped_by_fill_order() -> None:
@@ -284,7 +281,7 @@ def test_the_leverage_limit_applies_to_place_and_make() -> None:
     maker, taker = v.trader(), v.trader(deposit=100_000 * USDC)
     assert v.send([v.core.set_limits(maker.owner.pubkey(), maker.margin, max_leverage_x100=200)], maker.owner).ok
     sell = market_order(v, taker, ASK, 800 * BASE, PRICE, 95 * USDC)
-    refused(v, [make_ix(v, maker, taker, sell, PRICE, 800 * BASE)], "LeverageExceeded")
+    refused(v, [v.make_ix(maker, taker, sell, PRICE, 800 * BASE)], "LeverageExceeded")
     assert v.place_and_make(maker, taker, sell, PRICE, 190 * BASE).ok
 
 
@@ -312,7 +309,7 @@ def test_close_and_reopen_does_not_reset_the_rate_limit() -> None:
         assert v.place(t, order(BID, price=(90 + i) * USDC)).ok
     assert not v.place(t, order(BID, price=80 * USDC)).ok
     assert v.cancel(t, "cancel_orders", None).ok
-    reopen: list[Instruction] = [v.ix.close_trading_account(t.owner.pubkey(), t.margin), v.ix.open_trading_account(t.owner.pubkey(), t.margin)]
+    reopen: list[Instruction] = [v.trading.close_trading_account(t.owner.pubkey(), t.margin), v.trading.open_trading_account(t.owner.pubkey(), t.margin)]
     refused(v, reopen, "RateLimitRefilling")
     v.chain.advance(3, 1)
     assert v.send(reopen, t.owner).ok
@@ -325,23 +322,23 @@ def test_balances_close_only_once_positions_are_gone() -> None:
     closes its balances: refused (PositionsOpen), since the position's losses and settlement
     need them; once flat, settled and closed, the balances close."""
     v = Venue()
-    assert v.govern(v.ix.set_market_params(0, params(upnl_init_weight_bps=10_000))).ok
+    assert v.govern(v.trading.set_market_params(0, params(upnl_init_weight_bps=10_000))).ok
     t, other = v.trader(deposit=1_000 * USDC), v.trader()
     long_90(v, t, other)
     for price in (110, 120, 120):  # in steps the oracle's EMA-deviation guard accepts
         v.advance(40, price=price * USDC)
     # +1,800 unrealized (full weight) against a 1,080 initial margin
-    withdraw = v.cix.withdraw(t.owner.pubkey(), t.margin, v.usdc, v.quote_balance(t), health_accounts_on(v.chain, t.margin))
+    withdraw = v.collateral.withdraw(t.owner.pubkey(), t.margin, v.usdc, v.quote_balance(t), v.health(t.margin))
     assert v.send([withdraw], t.owner).ok
     assert v.quote_balance(t) == 0
-    refused(v, [v.cix.close_balances(t.owner.pubkey(), t.margin)], "PositionsOpen", COLLATERAL_E)
+    refused(v, [v.collateral.close_balances(t.owner.pubkey(), t.margin)], "PositionsOpen", COLLATERAL_E)
     # Honest exit: close the position, settle the PnL, withdraw it, then everything closes.
     sell = market_order(v, t, ASK, 90 * BASE, 120 * USDC, 114 * USDC)
     assert v.place_and_make(other, t, sell, 120 * USDC, 90 * BASE).ok
     assert v.settle(t).ok
-    withdraw = v.cix.withdraw(t.owner.pubkey(), t.margin, v.usdc, v.quote_balance(t), health_accounts_on(v.chain, t.margin))
+    withdraw = v.collateral.withdraw(t.owner.pubkey(), t.margin, v.usdc, v.quote_balance(t), v.health(t.margin))
     assert v.send([withdraw], t.owner).ok
-    closing = v.send([v.ix.close_trading_account(t.owner.pubkey(), t.margin), v.cix.close_balances(t.owner.pubkey(), t.margin)], t.owner)
+    closing = v.send([v.trading.close_trading_account(t.owner.pubkey(), t.margin), v.collateral.close_balances(t.owner.pubkey(), t.margin)], t.owner)
     assert closing.ok, closing.logs
 
 
@@ -393,7 +390,7 @@ def proposal_count(v: Venue) -> int:
 def propose(v: Venue, proposer: Keypair, target: Instruction) -> tuple[Pubkey, TxResult]:
     """`target` proposed by `proposer`: the proposal's address and the result."""
     n = proposal_count(v)
-    return security.proposal_address(n), v.send([v.sec.propose_instruction(proposer.pubkey(), n, target)], proposer)
+    return security.proposal_address(n), v.send([v.security.propose_instruction(proposer.pubkey(), n, target)], proposer)
 
 
 def test_market_risk_parameters_change_only_through_the_timelock() -> None:
@@ -407,27 +404,27 @@ def test_market_risk_parameters_change_only_through_the_timelock() -> None:
     v.add_market(1, "ETH-PERP")
     risk = v.chain.keypair()
     assert security.enact(v.chain, v.admin, security.Change.grant_role(security.Role.RISK_MANAGER, risk.pubkey())).ok
-    loose = v.ix.set_market_params(0, params(init_margin_bps=100, maint_margin_bps=50))
+    loose = v.trading.set_market_params(0, params(init_margin_bps=100, maint_margin_bps=50))
     # Signed by the key itself in the timelock's place.
     refused(v, [Instruction(loose.program_id, loose.data, [AccountMeta(risk.pubkey(), True, False), *loose.accounts[1:]])], "NotTimelock")
     stranger = v.chain.keypair()
-    refused(v, [v.sec.propose_instruction(stranger.pubkey(), proposal_count(v), loose)], "MissingRole", SECURITY_E)
-    listing = v.ix.create_market(risk.pubkey(), 2, "BTC-PERP", v.feeds[0], PARAMS)
-    refused(v, [v.sec.propose_instruction(risk.pubkey(), proposal_count(v), listing)], "UnsupportedTarget", SECURITY_E)
+    refused(v, [v.security.propose_instruction(stranger.pubkey(), proposal_count(v), loose)], "MissingRole", SECURITY_E)
+    listing = v.trading.create_market(risk.pubkey(), 2, "BTC-PERP", v.feeds[0], PARAMS)
+    refused(v, [v.security.propose_instruction(risk.pubkey(), proposal_count(v), listing)], "UnsupportedTarget", SECURITY_E)
     proposal, result = propose(v, risk, loose)
     assert result.ok, result.logs
-    refused(v, [v.sec.execute_routed(proposal, loose)], "TimelockNotReady", SECURITY_E)
+    refused(v, [v.security.execute_routed(proposal, loose)], "TimelockNotReady", SECURITY_E)
     v.chain.advance(1, security.LOCAL_TIMELOCK_DELAY)
-    other_market = v.ix.set_market_params(1, params(init_margin_bps=100, maint_margin_bps=50))
-    refused(v, [v.sec.execute_routed(proposal, other_market)], "InvalidProposalAccounts", SECURITY_E)
+    other_market = v.trading.set_market_params(1, params(init_margin_bps=100, maint_margin_bps=50))
+    refused(v, [v.security.execute_routed(proposal, other_market)], "InvalidProposalAccounts", SECURITY_E)
     assert security.enact(v.chain, v.admin, security.Change.revoke_role(security.Role.RISK_MANAGER, risk.pubkey())).ok
-    refused(v, [v.sec.execute_routed(proposal, loose)], "ProposerLostAuthority", SECURITY_E)
+    refused(v, [v.security.execute_routed(proposal, loose)], "ProposerLostAuthority", SECURITY_E)
     # The honest path: a risk manager's proposal, cancellable by any ADMIN until it runs.
     assert security.enact(v.chain, v.admin, security.Change.grant_role(security.Role.RISK_MANAGER, risk.pubkey())).ok
     cancelled, result = propose(v, risk, loose)
-    assert v.send([v.sec.cancel_proposal(v.admin.pubkey(), cancelled)]).ok
+    assert v.send([v.security.cancel_proposal(v.admin.pubkey(), cancelled)]).ok
     v.chain.advance(1, security.LOCAL_TIMELOCK_DELAY)
-    refused(v, [v.sec.execute_routed(cancelled, loose)], "ProposalCancelled", SECURITY_E)
+    refused(v, [v.security.execute_routed(cancelled, loose)], "ProposalCancelled", SECURITY_E)
     assert v.market().init_margin_bps == PARAMS.init_margin_bps
     assert v.govern(loose, risk).ok
     assert (v.market().init_margin_bps, v.market().maint_margin_bps) == (100, 50)
@@ -438,11 +435,11 @@ def privileged(v: Venue) -> list[tuple[str, Instruction]]:
     the admin (super-admin: every role, the feeds' authority) would sign it."""
     admin = v.admin.pubkey()
     return [
-        ("create_market", v.ix.create_market(admin, 5, "AVAX-PERP", v.feeds[0], PARAMS)),
-        ("set_market_status", v.ix.set_market_status(admin, 0, v.feeds[0], MarketStatus.REDUCE_ONLY)),
-        ("create_collateral", v.cix.create_collateral(admin, v.chain.create_mint(9), v.feeds[0], collateral.Params(8_000, 9_000, 10**15))),
-        ("initialize_feed", v.oracle_ix.initialize_feed(admin, "AVAX/USD", -6, 30, [v.publisher.pubkey()])),
-        ("set_status", v.oracle_ix.set_status(admin, v.feeds[0], oracle.STATUS_HALTED)),
+        ("create_market", v.trading.create_market(admin, 5, "AVAX-PERP", v.feeds[0], PARAMS)),
+        ("set_market_status", v.trading.set_market_status(admin, 0, v.feeds[0], MarketStatus.REDUCE_ONLY)),
+        ("create_collateral", v.collateral.create_collateral(admin, v.chain.create_mint(9), v.feeds[0], collateral.Params(8_000, 9_000, 10**15))),
+        ("initialize_feed", v.oracle.initialize_feed(admin, "AVAX/USD", -6, 30, [v.publisher.pubkey()])),
+        ("set_status", v.oracle.set_status(admin, v.feeds[0], oracle.STATUS_HALTED)),
         ("set_max_sub_accounts", v.core.set_max_sub_accounts(admin, 3)),
     ]
 

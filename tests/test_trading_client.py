@@ -26,11 +26,10 @@ from quantdesk.clients.errors import ProgramError
 from quantdesk.clients.trading_state import Order, PerpMarket, Position, TradingAccount, market_address, trading_address
 from quantdesk.localnet import run_in_background
 from quantdesk.localnet.controls_client import ValidatorClock
+from quantdesk.world import BASE, USDC
 
 ROOT = Path(__file__).resolve().parents[1]
 E = idl.error_codes(trading.NAME)
-USDC = 10**6
-BASE = 10**9
 TICK = 10_000  # 0.01
 LOT = 100_000  # 0.0001 base: tick * lot = 1e9
 PARAMS = MarketParams(TICK, LOT, LOT, 1_000, 500, 0, 10_000, 10_000, 5, -2, 10**6 * BASE, 1, 10, 100, 500, 20, 3_600, 100, 100, 10 * BASE, 50)

@@ -36,17 +36,16 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from solders.pubkey import Pubkey
 
-from quantdesk.bench import collateral as collateral_reads
 from quantdesk.chain import TxResult
-from quantdesk.clients import collateral, health, oracle
+from quantdesk.clients import collateral, health
 from quantdesk.clients.security import Actor
 from quantdesk.clients import trading_state as ts
 from quantdesk.clients.trading import (FLAG_POST_ONLY, FLAG_REDUCE_ONLY, AuctionParams, CancelReason, OrderParams, auction_price, expired, in_auction,
                                       maker_price, round_to_tick)
 from quantdesk.clients.trading_state import Order, PerpMarket, Position, TradingAccount
 
-from test_trading_program import (ASK, BASE, BID, E, FOK, GTC, GTT, IOC, LIMIT, MARKET, NONE, ORACLE_OFFSET, PARAMS, PRICE, REJECT, SLIDE, USDC,
-                                  Venue, order)
+from quantdesk.world import (ASK, BASE, BID, FOK, GTC, GTT, IOC, LIMIT, MARKET, NONE, ORACLE_OFFSET, PARAMS, PRICE, REJECT, SLIDE, USDC,
+                             TRADING_ERRORS as E, Venue, order)
 
 EXAMPLES = 30
 ACTIONS_PER_EXAMPLE = 80
@@ -154,16 +153,12 @@ class Run:
 
     def __init__(self) -> None:
         v = self.v = Venue()
-        admin = v.admin.pubkey()
-        assert v.send([v.oracle_ix.initialize_feed(admin, "ETH-PERP", -6, 30, [v.publisher.pubkey()])]).ok
-        v.feeds[1] = oracle.feed_address("ETH-PERP")
-        v.publish(ETH_PRICE, 1)
-        assert v.create_market(1, "ETH-PERP", ETH_PARAMS).ok
-        for change in [v.ix.set_market_params(0, SOL_PARAMS)] + [v.ix.set_market_oracle(m, v.feeds[m], GUARDS) for m in (0, 1)]:
+        v.add_market(1, "ETH-PERP", ETH_PRICE, ETH_PARAMS)
+        for change in [v.trading.set_market_params(0, SOL_PARAMS)] + [v.trading.set_market_oracle(m, v.feeds[m], GUARDS) for m in (0, 1)]:
             assert v.govern(change).ok
         self.traders = [v.trader(deposit=d) for d in DEPOSITS]
         self.prices = {0: PRICE, 1: ETH_PRICE}
-        self.quote_config = collateral_reads.config_on(v.chain, v.usdc)
+        self.quote_config = v.collateral_config(v.usdc)
         self.protocol_start = v.protocol_balance()
         self.funding_settlements = 0
         self.steps = 0
@@ -180,7 +175,7 @@ class Run:
         v.chain.advance(slots, slots)
         now = v.chain.clock.unix_timestamp
         for m, price in self.prices.items():
-            assert v.send([v.oracle_ix.publish(v.publisher.pubkey(), v.feeds[m], price, price // 10_000, now)], v.publisher).ok
+            assert v.send([v.oracle.publish(v.publisher.pubkey(), v.feeds[m], price, price // 10_000, now)], v.publisher).ok
 
     def addresses(self) -> list[Pubkey]:
         return ([t.trading for t in self.traders] + [collateral.balances_address(t.margin) for t in self.traders] + [ts.market_address(m) for m in (0, 1)]

@@ -6,235 +6,17 @@ refusal. Instructions come from clients/trading's builders, health lists from it
 health_accounts."""
 from __future__ import annotations
 
-import dataclasses
-from typing import Any
-
-from solders.instruction import AccountMeta, Instruction
 from solders.keypair import Keypair
-from solders.pubkey import Pubkey
 
-from quantdesk.bench import collateral as collateral_reads
-from quantdesk.chain import Chain, TxResult
-from quantdesk.clients import collateral, core, idl, oracle, security, token, trading
+from quantdesk.clients import collateral, idl, security, trading
 from quantdesk.clients import trading_state as ts
-from quantdesk.clients.collateral import Params
 from quantdesk.clients.security import Role
-from quantdesk.clients.trading import AuctionParams, MakerParams, MarketParams, MarketStatus, OrderKind, OrderParams, PostOnly, Side, TimeInForce
-
-from program_support import failed, feed_of_revoked_admin, with_meta
+from quantdesk.chain import TxResult
+from quantdesk.clients.trading import MarketParams, MarketStatus
+from quantdesk.world import (ASK, BASE, BID, FOK, GTC, GTT, IOC, LIMIT, LOT, MARKET, ORACLE_OFFSET, PARAMS, PRICE, REJECT, SLIDE, TICK, USDC,
+                             Venue, failed, feed_of_revoked_admin, order, params, with_meta)
 
 E = idl.error_codes(trading.NAME)
-T0 = 1_700_000_000
-USDC = 10**6
-BASE = 10**9
-PRICE = 100 * USDC
-TICK = 10_000
-LOT = 1_000_000
-
-BID, ASK = Side.BID, Side.ASK
-MARKET, LIMIT, ORACLE_OFFSET = OrderKind.MARKET, OrderKind.LIMIT, OrderKind.ORACLE_OFFSET
-GTC, IOC, FOK, GTT = TimeInForce.GTC, TimeInForce.IOC, TimeInForce.FOK, TimeInForce.GTT
-NONE, REJECT, SLIDE = PostOnly.NONE, PostOnly.REJECT, PostOnly.SLIDE
-
-PARAMS = MarketParams(
-    tick_size=TICK, lot_size=LOT, min_order_size=10 * LOT, init_margin_bps=1_000, maint_margin_bps=500, size_margin_factor=0,
-    upnl_init_weight_bps=5_000, upnl_maint_weight_bps=10_000, taker_fee_bps=10, maker_fee_bps=-2, max_open_interest=1_000 * BASE,
-    auction_min_slots=2, auction_default_slots=10, auction_max_slots=60, auction_max_deviation_bps=500, post_auction_slots=20,
-    funding_period_secs=3_600, funding_max_rate_bps=100, mark_band_bps=100, mark_depth_base=10 * BASE, delegated_band_bps=50,
-)
-
-
-def params(**changes: int) -> MarketParams:
-    return dataclasses.replace(PARAMS, **changes)
-
-
-def order(side: Side = BID, kind: OrderKind = LIMIT, tif: TimeInForce = GTC, size: int = BASE, price: int = PRICE, *, market: int = 0,
-          post_only: PostOnly = NONE, reduce_only: bool = False, client_id: int = 0, expiry_ts: int = 0,
-          auction: tuple[int, int, int] | None = None) -> OrderParams:
-    return OrderParams(market, side, size, price, kind, tif, post_only, reduce_only, client_id, expiry_ts,
-                       None if auction is None else AuctionParams(*auction))
-
-
-@dataclasses.dataclass
-class Trader:
-    owner: Keypair
-    margin: Pubkey
-
-    @property
-    def trading(self) -> Pubkey:
-        return ts.trading_address(self.margin)
-
-
-class Venue:
-    """qd-security, qd-core, qd-oracle and qd-collateral initialized, USDC listed as the quote,
-    a SOL/USD feed at 100 and market 0 (SOL-PERP) on it."""
-
-    def __init__(self) -> None:
-        self.chain = Chain(unix_timestamp=T0)
-        self.ix = trading.TradingInstructions()
-        self.cix = collateral.CollateralInstructions()
-        self.sec = security.SecurityInstructions()
-        self.core = core.CoreInstructions()
-        self.oracle_ix = oracle.OracleInstructions()
-        self.admin = self.chain.payer
-        self.usdc = self.chain.create_mint(6)
-        assert self.send([self.sec.initialize(self.admin.pubkey(), timelock_delay=security.LOCAL_TIMELOCK_DELAY),
-                          self.core.initialize(self.admin.pubkey(), self.usdc)]).ok
-        assert self.send([self.cix.create_collateral(self.admin.pubkey(), self.usdc, None, Params(10_000, 10_000, 10**15))]).ok
-        self.publisher = self.chain.keypair()
-        self.feeds: dict[int, Pubkey] = {}
-        self.add_market(0, "SOL-PERP")
-
-    # -- set-up
-    def send(self, ixs: list[Instruction], *signers: Keypair) -> TxResult:
-        return self.chain.send(ixs, signers)
-
-    def govern(self, ix: Instruction, proposer: Keypair | None = None) -> TxResult:
-        """A timelocked change `ix` proposed by `proposer` (the admin, who holds every role, by
-        default), executed after the delay."""
-        return security.enact_instruction(self.chain, proposer or self.admin, ix)
-
-    def add_market(self, index: int, symbol: str, price: int = PRICE) -> None:
-        feed = oracle.feed_address(symbol)
-        assert self.send([self.oracle_ix.initialize_feed(self.admin.pubkey(), symbol, -6, 30, [self.publisher.pubkey()])]).ok
-        self.feeds[index] = feed
-        self.publish(price, index)
-        result = self.create_market(index, symbol, PARAMS)
-        assert result.ok, result.logs
-
-    def create_market(self, index: int, symbol: str, p: MarketParams, signer: Keypair | None = None) -> TxResult:
-        s = signer or self.admin
-        return self.send([self.ix.create_market(s.pubkey(), index, symbol, self.feeds.get(index, self.feeds[0]), p)], s)
-
-    def publish(self, price: int, index: int = 0) -> None:
-        """A fresh price for market `index`'s feed (one slot and one second later)."""
-        self.chain.advance(1, 1)
-        result = self.send([self.oracle_ix.publish(self.publisher.pubkey(), self.feeds[index], price, price // 10_000, self.chain.clock.unix_timestamp)],
-                           self.publisher)
-        assert result.ok, result.logs
-
-    def advance(self, slots: int, price: int = PRICE) -> None:
-        """`slots` slots later, with a fresh price for every market."""
-        self.chain.advance(max(slots - 1, 0), max(slots - 1, 0))
-        for index in self.feeds:
-            self.publish(price, index)
-
-    def trader(self, deposit: int = 10_000 * USDC, sub_id: int = 0, owner: Keypair | None = None) -> Trader:
-        o = owner or self.chain.keypair()
-        margin = core.margin_account_address(o.pubkey(), sub_id)
-        assert self.send([self.core.create_margin_account(o.pubkey(), sub_id), self.cix.open_balances(o.pubkey(), margin),
-                          self.ix.open_trading_account(o.pubkey(), margin)], o).ok
-        if deposit:
-            ata = token.associated_address(o.pubkey(), self.usdc)
-            if self.chain.account(ata) is None:
-                assert self.send([token.create_associated_account(self.admin.pubkey(), o.pubkey(), self.usdc)]).ok
-            assert self.send([token.mint_to_instruction(self.usdc, ata, self.admin.pubkey(), deposit)]).ok
-            assert self.send([self.cix.deposit(o.pubkey(), margin, self.usdc, deposit)], o).ok
-        return Trader(o, margin)
-
-    def delegated(self) -> tuple[Trader, Keypair, Trader]:
-        """A victim with 10,000 USDC whose trade-only delegate also owns a margin account."""
-        victim, delegate = self.trader(), self.chain.keypair()
-        assert self.send([self.core.set_delegate(victim.owner.pubkey(), victim.margin, delegate.pubkey())], victim.owner).ok
-        return victim, delegate, self.trader(owner=delegate)
-
-    def session_for(self, t: Trader, max_notional: int, budget: int) -> tuple[Keypair, Pubkey]:
-        """A session key for `t`'s owner, placing in market 0 within `max_notional` per order and
-        `budget` over its life, for an hour."""
-        key = self.chain.keypair()
-        expires = self.chain.clock.unix_timestamp + 3_600
-        assert self.send([self.sec.create_session(t.owner.pubkey(), key.pubkey(), security.SCOPE_PLACE, 1, max_notional, expires, budget)], t.owner).ok
-        return key, security.session_address(t.owner.pubkey(), key.pubkey())
-
-    def set_status(self, status: MarketStatus, signer: Keypair | None = None) -> TxResult:
-        s = signer or self.admin
-        return self.send([self.ix.set_market_status(s.pubkey(), 0, self.feeds[0], status)], s)
-
-    # -- reads
-    def raw(self, address: Pubkey) -> bytes:
-        account = self.chain.account(address)
-        return bytes(account.data) if account is not None else b""
-
-    def market(self, index: int = 0) -> ts.PerpMarket:
-        return ts.decode_market(self.raw(ts.market_address(index)))
-
-    def account(self, t: Trader) -> ts.TradingAccount:
-        return ts.decode_trading_account(self.raw(t.trading))
-
-    def sec_session(self, address: Pubkey) -> security.Session:
-        return security.decode_session(address, self.raw(address))
-
-    def quote_balance(self, t: Trader) -> int:
-        return collateral_reads.balances_on(self.chain, t.margin).balance_of(self.usdc)
-
-    def protocol_balance(self) -> int:
-        return collateral_reads.config_on(self.chain, self.usdc).protocol_balance
-
-    def health(self, t: Trader, market: int) -> list[AccountMeta]:
-        """`t`'s health list for an instruction in `market`, from the chain's current state."""
-        balances = collateral_reads.balances_on(self.chain, t.margin)
-        configs = {e.mint: collateral_reads.config_on(self.chain, e.mint) for e in balances.entries}
-        acct = self.account(t)
-        return trading.health_accounts(balances, configs, acct, {p.market_index: self.market(p.market_index) for p in acct.positions}, market)
-
-    # -- instructions
-    def place(self, t: Trader, p: OrderParams, signer: Keypair | None = None, session: Pubkey | None = None) -> TxResult:
-        s = signer or t.owner
-        ix = self.ix.place_order(s.pubkey(), t.margin, p, self.feeds.get(p.market_index, self.feeds[0]), self.usdc,
-                                 self.health(t, p.market_index), session)
-        return self.send([ix], s)
-
-    def placed_id(self, t: Trader, p: OrderParams) -> int:
-        result = self.place(t, p)
-        assert result.ok, result.logs
-        return int.from_bytes(result.return_data, "little")
-
-    def modify(self, t: Trader, order_id: int, price: int | None = None, size: int | None = None, market: int = 0) -> TxResult:
-        ix = self.ix.modify_order(t.owner.pubkey(), t.margin, market, self.feeds[market], self.usdc, order_id, self.health(t, market), price, size)
-        return self.send([ix], t.owner)
-
-    def cancel(self, t: Trader, name: str, *args: Any, signer: Keypair | None = None) -> TxResult:
-        s = signer or t.owner
-        return self.send([getattr(self.ix, name)(s.pubkey(), t.margin, *args)], s)
-
-    def place_and_make(self, maker: Trader, taker: Trader, taker_order_id: int, price: int, size: int, market: int = 0,
-                       signer: Keypair | None = None, session: Pubkey | None = None) -> TxResult:
-        """`signer` (the maker's owner by default) may be its delegate, or a session key with `session`."""
-        s = signer or maker.owner
-        ix = self.ix.place_and_make(s.pubkey(), maker.margin, taker.margin, market, self.feeds[market], self.usdc, taker_order_id,
-                                    MakerParams(price, size), self.health(maker, market), self.health(taker, market), session,
-                                    trading.order_session(self.account(taker), taker_order_id))
-        return self.send([ix], s)
-
-    def fill(self, taker: Trader, taker_order_id: int, makers: list[tuple[Trader, int]], market: int = 0) -> TxResult:
-        filler = self.chain.keypair()
-        ix = self.ix.fill_order(filler.pubkey(), taker.margin, market, self.feeds[market], self.usdc, taker_order_id,
-                                [(m.margin, i) for m, i in makers], self.health(taker, market), [self.health(m, market) for m, _ in makers],
-                                trading.order_session(self.account(taker), taker_order_id),
-                                [trading.order_session(self.account(m), i) for m, i in makers])
-        return self.send([ix], filler)
-
-    def update_funding(self, market: int = 0) -> TxResult:
-        return self.send([self.ix.update_funding(market, self.feeds[market])])
-
-    def settle(self, t: Trader, market: int = 0) -> TxResult:
-        return self.send([self.ix.settle_pnl(self.admin.pubkey(), t.margin, market, self.usdc)])
-
-    def expire(self, t: Trader) -> TxResult:
-        return self.send([self.ix.expire_orders(self.admin.pubkey(), t.margin)])
-
-    def events(self, result: TxResult) -> list[Any]:
-        return trading.parse_events(result.logs)
-
-    def check_invariants(self, traders: list[Trader], market: int = 0) -> None:
-        """Zero-sum positions and PnL, fees and the quote config's protocol balance."""
-        m = self.market(market)
-        positions = [p for t in traders for p in self.account(t).positions if p.market_index == market]
-        assert sum(p.base for p in positions if p.base > 0) == m.open_interest_long
-        assert sum(-p.base for p in positions if p.base < 0) == m.open_interest_short
-        assert sum(p.quote_entry + p.realized_pnl for p in positions) + m.total_pnl_settled - m.total_funding_settled == 0
-        assert sum(self.account(t).fees_paid for t in traders) == m.total_fees
-        assert self.protocol_balance() == m.total_fees - m.total_pnl_settled
 
 
 # ---------------------------------------------------------------- markets
@@ -268,12 +50,12 @@ def test_listing_a_market_on_a_feed_whose_authority_is_not_an_oracle_admin_is_re
     market1, market0 = ts.market_address(1), ts.market_address(0)
     before = (v.chain.account(market1), v.chain.account(market0))
     failed(v.create_market(1, "ETH-PERP", PARAMS), E["UntrustedFeedAuthority"])
-    failed(v.govern(v.ix.set_market_oracle(0, v.feeds[1], collateral.DEFAULT_GUARDS)), E["UntrustedFeedAuthority"])
+    failed(v.govern(v.trading.set_market_oracle(0, v.feeds[1], collateral.DEFAULT_GUARDS)), E["UntrustedFeedAuthority"])
     assert (v.chain.account(market1), v.chain.account(market0)) == before and before[0] is None
     # Honest listing: once a current oracle admin holds the feed.
-    assert v.send([v.oracle_ix.set_authority(v.admin.pubkey(), v.feeds[1], v.admin.pubkey())]).ok
+    assert v.send([v.oracle.set_authority(v.admin.pubkey(), v.feeds[1], v.admin.pubkey())]).ok
     assert v.create_market(1, "ETH-PERP", PARAMS).ok
-    assert v.govern(v.ix.set_market_oracle(0, v.feeds[1], collateral.DEFAULT_GUARDS)).ok
+    assert v.govern(v.trading.set_market_oracle(0, v.feeds[1], collateral.DEFAULT_GUARDS)).ok
     assert v.market().oracle == v.feeds[1]
 
 
@@ -281,11 +63,11 @@ def test_settlement_reads_the_median_of_a_multi_publisher_feed() -> None:
     v = Venue()
     honest, rogue = v.chain.keypair(), v.chain.keypair()
     keys = [v.publisher.pubkey(), honest.pubkey(), rogue.pubkey()]
-    assert v.govern(v.oracle_ix.set_publishers(v.feeds[0], keys, 2)).ok
+    assert v.govern(v.oracle.set_publishers(v.feeds[0], keys, 2)).ok
     v.chain.advance(1, 1)
     now = v.chain.clock.unix_timestamp
     quotes = [(v.publisher, 101_234_567), (honest, 101_254_567), (rogue, 10 * PRICE)]
-    assert v.send([v.oracle_ix.publish(k.pubkey(), v.feeds[0], p, p // 10_000, now) for k, p in quotes], v.publisher, honest, rogue).ok
+    assert v.send([v.oracle.publish(k.pubkey(), v.feeds[0], p, p // 10_000, now) for k, p in quotes], v.publisher, honest, rogue).ok
     assert v.set_status(2).ok  # type: ignore[arg-type]
     assert v.market().settlement_price == 101_250_000  # the median 101.254567, rounded down to a tick
 
@@ -296,7 +78,7 @@ def test_params_status_and_oracle_changes_need_their_roles() -> None:
     assert security.enact(v.chain, v.admin, security.Change.grant_role(Role.RISK_MANAGER, risk.pubkey())).ok
 
     def set_params(signer: Keypair, p: MarketParams) -> TxResult:
-        return v.govern(v.ix.set_market_params(0, p), signer)
+        return v.govern(v.trading.set_market_params(0, p), signer)
 
     def set_status(signer: Keypair, status: int) -> TxResult:
         return v.set_status(status, signer)  # type: ignore[arg-type]
@@ -315,7 +97,7 @@ def test_params_status_and_oracle_changes_need_their_roles() -> None:
     assert (m.status, m.settlement_price) == (2, 101_230_000)
     failed(set_status(v.admin, 0), E["MarketSettled"])
     failed(set_params(v.admin, PARAMS), E["MarketSettled"])
-    failed(v.govern(v.ix.set_market_oracle(0, v.feeds[0], collateral.DEFAULT_GUARDS), risk), E["MissingRole"])
+    failed(v.govern(v.trading.set_market_oracle(0, v.feeds[0], collateral.DEFAULT_GUARDS), risk), E["MissingRole"])
 
 
 # ---------------------------------------------------------------- orders
@@ -349,8 +131,8 @@ def test_order_parameter_refusals() -> None:
     failed(v.place(t, order(BID, tif=IOC, price=101 * USDC, auction=(PRICE, 101 * USDC, 1))), E["AuctionDurationOutOfRange"])
     failed(v.place(t, order(BID, tif=IOC, price=101 * USDC, auction=(90 * USDC, 101 * USDC, 5))), E["AuctionOutOfBounds"])
     # An order in market 1 with market 0's accounts.
-    ix = v.ix.place_order(t.owner.pubkey(), t.margin, order(market=1), v.feeds[0], v.usdc, [])
-    failed(v.send([with_meta(ix, 4, key=ts.market_address(0))], t.owner), E["WrongMarket"])
+    ix = v.trading.place_order(t.owner.pubkey(), t.margin, order(market=1), v.feeds[0], v.usdc, [])
+    failed(v.send([with_meta(ix, "market", key=ts.market_address(0))], t.owner), E["WrongMarket"])
 
 
 def test_post_only_slide_reprices_behind_the_oracle() -> None:
@@ -597,7 +379,7 @@ def test_settlement_closes_positions_at_the_settlement_price() -> None:
 def test_trading_account_closes_only_when_empty() -> None:
     v = Venue()
     t = v.trader()
-    close = v.ix.close_trading_account(t.owner.pubkey(), t.margin)
+    close = v.trading.close_trading_account(t.owner.pubkey(), t.margin)
     order_id = v.placed_id(t, order(BID, price=90 * USDC))
     failed(v.send([close], t.owner), E["TradingAccountNotEmpty"])
     assert v.cancel(t, "cancel_order", order_id).ok
@@ -617,7 +399,7 @@ def test_frozen_accounts_cancel_but_do_not_trade_and_cancels_skip_the_rate_limit
     failed(v.place(t, order(BID, price=90 * USDC)), E["RateLimited"])
     # Cancels take no token.
     assert v.cancel(t, "cancel_order", ids[0]).ok
-    assert v.send([v.sec.freeze_account(compliance.pubkey(), t.margin, 7)], compliance).ok
+    assert v.send([v.security.freeze_account(compliance.pubkey(), t.margin, 7)], compliance).ok
     v.advance(5)
     failed(v.place(t, order(BID, price=90 * USDC)), E["AccountFrozen"])
     assert v.cancel(t, "cancel_orders", None).ok
@@ -633,7 +415,7 @@ def test_delegate_and_session_place_orders_within_their_limits() -> None:
     assert result.ok, result.logs
     assert v.events(result)[0].data.actor == 1
     expires = v.chain.clock.unix_timestamp + 3_600
-    assert v.send([v.sec.create_session(t.owner.pubkey(), key.pubkey(), security.SCOPE_PLACE, 1, 95 * USDC, expires, 950 * USDC)], t.owner).ok
+    assert v.send([v.security.create_session(t.owner.pubkey(), key.pubkey(), security.SCOPE_PLACE, 1, 95 * USDC, expires, 950 * USDC)], t.owner).ok
     session = security.session_address(t.owner.pubkey(), key.pubkey())
     result = v.place(t, order(BID, price=90 * USDC), signer=key, session=session)
     assert result.ok, result.logs
@@ -664,7 +446,7 @@ def test_reduce_only_market_and_account_limits() -> None:
 
 def test_open_interest_cap_and_maker_health() -> None:
     v = Venue()
-    assert v.govern(v.ix.set_market_params(0, params(max_open_interest=BASE))).ok
+    assert v.govern(v.trading.set_market_params(0, params(max_open_interest=BASE))).ok
     taker, maker, poor = v.trader(), v.trader(), v.trader(deposit=5 * USDC)
     buy = v.placed_id(taker, order(BID, MARKET, IOC, price=101 * USDC, size=2 * BASE, auction=(PRICE, 101 * USDC, 10)))
     v.advance(2)

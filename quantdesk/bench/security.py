@@ -8,7 +8,8 @@ from solders.keypair import Keypair
 from quantdesk.bench.cu import CuTable
 from quantdesk.chain import Chain
 from quantdesk.clients import core, security
-from quantdesk.clients.security import ALL_SCOPES, LOCAL_TIMELOCK_DELAY, Action, Change, Operation, Role, decode_config
+from quantdesk.clients.security import ALL_SCOPES, LOCAL_TIMELOCK_DELAY, Action, Change, Operation, Role
+from quantdesk.world import security_config_on
 
 TARGETS = {"check_action_session": 1_500}
 
@@ -23,7 +24,7 @@ def measure() -> CuTable:
 
     def enact(name: str, change: bytes, proposer: Keypair = admin) -> None:
         """Proposes and executes `change`, recording both (the wait costs nothing on-chain)."""
-        proposal_id = decode_config(bytes(chain.account(security.CONFIG).data)).proposal_count  # type: ignore[union-attr]
+        proposal_id = security_config_on(chain).proposal_count
         table.record(f"propose_{name}", chain.send([ix.propose(proposer.pubkey(), proposal_id, change)], [proposer]))
         chain.advance(seconds=LOCAL_TIMELOCK_DELAY)
         table.record(f"execute_{name}", chain.send([ix.execute_proposal(security.proposal_address(proposal_id))]))
@@ -46,7 +47,7 @@ def measure() -> CuTable:
     table.record("set_pause", chain.send([ix.set_pause(risk[3].pubkey(), Operation.FILL.bit, True, market=5)], [risk[3]]))
     enact("unpause", Change.unpause(Operation.FILL.bit, market=5))
     enact("set_rate_limit", Change.set_rate_limit(20, 500))
-    pending = decode_config(bytes(chain.account(security.CONFIG).data)).proposal_count  # type: ignore[union-attr]
+    pending = security_config_on(chain).proposal_count
     chain.send([ix.propose(admin.pubkey(), pending, Change.set_rate_limit(1, 1))])
     table.record("cancel_proposal", chain.send([ix.cancel_proposal(admin.pubkey(), security.proposal_address(pending))]))
 
@@ -56,7 +57,7 @@ def measure() -> CuTable:
     council = security.approval_set_address(admin.pubkey(), 0)
     security.enact(chain, admin, Change.propose_super_admin(council))
     chain.send([ix.accept_super_admin(members[0].pubkey(), council)], [members[0]])
-    proposal_id = decode_config(bytes(chain.account(security.CONFIG).data)).proposal_count  # type: ignore[union-attr]
+    proposal_id = security_config_on(chain).proposal_count
     proposal = security.proposal_address(proposal_id)
     table.record("propose_by_member", chain.send([ix.propose(members[0].pubkey(), proposal_id, Change.set_timelock_delay(5), council)], [members[0]]))
     table.record("approve_proposal", chain.send([ix.approve_proposal(members[1].pubkey(), proposal, council)], [members[1]]))

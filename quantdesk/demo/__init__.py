@@ -20,13 +20,13 @@ async def run() -> int:
         try:
             authority = Keypair()
             await fund(connection, authority)
-            desk = await access.run(connection, node.rpc_url, authority)
+            actors = await access.run(connection, node.rpc_url, authority)
             print()
-            publishers = await oracle.run(OracleClient(Provider(connection, Wallet(authority))), desk.oracle_admin)
+            publishers = await oracle.run(OracleClient(Provider(connection, Wallet(authority))), actors.oracle_admin)
             print()
-            symbols = await collateral.run(connection, authority, desk, publishers)
+            symbols = await collateral.run(connection, authority, actors, publishers)
             print()
-            await trading.run(connection, node.rpc_url, authority, desk, publishers, symbols)
+            await trading.run(connection, node.rpc_url, authority, actors, publishers, symbols)
         finally:
             await connection.close()
     print("\nlocal validator stopped")

@@ -22,11 +22,11 @@ from quantdesk.clients.security import (
     LOCAL_TIMELOCK_DELAY, NO_MARKET, SCOPE_CANCEL, SCOPE_PLACE, Action, AuditAction, Change, Operation, Role, SecurityClient,
 )
 from quantdesk.demo.common import fund, refused, usd
+from quantdesk.world import USDC, Desk
 from quantdesk.localnet.controls_client import ValidatorClock
 
 SOL_PERP, BTC_PERP, ETH_PERP = 0, 1, 2
 MARKET_NAMES = {SOL_PERP: "SOL-PERP", BTC_PERP: "BTC-PERP", ETH_PERP: "ETH-PERP", NO_MARKET: "-"}
-USDC = 1_000_000
 
 
 def short(key: Pubkey | None) -> str:
@@ -73,19 +73,17 @@ class AccessDemo:
 
 
 @dataclass(frozen=True)
-class Desk:
-    """What later demo parts build on: the venue's quote mint, its admin and the desk's accounts."""
+class Actors:
+    """What later demo parts build on: the venue's quote mint, its admin and oracle admin, and the
+    desk (master, sub-account 1 'alpha' whose delegate is the trader, sub-account 2 'hedge')."""
 
     quote_mint: Pubkey
     admin: Keypair
     oracle_admin: Keypair
-    owner: Keypair
-    delegate: Keypair
-    master: Pubkey
-    alpha: Pubkey
+    desk: Desk
 
 
-async def run(connection: AsyncClient, rpc_url: str, super_admin: Keypair) -> Desk:
+async def run(connection: AsyncClient, rpc_url: str, super_admin: Keypair) -> Actors:
     d = AccessDemo(connection, rpc_url, super_admin)
     # The clock moves only by warps meanwhile, so "before the delay has passed" is exact.
     await d.clock.call("qd_pauseClock")
@@ -95,7 +93,7 @@ async def run(connection: AsyncClient, rpc_url: str, super_admin: Keypair) -> De
         await d.clock.call("qd_resumeClock")
 
 
-async def _run(d: AccessDemo, connection: AsyncClient, super_admin: Keypair) -> Desk:
+async def _run(d: AccessDemo, connection: AsyncClient, super_admin: Keypair) -> Actors:
     print("== qd-security and qd-core: roles, accounts, delegates, sessions, pauses, freezes ==")
     await fund(connection, d.admin, d.risk, d.compliance, d.oracle_admin, d.desk, d.trader, d.session_key, sol=2)
     quote = Keypair()
@@ -215,4 +213,4 @@ async def _run(d: AccessDemo, connection: AsyncClient, super_admin: Keypair) -> 
     await d.core.close(d.desk, 2)
     print(f"\nclosed the empty sub-account 'hedge' (rent back to the desk); "
           f"the desk now has {len(await d.core.fetch_margin_accounts(d.desk.pubkey()))} margin accounts")
-    return Desk(quote.pubkey(), d.admin, d.oracle_admin, d.desk, d.trader, master, alpha)
+    return Actors(quote.pubkey(), d.admin, d.oracle_admin, Desk(d.desk, {0: master, 1: alpha, 2: hedge}, d.trader))

@@ -5,27 +5,29 @@ is computed off-chain with the engine's Python mirror and checked against the pr
 `view_health`; the vaults hold exactly the balances."""
 from __future__ import annotations
 
+import dataclasses
+
 from anchorpy import Provider, Wallet
 from solana.rpc.async_api import AsyncClient
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
 from quantdesk.clients import collateral, oracle, token
-from quantdesk.clients.collateral import CollateralClient, Params
+from quantdesk.clients.collateral import CollateralClient
 from quantdesk.clients.oracle import OracleClient
-from quantdesk.demo.access import Desk
+from quantdesk.demo.access import Actors
 from quantdesk.demo.common import fund, refused
+from quantdesk.world import QUOTE_PARAMS, SOL, SOL_PARAMS, USDC
 
-USDC, SOL = 10**6, 10**9
 SOL_FEED = "SOL/USD"
 
 
-async def run(connection: AsyncClient, super_admin: Keypair, desk: Desk, publishers: list[Keypair]) -> dict[Pubkey, str]:
+async def run(connection: AsyncClient, super_admin: Keypair, actors: Actors, publishers: list[Keypair]) -> dict[Pubkey, str]:
     """Returns the listed mints' symbols (later parts print the same tables)."""
     print("== qd-collateral: cross-collateral deposits, withdrawals, transfers and health ==")
     client = CollateralClient(Provider(connection, Wallet(super_admin)))
     feeds = OracleClient(client.program.provider)
-    owner = desk.owner
+    owner, master, alpha = actors.desk.owner, actors.desk.master, actors.desk.accounts[1]
     await fund(connection, owner, sol=2)
 
     async def fresh_price() -> None:
@@ -37,11 +39,11 @@ async def run(connection: AsyncClient, super_admin: Keypair, desk: Desk, publish
     rent = (await connection.get_minimum_balance_for_rent_exemption(token.MINT_LEN)).value
     sol_mint = Keypair()
     await client.send(token.create_mint(super_admin.pubkey(), sol_mint.pubkey(), super_admin.pubkey(), 9, rent), [sol_mint])
-    usdc, sol = desk.quote_mint, sol_mint.pubkey()
+    usdc, sol = actors.quote_mint, sol_mint.pubkey()
     symbols = {usdc: "USDC", sol: "SOL"}
-    await client.send([client.ix.create_collateral(desk.admin.pubkey(), usdc, None, Params(10_000, 10_000, 10**9 * USDC)),
-                       client.ix.create_collateral(desk.admin.pubkey(), sol, oracle.feed_address(SOL_FEED), Params(8_000, 9_000, 10**6 * SOL, 5_000 * SOL))],
-                      [desk.admin])
+    await client.send([client.ix.create_collateral(actors.admin.pubkey(), usdc, None, QUOTE_PARAMS),
+                       client.ix.create_collateral(actors.admin.pubkey(), sol, oracle.feed_address(SOL_FEED), dataclasses.replace(SOL_PARAMS, account_cap=5_000 * SOL))],
+                      [actors.admin])
     for mint in (usdc, sol):
         c = await client.fetch_config(mint)
         oracle_name = "fixed at 1 (quote)" if c.oracle is None else f"{SOL_FEED} feed {c.oracle}"
@@ -52,26 +54,26 @@ async def run(connection: AsyncClient, super_admin: Keypair, desk: Desk, publish
         ata = token.associated_address(owner.pubkey(), mint)
         await client.send([token.create_associated_account(super_admin.pubkey(), owner.pubkey(), mint),
                            token.mint_to_instruction(mint, ata, super_admin.pubkey(), amount)])
-    await client.send([client.ix.open_balances(owner.pubkey(), desk.master), client.ix.open_balances(owner.pubkey(), desk.alpha)], [owner])
+    await client.send([client.ix.open_balances(owner.pubkey(), master), client.ix.open_balances(owner.pubkey(), alpha)], [owner])
 
     print("\nthe desk deposits 25,000 USDC and 100 SOL into its master account, then moves 40 SOL to 'alpha'")
-    await client.deposit(owner, desk.master, usdc, 25_000 * USDC)
-    await client.deposit(owner, desk.master, sol, 100 * SOL)
+    await client.deposit(owner, master, usdc, 25_000 * USDC)
+    await client.deposit(owner, master, sol, 100 * SOL)
     await fresh_price()
-    await client.transfer(owner, desk.master, desk.alpha, sol, 40 * SOL)
-    await client.withdraw(owner, desk.master, usdc, 2_500 * USDC)
+    await client.transfer(owner, master, alpha, sol, 40 * SOL)
+    await client.withdraw(owner, master, usdc, 2_500 * USDC)
     print("  and withdraws 2,500 USDC back to its wallet")
 
-    health = await client.fetch_health_accounts(desk.master)
+    health = await client.fetch_health_accounts(master)
     await refused("withdraw 100 SOL from master (it holds 60)", collateral.NAME,
-                  client.simulate([client.ix.withdraw(owner.pubkey(), desk.master, sol, 100 * SOL, health)], [owner]))
+                  client.simulate([client.ix.withdraw(owner.pubkey(), master, sol, 100 * SOL, health)], [owner]))
     await refused("the trader (alpha's delegate) withdraws from alpha", collateral.NAME,
-                  client.simulate([client.ix.withdraw(desk.delegate.pubkey(), desk.alpha, sol, SOL, await client.fetch_health_accounts(desk.alpha))], [desk.delegate]))
+                  client.simulate([client.ix.withdraw(actors.desk.delegate.pubkey(), alpha, sol, SOL, await client.fetch_health_accounts(alpha))], [actors.desk.delegate]))
     await refused("deposit 5,001 SOL into master (per-account cap 5,000)", collateral.NAME,
-                  client.simulate([client.ix.deposit(owner.pubkey(), desk.master, sol, 5_001 * SOL)], [owner]))
+                  client.simulate([client.ix.deposit(owner.pubkey(), master, sol, 5_001 * SOL)], [owner]))
 
     print("\nhealth (prices valid for margin; off-chain with clients/health.py, checked against on-chain view_health):")
-    for name, margin in (("master", desk.master), ("alpha", desk.alpha)):
+    for name, margin in (("master", master), ("alpha", alpha)):
         await fresh_price()
         await show_health(client, name, margin, symbols)
 

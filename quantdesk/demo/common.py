@@ -12,8 +12,8 @@ from solders.keypair import Keypair
 from quantdesk.clients import idl
 from quantdesk.clients.health import format_quote
 from quantdesk.clients.errors import ProgramError
+from quantdesk.world import SOL
 
-SOL = 1_000_000_000
 
 
 async def fund(connection: AsyncClient, *who: Keypair, sol: int = 10) -> None:

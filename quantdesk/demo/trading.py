@@ -18,37 +18,33 @@ from solders.pubkey import Pubkey
 from quantdesk.clients import oracle, security, sysvar, token, trading
 from quantdesk.clients.oracle import OracleClient
 from quantdesk.clients.security import SecurityClient
-from quantdesk.clients.trading import (AuctionParams, MakerParams, MarketParams, OrderKind, OrderParams, PostOnly, Side, TimeInForce, TradingClient, auction_price,
+from quantdesk.clients.trading import (AuctionParams, MakerParams, OrderKind, OrderParams, PostOnly, Side, TimeInForce, TradingClient, auction_price,
                                        base_decimal, round_to_tick)
 from quantdesk.demo import collateral
-from quantdesk.demo.access import SOL_PERP, Desk
+from quantdesk.demo.access import SOL_PERP, Actors
 from quantdesk.demo.common import fund, refused, usd
+from quantdesk.world import SOL, USDC, VENUE_PARAMS
 from quantdesk.localnet.controls_client import ValidatorClock
 
-USDC, SOL = 10**6, 10**9
-TICK = 1_000
-PARAMS = MarketParams(tick_size=TICK, lot_size=SOL // 1_000, min_order_size=SOL // 100, init_margin_bps=1_000, maint_margin_bps=500,
-                      size_margin_factor=100_000_000, upnl_init_weight_bps=5_000, upnl_maint_weight_bps=8_000, taker_fee_bps=5, maker_fee_bps=-1,
-                      max_open_interest=100_000 * SOL, auction_min_slots=2, auction_default_slots=10, auction_max_slots=60,
-                      auction_max_deviation_bps=500, post_auction_slots=20, funding_period_secs=60, funding_max_rate_bps=100,
-                      mark_band_bps=100, mark_depth_base=10 * SOL, delegated_band_bps=50)
+PARAMS = dataclasses.replace(VENUE_PARAMS, min_order_size=SOL // 100, max_open_interest=100_000 * SOL, funding_period_secs=60)
+TICK = PARAMS.tick_size
 """Tick 0.001 USDC, lot 0.001 SOL, 10x initial leverage, 5 bps taker fee and a 1 bps maker rebate,
 10-slot auctions by default, funding every minute."""
 
 
-async def run(connection: AsyncClient, rpc_url: str, super_admin: Keypair, desk: Desk, publishers: list[Keypair], symbols: dict[Pubkey, str]) -> None:
+async def run(connection: AsyncClient, rpc_url: str, super_admin: Keypair, actors: Actors, publishers: list[Keypair], symbols: dict[Pubkey, str]) -> None:
     print("== qd-trading: SOL-PERP, JIT auctions, resting orders, funding and PnL settlement ==")
     client = TradingClient(Provider(connection, Wallet(super_admin)))
     feeds = OracleClient(client.program.provider)
     clock = ValidatorClock(rpc_url)
     await clock.call("qd_pauseClock")
     try:
-        await _run(connection, client, feeds, clock, super_admin, desk, publishers, symbols)
+        await _run(connection, client, feeds, clock, super_admin, actors, publishers, symbols)
     finally:
         await clock.call("qd_resumeClock")
 
 
-async def _run(connection: AsyncClient, client: TradingClient, feeds: OracleClient, clock: ValidatorClock, keeper: Keypair, desk: Desk,
+async def _run(connection: AsyncClient, client: TradingClient, feeds: OracleClient, clock: ValidatorClock, keeper: Keypair, actors: Actors,
                publishers: list[Keypair], symbols: dict[Pubkey, str]) -> None:
     feed_address = oracle.feed_address(collateral.SOL_FEED)
 
@@ -59,27 +55,27 @@ async def _run(connection: AsyncClient, client: TradingClient, feeds: OracleClie
         await feeds.publish_all(collateral.SOL_FEED, [(p, price, price // 2_000) for p in publishers])
         return price
 
-    await client.send([client.ix.create_market(desk.admin.pubkey(), SOL_PERP, "SOL-PERP", feed_address, PARAMS)], [desk.admin])
+    await client.send([client.ix.create_market(actors.admin.pubkey(), SOL_PERP, "SOL-PERP", feed_address, PARAMS)], [actors.admin])
     m = PARAMS
     print(f"the admin lists SOL-PERP (market {SOL_PERP}) on the SOL/USD feed: tick {usd(m.tick_size)}, lot {base_decimal(m.lot_size)} SOL, "
           f"margins {m.init_margin_bps / 100:g}% / {m.maint_margin_bps / 100:g}%,\n  fees taker {m.taker_fee_bps} bps / maker {m.maker_fee_bps} bps (a rebate), "
           f"auctions of {m.auction_default_slots} slots ({m.auction_min_slots}..{m.auction_max_slots}) within {m.auction_max_deviation_bps / 100:g}% of the oracle, "
           f"funding every {m.funding_period_secs} s")
 
-    await timelocked_fee_change(client, clock, desk)
+    await timelocked_fee_change(client, clock, actors)
 
     maker_a, maker_b = Keypair(), Keypair()
     await fund(connection, maker_a, maker_b, sol=2)
     a, b = await client.core.create(maker_a, 0, "maker A"), await client.core.create(maker_b, 0, "maker B")
     for owner, margin in ((maker_a, a), (maker_b, b)):
-        ata = token.associated_address(owner.pubkey(), desk.quote_mint)
-        await client.send([token.create_associated_account(keeper.pubkey(), owner.pubkey(), desk.quote_mint),
-                           token.mint_to_instruction(desk.quote_mint, ata, keeper.pubkey(), 20_000 * USDC)])
+        ata = token.associated_address(owner.pubkey(), actors.quote_mint)
+        await client.send([token.create_associated_account(keeper.pubkey(), owner.pubkey(), actors.quote_mint),
+                           token.mint_to_instruction(actors.quote_mint, ata, keeper.pubkey(), 20_000 * USDC)])
         await client.collateral.open(owner, margin)
-        await client.collateral.deposit(owner, margin, desk.quote_mint, 20_000 * USDC)
-    for owner, margin in ((maker_a, a), (maker_b, b), (desk.owner, desk.master)):
+        await client.collateral.deposit(owner, margin, actors.quote_mint, 20_000 * USDC)
+    for owner, margin in ((maker_a, a), (maker_b, b), (actors.desk.owner, actors.desk.master)):
         await client.open_trading_account(owner, margin)
-    names = {desk.master: "desk", a: "maker A", b: "maker B"}
+    names = {actors.desk.master: "desk", a: "maker A", b: "maker B"}
     print("makers A and B: new wallets with margin accounts of 20,000 USDC; the taker: the desk's master account (USDC and SOL);")
     print("  each opens its trading account\n")
 
@@ -90,20 +86,20 @@ async def _run(connection: AsyncClient, client: TradingClient, feeds: OracleClie
     print("  " + (await client.fetch_book(SOL_PERP)).table().replace("\n", "\n  "))
 
     worst = round_to_tick(oracle_price * 10_100 // 10_000, TICK, Side.BID)
-    buy = await client.place_order(desk.owner, desk.master, OrderParams(SOL_PERP, Side.BID, SOL, worst, kind=OrderKind.MARKET, tif=TimeInForce.IOC))
-    order = await client.fetch_order(desk.master, buy)
+    buy = await client.place_order(actors.desk.owner, actors.desk.master, OrderParams(SOL_PERP, Side.BID, SOL, worst, kind=OrderKind.MARKET, tif=TimeInForce.IOC))
+    order = await client.fetch_order(actors.desk.master, buy)
     print(f"\nthe desk sends a market buy of 1 SOL (worst price {usd(worst)}): its Dutch auction runs from {usd(order.auction_start_price)} "
           f"to {usd(order.auction_end_price)} over slots {order.placed_slot}..{order.placed_slot + order.auction_slots}")
     slot = await clock.warp(3)
     price = auction_price(order, slot, TICK)
-    fill = await client.place_and_make(maker_a, a, desk.master, buy, MakerParams(price, SOL))
+    fill = await client.place_and_make(maker_a, a, actors.desk.master, buy, MakerParams(price, SOL))
     print(f"maker A fills it at slot {slot} with place_and_make at the auction's current price {usd(price)} "
           f"({usd(order.auction_end_price - price)} better than the end price {usd(order.auction_end_price)})")
     assert [f.price for f in await client.fetch_fills(fill)] == [price] < [order.auction_end_price]
     fills = [fill]
 
     limit = round_to_tick(oracle_price * 10_060 // 10_000, TICK, Side.BID)
-    takers = [(desk.owner, desk.master, False), (maker_a, a, True)]
+    takers = [(actors.desk.owner, actors.desk.master, False), (maker_a, a, True)]
     await publish()
     ids = [await client.place_order(owner, margin, OrderParams(SOL_PERP, Side.BID, SOL // 2, limit, tif=TimeInForce.IOC, reduce_only=reduce))
            for owner, margin, reduce in takers]
@@ -122,15 +118,15 @@ async def _run(connection: AsyncClient, client: TradingClient, feeds: OracleClie
     print("\n  " + (await client.fetch_book(SOL_PERP)).table().replace("\n", "\n  "))
 
     market = await client.fetch_market(SOL_PERP)
-    health_b, health_desk = await client.fetch_health_accounts(b, SOL_PERP), await client.fetch_health_accounts(desk.master, SOL_PERP)
+    health_b, health_desk = await client.fetch_health_accounts(b, SOL_PERP), await client.fetch_health_accounts(actors.desk.master, SOL_PERP)
     cross = OrderParams(SOL_PERP, Side.BID, SOL, round_to_tick(oracle_price + TICK, TICK, Side.BID), post_only=PostOnly.REJECT)
     await refused(f"maker B: post-only bid at {usd(cross.price)} (above the oracle)", trading.NAME,
-                  client.simulate([client.ix.place_order(maker_b.pubkey(), b, cross, market.oracle, desk.quote_mint, health_b)], [maker_b]))
+                  client.simulate([client.ix.place_order(maker_b.pubkey(), b, cross, market.oracle, actors.quote_mint, health_b)], [maker_b]))
     more = OrderParams(SOL_PERP, Side.BID, SOL, limit, reduce_only=True)
     await refused("the desk (long 1.5): a reduce-only bid", trading.NAME,
-                  client.simulate([client.ix.place_order(desk.owner.pubkey(), desk.master, more, market.oracle, desk.quote_mint, health_desk)], [desk.owner]))
+                  client.simulate([client.ix.place_order(actors.desk.owner.pubkey(), actors.desk.master, more, market.oracle, actors.quote_mint, health_desk)], [actors.desk.owner]))
 
-    await agent_guards(client, clock, desk, (maker_a, a), (maker_b, b), oracle_price)
+    await agent_guards(client, clock, actors, (maker_a, a), (maker_b, b), oracle_price)
 
     now = (await sysvar.fetch_clock(connection)).unix_timestamp
     await clock.warp_seconds(market.last_funding_ts + PARAMS.funding_period_secs - now)
@@ -166,7 +162,7 @@ async def _run(connection: AsyncClient, client: TradingClient, feeds: OracleClie
           f"fees {usd(market.total_fees)} USDC (= the accounts' fees), PnL settled {usd(market.total_pnl_settled)} USDC")
 
 
-async def agent_guards(client: TradingClient, clock: ValidatorClock, desk: Desk, maker_a: tuple[Keypair, Pubkey], maker_b: tuple[Keypair, Pubkey],
+async def agent_guards(client: TradingClient, clock: ValidatorClock, actors: Actors, maker_a: tuple[Keypair, Pubkey], maker_b: tuple[Keypair, Pubkey],
                        oracle_price: int) -> None:
     """The audit's delegate attack, refused: maker B names maker A's wallet its trade-only
     delegate; the desk's market buy starts its auction at the 5% bound; A, as B's delegate,
@@ -175,26 +171,26 @@ async def agent_guards(client: TradingClient, clock: ValidatorClock, desk: Desk,
     (a_owner, _), (b_owner, b) = maker_a, maker_b
     await client.core.set_delegate(b_owner, 0, a_owner.pubkey())
     high = round_to_tick(oracle_price * (10_000 + PARAMS.auction_max_deviation_bps) // 10_000, TICK, Side.BID)
-    buy = await client.place_order(desk.owner, desk.master, OrderParams(SOL_PERP, Side.BID, SOL // 2, high, kind=OrderKind.MARKET, tif=TimeInForce.IOC,
+    buy = await client.place_order(actors.desk.owner, actors.desk.master, OrderParams(SOL_PERP, Side.BID, SOL // 2, high, kind=OrderKind.MARKET, tif=TimeInForce.IOC,
                                                                         auction=AuctionParams(high, high, PARAMS.auction_min_slots)))
     market = await client.fetch_market(SOL_PERP)
-    health_b, health_desk = await client.fetch_health_accounts(b, SOL_PERP), await client.fetch_health_accounts(desk.master, SOL_PERP)
-    make = client.ix.place_and_make(a_owner.pubkey(), b, desk.master, SOL_PERP, market.oracle, desk.quote_mint, buy, MakerParams(high, SOL // 2),
+    health_b, health_desk = await client.fetch_health_accounts(b, SOL_PERP), await client.fetch_health_accounts(actors.desk.master, SOL_PERP)
+    make = client.ix.place_and_make(a_owner.pubkey(), b, actors.desk.master, SOL_PERP, market.oracle, actors.quote_mint, buy, MakerParams(high, SOL // 2),
                                     health_b, health_desk)
     await refused(f"maker A as maker B's delegate: sells B's account at {usd(high)}, the auction's {PARAMS.auction_max_deviation_bps / 100:g}% bound "
                   f"(band {PARAMS.delegated_band_bps / 100:g}%)", trading.NAME, client.simulate([make], [a_owner]))
-    await client.cancel_order(desk.owner, desk.master, buy)
+    await client.cancel_order(actors.desk.owner, actors.desk.master, buy)
     await client.core.set_delegate(b_owner, 0, None)
 
 
-async def timelocked_fee_change(client: TradingClient, clock: ValidatorClock, desk: Desk) -> None:
+async def timelocked_fee_change(client: TradingClient, clock: ValidatorClock, actors: Actors) -> None:
     """Market risk parameters change only through qd-security's timelock: the admin proposes a
     lower taker fee; executing it before the delay is refused; after it, anyone executes."""
     sec = SecurityClient(client.program.provider)
     change = client.ix.set_market_params(SOL_PERP, dataclasses.replace(PARAMS, taker_fee_bps=PARAMS.taker_fee_bps - 2))
     config = await sec.fetch_config()
     proposal = security.proposal_address(config.proposal_count)
-    await sec.send([sec.ix.propose_instruction(desk.admin.pubkey(), config.proposal_count, change)], [desk.admin])
+    await sec.send([sec.ix.propose_instruction(actors.admin.pubkey(), config.proposal_count, change)], [actors.admin])
     print(f"the admin proposes SOL-PERP's taker fee {PARAMS.taker_fee_bps} -> {PARAMS.taker_fee_bps - 2} bps (proposal #{config.proposal_count}, "
           f"a {config.timelock_delay} s timelock here)")
     await refused("anyone executes it before the delay has passed", security.NAME, sec.simulate([sec.ix.execute_routed(proposal, change)]))

@@ -12,7 +12,6 @@ from solders.system_program import AssignParams, TransferParams, assign, transfe
 from solders.transaction import VersionedTransaction
 from solders.transaction_status import TransactionErrorFieldless, TransactionErrorInstructionError
 
-from localnet_support import memo_ix, signed, transfer_checked_ix, transfer_tx
 from quantdesk.clients.token import (
     MINT_LEN, associated_address, create_associated_account, create_mint, mint_to_instruction,
 )
@@ -20,8 +19,7 @@ from quantdesk.localnet.bank import (
     ALT_PROGRAM_ID, MAX_PROCESSING_AGE, Bank, SanitizeError, TransactionRejected, message_fee,
 )
 from quantdesk.localnet.codec import SYSTEM_PROGRAM_ID, TOKEN_PROGRAM_ID
-
-SOL = 1_000_000_000
+from quantdesk.world import SOL, memo_ix, signed, transfer_checked_ix, transfer_tx
 
 
 @pytest.fixture

@@ -23,11 +23,10 @@ from solders.rpc.responses import (
 )
 from solders.system_program import AssignParams, assign
 
-from localnet_support import signed, transfer_tx
 from quantdesk.localnet import LocalnetProcess
+from quantdesk.world import SOL, signed, transfer_tx
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-SOL = 1_000_000_000
 NO_CONFIRM = TxOpts(skip_confirmation=True)
 
 

@@ -20,14 +20,13 @@ from solders.system_program import AssignParams, TransferParams, assign, transfe
 from solders.transaction import VersionedTransaction
 from solders.transaction_status import TransactionConfirmationStatus
 
-from localnet_support import memo_ix, signed, transfer_checked_ix, transfer_tx
 from quantdesk.clients.token import (
     MINT_LEN, associated_address, create_associated_account, create_mint, mint_to_instruction,
 )
 from quantdesk.localnet.codec import TOKEN_PROGRAM_ID, b58decode, b58encode
+from quantdesk.world import SOL, memo_ix, signed, transfer_checked_ix, transfer_tx
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-SOL = 1_000_000_000
 
 
 async def funded(client: AsyncClient, lamports: int = 10 * SOL) -> Keypair:
