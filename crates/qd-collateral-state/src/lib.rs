@@ -20,7 +20,6 @@ use core::slice::Iter;
 use qd_health::{CollateralInput, Health};
 use qd_access::{Role, SecurityConfig};
 use qd_oracle_reader::{feed_authority, price_update_feed_id, read_guarded, read_price, Action, OracleGuards, OracleSource};
-use qd_runtime::account::{AccountType, Pod};
 use qd_runtime::account_info::AccountInfo;
 use qd_runtime::error::{ProgramError, RuntimeError};
 use qd_runtime::hash::discriminator;
@@ -48,61 +47,55 @@ pub const STATUS_WITHDRAW_ONLY: u8 = 1;
 /// the quote mint, so it needs no oracle.
 pub const QUOTE_PRICE: i64 = 1_000_000;
 
-/// Anchor account "CollateralConfig" at PDA [b"collateral", mint]. Offsets from the account start.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(C)]
-pub struct CollateralConfig {
-    /// @8
-    pub version: u8,
-    /// @9: canonical bump of the config PDA.
-    pub bump: u8,
-    /// @10: the mint's decimals (0..=18).
-    pub decimals: u8,
-    /// @11: `STATUS_ACTIVE` or `STATUS_WITHDRAW_ONLY`.
-    pub status: u8,
-    /// @12: 1 for the venue's quote mint (GlobalConfig.quote_mint): price 1, may go negative.
-    pub is_quote: u8,
-    /// @13
-    pub _pad0: u8,
-    /// @14: weight of a positive balance in initial health (bps).
-    pub init_weight_bps: u16,
-    /// @16: weight in maintenance health (bps, >= init).
-    pub maint_weight_bps: u16,
-    /// @18
-    pub _pad1: [u8; 6],
-    /// @24
-    pub mint: Pubkey,
-    /// @56: the vault token account, PDA [b"vault", mint], owned by `qd_ids::COLLATERAL_AUTHORITY`.
-    pub vault: Pubkey,
-    /// @88: price account (qd-oracle PriceFeed, Pyth v2 price or Pyth PriceUpdateV2); all zero
-    /// for the quote mint.
-    pub oracle: Pubkey,
-    /// @120: SPL Token or Token-2022.
-    pub token_program: Pubkey,
-    /// @152: most the balances of all accounts together may reach by deposits (native units).
-    pub deposit_cap: u64,
-    /// @160: most one account's balance may reach by deposits and transfers; 0 = no limit.
-    pub account_cap: u64,
-    /// @168: sum of every account's balance (native units; negative balances included).
-    pub total_balances: i64,
-    /// @176: protocol-held amount: the counterpart of every balance adjustment (fees in, PnL
-    /// paid out). Invariant: vault amount == total_balances + protocol_balance.
-    pub protocol_balance: i64,
-    /// @184: sequence number of the latest admin action on this config (audit events).
-    pub audit_seq: u64,
-    /// @192: oracle guards per action (staleness, confidence, EMA deviation).
-    pub guards: OracleGuards,
-    /// @256: Pyth feed id pinned at creation for PriceUpdateV2 oracles (zero otherwise).
-    pub oracle_feed_id: [u8; 32],
-    /// @288
-    pub _reserved: [u8; 64],
-}
-
-// SAFETY: repr(C), integers, byte arrays and Pod guards, explicit padding; the layout test pins
-// every offset.
-unsafe impl Pod for CollateralConfig {}
-impl AccountType for CollateralConfig {
-    const DISCRIMINATOR: [u8; 8] = discriminator("account", "CollateralConfig");
+qd_runtime::account! {
+    /// Anchor account "CollateralConfig" at PDA [b"collateral", mint]. Offsets from the account start.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct CollateralConfig[344] {
+        /// @8
+        pub version: u8,
+        /// @9: canonical bump of the config PDA.
+        pub bump: u8,
+        /// @10: the mint's decimals (0..=18).
+        pub decimals: u8,
+        /// @11: `STATUS_ACTIVE` or `STATUS_WITHDRAW_ONLY`.
+        pub status: u8,
+        /// @12: 1 for the venue's quote mint (GlobalConfig.quote_mint): price 1, may go negative.
+        pub is_quote: u8,
+        /// @13
+        pub _pad0: u8,
+        /// @14: weight of a positive balance in initial health (bps).
+        pub init_weight_bps: u16,
+        /// @16: weight in maintenance health (bps, >= init).
+        pub maint_weight_bps: u16,
+        /// @18
+        pub _pad1: [u8; 6],
+        /// @24
+        pub mint: Pubkey,
+        /// @56: the vault token account, PDA [b"vault", mint], owned by `qd_ids::COLLATERAL_AUTHORITY`.
+        pub vault: Pubkey,
+        /// @88: price account (qd-oracle PriceFeed, Pyth v2 price or Pyth PriceUpdateV2); all zero
+        /// for the quote mint.
+        pub oracle: Pubkey,
+        /// @120: SPL Token or Token-2022.
+        pub token_program: Pubkey,
+        /// @152: most the balances of all accounts together may reach by deposits (native units).
+        pub deposit_cap: u64,
+        /// @160: most one account's balance may reach by deposits and transfers; 0 = no limit.
+        pub account_cap: u64,
+        /// @168: sum of every account's balance (native units; negative balances included).
+        pub total_balances: i64,
+        /// @176: protocol-held amount: the counterpart of every balance adjustment (fees in, PnL
+        /// paid out). Invariant: vault amount == total_balances + protocol_balance.
+        pub protocol_balance: i64,
+        /// @184: sequence number of the latest admin action on this config (audit events).
+        pub audit_seq: u64,
+        /// @192: oracle guards per action (staleness, confidence, EMA deviation).
+        pub guards: OracleGuards,
+        /// @256: Pyth feed id pinned at creation for PriceUpdateV2 oracles (zero otherwise).
+        pub oracle_feed_id: [u8; 32],
+        /// @288
+        pub _reserved: [u8; 64],
+    }
 }
 
 impl CollateralConfig {
@@ -111,46 +104,39 @@ impl CollateralConfig {
     }
 }
 
-/// One collateral balance of a margin account.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(C)]
-pub struct BalanceEntry {
-    pub mint: Pubkey,
-    /// Native units; negative (a debt) only for the quote mint, and only by adjustment.
-    pub balance: i64,
+qd_runtime::layout! {
+    /// One collateral balance of a margin account.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct BalanceEntry[40] {
+        pub mint: Pubkey,
+        /// Native units; negative (a debt) only for the quote mint, and only by adjustment.
+        pub balance: i64,
+    }
 }
 
-// SAFETY: repr(C), a byte array and an integer, no padding.
-unsafe impl Pod for BalanceEntry {}
-
-/// Anchor account "CollateralBalances" at PDA [b"balances", margin_account].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(C)]
-pub struct CollateralBalances {
-    /// @8
-    pub version: u8,
-    /// @9
-    pub bump: u8,
-    /// @10: entries in use: `entries[..count]`, in the order health accounts are passed.
-    pub count: u8,
-    /// @11
-    pub _pad0: [u8; 5],
-    /// @16: the qd-core MarginAccount these balances belong to.
-    pub margin_account: Pubkey,
-    /// @48: that account's owner (for getProgramAccounts memcmp filters).
-    pub owner: Pubkey,
-    /// @80: sequence number of the latest balance change (events carry it).
-    pub seq: u64,
-    /// @88: 8 entries of 40 bytes: mint @+0, balance @+32.
-    pub entries: [BalanceEntry; MAX_BALANCES],
-    /// @408
-    pub _reserved: [u8; 64],
-}
-
-// SAFETY: as for CollateralConfig.
-unsafe impl Pod for CollateralBalances {}
-impl AccountType for CollateralBalances {
-    const DISCRIMINATOR: [u8; 8] = discriminator("account", "CollateralBalances");
+qd_runtime::account! {
+    /// Anchor account "CollateralBalances" at PDA [b"balances", margin_account].
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct CollateralBalances[464] {
+        /// @8
+        pub version: u8,
+        /// @9
+        pub bump: u8,
+        /// @10: entries in use: `entries[..count]`, in the order health accounts are passed.
+        pub count: u8,
+        /// @11
+        pub _pad0: [u8; 5],
+        /// @16: the qd-core MarginAccount these balances belong to.
+        pub margin_account: Pubkey,
+        /// @48: that account's owner (for getProgramAccounts memcmp filters).
+        pub owner: Pubkey,
+        /// @80: sequence number of the latest balance change (events carry it).
+        pub seq: u64,
+        /// @88: 8 entries of 40 bytes: mint @+0, balance @+32.
+        pub entries: [BalanceEntry; MAX_BALANCES],
+        /// @408
+        pub _reserved: [u8; 64],
+    }
 }
 
 impl CollateralBalances {
@@ -286,6 +272,7 @@ pub fn adjust_balance(authority: &AccountInfo, config: &AccountInfo, balances: &
 mod tests {
     use super::*;
     use core::mem::{offset_of, size_of};
+    use qd_runtime::account::AccountType;
 
     #[test]
     fn config_offsets() {

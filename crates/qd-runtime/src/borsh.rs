@@ -52,7 +52,7 @@ impl<'a> Reader<'a> {
         Ok(out)
     }
 
-    read_int!(u8: u8, u16: u16, u32: u32, u64: u64, i8: i8, i16: i16, i32: i32, i64: i64);
+    read_int!(u8: u8, u16: u16, u32: u32, u64: u64, i8: i8, i16: i16, i32: i32, i64: i64, i128: i128);
 
     pub fn bool(&mut self) -> Result<bool, ProgramError> {
         match self.u8()? {
@@ -210,7 +210,7 @@ macro_rules! borsh_int {
     )*};
 }
 
-borsh_int!(u16: u16, u32: u32, u64: u64, i8: i8, i16: i16, i32: i32, i64: i64);
+borsh_int!(u16: u16, u32: u32, u64: u64, i8: i8, i16: i16, i32: i32, i64: i64, i128: i128);
 
 impl BorshRead for u8 {
     #[inline(always)]
@@ -232,14 +232,6 @@ impl BorshWrite for u8 {
     #[inline(always)]
     fn write_slice<const N: usize>(items: &[u8], w: &mut Writer<N>) {
         w.bytes(items);
-    }
-}
-
-impl BorshWrite for i128 {
-    const MAX_SIZE: usize = 16;
-    #[inline(always)]
-    fn write<const N: usize>(&self, w: &mut Writer<N>) {
-        w.i128(*self);
     }
 }
 

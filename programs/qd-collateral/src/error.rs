@@ -1,7 +1,6 @@
 //! qd-collateral's own errors (6100..); runtime 6000.., oracle reader 6050.., access 6200..,
 //! health engine 6250.., health-account reads 6300...
 
-
 qd_runtime::errors! {
     pub enum CollateralError {
         /// Mint must be an initialized SPL Token or Token-2022 mint without extensions

@@ -2,129 +2,132 @@
 //! (host-tested) and validates every argument that does not depend on accounts.
 
 use crate::error::CollateralError;
-/// `adjust_balance` lives in qd-collateral-state, shared with its CPI callers.
-pub use qd_collateral_state::ADJUST_BALANCE;
+use crate::processor::{
+    AdjustBalanceAccounts, CloseBalancesAccounts, CreateCollateralAccounts, DepositAccounts, OpenBalancesAccounts, SetCollateralOracleAccounts,
+    SetCollateralParamsAccounts, TransferAccounts, ViewHealthAccounts, WithdrawAccounts,
+};
 use qd_collateral_state::{STATUS_ACTIVE, STATUS_WITHDRAW_ONLY};
 use qd_oracle_reader::{Action, OracleGuards};
-use qd_runtime::borsh::{self, Reader};
-use qd_runtime::error::{ProgramError, RuntimeError};
-use qd_runtime::hash::discriminator;
-
-pub const CREATE_COLLATERAL: [u8; 8] = discriminator("global", "create_collateral");
-pub const SET_COLLATERAL_PARAMS: [u8; 8] = discriminator("global", "set_collateral_params");
-pub const SET_COLLATERAL_ORACLE: [u8; 8] = discriminator("global", "set_collateral_oracle");
-pub const OPEN_BALANCES: [u8; 8] = discriminator("global", "open_balances");
-pub const CLOSE_BALANCES: [u8; 8] = discriminator("global", "close_balances");
-pub const DEPOSIT: [u8; 8] = discriminator("global", "deposit");
-pub const WITHDRAW: [u8; 8] = discriminator("global", "withdraw");
-pub const TRANSFER: [u8; 8] = discriminator("global", "transfer");
-pub const VIEW_HEALTH: [u8; 8] = discriminator("global", "view_health");
+use qd_runtime::error::ProgramError;
 
 const BPS: u16 = 10_000;
 
-/// Weights and caps of a collateral, validated: init <= maint <= 10_000 bps, caps <= i64::MAX.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Params {
-    pub init_weight_bps: u16,
-    pub maint_weight_bps: u16,
-    pub deposit_cap: u64,
-    pub account_cap: u64,
-}
-
-impl Params {
-    fn read(r: &mut Reader) -> Result<Self, ProgramError> {
-        let p = Params { init_weight_bps: r.u16()?, maint_weight_bps: r.u16()?, deposit_cap: r.u64()?, account_cap: r.u64()? };
-        if p.init_weight_bps > p.maint_weight_bps || p.maint_weight_bps > BPS {
-            return Err(CollateralError::InvalidWeights.into());
-        }
-        if p.deposit_cap > i64::MAX as u64 || p.account_cap > i64::MAX as u64 {
-            return Err(CollateralError::InvalidCap.into());
-        }
-        Ok(p)
+qd_runtime::instructions! {
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum CollateralInstruction check check_args {
+        /// ADMIN lists a mint: creates its CollateralConfig PDA [b"collateral", mint] and vault PDA [b"vault", mint] (token
+        /// account owned by the program's [b"authority"] PDA). The quote mint takes the System program as oracle.
+        create_collateral => CreateCollateral {
+            init_weight_bps: u16,
+            maint_weight_bps: u16,
+            deposit_cap: u64,
+            account_cap: u64,
+            guards: OracleGuards,
+        } accounts CreateCollateralAccounts,
+        /// Through the timelock only (a RISK_MANAGER's or ADMIN's proposal in qd-security): weights, caps and status (0
+        /// active, 1 withdraw-only).
+        set_collateral_params => SetCollateralParams {
+            init_weight_bps: u16,
+            maint_weight_bps: u16,
+            deposit_cap: u64,
+            account_cap: u64,
+            status: u8,
+        } accounts SetCollateralParamsAccounts,
+        /// Through the timelock only (an ADMIN's proposal): replaces the oracle (re-pinning a Pyth feed id) and the guards.
+        set_collateral_oracle => SetCollateralOracle { guards: OracleGuards } accounts SetCollateralOracleAccounts,
+        /// The margin account's owner opens its CollateralBalances PDA [b"balances", margin_account].
+        open_balances => OpenBalances {} accounts OpenBalancesAccounts,
+        /// The owner closes an empty balances account; the rent returns to the owner.
+        close_balances => CloseBalances {} accounts CloseBalancesAccounts,
+        /// Owner only: tokens from the owner's token account into the vault. Allowed while frozen; refused when Deposit is
+        /// paused, the collateral is withdraw-only or a cap would be passed.
+        deposit => Deposit { amount: u64 } accounts DepositAccounts,
+        /// Owner only: tokens from the vault to any token account of the mint. Refused when frozen, Withdraw is paused, the
+        /// account is in liquidation, or initial health after it would be below 0 (prices valid for margin). Remaining
+        /// accounts: each held collateral's config and (except the quote's) its oracle, in balance order; then, for each perp
+        /// position of the margin account's trading account (if open), its PerpMarket and that market's oracle, in position
+        /// order.
+        withdraw => Withdraw { amount: u64 } accounts WithdrawAccounts,
+        /// Owner only: collateral between two margin accounts of the same owner; the source is checked like a withdrawal.
+        /// Remaining accounts: each held collateral's config and (except the quote's) its oracle, in balance order (of the
+        /// source); then, for each perp position of the margin account's trading account (if open), its PerpMarket and that
+        /// market's oracle, in position order.
+        transfer => Transfer { amount: u64 } accounts TransferAccounts,
+        /// CPI only, signed by qd-core's or qd-trading's [b"authority"] PDA: adds delta to the balance, with the config's
+        /// protocol balance as counterparty. Only the quote balance may go negative.
+        // Its discriminator is qd_collateral_state::ADJUST_BALANCE, shared with the CPI callers.
+        adjust_balance => AdjustBalance { delta: i64 } accounts AdjustBalanceAccounts,
+        /// Health of a margin account (its balances and perp positions), as return data. Remaining accounts: each held
+        /// collateral's config and (except the quote's) its oracle, in balance order; then, for each perp position of the
+        /// margin account's trading account (if open), its PerpMarket and that market's oracle, in position order.
+        /// `oracle_action`: the guards to judge prices by: 0 trade, 1 margin, 2 liquidation, 3 settlement.
+        view_health => ViewHealth { oracle_action: u8 } -> HealthView accounts ViewHealthAccounts,
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CollateralInstruction {
-    /// Accounts: admin (signer, writable: pays rent), security config, core GlobalConfig, config
-    /// PDA (writable), vault PDA (writable), mint, oracle (the System program for the quote
-    /// mint), token program, system program.
-    CreateCollateral { params: Params, guards: OracleGuards },
-    /// Accounts: ADMIN or RISK_MANAGER (signer), security config, config (writable).
-    SetCollateralParams { params: Params, status: u8 },
-    /// Accounts: admin (signer), security config, config (writable), new oracle.
-    SetCollateralOracle { guards: OracleGuards },
-    /// Accounts: owner (signer, writable: pays rent), margin account, balances PDA (writable),
-    /// system program.
-    OpenBalances,
-    /// Accounts: owner (signer, writable: receives the rent), margin account, balances (writable).
-    CloseBalances,
-    /// Accounts: owner (signer, token authority), security config, margin account, balances
-    /// (writable), config (writable), vault (writable), source token account (writable), mint,
-    /// token program.
-    Deposit { amount: u64 },
-    /// Accounts: owner (signer), security config, margin account, balances (writable), config
-    /// (writable), vault (writable), destination token account (writable), mint, token program,
-    /// vault authority; then the health accounts of the balances.
-    Withdraw { amount: u64 },
-    /// Accounts: owner (signer), security config, source margin account, its balances
-    /// (writable), destination margin account, its balances (writable), config; then the
-    /// health accounts of the source balances.
-    Transfer { amount: u64 },
-    /// Accounts: qd-core's or qd-trading's authority PDA (signer), config (writable), balances
-    /// (writable).
-    AdjustBalance { delta: i64 },
-    /// Accounts: balances; then their health accounts. Returns the health in return data.
-    ViewHealth { action: Action },
-}
-
-/// A token amount that fits a balance: 1..=i64::MAX.
-fn amount(r: &mut Reader) -> Result<u64, ProgramError> {
-    let a = r.u64()?;
-    if a == 0 || a > i64::MAX as u64 {
-        return Err(CollateralError::InvalidAmount.into());
+qd_runtime::borsh! {
+    /// `view_health`'s return data.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct HealthView {
+        /// Quote units
+        pub init_health: i128,
+        pub maint_health: i128,
+        pub free_collateral: i128,
+        /// Weighted collateral / maintenance requirement, bps; none without requirement
+        pub health_factor_bps: Option<i128>,
+        /// Equity / position notional, bps; none without positions
+        pub margin_ratio_bps: Option<i128>,
     }
-    Ok(a)
 }
 
-impl CollateralInstruction {
-    pub fn unpack(data: &[u8]) -> Result<Self, ProgramError> {
-        let (tag, mut r) = borsh::instruction(data)?;
-        let ix = match tag {
-            CREATE_COLLATERAL => CollateralInstruction::CreateCollateral { params: Params::read(&mut r)?, guards: OracleGuards::read(&mut r)? },
-            SET_COLLATERAL_PARAMS => {
-                let params = Params::read(&mut r)?;
-                let status = r.u8()?;
-                if status != STATUS_ACTIVE && status != STATUS_WITHDRAW_ONLY {
-                    return Err(CollateralError::InvalidCollateralStatus.into());
-                }
-                CollateralInstruction::SetCollateralParams { params, status }
+/// Weights and caps of a collateral: init <= maint <= 10_000 bps, caps <= i64::MAX.
+fn check_params(init_weight_bps: u16, maint_weight_bps: u16, deposit_cap: u64, account_cap: u64) -> Result<(), ProgramError> {
+    if init_weight_bps > maint_weight_bps || maint_weight_bps > BPS {
+        return Err(CollateralError::InvalidWeights.into());
+    }
+    if deposit_cap > i64::MAX as u64 || account_cap > i64::MAX as u64 {
+        return Err(CollateralError::InvalidCap.into());
+    }
+    Ok(())
+}
+
+/// The argument checks decoding runs: weights, caps and status; token amounts fit a balance
+/// (1..=i64::MAX); a delta has a negation (so every balance change is reversible); a known
+/// oracle action.
+fn check_args(ix: &CollateralInstruction) -> Result<(), ProgramError> {
+    use CollateralInstruction as I;
+    match *ix {
+        I::CreateCollateral { init_weight_bps, maint_weight_bps, deposit_cap, account_cap, .. } => {
+            check_params(init_weight_bps, maint_weight_bps, deposit_cap, account_cap)
+        }
+        I::SetCollateralParams { init_weight_bps, maint_weight_bps, deposit_cap, account_cap, status } => {
+            check_params(init_weight_bps, maint_weight_bps, deposit_cap, account_cap)?;
+            if status != STATUS_ACTIVE && status != STATUS_WITHDRAW_ONLY {
+                return Err(CollateralError::InvalidCollateralStatus.into());
             }
-            SET_COLLATERAL_ORACLE => CollateralInstruction::SetCollateralOracle { guards: OracleGuards::read(&mut r)? },
-            OPEN_BALANCES => CollateralInstruction::OpenBalances,
-            CLOSE_BALANCES => CollateralInstruction::CloseBalances,
-            DEPOSIT => CollateralInstruction::Deposit { amount: amount(&mut r)? },
-            WITHDRAW => CollateralInstruction::Withdraw { amount: amount(&mut r)? },
-            TRANSFER => CollateralInstruction::Transfer { amount: amount(&mut r)? },
-            ADJUST_BALANCE => {
-                let delta = r.i64()?;
-                // i64::MIN has no negation: refusing it keeps every balance change reversible.
-                if delta == 0 || delta == i64::MIN {
-                    return Err(CollateralError::InvalidAmount.into());
-                }
-                CollateralInstruction::AdjustBalance { delta }
-            }
-            VIEW_HEALTH => CollateralInstruction::ViewHealth { action: Action::from_u8(r.u8()?).ok_or(CollateralError::InvalidOracleAction)? },
-            _ => return Err(RuntimeError::InvalidInstruction.into()),
-        };
-        r.finish()?;
-        Ok(ix)
+            Ok(())
+        }
+        I::Deposit { amount } | I::Withdraw { amount } | I::Transfer { amount } if amount == 0 || amount > i64::MAX as u64 => {
+            Err(CollateralError::InvalidAmount.into())
+        }
+        I::AdjustBalance { delta } if delta == 0 || delta == i64::MIN => Err(CollateralError::InvalidAmount.into()),
+        I::ViewHealth { oracle_action } if Action::from_u8(oracle_action).is_none() => Err(CollateralError::InvalidOracleAction.into()),
+        _ => Ok(()),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use qd_runtime::error::RuntimeError;
+    use qd_runtime::hash::discriminator;
+
+    const SET_COLLATERAL_PARAMS: [u8; 8] = discriminator("global", "set_collateral_params");
+    const DEPOSIT: [u8; 8] = discriminator("global", "deposit");
+    const WITHDRAW: [u8; 8] = discriminator("global", "withdraw");
+    const TRANSFER: [u8; 8] = discriminator("global", "transfer");
+    const VIEW_HEALTH: [u8; 8] = discriminator("global", "view_health");
+    const ADJUST_BALANCE: [u8; 8] = qd_collateral_state::ADJUST_BALANCE;
 
     fn with(tag: [u8; 8], args: &[u8]) -> Vec<u8> {
         [&tag[..], args].concat()
@@ -150,7 +153,9 @@ mod tests {
         for bad in [0i64, i64::MIN] {
             assert_eq!(code(CollateralInstruction::unpack(&with(ADJUST_BALANCE, &bad.to_le_bytes()))), CollateralError::InvalidAmount as u32);
         }
-        assert_eq!(CollateralInstruction::unpack(&with(ADJUST_BALANCE, &(-7i64).to_le_bytes())).unwrap(), CollateralInstruction::AdjustBalance { delta: -7 });
+        // The shared discriminator is the one `instructions!` derives from the name.
+        let adjust = CollateralInstruction::unpack(&with(ADJUST_BALANCE, &(-7i64).to_le_bytes()));
+        assert_eq!(adjust.unwrap(), CollateralInstruction::AdjustBalance { delta: -7 });
         // Trailing or missing bytes.
         assert_eq!(code(CollateralInstruction::unpack(&with(DEPOSIT, &[1, 0, 0, 0, 0, 0, 0, 0, 0]))), RuntimeError::InvalidInstructionData as u32);
         assert_eq!(code(CollateralInstruction::unpack(&with(DEPOSIT, &[1, 0, 0]))), RuntimeError::InvalidInstructionData as u32);
@@ -163,7 +168,10 @@ mod tests {
         assert_eq!(
             ok,
             CollateralInstruction::SetCollateralParams {
-                params: Params { init_weight_bps: 8_000, maint_weight_bps: 9_000, deposit_cap: 100, account_cap: 0 },
+                init_weight_bps: 8_000,
+                maint_weight_bps: 9_000,
+                deposit_cap: 100,
+                account_cap: 0,
                 status: 1
             }
         );
@@ -174,11 +182,15 @@ mod tests {
         assert!(CollateralInstruction::unpack(&set(params(10_000, 10_000, i64::MAX as u64, i64::MAX as u64))).is_ok());
         assert_eq!(code(CollateralInstruction::unpack(&set(params(0, 0, i64::MAX as u64 + 1, 0)))), CollateralError::InvalidCap as u32);
         assert_eq!(code(CollateralInstruction::unpack(&set(params(0, 0, 0, u64::MAX)))), CollateralError::InvalidCap as u32);
+        // create_collateral checks the same weights and caps (then 64 bytes of guards).
+        let create = |p: Vec<u8>| with(discriminator("global", "create_collateral"), &[&p[..], &[0; 64]].concat());
+        assert!(CollateralInstruction::unpack(&create(params(5_000, 6_000, 1, 0))).is_ok());
+        assert_eq!(code(CollateralInstruction::unpack(&create(params(6_001, 6_000, 1, 0)))), CollateralError::InvalidWeights as u32);
     }
 
     #[test]
     fn view_health_takes_an_oracle_action() {
-        assert_eq!(CollateralInstruction::unpack(&with(VIEW_HEALTH, &[2])).unwrap(), CollateralInstruction::ViewHealth { action: Action::Liquidation });
+        assert_eq!(CollateralInstruction::unpack(&with(VIEW_HEALTH, &[2])).unwrap(), CollateralInstruction::ViewHealth { oracle_action: 2 });
         assert_eq!(code(CollateralInstruction::unpack(&with(VIEW_HEALTH, &[4]))), CollateralError::InvalidOracleAction as u32);
         assert_eq!(code(CollateralInstruction::unpack(&[0; 8])), RuntimeError::InvalidInstruction as u32);
     }

@@ -40,37 +40,30 @@ pub mod balances;
 pub mod error;
 pub mod events;
 pub mod instruction;
-#[cfg(target_arch = "bpf")]
 pub mod processor;
 
 pub use qd_ids::QD_COLLATERAL as ID;
 
-#[cfg(target_arch = "bpf")]
-qd_runtime::entrypoint!(processor::process);
+use qd_collateral_state::{CollateralBalances, CollateralConfig};
+
+qd_runtime::program! {
+    name: "qd_collateral",
+    docs: "QuantDesk collateral: per-mint configs and vaults, margin account balances, deposits, health-checked withdrawals and transfers, balance adjustments by CPI from qd-core and qd-trading.",
+    id: ID,
+    process: processor::process,
+    instructions: instruction::CollateralInstruction,
+    accounts: [CollateralConfig, CollateralBalances],
+    events: events::idl,
+    errors: [
+        qd_runtime::error::RuntimeError,
+        qd_oracle_reader::OracleError,
+        error::CollateralError,
+        qd_access::AccessError,
+        qd_health::HealthError,
+        qd_collateral_state::CollateralStateError,
+        qd_core_state::MarginError,
+    ],
+}
 
 #[cfg(test)]
-mod idl_layout {
-    use qd_collateral_state::{BalanceEntry, CollateralBalances, CollateralConfig};
-    use qd_runtime::idl::check_layout;
-    use qd_runtime::idl_fields;
-
-    const IDL: &str = include_str!("../../../idl/qd_collateral.json");
-
-    #[test]
-    fn accounts_match_the_idl() {
-        check_layout(
-            IDL,
-            "CollateralConfig",
-            &idl_fields!(CollateralConfig: version, bump, decimals, status, is_quote, _pad0, init_weight_bps, maint_weight_bps, _pad1, mint, vault,
-                oracle, token_program, deposit_cap, account_cap, total_balances, protocol_balance, audit_seq, guards, oracle_feed_id, _reserved),
-            core::mem::size_of::<CollateralConfig>(),
-        );
-        check_layout(IDL, "BalanceEntry", &idl_fields!(BalanceEntry: mint, balance), core::mem::size_of::<BalanceEntry>());
-        check_layout(
-            IDL,
-            "CollateralBalances",
-            &idl_fields!(CollateralBalances: version, bump, count, _pad0, margin_account, owner, seq, entries, _reserved),
-            core::mem::size_of::<CollateralBalances>(),
-        );
-    }
-}
+mod tests;

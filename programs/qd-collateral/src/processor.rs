@@ -1,45 +1,61 @@
-//! Instruction handlers. Each validates its accounts (signer, owner, PDA, discriminator,
-//! writability, duplicates), the pause and freeze state and its amounts before changing
-//! anything; token CPIs come last, so any failure leaves state untouched.
+//! Instruction handlers, each after the `accounts!` declaration of its accounts. `parse` checks
+//! the count, signers, writable flags and distinct writable accounts; the handler's first lines
+//! check the rest (owner, PDA, discriminator, identity fields), then the pause and freeze state
+//! and its amounts, before changing anything; token CPIs come last, so any failure leaves state
+//! untouched.
 
 use crate::balances::{compact, debit, entry_or_new};
 use crate::error::CollateralError as E;
 use crate::events::{BalanceAdjusted, BalanceChanged, BalancesOpened, CollateralCreated, CollateralOracleChanged, CollateralParamsChanged, Transferred};
-use crate::instruction::{CollateralInstruction, Params};
+use crate::instruction::{CollateralInstruction, HealthView};
 use qd_access::{authorize, load_config as load_security, require_role, require_timelock, Action, Request, Role, AUTHORITY_SEED, NO_MARKET};
 use qd_collateral_state::{
     oracle_feed_id, CollateralBalances, CollateralConfig, BALANCES_SEED, BALANCES_VERSION, COLLATERAL_CONFIG_VERSION, CONFIG_SEED, STATUS_ACTIVE, VAULT_SEED,
 };
-use qd_core_state::{load_global, load_margin, MarginAccount, STATUS_BANKRUPT, STATUS_BEING_LIQUIDATED};
+use qd_core_state::{load_global, load_margin, load_owned_margin, MarginAccount, STATUS_BANKRUPT, STATUS_BEING_LIQUIDATED};
 use qd_health::Health;
-use qd_trading_state::{account_health, trading_account_of};
 use qd_oracle_reader::{Action as OracleAction, OracleGuards};
 use qd_runtime::account::{init, AccountType};
 use qd_runtime::account_info::AccountInfo;
+use qd_runtime::borsh::{BorshWrite, Writer};
 use qd_runtime::error::{ProgramError, ProgramResult, RuntimeError};
-use qd_runtime::log::{emit, set_return_data};
+use qd_runtime::log::set_return_data;
 use qd_runtime::pubkey::Pubkey;
 use qd_runtime::sysvar::{refuse_durable_nonce, Clock};
-use qd_runtime::borsh::Writer;
 use qd_runtime::{pda, system, token, validate};
+use qd_trading_state::{account_health, trading_account_of};
 
 pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> ProgramResult {
     // Owner checks and PDAs below assume our published id; a copy deployed elsewhere refuses.
     if program_id != &crate::ID {
         return Err(RuntimeError::WrongProgram.into());
     }
+    use CollateralInstruction as I;
     match CollateralInstruction::unpack(data)? {
-        CollateralInstruction::CreateCollateral { params, guards } => create_collateral(accounts, &params, &guards),
-        CollateralInstruction::SetCollateralParams { params, status } => set_collateral_params(accounts, &params, status),
-        CollateralInstruction::SetCollateralOracle { guards } => set_collateral_oracle(accounts, &guards),
-        CollateralInstruction::OpenBalances => open_balances(accounts),
-        CollateralInstruction::CloseBalances => close_balances(accounts),
-        CollateralInstruction::Deposit { amount } => deposit(accounts, amount),
-        CollateralInstruction::Withdraw { amount } => withdraw(accounts, amount),
-        CollateralInstruction::Transfer { amount } => transfer(accounts, amount),
-        CollateralInstruction::AdjustBalance { delta } => adjust_balance(accounts, delta),
-        CollateralInstruction::ViewHealth { action } => view_health(accounts, action),
+        I::CreateCollateral { init_weight_bps, maint_weight_bps, deposit_cap, account_cap, guards } => {
+            create_collateral(accounts, &Params { init_weight_bps, maint_weight_bps, deposit_cap, account_cap }, &guards)
+        }
+        I::SetCollateralParams { init_weight_bps, maint_weight_bps, deposit_cap, account_cap, status } => {
+            set_collateral_params(accounts, &Params { init_weight_bps, maint_weight_bps, deposit_cap, account_cap }, status)
+        }
+        I::SetCollateralOracle { guards } => set_collateral_oracle(accounts, &guards),
+        I::OpenBalances {} => open_balances(accounts),
+        I::CloseBalances {} => close_balances(accounts),
+        I::Deposit { amount } => deposit(accounts, amount),
+        I::Withdraw { amount } => withdraw(accounts, amount),
+        I::Transfer { amount } => transfer(accounts, amount),
+        I::AdjustBalance { delta } => adjust_balance(accounts, delta),
+        I::ViewHealth { oracle_action } => view_health(accounts, oracle_action),
     }
+}
+
+/// Weights and caps of a collateral (create_collateral's and set_collateral_params' arguments,
+/// checked while decoding).
+struct Params {
+    init_weight_bps: u16,
+    maint_weight_bps: u16,
+    deposit_cap: u64,
+    account_cap: u64,
 }
 
 /// The vault authority's signer seeds ([b"authority"], canonical bump).
@@ -76,7 +92,17 @@ fn next_seq(seq: &mut u64) -> Result<u64, ProgramError> {
     Ok(*seq)
 }
 
-/// The config's vault, mint and token program, as passed.
+/// Creates a `T` account at the canonical PDA [seed, key] (one account per key, whatever bump a
+/// client tries), paid by `payer`: its zeroed body (discriminator written) and its bump.
+fn create_pda<'a, T: AccountType>(payer: &AccountInfo, info: &'a AccountInfo, seed: &[u8], key: &Pubkey) -> Result<(&'a mut T, u8), ProgramError> {
+    let bump = pda::check_canonical(info.key(), &[seed, key], &crate::ID)?;
+    // Refuses an existing account (AlreadyInitialized) before asking the System program.
+    system::create_account(payer, info, T::LEN, &crate::ID, &[&[seed, key, &[bump]]])?;
+    Ok((init::<T>(info.data_mut())?, bump))
+}
+
+/// The config's vault, mint and token program, as passed (the vault's writability is the
+/// accounts declaration's check).
 fn check_token_accounts(config: &CollateralConfig, vault: &AccountInfo, mint: &AccountInfo, token_program: &AccountInfo) -> ProgramResult {
     if mint.key() != &config.mint {
         return Err(E::WrongMint.into());
@@ -87,14 +113,13 @@ fn check_token_accounts(config: &CollateralConfig, vault: &AccountInfo, mint: &A
     if token_program.key() != &config.token_program {
         return Err(E::WrongTokenProgram.into());
     }
-    validate::writable(vault)
+    Ok(())
 }
 
-/// A writable token account of the config's token program holding the config's mint (the
-/// user's side of a deposit or withdrawal).
+/// A token account of the config's token program holding the config's mint (the user's side
+/// of a deposit or withdrawal; declared writable).
 fn check_user_token_account(config: &CollateralConfig, account: &AccountInfo) -> ProgramResult {
     validate::owned_by(account, &config.token_program)?;
-    validate::writable(account)?;
     match account.data().get(..32) {
         Some(mint) if mint == config.mint => Ok(()),
         _ => Err(E::WrongMint.into()),
@@ -147,20 +172,39 @@ fn require_init_health(
     Ok(())
 }
 
+qd_runtime::accounts! {
+    pub struct CreateCollateralAccounts {
+        /// Holds ADMIN; pays rent
+        admin(mut, signer),
+        security_config,
+        /// qd-core GlobalConfig (its quote mint)
+        core_global,
+        /// PDA [b"collateral", mint]
+        config(mut),
+        /// PDA [b"vault", mint]
+        vault(mut),
+        mint,
+        /// Price account the reader supports; the System program for the quote mint
+        oracle,
+        token_program,
+        system_program,
+        /// The Instructions sysvar: a transaction that advances a durable nonce is refused (DurableNonce)
+        instructions,
+    }
+}
+
 fn create_collateral(accounts: &[AccountInfo], params: &Params, guards: &OracleGuards) -> ProgramResult {
-    let [admin, security, global_info, config_info, vault, mint, oracle, token_program, system_program, instructions] = validate::accounts::<10>(accounts)?;
+    let CreateCollateralAccounts {
+        admin, security_config, core_global, config: config_info, vault, mint, oracle, token_program, system_program, instructions, ..
+    } = CreateCollateralAccounts::parse(accounts)?;
     refuse_durable_nonce(instructions)?;
-    let security = load_security(security)?;
+    let security = load_security(security_config)?;
     require_role(security, Role::Admin, admin)?;
-    validate::writable(admin)?;
-    validate::writable(config_info)?;
-    validate::writable(vault)?;
     validate::program(system_program, &system::ID)?;
     if token_program.key() != &token::ID && token_program.key() != &token::ID_2022 {
         return Err(E::WrongTokenProgram.into());
     }
-    validate::distinct(&[admin, config_info, vault])?;
-    let global = load_global(global_info)?;
+    let global = load_global(core_global)?;
     let decimals = plain_mint_decimals(mint, token_program.key())?;
     let is_quote = mint.key() == &global.quote_mint;
     let feed_id = if is_quote {
@@ -174,13 +218,10 @@ fn create_collateral(accounts: &[AccountInfo], params: &Params, guards: &OracleG
     };
     let mint_key = mint.key();
     // Canonical bumps only: exactly one config and one vault per mint.
-    let bump = pda::check_canonical(config_info.key(), &[CONFIG_SEED, mint_key], &crate::ID)?;
     let vault_bump = pda::check_canonical(vault.key(), &[VAULT_SEED, mint_key], &crate::ID)?;
-    // Refuses an existing config (AlreadyInitialized) before asking the System program.
-    system::create_account(admin, config_info, CollateralConfig::LEN, &crate::ID, &[&[CONFIG_SEED, mint_key, &[bump]]])?;
+    let (config, bump) = create_pda::<CollateralConfig>(admin, config_info, CONFIG_SEED, mint_key)?;
     system::create_account(admin, vault, token::ACCOUNT_LEN, token_program.key(), &[&[VAULT_SEED, mint_key, &[vault_bump]]])?;
     token::initialize_account3(token_program, vault, mint, &qd_ids::COLLATERAL_AUTHORITY)?;
-    let config = init::<CollateralConfig>(config_info.data_mut())?;
     config.version = COLLATERAL_CONFIG_VERSION;
     config.bump = bump;
     config.decimals = decimals;
@@ -197,33 +238,38 @@ fn create_collateral(accounts: &[AccountInfo], params: &Params, guards: &OracleG
     config.guards = *guards;
     config.oracle_feed_id = feed_id;
     config.audit_seq = 1;
-    emit(
-        CollateralCreated {
-            config: *config_info.key(),
-            mint: *mint_key,
-            vault: config.vault,
-            oracle: config.oracle,
-            admin: *admin.key(),
-            decimals,
-            is_quote,
-            status: STATUS_ACTIVE,
-            init_weight_bps: params.init_weight_bps,
-            maint_weight_bps: params.maint_weight_bps,
-            deposit_cap: params.deposit_cap,
-            account_cap: params.account_cap,
-            slot: Clock::get()?.slot,
-            seq: 1,
-        }
-        .encode()
-        .finish()?,
-    );
+    CollateralCreated {
+        config: *config_info.key(),
+        mint: *mint_key,
+        vault: config.vault,
+        oracle: config.oracle,
+        admin: *admin.key(),
+        decimals,
+        is_quote,
+        status: STATUS_ACTIVE,
+        init_weight_bps: params.init_weight_bps,
+        maint_weight_bps: params.maint_weight_bps,
+        deposit_cap: params.deposit_cap,
+        account_cap: params.account_cap,
+        slot: Clock::get()?.slot,
+        seq: 1,
+    }
+    .emit();
     Ok(())
+}
+
+qd_runtime::accounts! {
+    pub struct SetCollateralParamsAccounts {
+        /// qd-security's [b"authority"] PDA: signs only when qd-security executes a proposal after its delay
+        timelock(signer),
+        config(mut),
+    }
 }
 
 /// Through the timelock only: qd-security executes a RISK_MANAGER's or ADMIN's proposal.
 fn set_collateral_params(accounts: &[AccountInfo], params: &Params, status: u8) -> ProgramResult {
-    let [signer, config_info] = validate::accounts::<2>(accounts)?;
-    require_timelock(signer)?;
+    let SetCollateralParamsAccounts { timelock, config: config_info, .. } = SetCollateralParamsAccounts::parse(accounts)?;
+    require_timelock(timelock)?;
     let config = config_info.load_mut::<CollateralConfig>(&crate::ID)?;
     config.init_weight_bps = params.init_weight_bps;
     config.maint_weight_bps = params.maint_weight_bps;
@@ -231,29 +277,36 @@ fn set_collateral_params(accounts: &[AccountInfo], params: &Params, status: u8) 
     config.account_cap = params.account_cap;
     config.status = status;
     let seq = next_seq(&mut config.audit_seq)?;
-    emit(
-        CollateralParamsChanged {
-            config: *config_info.key(),
-            signer: *signer.key(),
-            status,
-            init_weight_bps: params.init_weight_bps,
-            maint_weight_bps: params.maint_weight_bps,
-            deposit_cap: params.deposit_cap,
-            account_cap: params.account_cap,
-            slot: Clock::get()?.slot,
-            seq,
-        }
-        .encode()
-        .finish()?,
-    );
+    CollateralParamsChanged {
+        config: *config_info.key(),
+        signer: *timelock.key(),
+        status,
+        init_weight_bps: params.init_weight_bps,
+        maint_weight_bps: params.maint_weight_bps,
+        deposit_cap: params.deposit_cap,
+        account_cap: params.account_cap,
+        slot: Clock::get()?.slot,
+        seq,
+    }
+    .emit();
     Ok(())
+}
+
+qd_runtime::accounts! {
+    pub struct SetCollateralOracleAccounts {
+        /// qd-security's [b"authority"] PDA: signs only when qd-security executes a proposal after its delay
+        timelock(signer),
+        security_config,
+        config(mut),
+        oracle,
+    }
 }
 
 /// Through the timelock only: qd-security executes an ADMIN's proposal.
 fn set_collateral_oracle(accounts: &[AccountInfo], guards: &OracleGuards) -> ProgramResult {
-    let [admin, security, config_info, oracle] = validate::accounts::<4>(accounts)?;
-    require_timelock(admin)?;
-    let security = load_security(security)?;
+    let SetCollateralOracleAccounts { timelock, security_config, config: config_info, oracle, .. } = SetCollateralOracleAccounts::parse(accounts)?;
+    require_timelock(timelock)?;
+    let security = load_security(security_config)?;
     let config = config_info.load_mut::<CollateralConfig>(&crate::ID)?;
     let old_oracle = config.oracle;
     if config.is_quote() {
@@ -264,74 +317,90 @@ fn set_collateral_oracle(accounts: &[AccountInfo], guards: &OracleGuards) -> Pro
     }
     config.guards = *guards;
     let seq = next_seq(&mut config.audit_seq)?;
-    emit(
-        CollateralOracleChanged { config: *config_info.key(), admin: *admin.key(), old_oracle, new_oracle: config.oracle, slot: Clock::get()?.slot, seq }
-            .encode()
-            .finish()?,
-    );
+    let slot = Clock::get()?.slot;
+    CollateralOracleChanged { config: *config_info.key(), admin: *timelock.key(), old_oracle, new_oracle: config.oracle, slot, seq }.emit();
     Ok(())
+}
+
+qd_runtime::accounts! {
+    pub struct OpenBalancesAccounts {
+        /// Pays rent
+        owner(mut, signer),
+        margin_account,
+        /// PDA [b"balances", margin_account]
+        balances(mut),
+        system_program,
+    }
 }
 
 fn open_balances(accounts: &[AccountInfo]) -> ProgramResult {
-    let [owner, margin_info, balances_info, system_program] = validate::accounts::<4>(accounts)?;
-    validate::signer(owner)?;
-    validate::writable(owner)?;
-    validate::writable(balances_info)?;
+    let OpenBalancesAccounts { owner, margin_account, balances: balances_info, system_program, .. } = OpenBalancesAccounts::parse(accounts)?;
     validate::program(system_program, &system::ID)?;
-    validate::distinct(&[owner, balances_info])?;
-    let margin = load_margin(margin_info)?;
-    if &margin.owner != owner.key() {
-        return Err(qd_core_state::MarginError::NotOwner.into());
-    }
-    let bump = pda::check_canonical(balances_info.key(), &[BALANCES_SEED, margin_info.key()], &crate::ID)?;
-    system::create_account(owner, balances_info, CollateralBalances::LEN, &crate::ID, &[&[BALANCES_SEED, margin_info.key(), &[bump]]])?;
-    let balances = init::<CollateralBalances>(balances_info.data_mut())?;
+    load_owned_margin(margin_account, owner)?;
+    let (balances, bump) = create_pda::<CollateralBalances>(owner, balances_info, BALANCES_SEED, margin_account.key())?;
     balances.version = BALANCES_VERSION;
     balances.bump = bump;
-    balances.margin_account = *margin_info.key();
+    balances.margin_account = *margin_account.key();
     balances.owner = *owner.key();
-    emit(
-        BalancesOpened { margin_account: *margin_info.key(), owner: *owner.key(), balances: *balances_info.key(), open: true, slot: Clock::get()?.slot }
-            .encode()
-            .finish()?,
-    );
+    let slot = Clock::get()?.slot;
+    BalancesOpened { margin_account: *margin_account.key(), owner: *owner.key(), balances: *balances_info.key(), open: true, slot }.emit();
     Ok(())
 }
 
-fn close_balances(accounts: &[AccountInfo]) -> ProgramResult {
-    let [owner, margin_info, balances_info, trading_info] = validate::accounts::<4>(accounts)?;
-    validate::signer(owner)?;
-    validate::writable(owner)?;
-    let margin = load_margin(margin_info)?;
-    if &margin.owner != owner.key() {
-        return Err(qd_core_state::MarginError::NotOwner.into());
+qd_runtime::accounts! {
+    pub struct CloseBalancesAccounts {
+        /// Receives the rent
+        owner(mut, signer),
+        margin_account,
+        balances(mut),
+        /// The margin account's qd-trading TradingAccount PDA [b"trading", margin_account]: closed, or holding no position
+        trading_account,
     }
-    let balances = balances_mut(balances_info, margin_info.key())?;
+}
+
+fn close_balances(accounts: &[AccountInfo]) -> ProgramResult {
+    let CloseBalancesAccounts { owner, margin_account, balances: balances_info, trading_account, .. } = CloseBalancesAccounts::parse(accounts)?;
+    load_owned_margin(margin_account, owner)?;
+    let balances = balances_mut(balances_info, margin_account.key())?;
     if balances.count != 0 {
         return Err(E::BalancesNotEmpty.into());
     }
     // A position (or PnL to settle) needs its balances: its losses and settlements land there.
-    if trading_account_of(trading_info, margin_info.key())?.is_some_and(|t| t.position_count != 0) {
+    if trading_account_of(trading_account, margin_account.key())?.is_some_and(|t| t.position_count != 0) {
         return Err(E::PositionsOpen.into());
     }
     // Zeroes the data and hands the account to the System program (no revival in the same
     // transaction); qd-core's close_margin_account then sees it closed.
     balances_info.close(owner)?;
-    emit(
-        BalancesOpened { margin_account: *margin_info.key(), owner: *owner.key(), balances: *balances_info.key(), open: false, slot: Clock::get()?.slot }
-            .encode()
-            .finish()?,
-    );
+    let slot = Clock::get()?.slot;
+    BalancesOpened { margin_account: *margin_account.key(), owner: *owner.key(), balances: *balances_info.key(), open: false, slot }.emit();
     Ok(())
 }
 
+qd_runtime::accounts! {
+    pub struct DepositAccounts {
+        /// Margin account owner and token authority of the source
+        owner(signer),
+        security_config,
+        margin_account,
+        balances(mut),
+        config(mut),
+        vault(mut),
+        source(mut),
+        mint,
+        token_program,
+    }
+}
+
 fn deposit(accounts: &[AccountInfo], amount: u64) -> ProgramResult {
-    let [owner, security, margin_info, balances_info, config_info, vault, source, mint, token_program] = validate::accounts::<9>(accounts)?;
+    let DepositAccounts {
+        owner, security_config, margin_account, balances: balances_info, config: config_info, vault, source, mint, token_program, ..
+    } = DepositAccounts::parse(accounts)?;
     let clock = Clock::get()?;
     // Owner only (not a delegate, not a session): see README "Collateral" for why. A frozen
     // account may still deposit; a paused Deposit operation stops it.
-    authorize(load_security(security)?, load_margin(margin_info)?, owner, None, &Request::new(Action::Deposit, NO_MARKET, 0), clock.unix_timestamp)?;
-    validate::distinct(&[balances_info, config_info, vault, source])?;
+    let request = Request::new(Action::Deposit, NO_MARKET, 0);
+    authorize(load_security(security_config)?, load_margin(margin_account)?, owner, None, &request, clock.unix_timestamp)?;
     let config = config_info.load_mut::<CollateralConfig>(&crate::ID)?;
     if config.status != STATUS_ACTIVE {
         return Err(E::DepositsClosed.into());
@@ -343,7 +412,7 @@ fn deposit(accounts: &[AccountInfo], amount: u64) -> ProgramResult {
     if total > config.deposit_cap as i64 {
         return Err(E::DepositCapExceeded.into());
     }
-    let balances = balances_mut(balances_info, margin_info.key())?;
+    let balances = balances_mut(balances_info, margin_account.key())?;
     let entry = entry_or_new(balances, mint.key())?;
     let balance = entry.balance.checked_add(signed).ok_or(RuntimeError::ArithmeticOverflow)?;
     if config.account_cap != 0 && balance > config.account_cap as i64 {
@@ -355,20 +424,49 @@ fn deposit(accounts: &[AccountInfo], amount: u64) -> ProgramResult {
     config.total_balances = total;
     let seq = next_seq(&mut balances.seq)?;
     token::transfer_checked(token_program, source, mint, vault, owner, (amount, config.decimals), &[])?;
-    emit(BalanceChanged { margin_account: *margin_info.key(), mint: *mint.key(), amount: signed, balance, slot: clock.slot, seq }.encode().finish()?);
+    BalanceChanged { margin_account: *margin_account.key(), mint: *mint.key(), amount: signed, balance, slot: clock.slot, seq }.emit();
     Ok(())
 }
 
+qd_runtime::accounts! {
+    pub struct WithdrawAccounts {
+        owner(signer),
+        security_config,
+        margin_account,
+        balances(mut),
+        /// The margin account's qd-trading PDA [b"trading", margin_account]: its positions count toward health; not open: the PDA
+        /// itself (no positions)
+        trading_account,
+        config(mut),
+        vault(mut),
+        destination(mut),
+        mint,
+        token_program,
+        /// The program's [b"authority"] PDA
+        vault_authority,
+    }
+}
+
 fn withdraw(accounts: &[AccountInfo], amount: u64) -> ProgramResult {
-    let [owner, security, margin_info, balances_info, trading_info, config_info, vault, destination, mint, token_program, vault_authority] =
-        validate::accounts::<11>(accounts)?;
-    let health_accounts = &accounts[11..];
+    let WithdrawAccounts {
+        owner,
+        security_config,
+        margin_account: margin_info,
+        balances: balances_info,
+        trading_account,
+        config: config_info,
+        vault,
+        destination,
+        mint,
+        token_program,
+        vault_authority,
+        remaining: health_accounts,
+    } = WithdrawAccounts::parse(accounts)?;
     let clock = Clock::get()?;
     let margin = load_margin(margin_info)?;
     // Owner only; not frozen; Withdraw not paused.
-    authorize(load_security(security)?, margin, owner, None, &Request::new(Action::Withdraw, NO_MARKET, 0), clock.unix_timestamp)?;
+    authorize(load_security(security_config)?, margin, owner, None, &Request::new(Action::Withdraw, NO_MARKET, 0), clock.unix_timestamp)?;
     check_not_in_liquidation(margin)?;
-    validate::distinct(&[balances_info, config_info, vault, destination])?;
     validate::address(vault_authority, &qd_ids::COLLATERAL_AUTHORITY)?;
     // Read-only until the health check is done: the health accounts list this config again.
     let config = qd_collateral_state::load_config(config_info)?;
@@ -377,7 +475,7 @@ fn withdraw(accounts: &[AccountInfo], amount: u64) -> ProgramResult {
     let decimals = config.decimals;
     let balances = balances_mut(balances_info, margin_info.key())?;
     let balance = debit(balances, mint.key(), amount)?;
-    require_init_health(balances, margin_info.key(), trading_info, health_accounts, &clock)?;
+    require_init_health(balances, margin_info.key(), trading_account, health_accounts, &clock)?;
     // Balances can exceed the vault while the protocol balance is negative (PnL credited before
     // the matching debit is collected): a named error instead of the token program's.
     if token::amount(vault)? < amount {
@@ -388,26 +486,49 @@ fn withdraw(accounts: &[AccountInfo], amount: u64) -> ProgramResult {
     compact(balances);
     let seq = next_seq(&mut balances.seq)?;
     token::transfer_checked(token_program, vault, mint, destination, vault_authority, (amount, decimals), &[VAULT_AUTHORITY_SEEDS])?;
-    emit(BalanceChanged { margin_account: *margin_info.key(), mint: *mint.key(), amount: -(amount as i64), balance, slot: clock.slot, seq }.encode().finish()?);
+    BalanceChanged { margin_account: *margin_info.key(), mint: *mint.key(), amount: -(amount as i64), balance, slot: clock.slot, seq }.emit();
     Ok(())
 }
 
+qd_runtime::accounts! {
+    pub struct TransferAccounts {
+        owner(signer),
+        security_config,
+        from_margin_account,
+        from_balances(mut),
+        /// The source margin account's qd-trading PDA [b"trading", margin_account] (see withdraw)
+        from_trading_account,
+        to_margin_account,
+        to_balances(mut),
+        config,
+    }
+}
+
 fn transfer(accounts: &[AccountInfo], amount: u64) -> ProgramResult {
-    let [owner, security, from_margin_info, from_info, from_trading_info, to_margin_info, to_info, config_info] = validate::accounts::<8>(accounts)?;
-    let health_accounts = &accounts[8..];
+    let TransferAccounts {
+        owner,
+        security_config,
+        from_margin_account: from_margin_info,
+        from_balances,
+        from_trading_account,
+        to_margin_account: to_margin_info,
+        to_balances,
+        config: config_info,
+        remaining: health_accounts,
+    } = TransferAccounts::parse(accounts)?;
     let clock = Clock::get()?;
     let from_margin = load_margin(from_margin_info)?;
     // Owner only; source not frozen; Withdraw (which covers transfers) not paused.
-    authorize(load_security(security)?, from_margin, owner, None, &Request::new(Action::Transfer, NO_MARKET, 0), clock.unix_timestamp)?;
+    authorize(load_security(security_config)?, from_margin, owner, None, &Request::new(Action::Transfer, NO_MARKET, 0), clock.unix_timestamp)?;
     check_not_in_liquidation(from_margin)?;
+    // Read-only, so not among the accounts `parse` keeps distinct.
     validate::distinct(&[from_margin_info, to_margin_info])?;
-    validate::distinct(&[from_info, to_info])?;
     if load_margin(to_margin_info)?.owner != from_margin.owner {
         return Err(E::NotSameOwner.into());
     }
     let config = qd_collateral_state::load_config(config_info)?;
-    let from = balances_mut(from_info, from_margin_info.key())?;
-    let to = balances_mut(to_info, to_margin_info.key())?;
+    let from = balances_mut(from_balances, from_margin_info.key())?;
+    let to = balances_mut(to_balances, to_margin_info.key())?;
     let from_balance = debit(from, &config.mint, amount)?;
     let entry = entry_or_new(to, &config.mint)?;
     let to_balance = entry.balance.checked_add(amount as i64).ok_or(RuntimeError::ArithmeticOverflow)?;
@@ -415,39 +536,43 @@ fn transfer(accounts: &[AccountInfo], amount: u64) -> ProgramResult {
         return Err(E::AccountCapExceeded.into());
     }
     entry.balance = to_balance;
-    require_init_health(from, from_margin_info.key(), from_trading_info, health_accounts, &clock)?;
+    require_init_health(from, from_margin_info.key(), from_trading_account, health_accounts, &clock)?;
     compact(from);
     compact(to);
     let from_seq = next_seq(&mut from.seq)?;
     let to_seq = next_seq(&mut to.seq)?;
-    emit(
-        Transferred {
-            from: *from_margin_info.key(),
-            to: *to_margin_info.key(),
-            mint: config.mint,
-            amount: amount as i64,
-            from_balance,
-            to_balance,
-            slot: clock.slot,
-            from_seq,
-            to_seq,
-        }
-        .encode()
-        .finish()?,
-    );
+    Transferred {
+        from: *from_margin_info.key(),
+        to: *to_margin_info.key(),
+        mint: config.mint,
+        amount: amount as i64,
+        from_balance,
+        to_balance,
+        slot: clock.slot,
+        from_seq,
+        to_seq,
+    }
+    .emit();
     Ok(())
 }
 
+qd_runtime::accounts! {
+    pub struct AdjustBalanceAccounts {
+        /// qd-core's or qd-trading's [b"authority"] PDA
+        authority(signer),
+        config(mut),
+        balances(mut),
+    }
+}
+
 fn adjust_balance(accounts: &[AccountInfo], delta: i64) -> ProgramResult {
-    let [authority, config_info, balances_info] = validate::accounts::<3>(accounts)?;
-    validate::signer(authority)?;
+    let AdjustBalanceAccounts { authority, config: config_info, balances: balances_info, .. } = AdjustBalanceAccounts::parse(accounts)?;
     // Off-curve PDAs [b"authority"] of qd-core and qd-trading: only those programs can sign for
     // them (invoke_signed), after their own checks. A user key, or a lookalike PDA of any
     // other program, is refused.
     if authority.key() != &qd_ids::CORE_AUTHORITY && authority.key() != &qd_ids::TRADING_AUTHORITY {
         return Err(E::NotAdjustAuthority.into());
     }
-    validate::distinct(&[config_info, balances_info])?;
     let config = config_info.load_mut::<CollateralConfig>(&crate::ID)?;
     let balances = balances_info.load_mut::<CollateralBalances>(&crate::ID)?;
     let entry = entry_or_new(balances, &config.mint)?;
@@ -462,37 +587,44 @@ fn adjust_balance(accounts: &[AccountInfo], delta: i64) -> ProgramResult {
     config.protocol_balance = config.protocol_balance.checked_sub(delta).ok_or(RuntimeError::ArithmeticOverflow)?;
     compact(balances);
     let seq = next_seq(&mut balances.seq)?;
-    emit(
-        BalanceAdjusted {
-            margin_account: balances.margin_account,
-            mint: config.mint,
-            caller: *authority.key(),
-            delta,
-            balance,
-            protocol_balance: config.protocol_balance,
-            slot: Clock::get()?.slot,
-            seq,
-        }
-        .encode()
-        .finish()?,
-    );
+    BalanceAdjusted {
+        margin_account: balances.margin_account,
+        mint: config.mint,
+        caller: *authority.key(),
+        delta,
+        balance,
+        protocol_balance: config.protocol_balance,
+        slot: Clock::get()?.slot,
+        seq,
+    }
+    .emit();
     Ok(())
 }
 
-/// Return data of `view_health`: borsh (i128 init, i128 maint, i128 free collateral,
-/// Option<i128> health factor bps, Option<i128> margin ratio bps).
-fn view_health(accounts: &[AccountInfo], action: OracleAction) -> ProgramResult {
-    let [balances_info, trading_info] = validate::accounts::<2>(accounts)?;
-    let balances = balances_info.load::<CollateralBalances>(&crate::ID)?;
-    let health = health_of(balances, &balances.margin_account, trading_info, &accounts[2..], action, &Clock::get()?)?;
-    let mut out = Writer::<90>::new();
-    out.i128(health.init_health()?).i128(health.maint_health()?).i128(health.free_collateral()?);
-    for value in [health.health_factor_bps()?, health.margin_ratio_bps()?] {
-        match value {
-            Some(v) => out.u8(1).i128(v),
-            None => out.u8(0),
-        };
+qd_runtime::accounts! {
+    pub struct ViewHealthAccounts {
+        balances,
+        /// The margin account's qd-trading PDA [b"trading", margin_account]: its positions count toward health; not open: the PDA
+        /// itself (no positions)
+        trading_account,
     }
-    set_return_data(out.finish()?);
+}
+
+/// The health as return data (a borsh `HealthView`).
+fn view_health(accounts: &[AccountInfo], oracle_action: u8) -> ProgramResult {
+    let ViewHealthAccounts { balances, trading_account, remaining: health_accounts } = ViewHealthAccounts::parse(accounts)?;
+    let action = OracleAction::from_u8(oracle_action).ok_or(E::InvalidOracleAction)?;
+    let balances = balances.load::<CollateralBalances>(&crate::ID)?;
+    let health = health_of(balances, &balances.margin_account, trading_account, health_accounts, action, &Clock::get()?)?;
+    let view = HealthView {
+        init_health: health.init_health()?,
+        maint_health: health.maint_health()?,
+        free_collateral: health.free_collateral()?,
+        health_factor_bps: health.health_factor_bps()?,
+        margin_ratio_bps: health.margin_ratio_bps()?,
+    };
+    let mut out = Writer::<{ HealthView::MAX_SIZE }>::new();
+    view.write(&mut out);
+    set_return_data(out.written());
     Ok(())
 }

@@ -8,7 +8,13 @@ use std::process::ExitCode;
 
 /// Every program, by IDL name.
 fn programs() -> Vec<(&'static str, Json)> {
-    vec![("qd_core", qd_core::idl()), ("qd_oracle", qd_oracle::idl())]
+    vec![
+        ("qd_collateral", qd_collateral::idl()),
+        ("qd_core", qd_core::idl()),
+        ("qd_oracle", qd_oracle::idl()),
+        ("qd_security", qd_security::idl()),
+        ("qd_trading", qd_trading::idl()),
+    ]
 }
 
 fn main() -> ExitCode {

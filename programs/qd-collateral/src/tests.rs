@@ -1,0 +1,214 @@
+//! Host tests of the processor: the generated entrypoint run on accounts laid out as the loader
+//! lays them out (`qd_runtime::host`). PDA derivation and CPIs refuse on the host, so these
+//! cover the checks before them and `adjust_balance`, which needs neither.
+
+use crate::events::BalanceAdjusted;
+use crate::instruction::HealthView;
+use qd_collateral_state::{BalanceEntry, CollateralBalances, CollateralConfig, ADJUST_BALANCE};
+use qd_runtime::account::AccountType;
+use qd_runtime::account_info::AccountInfo;
+use qd_runtime::borsh::{BorshWrite, Writer};
+use qd_runtime::entrypoint::{deserialize, MAX_ACCOUNTS};
+use qd_runtime::error::RuntimeError;
+use qd_runtime::hash::discriminator;
+use qd_runtime::host::{self, HostAccount, HostRecord};
+use qd_runtime::pubkey::Pubkey;
+
+const MINT: Pubkey = [7; 32];
+const MARGIN: Pubkey = [8; 32];
+const CONFIG: Pubkey = [10; 32];
+const BALANCES: Pubkey = [11; 32];
+
+/// Account data of `body`: its discriminator, then its bytes.
+fn data<T: AccountType>(body: &T) -> Vec<u8> {
+    // SAFETY: a Pod body is plain bytes.
+    let bytes = unsafe { core::slice::from_raw_parts(body as *const T as *const u8, core::mem::size_of::<T>()) };
+    [&T::DISCRIMINATOR[..], bytes].concat()
+}
+
+fn zeroed<T: AccountType>() -> T {
+    // SAFETY: every bit pattern of a Pod body is valid.
+    unsafe { core::mem::zeroed() }
+}
+
+fn quote_config() -> HostAccount {
+    let mut config = zeroed::<CollateralConfig>();
+    config.mint = MINT;
+    config.is_quote = 1;
+    config.total_balances = 100;
+    HostAccount::new(CONFIG, crate::ID, data(&config)).writable()
+}
+
+fn balances(balance: i64) -> HostAccount {
+    let mut b = zeroed::<CollateralBalances>();
+    b.margin_account = MARGIN;
+    b.count = 1;
+    b.seq = 4;
+    b.entries[0] = BalanceEntry { mint: MINT, balance };
+    HostAccount::new(BALANCES, crate::ID, data(&b)).writable()
+}
+
+fn authority(key: Pubkey) -> HostAccount {
+    HostAccount::new(key, [0; 32], vec![]).signer()
+}
+
+fn adjust(delta: i64) -> Vec<u8> {
+    [&ADJUST_BALANCE[..], &delta.to_le_bytes()].concat()
+}
+
+/// The generated entrypoint as `host::run` takes it (a Rust-ABI fn).
+unsafe fn entrypoint(input: *mut u8) -> u64 {
+    crate::entrypoint(input)
+}
+
+fn run(accounts: &[HostAccount], data: &[u8]) -> (u64, Vec<String>) {
+    host::run(entrypoint, &crate::ID, accounts, data)
+}
+
+fn code(accounts: &[HostAccount], data: &[u8]) -> u64 {
+    run(accounts, data).0
+}
+
+/// Runs `data` on `accounts`; the code, the events logged and the accounts' data after it.
+fn run_and_read(accounts: &[HostAccount], data: &[u8]) -> (u64, Vec<Vec<u8>>, Vec<Vec<u8>>) {
+    host::take_records();
+    let mut buf = host::serialize(accounts, data, &crate::ID);
+    // SAFETY: `buf` is laid out as the loader lays out program input.
+    let code = unsafe { entrypoint(buf.as_mut_ptr() as *mut u8) };
+    let events = host::take_records().into_iter().filter_map(|r| if let HostRecord::Data(d) = r { Some(d) } else { None }).collect();
+    // SAFETY: null handles (what `deserialize` expects to fill); then the same buffer, as the
+    // program left it.
+    let mut slots: [AccountInfo; MAX_ACCOUNTS] = unsafe { core::mem::zeroed() };
+    let input = unsafe { deserialize(buf.as_mut_ptr() as *mut u8, &mut slots) }.unwrap();
+    (code, events, input.accounts.iter().map(|a| a.data().to_vec()).collect())
+}
+
+fn body<T: AccountType>(data: &[u8]) -> T {
+    assert_eq!(data[..8], T::DISCRIMINATOR);
+    // SAFETY: the size is the type's; Pod bodies take any bytes.
+    unsafe { core::ptr::read_unaligned(data[8..].as_ptr() as *const T) }
+}
+
+#[test]
+fn unknown_discriminator_is_logged_by_name() {
+    let (code, logs) = run(&[], &[0; 8]);
+    assert_eq!(code, RuntimeError::InvalidInstruction as u64);
+    assert_eq!(logs, ["AnchorError occurred. Error Code: InvalidInstruction. Error Number: 6000. Error Message: Unknown instruction discriminator."]);
+    let (code, _) = host::run(entrypoint, &[1; 32], &[], &adjust(5));
+    assert_eq!(code, RuntimeError::WrongProgram as u64);
+}
+
+#[test]
+fn argument_checks_run_before_the_accounts() {
+    let (code, logs) = run(&[], &[&discriminator("global", "view_health")[..], &[9]].concat());
+    assert_eq!(code, crate::error::CollateralError::InvalidOracleAction as u64);
+    assert_eq!(logs, ["AnchorError occurred. Error Code: InvalidOracleAction. Error Number: 6122. Error Message: Unknown oracle action code."]);
+}
+
+#[test]
+fn adjust_balance_moves_the_protocol_balance_and_emits() {
+    host::set_clock(77, 1_000);
+    let (code, events, after) = run_and_read(&[authority(qd_ids::TRADING_AUTHORITY), quote_config(), balances(30)], &adjust(-50));
+    assert_eq!(code, 0);
+    let config = body::<CollateralConfig>(&after[1]);
+    assert_eq!((config.total_balances, config.protocol_balance), (50, 50));
+    let b = body::<CollateralBalances>(&after[2]);
+    assert_eq!((b.count, b.entries[0].balance, b.seq), (1, -20, 5));
+    // The event's wire layout: discriminator, then the fields in declaration order.
+    let mut expected = discriminator("event", "BalanceAdjusted").to_vec();
+    for part in [&MARGIN[..], &MINT, &qd_ids::TRADING_AUTHORITY, &(-50i64).to_le_bytes(), &(-20i64).to_le_bytes(), &50i64.to_le_bytes()] {
+        expected.extend_from_slice(part);
+    }
+    expected.extend_from_slice(&77u64.to_le_bytes());
+    expected.extend_from_slice(&5u64.to_le_bytes());
+    assert_eq!(events, [expected]);
+    assert_eq!(BalanceAdjusted::DISCRIMINATOR, discriminator("event", "BalanceAdjusted"));
+}
+
+#[test]
+fn adjust_balance_refuses_bad_accounts() {
+    let ok = [authority(qd_ids::CORE_AUTHORITY), quote_config(), balances(30)];
+    // Short account list.
+    assert_eq!(code(&ok[..2], &adjust(5)), RuntimeError::NotEnoughAccounts as u64);
+    // Missing signer.
+    let mut unsigned = ok.clone();
+    unsigned[0].is_signer = false;
+    assert_eq!(code(&unsigned, &adjust(5)), RuntimeError::MissingSigner as u64);
+    // A user key signing.
+    let mut user = ok.clone();
+    user[0] = authority([3; 32]);
+    assert_eq!(code(&user, &adjust(5)), crate::error::CollateralError::NotAdjustAuthority as u64);
+    // Read-only balances.
+    let mut read_only = ok.clone();
+    read_only[2].is_writable = false;
+    assert_eq!(code(&read_only, &adjust(5)), RuntimeError::NotWritable as u64);
+    // A config of another program.
+    let mut foreign = ok.clone();
+    foreign[1].owner = [4; 32];
+    assert_eq!(code(&foreign, &adjust(5)), RuntimeError::WrongOwner as u64);
+    // The config passed as the balances too.
+    let dup = [ok[0].clone(), ok[1].clone(), ok[1].clone()];
+    let (code_dup, logs) = run(&dup, &adjust(5));
+    assert_eq!(code_dup, RuntimeError::DuplicateAccount as u64);
+    assert!(logs[0].starts_with("AnchorError occurred. Error Code: DuplicateAccount. Error Number: 6009."));
+    // Another account type of this program in the config's place: its size, then its discriminator.
+    let cosplay = [ok[0].clone(), HostAccount { key: CONFIG, ..balances(30) }, balances(30)];
+    assert_eq!(code(&cosplay, &adjust(5)), RuntimeError::WrongAccountSize as u64);
+    let mut cosplay = ok.clone();
+    cosplay[1].data[..8].copy_from_slice(&CollateralBalances::DISCRIMINATOR);
+    assert_eq!(code(&cosplay, &adjust(5)), RuntimeError::WrongDiscriminator as u64);
+    // A non-quote balance may not go negative.
+    let mut asset = ok.clone();
+    let mut config = body::<CollateralConfig>(&asset[1].data);
+    config.is_quote = 0;
+    asset[1].data = data(&config);
+    assert_eq!(code(&asset, &adjust(-31)), crate::error::CollateralError::InsufficientBalance as u64);
+    assert_eq!(code(&ok, &adjust(-31)), 0);
+}
+
+#[test]
+fn deposit_and_withdraw_parse_their_accounts_first() {
+    let key = |k: u8| HostAccount::new([k; 32], [0; 32], vec![]);
+    let deposit = [&discriminator("global", "deposit")[..], &5u64.to_le_bytes()].concat();
+    // owner, security config, margin account, balances, config, vault, source, mint, token program
+    let mut accounts = vec![key(1).signer(), key(2), key(3), key(4).writable(), key(5).writable(), key(6).writable(), key(7).writable()];
+    accounts.extend([key(8), key(9)]);
+    assert_eq!(code(&accounts[..8], &deposit), RuntimeError::NotEnoughAccounts as u64);
+    accounts[0].is_signer = false;
+    assert_eq!(code(&accounts, &deposit), RuntimeError::MissingSigner as u64);
+    accounts[0].is_signer = true;
+    accounts[6].is_writable = false;
+    assert_eq!(code(&accounts, &deposit), RuntimeError::NotWritable as u64);
+    // The vault passed as the source.
+    accounts[6] = accounts[5].clone();
+    assert_eq!(code(&accounts, &deposit), RuntimeError::DuplicateAccount as u64);
+    // Well formed, but the security config is not qd-security's.
+    accounts[6] = key(7).writable();
+    assert_eq!(code(&accounts, &deposit), RuntimeError::WrongAddress as u64);
+
+    let withdraw = [&discriminator("global", "withdraw")[..], &5u64.to_le_bytes()].concat();
+    // ..., balances, trading account, config, vault, destination, mint, token program, vault authority
+    let mut accounts = vec![key(1).signer(), key(2), key(3), key(4).writable(), key(5), key(6).writable(), key(7).writable(), key(8).writable()];
+    accounts.extend([key(9), key(10), key(11)]);
+    accounts[7] = accounts[3].clone();
+    assert_eq!(code(&accounts, &withdraw), RuntimeError::DuplicateAccount as u64);
+}
+
+#[test]
+fn view_health_reads_balances_of_this_program() {
+    let view = [&discriminator("global", "view_health")[..], &[1]].concat();
+    assert_eq!(code(&[balances(1)], &view), RuntimeError::NotEnoughAccounts as u64);
+    let mut foreign = balances(1);
+    foreign.owner = [4; 32];
+    assert_eq!(code(&[foreign, HostAccount::new([12; 32], qd_ids::QD_TRADING, vec![])], &view), RuntimeError::WrongOwner as u64);
+}
+
+#[test]
+fn health_view_encoding() {
+    let view = HealthView { init_health: -1, maint_health: 2, free_collateral: 3, health_factor_bps: Some(4), margin_ratio_bps: None };
+    let mut w = Writer::<{ HealthView::MAX_SIZE }>::new();
+    view.write(&mut w);
+    let expected = [&(-1i128).to_le_bytes()[..], &2i128.to_le_bytes(), &3i128.to_le_bytes(), &[1], &4i128.to_le_bytes(), &[0]].concat();
+    assert_eq!(w.written(), &expected[..]);
+    assert_eq!(HealthView::MAX_SIZE, 3 * 16 + 2 * 17);
+}
