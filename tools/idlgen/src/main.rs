@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 /// Every program, by IDL name.
 fn programs() -> Vec<(&'static str, Json)> {
-    vec![("qd_core", qd_core::idl())]
+    vec![("qd_core", qd_core::idl()), ("qd_security", qd_security::idl())]
 }
 
 fn main() -> ExitCode {
