@@ -119,6 +119,20 @@ impl Action {
     }
 }
 
+/// An instruction argument as its u8 code (`check_action`): an unknown code is `UnknownAction`.
+impl qd_runtime::borsh::BorshRead for Action {
+    fn read(r: &mut qd_runtime::borsh::Reader) -> Result<Self, ProgramError> {
+        Ok(Action::from_u8(r.u8()?)?)
+    }
+}
+
+#[cfg(not(target_arch = "bpf"))]
+impl qd_runtime::idl::IdlType for Action {
+    fn idl() -> qd_runtime::idl::Json {
+        qd_runtime::idl::Json::str("u8")
+    }
+}
+
 /// One request to `authorize`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Request {

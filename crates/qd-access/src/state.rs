@@ -2,8 +2,6 @@
 
 use crate::rate_limit::RateLimit;
 use crate::Operation;
-use qd_runtime::account::{AccountType, Pod};
-use qd_runtime::hash::discriminator;
 use qd_runtime::pubkey::Pubkey;
 
 pub const SECURITY_SEED: &[u8] = b"security";
@@ -51,47 +49,42 @@ impl Role {
     }
 }
 
-/// Anchor account "SecurityConfig" at PDA [b"security"] (address `qd_ids::SECURITY_CONFIG`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(C)]
-pub struct SecurityConfig {
-    /// @8
-    pub version: u8,
-    /// @9
-    pub bump: u8,
-    /// @10: `Operation` bits paused venue-wide.
-    pub global_pause: u8,
-    /// @11
-    pub _pad0: u8,
-    /// @12: used entries of each `roles` row, by `Role`.
-    pub role_counts: [u8; NUM_ROLES],
-    /// @16: holds every role; hands over in two steps (propose, then the successor accepts).
-    pub super_admin: Pubkey,
-    /// @48: proposed successor (all zero: none).
-    pub pending_super_admin: Pubkey,
-    /// @80: role holders, a row per `Role`.
-    pub roles: [[Pubkey; MAX_ROLE_HOLDERS]; NUM_ROLES],
-    /// @592: `Operation` bits paused per market index.
-    pub market_pause: [u8; MAX_MARKETS],
-    /// @656: order-action throttle applied to every margin account.
-    pub rate_limit: RateLimit,
-    /// @664: sequence number of the latest privileged action on this config (audit events).
-    pub audit_seq: u64,
-    /// @672: seconds between a proposal (or its last needed approval) and its execution.
-    pub timelock_delay: i64,
-    /// @680: the lowest delay this deployment accepts (qd-security's MIN_TIMELOCK_DELAY, or 0
-    /// under the immutable loader), fixed at initialize.
-    pub min_timelock_delay: i64,
-    /// @688: proposals created so far; the next one's id.
-    pub proposal_count: u64,
-    /// @696
-    pub _reserved: [u8; 40],
-}
-
-// SAFETY: repr(C), integers and byte arrays, explicit padding; the layout test pins offsets.
-unsafe impl Pod for SecurityConfig {}
-impl AccountType for SecurityConfig {
-    const DISCRIMINATOR: [u8; 8] = discriminator("account", "SecurityConfig");
+qd_runtime::account! {
+    /// Anchor account "SecurityConfig" at PDA [b"security"] (address `qd_ids::SECURITY_CONFIG`).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct SecurityConfig[728] {
+        /// @8
+        pub version: u8,
+        /// @9
+        pub bump: u8,
+        /// @10: `Operation` bits paused venue-wide.
+        pub global_pause: u8,
+        /// @11
+        pub _pad0: u8,
+        /// @12: used entries of each `roles` row, by `Role`.
+        pub role_counts: [u8; NUM_ROLES],
+        /// @16: holds every role; hands over in two steps (propose, then the successor accepts).
+        pub super_admin: Pubkey,
+        /// @48: proposed successor (all zero: none).
+        pub pending_super_admin: Pubkey,
+        /// @80: role holders, a row per `Role`.
+        pub roles: [[Pubkey; MAX_ROLE_HOLDERS]; NUM_ROLES],
+        /// @592: `Operation` bits paused per market index.
+        pub market_pause: [u8; MAX_MARKETS],
+        /// @656: order-action throttle applied to every margin account.
+        pub rate_limit: RateLimit,
+        /// @664: sequence number of the latest privileged action on this config (audit events).
+        pub audit_seq: u64,
+        /// @672: seconds between a proposal (or its last needed approval) and its execution.
+        pub timelock_delay: i64,
+        /// @680: the lowest delay this deployment accepts (qd-security's MIN_TIMELOCK_DELAY, or 0
+        /// under the immutable loader), fixed at initialize.
+        pub min_timelock_delay: i64,
+        /// @688: proposals created so far; the next one's id.
+        pub proposal_count: u64,
+        /// @696
+        pub _reserved: [u8; 40],
+    }
 }
 
 impl SecurityConfig {
@@ -111,53 +104,49 @@ impl SecurityConfig {
     }
 }
 
-/// Anchor account "Session" at PDA [b"session", owner, session_key]: the on-chain half of
-/// Sign-In-With-Solana. The owner's wallet signs once to create it; the session key then signs
-/// order actions within `scopes`, `markets`, `max_notional` per order and `budget` over its
-/// life until `expires_at`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(C)]
-pub struct Session {
-    /// @8
-    pub version: u8,
-    /// @9
-    pub bump: u8,
-    /// @10: `SCOPE_*` bits.
-    pub scopes: u8,
-    /// @11: 1 once revoked.
-    pub revoked: u8,
-    /// @12
-    pub _pad0: [u8; 4],
-    /// @16: the wallet whose margin accounts the session acts for.
-    pub owner: Pubkey,
-    /// @48: the key that signs in place of the owner.
-    pub session_key: Pubkey,
-    /// @80: bit i set = perp market i allowed.
-    pub markets: u64,
-    /// @88: largest order notional, quote units.
-    pub max_notional: u64,
-    /// @96: unix seconds.
-    pub created_at: i64,
-    /// @104: unix seconds; the session is dead from this time on.
-    pub expires_at: i64,
-    /// @112: the most quote notional its fills may trade over its life (the owner sets it).
-    pub budget: u64,
-    /// @120: quote notional its fills have traded, at their fill prices.
-    pub spent: u64,
-    /// @128
-    pub _reserved: [u8; 16],
-}
-
-// SAFETY: as above.
-unsafe impl Pod for Session {}
-impl AccountType for Session {
-    const DISCRIMINATOR: [u8; 8] = discriminator("account", "Session");
+qd_runtime::account! {
+    /// Anchor account "Session" at PDA [b"session", owner, session_key]: the on-chain half of
+    /// Sign-In-With-Solana. The owner's wallet signs once to create it; the session key then signs
+    /// order actions within `scopes`, `markets`, `max_notional` per order and `budget` over its
+    /// life until `expires_at`.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct Session[136] {
+        /// @8
+        pub version: u8,
+        /// @9
+        pub bump: u8,
+        /// @10: `SCOPE_*` bits.
+        pub scopes: u8,
+        /// @11: 1 once revoked.
+        pub revoked: u8,
+        /// @12
+        pub _pad0: [u8; 4],
+        /// @16: the wallet whose margin accounts the session acts for.
+        pub owner: Pubkey,
+        /// @48: the key that signs in place of the owner.
+        pub session_key: Pubkey,
+        /// @80: bit i set = perp market i allowed.
+        pub markets: u64,
+        /// @88: largest order notional, quote units.
+        pub max_notional: u64,
+        /// @96: unix seconds.
+        pub created_at: i64,
+        /// @104: unix seconds; the session is dead from this time on.
+        pub expires_at: i64,
+        /// @112: the most quote notional its fills may trade over its life (the owner sets it).
+        pub budget: u64,
+        /// @120: quote notional its fills have traded, at their fill prices.
+        pub spent: u64,
+        /// @128
+        pub _reserved: [u8; 16],
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use core::mem::offset_of;
+    use qd_runtime::account::AccountType;
 
     #[test]
     fn security_config_offsets() {

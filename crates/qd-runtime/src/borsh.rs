@@ -174,6 +174,13 @@ pub trait BorshRead: Sized {
         }
         Ok(out)
     }
+    /// Fills `items` element by element; bytes override it with one copy.
+    fn read_slice(r: &mut Reader, items: &mut [Self]) -> Result<(), ProgramError> {
+        for item in items {
+            *item = Self::read(r)?;
+        }
+        Ok(())
+    }
 }
 
 /// A value borsh-encodes into events and return data; `MAX_SIZE` bounds its encoding, so an
@@ -220,6 +227,11 @@ impl BorshRead for u8 {
     #[inline(always)]
     fn read_array<const M: usize>(r: &mut Reader) -> Result<[u8; M], ProgramError> {
         r.array()
+    }
+    #[inline(always)]
+    fn read_slice(r: &mut Reader, items: &mut [u8]) -> Result<(), ProgramError> {
+        items.copy_from_slice(r.bytes(items.len())?);
+        Ok(())
     }
 }
 
@@ -324,9 +336,7 @@ impl<T: BorshRead + Copy + Default, const M: usize> BorshRead for BoundedVec<T, 
             return Err(bad());
         }
         let mut v = BoundedVec { items: [T::default(); M], len };
-        for item in &mut v.items[..len] {
-            *item = T::read(r)?;
-        }
+        T::read_slice(r, &mut v.items[..len])?;
         Ok(v)
     }
 }

@@ -6,6 +6,7 @@
 //! - [`layout!`] / [`account!`]: a zero-copy `#[repr(C)]` layout with compile-time size and
 //!   no-implicit-padding assertions; `account!` adds the Anchor discriminator.
 //! - [`borsh!`]: an argument or event field struct with borsh decoding and encoding.
+//! - [`borsh_enum!`]: a borsh enum of struct variants (decoding and its IDL enum type).
 //! - [`events!`]: Anchor events: struct, discriminator, encoder, `emit`.
 //! - [`accounts!`]: an instruction's account list: names, signer and writable flags, distinct
 //!   writable accounts, checked in `parse`.
@@ -207,6 +208,60 @@ macro_rules! borsh {
     };
 }
 
+/// A borsh enum: a u8 variant index, then the variant's fields (`Variant { field: type, .. }`,
+/// fields as in [`borsh!`]). An index past the last variant is `unknown`; with `validate = path`,
+/// decoding also runs `path(&value)`. Its IDL type is `{"kind": "enum"}`; a program whose
+/// instructions carry it inside bytes lists it in [`program!`]'s `types`.
+#[macro_export]
+macro_rules! borsh_enum {
+    ($(#[$m:meta])* $v:vis enum $name:ident {
+        $($(#[doc = $vd:literal])* $variant:ident { $($f:ident : $t:tt $(<$($g:tt),+>)?),* $(,)? }),+ $(,)?
+    } unknown = $unknown:expr $(, validate = $check:path)?) => {
+        $(#[$m])*
+        $v enum $name {
+            $($(#[doc = $vd])* $variant { $($f: $t $(<$($g),+>)?),* },)+
+        }
+
+        impl $crate::borsh::BorshRead for $name {
+            fn read(r: &mut $crate::borsh::Reader) -> Result<Self, $crate::error::ProgramError> {
+                // The variant indexes, in declaration order.
+                #[repr(u8)]
+                enum Index {
+                    $($variant),+
+                }
+                let index = r.u8()?;
+                let value = $(if index == Index::$variant as u8 {
+                    Self::$variant { $($f: <$t $(<$($g),+>)? as $crate::borsh::BorshRead>::read(r)?),* }
+                } else)+ {
+                    return Err($unknown.into());
+                };
+                $($check(&value)?;)?
+                Ok(value)
+            }
+        }
+
+        #[cfg(not(target_arch = "bpf"))]
+        impl $crate::idl::IdlType for $name {
+            fn idl() -> $crate::idl::Json {
+                $crate::idl::Json::obj([("defined", $crate::idl::Json::str(stringify!($name)))])
+            }
+            fn idl_defs(defs: &mut $crate::idl::Defs) {
+                use $crate::idl::Json;
+                if defs.has(stringify!($name)) {
+                    return;
+                }
+                let variants = vec![$(Json::obj([
+                    ("name", Json::str(stringify!($variant))),
+                    ("fields", Json::Arr(vec![$($crate::idl::field(stringify!($f), $crate::idl_ty!($t $(<$($g),+>)?), &[])),*])),
+                ])),+];
+                let ty = Json::obj([("kind", Json::str("enum")), ("variants", Json::Arr(variants))]);
+                defs.0.push(Json::obj([("name", Json::str(stringify!($name))), ("type", ty)]));
+                $($(<$t $(<$($g),+>)? as $crate::idl::IdlType>::idl_defs(defs);)*)+
+            }
+        }
+    };
+}
+
 /// Anchor events: per struct, `DISCRIMINATOR` (sha256("event:<Name>")[..8]) and `emit()` (one
 /// `Program data:` log of discriminator + borsh fields); `idl()` lists them all.
 #[macro_export]
@@ -366,7 +421,8 @@ macro_rules! instructions {
 }
 
 /// The program: its entrypoint (SBF symbol `entrypoint`; on the host a function of that name for
-/// host tests), the error names logged on failure, and (host) its IDL.
+/// host tests), the error names logged on failure, and (host) its IDL. `types` (optional): IDL
+/// types no instruction, account or event names, e.g. a [`borsh_enum!`] carried inside `bytes`.
 #[macro_export]
 macro_rules! program {
     (
@@ -376,6 +432,7 @@ macro_rules! program {
         process: $process:path,
         instructions: $ix:path,
         accounts: [$($acc:ty),* $(,)?],
+        $(types: [$($ty:ty),* $(,)?],)?
         events: $events:path,
         errors: [$($err:path),+ $(,)?] $(,)?
     ) => {
@@ -398,6 +455,7 @@ macro_rules! program {
             let mut defs = $crate::idl::Defs::default();
             let instructions = <$ix>::idl(&mut defs);
             $(<$acc as $crate::idl::IdlType>::idl_defs(&mut defs);)*
+            $($(<$ty as $crate::idl::IdlType>::idl_defs(&mut defs);)*)?
             let events = $events(&mut defs);
             let mut errors = Vec::new();
             $(errors.extend(<$err>::idl());)+

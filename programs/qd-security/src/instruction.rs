@@ -3,85 +3,43 @@
 //! malformed data is `InvalidInstruction` / `InvalidInstructionData`.
 
 use crate::error::SecurityError;
+use crate::processor::{
+    AcceptSuperAdminAccounts, CheckActionAccounts, CloseSessionAccounts, CreateSessionAccounts, InitializeAccounts, RecordSessionFillAccounts,
+    RevokeSessionAccounts, SetFrozenAccounts, SetPauseAccounts,
+};
 use crate::routes::{self, Route};
 use crate::state::{MAX_MEMBERS, MAX_PROPOSAL_DATA, MAX_TIMELOCK_DELAY};
-use qd_access::{Action, RateLimit, Request, Role, ALL_OPERATIONS, ALL_SCOPES, MAX_MARKETS, NO_MARKET};
-use qd_runtime::borsh::{self, Reader};
-use qd_runtime::error::{ProgramError, RuntimeError};
-use qd_runtime::hash::discriminator;
+use crate::timelock::{
+    ApproveProposalAccounts, CancelProposalAccounts, CloseProposalAccounts, CreateApprovalSetAccounts, ExecuteProposalAccounts, ProposeAccounts,
+};
+use qd_access::{Action, RateLimit, Role, ALL_OPERATIONS, ALL_SCOPES, MAX_MARKETS, NO_MARKET};
+use qd_runtime::borsh::{BorshRead, BoundedVec, Reader};
+use qd_runtime::error::ProgramError;
 use qd_runtime::pubkey::Pubkey;
 
-pub const INITIALIZE: [u8; 8] = discriminator("global", "initialize");
-pub const ACCEPT_SUPER_ADMIN: [u8; 8] = discriminator("global", "accept_super_admin");
-pub const SET_PAUSE: [u8; 8] = discriminator("global", "set_pause");
-pub const FREEZE_ACCOUNT: [u8; 8] = discriminator("global", "freeze_account");
-pub const UNFREEZE_ACCOUNT: [u8; 8] = discriminator("global", "unfreeze_account");
-pub const CREATE_SESSION: [u8; 8] = discriminator("global", "create_session");
-pub const REVOKE_SESSION: [u8; 8] = discriminator("global", "revoke_session");
-pub const CLOSE_SESSION: [u8; 8] = discriminator("global", "close_session");
-pub const CHECK_ACTION: [u8; 8] = discriminator("global", "check_action");
-pub const CREATE_APPROVAL_SET: [u8; 8] = discriminator("global", "create_approval_set");
-pub const PROPOSE: [u8; 8] = discriminator("global", "propose");
-pub const APPROVE_PROPOSAL: [u8; 8] = discriminator("global", "approve_proposal");
-pub const EXECUTE_PROPOSAL: [u8; 8] = discriminator("global", "execute_proposal");
-pub const CANCEL_PROPOSAL: [u8; 8] = discriminator("global", "cancel_proposal");
-pub const CLOSE_PROPOSAL: [u8; 8] = discriminator("global", "close_proposal");
-pub use qd_access::RECORD_SESSION_FILL;
-
-/// `create_session` arguments; the expiry is checked against the clock by the processor.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct SessionArgs {
-    pub session_key: Pubkey,
-    pub scopes: u8,
-    pub markets: u64,
-    pub max_notional: u64,
-    pub expires_at: i64,
-    /// Quote notional the session's fills may trade over its life (>= max_notional).
-    pub budget: u64,
-}
-
-/// A privileged change to the SecurityConfig: the stored data of a proposal that targets
-/// qd-security (borsh enum: a u8 variant index, then the fields; IDL type `SecurityChange`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SecurityChange {
-    GrantRole { role: Role, holder: Pubkey },
-    RevokeRole { role: Role, holder: Pubkey },
-    /// Clears pause bits (setting them is `set_pause`, immediate).
-    Unpause { market: u16, operations: u8 },
-    SetRateLimit { limit: RateLimit },
-    /// Names the successor, who then accepts (zero cancels a pending hand-over).
-    ProposeSuperAdmin { new_super_admin: Pubkey },
-    /// Seconds; at least the config's minimum (checked when applied).
-    SetTimelockDelay { delay: i64 },
+qd_runtime::borsh_enum! {
+    /// A privileged change to the SecurityConfig: the stored data of a proposal that targets
+    /// qd-security (IDL type `SecurityChange`). Roles are their `Role` codes.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum SecurityChange {
+        GrantRole { role: u8, holder: Pubkey },
+        RevokeRole { role: u8, holder: Pubkey },
+        /// Clears pause bits (setting them is `set_pause`, immediate).
+        Unpause { market: u16, operations: u8 },
+        /// The `RateLimit` fields.
+        SetRateLimit { capacity: u32, refill_milli_per_slot: u32 },
+        /// Names the successor, who then accepts (zero cancels a pending hand-over).
+        ProposeSuperAdmin { new_super_admin: Pubkey },
+        /// Seconds; at least the config's minimum (checked when applied).
+        SetTimelockDelay { delay: i64 },
+    } unknown = SecurityError::InvalidChange, validate = check_change
 }
 
 impl SecurityChange {
+    /// A proposal's stored data: exactly one change.
     pub fn unpack(data: &[u8]) -> Result<Self, ProgramError> {
         let mut r = Reader::new(data);
-        let change = match r.u8()? {
-            0 => {
-                let (role, holder) = role_and_holder(&mut r)?;
-                SecurityChange::GrantRole { role, holder }
-            }
-            1 => {
-                let (role, holder) = role_and_holder(&mut r)?;
-                SecurityChange::RevokeRole { role, holder }
-            }
-            2 => {
-                let (market, operations) = pause_target(&mut r)?;
-                SecurityChange::Unpause { market, operations }
-            }
-            3 => {
-                let limit = RateLimit { capacity: r.u32()?, refill_milli_per_slot: r.u32()? };
-                if !limit.is_valid() {
-                    return Err(SecurityError::InvalidRateLimit.into());
-                }
-                SecurityChange::SetRateLimit { limit }
-            }
-            4 => SecurityChange::ProposeSuperAdmin { new_super_admin: r.pubkey()? },
-            5 => SecurityChange::SetTimelockDelay { delay: timelock_delay(&mut r)? },
-            _ => return Err(SecurityError::InvalidChange.into()),
-        };
+        let change = Self::read(&mut r)?;
         r.finish()?;
         Ok(change)
     }
@@ -90,129 +48,181 @@ impl SecurityChange {
     /// super-admin only (an ADMIN cannot multiply or remove its peers); the rest by any ADMIN.
     pub fn needs_super_admin(&self) -> bool {
         match self {
-            SecurityChange::GrantRole { role, .. } | SecurityChange::RevokeRole { role, .. } => *role == Role::Admin,
+            SecurityChange::GrantRole { role, .. } | SecurityChange::RevokeRole { role, .. } => *role == Role::Admin as u8,
             SecurityChange::ProposeSuperAdmin { .. } | SecurityChange::SetTimelockDelay { .. } => true,
             SecurityChange::Unpause { .. } | SecurityChange::SetRateLimit { .. } => false,
         }
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SecurityInstruction {
-    /// Accounts: super_admin (signer, writable: pays rent), config (writable), system program,
-    /// program (qd-security), program_data (its ProgramData).
-    Initialize { timelock_delay: i64 },
-    /// Accounts: new_super_admin (signer), config (writable), instructions sysvar; the pending
-    /// ApprovalSet when the signer is one of its members.
-    AcceptSuperAdmin,
-    /// Accounts: authority (signer), config (writable), instructions sysvar. Pauses only.
-    SetPause { market: u16, operations: u8 },
-    /// Accounts: compliance (signer), config, margin account (writable), security authority
-    /// PDA, qd-core program, instructions sysvar. `frozen`: freeze_account or unfreeze_account.
-    SetFrozen { frozen: bool, reason: u16 },
-    /// Accounts: owner (signer, writable: pays rent), session PDA (writable), system program.
-    CreateSession(SessionArgs),
-    /// Accounts: owner or session key (signer), session (writable).
-    RevokeSession,
-    /// Accounts: owner (signer, writable: receives the rent), session (writable).
-    CloseSession,
-    /// Accounts: signer (signer), config, margin account; the Session as first remaining
-    /// account when the signer is a session key.
-    CheckAction { request: Request },
-    /// Accounts: creator (signer, writable: pays rent), approval set PDA (writable), system program.
-    CreateApprovalSet { set_id: u64, threshold: u8, members: [Pubkey; MAX_MEMBERS], count: u8 },
-    /// Accounts: proposer (signer, writable: pays rent), config (writable), proposal PDA
-    /// (writable), system program, instructions sysvar; the super-admin ApprovalSet when the
-    /// proposer is one of its members. `data` is the change, kept as sent (`len` bytes).
-    /// For a routed change, the target instruction's accounts follow the instructions sysvar
-    /// (1..=8, in its order, writable as it needs them) instead of an approval set.
-    Propose { target: ProposalTarget, data: [u8; MAX_PROPOSAL_DATA], len: u16 },
-    /// Accounts: member (signer), config, proposal (writable), approval set, instructions sysvar.
-    ApproveProposal,
-    /// Accounts: config (writable), proposal (writable), instructions sysvar. Permissionless.
-    ExecuteProposal,
-    /// Accounts: authority (signer), config, proposal (writable), instructions sysvar; the
-    /// super-admin ApprovalSet when the signer is one of its members.
-    CancelProposal,
-    /// Accounts: proposal (writable), proposer (writable: receives the rent). Permissionless,
-    /// once the proposal is executed or cancelled.
-    CloseProposal,
-    /// CPI only. Accounts: qd-trading's authority PDA (signer), session (writable).
-    RecordSessionFill { notional: u64 },
-}
-
-fn role_and_holder(r: &mut Reader) -> Result<(Role, Pubkey), ProgramError> {
-    let role = Role::from_u8(r.u8()?).ok_or(SecurityError::InvalidRole)?;
-    let holder = r.pubkey()?;
-    if holder == [0; 32] {
-        return Err(SecurityError::InvalidHolder.into());
+fn check_change(change: &SecurityChange) -> Result<(), ProgramError> {
+    match *change {
+        SecurityChange::GrantRole { role, holder } | SecurityChange::RevokeRole { role, holder } => {
+            if Role::from_u8(role).is_none() {
+                return Err(SecurityError::InvalidRole.into());
+            }
+            if holder == [0; 32] {
+                return Err(SecurityError::InvalidHolder.into());
+            }
+            Ok(())
+        }
+        SecurityChange::Unpause { market, operations } => check_pause_target(market, operations),
+        SecurityChange::SetRateLimit { capacity, refill_milli_per_slot } if !(RateLimit { capacity, refill_milli_per_slot }).is_valid() => {
+            Err(SecurityError::InvalidRateLimit.into())
+        }
+        SecurityChange::SetTimelockDelay { delay } => check_delay(delay),
+        SecurityChange::SetRateLimit { .. } | SecurityChange::ProposeSuperAdmin { .. } => Ok(()),
     }
-    Ok((role, holder))
 }
 
-fn pause_target(r: &mut Reader) -> Result<(u16, u8), ProgramError> {
-    let (market, operations) = (r.u16()?, r.u8()?);
+/// `create_approval_set`'s members (IDL `vec publicKey`): 1..=MAX_MEMBERS distinct nonzero keys.
+/// Any other list, a longer one too, is `InvalidApprovalSet` (a `BoundedVec` would call a longer
+/// one malformed data).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Members {
+    keys: [Pubkey; MAX_MEMBERS],
+    len: u8,
+}
+
+impl Members {
+    pub fn as_slice(&self) -> &[Pubkey] {
+        &self.keys[..self.len as usize]
+    }
+}
+
+impl BorshRead for Members {
+    fn read(r: &mut Reader) -> Result<Self, ProgramError> {
+        let len = r.u32()? as usize;
+        if len == 0 || len > MAX_MEMBERS {
+            return Err(SecurityError::InvalidApprovalSet.into());
+        }
+        let mut keys = [[0u8; 32]; MAX_MEMBERS];
+        for i in 0..len {
+            let key = r.pubkey()?;
+            if key == [0; 32] || keys[..i].contains(&key) {
+                return Err(SecurityError::InvalidApprovalSet.into());
+            }
+            keys[i] = key;
+        }
+        Ok(Members { keys, len: len as u8 })
+    }
+}
+
+#[cfg(not(target_arch = "bpf"))]
+impl qd_runtime::idl::IdlType for Members {
+    fn idl() -> qd_runtime::idl::Json {
+        qd_runtime::idl_ty!(BoundedVec<Pubkey, MAX_MEMBERS>)
+    }
+}
+
+qd_runtime::instructions! {
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum SecurityInstruction check check_args {
+        /// Creates the SecurityConfig; the signer (the program's upgrade authority) becomes super-admin and pays rent.
+        /// `timelock_delay`: 2 to 30 days; below 2 days only under the immutable loader (LiteSVM, the local validator).
+        initialize => Initialize { timelock_delay: i64 } accounts InitializeAccounts,
+        /// Signed by the successor a proposal named, or by a member of that approval set (passed as the first remaining account)
+        accept_super_admin => AcceptSuperAdmin {} accounts AcceptSuperAdminAccounts,
+        /// Pauses at once (RISK_MANAGER or ADMIN) `market` < 64 or 65535 for venue-wide; paused = false is refused with
+        /// UnpauseRequiresTimelock: unpausing is a proposal
+        set_pause => SetPause { market: u16, operations: u8, paused: bool } accounts SetPauseAccounts,
+        /// COMPLIANCE freezes a margin account (CPI to qd-core set_frozen signed by the authority PDA); `reason` is non-zero.
+        freeze_account => FreezeAccount { reason: u16 } accounts SetFrozenAccounts,
+        /// COMPLIANCE unfreezes a margin account (CPI to qd-core set_frozen signed by the authority PDA); `reason` is non-zero.
+        unfreeze_account => UnfreezeAccount { reason: u16 } accounts SetFrozenAccounts,
+        /// The owner's wallet creates a session key with scopes, markets, a notional cap and an expiry of at most 7 days.
+        create_session => CreateSession { session_key: Pubkey, scopes: u8, markets: u64, max_notional: u64, expires_at: i64, budget: u64 }
+            accounts CreateSessionAccounts,
+        /// The owner or the session key itself revokes the session, effective immediately.
+        revoke_session => RevokeSession {} accounts RevokeSessionAccounts,
+        /// The owner closes a revoked or expired session and gets the rent back.
+        close_session => CloseSession {} accounts CloseSessionAccounts,
+        /// Read-only: may the signer take this action on the margin account now? Pass the Session as first remaining
+        /// account when the signer is a session key. Returns the actor (0 owner, 1 delegate, 2 session).
+        check_action => CheckAction { action: Action, market: u16, notional: u64 } -> u8 accounts CheckActionAccounts,
+        /// CPI from qd-trading only (its [b"authority"] PDA signs): counts a session-placed order's fill, quote at the
+        /// fill price, against the session's budget. Refused when the session is revoked or expired, the fill is above
+        /// the per-order maximum, or the fills would pass the budget.
+        record_session_fill => RecordSessionFill { notional: u64 } accounts RecordSessionFillAccounts,
+        /// M of N keys (N <= 8, immutable) that a hand-over can make the super-admin
+        create_approval_set => CreateApprovalSet { set_id: u64, threshold: u8, members: Members } accounts CreateApprovalSetAccounts,
+        /// Queues a privileged change: `target_program` qd-security with a SecurityChange (the super-admin approval set
+        /// as first remaining account when the proposer is its member), or a routed instruction (`routes`), its full
+        /// instruction data (at most 192 bytes), with that instruction's accounts (1..=8) as remaining accounts
+        propose => Propose { target_program: Pubkey, data: BoundedVec<u8, MAX_PROPOSAL_DATA> } accounts ProposeAccounts,
+        /// A member of the super-admin approval set approves; the delay starts at the M-th approval
+        approve_proposal => ApproveProposal {} accounts ApproveProposalAccounts,
+        /// Permissionless, once, after the delay, while the proposer still holds the role it proposed with: applies the
+        /// stored change, or invokes the routed instruction signed by the authority PDA (remaining accounts: its
+        /// program, then exactly the stored accounts)
+        execute_proposal => ExecuteProposal {} accounts ExecuteProposalAccounts,
+        /// The proposer, any ADMIN, the super-admin, or a member of its approval set (first remaining account)
+        cancel_proposal => CancelProposal {} accounts CancelProposalAccounts,
+        /// Permissionless: closes an executed or cancelled proposal; its rent returns to its proposer
+        close_proposal => CloseProposal {} accounts CloseProposalAccounts,
+    }
+}
+
+/// The argument checks decoding runs (a proposal's `data` is decoded by `propose` itself, which
+/// keeps the decoded target). Inlined into each instruction's decoding, where only its own arm
+/// remains, rather than called with each decoded instruction on the stack (SBF's 4 KiB frame).
+#[inline(always)]
+fn check_args(ix: &SecurityInstruction) -> Result<(), ProgramError> {
+    match *ix {
+        SecurityInstruction::Initialize { timelock_delay } => check_delay(timelock_delay),
+        SecurityInstruction::SetPause { market, operations, paused } => {
+            check_pause_target(market, operations)?;
+            // Restarting is a proposal (the timelock); stopping stays immediate.
+            if !paused {
+                return Err(SecurityError::UnpauseRequiresTimelock.into());
+            }
+            Ok(())
+        }
+        SecurityInstruction::FreezeAccount { reason: 0 } | SecurityInstruction::UnfreezeAccount { reason: 0 } => {
+            Err(SecurityError::InvalidReason.into())
+        }
+        SecurityInstruction::CreateSession { session_key, scopes, markets, max_notional, budget, .. } => {
+            if session_key == [0; 32] {
+                return Err(SecurityError::InvalidSessionKey.into());
+            }
+            if scopes == 0 || scopes & !ALL_SCOPES != 0 {
+                return Err(SecurityError::InvalidScopes.into());
+            }
+            if markets == 0 {
+                return Err(SecurityError::InvalidMarkets.into());
+            }
+            if max_notional == 0 {
+                return Err(SecurityError::InvalidMaxNotional.into());
+            }
+            if budget < max_notional {
+                return Err(SecurityError::InvalidBudget.into());
+            }
+            Ok(())
+        }
+        // The members are checked as read; the threshold is 1..=their number.
+        SecurityInstruction::CreateApprovalSet { threshold, ref members, .. } if threshold == 0 || threshold as usize > members.as_slice().len() => {
+            Err(SecurityError::InvalidApprovalSet.into())
+        }
+        _ => Ok(()),
+    }
+}
+
+fn check_pause_target(market: u16, operations: u8) -> Result<(), ProgramError> {
     if market != NO_MARKET && market as usize >= MAX_MARKETS {
         return Err(SecurityError::InvalidMarket.into());
     }
     if operations == 0 || operations & !ALL_OPERATIONS != 0 {
         return Err(SecurityError::InvalidOperations.into());
     }
-    Ok((market, operations))
+    Ok(())
 }
 
 /// A delay within 0..=MAX_TIMELOCK_DELAY; the deployment's minimum is checked against the config.
-fn timelock_delay(r: &mut Reader) -> Result<i64, ProgramError> {
-    let delay = r.i64()?;
+fn check_delay(delay: i64) -> Result<(), ProgramError> {
     if !(0..=MAX_TIMELOCK_DELAY).contains(&delay) {
         return Err(SecurityError::InvalidTimelockDelay.into());
     }
-    Ok(delay)
-}
-
-fn reason(r: &mut Reader) -> Result<u16, ProgramError> {
-    match r.u16()? {
-        0 => Err(SecurityError::InvalidReason.into()),
-        reason => Ok(reason),
-    }
-}
-
-fn session_args(r: &mut Reader) -> Result<SessionArgs, ProgramError> {
-    let args = SessionArgs { session_key: r.pubkey()?, scopes: r.u8()?, markets: r.u64()?, max_notional: r.u64()?, expires_at: r.i64()?, budget: r.u64()? };
-    if args.session_key == [0; 32] {
-        return Err(SecurityError::InvalidSessionKey.into());
-    }
-    if args.scopes == 0 || args.scopes & !ALL_SCOPES != 0 {
-        return Err(SecurityError::InvalidScopes.into());
-    }
-    if args.markets == 0 {
-        return Err(SecurityError::InvalidMarkets.into());
-    }
-    if args.max_notional == 0 {
-        return Err(SecurityError::InvalidMaxNotional.into());
-    }
-    if args.budget < args.max_notional {
-        return Err(SecurityError::InvalidBudget.into());
-    }
-    Ok(args)
-}
-
-/// 1..=8 distinct nonzero members and 1 <= threshold <= their number.
-fn approval_set(r: &mut Reader) -> Result<SecurityInstruction, ProgramError> {
-    let (set_id, threshold) = (r.u64()?, r.u8()?);
-    let count = r.u32()? as usize;
-    if count == 0 || count > MAX_MEMBERS || threshold == 0 || threshold as usize > count {
-        return Err(SecurityError::InvalidApprovalSet.into());
-    }
-    let mut members = [[0u8; 32]; MAX_MEMBERS];
-    for i in 0..count {
-        let key = r.pubkey()?;
-        if key == [0; 32] || members[..i].contains(&key) {
-            return Err(SecurityError::InvalidApprovalSet.into());
-        }
-        members[i] = key;
-    }
-    Ok(SecurityInstruction::CreateApprovalSet { set_id, threshold, members, count: count as u8 })
+    Ok(())
 }
 
 /// What a proposal changes: qd-security's own config, or a routed instruction of another program
@@ -223,83 +233,37 @@ pub enum ProposalTarget {
     Routed(&'static Route),
 }
 
-impl core::fmt::Debug for ProposalTarget {
-    fn fmt(&self, f: &mut core::fmt::Formatter) -> core::fmt::Result {
-        match self {
-            ProposalTarget::Security(change) => f.debug_tuple("Security").field(change).finish(),
-            ProposalTarget::Routed(route) => f.debug_tuple("Routed").field(&route.discriminator).finish(),
+impl ProposalTarget {
+    /// `propose(target_program, data)`: qd-security's own change decoded (so validated), or an
+    /// instruction of a routed program.
+    pub fn decode(program: &Pubkey, data: &[u8]) -> Result<Self, ProgramError> {
+        if program == &crate::ID {
+            Ok(ProposalTarget::Security(SecurityChange::unpack(data)?))
+        } else {
+            Ok(ProposalTarget::Routed(routes::find(program, data).ok_or(SecurityError::UnsupportedTarget)?))
         }
-    }
-}
-
-impl PartialEq for ProposalTarget {
-    fn eq(&self, other: &Self) -> bool {
-        match (self, other) {
-            (ProposalTarget::Security(a), ProposalTarget::Security(b)) => a == b,
-            (ProposalTarget::Routed(a), ProposalTarget::Routed(b)) => core::ptr::eq(*a, *b),
-            _ => false,
-        }
-    }
-}
-
-impl Eq for ProposalTarget {}
-
-/// `propose(target_program, data)`: qd-security's own change decoded (so validated) here, or an
-/// instruction of a routed program; stored as sent.
-fn proposal(r: &mut Reader) -> Result<SecurityInstruction, ProgramError> {
-    let program = r.pubkey()?;
-    let bytes = r.vec_u8(MAX_PROPOSAL_DATA)?;
-    let target = if program == crate::ID {
-        ProposalTarget::Security(SecurityChange::unpack(bytes)?)
-    } else {
-        ProposalTarget::Routed(routes::find(&program, bytes).ok_or(SecurityError::UnsupportedTarget)?)
-    };
-    let mut data = [0u8; MAX_PROPOSAL_DATA];
-    data[..bytes.len()].copy_from_slice(bytes);
-    Ok(SecurityInstruction::Propose { target, data, len: bytes.len() as u16 })
-}
-
-impl SecurityInstruction {
-    pub fn unpack(data: &[u8]) -> Result<Self, ProgramError> {
-        let (tag, mut r) = borsh::instruction(data)?;
-        let ix = match tag {
-            INITIALIZE => SecurityInstruction::Initialize { timelock_delay: timelock_delay(&mut r)? },
-            ACCEPT_SUPER_ADMIN => SecurityInstruction::AcceptSuperAdmin,
-            SET_PAUSE => {
-                let (market, operations) = pause_target(&mut r)?;
-                // Restarting is a proposal (the timelock); stopping stays immediate.
-                if !r.bool()? {
-                    return Err(SecurityError::UnpauseRequiresTimelock.into());
-                }
-                SecurityInstruction::SetPause { market, operations }
-            }
-            FREEZE_ACCOUNT => SecurityInstruction::SetFrozen { frozen: true, reason: reason(&mut r)? },
-            UNFREEZE_ACCOUNT => SecurityInstruction::SetFrozen { frozen: false, reason: reason(&mut r)? },
-            CREATE_SESSION => SecurityInstruction::CreateSession(session_args(&mut r)?),
-            REVOKE_SESSION => SecurityInstruction::RevokeSession,
-            CLOSE_SESSION => SecurityInstruction::CloseSession,
-            CHECK_ACTION => {
-                let action = Action::from_u8(r.u8()?)?;
-                SecurityInstruction::CheckAction { request: Request::new(action, r.u16()?, r.u64()?) }
-            }
-            CREATE_APPROVAL_SET => approval_set(&mut r)?,
-            PROPOSE => proposal(&mut r)?,
-            APPROVE_PROPOSAL => SecurityInstruction::ApproveProposal,
-            EXECUTE_PROPOSAL => SecurityInstruction::ExecuteProposal,
-            CANCEL_PROPOSAL => SecurityInstruction::CancelProposal,
-            CLOSE_PROPOSAL => SecurityInstruction::CloseProposal,
-            RECORD_SESSION_FILL => SecurityInstruction::RecordSessionFill { notional: r.u64()? },
-            _ => return Err(RuntimeError::InvalidInstruction.into()),
-        };
-        r.finish()?;
-        Ok(ix)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use qd_access::AccessError;
+    use qd_access::{AccessError, RECORD_SESSION_FILL};
+    use qd_runtime::error::RuntimeError;
+    use qd_runtime::hash::discriminator;
+
+    const INITIALIZE: [u8; 8] = discriminator("global", "initialize");
+    const SET_PAUSE: [u8; 8] = discriminator("global", "set_pause");
+    const FREEZE_ACCOUNT: [u8; 8] = discriminator("global", "freeze_account");
+    const UNFREEZE_ACCOUNT: [u8; 8] = discriminator("global", "unfreeze_account");
+    const CREATE_SESSION: [u8; 8] = discriminator("global", "create_session");
+    const REVOKE_SESSION: [u8; 8] = discriminator("global", "revoke_session");
+    const CLOSE_SESSION: [u8; 8] = discriminator("global", "close_session");
+    const CHECK_ACTION: [u8; 8] = discriminator("global", "check_action");
+    const CREATE_APPROVAL_SET: [u8; 8] = discriminator("global", "create_approval_set");
+    const PROPOSE: [u8; 8] = discriminator("global", "propose");
+    const EXECUTE_PROPOSAL: [u8; 8] = discriminator("global", "execute_proposal");
+    const CANCEL_PROPOSAL: [u8; 8] = discriminator("global", "cancel_proposal");
 
     fn with(tag: [u8; 8], args: &[u8]) -> Vec<u8> {
         [&tag[..], args].concat()
@@ -318,11 +282,19 @@ mod tests {
         [&target[..], &(data.len() as u32).to_le_bytes(), data].concat()
     }
 
+    /// A `propose` decoded, and its target.
+    fn proposal(target: Pubkey, data: &[u8]) -> Result<(ProposalTarget, Vec<u8>), ProgramError> {
+        let SecurityInstruction::Propose { target_program, data } = SecurityInstruction::unpack(&with(PROPOSE, &propose_args(target, data)))? else {
+            panic!("not a proposal")
+        };
+        Ok((ProposalTarget::decode(&target_program, data.as_slice())?, data.as_slice().to_vec()))
+    }
+
     #[test]
     fn decodes_role_changes_and_refuses_bad_ones() {
         let args = [&[0u8, 2][..], &[7; 32]].concat();
-        assert_eq!(change(&args).unwrap(), SecurityChange::GrantRole { role: Role::Compliance, holder: [7; 32] });
-        assert_eq!(change(&[&[1u8][..], &args[1..]].concat()).unwrap(), SecurityChange::RevokeRole { role: Role::Compliance, holder: [7; 32] });
+        assert_eq!(change(&args).unwrap(), SecurityChange::GrantRole { role: Role::Compliance as u8, holder: [7; 32] });
+        assert_eq!(change(&[&[1u8][..], &args[1..]].concat()).unwrap(), SecurityChange::RevokeRole { role: Role::Compliance as u8, holder: [7; 32] });
         assert_eq!(change(&[&[0u8, 4][..], &[7; 32]].concat()).unwrap_err(), SecurityError::InvalidRole.into());
         assert_eq!(change(&[&[1u8, 0][..], &[0; 32]].concat()).unwrap_err(), SecurityError::InvalidHolder.into());
         assert_eq!(change(&args[..33]).unwrap_err(), RuntimeError::InvalidInstructionData.into());
@@ -335,7 +307,7 @@ mod tests {
     #[test]
     fn decodes_the_other_changes() {
         let limit = |c: u32, r: u32| [&[3u8][..], &c.to_le_bytes(), &r.to_le_bytes()].concat();
-        assert_eq!(change(&limit(10, 250)).unwrap(), SecurityChange::SetRateLimit { limit: RateLimit { capacity: 10, refill_milli_per_slot: 250 } });
+        assert_eq!(change(&limit(10, 250)).unwrap(), SecurityChange::SetRateLimit { capacity: 10, refill_milli_per_slot: 250 });
         assert!(change(&limit(0, 0)).is_ok());
         assert_eq!(change(&limit(10, 0)).unwrap_err(), SecurityError::InvalidRateLimit.into());
         assert_eq!(change(&limit(0, 5)).unwrap_err(), SecurityError::InvalidRateLimit.into());
@@ -355,21 +327,17 @@ mod tests {
     #[test]
     fn proposals_target_qd_security_or_a_route_and_keep_the_bytes_sent() {
         let grant = [&[0u8, 1][..], &[7; 32]].concat();
-        let SecurityInstruction::Propose { target, data, len } = SecurityInstruction::unpack(&with(PROPOSE, &propose_args(crate::ID, &grant))).unwrap() else {
-            panic!("not a proposal")
-        };
-        assert_eq!(target, ProposalTarget::Security(SecurityChange::GrantRole { role: Role::RiskManager, holder: [7; 32] }));
-        assert_eq!(&data[..len as usize], &grant[..]);
+        let (target, data) = proposal(crate::ID, &grant).unwrap();
+        assert!(matches!(target, ProposalTarget::Security(c) if c == SecurityChange::GrantRole { role: Role::RiskManager as u8, holder: [7; 32] }));
+        assert_eq!(data, grant);
         // Another program's instruction: only a routed one, kept as sent for that program to check.
-        assert_eq!(err(PROPOSE, &propose_args(qd_ids::QD_TRADING, &grant)), SecurityError::UnsupportedTarget.into());
+        assert_eq!(proposal(qd_ids::QD_TRADING, &grant).err(), Some(SecurityError::UnsupportedTarget.into()));
         let params = [&routes::ROUTES[0].discriminator[..], &[1, 2, 3]].concat();
-        let SecurityInstruction::Propose { target, data, len } = SecurityInstruction::unpack(&with(PROPOSE, &propose_args(qd_ids::QD_TRADING, &params))).unwrap() else {
-            panic!("not a proposal")
-        };
+        let (target, data) = proposal(qd_ids::QD_TRADING, &params).unwrap();
         assert!(matches!(target, ProposalTarget::Routed(r) if r.program == qd_ids::QD_TRADING));
-        assert_eq!(&data[..len as usize], &params[..]);
+        assert_eq!(data, params);
         assert_eq!(err(PROPOSE, &propose_args(crate::ID, &[0; MAX_PROPOSAL_DATA + 1])), RuntimeError::InvalidInstructionData.into());
-        assert_eq!(err(PROPOSE, &propose_args(crate::ID, &[9])), SecurityError::InvalidChange.into());
+        assert_eq!(proposal(crate::ID, &[9]).err(), Some(SecurityError::InvalidChange.into()));
     }
 
     #[test]
@@ -377,7 +345,7 @@ mod tests {
         let pause = |market: u16, ops: u8, paused: u8| [&market.to_le_bytes()[..], &[ops, paused]].concat();
         assert_eq!(
             SecurityInstruction::unpack(&with(SET_PAUSE, &pause(63, 0x7f, 1))).unwrap(),
-            SecurityInstruction::SetPause { market: 63, operations: 0x7f }
+            SecurityInstruction::SetPause { market: 63, operations: 0x7f, paused: true }
         );
         assert_eq!(err(SET_PAUSE, &pause(NO_MARKET, 1, 0)), SecurityError::UnpauseRequiresTimelock.into());
         assert_eq!(err(SET_PAUSE, &pause(64, 1, 1)), SecurityError::InvalidMarket.into());
@@ -393,12 +361,12 @@ mod tests {
             let keys: Vec<u8> = members.iter().flatten().copied().collect();
             [&5u64.to_le_bytes()[..], &[threshold], &(members.len() as u32).to_le_bytes(), &keys].concat()
         };
-        let SecurityInstruction::CreateApprovalSet { set_id, threshold, members, count } =
+        let SecurityInstruction::CreateApprovalSet { set_id, threshold, members } =
             SecurityInstruction::unpack(&with(CREATE_APPROVAL_SET, &set(2, &[[1; 32], [2; 32], [3; 32]]))).unwrap()
         else {
             panic!("not an approval set")
         };
-        assert_eq!((set_id, threshold, count, members[2], members[3]), (5, 2, 3, [3; 32], [0; 32]));
+        assert_eq!((set_id, threshold, members.as_slice()), (5, 2, &[[1; 32], [2; 32], [3; 32]][..]));
         let bad = SecurityError::InvalidApprovalSet.into();
         assert_eq!(err(CREATE_APPROVAL_SET, &set(0, &[[1; 32]])), bad);
         assert_eq!(err(CREATE_APPROVAL_SET, &set(2, &[[1; 32]])), bad);
@@ -406,23 +374,24 @@ mod tests {
         assert_eq!(err(CREATE_APPROVAL_SET, &set(1, &[[1; 32], [1; 32]])), bad);
         assert_eq!(err(CREATE_APPROVAL_SET, &set(1, &[[1; 32], [0; 32]])), bad);
         assert_eq!(err(CREATE_APPROVAL_SET, &set(1, &[[4; 32]; 9])), bad);
-        assert!(SecurityInstruction::unpack(&with(CREATE_APPROVAL_SET, &set(8, &core::array::from_fn::<Pubkey, 8, _>(|i| [i as u8 + 1; 32])))).is_ok());
+        let eight: [Pubkey; 8] = core::array::from_fn(|i| [i as u8 + 1; 32]);
+        assert!(SecurityInstruction::unpack(&with(CREATE_APPROVAL_SET, &set(8, &eight))).is_ok());
     }
 
     #[test]
     fn reason_action_and_delay() {
-        assert_eq!(
-            SecurityInstruction::unpack(&with(UNFREEZE_ACCOUNT, &9u16.to_le_bytes())).unwrap(),
-            SecurityInstruction::SetFrozen { frozen: false, reason: 9 }
-        );
+        let unfreeze = SecurityInstruction::unpack(&with(UNFREEZE_ACCOUNT, &9u16.to_le_bytes()));
+        assert_eq!(unfreeze.unwrap(), SecurityInstruction::UnfreezeAccount { reason: 9 });
         assert_eq!(err(FREEZE_ACCOUNT, &0u16.to_le_bytes()), SecurityError::InvalidReason.into());
+        assert_eq!(err(UNFREEZE_ACCOUNT, &0u16.to_le_bytes()), SecurityError::InvalidReason.into());
         let check = [&[3u8][..], &5u16.to_le_bytes(), &77u64.to_le_bytes()].concat();
         assert_eq!(
             SecurityInstruction::unpack(&with(CHECK_ACTION, &check)).unwrap(),
-            SecurityInstruction::CheckAction { request: Request::new(Action::PlaceOrder, 5, 77) }
+            SecurityInstruction::CheckAction { action: Action::PlaceOrder, market: 5, notional: 77 }
         );
         assert_eq!(err(CHECK_ACTION, &[&[7u8][..], &check[1..]].concat()), AccessError::UnknownAction.into());
-        assert_eq!(SecurityInstruction::unpack(&with(INITIALIZE, &60i64.to_le_bytes())).unwrap(), SecurityInstruction::Initialize { timelock_delay: 60 });
+        let initialize = SecurityInstruction::unpack(&with(INITIALIZE, &60i64.to_le_bytes()));
+        assert_eq!(initialize.unwrap(), SecurityInstruction::Initialize { timelock_delay: 60 });
         assert_eq!(err(INITIALIZE, &(-5i64).to_le_bytes()), SecurityError::InvalidTimelockDelay.into());
     }
 
@@ -434,9 +403,10 @@ mod tests {
         let args = |key, scopes, markets, max| budgeted(key, scopes, markets, max, 10);
         assert_eq!(
             SecurityInstruction::unpack(&with(CREATE_SESSION, &args([5; 32], 3, 1, 2))).unwrap(),
-            SecurityInstruction::CreateSession(SessionArgs { session_key: [5; 32], scopes: 3, markets: 1, max_notional: 2, expires_at: 1_000, budget: 10 })
+            SecurityInstruction::CreateSession { session_key: [5; 32], scopes: 3, markets: 1, max_notional: 2, expires_at: 1_000, budget: 10 }
         );
         assert_eq!(err(CREATE_SESSION, &budgeted([5; 32], 3, 1, 2, 1)), SecurityError::InvalidBudget.into());
+        // qd-trading's CPI builds the data with qd-access's shared discriminator.
         assert_eq!(
             SecurityInstruction::unpack(&with(RECORD_SESSION_FILL, &7u64.to_le_bytes())).unwrap(),
             SecurityInstruction::RecordSessionFill { notional: 7 }
@@ -450,8 +420,8 @@ mod tests {
 
     #[test]
     fn argument_free_instructions_and_unknown_tags() {
-        assert_eq!(SecurityInstruction::unpack(&EXECUTE_PROPOSAL).unwrap(), SecurityInstruction::ExecuteProposal);
-        assert_eq!(SecurityInstruction::unpack(&CLOSE_SESSION).unwrap(), SecurityInstruction::CloseSession);
+        assert_eq!(SecurityInstruction::unpack(&EXECUTE_PROPOSAL).unwrap(), SecurityInstruction::ExecuteProposal {});
+        assert_eq!(SecurityInstruction::unpack(&CLOSE_SESSION).unwrap(), SecurityInstruction::CloseSession {});
         assert_eq!(err(REVOKE_SESSION, &[0]), RuntimeError::InvalidInstructionData.into());
         assert_eq!(err(CANCEL_PROPOSAL, &[0]), RuntimeError::InvalidInstructionData.into());
         assert_eq!(SecurityInstruction::unpack(&[1, 2, 3]).unwrap_err(), RuntimeError::InvalidInstruction.into());

@@ -39,56 +39,30 @@
 pub mod error;
 pub mod events;
 pub mod instruction;
-#[cfg(target_arch = "bpf")]
 pub mod processor;
 mod routes;
 pub mod state;
-#[cfg(target_arch = "bpf")]
 mod timelock;
+#[cfg(test)]
+mod tests;
 
 pub use qd_ids::QD_SECURITY as ID;
 
-#[cfg(target_arch = "bpf")]
-qd_runtime::entrypoint!(processor::process);
+use qd_access::{SecurityConfig, Session};
+use state::{ApprovalSet, Proposal};
 
-#[cfg(test)]
-mod idl_layout {
-    use crate::state::{ApprovalSet, Proposal};
-    use qd_access::{RateLimit, SecurityConfig, Session};
-    use qd_runtime::idl::check_layout;
-    use qd_runtime::idl_fields;
-
-    const IDL: &str = include_str!("../../../idl/qd_security.json");
-
-    #[test]
-    fn accounts_match_the_idl() {
-        check_layout(
-            IDL,
-            "SecurityConfig",
-            &idl_fields!(SecurityConfig: version, bump, global_pause, _pad0, role_counts, super_admin, pending_super_admin, roles,
-                market_pause, rate_limit, audit_seq, timelock_delay, min_timelock_delay, proposal_count, _reserved),
-            core::mem::size_of::<SecurityConfig>(),
-        );
-        check_layout(
-            IDL,
-            "Session",
-            &idl_fields!(Session: version, bump, scopes, revoked, _pad0, owner, session_key, markets, max_notional, created_at,
-                expires_at, budget, spent, _reserved),
-            core::mem::size_of::<Session>(),
-        );
-        check_layout(
-            IDL,
-            "Proposal",
-            &idl_fields!(Proposal: version, bump, state, authority, approvals, approval_count, threshold, account_count, data_len,
-                writable_mask, _pad0, id, proposer, approval_set, target_program, created_at, eta, closed_at, accounts, data, _reserved),
-            core::mem::size_of::<Proposal>(),
-        );
-        check_layout(
-            IDL,
-            "ApprovalSet",
-            &idl_fields!(ApprovalSet: version, bump, threshold, member_count, _pad0, creator, set_id, members, _reserved),
-            core::mem::size_of::<ApprovalSet>(),
-        );
-        check_layout(IDL, "RateLimit", &idl_fields!(RateLimit: capacity, refill_milli_per_slot), core::mem::size_of::<RateLimit>());
-    }
+qd_runtime::program! {
+    name: "qd_security",
+    docs: "QuantDesk security: roles, pauses, freezes, rate-limit parameters and session keys.",
+    id: ID,
+    process: processor::process,
+    instructions: instruction::SecurityInstruction,
+    accounts: [SecurityConfig, Session, Proposal, ApprovalSet],
+    types: [instruction::SecurityChange],
+    events: events::idl,
+    errors: [
+        qd_runtime::error::RuntimeError,
+        qd_access::AccessError,
+        error::SecurityError,
+    ],
 }

@@ -1,14 +1,15 @@
-//! Instruction handlers. Each validates its accounts (signer, owner, address or PDA,
-//! discriminator, writability, duplicates) and the signer's role before changing anything; any
-//! failure leaves state untouched. The timelock's handlers are in `timelock`.
+//! Instruction handlers, each after its `accounts!` declaration. Each validates its accounts
+//! (signer, owner, address or PDA, discriminator, writability, duplicates) and the signer's role
+//! before changing anything; any failure leaves state untouched. The timelock's handlers are in
+//! `timelock`.
 
 use crate::error::SecurityError as E;
 use crate::events::{self, AuditEvent, SessionCreated, SessionRevoked};
-use crate::instruction::{SecurityInstruction, SessionArgs};
+use crate::instruction::SecurityInstruction as I;
 use crate::state::{MAX_TIMELOCK_DELAY, MIN_TIMELOCK_DELAY};
 use crate::timelock;
 use qd_access::{
-    authorize, load_config, require_role, AccessError, Request, Role, SecurityConfig, Session, AUTHORITY_SEED, MAX_SESSION_SECS, NO_MARKET,
+    authorize, load_config, require_role, AccessError, Action, Request, Role, SecurityConfig, Session, AUTHORITY_SEED, MAX_SESSION_SECS, NO_MARKET,
     SECURITY_CONFIG_VERSION, SECURITY_SEED, SESSION_SEED, SESSION_VERSION,
 };
 use qd_core_state::{load_margin, SET_FROZEN};
@@ -19,7 +20,7 @@ use qd_runtime::borsh::Writer;
 use qd_runtime::cpi::{invoke_signed, AccountMeta};
 use qd_runtime::deploy::{check_deployer, BPF_LOADER_2};
 use qd_runtime::error::{ProgramError, ProgramResult, RuntimeError};
-use qd_runtime::log::{emit, set_return_data};
+use qd_runtime::log::set_return_data;
 use qd_runtime::pubkey::Pubkey;
 use qd_runtime::sysvar::{refuse_durable_nonce, Clock};
 use qd_runtime::{pda, system, validate};
@@ -29,24 +30,25 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Pr
     if program_id != &crate::ID {
         return Err(RuntimeError::WrongProgram.into());
     }
-    match SecurityInstruction::unpack(data)? {
-        SecurityInstruction::Initialize { timelock_delay } => initialize(accounts, timelock_delay),
-        SecurityInstruction::AcceptSuperAdmin => accept_super_admin(accounts),
-        SecurityInstruction::SetPause { market, operations } => set_pause(accounts, market, operations),
-        SecurityInstruction::SetFrozen { frozen, reason } => set_frozen(accounts, frozen, reason),
-        SecurityInstruction::CreateSession(args) => create_session(accounts, &args),
-        SecurityInstruction::RevokeSession => revoke_session(accounts),
-        SecurityInstruction::CloseSession => close_session(accounts),
-        SecurityInstruction::CheckAction { request } => check_action(accounts, &request),
-        SecurityInstruction::RecordSessionFill { notional } => record_session_fill(accounts, notional),
-        SecurityInstruction::CreateApprovalSet { set_id, threshold, members, count } => {
-            timelock::create_approval_set(accounts, set_id, threshold, &members[..count as usize])
+    match I::unpack(data)? {
+        I::Initialize { timelock_delay } => initialize(accounts, timelock_delay),
+        I::AcceptSuperAdmin {} => accept_super_admin(accounts),
+        I::SetPause { market, operations, .. } => set_pause(accounts, market, operations),
+        I::FreezeAccount { reason } => set_frozen(accounts, true, reason),
+        I::UnfreezeAccount { reason } => set_frozen(accounts, false, reason),
+        I::CreateSession { session_key, scopes, markets, max_notional, expires_at, budget } => {
+            create_session(accounts, &session_key, scopes, markets, max_notional, expires_at, budget)
         }
-        SecurityInstruction::Propose { target, data, len } => timelock::propose(accounts, &target, &data[..len as usize]),
-        SecurityInstruction::ApproveProposal => timelock::approve_proposal(accounts),
-        SecurityInstruction::ExecuteProposal => timelock::execute_proposal(accounts),
-        SecurityInstruction::CancelProposal => timelock::cancel_proposal(accounts),
-        SecurityInstruction::CloseProposal => timelock::close_proposal(accounts),
+        I::RevokeSession {} => revoke_session(accounts),
+        I::CloseSession {} => close_session(accounts),
+        I::CheckAction { action, market, notional } => check_action(accounts, action, market, notional),
+        I::RecordSessionFill { notional } => record_session_fill(accounts, notional),
+        I::CreateApprovalSet { set_id, threshold, members } => timelock::create_approval_set(accounts, set_id, threshold, members.as_slice()),
+        I::Propose { target_program, data } => timelock::propose(accounts, &target_program, data.as_slice()),
+        I::ApproveProposal {} => timelock::approve_proposal(accounts),
+        I::ExecuteProposal {} => timelock::execute_proposal(accounts),
+        I::CancelProposal {} => timelock::cancel_proposal(accounts),
+        I::CloseProposal {} => timelock::close_proposal(accounts),
     }
 }
 
@@ -60,18 +62,28 @@ pub(crate) fn config_mut(info: &AccountInfo) -> Result<&mut SecurityConfig, Prog
 pub(crate) fn audit_config(config: &mut SecurityConfig, actor: &Pubkey, action: u8, subject: Pubkey, value: u64) -> ProgramResult {
     config.audit_seq = config.audit_seq.checked_add(1).ok_or(RuntimeError::ArithmeticOverflow)?;
     let slot = Clock::get()?.slot;
-    emit(AuditEvent { actor: *actor, target: SECURITY_CONFIG, action, subject, value, slot, seq: config.audit_seq }.encode().finish()?);
+    AuditEvent { actor: *actor, target: SECURITY_CONFIG, action, subject, value, slot, seq: config.audit_seq }.emit();
     Ok(())
 }
 
+qd_runtime::accounts! {
+    pub struct InitializeAccounts {
+        /// The program's upgrade authority; becomes super-admin and pays rent
+        super_admin(mut, signer),
+        /// SecurityConfig PDA ["security"]
+        config(mut),
+        system_program,
+        /// The qd-security program account
+        program,
+        /// Its ProgramData (upgradeable loader); any account under the immutable loader
+        program_data,
+    }
+}
+
 fn initialize(accounts: &[AccountInfo], timelock_delay: i64) -> ProgramResult {
-    let [super_admin, config_info, system_program, program, program_data] = validate::accounts::<5>(accounts)?;
-    validate::signer(super_admin)?;
-    validate::writable(super_admin)?;
-    validate::writable(config_info)?;
+    let InitializeAccounts { super_admin, config: config_info, system_program, program, program_data, .. } = InitializeAccounts::parse(accounts)?;
     validate::address(config_info, &SECURITY_CONFIG)?;
     validate::program(system_program, &system::ID)?;
-    validate::distinct(&[super_admin, config_info])?;
     // Only the upgrade authority: nobody can front-run the deployer and own the venue's roles.
     check_deployer(&crate::ID, program, program_data, super_admin)?;
     // The one build-independent way below the mainnet minimum: the immutable loader, which
@@ -92,17 +104,27 @@ fn initialize(accounts: &[AccountInfo], timelock_delay: i64) -> ProgramResult {
     audit_config(config, super_admin.key(), events::AUDIT_INITIALIZE, [0; 32], timelock_delay as u64)
 }
 
+qd_runtime::accounts! {
+    pub struct AcceptSuperAdminAccounts {
+        /// The proposed successor, or a member of the proposed approval set (then the first remaining account)
+        new_super_admin(signer),
+        /// SecurityConfig PDA ["security"]
+        config(mut),
+        /// Instructions sysvar: a transaction that advances a durable nonce is refused (DurableNonce)
+        instructions,
+    }
+}
+
 /// The successor proves it holds the key (or, for an approval set, that a member signs), so power
 /// never moves to a mistyped address. The hand-over itself was proposed through the timelock.
 fn accept_super_admin(accounts: &[AccountInfo]) -> ProgramResult {
-    let [new_super_admin, config_info, instructions] = validate::accounts::<3>(accounts)?;
+    let AcceptSuperAdminAccounts { new_super_admin, config: config_info, instructions, remaining } = AcceptSuperAdminAccounts::parse(accounts)?;
     refuse_durable_nonce(instructions)?;
-    validate::signer(new_super_admin)?;
     let config = config_mut(config_info)?;
     let pending = config.pending_super_admin;
     let accepted = pending != [0; 32]
         && (&pending == new_super_admin.key()
-            || match accounts.get(3) {
+            || match remaining.first() {
                 Some(set) if set.key() == &pending => timelock::load_approval_set(set)?.member_index(new_super_admin.key()).is_some(),
                 _ => false,
             });
@@ -114,12 +136,22 @@ fn accept_super_admin(accounts: &[AccountInfo]) -> ProgramResult {
     audit_config(config, new_super_admin.key(), events::AUDIT_ACCEPT_SUPER_ADMIN, pending, 0)
 }
 
+qd_runtime::accounts! {
+    pub struct SetPauseAccounts {
+        /// A RISK_MANAGER or ADMIN
+        authority(signer),
+        /// SecurityConfig PDA ["security"]
+        config(mut),
+        /// Instructions sysvar: a transaction that advances a durable nonce is refused (DurableNonce)
+        instructions,
+    }
+}
+
 /// Stopping is cheap to allow (RISK_MANAGER or ADMIN) and immediate; restarting is a timelocked
 /// ADMIN proposal, so a hasty or compromised key can halt the venue but never reopen it.
 fn set_pause(accounts: &[AccountInfo], market: u16, operations: u8) -> ProgramResult {
-    let [authority, config_info, instructions] = validate::accounts::<3>(accounts)?;
+    let SetPauseAccounts { authority, config: config_info, instructions, .. } = SetPauseAccounts::parse(accounts)?;
     refuse_durable_nonce(instructions)?;
-    validate::signer(authority)?;
     let config = config_mut(config_info)?;
     if !config.has_role(Role::RiskManager, authority.key()) && !config.has_role(Role::Admin, authority.key()) {
         return Err(AccessError::MissingRole.into());
@@ -133,14 +165,28 @@ fn set_pause(accounts: &[AccountInfo], market: u16, operations: u8) -> ProgramRe
     audit_config(config, authority.key(), events::AUDIT_PAUSE, [0; 32], operations as u64 | (market as u64) << 8)
 }
 
+qd_runtime::accounts! {
+    /// freeze_account's and unfreeze_account's accounts.
+    pub struct SetFrozenAccounts {
+        compliance(signer),
+        config,
+        /// qd-core MarginAccount
+        margin_account(mut),
+        /// PDA ["authority"] of qd-security: the CPI signer
+        security_authority,
+        core_program,
+        /// Instructions sysvar: a transaction that advances a durable nonce is refused (DurableNonce)
+        instructions,
+    }
+}
+
 /// freeze_account / unfreeze_account: COMPLIANCE decides here; qd-core, which owns the margin
 /// account, writes the status bit when invoked with our `[b"authority"]` PDA as signer.
 fn set_frozen(accounts: &[AccountInfo], frozen: bool, reason: u16) -> ProgramResult {
-    let [compliance, config_info, margin_info, authority, core_program, instructions] = validate::accounts::<6>(accounts)?;
+    let SetFrozenAccounts { compliance, config, margin_account: margin_info, security_authority: authority, core_program, instructions, .. } =
+        SetFrozenAccounts::parse(accounts)?;
     refuse_durable_nonce(instructions)?;
-    let config = load_config(config_info)?;
-    require_role(config, Role::Compliance, compliance)?;
-    validate::writable(margin_info)?;
+    require_role(load_config(config)?, Role::Compliance, compliance)?;
     let margin = load_margin(margin_info)?;
     validate::address(authority, &SECURITY_AUTHORITY)?;
     // The CPI target is fixed: an attacker's program would accept our signer PDA for anything.
@@ -151,7 +197,6 @@ fn set_frozen(accounts: &[AccountInfo], frozen: bool, reason: u16) -> ProgramRes
     if !frozen && !margin.is_frozen() {
         return Err(E::NotFrozen.into());
     }
-    let owner = margin.owner;
     let mut data = Writer::<11>::new();
     data.bytes(&SET_FROZEN).bool(frozen).u16(reason);
     invoke_signed(
@@ -161,63 +206,73 @@ fn set_frozen(accounts: &[AccountInfo], frozen: bool, reason: u16) -> ProgramRes
         data.finish()?,
         &[&[AUTHORITY_SEED, &[SECURITY_AUTHORITY_BUMP]]],
     )?;
-    // The runtime copies qd-core's writes back into our view: this is its new sequence number.
-    let seq = load_margin(margin_info)?.audit_seq;
+    // The runtime copies qd-core's writes back into our view: its new sequence number is here.
+    let margin = load_margin(margin_info)?;
     let slot = Clock::get()?.slot;
     let action = if frozen { events::AUDIT_FREEZE } else { events::AUDIT_UNFREEZE };
-    emit(AuditEvent { actor: *compliance.key(), target: *margin_info.key(), action, subject: owner, value: reason as u64, slot, seq }.encode().finish()?);
+    let (subject, seq) = (margin.owner, margin.audit_seq);
+    AuditEvent { actor: *compliance.key(), target: *margin_info.key(), action, subject, value: reason as u64, slot, seq }.emit();
     Ok(())
 }
 
-fn create_session(accounts: &[AccountInfo], args: &SessionArgs) -> ProgramResult {
-    let [owner, session_info, system_program] = validate::accounts::<3>(accounts)?;
-    validate::signer(owner)?;
-    validate::writable(owner)?;
-    validate::writable(session_info)?;
+qd_runtime::accounts! {
+    pub struct CreateSessionAccounts {
+        /// The wallet whose margin accounts the session acts for; pays rent
+        owner(mut, signer),
+        /// PDA ["session", owner, session_key]
+        session(mut),
+        system_program,
+    }
+}
+
+fn create_session(
+    accounts: &[AccountInfo],
+    session_key: &Pubkey,
+    scopes: u8,
+    markets: u64,
+    max_notional: u64,
+    expires_at: i64,
+    budget: u64,
+) -> ProgramResult {
+    let CreateSessionAccounts { owner, session: session_info, system_program, .. } = CreateSessionAccounts::parse(accounts)?;
     validate::program(system_program, &system::ID)?;
-    validate::distinct(&[owner, session_info])?;
-    if &args.session_key == owner.key() {
+    if session_key == owner.key() {
         return Err(E::InvalidSessionKey.into());
     }
     let now = Clock::get()?.unix_timestamp;
-    if args.expires_at <= now || args.expires_at > now.saturating_add(MAX_SESSION_SECS) {
+    if expires_at <= now || expires_at > now.saturating_add(MAX_SESSION_SECS) {
         return Err(E::InvalidSessionExpiry.into());
     }
     // Canonical bump only: one session per (owner, key); readers trust its fields, not its address.
-    let bump = pda::check_canonical(session_info.key(), &[SESSION_SEED, owner.key(), &args.session_key], &crate::ID)?;
+    let bump = pda::check_canonical(session_info.key(), &[SESSION_SEED, owner.key(), session_key], &crate::ID)?;
     // An existing session (live, revoked or expired) must be closed first: AlreadyInitialized.
-    system::create_account(owner, session_info, Session::LEN, &crate::ID, &[&[SESSION_SEED, owner.key(), &args.session_key, &[bump]]])?;
+    system::create_account(owner, session_info, Session::LEN, &crate::ID, &[&[SESSION_SEED, owner.key(), session_key, &[bump]]])?;
     let session = init::<Session>(session_info.data_mut())?;
     session.version = SESSION_VERSION;
     session.bump = bump;
-    session.scopes = args.scopes;
+    session.scopes = scopes;
     session.owner = *owner.key();
-    session.session_key = args.session_key;
-    session.markets = args.markets;
-    session.max_notional = args.max_notional;
+    session.session_key = *session_key;
+    session.markets = markets;
+    session.max_notional = max_notional;
     session.created_at = now;
-    session.expires_at = args.expires_at;
-    session.budget = args.budget;
-    emit(
-        SessionCreated {
-            owner: *owner.key(),
-            session: *session_info.key(),
-            session_key: args.session_key,
-            scopes: args.scopes,
-            markets: args.markets,
-            max_notional: args.max_notional,
-            expires_at: args.expires_at,
-            budget: args.budget,
-        }
-        .encode()
-        .finish()?,
-    );
+    session.expires_at = expires_at;
+    session.budget = budget;
+    let (owner, session, session_key) = (*owner.key(), *session_info.key(), *session_key);
+    SessionCreated { owner, session, session_key, scopes, markets, max_notional, expires_at, budget }.emit();
     Ok(())
 }
 
+qd_runtime::accounts! {
+    pub struct RevokeSessionAccounts {
+        /// The session's owner or its session key
+        signer(signer),
+        session(mut),
+    }
+}
+
 fn revoke_session(accounts: &[AccountInfo]) -> ProgramResult {
-    let [signer, session_info] = validate::accounts::<2>(accounts)?;
-    validate::signer(signer)?;
+    let RevokeSessionAccounts { signer, session: session_info, .. } = RevokeSessionAccounts::parse(accounts)?;
     let session = session_info.load_mut::<Session>(&crate::ID)?;
     // The session key may log itself out; the owner may cut it off.
     if signer.key() != &session.owner && signer.key() != &session.session_key {
@@ -228,14 +283,20 @@ fn revoke_session(accounts: &[AccountInfo]) -> ProgramResult {
     }
     session.revoked = 1;
     let slot = Clock::get()?.slot;
-    emit(SessionRevoked { owner: session.owner, session: *session_info.key(), by: *signer.key(), slot }.encode().finish()?);
+    SessionRevoked { owner: session.owner, session: *session_info.key(), by: *signer.key(), slot }.emit();
     Ok(())
 }
 
+qd_runtime::accounts! {
+    pub struct CloseSessionAccounts {
+        /// The session's owner: receives the rent
+        owner(mut, signer),
+        session(mut),
+    }
+}
+
 fn close_session(accounts: &[AccountInfo]) -> ProgramResult {
-    let [owner, session_info] = validate::accounts::<2>(accounts)?;
-    validate::signer(owner)?;
-    validate::writable(owner)?;
+    let CloseSessionAccounts { owner, session: session_info, .. } = CloseSessionAccounts::parse(accounts)?;
     let session = session_info.load_mut::<Session>(&crate::ID)?;
     if &session.owner != owner.key() {
         return Err(E::NotSessionOwner.into());
@@ -246,32 +307,48 @@ fn close_session(accounts: &[AccountInfo]) -> ProgramResult {
     session_info.close(owner)
 }
 
-/// Read-only view: may `signer` take `request` on the margin account now? Returns [actor].
-fn check_action(accounts: &[AccountInfo], request: &Request) -> ProgramResult {
-    let [signer, config_info, margin_info] = validate::accounts::<3>(accounts)?;
-    let config = load_config(config_info)?;
-    let margin = load_margin(margin_info)?;
-    let session = accounts.get(3);
+qd_runtime::accounts! {
+    pub struct CheckActionAccounts {
+        /// The owner, its delegate, or a session key (its Session then the first remaining account)
+        signer(signer),
+        config,
+        /// qd-core MarginAccount
+        margin_account,
+    }
+}
+
+/// Read-only view: may `signer` take the action on the margin account now? Returns [actor].
+fn check_action(accounts: &[AccountInfo], action: Action, market: u16, notional: u64) -> ProgramResult {
+    let CheckActionAccounts { signer, config, margin_account, remaining } = CheckActionAccounts::parse(accounts)?;
+    let config = load_config(config)?;
+    let margin = load_margin(margin_account)?;
+    let session = remaining.first();
     // Only a session's expiry needs the time: owners and delegates skip the sysvar read.
     let now = match session {
         Some(_) => Clock::get()?.unix_timestamp,
         None => 0,
     };
-    let actor = authorize(config, margin, signer, session, request, now)?;
+    let actor = authorize(config, margin, signer, session, &Request::new(action, market, notional), now)?;
     set_return_data(&[actor as u8]);
     Ok(())
+}
+
+qd_runtime::accounts! {
+    pub struct RecordSessionFillAccounts {
+        /// qd-trading's PDA ["authority"]
+        trading_authority(signer),
+        session(mut),
+    }
 }
 
 /// qd-trading counts a session-placed order's fill (quote at the fill price) against the
 /// session's budget: only its authority PDA signs this, by CPI from the fill.
 fn record_session_fill(accounts: &[AccountInfo], notional: u64) -> ProgramResult {
-    let [authority, session_info] = validate::accounts::<2>(accounts)?;
-    validate::signer(authority)?;
-    if authority.key() != &qd_ids::TRADING_AUTHORITY {
+    let RecordSessionFillAccounts { trading_authority, session, .. } = RecordSessionFillAccounts::parse(accounts)?;
+    if trading_authority.key() != &qd_ids::TRADING_AUTHORITY {
         return Err(E::NotTradingAuthority.into());
     }
-    validate::writable(session_info)?;
-    let session = session_info.load_mut::<Session>(&crate::ID)?;
+    let session = session.load_mut::<Session>(&crate::ID)?;
     qd_access::spend_session(session, notional, Clock::get()?.unix_timestamp)?;
     Ok(())
 }

@@ -1,8 +1,6 @@
 //! The timelock's accounts, owned by qd-security only (no other program reads them: a routed
 //! instruction sees just the `[b"authority"]` PDA's signature). Offsets are from the account start.
 
-use qd_runtime::account::{AccountType, Pod};
-use qd_runtime::hash::discriminator;
 use qd_runtime::pubkey::Pubkey;
 
 pub const PROPOSAL_SEED: &[u8] = b"proposal";
@@ -31,60 +29,55 @@ pub const CANCELLED: u8 = 2;
 /// `Proposal::authority`: a `Role` code (the proposer must still hold it at execution), or this.
 pub const AUTHORITY_SUPER_ADMIN: u8 = 4;
 
-/// Anchor account "Proposal" at PDA [b"proposal", config, id (u64 LE)]: one queued privileged
-/// change. Everything execution uses is stored here at proposal time; `execute_proposal` takes no
-/// data, and only qd-security writes the account, so nobody can alter what gets executed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(C)]
-pub struct Proposal {
-    /// @8
-    pub version: u8,
-    /// @9
-    pub bump: u8,
-    /// @10: PENDING, EXECUTED or CANCELLED.
-    pub state: u8,
-    /// @11: the authority the proposer used: `Role::Admin` (0) or AUTHORITY_SUPER_ADMIN.
-    pub authority: u8,
-    /// @12: bit i = member i of `approval_set` approved.
-    pub approvals: u8,
-    /// @13
-    pub approval_count: u8,
-    /// @14: approvals needed before the delay starts (0: none, the proposer's key suffices).
-    pub threshold: u8,
-    /// @15: stored account metas (0 for qd-security's own changes).
-    pub account_count: u8,
-    /// @16: used bytes of `data`.
-    pub data_len: u16,
-    /// @18: bit i = account i is writable (the authority PDA is the one signer, by address).
-    pub writable_mask: u8,
-    /// @19
-    pub _pad0: [u8; 5],
-    /// @24
-    pub id: u64,
-    /// @32
-    pub proposer: Pubkey,
-    /// @64: the super-admin approval set this proposal counts approvals of (zero: none).
-    pub approval_set: Pubkey,
-    /// @96: qd-security (its own changes, applied in place) or, later, a routed program.
-    pub target_program: Pubkey,
-    /// @128: unix seconds.
-    pub created_at: i64,
-    /// @136: unix seconds from which it may execute; 0 while approvals are missing.
-    pub eta: i64,
-    /// @144: unix seconds of execution or cancellation (0 while pending).
-    pub closed_at: i64,
-    /// @152
-    pub accounts: [Pubkey; MAX_PROPOSAL_ACCOUNTS],
-    /// @408: for qd-security, a borsh `SecurityChange`; for a routed program, its instruction.
-    pub data: [u8; MAX_PROPOSAL_DATA],
-    /// @600
-    pub _reserved: [u8; 32],
-}
-
-// SAFETY: repr(C), integers and byte arrays, explicit padding; the layout test pins offsets.
-unsafe impl Pod for Proposal {}
-impl AccountType for Proposal {
-    const DISCRIMINATOR: [u8; 8] = discriminator("account", "Proposal");
+qd_runtime::account! {
+    /// Anchor account "Proposal" at PDA [b"proposal", config, id (u64 LE)]: one queued privileged
+    /// change. Everything execution uses is stored here at proposal time; `execute_proposal` takes no
+    /// data, and only qd-security writes the account, so nobody can alter what gets executed.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct Proposal[624] {
+        /// @8
+        pub version: u8,
+        /// @9
+        pub bump: u8,
+        /// @10: PENDING, EXECUTED or CANCELLED.
+        pub state: u8,
+        /// @11: the authority the proposer used: `Role::Admin` (0) or AUTHORITY_SUPER_ADMIN.
+        pub authority: u8,
+        /// @12: bit i = member i of `approval_set` approved.
+        pub approvals: u8,
+        /// @13
+        pub approval_count: u8,
+        /// @14: approvals needed before the delay starts (0: none, the proposer's key suffices).
+        pub threshold: u8,
+        /// @15: stored account metas (0 for qd-security's own changes).
+        pub account_count: u8,
+        /// @16: used bytes of `data`.
+        pub data_len: u16,
+        /// @18: bit i = account i is writable (the authority PDA is the one signer, by address).
+        pub writable_mask: u8,
+        /// @19
+        pub _pad0: [u8; 5],
+        /// @24
+        pub id: u64,
+        /// @32
+        pub proposer: Pubkey,
+        /// @64: the super-admin approval set this proposal counts approvals of (zero: none).
+        pub approval_set: Pubkey,
+        /// @96: qd-security (its own changes, applied in place) or, later, a routed program.
+        pub target_program: Pubkey,
+        /// @128: unix seconds.
+        pub created_at: i64,
+        /// @136: unix seconds from which it may execute; 0 while approvals are missing.
+        pub eta: i64,
+        /// @144: unix seconds of execution or cancellation (0 while pending).
+        pub closed_at: i64,
+        /// @152
+        pub accounts: [Pubkey; MAX_PROPOSAL_ACCOUNTS],
+        /// @408: for qd-security, a borsh `SecurityChange`; for a routed program, its instruction.
+        pub data: [u8; MAX_PROPOSAL_DATA],
+        /// @600
+        pub _reserved: [u8; 32],
+    }
 }
 
 impl Proposal {
@@ -93,36 +86,31 @@ impl Proposal {
     }
 }
 
-/// Anchor account "ApprovalSet" at PDA [b"approval_set", creator, set_id (u64 LE)]: M of N keys
-/// that can be made the super-admin. Immutable once created (rotation is a hand-over to a new
-/// set), so a proposal's approvals can be kept as member indexes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(C)]
-pub struct ApprovalSet {
-    /// @8
-    pub version: u8,
-    /// @9
-    pub bump: u8,
-    /// @10: M, approvals a super-admin proposal needs.
-    pub threshold: u8,
-    /// @11: N, used entries of `members`.
-    pub member_count: u8,
-    /// @12
-    pub _pad0: [u8; 4],
-    /// @16
-    pub creator: Pubkey,
-    /// @48
-    pub set_id: u64,
-    /// @56
-    pub members: [Pubkey; MAX_MEMBERS],
-    /// @312
-    pub _reserved: [u8; 32],
-}
-
-// SAFETY: as above.
-unsafe impl Pod for ApprovalSet {}
-impl AccountType for ApprovalSet {
-    const DISCRIMINATOR: [u8; 8] = discriminator("account", "ApprovalSet");
+qd_runtime::account! {
+    /// Anchor account "ApprovalSet" at PDA [b"approval_set", creator, set_id (u64 LE)]: M of N keys
+    /// that can be made the super-admin. Immutable once created (rotation is a hand-over to a new
+    /// set), so a proposal's approvals can be kept as member indexes.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct ApprovalSet[336] {
+        /// @8
+        pub version: u8,
+        /// @9
+        pub bump: u8,
+        /// @10: M, approvals a super-admin proposal needs.
+        pub threshold: u8,
+        /// @11: N, used entries of `members`.
+        pub member_count: u8,
+        /// @12
+        pub _pad0: [u8; 4],
+        /// @16
+        pub creator: Pubkey,
+        /// @48
+        pub set_id: u64,
+        /// @56
+        pub members: [Pubkey; MAX_MEMBERS],
+        /// @312
+        pub _reserved: [u8; 32],
+    }
 }
 
 impl ApprovalSet {
@@ -136,6 +124,7 @@ impl ApprovalSet {
 mod tests {
     use super::*;
     use core::mem::offset_of;
+    use qd_runtime::account::AccountType;
 
     #[test]
     fn proposal_offsets() {

@@ -6,19 +6,18 @@
 use crate::error::SecurityError as E;
 use crate::events::{self, ProposalEvent};
 use crate::instruction::{ProposalTarget, SecurityChange};
-use crate::routes::Route;
 use crate::processor::{audit_config, config_mut};
+use crate::routes::Route;
 use crate::state::{
     ApprovalSet, Proposal, APPROVAL_SET_SEED, APPROVAL_SET_VERSION, AUTHORITY_SUPER_ADMIN, CANCELLED, EXECUTED, MAX_PROPOSAL_ACCOUNTS, PENDING,
     PROPOSAL_SEED, PROPOSAL_VERSION,
 };
-use qd_access::{load_config, require_role, AccessError, Role, SecurityConfig, AUTHORITY_SEED, MAX_ROLE_HOLDERS, NO_MARKET};
+use qd_access::{load_config, AccessError, RateLimit, Role, SecurityConfig, AUTHORITY_SEED, MAX_ROLE_HOLDERS, NO_MARKET};
 use qd_ids::{SECURITY_AUTHORITY, SECURITY_AUTHORITY_BUMP, SECURITY_CONFIG};
-use qd_runtime::cpi::{invoke_signed, AccountMeta};
 use qd_runtime::account::{init, AccountType};
 use qd_runtime::account_info::AccountInfo;
+use qd_runtime::cpi::{invoke_signed, AccountMeta};
 use qd_runtime::error::{ProgramError, ProgramResult, RuntimeError};
-use qd_runtime::log::emit;
 use qd_runtime::pubkey::Pubkey;
 use qd_runtime::sysvar::{refuse_durable_nonce, Clock};
 use qd_runtime::{pda, system, validate};
@@ -36,22 +35,23 @@ struct Proposer {
     set: Option<(Pubkey, u8, usize)>,
 }
 
-/// Checks that `proposer` signed and may propose `change`: ADMIN changes need the ADMIN role
+/// Checks that the (signing) `proposer` may propose `change`: ADMIN changes need the ADMIN role
 /// (the super-admin holds it); super-admin changes need the super-admin's key or, when the
 /// super-admin is an approval set (`set_info`), one of its members.
-fn check_proposer(config: &SecurityConfig, proposer: &AccountInfo, change: &SecurityChange, set_info: Option<&AccountInfo>) -> Result<Proposer, ProgramError> {
+fn check_proposer(config: &SecurityConfig, proposer: &Pubkey, change: &SecurityChange, set_info: Option<&AccountInfo>) -> Result<Proposer, ProgramError> {
     if !change.needs_super_admin() {
-        require_role(config, Role::Admin, proposer)?;
+        if !config.has_role(Role::Admin, proposer) {
+            return Err(AccessError::MissingRole.into());
+        }
         return Ok(Proposer { authority: Role::Admin as u8, set: None });
     }
-    validate::signer(proposer)?;
-    if proposer.key() == &config.super_admin {
+    if proposer == &config.super_admin {
         return Ok(Proposer { authority: AUTHORITY_SUPER_ADMIN, set: None });
     }
     match set_info {
         Some(info) if info.key() == &config.super_admin => {
             let set = load_approval_set(info)?;
-            let index = set.member_index(proposer.key()).ok_or(E::NotApprovalMember)?;
+            let index = set.member_index(proposer).ok_or(E::NotApprovalMember)?;
             Ok(Proposer { authority: AUTHORITY_SUPER_ADMIN, set: Some((*info.key(), set.threshold, index)) })
         }
         _ => Err(E::NotSuperAdmin.into()),
@@ -95,9 +95,9 @@ fn apply(config: &mut SecurityConfig, change: &SecurityChange) -> Result<(u8, Pu
             *mask &= !operations;
             (events::AUDIT_UNPAUSE, [0; 32], operations as u64 | (market as u64) << 8)
         }
-        SecurityChange::SetRateLimit { limit } => {
-            config.rate_limit = limit; // validated while decoding
-            (events::AUDIT_SET_RATE_LIMIT, [0; 32], (limit.capacity as u64) << 32 | limit.refill_milli_per_slot as u64)
+        SecurityChange::SetRateLimit { capacity, refill_milli_per_slot } => {
+            config.rate_limit = RateLimit { capacity, refill_milli_per_slot }; // validated while decoding
+            (events::AUDIT_SET_RATE_LIMIT, [0; 32], (capacity as u64) << 32 | refill_milli_per_slot as u64)
         }
         SecurityChange::ProposeSuperAdmin { new_super_admin } => {
             config.pending_super_admin = new_super_admin;
@@ -115,8 +115,7 @@ fn apply(config: &mut SecurityConfig, change: &SecurityChange) -> Result<(u8, Pu
 
 fn emit_proposal(info: &AccountInfo, proposal: &Proposal, action: u8, by: &Pubkey) -> ProgramResult {
     let slot = Clock::get()?.slot;
-    let event = ProposalEvent { proposal: *info.key(), id: proposal.id, action, by: *by, approval_count: proposal.approval_count, eta: proposal.eta, slot };
-    emit(event.encode().finish()?);
+    ProposalEvent { proposal: *info.key(), id: proposal.id, action, by: *by, approval_count: proposal.approval_count, eta: proposal.eta, slot }.emit();
     Ok(())
 }
 
@@ -134,13 +133,19 @@ fn eta(now: i64, config: &SecurityConfig) -> Result<i64, ProgramError> {
     now.checked_add(config.timelock_delay).ok_or_else(|| RuntimeError::ArithmeticOverflow.into())
 }
 
+qd_runtime::accounts! {
+    pub struct CreateApprovalSetAccounts {
+        /// Pays rent
+        creator(mut, signer),
+        /// PDA [b"approval_set", creator, set_id (u64 LE)]
+        approval_set(mut),
+        system_program,
+    }
+}
+
 pub fn create_approval_set(accounts: &[AccountInfo], set_id: u64, threshold: u8, members: &[Pubkey]) -> ProgramResult {
-    let [creator, set_info, system_program] = validate::accounts::<3>(accounts)?;
-    validate::signer(creator)?;
-    validate::writable(creator)?;
-    validate::writable(set_info)?;
+    let CreateApprovalSetAccounts { creator, approval_set: set_info, system_program, .. } = CreateApprovalSetAccounts::parse(accounts)?;
     validate::program(system_program, &system::ID)?;
-    validate::distinct(&[creator, set_info])?;
     let id = set_id.to_le_bytes();
     let bump = pda::check_canonical(set_info.key(), &[APPROVAL_SET_SEED, creator.key(), &id], &crate::ID)?;
     system::create_account(creator, set_info, ApprovalSet::LEN, &crate::ID, &[&[APPROVAL_SET_SEED, creator.key(), &id, &[bump]]])?;
@@ -155,35 +160,46 @@ pub fn create_approval_set(accounts: &[AccountInfo], set_id: u64, threshold: u8,
     Ok(())
 }
 
-/// A routed change's proposer signs and holds one of its route's roles (the super-admin holds
+/// A routed change's (signing) proposer holds one of its route's roles (the super-admin holds
 /// every role); the first it holds is recorded and must still be held when the change runs.
-fn check_routed_proposer(config: &SecurityConfig, proposer: &AccountInfo, route: &Route) -> Result<Proposer, ProgramError> {
-    validate::signer(proposer)?;
-    let role = route.roles.iter().find(|r| config.has_role(**r, proposer.key())).ok_or(AccessError::MissingRole)?;
+fn check_routed_proposer(config: &SecurityConfig, proposer: &Pubkey, route: &Route) -> Result<Proposer, ProgramError> {
+    let role = route.roles.iter().find(|r| config.has_role(**r, proposer)).ok_or(AccessError::MissingRole)?;
     Ok(Proposer { authority: *role as u8, set: None })
 }
 
-pub fn propose(accounts: &[AccountInfo], target: &ProposalTarget, data: &[u8]) -> ProgramResult {
-    let [proposer, config_info, proposal_info, system_program, instructions] = validate::accounts::<5>(accounts)?;
+qd_runtime::accounts! {
+    pub struct ProposeAccounts {
+        /// Pays rent
+        proposer(mut, signer),
+        config(mut),
+        /// PDA [b"proposal", config, config.proposal_count (u64 LE)]
+        proposal(mut),
+        system_program,
+        /// Instructions sysvar: a transaction that advances a durable nonce is refused (DurableNonce)
+        instructions,
+    }
+}
+
+pub fn propose(accounts: &[AccountInfo], target_program: &Pubkey, data: &[u8]) -> ProgramResult {
+    // Decoded before the accounts, as an argument: a change that cannot decode is refused first.
+    let target = ProposalTarget::decode(target_program, data)?;
+    let ProposeAccounts { proposer, config: config_info, proposal: proposal_info, system_program, instructions, remaining } =
+        ProposeAccounts::parse(accounts)?;
     refuse_durable_nonce(instructions)?;
-    validate::writable(proposer)?;
-    validate::writable(proposal_info)?;
     validate::program(system_program, &system::ID)?;
-    validate::distinct(&[proposer, config_info, proposal_info])?;
     let config = config_mut(config_info)?;
     let (who, program, targets) = match target {
         ProposalTarget::Security(change) => {
-            let who = check_proposer(config, proposer, change, accounts.get(5))?;
+            let who = check_proposer(config, proposer.key(), &change, remaining.first())?;
             let mut scratch = *config;
-            apply(&mut scratch, change)?;
-            (who, crate::ID, &accounts[..0])
+            apply(&mut scratch, &change)?;
+            (who, crate::ID, &remaining[..0])
         }
         ProposalTarget::Routed(route) => {
-            let targets = &accounts[5..];
-            if targets.is_empty() || targets.len() > MAX_PROPOSAL_ACCOUNTS {
+            if remaining.is_empty() || remaining.len() > MAX_PROPOSAL_ACCOUNTS {
                 return Err(E::InvalidProposalAccounts.into());
             }
-            (check_routed_proposer(config, proposer, route)?, route.program, targets)
+            (check_routed_proposer(config, proposer.key(), route)?, route.program, remaining)
         }
     };
     let id = config.proposal_count;
@@ -222,10 +238,22 @@ pub fn propose(accounts: &[AccountInfo], target: &ProposalTarget, data: &[u8]) -
     emit_proposal(proposal_info, proposal, events::PROPOSAL_CREATED, proposer.key())
 }
 
+qd_runtime::accounts! {
+    pub struct ApproveProposalAccounts {
+        /// A member of the super-admin approval set
+        member(signer),
+        config,
+        proposal(mut),
+        approval_set,
+        /// Instructions sysvar: a transaction that advances a durable nonce is refused (DurableNonce)
+        instructions,
+    }
+}
+
 pub fn approve_proposal(accounts: &[AccountInfo]) -> ProgramResult {
-    let [member, config_info, proposal_info, set_info, instructions] = validate::accounts::<5>(accounts)?;
+    let ApproveProposalAccounts { member, config: config_info, proposal: proposal_info, approval_set: set_info, instructions, .. } =
+        ApproveProposalAccounts::parse(accounts)?;
     refuse_durable_nonce(instructions)?;
-    validate::signer(member)?;
     let config = load_config(config_info)?;
     let proposal = proposal_info.load_mut::<Proposal>(&crate::ID)?;
     check_pending(proposal)?;
@@ -251,12 +279,21 @@ pub fn approve_proposal(accounts: &[AccountInfo]) -> ProgramResult {
     emit_proposal(proposal_info, proposal, events::PROPOSAL_APPROVED, member.key())
 }
 
+qd_runtime::accounts! {
+    /// A routed proposal's program and then exactly its stored accounts follow.
+    pub struct ExecuteProposalAccounts {
+        config(mut),
+        proposal(mut),
+        /// Instructions sysvar: a transaction that advances a durable nonce is refused (DurableNonce)
+        instructions,
+    }
+}
+
 /// Permissionless: whoever sends it, the stored change is what runs, once, after its eta, and
 /// only while its proposer (or approval set) still holds the authority it was proposed with.
 pub fn execute_proposal(accounts: &[AccountInfo]) -> ProgramResult {
-    let [config_info, proposal_info, instructions] = validate::accounts::<3>(accounts)?;
+    let ExecuteProposalAccounts { config: config_info, proposal: proposal_info, instructions, remaining } = ExecuteProposalAccounts::parse(accounts)?;
     refuse_durable_nonce(instructions)?;
-    validate::distinct(&[config_info, proposal_info])?;
     let config = config_mut(config_info)?;
     let proposal = proposal_info.load_mut::<Proposal>(&crate::ID)?;
     check_pending(proposal)?;
@@ -278,7 +315,7 @@ pub fn execute_proposal(accounts: &[AccountInfo]) -> ProgramResult {
     if proposal.target_program != crate::ID {
         proposal.state = EXECUTED;
         proposal.closed_at = now;
-        invoke_routed(proposal, &accounts[3..])?;
+        invoke_routed(proposal, remaining)?;
         return emit_proposal(proposal_info, proposal, events::PROPOSAL_EXECUTED, &SECURITY_CONFIG);
     }
     let change = SecurityChange::unpack(proposal.stored_data())?;
@@ -307,20 +344,31 @@ fn invoke_routed(proposal: &Proposal, accounts: &[AccountInfo]) -> ProgramResult
     invoke_signed(&proposal.target_program, &metas[..n], &infos[..n], proposal.stored_data(), &[&[AUTHORITY_SEED, &[SECURITY_AUTHORITY_BUMP]]])
 }
 
+qd_runtime::accounts! {
+    pub struct CancelProposalAccounts {
+        /// The proposer, an ADMIN, the super-admin, or a member of its approval set (then the first remaining account)
+        authority(signer),
+        config,
+        proposal(mut),
+        /// Instructions sysvar: a transaction that advances a durable nonce is refused (DurableNonce)
+        instructions,
+    }
+}
+
 /// Cancelling only ever stops a change, so any one of the keys that could have stopped it
 /// otherwise may: the proposer, any ADMIN (the super-admin holds ADMIN) or one member of the
 /// super-admin approval set.
 pub fn cancel_proposal(accounts: &[AccountInfo]) -> ProgramResult {
-    let [authority, config_info, proposal_info, instructions] = validate::accounts::<4>(accounts)?;
+    let CancelProposalAccounts { authority, config: config_info, proposal: proposal_info, instructions, remaining } =
+        CancelProposalAccounts::parse(accounts)?;
     refuse_durable_nonce(instructions)?;
-    validate::signer(authority)?;
     let config = load_config(config_info)?;
     let proposal = proposal_info.load_mut::<Proposal>(&crate::ID)?;
     check_pending(proposal)?;
     let key = authority.key();
     let allowed = key == &proposal.proposer
         || config.has_role(Role::Admin, key)
-        || match accounts.get(4) {
+        || match remaining.first() {
             Some(set) if set.key() == &config.super_admin => load_approval_set(set)?.member_index(key).is_some(),
             _ => false,
         };
@@ -332,12 +380,18 @@ pub fn cancel_proposal(accounts: &[AccountInfo]) -> ProgramResult {
     emit_proposal(proposal_info, proposal, events::PROPOSAL_CANCELLED, key)
 }
 
+qd_runtime::accounts! {
+    pub struct CloseProposalAccounts {
+        proposal(mut),
+        /// The proposal's proposer: receives the rent
+        proposer(mut),
+    }
+}
+
 /// Permissionless clean-up of a finished (executed or cancelled) proposal: its rent goes back to
 /// its proposer. Proposal ids only grow, so a closed proposal's address is never proposed again.
 pub fn close_proposal(accounts: &[AccountInfo]) -> ProgramResult {
-    let [proposal_info, proposer] = validate::accounts::<2>(accounts)?;
-    validate::writable(proposal_info)?;
-    validate::writable(proposer)?;
+    let CloseProposalAccounts { proposal: proposal_info, proposer, .. } = CloseProposalAccounts::parse(accounts)?;
     let proposal = proposal_info.load::<Proposal>(&crate::ID)?;
     if proposal.state == PENDING {
         return Err(E::ProposalPending.into());
