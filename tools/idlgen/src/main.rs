@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 /// Every program, by IDL name.
 fn programs() -> Vec<(&'static str, Json)> {
-    vec![("qd_core", qd_core::idl())]
+    vec![("qd_core", qd_core::idl()), ("qd_trading", qd_trading::idl())]
 }
 
 fn main() -> ExitCode {
