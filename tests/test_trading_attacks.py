@@ -228,7 +228,9 @@ def test_self_trade_through_fill_order_is_refused() -> None:
     sibling = v.trader(owner=taker.owner, sub_id=1)
     own, bid = v.resting_ask_and_bid(taker, taker)
     sibling_ask = v.placed_id(sibling, order(ASK, price=100_500_000))
-    refused(v, [v.fill_ix(taker, bid, [(taker, own)])], "SelfTrade")
+    # The taker as its own maker puts its trading account and balances in two writable slots:
+    # refused as duplicate accounts before any other check.
+    refused(v, [v.fill_ix(taker, bid, [(taker, own)])], "DuplicateAccount")
     refused(v, [v.fill_ix(taker, bid, [(sibling, sibling_ask)])], "SelfTrade")
     other = v.trader()
     ask = v.placed_id(other, order(ASK, price=100_500_000))

@@ -306,6 +306,9 @@ macro_rules! events {
 /// each with its `///` docs. `parse` takes them from the instruction's account list
 /// (`NotEnoughAccounts`), checks each signer (`MissingSigner`) and writable flag (`NotWritable`) and
 /// that no writable account is passed twice (`DuplicateAccount`); the rest are `remaining`.
+/// `name(mut, optional)`: an account a client may leave out by passing the program's id (Anchor's
+/// convention), which the runtime keeps read-only; passed read-only it is neither checked writable
+/// nor counted among the writable accounts (the IDL still says `isMut`).
 #[macro_export]
 macro_rules! accounts {
     ($(#[$m:meta])* $v:vis struct $name:ident { $($(#[doc = $d:literal])* $a:ident $(($($flag:ident),+))?),+ $(,)? }) => {
@@ -333,7 +336,13 @@ macro_rules! accounts {
                     }
                 )+
                 let writable: [Option<&$crate::account_info::AccountInfo>; N] =
-                    [$(if $crate::declare::has_flag(&[$($(stringify!($flag)),+)?], "mut") { Some($a) } else { None }),+];
+                    [$(if $crate::declare::has_flag(&[$($(stringify!($flag)),+)?], "mut")
+                        && ($a.is_writable() || !$crate::declare::has_flag(&[$($(stringify!($flag)),+)?], "optional"))
+                    {
+                        Some($a)
+                    } else {
+                        None
+                    }),+];
                 for (i, a) in writable.iter().enumerate() {
                     let Some(a) = a else { continue };
                     $crate::validate::writable(a)?;

@@ -8,132 +8,124 @@ use qd_collateral_state::CollateralStateError;
 use qd_health::wide::{div_floor, div_floor_wide, div_pow10, divrem_u32, mul_small, mul_wide, signed};
 use qd_health::{funding_pnl, PerpInput, PerpMarketParams, FUNDING_SCALE};
 use qd_oracle_reader::OracleGuards;
-use qd_runtime::account::{AccountType, Pod};
 use qd_runtime::error::ProgramError;
-use qd_runtime::hash::discriminator;
 use qd_runtime::pubkey::Pubkey;
 
 /// Funding rates are quoted per day: one period pays `premium * period / DAY_SECS`.
 const DAY_SECS: u32 = 86_400;
 
-/// Anchor account "PerpMarket" at PDA [b"market", index u16 LE].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(C)]
-pub struct PerpMarket {
-    /// @8
-    pub version: u8,
-    /// @9: canonical bump of the market PDA.
-    pub bump: u8,
-    /// @10: `MARKET_STATUS_*`.
-    pub status: u8,
-    /// @11
-    pub _pad0: u8,
-    /// @12: the market's number (PDA seed, `Position::market_index`).
-    pub index: u16,
-    /// @14
-    pub init_margin_bps: u16,
-    /// @16
-    pub maint_margin_bps: u16,
-    /// @18
-    pub upnl_init_weight_bps: u16,
-    /// @20
-    pub upnl_maint_weight_bps: u16,
-    /// @22
-    pub taker_fee_bps: u16,
-    /// @24: negative = rebate; >= -taker_fee_bps.
-    pub maker_fee_bps: i16,
-    /// @26
-    pub auction_min_slots: u16,
-    /// @28
-    pub auction_default_slots: u16,
-    /// @30
-    pub auction_max_slots: u16,
-    /// @32: UTF-8, zero padded.
-    pub symbol: [u8; 16],
-    /// @48: price account (qd-oracle PriceFeed, Pyth v2 price or Pyth PriceUpdateV2).
-    pub oracle: Pubkey,
-    /// @80: pinned Pyth feed id for a PriceUpdateV2 oracle, else zero.
-    pub oracle_feed_id: [u8; 32],
-    /// @112: oracle guards per action.
-    pub guards: OracleGuards,
-    /// @176: every order price is a multiple.
-    pub tick_size: u64,
-    /// @184: every order size is a multiple.
-    pub lot_size: u64,
-    /// @192
-    pub min_order_size: u64,
-    /// @200: extra margin per whole base unit of |position| (qd-health), scaled by 1e9.
-    pub size_margin_factor: u64,
-    /// @208: base units, per side.
-    pub max_open_interest: u64,
-    /// @216: auction start/end within this of the oracle.
-    pub auction_max_deviation_bps: u16,
-    /// @218: clamp of one period's funding, bps of the oracle TWAP.
-    pub funding_max_rate_bps: u16,
-    /// @220: how long a market/IOC/FOK order stays fillable after its auction.
-    pub post_auction_slots: u16,
-    /// @222
-    pub _pad1: [u8; 2],
-    /// @224
-    pub funding_period_secs: i64,
-    /// @232
-    pub open_interest_long: u64,
-    /// @240
-    pub open_interest_short: u64,
-    /// @248: one index for both sides (OI long == OI short, so it is zero-sum).
-    pub cumulative_funding: i64,
-    /// @256
-    pub last_funding_ts: i64,
-    /// @264: index change of the last crank.
-    pub last_funding_delta: i64,
-    /// @272
-    pub mark_twap: i64,
-    /// @280
-    pub oracle_twap: i64,
-    /// @288: time of the last TWAP sample; 0 before the first.
-    pub twap_ts: i64,
-    /// @296
-    pub last_fill_price: i64,
-    /// @304
-    pub last_fill_ts: i64,
-    /// @312: fill ids.
-    pub fill_seq: u64,
-    /// @320: net fees paid into the protocol from this market.
-    pub total_fees: i64,
-    /// @328: funding settled into positions (<= 0: rounding dust).
-    pub total_funding_settled: i64,
-    /// @336: realized PnL moved into collateral balances.
-    pub total_pnl_settled: i64,
-    /// @344
-    pub settlement_price: i64,
-    /// @352: sequence of admin changes (events).
-    pub audit_seq: u64,
-    /// @360
-    pub total_volume_quote: u64,
-    /// @368: mark samples are the fill price clamped to this band of the oracle.
-    pub mark_band_bps: u16,
-    /// @370: fills an order of a delegate or a session key takes part in are priced within
-    /// this band of the oracle.
-    pub delegated_band_bps: u16,
-    /// @372
-    pub _pad2: [u8; 4],
-    /// @376: base size of a fill that moves the prevailing premium all the way to its own;
-    /// a smaller fill moves it by its share.
-    pub mark_depth_base: u64,
-    /// @384: the prevailing premium of the mark over the oracle (fills move it, each funding
-    /// crank resets it).
-    pub mark_premium: i64,
-    /// @392: the oracle price at the last TWAP sample.
-    pub oracle_sample: i64,
-    /// @400
-    pub _reserved: [u8; 32],
-}
-
-// SAFETY: repr(C), integers, byte arrays and Pod guards, explicit padding; the layout test pins
-// every offset.
-unsafe impl Pod for PerpMarket {}
-impl AccountType for PerpMarket {
-    const DISCRIMINATOR: [u8; 8] = discriminator("account", "PerpMarket");
+qd_runtime::account! {
+    /// Anchor account "PerpMarket" at PDA [b"market", index u16 LE].
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct PerpMarket[424] {
+        /// @8
+        pub version: u8,
+        /// @9: canonical bump of the market PDA.
+        pub bump: u8,
+        /// @10: `MARKET_STATUS_*`.
+        pub status: u8,
+        /// @11
+        pub _pad0: u8,
+        /// @12: the market's number (PDA seed, `Position::market_index`).
+        pub index: u16,
+        /// @14
+        pub init_margin_bps: u16,
+        /// @16
+        pub maint_margin_bps: u16,
+        /// @18
+        pub upnl_init_weight_bps: u16,
+        /// @20
+        pub upnl_maint_weight_bps: u16,
+        /// @22
+        pub taker_fee_bps: u16,
+        /// @24: negative = rebate; >= -taker_fee_bps.
+        pub maker_fee_bps: i16,
+        /// @26
+        pub auction_min_slots: u16,
+        /// @28
+        pub auction_default_slots: u16,
+        /// @30
+        pub auction_max_slots: u16,
+        /// @32: UTF-8, zero padded.
+        pub symbol: [u8; 16],
+        /// @48: price account (qd-oracle PriceFeed, Pyth v2 price or Pyth PriceUpdateV2).
+        pub oracle: Pubkey,
+        /// @80: pinned Pyth feed id for a PriceUpdateV2 oracle, else zero.
+        pub oracle_feed_id: [u8; 32],
+        /// @112: oracle guards per action.
+        pub guards: OracleGuards,
+        /// @176: every order price is a multiple.
+        pub tick_size: u64,
+        /// @184: every order size is a multiple.
+        pub lot_size: u64,
+        /// @192
+        pub min_order_size: u64,
+        /// @200: extra margin per whole base unit of |position| (qd-health), scaled by 1e9.
+        pub size_margin_factor: u64,
+        /// @208: base units, per side.
+        pub max_open_interest: u64,
+        /// @216: auction start/end within this of the oracle.
+        pub auction_max_deviation_bps: u16,
+        /// @218: clamp of one period's funding, bps of the oracle TWAP.
+        pub funding_max_rate_bps: u16,
+        /// @220: how long a market/IOC/FOK order stays fillable after its auction.
+        pub post_auction_slots: u16,
+        /// @222
+        pub _pad1: [u8; 2],
+        /// @224
+        pub funding_period_secs: i64,
+        /// @232
+        pub open_interest_long: u64,
+        /// @240
+        pub open_interest_short: u64,
+        /// @248: one index for both sides (OI long == OI short, so it is zero-sum).
+        pub cumulative_funding: i64,
+        /// @256
+        pub last_funding_ts: i64,
+        /// @264: index change of the last crank.
+        pub last_funding_delta: i64,
+        /// @272
+        pub mark_twap: i64,
+        /// @280
+        pub oracle_twap: i64,
+        /// @288: time of the last TWAP sample; 0 before the first.
+        pub twap_ts: i64,
+        /// @296
+        pub last_fill_price: i64,
+        /// @304
+        pub last_fill_ts: i64,
+        /// @312: fill ids.
+        pub fill_seq: u64,
+        /// @320: net fees paid into the protocol from this market.
+        pub total_fees: i64,
+        /// @328: funding settled into positions (<= 0: rounding dust).
+        pub total_funding_settled: i64,
+        /// @336: realized PnL moved into collateral balances.
+        pub total_pnl_settled: i64,
+        /// @344
+        pub settlement_price: i64,
+        /// @352: sequence of admin changes (events).
+        pub audit_seq: u64,
+        /// @360
+        pub total_volume_quote: u64,
+        /// @368: mark samples are the fill price clamped to this band of the oracle.
+        pub mark_band_bps: u16,
+        /// @370: fills an order of a delegate or a session key takes part in are priced within
+        /// this band of the oracle.
+        pub delegated_band_bps: u16,
+        /// @372
+        pub _pad2: [u8; 4],
+        /// @376: base size of a fill that moves the prevailing premium all the way to its own;
+        /// a smaller fill moves it by its share.
+        pub mark_depth_base: u64,
+        /// @384: the prevailing premium of the mark over the oracle (fills move it, each funding
+        /// crank resets it).
+        pub mark_premium: i64,
+        /// @392: the oracle price at the last TWAP sample.
+        pub oracle_sample: i64,
+        /// @400
+        pub _reserved: [u8; 32],
+    }
 }
 
 impl PerpMarket {
@@ -221,38 +213,36 @@ impl PerpMarket {
     }
 }
 
-/// A position in one market, with the totals of the account's open orders there (80 bytes).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[repr(C)]
-pub struct Position {
-    /// +0
-    pub market_index: u16,
-    /// +2: orders of this account in this market.
-    pub open_orders: u8,
-    /// +3
-    pub _pad: [u8; 5],
-    /// +8: 9 decimals, negative short.
-    pub base: i64,
-    /// +16: signed cost basis of `base` (long 1.0 @100 -> -100e6).
-    pub quote_entry: i64,
-    /// +24: realized and funding PnL not yet settled into collateral.
-    pub realized_pnl: i64,
-    /// +32: the market's cumulative funding when funding was last settled.
-    pub funding_snapshot: i64,
-    /// +40: remaining base of open bids.
-    pub bids_base: i64,
-    /// +48: their value at each order's reserved price.
-    pub bids_quote: i64,
-    /// +56
-    pub asks_base: i64,
-    /// +64
-    pub asks_quote: i64,
-    /// +72: lifetime realized PnL including funding (reporting).
-    pub total_realized: i64,
+qd_runtime::layout! {
+    /// A position in one market, with the totals of the account's open orders there (80 bytes).
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    pub struct Position[80] {
+        /// +0
+        pub market_index: u16,
+        /// +2: orders of this account in this market.
+        pub open_orders: u8,
+        /// +3
+        pub _pad: [u8; 5],
+        /// +8: 9 decimals, negative short.
+        pub base: i64,
+        /// +16: signed cost basis of `base` (long 1.0 @100 -> -100e6).
+        pub quote_entry: i64,
+        /// +24: realized and funding PnL not yet settled into collateral.
+        pub realized_pnl: i64,
+        /// +32: the market's cumulative funding when funding was last settled.
+        pub funding_snapshot: i64,
+        /// +40: remaining base of open bids.
+        pub bids_base: i64,
+        /// +48: their value at each order's reserved price.
+        pub bids_quote: i64,
+        /// +56
+        pub asks_base: i64,
+        /// +64
+        pub asks_quote: i64,
+        /// +72: lifetime realized PnL including funding (reporting).
+        pub total_realized: i64,
+    }
 }
-
-// SAFETY: repr(C), integers and explicit padding.
-unsafe impl Pod for Position {}
 
 fn add(a: i64, b: i64) -> Result<i64, ProgramError> {
     a.checked_add(b).ok_or_else(overflow)
@@ -358,56 +348,54 @@ impl Position {
     }
 }
 
-/// A resting or auctioning order (136 bytes).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[repr(C)]
-pub struct Order {
-    /// +0: per-account sequence (`TradingAccount::next_order_id`, from 1).
-    pub order_id: u64,
-    /// +8
-    pub client_order_id: u64,
-    /// +16
-    pub market_index: u16,
-    /// +18: `SIDE_*`.
-    pub side: u8,
-    /// +19: `KIND_*`.
-    pub kind: u8,
-    /// +20: `TIF_*`.
-    pub tif: u8,
-    /// +21: `ORDER_FLAG_*`.
-    pub flags: u8,
-    /// +22: who placed it, a `qd_access::Actor` (0 owner, 1 delegate, 2 session key).
-    pub actor: u8,
-    /// +23
-    pub _pad: u8,
-    /// +24: limit price (MARKET: the worst price = auction end; ORACLE_OFFSET: the offset).
-    pub price: i64,
-    /// +32
-    pub base_size: u64,
-    /// +40
-    pub base_filled: u64,
-    /// +48: the price the remaining size counts at in the position's order totals.
-    pub reserved_price: i64,
-    /// +56
-    pub placed_slot: u64,
-    /// +64: GTT expiry (unix ts), else 0.
-    pub expiry_ts: i64,
-    /// +72
-    pub auction_start_price: i64,
-    /// +80
-    pub auction_end_price: i64,
-    /// +88: 0: no auction.
-    pub auction_slots: u16,
-    /// +90
-    pub _pad2: [u8; 6],
-    /// +96: MARKET/IOC/FOK: placed_slot + auction_slots + post_auction_slots; else 0.
-    pub expiry_slot: u64,
-    /// +104: the key that placed it (the owner, the delegate or the session key).
-    pub signer: Pubkey,
+qd_runtime::layout! {
+    /// A resting or auctioning order (136 bytes).
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    pub struct Order[136] {
+        /// +0: per-account sequence (`TradingAccount::next_order_id`, from 1).
+        pub order_id: u64,
+        /// +8
+        pub client_order_id: u64,
+        /// +16
+        pub market_index: u16,
+        /// +18: `SIDE_*`.
+        pub side: u8,
+        /// +19: `KIND_*`.
+        pub kind: u8,
+        /// +20: `TIF_*`.
+        pub tif: u8,
+        /// +21: `ORDER_FLAG_*`.
+        pub flags: u8,
+        /// +22: who placed it, a `qd_access::Actor` (0 owner, 1 delegate, 2 session key).
+        pub actor: u8,
+        /// +23
+        pub _pad: u8,
+        /// +24: limit price (MARKET: the worst price = auction end; ORACLE_OFFSET: the offset).
+        pub price: i64,
+        /// +32
+        pub base_size: u64,
+        /// +40
+        pub base_filled: u64,
+        /// +48: the price the remaining size counts at in the position's order totals.
+        pub reserved_price: i64,
+        /// +56
+        pub placed_slot: u64,
+        /// +64: GTT expiry (unix ts), else 0.
+        pub expiry_ts: i64,
+        /// +72
+        pub auction_start_price: i64,
+        /// +80
+        pub auction_end_price: i64,
+        /// +88: 0: no auction.
+        pub auction_slots: u16,
+        /// +90
+        pub _pad2: [u8; 6],
+        /// +96: MARKET/IOC/FOK: placed_slot + auction_slots + post_auction_slots; else 0.
+        pub expiry_slot: u64,
+        /// +104: the key that placed it (the owner, the delegate or the session key).
+        pub signer: Pubkey,
+    }
 }
-
-// SAFETY: repr(C), integers and explicit padding.
-unsafe impl Pod for Order {}
 
 impl Order {
     pub fn remaining(&self) -> u64 {
@@ -445,50 +433,45 @@ impl Order {
     }
 }
 
-/// Anchor account "TradingAccount" at PDA [b"trading", margin_account].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(C)]
-pub struct TradingAccount {
-    /// @8
-    pub version: u8,
-    /// @9
-    pub bump: u8,
-    /// @10: 1 while order_count > 0 (keeper filter).
-    pub has_open_order: u8,
-    /// @11: 1 while an order's auction may still run at the last write (keeper filter).
-    pub has_open_auction: u8,
-    /// @12: `positions[..position_count]`, compact, in health-account order.
-    pub position_count: u8,
-    /// @13: `orders[..order_count]`, compact.
-    pub order_count: u8,
-    /// @14
-    pub _pad0: [u8; 2],
-    /// @16: the qd-core MarginAccount this account trades for.
-    pub margin_account: Pubkey,
-    /// @48: that account's owner (for getProgramAccounts memcmp filters).
-    pub owner: Pubkey,
-    /// @80: order-action rate limit (qd-access).
-    pub bucket: TokenBucket,
-    /// @96
-    pub next_order_id: u64,
-    /// @104: sequence of this account's events.
-    pub seq: u64,
-    /// @112: lifetime PnL moved into collateral.
-    pub settled_pnl: i64,
-    /// @120: lifetime net fees (rebates negative).
-    pub fees_paid: i64,
-    /// @128: 8 positions of 80 bytes.
-    pub positions: [Position; MAX_POSITIONS],
-    /// @768: 32 orders of 136 bytes.
-    pub orders: [Order; MAX_ORDERS],
-    /// @5120
-    pub _reserved: [u8; 64],
-}
-
-// SAFETY: repr(C), integers, byte arrays and Pod members, explicit padding.
-unsafe impl Pod for TradingAccount {}
-impl AccountType for TradingAccount {
-    const DISCRIMINATOR: [u8; 8] = discriminator("account", "TradingAccount");
+qd_runtime::account! {
+    /// Anchor account "TradingAccount" at PDA [b"trading", margin_account].
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct TradingAccount[5176] {
+        /// @8
+        pub version: u8,
+        /// @9
+        pub bump: u8,
+        /// @10: 1 while order_count > 0 (keeper filter).
+        pub has_open_order: u8,
+        /// @11: 1 while an order's auction may still run at the last write (keeper filter).
+        pub has_open_auction: u8,
+        /// @12: `positions[..position_count]`, compact, in health-account order.
+        pub position_count: u8,
+        /// @13: `orders[..order_count]`, compact.
+        pub order_count: u8,
+        /// @14
+        pub _pad0: [u8; 2],
+        /// @16: the qd-core MarginAccount this account trades for.
+        pub margin_account: Pubkey,
+        /// @48: that account's owner (for getProgramAccounts memcmp filters).
+        pub owner: Pubkey,
+        /// @80: order-action rate limit (qd-access).
+        pub bucket: TokenBucket,
+        /// @96
+        pub next_order_id: u64,
+        /// @104: sequence of this account's events.
+        pub seq: u64,
+        /// @112: lifetime PnL moved into collateral.
+        pub settled_pnl: i64,
+        /// @120: lifetime net fees (rebates negative).
+        pub fees_paid: i64,
+        /// @128: 8 positions of 80 bytes.
+        pub positions: [Position; MAX_POSITIONS],
+        /// @768: 32 orders of 136 bytes.
+        pub orders: [Order; MAX_ORDERS],
+        /// @5120
+        pub _reserved: [u8; 64],
+    }
 }
 
 /// Removes `items[index]` of `items[..*count]`, shifting the rest down (order kept).

@@ -3,32 +3,19 @@
 //! the market (tick, lot, minimum size, auction bounds) and the clock are the processor's.
 
 use crate::error::TradingError as E;
+use crate::processor::{
+    CancelAccounts, CloseTradingAccountAccounts, CreateMarketAccounts, ExpireOrdersAccounts, FillOrderAccounts, OpenTradingAccountAccounts,
+    PlaceAndMakeAccounts, PlaceOrderAccounts, SetMarketOracleAccounts, SetMarketParamsAccounts, SetMarketStatusAccounts, SettlePnlAccounts,
+    UpdateFundingAccounts,
+};
 use qd_health::wide::{divrem_pow10, mul_wide};
 use qd_oracle_reader::OracleGuards;
-use qd_runtime::borsh::{self, Reader};
-use qd_runtime::error::{ProgramError, RuntimeError};
-use qd_runtime::hash::discriminator;
+use qd_runtime::borsh::BoundedVec;
+use qd_runtime::error::ProgramError;
 use qd_trading_state::{
     KIND_MARKET, KIND_ORACLE_OFFSET, MARKET_STATUS_SETTLEMENT, POST_ONLY_NONE, POST_ONLY_SLIDE, SIDE_ASK, TIF_FOK, TIF_GTC,
     TIF_GTT, TIF_IOC,
 };
-
-pub const CREATE_MARKET: [u8; 8] = discriminator("global", "create_market");
-pub const SET_MARKET_PARAMS: [u8; 8] = discriminator("global", "set_market_params");
-pub const SET_MARKET_STATUS: [u8; 8] = discriminator("global", "set_market_status");
-pub const SET_MARKET_ORACLE: [u8; 8] = discriminator("global", "set_market_oracle");
-pub const OPEN_TRADING_ACCOUNT: [u8; 8] = discriminator("global", "open_trading_account");
-pub const CLOSE_TRADING_ACCOUNT: [u8; 8] = discriminator("global", "close_trading_account");
-pub const PLACE_ORDER: [u8; 8] = discriminator("global", "place_order");
-pub const CANCEL_ORDER: [u8; 8] = discriminator("global", "cancel_order");
-pub const CANCEL_ORDER_BY_CLIENT_ID: [u8; 8] = discriminator("global", "cancel_order_by_client_id");
-pub const CANCEL_ORDERS: [u8; 8] = discriminator("global", "cancel_orders");
-pub const MODIFY_ORDER: [u8; 8] = discriminator("global", "modify_order");
-pub const PLACE_AND_MAKE: [u8; 8] = discriminator("global", "place_and_make");
-pub const FILL_ORDER: [u8; 8] = discriminator("global", "fill_order");
-pub const UPDATE_FUNDING: [u8; 8] = discriminator("global", "update_funding");
-pub const SETTLE_PNL: [u8; 8] = discriminator("global", "settle_pnl");
-pub const EXPIRE_ORDERS: [u8; 8] = discriminator("global", "expire_orders");
 
 const BPS: u16 = 10_000;
 /// Market indexes share qd-security's per-market pause and session bits: 0..64.
@@ -44,64 +31,41 @@ const MAX_FUNDING_RATE_BPS: u16 = 1_000;
 /// Largest mark depth: 100,000 whole base units, so `size * 10_000` of a smaller fill fits u64.
 const MAX_MARK_DEPTH: u64 = 100_000_000_000_000;
 
-/// A market's parameters, validated (borsh in this order).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct MarketParams {
-    pub tick_size: u64,
-    pub lot_size: u64,
-    pub min_order_size: u64,
-    pub init_margin_bps: u16,
-    pub maint_margin_bps: u16,
-    pub size_margin_factor: u64,
-    pub upnl_init_weight_bps: u16,
-    pub upnl_maint_weight_bps: u16,
-    pub taker_fee_bps: u16,
-    pub maker_fee_bps: i16,
-    pub max_open_interest: u64,
-    pub auction_min_slots: u16,
-    pub auction_default_slots: u16,
-    pub auction_max_slots: u16,
-    pub auction_max_deviation_bps: u16,
-    pub post_auction_slots: u16,
-    pub funding_period_secs: i64,
-    pub funding_max_rate_bps: u16,
-    /// Mark samples are fill prices clamped to this band of the oracle.
-    pub mark_band_bps: u16,
-    /// A fill of this base size moves the prevailing mark premium all the way to its own.
-    pub mark_depth_base: u64,
-    /// Fills an order of a delegate or session key takes part in stay within this band.
-    pub delegated_band_bps: u16,
+qd_runtime::borsh! {
+    /// A market's parameters, validated where they are decoded.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct MarketParams {
+        pub tick_size: u64,
+        /// tick_size * lot_size must be a multiple of 1e9
+        pub lot_size: u64,
+        pub min_order_size: u64,
+        pub init_margin_bps: u16,
+        pub maint_margin_bps: u16,
+        pub size_margin_factor: u64,
+        pub upnl_init_weight_bps: u16,
+        pub upnl_maint_weight_bps: u16,
+        pub taker_fee_bps: u16,
+        /// Negative: a rebate, at most the taker fee
+        pub maker_fee_bps: i16,
+        pub max_open_interest: u64,
+        pub auction_min_slots: u16,
+        pub auction_default_slots: u16,
+        pub auction_max_slots: u16,
+        pub auction_max_deviation_bps: u16,
+        pub post_auction_slots: u16,
+        pub funding_period_secs: i64,
+        pub funding_max_rate_bps: u16,
+        /// Mark samples are fill prices clamped to this band of the oracle
+        pub mark_band_bps: u16,
+        /// A fill of this base size moves the prevailing mark premium all the way to its own; a smaller one by its share
+        pub mark_depth_base: u64,
+        /// Fills an order of a delegate or session key takes part in stay within this band of the oracle (<= auctionMaxDeviationBps)
+        pub delegated_band_bps: u16,
+    }
+    validate = MarketParams::validate
 }
 
 impl MarketParams {
-    fn read(r: &mut Reader) -> Result<Self, ProgramError> {
-        let p = MarketParams {
-            tick_size: r.u64()?,
-            lot_size: r.u64()?,
-            min_order_size: r.u64()?,
-            init_margin_bps: r.u16()?,
-            maint_margin_bps: r.u16()?,
-            size_margin_factor: r.u64()?,
-            upnl_init_weight_bps: r.u16()?,
-            upnl_maint_weight_bps: r.u16()?,
-            taker_fee_bps: r.u16()?,
-            maker_fee_bps: r.i16()?,
-            max_open_interest: r.u64()?,
-            auction_min_slots: r.u16()?,
-            auction_default_slots: r.u16()?,
-            auction_max_slots: r.u16()?,
-            auction_max_deviation_bps: r.u16()?,
-            post_auction_slots: r.u16()?,
-            funding_period_secs: r.i64()?,
-            funding_max_rate_bps: r.u16()?,
-            mark_band_bps: r.u16()?,
-            mark_depth_base: r.u64()?,
-            delegated_band_bps: r.u16()?,
-        };
-        p.validate()?;
-        Ok(p)
-    }
-
     fn validate(&self) -> Result<(), E> {
         let max = i64::MAX as u64;
         // Prices, sizes and open interest are i64 on the positions' side.
@@ -141,54 +105,45 @@ impl MarketParams {
     }
 }
 
-/// An order's auction: from `start_price` to `end_price` over `duration_slots`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct AuctionParams {
-    pub start_price: i64,
-    pub end_price: i64,
-    pub duration_slots: u16,
+qd_runtime::borsh! {
+    /// An order's auction: from `start_price` to `end_price` over `duration_slots`.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct AuctionParams {
+        pub start_price: i64,
+        pub end_price: i64,
+        pub duration_slots: u16,
+    }
 }
 
-/// A new order (borsh in this order). Decoding checks codes and their combinations; the
-/// processor checks them against the market, the oracle and the clock.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct OrderParams {
-    pub market_index: u16,
-    pub side: u8,
-    pub kind: u8,
-    pub tif: u8,
-    /// `POST_ONLY_NONE`, `POST_ONLY_REJECT` or `POST_ONLY_SLIDE`.
-    pub post_only: u8,
-    pub reduce_only: bool,
-    pub client_order_id: u64,
-    /// 1..=i64::MAX.
-    pub base_size: u64,
-    /// LIMIT: the limit price; MARKET: the worst price (> 0); ORACLE_OFFSET: the offset.
-    pub price: i64,
-    /// GTT: unix time (> 0); else 0.
-    pub expiry_ts: i64,
-    pub auction: Option<AuctionParams>,
+qd_runtime::borsh! {
+    /// A new order. Decoding checks codes and their combinations; the processor checks them
+    /// against the market, the oracle and the clock.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct OrderParams {
+        pub market_index: u16,
+        /// 0 bid, 1 ask
+        pub side: u8,
+        /// 0 market, 1 limit, 2 oracle offset
+        pub kind: u8,
+        /// 0 GTC, 1 IOC, 2 FOK, 3 GTT
+        pub tif: u8,
+        /// 0 none, 1 reject, 2 slide
+        pub post_only: u8,
+        pub reduce_only: bool,
+        pub client_order_id: u64,
+        /// 1..=i64::MAX.
+        pub base_size: u64,
+        /// Limit; market: the worst price; oracle offset: the offset
+        pub price: i64,
+        /// GTT: unix time; else 0
+        pub expiry_ts: i64,
+        /// None: defaults (oracle -> limit over the market's default slots)
+        pub auction: Option<AuctionParams>,
+    }
+    validate = OrderParams::validate
 }
 
 impl OrderParams {
-    fn read(r: &mut Reader) -> Result<Self, ProgramError> {
-        let p = OrderParams {
-            market_index: r.u16()?,
-            side: r.u8()?,
-            kind: r.u8()?,
-            tif: r.u8()?,
-            post_only: r.u8()?,
-            reduce_only: r.bool()?,
-            client_order_id: r.u64()?,
-            base_size: r.u64()?,
-            price: r.i64()?,
-            expiry_ts: r.i64()?,
-            auction: r.option(|r| Ok(AuctionParams { start_price: r.i64()?, end_price: r.i64()?, duration_slots: r.u16()? }))?,
-        };
-        p.validate()?;
-        Ok(p)
-    }
-
     fn validate(&self) -> Result<(), E> {
         let known = self.side <= SIDE_ASK && self.kind <= KIND_ORACLE_OFFSET && self.tif <= TIF_GTT && self.post_only <= POST_ONLY_SLIDE;
         // A market order is taken at once or never: it cannot rest.
@@ -220,12 +175,24 @@ impl OrderParams {
     }
 }
 
-/// The immediate maker order of `place_and_make`: it fills what it can and never rests.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct MakerParams {
-    pub price: i64,
-    pub base_size: u64,
-    pub client_order_id: u64,
+qd_runtime::borsh! {
+    /// The immediate maker order of `place_and_make`: it fills what it can and never rests.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct MakerParams {
+        pub price: i64,
+        pub base_size: u64,
+        pub client_order_id: u64,
+    }
+    validate = MakerParams::validate
+}
+
+impl MakerParams {
+    fn validate(&self) -> Result<(), E> {
+        if self.price <= 0 {
+            return Err(E::InvalidPrice);
+        }
+        check_size(self.base_size)
+    }
 }
 
 /// An order size: 1..=i64::MAX (positions and totals are i64).
@@ -236,135 +203,117 @@ fn check_size(size: u64) -> Result<(), E> {
     Ok(())
 }
 
-/// What cancel_orders cancels.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CancelScope {
-    OrderId(u64),
-    ClientOrderId(u64),
-    /// Every order in one market, or all (None).
-    Market(Option<u16>),
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TradingInstruction {
-    /// Accounts: admin (signer, writable: pays rent), security config, market PDA
-    /// [b"market", index] (writable), oracle, system program.
-    CreateMarket { index: u16, symbol: [u8; 16], params: MarketParams, guards: OracleGuards },
-    /// Accounts: RISK_MANAGER or ADMIN (signer), security config, market (writable).
-    SetMarketParams { params: MarketParams },
-    /// Accounts: RISK_MANAGER or ADMIN (signer; SETTLEMENT: ADMIN), security config, market
-    /// (writable), oracle (read for the settlement price).
-    SetMarketStatus { status: u8 },
-    /// Accounts: admin (signer), security config, market (writable), new oracle.
-    SetMarketOracle { guards: OracleGuards },
-    /// Accounts: owner (signer, writable: pays rent), margin account, trading PDA
-    /// [b"trading", margin_account] (writable), system program.
-    OpenTradingAccount,
-    /// Accounts: owner (signer, writable: receives the rent), margin account, trading (writable).
-    CloseTradingAccount,
-    /// Accounts: signer, security config, margin account, trading (writable), market, oracle,
-    /// balances, quote config, session (or this program's id); then the health accounts.
-    PlaceOrder { params: OrderParams },
-    /// Accounts: signer, security config, margin account, trading (writable), session.
-    CancelOrders { scope: CancelScope },
-    /// Accounts: as place_order.
-    ModifyOrder { order_id: u64, price: Option<i64>, base_size: Option<u64> },
-    /// Accounts: maker signer, security config, maker margin, maker trading (writable), maker
-    /// balances (writable), taker margin, taker trading (writable), taker balances (writable),
-    /// market (writable), oracle, quote config (writable), collateral program, trading
-    /// authority, session (the maker's); then the maker's and the taker's health accounts.
-    PlaceAndMake { taker_order_id: u64, maker: MakerParams },
-    /// Accounts: filler (signer), security config, taker margin, taker trading (writable),
-    /// taker balances (writable), market (writable), oracle, quote config (writable),
-    /// collateral program, trading authority; per maker its margin, trading (writable) and
-    /// balances (writable); then the taker's and each maker's health accounts.
-    FillOrder { taker_order_id: u64, maker_order_ids: [u64; MAX_MAKERS], makers: usize },
-    /// Accounts: security config, market (writable), oracle.
-    UpdateFunding,
-    /// Accounts: signer, security config, margin account, trading (writable), balances
-    /// (writable), market (writable), quote config (writable), collateral program, trading
-    /// authority.
-    SettlePnl { market_index: u16 },
-    /// Accounts: signer, trading (writable).
-    ExpireOrders,
-}
-
-impl TradingInstruction {
-    pub fn unpack(data: &[u8]) -> Result<Self, ProgramError> {
-        let (tag, mut r) = borsh::instruction(data)?;
-        let ix = match tag {
-            CREATE_MARKET => {
-                let index = r.u16()?;
-                let symbol = r.array()?;
-                let params = MarketParams::read(&mut r)?;
-                let guards = OracleGuards::read(&mut r)?;
-                if index >= MAX_MARKET_INDEX {
-                    return Err(E::InvalidMarketIndex.into());
-                }
-                TradingInstruction::CreateMarket { index, symbol, params, guards }
-            }
-            SET_MARKET_PARAMS => TradingInstruction::SetMarketParams { params: MarketParams::read(&mut r)? },
-            SET_MARKET_STATUS => {
-                let status = r.u8()?;
-                if status > MARKET_STATUS_SETTLEMENT {
-                    return Err(E::InvalidMarketStatus.into());
-                }
-                TradingInstruction::SetMarketStatus { status }
-            }
-            SET_MARKET_ORACLE => TradingInstruction::SetMarketOracle { guards: OracleGuards::read(&mut r)? },
-            OPEN_TRADING_ACCOUNT => TradingInstruction::OpenTradingAccount,
-            CLOSE_TRADING_ACCOUNT => TradingInstruction::CloseTradingAccount,
-            PLACE_ORDER => TradingInstruction::PlaceOrder { params: OrderParams::read(&mut r)? },
-            CANCEL_ORDER => TradingInstruction::CancelOrders { scope: CancelScope::OrderId(r.u64()?) },
-            CANCEL_ORDER_BY_CLIENT_ID => TradingInstruction::CancelOrders { scope: CancelScope::ClientOrderId(r.u64()?) },
-            CANCEL_ORDERS => TradingInstruction::CancelOrders { scope: CancelScope::Market(r.option(|r| r.u16())?) },
-            MODIFY_ORDER => {
-                let order_id = r.u64()?;
-                let price = r.option(|r| r.i64())?;
-                let base_size = r.option(|r| r.u64())?;
-                if price.is_none() && base_size.is_none() {
-                    return Err(E::NothingToModify.into());
-                }
-                if let Some(size) = base_size {
-                    check_size(size)?;
-                }
-                TradingInstruction::ModifyOrder { order_id, price, base_size }
-            }
-            PLACE_AND_MAKE => {
-                let taker_order_id = r.u64()?;
-                let maker = MakerParams { price: r.i64()?, base_size: r.u64()?, client_order_id: r.u64()? };
-                if maker.price <= 0 {
-                    return Err(E::InvalidPrice.into());
-                }
-                check_size(maker.base_size)?;
-                TradingInstruction::PlaceAndMake { taker_order_id, maker }
-            }
-            FILL_ORDER => {
-                let taker_order_id = r.u64()?;
-                let makers = r.u32()? as usize;
-                if makers == 0 || makers > MAX_MAKERS {
-                    return Err(E::TooManyMakers.into());
-                }
-                let mut maker_order_ids = [0u64; MAX_MAKERS];
-                for id in &mut maker_order_ids[..makers] {
-                    *id = r.u64()?;
-                }
-                TradingInstruction::FillOrder { taker_order_id, maker_order_ids, makers }
-            }
-            UPDATE_FUNDING => TradingInstruction::UpdateFunding,
-            SETTLE_PNL => TradingInstruction::SettlePnl { market_index: r.u16()? },
-            EXPIRE_ORDERS => TradingInstruction::ExpireOrders,
-            _ => return Err(RuntimeError::InvalidInstruction.into()),
-        };
-        r.finish()?;
-        Ok(ix)
+qd_runtime::instructions! {
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum TradingInstruction check check_args {
+        /// ADMIN lists a perp market at PDA [b"market", index u16 LE] (index < 64: the pause and session market bits) with its
+        /// zero-padded UTF-8 symbol, its oracle (a Pyth PriceUpdateV2 feed id is pinned), parameters and oracle guards per
+        /// action (trade, margin, liquidation, settlement). TWAPs start unset; funding counts from now.
+        create_market => CreateMarket { index: u16, symbol: [u8; 16], params: MarketParams, guards: OracleGuards } accounts CreateMarketAccounts,
+        /// Through the timelock only (a RISK_MANAGER's or ADMIN's proposal in qd-security): a market's parameters; tick and lot
+        /// sizes are immutable.
+        set_market_params => SetMarketParams { params: MarketParams } accounts SetMarketParamsAccounts,
+        /// RISK_MANAGER or ADMIN toggles active (0) / reduce-only (1); ADMIN alone moves a market to settlement (2, final),
+        /// recording the oracle price read with Settlement guards, rounded down to a tick.
+        set_market_status => SetMarketStatus { status: u8 } accounts SetMarketStatusAccounts,
+        /// Through the timelock only (an ADMIN's proposal): replaces a market's oracle and guards.
+        set_market_oracle => SetMarketOracle { guards: OracleGuards } accounts SetMarketOracleAccounts,
+        /// The margin account's owner opens its TradingAccount PDA [b"trading", margin_account].
+        open_trading_account => OpenTradingAccount {} accounts OpenTradingAccountAccounts,
+        /// The owner closes an empty trading account (no positions, no orders) once its rate-limit bucket has refilled (so close
+        /// and reopen never resets it); rent returns to the owner.
+        close_trading_account => CloseTradingAccount {} accounts CloseTradingAccountAccounts,
+        /// Places an order. Checks: authorization (pause, freeze, market limit, signer/delegate/session scope and notional), rate
+        /// limit, market status, the account's reduce-only limit, order parameters against the market and oracle, post-only
+        /// crossing, reduce-only room, slots, then initial health with every open order filled at its worst (and the owner's
+        /// leverage limit). Returns the order id (u64). Remaining accounts (health): for each non-quote balance entry in balance
+        /// order its CollateralConfig then its oracle; then for each position in another market, in position order, its
+        /// PerpMarket then its oracle.
+        place_order => PlaceOrder { params: OrderParams } -> u64 accounts PlaceOrderAccounts,
+        /// Cancels one order by id. Never paused, allowed while frozen, not rate-limited.
+        cancel_order => CancelOrder { order_id: u64 } accounts CancelAccounts,
+        /// Cancels the first order with this client order id.
+        cancel_order_by_client_id => CancelOrderByClientId { client_order_id: u64 } accounts CancelAccounts,
+        /// Cancels every order in one market (None: in every market); succeeds when there are none.
+        cancel_orders => CancelOrders { market_index: Option<u16> } accounts CancelAccounts,
+        /// Changes the price (oracle-offset orders: the offset) and/or total size (above the filled size) of a resting limit or
+        /// oracle-offset order whose auction is over; re-checked as a placement (rate limit, post-only, reduce-only, health).
+        /// Returns the order id (u64). Remaining accounts (health): as for placeOrder.
+        modify_order => ModifyOrder { order_id: u64, price: Option<i64>, base_size: Option<u64> } -> u64 accounts PlaceOrderAccounts,
+        /// A maker fills a taker order during its auction at the auction price of the current slot; the maker's order is
+        /// immediate (its unfilled rest is not kept) and authorized for its size at that price. Fees move by CPI to
+        /// qd-collateral; each side whose position changed is health-checked (growth at initial health >= 0 and the leverage
+        /// limit, a reduction no lower than before when below). A fill in which a delegate or session key acts is priced within
+        /// the market's delegated band and never against an account that key owns or is delegate of; session fills count
+        /// against the session's budget. Remaining accounts: the maker's health list, then the taker's (each as for placeOrder,
+        /// without this market).
+        place_and_make => PlaceAndMake { taker_order_id: u64, maker: MakerParams } accounts PlaceAndMakeAccounts,
+        /// Permissionless: matches a taker order whose auction is over with 1 to 4 resting maker orders at the makers' prices. An
+        /// expired taker order is removed instead (success, no fill). Health, delegated band, counterparty and session-budget
+        /// rules as for placeAndMake. Remaining accounts: per maker its margin account, trading account (w), balances (w) and
+        /// the Session that placed its order (w; the qd-trading program id when none); then the taker's health list and each
+        /// maker's, in order.
+        fill_order => FillOrder { taker_order_id: u64, maker_order_ids: BoundedVec<u64, 4> } accounts FillOrderAccounts,
+        /// Permissionless crank, once per funding period: samples the mark (the last fill's price if recent, else the oracle)
+        /// and oracle TWAPs, and moves the cumulative funding index by the clamped premium.
+        update_funding => UpdateFunding {} accounts UpdateFundingAccounts,
+        /// Permissionless: settles funding into a position and moves its realized PnL into the quote balance by CPI. In a
+        /// settlement market the position first closes at the settlement price and its orders are cancelled.
+        settle_pnl => SettlePnl { market_index: u16 } accounts SettlePnlAccounts,
+        /// Permissionless: removes every expired order of a trading account (GTT past its time, market/IOC/FOK past their last
+        /// fillable slot).
+        expire_orders => ExpireOrders {} accounts ExpireOrdersAccounts,
     }
+}
+
+/// The argument checks decoding runs across an instruction's arguments (each struct's own run as
+/// it is read): market index, oracle guards, status, a modification, the maker count.
+fn check_args(ix: &TradingInstruction) -> Result<(), ProgramError> {
+    match ix {
+        TradingInstruction::CreateMarket { index, guards, .. } => {
+            guards.validate()?;
+            if *index >= MAX_MARKET_INDEX {
+                return Err(E::InvalidMarketIndex.into());
+            }
+        }
+        TradingInstruction::SetMarketOracle { guards } => guards.validate()?,
+        TradingInstruction::SetMarketStatus { status } if *status > MARKET_STATUS_SETTLEMENT => return Err(E::InvalidMarketStatus.into()),
+        TradingInstruction::ModifyOrder { price, base_size, .. } => {
+            if price.is_none() && base_size.is_none() {
+                return Err(E::NothingToModify.into());
+            }
+            if let Some(size) = base_size {
+                check_size(*size)?;
+            }
+        }
+        // More than MAX_MAKERS does not decode.
+        TradingInstruction::FillOrder { maker_order_ids, .. } if maker_order_ids.is_empty() => return Err(E::TooManyMakers.into()),
+        _ => {}
+    }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use qd_oracle_reader::OracleError;
+    use qd_runtime::error::RuntimeError;
+    use qd_runtime::hash::discriminator;
     use qd_trading_state::{KIND_LIMIT, POST_ONLY_REJECT, SIDE_BID};
+
+    const CREATE_MARKET: [u8; 8] = discriminator("global", "create_market");
+    const SET_MARKET_PARAMS: [u8; 8] = discriminator("global", "set_market_params");
+    const SET_MARKET_STATUS: [u8; 8] = discriminator("global", "set_market_status");
+    const SET_MARKET_ORACLE: [u8; 8] = discriminator("global", "set_market_oracle");
+    const PLACE_ORDER: [u8; 8] = discriminator("global", "place_order");
+    const CANCEL_ORDER: [u8; 8] = discriminator("global", "cancel_order");
+    const CANCEL_ORDER_BY_CLIENT_ID: [u8; 8] = discriminator("global", "cancel_order_by_client_id");
+    const CANCEL_ORDERS: [u8; 8] = discriminator("global", "cancel_orders");
+    const MODIFY_ORDER: [u8; 8] = discriminator("global", "modify_order");
+    const PLACE_AND_MAKE: [u8; 8] = discriminator("global", "place_and_make");
+    const FILL_ORDER: [u8; 8] = discriminator("global", "fill_order");
+    const SETTLE_PNL: [u8; 8] = discriminator("global", "settle_pnl");
+    const EXPIRE_ORDERS: [u8; 8] = discriminator("global", "expire_orders");
 
     fn with(tag: [u8; 8], args: &[u8]) -> Vec<u8> {
         [&tag[..], args].concat()
@@ -537,6 +486,17 @@ mod tests {
     }
 
     #[test]
+    fn oracle_guards_are_validated() {
+        assert!(TradingInstruction::unpack(&with(SET_MARKET_ORACLE, &guards())).is_ok());
+        let mut bad = guards();
+        bad[..4].copy_from_slice(&0u32.to_le_bytes());
+        assert_eq!(code(TradingInstruction::unpack(&with(SET_MARKET_ORACLE, &bad))), OracleError::InvalidGuardConfig as u32);
+        // The guards are checked before the market index.
+        let args = [&64u16.to_le_bytes()[..], &[0; 16], &encode_params(&sample_params()), &bad].concat();
+        assert_eq!(code(TradingInstruction::unpack(&with(CREATE_MARKET, &args))), OracleError::InvalidGuardConfig as u32);
+    }
+
+    #[test]
     fn order_params_round_trip() {
         let p = OrderParams { auction: Some(AuctionParams { start_price: 99_000_000, end_price: 101_000_000, duration_slots: 5 }), tif: TIF_IOC, ..limit() };
         assert_eq!(place(&p).unwrap(), TradingInstruction::PlaceOrder { params: p });
@@ -620,15 +580,13 @@ mod tests {
         assert_eq!(code(modify(None, None)), E::NothingToModify as u32);
         assert_eq!(code(modify(None, Some(0))), E::InvalidOrderSize as u32);
 
-        assert_eq!(TradingInstruction::unpack(&with(CANCEL_ORDERS, &[0])).unwrap(), TradingInstruction::CancelOrders { scope: CancelScope::Market(None) });
-        assert_eq!(
-            TradingInstruction::unpack(&with(CANCEL_ORDERS, &[1, 2, 0])).unwrap(),
-            TradingInstruction::CancelOrders { scope: CancelScope::Market(Some(2)) }
-        );
+        assert_eq!(TradingInstruction::unpack(&with(CANCEL_ORDERS, &[0])).unwrap(), TradingInstruction::CancelOrders { market_index: None });
+        assert_eq!(TradingInstruction::unpack(&with(CANCEL_ORDERS, &[1, 2, 0])).unwrap(), TradingInstruction::CancelOrders { market_index: Some(2) });
         assert_eq!(
             TradingInstruction::unpack(&with(CANCEL_ORDER_BY_CLIENT_ID, &8u64.to_le_bytes())).unwrap(),
-            TradingInstruction::CancelOrders { scope: CancelScope::ClientOrderId(8) }
+            TradingInstruction::CancelOrderByClientId { client_order_id: 8 }
         );
+        assert_eq!(TradingInstruction::unpack(&with(CANCEL_ORDER, &3u64.to_le_bytes())).unwrap(), TradingInstruction::CancelOrder { order_id: 3 });
 
         let fill = |ids: &[u64]| {
             let mut args = [&1u64.to_le_bytes()[..], &(ids.len() as u32).to_le_bytes()].concat();
@@ -637,9 +595,10 @@ mod tests {
             }
             TradingInstruction::unpack(&with(FILL_ORDER, &args))
         };
-        assert_eq!(fill(&[5, 6]).unwrap(), TradingInstruction::FillOrder { taker_order_id: 1, maker_order_ids: [5, 6, 0, 0], makers: 2 });
+        assert_eq!(fill(&[5, 6]).unwrap(), TradingInstruction::FillOrder { taker_order_id: 1, maker_order_ids: BoundedVec::from_slice(&[5, 6]) });
         assert_eq!(code(fill(&[])), E::TooManyMakers as u32);
-        assert_eq!(code(fill(&[1, 2, 3, 4, 5])), E::TooManyMakers as u32);
+        // A borsh vector longer than its bound does not decode.
+        assert_eq!(code(fill(&[1, 2, 3, 4, 5])), RuntimeError::InvalidInstructionData as u32);
 
         assert_eq!(code(TradingInstruction::unpack(&with(SET_MARKET_STATUS, &[3]))), E::InvalidMarketStatus as u32);
         assert_eq!(TradingInstruction::unpack(&with(SET_MARKET_STATUS, &[2])).unwrap(), TradingInstruction::SetMarketStatus { status: 2 });

@@ -42,68 +42,30 @@
 pub mod error;
 pub mod events;
 pub mod instruction;
-#[cfg(target_arch = "bpf")]
 pub mod processor;
 pub mod rules;
+#[cfg(test)]
+mod tests;
 
 pub use qd_ids::QD_TRADING as ID;
 
-#[cfg(target_arch = "bpf")]
-qd_runtime::entrypoint!(processor::process);
+use qd_trading_state::{PerpMarket, TradingAccount};
 
-#[cfg(test)]
-mod idl_layout {
-    use qd_oracle_reader::{GuardConfig, OracleGuards};
-    use qd_access::TokenBucket;
-    use qd_runtime::idl::check_layout;
-    use qd_runtime::idl_fields;
-    use qd_trading_state::{Order, PerpMarket, Position, TradingAccount};
-
-    const IDL: &str = include_str!("../../../idl/qd_trading.json");
-
-    #[test]
-    fn accounts_match_the_idl() {
-        check_layout(
-            IDL,
-            "PerpMarket",
-            &idl_fields!(PerpMarket: version, bump, status, _pad0, index, init_margin_bps, maint_margin_bps, upnl_init_weight_bps,
-                upnl_maint_weight_bps, taker_fee_bps, maker_fee_bps, auction_min_slots, auction_default_slots, auction_max_slots, symbol,
-                oracle, oracle_feed_id, guards, tick_size, lot_size, min_order_size, size_margin_factor, max_open_interest,
-                auction_max_deviation_bps, funding_max_rate_bps, post_auction_slots, _pad1, funding_period_secs, open_interest_long,
-                open_interest_short, cumulative_funding, last_funding_ts, last_funding_delta, mark_twap, oracle_twap, twap_ts,
-                last_fill_price, last_fill_ts, fill_seq, total_fees, total_funding_settled, total_pnl_settled, settlement_price,
-                audit_seq, total_volume_quote, mark_band_bps, delegated_band_bps, _pad2, mark_depth_base, mark_premium, oracle_sample,
-                _reserved),
-            core::mem::size_of::<PerpMarket>(),
-        );
-        check_layout(
-            IDL,
-            "Position",
-            &idl_fields!(Position: market_index, open_orders, _pad, base, quote_entry, realized_pnl, funding_snapshot, bids_base,
-                bids_quote, asks_base, asks_quote, total_realized),
-            core::mem::size_of::<Position>(),
-        );
-        check_layout(
-            IDL,
-            "Order",
-            &idl_fields!(Order: order_id, client_order_id, market_index, side, kind, tif, flags, actor, _pad, price, base_size, base_filled,
-                reserved_price, placed_slot, expiry_ts, auction_start_price, auction_end_price, auction_slots, _pad2, expiry_slot, signer),
-            core::mem::size_of::<Order>(),
-        );
-        check_layout(
-            IDL,
-            "TradingAccount",
-            &idl_fields!(TradingAccount: version, bump, has_open_order, has_open_auction, position_count, order_count, _pad0,
-                margin_account, owner, bucket, next_order_id, seq, settled_pnl, fees_paid, positions, orders, _reserved),
-            core::mem::size_of::<TradingAccount>(),
-        );
-        check_layout(IDL, "TokenBucket", &idl_fields!(TokenBucket: tokens_milli, last_slot), core::mem::size_of::<TokenBucket>());
-        check_layout(IDL, "OracleGuards", &idl_fields!(OracleGuards: by_action), core::mem::size_of::<OracleGuards>());
-        check_layout(
-            IDL,
-            "GuardConfig",
-            &idl_fields!(GuardConfig: max_staleness_slots, max_staleness_secs, max_conf_bps, max_ema_deviation_bps, require_trading, _pad),
-            core::mem::size_of::<GuardConfig>(),
-        );
-    }
+qd_runtime::program! {
+    name: "qd_trading",
+    docs: "QuantDesk trading: perp markets, orders (market, limit, oracle-offset; IOC, FOK, GTC, GTT; post-only, reduce-only) with JIT auctions, fills by makers and fillers, funding, PnL settlement and fees into qd-collateral balances.",
+    id: ID,
+    process: processor::process,
+    instructions: instruction::TradingInstruction,
+    accounts: [PerpMarket, TradingAccount],
+    events: events::idl,
+    errors: [
+        qd_runtime::error::RuntimeError,
+        qd_oracle_reader::OracleError,
+        error::TradingError,
+        qd_access::AccessError,
+        qd_health::HealthError,
+        qd_collateral_state::CollateralStateError,
+        qd_core_state::MarginError,
+    ],
 }

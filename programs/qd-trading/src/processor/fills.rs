@@ -25,7 +25,6 @@ use qd_core_state::load_margin;
 use qd_oracle_reader::Action as OracleAction;
 use qd_runtime::account_info::AccountInfo;
 use qd_runtime::error::{ProgramError, ProgramResult, RuntimeError};
-use qd_runtime::log::emit;
 use qd_runtime::pubkey::Pubkey;
 use qd_runtime::sysvar::Clock;
 use qd_runtime::validate;
@@ -63,7 +62,7 @@ struct Party<'a> {
 
 impl<'a> Party<'a> {
     /// A margin account that may trade now (not frozen), its trading account and its balances
-    /// (writable: fees move by CPI).
+    /// (declared writable: fees move by CPI).
     fn load(
         margin_info: &'a AccountInfo,
         trading_info: &'a AccountInfo,
@@ -77,7 +76,7 @@ impl<'a> Party<'a> {
         }
         let margin_key = margin_info.key();
         let trading = trading_mut(trading_info, margin_key)?;
-        balances_of(balances_info, margin_key, true)?;
+        balances_of(balances_info, margin_key)?;
         let start = trading.position_index(market_index).map(|p| (p, trading.positions[p]));
         Ok(Party {
             margin_key,
@@ -216,10 +215,6 @@ impl<'a> Party<'a> {
     }
 }
 
-/// Accounts per maker in fill_order: margin account, trading account (w), balances (w), and
-/// the Session of its order when a session key placed it (else this program's id).
-const MAKER_ACCOUNTS: usize = 4;
-
 /// qd-security itself: session fills are recorded by CPI into it.
 fn check_security_program(info: &AccountInfo) -> ProgramResult {
     if info.key() != &qd_ids::QD_SECURITY {
@@ -348,42 +343,83 @@ fn execute(market: &mut PerpMarket, taker: &mut Party, t: usize, maker: &mut Par
     market.last_fill_ts = clock.unix_timestamp;
     market.total_volume_quote = market.total_volume_quote.checked_add(quote as u64).ok_or_else(overflow)?;
     market.fill_seq = market.fill_seq.checked_add(1).ok_or_else(overflow)?;
-    emit(
-        Fill {
-            fill_id: market.fill_seq,
-            market_index: index,
-            taker: *taker.margin_key,
-            taker_order_id: taker_order.order_id,
-            maker: *maker.margin_key,
-            maker_order_id,
-            taker_side: taker_order.side,
-            price,
-            base: size,
-            quote,
-            taker_fee,
-            maker_fee,
-            slot: clock.slot,
-            ts: clock.unix_timestamp,
-        }
-        .encode()
-        .finish()?,
-    );
+    Fill {
+        fill_id: market.fill_seq,
+        market_index: index,
+        taker: *taker.margin_key,
+        taker_order_id: taker_order.order_id,
+        maker: *maker.margin_key,
+        maker_order_id,
+        taker_side: taker_order.side,
+        price,
+        base: size,
+        quote,
+        taker_fee,
+        maker_fee,
+        slot: clock.slot,
+        ts: clock.unix_timestamp,
+    }
+    .emit();
     Ok(())
 }
 
+qd_runtime::accounts! {
+    /// place_and_make's accounts; the maker's and then the taker's health accounts follow.
+    pub struct PlaceAndMakeAccounts {
+        /// Owner, delegate or session key of the maker's margin account
+        maker_signer(signer),
+        security_config,
+        maker_margin_account,
+        maker_trading_account(mut),
+        maker_balances(mut),
+        taker_margin_account,
+        taker_trading_account(mut),
+        taker_balances(mut),
+        market(mut),
+        oracle,
+        quote_config(mut),
+        collateral_program,
+        /// qd-trading's [b"authority"] PDA (signs the fee CPIs)
+        trading_authority,
+        /// A qd-security Session when the signer is a session key; else the qd-trading program id (none) (the maker's)
+        session(mut, optional),
+        /// The Session that placed the taker's order when a session key placed it (its fills count against the session's
+        /// budget, by CPI into qd-security); else the qd-trading program id (none)
+        taker_session(mut, optional),
+        /// qd-security (session fills are recorded by CPI into it)
+        security_program,
+    }
+}
+
 pub(super) fn place_and_make(accounts: &[AccountInfo], taker_order_id: u64, maker_params: &MakerParams) -> ProgramResult {
-    let [maker_signer, security, maker_margin, maker_trading, maker_balances, taker_margin, taker_trading, taker_balances, market_info, oracle, quote_info, collateral_program, authority, session_info, taker_session, security_program] =
-        validate::accounts::<16>(accounts)?;
+    let PlaceAndMakeAccounts {
+        maker_signer,
+        security_config,
+        maker_margin_account: maker_margin,
+        maker_trading_account: maker_trading,
+        maker_balances,
+        taker_margin_account: taker_margin,
+        taker_trading_account: taker_trading,
+        taker_balances,
+        market: market_info,
+        oracle,
+        quote_config: quote_info,
+        collateral_program,
+        trading_authority: authority,
+        session: session_info,
+        taker_session,
+        security_program,
+        remaining,
+    } = PlaceAndMakeAccounts::parse(accounts)?;
     let clock = Clock::get()?;
     check_adjust_accounts(collateral_program, authority)?;
     check_security_program(security_program)?;
     check_not_self(maker_margin, taker_margin)?;
-    validate::distinct(&[maker_trading, maker_balances, taker_trading, taker_balances, market_info, quote_info])?;
+    let security = load_security(security_config)?;
     let market = market_info.load_mut::<PerpMarket>(&crate::ID)?;
     let mut maker = Party::load(maker_margin, maker_trading, maker_balances, session_info, market.index)?;
     let mut taker = Party::load(taker_margin, taker_trading, taker_balances, taker_session, market.index)?;
     maker.check_other_owner(&taker)?;
-    validate::writable(quote_info)?;
     quote_config(quote_info)?;
     let price_now = market_price(market, oracle, OracleAction::Trade, &clock)?;
     let t = taker.trading.order_index(taker_order_id).ok_or(E::OrderNotFound)?;
@@ -395,7 +431,6 @@ pub(super) fn place_and_make(accounts: &[AccountInfo], taker_order_id: u64, make
     if maker_params.base_size % market.lot_size != 0 {
         return Err(E::InvalidOrderSize.into());
     }
-    let security = load_security(security)?;
     if market.status == MARKET_STATUS_SETTLEMENT {
         return Err(E::MarketNotActive.into());
     }
@@ -443,7 +478,7 @@ pub(super) fn place_and_make(accounts: &[AccountInfo], taker_order_id: u64, make
     taker.record_session(authority)?;
     // Read again after the CPIs wrote the quote config.
     let quote = quote_config(quote_info)?;
-    let mut next = accounts[16..].iter();
+    let mut next = remaining.iter();
     maker.check_health(&mut next, quote, market, price_now, &clock, E::MakerInsufficientHealth)?;
     taker.check_health(&mut next, quote, market, price_now, &clock, E::TakerInsufficientHealth)?;
     validate::no_more_accounts(&mut next)?;
@@ -452,27 +487,81 @@ pub(super) fn place_and_make(accounts: &[AccountInfo], taker_order_id: u64, make
     Ok(())
 }
 
-pub(super) fn fill_order(accounts: &[AccountInfo], taker_order_id: u64, maker_order_ids: &[u64]) -> ProgramResult {
-    let [filler, security, taker_margin, taker_trading, taker_balances, market_info, oracle, quote_info, collateral_program, authority, taker_session, security_program] =
-        validate::accounts::<12>(accounts)?;
+qd_runtime::accounts! {
+    /// fill_order's fixed accounts; per maker its `MakerAccounts` follow, then the taker's and each
+    /// maker's health accounts.
+    pub struct FillOrderAccounts {
+        /// Anyone: the filler only signs and pays
+        filler(signer),
+        security_config,
+        taker_margin_account,
+        taker_trading_account(mut),
+        taker_balances(mut),
+        market(mut),
+        oracle,
+        quote_config(mut),
+        collateral_program,
+        /// qd-trading's [b"authority"] PDA (signs the fee CPIs)
+        trading_authority,
+        /// The Session that placed the taker's order when a session key placed it (its fills count against the session's
+        /// budget, by CPI into qd-security); else the qd-trading program id (none)
+        taker_session(mut, optional),
+        /// qd-security (session fills are recorded by CPI into it)
+        security_program,
+    }
+}
+
+qd_runtime::accounts! {
+    /// One maker's accounts in fill_order.
+    pub struct MakerAccounts {
+        margin_account,
+        trading_account(mut),
+        balances(mut),
+        /// The Session that placed its order when a session key placed it; else the qd-trading program id (none)
+        session(mut, optional),
+    }
+}
+
+pub(super) fn fill_order<'a>(accounts: &'a [AccountInfo], taker_order_id: u64, maker_order_ids: &[u64]) -> ProgramResult {
+    let FillOrderAccounts {
+        security_config,
+        taker_margin_account: taker_margin,
+        taker_trading_account: taker_trading,
+        taker_balances,
+        market: market_info,
+        oracle,
+        quote_config: quote_info,
+        collateral_program,
+        trading_authority: authority,
+        taker_session,
+        security_program,
+        remaining,
+        ..
+    } = FillOrderAccounts::parse(accounts)?;
     let makers = maker_order_ids.len();
-    let maker_accounts = accounts.get(12..12 + MAKER_ACCOUNTS * makers).ok_or(RuntimeError::NotEnoughAccounts)?;
-    // Permissionless: the filler only signs and pays.
-    validate::signer(filler)?;
+    let (maker_accounts, health) = remaining.split_at_checked(MakerAccounts::LEN * makers).ok_or(RuntimeError::NotEnoughAccounts)?;
+    // No writable account twice: `parse` checks each group's own, this the groups against each
+    // other (an absent session is read-only, not one of them).
+    let present = |a: &'a AccountInfo| a.is_writable().then_some(a);
+    let mut writable: [Option<&AccountInfo>; 5 + 3 * MAX_MAKERS] = [None; 5 + 3 * MAX_MAKERS];
+    let fixed = [Some(taker_trading), Some(taker_balances), Some(market_info), Some(quote_info), present(taker_session)];
+    writable[..5].copy_from_slice(&fixed);
+    let mut maker_list: [Option<MakerAccounts>; MAX_MAKERS] = [None, None, None, None];
+    for (k, group) in maker_accounts.chunks_exact(MakerAccounts::LEN).enumerate() {
+        let m = MakerAccounts::parse(group)?;
+        let at = 5 + 3 * k;
+        writable[at..at + 3].copy_from_slice(&[Some(m.trading_account), Some(m.balances), present(m.session)]);
+        if writable[at..at + 3].iter().flatten().any(|a| writable[..at].iter().flatten().any(|b| a.same_account(b))) {
+            return Err(RuntimeError::DuplicateAccount.into());
+        }
+        check_not_self(m.margin_account, taker_margin)?;
+        maker_list[k] = Some(m);
+    }
     let clock = Clock::get()?;
     check_adjust_accounts(collateral_program, authority)?;
     check_security_program(security_program)?;
     let market = market_info.load_mut::<PerpMarket>(&crate::ID)?;
-    check_not_paused(load_security(security)?, Operation::Fill, market.index)?;
-    let mut writable: [&AccountInfo; 4 + 2 * MAX_MAKERS] = [market_info; 4 + 2 * MAX_MAKERS];
-    writable[..4].copy_from_slice(&[taker_trading, taker_balances, market_info, quote_info]);
-    for (k, m) in maker_accounts.chunks_exact(MAKER_ACCOUNTS).enumerate() {
-        check_not_self(&m[0], taker_margin)?;
-        writable[4 + 2 * k] = &m[1];
-        writable[5 + 2 * k] = &m[2];
-    }
-    validate::distinct(&writable[..4 + 2 * makers])?;
-    validate::writable(quote_info)?;
+    check_not_paused(load_security(security_config)?, Operation::Fill, market.index)?;
     quote_config(quote_info)?;
     if market.status == MARKET_STATUS_SETTLEMENT {
         return Err(E::MarketNotActive.into());
@@ -506,8 +595,8 @@ pub(super) fn fill_order(accounts: &[AccountInfo], taker_order_id: u64, maker_or
 
     let mut parties: [Option<Party>; MAX_MAKERS] = [None, None, None, None];
     let mut remaining = order.remaining();
-    for (k, (m, &maker_order_id)) in maker_accounts.chunks_exact(MAKER_ACCOUNTS).zip(maker_order_ids).enumerate() {
-        let mut maker = Party::load(&m[0], &m[1], &m[2], &m[3], market.index)?;
+    for (k, (m, &maker_order_id)) in maker_list.iter().flatten().zip(maker_order_ids).enumerate() {
+        let mut maker = Party::load(m.margin_account, m.trading_account, m.balances, m.session, market.index)?;
         taker.check_other_owner(&maker)?;
         if remaining > 0 {
             let room = reduce_room(remaining, order.is_reduce_only() || taker.reduce_only, taker.base(market.index), bid);
@@ -531,7 +620,7 @@ pub(super) fn fill_order(accounts: &[AccountInfo], taker_order_id: u64, maker_or
     }
     // Read again after the CPIs wrote the quote config.
     let quote = quote_config(quote_info)?;
-    let mut next = accounts[12 + MAKER_ACCOUNTS * makers..].iter();
+    let mut next = health.iter();
     taker.check_health(&mut next, quote, market, price_now, &clock, E::TakerInsufficientHealth)?;
     for maker in parties.iter_mut().flatten() {
         maker.check_health(&mut next, quote, market, price_now, &clock, E::MakerInsufficientHealth)?;

@@ -10,15 +10,21 @@ use qd_core_state::load_margin;
 use qd_oracle_reader::Action as OracleAction;
 use qd_runtime::account_info::AccountInfo;
 use qd_runtime::error::ProgramResult;
-use qd_runtime::log::emit;
 use qd_runtime::sysvar::Clock;
-use qd_runtime::validate;
 use qd_trading_state::{market_price, PerpMarket, MARKET_STATUS_SETTLEMENT};
 
+qd_runtime::accounts! {
+    pub struct UpdateFundingAccounts {
+        security_config,
+        market(mut),
+        oracle,
+    }
+}
+
 pub(super) fn update_funding(accounts: &[AccountInfo]) -> ProgramResult {
-    let [security, market_info, oracle] = validate::accounts::<3>(accounts)?;
+    let UpdateFundingAccounts { security_config, market: market_info, oracle, .. } = UpdateFundingAccounts::parse(accounts)?;
     let market = market_info.load_mut::<PerpMarket>(&crate::ID)?;
-    check_not_paused(load_security(security)?, Operation::Funding, market.index)?;
+    check_not_paused(load_security(security_config)?, Operation::Funding, market.index)?;
     if market.status == MARKET_STATUS_SETTLEMENT {
         return Err(E::MarketSettled.into());
     }
@@ -35,39 +41,56 @@ pub(super) fn update_funding(accounts: &[AccountInfo]) -> ProgramResult {
     market.cumulative_funding = market.cumulative_funding.checked_add(delta).ok_or_else(overflow)?;
     market.last_funding_delta = delta;
     market.last_funding_ts = now;
-    emit(
-        FundingUpdated {
-            market_index: market.index,
-            mark_twap: market.mark_twap,
-            oracle_twap: market.oracle_twap,
-            delta,
-            cumulative_funding: market.cumulative_funding,
-            ts: now,
-            slot: clock.slot,
-        }
-        .encode()
-        .finish()?,
-    );
+    FundingUpdated {
+        market_index: market.index,
+        mark_twap: market.mark_twap,
+        oracle_twap: market.oracle_twap,
+        delta,
+        cumulative_funding: market.cumulative_funding,
+        ts: now,
+        slot: clock.slot,
+    }
+    .emit();
     Ok(())
 }
 
+qd_runtime::accounts! {
+    pub struct SettlePnlAccounts {
+        /// Anyone: keepers settle for everyone, also while the account is frozen
+        signer(signer),
+        security_config,
+        margin_account,
+        trading_account(mut),
+        balances(mut),
+        market(mut),
+        quote_config(mut),
+        collateral_program,
+        trading_authority,
+    }
+}
+
 pub(super) fn settle_pnl(accounts: &[AccountInfo], market_index: u16) -> ProgramResult {
-    let [signer, security, margin_info, trading_info, balances_info, market_info, quote_info, collateral_program, authority] =
-        validate::accounts::<9>(accounts)?;
-    // Permissionless (keepers settle for everyone); allowed while frozen.
-    validate::signer(signer)?;
+    let SettlePnlAccounts {
+        security_config,
+        margin_account: margin_info,
+        trading_account: trading_info,
+        balances: balances_info,
+        market: market_info,
+        quote_config: quote_info,
+        collateral_program,
+        trading_authority: authority,
+        ..
+    } = SettlePnlAccounts::parse(accounts)?;
     check_adjust_accounts(collateral_program, authority)?;
-    validate::distinct(&[trading_info, balances_info, market_info, quote_info])?;
-    validate::writable(quote_info)?;
     quote_config(quote_info)?;
     let market = market_info.load_mut::<PerpMarket>(&crate::ID)?;
     if market.index != market_index {
         return Err(E::WrongMarket.into());
     }
-    check_not_paused(load_security(security)?, Operation::Settle, market_index)?;
+    check_not_paused(load_security(security_config)?, Operation::Settle, market_index)?;
     load_margin(margin_info)?;
     let trading = trading_mut(trading_info, margin_info.key())?;
-    balances_of(balances_info, margin_info.key(), true)?;
+    balances_of(balances_info, margin_info.key())?;
     let clock = Clock::get()?;
     let p = trading.position_index(market_index).ok_or(E::NoPosition)?;
     let funding = trading.positions[p].settle_funding(market.cumulative_funding)?;
@@ -100,10 +123,16 @@ pub(super) fn settle_pnl(accounts: &[AccountInfo], market_index: u16) -> Program
     finish(trading, clock.slot);
     let seq = next_seq(&mut trading.seq)?;
     adjust(authority, quote_info, balances_info, pnl)?;
-    emit(
-        PnlSettled { margin_account: *margin_info.key(), market_index, funding, closed_base, pnl, settled_pnl: trading.settled_pnl, slot: clock.slot, seq }
-            .encode()
-            .finish()?,
-    );
+    PnlSettled {
+        margin_account: *margin_info.key(),
+        market_index,
+        funding,
+        closed_base,
+        pnl,
+        settled_pnl: trading.settled_pnl,
+        slot: clock.slot,
+        seq,
+    }
+    .emit();
     Ok(())
 }

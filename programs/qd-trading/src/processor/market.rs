@@ -1,19 +1,17 @@
 //! Markets: ADMIN lists them, RISK_MANAGER or ADMIN tunes their parameters and status, only
 //! ADMIN replaces the oracle or starts settlement (final).
 
-use super::next_seq;
+use super::{create_pda, next_seq};
 use crate::error::TradingError as E;
 use crate::events::{MarketCreated, MarketOracleChanged, MarketParamsChanged, MarketStatusChanged};
 use crate::instruction::MarketParams;
 use qd_access::{load_config as load_security, require_role, require_timelock, AccessError, Role, SecurityConfig};
 use qd_collateral_state::oracle_feed_id;
 use qd_oracle_reader::{Action, OracleGuards};
-use qd_runtime::account::{init, AccountType};
 use qd_runtime::account_info::AccountInfo;
 use qd_runtime::error::{ProgramError, ProgramResult};
-use qd_runtime::log::emit;
 use qd_runtime::sysvar::{refuse_durable_nonce, Clock};
-use qd_runtime::{pda, system, validate};
+use qd_runtime::{system, validate};
 use qd_trading_state::{
     market_price, round_to_tick, PerpMarket, MARKET_SEED, MARKET_STATUS_ACTIVE, MARKET_STATUS_SETTLEMENT, PERP_MARKET_VERSION, SIDE_BID,
 };
@@ -42,9 +40,9 @@ fn apply_params(m: &mut PerpMarket, p: &MarketParams) {
     m.delegated_band_bps = p.delegated_band_bps;
 }
 
-/// Risk parameters and status are RISK_MANAGER's to tune; ADMIN (who lists markets) may too.
+/// Risk parameters and status are RISK_MANAGER's to tune; ADMIN (who lists markets) may too
+/// (`signer`'s signature is the accounts declaration's check).
 fn require_risk_role(security: &SecurityConfig, signer: &AccountInfo) -> ProgramResult {
-    validate::signer(signer)?;
     if !security.has_role(Role::RiskManager, signer.key()) && !security.has_role(Role::Admin, signer.key()) {
         return Err(AccessError::MissingRole.into());
     }
@@ -60,22 +58,31 @@ fn live_market(info: &AccountInfo) -> Result<&mut PerpMarket, ProgramError> {
     Ok(market)
 }
 
+qd_runtime::accounts! {
+    pub struct CreateMarketAccounts {
+        /// Holds ADMIN; pays rent
+        admin(mut, signer),
+        security_config,
+        /// PDA [b"market", index u16 LE]
+        market(mut),
+        /// Price account the reader supports
+        oracle,
+        system_program,
+        /// The Instructions sysvar: a transaction that advances a durable nonce is refused (DurableNonce)
+        instructions,
+    }
+}
+
 pub(super) fn create_market(accounts: &[AccountInfo], index: u16, symbol: &[u8; 16], params: &MarketParams, guards: &OracleGuards) -> ProgramResult {
-    let [admin, security, market_info, oracle, system_program, instructions] = validate::accounts::<6>(accounts)?;
+    let CreateMarketAccounts { admin, security_config, market: market_info, oracle, system_program, instructions, .. } =
+        CreateMarketAccounts::parse(accounts)?;
     refuse_durable_nonce(instructions)?;
-    let security = load_security(security)?;
+    let security = load_security(security_config)?;
     require_role(security, Role::Admin, admin)?;
-    validate::writable(admin)?;
-    validate::writable(market_info)?;
     validate::program(system_program, &system::ID)?;
-    validate::distinct(&[admin, market_info])?;
     let feed_id = oracle_feed_id(oracle, security)?;
-    let index_seed = index.to_le_bytes();
-    // Canonical bump only: exactly one market per index.
-    let bump = pda::check_canonical(market_info.key(), &[MARKET_SEED, &index_seed], &crate::ID)?;
-    system::create_account(admin, market_info, PerpMarket::LEN, &crate::ID, &[&[MARKET_SEED, &index_seed, &[bump]]])?;
+    let (market, bump) = create_pda::<PerpMarket>(admin, market_info, [MARKET_SEED, &index.to_le_bytes()])?;
     let clock = Clock::get()?;
-    let market = init::<PerpMarket>(market_info.data_mut())?;
     market.version = PERP_MARKET_VERSION;
     market.bump = bump;
     market.status = MARKET_STATUS_ACTIVE;
@@ -88,17 +95,31 @@ pub(super) fn create_market(accounts: &[AccountInfo], index: u16, symbol: &[u8; 
     // TWAPs start unset (twap_ts 0): the first sample sets them. Funding counts from now.
     market.last_funding_ts = clock.unix_timestamp;
     market.audit_seq = 1;
-    emit(
-        MarketCreated { market: *market_info.key(), index, symbol: *symbol, oracle: *oracle.key(), admin: *admin.key(), params: *params, slot: clock.slot, seq: 1 }
-            .encode()
-            .finish()?,
-    );
+    MarketCreated {
+        market: *market_info.key(),
+        index,
+        symbol: *symbol,
+        oracle: *oracle.key(),
+        admin: *admin.key(),
+        params: *params,
+        slot: clock.slot,
+        seq: 1,
+    }
+    .emit();
     Ok(())
+}
+
+qd_runtime::accounts! {
+    pub struct SetMarketParamsAccounts {
+        /// qd-security's [b"authority"] PDA: signs only when qd-security executes a proposal after its delay
+        timelock(signer),
+        market(mut),
+    }
 }
 
 /// Through the timelock only: qd-security executes a RISK_MANAGER's or ADMIN's proposal.
 pub(super) fn set_market_params(accounts: &[AccountInfo], params: &MarketParams) -> ProgramResult {
-    let [signer, market_info] = validate::accounts::<2>(accounts)?;
+    let SetMarketParamsAccounts { timelock: signer, market: market_info, .. } = SetMarketParamsAccounts::parse(accounts)?;
     require_timelock(signer)?;
     let market = live_market(market_info)?;
     // Resting orders' prices and sizes, and positions, are tick and lot multiples of these.
@@ -107,18 +128,35 @@ pub(super) fn set_market_params(accounts: &[AccountInfo], params: &MarketParams)
     }
     apply_params(market, params);
     let seq = next_seq(&mut market.audit_seq)?;
-    emit(
-        MarketParamsChanged { market: *market_info.key(), index: market.index, signer: *signer.key(), params: *params, slot: Clock::get()?.slot, seq }
-            .encode()
-            .finish()?,
-    );
+    MarketParamsChanged {
+        market: *market_info.key(),
+        index: market.index,
+        signer: *signer.key(),
+        params: *params,
+        slot: Clock::get()?.slot,
+        seq,
+    }
+    .emit();
     Ok(())
 }
 
+qd_runtime::accounts! {
+    pub struct SetMarketStatusAccounts {
+        signer(signer),
+        security_config,
+        market(mut),
+        /// The market's oracle (read for settlement)
+        oracle,
+        /// The Instructions sysvar: a transaction that advances a durable nonce is refused (DurableNonce)
+        instructions,
+    }
+}
+
 pub(super) fn set_market_status(accounts: &[AccountInfo], status: u8) -> ProgramResult {
-    let [signer, security, market_info, oracle, instructions] = validate::accounts::<5>(accounts)?;
+    let SetMarketStatusAccounts { signer, security_config, market: market_info, oracle, instructions, .. } =
+        SetMarketStatusAccounts::parse(accounts)?;
     refuse_durable_nonce(instructions)?;
-    let security = load_security(security)?;
+    let security = load_security(security_config)?;
     let market = live_market(market_info)?;
     let clock = Clock::get()?;
     let old_status = market.status;
@@ -136,38 +174,52 @@ pub(super) fn set_market_status(accounts: &[AccountInfo], status: u8) -> Program
     }
     market.status = status;
     let seq = next_seq(&mut market.audit_seq)?;
-    emit(
-        MarketStatusChanged {
-            market: *market_info.key(),
-            index: market.index,
-            signer: *signer.key(),
-            old_status,
-            status,
-            settlement_price: market.settlement_price,
-            slot: clock.slot,
-            seq,
-        }
-        .encode()
-        .finish()?,
-    );
+    MarketStatusChanged {
+        market: *market_info.key(),
+        index: market.index,
+        signer: *signer.key(),
+        old_status,
+        status,
+        settlement_price: market.settlement_price,
+        slot: clock.slot,
+        seq,
+    }
+    .emit();
     Ok(())
+}
+
+qd_runtime::accounts! {
+    pub struct SetMarketOracleAccounts {
+        /// qd-security's [b"authority"] PDA: signs only when qd-security executes a proposal after its delay
+        timelock(signer),
+        security_config,
+        market(mut),
+        /// The new oracle
+        oracle,
+    }
 }
 
 /// Through the timelock only: qd-security executes an ADMIN's proposal.
 pub(super) fn set_market_oracle(accounts: &[AccountInfo], guards: &OracleGuards) -> ProgramResult {
-    let [admin, security, market_info, oracle] = validate::accounts::<4>(accounts)?;
+    let SetMarketOracleAccounts { timelock: admin, security_config, market: market_info, oracle, .. } =
+        SetMarketOracleAccounts::parse(accounts)?;
     require_timelock(admin)?;
-    let security = load_security(security)?;
+    let security = load_security(security_config)?;
     let market = live_market(market_info)?;
     let old_oracle = market.oracle;
     market.oracle_feed_id = oracle_feed_id(oracle, security)?;
     market.oracle = *oracle.key();
     market.guards = *guards;
     let seq = next_seq(&mut market.audit_seq)?;
-    emit(
-        MarketOracleChanged { market: *market_info.key(), index: market.index, admin: *admin.key(), old_oracle, new_oracle: market.oracle, slot: Clock::get()?.slot, seq }
-            .encode()
-            .finish()?,
-    );
+    MarketOracleChanged {
+        market: *market_info.key(),
+        index: market.index,
+        admin: *admin.key(),
+        old_oracle,
+        new_oracle: market.oracle,
+        slot: Clock::get()?.slot,
+        seq,
+    }
+    .emit();
     Ok(())
 }

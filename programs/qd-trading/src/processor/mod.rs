@@ -1,8 +1,9 @@
 //! Instruction handlers, by topic: markets (admin), trading accounts, orders, fills, funding
-//! and settlement. Each validates its accounts (signer, owner, PDA or identity fields,
-//! discriminator, writability, duplicates), the pause and freeze state and its arguments before
-//! it changes anything; CPIs into qd-collateral come after every state change they depend on,
-//! and health checks after the CPIs, so any failure leaves state untouched.
+//! and settlement. Each declares its accounts (`accounts!`: count, signers, writable flags,
+//! distinct writable accounts) and checks the rest of them (owner, PDA or identity fields,
+//! discriminator) in its first lines or a `load`, then the pause and freeze state and its
+//! arguments, before it changes anything; CPIs into qd-collateral come after every state change
+//! they depend on, and health checks after the CPIs, so any failure leaves state untouched.
 
 mod account;
 mod fills;
@@ -10,14 +11,22 @@ mod funding;
 mod market;
 mod orders;
 
+pub use account::{CloseTradingAccountAccounts, OpenTradingAccountAccounts};
+pub use fills::{FillOrderAccounts, MakerAccounts, PlaceAndMakeAccounts};
+pub use funding::{SettlePnlAccounts, UpdateFundingAccounts};
+pub use market::{CreateMarketAccounts, SetMarketOracleAccounts, SetMarketParamsAccounts, SetMarketStatusAccounts};
+pub use orders::{CancelAccounts, ExpireOrdersAccounts, PlaceOrderAccounts};
+
 use crate::error::TradingError as E;
-use crate::instruction::TradingInstruction;
+use crate::instruction::TradingInstruction as Ix;
+use orders::CancelScope;
 use qd_access::AUTHORITY_SEED;
 use qd_collateral_state::{load_config, CollateralBalances, CollateralConfig};
+use qd_runtime::account::{init, AccountType};
 use qd_runtime::account_info::AccountInfo;
 use qd_runtime::error::{ProgramError, ProgramResult, RuntimeError};
 use qd_runtime::pubkey::Pubkey;
-use qd_runtime::validate;
+use qd_runtime::{pda, system, validate};
 use qd_trading_state::TradingAccount;
 
 pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> ProgramResult {
@@ -25,21 +34,23 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Pr
     if program_id != &crate::ID {
         return Err(RuntimeError::WrongProgram.into());
     }
-    match TradingInstruction::unpack(data)? {
-        TradingInstruction::CreateMarket { index, symbol, params, guards } => market::create_market(accounts, index, &symbol, &params, &guards),
-        TradingInstruction::SetMarketParams { params } => market::set_market_params(accounts, &params),
-        TradingInstruction::SetMarketStatus { status } => market::set_market_status(accounts, status),
-        TradingInstruction::SetMarketOracle { guards } => market::set_market_oracle(accounts, &guards),
-        TradingInstruction::OpenTradingAccount => account::open_trading_account(accounts),
-        TradingInstruction::CloseTradingAccount => account::close_trading_account(accounts),
-        TradingInstruction::PlaceOrder { params } => orders::place_order(accounts, &params),
-        TradingInstruction::CancelOrders { scope } => orders::cancel_orders(accounts, scope),
-        TradingInstruction::ModifyOrder { order_id, price, base_size } => orders::modify_order(accounts, order_id, price, base_size),
-        TradingInstruction::PlaceAndMake { taker_order_id, maker } => fills::place_and_make(accounts, taker_order_id, &maker),
-        TradingInstruction::FillOrder { taker_order_id, maker_order_ids, makers } => fills::fill_order(accounts, taker_order_id, &maker_order_ids[..makers]),
-        TradingInstruction::UpdateFunding => funding::update_funding(accounts),
-        TradingInstruction::SettlePnl { market_index } => funding::settle_pnl(accounts, market_index),
-        TradingInstruction::ExpireOrders => orders::expire_orders(accounts),
+    match Ix::unpack(data)? {
+        Ix::CreateMarket { index, symbol, params, guards } => market::create_market(accounts, index, &symbol, &params, &guards),
+        Ix::SetMarketParams { params } => market::set_market_params(accounts, &params),
+        Ix::SetMarketStatus { status } => market::set_market_status(accounts, status),
+        Ix::SetMarketOracle { guards } => market::set_market_oracle(accounts, &guards),
+        Ix::OpenTradingAccount {} => account::open_trading_account(accounts),
+        Ix::CloseTradingAccount {} => account::close_trading_account(accounts),
+        Ix::PlaceOrder { params } => orders::place_order(accounts, &params),
+        Ix::CancelOrder { order_id } => orders::cancel_orders(accounts, CancelScope::OrderId(order_id)),
+        Ix::CancelOrderByClientId { client_order_id } => orders::cancel_orders(accounts, CancelScope::ClientOrderId(client_order_id)),
+        Ix::CancelOrders { market_index } => orders::cancel_orders(accounts, CancelScope::Market(market_index)),
+        Ix::ModifyOrder { order_id, price, base_size } => orders::modify_order(accounts, order_id, price, base_size),
+        Ix::PlaceAndMake { taker_order_id, maker } => fills::place_and_make(accounts, taker_order_id, &maker),
+        Ix::FillOrder { taker_order_id, maker_order_ids } => fills::fill_order(accounts, taker_order_id, maker_order_ids.as_slice()),
+        Ix::UpdateFunding {} => funding::update_funding(accounts),
+        Ix::SettlePnl { market_index } => funding::settle_pnl(accounts, market_index),
+        Ix::ExpireOrders {} => orders::expire_orders(accounts),
     }
 }
 
@@ -52,6 +63,15 @@ fn next_seq(seq: &mut u64) -> Result<u64, ProgramError> {
     Ok(*seq)
 }
 
+/// Creates our account of type `T` at `info`, the canonical PDA of `seeds` (one account per
+/// seeds, whatever bump a client tries), `payer` paying the rent; returns it zeroed but for its
+/// discriminator, and the bump.
+fn create_pda<'a, T: AccountType>(payer: &AccountInfo, info: &'a AccountInfo, seeds: [&[u8]; 2]) -> Result<(&'a mut T, u8), ProgramError> {
+    let bump = pda::check_canonical(info.key(), &seeds, &crate::ID)?;
+    system::create_account(payer, info, T::LEN, &crate::ID, &[&[seeds[0], seeds[1], &[bump]]])?;
+    Ok((init::<T>(info.data_mut())?, bump))
+}
+
 /// `margin_account`'s trading account, writable.
 fn trading_mut<'a>(info: &'a AccountInfo, margin_account: &Pubkey) -> Result<&'a mut TradingAccount, ProgramError> {
     let trading = info.load_mut::<TradingAccount>(&crate::ID)?;
@@ -59,11 +79,9 @@ fn trading_mut<'a>(info: &'a AccountInfo, margin_account: &Pubkey) -> Result<&'a
     Ok(trading)
 }
 
-/// `margin_account`'s collateral balances. Read here; `writable` when a CPI adjusts them.
-fn balances_of<'a>(info: &'a AccountInfo, margin_account: &Pubkey, writable: bool) -> Result<&'a CollateralBalances, ProgramError> {
-    if writable {
-        validate::writable(info)?;
-    }
+/// `margin_account`'s collateral balances (writable where a CPI adjusts them: the accounts
+/// declaration's check).
+fn balances_of<'a>(info: &'a AccountInfo, margin_account: &Pubkey) -> Result<&'a CollateralBalances, ProgramError> {
     let balances = info.load::<CollateralBalances>(&qd_ids::QD_COLLATERAL)?;
     balances.check_margin_account(margin_account)?;
     Ok(balances)

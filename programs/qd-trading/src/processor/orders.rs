@@ -5,7 +5,7 @@
 use super::{balances_of, next_seq, quote_config, session, trading_mut};
 use crate::error::{overflow, TradingError as E};
 use crate::events::{OrderCancelled, OrderModified, OrderPlaced, CANCEL_EXPIRED, CANCEL_USER};
-use crate::instruction::{CancelScope, OrderParams};
+use crate::instruction::OrderParams;
 use crate::rules;
 use qd_access::{authorize, load_config as load_security, Action, Actor, Request, SecurityConfig, NO_MARKET};
 use qd_collateral_state::{CollateralBalances, CollateralConfig};
@@ -14,7 +14,7 @@ use qd_health::Health;
 use qd_oracle_reader::Action as OracleAction;
 use qd_runtime::account_info::AccountInfo;
 use qd_runtime::error::{ProgramError, ProgramResult};
-use qd_runtime::log::{emit, set_return_data};
+use qd_runtime::log::set_return_data;
 use qd_runtime::pubkey::Pubkey;
 use qd_runtime::sysvar::Clock;
 use qd_runtime::validate;
@@ -31,21 +31,18 @@ pub(super) fn drop_order(trading: &mut TradingAccount, index: usize, reason: u8,
     trading.positions[p].remove_remaining(&order)?;
     trading.remove_order(index);
     let seq = next_seq(&mut trading.seq)?;
-    emit(
-        OrderCancelled {
-            margin_account: trading.margin_account,
-            order_id: order.order_id,
-            client_order_id: order.client_order_id,
-            market_index: order.market_index,
-            side: order.side,
-            reason,
-            remaining: order.remaining(),
-            slot,
-            seq,
-        }
-        .encode()
-        .finish()?,
-    );
+    OrderCancelled {
+        margin_account: trading.margin_account,
+        order_id: order.order_id,
+        client_order_id: order.client_order_id,
+        market_index: order.market_index,
+        side: order.side,
+        reason,
+        remaining: order.remaining(),
+        slot,
+        seq,
+    }
+    .emit();
     Ok(())
 }
 
@@ -70,8 +67,29 @@ pub(super) fn check_may_trade(market: &PerpMarket, margin: &MarginAccount, reduc
     Ok(())
 }
 
-/// The accounts of place_order and modify_order: [signer, security, margin, trading (w),
-/// market, oracle, balances, quote config, session], then the health accounts.
+qd_runtime::accounts! {
+    /// place_order's and modify_order's accounts; the health accounts follow.
+    pub struct PlaceOrderAccounts {
+        /// Owner, delegate or session key of the margin account
+        signer(signer),
+        security_config,
+        margin_account,
+        /// PDA [b"trading", margin_account]
+        trading_account(mut),
+        /// Read-only: placements do not contend for the market's write lock
+        market,
+        /// The market's oracle, read with Trade guards
+        oracle,
+        /// The margin account's CollateralBalances
+        balances,
+        /// The quote mint's CollateralConfig
+        quote_config,
+        /// A qd-security Session when the signer is a session key; else the qd-trading program id (none)
+        session,
+    }
+}
+
+/// place_order's and modify_order's accounts, loaded.
 struct OrderAccounts<'a> {
     signer: &'a AccountInfo,
     security: &'a SecurityConfig,
@@ -89,8 +107,18 @@ struct OrderAccounts<'a> {
 
 impl<'a> OrderAccounts<'a> {
     fn load(accounts: &'a [AccountInfo], market_index: Option<u16>, clock: &Clock) -> Result<Self, ProgramError> {
-        let [signer, security, margin_info, trading_info, market_info, oracle, balances_info, quote_info, session_info] =
-            validate::accounts::<9>(accounts)?;
+        let PlaceOrderAccounts {
+            signer,
+            security_config,
+            margin_account: margin_info,
+            trading_account: trading_info,
+            market: market_info,
+            oracle,
+            balances: balances_info,
+            quote_config: quote_info,
+            session: session_info,
+            remaining,
+        } = PlaceOrderAccounts::parse(accounts)?;
         let margin_key = margin_info.key();
         let market = load_market(market_info)?;
         let trading = trading_mut(trading_info, margin_key)?;
@@ -99,16 +127,16 @@ impl<'a> OrderAccounts<'a> {
         }
         Ok(OrderAccounts {
             signer,
-            security: load_security(security)?,
+            security: load_security(security_config)?,
             margin_key,
             margin: load_margin(margin_info)?,
             trading,
             market,
             price: market_price(market, oracle, OracleAction::Trade, clock)?,
-            balances: balances_of(balances_info, margin_key, false)?,
+            balances: balances_of(balances_info, margin_key)?,
             quote: quote_config(quote_info)?,
             session: session(session_info),
-            health: &accounts[9..],
+            health: remaining,
         })
     }
 
@@ -173,7 +201,7 @@ pub(super) fn place_order(accounts: &[AccountInfo], p: &OrderParams) -> ProgramR
     a.require_health(p.reduce_only.then_some((position, before)), &clock)?;
     a.trading.refresh_flags(clock.slot);
     let seq = next_seq(&mut a.trading.seq)?;
-    emit(OrderPlaced { margin_account: *a.margin_key, signer: *a.signer.key(), actor: actor as u8, order: &order, slot: clock.slot, seq }.encode().finish()?);
+    OrderPlaced { margin_account: *a.margin_key, signer: *a.signer.key(), actor: actor as u8, order, slot: clock.slot, seq }.emit();
     set_return_data(&order.order_id.to_le_bytes());
     Ok(())
 }
@@ -231,20 +259,48 @@ pub(super) fn modify_order(accounts: &[AccountInfo], order_id: u64, price: Optio
     a.require_health(new.is_reduce_only().then_some((position, before)), &clock)?;
     a.trading.refresh_flags(clock.slot);
     let seq = next_seq(&mut a.trading.seq)?;
-    emit(
-        OrderModified { margin_account: *a.margin_key, signer: *a.signer.key(), old_price: old.price, old_base_size: old.base_size, order: &new, slot: clock.slot, seq }
-            .encode()
-            .finish()?,
-    );
+    OrderModified {
+        margin_account: *a.margin_key,
+        signer: *a.signer.key(),
+        old_price: old.price,
+        old_base_size: old.base_size,
+        order: new,
+        slot: clock.slot,
+        seq,
+    }
+    .emit();
     set_return_data(&order_id.to_le_bytes());
     Ok(())
 }
 
+/// What a cancel instruction cancels.
+#[derive(Clone, Copy)]
+pub(super) enum CancelScope {
+    OrderId(u64),
+    ClientOrderId(u64),
+    /// Every order in one market, or all (None).
+    Market(Option<u16>),
+}
+
+qd_runtime::accounts! {
+    /// cancel_order's, cancel_order_by_client_id's and cancel_orders' accounts.
+    pub struct CancelAccounts {
+        /// Owner, delegate or session key (cancel scope)
+        signer(signer),
+        security_config,
+        margin_account,
+        trading_account(mut),
+        /// A qd-security Session when the signer is a session key; else the qd-trading program id (none)
+        session,
+    }
+}
+
 pub(super) fn cancel_orders(accounts: &[AccountInfo], scope: CancelScope) -> ProgramResult {
-    let [signer, security, margin_info, trading_info, session_info] = validate::accounts::<5>(accounts)?;
+    let CancelAccounts { signer, security_config, margin_account: margin_info, trading_account: trading_info, session: session_info, .. } =
+        CancelAccounts::parse(accounts)?;
     let clock = Clock::get()?;
     let request = Request::new(Action::CancelOrder, NO_MARKET, 0);
-    authorize(load_security(security)?, load_margin(margin_info)?, signer, session(session_info), &request, clock.unix_timestamp)?;
+    authorize(load_security(security_config)?, load_margin(margin_info)?, signer, session(session_info), &request, clock.unix_timestamp)?;
     let trading = trading_mut(trading_info, margin_info.key())?;
     match scope {
         CancelScope::OrderId(id) => {
@@ -271,10 +327,16 @@ pub(super) fn cancel_orders(accounts: &[AccountInfo], scope: CancelScope) -> Pro
     Ok(())
 }
 
+qd_runtime::accounts! {
+    pub struct ExpireOrdersAccounts {
+        /// Anyone: removing an expired order only takes risk away
+        signer(signer),
+        trading_account(mut),
+    }
+}
+
 pub(super) fn expire_orders(accounts: &[AccountInfo]) -> ProgramResult {
-    let [signer, trading_info] = validate::accounts::<2>(accounts)?;
-    // Permissionless: removing an expired order only takes risk away.
-    validate::signer(signer)?;
+    let ExpireOrdersAccounts { trading_account: trading_info, .. } = ExpireOrdersAccounts::parse(accounts)?;
     let trading = trading_info.load_mut::<TradingAccount>(&crate::ID)?;
     let clock = Clock::get()?;
     let mut expired = 0;

@@ -1,0 +1,258 @@
+//! Host tests of the processor: the program's entrypoint run on accounts laid out as the loader
+//! lays them out (`qd_runtime::host`). CPI and PDA derivation refuse on the host, so these cover
+//! what runs before them: decoding, the accounts declarations, owner and identity checks, and
+//! the instructions that need neither (cancels, expiry).
+
+use crate::error::TradingError;
+use qd_access::{AccessError, SecurityConfig};
+use qd_core_state::{MarginAccount, MarginError};
+use qd_runtime::account::{AccountType, Pod};
+use qd_runtime::error::RuntimeError;
+use qd_runtime::hash::discriminator;
+use qd_runtime::host::{self, HostAccount};
+use qd_runtime::pubkey::Pubkey;
+use qd_trading_state::{Order, TradingAccount, KIND_LIMIT, SIDE_BID, TIF_GTT};
+
+const OWNER: Pubkey = [1; 32];
+const MARGIN: Pubkey = [2; 32];
+const TRADING: Pubkey = [3; 32];
+const NOW: i64 = 1_700_000_000;
+
+fn run(accounts: &[HostAccount], data: &[u8]) -> (u64, Vec<String>) {
+    host::set_clock(100, NOW);
+    host::run(|input| unsafe { crate::entrypoint(input) }, &crate::ID, accounts, data)
+}
+
+fn code(accounts: &[HostAccount], data: &[u8]) -> u64 {
+    run(accounts, data).0
+}
+
+fn ix(name: &str, args: &[u8]) -> Vec<u8> {
+    [&discriminator("global", name)[..], args].concat()
+}
+
+fn zeroed<T: Pod>() -> T {
+    // SAFETY: Pod types are valid for any bit pattern.
+    unsafe { core::mem::zeroed() }
+}
+
+/// Account data of `value`: its discriminator, then its bytes.
+fn data<T: AccountType>(value: &T) -> Vec<u8> {
+    // SAFETY: a Pod value is plain bytes.
+    let body = unsafe { core::slice::from_raw_parts(value as *const T as *const u8, core::mem::size_of::<T>()) };
+    [&T::DISCRIMINATOR[..], body].concat()
+}
+
+fn key(n: u8) -> HostAccount {
+    HostAccount::new([n; 32], [0; 32], vec![])
+}
+
+fn signer() -> HostAccount {
+    key(1).signer()
+}
+
+fn security() -> HostAccount {
+    HostAccount::new(qd_ids::SECURITY_CONFIG, qd_ids::QD_SECURITY, data(&zeroed::<SecurityConfig>()))
+}
+
+fn margin() -> HostAccount {
+    let mut m = zeroed::<MarginAccount>();
+    m.owner = OWNER;
+    m.allowed_markets = u64::MAX;
+    HostAccount::new(MARGIN, qd_ids::QD_CORE, data(&m))
+}
+
+/// MARGIN's trading account with a resting GTT bid in market 0 (id 1, client id 7) expiring at `expiry_ts`.
+fn trading(expiry_ts: i64) -> HostAccount {
+    let mut t = zeroed::<TradingAccount>();
+    t.margin_account = MARGIN;
+    t.owner = OWNER;
+    t.next_order_id = 2;
+    let order = Order {
+        order_id: 1,
+        client_order_id: 7,
+        side: SIDE_BID,
+        kind: KIND_LIMIT,
+        tif: TIF_GTT,
+        price: 100_000_000,
+        reserved_price: 100_000_000,
+        base_size: 1_000_000_000,
+        expiry_ts,
+        ..Order::default()
+    };
+    let p = t.open_position(0, 0).unwrap();
+    t.positions[p].add_order(&order).unwrap();
+    t.push_order(order).unwrap();
+    HostAccount::new(TRADING, crate::ID, data(&t)).writable()
+}
+
+/// cancel_order's accounts: [signer, security config, margin account, trading account, session].
+fn cancel_accounts() -> Vec<HostAccount> {
+    vec![signer(), security(), margin(), trading(0), HostAccount::new(crate::ID, [0; 32], vec![])]
+}
+
+/// place_and_make's 16 accounts, keys 10..26, each writable where declared, sessions absent.
+fn place_and_make_accounts() -> Vec<HostAccount> {
+    let mut a: Vec<HostAccount> = (10..26).map(key).collect();
+    a[0] = a[0].clone().signer();
+    for i in [3, 4, 6, 7, 8, 10] {
+        a[i] = a[i].clone().writable();
+    }
+    a[13] = HostAccount::new(crate::ID, [0; 32], vec![]);
+    a[14] = a[13].clone();
+    a
+}
+
+/// fill_order's 12 fixed accounts (keys 30..42) and `makers` maker groups (keys 50.., sessions absent).
+fn fill_order_accounts(makers: u8) -> Vec<HostAccount> {
+    let mut a: Vec<HostAccount> = (30..42).map(key).collect();
+    a[0] = a[0].clone().signer();
+    for i in [3, 4, 5, 7] {
+        a[i] = a[i].clone().writable();
+    }
+    a[10] = HostAccount::new(crate::ID, [0; 32], vec![]);
+    for m in 0..makers {
+        a.extend([key(50 + 3 * m), key(51 + 3 * m).writable(), key(52 + 3 * m).writable(), HostAccount::new(crate::ID, [0; 32], vec![])]);
+    }
+    a
+}
+
+fn fill_order_data(makers: &[u64]) -> Vec<u8> {
+    let mut args = [&1u64.to_le_bytes()[..], &(makers.len() as u32).to_le_bytes()].concat();
+    makers.iter().for_each(|id| args.extend(id.to_le_bytes()));
+    ix("fill_order", &args)
+}
+
+#[test]
+fn an_unknown_instruction_is_refused_by_name() {
+    let (code, logs) = run(&[], &[0; 8]);
+    assert_eq!(code, RuntimeError::InvalidInstruction as u64);
+    assert_eq!(
+        logs,
+        ["AnchorError occurred. Error Code: InvalidInstruction. Error Number: 6000. Error Message: Unknown instruction discriminator."]
+    );
+    assert_eq!(run(&[], &[1, 2, 3]).0, RuntimeError::InvalidInstruction as u64);
+    // Our own errors are logged by name too.
+    let (code, logs) = run(&[], &ix("fill_order", &[&1u64.to_le_bytes()[..], &0u32.to_le_bytes()].concat()));
+    assert_eq!(code, TradingError::TooManyMakers as u64);
+    assert!(logs[0].starts_with("AnchorError occurred. Error Code: TooManyMakers. Error Number: 6138."), "{logs:?}");
+}
+
+#[test]
+fn another_program_id_is_refused() {
+    let (code, _) = host::run(|input| unsafe { crate::entrypoint(input) }, &[7; 32], &[], &ix("expire_orders", &[]));
+    assert_eq!(code, RuntimeError::WrongProgram as u64);
+}
+
+#[test]
+fn accounts_are_counted_signed_and_writable() {
+    let expire = ix("expire_orders", &[]);
+    assert_eq!(code(&[signer()], &expire), RuntimeError::NotEnoughAccounts as u64);
+    assert_eq!(code(&[key(1), trading(NOW - 1)], &expire), RuntimeError::MissingSigner as u64);
+    let mut read_only = trading(NOW - 1);
+    read_only.is_writable = false;
+    assert_eq!(code(&[signer(), read_only], &expire), RuntimeError::NotWritable as u64);
+
+    let cancel = ix("cancel_order", &1u64.to_le_bytes());
+    assert_eq!(code(&cancel_accounts()[..4], &cancel), RuntimeError::NotEnoughAccounts as u64);
+    let mut unsigned = cancel_accounts();
+    unsigned[0].is_signer = false;
+    assert_eq!(code(&unsigned, &cancel), RuntimeError::MissingSigner as u64);
+    let make = ix("place_and_make", &[&1u64.to_le_bytes()[..], &[1; 24]].concat());
+    assert_eq!(code(&place_and_make_accounts()[..15], &make), RuntimeError::NotEnoughAccounts as u64);
+}
+
+#[test]
+fn a_writable_account_passed_twice_is_refused_first() {
+    // settle_pnl with the balances slot holding the trading account.
+    let mut settle: Vec<HostAccount> = (60..69).map(key).collect();
+    settle[0] = signer();
+    for i in [3, 5, 6] {
+        settle[i] = settle[i].clone().writable();
+    }
+    settle[4] = settle[3].clone();
+    assert_eq!(code(&settle, &ix("settle_pnl", &0u16.to_le_bytes())), RuntimeError::DuplicateAccount as u64);
+
+    // place_and_make with the maker's trading account as the taker's.
+    let make = ix("place_and_make", &[&1u64.to_le_bytes()[..], &1i64.to_le_bytes(), &1u64.to_le_bytes(), &0u64.to_le_bytes()].concat());
+    let mut a = place_and_make_accounts();
+    a[6] = a[3].clone();
+    assert_eq!(code(&a, &make), RuntimeError::DuplicateAccount as u64);
+    // Absent sessions (this program's id, read-only, twice) are not writable accounts: the
+    // declaration passes and the next check (the collateral program's id) fails.
+    assert_eq!(code(&place_and_make_accounts(), &make), TradingError::WrongCollateralProgram as u64);
+    // Present ones are: one Session in both slots, or a Session that is another writable account.
+    let mut a = place_and_make_accounts();
+    a[13] = key(99).writable();
+    a[14] = a[13].clone();
+    assert_eq!(code(&a, &make), RuntimeError::DuplicateAccount as u64);
+    let mut a = place_and_make_accounts();
+    a[13] = a[4].clone();
+    assert_eq!(code(&a, &make), RuntimeError::DuplicateAccount as u64);
+}
+
+#[test]
+fn fill_order_checks_every_makers_accounts() {
+    assert_eq!(code(&fill_order_accounts(1)[..15], &fill_order_data(&[2])), RuntimeError::NotEnoughAccounts as u64);
+    // Well-formed groups with absent sessions pass to the next check.
+    assert_eq!(code(&fill_order_accounts(2), &fill_order_data(&[2, 3])), TradingError::WrongCollateralProgram as u64);
+    let mut a = fill_order_accounts(1);
+    a[13].is_writable = false;
+    assert_eq!(code(&a, &fill_order_data(&[2])), RuntimeError::NotWritable as u64);
+    // A maker's trading account that is the taker's, balances shared by two makers, a
+    // maker's session that is the market.
+    let mut a = fill_order_accounts(1);
+    a[13] = a[3].clone();
+    assert_eq!(code(&a, &fill_order_data(&[2])), RuntimeError::DuplicateAccount as u64);
+    let mut a = fill_order_accounts(2);
+    a[18] = a[14].clone();
+    assert_eq!(code(&a, &fill_order_data(&[2, 3])), RuntimeError::DuplicateAccount as u64);
+    let mut a = fill_order_accounts(1);
+    a[15] = a[5].clone();
+    assert_eq!(code(&a, &fill_order_data(&[2])), RuntimeError::DuplicateAccount as u64);
+    // The same margin account on both sides (read-only, so not a duplicate) is a self-trade.
+    let mut a = fill_order_accounts(1);
+    a[12] = a[2].clone();
+    assert_eq!(code(&a, &fill_order_data(&[2])), TradingError::SelfTrade as u64);
+}
+
+#[test]
+fn accounts_of_another_owner_or_margin_account_are_refused() {
+    let expire = ix("expire_orders", &[]);
+    let mut foreign = trading(NOW - 1);
+    foreign.owner = qd_ids::QD_CORE;
+    assert_eq!(code(&[signer(), foreign], &expire), RuntimeError::WrongOwner as u64);
+
+    let close = ix("close_trading_account", &[]);
+    let accounts = |margin: HostAccount| [key(1).signer().writable(), security(), margin, trading(0)];
+    let mut foreign = margin();
+    foreign.owner = crate::ID;
+    assert_eq!(code(&accounts(foreign), &close), RuntimeError::WrongOwner as u64);
+    let mut other = zeroed::<MarginAccount>();
+    other.owner = [8; 32];
+    assert_eq!(code(&accounts(HostAccount::new(MARGIN, qd_ids::QD_CORE, data(&other))), &close), MarginError::NotOwner as u64);
+    // The trading account must be this margin account's.
+    let mut other = margin();
+    other.key = [4; 32];
+    assert_eq!(code(&accounts(other), &close), qd_collateral_state::CollateralStateError::WrongTradingAccount as u64);
+    // An account with an order does not close.
+    assert_eq!(code(&accounts(margin()), &close), TradingError::TradingAccountNotEmpty as u64);
+}
+
+#[test]
+fn expire_orders_removes_what_has_expired() {
+    let expire = ix("expire_orders", &[]);
+    assert_eq!(code(&[signer(), trading(NOW)], &expire), 0);
+    assert_eq!(code(&[signer(), trading(NOW + 1)], &expire), TradingError::NothingToExpire as u64);
+}
+
+#[test]
+fn the_owner_cancels_and_a_stranger_cannot() {
+    assert_eq!(code(&cancel_accounts(), &ix("cancel_order", &1u64.to_le_bytes())), 0);
+    assert_eq!(code(&cancel_accounts(), &ix("cancel_order", &2u64.to_le_bytes())), TradingError::OrderNotFound as u64);
+    assert_eq!(code(&cancel_accounts(), &ix("cancel_order_by_client_id", &7u64.to_le_bytes())), 0);
+    assert_eq!(code(&cancel_accounts(), &ix("cancel_orders", &[1, 0, 0])), 0);
+    let mut stranger = cancel_accounts();
+    stranger[0] = key(9).signer();
+    assert_eq!(code(&stranger, &ix("cancel_orders", &[0])), AccessError::NotAuthorized as u64);
+}
