@@ -5,8 +5,6 @@
 
 use crate::error::OracleError;
 use crate::read::OraclePrice;
-use qd_runtime::borsh::Reader;
-use qd_runtime::error::ProgramError;
 
 /// Basis-point denominator.
 const BPS: u64 = 10_000;
@@ -58,6 +56,7 @@ qd_runtime::layout! {
         pub require_trading: u8,
         pub _pad: [u8; 3],
     }
+    validate = GuardConfig::validate
 }
 
 impl GuardConfig {
@@ -76,21 +75,6 @@ impl GuardConfig {
             require_trading: require_trading as u8,
             _pad: [0; 3],
         }
-    }
-
-    /// Decodes a guard as borsh lays out the IDL struct (its fields, then the 3 padding bytes)
-    /// and validates it.
-    pub fn read(r: &mut Reader) -> Result<Self, ProgramError> {
-        let g = GuardConfig {
-            max_staleness_slots: r.u32()?,
-            max_staleness_secs: r.u32()?,
-            max_conf_bps: r.u16()?,
-            max_ema_deviation_bps: r.u16()?,
-            require_trading: r.u8()?,
-            _pad: r.array()?,
-        };
-        g.validate()?;
-        Ok(g)
     }
 
     /// Rejects configurations that would accept anything (zero staleness or confidence limits)
@@ -115,6 +99,7 @@ qd_runtime::layout! {
     pub struct OracleGuards[64] {
         pub by_action: [GuardConfig; 4],
     }
+    validate = OracleGuards::validate
 }
 
 impl OracleGuards {
@@ -125,15 +110,6 @@ impl OracleGuards {
 
     pub fn validate(&self) -> Result<(), OracleError> {
         self.by_action.iter().try_for_each(GuardConfig::validate)
-    }
-
-    /// Decodes and validates the four guards (borsh, IDL order).
-    pub fn read(r: &mut Reader) -> Result<Self, ProgramError> {
-        let mut guards = OracleGuards::default();
-        for g in guards.by_action.iter_mut() {
-            *g = GuardConfig::read(r)?;
-        }
-        Ok(guards)
     }
 }
 

@@ -141,10 +141,11 @@ macro_rules! __read_fields {
 
 /// A zero-copy `#[repr(C)]` layout of `size` bytes: `pub struct Name[size] { fields }`. Asserts
 /// at compile time that the fields are contiguous (no implicit padding, explicit `_pad` fields)
-/// and fill exactly `size` bytes.
+/// and fill exactly `size` bytes. With `validate = path`, decoding it as an argument also runs
+/// `path(&value)`.
 #[macro_export]
 macro_rules! layout {
-    ($(#[$m:meta])* $v:vis struct $name:ident[$size:expr] { $($(#[doc = $fd:literal])* $fv:vis $f:ident : $t:tt $(<$($g:tt),+>)?),* $(,)? }) => {
+    ($(#[$m:meta])* $v:vis struct $name:ident[$size:expr] { $($(#[doc = $fd:literal])* $fv:vis $f:ident : $t:tt $(<$($g:tt),+>)?),* $(,)? } $(validate = $check:path)?) => {
         $(#[$m])*
         #[repr(C)]
         $v struct $name {
@@ -166,7 +167,9 @@ macro_rules! layout {
 
         impl $crate::borsh::BorshRead for $name {
             fn read(r: &mut $crate::borsh::Reader) -> Result<Self, $crate::error::ProgramError> {
-                Ok($crate::__read_fields!($name, r { $($f: $t $(<$($g),+>)?),* }))
+                let value = $crate::__read_fields!($name, r { $($f: $t $(<$($g),+>)?),* });
+                $($check(&value)?;)?
+                Ok(value)
             }
         }
 

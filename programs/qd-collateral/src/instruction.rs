@@ -137,6 +137,12 @@ mod tests {
         [&init.to_le_bytes()[..], &maint.to_le_bytes(), &cap.to_le_bytes(), &account_cap.to_le_bytes()].concat()
     }
 
+    /// Four guards (borsh), the margin guard with confidence limit `margin_conf_bps`.
+    fn guards(margin_conf_bps: u16) -> Vec<u8> {
+        let guard = |conf: u16| [&10u32.to_le_bytes()[..], &20u32.to_le_bytes(), &conf.to_le_bytes(), &0u16.to_le_bytes(), &[0, 0, 0, 0]].concat();
+        [guard(100), guard(margin_conf_bps), guard(100), guard(100)].concat()
+    }
+
     fn code(r: Result<CollateralInstruction, ProgramError>) -> u32 {
         r.unwrap_err().0
     }
@@ -162,6 +168,17 @@ mod tests {
     }
 
     #[test]
+    fn oracle_guards_are_validated_while_decoding() {
+        const SET_COLLATERAL_ORACLE: [u8; 8] = discriminator("global", "set_collateral_oracle");
+        assert!(CollateralInstruction::unpack(&with(SET_COLLATERAL_ORACLE, &guards(200))).is_ok());
+        // A zero confidence limit would accept any price: refused before any account is read.
+        let refused = CollateralInstruction::unpack(&with(SET_COLLATERAL_ORACLE, &guards(0)));
+        assert_eq!(code(refused), qd_oracle_reader::OracleError::InvalidGuardConfig as u32);
+        let create = [&params(8_000, 9_000, 100, 0)[..], &guards(0)].concat();
+        assert_eq!(code(CollateralInstruction::unpack(&with(discriminator("global", "create_collateral"), &create))), qd_oracle_reader::OracleError::InvalidGuardConfig as u32);
+    }
+
+    #[test]
     fn params_are_validated() {
         let status = |s: u8| with(SET_COLLATERAL_PARAMS, &[&params(8_000, 9_000, 100, 0)[..], &[s]].concat());
         let ok = CollateralInstruction::unpack(&status(1)).unwrap();
@@ -183,7 +200,7 @@ mod tests {
         assert_eq!(code(CollateralInstruction::unpack(&set(params(0, 0, i64::MAX as u64 + 1, 0)))), CollateralError::InvalidCap as u32);
         assert_eq!(code(CollateralInstruction::unpack(&set(params(0, 0, 0, u64::MAX)))), CollateralError::InvalidCap as u32);
         // create_collateral checks the same weights and caps (then 64 bytes of guards).
-        let create = |p: Vec<u8>| with(discriminator("global", "create_collateral"), &[&p[..], &[0; 64]].concat());
+        let create = |p: Vec<u8>| with(discriminator("global", "create_collateral"), &[&p[..], &guards(200)].concat());
         assert!(CollateralInstruction::unpack(&create(params(5_000, 6_000, 1, 0))).is_ok());
         assert_eq!(code(CollateralInstruction::unpack(&create(params(6_001, 6_000, 1, 0)))), CollateralError::InvalidWeights as u32);
     }

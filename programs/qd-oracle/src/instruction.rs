@@ -127,11 +127,9 @@ fn check_args(ix: &OracleInstruction) -> Result<(), ProgramError> {
         OracleInstruction::SetPublishers { publishers, min_publishers, max_publisher_age_secs } => {
             check_quorum(publishers, *min_publishers, *max_publisher_age_secs)
         }
-        OracleInstruction::SetGuards { guards } => Ok(guards.validate()?),
         OracleInstruction::SetStatus { status } if *status != FEED_STATUS_HALTED && *status != FEED_STATUS_TRADING => {
             Err(OracleProgramError::InvalidFeedStatus.into())
         }
-        OracleInstruction::ReadPrice { guard: Some(guard), .. } => Ok(guard.validate()?),
         _ => Ok(()),
     }
 }

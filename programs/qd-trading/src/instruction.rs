@@ -266,17 +266,12 @@ qd_runtime::instructions! {
     }
 }
 
-/// The argument checks decoding runs across an instruction's arguments (each struct's own run as
-/// it is read): market index, oracle guards, status, a modification, the maker count.
+/// The argument checks decoding runs across an instruction's arguments (each struct's own, the
+/// oracle guards' included, run as it is read): market index, status, a modification, the maker
+/// count.
 fn check_args(ix: &TradingInstruction) -> Result<(), ProgramError> {
     match ix {
-        TradingInstruction::CreateMarket { index, guards, .. } => {
-            guards.validate()?;
-            if *index >= MAX_MARKET_INDEX {
-                return Err(E::InvalidMarketIndex.into());
-            }
-        }
-        TradingInstruction::SetMarketOracle { guards } => guards.validate()?,
+        TradingInstruction::CreateMarket { index, .. } if *index >= MAX_MARKET_INDEX => return Err(E::InvalidMarketIndex.into()),
         TradingInstruction::SetMarketStatus { status } if *status > MARKET_STATUS_SETTLEMENT => return Err(E::InvalidMarketStatus.into()),
         TradingInstruction::ModifyOrder { price, base_size, .. } => {
             if price.is_none() && base_size.is_none() {
