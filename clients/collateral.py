@@ -11,21 +11,20 @@ from typing import Any
 
 from anchorpy import Context, Program, Provider
 from anchorpy.program.common import Event
+
+# core and collateral import each other as modules; neither reads the other's names at import time.
+from quantdesk.clients import core, security, trading_state
+from quantdesk.clients import health as health_mod
+from quantdesk.clients import idl as idl_mod
+from quantdesk.clients.oracle import Action, GuardConfig, OracleClient
+from quantdesk.clients.rpc import AccountReads, ProgramClient
+from quantdesk.clients.token import TOKEN_PROGRAM_ID, associated_address
+from quantdesk.clients.trading_state import PerpMarket, Position, TradingAccount, market_address, trading_address
 from solders.instruction import AccountMeta, Instruction
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 from solders.signature import Signature
 from solders.system_program import ID as SYSTEM_PROGRAM_ID
-
-# core and collateral import each other as modules; neither reads the other's names at import time.
-from quantdesk.clients import core, security
-from quantdesk.clients import health as health_mod
-from quantdesk.clients import idl as idl_mod
-from quantdesk.clients import trading_state
-from quantdesk.clients.trading_state import PerpMarket, Position, TradingAccount, market_address, trading_address
-from quantdesk.clients.oracle import Action, GuardConfig, OracleClient
-from quantdesk.clients.rpc import AccountReads, ProgramClient
-from quantdesk.clients.token import TOKEN_PROGRAM_ID, associated_address
 
 __all__ = ["AUTHORITY_SEED", "BALANCES_MARGIN_OFFSET", "BALANCES_OWNER_OFFSET", "BALANCES_SEED", "BPS", "Balance", "CONFIG_SEED",
            "CONFIG_STATUS_OFFSET", "CollateralBalances", "CollateralClient", "CollateralConfig", "CollateralInstructions", "CollateralRow",

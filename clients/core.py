@@ -8,19 +8,19 @@ from typing import Any
 from anchorpy import Context, Program, Provider
 from anchorpy.program.common import Event
 from based58 import b58encode
+
+# core and collateral import each other as modules; neither reads the other's names at import time.
+from quantdesk.clients import collateral
+from quantdesk.clients import idl as idl_mod
+from quantdesk.clients.rpc import ProgramClient
+from quantdesk.clients.security import ALL_MARKETS, INSTRUCTIONS_SYSVAR, MAX_MARKETS
+from quantdesk.clients.trading_state import trading_address
 from solana.rpc.types import MemcmpOpts
 from solders.instruction import Instruction
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 from solders.signature import Signature
 from solders.system_program import ID as SYSTEM_PROGRAM_ID
-
-from quantdesk.clients import idl as idl_mod
-# core and collateral import each other as modules; neither reads the other's names at import time.
-from quantdesk.clients import collateral
-from quantdesk.clients.rpc import ProgramClient
-from quantdesk.clients.security import ALL_MARKETS, INSTRUCTIONS_SYSVAR, MAX_MARKETS
-from quantdesk.clients.trading_state import trading_address
 
 __all__ = ["CoreClient", "CoreInstructions", "DEFAULT_MAX_SUB_ACCOUNTS", "GLOBAL", "GLOBAL_SEED", "GlobalConfig", "Limits",
            "MARGIN_ACCOUNT_DISCRIMINATOR", "MARGIN_SEED", "MAX_SUB_ACCOUNTS_LIMIT", "MarginAccount", "NAME", "NAME_LEN", "OWNER_OFFSET", "PROGRAM_ID",

@@ -17,11 +17,10 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from quantdesk.clients import idl
 from solders.pubkey import Pubkey
 from solders.signature import Signature
 from solders.transaction_status import InstructionErrorCustom, TransactionErrorInstructionError, TransactionErrorType
-
-from quantdesk.clients import idl
 
 __all__ = ["ProgramError", "RuntimeFailure", "TransactionExpired", "TransactionFailed", "from_rpc_error", "from_transaction_error"]
 

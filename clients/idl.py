@@ -4,8 +4,8 @@ from __future__ import annotations
 import hashlib
 import json
 from functools import cache
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 from anchorpy import EventParser, Idl, Program, Provider
 from anchorpy.program.common import Event

@@ -13,15 +13,14 @@ from typing import Any
 from anchorpy import Context, Program, Provider
 from anchorpy.program.common import Event
 from construct import Container
+from quantdesk.clients import idl as idl_mod
+from quantdesk.clients import security, sysvar
+from quantdesk.clients.rpc import ProgramClient
 from solders.instruction import Instruction
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 from solders.signature import Signature
 from solders.system_program import ID as SYSTEM_PROGRAM_ID
-
-from quantdesk.clients import idl as idl_mod
-from quantdesk.clients import security, sysvar
-from quantdesk.clients.rpc import ProgramClient
 
 __all__ = ["Action", "DEFAULT_MAX_PUBLISHER_AGE_SECS", "DEFAULT_MIN_PUBLISHERS", "FEED_SEED", "Feed", "GUARD_LAYOUT", "GuardConfig", "MAX_PUBLISHERS",
            "MAX_PUBLISH_SKEW_SECS", "NAME", "NormalizedPrice", "OracleClient", "OracleInstructions", "PRICE_DECIMALS", "PROGRAM_ID", "PublisherPrice",

@@ -15,13 +15,15 @@ from __future__ import annotations
 import struct
 from typing import Final, Literal
 
-from solders.pubkey import Pubkey
-
 from quantdesk.clients import idl
+from solders.pubkey import Pubkey
 
 __all__ = ["LEGACY_ACCOUNT_LEN", "LEGACY_ATYPE_PRICE", "LEGACY_COMPONENTS_AT", "LEGACY_COMPONENT_LEN", "LEGACY_MAGIC", "LEGACY_MAX_COMPONENTS",
            "LEGACY_PTYPE_PRICE", "LEGACY_STATUS_TRADING", "LEGACY_VERSION", "PRICE_UPDATE_V2_DISCRIMINATOR", "PRICE_UPDATE_V2_LEN",
            "PYTH_ORACLE_DEVNET", "PYTH_ORACLE_MAINNET", "PYTH_RECEIVER", "Verification", "legacy_price_account", "price_update_v2"]
+
+ZERO_KEY = Pubkey.default()
+"""The all-zero key: Pyth's "none" for an account reference."""
 
 
 LEGACY_MAGIC: Final = 0xA1B2C3D4
@@ -58,7 +60,7 @@ def legacy_price_account(
     ema_price: int | None = None,
     ema_conf: int | None = None,
     status: int = LEGACY_STATUS_TRADING,
-    product: Pubkey = Pubkey.default(),
+    product: Pubkey = ZERO_KEY,
     publishers: tuple[Pubkey, ...] = (),
     magic: int = LEGACY_MAGIC,
     version: int = LEGACY_VERSION,
@@ -106,7 +108,7 @@ def price_update_v2(
     prev_publish_time: int | None = None,
     ema_price: int | None = None,
     ema_conf: int | None = None,
-    write_authority: Pubkey = Pubkey.default(),
+    write_authority: Pubkey = ZERO_KEY,
     verification: Verification = "full",
     num_signatures: int = 0,
 ) -> bytes:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from anchorpy import Program, Provider
+from quantdesk.clients import errors, idl
 from solana.rpc.async_api import AsyncClient
 from solana.rpc.core import RPCException
 from solders.account import Account
@@ -28,17 +29,20 @@ from solders.instruction import Instruction
 from solders.keypair import Keypair
 from solders.message import Message
 from solders.pubkey import Pubkey
-from solders.rpc.config import (RpcAccountInfoConfig, RpcContextConfig, RpcSendTransactionConfig, RpcSimulateTransactionConfig,
-                                RpcTransactionConfig)
-from solders.rpc.requests import (GetBlockHeight, GetLatestBlockhash, GetMultipleAccounts, GetTransaction, SendRawTransaction,
-                                  SimulateVersionedTransaction)
-from solders.rpc.responses import (RPCError, GetBlockHeightResp, GetLatestBlockhashResp, GetMultipleAccountsResp, GetTransactionResp,
-                                   SendTransactionResp, SimulateTransactionResp)
+from solders.rpc.config import RpcAccountInfoConfig, RpcContextConfig, RpcSendTransactionConfig, RpcSimulateTransactionConfig, RpcTransactionConfig
+from solders.rpc.requests import GetBlockHeight, GetLatestBlockhash, GetMultipleAccounts, GetTransaction, SendRawTransaction, SimulateVersionedTransaction
+from solders.rpc.responses import (
+    GetBlockHeightResp,
+    GetLatestBlockhashResp,
+    GetMultipleAccountsResp,
+    GetTransactionResp,
+    RPCError,
+    SendTransactionResp,
+    SimulateTransactionResp,
+)
 from solders.signature import Signature
 from solders.transaction import VersionedTransaction
 from solders.transaction_status import EncodedConfirmedTransactionWithStatusMeta, UiTransactionEncoding, UiTransactionStatusMeta
-
-from quantdesk.clients import errors, idl
 
 __all__ = ["AccountReads", "Blockhash", "CONFIRM_POLL_SECS", "CONFIRM_TIMEOUT_SECS", "MAX_MULTIPLE_ACCOUNTS", "ProgramClient", "Receipt",
            "fetch_blockhash", "rpc_request"]

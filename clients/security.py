@@ -13,6 +13,8 @@ from typing import Any, Protocol
 from anchorpy import Context, Program, Provider
 from anchorpy.program.common import Event
 from construct import Container
+from quantdesk.clients import idl as idl_mod
+from quantdesk.clients.rpc import ProgramClient
 from solana.rpc.types import MemcmpOpts
 from solders.account import Account
 from solders.instruction import AccountMeta, Instruction
@@ -20,9 +22,6 @@ from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 from solders.signature import Signature
 from solders.system_program import ID as SYSTEM_PROGRAM_ID
-
-from quantdesk.clients import idl as idl_mod
-from quantdesk.clients.rpc import ProgramClient
 
 __all__ = ["ALL_MARKETS", "ALL_OPERATIONS", "ALL_SCOPES", "APPROVAL_SET_SEED", "AUTHORITY", "AUTHORITY_SEED", "AUTHORITY_SUPER_ADMIN", "Action",
            "Actor", "ApprovalSet", "AuditAction", "CONFIG", "CORE_PROGRAM_ID", "Change", "INSTRUCTIONS_SYSVAR", "LOCAL_TIMELOCK_DELAY", "Ledger",

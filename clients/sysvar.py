@@ -4,10 +4,9 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
+from quantdesk.clients.rpc import AccountReads
 from solana.rpc.async_api import AsyncClient
 from solders.pubkey import Pubkey
-
-from quantdesk.clients.rpc import AccountReads
 
 __all__ = ["CLOCK", "ClockSysvar", "SYSVAR_OWNER", "decode_clock", "fetch_clock"]
 

@@ -16,13 +16,6 @@ from typing import Any
 from anchorpy import Context, Program, Provider
 from anchorpy.program.common import Event
 from based58 import b58encode
-from solana.rpc.types import MemcmpOpts
-from solders.instruction import AccountMeta, Instruction
-from solders.keypair import Keypair
-from solders.pubkey import Pubkey
-from solders.signature import Signature
-from solders.system_program import ID as SYSTEM_PROGRAM_ID
-
 from quantdesk.clients import collateral, core, security, sysvar, trading_state
 from quantdesk.clients import health as health_mod
 from quantdesk.clients import idl as idl_mod
@@ -31,6 +24,12 @@ from quantdesk.clients.collateral import CollateralBalances, CollateralClient, C
 from quantdesk.clients.oracle import Action, GuardConfig
 from quantdesk.clients.rpc import AccountReads, ProgramClient, Receipt
 from quantdesk.clients.trading_state import Order, PerpMarket, Position, TradingAccount, market_address, trading_address
+from solana.rpc.types import MemcmpOpts
+from solders.instruction import AccountMeta, Instruction
+from solders.keypair import Keypair
+from solders.pubkey import Pubkey
+from solders.signature import Signature
+from solders.system_program import ID as SYSTEM_PROGRAM_ID
 
 __all__ = ["AUTHORITY", "AuctionParams", "BASE_DECIMALS", "CancelReason", "FLAG_POST_ONLY", "FLAG_REDUCE_ONLY", "FUNDING_DECIMALS", "Fill", "L2Book",
            "Level", "MAX_MAKERS", "MakerParams", "MarketParams", "MarketStatus", "MarketView", "NAME", "NO_SESSION", "OrderKind", "OrderParams",

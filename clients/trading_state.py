@@ -9,11 +9,10 @@ import struct
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
-from solders.pubkey import Pubkey
-
 from quantdesk.clients import health as health_mod
 from quantdesk.clients.idl import discriminator, program_id
 from quantdesk.clients.oracle import Action, GuardConfig
+from solders.pubkey import Pubkey
 
 __all__ = ["MARKET_DISCRIMINATOR", "MARKET_LEN", "MARKET_SEED", "MARKET_STATUS_OFFSET", "MAX_ORDERS", "MAX_POSITIONS", "Order", "PROGRAM_ID",
            "PerpMarket", "Position", "TRADING_DISCRIMINATOR", "TRADING_HAS_OPEN_AUCTION_OFFSET", "TRADING_HAS_OPEN_ORDER_OFFSET", "TRADING_LEN",

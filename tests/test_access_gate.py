@@ -6,15 +6,14 @@ from __future__ import annotations
 import struct
 
 import pytest
+from quantdesk.clients import idl, security
+from quantdesk.clients.security import ALL_SCOPES, SCOPE_CANCEL, Action, Actor, Operation, Role
 from solders.account import Account
 from solders.instruction import AccountMeta, Instruction
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
 from quantdesk.chain import TxResult
-from quantdesk.clients import idl, security
-from quantdesk.clients.security import ALL_SCOPES, SCOPE_CANCEL, Action, Actor, Operation, Role
-
 from quantdesk.world import Venue, failed, forge
 
 GATE_ID = Pubkey.from_string("CcAgZmTEsBcZrwf54EYqns8QrTcd2qmWgLkD8dUh1f9T")

@@ -36,18 +36,16 @@ from dataclasses import dataclass
 
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from solders.keypair import Keypair
-from solders.pubkey import Pubkey
-
-from quantdesk.chain import TxResult
 from quantdesk.clients import collateral, core, health, idl, oracle, token
 from quantdesk.clients import trading_state as ts
 from quantdesk.clients.security import Actor
 from quantdesk.clients.trading import OrderParams, Side, auction_price, expired, in_auction, round_to_tick
 from quantdesk.clients.trading_state import Order, PerpMarket, TradingAccount
+from solders.keypair import Keypair
+from solders.pubkey import Pubkey
 
-from quantdesk.world import (ASK, BASE, BID, GTC, IOC, LIMIT, LOT, MARKET, PARAMS, PRICE, TICK, USDC, Owned, Trader, Venue, order,
-                             state)
+from quantdesk.chain import TxResult
+from quantdesk.world import ASK, BASE, BID, GTC, IOC, LIMIT, LOT, MARKET, PARAMS, PRICE, TICK, USDC, Owned, Trader, Venue, order, state
 
 EXAMPLES = 25
 ACTIONS_PER_EXAMPLE = 50

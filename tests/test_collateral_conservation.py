@@ -12,10 +12,9 @@ from dataclasses import dataclass
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from solders.pubkey import Pubkey
-
 from quantdesk.clients import collateral, token
 from quantdesk.clients import trading_state as ts
+from solders.pubkey import Pubkey
 
 from quantdesk.world import SOL, SOL_PARAMS, USDC, Venue
 

@@ -12,6 +12,12 @@ from pathlib import Path
 
 import pytest
 from anchorpy import Provider, Wallet
+from quantdesk.clients import collateral, core, health, idl, oracle, pyth, security, sysvar, token, trading_state
+from quantdesk.clients.collateral import Params, Status
+from quantdesk.clients.errors import ProgramError
+from quantdesk.clients.oracle import Action
+from quantdesk.clients.security import Operation, Role, mask
+from quantdesk.clients.trading_state import PerpMarket, Position, TradingAccount
 from solana.rpc.async_api import AsyncClient
 from solana.rpc.commitment import Confirmed
 from solders.account import Account
@@ -21,15 +27,23 @@ from solders.pubkey import Pubkey
 
 from quantdesk.bench import collateral as bench
 from quantdesk.chain import Chain, TxResult
-from quantdesk.clients import collateral, core, health, idl, oracle, pyth, security, sysvar, token, trading_state
-from quantdesk.clients.errors import ProgramError
 from quantdesk.localnet import run_in_background
-from quantdesk.clients.collateral import Params, Status
-from quantdesk.clients.oracle import Action
-from quantdesk.clients.security import Operation, Role, mask
-from quantdesk.clients.trading_state import PerpMarket, Position, TradingAccount
-from quantdesk.world import (QUOTE_PARAMS, SOL, SOL_PARAMS, SOL_PRICE, T0, USDC, Trader, Venue, account_names, failed,
-                             feed_of_revoked_admin, forge, trading_on, with_meta)
+from quantdesk.world import (
+    QUOTE_PARAMS,
+    SOL,
+    SOL_PARAMS,
+    SOL_PRICE,
+    T0,
+    USDC,
+    Trader,
+    Venue,
+    account_names,
+    failed,
+    feed_of_revoked_admin,
+    forge,
+    trading_on,
+    with_meta,
+)
 
 E = idl.error_codes(collateral.NAME)
 CORE_E = idl.error_codes(core.NAME)

@@ -8,14 +8,13 @@ import tomllib
 from collections.abc import Callable
 
 import pytest
+from quantdesk.clients import collateral, core, idl, security, token, trading_state
 from solders.account import Account
 from solders.instruction import Instruction
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
 from quantdesk.chain import ROOT, TxResult
-from quantdesk.clients import collateral, core, idl, security, token, trading_state
-
 from quantdesk.world import Owned, Venue, copy_owned_by, failed, poke, state, with_meta
 
 E = idl.error_codes(core.NAME)

@@ -11,13 +11,30 @@ from collections.abc import Callable, Sequence
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from quantdesk.clients import idl
+from quantdesk.clients.health import (
+    BPS,
+    ERRORS,
+    I64_MAX,
+    I64_MIN,
+    I128_MIN,
+    PRICE_SEARCH_MAX,
+    U64_MAX,
+    CollateralInput,
+    HealthError,
+    HealthResult,
+    PerpInput,
+    PerpMarketParams,
+    compute,
+    format_percent,
+    format_quote,
+    format_ratio,
+    summary,
+)
 from solders.instruction import Instruction
 
 from quantdesk.bench import health as bench
 from quantdesk.chain import Chain
-from quantdesk.clients import idl
-from quantdesk.clients.health import (BPS, ERRORS, I64_MAX, I64_MIN, I128_MIN, PRICE_SEARCH_MAX, U64_MAX, CollateralInput, HealthError, HealthResult,
-                                      PerpInput, PerpMarketParams, compute, format_percent, format_quote, format_ratio, summary)
 from quantdesk.world import EVALUATE, HEALTH_PROGRAM_ID, MAX_HEALTH_ENTRIES, SOL, USDC, HealthProgram, decode_evaluation, encode_portfolio, failed
 
 Outcome = HealthResult | HealthError

@@ -10,14 +10,12 @@ from dataclasses import dataclass, field
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from quantdesk.clients import idl, oracle, security
+from quantdesk.clients.oracle import Action
 from solders.instruction import Instruction
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
-from quantdesk.clients import oracle, security
-from quantdesk.clients.oracle import Action
-
-from quantdesk.clients import idl
 from quantdesk.world import Venue, failed, grant_oracle_admin, revoke_oracle_admin
 
 HONEST = 100_000_000  # 100.000000

@@ -7,13 +7,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from quantdesk.clients import idl, oracle, pyth, security
+from quantdesk.clients.oracle import Action, GuardConfig
 from solders.account import Account
 from solders.instruction import Instruction
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
-
-from quantdesk.clients import idl, oracle, pyth, security
-from quantdesk.clients.oracle import Action, GuardConfig
 
 from quantdesk.world import T0, Venue, failed, forge, grant_oracle_admin, with_meta
 

@@ -25,8 +25,6 @@ from pythclient.pythaccounts import (
     _parse_header,
 )
 from pythclient.solana import SolanaClient
-from solders.pubkey import Pubkey
-
 from quantdesk.clients.pyth import (
     LEGACY_ACCOUNT_LEN,
     PRICE_UPDATE_V2_DISCRIMINATOR,
@@ -34,6 +32,7 @@ from quantdesk.clients.pyth import (
     legacy_price_account,
     price_update_v2,
 )
+from solders.pubkey import Pubkey
 
 CRATE = Path(__file__).resolve().parents[1] / "crates" / "qd-oracle-reader"
 I64 = st.integers(-(2**63), 2**63 - 1)

@@ -10,6 +10,7 @@ import re
 import struct
 
 import pytest
+from quantdesk.clients.idl import discriminator
 from solders.account import Account
 from solders.clock import Clock
 from solders.instruction import AccountMeta, Instruction
@@ -21,7 +22,6 @@ from spl.token.constants import TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID
 from spl.token.instructions import InitializeMintParams, create_associated_token_account, get_associated_token_address, initialize_mint
 
 from quantdesk.chain import ROOT, SOL, Chain, TxResult
-from quantdesk.clients.idl import discriminator
 
 PROGRAM_ID = Pubkey.from_string("CTTnDSiho9oNUe47aWWCzo1KCvW5sQLby3aDcPBENP1c")
 FEE = 5_000  # LiteSVM's default lamports per signature

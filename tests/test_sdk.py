@@ -19,18 +19,18 @@ import httpx
 import pytest
 import pytest_asyncio
 from anchorpy import Provider, Wallet
+from quantdesk.clients import collateral, core, idl, oracle, security, sysvar, token
+from quantdesk.clients import rpc as rpc_mod
+from quantdesk.clients.collateral import Params
+from quantdesk.clients.errors import ProgramError, RuntimeFailure, TransactionExpired, TransactionFailed
+from quantdesk.clients.rpc import ProgramClient
+from quantdesk.clients.trading import MakerParams, MarketParams, OrderKind, OrderParams, Side, TimeInForce, TradingClient
 from solana.rpc.async_api import AsyncClient
 from solana.rpc.commitment import Confirmed
 from solders.instruction import AccountMeta, Instruction
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
-from quantdesk.clients import collateral, core, idl, oracle, security, sysvar, token
-from quantdesk.clients.collateral import Params
-from quantdesk.clients import rpc as rpc_mod
-from quantdesk.clients.errors import ProgramError, RuntimeFailure, TransactionExpired, TransactionFailed
-from quantdesk.clients.rpc import ProgramClient
-from quantdesk.clients.trading import MakerParams, MarketParams, OrderKind, OrderParams, Side, TimeInForce, TradingClient
 from quantdesk.localnet import LocalnetProcess, run_in_background
 from quantdesk.localnet.controls_client import ValidatorClock
 
@@ -344,6 +344,6 @@ def test_client_coroutines_that_read_are_named_fetch() -> None:
                if issubclass(c, ProgramClient)]
     assert len({c.__name__ for c in clients}) == 6  # ProgramClient and the five programs'
     for cls in clients:
-        for method, fn in inspect.getmembers(cls, inspect.iscoroutinefunction):
+        for method, _ in inspect.getmembers(cls, inspect.iscoroutinefunction):
             if not method.startswith("_"):
                 assert method.startswith("fetch_") or method in SENDERS, f"{cls.__name__}.{method}"

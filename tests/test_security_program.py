@@ -15,6 +15,25 @@ from typing import Any
 import httpx
 import pytest
 from anchorpy import Context, Provider, Wallet
+from quantdesk.clients import core, idl, oracle, security, token
+from quantdesk.clients.errors import ProgramError
+from quantdesk.clients.security import (
+    ALL_SCOPES,
+    AUTHORITY,
+    CONFIG,
+    LOCAL_TIMELOCK_DELAY,
+    NO_MARKET,
+    SCOPE_CANCEL,
+    SCOPE_PLACE,
+    Action,
+    Actor,
+    AuditAction,
+    Change,
+    Operation,
+    ProposalAction,
+    ProposalState,
+    Role,
+)
 from solana.rpc.async_api import AsyncClient
 from solana.rpc.commitment import Confirmed
 from solders.account import Account
@@ -24,13 +43,6 @@ from solders.pubkey import Pubkey
 
 from quantdesk.chain import TxResult
 from quantdesk.localnet import run_in_background
-from quantdesk.clients import core, idl, oracle, security, token
-from quantdesk.clients.errors import ProgramError
-from quantdesk.clients.security import (
-    ALL_SCOPES, AUTHORITY, CONFIG, LOCAL_TIMELOCK_DELAY, NO_MARKET, SCOPE_CANCEL, SCOPE_PLACE, Action, Actor, AuditAction, Change, Operation,
-    ProposalAction, ProposalState, Role,
-)
-
 from quantdesk.world import DAY, T0, Council, Nonce, Trader, Venue, account_meta, failed, with_meta
 
 E = idl.error_codes(security.NAME)

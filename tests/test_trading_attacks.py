@@ -14,18 +14,43 @@ Fake sysvars are not an attack surface: qd-trading reads the Clock (and Rent) by
 (qd_runtime::sysvar), so no sysvar account is passed that could be substituted."""
 from __future__ import annotations
 
+from quantdesk.clients import collateral, security
+from quantdesk.clients import trading_state as ts
+from quantdesk.clients.security import Operation, mask
+from quantdesk.clients.trading import OrderParams, Side
 from solders.account import Account
 from solders.instruction import Instruction
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 from solders.system_program import TransferParams, transfer
 
-from quantdesk.clients import collateral, security
-from quantdesk.clients import trading_state as ts
-from quantdesk.clients.security import Operation, mask
-from quantdesk.clients.trading import OrderParams, Side
-from quantdesk.world import (ASK, BASE, BID, IMPOSTOR, IOC, LIMIT, MARKET, ORACLE_OFFSET, PARAMS, PRICE, REJECT, SLIDE, TICK, TRADING_ERRORS as E,
-                             USDC, Trader, Venue, account_meta, built, failed, forge, order, other_bump_address, refused, with_meta)
+from quantdesk.world import (
+    ASK,
+    BASE,
+    BID,
+    IMPOSTOR,
+    IOC,
+    LIMIT,
+    MARKET,
+    ORACLE_OFFSET,
+    PARAMS,
+    PRICE,
+    REJECT,
+    SLIDE,
+    TICK,
+    USDC,
+    Trader,
+    Venue,
+    account_meta,
+    built,
+    failed,
+    forge,
+    order,
+    other_bump_address,
+    refused,
+    with_meta,
+)
+from quantdesk.world import TRADING_ERRORS as E
 
 PROGRAM_ID = ts.PROGRAM_ID
 

@@ -4,15 +4,14 @@ the honest variant still works. Accounts, instructions and the `refused` / `buil
 from quantdesk.world."""
 from __future__ import annotations
 
+from quantdesk.clients import collateral, idl, oracle, security, trading
+from quantdesk.clients.trading import MarketStatus
 from solders.instruction import AccountMeta, Instruction
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
-from quantdesk.clients import collateral, idl, oracle, security, trading
 from quantdesk.chain import TxResult
-from quantdesk.clients.trading import MarketStatus
-from quantdesk.world import (ASK, BASE, BID, IOC, LIMIT, MARKET, PARAMS, PRICE, TICK, USDC, Nonce, Trader, Venue, built, order, params, refused,
-                             with_meta)
+from quantdesk.world import ASK, BASE, BID, IOC, LIMIT, MARKET, PARAMS, PRICE, TICK, USDC, Nonce, Trader, Venue, built, order, params, refused, with_meta
 
 COLLATERAL_E = idl.error_codes(collateral.NAME)
 SECURITY_E = idl.error_codes(security.NAME)

@@ -4,8 +4,9 @@ the funding crank stay within the issue's targets, and each extra position costs
 check about the same."""
 from __future__ import annotations
 
-from quantdesk.bench import trading as bench
 from quantdesk.clients.trading_state import MAX_POSITIONS
+
+from quantdesk.bench import trading as bench
 
 
 def test_trading_instructions_stay_within_their_cu_targets() -> None:

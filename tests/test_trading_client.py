@@ -11,6 +11,27 @@ from pathlib import Path
 
 import pytest
 from anchorpy import Provider, Wallet
+from quantdesk.clients import collateral, core, health, idl, oracle, security, sysvar, token, trading
+from quantdesk.clients.collateral import Balance, CollateralBalances, CollateralConfig, Params, PerpRow, Status
+from quantdesk.clients.errors import ProgramError
+from quantdesk.clients.trading import (
+    AuctionParams,
+    L2Book,
+    Level,
+    MakerParams,
+    MarketParams,
+    MarketStatus,
+    MarketView,
+    OrderKind,
+    OrderParams,
+    PositionView,
+    Side,
+    TimeInForce,
+    TradingClient,
+    auction_price,
+    round_to_tick,
+)
+from quantdesk.clients.trading_state import Order, PerpMarket, Position, TradingAccount, market_address, trading_address
 from solana.rpc.async_api import AsyncClient
 from solana.rpc.commitment import Confirmed
 from solders.instruction import AccountMeta, Instruction
@@ -18,12 +39,6 @@ from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 from solders.system_program import ID as SYSTEM_PROGRAM_ID
 
-from quantdesk.clients import collateral, core, health, idl, oracle, security, sysvar, token, trading
-from quantdesk.clients.collateral import Balance, CollateralBalances, CollateralConfig, Params, PerpRow, Status
-from quantdesk.clients.trading import (AuctionParams, L2Book, Level, MakerParams, MarketParams, MarketStatus, MarketView, OrderKind, OrderParams,
-                                       PositionView, Side, TimeInForce, TradingClient, auction_price, round_to_tick)
-from quantdesk.clients.errors import ProgramError
-from quantdesk.clients.trading_state import Order, PerpMarket, Position, TradingAccount, market_address, trading_address
 from quantdesk.localnet import run_in_background
 from quantdesk.localnet.controls_client import ValidatorClock
 from quantdesk.world import BASE, USDC

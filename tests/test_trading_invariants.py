@@ -34,18 +34,27 @@ from dataclasses import dataclass
 
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from quantdesk.clients import collateral, health
+from quantdesk.clients import trading_state as ts
+from quantdesk.clients.security import Actor
+from quantdesk.clients.trading import (
+    FLAG_POST_ONLY,
+    FLAG_REDUCE_ONLY,
+    AuctionParams,
+    CancelReason,
+    OrderParams,
+    auction_price,
+    expired,
+    in_auction,
+    maker_price,
+    round_to_tick,
+)
+from quantdesk.clients.trading_state import Order, PerpMarket, Position, TradingAccount
 from solders.pubkey import Pubkey
 
 from quantdesk.chain import TxResult
-from quantdesk.clients import collateral, health
-from quantdesk.clients.security import Actor
-from quantdesk.clients import trading_state as ts
-from quantdesk.clients.trading import (FLAG_POST_ONLY, FLAG_REDUCE_ONLY, AuctionParams, CancelReason, OrderParams, auction_price, expired, in_auction,
-                                      maker_price, round_to_tick)
-from quantdesk.clients.trading_state import Order, PerpMarket, Position, TradingAccount
-
-from quantdesk.world import (ASK, BASE, BID, FOK, GTC, GTT, IOC, LIMIT, MARKET, NONE, ORACLE_OFFSET, PARAMS, PRICE, REJECT, SLIDE, USDC,
-                             TRADING_ERRORS as E, Venue, order)
+from quantdesk.world import ASK, BASE, BID, FOK, GTC, GTT, IOC, LIMIT, MARKET, NONE, ORACLE_OFFSET, PARAMS, PRICE, REJECT, SLIDE, USDC, Venue, order
+from quantdesk.world import TRADING_ERRORS as E
 
 EXAMPLES = 30
 ACTIONS_PER_EXAMPLE = 80
@@ -647,7 +656,7 @@ class Run:
         moved = {j: total if bid else -total}
         for k, _, _, size in planned:
             moved[k] = moved.get(k, 0) - (size if bid else -size)
-        for k, acct in enumerate(after.accounts):
+        for k in range(len(after.accounts)):
             assert after.base(k, o.market_index) == s.base(k, o.market_index) + moved.get(k, 0)
         filled = {(j, o.order_id): total, **{(k, oid): size for k, oid, _, size in planned if not maker_immediate}}
         gone = {(k, q.order_id) for k, q in dropped}

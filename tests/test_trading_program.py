@@ -6,15 +6,38 @@ refusal. Instructions come from clients/trading's builders, health lists from it
 health_accounts."""
 from __future__ import annotations
 
-from solders.keypair import Keypair
-
 from quantdesk.clients import collateral, idl, security, trading
 from quantdesk.clients import trading_state as ts
 from quantdesk.clients.security import Role
-from quantdesk.chain import TxResult
 from quantdesk.clients.trading import MarketParams, MarketStatus
-from quantdesk.world import (ASK, BASE, BID, FOK, GTC, GTT, IOC, LIMIT, LOT, MARKET, ORACLE_OFFSET, PARAMS, PRICE, REJECT, SLIDE, TICK, USDC,
-                             Venue, failed, feed_of_revoked_admin, order, params, with_meta)
+from solders.keypair import Keypair
+
+from quantdesk.chain import TxResult
+from quantdesk.world import (
+    ASK,
+    BASE,
+    BID,
+    FOK,
+    GTC,
+    GTT,
+    IOC,
+    LIMIT,
+    LOT,
+    MARKET,
+    ORACLE_OFFSET,
+    PARAMS,
+    PRICE,
+    REJECT,
+    SLIDE,
+    TICK,
+    USDC,
+    Venue,
+    failed,
+    feed_of_revoked_admin,
+    order,
+    params,
+    with_meta,
+)
 
 E = idl.error_codes(trading.NAME)
 

@@ -6,10 +6,9 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from solders.pubkey import Pubkey
-
 from quantdesk.clients import trading_state as ts
 from quantdesk.clients.collateral import DEFAULT_GUARDS
+from solders.pubkey import Pubkey
 
 # Offsets from the account start (discriminator included) for the accounts, from the struct start
 # for Position and Order.

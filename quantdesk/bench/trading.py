@@ -14,7 +14,8 @@ from quantdesk.bench.cu import CuTable
 from quantdesk.chain import TxResult
 from quantdesk.clients.trading import OrderParams, Side
 from quantdesk.clients.trading_state import MAX_ORDERS, MAX_POSITIONS
-from quantdesk.world import BASE, BID, IOC, MARKET, PRICE, USDC, VENUE_PARAMS as PARAMS, Trader, Venue, order
+from quantdesk.world import BASE, BID, IOC, MARKET, PRICE, USDC, Trader, Venue, order
+from quantdesk.world import VENUE_PARAMS as PARAMS
 
 TARGETS = {"place_order_8": 20_000, "place_and_make_1": 40_000, "place_and_make_8": 40_000, "cancel_order": 6_000, "update_funding": 10_000}
 TICK = PARAMS.tick_size

@@ -19,11 +19,20 @@ from quantdesk.clients import core, idl, security, sysvar, token
 from quantdesk.clients.core import CoreClient
 from quantdesk.clients.errors import ProgramError
 from quantdesk.clients.security import (
-    LOCAL_TIMELOCK_DELAY, NO_MARKET, SCOPE_CANCEL, SCOPE_PLACE, Action, AuditAction, Change, Operation, Role, SecurityClient,
+    LOCAL_TIMELOCK_DELAY,
+    NO_MARKET,
+    SCOPE_CANCEL,
+    SCOPE_PLACE,
+    Action,
+    AuditAction,
+    Change,
+    Operation,
+    Role,
+    SecurityClient,
 )
 from quantdesk.demo.common import fund, refused, usd
-from quantdesk.world import USDC, Desk
 from quantdesk.localnet.controls_client import ValidatorClock
+from quantdesk.world import USDC, Desk
 
 SOL_PERP, BTC_PERP, ETH_PERP = 0, 1, 2
 MARKET_NAMES = {SOL_PERP: "SOL-PERP", BTC_PERP: "BTC-PERP", ETH_PERP: "ETH-PERP", NO_MARKET: "-"}

@@ -10,10 +10,9 @@ from solana.rpc.commitment import Confirmed
 from solders.keypair import Keypair
 
 from quantdesk.clients import idl
-from quantdesk.clients.health import format_quote
 from quantdesk.clients.errors import ProgramError
+from quantdesk.clients.health import format_quote
 from quantdesk.world import SOL
-
 
 
 async def fund(connection: AsyncClient, *who: Keypair, sol: int = 10) -> None:

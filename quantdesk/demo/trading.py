@@ -18,13 +18,24 @@ from solders.pubkey import Pubkey
 from quantdesk.clients import oracle, security, sysvar, token, trading
 from quantdesk.clients.oracle import OracleClient
 from quantdesk.clients.security import SecurityClient
-from quantdesk.clients.trading import (AuctionParams, MakerParams, OrderKind, OrderParams, PostOnly, Side, TimeInForce, TradingClient, auction_price,
-                                       base_decimal, round_to_tick)
+from quantdesk.clients.trading import (
+    AuctionParams,
+    MakerParams,
+    OrderKind,
+    OrderParams,
+    PostOnly,
+    Side,
+    TimeInForce,
+    TradingClient,
+    auction_price,
+    base_decimal,
+    round_to_tick,
+)
 from quantdesk.demo import collateral
 from quantdesk.demo.access import SOL_PERP, Actors
 from quantdesk.demo.common import fund, refused, usd
-from quantdesk.world import SOL, USDC, VENUE_PARAMS
 from quantdesk.localnet.controls_client import ValidatorClock
+from quantdesk.world import SOL, USDC, VENUE_PARAMS
 
 PARAMS = dataclasses.replace(VENUE_PARAMS, min_order_size=SOL // 100, max_open_interest=100_000 * SOL, funding_period_secs=60)
 TICK = PARAMS.tick_size

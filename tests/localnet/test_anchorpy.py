@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from anchorpy import Context, EventParser, Idl, Program, Provider, Wallet
 from anchorpy.error import ProgramError
+from quantdesk.clients import security
 from solana.rpc.async_api import AsyncClient
 from solana.rpc.websocket_api import connect
 from solders.clock import Clock
@@ -20,7 +21,6 @@ from solders.rpc.responses import AccountNotification
 from solders.system_program import ID as SYSTEM_PROGRAM_ID
 from solders.transaction import VersionedTransaction
 
-from quantdesk.clients import security
 from quantdesk.localnet import LocalnetProcess
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

@@ -2,9 +2,16 @@
 from __future__ import annotations
 
 import pytest
+from quantdesk.clients.token import (
+    MINT_LEN,
+    associated_address,
+    create_associated_account,
+    create_mint,
+    mint_to_instruction,
+)
 from solders.account import Account
-from solders.compute_budget import set_compute_unit_price
 from solders.address_lookup_table_account import AddressLookupTableAccount
+from solders.compute_budget import set_compute_unit_price
 from solders.keypair import Keypair
 from solders.message import MessageV0
 from solders.pubkey import Pubkey
@@ -12,11 +19,13 @@ from solders.system_program import AssignParams, TransferParams, assign, transfe
 from solders.transaction import VersionedTransaction
 from solders.transaction_status import TransactionErrorFieldless, TransactionErrorInstructionError
 
-from quantdesk.clients.token import (
-    MINT_LEN, associated_address, create_associated_account, create_mint, mint_to_instruction,
-)
 from quantdesk.localnet.bank import (
-    ALT_PROGRAM_ID, MAX_PROCESSING_AGE, Bank, SanitizeError, TransactionRejected, message_fee,
+    ALT_PROGRAM_ID,
+    MAX_PROCESSING_AGE,
+    Bank,
+    SanitizeError,
+    TransactionRejected,
+    message_fee,
 )
 from quantdesk.localnet.codec import SYSTEM_PROGRAM_ID, TOKEN_PROGRAM_ID
 from quantdesk.world import SOL, memo_ix, signed, transfer_checked_ix, transfer_tx

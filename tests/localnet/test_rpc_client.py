@@ -4,6 +4,13 @@ from __future__ import annotations
 import base64
 
 import pytest
+from quantdesk.clients.token import (
+    MINT_LEN,
+    associated_address,
+    create_associated_account,
+    create_mint,
+    mint_to_instruction,
+)
 from solana.rpc.async_api import AsyncClient
 from solana.rpc.core import RPCException
 from solana.rpc.types import DataSliceOpts, MemcmpOpts, TxOpts
@@ -20,9 +27,6 @@ from solders.system_program import AssignParams, TransferParams, assign, transfe
 from solders.transaction import VersionedTransaction
 from solders.transaction_status import TransactionConfirmationStatus
 
-from quantdesk.clients.token import (
-    MINT_LEN, associated_address, create_associated_account, create_mint, mint_to_instruction,
-)
 from quantdesk.localnet.codec import TOKEN_PROGRAM_ID, b58decode, b58encode
 from quantdesk.world import SOL, memo_ix, signed, transfer_checked_ix, transfer_tx
 

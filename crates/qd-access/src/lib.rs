@@ -296,7 +296,12 @@ pub fn spend_session(s: &mut Session, notional: u64, now: i64) -> Result<(), Acc
 
 /// qd-security's `record_session_fill(notional)` by CPI: `authority` is qd-trading's
 /// [b"authority"] PDA (signing with `authority_seeds`), the only caller qd-security accepts.
-pub fn record_session_fill(authority: &AccountInfo, session: &AccountInfo, notional: u64, authority_seeds: &[&[u8]]) -> Result<(), ProgramError> {
+pub fn record_session_fill(
+    authority: &AccountInfo,
+    session: &AccountInfo,
+    notional: u64,
+    authority_seeds: &[&[u8]],
+) -> Result<(), ProgramError> {
     use qd_runtime::cpi::{invoke_signed, AccountMeta};
     let mut data = qd_runtime::borsh::Writer::<16>::new();
     data.bytes(&RECORD_SESSION_FILL).u64(notional);

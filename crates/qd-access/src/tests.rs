@@ -86,7 +86,9 @@ fn frozen_accounts_may_only_deposit_cancel_settle() {
             assert_eq!(r, Err(AccessError::AccountFrozen), "{action:?}");
         }
     }
-    assert!(!Action::Withdraw.allowed_when_frozen() && !Action::Transfer.allowed_when_frozen() && !Action::PlaceOrder.allowed_when_frozen());
+    assert!(
+        !Action::Withdraw.allowed_when_frozen() && !Action::Transfer.allowed_when_frozen() && !Action::PlaceOrder.allowed_when_frozen()
+    );
 }
 
 #[test]

@@ -17,8 +17,8 @@ mod error;
 pub use error::CollateralStateError;
 
 use core::slice::Iter;
-use qd_health::{CollateralInput, Health};
 use qd_access::{Role, SecurityConfig};
+use qd_health::{CollateralInput, Health};
 use qd_oracle_reader::{feed_authority, price_update_feed_id, read_guarded, read_price, Action, OracleGuards, OracleSource};
 use qd_runtime::account_info::AccountInfo;
 use qd_runtime::error::{ProgramError, RuntimeError};
@@ -255,13 +255,23 @@ pub fn add_collateral_from(
 /// CPI into qd-collateral's `adjust_balance`: adds `delta` to `balances`' entry for `config`'s
 /// mint. `authority` is the calling program's [b"authority"] PDA and `authority_seeds` its signer
 /// seeds (bump included); qd-collateral accepts only qd-core's and qd-trading's.
-pub fn adjust_balance(authority: &AccountInfo, config: &AccountInfo, balances: &AccountInfo, delta: i64, authority_seeds: &[&[u8]]) -> Result<(), ProgramError> {
+pub fn adjust_balance(
+    authority: &AccountInfo,
+    config: &AccountInfo,
+    balances: &AccountInfo,
+    delta: i64,
+    authority_seeds: &[&[u8]],
+) -> Result<(), ProgramError> {
     use qd_runtime::cpi::{invoke_signed, AccountMeta};
     let mut data = qd_runtime::borsh::Writer::<16>::new();
     data.bytes(&ADJUST_BALANCE).i64(delta);
     invoke_signed(
         &qd_ids::QD_COLLATERAL,
-        &[AccountMeta::readonly(authority.key(), true), AccountMeta::writable(config.key(), false), AccountMeta::writable(balances.key(), false)],
+        &[
+            AccountMeta::readonly(authority.key(), true),
+            AccountMeta::writable(config.key(), false),
+            AccountMeta::writable(balances.key(), false),
+        ],
         &[authority, config, balances],
         data.finish()?,
         &[authority_seeds],

@@ -68,7 +68,6 @@ qd_runtime::account! {
     }
 }
 
-
 qd_runtime::account! {
     /// Anchor account "MarginAccount" at PDA [b"margin", owner, sub_id u16 LE]. Offsets are from the
     /// account start; `owner` @16 and `status` @9 are the getProgramAccounts filters.
@@ -114,7 +113,6 @@ qd_runtime::account! {
         pub _reserved: [u8; 64],
     }
 }
-
 
 impl MarginAccount {
     pub fn is_frozen(&self) -> bool {
@@ -167,8 +165,8 @@ pub fn load_global(info: &AccountInfo) -> Result<&GlobalConfig, ProgramError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use qd_runtime::account::AccountType;
     use core::mem::{offset_of, size_of};
+    use qd_runtime::account::AccountType;
 
     #[test]
     fn margin_account_offsets() {

@@ -151,8 +151,17 @@ fn wide_division_matches_native_arithmetic() {
         let d = rng.u128().max(1);
         assert_eq!(divrem_u128(n, d), (n / d, n % d), "{n} / {d}");
     }
-    for (n, d) in [(u128::MAX, 1), (u128::MAX, u128::MAX), (u128::MAX, u128::MAX - 1), (u128::MAX - 1, u128::MAX), (1 << 64, (1 << 64) - 1),
-                   (u128::MAX, 1 << 64), (u128::MAX, (1 << 64) + 1), (u128::MAX, u64::MAX as u128), (u128::MAX >> 1, (1 << 127) - 1)] {
+    for (n, d) in [
+        (u128::MAX, 1),
+        (u128::MAX, u128::MAX),
+        (u128::MAX, u128::MAX - 1),
+        (u128::MAX - 1, u128::MAX),
+        (1 << 64, (1 << 64) - 1),
+        (u128::MAX, 1 << 64),
+        (u128::MAX, (1 << 64) + 1),
+        (u128::MAX, u64::MAX as u128),
+        (u128::MAX >> 1, (1 << 127) - 1),
+    ] {
         assert_eq!(divrem_u128(n, d), (n / d, n % d), "{n} / {d}");
     }
     for _ in 0..50_000 {
@@ -234,7 +243,13 @@ fn perp_pnl_requirement_and_margin_ratio() {
 
 #[test]
 fn perp_values_round_against_the_account() {
-    let m = PerpMarketParams { init_margin_bps: 3, maint_margin_bps: 3, size_margin_factor: 0, upnl_init_weight_bps: 10_000, upnl_maint_weight_bps: 10_000 };
+    let m = PerpMarketParams {
+        init_margin_bps: 3,
+        maint_margin_bps: 3,
+        size_margin_factor: 0,
+        upnl_init_weight_bps: 10_000,
+        upnl_maint_weight_bps: 10_000,
+    };
     // 1e-9 long at 1.5 quote units: value floor(1.5e-9) = 0, notional ceil = 1, requirement ceil(3 bps of 1) = 1.
     let h = health(&[], &[perp(1, 0, 1_500_000, m)]).unwrap();
     assert_eq!(sums(&h), [0, 1, 0, 1, 0, 1]);
@@ -249,7 +264,8 @@ fn perp_values_round_against_the_account() {
 #[test]
 fn funding_longs_pay_when_the_index_rises_rounded_against_the_account() {
     let m = market(0, 0);
-    let with_funding = |base, snapshot, cumulative| PerpInput { funding_snapshot: snapshot, cumulative_funding: cumulative, ..perp(base, 0, 1, m) };
+    let with_funding =
+        |base, snapshot, cumulative| PerpInput { funding_snapshot: snapshot, cumulative_funding: cumulative, ..perp(base, 0, 1, m) };
     // Long 2.0, index +3.0 quote units per unit (3e6 scaled): pays 6 native units.
     let equity = |p: PerpInput| health(&[], &[p]).unwrap().equity();
     let base_value = |base: i64| floor_ref(base as i128, 1_000_000_000); // price 1 native unit
@@ -262,7 +278,10 @@ fn funding_longs_pay_when_the_index_rises_rounded_against_the_account() {
     assert_eq!(equity(with_funding(1, 0, 1)) - base_value(1), -1);
     assert_eq!(equity(with_funding(-1, 0, 1)) - base_value(-1), 0);
     // The extreme index move is exact in i128.
-    assert_eq!(equity(with_funding(i64::MAX, i64::MIN, i64::MAX)) - base_value(i64::MAX), floor_ref(-(i64::MAX as i128) * (u64::MAX as i128), 1_000_000_000_000_000));
+    assert_eq!(
+        equity(with_funding(i64::MAX, i64::MIN, i64::MAX)) - base_value(i64::MAX),
+        floor_ref(-(i64::MAX as i128) * (u64::MAX as i128), 1_000_000_000_000_000)
+    );
 }
 
 #[test]
@@ -287,7 +306,13 @@ fn size_margin_grows_with_the_position_and_is_capped() {
 fn initial_level_takes_the_worse_of_the_bids_and_the_asks_filling() {
     // Long 1.0 at 100; bids 1.0 @ 99; asks 2.0 @ 101. Unrealized PnL counts nothing initially.
     let m = PerpMarketParams { upnl_init_weight_bps: 0, ..market(1_000, 500) };
-    let p = PerpInput { bids_base: 1_000_000_000, bids_quote: 99_000_000, asks_base: 2_000_000_000, asks_quote: 202_000_000, ..perp(1_000_000_000, -100_000_000, 100_000_000, m) };
+    let p = PerpInput {
+        bids_base: 1_000_000_000,
+        bids_quote: 99_000_000,
+        asks_base: 2_000_000_000,
+        asks_quote: 202_000_000,
+        ..perp(1_000_000_000, -100_000_000, 100_000_000, m)
+    };
     // Bids fill: long 2.0, pnl +1, requirement 20 -> -20. Asks fill: short 1.0, pnl +2, requirement 10 -> -10.
     let h = health(&[], &[p]).unwrap();
     assert_eq!(sums(&h), [0, 20_000_000, 0, 5_000_000, 0, 100_000_000], "the bids are worse; maintenance ignores orders");
@@ -296,7 +321,13 @@ fn initial_level_takes_the_worse_of_the_bids_and_the_asks_filling() {
     assert_eq!((h.assets_init(), h.liabilities_init()), (0, 30_000_000));
     // A short 1.0 at 100 with bids that would halve it and no asks: the worse side is the
     // position as it is (requirement 10, not 5).
-    let short = PerpInput { bids_base: 500_000_000, bids_quote: 50_000_000, asks_base: 0, asks_quote: 0, ..perp(-1_000_000_000, 100_000_000, 100_000_000, m) };
+    let short = PerpInput {
+        bids_base: 500_000_000,
+        bids_quote: 50_000_000,
+        asks_base: 0,
+        asks_quote: 0,
+        ..perp(-1_000_000_000, 100_000_000, 100_000_000, m)
+    };
     let h = health(&[], &[short]).unwrap();
     assert_eq!((h.assets_init(), h.liabilities_init()), (0, 10_000_000));
 }
@@ -306,7 +337,13 @@ fn a_tie_between_the_scenarios_picks_the_bids() {
     // Flat at 100, 10% initial margin, full upnl weight. Bids 2.0 for 150: pnl 50, requirement
     // 20 -> net 30. Asks 1.0 for 140: pnl 40, requirement 10 -> net 30 as well.
     let m = PerpMarketParams { upnl_init_weight_bps: 10_000, ..market(1_000, 500) };
-    let p = PerpInput { bids_base: 2_000_000_000, bids_quote: 150_000_000, asks_base: 1_000_000_000, asks_quote: 140_000_000, ..perp(0, 0, 100_000_000, m) };
+    let p = PerpInput {
+        bids_base: 2_000_000_000,
+        bids_quote: 150_000_000,
+        asks_base: 1_000_000_000,
+        asks_quote: 140_000_000,
+        ..perp(0, 0, 100_000_000, m)
+    };
     let h = health(&[], &[p]).unwrap();
     assert_eq!((h.assets_init(), h.liabilities_init()), (50_000_000, 20_000_000));
     // One unit less for the asks: they are worse now.
@@ -335,7 +372,10 @@ fn invalid_inputs_are_named() {
     let bad_p = [
         (PerpInput { price: 0, ..p }, HealthError::NonPositiveInputPrice),
         (PerpInput { market: PerpMarketParams { init_margin_bps: 10_001, ..m }, ..p }, HealthError::MarginRatioTooLarge),
-        (PerpInput { market: PerpMarketParams { init_margin_bps: 500, maint_margin_bps: 501, ..m }, ..p }, HealthError::MaintMarginAboveInit),
+        (
+            PerpInput { market: PerpMarketParams { init_margin_bps: 500, maint_margin_bps: 501, ..m }, ..p },
+            HealthError::MaintMarginAboveInit,
+        ),
         (PerpInput { market: PerpMarketParams { upnl_init_weight_bps: 10_001, ..m }, ..p }, HealthError::WeightTooLarge),
         (PerpInput { market: PerpMarketParams { upnl_maint_weight_bps: u16::MAX, ..m }, ..p }, HealthError::WeightTooLarge),
         (PerpInput { bids_base: -1, ..p }, HealthError::NegativeOrderTotal),
@@ -392,7 +432,8 @@ fn overflow_at_the_extremes_is_an_error_and_changes_nothing() {
     assert_eq!(health(&[], &[p]).err(), Some(HealthError::MathOverflow));
     // The largest position at the largest price, every parameter at its worst, fits.
     let worst = PerpInput {
-        funding_snapshot: i64::MIN, cumulative_funding: i64::MAX,
+        funding_snapshot: i64::MIN,
+        cumulative_funding: i64::MAX,
         market: PerpMarketParams { size_margin_factor: u64::MAX, ..market(10_000, 10_000) },
         ..perp(i64::MIN, i64::MIN, i64::MAX, market(0, 0))
     };
@@ -503,7 +544,13 @@ fn maint_at(collateral: &[CollateralInput], perps: &[PerpInput], i: usize, price
 fn liquidation_price_of_a_long_and_a_short_against_a_brute_force_scan() {
     // Small numbers so the scan covers every price: 1.0 base bought at 100 native units, 20
     // units of collateral, 10% maintenance margin, PnL counted at 100%.
-    let m = PerpMarketParams { init_margin_bps: 1_000, maint_margin_bps: 1_000, size_margin_factor: 0, upnl_init_weight_bps: 10_000, upnl_maint_weight_bps: 10_000 };
+    let m = PerpMarketParams {
+        init_margin_bps: 1_000,
+        maint_margin_bps: 1_000,
+        size_margin_factor: 0,
+        upnl_init_weight_bps: 10_000,
+        upnl_maint_weight_bps: 10_000,
+    };
     let collateral = [usdc(20)];
     for (base, quote) in [(1_000_000_000, -100), (-1_000_000_000, 100), (3_000_000_000, -250), (-700_000_000, 90)] {
         let perps = [perp(base, quote, 100, m), perp(1_000_000_000, -50, 60, m)];

@@ -153,12 +153,7 @@ pub fn check(price: &OraclePrice, guard: &GuardConfig, now_slot: u64, now_ts: i6
     // |price - ema| / |ema| > max_ema_deviation_bps / 10_000 (a zero EMA fails any non-zero
     // deviation: a price cannot be judged against it).
     if guard.max_ema_deviation_bps != 0
-        && product_gt(
-            price.price.abs_diff(price.ema_price),
-            BPS,
-            u64::from(guard.max_ema_deviation_bps),
-            price.ema_price.unsigned_abs(),
-        )
+        && product_gt(price.price.abs_diff(price.ema_price), BPS, u64::from(guard.max_ema_deviation_bps), price.ema_price.unsigned_abs())
     {
         return Err(OracleError::EmaDeviation);
     }
@@ -303,15 +298,9 @@ mod tests {
     fn confidence_boundary() {
         // 1% of 100.000000 is 1.000000: exactly at the limit passes, one unit more fails.
         assert_eq!(check(&fresh(100_000_000, 1_000_000, 100_000_000), &GUARD, NOW_SLOT, NOW_TS), Ok(()));
-        assert_eq!(
-            check(&fresh(100_000_000, 1_000_001, 100_000_000), &GUARD, NOW_SLOT, NOW_TS),
-            Err(OracleError::ConfidenceTooWide)
-        );
+        assert_eq!(check(&fresh(100_000_000, 1_000_001, 100_000_000), &GUARD, NOW_SLOT, NOW_TS), Err(OracleError::ConfidenceTooWide));
         // Products beyond u64 take the u128 path: conf*10_000 overflows, bps*price does not.
-        assert_eq!(
-            check(&fresh(i64::MAX, u64::MAX, i64::MAX), &GUARD, NOW_SLOT, NOW_TS),
-            Err(OracleError::ConfidenceTooWide)
-        );
+        assert_eq!(check(&fresh(i64::MAX, u64::MAX, i64::MAX), &GUARD, NOW_SLOT, NOW_TS), Err(OracleError::ConfidenceTooWide));
         let max_conf_ok = (i64::MAX as u64) / 100;
         assert_eq!(check(&fresh(i64::MAX, max_conf_ok, i64::MAX), &GUARD, NOW_SLOT, NOW_TS), Ok(()));
     }
@@ -365,8 +354,7 @@ mod tests {
             return Err(OracleError::ConfidenceTooWide);
         }
         let dev = (p.price as i128 - p.ema_price as i128).abs();
-        if g.max_ema_deviation_bps != 0 && dev * 10_000 > g.max_ema_deviation_bps as i128 * (p.ema_price as i128).abs()
-        {
+        if g.max_ema_deviation_bps != 0 && dev * 10_000 > g.max_ema_deviation_bps as i128 * (p.ema_price as i128).abs() {
             return Err(OracleError::EmaDeviation);
         }
         Ok(())

@@ -25,12 +25,7 @@ use qd_runtime::sysvar::Clock;
 /// `read_price`, then `check` against `guard` (usually `guards.get(action)`) at the clock's slot
 /// and time: the one call most instructions need. Takes the guard and the clock by reference
 /// because SBF passes at most five arguments, all in registers.
-pub fn read_guarded(
-    owner: &Pubkey,
-    data: &[u8],
-    guard: &GuardConfig,
-    clock: &Clock,
-) -> Result<OraclePrice, OracleError> {
+pub fn read_guarded(owner: &Pubkey, data: &[u8], guard: &GuardConfig, clock: &Clock) -> Result<OraclePrice, OracleError> {
     let price = read_price(owner, data)?;
     check(&price, guard, clock.slot, clock.unix_timestamp)?;
     Ok(price)

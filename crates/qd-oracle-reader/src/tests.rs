@@ -66,7 +66,8 @@ fn feed_struct(r: &Raw, status: u8) -> PriceFeed {
         _pad1: [0; 4],
         guards: OracleGuards { by_action: [GuardConfig::new(25, 60, 100, 500, true); 4] },
         // Per-publisher prices that differ from the aggregate: the reader must not read them.
-        latest: [PublisherPrice { price: r.price * 2, conf: r.conf * 3, publish_time: r.publish_time + 1, slot: r.slot + 1 }; MAX_PUBLISHERS],
+        latest: [PublisherPrice { price: r.price * 2, conf: r.conf * 3, publish_time: r.publish_time + 1, slot: r.slot + 1 };
+            MAX_PUBLISHERS],
         _reserved: [0xee; 64],
     }
 }
@@ -74,9 +75,7 @@ fn feed_struct(r: &Raw, status: u8) -> PriceFeed {
 fn feed_bytes(feed: &PriceFeed) -> Vec<u8> {
     let mut v = PriceFeed::DISCRIMINATOR.to_vec();
     // SAFETY: PriceFeed is Pod: no implicit padding, so every byte is initialized.
-    v.extend_from_slice(unsafe {
-        core::slice::from_raw_parts(feed as *const PriceFeed as *const u8, size_of::<PriceFeed>())
-    });
+    v.extend_from_slice(unsafe { core::slice::from_raw_parts(feed as *const PriceFeed as *const u8, size_of::<PriceFeed>()) });
     v
 }
 
@@ -160,10 +159,7 @@ fn quantdesk_feed_reads_and_normalizes() {
     assert_eq!(p.source, OracleSource::QuantDesk);
 
     let six = Raw { expo: -6, ..BTC };
-    expect(
-        &read_price(&QD_ORACLE, &quantdesk(&six)).unwrap(),
-        [six.price, six.conf as i64, six.ema_price, six.ema_conf as i64],
-    );
+    expect(&read_price(&QD_ORACLE, &quantdesk(&six)).unwrap(), [six.price, six.conf as i64, six.ema_price, six.ema_conf as i64]);
 
     for (status, trading) in [(FEED_STATUS_HALTED, false), (FEED_STATUS_TRADING, true), (2, false), (255, false)] {
         let p = read_price(&QD_ORACLE, &feed_bytes(&feed_struct(&BTC, status))).unwrap();
@@ -354,11 +350,7 @@ fn model(expo: i32, price: i64, conf: u64) -> Result<(i64, u64), OracleError> {
     }
     let shift = expo + 6;
     let f = 10i128.pow(shift.unsigned_abs());
-    let (p, c) = if shift >= 0 {
-        (price as i128 * f, conf as i128 * f)
-    } else {
-        (price as i128 / f, (conf as i128 + f - 1) / f)
-    };
+    let (p, c) = if shift >= 0 { (price as i128 * f, conf as i128 * f) } else { (price as i128 / f, (conf as i128 + f - 1) / f) };
     match (i64::try_from(p), u64::try_from(c)) {
         (Ok(p), Ok(c)) => Ok((p, c)),
         _ => Err(OracleError::PriceOverflow),
@@ -401,10 +393,7 @@ fn read_guarded_uses_the_actions_guard() {
         assert_eq!(got.map(|p| p.publish_slot), result.map(|()| SLOT - 25), "{action:?}");
     }
     // Read errors come first.
-    assert_eq!(
-        read_guarded(&SYSTEM_PROGRAM, &d, guards().get(Action::Settlement), &clock(SLOT, TS)),
-        Err(OracleError::WrongOracleOwner)
-    );
+    assert_eq!(read_guarded(&SYSTEM_PROGRAM, &d, guards().get(Action::Settlement), &clock(SLOT, TS)), Err(OracleError::WrongOracleOwner));
     // The feed's own guards, read back from the account, are usable as-is.
     let feed = feed_struct(&BTC, FEED_STATUS_TRADING);
     assert_eq!(
@@ -413,10 +402,7 @@ fn read_guarded_uses_the_actions_guard() {
     );
     // A halted feed is refused where trading is required.
     let halted = feed_bytes(&feed_struct(&BTC, FEED_STATUS_HALTED));
-    assert_eq!(
-        read_guarded(&QD_ORACLE, &halted, feed.guards.get(Action::Trade), &clock(SLOT, TS)),
-        Err(OracleError::OracleNotTrading)
-    );
+    assert_eq!(read_guarded(&QD_ORACLE, &halted, feed.guards.get(Action::Trade), &clock(SLOT, TS)), Err(OracleError::OracleNotTrading));
 }
 
 fn is_read_error(e: OracleError) -> bool {
@@ -487,13 +473,7 @@ fn garbage_bytes_never_panic() {
             }
             Err(e) => assert!(is_read_error(e), "{e:?}"),
         }
-        let g = GuardConfig::new(
-            rng.next() as u32,
-            rng.next() as u32,
-            rng.next() as u16,
-            rng.next() as u16,
-            rng.next().is_multiple_of(2),
-        );
+        let g = GuardConfig::new(rng.next() as u32, rng.next() as u32, rng.next() as u16, rng.next() as u16, rng.next().is_multiple_of(2));
         let now = clock(rng.next(), rng.next() as i64);
         let guarded = read_guarded(&owner, &d, &g, &now);
         assert_eq!(guarded, got.and_then(|p| check(&p, &g, now.slot, now.unix_timestamp).map(|()| p)));

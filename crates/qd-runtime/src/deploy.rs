@@ -97,6 +97,9 @@ mod tests {
     #[test]
     fn immutable_and_foreign_loaders() {
         assert_eq!(check(&BPF_LOADER_2, &[], &DATA, &[0; 32], &[]), Ok(()));
-        assert_eq!(check(&[3; 32], &program_state(), &DATA, &BPF_LOADER_UPGRADEABLE, &data_state(Some(SIGNER))), Err(RuntimeError::WrongProgram.into()));
+        assert_eq!(
+            check(&[3; 32], &program_state(), &DATA, &BPF_LOADER_UPGRADEABLE, &data_state(Some(SIGNER))),
+            Err(RuntimeError::WrongProgram.into())
+        );
     }
 }

@@ -112,12 +112,7 @@ pub fn serialize(accounts: &[HostAccount], data: &[u8], program_id: &Pubkey) -> 
 
 /// Runs `entrypoint` (a program's generated entrypoint) on `accounts` and `data`: its return
 /// code (0 on success, else the custom error code) and its logs.
-pub fn run(
-    entrypoint: unsafe fn(*mut u8) -> u64,
-    program_id: &Pubkey,
-    accounts: &[HostAccount],
-    data: &[u8],
-) -> (u64, Vec<String>) {
+pub fn run(entrypoint: unsafe fn(*mut u8) -> u64, program_id: &Pubkey, accounts: &[HostAccount], data: &[u8]) -> (u64, Vec<String>) {
     take_records();
     let mut buf = serialize(accounts, data, program_id);
     // SAFETY: `buf` is laid out as the loader lays out program input.

@@ -373,12 +373,8 @@ pub struct Program {
 
 impl Program {
     pub fn to_json(&self) -> Json {
-        let (accounts, types): (Vec<Json>, Vec<Json>) = self
-            .defs
-            .0
-            .iter()
-            .cloned()
-            .partition(|d| d.get("name").and_then(Json::as_str).is_some_and(|n| self.accounts.contains(&n)));
+        let (accounts, types): (Vec<Json>, Vec<Json>) =
+            self.defs.0.iter().cloned().partition(|d| d.get("name").and_then(Json::as_str).is_some_and(|n| self.accounts.contains(&n)));
         let mut ordered = Vec::new();
         for name in &self.accounts {
             ordered.extend(accounts.iter().find(|d| d.get("name").and_then(Json::as_str) == Some(name)).cloned());
@@ -462,7 +458,11 @@ pub fn idl_size(idl: &Json, ty: &Json) -> usize {
 pub fn check_layout(idl_json: &str, type_name: &str, fields: &[Field], size: usize) {
     let mut at = 0;
     for f in fields {
-        assert_eq!(f.offset, at, "{type_name}.{}: offset {} but the previous field ends at {at} (implicit padding or a field missing from the list)", f.name, f.offset);
+        assert_eq!(
+            f.offset, at,
+            "{type_name}.{}: offset {} but the previous field ends at {at} (implicit padding or a field missing from the list)",
+            f.name, f.offset
+        );
         at += f.size;
     }
     assert_eq!(at, size, "{type_name}: listed fields cover {at} bytes of {size}");

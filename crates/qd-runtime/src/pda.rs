@@ -25,7 +25,8 @@ pub fn find(seeds: &[&[u8]], program_id: &Pubkey) -> Result<(Pubkey, u8), Progra
     let mut address = [0u8; 32];
     let mut bump = 0u8;
     // SAFETY: descriptors point at live seeds; outputs are 32 bytes and 1 byte.
-    let rc = unsafe { syscalls::sol_try_find_program_address(array.as_ptr(), n as u64, program_id.as_ptr(), address.as_mut_ptr(), &mut bump) };
+    let rc =
+        unsafe { syscalls::sol_try_find_program_address(array.as_ptr(), n as u64, program_id.as_ptr(), address.as_mut_ptr(), &mut bump) };
     if rc != 0 {
         return Err(RuntimeError::WrongAddress.into());
     }

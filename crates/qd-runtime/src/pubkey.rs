@@ -51,8 +51,8 @@ mod tests {
         // System program: all zeros.
         assert_eq!(pubkey("11111111111111111111111111111111"), [0u8; 32]);
         let token: Pubkey = [
-            6, 221, 246, 225, 215, 101, 161, 147, 217, 203, 225, 70, 206, 235, 121, 172, 28, 180,
-            133, 237, 95, 91, 55, 145, 58, 140, 245, 133, 126, 255, 0, 169,
+            6, 221, 246, 225, 215, 101, 161, 147, 217, 203, 225, 70, 206, 235, 121, 172, 28, 180, 133, 237, 95, 91, 55, 145, 58, 140, 245,
+            133, 126, 255, 0, 169,
         ];
         assert_eq!(pubkey("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA"), token);
         // A key with a high first byte (no leading zeros).

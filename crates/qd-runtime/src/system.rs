@@ -17,7 +17,13 @@ const ALLOCATE: u32 = 8;
 pub fn transfer(from: &AccountInfo, to: &AccountInfo, lamports: u64, signers: &[&[&[u8]]]) -> ProgramResult {
     let mut w = Writer::<12>::new();
     w.u32(TRANSFER).u64(lamports);
-    invoke_signed(&ID, &[AccountMeta::writable(from.key(), true), AccountMeta::writable(to.key(), false)], &[from, to], w.finish()?, signers)
+    invoke_signed(
+        &ID,
+        &[AccountMeta::writable(from.key(), true), AccountMeta::writable(to.key(), false)],
+        &[from, to],
+        w.finish()?,
+        signers,
+    )
 }
 
 /// Creates `new` with `space` bytes owned by `owner`, rent-exempt, paid by `payer`. `signers`

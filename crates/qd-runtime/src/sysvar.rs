@@ -5,8 +5,8 @@
 use crate::account_info::AccountInfo;
 use crate::error::{ProgramError, ProgramResult, RuntimeError};
 use crate::pubkey::{pubkey, Pubkey};
-use crate::validate;
 use crate::syscalls;
+use crate::validate;
 
 #[repr(C)]
 #[derive(Clone, Copy, Default, Debug)]

@@ -56,11 +56,19 @@ fn check_program(program: &AccountInfo) -> Result<&Pubkey, ProgramError> {
     Ok(id)
 }
 
-pub fn transfer(program: &AccountInfo, from: &AccountInfo, to: &AccountInfo, authority: &AccountInfo, amount: u64, signers: &[&[&[u8]]]) -> ProgramResult {
+pub fn transfer(
+    program: &AccountInfo,
+    from: &AccountInfo,
+    to: &AccountInfo,
+    authority: &AccountInfo,
+    amount: u64,
+    signers: &[&[&[u8]]],
+) -> ProgramResult {
     let id = check_program(program)?;
     let mut w = Writer::<9>::new();
     w.u8(TRANSFER).u64(amount);
-    let metas = [AccountMeta::writable(from.key(), false), AccountMeta::writable(to.key(), false), AccountMeta::readonly(authority.key(), true)];
+    let metas =
+        [AccountMeta::writable(from.key(), false), AccountMeta::writable(to.key(), false), AccountMeta::readonly(authority.key(), true)];
     invoke_signed(id, &metas, &[from, to, authority], w.finish()?, signers)
 }
 
@@ -86,11 +94,19 @@ pub fn transfer_checked(
     invoke_signed(id, &metas, &[from, mint, to, authority], w.finish()?, signers)
 }
 
-pub fn mint_to(program: &AccountInfo, mint: &AccountInfo, to: &AccountInfo, authority: &AccountInfo, amount: u64, signers: &[&[&[u8]]]) -> ProgramResult {
+pub fn mint_to(
+    program: &AccountInfo,
+    mint: &AccountInfo,
+    to: &AccountInfo,
+    authority: &AccountInfo,
+    amount: u64,
+    signers: &[&[&[u8]]],
+) -> ProgramResult {
     let id = check_program(program)?;
     let mut w = Writer::<9>::new();
     w.u8(MINT_TO).u64(amount);
-    let metas = [AccountMeta::writable(mint.key(), false), AccountMeta::writable(to.key(), false), AccountMeta::readonly(authority.key(), true)];
+    let metas =
+        [AccountMeta::writable(mint.key(), false), AccountMeta::writable(to.key(), false), AccountMeta::readonly(authority.key(), true)];
     invoke_signed(id, &metas, &[mint, to, authority], w.finish()?, signers)
 }
 

@@ -5,19 +5,35 @@ use crate::error::{ProgramResult, RuntimeError};
 use crate::pubkey::Pubkey;
 
 pub fn signer(account: &AccountInfo) -> ProgramResult {
-    if account.is_signer() { Ok(()) } else { Err(RuntimeError::MissingSigner.into()) }
+    if account.is_signer() {
+        Ok(())
+    } else {
+        Err(RuntimeError::MissingSigner.into())
+    }
 }
 
 pub fn writable(account: &AccountInfo) -> ProgramResult {
-    if account.is_writable() { Ok(()) } else { Err(RuntimeError::NotWritable.into()) }
+    if account.is_writable() {
+        Ok(())
+    } else {
+        Err(RuntimeError::NotWritable.into())
+    }
 }
 
 pub fn owned_by(account: &AccountInfo, owner: &Pubkey) -> ProgramResult {
-    if account.owner() == owner { Ok(()) } else { Err(RuntimeError::WrongOwner.into()) }
+    if account.owner() == owner {
+        Ok(())
+    } else {
+        Err(RuntimeError::WrongOwner.into())
+    }
 }
 
 pub fn address(account: &AccountInfo, expected: &Pubkey) -> ProgramResult {
-    if account.key() == expected { Ok(()) } else { Err(RuntimeError::WrongAddress.into()) }
+    if account.key() == expected {
+        Ok(())
+    } else {
+        Err(RuntimeError::WrongAddress.into())
+    }
 }
 
 /// The account is the program `id` (an arbitrary CPI target fails here). Only the key is

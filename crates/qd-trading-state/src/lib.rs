@@ -28,8 +28,8 @@ mod health;
 mod math;
 mod state;
 
-pub use health::{account_health, add_perps, load_market, load_trading, market_price};
 pub use health::trading_account_of;
+pub use health::{account_health, add_perps, load_market, load_trading, market_price};
 pub use math::{auction_price, band, quote_for, round_to_tick};
 pub use state::{Order, PerpMarket, Position, TradingAccount};
 

@@ -159,7 +159,8 @@ impl PerpMarket {
             let w = now.saturating_sub(self.twap_ts).clamp(0, period as i64) as u32;
             // A weighted mean of two i64 values: within their range.
             let mean = |twap: i64, prevailing: i64| -> Result<i64, ProgramError> {
-                let sum = mul_small(twap as i128, period - w).ok_or_else(overflow)? + mul_small(prevailing as i128, w).ok_or_else(overflow)?;
+                let sum =
+                    mul_small(twap as i128, period - w).ok_or_else(overflow)? + mul_small(prevailing as i128, w).ok_or_else(overflow)?;
                 i64::try_from(div_floor(sum, period)).map_err(|_| overflow())
             };
             let mark = self.oracle_sample.checked_add(self.mark_premium).ok_or_else(overflow)?;

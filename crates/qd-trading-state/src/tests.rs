@@ -148,7 +148,7 @@ fn auction_moves_from_start_to_end() {
     assert_eq!(auction_price(&ask, 101, 1), Ok(105)); // 107 - 7/3
     assert_eq!(auction_price(&ask, 101, 5), Ok(105));
     assert_eq!(auction_price(&ask, 102, 5), Ok(105)); // 107 - 14/3 = 103 -> 105
-    // No auction: the end price.
+                                                      // No auction: the end price.
     assert_eq!(auction_price(&auction(SIDE_BID, 1, 50, 0), 100, 1), Ok(50));
     // Extreme spans do not overflow.
     let wide = auction(SIDE_BID, i64::MIN + 1, i64::MAX, 2);
@@ -253,7 +253,11 @@ fn funding_settles_with_the_engine_formula() {
     assert_eq!((flat.realized_pnl, flat.funding_snapshot), (5, 99 * Q));
     // Same as the health engine's valuation.
     for i in 0..1_000 {
-        let (base, snap, cum) = (spread(i, -(1 << 43), 1 << 43) << spread(i + 7, 0, 19), spread(2 * i, -(1 << 43), 1 << 43), spread(3 * i, -(1 << 43), 1 << 43));
+        let (base, snap, cum) = (
+            spread(i, -(1 << 43), 1 << 43) << spread(i + 7, 0, 19),
+            spread(2 * i, -(1 << 43), 1 << 43),
+            spread(3 * i, -(1 << 43), 1 << 43),
+        );
         let mut p = Position { base, funding_snapshot: snap, ..Position::default() };
         assert_eq!(p.settle_funding(cum).map(|f| f as i128), Ok(funding_pnl(base, snap, cum)));
     }
@@ -360,9 +364,25 @@ fn market_and_position_feed_the_engine() {
     m.upnl_init_weight_bps = 5_000;
     m.upnl_maint_weight_bps = 8_000;
     m.cumulative_funding = 42;
-    let params = PerpMarketParams { init_margin_bps: 1_000, maint_margin_bps: 500, size_margin_factor: 7, upnl_init_weight_bps: 5_000, upnl_maint_weight_bps: 8_000 };
+    let params = PerpMarketParams {
+        init_margin_bps: 1_000,
+        maint_margin_bps: 500,
+        size_margin_factor: 7,
+        upnl_init_weight_bps: 5_000,
+        upnl_maint_weight_bps: 8_000,
+    };
     assert_eq!(m.params(), params);
-    let p = Position { base: B, quote_entry: -100 * Q, realized_pnl: 3, funding_snapshot: 40, bids_base: 1, bids_quote: 2, asks_base: 3, asks_quote: 4, ..Position::default() };
+    let p = Position {
+        base: B,
+        quote_entry: -100 * Q,
+        realized_pnl: 3,
+        funding_snapshot: 40,
+        bids_base: 1,
+        bids_quote: 2,
+        asks_base: 3,
+        asks_quote: 4,
+        ..Position::default()
+    };
     let input = p.perp_input(&m, 99 * Q).unwrap();
     assert_eq!(
         input,

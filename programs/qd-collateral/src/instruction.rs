@@ -3,8 +3,8 @@
 
 use crate::error::CollateralError;
 use crate::processor::{
-    AdjustBalanceAccounts, CloseBalancesAccounts, CreateCollateralAccounts, DepositAccounts, OpenBalancesAccounts, SetCollateralOracleAccounts,
-    SetCollateralParamsAccounts, TransferAccounts, ViewHealthAccounts, WithdrawAccounts,
+    AdjustBalanceAccounts, CloseBalancesAccounts, CreateCollateralAccounts, DepositAccounts, OpenBalancesAccounts,
+    SetCollateralOracleAccounts, SetCollateralParamsAccounts, TransferAccounts, ViewHealthAccounts, WithdrawAccounts,
 };
 use qd_collateral_state::{STATUS_ACTIVE, STATUS_WITHDRAW_ONLY};
 use qd_oracle_reader::{Action, OracleGuards};
@@ -139,7 +139,8 @@ mod tests {
 
     /// Four guards (borsh), the margin guard with confidence limit `margin_conf_bps`.
     fn guards(margin_conf_bps: u16) -> Vec<u8> {
-        let guard = |conf: u16| [&10u32.to_le_bytes()[..], &20u32.to_le_bytes(), &conf.to_le_bytes(), &0u16.to_le_bytes(), &[0, 0, 0, 0]].concat();
+        let guard =
+            |conf: u16| [&10u32.to_le_bytes()[..], &20u32.to_le_bytes(), &conf.to_le_bytes(), &0u16.to_le_bytes(), &[0, 0, 0, 0]].concat();
         [guard(100), guard(margin_conf_bps), guard(100), guard(100)].concat()
     }
 
@@ -152,18 +153,27 @@ mod tests {
         let ok = CollateralInstruction::unpack(&with(DEPOSIT, &5u64.to_le_bytes())).unwrap();
         assert_eq!(ok, CollateralInstruction::Deposit { amount: 5 });
         let max = i64::MAX as u64;
-        assert_eq!(CollateralInstruction::unpack(&with(WITHDRAW, &max.to_le_bytes())).unwrap(), CollateralInstruction::Withdraw { amount: max });
+        assert_eq!(
+            CollateralInstruction::unpack(&with(WITHDRAW, &max.to_le_bytes())).unwrap(),
+            CollateralInstruction::Withdraw { amount: max }
+        );
         for bad in [0u64, max + 1, u64::MAX] {
             assert_eq!(code(CollateralInstruction::unpack(&with(TRANSFER, &bad.to_le_bytes()))), CollateralError::InvalidAmount as u32);
         }
         for bad in [0i64, i64::MIN] {
-            assert_eq!(code(CollateralInstruction::unpack(&with(ADJUST_BALANCE, &bad.to_le_bytes()))), CollateralError::InvalidAmount as u32);
+            assert_eq!(
+                code(CollateralInstruction::unpack(&with(ADJUST_BALANCE, &bad.to_le_bytes()))),
+                CollateralError::InvalidAmount as u32
+            );
         }
         // The shared discriminator is the one `instructions!` derives from the name.
         let adjust = CollateralInstruction::unpack(&with(ADJUST_BALANCE, &(-7i64).to_le_bytes()));
         assert_eq!(adjust.unwrap(), CollateralInstruction::AdjustBalance { delta: -7 });
         // Trailing or missing bytes.
-        assert_eq!(code(CollateralInstruction::unpack(&with(DEPOSIT, &[1, 0, 0, 0, 0, 0, 0, 0, 0]))), RuntimeError::InvalidInstructionData as u32);
+        assert_eq!(
+            code(CollateralInstruction::unpack(&with(DEPOSIT, &[1, 0, 0, 0, 0, 0, 0, 0, 0]))),
+            RuntimeError::InvalidInstructionData as u32
+        );
         assert_eq!(code(CollateralInstruction::unpack(&with(DEPOSIT, &[1, 0, 0]))), RuntimeError::InvalidInstructionData as u32);
     }
 
@@ -175,7 +185,10 @@ mod tests {
         let refused = CollateralInstruction::unpack(&with(SET_COLLATERAL_ORACLE, &guards(0)));
         assert_eq!(code(refused), qd_oracle_reader::OracleError::InvalidGuardConfig as u32);
         let create = [&params(8_000, 9_000, 100, 0)[..], &guards(0)].concat();
-        assert_eq!(code(CollateralInstruction::unpack(&with(discriminator("global", "create_collateral"), &create))), qd_oracle_reader::OracleError::InvalidGuardConfig as u32);
+        assert_eq!(
+            code(CollateralInstruction::unpack(&with(discriminator("global", "create_collateral"), &create))),
+            qd_oracle_reader::OracleError::InvalidGuardConfig as u32
+        );
     }
 
     #[test]
@@ -207,7 +220,10 @@ mod tests {
 
     #[test]
     fn view_health_takes_an_oracle_action() {
-        assert_eq!(CollateralInstruction::unpack(&with(VIEW_HEALTH, &[2])).unwrap(), CollateralInstruction::ViewHealth { oracle_action: 2 });
+        assert_eq!(
+            CollateralInstruction::unpack(&with(VIEW_HEALTH, &[2])).unwrap(),
+            CollateralInstruction::ViewHealth { oracle_action: 2 }
+        );
         assert_eq!(code(CollateralInstruction::unpack(&with(VIEW_HEALTH, &[4]))), CollateralError::InvalidOracleAction as u32);
         assert_eq!(code(CollateralInstruction::unpack(&[0; 8])), RuntimeError::InvalidInstruction as u32);
     }

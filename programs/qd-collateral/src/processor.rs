@@ -6,11 +6,16 @@
 
 use crate::balances::{compact, debit, entry_or_new};
 use crate::error::CollateralError as E;
-use crate::events::{BalanceAdjusted, BalanceChanged, BalancesOpened, CollateralCreated, CollateralOracleChanged, CollateralParamsChanged, Transferred};
+use crate::events::{
+    BalanceAdjusted, BalanceChanged, BalancesOpened, CollateralCreated, CollateralOracleChanged, CollateralParamsChanged, Transferred,
+};
 use crate::instruction::{CollateralInstruction, HealthView};
-use qd_access::{authorize, load_config as load_security, require_role, require_timelock, Action, Request, Role, AUTHORITY_SEED, NO_MARKET};
+use qd_access::{
+    authorize, load_config as load_security, require_role, require_timelock, Action, Request, Role, AUTHORITY_SEED, NO_MARKET,
+};
 use qd_collateral_state::{
-    oracle_feed_id, CollateralBalances, CollateralConfig, BALANCES_SEED, BALANCES_VERSION, COLLATERAL_CONFIG_VERSION, CONFIG_SEED, STATUS_ACTIVE, VAULT_SEED,
+    oracle_feed_id, CollateralBalances, CollateralConfig, BALANCES_SEED, BALANCES_VERSION, COLLATERAL_CONFIG_VERSION, CONFIG_SEED,
+    STATUS_ACTIVE, VAULT_SEED,
 };
 use qd_core_state::{load_global, load_margin, load_owned_margin, MarginAccount, STATUS_BANKRUPT, STATUS_BEING_LIQUIDATED};
 use qd_health::Health;
@@ -94,7 +99,12 @@ fn next_seq(seq: &mut u64) -> Result<u64, ProgramError> {
 
 /// Creates a `T` account at the canonical PDA [seed, key] (one account per key, whatever bump a
 /// client tries), paid by `payer`: its zeroed body (discriminator written) and its bump.
-fn create_pda<'a, T: AccountType>(payer: &AccountInfo, info: &'a AccountInfo, seed: &[u8], key: &Pubkey) -> Result<(&'a mut T, u8), ProgramError> {
+fn create_pda<'a, T: AccountType>(
+    payer: &AccountInfo,
+    info: &'a AccountInfo,
+    seed: &[u8],
+    key: &Pubkey,
+) -> Result<(&'a mut T, u8), ProgramError> {
     let bump = pda::check_canonical(info.key(), &[seed, key], &crate::ID)?;
     // Refuses an existing account (AlreadyInitialized) before asking the System program.
     system::create_account(payer, info, T::LEN, &crate::ID, &[&[seed, key, &[bump]]])?;
@@ -195,7 +205,17 @@ qd_runtime::accounts! {
 
 fn create_collateral(accounts: &[AccountInfo], params: &Params, guards: &OracleGuards) -> ProgramResult {
     let CreateCollateralAccounts {
-        admin, security_config, core_global, config: config_info, vault, mint, oracle, token_program, system_program, instructions, ..
+        admin,
+        security_config,
+        core_global,
+        config: config_info,
+        vault,
+        mint,
+        oracle,
+        token_program,
+        system_program,
+        instructions,
+        ..
     } = CreateCollateralAccounts::parse(accounts)?;
     refuse_durable_nonce(instructions)?;
     let security = load_security(security_config)?;
@@ -304,7 +324,8 @@ qd_runtime::accounts! {
 
 /// Through the timelock only: qd-security executes an ADMIN's proposal.
 fn set_collateral_oracle(accounts: &[AccountInfo], guards: &OracleGuards) -> ProgramResult {
-    let SetCollateralOracleAccounts { timelock, security_config, config: config_info, oracle, .. } = SetCollateralOracleAccounts::parse(accounts)?;
+    let SetCollateralOracleAccounts { timelock, security_config, config: config_info, oracle, .. } =
+        SetCollateralOracleAccounts::parse(accounts)?;
     require_timelock(timelock)?;
     let security = load_security(security_config)?;
     let config = config_info.load_mut::<CollateralConfig>(&crate::ID)?;
@@ -334,7 +355,8 @@ qd_runtime::accounts! {
 }
 
 fn open_balances(accounts: &[AccountInfo]) -> ProgramResult {
-    let OpenBalancesAccounts { owner, margin_account, balances: balances_info, system_program, .. } = OpenBalancesAccounts::parse(accounts)?;
+    let OpenBalancesAccounts { owner, margin_account, balances: balances_info, system_program, .. } =
+        OpenBalancesAccounts::parse(accounts)?;
     validate::program(system_program, &system::ID)?;
     load_owned_margin(margin_account, owner)?;
     let (balances, bump) = create_pda::<CollateralBalances>(owner, balances_info, BALANCES_SEED, margin_account.key())?;
@@ -359,7 +381,8 @@ qd_runtime::accounts! {
 }
 
 fn close_balances(accounts: &[AccountInfo]) -> ProgramResult {
-    let CloseBalancesAccounts { owner, margin_account, balances: balances_info, trading_account, .. } = CloseBalancesAccounts::parse(accounts)?;
+    let CloseBalancesAccounts { owner, margin_account, balances: balances_info, trading_account, .. } =
+        CloseBalancesAccounts::parse(accounts)?;
     load_owned_margin(margin_account, owner)?;
     let balances = balances_mut(balances_info, margin_account.key())?;
     if balances.count != 0 {
@@ -394,7 +417,16 @@ qd_runtime::accounts! {
 
 fn deposit(accounts: &[AccountInfo], amount: u64) -> ProgramResult {
     let DepositAccounts {
-        owner, security_config, margin_account, balances: balances_info, config: config_info, vault, source, mint, token_program, ..
+        owner,
+        security_config,
+        margin_account,
+        balances: balances_info,
+        config: config_info,
+        vault,
+        source,
+        mint,
+        token_program,
+        ..
     } = DepositAccounts::parse(accounts)?;
     let clock = Clock::get()?;
     // Owner only (not a delegate, not a session): see README "Collateral" for why. A frozen
@@ -486,7 +518,8 @@ fn withdraw(accounts: &[AccountInfo], amount: u64) -> ProgramResult {
     compact(balances);
     let seq = next_seq(&mut balances.seq)?;
     token::transfer_checked(token_program, vault, mint, destination, vault_authority, (amount, decimals), &[VAULT_AUTHORITY_SEEDS])?;
-    BalanceChanged { margin_account: *margin_info.key(), mint: *mint.key(), amount: -(amount as i64), balance, slot: clock.slot, seq }.emit();
+    BalanceChanged { margin_account: *margin_info.key(), mint: *mint.key(), amount: -(amount as i64), balance, slot: clock.slot, seq }
+        .emit();
     Ok(())
 }
 
@@ -519,7 +552,14 @@ fn transfer(accounts: &[AccountInfo], amount: u64) -> ProgramResult {
     let clock = Clock::get()?;
     let from_margin = load_margin(from_margin_info)?;
     // Owner only; source not frozen; Withdraw (which covers transfers) not paused.
-    authorize(load_security(security_config)?, from_margin, owner, None, &Request::new(Action::Transfer, NO_MARKET, 0), clock.unix_timestamp)?;
+    authorize(
+        load_security(security_config)?,
+        from_margin,
+        owner,
+        None,
+        &Request::new(Action::Transfer, NO_MARKET, 0),
+        clock.unix_timestamp,
+    )?;
     check_not_in_liquidation(from_margin)?;
     // Read-only, so not among the accounts `parse` keeps distinct.
     validate::distinct(&[from_margin_info, to_margin_info])?;

@@ -93,7 +93,10 @@ fn body<T: AccountType>(data: &[u8]) -> T {
 fn unknown_discriminator_is_logged_by_name() {
     let (code, logs) = run(&[], &[0; 8]);
     assert_eq!(code, RuntimeError::InvalidInstruction as u64);
-    assert_eq!(logs, ["AnchorError occurred. Error Code: InvalidInstruction. Error Number: 6000. Error Message: Unknown instruction discriminator."]);
+    assert_eq!(
+        logs,
+        ["AnchorError occurred. Error Code: InvalidInstruction. Error Number: 6000. Error Message: Unknown instruction discriminator."]
+    );
     let (code, _) = host::run(entrypoint, &[1; 32], &[], &adjust(5));
     assert_eq!(code, RuntimeError::WrongProgram as u64);
 }
@@ -102,7 +105,10 @@ fn unknown_discriminator_is_logged_by_name() {
 fn argument_checks_run_before_the_accounts() {
     let (code, logs) = run(&[], &[&discriminator("global", "view_health")[..], &[9]].concat());
     assert_eq!(code, crate::error::CollateralError::InvalidOracleAction as u64);
-    assert_eq!(logs, ["AnchorError occurred. Error Code: InvalidOracleAction. Error Number: 6122. Error Message: Unknown oracle action code."]);
+    assert_eq!(
+        logs,
+        ["AnchorError occurred. Error Code: InvalidOracleAction. Error Number: 6122. Error Message: Unknown oracle action code."]
+    );
 }
 
 #[test]
@@ -188,7 +194,8 @@ fn deposit_and_withdraw_parse_their_accounts_first() {
 
     let withdraw = [&discriminator("global", "withdraw")[..], &5u64.to_le_bytes()].concat();
     // ..., balances, trading account, config, vault, destination, mint, token program, vault authority
-    let mut accounts = vec![key(1).signer(), key(2), key(3), key(4).writable(), key(5), key(6).writable(), key(7).writable(), key(8).writable()];
+    let mut accounts =
+        vec![key(1).signer(), key(2), key(3), key(4).writable(), key(5), key(6).writable(), key(7).writable(), key(8).writable()];
     accounts.extend([key(9), key(10), key(11)]);
     accounts[7] = accounts[3].clone();
     assert_eq!(code(&accounts, &withdraw), RuntimeError::DuplicateAccount as u64);

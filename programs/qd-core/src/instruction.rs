@@ -3,10 +3,11 @@
 //! only sees well-formed values.
 
 use crate::error::CoreError;
-use qd_core_state::MAX_SUB_ACCOUNTS_LIMIT;
 use crate::processor::{
-    CloseMarginAccountAccounts, CreateMarginAccountAccounts, InitializeAccounts, OwnerAccounts, SetFrozenAccounts, SetMaxSubAccountsAccounts,
+    CloseMarginAccountAccounts, CreateMarginAccountAccounts, InitializeAccounts, OwnerAccounts, SetFrozenAccounts,
+    SetMaxSubAccountsAccounts,
 };
+use qd_core_state::MAX_SUB_ACCOUNTS_LIMIT;
 use qd_runtime::error::ProgramError;
 use qd_runtime::pubkey::Pubkey;
 
@@ -89,7 +90,10 @@ mod tests {
     fn max_sub_accounts_is_bounded() {
         let ix = |n: u16| CoreInstruction::unpack(&with(SET_MAX_SUB_ACCOUNTS, &n.to_le_bytes()));
         assert_eq!(ix(1).unwrap(), CoreInstruction::SetMaxSubAccounts { max_sub_accounts: 1 });
-        assert_eq!(CoreInstruction::unpack(&with(INITIALIZE, &256u16.to_le_bytes())).unwrap(), CoreInstruction::Initialize { max_sub_accounts: 256 });
+        assert_eq!(
+            CoreInstruction::unpack(&with(INITIALIZE, &256u16.to_le_bytes())).unwrap(),
+            CoreInstruction::Initialize { max_sub_accounts: 256 }
+        );
         assert_eq!(ix(0).unwrap_err(), CoreError::InvalidMaxSubAccounts.into());
         assert_eq!(ix(257).unwrap_err(), CoreError::InvalidMaxSubAccounts.into());
         assert_eq!(CoreInstruction::unpack(&with(INITIALIZE, &[16])).unwrap_err(), RuntimeError::InvalidInstructionData.into());
@@ -110,7 +114,10 @@ mod tests {
         let args = [&3u16.to_le_bytes()[..], &name(b"a\0b")].concat();
         assert_eq!(CoreInstruction::unpack(&with(CREATE_MARGIN_ACCOUNT, &args)).unwrap_err(), CoreError::InvalidName.into());
         let args = [&3u16.to_le_bytes()[..], &name(b"main")].concat();
-        assert_eq!(CoreInstruction::unpack(&with(CREATE_MARGIN_ACCOUNT, &args)).unwrap(), CoreInstruction::CreateMarginAccount { sub_id: 3, name: name(b"main") });
+        assert_eq!(
+            CoreInstruction::unpack(&with(CREATE_MARGIN_ACCOUNT, &args)).unwrap(),
+            CoreInstruction::CreateMarginAccount { sub_id: 3, name: name(b"main") }
+        );
     }
 
     #[test]
@@ -119,7 +126,10 @@ mod tests {
             CoreInstruction::unpack(&with(SET_LIMITS, &[&lev.to_le_bytes()[..], &0b11u64.to_le_bytes(), &[reduce]].concat()))
         };
         for lev in [0, 100, 500, 10_000] {
-            assert_eq!(ix(lev, 1).unwrap(), CoreInstruction::SetLimits { max_leverage_x100: lev, allowed_markets: 0b11, reduce_only: true });
+            assert_eq!(
+                ix(lev, 1).unwrap(),
+                CoreInstruction::SetLimits { max_leverage_x100: lev, allowed_markets: 0b11, reduce_only: true }
+            );
         }
         for lev in [1, 99, 10_001, u16::MAX] {
             assert_eq!(ix(lev, 0).unwrap_err(), CoreError::InvalidLimits.into());

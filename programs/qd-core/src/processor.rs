@@ -7,7 +7,10 @@ use crate::events::{DelegateChanged, GlobalInitialized, LimitsChanged, MarginAcc
 use crate::instruction::CoreInstruction;
 use qd_access::AccessError;
 use qd_collateral_state::BALANCES_SEED;
-use qd_core_state::{GlobalConfig, MarginAccount, GLOBAL_CONFIG_VERSION, GLOBAL_SEED, MARGIN_ACCOUNT_VERSION, MARGIN_SEED, STATUS_BEING_LIQUIDATED, STATUS_FROZEN};
+use qd_core_state::{
+    GlobalConfig, MarginAccount, GLOBAL_CONFIG_VERSION, GLOBAL_SEED, MARGIN_ACCOUNT_VERSION, MARGIN_SEED, STATUS_BEING_LIQUIDATED,
+    STATUS_FROZEN,
+};
 use qd_runtime::account::{init, AccountType};
 use qd_runtime::account_info::AccountInfo;
 use qd_runtime::deploy::check_deployer;
@@ -91,7 +94,15 @@ fn initialize(accounts: &[AccountInfo], max_sub_accounts: u16) -> ProgramResult 
     state.trading_program = qd_ids::QD_TRADING;
     state.security_program = qd_ids::QD_SECURITY;
     state.audit_seq = 1;
-    GlobalInitialized { global: *global.key(), admin: *admin.key(), quote_mint: *quote_mint.key(), max_sub_accounts, slot: slot()?, seq: 1 }.emit();
+    GlobalInitialized {
+        global: *global.key(),
+        admin: *admin.key(),
+        quote_mint: *quote_mint.key(),
+        max_sub_accounts,
+        slot: slot()?,
+        seq: 1,
+    }
+    .emit();
     Ok(())
 }
 
@@ -171,8 +182,14 @@ qd_runtime::accounts! {
 }
 
 fn close_margin_account(accounts: &[AccountInfo]) -> ProgramResult {
-    let CloseMarginAccountAccounts { owner, global: global_info, margin_account: margin_info, collateral_balances: balances, trading_account: trading, .. } =
-        CloseMarginAccountAccounts::parse(accounts)?;
+    let CloseMarginAccountAccounts {
+        owner,
+        global: global_info,
+        margin_account: margin_info,
+        collateral_balances: balances,
+        trading_account: trading,
+        ..
+    } = CloseMarginAccountAccounts::parse(accounts)?;
     let global = global_mut(global_info)?;
     let margin = owned_margin(owner, margin_info)?;
     if margin.is_frozen() {
@@ -230,7 +247,15 @@ fn set_limits(accounts: &[AccountInfo], max_leverage_x100: u16, allowed_markets:
     margin.max_leverage_x100 = max_leverage_x100; // range checked while decoding
     margin.allowed_markets = allowed_markets;
     margin.reduce_only = reduce_only as u8;
-    LimitsChanged { margin_account: *margin_info.key(), owner: *owner.key(), max_leverage_x100, allowed_markets, reduce_only, slot: slot()? }.emit();
+    LimitsChanged {
+        margin_account: *margin_info.key(),
+        owner: *owner.key(),
+        max_leverage_x100,
+        allowed_markets,
+        reduce_only,
+        slot: slot()?,
+    }
+    .emit();
     Ok(())
 }
 

@@ -1,6 +1,5 @@
 //! qd-oracle's own errors (6100..); runtime errors are 6000.., reader errors 6050...
 
-
 qd_runtime::errors! {
     pub enum OracleProgramError {
         /// The signer is not one of the feed's publishers.

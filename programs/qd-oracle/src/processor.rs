@@ -25,10 +25,10 @@ use qd_runtime::{pda, system, validate};
 /// Slots are ~400 ms: 50 slots is 20 s.
 pub const DEFAULT_GUARDS: OracleGuards = OracleGuards {
     by_action: [
-        GuardConfig::new(50, 20, 200, 1_000, true),   // trade: fresh, tight
-        GuardConfig::new(50, 20, 500, 2_000, true),   // margin (withdrawals): fresh
-        GuardConfig::new(150, 60, 1_000, 0, true),    // liquidation: tolerant, never blocked by EMA lag
-        GuardConfig::new(150, 60, 1_000, 0, false),   // settlement
+        GuardConfig::new(50, 20, 200, 1_000, true), // trade: fresh, tight
+        GuardConfig::new(50, 20, 500, 2_000, true), // margin (withdrawals): fresh
+        GuardConfig::new(150, 60, 1_000, 0, true),  // liquidation: tolerant, never blocked by EMA lag
+        GuardConfig::new(150, 60, 1_000, 0, false), // settlement
     ],
 };
 
@@ -282,7 +282,11 @@ fn set_status(accounts: &[AccountInfo], status: u8) -> ProgramResult {
 
 /// The feed, after checking that `authority` signed, holds ORACLE_ADMIN now (a revoked key
 /// loses control of the feeds it manages) and is the feed's authority.
-fn authorized<'a>(authority: &AccountInfo, security: &AccountInfo, feed_account: &'a AccountInfo) -> Result<&'a mut PriceFeed, ProgramError> {
+fn authorized<'a>(
+    authority: &AccountInfo,
+    security: &AccountInfo,
+    feed_account: &'a AccountInfo,
+) -> Result<&'a mut PriceFeed, ProgramError> {
     require_role(load_security(security)?, Role::OracleAdmin, authority)?;
     let feed = feed_account.load_mut::<PriceFeed>(&crate::ID)?;
     if &feed.authority != authority.key() {

@@ -1,7 +1,6 @@
 //! qd-security's own errors (6100..); runtime errors are 6000.., access errors 6200...
 //! Each variant's doc comment is its IDL message (tests/test_idl.py holds them equal).
 
-
 qd_runtime::errors! {
     pub enum SecurityError {
         /// Signer is not the super-admin

@@ -4,13 +4,14 @@
 
 use crate::error::SecurityError;
 use crate::processor::{
-    AcceptSuperAdminAccounts, CheckActionAccounts, CloseSessionAccounts, CreateSessionAccounts, InitializeAccounts, RecordSessionFillAccounts,
-    RevokeSessionAccounts, SetFrozenAccounts, SetPauseAccounts,
+    AcceptSuperAdminAccounts, CheckActionAccounts, CloseSessionAccounts, CreateSessionAccounts, InitializeAccounts,
+    RecordSessionFillAccounts, RevokeSessionAccounts, SetFrozenAccounts, SetPauseAccounts,
 };
 use crate::routes::{self, Route};
 use crate::state::{MAX_MEMBERS, MAX_PROPOSAL_DATA, MAX_TIMELOCK_DELAY};
 use crate::timelock::{
-    ApproveProposalAccounts, CancelProposalAccounts, CloseProposalAccounts, CreateApprovalSetAccounts, ExecuteProposalAccounts, ProposeAccounts,
+    ApproveProposalAccounts, CancelProposalAccounts, CloseProposalAccounts, CreateApprovalSetAccounts, ExecuteProposalAccounts,
+    ProposeAccounts,
 };
 use qd_access::{Action, RateLimit, Role, ALL_OPERATIONS, ALL_SCOPES, MAX_MARKETS, NO_MARKET};
 use qd_runtime::borsh::{BorshRead, BoundedVec, Reader};
@@ -200,7 +201,9 @@ fn check_args(ix: &SecurityInstruction) -> Result<(), ProgramError> {
             Ok(())
         }
         // The members are checked as read; the threshold is 1..=their number.
-        SecurityInstruction::CreateApprovalSet { threshold, ref members, .. } if threshold == 0 || threshold as usize > members.as_slice().len() => {
+        SecurityInstruction::CreateApprovalSet { threshold, ref members, .. }
+            if threshold == 0 || threshold as usize > members.as_slice().len() =>
+        {
             Err(SecurityError::InvalidApprovalSet.into())
         }
         _ => Ok(()),
@@ -284,7 +287,9 @@ mod tests {
 
     /// A `propose` decoded, and its target.
     fn proposal(target: Pubkey, data: &[u8]) -> Result<(ProposalTarget, Vec<u8>), ProgramError> {
-        let SecurityInstruction::Propose { target_program, data } = SecurityInstruction::unpack(&with(PROPOSE, &propose_args(target, data)))? else {
+        let SecurityInstruction::Propose { target_program, data } =
+            SecurityInstruction::unpack(&with(PROPOSE, &propose_args(target, data)))?
+        else {
             panic!("not a proposal")
         };
         Ok((ProposalTarget::decode(&target_program, data.as_slice())?, data.as_slice().to_vec()))
@@ -294,7 +299,10 @@ mod tests {
     fn decodes_role_changes_and_refuses_bad_ones() {
         let args = [&[0u8, 2][..], &[7; 32]].concat();
         assert_eq!(change(&args).unwrap(), SecurityChange::GrantRole { role: Role::Compliance as u8, holder: [7; 32] });
-        assert_eq!(change(&[&[1u8][..], &args[1..]].concat()).unwrap(), SecurityChange::RevokeRole { role: Role::Compliance as u8, holder: [7; 32] });
+        assert_eq!(
+            change(&[&[1u8][..], &args[1..]].concat()).unwrap(),
+            SecurityChange::RevokeRole { role: Role::Compliance as u8, holder: [7; 32] }
+        );
         assert_eq!(change(&[&[0u8, 4][..], &[7; 32]].concat()).unwrap_err(), SecurityError::InvalidRole.into());
         assert_eq!(change(&[&[1u8, 0][..], &[0; 32]].concat()).unwrap_err(), SecurityError::InvalidHolder.into());
         assert_eq!(change(&args[..33]).unwrap_err(), RuntimeError::InvalidInstructionData.into());
@@ -328,7 +336,9 @@ mod tests {
     fn proposals_target_qd_security_or_a_route_and_keep_the_bytes_sent() {
         let grant = [&[0u8, 1][..], &[7; 32]].concat();
         let (target, data) = proposal(crate::ID, &grant).unwrap();
-        assert!(matches!(target, ProposalTarget::Security(c) if c == SecurityChange::GrantRole { role: Role::RiskManager as u8, holder: [7; 32] }));
+        assert!(
+            matches!(target, ProposalTarget::Security(c) if c == SecurityChange::GrantRole { role: Role::RiskManager as u8, holder: [7; 32] })
+        );
         assert_eq!(data, grant);
         // Another program's instruction: only a routed one, kept as sent for that program to check.
         assert_eq!(proposal(qd_ids::QD_TRADING, &grant).err(), Some(SecurityError::UnsupportedTarget.into()));
@@ -403,7 +413,14 @@ mod tests {
         let args = |key, scopes, markets, max| budgeted(key, scopes, markets, max, 10);
         assert_eq!(
             SecurityInstruction::unpack(&with(CREATE_SESSION, &args([5; 32], 3, 1, 2))).unwrap(),
-            SecurityInstruction::CreateSession { session_key: [5; 32], scopes: 3, markets: 1, max_notional: 2, expires_at: 1_000, budget: 10 }
+            SecurityInstruction::CreateSession {
+                session_key: [5; 32],
+                scopes: 3,
+                markets: 1,
+                max_notional: 2,
+                expires_at: 1_000,
+                budget: 10
+            }
         );
         assert_eq!(err(CREATE_SESSION, &budgeted([5; 32], 3, 1, 2, 1)), SecurityError::InvalidBudget.into());
         // qd-trading's CPI builds the data with qd-access's shared discriminator.

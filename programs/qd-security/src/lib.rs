@@ -42,9 +42,9 @@ pub mod instruction;
 pub mod processor;
 mod routes;
 pub mod state;
-mod timelock;
 #[cfg(test)]
 mod tests;
+mod timelock;
 
 pub use qd_ids::QD_SECURITY as ID;
 

@@ -9,8 +9,8 @@ use crate::instruction::SecurityInstruction as I;
 use crate::state::{MAX_TIMELOCK_DELAY, MIN_TIMELOCK_DELAY};
 use crate::timelock;
 use qd_access::{
-    authorize, load_config, require_role, AccessError, Action, Request, Role, SecurityConfig, Session, AUTHORITY_SEED, MAX_SESSION_SECS, NO_MARKET,
-    SECURITY_CONFIG_VERSION, SECURITY_SEED, SESSION_SEED, SESSION_VERSION,
+    authorize, load_config, require_role, AccessError, Action, Request, Role, SecurityConfig, Session, AUTHORITY_SEED, MAX_SESSION_SECS,
+    NO_MARKET, SECURITY_CONFIG_VERSION, SECURITY_SEED, SESSION_SEED, SESSION_VERSION,
 };
 use qd_core_state::{load_margin, SET_FROZEN};
 use qd_ids::{QD_CORE, SECURITY_AUTHORITY, SECURITY_AUTHORITY_BUMP, SECURITY_CONFIG, SECURITY_CONFIG_BUMP};
@@ -43,7 +43,9 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Pr
         I::CloseSession {} => close_session(accounts),
         I::CheckAction { action, market, notional } => check_action(accounts, action, market, notional),
         I::RecordSessionFill { notional } => record_session_fill(accounts, notional),
-        I::CreateApprovalSet { set_id, threshold, members } => timelock::create_approval_set(accounts, set_id, threshold, members.as_slice()),
+        I::CreateApprovalSet { set_id, threshold, members } => {
+            timelock::create_approval_set(accounts, set_id, threshold, members.as_slice())
+        }
         I::Propose { target_program, data } => timelock::propose(accounts, &target_program, data.as_slice()),
         I::ApproveProposal {} => timelock::approve_proposal(accounts),
         I::ExecuteProposal {} => timelock::execute_proposal(accounts),
@@ -81,7 +83,8 @@ qd_runtime::accounts! {
 }
 
 fn initialize(accounts: &[AccountInfo], timelock_delay: i64) -> ProgramResult {
-    let InitializeAccounts { super_admin, config: config_info, system_program, program, program_data, .. } = InitializeAccounts::parse(accounts)?;
+    let InitializeAccounts { super_admin, config: config_info, system_program, program, program_data, .. } =
+        InitializeAccounts::parse(accounts)?;
     validate::address(config_info, &SECURITY_CONFIG)?;
     validate::program(system_program, &system::ID)?;
     // Only the upgrade authority: nobody can front-run the deployer and own the venue's roles.
@@ -118,7 +121,8 @@ qd_runtime::accounts! {
 /// The successor proves it holds the key (or, for an approval set, that a member signs), so power
 /// never moves to a mistyped address. The hand-over itself was proposed through the timelock.
 fn accept_super_admin(accounts: &[AccountInfo]) -> ProgramResult {
-    let AcceptSuperAdminAccounts { new_super_admin, config: config_info, instructions, remaining } = AcceptSuperAdminAccounts::parse(accounts)?;
+    let AcceptSuperAdminAccounts { new_super_admin, config: config_info, instructions, remaining } =
+        AcceptSuperAdminAccounts::parse(accounts)?;
     refuse_durable_nonce(instructions)?;
     let config = config_mut(config_info)?;
     let pending = config.pending_super_admin;
@@ -183,8 +187,15 @@ qd_runtime::accounts! {
 /// freeze_account / unfreeze_account: COMPLIANCE decides here; qd-core, which owns the margin
 /// account, writes the status bit when invoked with our `[b"authority"]` PDA as signer.
 fn set_frozen(accounts: &[AccountInfo], frozen: bool, reason: u16) -> ProgramResult {
-    let SetFrozenAccounts { compliance, config, margin_account: margin_info, security_authority: authority, core_program, instructions, .. } =
-        SetFrozenAccounts::parse(accounts)?;
+    let SetFrozenAccounts {
+        compliance,
+        config,
+        margin_account: margin_info,
+        security_authority: authority,
+        core_program,
+        instructions,
+        ..
+    } = SetFrozenAccounts::parse(accounts)?;
     refuse_durable_nonce(instructions)?;
     require_role(load_config(config)?, Role::Compliance, compliance)?;
     let margin = load_margin(margin_info)?;

@@ -3,7 +3,8 @@
 //! accounts and freezing are left to tests/test_security_program.py).
 
 use crate::state::{Proposal, AUTHORITY_SUPER_ADMIN, EXECUTED, PENDING};
-use qd_access::{Role, SecurityConfig, Session, AccessError};
+use qd_access::{AccessError, Role, SecurityConfig, Session};
+use qd_ids::{SECURITY_CONFIG, TRADING_AUTHORITY};
 use qd_runtime::account::AccountType;
 use qd_runtime::borsh::{BorshWrite, Writer};
 use qd_runtime::error::RuntimeError;
@@ -11,7 +12,6 @@ use qd_runtime::hash::discriminator;
 use qd_runtime::host::{self, HostAccount};
 use qd_runtime::pubkey::Pubkey;
 use qd_runtime::sysvar::INSTRUCTIONS_ID;
-use qd_ids::{SECURITY_CONFIG, TRADING_AUTHORITY};
 
 use crate::error::SecurityError;
 
@@ -111,7 +111,10 @@ const PAUSE_FILLS_IN_5: [u8; 4] = [5, 0, 1 << 3, 1];
 fn unknown_discriminators_are_refused_by_name() {
     let (rc, logs) = host::run(entrypoint, &crate::ID, &[], &[0; 8]);
     assert_eq!(rc, 6000);
-    assert_eq!(logs, ["AnchorError occurred. Error Code: InvalidInstruction. Error Number: 6000. Error Message: Unknown instruction discriminator."]);
+    assert_eq!(
+        logs,
+        ["AnchorError occurred. Error Code: InvalidInstruction. Error Number: 6000. Error Message: Unknown instruction discriminator."]
+    );
     // The program's own errors are logged by name too.
     let (rc, logs) = host::run(entrypoint, &crate::ID, &[], &ix("set_pause", &[5, 0, 1, 0]));
     assert_eq!(rc, 6124);
@@ -160,11 +163,20 @@ fn execute_proposal_applies_the_stored_change_once_its_proposer_still_may() {
     assert_eq!(run(&execute(config_account(&c), proposal(ADMIN, Role::Admin as u8, &change)), &data), 0);
     assert_eq!(run(&execute(config_account(&c), proposal(ADMIN, AUTHORITY_SUPER_ADMIN, &change)), &data), 0);
     // The proposer lost its role; the row is full; the holder already has it.
-    assert_eq!(run(&execute(config_account(&c), proposal(STRANGER, Role::Admin as u8, &change)), &data), code(SecurityError::ProposerLostAuthority));
+    assert_eq!(
+        run(&execute(config_account(&c), proposal(STRANGER, Role::Admin as u8, &change)), &data),
+        code(SecurityError::ProposerLostAuthority)
+    );
     let mut full = config();
     full.role_counts[Role::RiskManager as usize] = 4;
-    assert_eq!(run(&execute(config_account(&full), proposal(ADMIN, 0, &grant(Role::RiskManager, STRANGER))), &data), code(SecurityError::RoleFull));
-    assert_eq!(run(&execute(config_account(&c), proposal(ADMIN, 0, &grant(Role::RiskManager, RISK))), &data), code(SecurityError::AlreadyHasRole));
+    assert_eq!(
+        run(&execute(config_account(&full), proposal(ADMIN, 0, &grant(Role::RiskManager, STRANGER))), &data),
+        code(SecurityError::RoleFull)
+    );
+    assert_eq!(
+        run(&execute(config_account(&c), proposal(ADMIN, 0, &grant(Role::RiskManager, RISK))), &data),
+        code(SecurityError::AlreadyHasRole)
+    );
     // One account in both writable slots is refused before anything is read.
     assert_eq!(run(&execute(config_account(&c), config_account(&c)), &data), code(RuntimeError::DuplicateAccount));
     let mut done = proposal(ADMIN, 0, &change);
@@ -193,7 +205,8 @@ fn proposals_close_to_their_proposer_only_once_finished() {
 fn cancel_and_accept_take_their_signer_from_the_declared_accounts() {
     let data = ix("cancel_proposal", &[]);
     let c = config();
-    let cancel = |who: HostAccount| run(&[who, config_account(&c), proposal(RISK, 0, &grant(Role::Compliance, STRANGER)), instructions()], &data);
+    let cancel =
+        |who: HostAccount| run(&[who, config_account(&c), proposal(RISK, 0, &grant(Role::Compliance, STRANGER)), instructions()], &data);
     assert_eq!(cancel(wallet(RISK).signer()), 0);
     assert_eq!(cancel(wallet(ADMIN).signer()), 0);
     assert_eq!(cancel(wallet(STRANGER).signer()), code(SecurityError::NotCanceller));
@@ -203,14 +216,20 @@ fn cancel_and_accept_take_their_signer_from_the_declared_accounts() {
     handed.pending_super_admin = STRANGER;
     assert_eq!(run(&[wallet(STRANGER).signer(), config_account(&handed), instructions()], &accept), 0);
     assert_eq!(run(&[wallet(RISK).signer(), config_account(&handed), instructions()], &accept), code(SecurityError::NotPendingSuperAdmin));
-    assert_eq!(run(&[wallet(STRANGER).signer(), config_account(&config()), instructions()], &accept), code(SecurityError::NotPendingSuperAdmin));
+    assert_eq!(
+        run(&[wallet(STRANGER).signer(), config_account(&config()), instructions()], &accept),
+        code(SecurityError::NotPendingSuperAdmin)
+    );
 }
 
 #[test]
 fn propose_decodes_its_change_before_the_accounts() {
     // Nothing but the data: an undecodable change is named before the missing accounts.
     assert_eq!(run(&[], &ix("propose", &[&crate::ID[..], &1u32.to_le_bytes(), &[9]].concat())), code(SecurityError::InvalidChange));
-    assert_eq!(run(&[], &ix("propose", &[&qd_ids::QD_CORE[..], &1u32.to_le_bytes(), &[9]].concat())), code(SecurityError::UnsupportedTarget));
+    assert_eq!(
+        run(&[], &ix("propose", &[&qd_ids::QD_CORE[..], &1u32.to_le_bytes(), &[9]].concat())),
+        code(SecurityError::UnsupportedTarget)
+    );
     let change = grant(Role::Compliance, STRANGER);
     let data = ix("propose", &[&crate::ID[..], &(change.len() as u32).to_le_bytes(), &change].concat());
     assert_eq!(run(&[], &data), code(RuntimeError::NotEnoughAccounts));

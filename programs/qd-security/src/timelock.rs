@@ -9,8 +9,8 @@ use crate::instruction::{ProposalTarget, SecurityChange};
 use crate::processor::{audit_config, config_mut};
 use crate::routes::Route;
 use crate::state::{
-    ApprovalSet, Proposal, APPROVAL_SET_SEED, APPROVAL_SET_VERSION, AUTHORITY_SUPER_ADMIN, CANCELLED, EXECUTED, MAX_PROPOSAL_ACCOUNTS, PENDING,
-    PROPOSAL_SEED, PROPOSAL_VERSION,
+    ApprovalSet, Proposal, APPROVAL_SET_SEED, APPROVAL_SET_VERSION, AUTHORITY_SUPER_ADMIN, CANCELLED, EXECUTED, MAX_PROPOSAL_ACCOUNTS,
+    PENDING, PROPOSAL_SEED, PROPOSAL_VERSION,
 };
 use qd_access::{load_config, AccessError, RateLimit, Role, SecurityConfig, AUTHORITY_SEED, MAX_ROLE_HOLDERS, NO_MARKET};
 use qd_ids::{SECURITY_AUTHORITY, SECURITY_AUTHORITY_BUMP, SECURITY_CONFIG};
@@ -38,7 +38,12 @@ struct Proposer {
 /// Checks that the (signing) `proposer` may propose `change`: ADMIN changes need the ADMIN role
 /// (the super-admin holds it); super-admin changes need the super-admin's key or, when the
 /// super-admin is an approval set (`set_info`), one of its members.
-fn check_proposer(config: &SecurityConfig, proposer: &Pubkey, change: &SecurityChange, set_info: Option<&AccountInfo>) -> Result<Proposer, ProgramError> {
+fn check_proposer(
+    config: &SecurityConfig,
+    proposer: &Pubkey,
+    change: &SecurityChange,
+    set_info: Option<&AccountInfo>,
+) -> Result<Proposer, ProgramError> {
     if !change.needs_super_admin() {
         if !config.has_role(Role::Admin, proposer) {
             return Err(AccessError::MissingRole.into());
@@ -115,7 +120,16 @@ fn apply(config: &mut SecurityConfig, change: &SecurityChange) -> Result<(u8, Pu
 
 fn emit_proposal(info: &AccountInfo, proposal: &Proposal, action: u8, by: &Pubkey) -> ProgramResult {
     let slot = Clock::get()?.slot;
-    ProposalEvent { proposal: *info.key(), id: proposal.id, action, by: *by, approval_count: proposal.approval_count, eta: proposal.eta, slot }.emit();
+    ProposalEvent {
+        proposal: *info.key(),
+        id: proposal.id,
+        action,
+        by: *by,
+        approval_count: proposal.approval_count,
+        eta: proposal.eta,
+        slot,
+    }
+    .emit();
     Ok(())
 }
 
@@ -292,7 +306,8 @@ qd_runtime::accounts! {
 /// Permissionless: whoever sends it, the stored change is what runs, once, after its eta, and
 /// only while its proposer (or approval set) still holds the authority it was proposed with.
 pub fn execute_proposal(accounts: &[AccountInfo]) -> ProgramResult {
-    let ExecuteProposalAccounts { config: config_info, proposal: proposal_info, instructions, remaining } = ExecuteProposalAccounts::parse(accounts)?;
+    let ExecuteProposalAccounts { config: config_info, proposal: proposal_info, instructions, remaining } =
+        ExecuteProposalAccounts::parse(accounts)?;
     refuse_durable_nonce(instructions)?;
     let config = config_mut(config_info)?;
     let proposal = proposal_info.load_mut::<Proposal>(&crate::ID)?;
@@ -331,17 +346,28 @@ pub fn execute_proposal(accounts: &[AccountInfo]) -> ProgramResult {
 fn invoke_routed(proposal: &Proposal, accounts: &[AccountInfo]) -> ProgramResult {
     let (program, targets) = accounts.split_first().ok_or(RuntimeError::NotEnoughAccounts)?;
     let n = proposal.account_count as usize;
-    if program.key() != &proposal.target_program || targets.len() != n || targets.iter().zip(&proposal.accounts).any(|(a, k)| a.key() != k) {
+    if program.key() != &proposal.target_program || targets.len() != n || targets.iter().zip(&proposal.accounts).any(|(a, k)| a.key() != k)
+    {
         return Err(E::InvalidProposalAccounts.into());
     }
     let mut metas = [AccountMeta::readonly(&SECURITY_AUTHORITY, false); MAX_PROPOSAL_ACCOUNTS];
     let mut infos: [&AccountInfo; MAX_PROPOSAL_ACCOUNTS] = [program; MAX_PROPOSAL_ACCOUNTS];
     for (i, info) in targets.iter().enumerate() {
         let signer = info.key() == &SECURITY_AUTHORITY;
-        metas[i] = if proposal.writable_mask & (1 << i) != 0 { AccountMeta::writable(info.key(), signer) } else { AccountMeta::readonly(info.key(), signer) };
+        metas[i] = if proposal.writable_mask & (1 << i) != 0 {
+            AccountMeta::writable(info.key(), signer)
+        } else {
+            AccountMeta::readonly(info.key(), signer)
+        };
         infos[i] = info;
     }
-    invoke_signed(&proposal.target_program, &metas[..n], &infos[..n], proposal.stored_data(), &[&[AUTHORITY_SEED, &[SECURITY_AUTHORITY_BUMP]]])
+    invoke_signed(
+        &proposal.target_program,
+        &metas[..n],
+        &infos[..n],
+        proposal.stored_data(),
+        &[&[AUTHORITY_SEED, &[SECURITY_AUTHORITY_BUMP]]],
+    )
 }
 
 qd_runtime::accounts! {

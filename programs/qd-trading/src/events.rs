@@ -189,7 +189,16 @@ mod tests {
 
     #[test]
     fn events_lay_out_params_and_orders_as_before() {
-        let created = MarketCreated { market: [1; 32], index: 2, symbol: [3; 16], oracle: [4; 32], admin: [5; 32], params: params(), slot: 6, seq: 7 };
+        let created = MarketCreated {
+            market: [1; 32],
+            index: 2,
+            symbol: [3; 16],
+            oracle: [4; 32],
+            admin: [5; 32],
+            params: params(),
+            slot: 6,
+            seq: 7,
+        };
         let bytes = emitted(|| created.emit());
         assert_eq!(&bytes[..8], &MarketCreated::DISCRIMINATOR);
         assert_eq!(bytes.len(), 8 + 32 + 2 + 16 + 64 + 84 + 16);
@@ -198,7 +207,18 @@ mod tests {
         assert_eq!(&bytes[122 + 82..122 + 84], &21u16.to_le_bytes());
         assert_eq!(&bytes[bytes.len() - 8..], &7u64.to_le_bytes());
 
-        let o = Order { order_id: 1, client_order_id: 2, market_index: 3, side: 1, kind: 2, tif: 3, flags: 3, price: -4, base_size: 5, ..Order::default() };
+        let o = Order {
+            order_id: 1,
+            client_order_id: 2,
+            market_index: 3,
+            side: 1,
+            kind: 2,
+            tif: 3,
+            flags: 3,
+            price: -4,
+            base_size: 5,
+            ..Order::default()
+        };
         let o = Order { expiry_slot: 9, _pad: 7, _pad2: [8; 6], ..o };
         let bytes = emitted(|| OrderPlaced { margin_account: [1; 32], signer: [2; 32], actor: 1, order: o, slot: 3, seq: 4 }.emit());
         assert_eq!(bytes.len(), 8 + 64 + 1 + 136 + 16);
@@ -206,7 +226,8 @@ mod tests {
         let raw = unsafe { core::slice::from_raw_parts(&o as *const Order as *const u8, core::mem::size_of::<Order>()) };
         assert_eq!(&bytes[73..73 + 136], raw);
 
-        let modified = OrderModified { margin_account: [1; 32], signer: [2; 32], old_price: 1, old_base_size: 2, order: o, slot: 3, seq: 4 };
+        let modified =
+            OrderModified { margin_account: [1; 32], signer: [2; 32], old_price: 1, old_base_size: 2, order: o, slot: 3, seq: 4 };
         assert_eq!(emitted(|| modified.emit()).len(), 8 + 64 + 16 + 136 + 16);
         let fill = Fill {
             fill_id: 1,

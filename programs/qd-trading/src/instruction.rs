@@ -13,8 +13,8 @@ use qd_oracle_reader::OracleGuards;
 use qd_runtime::borsh::BoundedVec;
 use qd_runtime::error::ProgramError;
 use qd_trading_state::{
-    KIND_MARKET, KIND_ORACLE_OFFSET, MARKET_STATUS_SETTLEMENT, POST_ONLY_NONE, POST_ONLY_SLIDE, SIDE_ASK, TIF_FOK, TIF_GTC,
-    TIF_GTT, TIF_IOC,
+    KIND_MARKET, KIND_ORACLE_OFFSET, MARKET_STATUS_SETTLEMENT, POST_ONLY_NONE, POST_ONLY_SLIDE, SIDE_ASK, TIF_FOK, TIF_GTC, TIF_GTT,
+    TIF_IOC,
 };
 
 const BPS: u16 = 10_000;
@@ -76,11 +76,12 @@ impl MarketParams {
         if divrem_pow10::<9>(mul_wide(self.tick_size, self.lot_size)).1 {
             return Err(E::InvalidTickLot);
         }
-        if self.taker_fee_bps > MAX_FEE_BPS || self.maker_fee_bps < -(self.taker_fee_bps as i16) || self.maker_fee_bps > MAX_FEE_BPS as i16 {
+        if self.taker_fee_bps > MAX_FEE_BPS || self.maker_fee_bps < -(self.taker_fee_bps as i16) || self.maker_fee_bps > MAX_FEE_BPS as i16
+        {
             return Err(E::InvalidFees);
         }
         let ok = self.min_order_size >= self.lot_size
-            && self.min_order_size % self.lot_size == 0
+            && self.min_order_size.is_multiple_of(self.lot_size)
             && self.min_order_size <= max
             && self.maint_margin_bps > 0
             && self.maint_margin_bps <= self.init_margin_bps
@@ -475,9 +476,19 @@ mod tests {
         assert_eq!(bad(|q| q.delegated_band_bps = 0), invalid);
         assert_eq!(bad(|q| q.delegated_band_bps = q.auction_max_deviation_bps + 1), invalid);
         // Edges that are allowed.
-        assert!(set_params(&MarketParams { maker_fee_bps: -10, init_margin_bps: 10_000, maint_margin_bps: 10_000, ..sample_params() }).is_ok());
-        assert!(set_params(&MarketParams { auction_min_slots: 1000, auction_default_slots: 1000, auction_max_slots: 1000, ..sample_params() }).is_ok());
-        assert!(set_params(&MarketParams { tick_size: 1, lot_size: 1_000_000_000, min_order_size: 1_000_000_000, ..sample_params() }).is_ok());
+        assert!(
+            set_params(&MarketParams { maker_fee_bps: -10, init_margin_bps: 10_000, maint_margin_bps: 10_000, ..sample_params() }).is_ok()
+        );
+        assert!(set_params(&MarketParams {
+            auction_min_slots: 1000,
+            auction_default_slots: 1000,
+            auction_max_slots: 1000,
+            ..sample_params()
+        })
+        .is_ok());
+        assert!(
+            set_params(&MarketParams { tick_size: 1, lot_size: 1_000_000_000, min_order_size: 1_000_000_000, ..sample_params() }).is_ok()
+        );
     }
 
     #[test]
@@ -493,7 +504,11 @@ mod tests {
 
     #[test]
     fn order_params_round_trip() {
-        let p = OrderParams { auction: Some(AuctionParams { start_price: 99_000_000, end_price: 101_000_000, duration_slots: 5 }), tif: TIF_IOC, ..limit() };
+        let p = OrderParams {
+            auction: Some(AuctionParams { start_price: 99_000_000, end_price: 101_000_000, duration_slots: 5 }),
+            tif: TIF_IOC,
+            ..limit()
+        };
         assert_eq!(place(&p).unwrap(), TradingInstruction::PlaceOrder { params: p });
         let gtt = OrderParams { tif: TIF_GTT, expiry_ts: 1_700_000_000, ..limit() };
         assert_eq!(place(&gtt).unwrap(), TradingInstruction::PlaceOrder { params: gtt });
@@ -575,13 +590,22 @@ mod tests {
         assert_eq!(code(modify(None, None)), E::NothingToModify as u32);
         assert_eq!(code(modify(None, Some(0))), E::InvalidOrderSize as u32);
 
-        assert_eq!(TradingInstruction::unpack(&with(CANCEL_ORDERS, &[0])).unwrap(), TradingInstruction::CancelOrders { market_index: None });
-        assert_eq!(TradingInstruction::unpack(&with(CANCEL_ORDERS, &[1, 2, 0])).unwrap(), TradingInstruction::CancelOrders { market_index: Some(2) });
+        assert_eq!(
+            TradingInstruction::unpack(&with(CANCEL_ORDERS, &[0])).unwrap(),
+            TradingInstruction::CancelOrders { market_index: None }
+        );
+        assert_eq!(
+            TradingInstruction::unpack(&with(CANCEL_ORDERS, &[1, 2, 0])).unwrap(),
+            TradingInstruction::CancelOrders { market_index: Some(2) }
+        );
         assert_eq!(
             TradingInstruction::unpack(&with(CANCEL_ORDER_BY_CLIENT_ID, &8u64.to_le_bytes())).unwrap(),
             TradingInstruction::CancelOrderByClientId { client_order_id: 8 }
         );
-        assert_eq!(TradingInstruction::unpack(&with(CANCEL_ORDER, &3u64.to_le_bytes())).unwrap(), TradingInstruction::CancelOrder { order_id: 3 });
+        assert_eq!(
+            TradingInstruction::unpack(&with(CANCEL_ORDER, &3u64.to_le_bytes())).unwrap(),
+            TradingInstruction::CancelOrder { order_id: 3 }
+        );
 
         let fill = |ids: &[u64]| {
             let mut args = [&1u64.to_le_bytes()[..], &(ids.len() as u32).to_le_bytes()].concat();
@@ -590,7 +614,10 @@ mod tests {
             }
             TradingInstruction::unpack(&with(FILL_ORDER, &args))
         };
-        assert_eq!(fill(&[5, 6]).unwrap(), TradingInstruction::FillOrder { taker_order_id: 1, maker_order_ids: BoundedVec::from_slice(&[5, 6]) });
+        assert_eq!(
+            fill(&[5, 6]).unwrap(),
+            TradingInstruction::FillOrder { taker_order_id: 1, maker_order_ids: BoundedVec::from_slice(&[5, 6]) }
+        );
         assert_eq!(code(fill(&[])), E::TooManyMakers as u32);
         // A borsh vector longer than its bound does not decode.
         assert_eq!(code(fill(&[1, 2, 3, 4, 5])), RuntimeError::InvalidInstructionData as u32);

@@ -22,7 +22,7 @@ fn side_of(bid: bool) -> u8 {
 
 /// A size the market accepts for an order's total: a lot multiple, at least the minimum.
 pub fn check_size(size: u64, market: &PerpMarket) -> Result<(), E> {
-    if size < market.min_order_size || size % market.lot_size != 0 {
+    if size < market.min_order_size || !size.is_multiple_of(market.lot_size) {
         return Err(E::InvalidOrderSize);
     }
     Ok(())
@@ -30,7 +30,7 @@ pub fn check_size(size: u64, market: &PerpMarket) -> Result<(), E> {
 
 /// A price the market accepts: positive and a tick multiple.
 pub fn check_price(price: i64, market: &PerpMarket) -> Result<(), E> {
-    if price <= 0 || price as u64 % market.tick_size != 0 {
+    if price <= 0 || !(price as u64).is_multiple_of(market.tick_size) {
         return Err(E::InvalidPrice);
     }
     Ok(())
@@ -109,7 +109,7 @@ fn auction(p: &OrderParams, reserved: i64, oracle: i64, market: &PerpMarket) -> 
             }
         }
     };
-    let on_tick = |x: i64| x > 0 && x as u64 % tick == 0;
+    let on_tick = |x: i64| x > 0 && (x as u64).is_multiple_of(tick);
     let within = |x: i64| low <= x && x <= high;
     // A bid's auction rises toward its limit, an ask's falls toward it.
     let ordered = if bid { start <= end && end <= reserved } else { start >= end && end >= reserved };
@@ -165,7 +165,8 @@ pub fn new_order(p: &OrderParams, market: &PerpMarket, oracle: i64, slot: u64, n
     } else {
         slot.checked_add(auction_slots as u64 + market.post_auction_slots as u64).ok_or_else(overflow)?
     };
-    let flags = if p.post_only != POST_ONLY_NONE { ORDER_FLAG_POST_ONLY } else { 0 } | if p.reduce_only { ORDER_FLAG_REDUCE_ONLY } else { 0 };
+    let flags =
+        if p.post_only != POST_ONLY_NONE { ORDER_FLAG_POST_ONLY } else { 0 } | if p.reduce_only { ORDER_FLAG_REDUCE_ONLY } else { 0 };
     Ok(Order {
         order_id: 0,
         client_order_id: p.client_order_id,
@@ -273,14 +274,29 @@ mod tests {
     fn resting_limit_below_the_oracle_has_no_auction() {
         let o = new_order(&limit(true, 99_000_000), &market(), ORACLE, 50, 0).unwrap();
         assert_eq!((o.reserved_price, o.auction_slots, o.expiry_slot, o.placed_slot), (99_000_000, 0, 0, 50));
-        assert_eq!(code(new_order(&OrderParams { auction: Some(AuctionParams { start_price: 1, end_price: 1, duration_slots: 5 }), ..limit(true, 99_000_000) }, &market(), ORACLE, 0, 0)), E::InvalidOrderType as u32);
+        assert_eq!(
+            code(new_order(
+                &OrderParams {
+                    auction: Some(AuctionParams { start_price: 1, end_price: 1, duration_slots: 5 }),
+                    ..limit(true, 99_000_000)
+                },
+                &market(),
+                ORACLE,
+                0,
+                0
+            )),
+            E::InvalidOrderType as u32
+        );
     }
 
     #[test]
     fn crossing_limit_runs_a_default_auction_clamped_to_the_deviation() {
         // Bid 120 with the oracle at 100 and a 5% bound: the auction runs 100 -> 105.
         let o = new_order(&limit(true, 120_000_000), &market(), ORACLE, 50, 0).unwrap();
-        assert_eq!((o.auction_start_price, o.auction_end_price, o.auction_slots, o.reserved_price), (100_000_000, 105_000_000, 10, 120_000_000));
+        assert_eq!(
+            (o.auction_start_price, o.auction_end_price, o.auction_slots, o.reserved_price),
+            (100_000_000, 105_000_000, 10, 120_000_000)
+        );
         assert_eq!(o.expiry_slot, 0);
         let o = new_order(&limit(false, 80_000_000), &market(), ORACLE + 5_000, 50, 0).unwrap();
         // An ask starts at the oracle rounded up and ends at the bound rounded up.
@@ -297,12 +313,19 @@ mod tests {
         let o = new_order(&ioc, &market(), ORACLE, 0, 0).unwrap();
         assert_eq!((o.auction_start_price, o.auction_end_price), (98_000_000, 98_000_000));
         // Far beyond the deviation bound: refused.
-        assert_eq!(code(new_order(&OrderParams { tif: TIF_FOK, ..limit(true, 90_000_000) }, &market(), ORACLE, 0, 0)), E::AuctionOutOfBounds as u32);
+        assert_eq!(
+            code(new_order(&OrderParams { tif: TIF_FOK, ..limit(true, 90_000_000) }, &market(), ORACLE, 0, 0)),
+            E::AuctionOutOfBounds as u32
+        );
     }
 
     #[test]
     fn given_auctions_are_checked() {
-        let with = |start, end, slots| OrderParams { tif: TIF_IOC, auction: Some(AuctionParams { start_price: start, end_price: end, duration_slots: slots }), ..limit(true, 104_000_000) };
+        let with = |start, end, slots| OrderParams {
+            tif: TIF_IOC,
+            auction: Some(AuctionParams { start_price: start, end_price: end, duration_slots: slots }),
+            ..limit(true, 104_000_000)
+        };
         let o = new_order(&with(99_000_000, 103_000_000, 5), &market(), ORACLE, 7, 0).unwrap();
         assert_eq!((o.auction_start_price, o.auction_end_price, o.auction_slots, o.expiry_slot), (99_000_000, 103_000_000, 5, 7 + 5 + 20));
         let out = E::AuctionOutOfBounds as u32;
@@ -333,14 +356,26 @@ mod tests {
     #[test]
     fn sizes_prices_offsets_and_expiry() {
         let m = market();
-        assert_eq!(code(new_order(&OrderParams { base_size: 9_000_000, ..limit(true, ORACLE) }, &m, ORACLE, 0, 0)), E::InvalidOrderSize as u32);
-        assert_eq!(code(new_order(&OrderParams { base_size: 10_500_000, ..limit(true, ORACLE) }, &m, ORACLE, 0, 0)), E::InvalidOrderSize as u32);
+        assert_eq!(
+            code(new_order(&OrderParams { base_size: 9_000_000, ..limit(true, ORACLE) }, &m, ORACLE, 0, 0)),
+            E::InvalidOrderSize as u32
+        );
+        assert_eq!(
+            code(new_order(&OrderParams { base_size: 10_500_000, ..limit(true, ORACLE) }, &m, ORACLE, 0, 0)),
+            E::InvalidOrderSize as u32
+        );
         assert_eq!(code(new_order(&limit(true, 99_999_999), &m, ORACLE, 0, 0)), E::InvalidPrice as u32);
         // An offset order's reserved price is the oracle plus the offset, rounded against it.
         let o = new_order(&OrderParams { kind: KIND_ORACLE_OFFSET, ..limit(true, -1_234_567) }, &m, ORACLE, 0, 0).unwrap();
         assert_eq!(o.reserved_price, 98_760_000);
-        assert_eq!(code(new_order(&OrderParams { kind: KIND_ORACLE_OFFSET, ..limit(true, -ORACLE) }, &m, ORACLE, 0, 0)), E::InvalidPrice as u32);
-        assert_eq!(code(new_order(&OrderParams { kind: KIND_ORACLE_OFFSET, ..limit(true, i64::MAX) }, &m, ORACLE, 0, 0)), E::InvalidPrice as u32);
+        assert_eq!(
+            code(new_order(&OrderParams { kind: KIND_ORACLE_OFFSET, ..limit(true, -ORACLE) }, &m, ORACLE, 0, 0)),
+            E::InvalidPrice as u32
+        );
+        assert_eq!(
+            code(new_order(&OrderParams { kind: KIND_ORACLE_OFFSET, ..limit(true, i64::MAX) }, &m, ORACLE, 0, 0)),
+            E::InvalidPrice as u32
+        );
         let gtt = OrderParams { tif: TIF_GTT, expiry_ts: 1_000, ..limit(true, 99_000_000) };
         assert_eq!(code(new_order(&gtt, &m, ORACLE, 0, 1_000)), E::InvalidOrderExpiry as u32);
         assert_eq!(new_order(&gtt, &m, ORACLE, 0, 999).unwrap().expiry_ts, 1_000);

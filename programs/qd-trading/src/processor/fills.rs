@@ -19,7 +19,10 @@ use crate::events::{Fill, CANCEL_EXPIRED, CANCEL_REDUCE_ONLY};
 use crate::instruction::{MakerParams, MAX_MAKERS};
 use crate::rules;
 use core::slice::Iter;
-use qd_access::{authorize, check_not_paused, load_config as load_security, load_session, record_session_fill, AccessError, Action, Actor, Operation, Request};
+use qd_access::{
+    authorize, check_not_paused, load_config as load_security, load_session, record_session_fill, AccessError, Action, Actor, Operation,
+    Request,
+};
 use qd_collateral_state::{BalanceEntry, CollateralBalances, CollateralConfig};
 use qd_core_state::load_margin;
 use qd_oracle_reader::Action as OracleAction;
@@ -29,8 +32,8 @@ use qd_runtime::pubkey::Pubkey;
 use qd_runtime::sysvar::Clock;
 use qd_runtime::validate;
 use qd_trading_state::{
-    account_health, auction_price, market_price, quote_for, Order, PerpMarket, Position, TradingAccount, KIND_MARKET, MARKET_STATUS_REDUCE_ONLY,
-    MARKET_STATUS_SETTLEMENT, TIF_FOK,
+    account_health, auction_price, market_price, quote_for, Order, PerpMarket, Position, TradingAccount, KIND_MARKET,
+    MARKET_STATUS_REDUCE_ONLY, MARKET_STATUS_SETTLEMENT, TIF_FOK,
 };
 
 /// One side of the fills of an instruction.
@@ -166,7 +169,15 @@ impl<'a> Party<'a> {
     /// `next`; skips the list of one whose position did not change (2 accounts per non-quote
     /// balance and per position in another market).
     #[allow(clippy::too_many_arguments)]
-    fn check_health(&mut self, next: &mut Iter<AccountInfo>, quote: &CollateralConfig, market: &PerpMarket, price: i64, clock: &Clock, err: E) -> ProgramResult {
+    fn check_health(
+        &mut self,
+        next: &mut Iter<AccountInfo>,
+        quote: &CollateralConfig,
+        market: &PerpMarket,
+        price: i64,
+        clock: &Clock,
+        err: E,
+    ) -> ProgramResult {
         let balances = self.balances.load::<CollateralBalances>(&qd_ids::QD_COLLATERAL)?;
         let (start, base) = (self.start.map_or(0, |(_, p)| p.base), self.base(market.index));
         if base == start {
@@ -184,7 +195,7 @@ impl<'a> Party<'a> {
             if after.init_health()? < 0 {
                 return Err(err.into());
             }
-            return rules::check_leverage(&after, self.max_leverage_x100).map_err(Into::into);
+            return rules::check_leverage(&after, self.max_leverage_x100);
         }
         if after.init_health()? >= 0 || after.init_health()? >= self.health_before(list, balances, quote, market, price, clock)? {
             return Ok(());
@@ -195,7 +206,15 @@ impl<'a> Party<'a> {
     /// Initial health before this instruction's fills: the position as it started and the
     /// quote balance before the fees (the other positions and balances did not change).
     #[inline(never)]
-    fn health_before(&mut self, mut list: Iter<AccountInfo>, balances: &CollateralBalances, quote: &CollateralConfig, market: &PerpMarket, price: i64, clock: &Clock) -> Result<i128, ProgramError> {
+    fn health_before(
+        &mut self,
+        mut list: Iter<AccountInfo>,
+        balances: &CollateralBalances,
+        quote: &CollateralConfig,
+        market: &PerpMarket,
+        price: i64,
+        clock: &Clock,
+    ) -> Result<i128, ProgramError> {
         // Only a party that held a position can have reduced it.
         let (p, start) = self.start.ok_or(E::NoPosition)?;
         let mut before = *balances;
@@ -209,7 +228,8 @@ impl<'a> Party<'a> {
             }
         }
         let after = core::mem::replace(&mut self.trading.positions[p], start);
-        let health = account_health(&before, Some(self.trading), &mut list, Some(quote), Some((market, price)), OracleAction::Margin, clock);
+        let health =
+            account_health(&before, Some(self.trading), &mut list, Some(quote), Some((market, price)), OracleAction::Margin, clock);
         self.trading.positions[p] = after;
         health?.init_health().map_err(Into::into)
     }
@@ -273,12 +293,23 @@ fn fill_resting(trading: &mut TradingAccount, i: usize, p: usize, size: u64) -> 
 /// maker: funding settled on both positions, positions and orders updated, open interest
 /// capped, fees counted (moved later, `Party::pay_fees`), TWAPs and the Fill event.
 #[allow(clippy::too_many_arguments)]
-fn execute(market: &mut PerpMarket, taker: &mut Party, t: usize, maker: &mut Party, maker_order: MakerOrder, size: u64, price: i64, oracle: i64, clock: &Clock) -> ProgramResult {
+fn execute(
+    market: &mut PerpMarket,
+    taker: &mut Party,
+    t: usize,
+    maker: &mut Party,
+    maker_order: MakerOrder,
+    size: u64,
+    price: i64,
+    oracle: i64,
+    clock: &Clock,
+) -> ProgramResult {
     let index = market.index;
     let taker_order = taker.trading.orders[t];
     let tp = taker.trading.position_index(index).ok_or(E::OrderNotFound)?;
     let mp = maker.trading.open_position(index, market.cumulative_funding).ok_or(E::TooManyPositions)?;
-    let funding = taker.trading.positions[tp].settle_funding(market.cumulative_funding)?
+    let funding = taker.trading.positions[tp]
+        .settle_funding(market.cumulative_funding)?
         .checked_add(maker.trading.positions[mp].settle_funding(market.cumulative_funding)?)
         .ok_or_else(overflow)?;
     market.total_funding_settled = market.total_funding_settled.checked_add(funding).ok_or_else(overflow)?;
@@ -428,7 +459,7 @@ pub(super) fn place_and_make(accounts: &[AccountInfo], taker_order_id: u64, make
         return Err(E::WrongMarket.into());
     }
     rules::check_price(maker_params.price, market)?;
-    if maker_params.base_size % market.lot_size != 0 {
+    if !maker_params.base_size.is_multiple_of(market.lot_size) {
         return Err(E::InvalidOrderSize.into());
     }
     if market.status == MARKET_STATUS_SETTLEMENT {
@@ -640,7 +671,16 @@ pub(super) fn fill_order<'a>(accounts: &'a [AccountInfo], taker_order_id: u64, m
 /// outside its band or against an account its agent controls, is skipped. Returns the size
 /// filled.
 #[allow(clippy::too_many_arguments)]
-fn take(market: &mut PerpMarket, taker: &mut Party, t: usize, maker: &mut Party, maker_order_id: u64, room: u64, oracle: i64, clock: &Clock) -> Result<Option<u64>, ProgramError> {
+fn take(
+    market: &mut PerpMarket,
+    taker: &mut Party,
+    t: usize,
+    maker: &mut Party,
+    maker_order_id: u64,
+    room: u64,
+    oracle: i64,
+    clock: &Clock,
+) -> Result<Option<u64>, ProgramError> {
     let i = maker.trading.order_index(maker_order_id).ok_or(E::OrderNotFound)?;
     let m = maker.trading.orders[i];
     let taker_order = taker.trading.orders[t];

@@ -73,7 +73,13 @@ qd_runtime::accounts! {
     }
 }
 
-pub(super) fn create_market(accounts: &[AccountInfo], index: u16, symbol: &[u8; 16], params: &MarketParams, guards: &OracleGuards) -> ProgramResult {
+pub(super) fn create_market(
+    accounts: &[AccountInfo],
+    index: u16,
+    symbol: &[u8; 16],
+    params: &MarketParams,
+    guards: &OracleGuards,
+) -> ProgramResult {
     let CreateMarketAccounts { admin, security_config, market: market_info, oracle, system_program, instructions, .. } =
         CreateMarketAccounts::parse(accounts)?;
     refuse_durable_nonce(instructions)?;

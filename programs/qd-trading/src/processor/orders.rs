@@ -152,7 +152,15 @@ impl<'a> OrderAccounts<'a> {
     /// reading the whole health list.
     fn health(&self, clock: &Clock) -> Result<Health, ProgramError> {
         let mut next = self.health.iter();
-        let health = account_health(self.balances, Some(self.trading), &mut next, Some(self.quote), Some((self.market, self.price)), OracleAction::Margin, clock)?;
+        let health = account_health(
+            self.balances,
+            Some(self.trading),
+            &mut next,
+            Some(self.quote),
+            Some((self.market, self.price)),
+            OracleAction::Margin,
+            clock,
+        )?;
         validate::no_more_accounts(&mut next)?;
         Ok(health)
     }
@@ -296,8 +304,9 @@ qd_runtime::accounts! {
 }
 
 pub(super) fn cancel_orders(accounts: &[AccountInfo], scope: CancelScope) -> ProgramResult {
-    let CancelAccounts { signer, security_config, margin_account: margin_info, trading_account: trading_info, session: session_info, .. } =
-        CancelAccounts::parse(accounts)?;
+    let CancelAccounts {
+        signer, security_config, margin_account: margin_info, trading_account: trading_info, session: session_info, ..
+    } = CancelAccounts::parse(accounts)?;
     let clock = Clock::get()?;
     let request = Request::new(Action::CancelOrder, NO_MARKET, 0);
     authorize(load_security(security_config)?, load_margin(margin_info)?, signer, session(session_info), &request, clock.unix_timestamp)?;

@@ -103,7 +103,15 @@ fn evaluate(collateral: &[CollateralInput], perps: &[PerpInput], liquidation: bo
     i128(out, health.free_collateral()?);
     option_i128(out, health.health_factor_bps()?);
     option_i128(out, health.margin_ratio_bps()?);
-    for sum in [health.assets_init(), health.liabilities_init(), health.assets_maint(), health.liabilities_maint(), health.equity(), health.notional(), health.worst_notional()] {
+    for sum in [
+        health.assets_init(),
+        health.liabilities_init(),
+        health.assets_maint(),
+        health.liabilities_maint(),
+        health.equity(),
+        health.notional(),
+        health.worst_notional(),
+    ] {
         i128(out, sum);
     }
     if liquidation {

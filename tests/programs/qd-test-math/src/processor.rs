@@ -40,7 +40,7 @@ const MEMMOVE: u8 = 21; //          memmove, runtime length  n, src, dst: u8 -> 
 const MEMSET: u8 = 22; //           memset, runtime length   n, at, value: u8 -> [u8; 100]
 const MEMCMP: u8 = 23; //           memcmp and bcmp          n: u8, a, b: [u8; n] -> i8, u8
 const SPILL: u8 = 24; //            a call with 7 argument registers (legalizer spills 3)
-//                                                           a..e: u64, f: u128 -> u128?
+                      //                                                           a..e: u64, f: u128 -> u128?
 
 const BUF: usize = 100;
 
