@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 export RUSTC := /usr/bin/rustc
 
-.PHONY: setup idl build test test-rust test-py bench demo localnet clean
+.PHONY: setup idl build lint test test-rust test-py bench demo localnet clean
 
 setup:
 	@scripts/setup.sh
@@ -15,13 +15,20 @@ idl: setup
 build: idl
 	@scripts/build.sh
 
+# Debian's cargo-fmt and clippy (the rustup ones first on PATH are another Rust version).
+lint: setup
+	PATH=/usr/bin:$$PATH /usr/bin/cargo fmt --all --check
+	PATH=/usr/bin:$$PATH /usr/bin/cargo clippy --quiet --workspace --all-targets -- -D warnings
+	$(PY) -m ruff check clients keeper quantdesk tests
+	@scripts/typecheck.sh
+
 test-rust: setup
 	/usr/bin/cargo test --quiet --workspace
 
 test-py: build
 	$(PY) -m pytest -q
 
-test: test-rust test-py
+test: lint test-rust test-py
 
 bench: build
 	$(PY) -m quantdesk.bench
