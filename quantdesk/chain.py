@@ -12,6 +12,7 @@ module only removes the network for fast, deterministic program tests."""
 from __future__ import annotations
 
 import base64
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,7 +69,11 @@ class TxResult:
 class Chain:
     """LiteSVM with the workspace programs and a funded fee payer."""
 
-    def __init__(self, unix_timestamp: int = 1_700_000_000) -> None:
+    def __init__(self, unix_timestamp: int = 1_700_000_000, seed: bytes | None = None) -> None:
+        """`seed`: derive every keypair this chain makes from it (benchmarks: the same keys, so
+        the same PDA bump searches, on every run); None: random keys."""
+        self._seed = seed
+        self._keys_made = 0
         self.svm = LiteSVM()
         for program_id, so in load_programs(ROOT).items():
             self.svm.add_program_from_file(program_id, so)
@@ -92,9 +97,16 @@ class Chain:
         self.set_account(program_id, Account(10**9, (2).to_bytes(4, "little") + bytes(program_data), idl.BPF_LOADER_UPGRADEABLE, True, 0))
         return program_data
 
+    def new_keypair(self) -> Keypair:
+        """A fresh keypair: random, or the next one derived from the chain's seed."""
+        if self._seed is None:
+            return Keypair()
+        self._keys_made += 1
+        return Keypair.from_seed(hashlib.sha256(self._seed + self._keys_made.to_bytes(8, "little")).digest())
+
     def keypair(self, lamports: int = 10 * SOL) -> Keypair:
         """A new keypair holding `lamports` (0 for an unfunded one)."""
-        kp = Keypair()
+        kp = self.new_keypair()
         if lamports:
             self.svm.airdrop(kp.pubkey(), lamports)
         return kp
@@ -128,7 +140,7 @@ class Chain:
 
     def create_mint(self, decimals: int, authority: Pubkey | None = None, token_program: Pubkey = token.TOKEN_PROGRAM_ID) -> Pubkey:
         """A new initialized SPL mint (Token or Token-2022); the payer is its authority by default."""
-        mint = Keypair()
+        mint = self.new_keypair()
         rent = self.svm.minimum_balance_for_rent_exemption(token.MINT_LEN)
         ixs = token.create_mint(self.payer.pubkey(), mint.pubkey(), authority or self.payer.pubkey(), decimals, rent, token_program)
         result = self.send(ixs, [mint])

@@ -305,7 +305,7 @@ IMPOSTOR = Keypair().pubkey()
 def forge(chain: Chain, data: bytes, owner: Pubkey = IMPOSTOR, lamports: int | None = None, address: Pubkey | None = None) -> Pubkey:
     """An account holding `data` owned by `owner` (rent-exempt unless `lamports`), at a new
     address unless `address`: what an attacker can create or a test writes in a program's place."""
-    address = address or Keypair().pubkey()
+    address = address or chain.new_keypair().pubkey()
     lamports = chain.svm.minimum_balance_for_rent_exemption(len(data)) if lamports is None else lamports
     chain.set_account(address, Account(lamports, data, owner, False, 0))
     return address
@@ -432,11 +432,13 @@ class Venue:
     symbol. What a test sets up itself is left out by keyword: `init_security`, `init_core`,
     `quote_params` (None: not listed), `markets`. `asset`: also list a 9-decimal SOL-like mint
     (`sol`) priced by a SOL/USD feed at SOL_PRICE (`sol_feed`) with those params; `rate_limit`:
-    (capacity, refill per slot in thousandths) through the timelock."""
+    (capacity, refill per slot in thousandths) through the timelock; `seed`: the chain's keys
+    derived from it (see Chain)."""
 
     def __init__(self, *, unix_timestamp: int = T0, init_security: bool = True, init_core: bool = True, quote_params: Params | None = QUOTE_PARAMS,
-                 markets: Sequence[str] = ("SOL-PERP",), asset: Params | None = None, rate_limit: tuple[int, int] | None = None) -> None:
-        self.chain = Chain(unix_timestamp=unix_timestamp)
+                 markets: Sequence[str] = ("SOL-PERP",), asset: Params | None = None, rate_limit: tuple[int, int] | None = None,
+                 seed: bytes | None = None) -> None:
+        self.chain = Chain(unix_timestamp=unix_timestamp, seed=seed)
         self.trading = trading.TradingInstructions()
         self.collateral = collateral.CollateralInstructions()
         self.security = security.SecurityInstructions()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from solders.pubkey import Pubkey
 
-from quantdesk.bench.cu import CuTable
+from quantdesk.bench.cu import BENCH_SEED, CuTable
 from quantdesk.clients import collateral, core, trading_state
 from quantdesk.clients.collateral import MAX_BALANCES, Params
 from quantdesk.world import QUOTE_PARAMS, SOL, SOL_PARAMS, USDC, Trader, Venue, forge
@@ -22,7 +22,7 @@ def curve(table: CuTable, prefix: str) -> list[int]:
 
 def measure() -> CuTable:
     table = CuTable("qd_collateral", {"withdraw_per_extra_collateral": PER_ENTRY_BUDGET, "view_health_per_extra_collateral": PER_ENTRY_BUDGET})
-    v = Venue(quote_params=None, markets=())
+    v = Venue(quote_params=None, markets=(), seed=BENCH_SEED)
     chain, ix, admin, quote = v.chain, v.collateral, v.admin, v.usdc
     assets = [(chain.create_mint(9), v.add_feed(f"ASSET{k}/USD", (k + 1) * 10 * USDC)) for k in range(MAX_BALANCES - 1)]
     table.record("create_collateral_quote", v.send([ix.create_collateral(admin.pubkey(), quote, None, QUOTE_PARAMS)]))

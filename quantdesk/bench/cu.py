@@ -34,3 +34,8 @@ class CuTable:
 
     def over_target(self) -> list[str]:
         return [f"{self.program}.{n}" for n, t in self.targets.items() if self.cu.get(n, 0) > t]
+
+
+BENCH_SEED = b"quantdesk bench"
+"""Every benchmark chain derives its keys from this, so PDA bump searches (about 1,500 CU each)
+cost the same on every run and figures compare across builds."""

@@ -3,7 +3,7 @@ tests/programs/qd-test-health (quantdesk.world.HealthProgram): the CU of n colla
 of n perp positions (health only, no liquidation prices), n = 1..8."""
 from __future__ import annotations
 
-from quantdesk.bench.cu import CuTable
+from quantdesk.bench.cu import BENCH_SEED, CuTable
 from quantdesk.chain import Chain
 from quantdesk.clients.health import CollateralInput, PerpInput, PerpMarketParams
 from quantdesk.world import MAX_HEALTH_ENTRIES, HealthProgram
@@ -27,7 +27,7 @@ def bench_perp(i: int) -> PerpInput:
 def measure() -> CuTable:
     """`collateral_n`: n collateral entries; `perps_n`: n perps (health only, no collateral)."""
     table = CuTable("qd_health")
-    program = HealthProgram(Chain())
+    program = HealthProgram(Chain(seed=BENCH_SEED))
     for n in range(1, MAX_HEALTH_ENTRIES + 1):
         table.record(f"collateral_{n}", program.send([bench_collateral(i) for i in range(n)], []))
     for n in range(1, MAX_HEALTH_ENTRIES + 1):

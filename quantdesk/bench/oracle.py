@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 from solders.account import Account
-from solders.keypair import Keypair
 
-from quantdesk.bench.cu import CuTable
+from quantdesk.bench.cu import BENCH_SEED, CuTable
 from quantdesk.chain import Chain
 from quantdesk.clients import oracle, pyth, security
 from quantdesk.clients.oracle import Action, GuardConfig
@@ -15,7 +14,7 @@ TARGETS = {"publish": 2_500, "read_price": 1_000}
 
 def measure() -> CuTable:
     table = CuTable("qd_oracle", TARGETS)
-    chain = Chain()
+    chain = Chain(seed=BENCH_SEED)
     ix, sec = oracle.OracleInstructions(), security.SecurityInstructions()
     authority = chain.payer  # qd-security's super-admin: holds ORACLE_ADMIN
     assert chain.send([sec.initialize(authority.pubkey(), timelock_delay=security.LOCAL_TIMELOCK_DELAY)]).ok
@@ -36,10 +35,10 @@ def measure() -> CuTable:
     table.record("read_price", chain.send([ix.read_price(feed, Action.TRADE)]))
     guard = GuardConfig(25, 30, 500, 0, True)
     clock = chain.clock
-    legacy = Keypair().pubkey()
+    legacy = chain.new_keypair().pubkey()
     chain.set_account(legacy, Account(10**9, pyth.legacy_price_account(price=15_025_000_000, conf=4_500_000, expo=-8, pub_slot=clock.slot, timestamp=clock.unix_timestamp), pyth.PYTH_ORACLE_MAINNET))
     table.record("read_price_pyth_legacy", chain.send([ix.read_price(legacy, Action.TRADE, guard)]))
-    update = Keypair().pubkey()
+    update = chain.new_keypair().pubkey()
     chain.set_account(update, Account(10**9, pyth.price_update_v2(feed_id=bytes(32), price=15_025_000_000, conf=4_500_000, exponent=-8, publish_time=clock.unix_timestamp, posted_slot=clock.slot), pyth.PYTH_RECEIVER))
     table.record("read_price_pyth_receiver", chain.send([ix.read_price(update, Action.TRADE, guard)]))
     # Timelocked: the figure is the proposal's execution (qd-security invoking the change).

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from solders.keypair import Keypair
 
-from quantdesk.bench.cu import CuTable
+from quantdesk.bench.cu import BENCH_SEED, CuTable
 from quantdesk.chain import Chain
 from quantdesk.clients import core, security
 from quantdesk.clients.security import ALL_SCOPES, LOCAL_TIMELOCK_DELAY, Action, Change, Operation, Role
@@ -16,7 +16,7 @@ TARGETS = {"check_action_session": 1_500}
 
 def measure() -> CuTable:
     table = CuTable("qd_security", TARGETS)
-    chain = Chain()
+    chain = Chain(seed=BENCH_SEED)
     ix = security.SecurityInstructions()
     cix = core.CoreInstructions()
     admin = chain.payer

@@ -10,7 +10,7 @@ during its auction with n positions on each side (both grow, so both are health-
 account (32 orders). The issue's budgets are the TARGETS."""
 from __future__ import annotations
 
-from quantdesk.bench.cu import CuTable
+from quantdesk.bench.cu import BENCH_SEED, CuTable
 from quantdesk.chain import TxResult
 from quantdesk.clients.trading import OrderParams, Side
 from quantdesk.clients.trading_state import MAX_ORDERS, MAX_POSITIONS
@@ -25,7 +25,7 @@ DEPOSIT = 100_000 * USDC
 def venue(table: CuTable) -> Venue:
     """The programs initialized with a rate limit as a venue runs one (placements pay for their
     token bucket), USDC the quote, markets 0..7 at PRICE, each on its own feed."""
-    v = Venue(markets=(), rate_limit=(64, 4_000))
+    v = Venue(markets=(), rate_limit=(64, 4_000), seed=BENCH_SEED)
     for k in range(MAX_POSITIONS):
         result = v.add_market(k, f"PERP{k}", params=PARAMS)
         if k == 0:
