@@ -100,11 +100,20 @@ macro_rules! errors {
     };
 }
 
-/// The trait impls shared by `layout!`, `account!` and `borsh!` structs.
+/// The trait impls shared by `layout!`, `account!` and `borsh!` structs: borsh decoding (with
+/// the optional check) and encoding, and the IDL type.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __struct_impls {
-    ($name:ident { $($(#[doc = $fd:literal])* $f:ident : $t:tt $(<$($g:tt),+>)?),* }) => {
+    ($name:ident { $($(#[doc = $fd:literal])* $f:ident : $t:tt $(<$($g:tt),+>)?),* } $(validate = $check:path)?) => {
+        impl $crate::borsh::BorshRead for $name {
+            fn read(r: &mut $crate::borsh::Reader) -> Result<Self, $crate::error::ProgramError> {
+                let value = $crate::__read_fields!($name, r { $($f: $t $(<$($g),+>)?),* });
+                $($check(&value)?;)?
+                Ok(value)
+            }
+        }
+
         impl $crate::borsh::BorshWrite for $name {
             const MAX_SIZE: usize = 0 $(+ <$t $(<$($g),+>)? as $crate::borsh::BorshWrite>::MAX_SIZE)*;
             #[inline(always)]
@@ -165,15 +174,7 @@ macro_rules! layout {
             assert!(core::mem::size_of::<$name>() == $size, concat!(stringify!($name), ": size differs from its declaration"));
         };
 
-        impl $crate::borsh::BorshRead for $name {
-            fn read(r: &mut $crate::borsh::Reader) -> Result<Self, $crate::error::ProgramError> {
-                let value = $crate::__read_fields!($name, r { $($f: $t $(<$($g),+>)?),* });
-                $($check(&value)?;)?
-                Ok(value)
-            }
-        }
-
-        $crate::__struct_impls!($name { $($(#[doc = $fd])* $f: $t $(<$($g),+>)?),* });
+        $crate::__struct_impls!($name { $($(#[doc = $fd])* $f: $t $(<$($g),+>)?),* } $(validate = $check)?);
     };
 }
 
@@ -199,15 +200,7 @@ macro_rules! borsh {
             $($(#[doc = $fd])* $fv $f: $t $(<$($g),+>)?),*
         }
 
-        impl $crate::borsh::BorshRead for $name {
-            fn read(r: &mut $crate::borsh::Reader) -> Result<Self, $crate::error::ProgramError> {
-                let value = $crate::__read_fields!($name, r { $($f: $t $(<$($g),+>)?),* });
-                $($check(&value)?;)?
-                Ok(value)
-            }
-        }
-
-        $crate::__struct_impls!($name { $($(#[doc = $fd])* $f: $t $(<$($g),+>)?),* });
+        $crate::__struct_impls!($name { $($(#[doc = $fd])* $f: $t $(<$($g),+>)?),* } $(validate = $check)?);
     };
 }
 
