@@ -20,7 +20,7 @@ from solders.pubkey import Pubkey
 
 __all__ = ["LEGACY_ACCOUNT_LEN", "LEGACY_ATYPE_PRICE", "LEGACY_COMPONENTS_AT", "LEGACY_COMPONENT_LEN", "LEGACY_MAGIC", "LEGACY_MAX_COMPONENTS",
            "LEGACY_PTYPE_PRICE", "LEGACY_STATUS_TRADING", "LEGACY_VERSION", "PRICE_UPDATE_V2_DISCRIMINATOR", "PRICE_UPDATE_V2_LEN",
-           "PYTH_ORACLE_DEVNET", "PYTH_ORACLE_MAINNET", "PYTH_RECEIVER", "Verification", "legacy_price_account", "price_update_v2"]
+           "PYTH_ORACLE_DEVNET", "PYTH_ORACLE_MAINNET", "PYTH_RECEIVER", "ZERO_KEY", "Verification", "legacy_price_account", "price_update_v2"]
 
 ZERO_KEY = Pubkey.default()
 """The all-zero key: Pyth's "none" for an account reference."""

@@ -1,9 +1,11 @@
-//! System program CPI: account creation and SOL transfers.
+//! System program CPI: account creation (of a program's PDA accounts too) and SOL transfers.
 
+use crate::account::{init, AccountType};
 use crate::account_info::AccountInfo;
 use crate::borsh::Writer;
 use crate::cpi::{invoke_signed, AccountMeta};
-use crate::error::{ProgramResult, RuntimeError};
+use crate::error::{ProgramError, ProgramResult, RuntimeError};
+use crate::pda;
 use crate::pubkey::Pubkey;
 use crate::sysvar;
 
@@ -51,4 +53,25 @@ pub fn create_account(payer: &AccountInfo, new: &AccountInfo, space: usize, owne
     let mut w = Writer::<36>::new();
     w.u32(ASSIGN).pubkey(owner);
     invoke_signed(&ID, &new_meta, &[new], w.finish()?, signers)
+}
+
+/// Creates `program_id`'s account of type `T` at `info`, the canonical PDA of `seeds` (one account
+/// per seeds, whatever bump a client tries), `payer` paying the rent; an existing account is
+/// `AlreadyInitialized`. Returns its zeroed body (discriminator written) and the bump.
+pub fn create_pda<'a, T: AccountType>(
+    payer: &AccountInfo,
+    info: &'a AccountInfo,
+    seeds: &[&[u8]],
+    program_id: &Pubkey,
+) -> Result<(&'a mut T, u8), ProgramError> {
+    let bump = pda::check_canonical(info.key(), seeds, program_id)?;
+    let bump_seed = [bump];
+    let mut signer: [&[u8]; pda::MAX_SEEDS] = [&[]; pda::MAX_SEEDS];
+    if seeds.len() >= pda::MAX_SEEDS {
+        return Err(RuntimeError::TooManySeeds.into());
+    }
+    signer[..seeds.len()].copy_from_slice(seeds);
+    signer[seeds.len()] = &bump_seed;
+    create_account(payer, info, T::LEN, program_id, &[&signer[..=seeds.len()]])?;
+    Ok((init::<T>(info.data_mut())?, bump))
 }

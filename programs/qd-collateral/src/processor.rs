@@ -20,7 +20,6 @@ use qd_collateral_state::{
 use qd_core_state::{load_global, load_margin, load_owned_margin, MarginAccount, STATUS_BANKRUPT, STATUS_BEING_LIQUIDATED};
 use qd_health::Health;
 use qd_oracle_reader::{Action as OracleAction, OracleGuards};
-use qd_runtime::account::{init, AccountType};
 use qd_runtime::account_info::AccountInfo;
 use qd_runtime::borsh::{BorshWrite, Writer};
 use qd_runtime::error::{ProgramError, ProgramResult, RuntimeError};
@@ -95,20 +94,6 @@ fn check_quote_oracle(oracle: &AccountInfo) -> ProgramResult {
 fn next_seq(seq: &mut u64) -> Result<u64, ProgramError> {
     *seq = seq.checked_add(1).ok_or(RuntimeError::ArithmeticOverflow)?;
     Ok(*seq)
-}
-
-/// Creates a `T` account at the canonical PDA [seed, key] (one account per key, whatever bump a
-/// client tries), paid by `payer`: its zeroed body (discriminator written) and its bump.
-fn create_pda<'a, T: AccountType>(
-    payer: &AccountInfo,
-    info: &'a AccountInfo,
-    seed: &[u8],
-    key: &Pubkey,
-) -> Result<(&'a mut T, u8), ProgramError> {
-    let bump = pda::check_canonical(info.key(), &[seed, key], &crate::ID)?;
-    // Refuses an existing account (AlreadyInitialized) before asking the System program.
-    system::create_account(payer, info, T::LEN, &crate::ID, &[&[seed, key, &[bump]]])?;
-    Ok((init::<T>(info.data_mut())?, bump))
 }
 
 /// The config's vault, mint and token program, as passed (the vault's writability is the
@@ -239,7 +224,7 @@ fn create_collateral(accounts: &[AccountInfo], params: &Params, guards: &OracleG
     let mint_key = mint.key();
     // Canonical bumps only: exactly one config and one vault per mint.
     let vault_bump = pda::check_canonical(vault.key(), &[VAULT_SEED, mint_key], &crate::ID)?;
-    let (config, bump) = create_pda::<CollateralConfig>(admin, config_info, CONFIG_SEED, mint_key)?;
+    let (config, bump) = system::create_pda::<CollateralConfig>(admin, config_info, &[CONFIG_SEED, mint_key], &crate::ID)?;
     system::create_account(admin, vault, token::ACCOUNT_LEN, token_program.key(), &[&[VAULT_SEED, mint_key, &[vault_bump]]])?;
     token::initialize_account3(token_program, vault, mint, &qd_ids::COLLATERAL_AUTHORITY)?;
     config.version = COLLATERAL_CONFIG_VERSION;
@@ -359,7 +344,8 @@ fn open_balances(accounts: &[AccountInfo]) -> ProgramResult {
         OpenBalancesAccounts::parse(accounts)?;
     validate::program(system_program, &system::ID)?;
     load_owned_margin(margin_account, owner)?;
-    let (balances, bump) = create_pda::<CollateralBalances>(owner, balances_info, BALANCES_SEED, margin_account.key())?;
+    let (balances, bump) =
+        system::create_pda::<CollateralBalances>(owner, balances_info, &[BALANCES_SEED, margin_account.key()], &crate::ID)?;
     balances.version = BALANCES_VERSION;
     balances.bump = bump;
     balances.margin_account = *margin_account.key();

@@ -153,10 +153,8 @@ fn create_margin_account(accounts: &[AccountInfo], sub_id: u16, name: [u8; 32]) 
     let live = global.margin_accounts.checked_add(1).ok_or(RuntimeError::ArithmeticOverflow)?;
     let sub = sub_id.to_le_bytes();
     // Canonical bump only: one account per (owner, sub_id), whatever bump a client tries.
-    let bump = pda::check_canonical(margin_info.key(), &[MARGIN_SEED, owner.key(), &sub], &crate::ID)?;
-    system::create_account(owner, margin_info, MarginAccount::LEN, &crate::ID, &[&[MARGIN_SEED, owner.key(), &sub, &[bump]]])?;
+    let (margin, bump) = system::create_pda::<MarginAccount>(owner, margin_info, &[MARGIN_SEED, owner.key(), &sub], &crate::ID)?;
     let slot = slot()?;
-    let margin = init::<MarginAccount>(margin_info.data_mut())?;
     margin.version = MARGIN_ACCOUNT_VERSION;
     margin.bump = bump;
     margin.sub_id = sub_id;

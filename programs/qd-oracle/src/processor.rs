@@ -12,14 +12,14 @@ use qd_oracle_reader::{
     check, read_price, Action, GuardConfig, OracleGuards, PriceFeed, PublisherPrice, FEED_STATUS_TRADING, MAX_PUBLISHERS,
     PRICE_FEED_VERSION,
 };
-use qd_runtime::account::{init, view, AccountType};
+use qd_runtime::account::view;
 use qd_runtime::account_info::AccountInfo;
 use qd_runtime::borsh::{BorshWrite, Writer};
 use qd_runtime::error::{ProgramError, ProgramResult, RuntimeError};
 use qd_runtime::log::set_return_data;
 use qd_runtime::pubkey::Pubkey;
 use qd_runtime::sysvar::{refuse_durable_nonce, Clock};
-use qd_runtime::{pda, system, validate};
+use qd_runtime::{system, validate};
 
 /// Guards a new feed starts with; the authority tunes them with `set_guards`.
 /// Slots are ~400 ms: 50 slots is 20 s.
@@ -86,9 +86,7 @@ fn initialize_feed(
     require_role(load_security(security_config)?, Role::OracleAdmin, authority)?;
     validate::program(system_program, &system::ID)?;
     // Canonical bump only: a second feed for the same symbol at another bump is impossible.
-    let bump = pda::check_canonical(feed.key(), &[FEED_SEED, &symbol], &crate::ID)?;
-    system::create_account(authority, feed, PriceFeed::LEN, &crate::ID, &[&[FEED_SEED, &symbol, &[bump]]])?;
-    let state = init::<PriceFeed>(feed.data_mut())?;
+    let (state, bump) = system::create_pda::<PriceFeed>(authority, feed, &[FEED_SEED, &symbol], &crate::ID)?;
     state.version = PRICE_FEED_VERSION;
     state.status = FEED_STATUS_TRADING;
     state.bump = bump;

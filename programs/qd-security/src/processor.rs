@@ -23,7 +23,7 @@ use qd_runtime::error::{ProgramError, ProgramResult, RuntimeError};
 use qd_runtime::log::set_return_data;
 use qd_runtime::pubkey::Pubkey;
 use qd_runtime::sysvar::{refuse_durable_nonce, Clock};
-use qd_runtime::{pda, system, validate};
+use qd_runtime::{system, validate};
 
 pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> ProgramResult {
     // Owner checks and PDAs below assume our published id; a copy deployed elsewhere refuses.
@@ -255,10 +255,8 @@ fn create_session(
         return Err(E::InvalidSessionExpiry.into());
     }
     // Canonical bump only: one session per (owner, key); readers trust its fields, not its address.
-    let bump = pda::check_canonical(session_info.key(), &[SESSION_SEED, owner.key(), session_key], &crate::ID)?;
     // An existing session (live, revoked or expired) must be closed first: AlreadyInitialized.
-    system::create_account(owner, session_info, Session::LEN, &crate::ID, &[&[SESSION_SEED, owner.key(), session_key, &[bump]]])?;
-    let session = init::<Session>(session_info.data_mut())?;
+    let (session, bump) = system::create_pda::<Session>(owner, session_info, &[SESSION_SEED, owner.key(), session_key], &crate::ID)?;
     session.version = SESSION_VERSION;
     session.bump = bump;
     session.scopes = scopes;

@@ -14,13 +14,12 @@ use crate::state::{
 };
 use qd_access::{load_config, AccessError, RateLimit, Role, SecurityConfig, AUTHORITY_SEED, MAX_ROLE_HOLDERS, NO_MARKET};
 use qd_ids::{SECURITY_AUTHORITY, SECURITY_AUTHORITY_BUMP, SECURITY_CONFIG};
-use qd_runtime::account::{init, AccountType};
 use qd_runtime::account_info::AccountInfo;
 use qd_runtime::cpi::{invoke_signed, AccountMeta};
 use qd_runtime::error::{ProgramError, ProgramResult, RuntimeError};
 use qd_runtime::pubkey::Pubkey;
 use qd_runtime::sysvar::{refuse_durable_nonce, Clock};
-use qd_runtime::{pda, system, validate};
+use qd_runtime::{system, validate};
 
 /// An ApprovalSet of qd-security (owner, discriminator, size). Identity is by address: callers
 /// compare it with the key the config or the proposal names, and only qd-security creates one.
@@ -161,9 +160,7 @@ pub fn create_approval_set(accounts: &[AccountInfo], set_id: u64, threshold: u8,
     let CreateApprovalSetAccounts { creator, approval_set: set_info, system_program, .. } = CreateApprovalSetAccounts::parse(accounts)?;
     validate::program(system_program, &system::ID)?;
     let id = set_id.to_le_bytes();
-    let bump = pda::check_canonical(set_info.key(), &[APPROVAL_SET_SEED, creator.key(), &id], &crate::ID)?;
-    system::create_account(creator, set_info, ApprovalSet::LEN, &crate::ID, &[&[APPROVAL_SET_SEED, creator.key(), &id, &[bump]]])?;
-    let set = init::<ApprovalSet>(set_info.data_mut())?;
+    let (set, bump) = system::create_pda::<ApprovalSet>(creator, set_info, &[APPROVAL_SET_SEED, creator.key(), &id], &crate::ID)?;
     set.version = APPROVAL_SET_VERSION;
     set.bump = bump;
     set.threshold = threshold; // members and threshold validated while decoding
@@ -218,9 +215,8 @@ pub fn propose(accounts: &[AccountInfo], target_program: &Pubkey, data: &[u8]) -
     };
     let id = config.proposal_count;
     let id_bytes = id.to_le_bytes();
-    let bump = pda::check_canonical(proposal_info.key(), &[PROPOSAL_SEED, &SECURITY_CONFIG, &id_bytes], &crate::ID)?;
-    system::create_account(proposer, proposal_info, Proposal::LEN, &crate::ID, &[&[PROPOSAL_SEED, &SECURITY_CONFIG, &id_bytes, &[bump]]])?;
-    let proposal = init::<Proposal>(proposal_info.data_mut())?;
+    let (proposal, bump) =
+        system::create_pda::<Proposal>(proposer, proposal_info, &[PROPOSAL_SEED, &SECURITY_CONFIG, &id_bytes], &crate::ID)?;
     let now = Clock::get()?.unix_timestamp;
     proposal.version = PROPOSAL_VERSION;
     proposal.bump = bump;

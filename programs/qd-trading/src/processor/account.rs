@@ -1,6 +1,6 @@
 //! Trading accounts: one per margin account, opened and closed by its owner.
 
-use super::{create_pda, next_seq, trading_mut};
+use super::{next_seq, trading_mut};
 use crate::error::TradingError as E;
 use crate::events::TradingAccountOpened;
 use qd_access::load_config as load_security;
@@ -28,7 +28,7 @@ pub(super) fn open_trading_account(accounts: &[AccountInfo]) -> ProgramResult {
     load_owned_margin(margin_info, owner)?;
     validate::program(system_program, &system::ID)?;
     let margin_key = margin_info.key();
-    let (trading, bump) = create_pda::<TradingAccount>(owner, trading_info, [TRADING_SEED, margin_key])?;
+    let (trading, bump) = system::create_pda::<TradingAccount>(owner, trading_info, &[TRADING_SEED, margin_key], &crate::ID)?;
     trading.version = TRADING_ACCOUNT_VERSION;
     trading.bump = bump;
     trading.margin_account = *margin_key;

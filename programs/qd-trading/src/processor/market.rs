@@ -1,7 +1,7 @@
 //! Markets: ADMIN lists them, RISK_MANAGER or ADMIN tunes their parameters and status, only
 //! ADMIN replaces the oracle or starts settlement (final).
 
-use super::{create_pda, next_seq};
+use super::next_seq;
 use crate::error::TradingError as E;
 use crate::events::{MarketCreated, MarketOracleChanged, MarketParamsChanged, MarketStatusChanged};
 use crate::instruction::MarketParams;
@@ -87,7 +87,7 @@ pub(super) fn create_market(
     require_role(security, Role::Admin, admin)?;
     validate::program(system_program, &system::ID)?;
     let feed_id = oracle_feed_id(oracle, security)?;
-    let (market, bump) = create_pda::<PerpMarket>(admin, market_info, [MARKET_SEED, &index.to_le_bytes()])?;
+    let (market, bump) = system::create_pda::<PerpMarket>(admin, market_info, &[MARKET_SEED, &index.to_le_bytes()], &crate::ID)?;
     let clock = Clock::get()?;
     market.version = PERP_MARKET_VERSION;
     market.bump = bump;

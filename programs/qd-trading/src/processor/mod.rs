@@ -22,11 +22,10 @@ use crate::instruction::TradingInstruction as Ix;
 use orders::CancelScope;
 use qd_access::AUTHORITY_SEED;
 use qd_collateral_state::{load_config, CollateralBalances, CollateralConfig};
-use qd_runtime::account::{init, AccountType};
 use qd_runtime::account_info::AccountInfo;
 use qd_runtime::error::{ProgramError, ProgramResult, RuntimeError};
 use qd_runtime::pubkey::Pubkey;
-use qd_runtime::{pda, system, validate};
+use qd_runtime::validate;
 use qd_trading_state::TradingAccount;
 
 pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> ProgramResult {
@@ -61,15 +60,6 @@ const AUTHORITY_SEEDS: &[&[u8]] = &[AUTHORITY_SEED, &[qd_ids::TRADING_AUTHORITY_
 fn next_seq(seq: &mut u64) -> Result<u64, ProgramError> {
     *seq = seq.checked_add(1).ok_or(RuntimeError::ArithmeticOverflow)?;
     Ok(*seq)
-}
-
-/// Creates our account of type `T` at `info`, the canonical PDA of `seeds` (one account per
-/// seeds, whatever bump a client tries), `payer` paying the rent; returns it zeroed but for its
-/// discriminator, and the bump.
-fn create_pda<'a, T: AccountType>(payer: &AccountInfo, info: &'a AccountInfo, seeds: [&[u8]; 2]) -> Result<(&'a mut T, u8), ProgramError> {
-    let bump = pda::check_canonical(info.key(), &seeds, &crate::ID)?;
-    system::create_account(payer, info, T::LEN, &crate::ID, &[&[seeds[0], seeds[1], &[bump]]])?;
-    Ok((init::<T>(info.data_mut())?, bump))
 }
 
 /// `margin_account`'s trading account, writable.
