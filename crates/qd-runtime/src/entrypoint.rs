@@ -196,14 +196,15 @@ mod tests {
         fn fail(_: &Pubkey, _: &[AccountInfo], _: &[u8]) -> ProgramResult {
             Err(RuntimeError::MissingSigner.into())
         }
-        unsafe fn entry(input: *mut u8) -> u64 {
-            run(input, fail, RuntimeError::describe)
-        }
-        let (code, logs) = crate::host::run(entry, &[5; 32], &[], &[]);
-        assert_eq!(code, 6003);
+        crate::entrypoint!(fail, RuntimeError::describe);
+        let account = account(1, false, true, 5, vec![1, 2]);
+        let ran = crate::host::run(entrypoint, &[5; 32], core::slice::from_ref(&account), &[]);
+        assert_eq!(ran.code, 6003);
         assert_eq!(
-            logs,
+            ran.logs,
             ["AnchorError occurred. Error Code: MissingSigner. Error Number: 6003. Error Message: A required signature is missing."]
         );
+        assert!(ran.events.is_empty() && ran.return_data.is_empty());
+        assert_eq!((ran.accounts.len(), ran.accounts[0].lamports, &ran.accounts[0].data), (1, 5, &account.data));
     }
 }

@@ -6,25 +6,17 @@ use crate::events::BalanceAdjusted;
 use crate::instruction::HealthView;
 use qd_collateral_state::{BalanceEntry, CollateralBalances, CollateralConfig, ADJUST_BALANCE};
 use qd_runtime::account::AccountType;
-use qd_runtime::account_info::AccountInfo;
 use qd_runtime::borsh::{BorshWrite, Writer};
-use qd_runtime::entrypoint::{deserialize, MAX_ACCOUNTS};
 use qd_runtime::error::RuntimeError;
 use qd_runtime::hash::discriminator;
-use qd_runtime::host::{self, HostAccount, HostRecord};
+use qd_runtime::host::{self, account_data as data, HostAccount, HostRun};
 use qd_runtime::pubkey::Pubkey;
+use qd_trading_state::TradingAccount;
 
 const MINT: Pubkey = [7; 32];
 const MARGIN: Pubkey = [8; 32];
 const CONFIG: Pubkey = [10; 32];
 const BALANCES: Pubkey = [11; 32];
-
-/// Account data of `body`: its discriminator, then its bytes.
-fn data<T: AccountType>(body: &T) -> Vec<u8> {
-    // SAFETY: a Pod body is plain bytes.
-    let bytes = unsafe { core::slice::from_raw_parts(body as *const T as *const u8, core::mem::size_of::<T>()) };
-    [&T::DISCRIMINATOR[..], bytes].concat()
-}
 
 fn zeroed<T: AccountType>() -> T {
     // SAFETY: every bit pattern of a Pod body is valid.
@@ -56,57 +48,31 @@ fn adjust(delta: i64) -> Vec<u8> {
     [&ADJUST_BALANCE[..], &delta.to_le_bytes()].concat()
 }
 
-/// The generated entrypoint as `host::run` takes it (a Rust-ABI fn).
-unsafe fn entrypoint(input: *mut u8) -> u64 {
-    crate::entrypoint(input)
-}
-
-fn run(accounts: &[HostAccount], data: &[u8]) -> (u64, Vec<String>) {
-    host::run(entrypoint, &crate::ID, accounts, data)
+fn run(accounts: &[HostAccount], data: &[u8]) -> HostRun {
+    host::run(crate::entrypoint, &crate::ID, accounts, data)
 }
 
 fn code(accounts: &[HostAccount], data: &[u8]) -> u64 {
-    run(accounts, data).0
-}
-
-/// Runs `data` on `accounts`; the code, the events logged and the accounts' data after it.
-fn run_and_read(accounts: &[HostAccount], data: &[u8]) -> (u64, Vec<Vec<u8>>, Vec<Vec<u8>>) {
-    host::take_records();
-    let mut buf = host::serialize(accounts, data, &crate::ID);
-    // SAFETY: `buf` is laid out as the loader lays out program input.
-    let code = unsafe { entrypoint(buf.as_mut_ptr() as *mut u8) };
-    let events = host::take_records().into_iter().filter_map(|r| if let HostRecord::Data(d) = r { Some(d) } else { None }).collect();
-    // SAFETY: null handles (what `deserialize` expects to fill); then the same buffer, as the
-    // program left it.
-    let mut slots: [AccountInfo; MAX_ACCOUNTS] = unsafe { core::mem::zeroed() };
-    let input = unsafe { deserialize(buf.as_mut_ptr() as *mut u8, &mut slots) }.unwrap();
-    (code, events, input.accounts.iter().map(|a| a.data().to_vec()).collect())
-}
-
-fn body<T: AccountType>(data: &[u8]) -> T {
-    assert_eq!(data[..8], T::DISCRIMINATOR);
-    // SAFETY: the size is the type's; Pod bodies take any bytes.
-    unsafe { core::ptr::read_unaligned(data[8..].as_ptr() as *const T) }
+    run(accounts, data).code
 }
 
 #[test]
 fn unknown_discriminator_is_logged_by_name() {
-    let (code, logs) = run(&[], &[0; 8]);
-    assert_eq!(code, RuntimeError::InvalidInstruction as u64);
+    let ran = run(&[], &[0; 8]);
+    assert_eq!(ran.code, RuntimeError::InvalidInstruction as u64);
     assert_eq!(
-        logs,
+        ran.logs,
         ["AnchorError occurred. Error Code: InvalidInstruction. Error Number: 6000. Error Message: Unknown instruction discriminator."]
     );
-    let (code, _) = host::run(entrypoint, &[1; 32], &[], &adjust(5));
-    assert_eq!(code, RuntimeError::WrongProgram as u64);
+    assert_eq!(host::run(crate::entrypoint, &[1; 32], &[], &adjust(5)).code, RuntimeError::WrongProgram as u64);
 }
 
 #[test]
 fn argument_checks_run_before_the_accounts() {
-    let (code, logs) = run(&[], &[&discriminator("global", "view_health")[..], &[9]].concat());
-    assert_eq!(code, crate::error::CollateralError::InvalidOracleAction as u64);
+    let ran = run(&[], &[&discriminator("global", "view_health")[..], &[9]].concat());
+    assert_eq!(ran.code, crate::error::CollateralError::InvalidOracleAction as u64);
     assert_eq!(
-        logs,
+        ran.logs,
         ["AnchorError occurred. Error Code: InvalidOracleAction. Error Number: 6122. Error Message: Unknown oracle action code."]
     );
 }
@@ -114,11 +80,12 @@ fn argument_checks_run_before_the_accounts() {
 #[test]
 fn adjust_balance_moves_the_protocol_balance_and_emits() {
     host::set_clock(77, 1_000);
-    let (code, events, after) = run_and_read(&[authority(qd_ids::TRADING_AUTHORITY), quote_config(), balances(30)], &adjust(-50));
-    assert_eq!(code, 0);
-    let config = body::<CollateralConfig>(&after[1]);
+    let accounts = [authority(qd_ids::TRADING_AUTHORITY), quote_config(), balances(30)];
+    let ran = run(&accounts, &adjust(-50));
+    assert_eq!(ran.code, 0);
+    let config = ran.accounts[1].body::<CollateralConfig>();
     assert_eq!((config.total_balances, config.protocol_balance), (50, 50));
-    let b = body::<CollateralBalances>(&after[2]);
+    let b = ran.accounts[2].body::<CollateralBalances>();
     assert_eq!((b.count, b.entries[0].balance, b.seq), (1, -20, 5));
     // The event's wire layout: discriminator, then the fields in declaration order.
     let mut expected = discriminator("event", "BalanceAdjusted").to_vec();
@@ -127,7 +94,10 @@ fn adjust_balance_moves_the_protocol_balance_and_emits() {
     }
     expected.extend_from_slice(&77u64.to_le_bytes());
     expected.extend_from_slice(&5u64.to_le_bytes());
-    assert_eq!(events, [expected]);
+    assert_eq!(ran.events, [expected]);
+    // Nothing else changed: no lamports moved, no size or owner changed; no return data.
+    assert!(ran.return_data.is_empty());
+    assert!(ran.accounts.iter().zip(&accounts).all(|(a, b)| (a.lamports, a.data.len(), a.owner) == (b.lamports, b.data.len(), b.owner)));
     assert_eq!(BalanceAdjusted::DISCRIMINATOR, discriminator("event", "BalanceAdjusted"));
 }
 
@@ -154,9 +124,9 @@ fn adjust_balance_refuses_bad_accounts() {
     assert_eq!(code(&foreign, &adjust(5)), RuntimeError::WrongOwner as u64);
     // The config passed as the balances too.
     let dup = [ok[0].clone(), ok[1].clone(), ok[1].clone()];
-    let (code_dup, logs) = run(&dup, &adjust(5));
-    assert_eq!(code_dup, RuntimeError::DuplicateAccount as u64);
-    assert!(logs[0].starts_with("AnchorError occurred. Error Code: DuplicateAccount. Error Number: 6009."));
+    let ran = run(&dup, &adjust(5));
+    assert_eq!(ran.code, RuntimeError::DuplicateAccount as u64);
+    assert!(ran.logs[0].starts_with("AnchorError occurred. Error Code: DuplicateAccount. Error Number: 6009."));
     // Another account type of this program in the config's place: its size, then its discriminator.
     let cosplay = [ok[0].clone(), HostAccount { key: CONFIG, ..balances(30) }, balances(30)];
     assert_eq!(code(&cosplay, &adjust(5)), RuntimeError::WrongAccountSize as u64);
@@ -165,10 +135,14 @@ fn adjust_balance_refuses_bad_accounts() {
     assert_eq!(code(&cosplay, &adjust(5)), RuntimeError::WrongDiscriminator as u64);
     // A non-quote balance may not go negative.
     let mut asset = ok.clone();
-    let mut config = body::<CollateralConfig>(&asset[1].data);
+    let mut config = asset[1].body::<CollateralConfig>();
     config.is_quote = 0;
     asset[1].data = data(&config);
-    assert_eq!(code(&asset, &adjust(-31)), crate::error::CollateralError::InsufficientBalance as u64);
+    let refused = run(&asset, &adjust(-31));
+    assert_eq!(refused.code, crate::error::CollateralError::InsufficientBalance as u64);
+    // A refusal leaves the accounts as they were and emits nothing.
+    assert_eq!(refused.accounts.iter().map(|a| &a.data).collect::<Vec<_>>(), asset.iter().map(|a| &a.data).collect::<Vec<_>>());
+    assert!(refused.events.is_empty());
     assert_eq!(code(&ok, &adjust(-31)), 0);
 }
 
@@ -208,6 +182,18 @@ fn view_health_reads_balances_of_this_program() {
     let mut foreign = balances(1);
     foreign.owner = [4; 32];
     assert_eq!(code(&[foreign, HostAccount::new([12; 32], qd_ids::QD_TRADING, vec![])], &view), RuntimeError::WrongOwner as u64);
+    // No collateral and a trading account without positions: zero health, no ratios, as return data.
+    let mut empty = zeroed::<CollateralBalances>();
+    empty.margin_account = MARGIN;
+    let mut trading = zeroed::<TradingAccount>();
+    trading.margin_account = MARGIN;
+    let accounts = [HostAccount::new(BALANCES, crate::ID, data(&empty)), HostAccount::new([12; 32], qd_ids::QD_TRADING, data(&trading))];
+    let ran = run(&accounts, &view);
+    assert_eq!(ran.code, 0, "{:?}", ran.logs);
+    let zero = HealthView { init_health: 0, maint_health: 0, free_collateral: 0, health_factor_bps: None, margin_ratio_bps: None };
+    let mut w = Writer::<{ HealthView::MAX_SIZE }>::new();
+    zero.write(&mut w);
+    assert_eq!(ran.return_data, w.written());
 }
 
 #[test]

@@ -5,7 +5,7 @@
 use qd_access::{AccessError, Role, SecurityConfig, MAX_ROLE_HOLDERS};
 use qd_ids::{PYTH_RECEIVER, QD_SECURITY, SECURITY_AUTHORITY, SECURITY_CONFIG};
 use qd_oracle::error::OracleProgramError as E;
-use qd_oracle::events::{FeedUpdated, PricePublished};
+use qd_oracle::events::{FeedUpdated, NormalizedPrice, PricePublished};
 use qd_oracle::processor::DEFAULT_GUARDS;
 use qd_oracle::ID;
 use qd_oracle_reader::{
@@ -13,11 +13,10 @@ use qd_oracle_reader::{
     PRICE_FEED_VERSION,
 };
 use qd_runtime::account::AccountType;
-use qd_runtime::account_info::MAX_PERMITTED_DATA_INCREASE;
 use qd_runtime::borsh::{BorshWrite, Writer};
 use qd_runtime::error::RuntimeError;
 use qd_runtime::hash::discriminator;
-use qd_runtime::host::{self, HostAccount, HostRecord};
+use qd_runtime::host::{self, account_data, HostAccount, HostRun};
 use qd_runtime::pubkey::Pubkey;
 use qd_runtime::sysvar::INSTRUCTIONS_ID;
 
@@ -28,10 +27,6 @@ const PUBLISHER: Pubkey = [2; 32];
 const FEED: Pubkey = [3; 32];
 const STRANGER: Pubkey = [4; 32];
 const NEW_ADMIN: Pubkey = [5; 32];
-
-unsafe fn entry(input: *mut u8) -> u64 {
-    qd_oracle::entrypoint(input)
-}
 
 fn code(e: impl Into<qd_runtime::error::ProgramError>) -> u64 {
     e.into().0 as u64
@@ -51,42 +46,21 @@ fn encode<T: BorshWrite, const N: usize>(value: &T) -> Vec<u8> {
     w.finish().unwrap().to_vec()
 }
 
-/// The code and logs of one run at cluster slot `slot`, time `T0`.
-fn run_at(slot: u64, accounts: &[HostAccount], data: &[u8]) -> (u64, Vec<String>) {
+/// One run at cluster slot `slot`, time `T0`.
+fn run_at(slot: u64, accounts: &[HostAccount], data: &[u8]) -> HostRun {
     host::set_clock(slot, T0);
-    host::run(entry, &ID, accounts, data)
+    host::run(qd_oracle::entrypoint, &ID, accounts, data)
 }
 
 fn run(accounts: &[HostAccount], data: &[u8]) -> u64 {
-    run_at(SLOT, accounts, data).0
+    run_at(SLOT, accounts, data).code
 }
 
-/// A successful run: the events it emitted and each account's data afterwards.
-fn exec(accounts: &[HostAccount], data: &[u8]) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
-    host::set_clock(SLOT, T0);
-    host::take_records();
-    let mut buf = host::serialize(accounts, data, &ID);
-    // SAFETY: `buf` is laid out as the loader lays out program input.
-    let code = unsafe { entry(buf.as_mut_ptr() as *mut u8) };
-    let records = host::take_records();
-    assert_eq!(code, 0, "{records:?}");
-    let events = records.into_iter().filter_map(|r| if let HostRecord::Data(d) = r { Some(d) } else { None }).collect();
-    (events, data_after(&buf, accounts.len()))
-}
-
-/// Each account's data in a serialized input (no duplicates): an 88-byte header ending in the
-/// data length, the data, the realloc allowance, padding to 8, the rent epoch.
-fn data_after(buf: &[u64], count: usize) -> Vec<Vec<u8>> {
-    let bytes: Vec<u8> = buf.iter().flat_map(|w| w.to_le_bytes()).collect();
-    let mut at = 8;
-    (0..count)
-        .map(|_| {
-            let len = u64::from_le_bytes(bytes[at + 80..at + 88].try_into().unwrap()) as usize;
-            let data = bytes[at + 88..at + 88 + len].to_vec();
-            at = (at + 88 + len + MAX_PERMITTED_DATA_INCREASE).next_multiple_of(8) + 8;
-            data
-        })
-        .collect()
+/// A run at `SLOT` that must succeed.
+fn exec(accounts: &[HostAccount], data: &[u8]) -> HostRun {
+    let ran = run_at(SLOT, accounts, data);
+    assert_eq!(ran.code, 0, "{:?}", ran.logs);
+    ran
 }
 
 fn feed_struct() -> PriceFeed {
@@ -119,20 +93,8 @@ fn feed_struct() -> PriceFeed {
     }
 }
 
-fn feed_bytes(feed: &PriceFeed) -> Vec<u8> {
-    // SAFETY: PriceFeed is Pod: no implicit padding, so every byte is initialized.
-    let body = unsafe { core::slice::from_raw_parts(feed as *const PriceFeed as *const u8, size_of::<PriceFeed>()) };
-    [&PriceFeed::DISCRIMINATOR[..], body].concat()
-}
-
-fn feed_of(data: &[u8]) -> PriceFeed {
-    assert_eq!(data.len(), PriceFeed::LEN);
-    // SAFETY: PriceFeed is Pod; the read is unaligned.
-    unsafe { core::ptr::read_unaligned(data[8..].as_ptr() as *const PriceFeed) }
-}
-
 fn feed_account(feed: &PriceFeed) -> HostAccount {
-    HostAccount::new(FEED, ID, feed_bytes(feed)).writable()
+    HostAccount::new(FEED, ID, account_data(feed)).writable()
 }
 
 /// A wallet that did not sign.
@@ -164,10 +126,10 @@ fn instructions_sysvar() -> HostAccount {
 
 #[test]
 fn unknown_discriminator_is_logged_by_name() {
-    let (code, logs) = run_at(SLOT, &[], &[1; 8]);
-    assert_eq!(code, 6000);
+    let ran = run_at(SLOT, &[], &[1; 8]);
+    assert_eq!(ran.code, 6000);
     let message = RuntimeError::InvalidInstruction.message();
-    assert_eq!(logs, [format!("AnchorError occurred. Error Code: InvalidInstruction. Error Number: 6000. Error Message: {message}.")]);
+    assert_eq!(ran.logs, [format!("AnchorError occurred. Error Code: InvalidInstruction. Error Number: 6000. Error Message: {message}.")]);
     // Shorter than a discriminator, too.
     assert_eq!(run(&[], &[1, 2, 3]), 6000);
 }
@@ -175,8 +137,8 @@ fn unknown_discriminator_is_logged_by_name() {
 #[test]
 fn a_copy_at_another_address_refuses_to_run() {
     host::set_clock(SLOT, T0);
-    let (result, _) = host::run(entry, &[9; 32], &[feed_account(&feed_struct())], &ix("read_price", &[0, 0]));
-    assert_eq!(result, code(RuntimeError::WrongProgram));
+    let ran = host::run(qd_oracle::entrypoint, &[9; 32], &[feed_account(&feed_struct())], &ix("read_price", &[0, 0]));
+    assert_eq!(ran.code, code(RuntimeError::WrongProgram));
 }
 
 #[test]
@@ -185,11 +147,11 @@ fn publish_checks_its_accounts() {
     let data = publish_ix(100_000_000, 10_000, T0);
     assert_eq!(run(&[signer(PUBLISHER)], &data), code(RuntimeError::NotEnoughAccounts));
     assert_eq!(run(&[wallet(PUBLISHER), feed_account(&feed)], &data), code(RuntimeError::MissingSigner));
-    let read_only = HostAccount::new(FEED, ID, feed_bytes(&feed));
+    let read_only = HostAccount::new(FEED, ID, account_data(&feed));
     assert_eq!(run(&[signer(PUBLISHER), read_only], &data), code(RuntimeError::NotWritable));
-    let foreign = HostAccount::new(FEED, [7; 32], feed_bytes(&feed)).writable();
+    let foreign = HostAccount::new(FEED, [7; 32], account_data(&feed)).writable();
     assert_eq!(run(&[signer(PUBLISHER), foreign], &data), code(RuntimeError::WrongOwner));
-    let mut cosplay = feed_bytes(&feed);
+    let mut cosplay = account_data(&feed);
     cosplay[..8].copy_from_slice(&[0x99; 8]);
     assert_eq!(run(&[signer(PUBLISHER), HostAccount::new(FEED, ID, cosplay).writable()], &data), code(RuntimeError::WrongDiscriminator));
     assert_eq!(run(&[signer(STRANGER), feed_account(&feed)], &data), code(E::NotPublisher));
@@ -199,13 +161,13 @@ fn publish_checks_its_accounts() {
 
 #[test]
 fn publish_sets_the_aggregate_and_emits_it() {
-    let (events, after) = exec(&[signer(PUBLISHER), feed_account(&feed_struct())], &publish_ix(150_000_000, 50_000, T0));
-    let feed = feed_of(&after[1]);
+    let ran = exec(&[signer(PUBLISHER), feed_account(&feed_struct())], &publish_ix(150_000_000, 50_000, T0));
+    let feed = ran.accounts[1].body::<PriceFeed>();
     assert_eq!(feed.latest[0], PublisherPrice { price: 150_000_000, conf: 50_000, publish_time: T0, slot: SLOT });
-    let price = read_price(&ID, &after[1]).unwrap();
+    let price = read_price(&ID, &ran.accounts[1].data).unwrap();
     assert_eq!((price.price, price.conf, price.ema_price), (150_000_000, 50_000, 150_000_000));
     assert_eq!((price.publish_time, price.publish_slot), (T0, SLOT));
-    let [event] = &events[..] else { panic!("{events:?}") };
+    let [event] = &ran.events[..] else { panic!("{:?}", ran.events) };
     assert_eq!(event[..8], PricePublished::DISCRIMINATOR);
     assert_eq!(event.len(), 8 + 32 * 2 + 8 * 4 + 2 + 8 * 4);
     assert_eq!(event[8..40], FEED);
@@ -250,10 +212,10 @@ fn set_guards_only_through_the_timelock() {
     let mut bad = guards;
     bad.by_action[1].max_conf_bps = 0;
     assert_eq!(run(&[signer(SECURITY_AUTHORITY), feed_account(&feed)], &guards_ix(&bad)), code(OracleError::InvalidGuardConfig));
-    let (events, after) = exec(&[signer(SECURITY_AUTHORITY), feed_account(&feed)], &data);
-    assert_eq!(feed_of(&after[1]).guards, guards);
-    assert_eq!(events.len(), 1);
-    assert_eq!(events[0][..8], FeedUpdated::DISCRIMINATOR);
+    let ran = exec(&[signer(SECURITY_AUTHORITY), feed_account(&feed)], &data);
+    assert_eq!(ran.accounts[1].body::<PriceFeed>().guards, guards);
+    assert_eq!(ran.events.len(), 1);
+    assert_eq!(ran.events[0][..8], FeedUpdated::DISCRIMINATOR);
 }
 
 #[test]
@@ -262,8 +224,8 @@ fn set_publishers_keeps_latest_prices_with_their_keys() {
     let kept = PublisherPrice { price: 100, conf: 1, publish_time: T0, slot: SLOT };
     feed.latest[0] = kept;
     let args = [&2u32.to_le_bytes()[..], &STRANGER, &PUBLISHER, &[2], &30u32.to_le_bytes()].concat();
-    let (_, after) = exec(&[signer(SECURITY_AUTHORITY), feed_account(&feed)], &ix("set_publishers", &args));
-    let feed = feed_of(&after[1]);
+    let ran = exec(&[signer(SECURITY_AUTHORITY), feed_account(&feed)], &ix("set_publishers", &args));
+    let feed = ran.accounts[1].body::<PriceFeed>();
     assert_eq!((feed.num_publishers, &feed.publishers[..3]), (2, &[STRANGER, PUBLISHER, [0; 32]][..]));
     assert_eq!((feed.min_publishers, feed.max_publisher_age_secs), (2, 30));
     assert_eq!(feed.latest[..2], [PublisherPrice::default(), kept]);
@@ -283,8 +245,8 @@ fn set_status_needs_the_role_and_the_authority() {
     let mut unsigned = accounts(AUTHORITY);
     unsigned[0].is_signer = false;
     assert_eq!(run(&unsigned, &halt), code(RuntimeError::MissingSigner));
-    let (_, after) = exec(&accounts(AUTHORITY), &halt);
-    assert_eq!(feed_of(&after[2]).status, FEED_STATUS_HALTED);
+    let ran = exec(&accounts(AUTHORITY), &halt);
+    assert_eq!(ran.accounts[2].body::<PriceFeed>().status, FEED_STATUS_HALTED);
 }
 
 #[test]
@@ -294,9 +256,9 @@ fn set_authority_hands_over_to_a_cosigning_oracle_admin() {
     let data = ix("set_authority", &[]);
     assert_eq!(run(&accounts(wallet(NEW_ADMIN)), &data), code(RuntimeError::MissingSigner));
     assert_eq!(run(&accounts(signer(STRANGER)), &data), code(AccessError::MissingRole));
-    let (events, after) = exec(&accounts(signer(NEW_ADMIN)), &data);
-    assert_eq!(feed_of(&after[2]).authority, NEW_ADMIN);
-    assert_eq!(events[0][..8], FeedUpdated::DISCRIMINATOR);
+    let ran = exec(&accounts(signer(NEW_ADMIN)), &data);
+    assert_eq!(ran.accounts[2].body::<PriceFeed>().authority, NEW_ADMIN);
+    assert_eq!(ran.events[0][..8], FeedUpdated::DISCRIMINATOR);
 }
 
 #[test]
@@ -304,11 +266,25 @@ fn read_price_guards_our_feed_per_action() {
     let mut feed = feed_struct();
     (feed.price, feed.conf, feed.ema_price, feed.ema_conf) = (100_000_000, 20_000, 100_000_000, 20_000);
     (feed.publish_time, feed.publish_slot) = (T0, SLOT);
-    let oracle = || [HostAccount::new(FEED, ID, feed_bytes(&feed))];
+    let oracle = || [HostAccount::new(FEED, ID, account_data(&feed))];
     let read = |action: u8| ix("read_price", &[action, 0]);
-    assert_eq!(run(&oracle(), &read(0)), 0);
-    assert_eq!(run_at(SLOT + 51, &oracle(), &read(0)).0, code(OracleError::StaleOracleSlots));
-    assert_eq!(run_at(SLOT + 51, &oracle(), &read(2)).0, 0); // liquidations tolerate 150 slots
+    // The price as return data: the feed's aggregate, borsh encoded.
+    let ran = exec(&oracle(), &read(0));
+    let expected = NormalizedPrice {
+        price: 100_000_000,
+        conf: 20_000,
+        ema_price: 100_000_000,
+        ema_conf: 20_000,
+        publish_time: T0,
+        publish_slot: SLOT,
+        trading: true,
+        verified_full: true,
+        source: 0,
+    };
+    assert_eq!(ran.return_data, encode::<_, 51>(&expected));
+    assert!(ran.events.is_empty());
+    assert_eq!(run_at(SLOT + 51, &oracle(), &read(0)).code, code(OracleError::StaleOracleSlots));
+    assert_eq!(run_at(SLOT + 51, &oracle(), &read(2)).code, 0); // liquidations tolerate 150 slots
     assert_eq!(run(&oracle(), &read(4)), code(E::InvalidAction));
     assert_eq!(run(&[], &read(0)), code(RuntimeError::NotEnoughAccounts));
     // A caller's guard replaces the feed's (2 bps of confidence > 1); one that accepts anything is refused while decoding.
@@ -317,6 +293,6 @@ fn read_price_guards_our_feed_per_action() {
     assert_eq!(run(&oracle(), &with_guard(&strict)), code(OracleError::ConfidenceTooWide));
     assert_eq!(run(&oracle(), &with_guard(&GuardConfig::default())), code(OracleError::InvalidGuardConfig));
     // Accounts of any other owner are not oracles; a Pyth-owned one must be in its owner's format.
-    assert_eq!(run(&[HostAccount::new(FEED, [7; 32], feed_bytes(&feed))], &read(0)), code(OracleError::WrongOracleOwner));
+    assert_eq!(run(&[HostAccount::new(FEED, [7; 32], account_data(&feed))], &read(0)), code(OracleError::WrongOracleOwner));
     assert_eq!(run(&[HostAccount::new(FEED, PYTH_RECEIVER, vec![0; 134])], &read(0)), code(OracleError::UnknownOracleFormat));
 }

@@ -4,12 +4,13 @@
 //! the instructions that need neither (cancels, expiry).
 
 use crate::error::TradingError;
+use crate::events::{OrderCancelled, CANCEL_EXPIRED, CANCEL_USER};
 use qd_access::{AccessError, SecurityConfig};
 use qd_core_state::{MarginAccount, MarginError};
-use qd_runtime::account::{AccountType, Pod};
+use qd_runtime::account::Pod;
 use qd_runtime::error::RuntimeError;
 use qd_runtime::hash::discriminator;
-use qd_runtime::host::{self, HostAccount};
+use qd_runtime::host::{self, account_data as data, HostAccount, HostRun};
 use qd_runtime::pubkey::Pubkey;
 use qd_trading_state::{Order, TradingAccount, KIND_LIMIT, SIDE_BID, TIF_GTT};
 
@@ -18,13 +19,15 @@ const MARGIN: Pubkey = [2; 32];
 const TRADING: Pubkey = [3; 32];
 const NOW: i64 = 1_700_000_000;
 
-fn run(accounts: &[HostAccount], data: &[u8]) -> (u64, Vec<String>) {
-    host::set_clock(100, NOW);
-    host::run(|input| unsafe { crate::entrypoint(input) }, &crate::ID, accounts, data)
+const SLOT: u64 = 100;
+
+fn run(accounts: &[HostAccount], data: &[u8]) -> HostRun {
+    host::set_clock(SLOT, NOW);
+    host::run(crate::entrypoint, &crate::ID, accounts, data)
 }
 
 fn code(accounts: &[HostAccount], data: &[u8]) -> u64 {
-    run(accounts, data).0
+    run(accounts, data).code
 }
 
 fn ix(name: &str, args: &[u8]) -> Vec<u8> {
@@ -34,13 +37,6 @@ fn ix(name: &str, args: &[u8]) -> Vec<u8> {
 fn zeroed<T: Pod>() -> T {
     // SAFETY: Pod types are valid for any bit pattern.
     unsafe { core::mem::zeroed() }
-}
-
-/// Account data of `value`: its discriminator, then its bytes.
-fn data<T: AccountType>(value: &T) -> Vec<u8> {
-    // SAFETY: a Pod value is plain bytes.
-    let body = unsafe { core::slice::from_raw_parts(value as *const T as *const u8, core::mem::size_of::<T>()) };
-    [&T::DISCRIMINATOR[..], body].concat()
 }
 
 fn key(n: u8) -> HostAccount {
@@ -125,23 +121,23 @@ fn fill_order_data(makers: &[u64]) -> Vec<u8> {
 
 #[test]
 fn an_unknown_instruction_is_refused_by_name() {
-    let (code, logs) = run(&[], &[0; 8]);
-    assert_eq!(code, RuntimeError::InvalidInstruction as u64);
+    let ran = run(&[], &[0; 8]);
+    assert_eq!(ran.code, RuntimeError::InvalidInstruction as u64);
     assert_eq!(
-        logs,
+        ran.logs,
         ["AnchorError occurred. Error Code: InvalidInstruction. Error Number: 6000. Error Message: Unknown instruction discriminator."]
     );
-    assert_eq!(run(&[], &[1, 2, 3]).0, RuntimeError::InvalidInstruction as u64);
+    assert_eq!(code(&[], &[1, 2, 3]), RuntimeError::InvalidInstruction as u64);
     // Our own errors are logged by name too.
-    let (code, logs) = run(&[], &ix("fill_order", &[&1u64.to_le_bytes()[..], &0u32.to_le_bytes()].concat()));
-    assert_eq!(code, TradingError::TooManyMakers as u64);
-    assert!(logs[0].starts_with("AnchorError occurred. Error Code: TooManyMakers. Error Number: 6138."), "{logs:?}");
+    let ran = run(&[], &ix("fill_order", &[&1u64.to_le_bytes()[..], &0u32.to_le_bytes()].concat()));
+    assert_eq!(ran.code, TradingError::TooManyMakers as u64);
+    assert!(ran.logs[0].starts_with("AnchorError occurred. Error Code: TooManyMakers. Error Number: 6138."), "{:?}", ran.logs);
 }
 
 #[test]
 fn another_program_id_is_refused() {
-    let (code, _) = host::run(|input| unsafe { crate::entrypoint(input) }, &[7; 32], &[], &ix("expire_orders", &[]));
-    assert_eq!(code, RuntimeError::WrongProgram as u64);
+    let ran = host::run(crate::entrypoint, &[7; 32], &[], &ix("expire_orders", &[]));
+    assert_eq!(ran.code, RuntimeError::WrongProgram as u64);
 }
 
 #[test]
@@ -239,16 +235,39 @@ fn accounts_of_another_owner_or_margin_account_are_refused() {
     assert_eq!(code(&accounts(margin()), &close), TradingError::TradingAccountNotEmpty as u64);
 }
 
+/// The OrderCancelled event of the one resting order (id 1, client id 7, a bid in market 0, all
+/// of it left) with `reason`, at SLOT, as the trading account's first sequence number.
+fn cancelled(reason: u8) -> Vec<u8> {
+    let head = [&OrderCancelled::DISCRIMINATOR[..], &MARGIN, &1u64.to_le_bytes(), &7u64.to_le_bytes(), &0u16.to_le_bytes()];
+    let tail = [&[SIDE_BID, reason][..], &1_000_000_000u64.to_le_bytes(), &SLOT.to_le_bytes(), &1u64.to_le_bytes()];
+    [head.concat(), tail.concat()].concat()
+}
+
+/// The trading account after its one order left: no order, no position, the sequence advanced.
+fn assert_emptied(after: &HostAccount) {
+    let t = after.body::<TradingAccount>();
+    assert_eq!((t.order_count, t.position_count, t.seq, t.next_order_id), (0, 0, 1, 2));
+}
+
 #[test]
 fn expire_orders_removes_what_has_expired() {
     let expire = ix("expire_orders", &[]);
-    assert_eq!(code(&[signer(), trading(NOW)], &expire), 0);
-    assert_eq!(code(&[signer(), trading(NOW + 1)], &expire), TradingError::NothingToExpire as u64);
+    let ran = run(&[signer(), trading(NOW)], &expire);
+    assert_eq!(ran.code, 0);
+    assert_emptied(&ran.accounts[1]);
+    assert_eq!(ran.events, [cancelled(CANCEL_EXPIRED)]);
+    let refused = run(&[signer(), trading(NOW + 1)], &expire);
+    assert_eq!(refused.code, TradingError::NothingToExpire as u64);
+    assert_eq!(refused.accounts[1].body::<TradingAccount>().order_count, 1);
 }
 
 #[test]
 fn the_owner_cancels_and_a_stranger_cannot() {
-    assert_eq!(code(&cancel_accounts(), &ix("cancel_order", &1u64.to_le_bytes())), 0);
+    let ran = run(&cancel_accounts(), &ix("cancel_order", &1u64.to_le_bytes()));
+    assert_eq!(ran.code, 0);
+    assert_emptied(&ran.accounts[3]);
+    assert_eq!(ran.events, [cancelled(CANCEL_USER)]);
+    assert!(ran.return_data.is_empty());
     assert_eq!(code(&cancel_accounts(), &ix("cancel_order", &2u64.to_le_bytes())), TradingError::OrderNotFound as u64);
     assert_eq!(code(&cancel_accounts(), &ix("cancel_order_by_client_id", &7u64.to_le_bytes())), 0);
     assert_eq!(code(&cancel_accounts(), &ix("cancel_orders", &[1, 0, 0])), 0);
