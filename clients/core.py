@@ -22,7 +22,7 @@ from solders.pubkey import Pubkey
 from solders.signature import Signature
 from solders.system_program import ID as SYSTEM_PROGRAM_ID
 
-__all__ = ["CoreClient", "CoreInstructions", "DEFAULT_MAX_SUB_ACCOUNTS", "GLOBAL", "GLOBAL_SEED", "GlobalConfig", "Limits",
+__all__ = ["ALL_MARKETS", "CoreClient", "CoreInstructions", "DEFAULT_MAX_SUB_ACCOUNTS", "GLOBAL", "GLOBAL_SEED", "GlobalConfig", "Limits",
            "MARGIN_ACCOUNT_DISCRIMINATOR", "MARGIN_SEED", "MAX_SUB_ACCOUNTS_LIMIT", "MarginAccount", "NAME", "NAME_LEN", "OWNER_OFFSET", "PROGRAM_ID",
            "STATUS_BANKRUPT", "STATUS_BEING_LIQUIDATED", "STATUS_FROZEN", "STATUS_OFFSET", "decode_global", "decode_margin_account", "encode_name",
            "margin_account_address", "margin_account_filter_bytes", "margin_account_filters", "parse_events"]

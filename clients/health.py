@@ -216,7 +216,8 @@ def _check_collateral(c: CollateralInput) -> None:
 
 def collateral_value(c: CollateralInput) -> int:
     """A balance's unweighted value in quote units: floor(balance * price / 10^decimals)."""
-    return c.balance * c.price // 10**c.decimals
+    scale: int = 10**c.decimals  # an int: decimals is never negative (__post_init__); typeshed types int ** int as Any
+    return c.balance * c.price // scale
 
 
 def _check_perp(p: PerpInput) -> None:

@@ -15,7 +15,7 @@ import asyncio
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from anchorpy import Program, Provider
 from quantdesk.clients import errors, idl
@@ -36,7 +36,6 @@ from solders.rpc.responses import (
     GetLatestBlockhashResp,
     GetMultipleAccountsResp,
     GetTransactionResp,
-    RPCError,
     SendTransactionResp,
     SimulateTransactionResp,
 )
@@ -78,12 +77,24 @@ async def rpc_request(connection: AsyncClient, bodies: Sequence[_Body]) -> list[
     return [answers.get(b.id, {"error": {"code": None, "message": f"no answer to request {b.id}"}}) for b in bodies]
 
 
-def _parse(parser: Any, answer: dict[str, Any]) -> Any:
-    """`answer` parsed by solders' `parser`; an error answer raises RPCException (as solana-py's calls do)."""
+class _Response(Protocol):
+    """A solders response class (solders.rpc.responses)."""
+
+    @staticmethod
+    def from_json(raw: str) -> object: ...
+
+
+_R = TypeVar("_R", bound=_Response)
+
+
+def _parse(parser: type[_R], answer: dict[str, Any]) -> _R:
+    """`answer` parsed by solders' `parser`; an error answer raises RPCException (as solana-py's calls do):
+    with solders' RPCError, or with the answer's error object for a code solders does not know (it
+    parses those as the bare code, an int)."""
     parsed = parser.from_json(json.dumps(answer))
-    if isinstance(parsed, RPCError.__args__):  # type: ignore[attr-defined]
-        raise RPCException(parsed)
-    return parsed
+    if isinstance(parsed, parser):
+        return parsed
+    raise RPCException(answer.get("error", parsed) if isinstance(parsed, int) else parsed)
 
 
 @dataclass(frozen=True)
@@ -282,8 +293,8 @@ class ProgramClient:
 def _simulated(answer: dict[str, Any], program_ids: Sequence[Pubkey]) -> bytes:
     """The return data of a simulateTransaction answer, or its failure raised by name."""
     parsed = SimulateTransactionResp.from_json(json.dumps(answer))
-    if "error" in answer:
-        raise errors.from_rpc_error(answer["error"], parsed, program_ids, simulated=True)
+    if "error" in answer or not isinstance(parsed, SimulateTransactionResp):  # RPCError (or a bare code): solders parses no other error answer
+        raise errors.from_rpc_error(answer.get("error", {}), parsed, program_ids, simulated=True)
     sim = parsed.value
     if sim.err is not None:
         raise errors.from_transaction_error(sim.err, list(sim.logs or []), program_ids, simulated=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from anchorpy import Context, Program, Provider
 from anchorpy.program.common import Event
@@ -468,15 +468,26 @@ def decode_approval_set(address: Pubkey, data: bytes, program: Program | None = 
     return ApprovalSet(address, c.creator, c.set_id, c.threshold, list(c.members[: c.member_count]))
 
 
-class Ledger(Protocol):
+class _Outcome(Protocol):
+    """A transaction's result as a Ledger reports it (quantdesk.chain.TxResult)."""
+
+    @property
+    def ok(self) -> bool: ...
+
+
+_Result_co = TypeVar("_Result_co", bound=_Outcome, covariant=True)
+_Result = TypeVar("_Result", bound=_Outcome)
+
+
+class Ledger(Protocol[_Result_co]):
     """What `enact` needs of a chain (quantdesk.chain.Chain): accounts, transactions, the clock."""
 
     def account(self, address: Pubkey) -> Account | None: ...
-    def send(self, instructions: Sequence[Instruction], signers: Sequence[Keypair] = ...) -> Any: ...
+    def send(self, instructions: Sequence[Instruction], signers: Sequence[Keypair] = ...) -> _Result_co: ...
     def advance(self, slots: int = ..., seconds: int = ...) -> None: ...
 
 
-def enact(chain: Ledger, proposer: Keypair, change: bytes, approvers: Sequence[Keypair] = (), approval_set: Pubkey | None = None) -> Any:
+def enact(chain: Ledger[_Result], proposer: Keypair, change: bytes, approvers: Sequence[Keypair] = (), approval_set: Pubkey | None = None) -> _Result:
     """The timelock's honest path on a LiteSVM chain: propose `change`, approve it by `approvers`
     (members of `approval_set`, the super-admin set `proposer` belongs to), move the clock past the
     delay and execute. Returns the first failing step's result, else the execution's."""
@@ -488,14 +499,14 @@ def enact(chain: Ledger, proposer: Keypair, change: bytes, approvers: Sequence[K
     return _run_proposal(chain, steps, config.timelock_delay, ix.execute_proposal(proposal))
 
 
-def _config_on(chain: Ledger) -> SecurityConfig:
+def _config_on(chain: Ledger[_Outcome]) -> SecurityConfig:
     account = chain.account(CONFIG)
     if account is None:
         raise LookupError("qd-security is not initialized")
     return decode_config(bytes(account.data))
 
 
-def _run_proposal(chain: Ledger, steps: Sequence[tuple[Instruction, Keypair]], delay: int, execute: Instruction) -> Any:
+def _run_proposal(chain: Ledger[_Result], steps: Sequence[tuple[Instruction, Keypair]], delay: int, execute: Instruction) -> _Result:
     """Sends `steps` (the proposal, then any approvals) one by one, moves the clock past `delay`
     and sends `execute`: the first failing step's result, else the execution's."""
     for step, signer in steps:
@@ -512,7 +523,7 @@ def parse_events(logs: list[str], program: Program | None = None) -> list[Event]
     return idl_mod.parse_events(program or idl_mod.program(NAME), logs)
 
 
-def enact_instruction(chain: Ledger, proposer: Keypair, target: Instruction) -> Any:
+def enact_instruction(chain: Ledger[_Result], proposer: Keypair, target: Instruction) -> _Result:
     """A routed change's honest path on a LiteSVM chain: `proposer` (holding the route's role)
     proposes `target`, the clock moves past the delay, anyone executes. Returns the first failing
     step's result, else the execution's."""

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields
 from decimal import Decimal
 from enum import IntEnum
-from typing import Any
+from typing import Any, Final
 
 from anchorpy import Context, Program, Provider
 from anchorpy.program.common import Event
@@ -46,9 +46,9 @@ NO_SESSION = PROGRAM_ID
 """The session slot without a session (Anchor's convention for an absent optional account)."""
 MAX_MAKERS = 4
 
-PRICE_DECIMALS = 6
-BASE_DECIMALS = 9
-FUNDING_DECIMALS = 12
+PRICE_DECIMALS: Final = 6
+BASE_DECIMALS: Final = 9
+FUNDING_DECIMALS: Final = 12
 """The funding index is quote native units (6 decimals) per whole base, scaled by 1e6."""
 PRICE_UNIT = Decimal(1).scaleb(-PRICE_DECIMALS)
 

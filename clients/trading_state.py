@@ -6,8 +6,8 @@ build on it."""
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass, field, fields
-from typing import Any, ClassVar
+from dataclasses import Field, dataclass, field, fields
+from typing import Any, ClassVar, Self
 
 from quantdesk.clients import health as health_mod
 from quantdesk.clients.idl import discriminator, program_id
@@ -63,17 +63,18 @@ _ENCODE: dict[str, Any] = {"pubkey": bytes, "guards": _guards_bytes, "bytes": by
 
 class _Layout:
     """A flat record: its `struct` format lists exactly the dataclass fields, in order, with the
-    padding as `x`; a field's metadata `kind` names its conversion."""
+    padding as `x`; a field's metadata `kind` names its conversion. Subclasses are dataclasses."""
 
     FORMAT: ClassVar[struct.Struct]
+    __dataclass_fields__: ClassVar[dict[str, Field[Any]]]  # set by @dataclass on each subclass
 
     @classmethod
-    def unpack(cls, data: bytes, offset: int = 0) -> Any:
+    def unpack(cls, data: bytes, offset: int = 0) -> Self:
         values = cls.FORMAT.unpack_from(data, offset)
-        return cls(*(_DECODE.get(f.metadata.get("kind"), lambda v: v)(v) for f, v in zip(fields(cls), values)))  # type: ignore[call-arg]
+        return cls(*(_DECODE.get(f.metadata.get("kind", ""), lambda v: v)(v) for f, v in zip(fields(cls), values)))
 
     def pack(self) -> bytes:
-        return self.FORMAT.pack(*(_ENCODE.get(f.metadata.get("kind"), lambda v: v)(getattr(self, f.name)) for f in fields(self)))  # type: ignore[arg-type]
+        return self.FORMAT.pack(*(_ENCODE.get(f.metadata.get("kind", ""), lambda v: v)(getattr(self, f.name)) for f in fields(self)))
 
 
 def _pubkey() -> Any:
@@ -239,7 +240,7 @@ def decode_market(data: bytes) -> PerpMarket:
     """PerpMarket account data (`ValueError` for another account type or size)."""
     if len(data) != MARKET_LEN or data[:8] != MARKET_DISCRIMINATOR:
         raise ValueError("account data is not a PerpMarket")
-    return PerpMarket.unpack(data, 8)  # type: ignore[no-any-return]
+    return PerpMarket.unpack(data, 8)
 
 
 def decode_trading_account(data: bytes) -> TradingAccount:

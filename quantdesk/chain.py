@@ -28,8 +28,8 @@ from solders.message import Message
 from solders.pubkey import Pubkey
 from solders.signature import Signature
 from solders.transaction import Transaction
-from solders.transaction_metadata import FailedTransactionMetadata
-from solders.transaction_status import InstructionErrorCustom, TransactionErrorInstructionError
+from solders.transaction_metadata import FailedTransactionMetadata, TransactionMetadata
+from solders.transaction_status import InstructionErrorCustom, TransactionErrorInstructionError, TransactionReturnData
 
 from quantdesk.clients import idl, token
 from quantdesk.localnet.server import find_root, load_programs
@@ -64,6 +64,12 @@ class TxResult:
     def events(self) -> list[bytes]:
         """Payloads of `sol_log_data` lines (Anchor events: discriminator + borsh), in order."""
         return [base64.b64decode(line[len(PROGRAM_DATA_LOG):]) for line in self.logs if line.startswith(PROGRAM_DATA_LOG)]
+
+
+def _return_data(meta: TransactionMetadata) -> bytes:
+    # solders 0.26's stub calls the method transaction_return_data; the extension module has return_data.
+    data: TransactionReturnData = meta.return_data()  # type: ignore[attr-defined]
+    return bytes(data.data)
 
 
 class Chain:
@@ -177,5 +183,5 @@ class Chain:
         self.svm.expire_blockhash()
         if isinstance(outcome, FailedTransactionMetadata):
             meta = outcome.meta()
-            return TxResult(False, list(meta.logs()), meta.compute_units_consumed(), bytes(meta.return_data().data), outcome.err())
-        return TxResult(True, list(outcome.logs()), outcome.compute_units_consumed(), bytes(outcome.return_data().data), None)
+            return TxResult(False, list(meta.logs()), meta.compute_units_consumed(), _return_data(meta), outcome.err())
+        return TxResult(True, list(outcome.logs()), outcome.compute_units_consumed(), _return_data(outcome), None)

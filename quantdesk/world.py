@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
+from unittest.mock import patch
 
 from solders.account import Account
 from solders.compute_budget import set_compute_unit_limit, set_compute_unit_price
@@ -343,15 +344,12 @@ def built(venue: Venue, send: Callable[[], object]) -> Instruction:
     """The one instruction a Venue helper sends, captured instead of sent (to forge from it)."""
     sent: list[Instruction] = []
 
-    def capture(ixs: list[Instruction], *_: object, **__: object) -> TxResult:
-        sent.extend(ixs)
+    def capture(instructions: Sequence[Instruction], *_: object, **__: object) -> TxResult:
+        sent.extend(instructions)
         return TxResult(True, [], 0, b"", None)
 
-    venue.chain.send = capture  # type: ignore[method-assign]
-    try:
+    with patch.object(venue.chain, "send", capture):  # on the instance; the method is Chain's again after
         send()
-    finally:
-        del venue.chain.send
     (ix,) = sent
     return ix
 
@@ -727,7 +725,7 @@ class Venue:
         assert result.ok, result.logs
         return collateral.decode_health_view(result.return_data)
 
-    def mirror_of(self, balances: dict[Pubkey, int], price: int) -> health.HealthResult:
+    def mirror_of(self, balances: dict[Pubkey, int], price: int) -> HealthResult:
         """The health engine's Python mirror on `balances` (mint -> amount; zeros skipped), every
         asset at `price`."""
         inputs = []
@@ -737,7 +735,7 @@ class Venue:
                 inputs.append(collateral.collateral_input(config, amount, collateral.QUOTE_PRICE if config.is_quote else price))
         return health.compute(inputs, [])
 
-    def mirror(self, margin: Pubkey) -> health.HealthResult:
+    def mirror(self, margin: Pubkey) -> HealthResult:
         """The Python mirror on `margin`'s balances, with the SOL/USD price the programs read."""
         return self.mirror_of({e.mint: e.balance for e in self.balances(margin).entries}, self.feed_state().price)
 
@@ -966,7 +964,7 @@ def decode_evaluation(data: bytes) -> HealthResult | HealthError:
 
     init_health, maint_health, free_collateral = i128(), i128(), i128()
     health_factor, margin_ratio = option_i128(), option_i128()
-    sums = [i128() for _ in range(7)]
+    assets_init, liabilities_init, assets_maint, liabilities_maint, equity, notional, worst_notional = (i128() for _ in range(7))
     count = data[at]
     at += 1
     prices: list[int | None] = []
@@ -976,7 +974,8 @@ def decode_evaluation(data: bytes) -> HealthResult | HealthError:
         prices.append(price if tag else None)
     if at != len(data):
         raise ValueError(f"{len(data) - at} trailing bytes in return data")
-    return HealthResult(init_health, maint_health, free_collateral, health_factor, margin_ratio, *sums, liquidation_prices=prices)
+    return HealthResult(init_health, maint_health, free_collateral, health_factor, margin_ratio, assets_init, liabilities_init, assets_maint,
+                        liabilities_maint, equity, notional, worst_notional, liquidation_prices=prices)
 
 
 class HealthProgram:

@@ -27,9 +27,11 @@ from quantdesk.clients.rpc import ProgramClient
 from quantdesk.clients.trading import MakerParams, MarketParams, OrderKind, OrderParams, Side, TimeInForce, TradingClient
 from solana.rpc.async_api import AsyncClient
 from solana.rpc.commitment import Confirmed
+from solana.rpc.core import RPCException
 from solders.instruction import AccountMeta, Instruction
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
+from solders.rpc.errors import InvalidParamsMessage
 
 from quantdesk.localnet import LocalnetProcess, run_in_background
 from quantdesk.localnet.controls_client import ValidatorClock
@@ -280,6 +282,28 @@ async def test_runtime_and_rpc_failures_raise_runtime_failure(venue: Venue) -> N
         await broke.send([memos[0]], [owner])
     assert unpaid.value.instruction is None and "AccountNotFound" in unpaid.value.reason
     assert not isinstance(unpaid.value, ProgramError)
+
+
+@pytest.mark.parametrize("code", [-32429, -32602])
+async def test_an_error_answer_raises_rpc_exception_whatever_its_code(code: int) -> None:
+    """A read answered with an error raises RPCException: with solders' RPCError for a code solders
+    knows (-32602 invalid params), with the answer's error object for one solders parses as the
+    bare code, an int (-32429, a provider's rate limit; it used to pass for the response)."""
+    error = {"code": code, "message": "refused"}
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"jsonrpc": "2.0", "id": json.loads(request.content)["id"], "error": error})
+
+    async with AsyncClient("http://127.0.0.1:9") as rpc:
+        await rpc._provider.session.aclose()
+        rpc._provider.session = httpx.AsyncClient(transport=httpx.MockTransport(refuse))
+        with pytest.raises(RPCException) as refused:
+            await rpc_mod.fetch_blockhash(rpc)
+    raised = refused.value.args[0]
+    if code == -32429:
+        assert raised == error
+    else:
+        assert isinstance(raised, InvalidParamsMessage) and raised.message == "refused"
 
 
 # ---------------------------------------------------------------- the README's example

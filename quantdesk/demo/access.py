@@ -147,11 +147,11 @@ async def _run(d: AccessDemo, connection: AsyncClient, super_admin: Keypair) -> 
     await d.core.set_delegate(d.desk, 1, d.trader.pubkey())
     await d.core.set_limits(d.desk, 2, max_leverage_x100=300, allowed_markets=(1 << SOL_PERP) | (1 << BTC_PERP), reduce_only=True)
     for m in await d.core.fetch_margin_accounts(d.desk.pubkey()):  # getProgramAccounts: discriminator + owner filters
-        limit = "market limits" if m.limits.max_leverage_x100 == 0 else f"<= {m.limits.max_leverage_x100 / 100:g}x"
+        leverage = "market limits" if m.limits.max_leverage_x100 == 0 else f"<= {m.limits.max_leverage_x100 / 100:g}x"
         markets = "all markets" if m.limits.allowed_markets == core.ALL_MARKETS else \
             "+".join(n for i, n in MARKET_NAMES.items() if i != NO_MARKET and m.limits.allows_market(i))
         print(f"  #{m.sub_id} {m.name:<7} {m.address}  delegate {d.who(m.delegate) if m.delegate else '-':<7} "
-              f"leverage {limit:<13} {markets}{', reduce-only' if m.limits.reduce_only else ''}")
+              f"leverage {leverage:<13} {markets}{', reduce-only' if m.limits.reduce_only else ''}")
     await d.check(d.trader, alpha, Action.PLACE_ORDER, SOL_PERP, 25_000 * USDC)
     await d.check(d.trader, alpha, Action.WITHDRAW)
     await d.check(d.desk, hedge, Action.PLACE_ORDER, ETH_PERP, 1_000 * USDC)

@@ -67,8 +67,11 @@ async def run(connection: AsyncClient, super_admin: Keypair, actors: Actors, pub
     health = await client.fetch_health_accounts(master)
     await refused("withdraw 100 SOL from master (it holds 60)", collateral.NAME,
                   client.simulate([client.ix.withdraw(owner.pubkey(), master, sol, 100 * SOL, health)], [owner]))
+    delegate = actors.desk.delegate
+    if delegate is None:
+        raise ValueError("the desk's 'alpha' names no delegate")
     await refused("the trader (alpha's delegate) withdraws from alpha", collateral.NAME,
-                  client.simulate([client.ix.withdraw(actors.desk.delegate.pubkey(), alpha, sol, SOL, await client.fetch_health_accounts(alpha))], [actors.desk.delegate]))
+                  client.simulate([client.ix.withdraw(delegate.pubkey(), alpha, sol, SOL, await client.fetch_health_accounts(alpha))], [delegate]))
     await refused("deposit 5,001 SOL into master (per-account cap 5,000)", collateral.NAME,
                   client.simulate([client.ix.deposit(owner.pubkey(), master, sol, 5_001 * SOL)], [owner]))
 

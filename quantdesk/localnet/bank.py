@@ -42,7 +42,7 @@ from solders.transaction_metadata import (
     SimulatedTransactionInfo,
     TransactionMetadata,
 )
-from solders.transaction_status import TransactionErrorFieldless, TransactionErrorType
+from solders.transaction_status import TransactionErrorFieldless, TransactionErrorType, TransactionReturnData
 
 from quantdesk.localnet import codec
 
@@ -185,7 +185,8 @@ AccountListener = Callable[[Pubkey, Account | None], None]
 
 def _return_data(meta: TransactionMetadata) -> tuple[Pubkey, bytes] | None:
     # LiteSVM reports "no return data" as an empty payload; agave reports it as absent.
-    data = meta.return_data()
+    # solders 0.26's stub calls the method transaction_return_data; the extension module has return_data.
+    data: TransactionReturnData = meta.return_data()  # type: ignore[attr-defined]
     payload = bytes(data.data)
     return (data.program_id, payload) if payload else None
 

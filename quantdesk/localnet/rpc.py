@@ -126,11 +126,17 @@ def _ui_compiled(ix: Any, stack_height: int | None) -> dict[str, Any]:
     }
 
 
+def _stack_height(ii: InnerInstruction) -> int:
+    # solders 0.26's stub lacks InnerInstruction.stack_height; the extension module has it (a u8).
+    height: int = ii.stack_height()  # type: ignore[attr-defined]
+    return height
+
+
 def ui_inner_instructions(inner: list[list[InnerInstruction]]) -> list[dict[str, Any]]:
     return [
         {
             "index": index,
-            "instructions": [_ui_compiled(ii.instruction(), ii.stack_height()) for ii in group],
+            "instructions": [_ui_compiled(ii.instruction(), _stack_height(ii)) for ii in group],
         }
         for index, group in enumerate(inner)
         if group
@@ -252,6 +258,14 @@ def _memcmp_bytes(memcmp: dict[str, Any]) -> bytes:
 Filter = Callable[[bytes], bool]
 
 
+def _data_size(size: int) -> Filter:
+    return lambda data: len(data) == size
+
+
+def _memcmp(offset: int, wanted: bytes) -> Filter:
+    return lambda data: data[offset : offset + len(wanted)] == wanted and offset <= len(data)
+
+
 def parse_filters(value: Any) -> list[Filter]:
     """getProgramAccounts / programSubscribe filters as predicates over account data."""
     if value is None:
@@ -267,15 +281,11 @@ def parse_filters(value: Any) -> list[Filter]:
         if item == "tokenAccountState":
             filters.append(_token_account_state)
         elif isinstance(item, dict) and len(item) == 1 and "dataSize" in item:
-            size = P.want_uint(item["dataSize"])
-            filters.append(lambda data, size=size: len(data) == size)
+            filters.append(_data_size(P.want_uint(item["dataSize"])))
         elif isinstance(item, dict) and len(item) == 1 and "memcmp" in item:
             memcmp = P.want_struct(item["memcmp"], "Memcmp")
             wanted = _memcmp_bytes(memcmp)
-            offset = P.want_uint(memcmp["offset"], "usize")
-            filters.append(
-                lambda data, o=offset, w=wanted: data[o : o + len(w)] == w and o <= len(data)
-            )
+            filters.append(_memcmp(P.want_uint(memcmp["offset"], "usize"), wanted))
         else:
             variant = next(iter(item), None) if isinstance(item, dict) else item
             P.serde_error(
