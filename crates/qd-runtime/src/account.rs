@@ -10,6 +10,12 @@ use core::mem::{align_of, size_of};
 /// Implement only for `#[repr(C)]` structs of integers and byte arrays with explicit padding.
 pub unsafe trait Pod: Copy + 'static {}
 
+/// An all-zero `T` (a fresh account's body; tests build state from it).
+pub fn zeroed<T: Pod>() -> T {
+    // SAFETY: every bit pattern of a Pod type is a valid value.
+    unsafe { core::mem::zeroed() }
+}
+
 /// An account type owned by one program, identified by its Anchor discriminator.
 pub trait AccountType: Pod {
     const DISCRIMINATOR: [u8; 8];

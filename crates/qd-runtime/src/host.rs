@@ -42,17 +42,6 @@ pub fn take_records() -> Vec<HostRecord> {
     HOST.with(|h| core::mem::take(&mut h.borrow_mut().records))
 }
 
-/// The messages among `take_records()`.
-pub fn take_logs() -> Vec<String> {
-    take_records()
-        .into_iter()
-        .filter_map(|r| match r {
-            HostRecord::Log(m) => Some(m),
-            HostRecord::Data(_) => None,
-        })
-        .collect()
-}
-
 /// An account as the loader passes it.
 #[derive(Clone, Debug)]
 pub struct HostAccount {

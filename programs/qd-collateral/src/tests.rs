@@ -5,7 +5,7 @@
 use crate::events::BalanceAdjusted;
 use crate::instruction::HealthView;
 use qd_collateral_state::{BalanceEntry, CollateralBalances, CollateralConfig, ADJUST_BALANCE};
-use qd_runtime::account::AccountType;
+use qd_runtime::account::{zeroed, AccountType};
 use qd_runtime::borsh::{BorshWrite, Writer};
 use qd_runtime::error::RuntimeError;
 use qd_runtime::hash::discriminator;
@@ -17,11 +17,6 @@ const MINT: Pubkey = [7; 32];
 const MARGIN: Pubkey = [8; 32];
 const CONFIG: Pubkey = [10; 32];
 const BALANCES: Pubkey = [11; 32];
-
-fn zeroed<T: AccountType>() -> T {
-    // SAFETY: every bit pattern of a Pod body is valid.
-    unsafe { core::mem::zeroed() }
-}
 
 fn quote_config() -> HostAccount {
     let mut config = zeroed::<CollateralConfig>();

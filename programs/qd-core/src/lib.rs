@@ -23,6 +23,8 @@ pub mod error;
 pub mod events;
 pub mod instruction;
 pub mod processor;
+#[cfg(test)]
+mod tests;
 
 pub use qd_ids::QD_CORE as ID;
 

@@ -7,7 +7,7 @@ use crate::error::TradingError;
 use crate::events::{OrderCancelled, CANCEL_EXPIRED, CANCEL_USER};
 use qd_access::{AccessError, SecurityConfig};
 use qd_core_state::{MarginAccount, MarginError};
-use qd_runtime::account::Pod;
+use qd_runtime::account::zeroed;
 use qd_runtime::error::RuntimeError;
 use qd_runtime::hash::discriminator;
 use qd_runtime::host::{self, account_data as data, HostAccount, HostRun};
@@ -32,11 +32,6 @@ fn code(accounts: &[HostAccount], data: &[u8]) -> u64 {
 
 fn ix(name: &str, args: &[u8]) -> Vec<u8> {
     [&discriminator("global", name)[..], args].concat()
-}
-
-fn zeroed<T: Pod>() -> T {
-    // SAFETY: Pod types are valid for any bit pattern.
-    unsafe { core::mem::zeroed() }
 }
 
 fn key(n: u8) -> HostAccount {
