@@ -4,7 +4,7 @@
 //! consumers that read Pyth accounts store their own.
 
 use crate::error::OracleError;
-use crate::read::OraclePrice;
+use crate::read::NormalizedPrice;
 
 /// Basis-point denominator.
 const BPS: u64 = 10_000;
@@ -123,7 +123,7 @@ impl OracleGuards {
 ///
 /// `price.verified_full` is deliberately not judged here: whether a partially verified Pyth
 /// update is acceptable is the consumer's policy, not a per-action limit.
-pub fn check(price: &OraclePrice, guard: &GuardConfig, now_slot: u64, now_ts: i64) -> Result<(), OracleError> {
+pub fn check(price: &NormalizedPrice, guard: &GuardConfig, now_slot: u64, now_ts: i64) -> Result<(), OracleError> {
     guard.validate()?;
     if guard.require_trading != 0 && !price.trading {
         return Err(OracleError::OracleNotTrading);
@@ -179,8 +179,8 @@ mod tests {
     const NOW_SLOT: u64 = 1_000;
     const NOW_TS: i64 = 1_700_000_000;
 
-    fn fresh(price: i64, conf: u64, ema: i64) -> OraclePrice {
-        OraclePrice {
+    fn fresh(price: i64, conf: u64, ema: i64) -> NormalizedPrice {
+        NormalizedPrice {
             price,
             conf,
             ema_price: ema,
@@ -251,7 +251,7 @@ mod tests {
 
     #[test]
     fn trading_status() {
-        let halted = OraclePrice { trading: false, ..fresh(100, 0, 100) };
+        let halted = NormalizedPrice { trading: false, ..fresh(100, 0, 100) };
         assert_eq!(check(&halted, &GUARD, NOW_SLOT, NOW_TS), Err(OracleError::OracleNotTrading));
         let lenient = GuardConfig { require_trading: 0, ..GUARD };
         assert_eq!(check(&halted, &lenient, NOW_SLOT, NOW_TS), Ok(()));
@@ -266,31 +266,31 @@ mod tests {
 
     #[test]
     fn staleness_in_slots_boundary() {
-        let p = OraclePrice { publish_slot: NOW_SLOT - 25, ..fresh(100, 0, 100) };
+        let p = NormalizedPrice { publish_slot: NOW_SLOT - 25, ..fresh(100, 0, 100) };
         assert_eq!(check(&p, &GUARD, NOW_SLOT, NOW_TS), Ok(()));
         assert_eq!(check(&p, &GUARD, NOW_SLOT + 1, NOW_TS), Err(OracleError::StaleOracleSlots));
-        let ancient = OraclePrice { publish_slot: 0, ..p };
+        let ancient = NormalizedPrice { publish_slot: 0, ..p };
         assert_eq!(check(&ancient, &GUARD, u64::MAX, NOW_TS), Err(OracleError::StaleOracleSlots));
     }
 
     #[test]
     fn staleness_in_seconds_boundary() {
-        let p = OraclePrice { publish_time: NOW_TS - 60, ..fresh(100, 0, 100) };
+        let p = NormalizedPrice { publish_time: NOW_TS - 60, ..fresh(100, 0, 100) };
         assert_eq!(check(&p, &GUARD, NOW_SLOT, NOW_TS), Ok(()));
         assert_eq!(check(&p, &GUARD, NOW_SLOT, NOW_TS + 1), Err(OracleError::StaleOracleTime));
-        let ancient = OraclePrice { publish_time: i64::MIN, ..p };
+        let ancient = NormalizedPrice { publish_time: i64::MIN, ..p };
         assert_eq!(check(&ancient, &GUARD, NOW_SLOT, i64::MAX), Err(OracleError::StaleOracleTime));
     }
 
     #[test]
     fn future_publish() {
-        let next_slot = OraclePrice { publish_slot: NOW_SLOT + 1, ..fresh(100, 0, 100) };
+        let next_slot = NormalizedPrice { publish_slot: NOW_SLOT + 1, ..fresh(100, 0, 100) };
         assert_eq!(check(&next_slot, &GUARD, NOW_SLOT, NOW_TS), Err(OracleError::OracleFromFuture));
-        let ahead = OraclePrice { publish_time: NOW_TS + MAX_FUTURE_SECS, ..fresh(100, 0, 100) };
+        let ahead = NormalizedPrice { publish_time: NOW_TS + MAX_FUTURE_SECS, ..fresh(100, 0, 100) };
         assert_eq!(check(&ahead, &GUARD, NOW_SLOT, NOW_TS), Ok(()));
-        let too_far = OraclePrice { publish_time: NOW_TS + MAX_FUTURE_SECS + 1, ..ahead };
+        let too_far = NormalizedPrice { publish_time: NOW_TS + MAX_FUTURE_SECS + 1, ..ahead };
         assert_eq!(check(&too_far, &GUARD, NOW_SLOT, NOW_TS), Err(OracleError::OracleFromFuture));
-        let absurd = OraclePrice { publish_time: i64::MAX, ..ahead };
+        let absurd = NormalizedPrice { publish_time: i64::MAX, ..ahead };
         assert_eq!(check(&absurd, &GUARD, NOW_SLOT, i64::MIN), Err(OracleError::OracleFromFuture));
     }
 
@@ -324,7 +324,7 @@ mod tests {
     }
 
     /// The same rules in plain i128 arithmetic, for comparison on random inputs.
-    fn model(p: &OraclePrice, g: &GuardConfig, now_slot: u64, now_ts: i64) -> Result<(), OracleError> {
+    fn model(p: &NormalizedPrice, g: &GuardConfig, now_slot: u64, now_ts: i64) -> Result<(), OracleError> {
         if g.max_staleness_slots == 0
             || g.max_staleness_secs == 0
             || g.max_conf_bps == 0
@@ -371,7 +371,7 @@ mod tests {
             let realistic = !rng.next().is_multiple_of(4);
             let price = if realistic { (rng.next() >> (rng.next() % 40 + 1)) as i64 } else { rng.interesting_i64() };
             let magnitude = price.unsigned_abs();
-            let p = OraclePrice {
+            let p = NormalizedPrice {
                 price,
                 conf: if realistic { magnitude / (rng.next() % 200 + 1) } else { rng.interesting_u64() },
                 ema_price: if realistic {

@@ -9,11 +9,14 @@ use core::mem::offset_of;
 use core::num::NonZeroU64;
 use qd_ids::{PYTH_ORACLE_DEVNET, PYTH_ORACLE_MAINNET, PYTH_RECEIVER, QD_ORACLE};
 use qd_runtime::account::AccountType;
+use qd_runtime::borsh::{BorshRead, BorshWrite, Reader, Writer};
+use qd_runtime::error::{ProgramError, RuntimeError};
 use qd_runtime::hash::discriminator;
 use qd_runtime::pubkey::Pubkey;
 
-/// Which program's format a price came from.
+/// Which program's format a price came from (borsh and IDL: its u8 code).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
 pub enum OracleSource {
     /// Our `PriceFeed`, owned by qd-oracle.
     QuantDesk,
@@ -40,6 +43,31 @@ impl OracleSource {
     }
 }
 
+impl BorshWrite for OracleSource {
+    const MAX_SIZE: usize = 1;
+    fn write<const N: usize>(&self, w: &mut Writer<N>) {
+        w.u8(*self as u8);
+    }
+}
+
+impl BorshRead for OracleSource {
+    fn read(r: &mut Reader) -> Result<Self, ProgramError> {
+        match r.u8()? {
+            0 => Ok(OracleSource::QuantDesk),
+            1 => Ok(OracleSource::PythLegacy),
+            2 => Ok(OracleSource::PythReceiver),
+            _ => Err(RuntimeError::InvalidInstructionData.into()),
+        }
+    }
+}
+
+#[cfg(not(target_arch = "bpf"))]
+impl qd_runtime::idl::IdlType for OracleSource {
+    fn idl() -> qd_runtime::idl::Json {
+        qd_runtime::idl::Json::str("u8")
+    }
+}
+
 /// Pubkey equality as four 64-bit compares. `==` on `[u8; 32]` becomes a memcmp call, which on
 /// SBF is a syscall (more compute units than the compares, per key).
 fn key_eq(a: &Pubkey, b: &Pubkey) -> bool {
@@ -48,29 +76,33 @@ fn key_eq(a: &Pubkey, b: &Pubkey) -> bool {
     a.iter().zip(b).all(|(x, y)| u64::from_le_bytes(*x) == u64::from_le_bytes(*y))
 }
 
-/// A price normalized to 6 decimals (`PRICE_DECIMALS`), whatever the source's exponent.
-/// `price` and `ema_price` are rounded toward zero; `conf` and `ema_conf` are rounded up, so the
-/// uncertainty is never understated.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct OraclePrice {
-    pub price: i64,
-    pub conf: u64,
-    pub ema_price: i64,
-    pub ema_conf: u64,
-    /// Unix seconds of the price (Pyth: publisher time; QuantDesk: cluster time of the latest
-    /// aggregate update, so no publisher's stamp can make it look fresher).
-    pub publish_time: i64,
-    /// Solana slot: QuantDesk `publish_slot` (of the aggregate update), Pyth legacy `agg.pub_slot`, PriceUpdateV2
-    /// `posted_slot` (when the update was posted, not when Pythnet produced it).
-    pub publish_slot: u64,
-    /// QuantDesk: status == trading; Pyth legacy: agg.status == Trading. PriceUpdateV2 carries no
-    /// status (only trading prices are signed), so always true.
-    pub trading: bool,
-    /// False only for a PriceUpdateV2 posted with `Partial` Wormhole verification (fewer guardian
-    /// signatures checked). Guards do not judge it: a consumer that refuses partially verified
-    /// updates checks this flag itself.
-    pub verified_full: bool,
-    pub source: OracleSource,
+qd_runtime::borsh! {
+    /// A price normalized to 6 decimals (`PRICE_DECIMALS`), whatever the source's exponent.
+    /// `price` and `ema_price` are rounded toward zero; `conf` and `ema_conf` are rounded up, so the
+    /// uncertainty is never understated.
+    /// Also `read_price`'s return data (borsh, this field order).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct NormalizedPrice {
+        pub price: i64,
+        pub conf: u64,
+        pub ema_price: i64,
+        pub ema_conf: u64,
+        /// Unix seconds of the price (Pyth: publisher time; QuantDesk: cluster time of the latest
+        /// aggregate update, so no publisher's stamp can make it look fresher).
+        pub publish_time: i64,
+        /// Solana slot: QuantDesk `publish_slot` (of the aggregate update), Pyth legacy `agg.pub_slot`, PriceUpdateV2
+        /// `posted_slot` (when the update was posted, not when Pythnet produced it).
+        pub publish_slot: u64,
+        /// QuantDesk: status == trading; Pyth legacy: agg.status == Trading. PriceUpdateV2 carries no
+        /// status (only trading prices are signed), so always true.
+        pub trading: bool,
+        /// False only for a PriceUpdateV2 posted with `Partial` Wormhole verification (fewer guardian
+        /// signatures checked). Guards do not judge it: a consumer that refuses partially verified
+        /// updates checks this flag itself.
+        pub verified_full: bool,
+        /// 0 QuantDesk, 1 Pyth legacy, 2 Pyth receiver
+        pub source: OracleSource,
+    }
 }
 
 /// Decimals of every normalized price and confidence.
@@ -158,7 +190,7 @@ const FEED_PUBLISH_SLOT: usize = 8 + offset_of!(PriceFeed, publish_slot);
 /// Consumers must also pin the account's address (in their market or collateral config): the
 /// owner check proves who wrote the data, not which asset it prices. For PriceUpdateV2 accounts
 /// whose write authority is not the Pyth push oracle, compare `price_update_feed_id` too.
-pub fn read_price(owner: &Pubkey, data: &[u8]) -> Result<OraclePrice, OracleError> {
+pub fn read_price(owner: &Pubkey, data: &[u8]) -> Result<NormalizedPrice, OracleError> {
     match OracleSource::from_owner(owner)? {
         OracleSource::QuantDesk => read_quantdesk(data),
         OracleSource::PythLegacy => read_legacy(data),
@@ -200,10 +232,10 @@ fn check_quantdesk(data: &[u8]) -> Result<(), OracleError> {
 }
 
 /// The aggregate (the only price of a feed readers use; per-publisher prices are not read).
-fn read_quantdesk(data: &[u8]) -> Result<OraclePrice, OracleError> {
+fn read_quantdesk(data: &[u8]) -> Result<NormalizedPrice, OracleError> {
     check_quantdesk(data)?;
     let scale = Scale::from_expo(i32_at(data, FEED_EXPO)?)?;
-    Ok(OraclePrice {
+    Ok(NormalizedPrice {
         price: scale.price(i64_at(data, FEED_PRICE)?)?,
         conf: scale.conf(u64_at(data, FEED_CONF)?)?,
         ema_price: scale.price(i64_at(data, FEED_EMA_PRICE)?)?,
@@ -216,7 +248,7 @@ fn read_quantdesk(data: &[u8]) -> Result<OraclePrice, OracleError> {
     })
 }
 
-fn read_legacy(data: &[u8]) -> Result<OraclePrice, OracleError> {
+fn read_legacy(data: &[u8]) -> Result<NormalizedPrice, OracleError> {
     if data.len() < LEGACY_HEADER_LEN {
         return Err(OracleError::OracleAccountTooShort);
     }
@@ -235,7 +267,7 @@ fn read_legacy(data: &[u8]) -> Result<OraclePrice, OracleError> {
     let scale = Scale::from_expo(i32_at(data, LEGACY_EXPO)?)?;
     // The EMA confidence is stored as a signed rational value; negative is corrupt data.
     let ema_conf = u64::try_from(i64_at(data, LEGACY_EMA_CONF)?).map_err(|_| OracleError::MalformedOracleData)?;
-    Ok(OraclePrice {
+    Ok(NormalizedPrice {
         price: scale.price(i64_at(data, LEGACY_AGG_PRICE)?)?,
         conf: scale.conf(u64_at(data, LEGACY_AGG_CONF)?)?,
         ema_price: scale.price(i64_at(data, LEGACY_EMA_PRICE)?)?,
@@ -264,10 +296,10 @@ fn receiver_message(data: &[u8]) -> Result<(usize, bool), OracleError> {
     }
 }
 
-fn read_receiver(data: &[u8]) -> Result<OraclePrice, OracleError> {
+fn read_receiver(data: &[u8]) -> Result<NormalizedPrice, OracleError> {
     let (msg, verified_full) = receiver_message(data)?;
     let scale = Scale::from_expo(i32_at(data, msg + MSG_EXPONENT)?)?;
-    Ok(OraclePrice {
+    Ok(NormalizedPrice {
         price: scale.price(i64_at(data, msg + MSG_PRICE)?)?,
         conf: scale.conf(u64_at(data, msg + MSG_CONF)?)?,
         ema_price: scale.price(i64_at(data, msg + MSG_EMA_PRICE)?)?,

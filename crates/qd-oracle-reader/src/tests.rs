@@ -147,7 +147,7 @@ fn receiver(r: &Raw, full: bool) -> Vec<u8> {
     d
 }
 
-fn expect(price: &OraclePrice, v: [i64; 4]) {
+fn expect(price: &NormalizedPrice, v: [i64; 4]) {
     assert_eq!([price.price, price.conf as i64, price.ema_price, price.ema_conf as i64], v, "{price:?}");
 }
 

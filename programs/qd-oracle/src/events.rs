@@ -1,7 +1,6 @@
 //! Anchor events (the audit trail of every feed change) and the `read_price` return value.
 //! Each event encodes as discriminator sha256("event:<Name>")[..8] + borsh fields in IDL order.
 
-use qd_oracle_reader::{OraclePrice, OracleSource};
 use qd_runtime::pubkey::Pubkey;
 
 qd_runtime::events! {
@@ -47,39 +46,3 @@ pub const FEED_UPDATED_PUBLISHERS: u8 = 0;
 pub const FEED_UPDATED_AUTHORITY: u8 = 1;
 pub const FEED_UPDATED_GUARDS: u8 = 2;
 pub const FEED_UPDATED_STATUS: u8 = 3;
-
-qd_runtime::borsh! {
-    /// `read_price` return data: an `OraclePrice` as borsh encodes it.
-    pub struct NormalizedPrice {
-        pub price: i64,
-        pub conf: u64,
-        pub ema_price: i64,
-        pub ema_conf: u64,
-        pub publish_time: i64,
-        pub publish_slot: u64,
-        pub trading: bool,
-        pub verified_full: bool,
-        /// 0 QuantDesk, 1 Pyth legacy, 2 Pyth receiver
-        pub source: u8,
-    }
-}
-
-impl From<&OraclePrice> for NormalizedPrice {
-    fn from(p: &OraclePrice) -> Self {
-        NormalizedPrice {
-            price: p.price,
-            conf: p.conf,
-            ema_price: p.ema_price,
-            ema_conf: p.ema_conf,
-            publish_time: p.publish_time,
-            publish_slot: p.publish_slot,
-            trading: p.trading,
-            verified_full: p.verified_full,
-            source: match p.source {
-                OracleSource::QuantDesk => 0,
-                OracleSource::PythLegacy => 1,
-                OracleSource::PythReceiver => 2,
-            },
-        }
-    }
-}

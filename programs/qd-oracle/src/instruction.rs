@@ -4,11 +4,11 @@
 //! `InvalidInstructionData` or the named argument error.
 
 use crate::error::OracleProgramError;
-#[cfg(not(target_arch = "bpf"))] // only the IDL names the return type
-use crate::events::NormalizedPrice;
 use crate::processor::{
     InitializeFeedAccounts, PublishAccounts, ReadPriceAccounts, SetAuthorityAccounts, SetStatusAccounts, TimelockAccounts,
 };
+#[cfg(not(target_arch = "bpf"))] // only the IDL names the return type
+use qd_oracle_reader::NormalizedPrice;
 use qd_oracle_reader::{GuardConfig, OracleGuards, FEED_STATUS_HALTED, FEED_STATUS_TRADING, MAX_PUBLISHERS};
 use qd_runtime::borsh::{BorshRead, Reader};
 use qd_runtime::error::ProgramError;

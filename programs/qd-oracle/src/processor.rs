@@ -4,12 +4,12 @@
 
 use crate::aggregate::{aggregate, Aggregate};
 use crate::error::OracleProgramError as E;
-use crate::events::{self, FeedInitialized, FeedUpdated, NormalizedPrice, PricePublished};
+use crate::events::{self, FeedInitialized, FeedUpdated, PricePublished};
 use crate::instruction::{OracleInstruction, Publishers};
 use crate::{ema, FEED_SEED, MAX_PUBLISH_SKEW_SECS};
 use qd_access::{load_config as load_security, require_role, require_timelock, Role, SecurityConfig};
 use qd_oracle_reader::{
-    check, read_price, Action, GuardConfig, OracleGuards, PriceFeed, PublisherPrice, FEED_STATUS_TRADING, MAX_PUBLISHERS,
+    check, read_price, Action, GuardConfig, NormalizedPrice, OracleGuards, PriceFeed, PublisherPrice, FEED_STATUS_TRADING, MAX_PUBLISHERS,
     PRICE_FEED_VERSION,
 };
 use qd_runtime::account::view;
@@ -312,7 +312,7 @@ fn read(accounts: &[AccountInfo], action: Action, guard: Option<GuardConfig>) ->
     let clock = Clock::get()?;
     check(&price, &guard, clock.slot, clock.unix_timestamp)?;
     let mut w = Writer::<{ <NormalizedPrice as BorshWrite>::MAX_SIZE }>::new();
-    NormalizedPrice::from(&price).write(&mut w);
+    price.write(&mut w);
     set_return_data(w.written());
     Ok(())
 }

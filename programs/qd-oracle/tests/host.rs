@@ -5,9 +5,10 @@
 use qd_access::{AccessError, Role, SecurityConfig, MAX_ROLE_HOLDERS};
 use qd_ids::{PYTH_RECEIVER, QD_SECURITY, SECURITY_AUTHORITY, SECURITY_CONFIG};
 use qd_oracle::error::OracleProgramError as E;
-use qd_oracle::events::{FeedUpdated, NormalizedPrice, PricePublished};
+use qd_oracle::events::{FeedUpdated, PricePublished};
 use qd_oracle::processor::DEFAULT_GUARDS;
 use qd_oracle::ID;
+use qd_oracle_reader::NormalizedPrice;
 use qd_oracle_reader::{
     read_price, GuardConfig, OracleError, OracleGuards, PriceFeed, PublisherPrice, FEED_STATUS_HALTED, FEED_STATUS_TRADING, MAX_PUBLISHERS,
     PRICE_FEED_VERSION,
@@ -279,7 +280,7 @@ fn read_price_guards_our_feed_per_action() {
         publish_slot: SLOT,
         trading: true,
         verified_full: true,
-        source: 0,
+        source: qd_oracle_reader::OracleSource::QuantDesk,
     };
     assert_eq!(ran.return_data, encode::<_, 51>(&expected));
     assert!(ran.events.is_empty());
