@@ -379,10 +379,11 @@ macro_rules! instructions {
             $($(#[doc = $d])* $variant { $($arg: $t $(<$($g),+>)?),* },)+
         }
 
-        impl $name {
-            /// Each instruction's declared account count, in declaration order.
-            pub const ACCOUNT_COUNTS: &'static [usize] = &[$(<$accounts>::LEN),+];
+        // SBF builds compile no IDL, the only reader of the accounts declarations named here:
+        // referencing them keeps the program's imports of them used on every target.
+        const _: () = { $(let _ = <$accounts>::LEN;)+ };
 
+        impl $name {
             pub fn unpack(data: &[u8]) -> Result<Self, $crate::error::ProgramError> {
                 let (tag, mut r) = $crate::borsh::instruction(data)?;
                 let tag = u64::from_le_bytes(tag);
@@ -441,8 +442,9 @@ macro_rules! program {
         events: $events:path,
         errors: [$($err:path),+ $(,)?] $(,)?
     ) => {
-        /// The account types this program owns.
-        pub const ACCOUNT_SIZES: &[usize] = &[$(<$acc as $crate::account::AccountType>::LEN),*];
+
+        // As in `instructions!`: SBF builds compile no IDL, the only reader of this list.
+        const _: () = { $(let _ = <$acc as $crate::account::AccountType>::LEN;)* };
 
         /// Name and message of an error code of this program.
         pub fn describe_error(code: u32) -> Option<(&'static str, &'static str)> {
