@@ -41,6 +41,8 @@ from quantdesk.world import (
     failed,
     feed_of_revoked_admin,
     forge,
+    refused,
+    state,
     trading_on,
     with_meta,
 )
@@ -124,6 +126,21 @@ def test_create_collateral_refusals() -> None:
     failed(v.send([with_meta(wrong, "vault", key=collateral.vault_address(v.sol))]), E["WrongAddress"])
     assert v.chain.account(collateral.config_address(other)) is None
     assert v.send([v.collateral.create_collateral(v.admin.pubkey(), other, v.sol_feed, SOL_PARAMS)]).ok
+
+
+def test_guards_that_pass_any_price_are_refused_when_listing_or_repointing() -> None:
+    # A zero confidence limit would let a margin check accept a price however uncertain: an
+    # off-market price inside every other band. Refused by name as it is decoded; nothing changes.
+    v, _, _ = listed()
+    loose = {**collateral.DEFAULT_GUARDS, Action.MARGIN: oracle.GuardConfig(25, 60, 0, 0, True)}
+    other = v.chain.create_mint(9)
+    refused(v, [v.collateral.create_collateral(v.admin.pubkey(), other, v.sol_feed, SOL_PARAMS, loose)], "InvalidGuardConfig", E)
+    config = [collateral.config_address(v.sol)]
+    before = state(v.chain, config)
+    failed(v.govern(v.collateral.set_collateral_oracle(v.sol, v.sol_feed, loose)), E["InvalidGuardConfig"])
+    assert state(v.chain, config) == before
+    # The honest change goes through.
+    assert v.govern(v.collateral.set_collateral_oracle(v.sol, v.sol_feed, collateral.DEFAULT_GUARDS)).ok
 
 
 def test_listing_on_a_feed_whose_authority_is_not_an_oracle_admin_is_refused() -> None:

@@ -6,7 +6,7 @@ refusal. Instructions come from clients/trading's builders, health lists from it
 health_accounts."""
 from __future__ import annotations
 
-from quantdesk.clients import collateral, idl, security, trading
+from quantdesk.clients import collateral, idl, oracle, security, trading
 from quantdesk.clients import trading_state as ts
 from quantdesk.clients.security import Role
 from quantdesk.clients.trading import MarketParams, MarketStatus
@@ -36,6 +36,8 @@ from quantdesk.world import (
     feed_of_revoked_admin,
     order,
     params,
+    refused,
+    state,
     with_meta,
 )
 
@@ -93,6 +95,20 @@ def test_settlement_reads_the_median_of_a_multi_publisher_feed() -> None:
     assert v.send([v.oracle.publish(k.pubkey(), v.feeds[0], p, p // 10_000, now) for k, p in quotes], v.publisher, honest, rogue).ok
     assert v.set_status(2).ok  # type: ignore[arg-type]
     assert v.market().settlement_price == 101_250_000  # the median 101.254567, rounded down to a tick
+
+
+def test_guards_that_pass_any_price_are_refused_when_listing_or_repointing() -> None:
+    # A zero confidence limit would let trades and health checks use a price however uncertain:
+    # an off-market price inside every other band. Refused by name as it is decoded; nothing changes.
+    v = Venue()
+    loose = {**collateral.DEFAULT_GUARDS, oracle.Action.TRADE: oracle.GuardConfig(25, 60, 0, 0, True)}
+    refused(v, [v.trading.create_market(v.admin.pubkey(), 1, "X", v.feeds[0], PARAMS, loose)], "InvalidGuardConfig")
+    market = [ts.market_address(0)]
+    before = state(v.chain, market)
+    failed(v.govern(v.trading.set_market_oracle(0, v.feeds[0], loose)), E["InvalidGuardConfig"])
+    assert state(v.chain, market) == before
+    # The honest change goes through.
+    assert v.govern(v.trading.set_market_oracle(0, v.feeds[0], collateral.DEFAULT_GUARDS)).ok
 
 
 def test_params_status_and_oracle_changes_need_their_roles() -> None:
