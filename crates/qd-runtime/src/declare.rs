@@ -331,22 +331,27 @@ macro_rules! accounts {
                         $crate::validate::signer($a)?;
                     }
                 )+
-                let writable: [Option<&$crate::account_info::AccountInfo>; N] =
-                    [$(if $crate::declare::has_flag(&[$($(stringify!($flag)),+)?], "mut")
-                        && ($a.is_writable() || !$crate::declare::has_flag(&[$($(stringify!($flag)),+)?], "optional"))
-                    {
-                        Some($a)
-                    } else {
-                        None
-                    }),+];
+                let parsed = $name { $($a,)+ remaining };
+                let writable = parsed.writable();
                 for (i, a) in writable.iter().enumerate() {
                     let Some(a) = a else { continue };
                     $crate::validate::writable(a)?;
-                    if writable[i + 1..].iter().flatten().any(|b| a.same_account(b)) {
-                        return Err($crate::error::RuntimeError::DuplicateAccount.into());
-                    }
+                    $crate::validate::not_among(a, &writable[i + 1..])?;
                 }
-                Ok($name { $($a,)+ remaining })
+                Ok(parsed)
+            }
+
+            /// The declared writable accounts, in order; None for a read-only one and for an
+            /// optional one passed read-only (absent).
+            #[inline(always)]
+            pub fn writable(&self) -> [Option<&'a $crate::account_info::AccountInfo>; [$(stringify!($a)),+].len()] {
+                [$(if $crate::declare::has_flag(&[$($(stringify!($flag)),+)?], "mut")
+                    && (self.$a.is_writable() || !$crate::declare::has_flag(&[$($(stringify!($flag)),+)?], "optional"))
+                {
+                    Some(self.$a)
+                } else {
+                    None
+                }),+]
             }
 
             /// The IDL `accounts` of the instruction.

@@ -28,6 +28,16 @@ pub fn owned_by(account: &AccountInfo, owner: &Pubkey) -> ProgramResult {
     }
 }
 
+/// `account` is none of `others` (an accounts declaration's writable ones; None: not writable
+/// there): one account in two writable slots would be seen through two names.
+#[inline(always)]
+pub fn not_among(account: &AccountInfo, others: &[Option<&AccountInfo>]) -> ProgramResult {
+    if others.iter().flatten().any(|b| account.same_account(b)) {
+        return Err(RuntimeError::DuplicateAccount.into());
+    }
+    Ok(())
+}
+
 pub fn address(account: &AccountInfo, expected: &Pubkey) -> ProgramResult {
     if account.key() == expected {
         Ok(())

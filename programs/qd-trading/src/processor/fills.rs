@@ -553,7 +553,8 @@ qd_runtime::accounts! {
     }
 }
 
-pub(super) fn fill_order<'a>(accounts: &'a [AccountInfo], taker_order_id: u64, maker_order_ids: &[u64]) -> ProgramResult {
+pub(super) fn fill_order(accounts: &[AccountInfo], taker_order_id: u64, maker_order_ids: &[u64]) -> ProgramResult {
+    let fixed = FillOrderAccounts::parse(accounts)?;
     let FillOrderAccounts {
         security_config,
         taker_margin_account: taker_margin,
@@ -568,22 +569,21 @@ pub(super) fn fill_order<'a>(accounts: &'a [AccountInfo], taker_order_id: u64, m
         security_program,
         remaining,
         ..
-    } = FillOrderAccounts::parse(accounts)?;
+    } = fixed;
     let makers = maker_order_ids.len();
     let (maker_accounts, health) = remaining.split_at_checked(MakerAccounts::LEN * makers).ok_or(RuntimeError::NotEnoughAccounts)?;
-    // No writable account twice: `parse` checks each group's own, this the groups against each
-    // other (an absent session is read-only, not one of them).
-    let present = |a: &'a AccountInfo| a.is_writable().then_some(a);
-    let mut writable: [Option<&AccountInfo>; 5 + 3 * MAX_MAKERS] = [None; 5 + 3 * MAX_MAKERS];
-    let fixed = [Some(taker_trading), Some(taker_balances), Some(market_info), Some(quote_info), present(taker_session)];
-    writable[..5].copy_from_slice(&fixed);
+    // No writable account twice: `parse` checks each group's own, this each maker's group against
+    // the fixed accounts and the earlier makers'.
+    const SLOTS: usize = FillOrderAccounts::LEN + MakerAccounts::LEN * MAX_MAKERS;
+    let mut writable: [Option<&AccountInfo>; SLOTS] = [None; SLOTS];
+    writable[..FillOrderAccounts::LEN].copy_from_slice(&fixed.writable());
     let mut maker_list: [Option<MakerAccounts>; MAX_MAKERS] = [None, None, None, None];
     for (k, group) in maker_accounts.chunks_exact(MakerAccounts::LEN).enumerate() {
         let m = MakerAccounts::parse(group)?;
-        let at = 5 + 3 * k;
-        writable[at..at + 3].copy_from_slice(&[Some(m.trading_account), Some(m.balances), present(m.session)]);
-        if writable[at..at + 3].iter().flatten().any(|a| writable[..at].iter().flatten().any(|b| a.same_account(b))) {
-            return Err(RuntimeError::DuplicateAccount.into());
+        let at = FillOrderAccounts::LEN + MakerAccounts::LEN * k;
+        writable[at..at + MakerAccounts::LEN].copy_from_slice(&m.writable());
+        for a in m.writable().into_iter().flatten() {
+            validate::not_among(a, &writable[..at])?;
         }
         check_not_self(m.margin_account, taker_margin)?;
         maker_list[k] = Some(m);
