@@ -27,7 +27,7 @@ MAX_POSITIONS = 8
 MAX_ORDERS = 32
 MARKET_DISCRIMINATOR = discriminator("account", "PerpMarket")
 TRADING_DISCRIMINATOR = discriminator("account", "TradingAccount")
-MARKET_LEN = 432
+MARKET_LEN = 520
 TRADING_LEN = 5184
 
 # Fixed offsets keepers filter on.
@@ -93,7 +93,7 @@ def _no_guards() -> dict[Action, GuardConfig]:
 class PerpMarket(_Layout):
     """A decoded PerpMarket (offsets from the account start, after the discriminator)."""
 
-    FORMAT: ClassVar[struct.Struct] = struct.Struct("<BBBxHHHHHHhHHH16s32s32s64sQQQQQHHH2xqQQqqqqqqqqQqqqqQQHH4xQqq32x")
+    FORMAT: ClassVar[struct.Struct] = struct.Struct("<BBBxHHHHHHhHHH16s32s32s64sQQQQQHHH2xqQQqqqqqqqqQqqqqQQHH4xQqqqqqqHHH2xQQQQQQ32x")
 
     version: int = 1
     bump: int = 0
@@ -144,6 +144,23 @@ class PerpMarket(_Layout):
     mark_premium: int = 0
     """The prevailing premium of the mark over the oracle (fills move it, each funding crank resets it)."""
     oracle_sample: int = 0
+    cumulative_funding_short: int = 0
+    """The shorts' funding index (`cumulative_funding` is the longs')."""
+    fee_pool: int = 0
+    """Trading fees charged and not yet swept (a claim on `pnl_pool`)."""
+    liquidation_fee_pool: int = 0
+    """Insurance shares of liquidation fees not yet swept (a claim on `pnl_pool`)."""
+    pnl_pool: int = 0
+    """Quote paid into the market: all that winners and the sweep can take."""
+    liquidator_fee_bps: int = 0
+    insurance_fee_bps: int = 0
+    liquidation_max_fraction_bps: int = 0
+    liquidation_whole_base: int = 0
+    insurance_cap: int = 0
+    insurance_paid: int = 0
+    socialized_loss: int = 0
+    unbacked_loss: int = 0
+    liquidation_seq: int = 0
 
     @property
     def symbol_str(self) -> str:

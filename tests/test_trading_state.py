@@ -45,7 +45,7 @@ def test_market_keys_guards_and_size() -> None:
     assert first_nonzero(ts.encode_market(dataclasses.replace(zero, oracle=Pubkey(b"\1" + bytes(31))))[8:]) + 8 == 48
     assert first_nonzero(ts.encode_market(dataclasses.replace(zero, oracle_feed_id=b"\1" + bytes(31)))[8:]) + 8 == 80
     assert first_nonzero(ts.encode_market(dataclasses.replace(zero, guards=DEFAULT_GUARDS))[8:]) + 8 == 112
-    assert len(ts.encode_market(zero)) == ts.MARKET_LEN == 432
+    assert len(ts.encode_market(zero)) == ts.MARKET_LEN == 520
 
 
 @pytest.mark.parametrize(("cls", "offsets", "size"), [(ts.Position, POSITION, 80), (ts.Order, ORDER, 136)])

@@ -17,7 +17,7 @@ const DAY_SECS: u32 = 86_400;
 qd_runtime::account! {
     /// Anchor account "PerpMarket" at PDA [b"market", index u16 LE].
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-    pub struct PerpMarket[424] {
+    pub struct PerpMarket[512] {
         /// @8
         pub version: u8,
         /// @9: canonical bump of the market PDA.
@@ -123,7 +123,37 @@ qd_runtime::account! {
         pub mark_premium: i64,
         /// @392: the oracle price at the last TWAP sample.
         pub oracle_sample: i64,
-        /// @400
+        /// @400: the shorts' cumulative funding index (`cumulative_funding` is the longs'): one
+        /// funding payment moves both alike; a socialized loss moves each against its side.
+        pub cumulative_funding_short: i64,
+        /// @408: trading fees charged to positions and not yet swept (a claim on `pnl_pool`).
+        pub fee_pool: i64,
+        /// @416: insurance shares of liquidation fees not yet swept (a claim on `pnl_pool`).
+        pub liquidation_fee_pool: i64,
+        /// @424: quote paid into the market by settlements and the insurance fund, held in the
+        /// quote config's protocol balance: all that winners and the sweep can take.
+        pub pnl_pool: i64,
+        /// @432: discount of a perp liquidation that goes to the liquidator (bps of the oracle).
+        pub liquidator_fee_bps: u16,
+        /// @434: discount of a perp liquidation that goes to the insurance fund (bps).
+        pub insurance_fee_bps: u16,
+        /// @436: most of a large position's |base| one liquidation takes (bps).
+        pub liquidation_max_fraction_bps: u16,
+        /// @438
+        pub _pad3: [u8; 2],
+        /// @440: a position of at most this base is liquidated whole in one step.
+        pub liquidation_whole_base: u64,
+        /// @448: most the insurance fund pays for this market's bankruptcies, in total (quote).
+        pub insurance_cap: u64,
+        /// @456: what it has paid.
+        pub insurance_paid: u64,
+        /// @464: losses socialized over the open positions (quote).
+        pub socialized_loss: u64,
+        /// @472: losses no open position was left to take (quote).
+        pub unbacked_loss: u64,
+        /// @480: liquidation ids.
+        pub liquidation_seq: u64,
+        /// @488
         pub _reserved: [u8; 32],
     }
 }

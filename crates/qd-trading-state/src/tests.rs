@@ -20,7 +20,7 @@ fn zeroed<T: qd_runtime::account::Pod>() -> T {
 #[test]
 fn market_offsets() {
     let at = |o: usize| o + 8;
-    assert_eq!(PerpMarket::LEN, 432);
+    assert_eq!(PerpMarket::LEN, 520);
     assert_eq!(PerpMarket::DISCRIMINATOR, discriminator("account", "PerpMarket"));
     assert_eq!(at(offset_of!(PerpMarket, status)), 10);
     assert_eq!(at(offset_of!(PerpMarket, index)), 12);
@@ -48,7 +48,13 @@ fn market_offsets() {
     assert_eq!(at(offset_of!(PerpMarket, mark_depth_base)), 376);
     assert_eq!(at(offset_of!(PerpMarket, mark_premium)), 384);
     assert_eq!(at(offset_of!(PerpMarket, oracle_sample)), 392);
-    assert_eq!(at(offset_of!(PerpMarket, _reserved)), 400);
+    assert_eq!(at(offset_of!(PerpMarket, cumulative_funding_short)), 400);
+    assert_eq!(at(offset_of!(PerpMarket, fee_pool)), 408);
+    assert_eq!(at(offset_of!(PerpMarket, pnl_pool)), 424);
+    assert_eq!(at(offset_of!(PerpMarket, liquidator_fee_bps)), 432);
+    assert_eq!(at(offset_of!(PerpMarket, liquidation_whole_base)), 440);
+    assert_eq!(at(offset_of!(PerpMarket, liquidation_seq)), 480);
+    assert_eq!(at(offset_of!(PerpMarket, _reserved)), 488);
 }
 
 #[test]
