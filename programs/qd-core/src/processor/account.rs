@@ -1,10 +1,8 @@
-//! Instruction handlers. Each validates its accounts (signer, owner, PDA, discriminator,
-//! writability, duplicates) and the freeze state before changing anything; any failure leaves
-//! state untouched.
+//! The venue and its margin accounts: initialize, the sub-account limit, create and close,
+//! delegate, owner limits, compliance freeze.
 
 use crate::error::CoreError as E;
 use crate::events::{DelegateChanged, GlobalInitialized, LimitsChanged, MarginAccountClosed, MarginAccountCreated, MaxSubAccountsChanged};
-use crate::instruction::CoreInstruction;
 use qd_access::AccessError;
 use qd_collateral_state::BALANCES_SEED;
 use qd_core_state::{
@@ -19,24 +17,6 @@ use qd_runtime::pubkey::Pubkey;
 use qd_runtime::sysvar::{refuse_durable_nonce, Clock};
 use qd_runtime::{pda, system, token, validate};
 use qd_trading_state::TRADING_SEED;
-
-pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> ProgramResult {
-    // Owner checks and PDAs below assume our published id; a copy deployed elsewhere refuses.
-    if program_id != &crate::ID {
-        return Err(RuntimeError::WrongProgram.into());
-    }
-    match CoreInstruction::unpack(data)? {
-        CoreInstruction::Initialize { max_sub_accounts } => initialize(accounts, max_sub_accounts),
-        CoreInstruction::SetMaxSubAccounts { max_sub_accounts } => set_max_sub_accounts(accounts, max_sub_accounts),
-        CoreInstruction::CreateMarginAccount { sub_id, name } => create_margin_account(accounts, sub_id, name),
-        CoreInstruction::CloseMarginAccount {} => close_margin_account(accounts),
-        CoreInstruction::SetDelegate { delegate } => set_delegate(accounts, delegate),
-        CoreInstruction::SetLimits { max_leverage_x100, allowed_markets, reduce_only } => {
-            set_limits(accounts, max_leverage_x100, allowed_markets, reduce_only)
-        }
-        CoreInstruction::SetFrozen { frozen, reason } => set_frozen(accounts, frozen, reason),
-    }
-}
 
 fn slot() -> Result<u64, ProgramError> {
     Ok(Clock::get()?.slot)
@@ -71,7 +51,7 @@ qd_runtime::accounts! {
     }
 }
 
-fn initialize(accounts: &[AccountInfo], max_sub_accounts: u16) -> ProgramResult {
+pub(super) fn initialize(accounts: &[AccountInfo], max_sub_accounts: u16) -> ProgramResult {
     let InitializeAccounts { admin, global, quote_mint, system_program, program, program_data, .. } = InitializeAccounts::parse(accounts)?;
     // Only the upgrade authority may initialize: otherwise whoever front-runs it owns the venue.
     check_deployer(&crate::ID, program, program_data, admin)?;
@@ -115,7 +95,7 @@ qd_runtime::accounts! {
     }
 }
 
-fn set_max_sub_accounts(accounts: &[AccountInfo], max_sub_accounts: u16) -> ProgramResult {
+pub(super) fn set_max_sub_accounts(accounts: &[AccountInfo], max_sub_accounts: u16) -> ProgramResult {
     let SetMaxSubAccountsAccounts { admin, global: global_info, instructions, .. } = SetMaxSubAccountsAccounts::parse(accounts)?;
     refuse_durable_nonce(instructions)?;
     let global = global_mut(global_info)?;
@@ -142,7 +122,7 @@ qd_runtime::accounts! {
     }
 }
 
-fn create_margin_account(accounts: &[AccountInfo], sub_id: u16, name: [u8; 32]) -> ProgramResult {
+pub(super) fn create_margin_account(accounts: &[AccountInfo], sub_id: u16, name: [u8; 32]) -> ProgramResult {
     let CreateMarginAccountAccounts { owner, global: global_info, margin_account: margin_info, system_program, .. } =
         CreateMarginAccountAccounts::parse(accounts)?;
     validate::program(system_program, &system::ID)?;
@@ -179,7 +159,7 @@ qd_runtime::accounts! {
     }
 }
 
-fn close_margin_account(accounts: &[AccountInfo]) -> ProgramResult {
+pub(super) fn close_margin_account(accounts: &[AccountInfo]) -> ProgramResult {
     let CloseMarginAccountAccounts {
         owner,
         global: global_info,
@@ -223,7 +203,7 @@ qd_runtime::accounts! {
     }
 }
 
-fn set_delegate(accounts: &[AccountInfo], delegate: Pubkey) -> ProgramResult {
+pub(super) fn set_delegate(accounts: &[AccountInfo], delegate: Pubkey) -> ProgramResult {
     let OwnerAccounts { owner, margin_account: margin_info, .. } = OwnerAccounts::parse(accounts)?;
     let margin = owned_margin(owner, margin_info)?;
     if delegate == margin.owner {
@@ -239,7 +219,7 @@ fn set_delegate(accounts: &[AccountInfo], delegate: Pubkey) -> ProgramResult {
     Ok(())
 }
 
-fn set_limits(accounts: &[AccountInfo], max_leverage_x100: u16, allowed_markets: u64, reduce_only: bool) -> ProgramResult {
+pub(super) fn set_limits(accounts: &[AccountInfo], max_leverage_x100: u16, allowed_markets: u64, reduce_only: bool) -> ProgramResult {
     let OwnerAccounts { owner, margin_account: margin_info, .. } = OwnerAccounts::parse(accounts)?;
     let margin = owned_margin(owner, margin_info)?;
     margin.max_leverage_x100 = max_leverage_x100; // range checked while decoding
@@ -265,7 +245,7 @@ qd_runtime::accounts! {
     }
 }
 
-fn set_frozen(accounts: &[AccountInfo], frozen: bool, reason: u16) -> ProgramResult {
+pub(super) fn set_frozen(accounts: &[AccountInfo], frozen: bool, reason: u16) -> ProgramResult {
     let SetFrozenAccounts { security_authority: authority, margin_account: margin_info, .. } = SetFrozenAccounts::parse(accounts)?;
     // SECURITY_AUTHORITY is qd-security's PDA [b"authority"]: an address off the ed25519 curve,
     // so no private key exists and no user can sign for it. The runtime grants its signature

@@ -1,0 +1,34 @@
+//! Instruction handlers, by topic: the venue and its margin accounts (`account`). Each declares
+//! its accounts (`accounts!`: count, signers, writable flags, distinct writable accounts) and
+//! checks the rest of them (owner, PDA, discriminator, identity fields) and the freeze state
+//! before changing anything; any failure leaves state untouched.
+
+mod account;
+
+pub use account::{
+    CloseMarginAccountAccounts, CreateMarginAccountAccounts, InitializeAccounts, OwnerAccounts, SetFrozenAccounts,
+    SetMaxSubAccountsAccounts,
+};
+
+use crate::instruction::CoreInstruction;
+use qd_runtime::account_info::AccountInfo;
+use qd_runtime::error::{ProgramResult, RuntimeError};
+use qd_runtime::pubkey::Pubkey;
+
+pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> ProgramResult {
+    // Owner checks and PDAs below assume our published id; a copy deployed elsewhere refuses.
+    if program_id != &crate::ID {
+        return Err(RuntimeError::WrongProgram.into());
+    }
+    match CoreInstruction::unpack(data)? {
+        CoreInstruction::Initialize { max_sub_accounts } => account::initialize(accounts, max_sub_accounts),
+        CoreInstruction::SetMaxSubAccounts { max_sub_accounts } => account::set_max_sub_accounts(accounts, max_sub_accounts),
+        CoreInstruction::CreateMarginAccount { sub_id, name } => account::create_margin_account(accounts, sub_id, name),
+        CoreInstruction::CloseMarginAccount {} => account::close_margin_account(accounts),
+        CoreInstruction::SetDelegate { delegate } => account::set_delegate(accounts, delegate),
+        CoreInstruction::SetLimits { max_leverage_x100, allowed_markets, reduce_only } => {
+            account::set_limits(accounts, max_leverage_x100, allowed_markets, reduce_only)
+        }
+        CoreInstruction::SetFrozen { frozen, reason } => account::set_frozen(accounts, frozen, reason),
+    }
+}
