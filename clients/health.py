@@ -19,11 +19,12 @@ unchecked because they are bounded (a perp's valuation) are plain integer arithm
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 __all__ = ["BASE_SCALE", "BPS", "CollateralInput", "ERRORS", "ERROR_NAMES", "FUNDING_SCALE", "Health", "HealthError", "HealthResult", "I128_MAX",
-           "I128_MIN", "I64_MAX", "I64_MIN", "MAX_DECIMALS", "PRICE_SEARCH_MAX", "PerpInput", "PerpMarketParams", "QUOTE_DECIMALS",
-           "SIZE_FACTOR_SCALE", "U16_MAX", "U64_MAX", "collateral_value", "compute", "format_percent", "format_quote", "format_ratio", "funding_pnl",
+           "I128_MIN", "I64_MAX", "I64_MIN", "MAX_DECIMALS", "PRICE_SEARCH_MAX", "PerpInput", "PerpMarketParams", "PerpTerms", "PerpTransfer",
+           "QUOTE_DECIMALS", "SIZE_FACTOR_SCALE", "U16_MAX", "U64_MAX", "collateral_for", "collateral_value", "compute", "format_percent",
+           "format_quote", "format_ratio", "funding_pnl", "max_collateral_repay", "max_liquidatable_base", "perp_transfer", "position_after",
            "summary"]
 
 
@@ -271,36 +272,66 @@ def _init_parts(p: PerpInput, base: int, quote: int) -> _Parts:
     return _parts(pnl, notional, _ratio(m.init_margin_bps, _size_ratio(base, m.size_margin_factor)), m.upnl_init_weight_bps)
 
 
-class Health:
-    """The running sums of a margin account's health (the Rust `Health` accumulator). A failed
-    `add_*` leaves them unchanged."""
+@dataclass(frozen=True)
+class _Contribution:
+    """What one balance or position adds at every level (the Rust `Contribution`)."""
 
-    def __init__(self) -> None:
+    init: _Parts
+    maint: _Parts
+    end: _Parts
+    equity: int
+    notional: int
+    worst_notional: int
+
+
+_SUMS = ("assets_init", "liabilities_init", "assets_maint", "liabilities_maint", "assets_end", "liabilities_end", "equity", "notional",
+         "worst_notional")
+
+
+class Health:
+    """The running sums of a margin account's health (the Rust `Health` accumulator), with the
+    liquidation-end level of `buffer_bps` (maintenance margin ratios raised by it, maintenance
+    asset weights lowered by it; 0: the maintenance level). A failed `add_*` or `remove_*`
+    leaves them unchanged."""
+
+    def __init__(self, buffer_bps: int = 0) -> None:
+        if not 0 <= buffer_bps <= U16_MAX:
+            raise ValueError(f"buffer_bps = {buffer_bps} is outside u16")
+        self.buffer_bps = buffer_bps
         self.assets_init = 0
         self.liabilities_init = 0
         self.assets_maint = 0
         self.liabilities_maint = 0
+        self.assets_end = 0
+        self.liabilities_end = 0
         self.equity = 0
         self.notional = 0
         self.worst_notional = 0
 
-    def add_collateral(self, c: CollateralInput) -> None:
+    def copy(self) -> Health:
+        h = Health(self.buffer_bps)
+        for name in _SUMS:
+            setattr(h, name, getattr(self, name))
+        return h
+
+    def end_weight(self, maint_weight_bps: int) -> int:
+        return max(maint_weight_bps - self.buffer_bps, 0)
+
+    def end_margin(self, maint_margin_bps: int) -> int:
+        return min(maint_margin_bps + self.buffer_bps, U16_MAX)
+
+    def _collateral_contribution(self, c: CollateralInput) -> _Contribution:
         _check_collateral(c)
         value = collateral_value(c)
-        assets_init, assets_maint = self.assets_init, self.assets_maint
-        liabilities_init, liabilities_maint = self.liabilities_init, self.liabilities_maint
-        if value >= 0:
-            assets_init = _i128(assets_init + _i128(value * c.init_weight_bps) // BPS)
-            assets_maint = _i128(assets_maint + _i128(value * c.maint_weight_bps) // BPS)
-        else:
-            liabilities_init = _i128(liabilities_init - value)
-            liabilities_maint = _i128(liabilities_maint - value)
-        equity = _i128(self.equity + value)
-        self.assets_init, self.assets_maint = assets_init, assets_maint
-        self.liabilities_init, self.liabilities_maint = liabilities_init, liabilities_maint
-        self.equity = equity
 
-    def add_perp(self, p: PerpInput) -> None:
+        def part(weight: int) -> _Parts:
+            return _Parts(_i128(value * weight) // BPS, 0) if value >= 0 else _Parts(0, _i128(-value))
+
+        maint = part(c.maint_weight_bps)
+        end = maint if self.buffer_bps == 0 else part(self.end_weight(c.maint_weight_bps))
+        return _Contribution(part(c.init_weight_bps), maint, end, value, 0, 0)
+
+    def _perp_contribution(self, p: PerpInput) -> _Contribution:
         _check_perp(p)
         m = p.market
         funding = _funding_pnl(p)
@@ -310,28 +341,48 @@ class Health:
         pnl, notional = _value(p.base, p.quote + funding, p.price)
         size_ratio = _size_ratio(p.base, m.size_margin_factor)
         maint = _parts(pnl, notional, _ratio(m.maint_margin_bps, size_ratio), m.upnl_maint_weight_bps)
+        end = maint if self.buffer_bps == 0 else _parts(pnl, notional, _ratio(self.end_margin(m.maint_margin_bps), size_ratio), m.upnl_maint_weight_bps)
         # With no orders on a side, that scenario is the position as it is.
         bid = _init_parts(p, *bids)
         ask = _init_parts(p, *asks)
         init = ask if ask.net < bid.net else bid
         filled = [b for (b, _), has in ((bids, p.bids_base != 0 or p.bids_quote != 0), (asks, p.asks_base != 0 or p.asks_quote != 0)) if has]
         worst = _ceil_div(max([abs(p.base), *(abs(b) for b in filled)]) * p.price, BASE_SCALE)
-        sums = (
-            _i128(self.assets_init + init.asset),
-            _i128(self.liabilities_init + init.liability),
-            _i128(self.assets_maint + maint.asset),
-            _i128(self.liabilities_maint + maint.liability),
-            _i128(self.equity + pnl),
-            _i128(self.notional + notional),
-            _i128(self.worst_notional + worst),
-        )
-        (self.assets_init, self.liabilities_init, self.assets_maint, self.liabilities_maint, self.equity, self.notional, self.worst_notional) = sums
+        return _Contribution(init, maint, end, pnl, notional, worst)
+
+    def _apply(self, c: _Contribution, sign: int) -> None:
+        parts = (c.init.asset, c.init.liability, c.maint.asset, c.maint.liability, c.end.asset, c.end.liability, c.equity, c.notional,
+                 c.worst_notional)
+        sums = [_i128(getattr(self, name) + sign * x) for name, x in zip(_SUMS, parts, strict=True)]
+        for name, value in zip(_SUMS, sums, strict=True):
+            setattr(self, name, value)
+
+    def add_collateral(self, c: CollateralInput) -> None:
+        self._apply(self._collateral_contribution(c), 1)
+
+    def remove_collateral(self, c: CollateralInput) -> None:
+        """Takes back what `add_collateral(c)` added."""
+        self._apply(self._collateral_contribution(c), -1)
+
+    def add_perp(self, p: PerpInput) -> None:
+        self._apply(self._perp_contribution(p), 1)
+
+    def remove_perp(self, p: PerpInput) -> None:
+        """Takes back what `add_perp(p)` added."""
+        self._apply(self._perp_contribution(p), -1)
 
     def init_health(self) -> int:
         return _i128(self.assets_init - self.liabilities_init)
 
     def maint_health(self) -> int:
         return _i128(self.assets_maint - self.liabilities_maint)
+
+    def liquidation_end_health(self) -> int:
+        return _i128(self.assets_end - self.liabilities_end)
+
+    def is_liquidatable(self, being_liquidated: bool) -> bool:
+        """Maintenance health below 0, or (once a liquidation started) end health below 0."""
+        return self.maint_health() < 0 or (being_liquidated and self.liquidation_end_health() < 0)
 
     def free_collateral(self) -> int:
         return max(self.init_health(), 0)
@@ -384,6 +435,132 @@ class Health:
             else:
                 hi = mid
         return lo if long else hi
+
+
+# ---------------------------------------------------------------- liquidation (crates/qd-health/src/liquidation.rs)
+
+@dataclass(frozen=True)
+class PerpTerms:
+    """A perp market's liquidation terms (the Rust `PerpTerms`)."""
+
+    liquidator_fee_bps: int
+    insurance_fee_bps: int
+    lot_size: int
+    max_fraction_bps: int
+    whole_base: int
+    """A position of at most this |base| may be taken whole in one step."""
+
+
+@dataclass(frozen=True)
+class PerpTransfer:
+    """One perp liquidation step (the Rust `PerpTransfer`)."""
+
+    base: int
+    quote: int
+    """floor(base * price / 1e9): what changes hands for the base."""
+    liquidator_fee: int
+    insurance_fee: int
+
+
+def perp_transfer(base: int, price: int, terms: PerpTerms) -> PerpTransfer:
+    """The step moving `base` at `price` (> 0): fees rounded up, against the account."""
+    if price <= 0:
+        raise HealthError("NonPositiveInputPrice")
+    quote = _i64(base * price // BASE_SCALE)
+    return PerpTransfer(base, quote, _ceil_div(quote * terms.liquidator_fee_bps, BPS), _ceil_div(quote * terms.insurance_fee_bps, BPS))
+
+
+def position_after(p: PerpInput, t: PerpTransfer) -> PerpInput:
+    """The account's position after step `t` (funding settled, quote moved, fees paid)."""
+    if t.base > min(abs(p.base), I64_MAX):
+        raise _overflow()
+    funding = _i64(_funding_pnl(p))
+    base, flow = (p.base - t.base, t.quote) if p.base > 0 else (p.base + t.base, -t.quote)
+    quote = _i64(_i64(_i64(p.quote + funding) + flow) - _i64(t.liquidator_fee + t.insurance_fee))
+    return replace(p, base=base, quote=quote, funding_snapshot=p.cumulative_funding)
+
+
+def _discounted_price(price: int, fee_bps: int) -> int:
+    if price <= 0:
+        raise HealthError("NonPositiveInputPrice")
+    if fee_bps >= BPS:
+        raise HealthError("WeightTooLarge")
+    return _ceil_div(price * (BPS - fee_bps), BPS)
+
+
+def collateral_for(quote: int, c: CollateralInput, fee_bps: int) -> int:
+    """The collateral (native units) a liquidator receives for repaying `quote` at a discount of `fee_bps`."""
+    _check_collateral(c)
+    price = _discounted_price(c.price, fee_bps)
+    scale: int = 10**c.decimals
+    return _i64(max(quote, 0) * scale // price)
+
+
+def _end_net(h: Health, p: PerpInput, base: int, quote: int) -> int:
+    m = p.market
+    pnl, notional = _value(base, quote, p.price)
+    return _parts(pnl, notional, _ratio(h.end_margin(m.maint_margin_bps), _size_ratio(base, m.size_margin_factor)), m.upnl_maint_weight_bps).net
+
+
+def max_liquidatable_base(h: Health, p: PerpInput, terms: PerpTerms) -> int:
+    """How much of `p`'s position (already added to `h`) one liquidation step may take: the
+    least lot multiple whose step brings the end health to 0 (the whole position when none
+    does), capped per step (the Rust `Health::max_liquidatable_base`, same bisection)."""
+    _check_perp(p)
+    if p.base == 0:
+        return 0
+    held = abs(p.base)
+    own = _end_net(h, p, p.base, p.quote + _funding_pnl(p))
+    end = h.liquidation_end_health()
+    if end >= 0:
+        return 0
+    other = _i128(end - own)
+    lot = max(terms.lot_size, 1)
+
+    def size(k: int) -> int:
+        return min(k * lot, held)
+
+    def healthy_after(k: int) -> bool:
+        after = position_after(p, perp_transfer(size(k), p.price, terms))
+        return _i128(other + _end_net(h, p, after.base, after.quote)) >= 0
+
+    lots = -(-held // lot)
+    if not healthy_after(lots):
+        needed = held
+    else:
+        lo, hi = 0, lots
+        while hi - lo > 1:
+            mid = lo + (hi - lo) // 2
+            if healthy_after(mid):
+                hi = mid
+            else:
+                lo = mid
+        needed = size(hi)
+    if held <= terms.whole_base:
+        cap = held
+    else:
+        share = held * terms.max_fraction_bps // BPS
+        cap = min(max(share - share % lot, terms.whole_base), held)
+    return min(needed, cap)
+
+
+def max_collateral_repay(h: Health, c: CollateralInput, fee_bps: int, debt: PerpInput) -> int:
+    """How much of `debt`'s negative quote (a flat position) one collateral liquidation step
+    may repay with `c` (both already added to `h`): the Rust `Health::max_collateral_repay`."""
+    _check_perp(debt)
+    price = _discounted_price(c.price, fee_bps)
+    _check_collateral(c)
+    owed = -(debt.quote + _funding_pnl(debt))
+    end = h.liquidation_end_health()
+    if debt.base != 0 or owed <= 0 or c.balance <= 0 or end >= 0:
+        return 0
+    slope = BPS - fee_bps - h.end_weight(c.maint_weight_bps)
+    if slope <= 0:
+        return 0
+    needed = _ceil_div(_i128(_i128(-end + 2) * (BPS - fee_bps)), slope)
+    scale: int = 10**c.decimals
+    covered = c.balance * price // scale
+    return _i64(min(needed, owed, covered))
 
 
 def compute(collateral: Sequence[CollateralInput], perps: Sequence[PerpInput], liquidation_prices: bool = True) -> HealthResult:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from quantdesk.clients import idl
+from quantdesk.clients import health, idl
 from quantdesk.clients.health import (
     BPS,
     ERRORS,
@@ -365,3 +365,28 @@ def test_cu_per_collateral_entry_and_per_perp(health_program: HealthProgram) -> 
         print(f"\n{name}: CU for 0..8 entries {cus}; per entry {steps}")
         assert cus[1:] == [table.cu[f"{name}_{n}"] for n in range(1, MAX_HEALTH_ENTRIES + 1)]
         assert max(steps) <= STEP_BUDGET, f"{name}: a step costs {max(steps)} CU"
+
+
+def test_liquidation_steps_match_the_rust_unit_figures() -> None:
+    # The same figures crates/qd-health/src/tests.rs pins.
+    terms = health.PerpTerms(100, 50, 1_000_000, 2_500, 10_000_000_000)
+    t = health.perp_transfer(1_500_000, 100_000_333, terms)
+    assert (t.quote, t.liquidator_fee, t.insurance_fee) == (150_000, 1_500, 750)
+    t = health.perp_transfer(1_000_001, 1_000_000, terms)
+    m = health.PerpMarketParams(1_000, 500, 0, 5_000, 8_000)
+    long = health.PerpInput(3_000_000, -300, 0, 1_000_000, 0, 0, 0, 0, 1_000_000, m)
+    after = health.position_after(long, t)
+    assert (after.base, after.quote, after.funding_snapshot) == (1_999_999, -300 - 1 + 1_000 - 15, 1_000_000)
+    sol = health.CollateralInput(1, 9, 150_000_000, 8_000, 9_000)
+    assert health.collateral_for(1_000_000, sol, 500) == 7_017_543
+    # The end level: 1,500 * 0.88 - 500 - 1,000 * 7% = 750 with a 2% buffer; 800 at maintenance.
+    h = health.Health(200)
+    h.add_collateral(health.CollateralInput(10_000_000_000, 9, 150_000_000, 8_000, 9_000))
+    h.add_collateral(health.CollateralInput(-500_000_000, 6, 1_000_000, 10_000, 10_000))
+    position = health.PerpInput(10_000_000_000, -1_000_000_000, 0, 0, 0, 0, 0, 0, 100_000_000, m)
+    h.add_perp(position)
+    assert (h.maint_health(), h.liquidation_end_health()) == (800_000_000, 750_000_000)
+    before = h.copy()
+    h.remove_perp(position)
+    h.add_perp(position)
+    assert vars(h) == vars(before)

@@ -46,6 +46,7 @@
 #![cfg_attr(target_arch = "bpf", no_std)]
 
 mod error;
+pub mod liquidation;
 pub mod wide;
 
 pub use error::HealthError;
@@ -327,22 +328,55 @@ fn add_nonneg(total: i128, x: i128) -> Result<i128> {
     }
 }
 
-/// The running sums of a margin account's health (quote native units). A failed `add_*`
-/// leaves them unchanged.
+/// What one collateral balance or one perp position adds at every level: removing it takes
+/// exactly this back (a liquidation's after-state is the health with one contribution replaced).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Contribution {
+    init: Parts,
+    maint: Parts,
+    end: Parts,
+    equity: i128,
+    notional: i128,
+    worst_notional: i128,
+}
+
+/// The running sums of a margin account's health (quote native units). A failed `add_*` or
+/// `remove_*` leaves them unchanged.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Health {
     assets_init: i128,
     liabilities_init: i128,
     assets_maint: i128,
     liabilities_maint: i128,
+    assets_end: i128,
+    liabilities_end: i128,
     equity: i128,
     notional: i128,
     worst_notional: i128,
+    /// The liquidation-end level's buffer (bps): maintenance margin ratios raised by it,
+    /// maintenance asset weights lowered by it. 0: the end level is the maintenance level.
+    buffer_bps: u16,
 }
 
 impl Health {
     pub const fn new() -> Self {
-        Health { assets_init: 0, liabilities_init: 0, assets_maint: 0, liabilities_maint: 0, equity: 0, notional: 0, worst_notional: 0 }
+        Self::with_liquidation_buffer(0)
+    }
+
+    /// Sums that also keep the liquidation-end level with `buffer_bps`.
+    pub const fn with_liquidation_buffer(buffer_bps: u16) -> Self {
+        Health {
+            assets_init: 0,
+            liabilities_init: 0,
+            assets_maint: 0,
+            liabilities_maint: 0,
+            assets_end: 0,
+            liabilities_end: 0,
+            equity: 0,
+            notional: 0,
+            worst_notional: 0,
+            buffer_bps,
+        }
     }
 
     /// Weighted assets at the initial level.
@@ -365,6 +399,21 @@ impl Health {
         self.liabilities_maint
     }
 
+    /// Weighted assets at the liquidation-end level.
+    pub fn assets_end(&self) -> i128 {
+        self.assets_end
+    }
+
+    /// Liabilities at the liquidation-end level.
+    pub fn liabilities_end(&self) -> i128 {
+        self.liabilities_end
+    }
+
+    /// The liquidation-end buffer these sums use (bps).
+    pub fn buffer_bps(&self) -> u16 {
+        self.buffer_bps
+    }
+
     /// Unweighted value: collateral values plus the positions' PnL.
     pub fn equity(&self) -> i128 {
         self.equity
@@ -381,33 +430,35 @@ impl Health {
         self.worst_notional
     }
 
-    /// Adds a collateral balance: a holding at its weight per level, a debt in full, its value
-    /// to the equity.
-    pub fn add_collateral(&mut self, c: &CollateralInput) -> Result<()> {
+    /// The end level's weight of a holding: the maintenance weight less the buffer.
+    fn end_weight(&self, maint_weight_bps: u16) -> u16 {
+        maint_weight_bps.saturating_sub(self.buffer_bps)
+    }
+
+    /// The end level's margin ratio of a position: the maintenance ratio plus the buffer.
+    fn end_margin(&self, maint_margin_bps: u16) -> u16 {
+        maint_margin_bps.saturating_add(self.buffer_bps)
+    }
+
+    fn collateral_contribution(&self, c: &CollateralInput) -> Result<Contribution> {
         check_collateral(c)?;
         // |balance * price| < 2^126.
         let product = signed(c.balance < 0, mul_wide(c.balance.unsigned_abs(), c.price as u64)).ok_or(OVERFLOW)?;
         let value = div_floor_pow10(product, c.decimals);
-        let mut next = *self;
-        if value >= 0 {
-            let weighted = |w: u16| mul_bps(value as u128, w).map(|v| div_pow10::<BPS_DECIMALS>(v, false) as i128).ok_or(OVERFLOW);
-            next.assets_init = add_nonneg(next.assets_init, weighted(c.init_weight_bps)?)?;
-            next.assets_maint = add_nonneg(next.assets_maint, weighted(c.maint_weight_bps)?)?;
-        } else {
-            let debt = value.checked_neg().ok_or(OVERFLOW)?;
-            next.liabilities_init = add_nonneg(next.liabilities_init, debt)?;
-            next.liabilities_maint = add_nonneg(next.liabilities_maint, debt)?;
-        }
-        next.equity = add(next.equity, value)?;
-        *self = next;
-        Ok(())
+        let part = |w: u16| -> Result<Parts> {
+            if value >= 0 {
+                let asset = mul_bps(value as u128, w).map(|v| div_pow10::<BPS_DECIMALS>(v, false) as i128).ok_or(OVERFLOW)?;
+                Ok(Parts { asset, liability: 0 })
+            } else {
+                Ok(Parts { asset: 0, liability: value.checked_neg().ok_or(OVERFLOW)? })
+            }
+        };
+        let maint = part(c.maint_weight_bps)?;
+        let end = if self.buffer_bps == 0 { maint } else { part(self.end_weight(c.maint_weight_bps))? };
+        Ok(Contribution { init: part(c.init_weight_bps)?, maint, end, equity: value, notional: 0, worst_notional: 0 })
     }
 
-    /// Adds a perp position: its maintenance parts as it is, its initial parts in the worse
-    /// order scenario, its pnl to the equity and its notional to the notional.
-    // Large: one copy in a program, however many places call it.
-    #[inline(never)]
-    pub fn add_perp(&mut self, p: &PerpInput) -> Result<()> {
+    fn perp_contribution(&self, p: &PerpInput) -> Result<Contribution> {
         check_perp(p)?;
         let m = &p.market;
         // The position if all bids (asks) filled; it must fit i64. None: no orders on that side.
@@ -429,6 +480,11 @@ impl Health {
         let (q, inexact) = divrem_pow10::<BASE_DECIMALS>(mul_wide(largest, p.price as u64));
         let worst = q + inexact as u128;
         let maint = now.parts(current.ratio(m.maint_margin_bps), m.upnl_maint_weight_bps);
+        let end = if self.buffer_bps == 0 {
+            maint
+        } else {
+            now.parts(current.ratio(self.end_margin(m.maint_margin_bps)), m.upnl_maint_weight_bps)
+        };
         // A side without orders is the position as it is.
         let as_is = || now.parts(current.ratio(m.init_margin_bps), m.upnl_init_weight_bps);
         let init = match (bids_filled, asks_filled) {
@@ -437,15 +493,66 @@ impl Health {
             (None, Some(asks)) => worse(as_is(), init_parts(p, asks)),
             (Some(bids), Some(asks)) => worse(init_parts(p, bids), init_parts(p, asks)),
         };
-        *self = Health {
-            assets_init: add_nonneg(self.assets_init, init.asset)?,
-            liabilities_init: add_nonneg(self.liabilities_init, init.liability)?,
-            assets_maint: add_nonneg(self.assets_maint, maint.asset)?,
-            liabilities_maint: add_nonneg(self.liabilities_maint, maint.liability)?,
-            equity: add(self.equity, now.pnl)?,
-            notional: add_nonneg(self.notional, now.notional as i128)?,
-            worst_notional: add_nonneg(self.worst_notional, worst as i128)?,
-        };
+        Ok(Contribution { init, maint, end, equity: now.pnl, notional: now.notional as i128, worst_notional: worst as i128 })
+    }
+
+    fn plus(&self, c: &Contribution) -> Result<Health> {
+        Ok(Health {
+            assets_init: add_nonneg(self.assets_init, c.init.asset)?,
+            liabilities_init: add_nonneg(self.liabilities_init, c.init.liability)?,
+            assets_maint: add_nonneg(self.assets_maint, c.maint.asset)?,
+            liabilities_maint: add_nonneg(self.liabilities_maint, c.maint.liability)?,
+            assets_end: add_nonneg(self.assets_end, c.end.asset)?,
+            liabilities_end: add_nonneg(self.liabilities_end, c.end.liability)?,
+            equity: add(self.equity, c.equity)?,
+            notional: add_nonneg(self.notional, c.notional)?,
+            worst_notional: add_nonneg(self.worst_notional, c.worst_notional)?,
+            buffer_bps: self.buffer_bps,
+        })
+    }
+
+    fn minus(&self, c: &Contribution) -> Result<Health> {
+        let sub = |a: i128, b: i128| a.checked_sub(b).ok_or(OVERFLOW);
+        Ok(Health {
+            assets_init: sub(self.assets_init, c.init.asset)?,
+            liabilities_init: sub(self.liabilities_init, c.init.liability)?,
+            assets_maint: sub(self.assets_maint, c.maint.asset)?,
+            liabilities_maint: sub(self.liabilities_maint, c.maint.liability)?,
+            assets_end: sub(self.assets_end, c.end.asset)?,
+            liabilities_end: sub(self.liabilities_end, c.end.liability)?,
+            equity: sub(self.equity, c.equity)?,
+            notional: sub(self.notional, c.notional)?,
+            worst_notional: sub(self.worst_notional, c.worst_notional)?,
+            buffer_bps: self.buffer_bps,
+        })
+    }
+
+    /// Adds a collateral balance: a holding at its weight per level, a debt in full, its value
+    /// to the equity.
+    pub fn add_collateral(&mut self, c: &CollateralInput) -> Result<()> {
+        *self = self.plus(&self.collateral_contribution(c)?)?;
+        Ok(())
+    }
+
+    /// Takes back what `add_collateral(c)` added (`c` must be a balance already added).
+    pub fn remove_collateral(&mut self, c: &CollateralInput) -> Result<()> {
+        *self = self.minus(&self.collateral_contribution(c)?)?;
+        Ok(())
+    }
+
+    /// Adds a perp position: its maintenance and end parts as it is, its initial parts in the
+    /// worse order scenario, its pnl to the equity and its notional to the notional.
+    // Large: one copy in a program, however many places call it.
+    #[inline(never)]
+    pub fn add_perp(&mut self, p: &PerpInput) -> Result<()> {
+        *self = self.plus(&self.perp_contribution(p)?)?;
+        Ok(())
+    }
+
+    /// Takes back what `add_perp(p)` added (`p` must be a position already added).
+    #[inline(never)]
+    pub fn remove_perp(&mut self, p: &PerpInput) -> Result<()> {
+        *self = self.minus(&self.perp_contribution(p)?)?;
         Ok(())
     }
 
@@ -457,6 +564,18 @@ impl Health {
     /// Maintenance health: the account is liquidatable when it is < 0.
     pub fn maint_health(&self) -> Result<i128> {
         self.assets_maint.checked_sub(self.liabilities_maint).ok_or(OVERFLOW)
+    }
+
+    /// Liquidation-end health: a liquidation stops once it is >= 0 (equal to the maintenance
+    /// health without a buffer).
+    pub fn liquidation_end_health(&self) -> Result<i128> {
+        self.assets_end.checked_sub(self.liabilities_end).ok_or(OVERFLOW)
+    }
+
+    /// Whether the account may be liquidated: maintenance health below 0, or, once a
+    /// liquidation has started (`being_liquidated`), liquidation-end health still below 0.
+    pub fn is_liquidatable(&self, being_liquidated: bool) -> Result<bool> {
+        Ok(self.maint_health()? < 0 || (being_liquidated && self.liquidation_end_health()? < 0))
     }
 
     /// `max(init_health, 0)`.

@@ -598,3 +598,171 @@ fn liquidation_price_edge_cases() {
     assert_eq!(h.liquidation_price(&short), Err(HealthError::MathOverflow));
     assert_eq!(health(&[debt], &[short]).unwrap().liquidation_price(&short), Ok(Some(1)));
 }
+
+// ---- the liquidation-end level, removals and liquidation steps ----
+
+fn buffered(buffer: u16, collateral: &[CollateralInput], perps: &[PerpInput]) -> Health {
+    let mut h = Health::with_liquidation_buffer(buffer);
+    for c in collateral {
+        h.add_collateral(c).unwrap();
+    }
+    for p in perps {
+        h.add_perp(p).unwrap();
+    }
+    h
+}
+
+#[test]
+fn the_end_level_raises_margins_and_lowers_weights_by_the_buffer() {
+    let sol = CollateralInput { balance: 10_000_000_000, decimals: 9, price: 150_000_000, init_weight_bps: 8_000, maint_weight_bps: 9_000 };
+    let long = perp(10_000_000_000, -1_000_000_000, 100_000_000, market(1_000, 500));
+    let h = buffered(200, &[sol, usdc(-500_000_000)], &[long]);
+    // Maintenance: 1,500 * 0.9 - 500 - 1,000 * 5% = 800; end: 1,500 * 0.88 - 500 - 1,000 * 7% = 750.
+    assert_eq!(h.maint_health().unwrap(), 800_000_000);
+    assert_eq!(h.liquidation_end_health().unwrap(), 750_000_000);
+    // Without a buffer the end level is the maintenance level, at every input.
+    let mut rng = Rng(0x5eed_0005);
+    for _ in 0..2_000 {
+        let collateral: Vec<_> = (0..rng.below(9)).map(|_| random_collateral(&mut rng)).collect();
+        let perps: Vec<_> = (0..rng.below(9)).map(|_| random_perp(&mut rng)).collect();
+        let h = health(&collateral, &perps).unwrap();
+        assert_eq!(h.liquidation_end_health(), h.maint_health());
+        let b = buffered(rng.below(3_000) as u16, &collateral, &perps);
+        assert!(b.liquidation_end_health().unwrap() <= b.maint_health().unwrap());
+        assert_eq!((b.maint_health(), b.init_health(), b.equity()), (h.maint_health(), h.init_health(), h.equity()));
+    }
+}
+
+#[test]
+fn removing_what_was_added_restores_every_sum() {
+    let mut rng = Rng(0x5eed_0006);
+    for _ in 0..5_000 {
+        let collateral: Vec<_> = (0..1 + rng.below(8)).map(|_| random_collateral(&mut rng)).collect();
+        let perps: Vec<_> = (0..1 + rng.below(8)).map(|_| random_perp(&mut rng)).collect();
+        let buffer = rng.below(2_000) as u16;
+        let full = buffered(buffer, &collateral, &perps);
+        let mut h = full;
+        h.remove_perp(&perps[perps.len() - 1]).unwrap();
+        h.remove_collateral(&collateral[0]).unwrap();
+        assert_eq!(h, buffered(buffer, &collateral[1..], &perps[..perps.len() - 1]));
+        h.add_collateral(&collateral[0]).unwrap();
+        h.add_perp(&perps[perps.len() - 1]).unwrap();
+        assert_eq!(h, full);
+    }
+}
+
+use crate::liquidation::{collateral_for, perp_transfer, position_after, PerpTerms};
+
+const TERMS: PerpTerms =
+    PerpTerms { liquidator_fee_bps: 100, insurance_fee_bps: 50, lot_size: 1_000_000, max_fraction_bps: 2_500, whole_base: 10_000_000_000 };
+
+#[test]
+fn a_perp_step_moves_base_at_the_oracle_and_charges_both_fees_rounded_up() {
+    let t = perp_transfer(1_500_000, 100_000_333, &TERMS).unwrap();
+    // 0.0015 at 100.000333: 150,000 (floor); fees 1% and 0.5% rounded up.
+    assert_eq!((t.quote, t.liquidator_fee, t.insurance_fee), (150_000, 1_500, 750));
+    let t = perp_transfer(1_000_001, 1_000_000, &TERMS).unwrap();
+    assert_eq!((t.quote, t.liquidator_fee, t.insurance_fee), (1_000, 10, 5));
+    // A long sells: base toward zero, the quote received less the fees, the funding settled
+    // (0.003 base over an index move of 1.0: -0.000003 quote rounded down to -1 unit).
+    let mut long = perp(3_000_000, -300, 1_000_000, market(1_000, 500));
+    long.funding_snapshot = 0;
+    long.cumulative_funding = 1_000_000;
+    let after = position_after(&long, &t).unwrap();
+    assert_eq!((after.base, after.quote, after.funding_snapshot), (1_999_999, -300 - 1 + 1_000 - 15, 1_000_000));
+    // A short buys back: it pays the quote.
+    let short = perp(-3_000_000, 300, 1_000_000, market(1_000, 500));
+    assert_eq!(position_after(&short, &t).unwrap().quote, 300 - 1_000 - 15);
+    assert_eq!(position_after(&short, &perp_transfer(3_000_001, 1, &TERMS).unwrap()), Err(HealthError::MathOverflow));
+}
+
+/// The least lot step (brute force) that brings the end health to 0, or the whole position.
+fn least_step(h: &Health, p: &PerpInput, terms: &PerpTerms) -> u64 {
+    let held = p.base.unsigned_abs();
+    let mut k = 1;
+    loop {
+        let size = (k * terms.lot_size).min(held);
+        let mut after = *h;
+        after.remove_perp(p).unwrap();
+        after.add_perp(&position_after(p, &perp_transfer(size, p.price, terms).unwrap()).unwrap()).unwrap();
+        if after.liquidation_end_health().unwrap() >= 0 || size == held {
+            return size;
+        }
+        k += 1;
+    }
+}
+
+#[test]
+fn the_largest_perp_step_brings_the_end_health_to_zero_and_respects_the_limit() {
+    let m = PerpMarketParams { size_margin_factor: 200_000_000, ..market(1_000, 500) };
+    let mut rng = Rng(0x5eed_0007);
+    // Positions above 2.0 base give at most a quarter per step.
+    let terms = PerpTerms { whole_base: 2_000_000_000, ..TERMS };
+    let mut liquidatable = 0;
+    for _ in 0..1_500 {
+        // 0.1..5 base bought near 100, some collateral, a second position.
+        let base = rng.i64_in(100, 5_000) * 1_000_000 * if rng.below(2) == 0 { 1 } else { -1 };
+        let entry = rng.i64_in(90, 110) * 1_000_000;
+        let p = PerpInput { quote: -(base / 1_000) * entry / 1_000_000, ..perp(base, 0, rng.i64_in(60, 140) * 1_000_000, m) };
+        let other = perp(rng.i64_in(-5_000, 5_000) * 1_000_000, rng.i64_in(-500, 500) * 1_000_000, 50_000_000, m);
+        let h = buffered(200, &[usdc(rng.i64_in(0, 100) * 1_000_000)], &[p, other]);
+        let max = h.max_liquidatable_base(&p, &terms).unwrap();
+        if h.liquidation_end_health().unwrap() >= 0 {
+            assert_eq!(max, 0);
+            continue;
+        }
+        liquidatable += 1;
+        let held = base.unsigned_abs();
+        let cap = if held <= terms.whole_base { held } else { ((held * 2_500 / 10_000) / 1_000_000 * 1_000_000).max(terms.whole_base) };
+        let least = least_step(&h, &p, &terms);
+        assert_eq!(max, least.min(cap), "{p:?} {other:?}");
+        // Every step raises the end health (the fees are below the margin).
+        let mut after = h;
+        after.remove_perp(&p).unwrap();
+        after.add_perp(&position_after(&p, &perp_transfer(max, p.price, &terms).unwrap()).unwrap()).unwrap();
+        assert!(after.liquidation_end_health().unwrap() > h.liquidation_end_health().unwrap());
+        assert!(after.maint_health().unwrap() > h.maint_health().unwrap());
+    }
+    assert!(liquidatable > 300, "{liquidatable}");
+}
+
+#[test]
+fn a_collateral_step_repays_what_brings_the_end_health_to_zero() {
+    let sol = |balance| CollateralInput { balance, decimals: 9, price: 150_000_000, init_weight_bps: 8_000, maint_weight_bps: 9_000 };
+    // 10 SOL for 1 quote: 0.0066668... SOL at the 5% discount price 142.5.
+    assert_eq!(collateral_for(1_000_000, &sol(1), 500).unwrap(), 7_017_543);
+    assert_eq!(collateral_for(0, &sol(1), 500).unwrap(), 0);
+    let mut rng = Rng(0x5eed_0008);
+    for _ in 0..3_000 {
+        let holding = sol(rng.i64_in(1, 20_000_000_000));
+        let debt = perp(0, -rng.i64_in(1, 3_000_000_000), 100_000_000, market(1_000, 500));
+        let h = buffered(200, &[holding], &[debt]);
+        let x = h.max_collateral_repay(&holding, 500, &debt).unwrap();
+        if h.liquidation_end_health().unwrap() >= 0 {
+            assert_eq!(x, 0);
+            continue;
+        }
+        let y = collateral_for(x, &holding, 500).unwrap();
+        assert!(0 < y && y <= holding.balance && x <= -debt.quote);
+        let mut after = h;
+        after.remove_collateral(&holding).unwrap();
+        after.remove_perp(&debt).unwrap();
+        after.add_collateral(&CollateralInput { balance: holding.balance - y, ..holding }).unwrap();
+        after.add_perp(&PerpInput { quote: debt.quote + x, ..debt }).unwrap();
+        let end = after.liquidation_end_health().unwrap();
+        assert!(end > h.liquidation_end_health().unwrap());
+        // Either healthy at the end level, or all the debt or all the collateral is gone.
+        assert!(end >= 0 || x == -debt.quote || collateral_for(x + 1, &holding, 500).unwrap() >= holding.balance, "{end} {x} {y}");
+        // And not much more than needed: 100 units (0.0001 quote) less would not do (each unit
+        // raises the end health by 700 / 9_500 here; the floors move it by less than 4).
+        if x < -debt.quote && x > 100 && collateral_for(x + 1, &holding, 500).unwrap() < holding.balance {
+            let mut less = h;
+            less.remove_collateral(&holding).unwrap();
+            less.remove_perp(&debt).unwrap();
+            less.add_collateral(&CollateralInput { balance: holding.balance - collateral_for(x - 100, &holding, 500).unwrap(), ..holding })
+                .unwrap();
+            less.add_perp(&PerpInput { quote: debt.quote + x - 100, ..debt }).unwrap();
+            assert!(less.liquidation_end_health().unwrap() < 0, "not the least: {x}");
+        }
+    }
+}
