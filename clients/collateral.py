@@ -26,7 +26,7 @@ from solders.pubkey import Pubkey
 from solders.signature import Signature
 from solders.system_program import ID as SYSTEM_PROGRAM_ID
 
-__all__ = ["AUTHORITY_SEED", "BALANCES_MARGIN_OFFSET", "BALANCES_OWNER_OFFSET", "BALANCES_SEED", "BPS", "Balance", "CONFIG_SEED",
+__all__ = ["AUTHORITY_SEED", "BALANCES_COUNT_OFFSET", "BALANCES_ENTRIES_OFFSET", "BALANCES_MARGIN_OFFSET", "BALANCES_OWNER_OFFSET", "BALANCES_SEED", "BPS", "Balance", "CONFIG_SEED",
            "CONFIG_STATUS_OFFSET", "CollateralBalances", "CollateralClient", "CollateralConfig", "CollateralInstructions", "CollateralRow",
            "DEFAULT_GUARDS", "HealthReport", "HealthState", "HealthView", "I64_MAX", "MAX_BALANCES", "NAME", "PROGRAM_ID", "Params", "PerpRow",
            "QUOTE_PRICE", "Status", "VAULT_AUTHORITY", "VAULT_SEED", "balances_address", "collateral_input", "config_address", "decode_balances",
@@ -50,8 +50,11 @@ I64_MAX = 2**63 - 1
 
 # Fixed offsets keepers filter on (crates/qd-collateral-state).
 CONFIG_STATUS_OFFSET = 11
+BALANCES_COUNT_OFFSET = 10
 BALANCES_MARGIN_OFFSET = 16
 BALANCES_OWNER_OFFSET = 48
+BALANCES_ENTRIES_OFFSET = 88
+"""8 entries of 40 bytes: mint @+0, balance (i64) @+32."""
 
 
 class Status(IntEnum):

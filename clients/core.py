@@ -10,21 +10,22 @@ from anchorpy.program.common import Event
 from based58 import b58encode
 
 # core and collateral import each other as modules; neither reads the other's names at import time.
-from quantdesk.clients import collateral
+from quantdesk.clients import collateral, security, trading_state
 from quantdesk.clients import idl as idl_mod
 from quantdesk.clients.rpc import ProgramClient
 from quantdesk.clients.security import ALL_MARKETS, INSTRUCTIONS_SYSVAR, MAX_MARKETS
 from quantdesk.clients.trading_state import trading_address
 from solana.rpc.types import MemcmpOpts
-from solders.instruction import Instruction
+from solders.instruction import AccountMeta, Instruction
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 from solders.signature import Signature
 from solders.system_program import ID as SYSTEM_PROGRAM_ID
 
-__all__ = ["ALL_MARKETS", "CoreClient", "CoreInstructions", "DEFAULT_MAX_SUB_ACCOUNTS", "GLOBAL", "GLOBAL_SEED", "GlobalConfig", "Limits",
-           "MARGIN_ACCOUNT_DISCRIMINATOR", "MARGIN_SEED", "MAX_SUB_ACCOUNTS_LIMIT", "MarginAccount", "NAME", "NAME_LEN", "OWNER_OFFSET", "PROGRAM_ID",
-           "STATUS_BANKRUPT", "STATUS_BEING_LIQUIDATED", "STATUS_FROZEN", "STATUS_OFFSET", "decode_global", "decode_margin_account", "encode_name",
+__all__ = ["ALL_MARKETS", "CORE_AUTHORITY", "CoreClient", "CoreInstructions", "DEFAULT_MAX_SUB_ACCOUNTS", "GLOBAL", "GLOBAL_SEED", "GlobalConfig",
+           "Limits", "LiquidationView", "MARGIN_ACCOUNT_DISCRIMINATOR", "MARGIN_SEED", "MAX_SUB_ACCOUNTS_LIMIT", "MarginAccount", "NAME", "NAME_LEN", "OWNER_OFFSET", "PROGRAM_ID",
+           "PerpLiquidationView", "STATUS_BANKRUPT", "STATUS_BEING_LIQUIDATED", "STATUS_FROZEN", "STATUS_OFFSET", "decode_global",
+           "decode_liquidation_view", "decode_margin_account", "encode_name",
            "margin_account_address", "margin_account_filter_bytes", "margin_account_filters", "parse_events"]
 
 
@@ -33,6 +34,8 @@ PROGRAM_ID = idl_mod.program_id(NAME)
 GLOBAL_SEED = b"global"
 MARGIN_SEED = b"margin"
 GLOBAL = Pubkey.find_program_address([GLOBAL_SEED], PROGRAM_ID)[0]
+CORE_AUTHORITY = Pubkey.find_program_address([b"authority"], PROGRAM_ID)[0]
+"""qd-core's [b"authority"] PDA: signs its CPIs into qd-collateral and qd-trading."""
 
 NAME_LEN = 32
 DEFAULT_MAX_SUB_ACCOUNTS = 16
@@ -89,6 +92,8 @@ class GlobalConfig:
     security_program: Pubkey
     audit_seq: int
     """Sequence number of the latest admin action (the `seq` of its event)."""
+    liquidation_buffer_bps: int = 0
+    """A liquidation continues until the maintenance health with this buffer is >= 0."""
 
 
 @dataclass(frozen=True)
@@ -210,12 +215,65 @@ class CoreInstructions:
         """Only valid as qd-security's CPI (its authority PDA signs); built here for tests."""
         return self._ix("set_frozen", frozen, reason, accounts={"security_authority": security_authority, "margin_account": margin_account})
 
+    def _liquidation(self, name: str, *args: Any, accounts: dict[str, Pubkey], health: list[AccountMeta]) -> Instruction:
+        return self.program.instruction[name](*args, ctx=Context(accounts=accounts, remaining_accounts=health))
+
+    @staticmethod
+    def _parties(liquidator: Pubkey, liquidator_margin: Pubkey, margin_account: Pubkey) -> dict[str, Pubkey]:
+        return {"liquidator": liquidator, "security_config": security.CONFIG, "global": GLOBAL, "liquidator_margin_account": liquidator_margin,
+                "margin_account": margin_account, "trading_account": trading_address(margin_account),
+                "balances": collateral.balances_address(margin_account)}
+
+    def liquidate_orders(self, liquidator: Pubkey, liquidator_margin: Pubkey, margin_account: Pubkey, quote_mint: Pubkey,
+                         health: list[AccountMeta]) -> Instruction:
+        """`health`: the account's list without the quote config (`collateral.health_accounts(..., quote_held=True)`)."""
+        accounts = self._parties(liquidator, liquidator_margin, margin_account) | {
+            "quote_config": collateral.config_address(quote_mint), "trading_program": trading_state.PROGRAM_ID, "core_authority": CORE_AUTHORITY}
+        return self._liquidation("liquidate_orders", accounts=accounts, health=health)
+
+    def liquidate_perp(self, liquidator: Pubkey, liquidator_margin: Pubkey, margin_account: Pubkey, market_index: int, oracle: Pubkey,
+                       quote_mint: Pubkey, max_base: int, health: list[AccountMeta], liquidator_health: list[AccountMeta]) -> Instruction:
+        """`health`, `liquidator_health`: each account's list without the quote config and this market (`trading.health_accounts`);
+        the liquidator's as it will be after the step."""
+        accounts = self._parties(liquidator, liquidator_margin, margin_account) | {
+            "liquidator_trading_account": trading_address(liquidator_margin), "liquidator_balances": collateral.balances_address(liquidator_margin),
+            "market": trading_state.market_address(market_index), "oracle": oracle, "quote_config": collateral.config_address(quote_mint),
+            "trading_program": trading_state.PROGRAM_ID, "core_authority": CORE_AUTHORITY}
+        return self._liquidation("liquidate_perp", market_index, max_base, accounts=accounts, health=[*health, *liquidator_health])
+
+    def liquidate_collateral(self, liquidator: Pubkey, liquidator_margin: Pubkey, margin_account: Pubkey, market_index: int, oracle: Pubkey,
+                             quote_mint: Pubkey, asset: collateral.CollateralConfig, max_quote: int, health: list[AccountMeta],
+                             liquidator_health: list[AccountMeta]) -> Instruction:
+        """The liquidator repays up to `max_quote` of the account's debt in `market_index` and takes `asset`; lists as for
+        liquidate_perp (the liquidator's holding the asset after the step)."""
+        if asset.oracle is None:
+            raise ValueError("the quote mint is not collateral to liquidate")
+        accounts = self._parties(liquidator, liquidator_margin, margin_account) | {
+            "liquidator_trading_account": trading_address(liquidator_margin), "liquidator_balances": collateral.balances_address(liquidator_margin),
+            "market": trading_state.market_address(market_index), "oracle": oracle, "asset_config": asset.address, "asset_oracle": asset.oracle,
+            "quote_config": collateral.config_address(quote_mint), "collateral_program": collateral.PROGRAM_ID,
+            "trading_program": trading_state.PROGRAM_ID, "core_authority": CORE_AUTHORITY}
+        return self._liquidation("liquidate_collateral", market_index, max_quote, accounts=accounts, health=[*health, *liquidator_health])
+
+    @staticmethod
+    def _state_accounts(margin_account: Pubkey) -> dict[str, Pubkey]:
+        return {"global": GLOBAL, "margin_account": margin_account, "trading_account": trading_address(margin_account),
+                "balances": collateral.balances_address(margin_account)}
+
+    def view_liquidation(self, margin_account: Pubkey, health: list[AccountMeta]) -> Instruction:
+        """`health`: qd-collateral's list (`collateral.health_accounts`); simulate it and `decode_liquidation_view` the return data."""
+        return self._liquidation("view_liquidation", accounts=self._state_accounts(margin_account), health=health)
+
+    def exit_liquidation(self, margin_account: Pubkey, health: list[AccountMeta]) -> Instruction:
+        """Permissionless: ends a liquidation whose end health is back at or above zero."""
+        return self._liquidation("exit_liquidation", accounts=self._state_accounts(margin_account), health=health)
+
 
 def decode_global(address: Pubkey, data: bytes, program: Program | None = None) -> GlobalConfig:
     """Decodes GlobalConfig account data (`ValueError` for another account type)."""
     c = idl_mod.decode_account(program or idl_mod.program(NAME), "GlobalConfig", data)
     return GlobalConfig(address, c.version, c.bump, c.admin, c.quote_mint, c.max_sub_accounts, c.margin_accounts,
-                        c.collateral_program, c.oracle_program, c.trading_program, c.security_program, c.audit_seq)
+                        c.collateral_program, c.oracle_program, c.trading_program, c.security_program, c.audit_seq, c.liquidation_buffer_bps)
 
 
 def decode_margin_account(address: Pubkey, data: bytes, program: Program | None = None) -> MarginAccount:
@@ -237,6 +295,37 @@ def decode_margin_account(address: Pubkey, data: bytes, program: Program | None 
         health_slot=c.health_slot,
         bump=c.bump,
     )
+
+
+@dataclass(frozen=True)
+class PerpLiquidationView:
+    """One position in `view_liquidation`."""
+
+    market_index: int
+    base: int
+    price: int
+    max_base: int
+    """What one liquidate_perp may take now (0 while the account is not liquidatable)."""
+    fee_bps: int
+
+
+@dataclass(frozen=True)
+class LiquidationView:
+    """`view_liquidation`'s return data."""
+
+    liquidatable: bool
+    being_liquidated: bool
+    bankrupt: bool
+    maint_health: int
+    liquidation_end_health: int
+    buffer_bps: int
+    perps: list[PerpLiquidationView]
+
+
+def decode_liquidation_view(data: bytes, program: Program | None = None) -> LiquidationView:
+    c = (program or idl_mod.program(NAME)).coder.types.decode("LiquidationView", data)
+    perps = [PerpLiquidationView(p.market_index, p.base, p.price, p.max_base, p.fee_bps) for p in c.perps]
+    return LiquidationView(c.liquidatable, c.being_liquidated, c.bankrupt, c.maint_health, c.liquidation_end_health, c.buffer_bps, perps)
 
 
 def parse_events(logs: list[str], program: Program | None = None) -> list[Event]:

@@ -35,7 +35,7 @@ from solders.transaction import Transaction, VersionedTransaction
 from spl.token.instructions import TransferCheckedParams, transfer_checked
 
 from quantdesk.chain import Chain, TxResult
-from quantdesk.clients import collateral, core, health, idl, oracle, security, token, trading
+from quantdesk.clients import collateral, core, health, idl, liquidation, oracle, security, token, trading
 from quantdesk.clients import trading_state as ts
 from quantdesk.clients.collateral import Params
 from quantdesk.clients.health import CollateralInput, HealthError, HealthResult, PerpInput
@@ -861,6 +861,73 @@ class Venue:
     def expire(self, t: Trader) -> TxResult:
         """expire_orders of `t` (permissionless; the admin signs)."""
         return self.send([self.trading.expire_orders(self.admin.pubkey(), t.margin)])
+
+    # -- qd-core: liquidation
+    def liquidator_list(self, liquidator: Trader, market: int, asset: Pubkey | None = None) -> list[AccountMeta]:
+        """The liquidator's health list for a step in `market` as it will be after the step: holding
+        `asset` (appended to its balances when it holds none yet)."""
+        balances = self.balances(liquidator.margin)
+        if asset is not None and all(e.mint != asset for e in balances.entries):
+            balances = dataclasses.replace(balances, entries=[*balances.entries, collateral.Balance(asset, 1)])
+        configs = {e.mint: self.collateral_config(e.mint) for e in balances.entries}
+        account = trading_on(self.chain, liquidator.margin)
+        markets = {p.market_index: self.market(p.market_index) for p in (account.positions if account is not None else [])}
+        return trading.health_accounts(balances, configs, account, markets, market)
+
+    def liquidate_orders_ix(self, liquidator: Trader, t: Trader) -> Instruction:
+        health = collateral.health_accounts(self.balances(t.margin), {e.mint: self.collateral_config(e.mint) for e in self.balances(t.margin).entries},
+                                            trading_on(self.chain, t.margin),
+                                            {p.market_index: self.market(p.market_index) for p in self.account(t).positions}, quote_held=True)
+        return self.core.liquidate_orders(liquidator.owner.pubkey(), liquidator.margin, t.margin, self.usdc, health)
+
+    def liquidate_perp_ix(self, liquidator: Trader, t: Trader, market: int = 0, max_base: int = 2**64 - 1) -> Instruction:
+        return self.core.liquidate_perp(liquidator.owner.pubkey(), liquidator.margin, t.margin, market, self.feeds[market], self.usdc, max_base,
+                                        self.health(t.margin, market), self.liquidator_list(liquidator, market))
+
+    def liquidate_collateral_ix(self, liquidator: Trader, t: Trader, mint: Pubkey, market: int = 0, max_quote: int = 2**63 - 1) -> Instruction:
+        return self.core.liquidate_collateral(liquidator.owner.pubkey(), liquidator.margin, t.margin, market, self.feeds[market], self.usdc,
+                                              self.collateral_config(mint), max_quote, self.health(t.margin, market),
+                                              self.liquidator_list(liquidator, market, mint))
+
+    def liquidate_orders(self, liquidator: Trader, t: Trader) -> TxResult:
+        """`liquidator` takes every order of `t` off the book (t must be liquidatable)."""
+        return self.send([self.liquidate_orders_ix(liquidator, t)], liquidator.owner)
+
+    def liquidate_perp(self, liquidator: Trader, t: Trader, market: int = 0, max_base: int = 2**64 - 1) -> TxResult:
+        """`liquidator` takes over up to `max_base` of `t`'s position in `market`."""
+        return self.send([self.liquidate_perp_ix(liquidator, t, market, max_base)], liquidator.owner)
+
+    def liquidate_collateral(self, liquidator: Trader, t: Trader, mint: Pubkey, market: int = 0, max_quote: int = 2**63 - 1) -> TxResult:
+        """`liquidator` repays up to `max_quote` of `t`'s debt in `market` and takes `mint` at its discount."""
+        return self.send([self.liquidate_collateral_ix(liquidator, t, mint, market, max_quote)], liquidator.owner)
+
+    def view_liquidation(self, margin: Pubkey) -> core.LiquidationView:
+        """qd-core's view_liquidation of `margin` (the prices as the programs read them for liquidation)."""
+        result = self.send([self.core.view_liquidation(margin, self.health(margin))])
+        assert result.ok, result.logs
+        return core.decode_liquidation_view(result.return_data)
+
+    def liquidation_mirror(self, margin: Pubkey) -> core.LiquidationView:
+        """clients/liquidation's view of `margin` from the chain's state (the feeds' prices)."""
+        balances = self.balances(margin)
+        configs = {e.mint: self.collateral_config(e.mint) for e in balances.entries}
+        prices = {mint: self.feed_state(c.oracle).price for mint, c in configs.items() if c.oracle is not None}
+        account = trading_on(self.chain, margin)
+        markets = {p.market_index: self.market(p.market_index) for p in (account.positions if account is not None else [])}
+        market_prices = {i: self.feed_state(m.oracle).price for i, m in markets.items()}
+        return liquidation.view(balances, configs, prices, account, markets, market_prices, self.global_config().liquidation_buffer_bps,
+                                self.margin_state(margin).status)
+
+    def exit_liquidation_ix(self, t: Trader) -> Instruction:
+        return self.core.exit_liquidation(t.margin, self.health(t.margin))
+
+    def exit_liquidation(self, margin: Pubkey) -> TxResult:
+        """Permissionless: ends `margin`'s liquidation once its end health is >= 0."""
+        return self.send([self.core.exit_liquidation(margin, self.health(margin))])
+
+    def core_events(self, result: TxResult) -> list[Any]:
+        """qd-core's events in `result`'s logs."""
+        return core.parse_events(result.logs)
 
     def events(self, result: TxResult) -> list[Any]:
         """qd-trading's events in `result`'s logs."""

@@ -21,14 +21,18 @@ pub const MARGIN_ACCOUNT_VERSION: u8 = 1;
 /// Sub-accounts per owner when the admin sets no other limit, and the most it may set.
 pub const DEFAULT_MAX_SUB_ACCOUNTS: u16 = 16;
 pub const MAX_SUB_ACCOUNTS_LIMIT: u16 = 256;
+/// The liquidation-end buffer a venue starts with (Drift's 2%).
+pub const DEFAULT_LIQUIDATION_BUFFER_BPS: u16 = 200;
 
 /// `MarginAccount::status` bits (account offset 9: keepers filter on them).
 /// Set by qd-security's COMPLIANCE role (via `set_frozen`): no trading, withdrawing or
 /// transferring out; deposits and liquidation still work.
 pub const STATUS_FROZEN: u8 = 1 << 0;
-/// Set while a liquidation is in progress (later step).
+/// Set by the first liquidation step; cleared once the liquidation-end health is >= 0. While it
+/// is set the owner may deposit, cancel and reduce, nothing else.
 pub const STATUS_BEING_LIQUIDATED: u8 = 1 << 1;
-/// Set when the account's debt exceeded its assets (later step).
+/// Set while a liquidation has left nothing but a debt (no position, no balance):
+/// resolve_bankruptcy pays it.
 pub const STATUS_BANKRUPT: u8 = 1 << 2;
 
 /// qd-core's `set_frozen(frozen: bool, reason: u16)` instruction discriminator. Shared so
@@ -45,8 +49,11 @@ qd_runtime::account! {
         pub bump: u8,
         /// @10: sub-account ids run 0..max_sub_accounts.
         pub max_sub_accounts: u16,
-        /// @12
-        pub _pad0: [u8; 4],
+        /// @12: a liquidation continues until the maintenance health with this buffer (bps:
+        /// margins raised, asset weights lowered) is >= 0.
+        pub liquidation_buffer_bps: u16,
+        /// @14
+        pub _pad0: [u8; 2],
         /// @16: may change the limits.
         pub admin: Pubkey,
         /// @48: the quote (settlement) mint, e.g. USDC.
@@ -194,6 +201,7 @@ mod tests {
         let at = |o: usize| o + 8;
         assert_eq!(GlobalConfig::LEN, 280);
         assert_eq!(at(offset_of!(GlobalConfig, max_sub_accounts)), 10);
+        assert_eq!(at(offset_of!(GlobalConfig, liquidation_buffer_bps)), 12);
         assert_eq!(at(offset_of!(GlobalConfig, admin)), 16);
         assert_eq!(at(offset_of!(GlobalConfig, quote_mint)), 48);
         assert_eq!(at(offset_of!(GlobalConfig, security_program)), 176);

@@ -102,9 +102,8 @@ pub fn collateral_for(quote: i64, c: &CollateralInput, fee_bps: u16) -> Result<i
 }
 
 impl Health {
-    /// The end-level parts of `p`'s position at (base, quote with the funding folded in).
-    fn end_net(&self, p: &PerpInput, base: i64, quote: i128) -> i128 {
-        let position = Position::new(p, base, quote);
+    /// The end-level net of `position` in `p`'s market (few arguments: SBF passes five in registers).
+    fn end_net(&self, p: &PerpInput, position: &Position) -> i128 {
         position.value(p.price).parts(position.ratio(self.end_margin(p.market.maint_margin_bps)), p.market.upnl_maint_weight_bps).net()
     }
 
@@ -122,7 +121,7 @@ impl Health {
         }
         let held = p.base.unsigned_abs();
         let funding = funding_pnl(p.base, p.funding_snapshot, p.cumulative_funding);
-        let own = self.end_net(p, p.base, p.quote as i128 + funding);
+        let own = self.end_net(p, &Position::new(p, p.base, p.quote as i128 + funding));
         let end = self.liquidation_end_health()?;
         if end >= 0 {
             return Ok(0);
@@ -132,7 +131,7 @@ impl Health {
         let size = |k: u64| (k.saturating_mul(lot)).min(held);
         let healthy_after = |k: u64| -> Result<bool> {
             let after = position_after(p, &perp_transfer(size(k), p.price, terms)?)?;
-            Ok(add(other, self.end_net(p, after.base, after.quote as i128))? >= 0)
+            Ok(add(other, self.end_net(p, &Position::new(p, after.base, after.quote as i128)))? >= 0)
         };
         let lots = held.div_ceil(lot);
         let needed = if !healthy_after(lots)? {

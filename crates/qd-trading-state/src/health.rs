@@ -4,7 +4,7 @@
 use crate::state::{PerpMarket, TradingAccount};
 use core::slice::Iter;
 use qd_collateral_state::{add_collateral_from, pinned_price, CollateralBalances, CollateralConfig, CollateralStateError};
-use qd_health::Health;
+use qd_health::{Health, PerpInput};
 use qd_oracle_reader::Action;
 use qd_runtime::account_info::AccountInfo;
 use qd_runtime::error::{ProgramError, RuntimeError};
@@ -44,6 +44,7 @@ pub fn market_price(market: &PerpMarket, oracle: &AccountInfo, action: Action, c
 /// Adds every position of `trading` to `health`, in position order. A position in `fixed`'s
 /// market uses that market and price (the instruction's own, read with its guards) and takes
 /// no account; any other takes its PerpMarket and its oracle from `next` (prices for `action`).
+/// `visit` sees each position's market and the engine's input (liquidation needs them).
 pub fn add_perps(
     health: &mut Health,
     trading: &TradingAccount,
@@ -51,20 +52,22 @@ pub fn add_perps(
     fixed: Option<(&PerpMarket, i64)>,
     action: Action,
     clock: &Clock,
+    mut visit: impl FnMut(&PerpMarket, &PerpInput),
 ) -> Result<(), ProgramError> {
     for position in trading.positions() {
-        let input = match fixed {
-            Some((market, price)) if market.index == position.market_index => position.perp_input(market, price)?,
+        let (market, input) = match fixed {
+            Some((market, price)) if market.index == position.market_index => (market, position.perp_input(market, price)?),
             _ => {
                 let market = load_market(next.next().ok_or(RuntimeError::NotEnoughAccounts)?)?;
                 if market.index != position.market_index {
                     return Err(CollateralStateError::MarketMismatch.into());
                 }
                 let price = market_price(market, next.next().ok_or(RuntimeError::NotEnoughAccounts)?, action, clock)?;
-                position.perp_input(market, price)?
+                (market, position.perp_input(market, price)?)
             }
         };
         health.add_perp(&input)?;
+        visit(market, &input);
     }
     Ok(())
 }
@@ -85,7 +88,7 @@ pub fn account_health(
     let mut health = Health::new();
     add_collateral_from(&mut health, balances, next, quote, action, clock)?;
     if let Some(trading) = trading {
-        add_perps(&mut health, trading, next, fixed_market, action, clock)?;
+        add_perps(&mut health, trading, next, fixed_market, action, clock, |_, _| {})?;
     }
     Ok(health)
 }

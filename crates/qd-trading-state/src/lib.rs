@@ -24,6 +24,7 @@
 //! repeated (`account_health`'s `quote` and `fixed_market`). Nothing more.
 #![cfg_attr(target_arch = "bpf", no_std)]
 
+pub mod cpi;
 mod health;
 mod math;
 mod state;

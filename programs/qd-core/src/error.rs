@@ -22,5 +22,47 @@ qd_runtime::errors! {
         InvalidLimits = 6109,
         /// The signer is not qd-security's authority PDA
         NotSecurityAuthority = 6110,
+        /// The account's maintenance health is not negative (nor, while it is being liquidated, its liquidation-end health)
+        NotLiquidatable = 6130,
+        /// A liquidator may not liquidate an account of its own owner or one it is delegate of
+        SelfLiquidation = 6131,
+        /// The liquidator's margin account is itself being liquidated or bankrupt
+        LiquidatorBeingLiquidated = 6132,
+        /// The liquidator's initial health would fall below zero
+        LiquidatorInsufficientHealth = 6133,
+        /// The step would move nothing
+        NothingToLiquidate = 6134,
+        /// The account has no position in this market
+        NoPosition = 6135,
+        /// The market is in settlement: its positions close at the settlement price
+        MarketSettled = 6136,
+        /// The market account is not the instruction's market index
+        WrongMarket = 6137,
+        /// The quote config is not the quote mint's
+        WrongQuoteConfig = 6138,
+        /// The account has no debt in this market
+        NoDebt = 6139,
+        /// The account still holds quote: settle_pnl pays its debt from it first
+        SettleQuoteFirst = 6140,
+        /// A debt is repaid with collateral once its position is closed
+        PositionNotFlat = 6141,
+        /// The liquidator's quote balance does not cover the repayment
+        LiquidatorQuoteShort = 6142,
+        /// The collateral to take is the quote mint
+        QuoteIsNotCollateral = 6143,
+        /// The account is not bankrupt (it still holds a balance or a position, or owes nothing here)
+        NotBankrupt = 6144,
+        /// The account still has open orders: liquidate_orders first
+        OpenOrders = 6145,
+        /// The account is not being liquidated
+        NotBeingLiquidated = 6146,
+        /// The account's liquidation-end health is still below zero
+        LiquidationNotOver = 6147,
+        /// The liquidator's owner limits do not allow this market
+        LiquidatorMarketNotAllowed = 6148,
+        /// A reduce-only liquidator may only take a position that reduces its own
+        LiquidatorReduceOnly = 6149,
+        /// max_base and max_quote must be positive (max_quote at most i64::MAX)
+        InvalidAmount = 6150,
     }
 }

@@ -54,4 +54,76 @@ qd_runtime::events! {
         pub reduce_only: bool,
         pub slot: u64,
     }
+
+    /// liquidate_orders took every open order of a liquidatable account off the book.
+    pub struct LiquidationOrdersCancelled {
+        /// The liquidator's margin account
+        pub liquidator: Pubkey,
+        pub margin_account: Pubkey,
+        pub orders: u8,
+        pub maint_health: i128,
+        pub end_health: i128,
+        pub slot: u64,
+    }
+
+    /// One perp liquidation step: the account's base change (toward zero) moved to the
+    /// liquidator at the oracle price, the fees the account paid, its health before and after.
+    pub struct PerpLiquidated {
+        /// The market's liquidation id.
+        pub liquidation_id: u64,
+        pub market_index: u16,
+        pub liquidator: Pubkey,
+        pub margin_account: Pubkey,
+        pub base: i64,
+        pub price: i64,
+        pub quote: i64,
+        pub liquidator_fee: i64,
+        pub insurance_fee: i64,
+        pub maint_before: i128,
+        pub maint_after: i128,
+        pub end_before: i128,
+        pub end_after: i128,
+        pub slot: u64,
+    }
+
+    /// One collateral liquidation step: the liquidator repaid `repaid` of the account's debt in
+    /// the market and received `collateral` (native units of `mint`) at the discount `fee_bps`.
+    pub struct CollateralLiquidated {
+        pub liquidation_id: u64,
+        pub market_index: u16,
+        pub liquidator: Pubkey,
+        pub margin_account: Pubkey,
+        pub mint: Pubkey,
+        pub repaid: i64,
+        pub collateral: i64,
+        pub price: i64,
+        pub fee_bps: u16,
+        pub maint_before: i128,
+        pub maint_after: i128,
+        pub end_before: i128,
+        pub end_after: i128,
+        pub slot: u64,
+    }
+
+    /// A bankrupt account's debt in a market: what the insurance fund paid, what was
+    /// socialized over the open positions and what no position was left to take.
+    pub struct BankruptcyResolved {
+        pub liquidation_id: u64,
+        pub market_index: u16,
+        pub margin_account: Pubkey,
+        pub debt: i64,
+        pub insurance: i64,
+        pub socialized: i64,
+        pub unbacked: i64,
+        /// The insurance fund's balance after the payment.
+        pub fund_balance: u64,
+        pub slot: u64,
+    }
+
+    /// exit_liquidation: the account's liquidation-end health is back at or above zero.
+    pub struct LiquidationEnded {
+        pub margin_account: Pubkey,
+        pub end_health: i128,
+        pub slot: u64,
+    }
 }

@@ -4,10 +4,11 @@
 
 use crate::error::CoreError;
 use crate::processor::{
-    CloseMarginAccountAccounts, CreateMarginAccountAccounts, InitializeAccounts, OwnerAccounts, SetFrozenAccounts,
-    SetMaxSubAccountsAccounts,
+    CloseMarginAccountAccounts, CreateMarginAccountAccounts, ExitLiquidationAccounts, InitializeAccounts, LiquidateCollateralAccounts,
+    LiquidateOrdersAccounts, LiquidatePerpAccounts, OwnerAccounts, SetFrozenAccounts, SetMaxSubAccountsAccounts, ViewLiquidationAccounts,
 };
 use qd_core_state::MAX_SUB_ACCOUNTS_LIMIT;
+use qd_runtime::borsh::BoundedVec;
 use qd_runtime::error::ProgramError;
 use qd_runtime::pubkey::Pubkey;
 
@@ -34,6 +35,58 @@ qd_runtime::instructions! {
         set_limits => SetLimits { max_leverage_x100: u16, allowed_markets: u64, reduce_only: bool } accounts OwnerAccounts,
         /// CPI from qd-security only (its authority PDA signs): sets or clears the freeze and bumps audit_seq.
         set_frozen => SetFrozen { frozen: bool, reason: u16 } accounts SetFrozenAccounts,
+        /// Permissionless, while the account is liquidatable (Liquidate not paused): takes every open order of it off the
+        /// book, and starts its liquidation. Remaining accounts: the account's health list without the quote config.
+        liquidate_orders => LiquidateOrders {} accounts LiquidateOrdersAccounts,
+        /// Permissionless, while the account is liquidatable: the liquidator's margin account takes over up to max_base of
+        /// the account's position in the market at the oracle price (Liquidation guards), the account paying the market's
+        /// liquidator and insurance fees; no more than brings its liquidation-end health to 0, nor more than the market's
+        /// per-step limit; the liquidator must keep initial health >= 0. Remaining accounts: the account's health list, then
+        /// the liquidator's (each without the quote config and this market).
+        liquidate_perp => LiquidatePerp { market_index: u16, max_base: u64 } accounts LiquidatePerpAccounts,
+        /// Permissionless, while the account is liquidatable: the liquidator repays up to max_quote of the account's debt (the
+        /// negative PnL of its flat position in the market, once its quote balance is spent) with its own quote, and receives
+        /// the asset's collateral at the asset's liquidation discount; no more than brings the liquidation-end health to 0.
+        /// Remaining accounts: the account's health list, then the liquidator's after the step (each without the quote config
+        /// and this market).
+        liquidate_collateral => LiquidateCollateral { market_index: u16, max_quote: u64 } accounts LiquidateCollateralAccounts,
+        /// The account's liquidation state as return data (simulate it): liquidatable, being liquidated, bankrupt, maintenance
+        /// and liquidation-end health, and per position the base one step may take and the fee. Remaining accounts: the
+        /// account's health list in qd-collateral's order (every held collateral's config and, but the quote's, oracle, then
+        /// each position's market and oracle).
+        view_liquidation => ViewLiquidation {} -> LiquidationView accounts ViewLiquidationAccounts,
+        /// Permissionless: ends the account's liquidation once its liquidation-end health is >= 0 (after a deposit or a price
+        /// move). Remaining accounts: as view_liquidation's.
+        exit_liquidation => ExitLiquidation {} accounts ExitLiquidationAccounts,
+    }
+}
+
+qd_runtime::borsh! {
+    /// One position in `view_liquidation`.
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    pub struct PerpLiquidationView {
+        pub market_index: u16,
+        pub base: i64,
+        /// The oracle price (Liquidation guards)
+        pub price: i64,
+        /// What one liquidate_perp may take now (0 while the account is not liquidatable)
+        pub max_base: u64,
+        /// The liquidator's and the insurance fund's fee together (bps of the step's quote)
+        pub fee_bps: u16,
+    }
+}
+
+qd_runtime::borsh! {
+    /// `view_liquidation`'s return data.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct LiquidationView {
+        pub liquidatable: bool,
+        pub being_liquidated: bool,
+        pub bankrupt: bool,
+        pub maint_health: i128,
+        pub liquidation_end_health: i128,
+        pub buffer_bps: u16,
+        pub perps: BoundedVec<PerpLiquidationView, 8>,
     }
 }
 
@@ -53,6 +106,10 @@ fn check_args(ix: &CoreInstruction) -> Result<(), ProgramError> {
             Err(CoreError::InvalidMaxSubAccounts.into())
         }
         CoreInstruction::CreateMarginAccount { name, .. } if !valid_name(&name) => Err(CoreError::InvalidName.into()),
+        CoreInstruction::LiquidatePerp { max_base: 0, .. } => Err(CoreError::InvalidAmount.into()),
+        CoreInstruction::LiquidateCollateral { max_quote, .. } if max_quote == 0 || max_quote > i64::MAX as u64 => {
+            Err(CoreError::InvalidAmount.into())
+        }
         CoreInstruction::SetLimits { max_leverage_x100, .. }
             if max_leverage_x100 != 0 && !(MIN_LEVERAGE_X100..=MAX_LEVERAGE_X100).contains(&max_leverage_x100) =>
         {

@@ -6,8 +6,8 @@ use crate::events::{DelegateChanged, GlobalInitialized, LimitsChanged, MarginAcc
 use qd_access::AccessError;
 use qd_collateral_state::BALANCES_SEED;
 use qd_core_state::{
-    GlobalConfig, MarginAccount, GLOBAL_CONFIG_VERSION, GLOBAL_SEED, MARGIN_ACCOUNT_VERSION, MARGIN_SEED, STATUS_BEING_LIQUIDATED,
-    STATUS_FROZEN,
+    GlobalConfig, MarginAccount, DEFAULT_LIQUIDATION_BUFFER_BPS, GLOBAL_CONFIG_VERSION, GLOBAL_SEED, MARGIN_ACCOUNT_VERSION, MARGIN_SEED,
+    STATUS_BEING_LIQUIDATED, STATUS_FROZEN,
 };
 use qd_runtime::account::{init, AccountType};
 use qd_runtime::account_info::AccountInfo;
@@ -67,6 +67,7 @@ pub(super) fn initialize(accounts: &[AccountInfo], max_sub_accounts: u16) -> Pro
     state.version = GLOBAL_CONFIG_VERSION;
     state.bump = qd_ids::CORE_GLOBAL_BUMP;
     state.max_sub_accounts = max_sub_accounts;
+    state.liquidation_buffer_bps = DEFAULT_LIQUIDATION_BUFFER_BPS;
     state.admin = *admin.key();
     state.quote_mint = *quote_mint.key();
     state.collateral_program = qd_ids::QD_COLLATERAL;

@@ -1,13 +1,18 @@
-//! Instruction handlers, by topic: the venue and its margin accounts (`account`). Each declares
+//! Instruction handlers, by topic: the venue and its margin accounts (`account`), liquidation
+//! (`liquidation`). Each declares
 //! its accounts (`accounts!`: count, signers, writable flags, distinct writable accounts) and
 //! checks the rest of them (owner, PDA, discriminator, identity fields) and the freeze state
 //! before changing anything; any failure leaves state untouched.
 
 mod account;
+mod liquidation;
 
 pub use account::{
     CloseMarginAccountAccounts, CreateMarginAccountAccounts, InitializeAccounts, OwnerAccounts, SetFrozenAccounts,
     SetMaxSubAccountsAccounts,
+};
+pub use liquidation::{
+    ExitLiquidationAccounts, LiquidateCollateralAccounts, LiquidateOrdersAccounts, LiquidatePerpAccounts, ViewLiquidationAccounts,
 };
 
 use crate::instruction::CoreInstruction;
@@ -30,5 +35,12 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Pr
             account::set_limits(accounts, max_leverage_x100, allowed_markets, reduce_only)
         }
         CoreInstruction::SetFrozen { frozen, reason } => account::set_frozen(accounts, frozen, reason),
+        CoreInstruction::LiquidateOrders {} => liquidation::liquidate_orders(accounts),
+        CoreInstruction::LiquidatePerp { market_index, max_base } => liquidation::liquidate_perp(accounts, market_index, max_base),
+        CoreInstruction::LiquidateCollateral { market_index, max_quote } => {
+            liquidation::liquidate_collateral(accounts, market_index, max_quote)
+        }
+        CoreInstruction::ViewLiquidation {} => liquidation::view_liquidation(accounts),
+        CoreInstruction::ExitLiquidation {} => liquidation::exit_liquidation(accounts),
     }
 }
