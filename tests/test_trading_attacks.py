@@ -242,6 +242,8 @@ def test_a_frozen_account_settles_but_does_not_make() -> None:
     buy = v.placed_id(taker, order(BID, MARKET, IOC, price=102 * USDC))
     v.advance(2)
     refused(v, [v.make_ix(maker, taker, buy)], "AccountFrozen")
+    # Once the loser has paid into the PnL pool, the frozen winner's settlement takes its gain.
+    assert v.settle(taker).ok
     before = v.quote_balance(maker)
     assert v.settle(maker).ok
     assert v.quote_balance(maker) == before + realized
@@ -353,13 +355,14 @@ def test_a_fake_collateral_program_is_refused() -> None:
     # qd-collateral's own code deployed at an address that is not qd-collateral.
     fake = v.chain.deploy("qd_collateral", Keypair().pubkey())
     taker, maker, order_id = v.taker_in_auction()
+    # Fills make no balance adjustment (no collateral program among their accounts); their
+    # session CPIs are signed by the trading authority, which must be the real one.
     make = v.make_ix(maker, taker, order_id)
-    refused(v, [with_meta(make, "collateral_program", key=fake)], "WrongCollateralProgram")
     refused(v, [with_meta(make, "trading_authority", key=Keypair().pubkey())], "WrongAddress")  # not the trading authority
     assert v.place_and_make(maker, taker, order_id, PRICE, BASE).ok
     other = v.trader()
     ask, bid = v.resting_ask_and_bid(maker, other)
-    refused(v, [with_meta(v.fill_ix(other, bid, [(maker, ask)]), "collateral_program", key=fake)], "WrongCollateralProgram")
+    refused(v, [with_meta(v.fill_ix(other, bid, [(maker, ask)]), "trading_authority", key=Keypair().pubkey())], "WrongAddress")
     refused(v, [with_meta(settle_ix(v, taker), "collateral_program", key=fake)], "WrongCollateralProgram")
     assert v.fill(other, bid, [(maker, ask)]).ok
     assert v.settle(taker).ok
@@ -370,8 +373,11 @@ def test_duplicate_mutable_accounts_are_refused() -> None:
     taker, maker, order_id = v.taker_in_auction()
     make = v.make_ix(maker, taker, order_id)
     refused(v, [with_meta(make, "maker_trading_account", key=taker.trading)], "DuplicateAccount")  # maker trading == taker trading
-    refused(v, [with_meta(make, "maker_balances", key=taker.balances)], "DuplicateAccount")  # one balances account for both
-    refused(v, [with_meta(make, "quote_config", key=maker.balances)], "DuplicateAccount")  # balances as the quote config
+    refused(v, [with_meta(make, "session", key=taker.trading, writable=True)], "DuplicateAccount")  # a session slot naming a trading account
+    # Balances and the quote config are read-only in a fill: passing another account there is
+    # an identity or type refusal, not a duplicate.
+    refused(v, [with_meta(make, "maker_balances", key=taker.balances)], "BalancesMismatch")  # one balances account for both
+    refused(v, [with_meta(make, "quote_config", key=maker.balances)], "WrongAccountSize")  # balances as the quote config
     assert v.place_and_make(maker, taker, order_id, PRICE, BASE).ok
     other = v.trader()
     first, bid = v.resting_ask_and_bid(maker, other)

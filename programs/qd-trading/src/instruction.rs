@@ -61,6 +61,16 @@ qd_runtime::borsh! {
         pub mark_depth_base: u64,
         /// Fills an order of a delegate or session key takes part in stay within this band of the oracle (<= auctionMaxDeviationBps)
         pub delegated_band_bps: u16,
+        /// A perp liquidation's discount (bps of the oracle) that goes to the liquidator
+        pub liquidator_fee_bps: u16,
+        /// A perp liquidation's discount (bps) that goes to the insurance fund; with the liquidator's, below maintMarginBps
+        pub insurance_fee_bps: u16,
+        /// Most of a large position's |base| one liquidation step takes (1..=10,000 bps)
+        pub liquidation_max_fraction_bps: u16,
+        /// A position of at most this base is liquidated whole in one step
+        pub liquidation_whole_base: u64,
+        /// Most the insurance fund pays for this market's bankruptcies, in total (quote)
+        pub insurance_cap: u64,
     }
     validate = MarketParams::validate
 }
@@ -98,7 +108,13 @@ impl MarketParams {
             && (1..=MAX_FUNDING_RATE_BPS).contains(&self.funding_max_rate_bps)
             && (1..=MAX_DEVIATION_BPS).contains(&self.mark_band_bps)
             && (self.lot_size..=MAX_MARK_DEPTH).contains(&self.mark_depth_base)
-            && (1..=self.auction_max_deviation_bps).contains(&self.delegated_band_bps);
+            && (1..=self.auction_max_deviation_bps).contains(&self.delegated_band_bps)
+            // Each liquidation step then raises the account's health: the discount it gives up
+            // is less than the maintenance margin the step frees.
+            && (self.liquidator_fee_bps as u32 + self.insurance_fee_bps as u32) < self.maint_margin_bps as u32
+            && (1..=BPS).contains(&self.liquidation_max_fraction_bps)
+            && self.liquidation_whole_base <= max
+            && self.insurance_cap <= max;
         if !ok {
             return Err(E::InvalidMarketParams);
         }
@@ -342,6 +358,11 @@ mod tests {
             mark_band_bps: 100,
             mark_depth_base: 100_000_000_000,
             delegated_band_bps: 50,
+            liquidator_fee_bps: 100,
+            insurance_fee_bps: 50,
+            liquidation_max_fraction_bps: 2_500,
+            liquidation_whole_base: 10_000_000_000,
+            insurance_cap: 100_000_000_000,
         }
     }
 
@@ -368,6 +389,11 @@ mod tests {
         v.extend(p.mark_band_bps.to_le_bytes());
         v.extend(p.mark_depth_base.to_le_bytes());
         v.extend(p.delegated_band_bps.to_le_bytes());
+        v.extend(p.liquidator_fee_bps.to_le_bytes());
+        v.extend(p.insurance_fee_bps.to_le_bytes());
+        v.extend(p.liquidation_max_fraction_bps.to_le_bytes());
+        v.extend(p.liquidation_whole_base.to_le_bytes());
+        v.extend(p.insurance_cap.to_le_bytes());
         v
     }
 
@@ -475,6 +501,15 @@ mod tests {
         assert_eq!(bad(|q| q.mark_depth_base = MAX_MARK_DEPTH + 1), invalid);
         assert_eq!(bad(|q| q.delegated_band_bps = 0), invalid);
         assert_eq!(bad(|q| q.delegated_band_bps = q.auction_max_deviation_bps + 1), invalid);
+        // Liquidation fees below the maintenance margin (500 bps here), fraction 1..=10,000 bps,
+        // whole base and insurance cap within i64.
+        assert_eq!(bad(|q| q.liquidator_fee_bps = 450), invalid);
+        assert_eq!(bad(|q| q.insurance_fee_bps = 400), invalid);
+        assert_eq!(bad(|q| (q.liquidator_fee_bps, q.insurance_fee_bps) = (u16::MAX, u16::MAX)), invalid);
+        assert_eq!(bad(|q| q.liquidation_max_fraction_bps = 0), invalid);
+        assert_eq!(bad(|q| q.liquidation_max_fraction_bps = 10_001), invalid);
+        assert_eq!(bad(|q| q.liquidation_whole_base = i64::MAX as u64 + 1), invalid);
+        assert_eq!(bad(|q| q.insurance_cap = u64::MAX), invalid);
         // Edges that are allowed.
         assert!(
             set_params(&MarketParams { maker_fee_bps: -10, init_margin_bps: 10_000, maint_margin_bps: 10_000, ..sample_params() }).is_ok()
@@ -489,6 +524,22 @@ mod tests {
         assert!(
             set_params(&MarketParams { tick_size: 1, lot_size: 1_000_000_000, min_order_size: 1_000_000_000, ..sample_params() }).is_ok()
         );
+        assert!(set_params(&MarketParams {
+            liquidator_fee_bps: 499,
+            insurance_fee_bps: 0,
+            liquidation_max_fraction_bps: 10_000,
+            liquidation_whole_base: i64::MAX as u64,
+            insurance_cap: i64::MAX as u64,
+            ..sample_params()
+        })
+        .is_ok());
+        assert!(set_params(&MarketParams {
+            liquidator_fee_bps: 0,
+            insurance_fee_bps: 0,
+            liquidation_max_fraction_bps: 1,
+            ..sample_params()
+        })
+        .is_ok());
     }
 
     #[test]
