@@ -14,7 +14,7 @@ Fake sysvars are not an attack surface: qd-trading reads the Clock (and Rent) by
 (qd_runtime::sysvar), so no sysvar account is passed that could be substituted."""
 from __future__ import annotations
 
-from quantdesk.clients import collateral, security
+from quantdesk.clients import collateral, core, security
 from quantdesk.clients import trading_state as ts
 from quantdesk.clients.security import Operation, mask
 from quantdesk.clients.trading import OrderParams, Side
@@ -47,6 +47,7 @@ from quantdesk.world import (
     forge,
     order,
     other_bump_address,
+    poke,
     refused,
     with_meta,
 )
@@ -247,6 +248,56 @@ def test_a_frozen_account_settles_but_does_not_make() -> None:
     before = v.quote_balance(maker)
     assert v.settle(maker).ok
     assert v.quote_balance(maker) == before + realized
+
+
+def test_an_account_being_liquidated_may_only_reduce() -> None:
+    """While qd-core liquidates an account (MarginAccount status bit 1) its owner may only
+    reduce: a placement or a modification that is not reduce-only, and a place_and_make fill that
+    would add to its position (as taker or as maker), are refused by name with every account
+    unchanged; fill_order skips a maker order of it that would add (as it skips one its owner's
+    reduce-only limit stops) and fills one that reduces only as far as it reduces. Reduce-only
+    orders, reducing fills and cancels go through."""
+    v = Venue()
+    t, m, o = v.trader(), v.trader(), v.trader()
+    buy = v.placed_id(t, order(BID, MARKET, IOC, size=2 * BASE, price=101 * USDC, auction=(PRICE, PRICE, 2)))
+    assert v.place_and_make(m, t, buy, PRICE, 2 * BASE).ok  # t: long 2
+    bid = v.placed_id(t, order(BID, price=95 * USDC))
+    ask = v.placed_id(t, order(ASK, size=3 * BASE, price=105 * USDC))
+    pending = v.placed_id(t, order(BID, MARKET, IOC, price=102 * USDC))  # in its auction
+    poke(v.chain, t.margin, core.STATUS_OFFSET, bytes([core.STATUS_BEING_LIQUIDATED]))
+    assert v.margin_state(t.margin).being_liquidated
+
+    refused(v, [v.place_ix(t, order(BID, price=96 * USDC))], "AccountBeingLiquidated")
+    refused(v, [v.place_ix(t, order(ASK, price=104 * USDC))], "AccountBeingLiquidated")  # reducing, but not flagged reduce-only
+    refused(v, [built(v, lambda: v.modify(t, bid, price=96 * USDC))], "AccountBeingLiquidated")
+    refused(v, [v.make_ix(m, t, pending)], "AccountBeingLiquidated")  # its own buy, filled by a maker
+    sell = v.placed_id(o, order(ASK, MARKET, IOC, size=BASE, price=99 * USDC))
+    refused(v, [v.make_ix(t, o, sell)], "AccountBeingLiquidated")  # buying as maker
+    # The way out: reduce-only orders (placed and modified), selling into a bid as maker, cancels.
+    exit_id = v.placed_id(t, order(ASK, price=106 * USDC, size=BASE, reduce_only=True))
+    assert v.modify(t, exit_id, price=107 * USDC).ok
+    bought = v.placed_id(o, order(BID, MARKET, IOC, size=BASE, price=101 * USDC))
+    assert v.place_and_make(t, o, bought, PRICE, BASE).ok
+    assert v.account(t).position(0).base == BASE
+    assert v.cancel(t, "cancel_order", pending).ok
+
+    # fill_order after the takers' auctions: t's resting bid would add (skipped, nothing
+    # changes); its resting ask of 3 fills the 1 that reduces its long.
+    into_bid = v.placed_id(o, order(ASK, tif=IOC, size=BASE, price=95 * USDC))
+    into_ask = v.placed_id(o, order(BID, tif=IOC, size=2 * BASE, price=105 * USDC))
+    v.advance(10)
+    before = v.raw(t.trading)
+    result = v.fill(o, into_bid, [(t, bid)])
+    assert result.ok, result.logs
+    assert [e for e in v.events(result) if e.name == "Fill"] == [] and v.raw(t.trading) == before
+    result = v.fill(o, into_ask, [(t, ask)])
+    assert result.ok, result.logs
+    assert [(e.data.maker, e.data.base) for e in v.events(result) if e.name == "Fill"] == [(t.margin, BASE)]
+    assert v.account(t).position(0).base == 0
+    assert next(q for q in v.account(t).orders if q.order_id == ask).base_filled == BASE
+    # Once the liquidation is over, the account trades again.
+    poke(v.chain, t.margin, core.STATUS_OFFSET, bytes([0]))
+    assert v.place(t, order(BID, price=96 * USDC)).ok
 
 
 def test_self_trade_through_fill_order_is_refused() -> None:

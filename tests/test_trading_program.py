@@ -71,6 +71,32 @@ def test_market_creation_refusals() -> None:
     assert v.create_market(1, "X", PARAMS).ok
 
 
+def test_liquidation_params_are_validated() -> None:
+    """The liquidator's and the insurance fund's discounts together stay below the maintenance
+    margin (each liquidation step then raises the account's health); the fraction of a position
+    one step takes is 1..=10,000 bps; the whole-liquidation size and the insurance cap fit i64.
+    Refused by name with every account unchanged, at listing and through the timelock."""
+    v = Venue()
+    v.feeds[1] = v.feeds[0]
+    bad = [params(liquidator_fee_bps=400, insurance_fee_bps=100),  # 500: the maintenance margin itself
+           params(liquidator_fee_bps=0, insurance_fee_bps=600),
+           params(liquidation_max_fraction_bps=0), params(liquidation_max_fraction_bps=10_001),
+           params(liquidation_whole_base=2**63), params(insurance_cap=2**64 - 1)]
+    for p in bad:
+        refused(v, [v.trading.create_market(v.admin.pubkey(), 1, "X", v.feeds[0], p)], "InvalidMarketParams")
+        before = state(v.chain, [ts.market_address(0)])
+        failed(v.govern(v.trading.set_market_params(0, p)), E["InvalidMarketParams"])
+        assert state(v.chain, [ts.market_address(0)]) == before
+    edge = params(liquidator_fee_bps=499, insurance_fee_bps=0, liquidation_max_fraction_bps=10_000, liquidation_whole_base=2**63 - 1,
+                  insurance_cap=2**63 - 1)
+    assert v.govern(v.trading.set_market_params(0, edge)).ok
+    m = v.market()
+    assert (m.liquidator_fee_bps, m.insurance_fee_bps, m.liquidation_max_fraction_bps, m.liquidation_whole_base, m.insurance_cap) == \
+           (499, 0, 10_000, 2**63 - 1, 2**63 - 1)
+    assert MarketParams.of(m) == edge
+    assert v.create_market(1, "X", params(liquidation_max_fraction_bps=1, liquidation_whole_base=0, insurance_cap=0)).ok
+
+
 def test_listing_a_market_on_a_feed_whose_authority_is_not_an_oracle_admin_is_refused() -> None:
     v = Venue()
     v.feeds[1] = feed_of_revoked_admin(v.chain, v.admin, "ETH-PERP", v.publisher, PRICE)
