@@ -23,7 +23,7 @@ from quantdesk.clients import oracle as oracle_mod
 from quantdesk.clients.collateral import CollateralBalances, CollateralClient, CollateralConfig, HealthState, PerpRow
 from quantdesk.clients.oracle import Action, GuardConfig
 from quantdesk.clients.rpc import AccountReads, ProgramClient, Receipt
-from quantdesk.clients.trading_state import Order, PerpMarket, Position, TradingAccount, market_address, trading_address
+from quantdesk.clients.trading_state import Order, PerpMarket, Position, TradingAccount, funding_index, market_address, trading_address
 from solana.rpc.types import MemcmpOpts
 from solders.instruction import AccountMeta, Instruction
 from solders.keypair import Keypair
@@ -243,6 +243,16 @@ class MarketParams:
     mark_band_bps: int
     mark_depth_base: int
     delegated_band_bps: int
+    liquidator_fee_bps: int
+    """A perp liquidation's discount (bps of the oracle) to the liquidator."""
+    insurance_fee_bps: int
+    """To the insurance fund; with the liquidator's, below maint_margin_bps."""
+    liquidation_max_fraction_bps: int
+    """Most of a large position's |base| one liquidation step takes."""
+    liquidation_whole_base: int
+    """A position of at most this base is liquidated whole."""
+    insurance_cap: int
+    """Most the insurance fund pays for this market's bankruptcies (quote)."""
 
     def to_idl(self) -> dict[str, Any]:
         return asdict(self)
@@ -375,7 +385,6 @@ class TradingInstructions:
             "market": market_address(market_index),
             "oracle": oracle,
             "quote_config": collateral.config_address(quote_mint),
-            "collateral_program": collateral.PROGRAM_ID,
             "trading_authority": AUTHORITY,
             "session": session or NO_SESSION,
             "taker_session": taker_session or NO_SESSION,
@@ -393,7 +402,7 @@ class TradingInstructions:
         if not 1 <= len(makers) <= MAX_MAKERS or len(maker_health) != len(makers) or len(sessions) != len(makers):
             raise ValueError(f"1..={MAX_MAKERS} makers, each with its health list and session")
         per_maker = [m for (margin, _), session in zip(makers, sessions)
-                     for m in (_meta(margin), _meta(trading_address(margin), True), _meta(collateral.balances_address(margin), True),
+                     for m in (_meta(margin), _meta(trading_address(margin), True), _meta(collateral.balances_address(margin)),
                                _meta(session or NO_SESSION, session is not None))]
         return self._ix("fill_order", taker_order_id, [order_id for _, order_id in makers], accounts={
             "filler": filler,
@@ -404,7 +413,6 @@ class TradingInstructions:
             "market": market_address(market_index),
             "oracle": oracle,
             "quote_config": collateral.config_address(quote_mint),
-            "collateral_program": collateral.PROGRAM_ID,
             "trading_authority": AUTHORITY,
             "taker_session": taker_session or NO_SESSION,
             "security_program": security.PROGRAM_ID,
@@ -436,7 +444,7 @@ class TradingInstructions:
 @dataclass(frozen=True)
 class MarketView:
     """A market as a reader wants it (`MarketView.of(market)`): prices and quote amounts as
-    Decimals with 6 decimals, base amounts with 9, the funding index with 12 (quote per whole
+    Decimals with 6 decimals, base amounts with 9, the funding indices with 12 (quote per whole
     base); TWAPs None before their first sample, the last fill price before the first fill."""
 
     market: PerpMarket
@@ -452,7 +460,8 @@ class MarketView:
     open_interest: Decimal
     """Base per side (long and short open interest are equal)."""
     max_open_interest: Decimal
-    cumulative_funding: Decimal
+    cumulative_funding_long: Decimal
+    cumulative_funding_short: Decimal
     last_funding_delta: Decimal
     mark_twap: Decimal | None
     oracle_twap: Decimal | None
@@ -460,6 +469,10 @@ class MarketView:
     settlement_price: Decimal | None
     total_volume: Decimal
     total_fees: Decimal
+    fee_pool: Decimal
+    """Fees charged and not yet swept: a senior claim on the PnL pool."""
+    pnl_pool: Decimal
+    """What losers have paid into the market and winners not yet taken out."""
 
     @classmethod
     def of(cls, m: PerpMarket) -> MarketView:
@@ -468,11 +481,12 @@ class MarketView:
         return cls(
             m, m.index, m.symbol_str, status, price_decimal(m.tick_size), base_decimal(m.lot_size), base_decimal(m.min_order_size),
             m.taker_fee_bps, m.maker_fee_bps, base_decimal(m.open_interest_long), base_decimal(m.max_open_interest),
-            Decimal(m.cumulative_funding).scaleb(-FUNDING_DECIMALS), Decimal(m.last_funding_delta).scaleb(-FUNDING_DECIMALS),
+            Decimal(m.cumulative_funding_long).scaleb(-FUNDING_DECIMALS), Decimal(m.cumulative_funding_short).scaleb(-FUNDING_DECIMALS),
+            Decimal(m.last_funding_delta).scaleb(-FUNDING_DECIMALS),
             price_decimal(m.mark_twap) if sampled else None, price_decimal(m.oracle_twap) if sampled else None,
             price_decimal(m.last_fill_price) if m.last_fill_ts else None,
             price_decimal(m.settlement_price) if status == MarketStatus.SETTLEMENT else None,
-            price_decimal(m.total_volume_quote), price_decimal(m.total_fees),
+            price_decimal(m.total_volume_quote), price_decimal(m.total_fees), price_decimal(m.fee_pool), price_decimal(m.pnl_pool),
         )
 
     @property
@@ -483,7 +497,8 @@ class MarketView:
         m = self.market
         twaps = "-" if self.mark_twap is None else f"mark {self.mark_twap} oracle {self.oracle_twap}"
         return (f"#{m.index} {self.symbol} {self.status.name} tick {self.tick_size} lot {self.lot_size} fees {m.taker_fee_bps}/{m.maker_fee_bps} bps"
-                f" OI {self.open_interest}/{self.max_open_interest} funding {self.cumulative_funding} twaps {twaps} volume {self.total_volume}")
+                f" OI {self.open_interest}/{self.max_open_interest} funding {self.cumulative_funding_long}/{self.cumulative_funding_short} twaps {twaps}"
+                f" volume {self.total_volume} pools: PnL {self.pnl_pool} fees {self.fee_pool}")
 
 
 @dataclass(frozen=True)
@@ -537,7 +552,7 @@ class PositionView:
     @property
     def funding_owed(self) -> Decimal:
         """Funding accrued since the position's snapshot (< 0: owed), not yet realized."""
-        return price_decimal(health_mod.funding_pnl(self.position.base, self.position.funding_snapshot, self.market.cumulative_funding))
+        return price_decimal(health_mod.funding_pnl(self.position.base, self.position.funding_snapshot, funding_index(self.market, self.position.base)))
 
     @property
     def liquidation_price(self) -> Decimal | None:

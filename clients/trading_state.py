@@ -17,7 +17,7 @@ from solders.pubkey import Pubkey
 __all__ = ["LIQUIDATOR_FEE_OFFSET", "MARKET_DISCRIMINATOR", "MARKET_LEN", "MARKET_SEED", "MARKET_STATUS_OFFSET", "MAX_ORDERS", "MAX_POSITIONS", "Order", "PROGRAM_ID",
            "PerpMarket", "Position", "TRADING_DISCRIMINATOR", "TRADING_HAS_OPEN_AUCTION_OFFSET", "TRADING_HAS_OPEN_ORDER_OFFSET", "TRADING_LEN",
            "TRADING_MARGIN_OFFSET", "TRADING_OWNER_OFFSET", "TRADING_SEED", "TradingAccount", "decode_market", "decode_trading_account",
-           "encode_market", "market_address", "market_params", "perp_input", "trading_address"]
+           "encode_market", "funding_index", "market_address", "market_params", "perp_input", "trading_address"]
 
 
 PROGRAM_ID = program_id("qd_trading")
@@ -125,7 +125,8 @@ class PerpMarket(_Layout):
     funding_period_secs: int = 0
     open_interest_long: int = 0
     open_interest_short: int = 0
-    cumulative_funding: int = 0
+    cumulative_funding_long: int = 0
+    """The longs' funding index (a long pays when it rises)."""
     last_funding_ts: int = 0
     last_funding_delta: int = 0
     mark_twap: int = 0
@@ -147,7 +148,7 @@ class PerpMarket(_Layout):
     """The prevailing premium of the mark over the oracle (fills move it, each funding crank resets it)."""
     oracle_sample: int = 0
     cumulative_funding_short: int = 0
-    """The shorts' funding index (`cumulative_funding` is the longs')."""
+    """The shorts' funding index (a short pays when it falls); the funding crank moves both alike."""
     fee_pool: int = 0
     """Trading fees charged and not yet swept (a claim on `pnl_pool`)."""
     liquidation_fee_pool: int = 0
@@ -283,7 +284,13 @@ def market_params(market: PerpMarket) -> health_mod.PerpMarketParams:
                                        market.upnl_maint_weight_bps)
 
 
+def funding_index(market: PerpMarket, base: int) -> int:
+    """The funding index of the side of `base` (Rust `PerpMarket::funding_index`): the longs' for
+    base >= 0, the shorts' for base < 0. A position's snapshot is always its side's index."""
+    return market.cumulative_funding_short if base < 0 else market.cumulative_funding_long
+
+
 def perp_input(position: Position, market: PerpMarket, price: int) -> health_mod.PerpInput:
     """The health engine's view of `position` in `market` at `price` (Rust `Position::perp_input`)."""
-    return health_mod.PerpInput(position.base, position.quote_entry + position.realized_pnl, position.funding_snapshot, market.cumulative_funding,
+    return health_mod.PerpInput(position.base, position.quote_entry + position.realized_pnl, position.funding_snapshot, funding_index(market, position.base),
                                 position.bids_base, position.bids_quote, position.asks_base, position.asks_quote, price, market_params(market))

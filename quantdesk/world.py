@@ -73,9 +73,12 @@ PARAMS = MarketParams(
     upnl_init_weight_bps=5_000, upnl_maint_weight_bps=10_000, taker_fee_bps=10, maker_fee_bps=-2, max_open_interest=1_000 * BASE,
     auction_min_slots=2, auction_default_slots=10, auction_max_slots=60, auction_max_deviation_bps=500, post_auction_slots=20,
     funding_period_secs=3_600, funding_max_rate_bps=100, mark_band_bps=100, mark_depth_base=10 * BASE, delegated_band_bps=50,
+    liquidator_fee_bps=100, insurance_fee_bps=50, liquidation_max_fraction_bps=2_500, liquidation_whole_base=10 * BASE, insurance_cap=100_000 * USDC,
 )
 """A market's parameters in the program tests: 10% / 5% margins, 10 bps taker fee, 2 bps maker
-rebate, 10-slot auctions within 5% of the oracle, hourly funding."""
+rebate, 10-slot auctions within 5% of the oracle, hourly funding; liquidations at a 1% discount
+to the liquidator and 0.5% to the insurance fund, a quarter of a position above 10 base per
+step, the fund paying at most 100,000 USDC for the market."""
 VENUE_PARAMS = dataclasses.replace(PARAMS, tick_size=1_000, min_order_size=LOT, size_margin_factor=100_000_000, upnl_maint_weight_bps=8_000,
                                    taker_fee_bps=5, maker_fee_bps=-1, max_open_interest=10**6 * BASE)
 """A market as the benchmark and the demo list it: tick 0.001, a size-dependent margin, 5 bps
@@ -797,7 +800,8 @@ class Venue:
         return self.balances(t.margin).balance_of(self.usdc)
 
     def protocol_balance(self) -> int:
-        """The quote config's protocol balance (fees collected less PnL paid out)."""
+        """The quote config's protocol balance: what the markets' PnL pools hold (losses and fees
+        paid in, less profits paid out)."""
         return self.collateral_config(self.usdc).protocol_balance
 
     # -- qd-trading: orders and fills
@@ -962,15 +966,28 @@ class Venue:
         return built(self, lambda: self.fill(taker, order_id, makers))
 
     # -- invariants
-    def check_invariants(self, traders: list[Trader], market: int = 0) -> None:
-        """Zero-sum positions and PnL, fees and the quote config's protocol balance."""
-        m = self.market(market)
-        positions = [p for t in traders for p in self.account(t).positions if p.market_index == market]
-        assert sum(p.base for p in positions if p.base > 0) == m.open_interest_long
-        assert sum(-p.base for p in positions if p.base < 0) == m.open_interest_short
-        assert sum(p.quote_entry + p.realized_pnl for p in positions) + m.total_pnl_settled - m.total_funding_settled == 0
-        assert sum(self.account(t).fees_paid for t in traders) == m.total_fees
-        assert self.protocol_balance() == m.total_fees - m.total_pnl_settled
+    def check_invariants(self, traders: list[Trader], markets: Sequence[int] = (0,)) -> None:
+        """The ledger of `markets` (every market of the venue's quote: the protocol balance is
+        theirs), `traders` holding every position in them: zero-sum positions, PnL and fees
+        (sum(quote_entry + realized_pnl) + fee_pool + total_pnl_settled - total_funding_settled
+        == 0); the PnL pool holds what settlements moved in (pnl_pool == -total_pnl_settled); the
+        quote config's protocol balance is the pools' sum and backs the vault with the balances
+        (vault == total_balances + protocol_balance); no quote balance is negative; the accounts'
+        fees are the markets'."""
+        pools = 0
+        for index in markets:
+            m = self.market(index)
+            positions = [p for t in traders for p in self.account(t).positions if p.market_index == index]
+            assert sum(p.base for p in positions if p.base > 0) == m.open_interest_long
+            assert sum(-p.base for p in positions if p.base < 0) == m.open_interest_short
+            assert sum(p.quote_entry + p.realized_pnl for p in positions) + m.fee_pool + m.total_pnl_settled - m.total_funding_settled == 0
+            assert m.pnl_pool == -m.total_pnl_settled >= 0
+            pools += m.pnl_pool
+        assert sum(self.account(t).fees_paid for t in traders) == sum(self.market(i).total_fees for i in markets)
+        config = self.collateral_config(self.usdc)
+        assert config.protocol_balance == pools
+        assert self.tokens(config.vault) == config.total_balances + config.protocol_balance
+        assert all(self.quote_balance(t) >= 0 for t in traders)
 
 
 # ---------------------------------------------------------------- the health engine on SBF (tests/programs/qd-test-health)

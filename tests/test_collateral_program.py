@@ -547,7 +547,7 @@ def test_a_losing_position_blocks_what_the_collateral_alone_would_allow() -> Non
     failed(unchanged(v, lambda: v.transfer(main, sub.margin, v.usdc, 300 * USDC), *before), E["InsufficientHealth"])
     assert v.withdraw(main, v.usdc, 200 * USDC).ok  # exactly to zero initial health
     # Funding owed counts too: the index rose by 100 per BTC since the snapshot: the long owes 10.
-    set_market(v, dataclasses.replace(BTC_MARKET, cumulative_funding=100 * USDC * 10**6))
+    set_market(v, dataclasses.replace(BTC_MARKET, cumulative_funding_long=100 * USDC * 10**6))
     assert v.view(main.margin).init_health == -10 * USDC
     failed(v.withdraw(main, v.usdc, 1), E["InsufficientHealth"])
 

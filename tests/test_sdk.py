@@ -47,7 +47,8 @@ PARAMS = MarketParams(tick_size=10_000, lot_size=1_000_000, min_order_size=10_00
                       size_margin_factor=0, upnl_init_weight_bps=10_000, upnl_maint_weight_bps=10_000, taker_fee_bps=5, maker_fee_bps=-2,
                       max_open_interest=10**6 * BASE, auction_min_slots=2, auction_default_slots=5, auction_max_slots=100,
                       auction_max_deviation_bps=500, post_auction_slots=100, funding_period_secs=3_600, funding_max_rate_bps=100,
-                      mark_band_bps=100, mark_depth_base=10 * BASE, delegated_band_bps=50)
+                      mark_band_bps=100, mark_depth_base=10 * BASE, delegated_band_bps=50, liquidator_fee_bps=100, insurance_fee_bps=50,
+                      liquidation_max_fraction_bps=2_500, liquidation_whole_base=10 * BASE, insurance_cap=100_000 * USDC)
 
 
 class RequestLog:

@@ -14,7 +14,7 @@ Fake sysvars are not an attack surface: qd-trading reads the Clock (and Rent) by
 (qd_runtime::sysvar), so no sysvar account is passed that could be substituted."""
 from __future__ import annotations
 
-from quantdesk.clients import collateral, security
+from quantdesk.clients import collateral, core, security
 from quantdesk.clients import trading_state as ts
 from quantdesk.clients.security import Operation, mask
 from quantdesk.clients.trading import OrderParams, Side
@@ -47,6 +47,7 @@ from quantdesk.world import (
     forge,
     order,
     other_bump_address,
+    poke,
     refused,
     with_meta,
 )
@@ -242,9 +243,61 @@ def test_a_frozen_account_settles_but_does_not_make() -> None:
     buy = v.placed_id(taker, order(BID, MARKET, IOC, price=102 * USDC))
     v.advance(2)
     refused(v, [v.make_ix(maker, taker, buy)], "AccountFrozen")
+    # Once the loser has paid into the PnL pool, the frozen winner's settlement takes its gain.
+    assert v.settle(taker).ok
     before = v.quote_balance(maker)
     assert v.settle(maker).ok
     assert v.quote_balance(maker) == before + realized
+
+
+def test_an_account_being_liquidated_may_only_reduce() -> None:
+    """While qd-core liquidates an account (MarginAccount status bit 1) its owner may only
+    reduce: a placement or a modification that is not reduce-only, and a place_and_make fill that
+    would add to its position (as taker or as maker), are refused by name with every account
+    unchanged; fill_order skips a maker order of it that would add (as it skips one its owner's
+    reduce-only limit stops) and fills one that reduces only as far as it reduces. Reduce-only
+    orders, reducing fills and cancels go through."""
+    v = Venue()
+    t, m, o = v.trader(), v.trader(), v.trader()
+    buy = v.placed_id(t, order(BID, MARKET, IOC, size=2 * BASE, price=101 * USDC, auction=(PRICE, PRICE, 2)))
+    assert v.place_and_make(m, t, buy, PRICE, 2 * BASE).ok  # t: long 2
+    bid = v.placed_id(t, order(BID, price=95 * USDC))
+    ask = v.placed_id(t, order(ASK, size=3 * BASE, price=105 * USDC))
+    pending = v.placed_id(t, order(BID, MARKET, IOC, price=102 * USDC))  # in its auction
+    poke(v.chain, t.margin, core.STATUS_OFFSET, bytes([core.STATUS_BEING_LIQUIDATED]))
+    assert v.margin_state(t.margin).being_liquidated
+
+    refused(v, [v.place_ix(t, order(BID, price=96 * USDC))], "AccountBeingLiquidated")
+    refused(v, [v.place_ix(t, order(ASK, price=104 * USDC))], "AccountBeingLiquidated")  # reducing, but not flagged reduce-only
+    refused(v, [built(v, lambda: v.modify(t, bid, price=96 * USDC))], "AccountBeingLiquidated")
+    refused(v, [v.make_ix(m, t, pending)], "AccountBeingLiquidated")  # its own buy, filled by a maker
+    sell = v.placed_id(o, order(ASK, MARKET, IOC, size=BASE, price=99 * USDC))
+    refused(v, [v.make_ix(t, o, sell)], "AccountBeingLiquidated")  # buying as maker
+    # The way out: reduce-only orders (placed and modified), selling into a bid as maker, cancels.
+    exit_id = v.placed_id(t, order(ASK, price=106 * USDC, size=BASE, reduce_only=True))
+    assert v.modify(t, exit_id, price=107 * USDC).ok
+    bought = v.placed_id(o, order(BID, MARKET, IOC, size=BASE, price=101 * USDC))
+    assert v.place_and_make(t, o, bought, PRICE, BASE).ok
+    assert v.account(t).position(0).base == BASE
+    assert v.cancel(t, "cancel_order", pending).ok
+
+    # fill_order after the takers' auctions: t's resting bid would add (skipped, nothing
+    # changes); its resting ask of 3 fills the 1 that reduces its long.
+    into_bid = v.placed_id(o, order(ASK, tif=IOC, size=BASE, price=95 * USDC))
+    into_ask = v.placed_id(o, order(BID, tif=IOC, size=2 * BASE, price=105 * USDC))
+    v.advance(10)
+    before = v.raw(t.trading)
+    result = v.fill(o, into_bid, [(t, bid)])
+    assert result.ok, result.logs
+    assert [e for e in v.events(result) if e.name == "Fill"] == [] and v.raw(t.trading) == before
+    result = v.fill(o, into_ask, [(t, ask)])
+    assert result.ok, result.logs
+    assert [(e.data.maker, e.data.base) for e in v.events(result) if e.name == "Fill"] == [(t.margin, BASE)]
+    assert v.account(t).position(0).base == 0
+    assert next(q for q in v.account(t).orders if q.order_id == ask).base_filled == BASE
+    # Once the liquidation is over, the account trades again.
+    poke(v.chain, t.margin, core.STATUS_OFFSET, bytes([0]))
+    assert v.place(t, order(BID, price=96 * USDC)).ok
 
 
 def test_self_trade_through_fill_order_is_refused() -> None:
@@ -353,13 +406,14 @@ def test_a_fake_collateral_program_is_refused() -> None:
     # qd-collateral's own code deployed at an address that is not qd-collateral.
     fake = v.chain.deploy("qd_collateral", Keypair().pubkey())
     taker, maker, order_id = v.taker_in_auction()
+    # Fills make no balance adjustment (no collateral program among their accounts); their
+    # session CPIs are signed by the trading authority, which must be the real one.
     make = v.make_ix(maker, taker, order_id)
-    refused(v, [with_meta(make, "collateral_program", key=fake)], "WrongCollateralProgram")
     refused(v, [with_meta(make, "trading_authority", key=Keypair().pubkey())], "WrongAddress")  # not the trading authority
     assert v.place_and_make(maker, taker, order_id, PRICE, BASE).ok
     other = v.trader()
     ask, bid = v.resting_ask_and_bid(maker, other)
-    refused(v, [with_meta(v.fill_ix(other, bid, [(maker, ask)]), "collateral_program", key=fake)], "WrongCollateralProgram")
+    refused(v, [with_meta(v.fill_ix(other, bid, [(maker, ask)]), "trading_authority", key=Keypair().pubkey())], "WrongAddress")
     refused(v, [with_meta(settle_ix(v, taker), "collateral_program", key=fake)], "WrongCollateralProgram")
     assert v.fill(other, bid, [(maker, ask)]).ok
     assert v.settle(taker).ok
@@ -370,8 +424,11 @@ def test_duplicate_mutable_accounts_are_refused() -> None:
     taker, maker, order_id = v.taker_in_auction()
     make = v.make_ix(maker, taker, order_id)
     refused(v, [with_meta(make, "maker_trading_account", key=taker.trading)], "DuplicateAccount")  # maker trading == taker trading
-    refused(v, [with_meta(make, "maker_balances", key=taker.balances)], "DuplicateAccount")  # one balances account for both
-    refused(v, [with_meta(make, "quote_config", key=maker.balances)], "DuplicateAccount")  # balances as the quote config
+    refused(v, [with_meta(make, "session", key=taker.trading, writable=True)], "DuplicateAccount")  # a session slot naming a trading account
+    # Balances and the quote config are read-only in a fill: passing another account there is
+    # an identity or type refusal, not a duplicate.
+    refused(v, [with_meta(make, "maker_balances", key=taker.balances)], "BalancesMismatch")  # one balances account for both
+    refused(v, [with_meta(make, "quote_config", key=maker.balances)], "WrongAccountSize")  # balances as the quote config
     assert v.place_and_make(maker, taker, order_id, PRICE, BASE).ok
     other = v.trader()
     first, bid = v.resting_ask_and_bid(maker, other)

@@ -331,10 +331,12 @@ def test_balances_close_only_once_positions_are_gone() -> None:
     assert v.send([withdraw], t.owner).ok
     assert v.quote_balance(t) == 0
     refused(v, [v.collateral.close_balances(t.owner.pubkey(), t.margin)], "PositionsOpen", COLLATERAL_E)
-    # Honest exit: close the position, settle the PnL, withdraw it, then everything closes.
+    # Honest exit: close the position; the loser's settlement pays the market's PnL pool, the
+    # winner's takes its PnL from it; withdraw it, then everything closes.
     sell = market_order(v, t, ASK, 90 * BASE, 120 * USDC, 114 * USDC)
     assert v.place_and_make(other, t, sell, 120 * USDC, 90 * BASE).ok
-    assert v.settle(t).ok
+    assert v.settle(other).ok and v.settle(t).ok
+    assert v.account(t).positions == []
     withdraw = v.collateral.withdraw(t.owner.pubkey(), t.margin, v.usdc, v.quote_balance(t), v.health(t.margin))
     assert v.send([withdraw], t.owner).ok
     closing = v.send([v.trading.close_trading_account(t.owner.pubkey(), t.margin), v.collateral.close_balances(t.owner.pubkey(), t.margin)], t.owner)
@@ -403,18 +405,19 @@ def test_market_risk_parameters_change_only_through_the_timelock() -> None:
     v.add_market(1, "ETH-PERP")
     risk = v.chain.keypair()
     assert security.enact(v.chain, v.admin, security.Change.grant_role(security.Role.RISK_MANAGER, risk.pubkey())).ok
-    loose = v.trading.set_market_params(0, params(init_margin_bps=100, maint_margin_bps=50))
+    loose = v.trading.set_market_params(0, params(init_margin_bps=300, maint_margin_bps=200))
     # Signed by the key itself in the timelock's place.
     refused(v, [Instruction(loose.program_id, loose.data, [AccountMeta(risk.pubkey(), True, False), *loose.accounts[1:]])], "NotTimelock")
     stranger = v.chain.keypair()
     refused(v, [v.security.propose_instruction(stranger.pubkey(), proposal_count(v), loose)], "MissingRole", SECURITY_E)
-    listing = v.trading.create_market(risk.pubkey(), 2, "BTC-PERP", v.feeds[0], PARAMS)
-    refused(v, [v.security.propose_instruction(risk.pubkey(), proposal_count(v), listing)], "UnsupportedTarget", SECURITY_E)
+    # A status change is immediate (an emergency action), never routed through the timelock.
+    status = v.trading.set_market_status(risk.pubkey(), 0, v.feeds[0], MarketStatus.REDUCE_ONLY)
+    refused(v, [v.security.propose_instruction(risk.pubkey(), proposal_count(v), status)], "UnsupportedTarget", SECURITY_E)
     proposal, result = propose(v, risk, loose)
     assert result.ok, result.logs
     refused(v, [v.security.execute_routed(proposal, loose)], "TimelockNotReady", SECURITY_E)
     v.chain.advance(1, security.LOCAL_TIMELOCK_DELAY)
-    other_market = v.trading.set_market_params(1, params(init_margin_bps=100, maint_margin_bps=50))
+    other_market = v.trading.set_market_params(1, params(init_margin_bps=300, maint_margin_bps=200))
     refused(v, [v.security.execute_routed(proposal, other_market)], "InvalidProposalAccounts", SECURITY_E)
     assert security.enact(v.chain, v.admin, security.Change.revoke_role(security.Role.RISK_MANAGER, risk.pubkey())).ok
     refused(v, [v.security.execute_routed(proposal, loose)], "ProposerLostAuthority", SECURITY_E)
@@ -426,7 +429,7 @@ def test_market_risk_parameters_change_only_through_the_timelock() -> None:
     refused(v, [v.security.execute_routed(cancelled, loose)], "ProposalCancelled", SECURITY_E)
     assert v.market().init_margin_bps == PARAMS.init_margin_bps
     assert v.govern(loose, risk).ok
-    assert (v.market().init_margin_bps, v.market().maint_margin_bps) == (100, 50)
+    assert (v.market().init_margin_bps, v.market().maint_margin_bps) == (300, 200)
 
 
 def privileged(v: Venue) -> list[tuple[str, Instruction]]:

@@ -47,7 +47,8 @@ ROOT = Path(__file__).resolve().parents[1]
 E = idl.error_codes(trading.NAME)
 TICK = 10_000  # 0.01
 LOT = 100_000  # 0.0001 base: tick * lot = 1e9
-PARAMS = MarketParams(TICK, LOT, LOT, 1_000, 500, 0, 10_000, 10_000, 5, -2, 10**6 * BASE, 1, 10, 100, 500, 20, 3_600, 100, 100, 10 * BASE, 50)
+PARAMS = MarketParams(TICK, LOT, LOT, 1_000, 500, 0, 10_000, 10_000, 5, -2, 10**6 * BASE, 1, 10, 100, 500, 20, 3_600, 100, 100, 10 * BASE, 50,
+                      100, 50, 2_500, 10 * BASE, 100_000 * USDC)
 
 
 def key() -> Pubkey:
@@ -105,7 +106,7 @@ def test_market_params_round_trip_through_a_market() -> None:
     m = market()
     assert MarketParams.of(m) == PARAMS
     ix = trading.TradingInstructions().set_market_params(0, dataclasses.replace(PARAMS, taker_fee_bps=7))
-    assert ix.data[8:] == struct.pack("<QQQHHQHHHhQHHHHHqHHQH", *dataclasses.astuple(dataclasses.replace(PARAMS, taker_fee_bps=7)))
+    assert ix.data[8:] == struct.pack("<QQQHHQHHHhQHHHHHqHHQHHHHQQ", *dataclasses.astuple(dataclasses.replace(PARAMS, taker_fee_bps=7)))
 
 
 class Keys:
@@ -160,12 +161,12 @@ def test_builders_list_accounts_in_the_specified_order() -> None:
         (ix.cancel_order_by_client_id(s, k.margin, 1, k.session), ["signer s", "security", "margin", "trading w", "session"]),
         (ix.cancel_orders(s, k.margin), ["signer s", "security", "margin", "trading w", "no_session"]),
         (ix.place_and_make(s, k.maker_margin, k.taker_margin, 2, o, q, 5, MakerParams(USDC, BASE), HEALTH[:1], HEALTH[1:2]),
-         ["signer s", "security", "maker_margin", "maker_trading w", "maker_balances w", "taker_margin", "taker_trading w", "taker_balances w",
-          "market w", "oracle", "quote_config w", "collateral_program", "trading_authority", "no_session w", "no_session w", "security_program", str(HEALTH[0].pubkey),
+         ["signer s", "security", "maker_margin", "maker_trading w", "maker_balances", "taker_margin", "taker_trading w", "taker_balances",
+          "market w", "oracle", "quote_config", "trading_authority", "no_session w", "no_session w", "security_program", str(HEALTH[0].pubkey),
           str(HEALTH[1].pubkey)]),
         (ix.fill_order(s, k.taker_margin, 2, o, q, 5, [(k.maker_margin, 7), (k.margin, 8)], HEALTH[:1], [HEALTH[1:3], HEALTH[3:]]),
-         ["signer s", "security", "taker_margin", "taker_trading w", "taker_balances w", "market w", "oracle", "quote_config w", "collateral_program",
-          "trading_authority", "no_session w", "security_program", "maker_margin", "maker_trading w", "maker_balances w", "no_session", "margin", "trading w", "balances w",
+         ["signer s", "security", "taker_margin", "taker_trading w", "taker_balances", "market w", "oracle", "quote_config",
+          "trading_authority", "no_session w", "security_program", "maker_margin", "maker_trading w", "maker_balances", "no_session", "margin", "trading w", "balances",
           "no_session"]
          + [str(m.pubkey) for m in HEALTH]),
         (ix.update_funding(2, o), ["security", "market w", "oracle"]),
@@ -213,12 +214,14 @@ def test_health_accounts_skip_the_quote_config_and_the_instructions_market() -> 
 # ---------------------------------------------------------------- views
 
 def test_market_view_shows_decimals() -> None:
-    m = market(index=3, status=MarketStatus.ACTIVE, open_interest_long=12 * BASE, open_interest_short=12 * BASE, cumulative_funding=-2_500_000_000,
-               mark_twap=150_120_000, oracle_twap=150_000_000, twap_ts=5, last_fill_price=150_130_000, last_fill_ts=9, total_volume_quote=10**12)
+    m = market(index=3, status=MarketStatus.ACTIVE, open_interest_long=12 * BASE, open_interest_short=12 * BASE, cumulative_funding_long=-2_500_000_000,
+               cumulative_funding_short=-1_000_000_000, mark_twap=150_120_000, oracle_twap=150_000_000, twap_ts=5, last_fill_price=150_130_000,
+               last_fill_ts=9, total_volume_quote=10**12, fee_pool=3 * USDC, pnl_pool=7 * USDC)
     v = MarketView.of(m)
     assert (v.index, v.symbol, v.status, v.address) == (3, "SOL-PERP", MarketStatus.ACTIVE, market_address(3))
     assert (v.tick_size, v.lot_size, v.min_order_size) == (Decimal("0.010000"), Decimal("0.000100000"), Decimal("0.000100000"))
-    assert (v.open_interest, v.cumulative_funding, v.mark_twap, v.oracle_twap) == (Decimal(12), Decimal("-0.0025"), Decimal("150.12"), Decimal(150))
+    assert (v.open_interest, v.cumulative_funding_long, v.cumulative_funding_short) == (Decimal(12), Decimal("-0.0025"), Decimal("-0.001"))
+    assert (v.mark_twap, v.oracle_twap, v.fee_pool, v.pnl_pool) == (Decimal("150.12"), Decimal(150), Decimal(3), Decimal(7))
     assert (v.last_fill_price, v.settlement_price, v.total_volume, v.taker_fee_bps, v.maker_fee_bps) == (Decimal("150.13"), None, Decimal(10**6), 5, -2)
     assert str(v.mark_twap) == "150.120000"
     assert MarketView.of(market()).mark_twap is None
@@ -226,7 +229,7 @@ def test_market_view_shows_decimals() -> None:
 
 
 def test_position_view_entry_pnl_funding_and_liquidation_price() -> None:
-    m = market(cumulative_funding=3_000_000)
+    m = market(cumulative_funding_long=3_000_000, cumulative_funding_short=-5_000_000)
     # Long 2.0 bought at 100 and 101: entry 100.5; funding index +3.0 since a snapshot of 1.0 per whole base.
     long = Position(market_index=0, base=2 * BASE, quote_entry=-201 * USDC, realized_pnl=-4 * USDC, funding_snapshot=1_000_000, open_orders=1)
     row = PerpRow(long, m, 110 * USDC)
@@ -240,6 +243,9 @@ def test_position_view_entry_pnl_funding_and_liquidation_price() -> None:
     assert view.liquidation_price == Decimal(result.liquidation_prices[0]).scaleb(-6)
     short = PositionView(Position(base=-3 * BASE, quote_entry=301 * USDC), m, 100 * USDC)
     assert (short.side, short.entry_price, short.unrealized_pnl, short.liquidation_price) == (Side.ASK, Decimal("100.333333"), Decimal(1), None)
+    # A short owes at the shorts' index: down 6.0 since its snapshot of 1.0, so it pays.
+    short_funding = PositionView(Position(base=-BASE, quote_entry=100 * USDC, funding_snapshot=1_000_000), m, 100 * USDC)
+    assert short_funding.funding_owed == Decimal("-0.000006")
     flat = PositionView(Position(), m, 100 * USDC)
     assert (flat.side, flat.entry_price, flat.funding_owed) == (None, None, Decimal(0))
     assert "SOL-PERP" in view.summary()
@@ -391,14 +397,16 @@ async def test_trading_client_over_rpc() -> None:
             assert long.liquidation_price == (None if report.result.liquidation_prices[0] is None else Decimal(report.result.liquidation_prices[0]).scaleb(-6))
 
             # The taker sells 0.5 back through an IOC auction the maker fills at 100: a realized
-            # loss of 0.333334 that settle_pnl moves into the taker's quote balance.
+            # loss of 0.333334, and its three taker fees (0.025 + 0.0505 + 0.025) are realized in
+            # the position too; settle_pnl pays them from its quote balance into the PnL pool.
             sell_id = await client.place_order(taker_owner, taker, OrderParams(0, Side.ASK, BASE // 2, 99 * USDC, tif=TimeInForce.IOC))
             await client.place_and_make(maker_owner, maker, taker, sell_id, MakerParams(100 * USDC, BASE // 2))
             [long] = await client.fetch_positions(taker)
-            assert (long.base, long.realized_unsettled) == (Decimal(1), Decimal("-0.333334"))
+            assert (long.base, long.realized_unsettled) == (Decimal(1), Decimal("-0.433834"))
             before = (await coll.fetch_balances(taker)).balance_of(usdc.pubkey())
             await client.settle_pnl(wallet, taker, 0)
-            assert (await coll.fetch_balances(taker)).balance_of(usdc.pubkey()) == before - 333_334
+            assert (await coll.fetch_balances(taker)).balance_of(usdc.pubkey()) == before - 433_834 == 10_000 * USDC - 433_834
+            assert (await client.fetch_market(0)).pnl_pool == 433_834
             assert (await client.fetch_positions(taker))[0].realized_unsettled == 0
 
             # Quotes move and leave: modify keeps the id, cancels by client id and by id, then all.

@@ -4,15 +4,19 @@ lots, shorter auctions and an open-interest cap) by placements of every kind (ma
 oracle-offset; IOC, FOK, GTC, GTT; post-only reject and slide; reduce-only; given auctions in and
 out of bounds), cancels by id, client id and market, modifications, place_and_make at random slots
 of the taker's auction, fill_order with up to four resting makers after it, funding cranks after
-time advances, oracle moves, PnL settlement and expiry.
+time advances, oracle moves, PnL settlement through the markets' PnL pools and expiry.
 
 Every action's outcome is predicted from the state before it by a model of the spec (the error it
 names, else the order it rests, the fills it makes with their prices, sizes and fees, the funding
-index step, the PnL it settles), and a refused action changes nothing. After every action:
-- per market: sum of longs == sum of shorts == open_interest_long == open_interest_short, and
-  sum(quote_entry + realized_pnl) + total_pnl_settled - total_funding_settled == 0;
-- sum(fees_paid) == sum(total_fees); the quote config's protocol balance moved by
-  sum(total_fees - total_pnl_settled); each quote balance == deposit - fees_paid + settled_pnl;
+index steps, the PnL it settles and what it leaves unsettled), and a refused action changes
+nothing. After every action:
+- per market: sum of longs == sum of shorts == open_interest_long == open_interest_short;
+  sum(quote_entry + realized_pnl) + fee_pool + total_pnl_settled - total_funding_settled == 0
+  (fees live in the positions until settled, their net in the fee pool); fee_pool == total_fees;
+  pnl_pool == -total_pnl_settled >= 0 (what settlements moved in, less what they paid out);
+- sum(fees_paid) == sum(total_fees); the quote config's protocol balance moved by sum(pnl_pool);
+  the vault == total balances + protocol balance; each quote balance == deposit + settled_pnl,
+  never negative; a fill moves no balance and not the quote config;
 - funding never pays out more than it collects: settled plus unsettled funding <= 0, and short of
   zero by less than one unit per settlement (floor dust);
 - each position's order totals equal its orders' remaining size at their reserved prices, and no
@@ -87,7 +91,7 @@ class Act:
 
 acts = st.builds(
     Act,
-    kind=st.sampled_from(["place"] * 6 + ["make"] * 3 + ["fill"] * 4 + ["cancel", "modify", "advance", "price", "expire"] * 2 + ["funding", "settle"]),
+    kind=st.sampled_from(["place"] * 6 + ["make"] * 3 + ["fill"] * 4 + ["cancel", "modify", "advance", "price", "expire", "settle"] * 2 + ["funding"]),
     who=st.integers(0, len(DEPOSITS) - 1),
     market=st.integers(0, 1),
     pick=st.integers(0, 1_000),
@@ -150,6 +154,8 @@ class State:
     markets: list[PerpMarket]
     quote: list[int]
     protocol: int
+    vault: int
+    total_balances: int
     raw: dict[Pubkey, bytes]
 
     def base(self, i: int, market: int) -> int:
@@ -193,8 +199,10 @@ class Run:
     def state(self) -> State:
         v = self.v
         clock = v.chain.clock
+        config = v.collateral_config(v.usdc)
         return State(clock.slot, clock.unix_timestamp, [v.account(t) for t in self.traders], [v.market(m) for m in (0, 1)],
-                     [v.quote_balance(t) for t in self.traders], v.protocol_balance(), {a: v.raw(a) for a in self.addresses()})
+                     [v.quote_balance(t) for t in self.traders], config.protocol_balance, v.tokens(config.vault), config.total_balances,
+                     {a: v.raw(a) for a in self.addresses()})
 
     def init_health(self, account: TradingAccount, quote: int, markets: list[PerpMarket]) -> int:
         perps = [ts.perp_input(p, markets[p.market_index], self.prices[p.market_index]) for p in account.positions]
@@ -206,13 +214,15 @@ class Run:
             positions = [p for a in s.accounts for p in a.positions if p.market_index == m.index]
             longs = sum(p.base for p in positions if p.base > 0)
             assert longs == -sum(p.base for p in positions if p.base < 0) == m.open_interest_long == m.open_interest_short
-            assert sum(p.quote_entry + p.realized_pnl for p in positions) + m.total_pnl_settled - m.total_funding_settled == 0
-            unsettled = sum(health.funding_pnl(p.base, p.funding_snapshot, m.cumulative_funding) for p in positions)
+            assert sum(p.quote_entry + p.realized_pnl for p in positions) + m.fee_pool + m.total_pnl_settled - m.total_funding_settled == 0
+            assert m.fee_pool == m.total_fees >= 0 and m.pnl_pool == -m.total_pnl_settled >= 0
+            unsettled = sum(health.funding_pnl(p.base, p.funding_snapshot, ts.funding_index(m, p.base)) for p in positions)
             assert -(self.funding_settlements + len(positions)) <= m.total_funding_settled + unsettled <= 0
         assert sum(a.fees_paid for a in s.accounts) == sum(m.total_fees for m in s.markets)
-        assert s.protocol - self.protocol_start == sum(m.total_fees - m.total_pnl_settled for m in s.markets)
+        assert s.protocol - self.protocol_start == sum(m.pnl_pool for m in s.markets)
+        assert s.vault == s.total_balances + s.protocol and s.total_balances == sum(s.quote)
         for a, quote, deposit in zip(s.accounts, s.quote, DEPOSITS):
-            assert quote == deposit - a.fees_paid + a.settled_pnl
+            assert quote == deposit + a.settled_pnl >= 0
             assert len({o.order_id for o in a.orders}) == len(a.orders) and all(o.order_id < a.next_order_id for o in a.orders)
             assert a.has_open_order == (len(a.orders) > 0)
             for p in a.positions:
@@ -223,10 +233,13 @@ class Run:
                 assert p.base != 0 or p.realized_pnl != 0 or p.open_orders != 0, "an empty position keeps its slot"
             assert {o.market_index for o in a.orders} <= {p.market_index for p in a.positions}
 
-    def unchanged(self, before: State, after: State, but: set[int] = frozenset(), markets: set[int] = frozenset(), config: bool = False) -> None:
-        """Nothing changed outside traders `but`, `markets` and (`config`) the quote config."""
+    def unchanged(self, before: State, after: State, but: set[int] = frozenset(), markets: set[int] = frozenset(), config: bool = False,
+                  balances: set[int] | None = None) -> None:
+        """Nothing changed outside traders `but`, `markets` and (`config`) the quote config; of
+        the traders' balances, only those of `balances` (by default `but`) may have."""
+        moved = but if balances is None else balances
         keep = [self.traders[i].trading for i in range(len(self.traders)) if i not in but]
-        keep += [collateral.balances_address(self.traders[i].margin) for i in range(len(self.traders)) if i not in but]
+        keep += [collateral.balances_address(self.traders[i].margin) for i in range(len(self.traders)) if i not in moved]
         keep += [ts.market_address(m) for m in (0, 1) if m not in markets]
         if not config:
             keep.append(collateral.config_address(self.v.usdc))
@@ -344,7 +357,7 @@ class Run:
         m = s.markets[new.market_index]
         positions = list(a.positions)
         if a.position(new.market_index) is None:
-            positions.append(Position(new.market_index, funding_snapshot=m.cumulative_funding))
+            positions.append(Position(new.market_index, funding_snapshot=ts.funding_index(m, 0)))
         k = next(k for k, p in enumerate(positions) if p.market_index == new.market_index)
         p = positions[k]
         for o, sign in ((old, -1), (new, 1)):
@@ -675,7 +688,8 @@ class Run:
         for k in moved:
             if grew.get(k):
                 assert self.init_health(after.accounts[k], after.quote[k], after.markets) >= 0
-        self.unchanged(s, after, touched, {o.market_index} if planned else set(), config=bool(planned))
+        # Fees stay in the positions: no balance and not the quote config moves.
+        self.unchanged(s, after, touched, {o.market_index} if planned else set(), balances=set())
 
     def taker_params(self, a: Act, s: State, i: int) -> OrderParams:
         """A market order toward `bps` from the oracle (fills need takers in their auctions); or
@@ -719,8 +733,8 @@ class Run:
             return
         after = self.state()
         n = after.markets[a.market]
-        assert (n.mark_twap, n.oracle_twap, n.cumulative_funding, n.last_funding_delta, n.last_funding_ts) == \
-               (mark_twap, oracle_twap, m.cumulative_funding + delta, delta, s.now)
+        assert (n.mark_twap, n.oracle_twap, n.last_funding_delta, n.last_funding_ts) == (mark_twap, oracle_twap, delta, s.now)
+        assert (n.cumulative_funding_long, n.cumulative_funding_short) == (m.cumulative_funding_long + delta, m.cumulative_funding_short + delta)
         assert (n.mark_premium, n.oracle_sample) == (0, oracle)
         self.unchanged(s, after, markets={a.market})
 
@@ -731,19 +745,28 @@ class Run:
         result = self.v.settle(self.traders[i], market)
         if not self.outcome("settle", result, expect, s):
             return
-        funding = health.funding_pnl(p.base, p.funding_snapshot, m.cumulative_funding)
-        pnl = p.realized_pnl + funding
+        index = ts.funding_index(m, p.base)
+        funding = health.funding_pnl(p.base, p.funding_snapshot, index)
+        realized = p.realized_pnl + funding
+        # A loss is paid up to the quote balance; a profit up to what the pool holds beyond the fees.
+        if realized < 0:
+            pnl = -min(-realized, max(s.quote[i], 0))
+        else:
+            pnl = min(realized, max(m.pnl_pool - m.fee_pool - m.liquidation_fee_pool, 0))
+        unsettled = realized - pnl
+        self.count("settle waits" if unsettled else "settle whole", None)
         (event,) = [e.data for e in self.v.events(result) if e.name == "PnlSettled"]
-        assert (event.funding, event.pnl, event.closed_base) == (funding, pnl, 0)
+        assert (event.funding, event.pnl, event.unsettled, event.closed_base) == (funding, pnl, unsettled, 0)
         self.funding_settlements += 1
         after = self.state()
         q = after.accounts[i].position(market)
-        if p.base == 0 and p.open_orders == 0:
+        if p.base == 0 and p.open_orders == 0 and unsettled == 0:
             assert q is None
         else:
-            assert (q.base, q.quote_entry, q.realized_pnl, q.funding_snapshot) == (p.base, p.quote_entry, 0, m.cumulative_funding)
+            assert (q.base, q.quote_entry, q.realized_pnl, q.funding_snapshot) == (p.base, p.quote_entry, unsettled, index)
         assert (after.quote[i], after.accounts[i].settled_pnl) == (s.quote[i] + pnl, s.accounts[i].settled_pnl + pnl)
-        assert after.markets[market].total_pnl_settled == m.total_pnl_settled + pnl
+        n = after.markets[market]
+        assert (n.total_pnl_settled, n.pnl_pool) == (m.total_pnl_settled + pnl, m.pnl_pool - pnl)
         self.unchanged(s, after, {i}, {market}, config=True)
 
     def apply(self, a: Act) -> None:

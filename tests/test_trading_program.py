@@ -9,7 +9,7 @@ from __future__ import annotations
 from quantdesk.clients import collateral, idl, oracle, security, trading
 from quantdesk.clients import trading_state as ts
 from quantdesk.clients.security import Role
-from quantdesk.clients.trading import MarketParams, MarketStatus
+from quantdesk.clients.trading import CancelReason, MarketParams, MarketStatus
 from solders.keypair import Keypair
 
 from quantdesk.chain import TxResult
@@ -51,7 +51,9 @@ def test_create_market_records_params_and_oracle() -> None:
     m = v.market()
     assert (m.index, m.symbol_str, m.oracle, m.status, m.audit_seq) == (0, "SOL-PERP", v.feeds[0], 0, 1)
     assert (m.tick_size, m.lot_size, m.min_order_size, m.taker_fee_bps, m.maker_fee_bps) == (TICK, LOT, 10 * LOT, 10, -2)
-    assert (m.twap_ts, m.last_funding_ts, m.cumulative_funding) == (0, v.chain.clock.unix_timestamp, 0)
+    assert (m.twap_ts, m.last_funding_ts, m.cumulative_funding_long, m.cumulative_funding_short) == (0, v.chain.clock.unix_timestamp, 0, 0)
+    assert (m.liquidator_fee_bps, m.insurance_fee_bps, m.liquidation_max_fraction_bps) == (100, 50, 2_500)
+    assert (m.liquidation_whole_base, m.insurance_cap, m.fee_pool, m.pnl_pool) == (10 * BASE, 100_000 * USDC, 0, 0)
     assert m.guards == collateral.DEFAULT_GUARDS
 
 
@@ -67,6 +69,32 @@ def test_market_creation_refusals() -> None:
     failed(v.create_market(1, "X", PARAMS, signer=v.chain.keypair()), E["MissingRole"])
     failed(v.create_market(0, "X", PARAMS), E["AlreadyInitialized"])
     assert v.create_market(1, "X", PARAMS).ok
+
+
+def test_liquidation_params_are_validated() -> None:
+    """The liquidator's and the insurance fund's discounts together stay below the maintenance
+    margin (each liquidation step then raises the account's health); the fraction of a position
+    one step takes is 1..=10,000 bps; the whole-liquidation size and the insurance cap fit i64.
+    Refused by name with every account unchanged, at listing and through the timelock."""
+    v = Venue()
+    v.feeds[1] = v.feeds[0]
+    bad = [params(liquidator_fee_bps=400, insurance_fee_bps=100),  # 500: the maintenance margin itself
+           params(liquidator_fee_bps=0, insurance_fee_bps=600),
+           params(liquidation_max_fraction_bps=0), params(liquidation_max_fraction_bps=10_001),
+           params(liquidation_whole_base=2**63), params(insurance_cap=2**64 - 1)]
+    for p in bad:
+        refused(v, [v.trading.create_market(v.admin.pubkey(), 1, "X", v.feeds[0], p)], "InvalidMarketParams")
+        before = state(v.chain, [ts.market_address(0)])
+        failed(v.govern(v.trading.set_market_params(0, p)), E["InvalidMarketParams"])
+        assert state(v.chain, [ts.market_address(0)]) == before
+    edge = params(liquidator_fee_bps=499, insurance_fee_bps=0, liquidation_max_fraction_bps=10_000, liquidation_whole_base=2**63 - 1,
+                  insurance_cap=2**63 - 1)
+    assert v.govern(v.trading.set_market_params(0, edge)).ok
+    m = v.market()
+    assert (m.liquidator_fee_bps, m.insurance_fee_bps, m.liquidation_max_fraction_bps, m.liquidation_whole_base, m.insurance_cap) == \
+           (499, 0, 10_000, 2**63 - 1, 2**63 - 1)
+    assert MarketParams.of(m) == edge
+    assert v.create_market(1, "X", params(liquidation_max_fraction_bps=1, liquidation_whole_base=0, insurance_cap=0)).ok
 
 
 def test_listing_a_market_on_a_feed_whose_authority_is_not_an_oracle_admin_is_refused() -> None:
@@ -283,17 +311,20 @@ def test_place_and_make_fills_during_the_auction_at_the_auction_price() -> None:
     assert (fill.price, fill.base, fill.quote, fill.taker_fee, fill.maker_fee) == (price, BASE, quote, taker_fee, maker_fee)
     assert v.account(taker).position(0).base == BASE and v.account(maker).position(0).base == -BASE
     assert v.account(taker).orders[0].base_filled == BASE
-    assert v.quote_balance(taker) == before_taker - taker_fee
-    assert v.quote_balance(maker) == before_maker - maker_fee
-    assert v.protocol_balance() == before_protocol + taker_fee + maker_fee
+    # The fees are realized in the positions (the rebate a gain) and their net is the market's
+    # fee pool; no balance and not the quote config moved.
+    assert (v.account(taker).position(0).realized_pnl, v.account(maker).position(0).realized_pnl) == (-taker_fee, -maker_fee)
+    assert (v.account(taker).fees_paid, v.account(maker).fees_paid) == (taker_fee, maker_fee)
+    assert (v.quote_balance(taker), v.quote_balance(maker), v.protocol_balance()) == (before_taker, before_maker, before_protocol)
     m = v.market()
     assert (m.open_interest_long, m.open_interest_short, m.last_fill_price, m.fill_seq) == (BASE, BASE, price, 1)
+    assert m.fee_pool == m.total_fees == taker_fee + maker_fee > 0 and m.pnl_pool == 0
     v.check_invariants([taker, maker])
     # After the auction, place_and_make refuses.
     v.advance(10)
     failed(v.place_and_make(maker, taker, order_id, 102 * USDC, BASE), E["AuctionOver"])
-    # The same account as maker and taker puts its trading account and balances in two writable
-    # slots: the accounts declaration refuses that before any other check.
+    # The same account as maker and taker puts its trading account in two writable slots: the
+    # accounts declaration refuses that before any other check.
     failed(v.place_and_make(taker, taker, order_id, 102 * USDC, BASE), E["DuplicateAccount"])
     sibling = v.trader(owner=taker.owner, sub_id=1)
     failed(v.place_and_make(sibling, taker, order_id, 102 * USDC, BASE), E["SelfTrade"])
@@ -343,10 +374,11 @@ def test_fill_or_kill_fills_whole_or_not_at_all() -> None:
 
 # ---------------------------------------------------------------- funding and settlement
 
-def test_settle_pnl_moves_realized_pnl_into_the_quote_balance() -> None:
+def test_settle_pnl_moves_realized_pnl_through_the_pnl_pool() -> None:
     v = Venue()
     taker, maker = v.trader(), v.trader()
-    # Taker buys 1 at ~100, then sells 1 at ~101 to the same maker: +~1 realized.
+    # Taker buys 1 at ~100, then sells 1 at ~101 to the same maker: it realizes a profit less its
+    # two taker fees; the maker loses as much less its two rebates.
     buy = v.placed_id(taker, order(BID, MARKET, IOC, price=101 * USDC))
     v.advance(5)
     assert v.place_and_make(maker, taker, buy, PRICE, BASE).ok
@@ -354,18 +386,29 @@ def test_settle_pnl_moves_realized_pnl_into_the_quote_balance() -> None:
     sell = v.placed_id(taker, order(ASK, MARKET, IOC, price=PRICE))
     v.advance(5, 102 * USDC)
     assert v.place_and_make(maker, taker, sell, 102 * USDC, BASE).ok
-    p = v.account(taker).position(0)
-    assert p.base == 0 and p.realized_pnl != 0
-    realized = p.realized_pnl
+    t, mk = v.account(taker), v.account(maker)
+    profit = t.position(0).total_realized
+    assert profit > 0 and mk.position(0).total_realized == -profit and t.fees_paid > 0 > mk.fees_paid
+    assert (t.position(0).realized_pnl, mk.position(0).realized_pnl) == (profit - t.fees_paid, -profit - mk.fees_paid)
+    assert v.market().fee_pool == t.fees_paid + mk.fees_paid
+    # The loser pays its loss from its balance into the pool.
+    before = v.quote_balance(maker)
+    result = v.settle(maker)
+    assert result.ok, result.logs
+    (event,) = [e.data for e in v.events(result) if e.name == "PnlSettled"]
+    assert (event.pnl, event.unsettled) == (-profit - mk.fees_paid, 0)
+    assert v.quote_balance(maker) == before - profit - mk.fees_paid
+    assert v.market().pnl_pool == profit + mk.fees_paid == v.protocol_balance()
+    # The winner takes what the pool holds beyond the fees: exactly its profit here.
     before = v.quote_balance(taker)
     result = v.settle(taker)
     assert result.ok, result.logs
-    (event,) = [e for e in v.events(result) if e.name == "PnlSettled"]
-    assert event.data.pnl == realized
-    assert v.quote_balance(taker) == before + realized
-    assert v.account(taker).positions == []
-    assert v.account(taker).settled_pnl == realized
-    assert v.market().total_pnl_settled == realized
+    (event,) = [e.data for e in v.events(result) if e.name == "PnlSettled"]
+    assert (event.pnl, event.unsettled, event.settled_pnl) == (profit - t.fees_paid, 0, profit - t.fees_paid)
+    assert v.quote_balance(taker) == before + profit - t.fees_paid
+    assert v.account(taker).positions == [] and v.account(maker).positions == []
+    m = v.market()
+    assert (m.pnl_pool, m.total_pnl_settled) == (m.fee_pool, -m.fee_pool)
     v.check_invariants([taker, maker])
     failed(v.settle(taker), E["NoPosition"])
 
@@ -386,14 +429,19 @@ def test_funding_crank_moves_the_index_and_settles_into_positions() -> None:
     assert result.ok, result.logs
     m = v.market()
     (event,) = v.events(result)
-    assert event.name == "FundingUpdated" and event.data.delta == m.cumulative_funding > 0
-    assert m.last_funding_delta == m.cumulative_funding and m.last_funding_ts == v.chain.clock.unix_timestamp
+    assert event.name == "FundingUpdated" and event.data.delta == m.cumulative_funding_long == m.cumulative_funding_short > 0
+    assert (event.data.cumulative_funding_long, event.data.cumulative_funding_short) == (m.cumulative_funding_long, m.cumulative_funding_short)
+    assert m.last_funding_delta == m.cumulative_funding_long and m.last_funding_ts == v.chain.clock.unix_timestamp
     failed(v.update_funding(), E["FundingTooEarly"])
+    # The long pays at the longs' index, the short receives at the shorts' (both moved alike);
+    # the payer settles first, so the pool holds what the receiver is owed.
     assert v.settle(taker).ok and v.settle(maker).ok
-    m = v.market()
-    taker_funding = -(BASE * m.cumulative_funding) // 10**15
-    assert v.account(taker).settled_pnl == taker_funding < 0
-    assert v.account(maker).settled_pnl == -(-BASE * m.cumulative_funding) // 10**15 > 0
+    taker_funding = -(BASE * m.cumulative_funding_long) // 10**15
+    maker_funding = -(-BASE * m.cumulative_funding_short) // 10**15
+    assert v.account(taker).settled_pnl == taker_funding - v.account(taker).fees_paid and taker_funding < 0
+    assert v.account(maker).settled_pnl == maker_funding - v.account(maker).fees_paid and maker_funding > 0
+    assert [p.funding_snapshot for p in (v.account(taker).position(0), v.account(maker).position(0))] == [m.cumulative_funding_long,
+                                                                                                        m.cumulative_funding_short]
     v.check_invariants([taker, maker])
 
 
@@ -407,13 +455,23 @@ def test_settlement_closes_positions_at_the_settlement_price() -> None:
     v.publish(103 * USDC)
     assert v.set_status(MarketStatus.SETTLEMENT).ok
     failed(v.place(taker, order(BID, price=99 * USDC)), E["MarketNotActive"])
+    # The winner settles first: its position closes at 103 and its profit waits for the loser.
+    result = v.settle(taker)
+    assert result.ok, result.logs
+    (event,) = [e.data for e in v.events(result) if e.name == "PnlSettled"]
+    profit = 103 * USDC - 101 * USDC - 101_000
+    assert (event.closed_base, event.pnl, event.unsettled) == (BASE, 0, profit)
+    assert [(p.base, p.realized_pnl) for p in v.account(taker).positions] == [(0, profit)]
+    # The loser's close-out pays the pool (its order leaves the book); then the winner is paid.
+    result = v.settle(maker)
+    assert result.ok, result.logs
+    assert [e.data.reason for e in v.events(result) if e.name == "OrderCancelled"] == [CancelReason.SETTLEMENT]
+    assert v.settle(taker).ok
     for t in (taker, maker):
-        result = v.settle(t)
-        assert result.ok, result.logs
         assert v.account(t).positions == [] and v.account(t).orders == []
     m = v.market()
-    assert (m.open_interest_long, m.open_interest_short, m.total_pnl_settled) == (0, 0, 0)
-    assert v.account(taker).settled_pnl == 103 * USDC - 101 * USDC
+    assert (m.open_interest_long, m.open_interest_short, m.total_pnl_settled, m.pnl_pool) == (0, 0, -m.fee_pool, m.fee_pool)
+    assert v.account(taker).settled_pnl == profit
     v.check_invariants([taker, maker])
 
 

@@ -16,10 +16,13 @@ MARKET = {"version": 8, "bump": 9, "status": 10, "index": 12, "init_margin_bps":
           "upnl_maint_weight_bps": 20, "taker_fee_bps": 22, "maker_fee_bps": 24, "auction_min_slots": 26, "auction_default_slots": 28,
           "auction_max_slots": 30, "tick_size": 176, "lot_size": 184, "min_order_size": 192, "size_margin_factor": 200, "max_open_interest": 208,
           "auction_max_deviation_bps": 216, "funding_max_rate_bps": 218, "post_auction_slots": 220, "funding_period_secs": 224,
-          "open_interest_long": 232, "open_interest_short": 240, "cumulative_funding": 248, "last_funding_ts": 256, "last_funding_delta": 264,
+          "open_interest_long": 232, "open_interest_short": 240, "cumulative_funding_long": 248, "last_funding_ts": 256, "last_funding_delta": 264,
           "mark_twap": 272, "oracle_twap": 280, "twap_ts": 288, "last_fill_price": 296, "last_fill_ts": 304, "fill_seq": 312, "total_fees": 320,
           "total_funding_settled": 328, "total_pnl_settled": 336, "settlement_price": 344, "audit_seq": 352, "total_volume_quote": 360,
-          "mark_band_bps": 368, "delegated_band_bps": 370, "mark_depth_base": 376, "mark_premium": 384, "oracle_sample": 392}
+          "mark_band_bps": 368, "delegated_band_bps": 370, "mark_depth_base": 376, "mark_premium": 384, "oracle_sample": 392,
+          "cumulative_funding_short": 400, "fee_pool": 408, "liquidation_fee_pool": 416, "pnl_pool": 424, "liquidator_fee_bps": 432,
+          "insurance_fee_bps": 434, "liquidation_max_fraction_bps": 436, "liquidation_whole_base": 440, "insurance_cap": 448, "insurance_paid": 456,
+          "socialized_loss": 464, "unbacked_loss": 472, "liquidation_seq": 480}
 POSITION = {"market_index": 0, "open_orders": 2, "base": 8, "quote_entry": 16, "realized_pnl": 24, "funding_snapshot": 32, "bids_base": 40,
             "bids_quote": 48, "asks_base": 56, "asks_quote": 64, "total_realized": 72}
 ORDER = {"order_id": 0, "client_order_id": 8, "market_index": 16, "side": 18, "kind": 19, "tif": 20, "flags": 21, "actor": 22, "price": 24, "base_size": 32,
@@ -75,7 +78,7 @@ def test_trading_account_offsets_and_round_trip() -> None:
     assert data[768 + 136:768 + 144] == (2).to_bytes(8, "little")  # second order's id
     assert (data[16:48], data[48:80]) == (bytes(margin), bytes(owner))
     assert ts.decode_trading_account(data) == account
-    market = ts.PerpMarket(index=4, maker_fee_bps=-2, cumulative_funding=-9, oracle=Pubkey.new_unique(), guards=DEFAULT_GUARDS,
+    market = ts.PerpMarket(index=4, maker_fee_bps=-2, cumulative_funding_long=-9, cumulative_funding_short=4, oracle=Pubkey.new_unique(), guards=DEFAULT_GUARDS,
                            total_volume_quote=2**64 - 1, symbol=b"BTC-PERP".ljust(16, b"\0"))
     assert ts.decode_market(ts.encode_market(market)) == market and market.symbol_str == "BTC-PERP"
     with pytest.raises(ValueError):

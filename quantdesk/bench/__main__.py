@@ -4,7 +4,7 @@ import asyncio
 import json
 from pathlib import Path
 
-from quantdesk.bench import collateral, core, health, oracle, security, trading
+from quantdesk.bench import blocks, collateral, core, health, oracle, security, trading
 from quantdesk.localnet import bench as localnet_bench
 
 OUT = Path("target/bench")
@@ -19,6 +19,10 @@ def main() -> int:
         print("\n".join(table.lines()))
     (OUT / "cu.json").write_text(json.dumps({t.program: t.cu for t in tables}, indent=2) + "\n")
     print(f"wrote {OUT / 'cu.json'}\n")
+    fills = blocks.report(next(t for t in tables if t.program == "qd_trading"))
+    print("\n".join(blocks.lines(fills)))
+    (OUT / "fills_per_block.json").write_text(json.dumps(fills, indent=2) + "\n")
+    print(f"wrote {OUT / 'fills_per_block.json'}\n")
     throughput = asyncio.run(localnet_bench.run())
     (OUT / "throughput.json").write_text(json.dumps(throughput, indent=2) + "\n")
     print(f"wrote {OUT / 'throughput.json'}")

@@ -3,12 +3,14 @@ through the timelock; maker B rests an ask;
 the desk's market buy runs a Dutch auction that maker A fills part-way with place_and_make, at
 a better price than the auction's end; two later crossing orders are filled after their
 auctions by a keeper's fill_order at B's resting price; a funding period later the oracle moves,
-the crank runs and everyone's PnL is settled into USDC. The demo stops the validator's slot
+the crank runs and everyone's PnL is settled through SOL-PERP's PnL pool (the losers pay in
+first, then the winners take it out). The demo stops the validator's slot
 clock and moves it itself (quantdesk/localnet/controls.py), so auction prices and the funding
 period are exact."""
 from __future__ import annotations
 
 import dataclasses
+from decimal import Decimal
 
 from anchorpy import Provider, Wallet
 from solana.rpc.async_api import AsyncClient
@@ -147,16 +149,19 @@ async def _run(connection: AsyncClient, client: TradingClient, feeds: OracleClie
     print(f"\none funding period later SOL/USD publishes {usd(moved)} and the crank runs: mark TWAP {view.mark_twap} (the fills) over oracle TWAP "
           f"{view.oracle_twap},\n  funding index {view.last_funding_delta:+} USDC per SOL: longs pay shorts")
     assert funding.delta == view.market.last_funding_delta > 0
-    print("\npositions (Margin-guarded price; funding accrued since the position's last settlement):")
+    print("\npositions (Margin-guarded price; realized PnL includes the fees; funding accrued since the position's last settlement):")
+    owed: dict[Pubkey, Decimal] = {}
     for margin, name in names.items():
         for position in await client.fetch_positions(margin):
             print(f"  {name:<8} {position.summary()}")
-    print("\nsettle_pnl (permissionless, the keeper signs): realized PnL and funding into each USDC balance")
-    for margin, name in names.items():
+            owed[margin] = position.realized_unsettled + position.funding_owed
+    print("\nsettle_pnl (permissionless, the keeper signs): realized PnL, fees and funding through SOL-PERP's PnL pool; losers first, since")
+    print("  a winner takes only what losers have paid in (beyond the fees, which are the protocol's); the rest would wait")
+    for margin in sorted(names, key=lambda m: owed.get(m, Decimal(0))):
         settled = trading.parse_events(await client.fetch_logs(await client.settle_pnl(keeper, margin, SOL_PERP)), client.program)
         account = await client.fetch_trading_account(margin)
-        print(f"  {name:<8} settled {usd(settled[-1].data.pnl):>10}  lifetime settled {usd(account.settled_pnl):>10}  fees paid {usd(account.fees_paid):>9}"
-              f"  positions {len(account.positions)}")
+        print(f"  {names[margin]:<8} settled {usd(settled[-1].data.pnl):>10}  unsettled {usd(settled[-1].data.unsettled):>8}  lifetime settled "
+              f"{usd(account.settled_pnl):>10}  fees paid {usd(account.fees_paid):>9}  positions {len(account.positions)}")
 
     await publish()
     print("\nhealth with the perp positions (off-chain mirror checked against on-chain view_health):")
@@ -166,11 +171,12 @@ async def _run(connection: AsyncClient, client: TradingClient, feeds: OracleClie
     accounts = [await client.fetch_trading_account(m) for m in names]
     positions = [p for t in accounts for p in t.positions]
     assert market.open_interest_long == market.open_interest_short == sum(p.base for p in positions if p.base > 0)
-    # Zero-sum: what the positions hold plus what was settled out of them nets to nothing.
-    assert sum(p.quote_entry + p.realized_pnl for p in positions) + market.total_pnl_settled - market.total_funding_settled == 0
-    assert market.total_fees == sum(t.fees_paid for t in accounts)
+    # Zero-sum: what the positions hold, the fee pool and what was settled out of them net to nothing.
+    assert sum(p.quote_entry + p.realized_pnl for p in positions) + market.fee_pool + market.total_pnl_settled - market.total_funding_settled == 0
+    assert market.total_fees == market.fee_pool == sum(t.fees_paid for t in accounts)
+    assert market.pnl_pool == -market.total_pnl_settled
     print(f"\nSOL-PERP: open interest {base_decimal(market.open_interest_long)} SOL per side, volume {usd(market.total_volume_quote)} USDC, "
-          f"fees {usd(market.total_fees)} USDC (= the accounts' fees), PnL settled {usd(market.total_pnl_settled)} USDC")
+          f"fees {usd(market.total_fees)} USDC (= the accounts' fees, the fee pool), PnL pool {usd(market.pnl_pool)} USDC (what settlements paid in, net)")
 
 
 async def agent_guards(client: TradingClient, clock: ValidatorClock, actors: Actors, maker_a: tuple[Keypair, Pubkey], maker_b: tuple[Keypair, Pubkey],

@@ -145,6 +145,11 @@ impl CollateralBalances {
         &self.entries[..(self.count as usize).min(MAX_BALANCES)]
     }
 
+    /// The balance of `mint` (0 when it holds none).
+    pub fn balance_of(&self, mint: &Pubkey) -> i64 {
+        self.active().iter().find(|e| &e.mint == mint).map_or(0, |e| e.balance)
+    }
+
     /// Fails unless these are `margin_account`'s balances (a reader's identity check).
     pub fn check_margin_account(&self, margin_account: &Pubkey) -> Result<(), ProgramError> {
         if &self.margin_account != margin_account {
@@ -324,5 +329,14 @@ mod tests {
         assert_eq!(b.active().len(), 3);
         b.count = 200; // corrupt count: clamped, never out of bounds
         assert_eq!(b.active().len(), MAX_BALANCES);
+    }
+
+    #[test]
+    fn balance_of_reads_active_entries_only() {
+        let mut b: CollateralBalances = unsafe { core::mem::zeroed() };
+        b.entries[0] = BalanceEntry { mint: [1; 32], balance: -5 };
+        b.entries[1] = BalanceEntry { mint: [2; 32], balance: 7 };
+        b.count = 1;
+        assert_eq!((b.balance_of(&[1; 32]), b.balance_of(&[2; 32]), b.balance_of(&[3; 32])), (-5, 0, 0));
     }
 }

@@ -78,8 +78,10 @@ qd_runtime::account! {
         pub open_interest_long: u64,
         /// @240
         pub open_interest_short: u64,
-        /// @248: one index for both sides (OI long == OI short, so it is zero-sum).
-        pub cumulative_funding: i64,
+        /// @248: the longs' cumulative funding index (`cumulative_funding_short` is the shorts'):
+        /// a long pays when it rises. The funding crank moves both alike (OI long == OI short,
+        /// so a payment is zero-sum).
+        pub cumulative_funding_long: i64,
         /// @256
         pub last_funding_ts: i64,
         /// @264: index change of the last crank.
@@ -123,8 +125,9 @@ qd_runtime::account! {
         pub mark_premium: i64,
         /// @392: the oracle price at the last TWAP sample.
         pub oracle_sample: i64,
-        /// @400: the shorts' cumulative funding index (`cumulative_funding` is the longs'): one
-        /// funding payment moves both alike; a socialized loss moves each against its side.
+        /// @400: the shorts' cumulative funding index (`cumulative_funding_long` is the longs'): a
+        /// short pays when it falls. One funding payment moves both alike; a socialized loss
+        /// moves each against its side.
         pub cumulative_funding_short: i64,
         /// @408: trading fees charged to positions and not yet swept (a claim on `pnl_pool`).
         pub fee_pool: i64,
@@ -167,6 +170,16 @@ impl PerpMarket {
             size_margin_factor: self.size_margin_factor,
             upnl_init_weight_bps: self.upnl_init_weight_bps,
             upnl_maint_weight_bps: self.upnl_maint_weight_bps,
+        }
+    }
+
+    /// The funding index of the side of `base`: the longs' for `base >= 0` (a flat position
+    /// owes nothing at either), the shorts' for `base < 0`.
+    pub fn funding_index(&self, base: i64) -> i64 {
+        if base < 0 {
+            self.cumulative_funding_short
+        } else {
+            self.cumulative_funding_long
         }
     }
 
@@ -260,7 +273,8 @@ qd_runtime::layout! {
         pub quote_entry: i64,
         /// +24: realized and funding PnL not yet settled into collateral.
         pub realized_pnl: i64,
-        /// +32: the market's cumulative funding when funding was last settled.
+        /// +32: the funding index of the position's side (`PerpMarket::funding_index`) when its
+        /// funding was last settled.
         pub funding_snapshot: i64,
         /// +40: remaining base of open bids.
         pub bids_base: i64,
@@ -333,6 +347,24 @@ impl Position {
         Ok(funding)
     }
 
+    /// Settles the funding since the snapshot at the index of the position's side in `market`.
+    pub fn settle_market_funding(&mut self, market: &PerpMarket) -> Result<i64, ProgramError> {
+        self.settle_funding(market.funding_index(self.base))
+    }
+
+    /// A fill in `market` (`apply_fill`): the funding owed on the side the position held is
+    /// settled first, and the snapshot ends at the index of the side it holds after (opened from
+    /// flat or flipped: the other index). Returns the funding settled and the PnL realized;
+    /// nothing changes on error.
+    pub fn fill(&mut self, market: &PerpMarket, delta_base: i64, price: i64) -> Result<(i64, i64), ProgramError> {
+        let mut next = *self;
+        let funding = next.settle_market_funding(market)?;
+        let realized = next.apply_fill(delta_base, price)?;
+        next.funding_snapshot = market.funding_index(next.base);
+        *self = next;
+        Ok((funding, realized))
+    }
+
     /// Adds `order` to the open orders: its remaining size at its reserved price on its side.
     pub fn add_order(&mut self, order: &Order) -> Result<(), ProgramError> {
         self.order_totals(order, true)
@@ -368,7 +400,7 @@ impl Position {
             base: self.base,
             quote: add(self.quote_entry, self.realized_pnl)?,
             funding_snapshot: self.funding_snapshot,
-            cumulative_funding: market.cumulative_funding,
+            cumulative_funding: market.funding_index(self.base),
             bids_base: self.bids_base,
             bids_quote: self.bids_quote,
             asks_base: self.asks_base,
@@ -549,9 +581,9 @@ impl TradingAccount {
         self.positions().iter().position(|p| p.market_index == market_index)
     }
 
-    /// The position in `market_index`, opened (flat, funding snapshot `cumulative_funding`)
-    /// if there is none; None when every slot is taken.
-    pub fn open_position(&mut self, market_index: u16, cumulative_funding: i64) -> Option<usize> {
+    /// The position in `market_index`, opened (flat, funding snapshot `funding_index`: the
+    /// market's `funding_index(0)`) if there is none; None when every slot is taken.
+    pub fn open_position(&mut self, market_index: u16, funding_index: i64) -> Option<usize> {
         if let Some(i) = self.position_index(market_index) {
             return Some(i);
         }
@@ -559,7 +591,7 @@ impl TradingAccount {
         if i == MAX_POSITIONS {
             return None;
         }
-        self.positions[i] = Position { market_index, funding_snapshot: cumulative_funding, ..Position::default() };
+        self.positions[i] = Position { market_index, funding_snapshot: funding_index, ..Position::default() };
         self.position_count = i as u8 + 1;
         Some(i)
     }

@@ -36,7 +36,7 @@ fn market_offsets() {
     assert_eq!(at(offset_of!(PerpMarket, auction_max_deviation_bps)), 216);
     assert_eq!(at(offset_of!(PerpMarket, post_auction_slots)), 220);
     assert_eq!(at(offset_of!(PerpMarket, funding_period_secs)), 224);
-    assert_eq!(at(offset_of!(PerpMarket, cumulative_funding)), 248);
+    assert_eq!(at(offset_of!(PerpMarket, cumulative_funding_long)), 248);
     assert_eq!(at(offset_of!(PerpMarket, mark_twap)), 272);
     assert_eq!(at(offset_of!(PerpMarket, twap_ts)), 288);
     assert_eq!(at(offset_of!(PerpMarket, fill_seq)), 312);
@@ -269,6 +269,36 @@ fn funding_settles_with_the_engine_formula() {
     }
 }
 
+#[test]
+fn each_side_settles_at_its_own_index_and_a_fill_snapshots_the_side_it_ends_on() {
+    let unit = Q * Q;
+    let mut m: PerpMarket = zeroed();
+    m.cumulative_funding_long = 10 * unit;
+    m.cumulative_funding_short = 20 * unit;
+    assert_eq!((m.funding_index(B), m.funding_index(0), m.funding_index(-1)), (10 * unit, 10 * unit, 20 * unit));
+    // Long 1 since the long index stood at 7: pays 3, then buys 1 more (no change of side).
+    let mut long = Position { base: B, quote_entry: -100 * Q, funding_snapshot: 7 * unit, ..Position::default() };
+    assert_eq!(long.fill(&m, B, 100 * Q), Ok((-3 * Q, 0)));
+    assert_eq!((long.base, long.realized_pnl, long.funding_snapshot), (2 * B, -3 * Q, 10 * unit));
+    // Sells 3: the funding since 10 (none) is settled on the long side, the snapshot moves to the shorts' index.
+    assert_eq!(long.fill(&m, -3 * B, 100 * Q), Ok((0, 0)));
+    assert_eq!((long.base, long.funding_snapshot), (-B, 20 * unit));
+    // Short 1 since the short index stood at 25: pays 5 (its index fell), then buys back at 90 (+10): flat, at the longs' index.
+    let mut short = Position { base: -B, quote_entry: 100 * Q, funding_snapshot: 25 * unit, ..Position::default() };
+    assert_eq!(short.fill(&m, B, 90 * Q), Ok((-5 * Q, 10 * Q)));
+    assert_eq!((short.base, short.realized_pnl, short.funding_snapshot), (0, 5 * Q, 10 * unit));
+    // Flat to short: no funding, the shorts' index.
+    let mut flat = Position { funding_snapshot: 10 * unit, ..Position::default() };
+    assert_eq!(flat.fill(&m, -B, 90 * Q), Ok((0, 0)));
+    assert_eq!(flat.funding_snapshot, 20 * unit);
+    assert_eq!(flat.settle_market_funding(&m), Ok(0));
+    // A failed fill changes nothing, its funding included.
+    let mut p = Position { base: B, quote_entry: i64::MIN + 1, funding_snapshot: 0, ..Position::default() };
+    let before = p;
+    assert_eq!(p.fill(&m, B, 10 * Q), Err(OVERFLOW));
+    assert_eq!(p, before);
+}
+
 fn order(side: u8, size: u64, reserved_price: i64) -> Order {
     Order { side, base_size: size, reserved_price, ..Order::default() }
 }
@@ -369,7 +399,8 @@ fn market_and_position_feed_the_engine() {
     m.size_margin_factor = 7;
     m.upnl_init_weight_bps = 5_000;
     m.upnl_maint_weight_bps = 8_000;
-    m.cumulative_funding = 42;
+    m.cumulative_funding_long = 42;
+    m.cumulative_funding_short = -8;
     let params = PerpMarketParams {
         init_margin_bps: 1_000,
         maint_margin_bps: 500,
@@ -405,6 +436,9 @@ fn market_and_position_feed_the_engine() {
             market: params,
         }
     );
+    // A short is valued at the shorts' index.
+    let short = Position { base: -B, quote_entry: 100 * Q, ..p };
+    assert_eq!(short.perp_input(&m, 99 * Q).unwrap().cumulative_funding, -8);
 }
 
 #[test]

@@ -100,6 +100,8 @@ qd_runtime::errors! {
         SessionRequired = 6147,
         /// The security program account is not qd-security
         WrongSecurityProgram = 6148,
+        /// The margin account is being liquidated: its orders and fills may only reduce its positions
+        AccountBeingLiquidated = 6149,
     }
 }
 

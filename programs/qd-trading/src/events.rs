@@ -127,19 +127,23 @@ qd_runtime::events! {
         pub mark_twap: i64,
         pub oracle_twap: i64,
         pub delta: i64,
-        pub cumulative_funding: i64,
+        pub cumulative_funding_long: i64,
+        pub cumulative_funding_short: i64,
         pub ts: i64,
         pub slot: u64,
     }
 
     /// `funding`: settled into the position now; `closed_base`: the position closed at the
-    /// settlement price (settlement markets, else 0); `pnl`: moved into the quote balance.
+    /// settlement price (settlement markets, else 0); `pnl`: moved into the quote balance
+    /// through the market's PnL pool (< 0 paid in); `unsettled`: the position's PnL left to
+    /// settle (a loss beyond the quote balance, a profit beyond what the pool holds).
     pub struct PnlSettled {
         pub margin_account: Pubkey,
         pub market_index: u16,
         pub funding: i64,
         pub closed_base: i64,
         pub pnl: i64,
+        pub unsettled: i64,
         pub settled_pnl: i64,
         pub slot: u64,
         pub seq: u64,
@@ -174,6 +178,11 @@ mod tests {
             mark_band_bps: 19,
             mark_depth_base: 20,
             delegated_band_bps: 21,
+            liquidator_fee_bps: 22,
+            insurance_fee_bps: 23,
+            liquidation_max_fraction_bps: 24,
+            liquidation_whole_base: 25,
+            insurance_cap: 26,
         }
     }
 
@@ -201,10 +210,13 @@ mod tests {
         };
         let bytes = emitted(|| created.emit());
         assert_eq!(&bytes[..8], &MarketCreated::DISCRIMINATOR);
-        assert_eq!(bytes.len(), 8 + 32 + 2 + 16 + 64 + 84 + 16);
-        // MarketParams in declaration order: tick, lot, min size, init margin ... delegated band.
+        assert_eq!(bytes.len(), 8 + 32 + 2 + 16 + 64 + 106 + 16);
+        // MarketParams in declaration order: tick, lot, min size, init margin ... delegated band,
+        // then the liquidation fees and limits and the insurance cap.
         assert_eq!(&bytes[122..146], &[1u64.to_le_bytes(), 2u64.to_le_bytes(), 3u64.to_le_bytes()].concat()[..]);
         assert_eq!(&bytes[122 + 82..122 + 84], &21u16.to_le_bytes());
+        assert_eq!(&bytes[122 + 84..122 + 90], &[22u16.to_le_bytes(), 23u16.to_le_bytes(), 24u16.to_le_bytes()].concat()[..]);
+        assert_eq!(&bytes[122 + 90..122 + 106], &[25u64.to_le_bytes(), 26u64.to_le_bytes()].concat()[..]);
         assert_eq!(&bytes[bytes.len() - 8..], &7u64.to_le_bytes());
 
         let o = Order {

@@ -61,6 +61,16 @@ qd_runtime::borsh! {
         pub mark_depth_base: u64,
         /// Fills an order of a delegate or session key takes part in stay within this band of the oracle (<= auctionMaxDeviationBps)
         pub delegated_band_bps: u16,
+        /// A perp liquidation's discount (bps of the oracle) that goes to the liquidator
+        pub liquidator_fee_bps: u16,
+        /// A perp liquidation's discount (bps) that goes to the insurance fund; with the liquidator's, below maintMarginBps
+        pub insurance_fee_bps: u16,
+        /// Most of a large position's |base| one liquidation step takes (1..=10,000 bps)
+        pub liquidation_max_fraction_bps: u16,
+        /// A position of at most this base is liquidated whole in one step
+        pub liquidation_whole_base: u64,
+        /// Most the insurance fund pays for this market's bankruptcies, in total (quote)
+        pub insurance_cap: u64,
     }
     validate = MarketParams::validate
 }
@@ -98,7 +108,13 @@ impl MarketParams {
             && (1..=MAX_FUNDING_RATE_BPS).contains(&self.funding_max_rate_bps)
             && (1..=MAX_DEVIATION_BPS).contains(&self.mark_band_bps)
             && (self.lot_size..=MAX_MARK_DEPTH).contains(&self.mark_depth_base)
-            && (1..=self.auction_max_deviation_bps).contains(&self.delegated_band_bps);
+            && (1..=self.auction_max_deviation_bps).contains(&self.delegated_band_bps)
+            // Each liquidation step then raises the account's health: the discount it gives up
+            // is less than the maintenance margin the step frees.
+            && (self.liquidator_fee_bps as u32 + self.insurance_fee_bps as u32) < self.maint_margin_bps as u32
+            && (1..=BPS).contains(&self.liquidation_max_fraction_bps)
+            && self.liquidation_whole_base <= max
+            && self.insurance_cap <= max;
         if !ok {
             return Err(E::InvalidMarketParams);
         }
@@ -225,11 +241,11 @@ qd_runtime::instructions! {
         /// and reopen never resets it); rent returns to the owner.
         close_trading_account => CloseTradingAccount {} accounts CloseTradingAccountAccounts,
         /// Places an order. Checks: authorization (pause, freeze, market limit, signer/delegate/session scope and notional), rate
-        /// limit, market status, the account's reduce-only limit, order parameters against the market and oracle, post-only
-        /// crossing, reduce-only room, slots, then initial health with every open order filled at its worst (and the owner's
-        /// leverage limit). Returns the order id (u64). Remaining accounts (health): for each non-quote balance entry in balance
-        /// order its CollateralConfig then its oracle; then for each position in another market, in position order, its
-        /// PerpMarket then its oracle.
+        /// limit, market status, a liquidation in progress and the account's reduce-only limit (only reduce-only orders then),
+        /// order parameters against the market and oracle, post-only crossing, reduce-only room, slots, then initial health with
+        /// every open order filled at its worst (and the owner's leverage limit). Returns the order id (u64). Remaining accounts
+        /// (health): for each non-quote balance entry in balance order its CollateralConfig then its oracle; then for each
+        /// position in another market, in position order, its PerpMarket then its oracle.
         place_order => PlaceOrder { params: OrderParams } -> u64 accounts PlaceOrderAccounts,
         /// Cancels one order by id. Never paused, allowed while frozen, not rate-limited.
         cancel_order => CancelOrder { order_id: u64 } accounts CancelAccounts,
@@ -242,24 +258,28 @@ qd_runtime::instructions! {
         /// Returns the order id (u64). Remaining accounts (health): as for placeOrder.
         modify_order => ModifyOrder { order_id: u64, price: Option<i64>, base_size: Option<u64> } -> u64 accounts PlaceOrderAccounts,
         /// A maker fills a taker order during its auction at the auction price of the current slot; the maker's order is
-        /// immediate (its unfilled rest is not kept) and authorized for its size at that price. Fees move by CPI to
-        /// qd-collateral; each side whose position changed is health-checked (growth at initial health >= 0 and the leverage
-        /// limit, a reduction no lower than before when below). A fill in which a delegate or session key acts is priced within
+        /// immediate (its unfilled rest is not kept) and authorized for its size at that price. Fees are charged to the
+        /// positions (realized PnL) and their net to the market's fee pool: a fill writes only the market, the two trading
+        /// accounts and sessions. An account being liquidated may only reduce (AccountBeingLiquidated). Each side whose
+        /// position changed is health-checked (growth at initial health >= 0 and the leverage limit, a reduction no lower
+        /// than before when below). A fill in which a delegate or session key acts is priced within
         /// the market's delegated band and never against an account that key owns or is delegate of; session fills count
         /// against the session's budget. Remaining accounts: the maker's health list, then the taker's (each as for placeOrder,
         /// without this market).
         place_and_make => PlaceAndMake { taker_order_id: u64, maker: MakerParams } accounts PlaceAndMakeAccounts,
         /// Permissionless: matches a taker order whose auction is over with 1 to 4 resting maker orders at the makers' prices. An
-        /// expired taker order is removed instead (success, no fill). Health, delegated band, counterparty and session-budget
-        /// rules as for placeAndMake. Remaining accounts: per maker its margin account, trading account (w), balances (w) and
-        /// the Session that placed its order (w; the qd-trading program id when none); then the taker's health list and each
-        /// maker's, in order.
+        /// expired taker order is removed instead (success, no fill). Fees, health, delegated band, counterparty and
+        /// session-budget rules as for placeAndMake; a maker order of an account being liquidated fills only what reduces its
+        /// position. Remaining accounts: per maker its margin account, trading account (w), balances and the Session that
+        /// placed its order (w; the qd-trading program id when none); then the taker's health list and each maker's, in order.
         fill_order => FillOrder { taker_order_id: u64, maker_order_ids: BoundedVec<u64, 4> } accounts FillOrderAccounts,
         /// Permissionless crank, once per funding period: samples the mark (the last fill's price if recent, else the oracle)
-        /// and oracle TWAPs, and moves the cumulative funding index by the clamped premium.
+        /// and oracle TWAPs, and moves both funding indices (the longs' and the shorts') by the clamped premium.
         update_funding => UpdateFunding {} accounts UpdateFundingAccounts,
-        /// Permissionless: settles funding into a position and moves its realized PnL into the quote balance by CPI. In a
-        /// settlement market the position first closes at the settlement price and its orders are cancelled.
+        /// Permissionless: settles funding into a position (at its side's index) and moves its realized PnL through the
+        /// market's PnL pool by CPI: a loss from the quote balance into the pool (at most the balance), a profit out of it (at
+        /// most what it holds beyond the fee pools); the rest stays unsettled. In a settlement market the position first
+        /// closes at the settlement price and its orders are cancelled.
         settle_pnl => SettlePnl { market_index: u16 } accounts SettlePnlAccounts,
         /// Permissionless: removes every expired order of a trading account (GTT past its time, market/IOC/FOK past their last
         /// fillable slot).
@@ -342,6 +362,11 @@ mod tests {
             mark_band_bps: 100,
             mark_depth_base: 100_000_000_000,
             delegated_band_bps: 50,
+            liquidator_fee_bps: 100,
+            insurance_fee_bps: 50,
+            liquidation_max_fraction_bps: 2_500,
+            liquidation_whole_base: 10_000_000_000,
+            insurance_cap: 100_000_000_000,
         }
     }
 
@@ -368,6 +393,11 @@ mod tests {
         v.extend(p.mark_band_bps.to_le_bytes());
         v.extend(p.mark_depth_base.to_le_bytes());
         v.extend(p.delegated_band_bps.to_le_bytes());
+        v.extend(p.liquidator_fee_bps.to_le_bytes());
+        v.extend(p.insurance_fee_bps.to_le_bytes());
+        v.extend(p.liquidation_max_fraction_bps.to_le_bytes());
+        v.extend(p.liquidation_whole_base.to_le_bytes());
+        v.extend(p.insurance_cap.to_le_bytes());
         v
     }
 
@@ -475,6 +505,15 @@ mod tests {
         assert_eq!(bad(|q| q.mark_depth_base = MAX_MARK_DEPTH + 1), invalid);
         assert_eq!(bad(|q| q.delegated_band_bps = 0), invalid);
         assert_eq!(bad(|q| q.delegated_band_bps = q.auction_max_deviation_bps + 1), invalid);
+        // Liquidation fees below the maintenance margin (500 bps here), fraction 1..=10,000 bps,
+        // whole base and insurance cap within i64.
+        assert_eq!(bad(|q| q.liquidator_fee_bps = 450), invalid);
+        assert_eq!(bad(|q| q.insurance_fee_bps = 400), invalid);
+        assert_eq!(bad(|q| (q.liquidator_fee_bps, q.insurance_fee_bps) = (u16::MAX, u16::MAX)), invalid);
+        assert_eq!(bad(|q| q.liquidation_max_fraction_bps = 0), invalid);
+        assert_eq!(bad(|q| q.liquidation_max_fraction_bps = 10_001), invalid);
+        assert_eq!(bad(|q| q.liquidation_whole_base = i64::MAX as u64 + 1), invalid);
+        assert_eq!(bad(|q| q.insurance_cap = u64::MAX), invalid);
         // Edges that are allowed.
         assert!(
             set_params(&MarketParams { maker_fee_bps: -10, init_margin_bps: 10_000, maint_margin_bps: 10_000, ..sample_params() }).is_ok()
@@ -489,6 +528,22 @@ mod tests {
         assert!(
             set_params(&MarketParams { tick_size: 1, lot_size: 1_000_000_000, min_order_size: 1_000_000_000, ..sample_params() }).is_ok()
         );
+        assert!(set_params(&MarketParams {
+            liquidator_fee_bps: 499,
+            insurance_fee_bps: 0,
+            liquidation_max_fraction_bps: 10_000,
+            liquidation_whole_base: i64::MAX as u64,
+            insurance_cap: i64::MAX as u64,
+            ..sample_params()
+        })
+        .is_ok());
+        assert!(set_params(&MarketParams {
+            liquidator_fee_bps: 0,
+            insurance_fee_bps: 0,
+            liquidation_max_fraction_bps: 1,
+            ..sample_params()
+        })
+        .is_ok());
     }
 
     #[test]

@@ -53,7 +53,7 @@ use qd_trading_state::{PerpMarket, TradingAccount};
 
 qd_runtime::program! {
     name: "qd_trading",
-    docs: "QuantDesk trading: perp markets, orders (market, limit, oracle-offset; IOC, FOK, GTC, GTT; post-only, reduce-only) with JIT auctions, fills by makers and fillers, funding, PnL settlement and fees into qd-collateral balances.",
+    docs: "QuantDesk trading: perp markets, orders (market, limit, oracle-offset; IOC, FOK, GTC, GTT; post-only, reduce-only) with JIT auctions, fills by makers and fillers, fees into per-market fee pools, two funding indices, PnL settlement through per-market PnL pools.",
     id: ID,
     process: processor::process,
     instructions: instruction::TradingInstruction,

@@ -82,28 +82,29 @@ fn cancel_accounts() -> Vec<HostAccount> {
     vec![signer(), security(), margin(), trading(0), HostAccount::new(crate::ID, [0; 32], vec![])]
 }
 
-/// place_and_make's 16 accounts, keys 10..26, each writable where declared, sessions absent.
+/// place_and_make's 15 accounts, keys 10..25, each writable where declared (the two trading
+/// accounts and the market: a fill writes nothing else), sessions absent.
 fn place_and_make_accounts() -> Vec<HostAccount> {
-    let mut a: Vec<HostAccount> = (10..26).map(key).collect();
+    let mut a: Vec<HostAccount> = (10..25).map(key).collect();
     a[0] = a[0].clone().signer();
-    for i in [3, 4, 6, 7, 8, 10] {
+    for i in [3, 6, 8] {
         a[i] = a[i].clone().writable();
     }
-    a[13] = HostAccount::new(crate::ID, [0; 32], vec![]);
-    a[14] = a[13].clone();
+    a[12] = HostAccount::new(crate::ID, [0; 32], vec![]);
+    a[13] = a[12].clone();
     a
 }
 
-/// fill_order's 12 fixed accounts (keys 30..42) and `makers` maker groups (keys 50.., sessions absent).
+/// fill_order's 11 fixed accounts (keys 30..41) and `makers` maker groups (keys 50.., sessions absent).
 fn fill_order_accounts(makers: u8) -> Vec<HostAccount> {
-    let mut a: Vec<HostAccount> = (30..42).map(key).collect();
+    let mut a: Vec<HostAccount> = (30..41).map(key).collect();
     a[0] = a[0].clone().signer();
-    for i in [3, 4, 5, 7] {
+    for i in [3, 5] {
         a[i] = a[i].clone().writable();
     }
-    a[10] = HostAccount::new(crate::ID, [0; 32], vec![]);
+    a[9] = HostAccount::new(crate::ID, [0; 32], vec![]);
     for m in 0..makers {
-        a.extend([key(50 + 3 * m), key(51 + 3 * m).writable(), key(52 + 3 * m).writable(), HostAccount::new(crate::ID, [0; 32], vec![])]);
+        a.extend([key(50 + 3 * m), key(51 + 3 * m).writable(), key(52 + 3 * m), HostAccount::new(crate::ID, [0; 32], vec![])]);
     }
     a
 }
@@ -150,7 +151,7 @@ fn accounts_are_counted_signed_and_writable() {
     unsigned[0].is_signer = false;
     assert_eq!(code(&unsigned, &cancel), RuntimeError::MissingSigner as u64);
     let make = ix("place_and_make", &[&1u64.to_le_bytes()[..], &[1; 24]].concat());
-    assert_eq!(code(&place_and_make_accounts()[..15], &make), RuntimeError::NotEnoughAccounts as u64);
+    assert_eq!(code(&place_and_make_accounts()[..14], &make), RuntimeError::NotEnoughAccounts as u64);
 }
 
 #[test]
@@ -170,40 +171,44 @@ fn a_writable_account_passed_twice_is_refused_first() {
     a[6] = a[3].clone();
     assert_eq!(code(&a, &make), RuntimeError::DuplicateAccount as u64);
     // Absent sessions (this program's id, read-only, twice) are not writable accounts: the
-    // declaration passes and the next check (the collateral program's id) fails.
-    assert_eq!(code(&place_and_make_accounts(), &make), TradingError::WrongCollateralProgram as u64);
+    // declaration passes and the next check (the trading authority's address) fails.
+    assert_eq!(code(&place_and_make_accounts(), &make), RuntimeError::WrongAddress as u64);
     // Present ones are: one Session in both slots, or a Session that is another writable account.
     let mut a = place_and_make_accounts();
-    a[13] = key(99).writable();
-    a[14] = a[13].clone();
+    a[12] = key(99).writable();
+    a[13] = a[12].clone();
     assert_eq!(code(&a, &make), RuntimeError::DuplicateAccount as u64);
     let mut a = place_and_make_accounts();
-    a[13] = a[4].clone();
+    a[12] = a[6].clone();
     assert_eq!(code(&a, &make), RuntimeError::DuplicateAccount as u64);
 }
 
 #[test]
 fn fill_order_checks_every_makers_accounts() {
-    assert_eq!(code(&fill_order_accounts(1)[..15], &fill_order_data(&[2])), RuntimeError::NotEnoughAccounts as u64);
+    assert_eq!(code(&fill_order_accounts(1)[..14], &fill_order_data(&[2])), RuntimeError::NotEnoughAccounts as u64);
     // Well-formed groups with absent sessions pass to the next check.
-    assert_eq!(code(&fill_order_accounts(2), &fill_order_data(&[2, 3])), TradingError::WrongCollateralProgram as u64);
+    assert_eq!(code(&fill_order_accounts(2), &fill_order_data(&[2, 3])), RuntimeError::WrongAddress as u64);
     let mut a = fill_order_accounts(1);
-    a[13].is_writable = false;
+    a[12].is_writable = false;
     assert_eq!(code(&a, &fill_order_data(&[2])), RuntimeError::NotWritable as u64);
-    // A maker's trading account that is the taker's, balances shared by two makers, a
+    // A maker's trading account that is the taker's, a trading account shared by two makers, a
     // maker's session that is the market.
     let mut a = fill_order_accounts(1);
-    a[13] = a[3].clone();
+    a[12] = a[3].clone();
     assert_eq!(code(&a, &fill_order_data(&[2])), RuntimeError::DuplicateAccount as u64);
     let mut a = fill_order_accounts(2);
-    a[18] = a[14].clone();
+    a[16] = a[12].clone();
     assert_eq!(code(&a, &fill_order_data(&[2, 3])), RuntimeError::DuplicateAccount as u64);
     let mut a = fill_order_accounts(1);
-    a[15] = a[5].clone();
+    a[14] = a[5].clone();
     assert_eq!(code(&a, &fill_order_data(&[2])), RuntimeError::DuplicateAccount as u64);
+    // Balances shared by two makers are read-only: not duplicates (the next check runs).
+    let mut a = fill_order_accounts(2);
+    a[17] = a[13].clone();
+    assert_eq!(code(&a, &fill_order_data(&[2, 3])), RuntimeError::WrongAddress as u64);
     // The same margin account on both sides (read-only, so not a duplicate) is a self-trade.
     let mut a = fill_order_accounts(1);
-    a[12] = a[2].clone();
+    a[11] = a[2].clone();
     assert_eq!(code(&a, &fill_order_data(&[2])), TradingError::SelfTrade as u64);
 }
 

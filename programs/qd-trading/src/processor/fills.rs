@@ -1,11 +1,14 @@
 //! Fills: `place_and_make` (a maker takes a taker order during its auction, at the auction
 //! price) and `fill_order` (a permissionless filler matches a taker order whose auction is over
-//! with resting maker orders, at the makers' prices). Both run every fill through `execute`;
-//! fees move by CPI once per account at the end, then every account whose position changed is
-//! checked (`Party::check_health`): one whose position grew (a flip counts as growth) must keep
-//! initial health >= 0 and its owner's leverage limit; one that only reduced must end at
-//! initial health >= 0 or no lower than before its fills, so a reduction never moves value out
-//! of an account that is already short of margin.
+//! with resting maker orders, at the makers' prices). Both run every fill through `execute`,
+//! which charges each side's fee to its position (realized PnL) and adds the net fee to the
+//! market's fee pool: a fill writes the market, the parties' trading accounts and sessions, and
+//! nothing shared by other markets (the quote config and the balances are read-only), so fills
+//! of different markets never contend for a write lock. Then every account whose position
+//! changed is checked (`Party::check_health`): one whose position grew (a flip counts as
+//! growth) must keep initial health >= 0 and its owner's leverage limit; one that only reduced
+//! must end at initial health >= 0 or no lower than before its fills, so a reduction never
+//! moves value out of an account that is already short of margin.
 //!
 //! Health accounts: after the fixed accounts, every party's health list in order
 //! (place_and_make: the maker's, then the taker's; fill_order: the taker's, then each maker's),
@@ -13,7 +16,7 @@
 //! position did not change is not checked: its list is skipped unread.
 
 use super::orders::{drop_order, finish};
-use super::{adjust, balances_of, check_adjust_accounts, quote_config, session, trading_mut, AUTHORITY_SEEDS};
+use super::{balances_of, check_authority, quote_config, session, trading_mut, AUTHORITY_SEEDS};
 use crate::error::{overflow, TradingError as E};
 use crate::events::{Fill, CANCEL_EXPIRED, CANCEL_REDUCE_ONLY};
 use crate::instruction::{MakerParams, MAX_MAKERS};
@@ -23,8 +26,8 @@ use qd_access::{
     authorize, check_not_paused, load_config as load_security, load_session, record_session_fill, AccessError, Action, Actor, Operation,
     Request,
 };
-use qd_collateral_state::{BalanceEntry, CollateralBalances, CollateralConfig};
-use qd_core_state::load_margin;
+use qd_collateral_state::{CollateralBalances, CollateralConfig};
+use qd_core_state::{load_margin, STATUS_BEING_LIQUIDATED};
 use qd_oracle_reader::Action as OracleAction;
 use qd_runtime::account_info::AccountInfo;
 use qd_runtime::error::{ProgramError, ProgramResult, RuntimeError};
@@ -42,16 +45,15 @@ struct Party<'a> {
     owner: Pubkey,
     /// The owner's trade-only delegate (all zero: none).
     delegate: Pubkey,
-    /// The owner's limit: this account may only reduce.
-    reduce_only: bool,
+    /// This account may only reduce, and the error that says why: a liquidation in progress
+    /// (`AccountBeingLiquidated`) or the owner's limit (`AccountReduceOnly`).
+    reduce_only: Option<E>,
     /// The owner's leverage limit (x100; 0: none).
     max_leverage_x100: u16,
     trading: &'a mut TradingAccount,
     balances: &'a AccountInfo,
     /// Its position in the market when the instruction started (index and value).
     start: Option<(usize, Position)>,
-    /// Net fees of its fills in this instruction (rebates negative).
-    fee: i64,
     /// Its trading account changed (a fill, or an order taken off the book): only then are
     /// its flags refreshed, so a maker passed but not reached is left exactly as it was.
     touched: bool,
@@ -65,7 +67,7 @@ struct Party<'a> {
 
 impl<'a> Party<'a> {
     /// A margin account that may trade now (not frozen), its trading account and its balances
-    /// (declared writable: fees move by CPI).
+    /// (read-only: fees stay in the position).
     fn load(
         margin_info: &'a AccountInfo,
         trading_info: &'a AccountInfo,
@@ -81,16 +83,22 @@ impl<'a> Party<'a> {
         let trading = trading_mut(trading_info, margin_key)?;
         balances_of(balances_info, margin_key)?;
         let start = trading.position_index(market_index).map(|p| (p, trading.positions[p]));
+        let reduce_only = if margin.status & STATUS_BEING_LIQUIDATED != 0 {
+            Some(E::AccountBeingLiquidated)
+        } else if margin.reduce_only != 0 {
+            Some(E::AccountReduceOnly)
+        } else {
+            None
+        };
         Ok(Party {
             margin_key,
             owner: margin.owner,
             delegate: margin.delegate,
-            reduce_only: margin.reduce_only != 0,
+            reduce_only,
             max_leverage_x100: margin.max_leverage_x100,
             trading,
             balances: balances_info,
             start,
-            fee: 0,
             touched: false,
             session: session(session_info),
             session_fill: None,
@@ -153,16 +161,23 @@ impl<'a> Party<'a> {
         }
     }
 
-    /// Counts a fill's fee (a rebate when negative).
-    fn charge(&mut self, fee: i64) -> ProgramResult {
-        self.fee = self.fee.checked_add(fee).ok_or_else(overflow)?;
+    /// Charges a fill's fee (a rebate when negative) to position `p`: a loss it realizes, settled
+    /// through the market's PnL pool like any other (not counted in `total_realized`).
+    fn charge(&mut self, p: usize, fee: i64) -> ProgramResult {
+        let position = &mut self.trading.positions[p];
+        position.realized_pnl = position.realized_pnl.checked_sub(fee).ok_or_else(overflow)?;
         self.trading.fees_paid = self.trading.fees_paid.checked_add(fee).ok_or_else(overflow)?;
         Ok(())
     }
 
-    /// Moves this party's fees into its quote balance.
-    fn pay_fees(&self, authority: &AccountInfo, quote_info: &AccountInfo) -> ProgramResult {
-        adjust(authority, quote_info, self.balances, self.fee.checked_neg().ok_or_else(overflow)?)
+    /// How much of `size` this side may fill on side `bid`: all of it, or when it may only
+    /// reduce, what reduces its position (zero: refused with the limit's error).
+    fn room(&self, size: u64, market_index: u16, bid: bool) -> Result<u64, ProgramError> {
+        let Some(limit) = self.reduce_only else { return Ok(size) };
+        match size.min(rules::reducible(self.base(market_index), bid)) {
+            0 => Err(limit.into()),
+            room => Ok(room),
+        }
     }
 
     /// Checks a party after its fills (see the module docs), reading its health list from
@@ -203,8 +218,8 @@ impl<'a> Party<'a> {
         Err(err.into())
     }
 
-    /// Initial health before this instruction's fills: the position as it started and the
-    /// quote balance before the fees (the other positions and balances did not change).
+    /// Initial health before this instruction's fills: the position as it started, its fees
+    /// and funding included (nothing else of the account changed).
     #[inline(never)]
     fn health_before(
         &mut self,
@@ -217,19 +232,9 @@ impl<'a> Party<'a> {
     ) -> Result<i128, ProgramError> {
         // Only a party that held a position can have reduced it.
         let (p, start) = self.start.ok_or(E::NoPosition)?;
-        let mut before = *balances;
-        match before.active().iter().position(|e| e.mint == quote.mint) {
-            Some(i) => before.entries[i].balance = before.entries[i].balance.checked_add(self.fee).ok_or_else(overflow)?,
-            // The fees emptied the quote balance, which left the list; the slot is free.
-            None => {
-                let slot = before.entries.get_mut(before.count as usize).ok_or_else(overflow)?;
-                *slot = BalanceEntry { mint: quote.mint, balance: self.fee };
-                before.count += 1;
-            }
-        }
         let after = core::mem::replace(&mut self.trading.positions[p], start);
         let health =
-            account_health(&before, Some(self.trading), &mut list, Some(quote), Some((market, price)), OracleAction::Margin, clock);
+            account_health(balances, Some(self.trading), &mut list, Some(quote), Some((market, price)), OracleAction::Margin, clock);
         self.trading.positions[p] = after;
         health?.init_health().map_err(Into::into)
     }
@@ -290,8 +295,9 @@ fn fill_resting(trading: &mut TradingAccount, i: usize, p: usize, size: u64) -> 
 }
 
 /// One fill of `size` (> 0, a lot multiple) at `price` between the taker's order `t` and the
-/// maker: funding settled on both positions, positions and orders updated, open interest
-/// capped, fees counted (moved later, `Party::pay_fees`), TWAPs and the Fill event.
+/// maker: funding settled on both positions (each at its side's index), positions and orders
+/// updated, open interest capped, fees charged to the positions and into the fee pool, TWAPs
+/// and the Fill event.
 #[allow(clippy::too_many_arguments)]
 fn execute(
     market: &mut PerpMarket,
@@ -307,12 +313,7 @@ fn execute(
     let index = market.index;
     let taker_order = taker.trading.orders[t];
     let tp = taker.trading.position_index(index).ok_or(E::OrderNotFound)?;
-    let mp = maker.trading.open_position(index, market.cumulative_funding).ok_or(E::TooManyPositions)?;
-    let funding = taker.trading.positions[tp]
-        .settle_funding(market.cumulative_funding)?
-        .checked_add(maker.trading.positions[mp].settle_funding(market.cumulative_funding)?)
-        .ok_or_else(overflow)?;
-    market.total_funding_settled = market.total_funding_settled.checked_add(funding).ok_or_else(overflow)?;
+    let mp = maker.trading.open_position(index, market.funding_index(0)).ok_or(E::TooManyPositions)?;
 
     // An agent's fill: near the oracle, never against an account the agent controls.
     let taker_agent = taker_order.agent();
@@ -335,8 +336,10 @@ fn execute(
     if market.status == MARKET_STATUS_REDUCE_ONLY && !(reduces(before[0], delta) && reduces(before[1], -delta)) {
         return Err(E::MarketReduceOnly.into());
     }
-    taker.trading.positions[tp].apply_fill(delta, price)?;
-    maker.trading.positions[mp].apply_fill(-delta, price)?;
+    let (taker_funding, _) = taker.trading.positions[tp].fill(market, delta, price)?;
+    let (maker_funding, _) = maker.trading.positions[mp].fill(market, -delta, price)?;
+    let funding = taker_funding.checked_add(maker_funding).ok_or_else(overflow)?;
+    market.total_funding_settled = market.total_funding_settled.checked_add(funding).ok_or_else(overflow)?;
     let after = [taker.trading.positions[tp].base, maker.trading.positions[mp].base];
     let (long, short) = rules::open_interest(market, before, after)?;
     let grows = long > market.open_interest_long || short > market.open_interest_short;
@@ -366,9 +369,12 @@ fn execute(
         maker.count_session(key, quote)?;
     }
     let (taker_fee, maker_fee) = rules::fees(quote, market.taker_fee_bps, market.maker_fee_bps);
-    taker.charge(taker_fee)?;
-    maker.charge(maker_fee)?;
-    market.total_fees = market.total_fees.checked_add(taker_fee + maker_fee).ok_or_else(overflow)?;
+    taker.charge(tp, taker_fee)?;
+    maker.charge(mp, maker_fee)?;
+    // The net fee (>= 0: a rebate never exceeds the taker fee) is a claim on the market's PnL pool.
+    let fee = taker_fee.checked_add(maker_fee).ok_or_else(overflow)?;
+    market.fee_pool = market.fee_pool.checked_add(fee).ok_or_else(overflow)?;
+    market.total_fees = market.total_fees.checked_add(fee).ok_or_else(overflow)?;
     market.sample_fill(price, size, oracle, clock.unix_timestamp)?;
     market.last_fill_price = price;
     market.last_fill_ts = clock.unix_timestamp;
@@ -402,15 +408,15 @@ qd_runtime::accounts! {
         security_config,
         maker_margin_account,
         maker_trading_account(mut),
-        maker_balances(mut),
+        maker_balances,
         taker_margin_account,
         taker_trading_account(mut),
-        taker_balances(mut),
+        taker_balances,
         market(mut),
         oracle,
-        quote_config(mut),
-        collateral_program,
-        /// qd-trading's [b"authority"] PDA (signs the fee CPIs)
+        /// Read-only: fills of every market read it, none writes it
+        quote_config,
+        /// qd-trading's [b"authority"] PDA (signs the session CPIs)
         trading_authority,
         /// A qd-security Session when the signer is a session key; else the qd-trading program id (none) (the maker's)
         session(mut, optional),
@@ -435,7 +441,6 @@ pub(super) fn place_and_make(accounts: &[AccountInfo], taker_order_id: u64, make
         market: market_info,
         oracle,
         quote_config: quote_info,
-        collateral_program,
         trading_authority: authority,
         session: session_info,
         taker_session,
@@ -443,7 +448,7 @@ pub(super) fn place_and_make(accounts: &[AccountInfo], taker_order_id: u64, make
         remaining,
     } = PlaceAndMakeAccounts::parse(accounts)?;
     let clock = Clock::get()?;
-    check_adjust_accounts(collateral_program, authority)?;
+    check_authority(authority)?;
     check_security_program(security_program)?;
     check_not_self(maker_margin, taker_margin)?;
     let security = load_security(security_config)?;
@@ -451,7 +456,7 @@ pub(super) fn place_and_make(accounts: &[AccountInfo], taker_order_id: u64, make
     let mut maker = Party::load(maker_margin, maker_trading, maker_balances, session_info, market.index)?;
     let mut taker = Party::load(taker_margin, taker_trading, taker_balances, taker_session, market.index)?;
     maker.check_other_owner(&taker)?;
-    quote_config(quote_info)?;
+    let quote = quote_config(quote_info)?;
     let price_now = market_price(market, oracle, OracleAction::Trade, &clock)?;
     let t = taker.trading.order_index(taker_order_id).ok_or(E::OrderNotFound)?;
     let order = taker.trading.orders[t];
@@ -482,11 +487,8 @@ pub(super) fn place_and_make(accounts: &[AccountInfo], taker_order_id: u64, make
     if size == 0 {
         return Err(E::ReduceOnlyIncreases.into());
     }
-    let size = reduce_room(size, taker.reduce_only, taker.base(market.index), bid);
-    let size = reduce_room(size, maker.reduce_only, maker.base(market.index), !bid);
-    if size == 0 {
-        return Err(E::AccountReduceOnly.into());
-    }
+    let size = taker.room(size, market.index, bid)?;
+    let size = maker.room(size, market.index, !bid)?;
     if order.tif == TIF_FOK && size < order.remaining() {
         return Err(E::FillOrKill.into());
     }
@@ -503,12 +505,8 @@ pub(super) fn place_and_make(accounts: &[AccountInfo], taker_order_id: u64, make
     maker.trading.next_order_id = order_id.checked_add(1).ok_or_else(overflow)?;
     execute(market, &mut taker, t, &mut maker, MakerOrder::Immediate { order_id, agent }, size, price, price_now, &clock)?;
 
-    maker.pay_fees(authority, quote_info)?;
-    taker.pay_fees(authority, quote_info)?;
     maker.record_session(authority)?;
     taker.record_session(authority)?;
-    // Read again after the CPIs wrote the quote config.
-    let quote = quote_config(quote_info)?;
     let mut next = remaining.iter();
     maker.check_health(&mut next, quote, market, price_now, &clock, E::MakerInsufficientHealth)?;
     taker.check_health(&mut next, quote, market, price_now, &clock, E::TakerInsufficientHealth)?;
@@ -527,12 +525,12 @@ qd_runtime::accounts! {
         security_config,
         taker_margin_account,
         taker_trading_account(mut),
-        taker_balances(mut),
+        taker_balances,
         market(mut),
         oracle,
-        quote_config(mut),
-        collateral_program,
-        /// qd-trading's [b"authority"] PDA (signs the fee CPIs)
+        /// Read-only: fills of every market read it, none writes it
+        quote_config,
+        /// qd-trading's [b"authority"] PDA (signs the session CPIs)
         trading_authority,
         /// The Session that placed the taker's order when a session key placed it (its fills count against the session's
         /// budget, by CPI into qd-security); else the qd-trading program id (none)
@@ -547,7 +545,7 @@ qd_runtime::accounts! {
     pub struct MakerAccounts {
         margin_account,
         trading_account(mut),
-        balances(mut),
+        balances,
         /// The Session that placed its order when a session key placed it; else the qd-trading program id (none)
         session(mut, optional),
     }
@@ -563,7 +561,6 @@ pub(super) fn fill_order(accounts: &[AccountInfo], taker_order_id: u64, maker_or
         market: market_info,
         oracle,
         quote_config: quote_info,
-        collateral_program,
         trading_authority: authority,
         taker_session,
         security_program,
@@ -589,11 +586,11 @@ pub(super) fn fill_order(accounts: &[AccountInfo], taker_order_id: u64, maker_or
         maker_list[k] = Some(m);
     }
     let clock = Clock::get()?;
-    check_adjust_accounts(collateral_program, authority)?;
+    check_authority(authority)?;
     check_security_program(security_program)?;
     let market = market_info.load_mut::<PerpMarket>(&crate::ID)?;
     check_not_paused(load_security(security_config)?, Operation::Fill, market.index)?;
-    quote_config(quote_info)?;
+    let quote = quote_config(quote_info)?;
     if market.status == MARKET_STATUS_SETTLEMENT {
         return Err(E::MarketNotActive.into());
     }
@@ -630,7 +627,7 @@ pub(super) fn fill_order(accounts: &[AccountInfo], taker_order_id: u64, maker_or
         let mut maker = Party::load(m.margin_account, m.trading_account, m.balances, m.session, market.index)?;
         taker.check_other_owner(&maker)?;
         if remaining > 0 {
-            let room = reduce_room(remaining, order.is_reduce_only() || taker.reduce_only, taker.base(market.index), bid);
+            let room = reduce_room(remaining, order.is_reduce_only() || taker.reduce_only.is_some(), taker.base(market.index), bid);
             if room == 0 {
                 remaining = 0;
             } else if let Some(filled) = take(market, &mut taker, t, &mut maker, maker_order_id, room, price_now, &clock)? {
@@ -643,14 +640,10 @@ pub(super) fn fill_order(accounts: &[AccountInfo], taker_order_id: u64, maker_or
         return Err(E::FillOrKill.into());
     }
 
-    taker.pay_fees(authority, quote_info)?;
     taker.record_session(authority)?;
     for maker in parties.iter().flatten() {
-        maker.pay_fees(authority, quote_info)?;
         maker.record_session(authority)?;
     }
-    // Read again after the CPIs wrote the quote config.
-    let quote = quote_config(quote_info)?;
     let mut next = health.iter();
     taker.check_health(&mut next, quote, market, price_now, &clock, E::TakerInsufficientHealth)?;
     for maker in parties.iter_mut().flatten() {
@@ -667,7 +660,8 @@ pub(super) fn fill_order(accounts: &[AccountInfo], taker_order_id: u64, maker_or
 /// Fills up to `room` of the taker's order `t` from the maker's order `maker_order_id` at the
 /// maker's price, if it still crosses the taker's limit. A maker order that expired, or is
 /// reduce-only with nothing to reduce, leaves the book and is skipped; one that no longer
-/// crosses, would break its own FOK or its account's reduce-only limit, or is an agent's order
+/// crosses, would break its own FOK or its account's reduce-only limit (the owner's, or a
+/// liquidation in progress), or is an agent's order
 /// outside its band or against an account its agent controls, is skipped. Returns the size
 /// filled.
 #[allow(clippy::too_many_arguments)]
@@ -711,7 +705,7 @@ fn take(
     if !rules::crosses(taker_order.is_bid(), taker_order.reserved_price, price) {
         return Ok(None);
     }
-    let size = reduce_room(room.min(m.remaining()), m.is_reduce_only() || maker.reduce_only, maker_base, maker_bid);
+    let size = reduce_room(room.min(m.remaining()), m.is_reduce_only() || maker.reduce_only.is_some(), maker_base, maker_bid);
     if size == 0 || (m.tif == TIF_FOK && size < m.remaining()) {
         return Ok(None);
     }

@@ -1,5 +1,8 @@
-//! Funding (a permissionless crank per market and period) and PnL settlement (realized PnL and
-//! funding into the quote balance by CPI; in a settlement market, positions close first).
+//! Funding (a permissionless crank per market and period) and PnL settlement through the
+//! market's PnL pool: a loss is paid from the quote balance into the pool, a profit out of it,
+//! and only up to what losers have paid in (fees first: they are senior claims on the pool), so
+//! no winner can withdraw other users' deposits; what cannot move yet waits in the position.
+//! In a settlement market positions close first.
 
 use super::orders::{drop_order, finish};
 use super::{adjust, balances_of, check_adjust_accounts, next_seq, quote_config, trading_mut};
@@ -9,7 +12,7 @@ use qd_access::{check_not_paused, load_config as load_security, Operation};
 use qd_core_state::load_margin;
 use qd_oracle_reader::Action as OracleAction;
 use qd_runtime::account_info::AccountInfo;
-use qd_runtime::error::ProgramResult;
+use qd_runtime::error::{ProgramError, ProgramResult};
 use qd_runtime::sysvar::Clock;
 use qd_trading_state::{market_price, PerpMarket, MARKET_STATUS_SETTLEMENT};
 
@@ -38,7 +41,9 @@ pub(super) fn update_funding(accounts: &[AccountInfo]) -> ProgramResult {
     // Each period's premium comes from its own fills: a trade long ago does not set the mark.
     market.mark_premium = 0;
     let delta = market.funding_delta()?;
-    market.cumulative_funding = market.cumulative_funding.checked_add(delta).ok_or_else(overflow)?;
+    // Both indices move alike: longs and shorts pay and receive the same per unit (zero-sum).
+    market.cumulative_funding_long = market.cumulative_funding_long.checked_add(delta).ok_or_else(overflow)?;
+    market.cumulative_funding_short = market.cumulative_funding_short.checked_add(delta).ok_or_else(overflow)?;
     market.last_funding_delta = delta;
     market.last_funding_ts = now;
     FundingUpdated {
@@ -46,7 +51,8 @@ pub(super) fn update_funding(accounts: &[AccountInfo]) -> ProgramResult {
         mark_twap: market.mark_twap,
         oracle_twap: market.oracle_twap,
         delta,
-        cumulative_funding: market.cumulative_funding,
+        cumulative_funding_long: market.cumulative_funding_long,
+        cumulative_funding_short: market.cumulative_funding_short,
         ts: now,
         slot: clock.slot,
     }
@@ -82,7 +88,7 @@ pub(super) fn settle_pnl(accounts: &[AccountInfo], market_index: u16) -> Program
         ..
     } = SettlePnlAccounts::parse(accounts)?;
     check_adjust_accounts(collateral_program, authority)?;
-    quote_config(quote_info)?;
+    let quote_mint = quote_config(quote_info)?.mint;
     let market = market_info.load_mut::<PerpMarket>(&crate::ID)?;
     if market.index != market_index {
         return Err(E::WrongMarket.into());
@@ -90,10 +96,10 @@ pub(super) fn settle_pnl(accounts: &[AccountInfo], market_index: u16) -> Program
     check_not_paused(load_security(security_config)?, Operation::Settle, market_index)?;
     load_margin(margin_info)?;
     let trading = trading_mut(trading_info, margin_info.key())?;
-    balances_of(balances_info, margin_info.key())?;
+    let held = balances_of(balances_info, margin_info.key())?.balance_of(&quote_mint);
     let clock = Clock::get()?;
     let p = trading.position_index(market_index).ok_or(E::NoPosition)?;
-    let funding = trading.positions[p].settle_funding(market.cumulative_funding)?;
+    let funding = trading.positions[p].settle_market_funding(market)?;
     market.total_funding_settled = market.total_funding_settled.checked_add(funding).ok_or_else(overflow)?;
     let mut closed_base = 0;
     if market.status == MARKET_STATUS_SETTLEMENT {
@@ -110,14 +116,16 @@ pub(super) fn settle_pnl(accounts: &[AccountInfo], market_index: u16) -> Program
         let position = &mut trading.positions[p];
         closed_base = position.base;
         if closed_base != 0 {
-            position.apply_fill(-closed_base, market.settlement_price)?;
+            position.fill(market, -closed_base, market.settlement_price)?;
             let size = closed_base.unsigned_abs();
             let side = if closed_base > 0 { &mut market.open_interest_long } else { &mut market.open_interest_short };
             *side = side.checked_sub(size).ok_or_else(overflow)?;
         }
     }
-    let pnl = trading.positions[p].realized_pnl;
-    trading.positions[p].realized_pnl = 0;
+    let realized = trading.positions[p].realized_pnl;
+    let pnl = pool_settlement(market, realized, held)?;
+    let unsettled = realized.checked_sub(pnl).ok_or_else(overflow)?;
+    trading.positions[p].realized_pnl = unsettled;
     trading.settled_pnl = trading.settled_pnl.checked_add(pnl).ok_or_else(overflow)?;
     market.total_pnl_settled = market.total_pnl_settled.checked_add(pnl).ok_or_else(overflow)?;
     finish(trading, clock.slot);
@@ -129,10 +137,26 @@ pub(super) fn settle_pnl(accounts: &[AccountInfo], market_index: u16) -> Program
         funding,
         closed_base,
         pnl,
+        unsettled,
         settled_pnl: trading.settled_pnl,
         slot: clock.slot,
         seq,
     }
     .emit();
     Ok(())
+}
+
+/// What of `realized` moves into the quote balance (`held`: the balance now) through the
+/// market's PnL pool, which it updates. A loss is paid up to the balance (never below zero);
+/// a profit up to what the pool holds beyond the fees, which are senior claims on it.
+fn pool_settlement(market: &mut PerpMarket, realized: i64, held: i64) -> Result<i64, ProgramError> {
+    if realized < 0 {
+        let pay = i64::try_from(realized.unsigned_abs().min(held.max(0) as u64)).map_err(|_| overflow())?;
+        market.pnl_pool = market.pnl_pool.checked_add(pay).ok_or_else(overflow)?;
+        return Ok(-pay);
+    }
+    let fees = market.fee_pool.checked_add(market.liquidation_fee_pool).ok_or_else(overflow)?;
+    let pay = realized.min(market.pnl_pool.checked_sub(fees).ok_or_else(overflow)?.max(0));
+    market.pnl_pool = market.pnl_pool.checked_sub(pay).ok_or_else(overflow)?;
+    Ok(pay)
 }

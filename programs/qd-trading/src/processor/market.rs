@@ -38,6 +38,11 @@ fn apply_params(m: &mut PerpMarket, p: &MarketParams) {
     m.mark_band_bps = p.mark_band_bps;
     m.mark_depth_base = p.mark_depth_base;
     m.delegated_band_bps = p.delegated_band_bps;
+    m.liquidator_fee_bps = p.liquidator_fee_bps;
+    m.insurance_fee_bps = p.insurance_fee_bps;
+    m.liquidation_max_fraction_bps = p.liquidation_max_fraction_bps;
+    m.liquidation_whole_base = p.liquidation_whole_base;
+    m.insurance_cap = p.insurance_cap;
 }
 
 /// Risk parameters and status are RISK_MANAGER's to tune; ADMIN (who lists markets) may too

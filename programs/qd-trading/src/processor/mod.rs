@@ -28,6 +28,10 @@ use qd_runtime::pubkey::Pubkey;
 use qd_runtime::validate;
 use qd_trading_state::TradingAccount;
 
+// Not inlined into the entrypoint: decoding an instruction (market parameters and oracle
+// guards included) takes about 3.9 KiB of stack, which with the loader's 64 account slots
+// would exceed the 4 KiB SBF frame.
+#[inline(never)]
 pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> ProgramResult {
     // Owner checks and PDAs below assume our published id; a copy deployed elsewhere refuses.
     if program_id != &crate::ID {
@@ -69,8 +73,8 @@ fn trading_mut<'a>(info: &'a AccountInfo, margin_account: &Pubkey) -> Result<&'a
     Ok(trading)
 }
 
-/// `margin_account`'s collateral balances (writable where a CPI adjusts them: the accounts
-/// declaration's check).
+/// `margin_account`'s collateral balances (writable where a CPI adjusts them, settle_pnl: the
+/// accounts declaration's check).
 fn balances_of<'a>(info: &'a AccountInfo, margin_account: &Pubkey) -> Result<&'a CollateralBalances, ProgramError> {
     let balances = info.load::<CollateralBalances>(&qd_ids::QD_COLLATERAL)?;
     balances.check_margin_account(margin_account)?;
@@ -96,12 +100,17 @@ fn session(info: &AccountInfo) -> Option<&AccountInfo> {
     }
 }
 
+/// Our [b"authority"] PDA, which signs our CPIs (balance adjustments, session fills).
+fn check_authority(authority: &AccountInfo) -> ProgramResult {
+    validate::address(authority, &qd_ids::TRADING_AUTHORITY)
+}
+
 /// The accounts a balance adjustment by CPI needs: qd-collateral itself and our authority PDA.
 fn check_adjust_accounts(collateral_program: &AccountInfo, authority: &AccountInfo) -> ProgramResult {
     if collateral_program.key() != &qd_ids::QD_COLLATERAL {
         return Err(E::WrongCollateralProgram.into());
     }
-    validate::address(authority, &qd_ids::TRADING_AUTHORITY)
+    check_authority(authority)
 }
 
 /// Adds `delta` to `balances`' quote balance by CPI (nothing for zero).

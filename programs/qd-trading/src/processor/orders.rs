@@ -9,7 +9,7 @@ use crate::instruction::OrderParams;
 use crate::rules;
 use qd_access::{authorize, load_config as load_security, Action, Actor, Request, SecurityConfig, NO_MARKET};
 use qd_collateral_state::{CollateralBalances, CollateralConfig};
-use qd_core_state::{load_margin, MarginAccount};
+use qd_core_state::{load_margin, MarginAccount, STATUS_BEING_LIQUIDATED};
 use qd_health::Health;
 use qd_oracle_reader::Action as OracleAction;
 use qd_runtime::account_info::AccountInfo;
@@ -52,14 +52,18 @@ pub(super) fn finish(trading: &mut TradingAccount, slot: u64) {
     trading.refresh_flags(slot);
 }
 
-/// The market's status and the account's reduce-only limit allow an order (`reduce_only`: the
-/// order's flag).
+/// The market's status, a liquidation in progress and the account's reduce-only limit allow an
+/// order (`reduce_only`: the order's flag). While qd-core liquidates the account its owner may
+/// only reduce: nothing it places may add to what the liquidator is taking over.
 pub(super) fn check_may_trade(market: &PerpMarket, margin: &MarginAccount, reduce_only: bool) -> ProgramResult {
     if market.status == MARKET_STATUS_SETTLEMENT {
         return Err(E::MarketNotActive.into());
     }
     if market.status == MARKET_STATUS_REDUCE_ONLY && !reduce_only {
         return Err(E::MarketReduceOnly.into());
+    }
+    if margin.status & STATUS_BEING_LIQUIDATED != 0 && !reduce_only {
+        return Err(E::AccountBeingLiquidated.into());
     }
     if margin.reduce_only != 0 && !reduce_only {
         return Err(E::AccountReduceOnly.into());
@@ -197,7 +201,7 @@ pub(super) fn place_order(accounts: &[AccountInfo], p: &OrderParams) -> ProgramR
     order.actor = actor as u8;
     order.signer = *a.signer.key();
     check_may_trade(a.market, a.margin, p.reduce_only)?;
-    let position = a.trading.open_position(p.market_index, a.market.cumulative_funding).ok_or(E::TooManyPositions)?;
+    let position = a.trading.open_position(p.market_index, a.market.funding_index(0)).ok_or(E::TooManyPositions)?;
     if p.reduce_only && p.base_size > rules::reducible(a.trading.positions[position].base, p.is_bid()) {
         return Err(E::ReduceOnlyIncreases.into());
     }
