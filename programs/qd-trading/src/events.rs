@@ -16,6 +16,8 @@ pub const CANCEL_EXPIRED: u8 = 1;
 pub const CANCEL_REDUCE_ONLY: u8 = 2;
 /// The market went to settlement.
 pub const CANCEL_SETTLEMENT: u8 = 3;
+/// qd-core's liquidate_orders.
+pub const CANCEL_LIQUIDATION: u8 = 4;
 
 qd_runtime::events! {
     pub struct MarketCreated {
@@ -147,6 +149,23 @@ qd_runtime::events! {
         pub settled_pnl: i64,
         pub slot: u64,
         pub seq: u64,
+    }
+
+    /// A bankrupt account's debt in the market: `insurance` paid by the insurance fund into the
+    /// PnL pool, `socialized` over the open positions (each funding index moved by
+    /// `index_delta` against its side), `unbacked` when no position was open to take it.
+    pub struct LossSocialized {
+        pub market_index: u16,
+        pub margin_account: Pubkey,
+        pub liquidation_id: u64,
+        pub debt: i64,
+        pub insurance: i64,
+        pub socialized: u64,
+        pub unbacked: u64,
+        pub index_delta: i64,
+        pub open_interest_long: u64,
+        pub open_interest_short: u64,
+        pub slot: u64,
     }
 }
 

@@ -4,8 +4,9 @@
 
 use crate::error::TradingError as E;
 use crate::processor::{
-    CancelAccounts, CloseTradingAccountAccounts, CreateMarketAccounts, ExpireOrdersAccounts, FillOrderAccounts, OpenTradingAccountAccounts,
-    PlaceAndMakeAccounts, PlaceOrderAccounts, SetMarketOracleAccounts, SetMarketParamsAccounts, SetMarketStatusAccounts, SettlePnlAccounts,
+    CancelAccounts, CloseTradingAccountAccounts, CreateMarketAccounts, ExpireOrdersAccounts, FillOrderAccounts, LiquidateOrdersAccounts,
+    LiquidatePositionAccounts, OpenTradingAccountAccounts, PlaceAndMakeAccounts, PlaceOrderAccounts, RepayPnlAccounts,
+    ResolveBankruptPositionAccounts, SetMarketOracleAccounts, SetMarketParamsAccounts, SetMarketStatusAccounts, SettlePnlAccounts,
     UpdateFundingAccounts,
 };
 use qd_health::wide::{divrem_pow10, mul_wide};
@@ -284,6 +285,18 @@ qd_runtime::instructions! {
         /// Permissionless: removes every expired order of a trading account (GTT past its time, market/IOC/FOK past their last
         /// fillable slot).
         expire_orders => ExpireOrders {} accounts ExpireOrdersAccounts,
+        /// CPI only, signed by qd-core's [b"authority"] PDA (liquidate_orders): every open order of the account off the book.
+        // Each CPI-only instruction's discriminator is shared with qd-core through qd_trading_state::cpi.
+        liquidate_orders => LiquidateOrders {} accounts LiquidateOrdersAccounts,
+        /// CPI only (qd-core's liquidate_perp): `base` of the account's position (its change, toward zero) moves to the
+        /// liquidator at `price`; the account pays `liquidator_fee` to the liquidator and `insurance_fee` into the market's
+        /// liquidation fee pool, through the positions' realized PnL.
+        liquidate_position => LiquidatePosition { base: i64, price: i64, liquidator_fee: i64, insurance_fee: i64 } accounts LiquidatePositionAccounts,
+        /// CPI only (qd-core's liquidate_collateral): `amount` of the flat position's negative PnL repaid into the PnL pool.
+        repay_pnl => RepayPnl { amount: i64 } accounts RepayPnlAccounts,
+        /// CPI only (qd-core's resolve_bankruptcy): `insurance` of the flat position's debt arrived in the PnL pool from the
+        /// insurance fund; the rest is socialized over the open positions by moving the two funding indices apart.
+        resolve_bankrupt_position => ResolveBankruptPosition { insurance: i64 } accounts ResolveBankruptPositionAccounts,
     }
 }
 

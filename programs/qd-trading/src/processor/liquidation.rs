@@ -45,6 +45,7 @@ qd_runtime::accounts! {
 }
 
 /// Takes every open order of the account off the book.
+#[inline(never)]
 pub(super) fn liquidate_orders(accounts: &[AccountInfo]) -> ProgramResult {
     let LiquidateOrdersAccounts { core_authority, trading_account, .. } = LiquidateOrdersAccounts::parse(accounts)?;
     check_core_authority(core_authority)?;
@@ -71,7 +72,14 @@ qd_runtime::accounts! {
 /// Moves `base` (the liquidated position's change: toward zero) to the liquidator at `price`;
 /// the account pays `liquidator_fee` to the liquidator and `insurance_fee` into the market's
 /// liquidation fee pool, both through the positions' realized PnL.
-pub(super) fn liquidate_position(accounts: &[AccountInfo], base: i64, price: i64, liquidator_fee: i64, insurance_fee: i64) -> ProgramResult {
+#[inline(never)]
+pub(super) fn liquidate_position(
+    accounts: &[AccountInfo],
+    base: i64,
+    price: i64,
+    liquidator_fee: i64,
+    insurance_fee: i64,
+) -> ProgramResult {
     let LiquidatePositionAccounts { core_authority, market: market_info, trading_account, liquidator_trading_account, .. } =
         LiquidatePositionAccounts::parse(accounts)?;
     check_core_authority(core_authority)?;
@@ -82,17 +90,21 @@ pub(super) fn liquidate_position(accounts: &[AccountInfo], base: i64, price: i64
     let p = account.position_index(index).ok_or(E::NoPosition)?;
     let held = account.positions[p].base;
     // A step only reduces the position, never past zero; the fees are what qd-core computed.
-    if base == 0 || (base > 0) == (held > 0) || base.unsigned_abs() > held.unsigned_abs() || liquidator_fee < 0 || insurance_fee < 0 || price <= 0 {
+    if base == 0
+        || (base > 0) == (held > 0)
+        || base.unsigned_abs() > held.unsigned_abs()
+        || liquidator_fee < 0
+        || insurance_fee < 0
+        || price <= 0
+    {
         return Err(E::InvalidLiquidation.into());
     }
     let q = liquidator.open_position(index, market.funding_index(-base)).ok_or(E::TooManyPositions)?;
-    let funding = account.positions[p].settle_funding(market.funding_index(held))?;
     let liquidator_base = liquidator.positions[q].base;
-    let funding = funding.checked_add(liquidator.positions[q].settle_funding(market.funding_index(liquidator_base))?).ok_or_else(overflow)?;
+    let (account_funding, _) = account.positions[p].fill(market, base, price)?;
+    let (liquidator_funding, _) = liquidator.positions[q].fill(market, -base, price)?;
+    let funding = account_funding.checked_add(liquidator_funding).ok_or_else(overflow)?;
     market.total_funding_settled = market.total_funding_settled.checked_add(funding).ok_or_else(overflow)?;
-    account.positions[p].apply_fill(base, price)?;
-    liquidator.positions[q].apply_fill(-base, price)?;
-    liquidator.positions[q].follow_side(market);
     let (long, short) = rules::open_interest(market, [held, liquidator_base], [account.positions[p].base, liquidator.positions[q].base])?;
     market.open_interest_long = long;
     market.open_interest_short = short;
@@ -120,6 +132,7 @@ qd_runtime::accounts! {
 
 /// A liquidator paid `amount` of the account's negative PnL in this market: the quote is in the
 /// market's PnL pool now (qd-core debited the liquidator's quote balance).
+#[inline(never)]
 pub(super) fn repay_pnl(accounts: &[AccountInfo], amount: i64) -> ProgramResult {
     let RepayPnlAccounts { core_authority, market: market_info, trading_account, .. } = RepayPnlAccounts::parse(accounts)?;
     check_core_authority(core_authority)?;
@@ -152,6 +165,7 @@ qd_runtime::accounts! {
 /// shorts as the short index falls, `ceil(loss * 1e15 / open interest)` per unit, so together
 /// they owe at least the loss), or recorded as unbacked when no position is open. The position
 /// is then empty and freed.
+#[inline(never)]
 pub(super) fn resolve_bankrupt_position(accounts: &[AccountInfo], insurance: i64) -> ProgramResult {
     let ResolveBankruptPositionAccounts { core_authority, market: market_info, trading_account, .. } =
         ResolveBankruptPositionAccounts::parse(accounts)?;
@@ -176,9 +190,9 @@ pub(super) fn resolve_bankrupt_position(accounts: &[AccountInfo], insurance: i64
     } else {
         let scaled = qd_health::wide::mul_wide(loss, BASE_SCALE as u64 * FUNDING_SCALE as u64);
         let (q, r) = qd_health::wide::divrem_u128(scaled, open_interest);
-        i64::try_from(q + (r != 0) as u128).ok().and_then(|d| {
-            Some((market.cumulative_funding_long.checked_add(d)?, market.cumulative_funding_short.checked_sub(d)?, d))
-        })
+        i64::try_from(q + (r != 0) as u128)
+            .ok()
+            .and_then(|d| Some((market.cumulative_funding_long.checked_add(d)?, market.cumulative_funding_short.checked_sub(d)?, d)))
     };
     let (socialized, unbacked, index_delta) = match delta {
         Some((long, short, d)) => {

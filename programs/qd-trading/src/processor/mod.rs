@@ -8,12 +8,14 @@
 mod account;
 mod fills;
 mod funding;
+mod liquidation;
 mod market;
 mod orders;
 
 pub use account::{CloseTradingAccountAccounts, OpenTradingAccountAccounts};
 pub use fills::{FillOrderAccounts, MakerAccounts, PlaceAndMakeAccounts};
 pub use funding::{SettlePnlAccounts, UpdateFundingAccounts};
+pub use liquidation::{LiquidateOrdersAccounts, LiquidatePositionAccounts, RepayPnlAccounts, ResolveBankruptPositionAccounts};
 pub use market::{CreateMarketAccounts, SetMarketOracleAccounts, SetMarketParamsAccounts, SetMarketStatusAccounts};
 pub use orders::{CancelAccounts, ExpireOrdersAccounts, PlaceOrderAccounts};
 
@@ -28,9 +30,8 @@ use qd_runtime::pubkey::Pubkey;
 use qd_runtime::validate;
 use qd_trading_state::TradingAccount;
 
-// Not inlined into the entrypoint: decoding an instruction (market parameters and oracle
-// guards included) takes about 3.9 KiB of stack, which with the loader's 64 account slots
-// would exceed the 4 KiB SBF frame.
+// Not inlined into the entrypoint, whose frame holds the loader's 64 account slots (decoding
+// runs in frames of its own: `instructions!`'s unpack).
 #[inline(never)]
 pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> ProgramResult {
     // Owner checks and PDAs below assume our published id; a copy deployed elsewhere refuses.
@@ -54,6 +55,12 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Pr
         Ix::UpdateFunding {} => funding::update_funding(accounts),
         Ix::SettlePnl { market_index } => funding::settle_pnl(accounts, market_index),
         Ix::ExpireOrders {} => orders::expire_orders(accounts),
+        Ix::LiquidateOrders {} => liquidation::liquidate_orders(accounts),
+        Ix::LiquidatePosition { base, price, liquidator_fee, insurance_fee } => {
+            liquidation::liquidate_position(accounts, base, price, liquidator_fee, insurance_fee)
+        }
+        Ix::RepayPnl { amount } => liquidation::repay_pnl(accounts, amount),
+        Ix::ResolveBankruptPosition { insurance } => liquidation::resolve_bankrupt_position(accounts, insurance),
     }
 }
 
