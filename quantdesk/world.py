@@ -82,8 +82,16 @@ VENUE_PARAMS = dataclasses.replace(PARAMS, tick_size=1_000, min_order_size=LOT, 
 taker fee and a 1 bps maker rebate."""
 QUOTE_PARAMS = Params(10_000, 10_000, 10**9 * USDC)
 """The quote's listing: counted in full, a 10^9 USDC deposit cap."""
-SOL_PARAMS = Params(8_000, 9_000, 10**6 * SOL)
-"""A SOL-like asset's listing: 80% initial and 90% maintenance weight."""
+SOL_PARAMS = Params(8_000, 9_000, 10**6 * SOL, 0, 500)
+"""A SOL-like asset's listing: 80% initial and 90% maintenance weight, a 5% liquidation fee."""
+UNSTAKE_DELAY = DAY
+"""The insurance fund's unstake delay in the tests and the bench."""
+FEE_SHARE_BPS = 2_000
+"""The share of swept trading fees the tests' insurance fund takes."""
+MARKET_FEE_POOL_OFFSET = 408
+"""PerpMarket's fee_pool, then liquidation_fee_pool and pnl_pool (i64 each; crates/qd-trading-state)."""
+PROTOCOL_BALANCE_OFFSET = 176
+"""CollateralConfig's protocol_balance (i64; crates/qd-collateral-state)."""
 TRADING_ERRORS = idl.error_codes(trading.NAME)
 """qd-trading's error codes by name (runtime and access errors carry one code in every IDL)."""
 
@@ -295,6 +303,19 @@ def security_config_on(chain: Chain) -> security.SecurityConfig:
 def feed_on(chain: Chain, address: Pubkey) -> oracle.Feed:
     """The qd-oracle feed at `address`."""
     return oracle.decode_feed(address, raw(chain, address))
+
+
+def insurance_fund_on(chain: Chain, mint: Pubkey) -> core.InsuranceFund:
+    """`mint`'s qd-core insurance fund."""
+    address = core.insurance_fund_address(mint)
+    return core.decode_insurance_fund(address, raw(chain, address))
+
+
+def stake_on(chain: Chain, mint: Pubkey, staker: Pubkey) -> core.Stake | None:
+    """`staker`'s stake in `mint`'s insurance fund, None before its first stake."""
+    address = core.stake_address(core.insurance_fund_address(mint), staker)
+    data = raw(chain, address)
+    return core.decode_stake(address, data) if data else None
 
 
 # ---------------------------------------------------------------- forged accounts and captured instructions
@@ -615,6 +636,55 @@ class Venue:
         for mint, amount in (funds or {}).items():
             self.fund(o, mint, amount)
         return desk
+
+    # -- qd-core: the insurance fund
+    def create_insurance_fund(self, unstake_delay_secs: int = UNSTAKE_DELAY, fee_share_bps: int = FEE_SHARE_BPS, by: Keypair | None = None,
+                              mint: Pubkey | None = None) -> TxResult:
+        """create_insurance_fund of `mint` (the quote) by `by` (the admin)."""
+        a = by or self.admin
+        return self.send([self.core.create_insurance_fund(a.pubkey(), mint or self.usdc, unstake_delay_secs, fee_share_bps)], a)
+
+    def insurance_fund(self) -> core.InsuranceFund:
+        """The quote's insurance fund as it is now."""
+        return insurance_fund_on(self.chain, self.usdc)
+
+    def stake_state(self, staker: Keypair) -> core.Stake | None:
+        """`staker`'s stake in the quote's fund (None before its first stake)."""
+        return stake_on(self.chain, self.usdc, staker.pubkey())
+
+    def staker(self, funds: int = 10_000 * USDC) -> Keypair:
+        """A new wallet holding `funds` of the quote in its associated token account."""
+        kp = self.chain.keypair()
+        self.fund(kp, self.usdc, funds)
+        return kp
+
+    def stake(self, staker: Keypair, amount: int) -> TxResult:
+        """`staker` stakes `amount` of the quote from its associated token account."""
+        return self.send([self.core.stake(staker.pubkey(), self.usdc, amount)], staker)
+
+    def request_unstake(self, staker: Keypair, shares: int) -> TxResult:
+        return self.send([self.core.request_unstake(staker.pubkey(), self.usdc, shares)], staker)
+
+    def cancel_unstake(self, staker: Keypair) -> TxResult:
+        return self.send([self.core.cancel_unstake(staker.pubkey(), self.usdc)], staker)
+
+    def unstake(self, staker: Keypair) -> TxResult:
+        """`staker` withdraws its pending request to its associated token account."""
+        return self.send([self.core.unstake(staker.pubkey(), self.usdc)], staker)
+
+    def sweep(self, market: int = 0) -> TxResult:
+        """The permissionless fee sweep of `market` (the payer sends it)."""
+        return self.send([self.core.sweep_fees(self.usdc, market)])
+
+    def fill_pools(self, market: int, liquidation_fees: int, trading_fees: int, pnl: int) -> None:
+        """Market `market`'s pools grown as fills, liquidations and settlements grow them (written
+        in qd-trading's place): `pnl` quote paid into its PnL pool, held in the quote config's
+        protocol balance and its collateral vault; the fee pools' claims on it."""
+        m = self.market(market)
+        pools = struct.pack("<qqq", m.fee_pool + trading_fees, m.liquidation_fee_pool + liquidation_fees, m.pnl_pool + pnl)
+        poke(self.chain, ts.market_address(market), MARKET_FEE_POOL_OFFSET, pools)
+        poke(self.chain, collateral.config_address(self.usdc), PROTOCOL_BALANCE_OFFSET, struct.pack("<q", self.protocol_balance() + pnl))
+        assert self.send([token.mint_to_instruction(self.usdc, collateral.vault_address(self.usdc), self.admin.pubkey(), pnl)]).ok
 
     # -- qd-oracle: feeds
     def create_feed(self, symbol: str = "SOL/USD", expo: int = -6, window: int = 60, publishers: list[Pubkey] | None = None, min_publishers: int = 1,

@@ -100,6 +100,8 @@ qd_runtime::errors! {
         SessionRequired = 6147,
         /// The security program account is not qd-security
         WrongSecurityProgram = 6148,
+        /// Fees taken exceed the market's fee or liquidation-fee pool, or together its PnL pool
+        TakeExceedsPool = 6160,
     }
 }
 

@@ -6,7 +6,7 @@ use crate::error::TradingError as E;
 use crate::processor::{
     CancelAccounts, CloseTradingAccountAccounts, CreateMarketAccounts, ExpireOrdersAccounts, FillOrderAccounts, OpenTradingAccountAccounts,
     PlaceAndMakeAccounts, PlaceOrderAccounts, SetMarketOracleAccounts, SetMarketParamsAccounts, SetMarketStatusAccounts, SettlePnlAccounts,
-    UpdateFundingAccounts,
+    TakeFeesAccounts, UpdateFundingAccounts,
 };
 use qd_health::wide::{divrem_pow10, mul_wide};
 use qd_oracle_reader::OracleGuards;
@@ -264,6 +264,11 @@ qd_runtime::instructions! {
         /// Permissionless: removes every expired order of a trading account (GTT past its time, market/IOC/FOK past their last
         /// fillable slot).
         expire_orders => ExpireOrders {} accounts ExpireOrdersAccounts,
+        /// CPI only, signed by qd-core's [b"authority"] PDA (the insurance fund's sweep): takes liquidation_fees out of the
+        /// liquidation-fee pool and trading_fees out of the fee pool, both out of the PnL pool; refused beyond what each
+        /// holds.
+        // Its discriminator is qd_trading_state::TAKE_FEES, shared with qd-core.
+        take_fees => TakeFees { liquidation_fees: u64, trading_fees: u64 } accounts TakeFeesAccounts,
     }
 }
 

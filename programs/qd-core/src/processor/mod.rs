@@ -1,13 +1,19 @@
-//! Instruction handlers, by topic: the venue and its margin accounts (`account`). Each declares
+//! Instruction handlers, by topic: the venue and its margin accounts (`account`), the insurance
+//! fund (`insurance`). Each declares
 //! its accounts (`accounts!`: count, signers, writable flags, distinct writable accounts) and
 //! checks the rest of them (owner, PDA, discriminator, identity fields) and the freeze state
 //! before changing anything; any failure leaves state untouched.
 
 mod account;
+mod insurance;
 
 pub use account::{
     CloseMarginAccountAccounts, CreateMarginAccountAccounts, InitializeAccounts, OwnerAccounts, SetFrozenAccounts,
     SetMaxSubAccountsAccounts,
+};
+pub use insurance::{
+    CancelUnstakeAccounts, CreateInsuranceFundAccounts, RequestUnstakeAccounts, SetInsuranceParamsAccounts, StakeAccounts,
+    SweepFeesAccounts, UnstakeAccounts,
 };
 
 use crate::instruction::CoreInstruction;
@@ -30,5 +36,16 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Pr
             account::set_limits(accounts, max_leverage_x100, allowed_markets, reduce_only)
         }
         CoreInstruction::SetFrozen { frozen, reason } => account::set_frozen(accounts, frozen, reason),
+        CoreInstruction::CreateInsuranceFund { unstake_delay_secs, fee_share_bps } => {
+            insurance::create_insurance_fund(accounts, unstake_delay_secs, fee_share_bps)
+        }
+        CoreInstruction::SetInsuranceParams { unstake_delay_secs, fee_share_bps } => {
+            insurance::set_insurance_params(accounts, unstake_delay_secs, fee_share_bps)
+        }
+        CoreInstruction::Stake { amount } => insurance::stake(accounts, amount),
+        CoreInstruction::RequestUnstake { shares } => insurance::request_unstake(accounts, shares),
+        CoreInstruction::CancelUnstake {} => insurance::cancel_unstake(accounts),
+        CoreInstruction::Unstake {} => insurance::unstake(accounts),
+        CoreInstruction::SweepFees {} => insurance::sweep_fees(accounts),
     }
 }

@@ -1,5 +1,5 @@
 //! Instruction handlers, by topic: markets (admin), trading accounts, orders, fills, funding
-//! and settlement. Each declares its accounts (`accounts!`: count, signers, writable flags,
+//! and settlement, the pools other programs draw on. Each declares its accounts (`accounts!`: count, signers, writable flags,
 //! distinct writable accounts) and checks the rest of them (owner, PDA or identity fields,
 //! discriminator) in its first lines or a `load`, then the pause and freeze state and its
 //! arguments, before it changes anything; CPIs into qd-collateral come after every state change
@@ -10,12 +10,14 @@ mod fills;
 mod funding;
 mod market;
 mod orders;
+mod pools;
 
 pub use account::{CloseTradingAccountAccounts, OpenTradingAccountAccounts};
 pub use fills::{FillOrderAccounts, MakerAccounts, PlaceAndMakeAccounts};
 pub use funding::{SettlePnlAccounts, UpdateFundingAccounts};
 pub use market::{CreateMarketAccounts, SetMarketOracleAccounts, SetMarketParamsAccounts, SetMarketStatusAccounts};
 pub use orders::{CancelAccounts, ExpireOrdersAccounts, PlaceOrderAccounts};
+pub use pools::TakeFeesAccounts;
 
 use crate::error::TradingError as E;
 use crate::instruction::TradingInstruction as Ix;
@@ -50,6 +52,7 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Pr
         Ix::UpdateFunding {} => funding::update_funding(accounts),
         Ix::SettlePnl { market_index } => funding::settle_pnl(accounts, market_index),
         Ix::ExpireOrders {} => orders::expire_orders(accounts),
+        Ix::TakeFees { liquidation_fees, trading_fees } => pools::take_fees(accounts, liquidation_fees, trading_fees),
     }
 }
 
