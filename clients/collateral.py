@@ -88,12 +88,14 @@ def balances_address(margin_account: Pubkey) -> Pubkey:
 
 @dataclass(frozen=True)
 class Params:
-    """Weights (bps) and caps (native units) of a collateral."""
+    """Weights (bps), caps (native units) and the liquidator's discount of a collateral."""
 
     init_weight_bps: int
     maint_weight_bps: int
     deposit_cap: int
     account_cap: int = 0
+    liquidation_fee_bps: int = 0
+    """Below 10,000 - maint_weight_bps (a liquidation raises health); 0 for the quote."""
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,9 @@ class CollateralConfig:
     audit_seq: int
     guards: dict[Action, GuardConfig]
     oracle_feed_id: bytes
+    revenue: int = 0
+    """The protocol's own part of `protocol_balance` (swept fees); for the quote, protocol_balance
+    == the markets' PnL pools + revenue."""
 
 
 @dataclass(frozen=True)
@@ -145,12 +150,13 @@ def decode_config(address: Pubkey, data: bytes, program: Program | None = None) 
         decimals=c.decimals,
         status=Status(c.status),
         is_quote=bool(c.is_quote),
-        params=Params(c.init_weight_bps, c.maint_weight_bps, c.deposit_cap, c.account_cap),
+        params=Params(c.init_weight_bps, c.maint_weight_bps, c.deposit_cap, c.account_cap, c.liquidation_fee_bps),
         vault=c.vault,
         oracle=None if c.is_quote else c.oracle,
         token_program=c.token_program,
         total_balances=c.total_balances,
         protocol_balance=c.protocol_balance,
+        revenue=c.revenue,
         audit_seq=c.audit_seq,
         guards={a: GuardConfig.from_idl(c.guards.by_action[a]) for a in Action},
         oracle_feed_id=bytes(c.oracle_feed_id),
@@ -194,7 +200,7 @@ def _guards_idl(guards: dict[Action, GuardConfig]) -> dict[str, Any]:
 
 
 def _params_args(p: Params) -> list[int]:
-    return [p.init_weight_bps, p.maint_weight_bps, p.deposit_cap, p.account_cap]
+    return [p.init_weight_bps, p.maint_weight_bps, p.deposit_cap, p.account_cap, p.liquidation_fee_bps]
 
 
 class CollateralInstructions:
@@ -294,6 +300,20 @@ class CollateralInstructions:
         """Only valid as a CPI from qd-core or qd-trading (their authority PDA signs)."""
         return self._ix("adjust_balance", delta, accounts={"authority": authority, "config": config_address(mint),
                                                            "balances": balances_address(margin_account)})
+
+    def collect_fees(self, core_authority: Pubkey, mint: Pubkey, destination: Pubkey, to_insurance: int, to_revenue: int,
+                     token_program: Pubkey = TOKEN_PROGRAM_ID) -> Instruction:
+        """Only valid as qd-core's CPI (its authority PDA signs: the insurance fund's sweep); built here for tests."""
+        return self._ix("collect_fees", to_insurance, to_revenue, accounts={
+            "core_authority": core_authority, "config": config_address(mint), "vault": vault_address(mint), "destination": destination,
+            "mint": mint, "token_program": token_program, "vault_authority": VAULT_AUTHORITY})
+
+    def cover_from_insurance(self, core_authority: Pubkey, mint: Pubkey, source: Pubkey, amount: int,
+                             token_program: Pubkey = TOKEN_PROGRAM_ID) -> Instruction:
+        """Only valid as qd-core's CPI (its authority PDA, the source's token authority, signs); built here for tests."""
+        return self._ix("cover_from_insurance", amount, accounts={
+            "core_authority": core_authority, "config": config_address(mint), "vault": vault_address(mint), "source": source, "mint": mint,
+            "token_program": token_program})
 
     def view_health(self, margin_account: Pubkey, health: list[AccountMeta], action: Action = Action.MARGIN) -> Instruction:
         return self._ix("view_health", int(action), accounts={"balances": balances_address(margin_account),

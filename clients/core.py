@@ -1,5 +1,7 @@
-"""Client for qd-core: GlobalConfig and margin-account addresses, instruction builders, account and
-event decoders, and an async client that creates, lists and manages an owner's margin accounts."""
+"""Client for qd-core: GlobalConfig, margin-account and insurance-fund addresses, instruction
+builders, account and event decoders, the fund's share math and sweep split (the programs'
+exactly), and an async client that creates, lists and manages an owner's margin accounts and
+reads the fund and its stakes."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -14,7 +16,8 @@ from quantdesk.clients import collateral, security, trading_state
 from quantdesk.clients import idl as idl_mod
 from quantdesk.clients.rpc import ProgramClient
 from quantdesk.clients.security import ALL_MARKETS, INSTRUCTIONS_SYSVAR, MAX_MARKETS
-from quantdesk.clients.trading_state import trading_address
+from quantdesk.clients.token import TOKEN_PROGRAM_ID, associated_address
+from quantdesk.clients.trading_state import market_address, trading_address
 from solana.rpc.types import MemcmpOpts
 from solders.instruction import AccountMeta, Instruction
 from solders.keypair import Keypair
@@ -22,11 +25,14 @@ from solders.pubkey import Pubkey
 from solders.signature import Signature
 from solders.system_program import ID as SYSTEM_PROGRAM_ID
 
-__all__ = ["ALL_MARKETS", "CORE_AUTHORITY", "CoreClient", "CoreInstructions", "DEFAULT_MAX_SUB_ACCOUNTS", "GLOBAL", "GLOBAL_SEED", "GlobalConfig",
-           "Limits", "LiquidationView", "MARGIN_ACCOUNT_DISCRIMINATOR", "MARGIN_SEED", "MAX_SUB_ACCOUNTS_LIMIT", "MarginAccount", "NAME", "NAME_LEN", "OWNER_OFFSET", "PROGRAM_ID",
-           "PerpLiquidationView", "STATUS_BANKRUPT", "STATUS_BEING_LIQUIDATED", "STATUS_FROZEN", "STATUS_OFFSET", "decode_global",
-           "decode_liquidation_view", "decode_margin_account", "encode_name",
-           "margin_account_address", "margin_account_filter_bytes", "margin_account_filters", "parse_events"]
+__all__ = ["ALL_MARKETS", "AUTHORITY", "AUTHORITY_SEED", "BPS", "CoreClient", "CoreInstructions", "DEFAULT_MAX_SUB_ACCOUNTS", "GLOBAL",
+           "GLOBAL_SEED", "GlobalConfig", "INSURANCE_SEED", "INSURANCE_VAULT_SEED", "InsuranceFund", "Limits", "LiquidationView",
+           "MARGIN_ACCOUNT_DISCRIMINATOR", "MARGIN_SEED", "MAX_FEE_SHARE_BPS", "MAX_SUB_ACCOUNTS_LIMIT", "MAX_UNSTAKE_DELAY_SECS",
+           "MIN_UNSTAKE_DELAY_SECS", "MarginAccount", "NAME", "NAME_LEN", "OWNER_OFFSET", "PROGRAM_ID", "PerpLiquidationView", "STAKE_DISCRIMINATOR",
+           "STAKE_SEED", "STAKE_STAKER_OFFSET", "STATUS_BANKRUPT", "STATUS_BEING_LIQUIDATED", "STATUS_FROZEN", "STATUS_OFFSET", "Stake", "Sweep",
+           "VIRTUAL_SHARES", "decode_global", "decode_insurance_fund", "decode_liquidation_view", "decode_margin_account", "decode_stake",
+           "encode_name", "insurance_fund_address", "insurance_vault_address", "margin_account_address", "margin_account_filter_bytes",
+           "margin_account_filters", "parse_events", "stake_address"]
 
 
 NAME = "qd_core"
@@ -34,8 +40,13 @@ PROGRAM_ID = idl_mod.program_id(NAME)
 GLOBAL_SEED = b"global"
 MARGIN_SEED = b"margin"
 GLOBAL = Pubkey.find_program_address([GLOBAL_SEED], PROGRAM_ID)[0]
-CORE_AUTHORITY = Pubkey.find_program_address([b"authority"], PROGRAM_ID)[0]
-"""qd-core's [b"authority"] PDA: signs its CPIs into qd-collateral and qd-trading."""
+AUTHORITY_SEED = b"authority"
+AUTHORITY = Pubkey.find_program_address([AUTHORITY_SEED], PROGRAM_ID)[0]
+"""qd-core's CPI signer: the insurance vault's token authority; qd-trading's take_fees and
+qd-collateral's collect_fees and cover_from_insurance accept no other."""
+INSURANCE_SEED = b"insurance"
+INSURANCE_VAULT_SEED = b"insurance_vault"
+STAKE_SEED = b"stake"
 
 NAME_LEN = 32
 DEFAULT_MAX_SUB_ACCOUNTS = 16
@@ -50,11 +61,36 @@ STATUS_BANKRUPT = 1 << 2
 STATUS_OFFSET = 9
 OWNER_OFFSET = 16
 MARGIN_ACCOUNT_DISCRIMINATOR = idl_mod.discriminator("account", "MarginAccount")
+STAKE_DISCRIMINATOR = idl_mod.discriminator("account", "Stake")
+STAKE_STAKER_OFFSET = 48
+
+# The insurance fund (crates/qd-core-state).
+VIRTUAL_SHARES = 10**6
+"""Share price = (balance + 1) / (total_shares + VIRTUAL_SHARES): ERC-4626's offset."""
+MIN_UNSTAKE_DELAY_SECS = 1
+MAX_UNSTAKE_DELAY_SECS = 90 * 86_400
+MAX_FEE_SHARE_BPS = 10_000
+BPS = 10_000
 
 
 def margin_account_address(owner: Pubkey, sub_id: int) -> Pubkey:
     """The margin account PDA [b"margin", owner, sub_id u16 LE] (canonical bump)."""
     return Pubkey.find_program_address([MARGIN_SEED, bytes(owner), sub_id.to_bytes(2, "little")], PROGRAM_ID)[0]
+
+
+def insurance_fund_address(mint: Pubkey) -> Pubkey:
+    """The InsuranceFund PDA [b"insurance", mint]."""
+    return Pubkey.find_program_address([INSURANCE_SEED, bytes(mint)], PROGRAM_ID)[0]
+
+
+def insurance_vault_address(mint: Pubkey) -> Pubkey:
+    """The fund's vault, a token account at PDA [b"insurance_vault", mint] whose authority is AUTHORITY."""
+    return Pubkey.find_program_address([INSURANCE_VAULT_SEED, bytes(mint)], PROGRAM_ID)[0]
+
+
+def stake_address(fund: Pubkey, staker: Pubkey) -> Pubkey:
+    """`staker`'s Stake PDA [b"stake", fund, staker]."""
+    return Pubkey.find_program_address([STAKE_SEED, bytes(fund), bytes(staker)], PROGRAM_ID)[0]
 
 
 def encode_name(name: str) -> bytes:
@@ -157,6 +193,86 @@ class MarginAccount:
         )
 
 
+@dataclass(frozen=True)
+class InsuranceFund:
+    """A decoded InsuranceFund, with the program's share math."""
+
+    address: Pubkey
+    mint: Pubkey
+    vault: Pubkey
+    fee_share_bps: int
+    unstake_delay_secs: int
+    balance: int
+    """The stakers' tokens as counted (a donation to the vault is not)."""
+    total_shares: int
+    total_paid: int
+    total_swept: int
+    seq: int
+    bump: int
+    vault_bump: int
+
+    def shares_for(self, amount: int) -> int:
+        """Shares a stake of `amount` mints: floor(amount * (total_shares + V) / (balance + 1))."""
+        return amount * (self.total_shares + VIRTUAL_SHARES) // (self.balance + 1)
+
+    def value_of(self, shares: int) -> int:
+        """What `shares` are worth now: floor(shares * (balance + 1) / (total_shares + V))."""
+        return shares * (self.balance + 1) // (self.total_shares + VIRTUAL_SHARES)
+
+
+@dataclass(frozen=True)
+class Stake:
+    """A decoded Stake: one staker's shares of a fund and its pending unstake request."""
+
+    address: Pubkey
+    fund: Pubkey
+    staker: Pubkey
+    shares: int
+    unstake_shares: int
+    """Shares of the pending request; 0: none."""
+    unstake_value: int
+    """Their value at the request: the most the withdrawal pays."""
+    unstake_request_ts: int
+    bump: int
+
+    @property
+    def pending(self) -> bool:
+        return self.unstake_shares != 0
+
+    def unlock_ts(self, fund: InsuranceFund) -> int | None:
+        """When the pending request may be withdrawn (the fund's delay as it is now); None without one."""
+        return self.unstake_request_ts + fund.unstake_delay_secs if self.pending else None
+
+    def payout(self, fund: InsuranceFund) -> int:
+        """What withdrawing the pending request pays now: the lower of its value then and now."""
+        return min(self.unstake_value, fund.value_of(self.unstake_shares)) if self.pending else 0
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """One sweep of a market's pools, as sweep_fees computes it."""
+
+    liquidation_fees: int
+    trading_fees: int
+    to_insurance: int
+    to_revenue: int
+
+    @classmethod
+    def of(cls, fee_share_bps: int, liquidation_fee_pool: int, fee_pool: int, pnl_pool: int) -> Sweep:
+        """The liquidation fees, then the trading fees, as far as the PnL pool backs them (a
+        negative pool counting as empty); the fund takes the liquidation fees and
+        floor(trading fees * fee_share_bps / 10,000), the protocol's revenue the rest."""
+        pnl = max(pnl_pool, 0)
+        ins = min(max(liquidation_fee_pool, 0), pnl)
+        fees = min(max(fee_pool, 0), pnl - ins)
+        share = fees * min(fee_share_bps, MAX_FEE_SHARE_BPS) // BPS
+        return cls(ins, fees, ins + share, fees - share)
+
+    @property
+    def empty(self) -> bool:
+        return self.liquidation_fees == 0 and self.trading_fees == 0
+
+
 class CoreInstructions:
     """Builds qd-core instructions with anchorpy's IDL coder (no network use)."""
 
@@ -228,7 +344,7 @@ class CoreInstructions:
                          health: list[AccountMeta]) -> Instruction:
         """`health`: the account's list without the quote config (`collateral.health_accounts(..., quote_held=True)`)."""
         accounts = self._parties(liquidator, liquidator_margin, margin_account) | {
-            "quote_config": collateral.config_address(quote_mint), "trading_program": trading_state.PROGRAM_ID, "core_authority": CORE_AUTHORITY}
+            "quote_config": collateral.config_address(quote_mint), "trading_program": trading_state.PROGRAM_ID, "core_authority": AUTHORITY}
         return self._liquidation("liquidate_orders", accounts=accounts, health=health)
 
     def liquidate_perp(self, liquidator: Pubkey, liquidator_margin: Pubkey, margin_account: Pubkey, market_index: int, oracle: Pubkey,
@@ -238,7 +354,7 @@ class CoreInstructions:
         accounts = self._parties(liquidator, liquidator_margin, margin_account) | {
             "liquidator_trading_account": trading_address(liquidator_margin), "liquidator_balances": collateral.balances_address(liquidator_margin),
             "market": trading_state.market_address(market_index), "oracle": oracle, "quote_config": collateral.config_address(quote_mint),
-            "trading_program": trading_state.PROGRAM_ID, "core_authority": CORE_AUTHORITY}
+            "trading_program": trading_state.PROGRAM_ID, "core_authority": AUTHORITY}
         return self._liquidation("liquidate_perp", market_index, max_base, accounts=accounts, health=[*health, *liquidator_health])
 
     def liquidate_collateral(self, liquidator: Pubkey, liquidator_margin: Pubkey, margin_account: Pubkey, market_index: int, oracle: Pubkey,
@@ -252,8 +368,19 @@ class CoreInstructions:
             "liquidator_trading_account": trading_address(liquidator_margin), "liquidator_balances": collateral.balances_address(liquidator_margin),
             "market": trading_state.market_address(market_index), "oracle": oracle, "asset_config": asset.address, "asset_oracle": asset.oracle,
             "quote_config": collateral.config_address(quote_mint), "collateral_program": collateral.PROGRAM_ID,
-            "trading_program": trading_state.PROGRAM_ID, "core_authority": CORE_AUTHORITY}
+            "trading_program": trading_state.PROGRAM_ID, "core_authority": AUTHORITY}
         return self._liquidation("liquidate_collateral", market_index, max_quote, accounts=accounts, health=[*health, *liquidator_health])
+
+    def resolve_bankruptcy(self, signer: Pubkey, margin_account: Pubkey, market_index: int, quote_mint: Pubkey,
+                           token_program: Pubkey = TOKEN_PROGRAM_ID) -> Instruction:
+        """Permissionless: the bankrupt account's debt in `market_index`, paid by the insurance fund and socialized."""
+        return self._ix("resolve_bankruptcy", market_index, accounts={
+            "signer": signer, "security_config": security.CONFIG, "margin_account": margin_account,
+            "trading_account": trading_address(margin_account), "balances": collateral.balances_address(margin_account),
+            "market": market_address(market_index), "insurance_fund": insurance_fund_address(quote_mint),
+            "insurance_vault": insurance_vault_address(quote_mint), "quote_config": collateral.config_address(quote_mint),
+            "vault": collateral.vault_address(quote_mint), "quote_mint": quote_mint, "token_program": token_program,
+            "collateral_program": collateral.PROGRAM_ID, "trading_program": trading_state.PROGRAM_ID, "core_authority": AUTHORITY})
 
     @staticmethod
     def _state_accounts(margin_account: Pubkey) -> dict[str, Pubkey]:
@@ -267,6 +394,81 @@ class CoreInstructions:
     def exit_liquidation(self, margin_account: Pubkey, health: list[AccountMeta]) -> Instruction:
         """Permissionless: ends a liquidation whose end health is back at or above zero."""
         return self._liquidation("exit_liquidation", accounts=self._state_accounts(margin_account), health=health)
+
+    # -- the insurance fund
+    def create_insurance_fund(self, admin: Pubkey, mint: Pubkey, unstake_delay_secs: int, fee_share_bps: int,
+                              token_program: Pubkey = TOKEN_PROGRAM_ID) -> Instruction:
+        """The GlobalConfig admin creates the quote mint's fund and vault and pays their rent."""
+        return self._ix("create_insurance_fund", unstake_delay_secs, fee_share_bps, accounts={
+            "admin": admin,
+            "global": GLOBAL,
+            "fund": insurance_fund_address(mint),
+            "vault": insurance_vault_address(mint),
+            "mint": mint,
+            "token_program": token_program,
+            "system_program": SYSTEM_PROGRAM_ID,
+            "instructions": INSTRUCTIONS_SYSVAR,
+        })
+
+    def set_insurance_params(self, mint: Pubkey, unstake_delay_secs: int, fee_share_bps: int) -> Instruction:
+        """Runs only through the timelock: propose it with `security.enact_instruction` (ADMIN)."""
+        return self._ix("set_insurance_params", unstake_delay_secs, fee_share_bps,
+                        accounts={"timelock": security.AUTHORITY, "fund": insurance_fund_address(mint)})
+
+    def stake(self, staker: Pubkey, mint: Pubkey, amount: int, source: Pubkey | None = None, token_program: Pubkey = TOKEN_PROGRAM_ID) -> Instruction:
+        """`source` defaults to the staker's associated token account; the first stake creates its Stake account."""
+        fund = insurance_fund_address(mint)
+        return self._ix("stake", amount, accounts={
+            "staker": staker,
+            "security_config": security.CONFIG,
+            "fund": fund,
+            "stake": stake_address(fund, staker),
+            "vault": insurance_vault_address(mint),
+            "source": source or associated_address(staker, mint, token_program),
+            "mint": mint,
+            "token_program": token_program,
+            "system_program": SYSTEM_PROGRAM_ID,
+        })
+
+    def request_unstake(self, staker: Pubkey, mint: Pubkey, shares: int) -> Instruction:
+        fund = insurance_fund_address(mint)
+        return self._ix("request_unstake", shares, accounts={"staker": staker, "fund": fund, "stake": stake_address(fund, staker)})
+
+    def cancel_unstake(self, staker: Pubkey, mint: Pubkey) -> Instruction:
+        fund = insurance_fund_address(mint)
+        return self._ix("cancel_unstake", accounts={"staker": staker, "fund": fund, "stake": stake_address(fund, staker)})
+
+    def unstake(self, staker: Pubkey, mint: Pubkey, destination: Pubkey | None = None, token_program: Pubkey = TOKEN_PROGRAM_ID) -> Instruction:
+        """`destination` defaults to the staker's associated token account."""
+        fund = insurance_fund_address(mint)
+        return self._ix("unstake", accounts={
+            "staker": staker,
+            "security_config": security.CONFIG,
+            "fund": fund,
+            "stake": stake_address(fund, staker),
+            "vault": insurance_vault_address(mint),
+            "destination": destination or associated_address(staker, mint, token_program),
+            "mint": mint,
+            "token_program": token_program,
+            "core_authority": AUTHORITY,
+        })
+
+    def sweep_fees(self, mint: Pubkey, market_index: int, token_program: Pubkey = TOKEN_PROGRAM_ID) -> Instruction:
+        """Permissionless: market `market_index`'s fees into the fund of `mint` (the quote) and the protocol's revenue."""
+        return self._ix("sweep_fees", accounts={
+            "security_config": security.CONFIG,
+            "fund": insurance_fund_address(mint),
+            "fund_vault": insurance_vault_address(mint),
+            "market": market_address(market_index),
+            "quote_config": collateral.config_address(mint),
+            "collateral_vault": collateral.vault_address(mint),
+            "mint": mint,
+            "token_program": token_program,
+            "collateral_authority": collateral.VAULT_AUTHORITY,
+            "core_authority": AUTHORITY,
+            "trading_program": trading_state.PROGRAM_ID,
+            "collateral_program": collateral.PROGRAM_ID,
+        })
 
 
 def decode_global(address: Pubkey, data: bytes, program: Program | None = None) -> GlobalConfig:
@@ -328,6 +530,20 @@ def decode_liquidation_view(data: bytes, program: Program | None = None) -> Liqu
     return LiquidationView(c.liquidatable, c.being_liquidated, c.bankrupt, c.maint_health, c.liquidation_end_health, c.buffer_bps, perps)
 
 
+
+def decode_insurance_fund(address: Pubkey, data: bytes, program: Program | None = None) -> InsuranceFund:
+    """Decodes InsuranceFund data (`ValueError` for another account type)."""
+    c = idl_mod.decode_account(program or idl_mod.program(NAME), "InsuranceFund", data)
+    return InsuranceFund(address, c.mint, c.vault, c.fee_share_bps, c.unstake_delay_secs, c.balance, c.total_shares, c.total_paid, c.total_swept,
+                         c.seq, c.bump, c.vault_bump)
+
+
+def decode_stake(address: Pubkey, data: bytes, program: Program | None = None) -> Stake:
+    """Decodes Stake data (`ValueError` for another account type)."""
+    c = idl_mod.decode_account(program or idl_mod.program(NAME), "Stake", data)
+    return Stake(address, c.fund, c.staker, c.shares, c.unstake_shares, c.unstake_value, c.unstake_request_ts, c.bump)
+
+
 def parse_events(logs: list[str], program: Program | None = None) -> list[Event]:
     """The program's Anchor events in a transaction's logs, in order."""
     return idl_mod.parse_events(program or idl_mod.program(NAME), logs)
@@ -352,6 +568,16 @@ class CoreClient(ProgramClient):
         resp = await self.connection.get_program_accounts(PROGRAM_ID, encoding="base64", filters=margin_account_filters(owner))
         accounts = [decode_margin_account(a.pubkey, bytes(a.account.data), self.program) for a in resp.value]
         return sorted(accounts, key=lambda m: m.sub_id)
+
+    async def fetch_insurance_fund(self, mint: Pubkey) -> InsuranceFund:
+        """The insurance fund of `mint` (the quote)."""
+        address = insurance_fund_address(mint)
+        return decode_insurance_fund(address, await self.fetch_account_data(address, f"insurance fund for {mint}"), self.program)
+
+    async def fetch_stake(self, mint: Pubkey, staker: Pubkey) -> Stake:
+        """`staker`'s stake in the fund of `mint`."""
+        address = stake_address(insurance_fund_address(mint), staker)
+        return decode_stake(address, await self.fetch_account_data(address, f"stake of {staker}"), self.program)
 
     async def create(self, owner: Keypair, sub_id: int, name: str = "") -> Pubkey:
         await self.send([self.ix.create_margin_account(owner.pubkey(), sub_id, name)], [owner])

@@ -438,6 +438,10 @@ class TradingInstructions:
     def expire_orders(self, signer: Pubkey, margin_account: Pubkey) -> Instruction:
         return self._ix("expire_orders", accounts={"signer": signer, "trading_account": trading_address(margin_account)})
 
+    def take_fees(self, core_authority: Pubkey, market_index: int, liquidation_fees: int, trading_fees: int) -> Instruction:
+        """Only valid as qd-core's CPI (its authority PDA signs: the insurance fund's sweep); built here for tests."""
+        return self._ix("take_fees", liquidation_fees, trading_fees, accounts={"core_authority": core_authority, "market": market_address(market_index)})
+
 
 # ---------------------------------------------------------------- views
 

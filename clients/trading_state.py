@@ -95,7 +95,7 @@ def _no_guards() -> dict[Action, GuardConfig]:
 class PerpMarket(_Layout):
     """A decoded PerpMarket (offsets from the account start, after the discriminator)."""
 
-    FORMAT: ClassVar[struct.Struct] = struct.Struct("<BBBxHHHHHHhHHH16s32s32s64sQQQQQHHH2xqQQqqqqqqqqQqqqqQQHH4xQqqqqqqHHH2xQQQQQQ32x")
+    FORMAT: ClassVar[struct.Struct] = struct.Struct("<BBBxHHHHHHhHHH16s32s32s64sQQQQQHHH2xqQQqqqqqqqqQqqqqQQHH4xQqqqqqqHHH2xQQQQQQQ24x")
 
     version: int = 1
     bump: int = 0
@@ -164,6 +164,8 @@ class PerpMarket(_Layout):
     socialized_loss: int = 0
     unbacked_loss: int = 0
     liquidation_seq: int = 0
+    fees_swept: int = 0
+    """Fees swept out of the pools to the protocol and the insurance fund."""
 
     @property
     def symbol_str(self) -> str:

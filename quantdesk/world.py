@@ -85,8 +85,16 @@ VENUE_PARAMS = dataclasses.replace(PARAMS, tick_size=1_000, min_order_size=LOT, 
 taker fee and a 1 bps maker rebate."""
 QUOTE_PARAMS = Params(10_000, 10_000, 10**9 * USDC)
 """The quote's listing: counted in full, a 10^9 USDC deposit cap."""
-SOL_PARAMS = Params(8_000, 9_000, 10**6 * SOL)
-"""A SOL-like asset's listing: 80% initial and 90% maintenance weight."""
+SOL_PARAMS = Params(8_000, 9_000, 10**6 * SOL, 0, 500)
+"""A SOL-like asset's listing: 80% initial and 90% maintenance weight, a 5% liquidation fee."""
+UNSTAKE_DELAY = DAY
+"""The insurance fund's unstake delay in the tests and the bench."""
+FEE_SHARE_BPS = 2_000
+"""The share of swept trading fees the tests' insurance fund takes."""
+MARKET_FEE_POOL_OFFSET = 408
+"""PerpMarket's fee_pool, then liquidation_fee_pool and pnl_pool (i64 each; crates/qd-trading-state)."""
+PROTOCOL_BALANCE_OFFSET = 176
+"""CollateralConfig's protocol_balance (i64; crates/qd-collateral-state)."""
 TRADING_ERRORS = idl.error_codes(trading.NAME)
 """qd-trading's error codes by name (runtime and access errors carry one code in every IDL)."""
 
@@ -298,6 +306,19 @@ def security_config_on(chain: Chain) -> security.SecurityConfig:
 def feed_on(chain: Chain, address: Pubkey) -> oracle.Feed:
     """The qd-oracle feed at `address`."""
     return oracle.decode_feed(address, raw(chain, address))
+
+
+def insurance_fund_on(chain: Chain, mint: Pubkey) -> core.InsuranceFund:
+    """`mint`'s qd-core insurance fund."""
+    address = core.insurance_fund_address(mint)
+    return core.decode_insurance_fund(address, raw(chain, address))
+
+
+def stake_on(chain: Chain, mint: Pubkey, staker: Pubkey) -> core.Stake | None:
+    """`staker`'s stake in `mint`'s insurance fund, None before its first stake."""
+    address = core.stake_address(core.insurance_fund_address(mint), staker)
+    data = raw(chain, address)
+    return core.decode_stake(address, data) if data else None
 
 
 # ---------------------------------------------------------------- forged accounts and captured instructions
@@ -619,6 +640,55 @@ class Venue:
             self.fund(o, mint, amount)
         return desk
 
+    # -- qd-core: the insurance fund
+    def create_insurance_fund(self, unstake_delay_secs: int = UNSTAKE_DELAY, fee_share_bps: int = FEE_SHARE_BPS, by: Keypair | None = None,
+                              mint: Pubkey | None = None) -> TxResult:
+        """create_insurance_fund of `mint` (the quote) by `by` (the admin)."""
+        a = by or self.admin
+        return self.send([self.core.create_insurance_fund(a.pubkey(), mint or self.usdc, unstake_delay_secs, fee_share_bps)], a)
+
+    def insurance_fund(self) -> core.InsuranceFund:
+        """The quote's insurance fund as it is now."""
+        return insurance_fund_on(self.chain, self.usdc)
+
+    def stake_state(self, staker: Keypair) -> core.Stake | None:
+        """`staker`'s stake in the quote's fund (None before its first stake)."""
+        return stake_on(self.chain, self.usdc, staker.pubkey())
+
+    def staker(self, funds: int = 10_000 * USDC) -> Keypair:
+        """A new wallet holding `funds` of the quote in its associated token account."""
+        kp = self.chain.keypair()
+        self.fund(kp, self.usdc, funds)
+        return kp
+
+    def stake(self, staker: Keypair, amount: int) -> TxResult:
+        """`staker` stakes `amount` of the quote from its associated token account."""
+        return self.send([self.core.stake(staker.pubkey(), self.usdc, amount)], staker)
+
+    def request_unstake(self, staker: Keypair, shares: int) -> TxResult:
+        return self.send([self.core.request_unstake(staker.pubkey(), self.usdc, shares)], staker)
+
+    def cancel_unstake(self, staker: Keypair) -> TxResult:
+        return self.send([self.core.cancel_unstake(staker.pubkey(), self.usdc)], staker)
+
+    def unstake(self, staker: Keypair) -> TxResult:
+        """`staker` withdraws its pending request to its associated token account."""
+        return self.send([self.core.unstake(staker.pubkey(), self.usdc)], staker)
+
+    def sweep(self, market: int = 0) -> TxResult:
+        """The permissionless fee sweep of `market` (the payer sends it)."""
+        return self.send([self.core.sweep_fees(self.usdc, market)])
+
+    def fill_pools(self, market: int, liquidation_fees: int, trading_fees: int, pnl: int) -> None:
+        """Market `market`'s pools grown as fills, liquidations and settlements grow them (written
+        in qd-trading's place): `pnl` quote paid into its PnL pool, held in the quote config's
+        protocol balance and its collateral vault; the fee pools' claims on it."""
+        m = self.market(market)
+        pools = struct.pack("<qqq", m.fee_pool + trading_fees, m.liquidation_fee_pool + liquidation_fees, m.pnl_pool + pnl)
+        poke(self.chain, ts.market_address(market), MARKET_FEE_POOL_OFFSET, pools)
+        poke(self.chain, collateral.config_address(self.usdc), PROTOCOL_BALANCE_OFFSET, struct.pack("<q", self.protocol_balance() + pnl))
+        assert self.send([token.mint_to_instruction(self.usdc, collateral.vault_address(self.usdc), self.admin.pubkey(), pnl)]).ok
+
     # -- qd-oracle: feeds
     def create_feed(self, symbol: str = "SOL/USD", expo: int = -6, window: int = 60, publishers: list[Pubkey] | None = None, min_publishers: int = 1,
                     max_age: int = oracle.DEFAULT_MAX_PUBLISHER_AGE_SECS, by: Keypair | None = None) -> TxResult:
@@ -922,6 +992,13 @@ class Venue:
         return liquidation.view(balances, configs, prices, account, markets, market_prices, self.global_config().liquidation_buffer_bps,
                                 self.margin_state(margin).status)
 
+    def resolve_bankruptcy_ix(self, t: Trader, market: int = 0) -> Instruction:
+        return self.core.resolve_bankruptcy(self.admin.pubkey(), t.margin, market, self.usdc)
+
+    def resolve_bankruptcy(self, t: Trader, market: int = 0) -> TxResult:
+        """Permissionless (the admin signs): `t`'s debt in `market` paid by the insurance fund, the rest socialized."""
+        return self.send([self.resolve_bankruptcy_ix(t, market)])
+
     def exit_liquidation_ix(self, t: Trader) -> Instruction:
         return self.core.exit_liquidation(t.margin, self.health(t.margin))
 
@@ -968,24 +1045,29 @@ class Venue:
     # -- invariants
     def check_invariants(self, traders: list[Trader], markets: Sequence[int] = (0,)) -> None:
         """The ledger of `markets` (every market of the venue's quote: the protocol balance is
-        theirs), `traders` holding every position in them: zero-sum positions, PnL and fees
-        (sum(quote_entry + realized_pnl) + fee_pool + total_pnl_settled - total_funding_settled
-        == 0); the PnL pool holds what settlements moved in (pnl_pool == -total_pnl_settled); the
-        quote config's protocol balance is the pools' sum and backs the vault with the balances
-        (vault == total_balances + protocol_balance); no quote balance is negative; the accounts'
-        fees are the markets'."""
+        theirs), `traders` holding every position in them: zero-sum positions; zero-sum PnL with
+        fees, liquidation fees and losses socialized or paid by the insurance fund
+        (sum(quote_entry + realized_pnl) + fee_pool + liquidation_fee_pool + fees_swept +
+        total_pnl_settled - total_funding_settled - insurance_paid - socialized_loss -
+        unbacked_loss == 0: what positions realized went to balances, the pools, or came from the
+        fund and the other positions); the PnL pool holds what settlements and the fund moved in
+        less what was swept; the quote config's protocol balance is the pools' sum plus the
+        protocol's revenue and backs the vault with the balances (vault == total_balances +
+        protocol_balance); no quote balance is negative; the accounts' fees are the markets'."""
         pools = 0
         for index in markets:
             m = self.market(index)
             positions = [p for t in traders for p in self.account(t).positions if p.market_index == index]
             assert sum(p.base for p in positions if p.base > 0) == m.open_interest_long
             assert sum(-p.base for p in positions if p.base < 0) == m.open_interest_short
-            assert sum(p.quote_entry + p.realized_pnl for p in positions) + m.fee_pool + m.total_pnl_settled - m.total_funding_settled == 0
-            assert m.pnl_pool == -m.total_pnl_settled >= 0
+            realized = sum(p.quote_entry + p.realized_pnl for p in positions)
+            pooled = m.fee_pool + m.liquidation_fee_pool + m.fees_swept
+            assert realized + pooled + m.total_pnl_settled - m.total_funding_settled - m.insurance_paid - m.socialized_loss - m.unbacked_loss == 0
+            assert m.pnl_pool == -m.total_pnl_settled + m.insurance_paid - m.fees_swept >= 0
             pools += m.pnl_pool
         assert sum(self.account(t).fees_paid for t in traders) == sum(self.market(i).total_fees for i in markets)
         config = self.collateral_config(self.usdc)
-        assert config.protocol_balance == pools
+        assert config.protocol_balance == pools + config.revenue
         assert self.tokens(config.vault) == config.total_balances + config.protocol_balance
         assert all(self.quote_balance(t) >= 0 for t in traders)
 

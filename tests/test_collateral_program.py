@@ -128,6 +128,25 @@ def test_create_collateral_refusals() -> None:
     assert v.send([v.collateral.create_collateral(v.admin.pubkey(), other, v.sol_feed, SOL_PARAMS)]).ok
 
 
+def test_the_liquidation_fee_stays_below_the_maintenance_complement() -> None:
+    """A liquidator's discount on a collateral must leave a liquidation raising the account's
+    health: below 10,000 - maint_weight_bps (at 90%: at most 999 bps), none for the quote; refused
+    by name at listing and through the timelock, every account unchanged."""
+    v, _, _ = listed()
+    assert v.collateral_config(v.sol).params.liquidation_fee_bps == SOL_PARAMS.liquidation_fee_bps == 500
+    other = v.chain.create_mint(9)
+    listing = v.collateral.create_collateral
+    refused(v, [listing(v.admin.pubkey(), other, v.sol_feed, dataclasses.replace(SOL_PARAMS, liquidation_fee_bps=1_000))], "InvalidLiquidationFee", E)
+    refused(v, [listing(v.admin.pubkey(), other, v.sol_feed, Params(10_000, 10_000, SOL))], "InvalidLiquidationFee", E)
+    failed(v.govern(v.collateral.set_collateral_params(v.usdc, dataclasses.replace(QUOTE_PARAMS, liquidation_fee_bps=1))), E["InvalidLiquidationFee"])
+    failed(v.govern(v.collateral.set_collateral_params(v.sol, dataclasses.replace(SOL_PARAMS, liquidation_fee_bps=1_000))), E["InvalidLiquidationFee"])
+    assert v.send([listing(v.admin.pubkey(), other, v.sol_feed, dataclasses.replace(SOL_PARAMS, liquidation_fee_bps=999))]).ok
+    result = v.govern(v.collateral.set_collateral_params(v.sol, dataclasses.replace(SOL_PARAMS, liquidation_fee_bps=250)))
+    assert result.ok and v.collateral_config(v.sol).params.liquidation_fee_bps == 250
+    [event] = collateral.parse_events(result.logs)
+    assert event.data.liquidation_fee_bps == 250
+
+
 def test_guards_that_pass_any_price_are_refused_when_listing_or_repointing() -> None:
     # A zero confidence limit would let a margin check accept a price however uncertain: an
     # off-market price inside every other band. Refused by name as it is decoded; nothing changes.
@@ -655,7 +674,8 @@ def test_adjustments_refuse_every_other_signer() -> None:
 def test_overflow_at_extreme_amounts_and_prices() -> None:
     v, main, sub = listed()
     whale = v.chain.create_mint(0)
-    big_params = Params(10_000, 10_000, 2**63 - 1)
+    # Nearly full weights (a non-quote asset's liquidation fee must stay below 10,000 - maint, so not 100%).
+    big_params = Params(9_999, 9_999, 2**63 - 1)
     # No EMA-deviation limit, so the price can jump to an extreme at once.
     guards = {a: dataclasses.replace(g, max_ema_deviation_bps=0) for a, g in collateral.DEFAULT_GUARDS.items()}
     assert v.send([v.collateral.create_collateral(v.admin.pubkey(), whale, v.sol_feed, big_params, guards)]).ok

@@ -11,7 +11,6 @@ import struct
 from quantdesk.clients import collateral, core, idl, liquidation
 from quantdesk.clients import trading_state as ts
 from quantdesk.clients.security import Operation, mask
-from solders.keypair import Keypair
 
 from quantdesk.world import (
     ASK,
@@ -36,12 +35,12 @@ from quantdesk.world import (
 )
 
 E = idl.error_codes(core.NAME)
-SHOCK = 93 * USDC
-"""A long of 95 bought near 100.4 with 1,100 USDC is liquidatable at 93 (maintenance 5%), its
-liquidation-end health (7%) about -231."""
+SHOCK = 91 * USDC
+"""A long of 95 bought near 100.4 with 1,300 USDC is liquidatable at 91 (maintenance 5%: about
+-35), its liquidation-end health (7%) about -208."""
 
 
-def long_position(v: Venue, size: int = 95 * BASE, deposit: int = 1_100 * USDC) -> tuple[Trader, Trader]:
+def long_position(v: Venue, size: int = 95 * BASE, deposit: int = 1_300 * USDC) -> tuple[Trader, Trader]:
     """A leveraged long (market bid filled in its auction) and the short who made it."""
     long, short = v.trader(deposit), v.trader(1_000_000 * USDC)
     order_id = v.placed_id(long, order(BID, MARKET, IOC, size=size, price=102 * USDC))
@@ -84,11 +83,17 @@ def test_a_shock_makes_an_account_liquidatable_and_steps_end_its_liquidation() -
     after = v.market()
     assert after.liquidation_fee_pool == step.insurance_fee and after.liquidation_seq == step.liquidation_id == 1
     assert after.open_interest_long == after.open_interest_short == 95 * BASE
-    # The next step takes what brings the end health to 0, and the liquidation ends.
-    view = v.view_liquidation(long.margin)
-    assert view == v.liquidation_mirror(long.margin) and view.being_liquidated
-    (perp,) = view.perps
-    assert v.liquidate_perp(liquidator, long).ok
+    # Steps continue while the end health is negative (capped at a quarter of what is left),
+    # the last one taking what brings it to 0.
+    steps = 1
+    while (view := v.view_liquidation(long.margin)).liquidatable:
+        assert view == v.liquidation_mirror(long.margin) and view.being_liquidated
+        (perp,) = view.perps
+        left = base_of(v, long)
+        assert v.liquidate_perp(liquidator, long).ok
+        assert base_of(v, long) == left - perp.max_base
+        steps += 1
+    assert steps == 3
     state = v.view_liquidation(long.margin)
     assert state.liquidation_end_health >= 0 and not state.liquidatable and not state.being_liquidated
     assert not v.margin_state(long.margin).being_liquidated
@@ -115,7 +120,7 @@ def test_fake_and_foreign_liquidator_accounts_are_refused() -> None:
     refused(v, [with_meta(step, "liquidator_margin_account", key=other.margin)], "NotOwner", E)
     # A copy of the liquidator's margin account owned by another program.
     fake = copy_owned_by(v.chain, liquidator.margin, IMPOSTOR)
-    refused(v, [with_meta(step, "liquidator_margin_account", key=fake)], "InvalidAccountOwner", E)
+    refused(v, [with_meta(step, "liquidator_margin_account", key=fake)], "WrongOwner", E)
     # Another account's trading account standing in for the liquidator's.
     refused(v, [with_meta(step, "liquidator_trading_account", key=other.trading)], "WrongTradingAccount", E)
     # The liquidated account's balances swapped for another's hide nothing.
@@ -138,7 +143,7 @@ def test_self_liquidation_is_refused() -> None:
     sibling = v.trader(100_000 * USDC, sub_id=1, owner=long.owner)
     refused(v, [v.liquidate_perp_ix(sibling, long)], "SelfLiquidation", E)
     # The account's delegate liquidating it with an account of its own.
-    delegate = Keypair()
+    delegate = v.chain.keypair()
     assert v.send([v.core.set_delegate(long.owner.pubkey(), long.margin, delegate.pubkey())], long.owner).ok
     agent = v.trader(100_000 * USDC, owner=delegate)
     refused(v, [v.liquidate_perp_ix(agent, long)], "SelfLiquidation", E)
@@ -160,9 +165,14 @@ def test_stale_and_fake_oracles_are_refused() -> None:
 def test_the_liquidate_pause_stops_every_step_and_a_frozen_account_is_still_liquidated() -> None:
     v = Venue()
     long, _, liquidator = shocked(v)
+    assert v.place(long, order(ASK, LIMIT, size=BASE, price=120 * USDC, reduce_only=True)).ok
     assert v.pause(v.admin, mask([Operation.LIQUIDATE]), market=0).ok
     refused(v, [v.liquidate_perp_ix(liquidator, long)], "Paused", E)
+    assert v.liquidate_orders(liquidator, long).ok  # not a market's operation
+    assert v.place(long, order(ASK, LIMIT, size=BASE, price=120 * USDC, reduce_only=True)).ok
+    assert v.pause(v.admin, mask([Operation.LIQUIDATE])).ok
     refused(v, [v.liquidate_orders_ix(liquidator, long)], "Paused", E)
+    refused(v, [v.liquidate_perp_ix(liquidator, long)], "Paused", E)
     fresh = Venue()
     long, _, liquidator = shocked(fresh)
     assert fresh.freeze(long.margin, fresh.admin).ok
@@ -208,7 +218,7 @@ def test_collateral_is_liquidated_for_a_debt_at_its_discount() -> None:
     v.advance(2)
     assert v.make_at_auction(maker, trader, bid, 50 * BASE).ok
     liquidator = v.trader(100_000 * USDC)
-    v.publish(80 * USDC)
+    v.publish(75 * USDC)
     # The perp goes first; the loss it leaves is a debt of the flat position.
     while base_of(v, trader):
         assert v.liquidate_perp(liquidator, trader).ok

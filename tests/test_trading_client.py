@@ -173,6 +173,7 @@ def test_builders_list_accounts_in_the_specified_order() -> None:
         (ix.settle_pnl(s, k.margin, 2, q), ["signer s", "security", "margin", "trading w", "balances w", "market w", "quote_config w",
                                             "collateral_program", "trading_authority"]),
         (ix.expire_orders(s, k.margin), ["signer s", "trading w"]),
+        (ix.take_fees(s, 2, 1, 2), ["signer s", "market w"]),
     ]
     for instruction, expected in cases:
         assert instruction.program_id == trading.PROGRAM_ID

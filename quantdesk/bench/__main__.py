@@ -4,11 +4,11 @@ import asyncio
 import json
 from pathlib import Path
 
-from quantdesk.bench import blocks, collateral, core, health, oracle, security, trading
+from quantdesk.bench import blocks, collateral, core, health, insurance, oracle, security, trading
 from quantdesk.localnet import bench as localnet_bench
 
 OUT = Path("target/bench")
-PROGRAM_SCENARIOS = [oracle.measure, security.measure, core.measure, collateral.measure, trading.measure, health.measure]
+PROGRAM_SCENARIOS = [oracle.measure, security.measure, core.measure, insurance.measure, collateral.measure, trading.measure, health.measure]
 
 
 def main() -> int:

@@ -34,6 +34,9 @@ pub const COLLATERAL_CONFIG_VERSION: u8 = 1;
 pub const BALANCES_VERSION: u8 = 1;
 /// `adjust_balance`'s discriminator: shared with the CPI callers (qd-core, qd-trading).
 pub const ADJUST_BALANCE: [u8; 8] = discriminator("global", "adjust_balance");
+/// `collect_fees`' and `cover_from_insurance`'s: shared with qd-core, their only caller.
+pub const COLLECT_FEES: [u8; 8] = discriminator("global", "collect_fees");
+pub const COVER_FROM_INSURANCE: [u8; 8] = discriminator("global", "cover_from_insurance");
 
 /// Collateral mints one margin account can hold at once.
 pub const MAX_BALANCES: usize = 8;
@@ -67,8 +70,12 @@ qd_runtime::account! {
         pub init_weight_bps: u16,
         /// @16: weight in maintenance health (bps, >= init).
         pub maint_weight_bps: u16,
-        /// @18
-        pub _pad1: [u8; 6],
+        /// @18: the discount a liquidator gets on this collateral (bps); below 10_000 -
+        /// maint_weight_bps, so a collateral liquidation always raises the account's health; 0
+        /// for the quote mint.
+        pub liquidation_fee_bps: u16,
+        /// @20
+        pub _pad1: [u8; 4],
         /// @24
         pub mint: Pubkey,
         /// @56: the vault token account, PDA [b"vault", mint], owned by `qd_ids::COLLATERAL_AUTHORITY`.
@@ -85,7 +92,8 @@ qd_runtime::account! {
         /// @168: sum of every account's balance (native units; negative balances included).
         pub total_balances: i64,
         /// @176: protocol-held amount: the counterpart of every balance adjustment (fees in, PnL
-        /// paid out). Invariant: vault amount == total_balances + protocol_balance.
+        /// paid out), the insurance fund's cover in and its swept share out. Invariant: vault
+        /// amount == total_balances + protocol_balance.
         pub protocol_balance: i64,
         /// @184: sequence number of the latest admin action on this config (audit events).
         pub audit_seq: u64,
@@ -93,8 +101,11 @@ qd_runtime::account! {
         pub guards: OracleGuards,
         /// @256: Pyth feed id pinned at creation for PriceUpdateV2 oracles (zero otherwise).
         pub oracle_feed_id: [u8; 32],
-        /// @288
-        pub _reserved: [u8; 64],
+        /// @288: the protocol's own part of `protocol_balance` (swept fee revenue): for the quote
+        /// mint, protocol_balance == the markets' PnL pools + revenue.
+        pub revenue: i64,
+        /// @296
+        pub _reserved: [u8; 56],
     }
 }
 
@@ -283,6 +294,76 @@ pub fn adjust_balance(
     )
 }
 
+/// CPI into qd-collateral's `collect_fees`: `to_insurance` tokens from `config`'s vault to
+/// `destination` (the insurance fund's vault) out of the protocol balance, `to_revenue` counted
+/// as the protocol's revenue. `authority` is qd-core's [b"authority"] PDA with its
+/// `authority_seeds`; `vault_authority` is qd-collateral's, which signs the transfer.
+#[allow(clippy::too_many_arguments)]
+pub fn collect_fees(
+    authority: &AccountInfo,
+    config: &AccountInfo,
+    vault: &AccountInfo,
+    destination: &AccountInfo,
+    mint: &AccountInfo,
+    token_program: &AccountInfo,
+    vault_authority: &AccountInfo,
+    amounts: (u64, u64),
+    authority_seeds: &[&[u8]],
+) -> Result<(), ProgramError> {
+    use qd_runtime::cpi::{invoke_signed, AccountMeta};
+    let mut data = qd_runtime::borsh::Writer::<24>::new();
+    data.bytes(&COLLECT_FEES).u64(amounts.0).u64(amounts.1);
+    invoke_signed(
+        &qd_ids::QD_COLLATERAL,
+        &[
+            AccountMeta::readonly(authority.key(), true),
+            AccountMeta::writable(config.key(), false),
+            AccountMeta::writable(vault.key(), false),
+            AccountMeta::writable(destination.key(), false),
+            AccountMeta::readonly(mint.key(), false),
+            AccountMeta::readonly(token_program.key(), false),
+            AccountMeta::readonly(vault_authority.key(), false),
+        ],
+        &[authority, config, vault, destination, mint, token_program, vault_authority],
+        data.finish()?,
+        &[authority_seeds],
+    )
+}
+
+/// CPI into qd-collateral's `cover_from_insurance`: `amount` tokens from `source` (the insurance
+/// fund's vault, whose token authority is qd-core's [b"authority"] PDA `authority`) into
+/// `config`'s vault, added to the protocol balance (a bankrupt account's loss paid into a
+/// market's PnL pool). `authority_seeds` sign for `authority`, which also signs the transfer.
+#[allow(clippy::too_many_arguments)]
+pub fn cover_from_insurance(
+    authority: &AccountInfo,
+    config: &AccountInfo,
+    vault: &AccountInfo,
+    source: &AccountInfo,
+    mint: &AccountInfo,
+    token_program: &AccountInfo,
+    amount: u64,
+    authority_seeds: &[&[u8]],
+) -> Result<(), ProgramError> {
+    use qd_runtime::cpi::{invoke_signed, AccountMeta};
+    let mut data = qd_runtime::borsh::Writer::<16>::new();
+    data.bytes(&COVER_FROM_INSURANCE).u64(amount);
+    invoke_signed(
+        &qd_ids::QD_COLLATERAL,
+        &[
+            AccountMeta::readonly(authority.key(), true),
+            AccountMeta::writable(config.key(), false),
+            AccountMeta::writable(vault.key(), false),
+            AccountMeta::writable(source.key(), false),
+            AccountMeta::readonly(mint.key(), false),
+            AccountMeta::readonly(token_program.key(), false),
+        ],
+        &[authority, config, vault, source, mint, token_program],
+        data.finish()?,
+        &[authority_seeds],
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -296,6 +377,7 @@ mod tests {
         assert_eq!(at(offset_of!(CollateralConfig, status)), 11);
         assert_eq!(at(offset_of!(CollateralConfig, is_quote)), 12);
         assert_eq!(at(offset_of!(CollateralConfig, init_weight_bps)), 14);
+        assert_eq!(at(offset_of!(CollateralConfig, liquidation_fee_bps)), 18);
         assert_eq!(at(offset_of!(CollateralConfig, mint)), 24);
         assert_eq!(at(offset_of!(CollateralConfig, vault)), 56);
         assert_eq!(at(offset_of!(CollateralConfig, oracle)), 88);
@@ -305,7 +387,8 @@ mod tests {
         assert_eq!(at(offset_of!(CollateralConfig, protocol_balance)), 176);
         assert_eq!(at(offset_of!(CollateralConfig, guards)), 192);
         assert_eq!(at(offset_of!(CollateralConfig, oracle_feed_id)), 256);
-        assert_eq!(at(offset_of!(CollateralConfig, _reserved)), 288);
+        assert_eq!(at(offset_of!(CollateralConfig, revenue)), 288);
+        assert_eq!(at(offset_of!(CollateralConfig, _reserved)), 296);
     }
 
     #[test]

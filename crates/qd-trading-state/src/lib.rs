@@ -83,5 +83,30 @@ pub const POST_ONLY_REJECT: u8 = 1;
 /// A crossing post-only order is repriced one tick behind the oracle.
 pub const POST_ONLY_SLIDE: u8 = 2;
 
+/// qd-trading's `take_fees` discriminator: shared by its decoder and qd-core's CPI.
+pub const TAKE_FEES: [u8; 8] = qd_runtime::hash::discriminator("global", "take_fees");
+
+/// CPI into qd-trading's `take_fees`: takes `liquidation_fees` and `trading_fees` out of
+/// `market`'s pools and its PnL pool (the insurance fund's sweep). `authority` is qd-core's
+/// [b"authority"] PDA, signing with `authority_seeds` (bump included): the only caller accepted.
+pub fn take_fees(
+    authority: &qd_runtime::account_info::AccountInfo,
+    market: &qd_runtime::account_info::AccountInfo,
+    liquidation_fees: u64,
+    trading_fees: u64,
+    authority_seeds: &[&[u8]],
+) -> Result<(), qd_runtime::error::ProgramError> {
+    use qd_runtime::cpi::{invoke_signed, AccountMeta};
+    let mut data = qd_runtime::borsh::Writer::<24>::new();
+    data.bytes(&TAKE_FEES).u64(liquidation_fees).u64(trading_fees);
+    invoke_signed(
+        &qd_ids::QD_TRADING,
+        &[AccountMeta::readonly(authority.key(), true), AccountMeta::writable(market.key(), false)],
+        &[authority, market],
+        data.finish()?,
+        &[authority_seeds],
+    )
+}
+
 #[cfg(test)]
 mod tests;

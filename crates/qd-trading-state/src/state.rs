@@ -156,8 +156,10 @@ qd_runtime::account! {
         pub unbacked_loss: u64,
         /// @480: liquidation ids.
         pub liquidation_seq: u64,
-        /// @488
-        pub _reserved: [u8; 32],
+        /// @488: fees swept out of the pools to the protocol and the insurance fund (quote).
+        pub fees_swept: u64,
+        /// @496
+        pub _reserved: [u8; 24],
     }
 }
 

@@ -54,7 +54,8 @@ fn market_offsets() {
     assert_eq!(at(offset_of!(PerpMarket, liquidator_fee_bps)), 432);
     assert_eq!(at(offset_of!(PerpMarket, liquidation_whole_base)), 440);
     assert_eq!(at(offset_of!(PerpMarket, liquidation_seq)), 480);
-    assert_eq!(at(offset_of!(PerpMarket, _reserved)), 488);
+    assert_eq!(at(offset_of!(PerpMarket, fees_swept)), 488);
+    assert_eq!(at(offset_of!(PerpMarket, _reserved)), 496);
 }
 
 #[test]

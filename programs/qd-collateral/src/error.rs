@@ -49,5 +49,7 @@ qd_runtime::errors! {
         VaultShortfall = 6123,
         /// The margin account still holds perp positions or PnL to settle
         PositionsOpen = 6124,
+        /// The liquidation fee must be below 10000 - maint_weight_bps bps, and 0 for the quote mint
+        InvalidLiquidationFee = 6125,
     }
 }

@@ -19,6 +19,7 @@ qd_runtime::events! {
         pub maint_weight_bps: u16,
         pub deposit_cap: u64,
         pub account_cap: u64,
+        pub liquidation_fee_bps: u16,
         pub slot: u64,
         pub seq: u64,
     }
@@ -31,6 +32,7 @@ qd_runtime::events! {
         pub maint_weight_bps: u16,
         pub deposit_cap: u64,
         pub account_cap: u64,
+        pub liquidation_fee_bps: u16,
         pub slot: u64,
         pub seq: u64,
     }
@@ -85,5 +87,30 @@ qd_runtime::events! {
         pub protocol_balance: i64,
         pub slot: u64,
         pub seq: u64,
+    }
+
+    /// The insurance fund's sweep (qd-core): `to_insurance` tokens left the vault for
+    /// `destination` (the fund's vault) and the protocol balance; `to_revenue` became revenue.
+    /// `protocol_balance` and `revenue` are the config's after it.
+    pub struct FeesCollected {
+        pub config: Pubkey,
+        pub mint: Pubkey,
+        pub destination: Pubkey,
+        pub to_insurance: u64,
+        pub to_revenue: u64,
+        pub protocol_balance: i64,
+        pub revenue: i64,
+        pub slot: u64,
+    }
+
+    /// The insurance fund paid `amount` from `source` (its vault) into the vault and the
+    /// protocol balance (qd-core's bankruptcy cover); `protocol_balance` is the config's after it.
+    pub struct InsuranceCovered {
+        pub config: Pubkey,
+        pub mint: Pubkey,
+        pub source: Pubkey,
+        pub amount: u64,
+        pub protocol_balance: i64,
+        pub slot: u64,
     }
 }

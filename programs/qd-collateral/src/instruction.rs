@@ -3,8 +3,9 @@
 
 use crate::error::CollateralError;
 use crate::processor::{
-    AdjustBalanceAccounts, CloseBalancesAccounts, CreateCollateralAccounts, DepositAccounts, OpenBalancesAccounts,
-    SetCollateralOracleAccounts, SetCollateralParamsAccounts, TransferAccounts, ViewHealthAccounts, WithdrawAccounts,
+    AdjustBalanceAccounts, CloseBalancesAccounts, CollectFeesAccounts, CoverFromInsuranceAccounts, CreateCollateralAccounts,
+    DepositAccounts, OpenBalancesAccounts, SetCollateralOracleAccounts, SetCollateralParamsAccounts, TransferAccounts, ViewHealthAccounts,
+    WithdrawAccounts,
 };
 use qd_collateral_state::{STATUS_ACTIVE, STATUS_WITHDRAW_ONLY};
 use qd_oracle_reader::{Action, OracleGuards};
@@ -16,21 +17,24 @@ qd_runtime::instructions! {
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
     pub enum CollateralInstruction check check_args {
         /// ADMIN lists a mint: creates its CollateralConfig PDA [b"collateral", mint] and vault PDA [b"vault", mint] (token
-        /// account owned by the program's [b"authority"] PDA). The quote mint takes the System program as oracle.
+        /// account owned by the program's [b"authority"] PDA). The quote mint takes the System program as oracle. The
+        /// liquidation fee (a liquidator's discount on this collateral) is below 10000 - maint_weight_bps, and 0 for the quote.
         create_collateral => CreateCollateral {
             init_weight_bps: u16,
             maint_weight_bps: u16,
             deposit_cap: u64,
             account_cap: u64,
+            liquidation_fee_bps: u16,
             guards: OracleGuards,
         } accounts CreateCollateralAccounts,
-        /// Through the timelock only (a RISK_MANAGER's or ADMIN's proposal in qd-security): weights, caps and status (0
-        /// active, 1 withdraw-only).
+        /// Through the timelock only (a RISK_MANAGER's or ADMIN's proposal in qd-security): weights, caps, liquidation fee (as
+        /// for createCollateral) and status (0 active, 1 withdraw-only).
         set_collateral_params => SetCollateralParams {
             init_weight_bps: u16,
             maint_weight_bps: u16,
             deposit_cap: u64,
             account_cap: u64,
+            liquidation_fee_bps: u16,
             status: u8,
         } accounts SetCollateralParamsAccounts,
         /// Through the timelock only (an ADMIN's proposal): replaces the oracle (re-pinning a Pyth feed id) and the guards.
@@ -57,6 +61,16 @@ qd_runtime::instructions! {
         /// protocol balance as counterparty. Only the quote balance may go negative.
         // Its discriminator is qd_collateral_state::ADJUST_BALANCE, shared with the CPI callers.
         adjust_balance => AdjustBalance { delta: i64 } accounts AdjustBalanceAccounts,
+        /// CPI only, signed by qd-core's [b"authority"] PDA (the insurance fund's sweep, after qd-trading took the amounts out
+        /// of a market's pools): moves to_insurance tokens from the vault to the destination (the fund's vault) out of the
+        /// protocol balance, and counts to_revenue as the protocol's revenue.
+        // Its discriminator is qd_collateral_state::COLLECT_FEES, shared with qd-core.
+        collect_fees => CollectFees { to_insurance: u64, to_revenue: u64 } accounts CollectFeesAccounts,
+        /// CPI only, signed by qd-core's [b"authority"] PDA, the source's token authority (the insurance fund's vault): moves
+        /// amount tokens into the vault and adds them to the protocol balance (a bankrupt account's loss paid into a market's
+        /// PnL pool).
+        // Its discriminator is qd_collateral_state::COVER_FROM_INSURANCE, shared with qd-core.
+        cover_from_insurance => CoverFromInsurance { amount: u64 } accounts CoverFromInsuranceAccounts,
         /// Health of a margin account (its balances and perp positions), as return data. Remaining accounts: each held
         /// collateral's config and (except the quote's) its oracle, in balance order; then, for each perp position of the
         /// margin account's trading account (if open), its PerpMarket and that market's oracle, in position order.
@@ -92,15 +106,16 @@ fn check_params(init_weight_bps: u16, maint_weight_bps: u16, deposit_cap: u64, a
 }
 
 /// The argument checks decoding runs: weights, caps and status; token amounts fit a balance
-/// (1..=i64::MAX); a delta has a negation (so every balance change is reversible); a known
-/// oracle action.
+/// (1..=i64::MAX); a delta has a negation (so every balance change is reversible); fees
+/// collected fit a balance and are not both zero; a known oracle action. The liquidation fee
+/// depends on whether the mint is the quote: the processor checks it.
 fn check_args(ix: &CollateralInstruction) -> Result<(), ProgramError> {
     use CollateralInstruction as I;
     match *ix {
         I::CreateCollateral { init_weight_bps, maint_weight_bps, deposit_cap, account_cap, .. } => {
             check_params(init_weight_bps, maint_weight_bps, deposit_cap, account_cap)
         }
-        I::SetCollateralParams { init_weight_bps, maint_weight_bps, deposit_cap, account_cap, status } => {
+        I::SetCollateralParams { init_weight_bps, maint_weight_bps, deposit_cap, account_cap, status, .. } => {
             check_params(init_weight_bps, maint_weight_bps, deposit_cap, account_cap)?;
             if status != STATUS_ACTIVE && status != STATUS_WITHDRAW_ONLY {
                 return Err(CollateralError::InvalidCollateralStatus.into());
@@ -110,7 +125,13 @@ fn check_args(ix: &CollateralInstruction) -> Result<(), ProgramError> {
         I::Deposit { amount } | I::Withdraw { amount } | I::Transfer { amount } if amount == 0 || amount > i64::MAX as u64 => {
             Err(CollateralError::InvalidAmount.into())
         }
+        I::CoverFromInsurance { amount } if amount == 0 || amount > i64::MAX as u64 => Err(CollateralError::InvalidAmount.into()),
         I::AdjustBalance { delta } if delta == 0 || delta == i64::MIN => Err(CollateralError::InvalidAmount.into()),
+        I::CollectFees { to_insurance, to_revenue }
+            if to_insurance > i64::MAX as u64 || to_revenue > i64::MAX as u64 || (to_insurance == 0 && to_revenue == 0) =>
+        {
+            Err(CollateralError::InvalidAmount.into())
+        }
         I::ViewHealth { oracle_action } if Action::from_u8(oracle_action).is_none() => Err(CollateralError::InvalidOracleAction.into()),
         _ => Ok(()),
     }
@@ -128,13 +149,16 @@ mod tests {
     const TRANSFER: [u8; 8] = discriminator("global", "transfer");
     const VIEW_HEALTH: [u8; 8] = discriminator("global", "view_health");
     const ADJUST_BALANCE: [u8; 8] = qd_collateral_state::ADJUST_BALANCE;
+    const COLLECT_FEES: [u8; 8] = qd_collateral_state::COLLECT_FEES;
+    const COVER_FROM_INSURANCE: [u8; 8] = qd_collateral_state::COVER_FROM_INSURANCE;
 
     fn with(tag: [u8; 8], args: &[u8]) -> Vec<u8> {
         [&tag[..], args].concat()
     }
 
+    /// Weights, caps and a 2.5% liquidation fee (borsh).
     fn params(init: u16, maint: u16, cap: u64, account_cap: u64) -> Vec<u8> {
-        [&init.to_le_bytes()[..], &maint.to_le_bytes(), &cap.to_le_bytes(), &account_cap.to_le_bytes()].concat()
+        [&init.to_le_bytes()[..], &maint.to_le_bytes(), &cap.to_le_bytes(), &account_cap.to_le_bytes(), &250u16.to_le_bytes()].concat()
     }
 
     /// Four guards (borsh), the margin guard with confidence limit `margin_conf_bps`.
@@ -202,6 +226,7 @@ mod tests {
                 maint_weight_bps: 9_000,
                 deposit_cap: 100,
                 account_cap: 0,
+                liquidation_fee_bps: 250,
                 status: 1
             }
         );
@@ -216,6 +241,23 @@ mod tests {
         let create = |p: Vec<u8>| with(discriminator("global", "create_collateral"), &[&p[..], &guards(200)].concat());
         assert!(CollateralInstruction::unpack(&create(params(5_000, 6_000, 1, 0))).is_ok());
         assert_eq!(code(CollateralInstruction::unpack(&create(params(6_001, 6_000, 1, 0)))), CollateralError::InvalidWeights as u32);
+    }
+
+    #[test]
+    fn fees_collected_and_insurance_cover_fit_a_balance() {
+        let collect = |to_insurance: u64, to_revenue: u64| {
+            CollateralInstruction::unpack(&with(COLLECT_FEES, &[to_insurance.to_le_bytes(), to_revenue.to_le_bytes()].concat()))
+        };
+        assert_eq!(collect(0, 5).unwrap(), CollateralInstruction::CollectFees { to_insurance: 0, to_revenue: 5 });
+        assert!(collect(i64::MAX as u64, 0).is_ok());
+        for (a, b) in [(0, 0), (i64::MAX as u64 + 1, 0), (1, u64::MAX)] {
+            assert_eq!(code(collect(a, b)), CollateralError::InvalidAmount as u32);
+        }
+        let cover = |amount: u64| CollateralInstruction::unpack(&with(COVER_FROM_INSURANCE, &amount.to_le_bytes()));
+        assert_eq!(cover(7).unwrap(), CollateralInstruction::CoverFromInsurance { amount: 7 });
+        for bad in [0, i64::MAX as u64 + 1] {
+            assert_eq!(code(cover(bad)), CollateralError::InvalidAmount as u32);
+        }
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! qd-collateral: collateral configs and vaults per mint, and each margin account's balances.
 //!
 //! Instructions (discriminator = sha256("global:<name>")[..8], borsh args):
-//! - `create_collateral(params, guards)`: ADMIN lists a mint: CollateralConfig PDA
+//! - `create_collateral(params, guards)`: ADMIN lists a mint (weights, caps, the liquidator's
+//!   discount): CollateralConfig PDA
 //!   [b"collateral", mint] and its vault, an SPL token account at PDA [b"vault", mint] owned by
 //!   the program's [b"authority"] PDA. The venue's quote mint is priced at 1 and takes no oracle;
 //!   any other mint names an oracle the reader supports (Pyth PriceUpdateV2 feeds are pinned).
@@ -21,6 +22,11 @@
 //! - `adjust_balance(delta)`: CPI only, signed by qd-core's or qd-trading's authority PDA (PnL,
 //!   fees, liquidation); the config's protocol balance is the counterparty, and only a quote
 //!   balance may go negative.
+//! - `collect_fees(to_insurance, to_revenue)`: CPI only, signed by qd-core's authority PDA (the
+//!   insurance fund's sweep): the fund's share leaves the vault and the protocol balance, the
+//!   rest is counted as the protocol's `revenue`.
+//! - `cover_from_insurance(amount)`: CPI only, signed by qd-core's authority PDA: tokens from the
+//!   insurance fund's vault into the protocol balance (a bankrupt account's loss).
 //! - `view_health(oracle_action)`: the health of a margin account (balances and positions), as
 //!   return data.
 //!
@@ -48,7 +54,7 @@ use qd_collateral_state::{CollateralBalances, CollateralConfig};
 
 qd_runtime::program! {
     name: "qd_collateral",
-    docs: "QuantDesk collateral: per-mint configs and vaults, margin account balances, deposits, health-checked withdrawals and transfers, balance adjustments by CPI from qd-core and qd-trading.",
+    docs: "QuantDesk collateral: per-mint configs and vaults, margin account balances, deposits, health-checked withdrawals and transfers, balance adjustments by CPI from qd-core and qd-trading, fee collection and insurance cover by CPI from qd-core.",
     id: ID,
     process: processor::process,
     instructions: instruction::CollateralInstruction,
@@ -62,6 +68,7 @@ qd_runtime::program! {
         qd_health::HealthError,
         qd_collateral_state::CollateralStateError,
         qd_core_state::MarginError,
+        qd_core_state::CoreAuthorityError,
     ],
 }
 

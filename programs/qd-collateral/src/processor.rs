@@ -7,7 +7,8 @@
 use crate::balances::{compact, debit, entry_or_new};
 use crate::error::CollateralError as E;
 use crate::events::{
-    BalanceAdjusted, BalanceChanged, BalancesOpened, CollateralCreated, CollateralOracleChanged, CollateralParamsChanged, Transferred,
+    BalanceAdjusted, BalanceChanged, BalancesOpened, CollateralCreated, CollateralOracleChanged, CollateralParamsChanged, FeesCollected,
+    InsuranceCovered, Transferred,
 };
 use crate::instruction::{CollateralInstruction, HealthView};
 use qd_access::{
@@ -17,7 +18,9 @@ use qd_collateral_state::{
     oracle_feed_id, CollateralBalances, CollateralConfig, BALANCES_SEED, BALANCES_VERSION, COLLATERAL_CONFIG_VERSION, CONFIG_SEED,
     STATUS_ACTIVE, VAULT_SEED,
 };
-use qd_core_state::{load_global, load_margin, load_owned_margin, MarginAccount, STATUS_BANKRUPT, STATUS_BEING_LIQUIDATED};
+use qd_core_state::{
+    load_global, load_margin, load_owned_margin, require_core_authority, MarginAccount, STATUS_BANKRUPT, STATUS_BEING_LIQUIDATED,
+};
 use qd_health::Health;
 use qd_oracle_reader::{Action as OracleAction, OracleGuards};
 use qd_runtime::account_info::AccountInfo;
@@ -36,11 +39,13 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Pr
     }
     use CollateralInstruction as I;
     match CollateralInstruction::unpack(data)? {
-        I::CreateCollateral { init_weight_bps, maint_weight_bps, deposit_cap, account_cap, guards } => {
-            create_collateral(accounts, &Params { init_weight_bps, maint_weight_bps, deposit_cap, account_cap }, &guards)
+        I::CreateCollateral { init_weight_bps, maint_weight_bps, deposit_cap, account_cap, liquidation_fee_bps, guards } => {
+            let params = Params { init_weight_bps, maint_weight_bps, deposit_cap, account_cap, liquidation_fee_bps };
+            create_collateral(accounts, &params, &guards)
         }
-        I::SetCollateralParams { init_weight_bps, maint_weight_bps, deposit_cap, account_cap, status } => {
-            set_collateral_params(accounts, &Params { init_weight_bps, maint_weight_bps, deposit_cap, account_cap }, status)
+        I::SetCollateralParams { init_weight_bps, maint_weight_bps, deposit_cap, account_cap, liquidation_fee_bps, status } => {
+            let params = Params { init_weight_bps, maint_weight_bps, deposit_cap, account_cap, liquidation_fee_bps };
+            set_collateral_params(accounts, &params, status)
         }
         I::SetCollateralOracle { guards } => set_collateral_oracle(accounts, &guards),
         I::OpenBalances {} => open_balances(accounts),
@@ -49,17 +54,34 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Pr
         I::Withdraw { amount } => withdraw(accounts, amount),
         I::Transfer { amount } => transfer(accounts, amount),
         I::AdjustBalance { delta } => adjust_balance(accounts, delta),
+        I::CollectFees { to_insurance, to_revenue } => collect_fees(accounts, to_insurance, to_revenue),
+        I::CoverFromInsurance { amount } => cover_from_insurance(accounts, amount),
         I::ViewHealth { oracle_action } => view_health(accounts, oracle_action),
     }
 }
 
-/// Weights and caps of a collateral (create_collateral's and set_collateral_params' arguments,
-/// checked while decoding).
+/// Weights, caps and liquidation fee of a collateral (create_collateral's and
+/// set_collateral_params' arguments; all but the fee checked while decoding).
 struct Params {
     init_weight_bps: u16,
     maint_weight_bps: u16,
     deposit_cap: u64,
     account_cap: u64,
+    liquidation_fee_bps: u16,
+}
+
+impl Params {
+    /// A liquidator buys collateral at `liquidation_fee_bps` below its price to repay debt: the
+    /// account loses `maint_weight` of the collateral's value and gains `1 - fee` of it in
+    /// repaid debt, so its maintenance health rises only while `fee < 10_000 - maint_weight`.
+    /// The quote is repaid, never sold: no fee.
+    fn check_liquidation_fee(&self, is_quote: bool) -> ProgramResult {
+        let ok = if is_quote { self.liquidation_fee_bps == 0 } else { self.liquidation_fee_bps < 10_000 - self.maint_weight_bps };
+        if !ok {
+            return Err(E::InvalidLiquidationFee.into());
+        }
+        Ok(())
+    }
 }
 
 /// The vault authority's signer seeds ([b"authority"], canonical bump).
@@ -221,6 +243,7 @@ fn create_collateral(accounts: &[AccountInfo], params: &Params, guards: &OracleG
     } else {
         oracle_feed_id(oracle, security)?
     };
+    params.check_liquidation_fee(is_quote)?;
     let mint_key = mint.key();
     // Canonical bumps only: exactly one config and one vault per mint.
     let vault_bump = pda::check_canonical(vault.key(), &[VAULT_SEED, mint_key], &crate::ID)?;
@@ -234,6 +257,7 @@ fn create_collateral(accounts: &[AccountInfo], params: &Params, guards: &OracleG
     config.is_quote = is_quote as u8;
     config.init_weight_bps = params.init_weight_bps;
     config.maint_weight_bps = params.maint_weight_bps;
+    config.liquidation_fee_bps = params.liquidation_fee_bps;
     config.mint = *mint_key;
     config.vault = *vault.key();
     config.oracle = if is_quote { [0; 32] } else { *oracle.key() };
@@ -256,6 +280,7 @@ fn create_collateral(accounts: &[AccountInfo], params: &Params, guards: &OracleG
         maint_weight_bps: params.maint_weight_bps,
         deposit_cap: params.deposit_cap,
         account_cap: params.account_cap,
+        liquidation_fee_bps: params.liquidation_fee_bps,
         slot: Clock::get()?.slot,
         seq: 1,
     }
@@ -276,10 +301,12 @@ fn set_collateral_params(accounts: &[AccountInfo], params: &Params, status: u8) 
     let SetCollateralParamsAccounts { timelock, config: config_info, .. } = SetCollateralParamsAccounts::parse(accounts)?;
     require_timelock(timelock)?;
     let config = config_info.load_mut::<CollateralConfig>(&crate::ID)?;
+    params.check_liquidation_fee(config.is_quote())?;
     config.init_weight_bps = params.init_weight_bps;
     config.maint_weight_bps = params.maint_weight_bps;
     config.deposit_cap = params.deposit_cap;
     config.account_cap = params.account_cap;
+    config.liquidation_fee_bps = params.liquidation_fee_bps;
     config.status = status;
     let seq = next_seq(&mut config.audit_seq)?;
     CollateralParamsChanged {
@@ -290,6 +317,7 @@ fn set_collateral_params(accounts: &[AccountInfo], params: &Params, status: u8) 
         maint_weight_bps: params.maint_weight_bps,
         deposit_cap: params.deposit_cap,
         account_cap: params.account_cap,
+        liquidation_fee_bps: params.liquidation_fee_bps,
         slot: Clock::get()?.slot,
         seq,
     }
@@ -622,6 +650,103 @@ fn adjust_balance(accounts: &[AccountInfo], delta: i64) -> ProgramResult {
         protocol_balance: config.protocol_balance,
         slot: Clock::get()?.slot,
         seq,
+    }
+    .emit();
+    Ok(())
+}
+
+qd_runtime::accounts! {
+    pub struct CollectFeesAccounts {
+        /// qd-core's [b"authority"] PDA
+        core_authority(signer),
+        config(mut),
+        vault(mut),
+        /// A token account of the config's mint (the insurance fund's vault)
+        destination(mut),
+        mint,
+        token_program,
+        /// The program's [b"authority"] PDA
+        vault_authority,
+    }
+}
+
+/// CPI only, from qd-core's sweep: qd-trading has already taken `to_insurance + to_revenue` out
+/// of a market's pools, which the protocol balance held, so protocol_balance == PnL pools +
+/// revenue still holds after it.
+fn collect_fees(accounts: &[AccountInfo], to_insurance: u64, to_revenue: u64) -> ProgramResult {
+    let CollectFeesAccounts { core_authority, config: config_info, vault, destination, mint, token_program, vault_authority, .. } =
+        CollectFeesAccounts::parse(accounts)?;
+    require_core_authority(core_authority)?;
+    validate::address(vault_authority, &qd_ids::COLLATERAL_AUTHORITY)?;
+    let config = config_info.load_mut::<CollateralConfig>(&crate::ID)?;
+    check_token_accounts(config, vault, mint, token_program)?;
+    check_user_token_account(config, destination)?;
+    // Both amounts are at most i64::MAX (checked while decoding).
+    if token::amount(vault)? < to_insurance {
+        return Err(E::VaultShortfall.into());
+    }
+    config.protocol_balance = config.protocol_balance.checked_sub(to_insurance as i64).ok_or(RuntimeError::ArithmeticOverflow)?;
+    config.revenue = config.revenue.checked_add(to_revenue as i64).ok_or(RuntimeError::ArithmeticOverflow)?;
+    let (decimals, protocol_balance, revenue) = (config.decimals, config.protocol_balance, config.revenue);
+    if to_insurance != 0 {
+        token::transfer_checked(
+            token_program,
+            vault,
+            mint,
+            destination,
+            vault_authority,
+            (to_insurance, decimals),
+            &[VAULT_AUTHORITY_SEEDS],
+        )?;
+    }
+    FeesCollected {
+        config: *config_info.key(),
+        mint: *mint.key(),
+        destination: *destination.key(),
+        to_insurance,
+        to_revenue,
+        protocol_balance,
+        revenue,
+        slot: Clock::get()?.slot,
+    }
+    .emit();
+    Ok(())
+}
+
+qd_runtime::accounts! {
+    pub struct CoverFromInsuranceAccounts {
+        /// qd-core's [b"authority"] PDA: the source's token authority
+        core_authority(signer),
+        config(mut),
+        vault(mut),
+        /// A token account of the config's mint whose token authority is qd-core's [b"authority"] PDA (the insurance fund's vault)
+        source(mut),
+        mint,
+        token_program,
+    }
+}
+
+/// CPI only, from qd-core's bankruptcy handling: the insurance fund pays a loss into the
+/// protocol balance (a market's PnL pool). The token program checks that the source's authority
+/// is the signer qd-core passed through, so only the fund's own tokens move.
+fn cover_from_insurance(accounts: &[AccountInfo], amount: u64) -> ProgramResult {
+    let CoverFromInsuranceAccounts { core_authority, config: config_info, vault, source, mint, token_program, .. } =
+        CoverFromInsuranceAccounts::parse(accounts)?;
+    require_core_authority(core_authority)?;
+    let config = config_info.load_mut::<CollateralConfig>(&crate::ID)?;
+    check_token_accounts(config, vault, mint, token_program)?;
+    check_user_token_account(config, source)?;
+    // amount <= i64::MAX (checked while decoding).
+    config.protocol_balance = config.protocol_balance.checked_add(amount as i64).ok_or(RuntimeError::ArithmeticOverflow)?;
+    let (decimals, protocol_balance) = (config.decimals, config.protocol_balance);
+    token::transfer_checked(token_program, source, mint, vault, core_authority, (amount, decimals), &[])?;
+    InsuranceCovered {
+        config: *config_info.key(),
+        mint: *mint.key(),
+        source: *source.key(),
+        amount,
+        protocol_balance,
+        slot: Clock::get()?.slot,
     }
     .emit();
     Ok(())

@@ -200,3 +200,118 @@ fn health_view_encoding() {
     assert_eq!(w.written(), &expected[..]);
     assert_eq!(HealthView::MAX_SIZE, 3 * 16 + 2 * 17);
 }
+
+const VAULT: Pubkey = [20; 32];
+const FUND_VAULT: Pubkey = [21; 32];
+
+/// A classic token account of `mint` holding `amount`.
+fn token_account(key: Pubkey, mint: Pubkey, amount: u64) -> HostAccount {
+    let mut d = vec![0u8; qd_runtime::token::ACCOUNT_LEN];
+    d[..32].copy_from_slice(&mint);
+    d[64..72].copy_from_slice(&amount.to_le_bytes());
+    HostAccount::new(key, qd_runtime::token::ID, d).writable()
+}
+
+/// The quote config with its vault and token program, `protocol_balance` and `revenue` set.
+fn quote_config_with(protocol_balance: i64, revenue: i64) -> HostAccount {
+    let mut config = quote_config().body::<CollateralConfig>();
+    config.vault = VAULT;
+    config.token_program = qd_runtime::token::ID;
+    config.protocol_balance = protocol_balance;
+    config.revenue = revenue;
+    HostAccount::new(CONFIG, crate::ID, data(&config)).writable()
+}
+
+/// collect_fees' accounts: core authority, config, vault (holding `vault_amount`), the fund's
+/// vault, mint, token program, vault authority.
+fn collect_accounts(signer: Pubkey, vault_amount: u64) -> Vec<HostAccount> {
+    vec![
+        authority(signer),
+        quote_config_with(500, 100),
+        token_account(VAULT, MINT, vault_amount),
+        token_account(FUND_VAULT, MINT, 0),
+        HostAccount::new(MINT, qd_runtime::token::ID, vec![]),
+        HostAccount::new(qd_runtime::token::ID, [0; 32], vec![]),
+        HostAccount::new(qd_ids::COLLATERAL_AUTHORITY, [0; 32], vec![]),
+    ]
+}
+
+fn collect(to_insurance: u64, to_revenue: u64) -> Vec<u8> {
+    [&qd_collateral_state::COLLECT_FEES[..], &to_insurance.to_le_bytes(), &to_revenue.to_le_bytes()].concat()
+}
+
+#[test]
+fn collect_fees_counts_revenue_and_takes_only_the_core_authority() {
+    host::set_clock(77, 1_000);
+    // The revenue part alone moves no token (no CPI): protocol balance unchanged, revenue up.
+    let ran = run(&collect_accounts(qd_ids::CORE_AUTHORITY, 0), &collect(0, 40));
+    assert_eq!(ran.code, 0, "{:?}", ran.logs);
+    let config = ran.accounts[1].body::<CollateralConfig>();
+    assert_eq!((config.protocol_balance, config.revenue), (500, 140));
+    let mut expected = crate::events::FeesCollected::DISCRIMINATOR.to_vec();
+    for part in [&CONFIG[..], &MINT, &FUND_VAULT, &0u64.to_le_bytes(), &40u64.to_le_bytes(), &500i64.to_le_bytes(), &140i64.to_le_bytes()] {
+        expected.extend_from_slice(part);
+    }
+    expected.extend_from_slice(&77u64.to_le_bytes());
+    assert_eq!(ran.events, [expected]);
+    // qd-trading's authority, a user, or no signature: refused, nothing changed.
+    for signer in [qd_ids::TRADING_AUTHORITY, [3; 32]] {
+        let accounts = collect_accounts(signer, 0);
+        let refused = run(&accounts, &collect(0, 40));
+        assert_eq!(refused.code, qd_core_state::CoreAuthorityError::NotCoreAuthority as u64);
+        assert_eq!(refused.logs, ["AnchorError occurred. Error Code: NotCoreAuthority. Error Number: 6360. Error Message: The signer is not qd-core's authority PDA."]);
+        assert_eq!(refused.accounts[1].data, accounts[1].data);
+    }
+    let mut unsigned = collect_accounts(qd_ids::CORE_AUTHORITY, 0);
+    unsigned[0].is_signer = false;
+    assert_eq!(code(&unsigned, &collect(0, 1)), RuntimeError::MissingSigner as u64);
+    // More than the vault holds; a destination of another mint; another vault authority.
+    assert_eq!(code(&collect_accounts(qd_ids::CORE_AUTHORITY, 9), &collect(10, 0)), crate::error::CollateralError::VaultShortfall as u64);
+    let mut other_mint = collect_accounts(qd_ids::CORE_AUTHORITY, 0);
+    other_mint[3] = token_account(FUND_VAULT, [9; 32], 0);
+    assert_eq!(code(&other_mint, &collect(0, 1)), crate::error::CollateralError::WrongMint as u64);
+    let mut fake_authority = collect_accounts(qd_ids::CORE_AUTHORITY, 0);
+    fake_authority[6] = HostAccount::new([9; 32], [0; 32], vec![]);
+    assert_eq!(code(&fake_authority, &collect(0, 1)), RuntimeError::WrongAddress as u64);
+    // The vault as its own destination.
+    let mut dup = collect_accounts(qd_ids::CORE_AUTHORITY, 0);
+    dup[3] = dup[2].clone();
+    assert_eq!(code(&dup, &collect(0, 1)), RuntimeError::DuplicateAccount as u64);
+}
+
+#[test]
+fn cover_from_insurance_takes_only_the_core_authority() {
+    let cover = [&qd_collateral_state::COVER_FROM_INSURANCE[..], &25u64.to_le_bytes()].concat();
+    let mut accounts = collect_accounts([3; 32], 0);
+    accounts.truncate(6);
+    assert_eq!(code(&accounts, &cover), qd_core_state::CoreAuthorityError::NotCoreAuthority as u64);
+    accounts[0] = authority(qd_ids::CORE_AUTHORITY);
+    // The source of another mint, the vault as the source.
+    accounts[3] = token_account(FUND_VAULT, [9; 32], 100);
+    assert_eq!(code(&accounts, &cover), crate::error::CollateralError::WrongMint as u64);
+    accounts[3] = accounts[2].clone();
+    assert_eq!(code(&accounts, &cover), RuntimeError::DuplicateAccount as u64);
+}
+
+#[test]
+fn the_liquidation_fee_keeps_a_collateral_liquidation_raising_health() {
+    // set_collateral_params(init, maint, deposit cap, account cap, liquidation fee, status).
+    let set = |maint: u16, fee: u16| {
+        let tag = discriminator("global", "set_collateral_params");
+        [&tag[..], &0u16.to_le_bytes(), &maint.to_le_bytes(), &100u64.to_le_bytes(), &0u64.to_le_bytes(), &fee.to_le_bytes(), &[0]].concat()
+    };
+    let timelock = authority(qd_ids::SECURITY_AUTHORITY);
+    let mut asset = quote_config().body::<CollateralConfig>();
+    asset.is_quote = 0;
+    let asset = HostAccount::new(CONFIG, crate::ID, data(&asset)).writable();
+    let invalid = crate::error::CollateralError::InvalidLiquidationFee as u64;
+    // Below 10_000 - maint: 999 at 90% maintenance weight, not 1,000; nothing at 100%.
+    let ran = run(&[timelock.clone(), asset.clone()], &set(9_000, 999));
+    assert_eq!(ran.code, 0, "{:?}", ran.logs);
+    assert_eq!(ran.accounts[1].body::<CollateralConfig>().liquidation_fee_bps, 999);
+    assert_eq!(code(&[timelock.clone(), asset.clone()], &set(9_000, 1_000)), invalid);
+    assert_eq!(code(&[timelock.clone(), asset], &set(10_000, 0)), invalid);
+    // The quote is repaid, never sold: no fee.
+    assert_eq!(code(&[timelock.clone(), quote_config()], &set(10_000, 0)), 0);
+    assert_eq!(code(&[timelock, quote_config()], &set(10_000, 1)), invalid);
+}

@@ -63,6 +63,36 @@ qd_runtime::errors! {
         /// A reduce-only liquidator may only take a position that reduces its own
         LiquidatorReduceOnly = 6149,
         /// max_base and max_quote must be positive (max_quote at most i64::MAX)
-        InvalidAmount = 6150,
+        InvalidAmount = 6129,
+        // The insurance fund's (6150..).
+        /// unstake_delay_secs must be between 1 second and 90 days
+        InvalidUnstakeDelay = 6150,
+        /// fee_share_bps must be at most 10000
+        InvalidFeeShare = 6151,
+        /// The mint is not the venue's quote mint
+        NotQuoteMint = 6152,
+        /// The vault is not the insurance fund's vault
+        WrongFundVault = 6153,
+        /// The mint, token account or collateral config is not of the insurance fund's mint
+        WrongFundMint = 6154,
+        /// The stake account is not this staker's stake in this fund
+        StakeMismatch = 6155,
+        /// Amounts and shares must be positive
+        InvalidStakeAmount = 6156,
+        /// More shares than the stake holds
+        InsufficientShares = 6157,
+        /// An unstake request is already pending: cancel it or withdraw it first
+        UnstakePending = 6158,
+        /// The stake has no pending unstake request
+        NoUnstakeRequest = 6159,
+        /// The unstake delay since the request has not passed
+        UnstakeTooEarly = 6160,
+        /// The market's pools hold no fees to sweep
+        NothingToSweep = 6161,
     }
+}
+
+/// Checked arithmetic failed.
+pub fn overflow() -> qd_runtime::error::ProgramError {
+    qd_runtime::error::RuntimeError::ArithmeticOverflow.into()
 }

@@ -1,6 +1,8 @@
 //! Anchor events: the audit trail of every account and configuration change. Each encodes as
 //! discriminator sha256("event:<Name>")[..8] + borsh fields in IDL order. `set_frozen` emits
 //! none: qd-security emits the audit event after its CPI, with the account's new audit_seq.
+//! The insurance fund's events carry its balance and total shares after the change, and its
+//! `seq` (one per change, from 1 at creation), so an indexer sees every step and any gap.
 
 use qd_runtime::pubkey::Pubkey;
 
@@ -125,5 +127,108 @@ qd_runtime::events! {
         pub margin_account: Pubkey,
         pub end_health: i128,
         pub slot: u64,
+    }
+
+    pub struct InsuranceFundCreated {
+        pub fund: Pubkey,
+        pub mint: Pubkey,
+        pub vault: Pubkey,
+        pub admin: Pubkey,
+        pub unstake_delay_secs: i64,
+        pub fee_share_bps: u16,
+        pub slot: u64,
+        pub seq: u64,
+    }
+
+    /// A timelocked change (`signer`: qd-security's authority PDA).
+    pub struct InsuranceParamsChanged {
+        pub fund: Pubkey,
+        pub signer: Pubkey,
+        pub unstake_delay_secs: i64,
+        pub fee_share_bps: u16,
+        pub balance: u64,
+        pub total_shares: u64,
+        pub slot: u64,
+        pub seq: u64,
+    }
+
+    /// `amount` staked for `shares`; `stake_shares` is the staker's total after it.
+    pub struct Staked {
+        pub fund: Pubkey,
+        pub staker: Pubkey,
+        pub amount: u64,
+        pub shares: u64,
+        pub stake_shares: u64,
+        pub balance: u64,
+        pub total_shares: u64,
+        pub slot: u64,
+        pub seq: u64,
+    }
+
+    /// `shares` worth `value` now may be withdrawn from `unlock_ts` on.
+    pub struct UnstakeRequested {
+        pub fund: Pubkey,
+        pub staker: Pubkey,
+        pub shares: u64,
+        pub value: u64,
+        pub unlock_ts: i64,
+        pub balance: u64,
+        pub total_shares: u64,
+        pub slot: u64,
+        pub seq: u64,
+    }
+
+    pub struct UnstakeCancelled {
+        pub fund: Pubkey,
+        pub staker: Pubkey,
+        pub shares: u64,
+        pub balance: u64,
+        pub total_shares: u64,
+        pub slot: u64,
+        pub seq: u64,
+    }
+
+    /// `shares` burnt for `amount` paid to `destination`.
+    pub struct Unstaked {
+        pub fund: Pubkey,
+        pub staker: Pubkey,
+        pub destination: Pubkey,
+        pub shares: u64,
+        pub amount: u64,
+        pub balance: u64,
+        pub total_shares: u64,
+        pub slot: u64,
+        pub seq: u64,
+    }
+
+    /// The fund paid `amount` of a bankrupt account's debt in a market (its PnL pool).
+    pub struct InsurancePaid {
+        pub fund: Pubkey,
+        pub margin_account: Pubkey,
+        pub market_index: u16,
+        pub amount: u64,
+        pub balance: u64,
+        pub total_shares: u64,
+        pub total_paid: u64,
+        pub slot: u64,
+        pub seq: u64,
+    }
+
+    /// One sweep of market `market_index`: the fees taken from its pools, their split, and its
+    /// pools after.
+    pub struct FeesSwept {
+        pub fund: Pubkey,
+        pub market_index: u16,
+        pub liquidation_fees: u64,
+        pub trading_fees: u64,
+        pub to_insurance: u64,
+        pub to_revenue: u64,
+        pub fee_pool: i64,
+        pub liquidation_fee_pool: i64,
+        pub pnl_pool: i64,
+        pub balance: u64,
+        pub total_shares: u64,
+        pub slot: u64,
+        pub seq: u64,
     }
 }

@@ -4,10 +4,12 @@
 
 use crate::error::CoreError;
 use crate::processor::{
-    CloseMarginAccountAccounts, CreateMarginAccountAccounts, ExitLiquidationAccounts, InitializeAccounts, LiquidateCollateralAccounts,
-    LiquidateOrdersAccounts, LiquidatePerpAccounts, OwnerAccounts, SetFrozenAccounts, SetMaxSubAccountsAccounts, ViewLiquidationAccounts,
+    CancelUnstakeAccounts, CloseMarginAccountAccounts, CreateInsuranceFundAccounts, CreateMarginAccountAccounts, ExitLiquidationAccounts,
+    InitializeAccounts, LiquidateCollateralAccounts, LiquidateOrdersAccounts, LiquidatePerpAccounts, OwnerAccounts, RequestUnstakeAccounts,
+    ResolveBankruptcyAccounts, SetFrozenAccounts, SetInsuranceParamsAccounts, SetMaxSubAccountsAccounts, StakeAccounts, SweepFeesAccounts,
+    UnstakeAccounts, ViewLiquidationAccounts,
 };
-use qd_core_state::MAX_SUB_ACCOUNTS_LIMIT;
+use qd_core_state::{MAX_FEE_SHARE_BPS, MAX_SUB_ACCOUNTS_LIMIT, MAX_UNSTAKE_DELAY_SECS, MIN_UNSTAKE_DELAY_SECS};
 use qd_runtime::borsh::BoundedVec;
 use qd_runtime::error::ProgramError;
 use qd_runtime::pubkey::Pubkey;
@@ -58,6 +60,36 @@ qd_runtime::instructions! {
         /// Permissionless: ends the account's liquidation once its liquidation-end health is >= 0 (after a deposit or a price
         /// move). Remaining accounts: as view_liquidation's.
         exit_liquidation => ExitLiquidation {} accounts ExitLiquidationAccounts,
+        /// Permissionless (Liquidate not paused): a bankrupt account (no balance, no position, no order) owes the negative PnL of
+        /// its flat position in the market; the quote mint's insurance fund pays it into the market's PnL pool (no more than its
+        /// balance and what is left of the market's insurance cap), and the rest is socialized over the market's open
+        /// positions (longs and shorts alike, by their size, through the funding indices), or recorded as unbacked when none is
+        /// open.
+        resolve_bankruptcy => ResolveBankruptcy { market_index: u16 } accounts ResolveBankruptcyAccounts,
+        /// The GlobalConfig admin creates the quote mint's InsuranceFund PDA [b"insurance", mint] and its vault, a token account
+        /// at PDA [b"insurance_vault", mint] whose authority is the program's [b"authority"] PDA; pays the rent. An unstake
+        /// waits unstake_delay_secs (1 s..=90 days); fee_share_bps (<= 10000) of swept trading fees go to the fund.
+        create_insurance_fund => CreateInsuranceFund { unstake_delay_secs: i64, fee_share_bps: u16 } accounts CreateInsuranceFundAccounts,
+        /// Through the timelock only (an ADMIN's proposal in qd-security): the unstake delay and the fee share, bounded as at
+        /// creation. A pending request waits the new delay.
+        set_insurance_params => SetInsuranceParams { unstake_delay_secs: i64, fee_share_bps: u16 } accounts SetInsuranceParamsAccounts,
+        /// Anyone stakes amount (> 0) of the fund's mint from their token account into its vault for
+        /// floor(amount * (total_shares + 1e6) / (balance + 1)) shares (at least one); the Stake PDA [b"stake", fund, staker]
+        /// is created on the first stake, the staker paying its rent. Refused while Deposit is paused.
+        stake => Stake { amount: u64 } accounts StakeAccounts,
+        /// The staker asks to withdraw shares (1..=its shares), one request at a time: their value now
+        /// (floor(shares * (balance + 1) / (total_shares + 1e6))) is recorded, the most the withdrawal pays.
+        request_unstake => RequestUnstake { shares: u64 } accounts RequestUnstakeAccounts,
+        /// The staker withdraws its pending request.
+        cancel_unstake => CancelUnstake {} accounts CancelUnstakeAccounts,
+        /// The staker withdraws its request once unstake_delay_secs have passed since it: the lower of its value then and now
+        /// (a loss in between is shared), the shares burnt. Refused while Withdraw is paused.
+        unstake => Unstake {} accounts UnstakeAccounts,
+        /// Permissionless crank: sweeps a market's fees (its liquidation-fee pool, then its fee pool, as far as its PnL pool
+        /// backs them) by CPI to qd-trading's take_fees and qd-collateral's collect_fees: the liquidation fees and
+        /// fee_share_bps of the trading fees into the fund, the rest to the protocol's revenue. Refused while the market's
+        /// Settle operation is paused, and when there is nothing to sweep.
+        sweep_fees => SweepFees {} accounts SweepFeesAccounts,
     }
 }
 
@@ -97,7 +129,8 @@ pub fn valid_name(name: &[u8; 32]) -> bool {
     name[len..].iter().all(|&b| b == 0) && core::str::from_utf8(&name[..len]).is_ok()
 }
 
-/// The argument checks decoding runs: sub-account limit, label, leverage limit.
+/// The argument checks decoding runs: sub-account limit, label, leverage limit, the insurance
+/// fund's delay, fee share and amounts.
 fn check_args(ix: &CoreInstruction) -> Result<(), ProgramError> {
     match *ix {
         CoreInstruction::Initialize { max_sub_accounts } | CoreInstruction::SetMaxSubAccounts { max_sub_accounts }
@@ -115,6 +148,17 @@ fn check_args(ix: &CoreInstruction) -> Result<(), ProgramError> {
         {
             Err(CoreError::InvalidLimits.into())
         }
+        CoreInstruction::CreateInsuranceFund { unstake_delay_secs, fee_share_bps }
+        | CoreInstruction::SetInsuranceParams { unstake_delay_secs, fee_share_bps } => {
+            if !(MIN_UNSTAKE_DELAY_SECS..=MAX_UNSTAKE_DELAY_SECS).contains(&unstake_delay_secs) {
+                return Err(CoreError::InvalidUnstakeDelay.into());
+            }
+            if fee_share_bps > MAX_FEE_SHARE_BPS {
+                return Err(CoreError::InvalidFeeShare.into());
+            }
+            Ok(())
+        }
+        CoreInstruction::Stake { amount: 0 } | CoreInstruction::RequestUnstake { shares: 0 } => Err(CoreError::InvalidStakeAmount.into()),
         _ => Ok(()),
     }
 }
@@ -200,6 +244,31 @@ mod tests {
         assert!(CoreInstruction::unpack(&with(SET_FROZEN, &[1, 7])).is_err());
         assert_eq!(CoreInstruction::unpack(&with(SET_DELEGATE, &[9; 32])).unwrap(), CoreInstruction::SetDelegate { delegate: [9; 32] });
         assert!(CoreInstruction::unpack(&with(CLOSE_MARGIN_ACCOUNT, &[0])).is_err());
+    }
+
+    #[test]
+    fn insurance_delay_fee_share_and_amounts_are_bounded() {
+        let params = |name: &str, delay: i64, bps: u16| {
+            CoreInstruction::unpack(&with(discriminator("global", name), &[&delay.to_le_bytes()[..], &bps.to_le_bytes()].concat()))
+        };
+        for name in ["create_insurance_fund", "set_insurance_params"] {
+            assert!(params(name, 1, 0).is_ok() && params(name, 90 * 86_400, 10_000).is_ok());
+            for delay in [0, -1, 90 * 86_400 + 1, i64::MIN] {
+                assert_eq!(params(name, delay, 100).unwrap_err(), CoreError::InvalidUnstakeDelay.into());
+            }
+            assert_eq!(params(name, 60, 10_001).unwrap_err(), CoreError::InvalidFeeShare.into());
+        }
+        assert_eq!(
+            params("set_insurance_params", 60, 2_500).unwrap(),
+            CoreInstruction::SetInsuranceParams { unstake_delay_secs: 60, fee_share_bps: 2_500 }
+        );
+        let amount = |name: &str, n: u64| CoreInstruction::unpack(&with(discriminator("global", name), &n.to_le_bytes()));
+        assert_eq!(amount("stake", 5).unwrap(), CoreInstruction::Stake { amount: 5 });
+        assert_eq!(amount("request_unstake", u64::MAX).unwrap(), CoreInstruction::RequestUnstake { shares: u64::MAX });
+        assert_eq!(amount("stake", 0).unwrap_err(), CoreError::InvalidStakeAmount.into());
+        assert_eq!(amount("request_unstake", 0).unwrap_err(), CoreError::InvalidStakeAmount.into());
+        assert_eq!(CoreInstruction::unpack(&with(discriminator("global", "sweep_fees"), &[])).unwrap(), CoreInstruction::SweepFees {});
+        assert!(CoreInstruction::unpack(&with(discriminator("global", "unstake"), &[0])).is_err());
     }
 
     #[test]

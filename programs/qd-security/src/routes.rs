@@ -22,14 +22,16 @@ const RISK: &[Role] = &[Role::RiskManager, Role::Admin];
 const ADMIN: &[Role] = &[Role::Admin];
 const ORACLE: &[Role] = &[Role::OracleAdmin];
 
-/// Risk parameters and oracles of markets and collateral, and who publishes a feed and its guards.
-pub const ROUTES: [Route; 6] = [
+/// Risk parameters and oracles of markets and collateral, who publishes a feed and its guards, and
+/// the insurance fund's unstake delay and fee share.
+pub const ROUTES: [Route; 7] = [
     route(qd_ids::QD_TRADING, "set_market_params", RISK),
     route(qd_ids::QD_TRADING, "set_market_oracle", ADMIN),
     route(qd_ids::QD_COLLATERAL, "set_collateral_params", RISK),
     route(qd_ids::QD_COLLATERAL, "set_collateral_oracle", ADMIN),
     route(qd_ids::QD_ORACLE, "set_publishers", ORACLE),
     route(qd_ids::QD_ORACLE, "set_guards", ORACLE),
+    route(qd_ids::QD_CORE, "set_insurance_params", ADMIN),
 ];
 
 /// The route of instruction `data` of `program`, if it is one.

@@ -102,11 +102,11 @@ qd_runtime::errors! {
         WrongSecurityProgram = 6148,
         /// The margin account is being liquidated: its orders and fills may only reduce its positions
         AccountBeingLiquidated = 6149,
-        /// The signer is not qd-core's authority PDA
-        NotCoreAuthority = 6150,
         /// A liquidation step must reduce the position (never past zero) with non-negative fees, repay a flat position's
         /// debt, or resolve a bankrupt flat position's debt
         InvalidLiquidation = 6151,
+        /// Fees taken exceed the market's fee or liquidation-fee pool, or together its PnL pool
+        TakeExceedsPool = 6160,
     }
 }
 

@@ -7,7 +7,7 @@ use crate::processor::{
     CancelAccounts, CloseTradingAccountAccounts, CreateMarketAccounts, ExpireOrdersAccounts, FillOrderAccounts, LiquidateOrdersAccounts,
     LiquidatePositionAccounts, OpenTradingAccountAccounts, PlaceAndMakeAccounts, PlaceOrderAccounts, RepayPnlAccounts,
     ResolveBankruptPositionAccounts, SetMarketOracleAccounts, SetMarketParamsAccounts, SetMarketStatusAccounts, SettlePnlAccounts,
-    UpdateFundingAccounts,
+    TakeFeesAccounts, UpdateFundingAccounts,
 };
 use qd_health::wide::{divrem_pow10, mul_wide};
 use qd_oracle_reader::OracleGuards;
@@ -297,6 +297,11 @@ qd_runtime::instructions! {
         /// CPI only (qd-core's resolve_bankruptcy): `insurance` of the flat position's debt arrived in the PnL pool from the
         /// insurance fund; the rest is socialized over the open positions by moving the two funding indices apart.
         resolve_bankrupt_position => ResolveBankruptPosition { insurance: i64 } accounts ResolveBankruptPositionAccounts,
+        /// CPI only, signed by qd-core's [b"authority"] PDA (the insurance fund's sweep): takes liquidation_fees out of the
+        /// liquidation-fee pool and trading_fees out of the fee pool, both out of the PnL pool; refused beyond what each
+        /// holds.
+        // Its discriminator is qd_trading_state::TAKE_FEES, shared with qd-core.
+        take_fees => TakeFees { liquidation_fees: u64, trading_fees: u64 } accounts TakeFeesAccounts,
     }
 }
 

@@ -30,6 +30,8 @@
 //! - `settle_pnl(market_index)`: permissionless; funding and realized PnL into the quote balance
 //!   (a settlement market closes the position at the settlement price first).
 //! - `expire_orders()`: permissionless; removes an account's expired orders.
+//! - `take_fees(liquidation_fees, trading_fees)`: CPI only, signed by qd-core's authority PDA
+//!   (the insurance fund's sweep): out of the market's fee pools and its PnL pool.
 //!
 //! Fills settle funding on both positions, charge fees (taker, maker or a maker rebate) into the
 //! quote balances by CPI to qd-collateral's `adjust_balance` signed by the [b"authority"] PDA, and
@@ -67,5 +69,6 @@ qd_runtime::program! {
         qd_health::HealthError,
         qd_collateral_state::CollateralStateError,
         qd_core_state::MarginError,
+        qd_core_state::CoreAuthorityError,
     ],
 }

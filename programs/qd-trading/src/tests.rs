@@ -275,3 +275,56 @@ fn the_owner_cancels_and_a_stranger_cannot() {
     stranger[0] = key(9).signer();
     assert_eq!(code(&stranger, &ix("cancel_orders", &[0])), AccessError::NotAuthorized as u64);
 }
+
+/// A market whose pools hold (liquidation fees, trading fees, PnL).
+fn market_with_pools(liquidation_fee_pool: i64, fee_pool: i64, pnl_pool: i64) -> HostAccount {
+    let mut m = zeroed::<qd_trading_state::PerpMarket>();
+    m.index = 3;
+    m.liquidation_fee_pool = liquidation_fee_pool;
+    m.fee_pool = fee_pool;
+    m.pnl_pool = pnl_pool;
+    HostAccount::new([9; 32], crate::ID, data(&m)).writable()
+}
+
+fn take_fees(liquidation_fees: u64, trading_fees: u64) -> Vec<u8> {
+    [&qd_trading_state::TAKE_FEES[..], &liquidation_fees.to_le_bytes(), &trading_fees.to_le_bytes()].concat()
+}
+
+#[test]
+fn take_fees_draws_the_pools_for_the_core_authority_only() {
+    let core = HostAccount::new(qd_ids::CORE_AUTHORITY, [0; 32], vec![]).signer();
+    let ran = run(&[core.clone(), market_with_pools(50, 1_000, 1_200)], &take_fees(50, 900));
+    assert_eq!(ran.code, 0, "{:?}", ran.logs);
+    let m = ran.accounts[1].body::<qd_trading_state::PerpMarket>();
+    assert_eq!((m.liquidation_fee_pool, m.fee_pool, m.pnl_pool), (0, 100, 250));
+    // Beyond a pool, or beyond the PnL pool together: refused by name, the market unchanged.
+    for (pools, take) in [((50, 1_000, 1_200), (51, 0)), ((50, 1_000, 1_200), (0, 1_001)), ((50, 1_000, 1_000), (50, 951))] {
+        let market = market_with_pools(pools.0, pools.1, pools.2);
+        let refused = run(&[core.clone(), market.clone()], &take_fees(take.0, take.1));
+        assert_eq!(refused.code, TradingError::TakeExceedsPool as u64);
+        assert_eq!(refused.accounts[1].data, market.data);
+    }
+    // A negative pool holds nothing, but taking nothing from it is fine; amounts past i64 never fit.
+    assert_eq!(code(&[core.clone(), market_with_pools(-5, 10, 10)], &take_fees(1, 0)), TradingError::TakeExceedsPool as u64);
+    assert_eq!(code(&[core.clone(), market_with_pools(-5, 10, 10)], &take_fees(0, 10)), 0);
+    assert_eq!(
+        code(&[core.clone(), market_with_pools(0, i64::MAX, i64::MAX)], &take_fees(0, u64::MAX)),
+        TradingError::TakeExceedsPool as u64
+    );
+    // qd-trading's own authority, a user, no signature, a read-only market.
+    for signer in [qd_ids::TRADING_AUTHORITY, [4; 32]] {
+        let user = HostAccount::new(signer, [0; 32], vec![]).signer();
+        assert_eq!(
+            code(&[user, market_with_pools(50, 50, 100)], &take_fees(1, 1)),
+            qd_core_state::CoreAuthorityError::NotCoreAuthority as u64
+        );
+    }
+    let mut unsigned = core.clone();
+    unsigned.is_signer = false;
+    assert_eq!(code(&[unsigned, market_with_pools(50, 50, 100)], &take_fees(1, 1)), RuntimeError::MissingSigner as u64);
+    let mut read_only = market_with_pools(50, 50, 100);
+    read_only.is_writable = false;
+    assert_eq!(code(&[core.clone(), read_only], &take_fees(1, 1)), RuntimeError::NotWritable as u64);
+    // A trading account in the market's place.
+    assert_eq!(code(&[core, trading(0)], &take_fees(1, 1)), RuntimeError::WrongAccountSize as u64);
+}

@@ -4,7 +4,8 @@
 //! indices apart; accounts without a position never pay).
 
 use super::insurance::pay_bankruptcy;
-use super::liquidation::{check_programs, Account, AUTHORITY_SEEDS};
+use super::insurance::AUTHORITY_SEEDS;
+use super::liquidation::{check_programs, Account};
 use crate::error::CoreError as E;
 use crate::events::BankruptcyResolved;
 use qd_access::{check_not_paused, load_config as load_security, Operation};
@@ -61,7 +62,7 @@ pub(super) fn resolve_bankruptcy(accounts: &[AccountInfo], market_index: u16) ->
     check_programs(trading_program, core_authority)?;
     validate::program(collateral_program, &qd_ids::QD_COLLATERAL)?;
     check_not_paused(load_security(security_config)?, Operation::Liquidate, market_index)?;
-    let mut account = Account::load(margin_account, trading_account, balances)?;
+    let account = Account::load(margin_account, trading_account, balances)?;
     // Bankrupt: no balance at all (collateral taken, the quote settled into the debt), no
     // position, no order, and a debt in this market.
     let positions = account.trading.positions();
@@ -90,7 +91,7 @@ pub(super) fn resolve_bankruptcy(accounts: &[AccountInfo], market_index: u16) ->
         quote_mint,
         token_program,
         core_authority,
-        (debt as u64).min(cap_left),
+        (account.key, market_index, (debt as u64).min(cap_left)),
         &clock,
     )?;
     cpi::resolve_bankrupt_position(core_authority, market_info, trading_account, insurance as i64, AUTHORITY_SEEDS)?;

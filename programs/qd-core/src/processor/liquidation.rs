@@ -16,11 +16,12 @@
 //! each in the health-account order of crates/qd-trading-state without the quote config and
 //! the step's market (fixed accounts of the instruction).
 
-use crate::error::CoreError as E;
+use super::insurance::AUTHORITY_SEEDS;
+use crate::error::{overflow, CoreError as E};
 use crate::events::{CollateralLiquidated, LiquidationEnded, LiquidationOrdersCancelled, PerpLiquidated};
 use crate::instruction::{LiquidationView, PerpLiquidationView};
 use core::slice::Iter;
-use qd_access::{check_not_paused, load_config as load_security, AccessError, Operation, AUTHORITY_SEED};
+use qd_access::{check_not_paused, load_config as load_security, AccessError, Operation};
 use qd_collateral_state::{
     add_collateral_from, adjust_balance, load_config, price as collateral_price, CollateralBalances, CollateralConfig,
 };
@@ -30,7 +31,7 @@ use qd_health::{CollateralInput, Health, PerpInput};
 use qd_oracle_reader::Action as OracleAction;
 use qd_runtime::account_info::AccountInfo;
 use qd_runtime::borsh::{BorshWrite, BoundedVec, Writer};
-use qd_runtime::error::{ProgramError, ProgramResult, RuntimeError};
+use qd_runtime::error::{ProgramError, ProgramResult};
 use qd_runtime::log::set_return_data;
 use qd_runtime::pubkey::Pubkey;
 use qd_runtime::sysvar::Clock;
@@ -38,13 +39,6 @@ use qd_runtime::validate;
 use qd_trading_state::{
     account_health, add_perps, cpi, load_market, load_trading, market_price, PerpMarket, TradingAccount, MAX_POSITIONS,
 };
-
-/// qd-core's authority PDA's signer seeds: qd-collateral and qd-trading accept its CPIs.
-pub(super) const AUTHORITY_SEEDS: &[&[u8]] = &[AUTHORITY_SEED, &[qd_ids::CORE_AUTHORITY_BUMP]];
-
-fn overflow() -> ProgramError {
-    RuntimeError::ArithmeticOverflow.into()
-}
 
 /// The CPI targets and our authority PDA.
 pub(super) fn check_programs(trading_program: &AccountInfo, authority: &AccountInfo) -> ProgramResult {
@@ -474,7 +468,7 @@ pub(super) fn liquidate_collateral(accounts: &[AccountInfo], market_index: u16, 
         init_weight_bps: asset.init_weight_bps,
         maint_weight_bps: asset.maint_weight_bps,
     };
-    let fee = 0u16; // TEMP
+    let fee = asset.liquidation_fee_bps;
     let max = health.max_collateral_repay(&collateral, fee, &debt)?;
     let repaid = max.min(i64::try_from(max_quote).map_err(|_| overflow())?);
     let taken = collateral_for(repaid, &collateral, fee)?;
@@ -509,7 +503,7 @@ pub(super) fn liquidate_collateral(accounts: &[AccountInfo], market_index: u16, 
         liquidator_balances,
         &mut next,
         quote,
-        None,
+        Some((market, price)),
         &clock,
     )?;
     let end_after = after.liquidation_end_health()?;

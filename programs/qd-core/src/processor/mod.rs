@@ -1,15 +1,22 @@
-//! Instruction handlers, by topic: the venue and its margin accounts (`account`), liquidation
-//! (`liquidation`). Each declares
+//! Instruction handlers, by topic: the venue and its margin accounts (`account`), the insurance
+//! fund (`insurance`), liquidation (`liquidation`) and bankruptcy (`bankruptcy`). Each declares
 //! its accounts (`accounts!`: count, signers, writable flags, distinct writable accounts) and
 //! checks the rest of them (owner, PDA, discriminator, identity fields) and the freeze state
 //! before changing anything; any failure leaves state untouched.
 
 mod account;
+mod bankruptcy;
+mod insurance;
 mod liquidation;
 
 pub use account::{
     CloseMarginAccountAccounts, CreateMarginAccountAccounts, InitializeAccounts, OwnerAccounts, SetFrozenAccounts,
     SetMaxSubAccountsAccounts,
+};
+pub use bankruptcy::ResolveBankruptcyAccounts;
+pub use insurance::{
+    CancelUnstakeAccounts, CreateInsuranceFundAccounts, RequestUnstakeAccounts, SetInsuranceParamsAccounts, StakeAccounts,
+    SweepFeesAccounts, UnstakeAccounts,
 };
 pub use liquidation::{
     ExitLiquidationAccounts, LiquidateCollateralAccounts, LiquidateOrdersAccounts, LiquidatePerpAccounts, ViewLiquidationAccounts,
@@ -42,5 +49,17 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Pr
         }
         CoreInstruction::ViewLiquidation {} => liquidation::view_liquidation(accounts),
         CoreInstruction::ExitLiquidation {} => liquidation::exit_liquidation(accounts),
+        CoreInstruction::ResolveBankruptcy { market_index } => bankruptcy::resolve_bankruptcy(accounts, market_index),
+        CoreInstruction::CreateInsuranceFund { unstake_delay_secs, fee_share_bps } => {
+            insurance::create_insurance_fund(accounts, unstake_delay_secs, fee_share_bps)
+        }
+        CoreInstruction::SetInsuranceParams { unstake_delay_secs, fee_share_bps } => {
+            insurance::set_insurance_params(accounts, unstake_delay_secs, fee_share_bps)
+        }
+        CoreInstruction::Stake { amount } => insurance::stake(accounts, amount),
+        CoreInstruction::RequestUnstake { shares } => insurance::request_unstake(accounts, shares),
+        CoreInstruction::CancelUnstake {} => insurance::cancel_unstake(accounts),
+        CoreInstruction::Unstake {} => insurance::unstake(accounts),
+        CoreInstruction::SweepFees {} => insurance::sweep_fees(accounts),
     }
 }

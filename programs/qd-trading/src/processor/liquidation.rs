@@ -7,19 +7,12 @@ use super::orders::{drop_order, finish};
 use crate::error::{overflow, TradingError as E};
 use crate::events::{LossSocialized, CANCEL_LIQUIDATION};
 use crate::rules;
+use qd_core_state::require_core_authority;
 use qd_health::{BASE_SCALE, FUNDING_SCALE};
 use qd_runtime::account_info::AccountInfo;
 use qd_runtime::error::ProgramResult;
 use qd_runtime::sysvar::Clock;
 use qd_trading_state::{PerpMarket, TradingAccount, MARKET_STATUS_SETTLEMENT};
-
-/// Only qd-core's authority PDA, which qd-core signs for after its own checks.
-fn check_core_authority(authority: &AccountInfo) -> ProgramResult {
-    if authority.key() != &qd_ids::CORE_AUTHORITY {
-        return Err(E::NotCoreAuthority.into());
-    }
-    Ok(())
-}
 
 /// The market being liquidated in, writable; a market in settlement closes positions by
 /// settle_pnl instead.
@@ -48,7 +41,7 @@ qd_runtime::accounts! {
 #[inline(never)]
 pub(super) fn liquidate_orders(accounts: &[AccountInfo]) -> ProgramResult {
     let LiquidateOrdersAccounts { core_authority, trading_account, .. } = LiquidateOrdersAccounts::parse(accounts)?;
-    check_core_authority(core_authority)?;
+    require_core_authority(core_authority)?;
     let trading = trading_account.load_mut::<TradingAccount>(&crate::ID)?;
     let slot = Clock::get()?.slot;
     while !trading.orders().is_empty() {
@@ -82,7 +75,7 @@ pub(super) fn liquidate_position(
 ) -> ProgramResult {
     let LiquidatePositionAccounts { core_authority, market: market_info, trading_account, liquidator_trading_account, .. } =
         LiquidatePositionAccounts::parse(accounts)?;
-    check_core_authority(core_authority)?;
+    require_core_authority(core_authority)?;
     let market = live_market(market_info)?;
     let account = trading_account.load_mut::<TradingAccount>(&crate::ID)?;
     let liquidator = liquidator_trading_account.load_mut::<TradingAccount>(&crate::ID)?;
@@ -135,7 +128,7 @@ qd_runtime::accounts! {
 #[inline(never)]
 pub(super) fn repay_pnl(accounts: &[AccountInfo], amount: i64) -> ProgramResult {
     let RepayPnlAccounts { core_authority, market: market_info, trading_account, .. } = RepayPnlAccounts::parse(accounts)?;
-    check_core_authority(core_authority)?;
+    require_core_authority(core_authority)?;
     let market = live_market(market_info)?;
     let account = trading_account.load_mut::<TradingAccount>(&crate::ID)?;
     let p = account.position_index(market.index).ok_or(E::NoPosition)?;
@@ -144,7 +137,9 @@ pub(super) fn repay_pnl(accounts: &[AccountInfo], amount: i64) -> ProgramResult 
         return Err(E::InvalidLiquidation.into());
     }
     position.realized_pnl += amount;
+    // A settlement of the account's PnL, paid from the liquidator's balance.
     market.pnl_pool = market.pnl_pool.checked_add(amount).ok_or_else(overflow)?;
+    market.total_pnl_settled = market.total_pnl_settled.checked_sub(amount).ok_or_else(overflow)?;
     next_id(market)?;
     finish(account, Clock::get()?.slot);
     Ok(())
@@ -169,7 +164,7 @@ qd_runtime::accounts! {
 pub(super) fn resolve_bankrupt_position(accounts: &[AccountInfo], insurance: i64) -> ProgramResult {
     let ResolveBankruptPositionAccounts { core_authority, market: market_info, trading_account, .. } =
         ResolveBankruptPositionAccounts::parse(accounts)?;
-    check_core_authority(core_authority)?;
+    require_core_authority(core_authority)?;
     // Also in a settlement market: its positions are flat or about to be.
     let market = market_info.load_mut::<PerpMarket>(&crate::ID)?;
     let account = trading_account.load_mut::<TradingAccount>(&crate::ID)?;

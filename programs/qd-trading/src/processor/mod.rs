@@ -1,5 +1,5 @@
 //! Instruction handlers, by topic: markets (admin), trading accounts, orders, fills, funding
-//! and settlement. Each declares its accounts (`accounts!`: count, signers, writable flags,
+//! and settlement, the pools other programs draw on. Each declares its accounts (`accounts!`: count, signers, writable flags,
 //! distinct writable accounts) and checks the rest of them (owner, PDA or identity fields,
 //! discriminator) in its first lines or a `load`, then the pause and freeze state and its
 //! arguments, before it changes anything; CPIs into qd-collateral come after every state change
@@ -11,6 +11,7 @@ mod funding;
 mod liquidation;
 mod market;
 mod orders;
+mod pools;
 
 pub use account::{CloseTradingAccountAccounts, OpenTradingAccountAccounts};
 pub use fills::{FillOrderAccounts, MakerAccounts, PlaceAndMakeAccounts};
@@ -18,6 +19,7 @@ pub use funding::{SettlePnlAccounts, UpdateFundingAccounts};
 pub use liquidation::{LiquidateOrdersAccounts, LiquidatePositionAccounts, RepayPnlAccounts, ResolveBankruptPositionAccounts};
 pub use market::{CreateMarketAccounts, SetMarketOracleAccounts, SetMarketParamsAccounts, SetMarketStatusAccounts};
 pub use orders::{CancelAccounts, ExpireOrdersAccounts, PlaceOrderAccounts};
+pub use pools::TakeFeesAccounts;
 
 use crate::error::TradingError as E;
 use crate::instruction::TradingInstruction as Ix;
@@ -61,6 +63,7 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Pr
         }
         Ix::RepayPnl { amount } => liquidation::repay_pnl(accounts, amount),
         Ix::ResolveBankruptPosition { insurance } => liquidation::resolve_bankrupt_position(accounts, insurance),
+        Ix::TakeFees { liquidation_fees, trading_fees } => pools::take_fees(accounts, liquidation_fees, trading_fees),
     }
 }
 
