@@ -14,7 +14,7 @@ from quantdesk.clients.idl import discriminator, program_id
 from quantdesk.clients.oracle import Action, GuardConfig
 from solders.pubkey import Pubkey
 
-__all__ = ["LIQUIDATOR_FEE_OFFSET", "MARKET_DISCRIMINATOR", "MARKET_LEN", "MARKET_SEED", "MARKET_STATUS_OFFSET", "MAX_ORDERS", "MAX_POSITIONS", "Order", "PROGRAM_ID",
+__all__ = ["INSURANCE_PAID_OFFSET", "LIQUIDATOR_FEE_OFFSET", "MARKET_DISCRIMINATOR", "MARKET_LEN", "MARKET_SEED", "MARKET_STATUS_OFFSET", "MAX_ORDERS", "MAX_POSITIONS", "Order", "PROGRAM_ID",
            "PerpMarket", "Position", "TRADING_DISCRIMINATOR", "TRADING_HAS_OPEN_AUCTION_OFFSET", "TRADING_HAS_OPEN_ORDER_OFFSET", "TRADING_LEN",
            "TRADING_MARGIN_OFFSET", "TRADING_OWNER_OFFSET", "TRADING_SEED", "TradingAccount", "decode_market", "decode_trading_account",
            "encode_market", "funding_index", "market_address", "market_params", "perp_input", "trading_address"]
@@ -33,6 +33,7 @@ TRADING_LEN = 5184
 # Fixed offsets keepers filter on.
 MARKET_STATUS_OFFSET = 10
 LIQUIDATOR_FEE_OFFSET = 432
+INSURANCE_PAID_OFFSET = 456
 """PerpMarket's liquidation terms: liquidator fee, insurance fee, max fraction (u16 each), 2 bytes, whole-step base (u64)."""
 TRADING_HAS_OPEN_ORDER_OFFSET = 10
 TRADING_HAS_OPEN_AUCTION_OFFSET = 11

@@ -304,3 +304,113 @@ def test_the_view_equals_its_python_mirror_on_random_portfolios() -> None:
         liquidatable += view.liquidatable
     # Both verdicts were exercised.
     assert 0.2 * PORTFOLIOS < liquidatable < 0.8 * PORTFOLIOS, liquidatable
+
+
+# ---------------------------------------------------------------- bankruptcy and the insurance fund
+
+def bankrupt(v: Venue, stake: int) -> tuple[Trader, Trader, Trader]:
+    """The long after a shock to 70 (equity about -1,600), liquidated flat, its 1,300 USDC
+    settled into its debt; an insurance fund holding `stake`."""
+    long, short = long_position(v)
+    assert v.create_insurance_fund().ok
+    if stake:
+        staker = v.staker(stake)
+        assert v.stake(staker, stake).ok
+    v.publish(70 * USDC)
+    liquidator = v.trader(1_000_000 * USDC)
+    while base_of(v, long):
+        assert v.liquidate_perp(liquidator, long).ok
+    assert v.settle(long).ok
+    assert v.balances(long.margin).entries == [] and v.margin_state(long.margin).being_liquidated
+    return long, short, liquidator
+
+
+def settle_prices(v: Venue, price: int = 70 * USDC) -> None:
+    """Minutes at `price`: the feeds' EMAs catch up after a shock (trading and margin guards
+    refuse a price far from its EMA)."""
+    for _ in range(4):
+        v.advance(60, price)
+
+
+def test_the_insurance_fund_pays_a_bankruptcy_and_the_rest_is_socialized_over_open_positions() -> None:
+    v = Venue()
+    long, short, liquidator = bankrupt(v, 500 * USDC)
+    debt = -v.account(long).positions[0].realized_pnl
+    fund = v.insurance_fund().balance
+    assert debt > fund > 0
+    bystander = v.trader(5_000 * USDC)  # no position: never pays
+    result = v.resolve_bankruptcy(long)
+    assert result.ok, result.logs
+    events = {e.name: e.data for e in v.core_events(result)}
+    assert events["InsurancePaid"].amount == fund and events["InsurancePaid"].balance == 0
+    resolved = events["BankruptcyResolved"]
+    assert (resolved.debt, resolved.insurance, resolved.socialized, resolved.unbacked) == (debt, fund, debt - fund, 0)
+    (socialized,) = [e.data for e in v.events(result) if e.name == "LossSocialized"]
+    m = v.market()
+    # Both sides pay by their size: the indices moved apart by the same per-unit amount.
+    assert socialized.index_delta > 0 and m.cumulative_funding_long - m.cumulative_funding_short == 2 * socialized.index_delta
+    assert (m.insurance_paid, m.socialized_loss, m.unbacked_loss) == (fund, debt - fund, 0)
+    assert v.account(long).positions == [] and v.margin_state(long.margin).status == 0
+    assert v.insurance_fund().balance == 0 and v.insurance_fund().total_paid == fund
+    v.check_invariants([long, short, liquidator, bystander])
+    # The open positions owe the loss (rounded against them); settling collects it.
+    for t in (short, liquidator):
+        assert v.settle(t).ok
+    assert -v.market().total_funding_settled >= debt - fund
+    assert v.quote_balance(bystander) == 5_000 * USDC
+    v.check_invariants([long, short, liquidator, bystander])
+    settle_prices(v)
+    # Every depositor withdraws what it holds: no VaultShortfall.
+    for t in (short, liquidator, bystander):
+        held = v.quote_balance(t)
+        assert v.withdraw(t, v.usdc, min(held, v.view(t.margin).free_collateral)).ok
+
+
+def test_resolving_twice_or_a_solvent_account_is_refused() -> None:
+    v = Venue()
+    long, short, _ = bankrupt(v, 5_000 * USDC)
+    refused(v, [v.resolve_bankruptcy_ix(short)], "NotBankrupt", E)
+    fund = v.insurance_fund().balance
+    assert v.resolve_bankruptcy(long).ok
+    # The fund covered it all: nothing socialized.
+    assert v.market().socialized_loss == 0 and v.insurance_fund().balance < fund
+    refused(v, [v.resolve_bankruptcy_ix(long)], "NotBankrupt", E)
+
+
+def test_the_markets_insurance_cap_bounds_what_the_fund_pays() -> None:
+    v = Venue()
+    long, _, _ = bankrupt(v, 5_000 * USDC)
+    cap = v.market().insurance_cap
+    poke(v.chain, ts.market_address(0), ts.INSURANCE_PAID_OFFSET, (cap - 100 * USDC).to_bytes(8, "little"))
+    debt = -v.account(long).positions[0].realized_pnl
+    assert v.resolve_bankruptcy(long).ok
+    m = v.market()
+    assert m.insurance_paid == cap and m.socialized_loss == debt - 100 * USDC
+
+
+def test_a_bankruptcy_with_a_wrong_fund_or_vault_is_refused() -> None:
+    v = Venue()
+    long, _, _ = bankrupt(v, 5_000 * USDC)
+    resolve = v.resolve_bankruptcy_ix(long)
+    refused(v, [with_meta(resolve, "insurance_vault", key=v.fund(v.chain.keypair(), v.usdc, 1))], "WrongFundVault", E)
+    fake = copy_owned_by(v.chain, core.insurance_fund_address(v.usdc), IMPOSTOR)
+    refused(v, [with_meta(resolve, "insurance_fund", key=fake)], "WrongOwner", E)
+    assert v.resolve_bankruptcy(long).ok
+
+
+def test_a_bankruptcy_without_open_positions_is_recorded_unbacked() -> None:
+    v = Venue()
+    long, short, liquidator = bankrupt(v, 0)
+    # The two open positions close against each other: nobody is left to take the loss.
+    settle_prices(v)
+    held = base_of(v, liquidator)
+    ask = v.placed_id(liquidator, order(ASK, MARKET, IOC, size=held, price=65 * USDC))
+    v.advance(2, 70 * USDC)
+    assert v.make_at_auction(short, liquidator, ask, held).ok
+    assert v.market().open_interest_long == v.market().open_interest_short == 0
+    debt = -v.account(long).positions[0].realized_pnl
+    result = v.resolve_bankruptcy(long)
+    assert result.ok, result.logs
+    m = v.market()
+    assert (m.socialized_loss, m.unbacked_loss, m.insurance_paid) == (0, debt, 0)
+    v.check_invariants([long, short, liquidator])
