@@ -410,6 +410,10 @@ class CoreInstructions:
             "instructions": INSTRUCTIONS_SYSVAR,
         })
 
+    def set_liquidation_buffer(self, buffer_bps: int) -> Instruction:
+        """Runs only through the timelock: propose it with `security.enact_instruction` (RISK_MANAGER or ADMIN)."""
+        return self._ix("set_liquidation_buffer", buffer_bps, accounts={"timelock": security.AUTHORITY, "global": GLOBAL})
+
     def set_insurance_params(self, mint: Pubkey, unstake_delay_secs: int, fee_share_bps: int) -> Instruction:
         """Runs only through the timelock: propose it with `security.enact_instruction` (ADMIN)."""
         return self._ix("set_insurance_params", unstake_delay_secs, fee_share_bps,

@@ -414,3 +414,20 @@ def test_a_bankruptcy_without_open_positions_is_recorded_unbacked() -> None:
     m = v.market()
     assert (m.socialized_loss, m.unbacked_loss, m.insurance_paid) == (0, debt, 0)
     v.check_invariants([long, short, liquidator])
+
+
+def test_the_liquidation_buffer_changes_only_through_the_timelock() -> None:
+    v = Venue()
+    long, _, liquidator = shocked(v)
+    before = v.view_liquidation(long.margin)
+    change = v.core.set_liquidation_buffer(500)
+    # Any other signer than qd-security's authority PDA (which signs only executed proposals).
+    refused(v, [with_meta(change, "timelock", key=v.admin.pubkey())], "NotTimelock", E)
+    refused(v, [v.core.set_liquidation_buffer(2_001)], "InvalidAmount", E)
+    assert v.govern(change).ok
+    assert v.global_config().liquidation_buffer_bps == 500
+    after = v.view_liquidation(long.margin)
+    # A wider buffer: the same maintenance health, a lower end health, a larger first step.
+    assert after.maint_health == before.maint_health and after.liquidation_end_health < before.liquidation_end_health
+    assert after == v.liquidation_mirror(long.margin)
+    assert v.liquidate_perp(liquidator, long).ok

@@ -62,7 +62,7 @@ qd_runtime::errors! {
         LiquidatorMarketNotAllowed = 6148,
         /// A reduce-only liquidator may only take a position that reduces its own
         LiquidatorReduceOnly = 6149,
-        /// max_base and max_quote must be positive (max_quote at most i64::MAX)
+        /// max_base and max_quote must be positive (max_quote at most i64::MAX); the liquidation buffer at most 2000 bps
         InvalidAmount = 6129,
         // The insurance fund's (6150..).
         /// unstake_delay_secs must be between 1 second and 90 days

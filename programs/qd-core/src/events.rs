@@ -25,6 +25,15 @@ qd_runtime::events! {
         pub seq: u64,
     }
 
+    /// The liquidation-end buffer changed (through the timelock: `signer` is qd-security's authority PDA).
+    pub struct LiquidationBufferChanged {
+        pub signer: Pubkey,
+        pub old: u16,
+        pub new: u16,
+        pub slot: u64,
+        pub seq: u64,
+    }
+
     pub struct MarginAccountCreated {
         pub owner: Pubkey,
         pub margin_account: Pubkey,

@@ -6,8 +6,8 @@ use crate::error::CoreError;
 use crate::processor::{
     CancelUnstakeAccounts, CloseMarginAccountAccounts, CreateInsuranceFundAccounts, CreateMarginAccountAccounts, ExitLiquidationAccounts,
     InitializeAccounts, LiquidateCollateralAccounts, LiquidateOrdersAccounts, LiquidatePerpAccounts, OwnerAccounts, RequestUnstakeAccounts,
-    ResolveBankruptcyAccounts, SetFrozenAccounts, SetInsuranceParamsAccounts, SetMaxSubAccountsAccounts, StakeAccounts, SweepFeesAccounts,
-    UnstakeAccounts, ViewLiquidationAccounts,
+    ResolveBankruptcyAccounts, SetFrozenAccounts, SetInsuranceParamsAccounts, SetLiquidationBufferAccounts, SetMaxSubAccountsAccounts,
+    StakeAccounts, SweepFeesAccounts, UnstakeAccounts, ViewLiquidationAccounts,
 };
 use qd_core_state::{MAX_FEE_SHARE_BPS, MAX_SUB_ACCOUNTS_LIMIT, MAX_UNSTAKE_DELAY_SECS, MIN_UNSTAKE_DELAY_SECS};
 use qd_runtime::borsh::BoundedVec;
@@ -17,6 +17,8 @@ use qd_runtime::pubkey::Pubkey;
 /// Account leverage limit bounds (hundredths): 1x..100x; 0 means "the markets' own limits".
 pub const MIN_LEVERAGE_X100: u16 = 100;
 pub const MAX_LEVERAGE_X100: u16 = 10_000;
+/// The largest liquidation-end buffer (20%).
+pub const MAX_LIQUIDATION_BUFFER_BPS: u16 = 2_000;
 
 qd_runtime::instructions! {
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,6 +39,9 @@ qd_runtime::instructions! {
         set_limits => SetLimits { max_leverage_x100: u16, allowed_markets: u64, reduce_only: bool } accounts OwnerAccounts,
         /// CPI from qd-security only (its authority PDA signs): sets or clears the freeze and bumps audit_seq.
         set_frozen => SetFrozen { frozen: bool, reason: u16 } accounts SetFrozenAccounts,
+        /// Through the timelock only (a RISK_MANAGER's or ADMIN's proposal): the liquidation-end buffer (0..=2000 bps), by
+        /// which a liquidation raises the maintenance margins and lowers the maintenance weights it must restore.
+        set_liquidation_buffer => SetLiquidationBuffer { buffer_bps: u16 } accounts SetLiquidationBufferAccounts,
         /// Permissionless, while the account is liquidatable (Liquidate not paused): takes every open order of it off the
         /// book, and starts its liquidation. Remaining accounts: the account's health list without the quote config.
         liquidate_orders => LiquidateOrders {} accounts LiquidateOrdersAccounts,
@@ -139,6 +144,9 @@ fn check_args(ix: &CoreInstruction) -> Result<(), ProgramError> {
             Err(CoreError::InvalidMaxSubAccounts.into())
         }
         CoreInstruction::CreateMarginAccount { name, .. } if !valid_name(&name) => Err(CoreError::InvalidName.into()),
+        CoreInstruction::SetLiquidationBuffer { buffer_bps } if buffer_bps > MAX_LIQUIDATION_BUFFER_BPS => {
+            Err(CoreError::InvalidAmount.into())
+        }
         CoreInstruction::LiquidatePerp { max_base: 0, .. } => Err(CoreError::InvalidAmount.into()),
         CoreInstruction::LiquidateCollateral { max_quote, .. } if max_quote == 0 || max_quote > i64::MAX as u64 => {
             Err(CoreError::InvalidAmount.into())

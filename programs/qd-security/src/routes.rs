@@ -24,7 +24,7 @@ const ORACLE: &[Role] = &[Role::OracleAdmin];
 
 /// Risk parameters and oracles of markets and collateral, who publishes a feed and its guards, and
 /// the insurance fund's unstake delay and fee share.
-pub const ROUTES: [Route; 7] = [
+pub const ROUTES: [Route; 8] = [
     route(qd_ids::QD_TRADING, "set_market_params", RISK),
     route(qd_ids::QD_TRADING, "set_market_oracle", ADMIN),
     route(qd_ids::QD_COLLATERAL, "set_collateral_params", RISK),
@@ -32,6 +32,7 @@ pub const ROUTES: [Route; 7] = [
     route(qd_ids::QD_ORACLE, "set_publishers", ORACLE),
     route(qd_ids::QD_ORACLE, "set_guards", ORACLE),
     route(qd_ids::QD_CORE, "set_insurance_params", ADMIN),
+    route(qd_ids::QD_CORE, "set_liquidation_buffer", RISK),
 ];
 
 /// The route of instruction `data` of `program`, if it is one.

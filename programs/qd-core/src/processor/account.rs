@@ -2,8 +2,11 @@
 //! delegate, owner limits, compliance freeze.
 
 use crate::error::CoreError as E;
-use crate::events::{DelegateChanged, GlobalInitialized, LimitsChanged, MarginAccountClosed, MarginAccountCreated, MaxSubAccountsChanged};
-use qd_access::AccessError;
+use crate::events::{
+    DelegateChanged, GlobalInitialized, LimitsChanged, LiquidationBufferChanged, MarginAccountClosed, MarginAccountCreated,
+    MaxSubAccountsChanged,
+};
+use qd_access::{require_timelock, AccessError};
 use qd_collateral_state::BALANCES_SEED;
 use qd_core_state::{
     GlobalConfig, MarginAccount, DEFAULT_LIQUIDATION_BUFFER_BPS, GLOBAL_CONFIG_VERSION, GLOBAL_SEED, MARGIN_ACCOUNT_VERSION, MARGIN_SEED,
@@ -109,6 +112,27 @@ pub(super) fn set_max_sub_accounts(accounts: &[AccountInfo], max_sub_accounts: u
     global.audit_seq = global.audit_seq.checked_add(1).ok_or(RuntimeError::ArithmeticOverflow)?;
     let seq = global.audit_seq;
     MaxSubAccountsChanged { admin: *admin.key(), old, new: max_sub_accounts, slot: slot()?, seq }.emit();
+    Ok(())
+}
+
+qd_runtime::accounts! {
+    pub struct SetLiquidationBufferAccounts {
+        /// qd-security's [b"authority"] PDA: signs only when qd-security executes a proposal after its delay
+        timelock(signer),
+        global(mut),
+    }
+}
+
+/// Through the timelock only: a RISK_MANAGER's or ADMIN's proposal (bounded while decoding).
+pub(super) fn set_liquidation_buffer(accounts: &[AccountInfo], buffer_bps: u16) -> ProgramResult {
+    let SetLiquidationBufferAccounts { timelock, global: global_info, .. } = SetLiquidationBufferAccounts::parse(accounts)?;
+    require_timelock(timelock)?;
+    let global = global_mut(global_info)?;
+    let old = global.liquidation_buffer_bps;
+    global.liquidation_buffer_bps = buffer_bps;
+    global.audit_seq = global.audit_seq.checked_add(1).ok_or(RuntimeError::ArithmeticOverflow)?;
+    let seq = global.audit_seq;
+    LiquidationBufferChanged { signer: *timelock.key(), old, new: buffer_bps, slot: slot()?, seq }.emit();
     Ok(())
 }
 

@@ -11,7 +11,7 @@ mod liquidation;
 
 pub use account::{
     CloseMarginAccountAccounts, CreateMarginAccountAccounts, InitializeAccounts, OwnerAccounts, SetFrozenAccounts,
-    SetMaxSubAccountsAccounts,
+    SetLiquidationBufferAccounts, SetMaxSubAccountsAccounts,
 };
 pub use bankruptcy::ResolveBankruptcyAccounts;
 pub use insurance::{
@@ -42,6 +42,7 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Pr
             account::set_limits(accounts, max_leverage_x100, allowed_markets, reduce_only)
         }
         CoreInstruction::SetFrozen { frozen, reason } => account::set_frozen(accounts, frozen, reason),
+        CoreInstruction::SetLiquidationBuffer { buffer_bps } => account::set_liquidation_buffer(accounts, buffer_bps),
         CoreInstruction::LiquidateOrders {} => liquidation::liquidate_orders(accounts),
         CoreInstruction::LiquidatePerp { market_index, max_base } => liquidation::liquidate_perp(accounts, market_index, max_base),
         CoreInstruction::LiquidateCollateral { market_index, max_quote } => {
