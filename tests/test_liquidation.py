@@ -423,7 +423,7 @@ def test_the_liquidation_buffer_changes_only_through_the_timelock() -> None:
     change = v.core.set_liquidation_buffer(500)
     # Any other signer than qd-security's authority PDA (which signs only executed proposals).
     refused(v, [with_meta(change, "timelock", key=v.admin.pubkey())], "NotTimelock", E)
-    refused(v, [v.core.set_liquidation_buffer(2_001)], "InvalidAmount", E)
+    refused(v, [v.core.set_liquidation_buffer(2_001)], "InvalidLiquidationBuffer", E)
     assert v.govern(change).ok
     assert v.global_config().liquidation_buffer_bps == 500
     after = v.view_liquidation(long.margin)

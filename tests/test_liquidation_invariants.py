@@ -134,7 +134,7 @@ class Run:
             if not before.liquidatable:
                 # Refused by name, whichever step is tried.
                 result = v.liquidate_perp(liquidator, t) if positions else v.liquidate_orders(liquidator, t)
-                assert not result.ok and result.custom_error in (CORE["NotLiquidatable"], CORE["NoPosition"]), result.logs
+                assert not result.ok and result.custom_error in (CORE["NotLiquidatable"], CORE["NoPositionToLiquidate"]), result.logs
                 debt = [p for p in account.positions if p.base == 0 and p.realized_pnl < 0]
                 if debt and not v.balances(t.margin).entries and not positions:
                     assert self.step("resolve_bankruptcy", v.resolve_bankruptcy(t))

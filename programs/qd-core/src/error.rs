@@ -33,13 +33,13 @@ qd_runtime::errors! {
         /// The step would move nothing
         NothingToLiquidate = 6134,
         /// The account has no position in this market
-        NoPosition = 6135,
+        NoPositionToLiquidate = 6135,
         /// The market is in settlement: its positions close at the settlement price
-        MarketSettled = 6136,
+        MarketInSettlement = 6136,
         /// The market account is not the instruction's market index
-        WrongMarket = 6137,
+        MarketIndexMismatch = 6137,
         /// The quote config is not the quote mint's
-        WrongQuoteConfig = 6138,
+        NotQuoteConfig = 6138,
         /// The account has no debt in this market
         NoDebt = 6139,
         /// The account still holds quote: settle_pnl pays its debt from it first
@@ -62,8 +62,10 @@ qd_runtime::errors! {
         LiquidatorMarketNotAllowed = 6148,
         /// A reduce-only liquidator may only take a position that reduces its own
         LiquidatorReduceOnly = 6149,
-        /// max_base and max_quote must be positive (max_quote at most i64::MAX); the liquidation buffer at most 2000 bps
-        InvalidAmount = 6129,
+        /// max_base and max_quote must be positive (max_quote at most i64::MAX)
+        InvalidLiquidationAmount = 6129,
+        /// The liquidation buffer must be at most 2000 bps
+        InvalidLiquidationBuffer = 6128,
         // The insurance fund's (6150..).
         /// unstake_delay_secs must be between 1 second and 90 days
         InvalidUnstakeDelay = 6150,

@@ -145,11 +145,11 @@ fn check_args(ix: &CoreInstruction) -> Result<(), ProgramError> {
         }
         CoreInstruction::CreateMarginAccount { name, .. } if !valid_name(&name) => Err(CoreError::InvalidName.into()),
         CoreInstruction::SetLiquidationBuffer { buffer_bps } if buffer_bps > MAX_LIQUIDATION_BUFFER_BPS => {
-            Err(CoreError::InvalidAmount.into())
+            Err(CoreError::InvalidLiquidationBuffer.into())
         }
-        CoreInstruction::LiquidatePerp { max_base: 0, .. } => Err(CoreError::InvalidAmount.into()),
+        CoreInstruction::LiquidatePerp { max_base: 0, .. } => Err(CoreError::InvalidLiquidationAmount.into()),
         CoreInstruction::LiquidateCollateral { max_quote, .. } if max_quote == 0 || max_quote > i64::MAX as u64 => {
-            Err(CoreError::InvalidAmount.into())
+            Err(CoreError::InvalidLiquidationAmount.into())
         }
         CoreInstruction::SetLimits { max_leverage_x100, .. }
             if max_leverage_x100 != 0 && !(MIN_LEVERAGE_X100..=MAX_LEVERAGE_X100).contains(&max_leverage_x100) =>
@@ -193,6 +193,35 @@ mod tests {
         let mut n = [0u8; 32];
         n[..text.len()].copy_from_slice(text);
         n
+    }
+
+    #[test]
+    fn liquidation_amounts_and_the_buffer_are_bounded() {
+        let perp = |max_base: u64| {
+            CoreInstruction::unpack(&with(
+                discriminator("global", "liquidate_perp"),
+                &[&0u16.to_le_bytes()[..], &max_base.to_le_bytes()].concat(),
+            ))
+        };
+        assert_eq!(perp(1).unwrap(), CoreInstruction::LiquidatePerp { market_index: 0, max_base: 1 });
+        assert_eq!(perp(0).unwrap_err(), CoreError::InvalidLiquidationAmount.into());
+        let collateral = |max_quote: u64| {
+            CoreInstruction::unpack(&with(
+                discriminator("global", "liquidate_collateral"),
+                &[&2u16.to_le_bytes()[..], &max_quote.to_le_bytes()].concat(),
+            ))
+        };
+        assert_eq!(
+            collateral(i64::MAX as u64).unwrap(),
+            CoreInstruction::LiquidateCollateral { market_index: 2, max_quote: i64::MAX as u64 }
+        );
+        for bad in [0, i64::MAX as u64 + 1] {
+            assert_eq!(collateral(bad).unwrap_err(), CoreError::InvalidLiquidationAmount.into());
+        }
+        let buffer = |bps: u16| CoreInstruction::unpack(&with(discriminator("global", "set_liquidation_buffer"), &bps.to_le_bytes()));
+        assert_eq!(buffer(2_000).unwrap(), CoreInstruction::SetLiquidationBuffer { buffer_bps: 2_000 });
+        assert_eq!(buffer(0).unwrap(), CoreInstruction::SetLiquidationBuffer { buffer_bps: 0 });
+        assert_eq!(buffer(2_001).unwrap_err(), CoreError::InvalidLiquidationBuffer.into());
     }
 
     #[test]

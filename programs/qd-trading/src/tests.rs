@@ -328,3 +328,113 @@ fn take_fees_draws_the_pools_for_the_core_authority_only() {
     // A trading account in the market's place.
     assert_eq!(code(&[core, trading(0)], &take_fees(1, 1)), RuntimeError::WrongAccountSize as u64);
 }
+
+// ---- liquidation CPIs (qd-core's steps) ----
+
+/// A trading account of margin account `margin` (key `key`) with a position of `base` bought at
+/// 100 in market 3 and `realized` PnL.
+fn positioned(key_byte: u8, margin: Pubkey, base: i64, realized: i64) -> HostAccount {
+    let mut t = zeroed::<TradingAccount>();
+    t.margin_account = margin;
+    if base != 0 || realized != 0 {
+        let p = t.open_position(3, 0).unwrap();
+        t.positions[p].base = base;
+        t.positions[p].quote_entry = -base / 10; // 100 per whole unit
+        t.positions[p].realized_pnl = realized;
+    }
+    HostAccount::new([key_byte; 32], crate::ID, data(&t)).writable()
+}
+
+fn core_authority() -> HostAccount {
+    HostAccount::new(qd_ids::CORE_AUTHORITY, [0; 32], vec![]).signer()
+}
+
+fn market_with_interest(long: u64, short: u64) -> HostAccount {
+    let mut m = zeroed::<qd_trading_state::PerpMarket>();
+    m.index = 3;
+    m.open_interest_long = long;
+    m.open_interest_short = short;
+    HostAccount::new([9; 32], crate::ID, data(&m)).writable()
+}
+
+fn liquidate_position(base: i64, price: i64, liquidator_fee: i64, insurance_fee: i64) -> Vec<u8> {
+    let args = [base.to_le_bytes(), price.to_le_bytes(), liquidator_fee.to_le_bytes(), insurance_fee.to_le_bytes()].concat();
+    [&qd_trading_state::cpi::LIQUIDATE_POSITION[..], &args].concat()
+}
+
+#[test]
+fn the_shared_discriminators_are_the_instructions() {
+    use crate::instruction::TradingInstruction as I;
+    assert_eq!(I::unpack(&qd_trading_state::cpi::LIQUIDATE_ORDERS).unwrap(), I::LiquidateOrders {});
+    assert!(matches!(I::unpack(&liquidate_position(-1, 2, 3, 4)).unwrap(), I::LiquidatePosition { base: -1, price: 2, .. }));
+    let amount = 5i64.to_le_bytes();
+    assert_eq!(I::unpack(&[&qd_trading_state::cpi::REPAY_PNL[..], &amount].concat()).unwrap(), I::RepayPnl { amount: 5 });
+    assert_eq!(
+        I::unpack(&[&qd_trading_state::cpi::RESOLVE_BANKRUPT_POSITION[..], &amount].concat()).unwrap(),
+        I::ResolveBankruptPosition { insurance: 5 }
+    );
+}
+
+#[test]
+fn a_liquidation_moves_base_at_the_price_and_charges_the_fees() {
+    // The account is long 3.0 at 100; the liquidator takes 1.0 at 90 with fees 0.9 and 0.45.
+    let accounts = [
+        core_authority(),
+        market_with_interest(3_000_000_000, 3_000_000_000),
+        positioned(5, MARGIN, 3_000_000_000, 0),
+        positioned(6, [7; 32], 0, 0),
+    ];
+    let ran = run(&accounts, &liquidate_position(-1_000_000_000, 90_000_000, 900_000, 450_000));
+    assert_eq!(ran.code, 0, "{:?}", ran.logs);
+    let account = ran.accounts[2].body::<TradingAccount>();
+    let liquidator = ran.accounts[3].body::<TradingAccount>();
+    let market = ran.accounts[1].body::<qd_trading_state::PerpMarket>();
+    assert_eq!((account.positions[0].base, liquidator.positions[0].base), (2_000_000_000, 1_000_000_000));
+    // Sold 1.0 bought at 100 for 90: -10 realized, less both fees; the liquidator holds its fee.
+    assert_eq!(account.positions[0].realized_pnl, -10_000_000 - 1_350_000);
+    assert_eq!((liquidator.positions[0].quote_entry, liquidator.positions[0].realized_pnl), (-90_000_000, 900_000));
+    assert_eq!((market.liquidation_fee_pool, market.liquidation_seq, market.open_interest_long), (450_000, 1, 3_000_000_000));
+    // Growing the position, past it, negative fees or a zero price: refused by name.
+    for bad in [
+        liquidate_position(1, 1, 0, 0),
+        liquidate_position(-3_000_000_001, 1, 0, 0),
+        liquidate_position(-1, 1, -1, 0),
+        liquidate_position(-1, 0, 0, 0),
+    ] {
+        let refused = run(&accounts, &bad);
+        assert_eq!(refused.code, TradingError::InvalidLiquidation as u64);
+        assert_eq!(refused.accounts[2].data, accounts[2].data);
+    }
+    // Anyone but qd-core's authority.
+    let mut user = accounts.clone();
+    user[0] = HostAccount::new([4; 32], [0; 32], vec![]).signer();
+    assert_eq!(code(&user, &liquidate_position(-1, 1, 0, 0)), qd_core_state::CoreAuthorityError::NotCoreAuthority as u64);
+}
+
+#[test]
+fn a_bankrupt_position_is_paid_then_socialized_over_both_sides() {
+    let resolve = |insurance: i64| [&qd_trading_state::cpi::RESOLVE_BANKRUPT_POSITION[..], &insurance.to_le_bytes()].concat();
+    // A flat position owing 100 (quote units), 30 paid by the fund; open interest 2.0 a side.
+    let accounts = [core_authority(), market_with_interest(2_000_000_000, 2_000_000_000), positioned(5, MARGIN, 0, -100)];
+    let ran = run(&accounts, &resolve(30));
+    assert_eq!(ran.code, 0, "{:?}", ran.logs);
+    let market = ran.accounts[1].body::<qd_trading_state::PerpMarket>();
+    // 70 over 4.0 of open interest: ceil(70 * 1e15 / 4e9) = 17_500_000 per unit, longs up, shorts down.
+    assert_eq!((market.cumulative_funding_long, market.cumulative_funding_short), (17_500_000, -17_500_000));
+    assert_eq!((market.pnl_pool, market.insurance_paid, market.socialized_loss, market.unbacked_loss), (30, 30, 70, 0));
+    assert_eq!(ran.accounts[2].body::<TradingAccount>().position_count, 0);
+    // Each side of 2.0 owes 35: together the loss.
+    assert_eq!(qd_health::funding_pnl(2_000_000_000, 0, 17_500_000) + qd_health::funding_pnl(-2_000_000_000, 0, -17_500_000), -70);
+    // Without open interest the loss is unbacked; paying more than owed, or resolving a solvent
+    // or open position, is refused.
+    let ran = run(&[core_authority(), market_with_interest(0, 0), positioned(5, MARGIN, 0, -100)], &resolve(0));
+    assert_eq!(ran.accounts[1].body::<qd_trading_state::PerpMarket>().unbacked_loss, 100);
+    for (account, insurance) in
+        [(positioned(5, MARGIN, 0, -100), 101), (positioned(5, MARGIN, 0, 5), 0), (positioned(5, MARGIN, 1_000_000, -100), 0)]
+    {
+        assert_eq!(
+            code(&[core_authority(), market_with_interest(1, 1), account], &resolve(insurance)),
+            TradingError::InvalidLiquidation as u64
+        );
+    }
+}

@@ -74,7 +74,7 @@ pub(super) fn resolve_bankruptcy(accounts: &[AccountInfo], market_index: u16) ->
     }
     let market = load_market(market_info)?;
     if market.index != market_index {
-        return Err(E::WrongMarket.into());
+        return Err(E::MarketIndexMismatch.into());
     }
     let debt = positions.iter().find(|p| p.market_index == market_index).map_or(0, |p| -p.realized_pnl);
     if debt <= 0 {

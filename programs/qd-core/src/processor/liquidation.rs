@@ -143,7 +143,7 @@ fn check_liquidator<'a>(
 fn quote_config(info: &AccountInfo) -> Result<&CollateralConfig, ProgramError> {
     let config = load_config(info)?;
     if !config.is_quote() {
-        return Err(E::WrongQuoteConfig.into());
+        return Err(E::NotQuoteConfig.into());
     }
     Ok(config)
 }
@@ -153,10 +153,10 @@ fn quote_config(info: &AccountInfo) -> Result<&CollateralConfig, ProgramError> {
 fn step_market(info: &AccountInfo, market_index: u16) -> Result<&PerpMarket, ProgramError> {
     let market = load_market(info)?;
     if market.index != market_index {
-        return Err(E::WrongMarket.into());
+        return Err(E::MarketIndexMismatch.into());
     }
     if market.status == qd_trading_state::MARKET_STATUS_SETTLEMENT {
-        return Err(E::MarketSettled.into());
+        return Err(E::MarketInSettlement.into());
     }
     Ok(market)
 }
@@ -315,10 +315,10 @@ pub(super) fn liquidate_perp(accounts: &[AccountInfo], market_index: u16, max_ba
     let mut next = remaining.iter();
     let health = account.health(buffer, &mut next, Some(quote), Some((market, price)), &clock, |_, _| {})?;
     account.check_liquidatable(&health)?;
-    let p = account.trading.position_index(market_index).ok_or(E::NoPosition)?;
+    let p = account.trading.position_index(market_index).ok_or(E::NoPositionToLiquidate)?;
     let input = account.trading.positions[p].perp_input(market, price)?;
     if input.base == 0 {
-        return Err(E::NoPosition.into());
+        return Err(E::NoPositionToLiquidate.into());
     }
     let size = health.max_liquidatable_base(&input, &terms(market))?.min(max_base);
     if size == 0 {
