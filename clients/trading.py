@@ -438,6 +438,28 @@ class TradingInstructions:
     def expire_orders(self, signer: Pubkey, margin_account: Pubkey) -> Instruction:
         return self._ix("expire_orders", accounts={"signer": signer, "trading_account": trading_address(margin_account)})
 
+    # -- qd-core's CPIs (its authority PDA signs); built here for tests
+    def liquidate_orders(self, core_authority: Pubkey, margin_account: Pubkey) -> Instruction:
+        """Only valid as qd-core's CPI (liquidate_orders)."""
+        return self._ix("liquidate_orders", accounts={"core_authority": core_authority, "trading_account": trading_address(margin_account)})
+
+    def liquidate_position(self, core_authority: Pubkey, market_index: int, margin_account: Pubkey, liquidator_margin: Pubkey, base: int,
+                           price: int, liquidator_fee: int, insurance_fee: int) -> Instruction:
+        """Only valid as qd-core's CPI (liquidate_perp): `base` is the account's change, toward zero."""
+        return self._ix("liquidate_position", base, price, liquidator_fee, insurance_fee, accounts={
+            "core_authority": core_authority, "market": market_address(market_index), "trading_account": trading_address(margin_account),
+            "liquidator_trading_account": trading_address(liquidator_margin)})
+
+    def repay_pnl(self, core_authority: Pubkey, market_index: int, margin_account: Pubkey, amount: int) -> Instruction:
+        """Only valid as qd-core's CPI (liquidate_collateral)."""
+        return self._ix("repay_pnl", amount, accounts={"core_authority": core_authority, "market": market_address(market_index),
+                                                      "trading_account": trading_address(margin_account)})
+
+    def resolve_bankrupt_position(self, core_authority: Pubkey, market_index: int, margin_account: Pubkey, insurance: int) -> Instruction:
+        """Only valid as qd-core's CPI (resolve_bankruptcy)."""
+        return self._ix("resolve_bankrupt_position", insurance, accounts={"core_authority": core_authority, "market": market_address(market_index),
+                                                                          "trading_account": trading_address(margin_account)})
+
     def take_fees(self, core_authority: Pubkey, market_index: int, liquidation_fees: int, trading_fees: int) -> Instruction:
         """Only valid as qd-core's CPI (its authority PDA signs: the insurance fund's sweep); built here for tests."""
         return self._ix("take_fees", liquidation_fees, trading_fees, accounts={"core_authority": core_authority, "market": market_address(market_index)})

@@ -199,6 +199,12 @@ def test_a_liquidated_owner_may_deposit_cancel_and_reduce_and_leaves_liquidation
     assert v.margin_state(long.margin).being_liquidated
     refused(v, [v.place_ix(long, order(BID, LIMIT, size=BASE, price=90 * USDC))], "AccountBeingLiquidated")
     refused(v, [v.exit_liquidation_ix(long)], "LiquidationNotOver", E)
+    # Nothing else: no withdrawal, no close-and-reopen, no new delegate or limits.
+    refused(v, [v.collateral.withdraw(long.owner.pubkey(), long.margin, v.usdc, USDC, v.health(long.margin))], "AccountInLiquidation",
+            idl.error_codes(collateral.NAME))
+    refused(v, [v.core.close_margin_account(long.owner.pubkey(), long.margin)], "BeingLiquidated", E)
+    refused(v, [v.core.set_delegate(long.owner.pubkey(), long.margin, v.chain.keypair().pubkey())], "BeingLiquidated", E)
+    refused(v, [v.core.set_limits(long.owner.pubkey(), long.margin, 200)], "BeingLiquidated", E)
     assert v.place(long, order(ASK, LIMIT, size=BASE, price=120 * USDC, reduce_only=True)).ok
     v.fund(long.owner, v.usdc, 2_000 * USDC)
     assert v.deposit(long, v.usdc, 2_000 * USDC).ok

@@ -174,6 +174,10 @@ def test_builders_list_accounts_in_the_specified_order() -> None:
                                             "collateral_program", "trading_authority"]),
         (ix.expire_orders(s, k.margin), ["signer s", "trading w"]),
         (ix.take_fees(s, 2, 1, 2), ["signer s", "market w"]),
+        (ix.liquidate_orders(s, k.margin), ["signer s", "trading w"]),
+        (ix.liquidate_position(s, 2, k.margin, k.maker_margin, -1, USDC, 1, 1), ["signer s", "market w", "trading w", "maker_trading w"]),
+        (ix.repay_pnl(s, 2, k.margin, 5), ["signer s", "market w", "trading w"]),
+        (ix.resolve_bankrupt_position(s, 2, k.margin, 5), ["signer s", "market w", "trading w"]),
     ]
     for instruction, expected in cases:
         assert instruction.program_id == trading.PROGRAM_ID

@@ -234,9 +234,13 @@ pub(super) fn set_delegate(accounts: &[AccountInfo], delegate: Pubkey) -> Progra
     if delegate == margin.owner {
         return Err(E::InvalidDelegate.into());
     }
-    // A frozen account may shed a delegate (less access) but not gain one.
+    // A frozen account may shed a delegate (less access) but not gain one; so may an account
+    // being liquidated (its owner deposits, cancels and reduces, nothing else).
     if margin.is_frozen() && delegate != [0; 32] {
         return Err(AccessError::AccountFrozen.into());
+    }
+    if margin.status & STATUS_BEING_LIQUIDATED != 0 && delegate != [0; 32] {
+        return Err(E::BeingLiquidated.into());
     }
     let old = margin.delegate;
     margin.delegate = delegate;
@@ -247,6 +251,9 @@ pub(super) fn set_delegate(accounts: &[AccountInfo], delegate: Pubkey) -> Progra
 pub(super) fn set_limits(accounts: &[AccountInfo], max_leverage_x100: u16, allowed_markets: u64, reduce_only: bool) -> ProgramResult {
     let OwnerAccounts { owner, margin_account: margin_info, .. } = OwnerAccounts::parse(accounts)?;
     let margin = owned_margin(owner, margin_info)?;
+    if margin.status & STATUS_BEING_LIQUIDATED != 0 {
+        return Err(E::BeingLiquidated.into());
+    }
     margin.max_leverage_x100 = max_leverage_x100; // range checked while decoding
     margin.allowed_markets = allowed_markets;
     margin.reduce_only = reduce_only as u8;
