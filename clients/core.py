@@ -1,9 +1,12 @@
 """Client for qd-core: GlobalConfig, margin-account and insurance-fund addresses, instruction
 builders, account and event decoders, the fund's share math and sweep split (the programs'
-exactly), and an async client that creates, lists and manages an owner's margin accounts and
-reads the fund and its stakes."""
+exactly), the health lists of liquidation steps, and an async client that creates, lists and
+manages an owner's margin accounts, liquidates accounts and resolves bankruptcies, and creates,
+stakes into and sweeps fees into the insurance fund."""
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +17,7 @@ from based58 import b58encode
 # core and collateral import each other as modules; neither reads the other's names at import time.
 from quantdesk.clients import collateral, security, trading_state
 from quantdesk.clients import idl as idl_mod
-from quantdesk.clients.rpc import ProgramClient
+from quantdesk.clients.rpc import AccountReads, ProgramClient, Receipt
 from quantdesk.clients.security import ALL_MARKETS, INSTRUCTIONS_SYSVAR, MAX_MARKETS
 from quantdesk.clients.token import TOKEN_PROGRAM_ID, associated_address
 from quantdesk.clients.trading_state import market_address, trading_address
@@ -26,13 +29,13 @@ from solders.signature import Signature
 from solders.system_program import ID as SYSTEM_PROGRAM_ID
 
 __all__ = ["ALL_MARKETS", "AUTHORITY", "AUTHORITY_SEED", "BPS", "CoreClient", "CoreInstructions", "DEFAULT_MAX_SUB_ACCOUNTS", "GLOBAL",
-           "GLOBAL_SEED", "GlobalConfig", "INSURANCE_SEED", "INSURANCE_VAULT_SEED", "InsuranceFund", "Limits", "LiquidationView",
+           "GLOBAL_SEED", "GlobalConfig", "I64_MAX", "INSURANCE_SEED", "INSURANCE_VAULT_SEED", "InsuranceFund", "Limits", "LiquidationView",
            "MARGIN_ACCOUNT_DISCRIMINATOR", "MARGIN_SEED", "MAX_FEE_SHARE_BPS", "MAX_SUB_ACCOUNTS_LIMIT", "MAX_UNSTAKE_DELAY_SECS",
            "MIN_UNSTAKE_DELAY_SECS", "MarginAccount", "NAME", "NAME_LEN", "OWNER_OFFSET", "PROGRAM_ID", "PerpLiquidationView", "STAKE_DISCRIMINATOR",
            "STAKE_SEED", "STAKE_STAKER_OFFSET", "STATUS_BANKRUPT", "STATUS_BEING_LIQUIDATED", "STATUS_FROZEN", "STATUS_OFFSET", "Stake", "Sweep",
-           "VIRTUAL_SHARES", "decode_global", "decode_insurance_fund", "decode_liquidation_view", "decode_margin_account", "decode_stake",
-           "encode_name", "insurance_fund_address", "insurance_vault_address", "margin_account_address", "margin_account_filter_bytes",
-           "margin_account_filters", "parse_events", "stake_address"]
+           "U64_MAX", "VIRTUAL_SHARES", "decode_global", "decode_insurance_fund", "decode_liquidation_view", "decode_margin_account", "decode_stake",
+           "encode_name", "insurance_fund_address", "insurance_vault_address", "liquidated_health", "liquidator_health", "margin_account_address",
+           "margin_account_filter_bytes", "margin_account_filters", "parse_events", "stake_address"]
 
 
 NAME = "qd_core"
@@ -71,6 +74,10 @@ MIN_UNSTAKE_DELAY_SECS = 1
 MAX_UNSTAKE_DELAY_SECS = 90 * 86_400
 MAX_FEE_SHARE_BPS = 10_000
 BPS = 10_000
+U64_MAX = 2**64 - 1
+"""liquidate_perp's `max_base` without a limit of the liquidator's own."""
+I64_MAX = 2**63 - 1
+"""liquidate_collateral's `max_quote` without a limit of the liquidator's own."""
 
 
 def margin_account_address(owner: Pubkey, sub_id: int) -> Pubkey:
@@ -271,6 +278,24 @@ class Sweep:
     @property
     def empty(self) -> bool:
         return self.liquidation_fees == 0 and self.trading_fees == 0
+
+
+def liquidated_health(state: collateral.HealthState, market_index: int | None = None) -> list[AccountMeta]:
+    """The liquidated account's health list for a step, from its accounts as they are: without
+    the quote config (a fixed account of every step) and, for a step in `market_index`, that
+    market (fixed too). liquidate_orders takes it with `market_index` None."""
+    return collateral.health_accounts(state.balances, state.configs, state.trading, state.markets, quote_held=True, fixed_market=market_index)
+
+
+def liquidator_health(state: collateral.HealthState, market_index: int, asset: Pubkey | None = None) -> list[AccountMeta]:
+    """The liquidator's health list for a step in `market_index` as it will be after the step
+    (the program checks its initial health then): a collateral step's `asset` appended to its
+    balances when it holds none yet (`state.configs` must hold the asset's config), the position
+    it takes in `market_index` left out with the quote config (fixed accounts)."""
+    balances = state.balances
+    if asset is not None and all(e.mint != asset for e in balances.entries):
+        balances = dataclasses.replace(balances, entries=[*balances.entries, collateral.Balance(asset, 1)])
+    return collateral.health_accounts(balances, state.configs, state.trading, state.markets, quote_held=True, fixed_market=market_index)
 
 
 class CoreInstructions:
@@ -560,6 +585,24 @@ class CoreClient(ProgramClient):
     def __init__(self, provider: Provider) -> None:
         super().__init__(NAME, provider)
         self.ix = CoreInstructions(self.program)
+        self.collateral = collateral.CollateralClient(provider)
+        self._quote_mint: Pubkey | None = None
+
+    def quote_keys(self) -> list[Pubkey]:
+        """What a read must add to learn the quote mint: GlobalConfig, until it is known."""
+        return [GLOBAL] if self._quote_mint is None else []
+
+    def quote_from(self, reads: AccountReads) -> Pubkey:
+        """The quote mint, from GlobalConfig in `reads` the first time (it never changes)."""
+        if self._quote_mint is None:
+            self._quote_mint = decode_global(GLOBAL, reads.data(GLOBAL, PROGRAM_ID, "GlobalConfig"), self.program).quote_mint
+        return self._quote_mint
+
+    async def fetch_quote_mint(self) -> Pubkey:
+        """The venue's quote mint (GlobalConfig; read once)."""
+        reads = self.reads()
+        await reads.load(self.quote_keys())
+        return self.quote_from(reads)
 
     async def fetch_global(self) -> GlobalConfig:
         return decode_global(GLOBAL, await self.fetch_account_data(GLOBAL, "GlobalConfig"), self.program)
@@ -597,3 +640,92 @@ class CoreClient(ProgramClient):
                          allowed_markets: int = ALL_MARKETS, reduce_only: bool = False) -> Signature:
         margin = margin_account_address(owner.pubkey(), sub_id)
         return await self.send([self.ix.set_limits(owner.pubkey(), margin, max_leverage_x100, allowed_markets, reduce_only)], [owner])
+
+    # -- liquidation: every step reads its accounts as fetch_health_states does (two HTTP requests
+    # at most whatever they hold, the blockhash and GlobalConfig in the first), then sends in a
+    # third; a refusal raises errors.ProgramError with the program's error name.
+    async def _states(self, margin_accounts: Sequence[Pubkey], reads: AccountReads, *, markets: Sequence[int] = (),
+                      mints: Sequence[Pubkey] = ()) -> list[collateral.HealthState]:
+        return await self.collateral.fetch_health_states(margin_accounts, reads, markets=markets, mints=mints, extra=self.quote_keys(), blockhash=True)
+
+    def _wallet(self) -> Pubkey:
+        return self.program.provider.wallet.public_key
+
+    async def fetch_liquidation_view(self, margin_account: Pubkey) -> LiquidationView:
+        """view_liquidation of the account as it is now (the programs' Liquidation-guarded
+        prices), simulated: its accounts in two HTTP requests, the simulation in a third."""
+        [state] = await self.collateral.fetch_health_states([margin_account])
+        return decode_liquidation_view(await self.simulate([self.ix.view_liquidation(margin_account, state.health_accounts())]), self.program)
+
+    async def liquidate_orders(self, liquidator: Keypair, liquidator_margin: Pubkey, margin_account: Pubkey) -> Receipt:
+        """`liquidator` (the owner of `liquidator_margin`) takes every open order of the
+        liquidatable `margin_account` off the book (LiquidationOrdersCancelled)."""
+        reads = self.reads()
+        [state] = await self._states([margin_account], reads)
+        ix = self.ix.liquidate_orders(liquidator.pubkey(), liquidator_margin, margin_account, self.quote_from(reads), liquidated_health(state))
+        return await self.submit([ix], [liquidator], reads.blockhash)
+
+    async def liquidate_perp(self, liquidator: Keypair, liquidator_margin: Pubkey, margin_account: Pubkey, market_index: int,
+                             max_base: int = U64_MAX) -> Receipt:
+        """`liquidator_margin` takes over up to `max_base` of the account's position in
+        `market_index` at the Liquidation-guarded oracle price, as much as one step may
+        (PerpLiquidated); it must keep its initial health."""
+        reads = self.reads()
+        state, mine = await self._states([margin_account, liquidator_margin], reads, markets=[market_index])
+        market = state.markets[market_index]
+        ix = self.ix.liquidate_perp(liquidator.pubkey(), liquidator_margin, margin_account, market_index, market.oracle, self.quote_from(reads), max_base,
+                                    liquidated_health(state, market_index), liquidator_health(mine, market_index))
+        return await self.submit([ix], [liquidator], reads.blockhash)
+
+    async def liquidate_collateral(self, liquidator: Keypair, liquidator_margin: Pubkey, margin_account: Pubkey, market_index: int, mint: Pubkey,
+                                   max_quote: int = I64_MAX) -> Receipt:
+        """`liquidator_margin` repays up to `max_quote` of the account's debt in `market_index`
+        (a flat position's negative PnL, its quote settled first) with its own quote and takes
+        `mint` at the collateral's discount (CollateralLiquidated)."""
+        reads = self.reads()
+        state, mine = await self._states([margin_account, liquidator_margin], reads, markets=[market_index], mints=[mint])
+        ix = self.ix.liquidate_collateral(liquidator.pubkey(), liquidator_margin, margin_account, market_index, state.markets[market_index].oracle,
+                                          self.quote_from(reads), state.configs[mint], max_quote, liquidated_health(state, market_index),
+                                          liquidator_health(mine, market_index, mint))
+        return await self.submit([ix], [liquidator], reads.blockhash)
+
+    async def exit_liquidation(self, margin_account: Pubkey) -> Receipt:
+        """Permissionless (the provider's wallet sends it): ends the account's liquidation once
+        its liquidation-end health is back at or above zero (LiquidationEnded)."""
+        reads = self.reads()
+        [state] = await self.collateral.fetch_health_states([margin_account], reads, blockhash=True)
+        return await self.submit([self.ix.exit_liquidation(margin_account, state.health_accounts())], (), reads.blockhash)
+
+    async def resolve_bankruptcy(self, margin_account: Pubkey, market_index: int, token_program: Pubkey = TOKEN_PROGRAM_ID) -> Receipt:
+        """Permissionless (the provider's wallet signs): the bankrupt account's debt in
+        `market_index` paid by the quote's insurance fund up to the market's cap, the rest
+        socialized over the market's open positions (InsurancePaid, BankruptcyResolved; qd-trading's
+        LossSocialized)."""
+        reads = self.reads()
+        await reads.load(self.quote_keys(), blockhash=True)
+        ix = self.ix.resolve_bankruptcy(self._wallet(), margin_account, market_index, self.quote_from(reads), token_program)
+        return await self.submit([ix], (), reads.blockhash)
+
+    # -- the insurance fund (of the quote mint)
+    async def create_insurance_fund(self, admin: Keypair, unstake_delay_secs: int, fee_share_bps: int,
+                                    token_program: Pubkey = TOKEN_PROGRAM_ID) -> Receipt:
+        """The GlobalConfig admin creates the quote's fund and vault (InsuranceFundCreated)."""
+        reads = self.reads()
+        await reads.load(self.quote_keys(), blockhash=True)
+        ix = self.ix.create_insurance_fund(admin.pubkey(), self.quote_from(reads), unstake_delay_secs, fee_share_bps, token_program)
+        return await self.submit([ix], [admin], reads.blockhash)
+
+    async def stake(self, staker: Keypair, amount: int, source: Pubkey | None = None, token_program: Pubkey = TOKEN_PROGRAM_ID) -> Receipt:
+        """`staker` stakes `amount` of the quote from `source` (its associated token account by
+        default) for shares of the fund (Staked)."""
+        reads = self.reads()
+        await reads.load(self.quote_keys(), blockhash=True)
+        return await self.submit([self.ix.stake(staker.pubkey(), self.quote_from(reads), amount, source, token_program)], [staker], reads.blockhash)
+
+    async def sweep_fees(self, market_index: int, token_program: Pubkey = TOKEN_PROGRAM_ID) -> Receipt:
+        """The permissionless crank (the provider's wallet sends it): the market's liquidation
+        fees and the fund's share of its trading fees into the fund, the rest the protocol's
+        revenue (FeesSwept)."""
+        reads = self.reads()
+        await reads.load(self.quote_keys(), blockhash=True)
+        return await self.submit([self.ix.sweep_fees(self.quote_from(reads), market_index, token_program)], (), reads.blockhash)

@@ -20,7 +20,7 @@ from quantdesk.clients import collateral, core, security, sysvar, trading_state
 from quantdesk.clients import health as health_mod
 from quantdesk.clients import idl as idl_mod
 from quantdesk.clients import oracle as oracle_mod
-from quantdesk.clients.collateral import CollateralBalances, CollateralClient, CollateralConfig, HealthState, PerpRow
+from quantdesk.clients.collateral import CollateralBalances, CollateralConfig, HealthState, PerpRow
 from quantdesk.clients.oracle import Action, GuardConfig
 from quantdesk.clients.rpc import AccountReads, ProgramClient, Receipt
 from quantdesk.clients.trading_state import Order, PerpMarket, Position, TradingAccount, funding_index, market_address, trading_address
@@ -727,25 +727,18 @@ class TradingClient(ProgramClient):
     def __init__(self, provider: Provider) -> None:
         super().__init__(NAME, provider)
         self.ix = TradingInstructions(self.program)
-        self.collateral = CollateralClient(provider)
         self.core = core.CoreClient(provider)
-        self._quote_mint: Pubkey | None = None
+        self.collateral = self.core.collateral
 
     def _quote_keys(self) -> list[Pubkey]:
-        """What a read must add to learn the quote mint: GlobalConfig, until it is known."""
-        return [core.GLOBAL] if self._quote_mint is None else []
+        return self.core.quote_keys()
 
     def _quote_from(self, reads: AccountReads) -> Pubkey:
-        """The quote mint, from GlobalConfig in `reads` the first time (it never changes)."""
-        if self._quote_mint is None:
-            self._quote_mint = core.decode_global(core.GLOBAL, reads.data(core.GLOBAL, core.PROGRAM_ID, "GlobalConfig")).quote_mint
-        return self._quote_mint
+        return self.core.quote_from(reads)
 
     async def fetch_quote_mint(self) -> Pubkey:
         """The venue's quote mint (qd-core's GlobalConfig; read once)."""
-        reads = self.reads()
-        await reads.load(self._quote_keys())
-        return self._quote_from(reads)
+        return await self.core.fetch_quote_mint()
 
     @staticmethod
     async def _market(reads: AccountReads, index: int) -> PerpMarket:

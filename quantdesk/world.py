@@ -937,16 +937,19 @@ class Venue:
         return self.send([self.trading.expire_orders(self.admin.pubkey(), t.margin)])
 
     # -- qd-core: liquidation
-    def liquidator_list(self, liquidator: Trader, market: int, asset: Pubkey | None = None) -> list[AccountMeta]:
-        """The liquidator's health list for a step in `market` as it will be after the step: holding
-        `asset` (appended to its balances when it holds none yet)."""
-        balances = self.balances(liquidator.margin)
-        if asset is not None and all(e.mint != asset for e in balances.entries):
-            balances = dataclasses.replace(balances, entries=[*balances.entries, collateral.Balance(asset, 1)])
-        configs = {e.mint: self.collateral_config(e.mint) for e in balances.entries}
-        account = trading_on(self.chain, liquidator.margin)
+    def health_state(self, margin: Pubkey, mints: Sequence[Pubkey] = ()) -> collateral.HealthState:
+        """`margin`'s accounts as its health check reads them (CollateralClient.fetch_health_states
+        from the chain's state), the configs of `mints` included."""
+        balances = self.balances(margin)
+        configs = {mint: self.collateral_config(mint) for mint in [*mints, *(e.mint for e in balances.entries)]}
+        account = trading_on(self.chain, margin)
         markets = {p.market_index: self.market(p.market_index) for p in (account.positions if account is not None else [])}
-        return trading.health_accounts(balances, configs, account, markets, market)
+        return collateral.HealthState(margin, balances, configs, account, markets)
+
+    def liquidator_list(self, liquidator: Trader, market: int, asset: Pubkey | None = None) -> list[AccountMeta]:
+        """The liquidator's health list for a step in `market` as it will be after the step
+        (core.liquidator_health: holding `asset`, appended to its balances when it holds none yet)."""
+        return core.liquidator_health(self.health_state(liquidator.margin, [asset] if asset else []), market, asset)
 
     def liquidate_orders_ix(self, liquidator: Trader, t: Trader) -> Instruction:
         health = collateral.health_accounts(self.balances(t.margin), {e.mint: self.collateral_config(e.mint) for e in self.balances(t.margin).entries},

@@ -340,7 +340,9 @@ async def test_the_readme_example_runs(venue: Venue) -> None:
 CLIENT_MODULES = ["collateral", "core", "errors", "health", "idl", "oracle", "pyth", "rpc", "security", "sysvar", "token", "trading", "trading_state"]
 SENDERS = {"send", "submit", "simulate", "simulate_each", "create", "close", "set_delegate", "set_limits", "open", "deposit", "withdraw", "transfer", "publish_all",
            "enact", "check_action", "open_trading_account", "close_trading_account", "place_order", "modify_order", "cancel_order",
-           "cancel_by_client_id", "cancel_orders", "place_and_make", "fill_order", "update_funding", "settle_pnl", "expire_orders"}
+           "cancel_by_client_id", "cancel_orders", "place_and_make", "fill_order", "update_funding", "settle_pnl", "expire_orders",
+           "liquidate_orders", "liquidate_perp", "liquidate_collateral", "exit_liquidation", "resolve_bankruptcy", "create_insurance_fund", "stake",
+           "sweep_fees"}
 """The clients' coroutines that send (or, check_action and simulate*, dry-run) a transaction; every other one reads and is fetch_*."""
 
 

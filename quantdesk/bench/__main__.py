@@ -4,11 +4,12 @@ import asyncio
 import json
 from pathlib import Path
 
-from quantdesk.bench import blocks, collateral, core, health, insurance, oracle, security, trading
+from quantdesk.bench import blocks, collateral, core, health, insurance, liquidation, oracle, security, trading
 from quantdesk.localnet import bench as localnet_bench
 
 OUT = Path("target/bench")
-PROGRAM_SCENARIOS = [oracle.measure, security.measure, core.measure, insurance.measure, collateral.measure, trading.measure, health.measure]
+PROGRAM_SCENARIOS = [oracle.measure, security.measure, core.measure, insurance.measure, collateral.measure, trading.measure, liquidation.measure,
+                     health.measure]
 
 
 def main() -> int:
