@@ -8,7 +8,7 @@ from solana.rpc.commitment import Confirmed
 from solders.keypair import Keypair
 
 from quantdesk.clients.oracle import OracleClient
-from quantdesk.demo import access, collateral, oracle, trading
+from quantdesk.demo import access, collateral, liquidation, oracle, trading
 from quantdesk.demo.common import fund
 from quantdesk.localnet import run_in_background
 
@@ -27,6 +27,8 @@ async def run() -> int:
             symbols = await collateral.run(connection, authority, actors, publishers)
             print()
             await trading.run(connection, node.rpc_url, authority, actors, publishers, symbols)
+            print()
+            await liquidation.run(connection, node.rpc_url, authority, actors, publishers)
         finally:
             await connection.close()
     print("\nlocal validator stopped")
