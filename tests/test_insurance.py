@@ -23,6 +23,7 @@ from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
 from quantdesk.bench import insurance as bench
+from quantdesk.bench import liquidation as liquidation_bench
 from quantdesk.chain import TxResult
 from quantdesk.world import (
     DAY,
@@ -440,10 +441,11 @@ def test_the_cpi_only_instructions_refuse_anyone_but_qd_cores_authority() -> Non
 
 
 def test_the_benchmark_measures_every_insurance_instruction() -> None:
-    """`make bench` (quantdesk/bench/insurance.py) runs every instruction of this step, each as a
-    successful transaction."""
+    """`make bench` (quantdesk/bench/insurance.py, and liquidation.py for the liquidation steps)
+    runs every instruction of this step, each as a successful transaction."""
     table = bench.measure()
+    rows = {**table.cu, **liquidation_bench.measure().cu}
     names = {i.name for i in idl.load_idl(core.NAME).instructions} - {"initialize", "setMaxSubAccounts", "createMarginAccount", "closeMarginAccount",
                                                                        "setDelegate", "setLimits", "setFrozen"}
-    measured = {idl_name for idl_name in names if any(row.startswith(snake_case(idl_name)) for row in table.cu)}
+    measured = {idl_name for idl_name in names if any(row.startswith(snake_case(idl_name)) for row in rows)}
     assert measured == names and {"take_fees", "collect_fees", "cover_from_insurance"} <= set(table.cu)

@@ -13,7 +13,8 @@ quote cannot be held at this step: a positive balance must be settled first, a z
 dropped) whose perp was liquidated flat by a shock and settled, leaving a debt; one collateral
 is taken for it. `resolve_bankruptcy`: a flat account owing more than the insurance fund holds
 (the fund pays all of it, the rest is socialized). `view_liquidation_8` and `exit_liquidation`
-read the 8-position account's whole list (no target). The issue's budgets are the TARGETS."""
+read the 8-position account's whole list (no target); `set_liquidation_buffer` is the timelocked
+proposal's execution. The issue's budgets are the TARGETS."""
 from __future__ import annotations
 
 from solders.pubkey import Pubkey
@@ -78,8 +79,10 @@ def publish_assets(v: Venue, mints: list[Pubkey], price: int) -> None:
 
 
 def perps(table: CuTable) -> None:
-    """liquidate_orders_32 (and _32_8), liquidate_perp_1 and _8, view_liquidation_8, exit_liquidation."""
+    """set_liquidation_buffer, liquidate_orders_32 (and _32_8), liquidate_perp_1 and _8, view_liquidation_8, exit_liquidation."""
     v = venue()
+    # Timelocked: the figure is the proposal's execution (qd-security invoking the change).
+    table.record("set_liquidation_buffer", v.govern(v.core.set_liquidation_buffer(v.global_config().liquidation_buffer_bps)))
     maker = v.trader(10_000_000 * USDC)
     wide, narrow = v.trader(MARGIN + (ts.MAX_POSITIONS - 1) * SMALL_MARGIN), v.trader(MARGIN)
     go_long(v, wide, maker, 0)
