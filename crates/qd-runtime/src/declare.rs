@@ -389,16 +389,15 @@ macro_rules! instructions {
         const _: () = { $(let _ = <$accounts>::LEN;)+ };
 
         impl $name {
-            // Not inlined, and each variant decoded in a frame of its own (`decode`): on SBF the
-            // stack slots of every variant's arguments would otherwise add up in one 4 KiB frame.
-            #[inline(never)]
+            // Every variant decodes into one result slot: on SBF a slot per variant's arguments
+            // would add up in the caller's 4 KiB frame.
             pub fn unpack(data: &[u8]) -> Result<Self, $crate::error::ProgramError> {
                 let (tag, mut r) = $crate::borsh::instruction(data)?;
                 let tag = u64::from_le_bytes(tag);
                 let ix = 'found: {
                     $(
                         if tag == const { u64::from_le_bytes($crate::hash::discriminator("global", stringify!($snake))) } {
-                            break 'found Self::decode(&mut r, |r| Ok(Self::$variant { $($arg: <$t $(<$($g),+>)? as $crate::borsh::BorshRead>::read(r)?),* }))?;
+                            break 'found Self::$variant { $($arg: <$t $(<$($g),+>)? as $crate::borsh::BorshRead>::read(&mut r)?),* };
                         }
                     )+
                     return Err($crate::error::RuntimeError::InvalidInstruction.into());
@@ -406,14 +405,6 @@ macro_rules! instructions {
                 r.finish()?;
                 ix.check_decoded()?;
                 Ok(ix)
-            }
-
-            #[inline(never)]
-            fn decode(
-                r: &mut $crate::borsh::Reader,
-                read: impl FnOnce(&mut $crate::borsh::Reader) -> Result<Self, $crate::error::ProgramError>,
-            ) -> Result<Self, $crate::error::ProgramError> {
-                read(r)
             }
 
             #[inline(always)]

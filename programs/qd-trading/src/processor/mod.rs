@@ -32,8 +32,8 @@ use qd_runtime::pubkey::Pubkey;
 use qd_runtime::validate;
 use qd_trading_state::TradingAccount;
 
-// Not inlined into the entrypoint, whose frame holds the loader's 64 account slots (decoding
-// runs in frames of its own: `instructions!`'s unpack).
+// Not inlined into the entrypoint, whose frame holds the loader's 64 account slots: decoding an
+// instruction (market parameters and oracle guards included) needs a frame of its own.
 #[inline(never)]
 pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> ProgramResult {
     // Owner checks and PDAs below assume our published id; a copy deployed elsewhere refuses.
