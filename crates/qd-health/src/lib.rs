@@ -445,17 +445,18 @@ impl Health {
         // |balance * price| < 2^126.
         let product = signed(c.balance < 0, mul_wide(c.balance.unsigned_abs(), c.price as u64)).ok_or(OVERFLOW)?;
         let value = div_floor_pow10(product, c.decimals);
-        let part = |w: u16| -> Result<Parts> {
-            if value >= 0 {
-                let asset = mul_bps(value as u128, w).map(|v| div_pow10::<BPS_DECIMALS>(v, false) as i128).ok_or(OVERFLOW)?;
-                Ok(Parts { asset, liability: 0 })
-            } else {
-                Ok(Parts { asset: 0, liability: value.checked_neg().ok_or(OVERFLOW)? })
-            }
+        let (init, maint, end) = if value >= 0 {
+            let weighted = |w: u16| mul_bps(value as u128, w).map(|v| div_pow10::<BPS_DECIMALS>(v, false) as i128).ok_or(OVERFLOW);
+            let maint = weighted(c.maint_weight_bps)?;
+            let end = if self.buffer_bps == 0 { maint } else { weighted(self.end_weight(c.maint_weight_bps))? };
+            let asset = |asset: i128| Parts { asset, liability: 0 };
+            (asset(weighted(c.init_weight_bps)?), asset(maint), asset(end))
+        } else {
+            // A debt counts in full at every level.
+            let debt = Parts { asset: 0, liability: value.checked_neg().ok_or(OVERFLOW)? };
+            (debt, debt, debt)
         };
-        let maint = part(c.maint_weight_bps)?;
-        let end = if self.buffer_bps == 0 { maint } else { part(self.end_weight(c.maint_weight_bps))? };
-        Ok(Contribution { init: part(c.init_weight_bps)?, maint, end, equity: value, notional: 0, worst_notional: 0 })
+        Ok(Contribution { init, maint, end, equity: value, notional: 0, worst_notional: 0 })
     }
 
     fn perp_contribution(&self, p: &PerpInput) -> Result<Contribution> {
