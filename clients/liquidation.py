@@ -14,11 +14,11 @@ from collections.abc import Mapping
 
 from quantdesk.clients import health
 from quantdesk.clients.collateral import QUOTE_PRICE, CollateralBalances, CollateralConfig, collateral_input
-from quantdesk.clients.core import STATUS_BANKRUPT, STATUS_BEING_LIQUIDATED, LiquidationView, PerpLiquidationView
+from quantdesk.clients.core import STATUS_BEING_LIQUIDATED, LiquidationView, PerpLiquidationView
 from quantdesk.clients.trading_state import PerpMarket, TradingAccount, perp_input
 from solders.pubkey import Pubkey
 
-__all__ = ["account_health", "terms", "view"]
+__all__ = ["account_health", "bankrupt", "terms", "view"]
 
 
 def terms(market: PerpMarket) -> health.PerpTerms:
@@ -54,5 +54,12 @@ def view(balances: CollateralBalances, configs: Mapping[Pubkey, CollateralConfig
     liquidatable = h.is_liquidatable(being_liquidated)
     perps = [PerpLiquidationView(market.index, p.base, p.price, health.max_liquidatable_base(h, p, terms(market)) if liquidatable else 0,
                                  market.liquidator_fee_bps + market.insurance_fee_bps) for market, p in inputs]
-    return LiquidationView(liquidatable, being_liquidated, bool(status & STATUS_BANKRUPT), h.maint_health(), h.liquidation_end_health(),
+    return LiquidationView(liquidatable, being_liquidated, bankrupt(balances, trading), h.maint_health(), h.liquidation_end_health(),
                            buffer_bps, perps)
+
+
+def bankrupt(balances: CollateralBalances, trading: TradingAccount | None) -> bool:
+    """Nothing but a debt is left: no balance, no position, a flat position owing (qd-core's
+    `is_bankrupt`: resolve_bankruptcy applies once no order is open either)."""
+    return not balances.entries and trading is not None and all(p.base == 0 for p in trading.positions) and any(
+        p.realized_pnl < 0 for p in trading.positions)

@@ -345,6 +345,8 @@ def test_the_insurance_fund_pays_a_bankruptcy_and_the_rest_is_socialized_over_op
     fund = v.insurance_fund().balance
     assert debt > fund > 0
     bystander = v.trader(5_000 * USDC)  # no position: never pays
+    view = v.view_liquidation(long.margin)
+    assert view.bankrupt and view == v.liquidation_mirror(long.margin)
     result = v.resolve_bankruptcy(long)
     assert result.ok, result.logs
     events = {e.name: e.data for e in v.core_events(result)}
@@ -357,6 +359,7 @@ def test_the_insurance_fund_pays_a_bankruptcy_and_the_rest_is_socialized_over_op
     assert socialized.index_delta > 0 and m.cumulative_funding_long - m.cumulative_funding_short == 2 * socialized.index_delta
     assert (m.insurance_paid, m.socialized_loss, m.unbacked_loss) == (fund, debt - fund, 0)
     assert v.account(long).positions == [] and v.margin_state(long.margin).status == 0
+    assert not v.view_liquidation(long.margin).bankrupt
     assert v.insurance_fund().balance == 0 and v.insurance_fund().total_paid == fund
     v.check_invariants([long, short, liquidator, bystander])
     # The open positions owe the loss (rounded against them); settling collects it.

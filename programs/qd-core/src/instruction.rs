@@ -119,6 +119,7 @@ qd_runtime::borsh! {
     pub struct LiquidationView {
         pub liquidatable: bool,
         pub being_liquidated: bool,
+        /// Nothing but a debt is left (no balance, no position, a flat position owing): resolve_bankruptcy applies
         pub bankrupt: bool,
         pub maint_health: i128,
         pub liquidation_end_health: i128,

@@ -5,7 +5,7 @@
 
 use super::insurance::pay_bankruptcy;
 use super::insurance::AUTHORITY_SEEDS;
-use super::liquidation::{check_programs, Account};
+use super::liquidation::{check_programs, is_bankrupt, Account};
 use crate::error::CoreError as E;
 use crate::events::BankruptcyResolved;
 use qd_access::{check_not_paused, load_config as load_security, Operation};
@@ -63,10 +63,7 @@ pub(super) fn resolve_bankruptcy(accounts: &[AccountInfo], market_index: u16) ->
     validate::program(collateral_program, &qd_ids::QD_COLLATERAL)?;
     check_not_paused(load_security(security_config)?, Operation::Liquidate, market_index)?;
     let account = Account::load(margin_account, trading_account, balances)?;
-    // Bankrupt: no balance at all (collateral taken, the quote settled into the debt), no
-    // position, no order, and a debt in this market.
-    let positions = account.trading.positions();
-    if !account.balances.active().is_empty() || positions.iter().any(|p| p.base != 0) {
+    if !is_bankrupt(account.balances, Some(account.trading)) {
         return Err(E::NotBankrupt.into());
     }
     if !account.trading.orders().is_empty() {
@@ -76,7 +73,7 @@ pub(super) fn resolve_bankruptcy(accounts: &[AccountInfo], market_index: u16) ->
     if market.index != market_index {
         return Err(E::MarketIndexMismatch.into());
     }
-    let debt = positions.iter().find(|p| p.market_index == market_index).map_or(0, |p| -p.realized_pnl);
+    let debt = account.trading.positions().iter().find(|p| p.market_index == market_index).map_or(0, |p| -p.realized_pnl);
     if debt <= 0 {
         return Err(E::NotBankrupt.into());
     }

@@ -98,22 +98,29 @@ impl<'a> Account<'a> {
 
     /// The status bits after a step, from the end health after it and the accounts as the
     /// step's CPIs left them: being liquidated until the end health is >= 0; bankrupt while
-    /// nothing but a debt is left (no position, no balance).
+    /// nothing but a debt is left (`is_bankrupt`).
     fn set_status(&mut self, trading: &AccountInfo, balances: &AccountInfo, end_after: i128) -> ProgramResult {
         if end_after >= 0 {
             self.margin.status &= !(STATUS_BEING_LIQUIDATED | STATUS_BANKRUPT);
             return Ok(());
         }
-        let empty = load_trading(trading)?.positions().iter().all(|p| p.base == 0)
-            && balances.load::<CollateralBalances>(&qd_ids::QD_COLLATERAL)?.active().iter().all(|e| e.balance <= 0);
+        let bankrupt = is_bankrupt(balances.load::<CollateralBalances>(&qd_ids::QD_COLLATERAL)?, Some(load_trading(trading)?));
         self.margin.status |= STATUS_BEING_LIQUIDATED;
-        if empty {
+        if bankrupt {
             self.margin.status |= STATUS_BANKRUPT;
         } else {
             self.margin.status &= !STATUS_BANKRUPT;
         }
         Ok(())
     }
+}
+
+/// Nothing but a debt is left: no balance (collateral taken, the quote settled into the debt),
+/// no position, and a market where a flat position owes (`resolve_bankruptcy` applies once no
+/// order is open either).
+pub(super) fn is_bankrupt(balances: &CollateralBalances, trading: Option<&TradingAccount>) -> bool {
+    balances.active().is_empty()
+        && trading.is_some_and(|t| t.positions().iter().all(|p| p.base == 0) && t.positions().iter().any(|p| p.realized_pnl < 0))
 }
 
 /// The liquidator's margin account: its signer's, not frozen, not itself in liquidation, and
@@ -562,7 +569,7 @@ fn liquidation_state<'a>(
     balances: &'a AccountInfo,
     remaining: &'a [AccountInfo],
     clock: &Clock,
-) -> Result<(Health, BoundedVec<PerpLiquidationView, MAX_POSITIONS>), ProgramError> {
+) -> Result<(Health, BoundedVec<PerpLiquidationView, MAX_POSITIONS>, bool), ProgramError> {
     let buffer = load_global(global)?.liquidation_buffer_bps;
     let balances = balances.load::<CollateralBalances>(&qd_ids::QD_COLLATERAL)?;
     balances.check_margin_account(margin_account)?;
@@ -593,7 +600,7 @@ fn liquidation_state<'a>(
         };
         count += 1;
     }
-    Ok((health, BoundedVec::from_slice(&views[..count])))
+    Ok((health, BoundedVec::from_slice(&views[..count]), is_bankrupt(balances, trading)))
 }
 
 pub(super) fn view_liquidation(accounts: &[AccountInfo]) -> ProgramResult {
@@ -601,12 +608,12 @@ pub(super) fn view_liquidation(accounts: &[AccountInfo]) -> ProgramResult {
         ViewLiquidationAccounts::parse(accounts)?;
     let clock = Clock::get()?;
     let margin = load_margin(margin_account)?;
-    let (health, perps) = liquidation_state(global, margin, margin_account.key(), trading_account, balances, remaining, &clock)?;
+    let (health, perps, bankrupt) = liquidation_state(global, margin, margin_account.key(), trading_account, balances, remaining, &clock)?;
     let being_liquidated = margin.status & STATUS_BEING_LIQUIDATED != 0;
     let view = LiquidationView {
         liquidatable: health.is_liquidatable(being_liquidated)?,
         being_liquidated,
-        bankrupt: margin.status & STATUS_BANKRUPT != 0,
+        bankrupt,
         maint_health: health.maint_health()?,
         liquidation_end_health: health.liquidation_end_health()?,
         buffer_bps: health.buffer_bps(),
@@ -626,7 +633,7 @@ pub(super) fn exit_liquidation(accounts: &[AccountInfo]) -> ProgramResult {
     if margin.status & STATUS_BEING_LIQUIDATED == 0 {
         return Err(E::NotBeingLiquidated.into());
     }
-    let (health, _) = liquidation_state(global, margin, margin_account.key(), trading_account, balances, remaining, &clock)?;
+    let (health, _, _) = liquidation_state(global, margin, margin_account.key(), trading_account, balances, remaining, &clock)?;
     let end = health.liquidation_end_health()?;
     if end < 0 {
         return Err(E::LiquidationNotOver.into());
