@@ -68,7 +68,7 @@ STAKE_DISCRIMINATOR = idl_mod.discriminator("account", "Stake")
 STAKE_STAKER_OFFSET = 48
 
 # The insurance fund (crates/qd-core-state).
-VIRTUAL_SHARES = 10**6
+VIRTUAL_SHARES = 10**3
 """Share price = (balance + 1) / (total_shares + VIRTUAL_SHARES): ERC-4626's offset."""
 MIN_UNSTAKE_DELAY_SECS = 1
 MAX_UNSTAKE_DELAY_SECS = 90 * 86_400

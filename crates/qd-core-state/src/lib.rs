@@ -192,8 +192,10 @@ pub fn require_core_authority(signer: &AccountInfo) -> Result<(), ProgramError> 
 
 /// Virtual shares of every insurance fund (ERC-4626's offset, with one virtual unit of
 /// balance): the share price is `(balance + 1) / (total_shares + VIRTUAL_SHARES)`, so the first
-/// staker cannot inflate it and a fund that paid out everything still prices new stakes.
-pub const VIRTUAL_SHARES: u64 = 1_000_000;
+/// staker cannot inflate it and a fund that paid out everything still prices new stakes. 1,000
+/// of them: fine-grained shares (a thousand per unit at the first price) and room for 2^64 /
+/// 1,000 units of stakes (18.4 billion of a 6-decimal quote) in u64 shares.
+pub const VIRTUAL_SHARES: u64 = 1_000;
 /// Bounds of `InsuranceFund::unstake_delay_secs`: 1 s to 90 days.
 pub const MIN_UNSTAKE_DELAY_SECS: i64 = 1;
 pub const MAX_UNSTAKE_DELAY_SECS: i64 = 90 * 86_400;

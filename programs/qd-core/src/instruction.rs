@@ -79,11 +79,11 @@ qd_runtime::instructions! {
         /// creation. A pending request waits the new delay.
         set_insurance_params => SetInsuranceParams { unstake_delay_secs: i64, fee_share_bps: u16 } accounts SetInsuranceParamsAccounts,
         /// Anyone stakes amount (> 0) of the fund's mint from their token account into its vault for
-        /// floor(amount * (total_shares + 1e6) / (balance + 1)) shares (at least one); the Stake PDA [b"stake", fund, staker]
+        /// floor(amount * (total_shares + 1e3) / (balance + 1)) shares (at least one); the Stake PDA [b"stake", fund, staker]
         /// is created on the first stake, the staker paying its rent. Refused while Deposit is paused.
         stake => Stake { amount: u64 } accounts StakeAccounts,
         /// The staker asks to withdraw shares (1..=its shares), one request at a time: their value now
-        /// (floor(shares * (balance + 1) / (total_shares + 1e6))) is recorded, the most the withdrawal pays.
+        /// (floor(shares * (balance + 1) / (total_shares + 1e3))) is recorded, the most the withdrawal pays.
         request_unstake => RequestUnstake { shares: u64 } accounts RequestUnstakeAccounts,
         /// The staker withdraws its pending request.
         cancel_unstake => CancelUnstake {} accounts CancelUnstakeAccounts,
