@@ -182,13 +182,14 @@ def test_the_liquidate_pause_stops_every_step_and_a_frozen_account_is_still_liqu
 def test_liquidate_orders_cancels_everything_and_starts_the_liquidation() -> None:
     v = Venue()
     long, _, liquidator = shocked(v)
-    for i in range(3):
-        assert v.place(long, order(ASK, LIMIT, size=BASE, price=(110 + i) * USDC, reduce_only=True)).ok
+    ids = [v.placed_id(long, order(ASK, LIMIT, size=BASE, price=(110 + i) * USDC, reduce_only=True)) for i in range(3)]
     result = v.liquidate_orders(liquidator, long)
     assert result.ok, result.logs
     assert v.account(long).orders == [] and v.margin_state(long.margin).being_liquidated
     (event,) = [e for e in v.core_events(result) if e.name == "LiquidationOrdersCancelled"]
     assert event.data.orders == 3
+    (cancelled,) = [e for e in v.events(result) if e.name == "OrdersCancelled"]
+    assert list(cancelled.data.order_ids) == ids and cancelled.data.margin_account == long.margin
     refused(v, [v.liquidate_orders_ix(liquidator, long)], "NothingToLiquidate", E)
 
 

@@ -7,7 +7,7 @@ account long 95 in market 0 only. Both steps search their size (the whole positi
 than restore the end health), the liquidator's list after the step is empty (it holds USDC and
 the step's market, a fixed account). `liquidate_orders_32`: an account with 32 open orders in
 its one market; `liquidate_orders_32_8`: the 8-position account with 4 orders in each market
-(reported: over the 32-order budget, see README "Liquidation"). `liquidate_collateral_n`: an
+(the 32-order budget holds for both). `liquidate_collateral_n`: an
 account holding n non-quote collaterals (each on its own feed, SOL_PARAMS' 5% discount; the
 quote cannot be held at this step: a positive balance must be settled first, a zero one is
 dropped) whose perp was liquidated flat by a shock and settled, leaving a debt; one collateral
@@ -25,7 +25,8 @@ from quantdesk.clients import trading_state as ts
 from quantdesk.world import ASK, BASE, BID, IOC, MARKET, SOL, SOL_PARAMS, SOL_PRICE, USDC, Trader, Venue, order
 from quantdesk.world import VENUE_PARAMS as PARAMS
 
-TARGETS = {"liquidate_perp_8": 60_000, "liquidate_collateral_8": 50_000, "resolve_bankruptcy": 30_000, "liquidate_orders_32": 25_000}
+TARGETS = {"liquidate_perp_8": 60_000, "liquidate_collateral_8": 50_000, "resolve_bankruptcy": 30_000, "liquidate_orders_32": 25_000,
+           "liquidate_orders_32_8": 25_000}
 SIZE = 95 * BASE
 """The position liquidated: 95 base bought near 100.4 with 1,450 USDC of margin, liquidatable
 after a shock to 88 (maintenance 5%) but not insolvent: taking all of it would leave the

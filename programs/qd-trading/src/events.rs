@@ -6,6 +6,7 @@
 //! numbered by the market's `fill_seq` (`fill_id`).
 
 use crate::instruction::MarketParams;
+use qd_runtime::borsh::BoundedVec;
 use qd_runtime::pubkey::Pubkey;
 use qd_trading_state::Order;
 
@@ -102,6 +103,16 @@ qd_runtime::events! {
         pub side: u8,
         pub reason: u8,
         pub remaining: u64,
+        pub slot: u64,
+        pub seq: u64,
+    }
+
+    /// Every open order of an account taken off the book at once (qd-core's liquidate_orders):
+    /// their ids, in book order; each order's remaining size left the totals with it.
+    pub struct OrdersCancelled {
+        pub margin_account: Pubkey,
+        pub reason: u8,
+        pub order_ids: BoundedVec<u64, 32>,
         pub slot: u64,
         pub seq: u64,
     }

@@ -438,3 +438,16 @@ fn a_bankrupt_position_is_paid_then_socialized_over_both_sides() {
         );
     }
 }
+
+#[test]
+fn liquidate_orders_takes_every_order_off_with_one_event() {
+    let data = &qd_trading_state::cpi::LIQUIDATE_ORDERS;
+    let ran = run(&[core_authority(), trading(NOW + 60)], data);
+    assert_eq!(ran.code, 0, "{:?}", ran.logs);
+    let after = ran.accounts[1].body::<TradingAccount>();
+    // The only order (and with it the flat position's totals) is gone; one event names it.
+    assert_eq!((after.order_count, after.position_count, after.has_open_order), (0, 0, 0));
+    assert_eq!(ran.events.len(), 1);
+    let user = HostAccount::new([4; 32], [0; 32], vec![]).signer();
+    assert_eq!(code(&[user, trading(NOW + 60)], data), qd_core_state::CoreAuthorityError::NotCoreAuthority as u64);
+}

@@ -3,16 +3,18 @@
 //! (crates/qd-health `liquidation`). These move positions, PnL and pools exactly as told, with
 //! the bookkeeping a fill does (funding settled first, cost basis, open interest, keeper flags).
 
-use super::orders::{drop_order, finish};
+use super::next_seq;
+use super::orders::finish;
 use crate::error::{overflow, TradingError as E};
-use crate::events::{LossSocialized, CANCEL_LIQUIDATION};
+use crate::events::{LossSocialized, OrdersCancelled, CANCEL_LIQUIDATION};
 use crate::rules;
 use qd_core_state::require_core_authority;
 use qd_health::{BASE_SCALE, FUNDING_SCALE};
 use qd_runtime::account_info::AccountInfo;
+use qd_runtime::borsh::BoundedVec;
 use qd_runtime::error::ProgramResult;
 use qd_runtime::sysvar::Clock;
-use qd_trading_state::{PerpMarket, TradingAccount, MARKET_STATUS_SETTLEMENT};
+use qd_trading_state::{Order, PerpMarket, Position, TradingAccount, MARKET_STATUS_SETTLEMENT, MAX_ORDERS};
 
 /// The market being liquidated in, writable; a market in settlement closes positions by
 /// settle_pnl instead.
@@ -37,16 +39,34 @@ qd_runtime::accounts! {
     }
 }
 
-/// Takes every open order of the account off the book.
+/// Takes every open order of the account off the book in one pass (the order totals of every
+/// position go to zero with them) and one event naming them: a liquidation cancels up to 32
+/// orders, and an event per order would cost more than the rest of the step.
 #[inline(never)]
 pub(super) fn liquidate_orders(accounts: &[AccountInfo]) -> ProgramResult {
     let LiquidateOrdersAccounts { core_authority, trading_account, .. } = LiquidateOrdersAccounts::parse(accounts)?;
     require_core_authority(core_authority)?;
     let trading = trading_account.load_mut::<TradingAccount>(&crate::ID)?;
     let slot = Clock::get()?.slot;
-    while !trading.orders().is_empty() {
-        drop_order(trading, 0, CANCEL_LIQUIDATION, slot)?;
+    let mut ids = [0u64; MAX_ORDERS];
+    let count = trading.orders().len();
+    for (id, order) in ids.iter_mut().zip(trading.orders()) {
+        *id = order.order_id;
     }
+    for position in trading.positions_mut() {
+        *position = Position { open_orders: 0, bids_base: 0, bids_quote: 0, asks_base: 0, asks_quote: 0, ..*position };
+    }
+    trading.orders_mut().fill(Order::default());
+    trading.order_count = 0;
+    let seq = next_seq(&mut trading.seq)?;
+    OrdersCancelled {
+        margin_account: trading.margin_account,
+        reason: CANCEL_LIQUIDATION,
+        order_ids: BoundedVec::from_slice(&ids[..count]),
+        slot,
+        seq,
+    }
+    .emit();
     finish(trading, slot);
     Ok(())
 }
