@@ -23,7 +23,36 @@ def _build_parser() -> argparse.ArgumentParser:
     localnet.add_argument(
         "--log-level", default="info", choices=["debug", "info", "warning", "error"], help="server log level"
     )
+    keeper = sub.add_parser("keeper", help="run the keeper bots (quantdesk keeper run --config keeper.toml)")
+    keeper.add_argument("bot", help="`run` for the bots the configuration lists, or one bot's name to run only it")
+    keeper.add_argument("--config", type=Path, required=True, help="the keeper's TOML configuration")
+    keeper.add_argument("--rpc-url", help="overrides rpc_url")
+    keeper.add_argument("--ws-url", help="overrides ws_url")
+    keeper.add_argument("--keypair", help="overrides keypair (a Solana CLI JSON keypair)")
+    keeper.add_argument("--port", type=int, help="overrides port (/metrics and /healthz; 0: any free port)")
+    keeper.add_argument("--reconcile-secs", type=float, help="overrides reconcile_secs (at most 60)")
+    keeper.add_argument("--dead-after-slots", type=int, help="overrides dead_after_slots")
+    keeper.add_argument("--slot-secs", type=float, help="overrides slot_secs")
+    keeper.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"], help="log level")
     return parser
+
+
+def _keeper(args: argparse.Namespace) -> int:
+    import sys
+    from dataclasses import replace
+
+    from quantdesk.keeper.config import ConfigError, load_config
+    from quantdesk.keeper.runtime import main as keeper_main
+
+    keys = ("rpc_url", "ws_url", "keypair", "port", "reconcile_secs", "dead_after_slots", "slot_secs")
+    try:
+        config = load_config(args.config, {key: getattr(args, key) for key in keys})
+        if args.bot != "run":  # one bot: its table's parameters, or none
+            config = replace(config, bots={args.bot: config.bots.get(args.bot, {})})
+        return keeper_main(config, args.log_level)
+    except ConfigError as exc:
+        print(f"quantdesk keeper: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,4 +65,6 @@ def main(argv: list[str] | None = None) -> int:
         from quantdesk.localnet.server import main as localnet_main
 
         return localnet_main(args.rpc_port, args.ws_port, args.slot_ms, args.paused, args.root, args.log_level)
+    if args.command == "keeper":
+        return _keeper(args)
     return 2

@@ -9,11 +9,22 @@
 | `qd_resumeClock`  | `[]`                                     | `true`                          |
 | `qd_reset`        | `[]`                                     | `true`                          |
 | `qd_getClock`     | `[]`                                     | `{slot, blockHeight, unixTimestamp, paused, slotMs}` |
+| `qd_dropWebsockets` | `[]`                                   | the number of PubSub connections closed |
+| `qd_failRequests` | `[n]`                                    | `n`                             |
+| `qd_muteNotifications` | `[muted]` (bool)                    | `muted`                         |
 
 `data` in qd_setAccount takes the forms getAccountInfo returns: `[<base64>, "base64"]`,
 `[<base58>, "base58"]` or a bare base58 string; so an account read from any cluster can be
 written back unchanged. Writes and warps notify subscribers like committed transactions do.
 Time follows slots (slotMs each) from the last qd_setClock, so a warp also moves the clock.
+
+Faults, for keepers' tests: qd_dropWebsockets aborts every PubSub connection at once (the TCP
+connection is cut, no close frame: what a client sees when a node or a load balancer goes away);
+qd_failRequests makes the next n JSON-RPC requests over HTTP other than `qd_*` answer
+`{"code": -32603, "message": "Internal error (qd_failRequests)"}` (each request of a batch counts
+one; a further call replaces the count); qd_muteNotifications(true) withholds account and program
+notifications (dropped, not delayed) while subscriptions and slot notifications carry on: a
+silent websocket, which only a reconcile can catch.
 """
 from __future__ import annotations
 
@@ -27,7 +38,8 @@ from quantdesk.localnet import codec
 from quantdesk.localnet import params as P
 from quantdesk.localnet.bank import Bank
 from quantdesk.localnet.clock import SlotClock
-from quantdesk.localnet.params import invalid_params
+from quantdesk.localnet.params import RpcError, invalid_params
+from quantdesk.localnet.pubsub import PubSub
 from quantdesk.localnet.rpc import Handler
 
 
@@ -48,11 +60,13 @@ def _account_data(value: Any) -> bytes:
 
 
 class Controls:
-    """The qd_ methods over a bank and its clock."""
+    """The qd_ methods over a bank, its clock and its PubSub."""
 
-    def __init__(self, bank: Bank, clock: SlotClock) -> None:
+    def __init__(self, bank: Bank, clock: SlotClock, pubsub: PubSub) -> None:
         self.bank = bank
         self.clock = clock
+        self.pubsub = pubsub
+        self.failing = 0  # requests qd_failRequests still has to fail
 
     def methods(self) -> dict[str, tuple[Handler, int, int]]:
         return {
@@ -63,7 +77,16 @@ class Controls:
             "qd_resumeClock": (self.resume_clock, 0, 0),
             "qd_reset": (self.reset, 0, 0),
             "qd_getClock": (self.get_clock, 0, 0),
+            "qd_dropWebsockets": (self.drop_websockets, 0, 0),
+            "qd_failRequests": (self.fail_requests, 1, 1),
+            "qd_muteNotifications": (self.mute_notifications, 1, 1),
         }
+
+    def intercept(self, method: str) -> None:
+        """Called before every HTTP request's handler: fails it while qd_failRequests says so."""
+        if self.failing > 0 and not method.startswith("qd_"):
+            self.failing -= 1
+            raise RpcError(P.INTERNAL_ERROR, "Internal error (qd_failRequests)")
 
     def set_account(self, p: list[Any]) -> None:
         key = P.pubkey(p[0])
@@ -116,3 +139,17 @@ class Controls:
             "paused": self.clock.paused,
             "slotMs": self.bank.slot_ms,
         }
+
+    def drop_websockets(self, _: list[Any]) -> int:
+        return self.pubsub.drop_connections()
+
+    def fail_requests(self, p: list[Any]) -> int:
+        self.failing = P.want_uint(p[0])
+        return self.failing
+
+    def mute_notifications(self, p: list[Any]) -> bool:
+        muted = p[0]
+        if not isinstance(muted, bool):
+            P.invalid_type(muted, "a boolean")
+        self.pubsub.muted = muted
+        return muted

@@ -71,6 +71,8 @@ class PubSub:
             kind: {} for kind in ("account", "program", "signature", "logs")
         }
         self._slot_subs: dict[int, Subscription] = {}
+        self._sockets: set[ServerConnection] = set()
+        self.muted = False  # qd_muteNotifications: account and program notifications withheld
         bank.on_commit(self._on_commit)
         bank.on_slot(self._on_slot)
         bank.on_account(self._on_account)
@@ -91,16 +93,25 @@ class PubSub:
         """Handles one WebSocket connection until it closes."""
         connection = Connection()
         writer = asyncio.create_task(self._write(websocket, connection))
+        self._sockets.add(websocket)
         try:
             async for raw in websocket:
                 self.handle_message(connection, raw)
         except ConnectionClosed:
             pass
         finally:
+            self._sockets.discard(websocket)
             for sub_id in list(connection.subscriptions):
                 self._remove(sub_id)
             writer.cancel()
             await asyncio.gather(writer, return_exceptions=True)
+
+    def drop_connections(self) -> int:
+        """Cuts every connection's TCP stream now (qd_dropWebsockets); returns how many."""
+        sockets = list(self._sockets)
+        for websocket in sockets:
+            websocket.transport.abort()
+        return len(sockets)
 
     @staticmethod
     async def _write(websocket: ServerConnection, connection: Connection) -> None:
@@ -334,6 +345,8 @@ class PubSub:
         self._notify_account(pubkey, account, self.bank.slot)
 
     def _notify_account(self, pubkey: Pubkey, account: Account | None, slot: int) -> None:
+        if self.muted:
+            return
         context = {"slot": slot}
         for sub in self._by_key["account"].get(pubkey, {}).values():
             value = codec.encode_account(account or _DELETED, sub.encoding, sub.data_slice)

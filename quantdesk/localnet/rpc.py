@@ -300,15 +300,18 @@ def _token_account_state(data: bytes) -> bool:
 
 
 class RpcHandlers:
-    """The RPC methods over one Bank; `extra` adds more (the qd_ test controls)."""
+    """The RPC methods over one Bank; `extra` adds more (the qd_ test controls), `intercept` sees
+    every method name first and may fail the request by raising RpcError (qd_failRequests)."""
 
     def __init__(
         self,
         bank: Bank,
         on_received: Callable[[Signature], None] | None = None,
         extra: dict[str, tuple[Handler, int, int]] | None = None,
+        intercept: Callable[[str], None] | None = None,
     ) -> None:
         self.bank = bank
+        self._intercept = intercept  # may raise RpcError to fail a request (qd_failRequests)
         self._on_received = on_received
         self.methods: dict[str, tuple[Handler, int, int]] = {
             # name: (handler, required params, total params)
@@ -346,6 +349,8 @@ class RpcHandlers:
         request_id, method, params, is_notification = parsed.id, parsed.method, parsed.params, parsed.notification
         entry = self.methods.get(method)
         try:
+            if self._intercept is not None:
+                self._intercept(method)
             if entry is None:
                 raise RpcError(P.METHOD_NOT_FOUND)
             handler, required, total = entry

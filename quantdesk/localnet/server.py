@@ -229,9 +229,12 @@ class LocalValidator:
         self.bank = Bank(load_programs(config.root), slot_ms=config.slot_ms)
         self.clock = SlotClock(self.bank, paused=config.paused)
         self.pubsub = PubSub(self.bank)
-        controls = Controls(self.bank, self.clock)
+        controls = Controls(self.bank, self.clock, self.pubsub)
         self.handlers = RpcHandlers(
-            self.bank, on_received=self.pubsub.signature_received, extra=controls.methods()
+            self.bank,
+            on_received=self.pubsub.signature_received,
+            extra=controls.methods(),
+            intercept=controls.intercept,
         )
         self._http_connections: set[HttpProtocol] = set()
 

@@ -15,6 +15,7 @@ from solana.rpc.websocket_api import connect
 from solders.clock import Clock
 from solders.pubkey import Pubkey
 from solders.rpc.responses import AccountNotification
+from websockets.exceptions import ConnectionClosed
 
 from quantdesk.localnet import free_port, run_in_background
 
@@ -117,3 +118,45 @@ async def test_run_in_background_reports_a_failed_start() -> None:
         with pytest.raises(RuntimeError, match="exited"):
             async with run_in_background(rpc_port=rpc_port, startup_timeout=20):
                 pass
+
+
+async def test_fault_controls() -> None:
+    async with run_in_background(paused=True) as node, httpx.AsyncClient() as http:
+        # qd_failRequests: the next n non-qd_ requests fail, each request of a batch counting one
+        assert await rpc(http, node.rpc_url, "qd_failRequests", 3) == 3
+        assert await rpc(http, node.rpc_url, "qd_getClock")  # qd_ methods are not failed
+        batch = [{"jsonrpc": "2.0", "id": i, "method": "getSlot"} for i in range(4)]
+        answers = sorted((await http.post(node.rpc_url, json=batch)).json(), key=lambda a: a["id"])
+        assert [a.get("error", {}).get("code") for a in answers] == [-32603, -32603, -32603, None]
+        assert "qd_failRequests" in answers[0]["error"]["message"]
+        assert await rpc(http, node.rpc_url, "getSlot") == 0
+        # qd_muteNotifications: slot notifications go on, account notifications are withheld
+        key, owner = Pubkey.new_unique(), Pubkey.new_unique()
+        account = {"lamports": 1_000, "data": ["", "base64"], "owner": str(owner)}
+        async with connect(node.ws_url) as ws:
+            await ws.account_subscribe(key, encoding="base64")
+            await ws.recv()
+            await ws.slot_subscribe()
+            await ws.recv()
+            assert await rpc(http, node.rpc_url, "qd_muteNotifications", True) is True
+            await rpc(http, node.rpc_url, "qd_setAccount", str(key), account)
+            await rpc(http, node.rpc_url, "qd_warpSlot", 5)
+            (note,) = await asyncio.wait_for(ws.recv(), 5)
+            assert type(note).__name__ == "SlotNotification"  # the account write was not sent
+            assert await rpc(http, node.rpc_url, "qd_muteNotifications", False) is False
+            await rpc(http, node.rpc_url, "qd_setAccount", str(key), {**account, "lamports": 2_000})
+            (note,) = await asyncio.wait_for(ws.recv(), 5)
+            assert isinstance(note, AccountNotification) and note.result.value.lamports == 2_000
+        # qd_dropWebsockets: every connection is cut
+        async with connect(node.ws_url) as first, connect(node.ws_url) as second:
+            await first.slot_subscribe()
+            await first.recv()
+            await second.slot_subscribe()
+            await second.recv()
+            assert await rpc(http, node.rpc_url, "qd_dropWebsockets") == 2
+            for ws in (first, second):
+                with pytest.raises(ConnectionClosed):
+                    await asyncio.wait_for(ws.recv(), 5)
+        bad = (await http.post(node.rpc_url, json={"jsonrpc": "2.0", "id": 1, "method": "qd_muteNotifications",
+                                                   "params": [1]})).json()
+        assert bad["error"]["code"] == -32602

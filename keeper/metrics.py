@@ -1,0 +1,83 @@
+"""Prometheus metrics (one registry per keeper) and the HTTP endpoint serving them with /healthz.
+
+GET /metrics: the text exposition format. GET /healthz: 200 with a JSON body when the health
+check passes (the account cache is subscribed, its snapshot taken and its slot notifications
+fresh), else 503 with the same body saying why."""
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.parser import text_string_to_metric_families
+
+__all__ = ["HealthCheck", "Metrics", "serve_http"]
+
+HealthCheck = Callable[[], tuple[bool, dict[str, Any]]]
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.notifications = Counter("quantdesk_keeper_notifications_total", "Account notifications received", ["account_type"], registry=r)
+        self.changes = Counter("quantdesk_keeper_account_changes_total", "Account changes delivered to subscribers", ["account_type", "source"], registry=r)
+        self.reconnects = Counter("quantdesk_keeper_reconnects_total", "PubSub reconnections after a closed or dead websocket", ["reason"], registry=r)
+        self.reconciles = Counter("quantdesk_keeper_reconciles_total", "getProgramAccounts snapshots and reconciles", ["reason"], registry=r)
+        self.reconcile_fixes = Counter("quantdesk_keeper_reconcile_fixes_total", "Accounts a reconcile found added, changed or closed that the websocket had not reported",
+                                       ["account_type", "kind"], registry=r)
+        self.rpc_errors = Counter("quantdesk_keeper_rpc_errors_total", "Failed RPC requests (retried with backoff)", ["method"], registry=r)
+        self.decode_errors = Counter("quantdesk_keeper_decode_errors_total", "Accounts whose data the decoder refused", ["account_type"], registry=r)
+        self.bot_errors = Counter("quantdesk_keeper_bot_errors_total", "Bots that stopped with an error", ["bot"], registry=r)
+        self.reconcile_seconds = Histogram("quantdesk_keeper_reconcile_seconds", "Time a snapshot or reconcile of every account type takes", registry=r)
+        self.cache_lag = Gauge("quantdesk_keeper_cache_lag_slots", "Node slot minus the last slot the cache heard of", registry=r)
+        self.cache_accounts = Gauge("quantdesk_keeper_cache_accounts", "Accounts in the cache", ["account_type"], registry=r)
+        self.queue_depth = Gauge("quantdesk_keeper_queue_depth", "Change events waiting in subscribers' queues", ["queue"], registry=r)
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)
+
+    def summary(self) -> dict[str, float]:
+        """Every sample by name and labels, e.g. `quantdesk_keeper_reconnects_total{reason="closed"}` (for the final log line)."""
+        values: dict[str, float] = {}
+        for family in text_string_to_metric_families(self.exposition().decode()):
+            for sample in family.samples:
+                if sample.name.endswith("_created") or sample.name.endswith("_bucket"):
+                    continue
+                labels = ",".join(f'{k}="{v}"' for k, v in sorted(sample.labels.items()))
+                values[f"{sample.name}{{{labels}}}" if labels else sample.name] = sample.value
+        return values
+
+
+def _response(status: int, reason: str, body: bytes, content_type: str) -> bytes:
+    head = f"HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    return head.encode("latin-1") + body
+
+
+async def serve_http(host: str, port: int, metrics: Metrics, health: HealthCheck) -> asyncio.Server:
+    """Starts the /metrics and /healthz endpoint (one request a connection); close the server to stop."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+            method, path, *_ = head.decode("latin-1").split(" ", 2)
+            path = path.split("?", 1)[0]
+            if method != "GET":
+                reply = _response(405, "Method Not Allowed", b"", "text/plain")
+            elif path == "/metrics":
+                reply = _response(200, "OK", metrics.exposition(), "text/plain; version=0.0.4; charset=utf-8")
+            elif path == "/healthz":
+                ok, body = health()
+                reply = _response(200 if ok else 503, "OK" if ok else "Service Unavailable", json.dumps(body).encode(), "application/json")
+            else:
+                reply = _response(404, "Not Found", b"", "text/plain")
+            writer.write(reply)
+            await writer.drain()
+        except (OSError, ValueError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError):
+            pass  # a client that went away or sent garbage costs its own connection only
+        finally:
+            writer.close()
+
+    return await asyncio.start_server(handle, host, port)
