@@ -24,7 +24,7 @@ from solders.system_program import ID as SYSTEM_PROGRAM_ID
 
 __all__ = ["Action", "DEFAULT_MAX_PUBLISHER_AGE_SECS", "DEFAULT_MIN_PUBLISHERS", "FEED_SEED", "Feed", "GUARD_LAYOUT", "GuardConfig", "MAX_PUBLISHERS",
            "MAX_PUBLISH_SKEW_SECS", "NAME", "NormalizedPrice", "OracleClient", "OracleInstructions", "PRICE_DECIMALS", "PROGRAM_ID", "PublisherPrice",
-           "STATUS_HALTED", "STATUS_TRADING", "SYMBOL_LEN", "Source", "decode_feed", "decode_normalized_price", "encode_symbol", "feed_address",
+           "STATUS_HALTED", "STATUS_TRADING", "SYMBOL_LEN", "Source", "decode_feed", "decode_normalized_price", "encode_symbol", "feed_address", "normalized_price",
            "parse_events"]
 
 
@@ -246,6 +246,16 @@ def decode_feed(address: Pubkey, data: bytes, program: Program | None = None) ->
         guards={a: GuardConfig.from_idl(c.guards.by_action[a]) for a in Action},
         latest=[PublisherPrice(e.price, e.conf, e.publish_time, e.slot) for e in c.latest[: c.num_publishers]],
     )
+
+
+def normalized_price(feed: Feed) -> int:
+    """The feed's aggregate price at 6 decimals, as qd-oracle-reader's `read_price` gives it
+    (rounded toward zero); keepers judge accounts with it without a simulation."""
+    shift = feed.expo + PRICE_DECIMALS
+    if shift >= 0:
+        return feed.price * 10**shift
+    magnitude = abs(feed.price) // 10**-shift
+    return magnitude if feed.price >= 0 else -magnitude
 
 
 def decode_normalized_price(data: bytes, program: Program | None = None) -> NormalizedPrice:

@@ -30,7 +30,7 @@ from typing import Any, Literal
 
 import httpx
 from based58 import b58encode
-from quantdesk.clients import core, trading_state
+from quantdesk.clients import collateral, core, idl, oracle, trading_state
 from quantdesk.clients.rpc import rpc_request
 from quantdesk.keeper.backoff import Backoff
 from quantdesk.keeper.logs import Log
@@ -45,7 +45,7 @@ from solders.rpc.requests import GetProgramAccounts, GetSlot
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-__all__ = ["AccountCache", "AccountType", "Cached", "Change", "DeadWebsocket", "RpcFailure", "Source", "WebsocketClosed", "margin_accounts", "trading_accounts"]
+__all__ = ["AccountCache", "AccountType", "Cached", "Change", "DeadWebsocket", "RpcFailure", "Source", "WebsocketClosed", "margin_accounts", "trading_accounts", "venue_types"]
 
 Source = Literal["snapshot", "notification", "reconcile"]
 
@@ -70,6 +70,25 @@ def margin_accounts(status: int | None = None) -> AccountType:
     return AccountType("margin_account", core.PROGRAM_ID, core.MARGIN_ACCOUNT_DISCRIMINATOR, lambda key, data: core.decode_margin_account(key, data), flags)
 
 
+def _anchor(name: str, program_id: Pubkey, account: str, decode: Callable[[Pubkey, bytes], Any]) -> AccountType:
+    return AccountType(name, program_id, idl.discriminator("account", account), decode)
+
+
+def venue_types() -> list[AccountType]:
+    """Every account a keeper judges the venue by: the core config and insurance funds, margin
+    accounts, collateral configs and balances, trading accounts, perp markets and price feeds."""
+    return [
+        _anchor("global", core.PROGRAM_ID, "GlobalConfig", core.decode_global),
+        _anchor("insurance_fund", core.PROGRAM_ID, "InsuranceFund", core.decode_insurance_fund),
+        margin_accounts(),
+        _anchor("collateral_config", collateral.PROGRAM_ID, "CollateralConfig", collateral.decode_config),
+        _anchor("balances", collateral.PROGRAM_ID, "CollateralBalances", collateral.decode_balances),
+        trading_accounts(),
+        AccountType("market", trading_state.PROGRAM_ID, trading_state.MARKET_DISCRIMINATOR, lambda _, data: trading_state.decode_market(data)),
+        _anchor("feed", oracle.PROGRAM_ID, "PriceFeed", oracle.decode_feed),
+    ]
+
+
 def trading_accounts(open_orders_only: bool = False) -> AccountType:
     """qd-trading TradingAccounts; with `open_orders_only`, only those with a resting order."""
     flags = ((trading_state.TRADING_HAS_OPEN_ORDER_OFFSET, b"\x01"),) if open_orders_only else ()
@@ -92,6 +111,8 @@ class Change:
     old: Cached | None
     new: Cached | None
     source: Source
+    received_at: float = field(default_factory=time.monotonic)
+    """time.monotonic() when the cache received it (detect-to-send starts here)."""
 
 
 class DeadWebsocket(Exception):
@@ -172,6 +193,14 @@ class AccountCache:
         store[pubkey] = new
         self._emit(Change(t.name, pubkey, old, new, source))
         return True
+
+    def ingest(self, pubkey: Pubkey, owner: Pubkey, data: bytes, slot: int, source: Source = "notification") -> bool:
+        """Applies an account read by other means (a chain in-process, a getMultipleAccounts) to
+        whichever type it is, as a notification would; True when it changed an entry."""
+        for t in self.types.values():
+            if owner == t.program_id and all(data[offset:offset + len(b)] == b for offset, b in t.memcmps()):
+                return self._apply(t, pubkey, data, slot, source)
+        return False
 
     def _remove(self, t: AccountType, pubkey: Pubkey, source: Source) -> None:
         old = self.stores[t.name].pop(pubkey)

@@ -31,6 +31,8 @@ class Metrics:
         self.rpc_errors = Counter("quantdesk_keeper_rpc_errors_total", "Failed RPC requests (retried with backoff)", ["method"], registry=r)
         self.decode_errors = Counter("quantdesk_keeper_decode_errors_total", "Accounts whose data the decoder refused", ["account_type"], registry=r)
         self.bot_errors = Counter("quantdesk_keeper_bot_errors_total", "Bots that stopped with an error", ["bot"], registry=r)
+        self.liquidation_steps = Counter("quantdesk_keeper_liquidation_steps_total", "Liquidation steps sent, by step and outcome", ["step", "outcome"],
+                                         registry=r)
         self.reconcile_seconds = Histogram("quantdesk_keeper_reconcile_seconds", "Time a snapshot or reconcile of every account type takes", registry=r)
         self.cache_lag = Gauge("quantdesk_keeper_cache_lag_slots", "Node slot minus the last slot the cache heard of", registry=r)
         self.cache_accounts = Gauge("quantdesk_keeper_cache_accounts", "Accounts in the cache", ["account_type"], registry=r)

@@ -8,7 +8,7 @@ import signal
 from collections.abc import Sequence
 
 from quantdesk.keeper.bots import BOTS, BotContext
-from quantdesk.keeper.cache import AccountCache, AccountType, margin_accounts, trading_accounts
+from quantdesk.keeper.cache import AccountCache, AccountType, venue_types
 from quantdesk.keeper.config import ConfigError, KeeperConfig, read_keypair
 from quantdesk.keeper.logs import Log
 from quantdesk.keeper.metrics import Metrics, serve_http
@@ -34,7 +34,7 @@ class Keeper:
         self.metrics = Metrics()
         self.keypair = read_keypair(config.keypair)
         self.rpc = AsyncClient(config.rpc_url)
-        self.cache = AccountCache(self.rpc, config.ws_url, types if types is not None else [margin_accounts(), trading_accounts()], self.metrics, self.log,
+        self.cache = AccountCache(self.rpc, config.ws_url, types if types is not None else venue_types(), self.metrics, self.log,
                                   reconcile_secs=config.reconcile_secs, dead_after_secs=config.dead_after_secs)
 
     async def _bot(self, name: str) -> None:

@@ -39,6 +39,7 @@ MAX_COMPUTE_UNITS = 1_400_000
 ROOT = find_root(Path(__file__).resolve())
 DEPLOY_DIR = ROOT / "target" / "deploy"
 PROGRAM_DATA_LOG = "Program data: "
+SYSVAR_OWNER = Pubkey.from_string("Sysvar1111111111111111111111111111111111111")
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,7 @@ class Chain:
         the same PDA bump searches, on every run); None: random keys."""
         self._seed = seed
         self._keys_made = 0
+        self.touched: set[Pubkey] = set()  # every account a transaction named or the caller set: what `export` copies
         self.svm = LiteSVM()
         for program_id, so in load_programs(ROOT).items():
             self.svm.add_program_from_file(program_id, so)
@@ -115,6 +117,7 @@ class Chain:
         kp = self.new_keypair()
         if lamports:
             self.svm.airdrop(kp.pubkey(), lamports)
+            self.touched.add(kp.pubkey())
         return kp
 
     @property
@@ -138,6 +141,14 @@ class Chain:
 
     def set_account(self, address: Pubkey, account: Account) -> None:
         self.svm.set_account(address, account)
+        self.touched.add(address)
+
+    def export(self) -> dict[Pubkey, Account]:
+        """Every account the chain's transactions and set-up wrote that still exists, programs
+        and sysvars aside: what a local validator needs to hold the same state
+        (quantdesk.localnet.load)."""
+        found = {key: self.svm.get_account(key) for key in self.touched}
+        return {key: a for key, a in found.items() if a is not None and not a.executable and a.owner != SYSVAR_OWNER}
 
     def lamports(self, address: Pubkey) -> int:
         """Balance of `address`; 0 for an account that does not exist."""
@@ -179,6 +190,7 @@ class Chain:
         return self._execute(Transaction(list(keys.values()), Message(ixs, payer.pubkey()), blockhash or self.svm.latest_blockhash()))
 
     def _execute(self, tx: Transaction) -> TxResult:
+        self.touched.update(tx.message.account_keys)
         outcome = self.svm.send_transaction(tx)
         self.svm.expire_blockhash()
         if isinstance(outcome, FailedTransactionMetadata):
