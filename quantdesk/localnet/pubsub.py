@@ -249,8 +249,8 @@ class PubSub:
         sub = Subscription(next(self._ids), "signature", conn, signature, received=received)
         record = self.bank.record(signature)
         if record is not None:
-            # Already committed: answer now and do not keep the subscription.
-            return sub.id, [self._signature_message(sub.id, record)]
+            # Already committed: answer now (unless muted) and do not keep the subscription.
+            return sub.id, [] if self.muted else [self._signature_message(sub.id, record)]
         self._add(sub)
         return sub.id, []
 
