@@ -252,9 +252,10 @@ def normalized_price(feed: Feed) -> int:
     """The feed's aggregate price at 6 decimals, as qd-oracle-reader's `read_price` gives it
     (rounded toward zero); keepers judge accounts with it without a simulation."""
     shift = feed.expo + PRICE_DECIMALS
+    factor: int = 10 ** abs(shift)
     if shift >= 0:
-        return feed.price * 10**shift
-    magnitude = abs(feed.price) // 10**-shift
+        return feed.price * factor
+    magnitude = abs(feed.price) // factor
     return magnitude if feed.price >= 0 else -magnitude
 
 

@@ -1,8 +1,6 @@
-"""The `Bot` protocol and the built-in bots (the trading bots come with the transaction sender)."""
+"""What every bot is and what it is given: the `Bot` protocol and its `BotContext`."""
 from __future__ import annotations
 
-import asyncio
-from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -13,7 +11,7 @@ from quantdesk.keeper.sender import Sender
 from solana.rpc.async_api import AsyncClient
 from solders.keypair import Keypair
 
-__all__ = ["BOTS", "Bot", "BotContext", "RiskBot"]
+__all__ = ["Bot", "BotContext"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,34 +29,3 @@ class Bot(Protocol):
     name: str
 
     async def run(self, ctx: BotContext) -> None: ...
-
-
-class RiskBot:
-    """Every `interval_secs` (default 10), once the cache is live, logs `risk.accounts`: accounts
-    per type, margin accounts being liquidated, bankrupt or frozen, trading accounts with open
-    orders or auctions."""
-
-    name = "risk"
-
-    async def run(self, ctx: BotContext) -> None:
-        interval = float(ctx.params.get("interval_secs", 10))
-        while True:
-            await ctx.cache.live.wait()
-            ctx.log.info("risk.accounts", slot=ctx.cache.slot, **self.summary(ctx.cache))
-            await asyncio.sleep(interval)
-
-    @staticmethod
-    def summary(cache: AccountCache) -> dict[str, int]:
-        counts: Counter[str] = Counter({name: len(store) for name, store in cache.stores.items()})
-        for entry in cache.stores.get("margin_account", {}).values():
-            account = entry.value
-            counts["being_liquidated"] += account.being_liquidated
-            counts["bankrupt"] += account.bankrupt
-            counts["frozen"] += account.frozen
-        for entry in cache.stores.get("trading_account", {}).values():
-            counts["open_orders"] += bool(entry.value.has_open_order)
-            counts["open_auctions"] += bool(entry.value.has_open_auction)
-        return dict(counts)
-
-
-BOTS: dict[str, type[Bot]] = {"risk": RiskBot}

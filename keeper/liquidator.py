@@ -14,7 +14,8 @@ After a perp step it de-risks what it took over with a reduce-only order within
 
 Parameters ([bots.liquidator]): sub_id (its own margin account, default 0), workers (default
 4), health_floor (initial health it keeps, quote native units, default 0), slippage_bps
-(default 100), derisk (default true)."""
+(default 100), derisk (default true), failure_pause_secs (how long an account whose step failed
+waits before it is tried again unless its accounts change, default 5)."""
 from __future__ import annotations
 
 import asyncio
@@ -117,21 +118,25 @@ def plan(view: VenueView, margin: Pubkey, me: Pubkey, signer: Pubkey, floor: int
         return Step("liquidate_collateral", market.index, core_ix.liquidate_collateral(
             signer, me, margin, market.index, market.oracle, quote, view.configs[mint], max_quote, liquidated_health(state, market.index),
             liquidator_health(mine, market.index, mint)))
-    if liquidation.bankrupt(balances, trading):
+    if liquidation.bankrupt(balances, trading) and quote in view.funds:  # without the quote's insurance fund it waits for one
         return Step("resolve_bankruptcy", market.index, core_ix.resolve_bankruptcy(signer, margin, market.index, quote))
     return None
 
 
 def derisk(view: VenueView, me: Pubkey, signer: Pubkey, market_index: int, slippage_bps: int) -> Instruction | None:
-    """A reduce-only market order closing the liquidator's position in the market, no worse than
-    `slippage_bps` from the oracle price."""
+    """A reduce-only market order for what of the liquidator's position in the market its working
+    orders do not close yet, no worse than `slippage_bps` from the oracle price."""
     trading, market, price, quote = view.trading.get(me), view.markets.get(market_index), view.market_price(market_index), view.quote_mint
     position = trading.position(market_index) if trading is not None else None
     if position is None or position.base == 0 or market is None or price is None or quote is None:
         return None
     side = Side.ASK if position.base > 0 else Side.BID
+    working = sum(o.base_size - o.base_filled for o in trading.orders if o.market_index == market_index and o.side == side)  # type: ignore[union-attr]
+    size = (abs(position.base) - working) // market.lot_size * market.lot_size
+    if size < market.min_order_size:
+        return None
     worst = price * (health.BPS - slippage_bps) // health.BPS if side == Side.ASK else price * (health.BPS + slippage_bps) // health.BPS
-    params = OrderParams(market_index, side, abs(position.base), round_to_tick(worst, market.tick_size, side), OrderKind.MARKET, TimeInForce.IOC,
+    params = OrderParams(market_index, side, size, round_to_tick(worst, market.tick_size, side), OrderKind.MARKET, TimeInForce.IOC,
                          reduce_only=True)
     state = view.health_state(me, markets=[market_index])
     return TradingInstructions().place_order(signer, me, params, market.oracle, quote,
@@ -177,6 +182,7 @@ class LiquidatorBot:
         self.floor = int(params.get("health_floor", 0))
         self.slippage_bps = int(params.get("slippage_bps", 100))
         self.derisk = bool(params.get("derisk", True))
+        self.failure_pause_secs = float(params.get("failure_pause_secs", 5.0))
         await ctx.cache.live.wait()
         self.view = VenueView(ctx.cache)
         self.index = HealthIndex(self.view, self._verdict)
@@ -211,6 +217,10 @@ class LiquidatorBot:
             ctx.log.info("liquidator.step", step=step.name, margin_account=str(margin), market=step.market, outcome=result.outcome.value,
                          error=result.error, signature=str(result.signature) if result.signature else None)
             if result.outcome == Outcome.IN_FLIGHT:
+                continue
+            if result.outcome in (Outcome.FAILED, Outcome.EXPIRED):
+                # Not at once again (the same step would fail the same way): after a pause, or when its accounts change.
+                asyncio.get_running_loop().call_later(self.failure_pause_secs, self.index.judge, margin, time.monotonic())
                 continue
             if result.outcome == Outcome.LANDED and step.name == "liquidate_perp" and self.derisk and step.market is not None:
                 await self._derisk(ctx, step.market)

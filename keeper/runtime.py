@@ -6,17 +6,19 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 
-from quantdesk.keeper.bots import BOTS, BotContext
+from quantdesk.keeper.bots import Bot, BotContext
 from quantdesk.keeper.cache import AccountCache, AccountType, venue_types
 from quantdesk.keeper.config import ConfigError, KeeperConfig, read_keypair
 from quantdesk.keeper.logs import Log
 from quantdesk.keeper.metrics import Metrics, serve_http
+from quantdesk.keeper.registry import BOTS
 from quantdesk.keeper.sender import Sender
 from solana.rpc.async_api import AsyncClient
 
-__all__ = ["LAG_PROBE_SECS", "Keeper", "UnknownBot", "main"]
+__all__ = ["LAG_PROBE_SECS", "Keeper", "UnknownBot", "main", "running"]
 
 LAG_PROBE_SECS = 1.0
 """How often the cache-lag gauge is refreshed with getSlot."""
@@ -39,9 +41,10 @@ class Keeper:
         self.cache = AccountCache(self.rpc, config.ws_url, types if types is not None else venue_types(), self.metrics, self.log,
                                   reconcile_secs=config.reconcile_secs, dead_after_secs=config.dead_after_secs)
         self.sender = Sender(self.rpc, config.ws_url, self.keypair, self.metrics, self.log, config.sender)
+        self.bots: dict[str, Bot] = {name: BOTS[name]() for name in config.bots}
 
     async def _bot(self, name: str) -> None:
-        bot = BOTS[name]()
+        bot = self.bots[name]
         ctx = BotContext(self.config.bots[name], self.cache, self.rpc, self.keypair, self.metrics, self.log, self.sender)
         try:
             await bot.run(ctx)
@@ -78,6 +81,20 @@ class Keeper:
             await server.wait_closed()
             await self.rpc.close()
             self.log.info("keeper.stopped", metrics=self.metrics.summary())
+
+
+@asynccontextmanager
+async def running(config: KeeperConfig, log: Log | None = None) -> AsyncIterator[Keeper]:
+    """A keeper running in this event loop (the demo, the benchmark and tests), stopped on exit
+    as SIGTERM would stop it."""
+    keeper = Keeper(config, log)
+    stop = asyncio.Event()
+    task = asyncio.create_task(keeper.run(stop), name="keeper")
+    try:
+        yield keeper
+    finally:
+        stop.set()
+        await task
 
 
 async def _serve(config: KeeperConfig, log: Log) -> None:

@@ -9,6 +9,7 @@ transactions over RPC.
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,10 +19,10 @@ from solders.pubkey import Pubkey
 
 from quantdesk.chain import Chain
 
-__all__ = ["BATCH", "LoadFailed", "load", "set_accounts"]
+__all__ = ["BATCH_BYTES", "LoadFailed", "load", "set_accounts"]
 
-BATCH = 500
-"""qd_setAccount requests per JSON-RPC batch."""
+BATCH_BYTES = 45 * 1024
+"""A JSON-RPC batch of qd_setAccount requests stays under this (the node, as agave, refuses bodies over 50 KiB)."""
 
 
 class LoadFailed(Exception):
@@ -35,7 +36,12 @@ def _set_account(key: Pubkey, account: Account, request_id: int) -> dict[str, An
 
 
 async def _post(http: httpx.AsyncClient, rpc_url: str, body: Any) -> Any:
-    reply = (await http.post(rpc_url, json=body)).json()
+    """One request (a dict) or a batch of encoded requests (a list of JSON strings)."""
+    content = "[" + ",".join(body) + "]" if isinstance(body, list) else json.dumps(body)
+    response = await http.post(rpc_url, content=content, headers={"content-type": "application/json"})
+    if response.status_code != 200:
+        raise LoadFailed(f"HTTP {response.status_code} from {rpc_url}")
+    reply = response.json()
     for answer in reply if isinstance(reply, list) else [reply]:
         if "error" in answer:
             raise LoadFailed(f"{answer.get('id')}: {answer['error']}")
@@ -44,22 +50,31 @@ async def _post(http: httpx.AsyncClient, rpc_url: str, body: Any) -> Any:
 
 async def set_accounts(rpc_url: str, accounts: Mapping[Pubkey, Account]) -> int:
     """Writes every account into the node; returns how many."""
-    items = list(accounts.items())
+    batch: list[str] = []
+    size = 0
     async with httpx.AsyncClient(timeout=60) as http:
-        for start in range(0, len(items), BATCH):
-            await _post(http, rpc_url, [_set_account(k, a, start + i) for i, (k, a) in enumerate(items[start:start + BATCH])])
-    return len(items)
+        for i, (key, account) in enumerate(accounts.items()):
+            request = json.dumps(_set_account(key, account, i))
+            if batch and size + len(request) + 2 > BATCH_BYTES:
+                await _post(http, rpc_url, batch)
+                batch, size = [], 0
+            batch.append(request)
+            size += len(request) + 1
+        if batch:
+            await _post(http, rpc_url, batch)
+    return len(accounts)
 
 
 async def load(rpc_url: str, chain: Chain) -> int:
-    """The chain's accounts into the node, and the node's clock at or past the chain's (its slot
-    after the chain's, its unix time the chain's), so prices the chain published are as fresh on
-    the node as they were in the chain. Returns the number of accounts written."""
+    """The chain's accounts into the node, and the node's clock just past the chain's (its slot
+    after the chain's, its unix time one second on), so prices the chain published are as fresh
+    on the node as they were in the chain and the next publish is later. Returns the number of
+    accounts written."""
     count = await set_accounts(rpc_url, chain.export())
     clock = chain.clock
     async with httpx.AsyncClient(timeout=60) as http:
         now = (await _post(http, rpc_url, {"jsonrpc": "2.0", "id": 1, "method": "qd_getClock", "params": []}))["result"]
         if now["slot"] <= clock.slot:
             await _post(http, rpc_url, {"jsonrpc": "2.0", "id": 2, "method": "qd_warpSlot", "params": [clock.slot + 1]})
-        await _post(http, rpc_url, {"jsonrpc": "2.0", "id": 3, "method": "qd_setClock", "params": [{"unixTimestamp": clock.unix_timestamp}]})
+        await _post(http, rpc_url, {"jsonrpc": "2.0", "id": 3, "method": "qd_setClock", "params": [{"unixTimestamp": clock.unix_timestamp + 1}]})
     return count

@@ -1,0 +1,10 @@
+"""The bots a keeper can run, by the name its configuration gives them."""
+from __future__ import annotations
+
+from quantdesk.keeper.bots import Bot
+from quantdesk.keeper.liquidator import LiquidatorBot
+from quantdesk.keeper.risk import RiskBot
+
+__all__ = ["BOTS"]
+
+BOTS: dict[str, type[Bot]] = {"liquidator": LiquidatorBot, "risk": RiskBot}
