@@ -36,6 +36,7 @@ from solders.rpc.responses import (
     GetLatestBlockhashResp,
     GetMultipleAccountsResp,
     GetTransactionResp,
+    RpcSimulateTransactionResult,
     SendTransactionResp,
     SimulateTransactionResp,
 )
@@ -44,7 +45,7 @@ from solders.transaction import VersionedTransaction
 from solders.transaction_status import EncodedConfirmedTransactionWithStatusMeta, UiTransactionEncoding, UiTransactionStatusMeta
 
 __all__ = ["AccountReads", "Blockhash", "CONFIRM_POLL_SECS", "CONFIRM_TIMEOUT_SECS", "MAX_MULTIPLE_ACCOUNTS", "ProgramClient", "Receipt",
-           "fetch_blockhash", "rpc_request"]
+           "fetch_blockhash", "rpc_request", "simulation_result"]
 
 
 
@@ -290,12 +291,19 @@ class ProgramClient:
         return [_simulated(answer, [ix.program_id for ix in ixs]) for ixs, answer in zip(transactions, answers)]
 
 
-def _simulated(answer: dict[str, Any], program_ids: Sequence[Pubkey]) -> bytes:
-    """The return data of a simulateTransaction answer, or its failure raised by name."""
+def simulation_result(answer: dict[str, Any], program_ids: Sequence[Pubkey]) -> RpcSimulateTransactionResult:
+    """A simulateTransaction answer's result (units consumed, logs, return data), or its failure
+    raised by name. `program_ids`: the program of each top-level instruction."""
     parsed = SimulateTransactionResp.from_json(json.dumps(answer))
     if "error" in answer or not isinstance(parsed, SimulateTransactionResp):  # RPCError (or a bare code): solders parses no other error answer
         raise errors.from_rpc_error(answer.get("error", {}), parsed, program_ids, simulated=True)
     sim = parsed.value
     if sim.err is not None:
         raise errors.from_transaction_error(sim.err, list(sim.logs or []), program_ids, simulated=True)
+    return sim
+
+
+def _simulated(answer: dict[str, Any], program_ids: Sequence[Pubkey]) -> bytes:
+    """The return data of a simulateTransaction answer, or its failure raised by name."""
+    sim = simulation_result(answer, program_ids)
     return bytes(sim.return_data.data) if sim.return_data is not None else b""

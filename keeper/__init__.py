@@ -2,7 +2,9 @@
 
 Modules: `config` (the TOML file and its named errors), `cache` (the account cache over
 getProgramAccounts, programSubscribe and slotSubscribe, reconciled and reconnected), `backoff`,
-`logs` (JSON lines), `metrics` (Prometheus, /metrics and /healthz), `bots` (the `Bot` protocol,
-the risk bot), `runtime` (the process: `quantdesk keeper run --config keeper.toml`)."""
+`logs` (JSON lines), `metrics` (Prometheus, /metrics and /healthz), `signatures` (confirmations over one
+shared signatureSubscribe websocket), `sender` (every bot's transactions: CU limit from
+simulation, priority fee, blockhash cache, retries, confirmation, one send per work key),
+`bots` (the `Bot` protocol, the risk bot), `runtime` (the process: `quantdesk keeper run --config keeper.toml`)."""
 
 __all__: list[str] = []

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 from quantdesk.keeper.cache import AccountCache
 from quantdesk.keeper.logs import Log
 from quantdesk.keeper.metrics import Metrics
+from quantdesk.keeper.sender import Sender
 from solana.rpc.async_api import AsyncClient
 from solders.keypair import Keypair
 
@@ -23,6 +24,7 @@ class BotContext:
     keypair: Keypair
     metrics: Metrics
     log: Log
+    sender: Sender  # every transaction a bot sends goes through it
 
 
 class Bot(Protocol):

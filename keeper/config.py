@@ -9,6 +9,9 @@
     slot_secs = 0.4                        # the cluster's slot time, to turn slots into seconds
     [bots.risk]                            # a table per bot that runs; free-form parameters
     interval_secs = 10
+    [sender]                               # optional: the transaction sender (SenderConfig's defaults)
+    cu_margin = 1.2                        # compute-unit limit = ceil(simulated units * margin)
+    fee_percentile = 75                    # of getRecentPrioritizationFees over the writable accounts
 """
 from __future__ import annotations
 
@@ -20,10 +23,12 @@ from typing import Any, Final
 
 from solders.keypair import Keypair
 
-__all__ = ["ConfigError", "InvalidValue", "KeeperConfig", "MAX_RECONCILE_SECS", "MissingKey", "UnreadableConfig", "UnreadableKeypair",
-           "load_config", "read_keypair"]
+__all__ = ["ConfigError", "InvalidValue", "KeeperConfig", "MAX_COMPUTE_UNITS", "MAX_RECONCILE_SECS", "MissingKey", "SenderConfig", "UnreadableConfig",
+           "UnreadableKeypair", "load_config", "read_keypair"]
 
 MAX_RECONCILE_SECS: Final = 60.0
+MAX_COMPUTE_UNITS: Final = 1_400_000
+"""A transaction's compute-unit limit can be at most this (the runtime's MAX_COMPUTE_UNIT_LIMIT)."""
 
 
 class ConfigError(Exception):
@@ -47,6 +52,22 @@ class UnreadableKeypair(ConfigError):
 
 
 @dataclass(frozen=True, slots=True)
+class SenderConfig:
+    """The transaction sender's parameters, the optional `[sender]` table."""
+
+    cu_margin: float = 1.2  # compute-unit limit = ceil(simulated units * cu_margin), at most max_cu
+    max_cu: int = MAX_COMPUTE_UNITS
+    fee_percentile: float = 75.0  # of the recent prioritization fees over the writable accounts
+    fee_cap_micro_lamports: int = 1_000_000  # per compute unit
+    confirm_timeout_secs: float = 15.0  # signatureSubscribe wait before the getSignatureStatuses check
+    max_attempts: int = 5
+    blockhash_max_age_secs: float = 10.0  # a cached blockhash older than this is fetched again
+    close_grace_secs: float = 5.0  # how long close() lets in-flight sends confirm
+    retry_initial_secs: float = 0.1  # capped exponential backoff between attempts
+    retry_cap_secs: float = 2.0
+
+
+@dataclass(frozen=True, slots=True)
 class KeeperConfig:
     rpc_url: str
     ws_url: str
@@ -56,6 +77,7 @@ class KeeperConfig:
     dead_after_slots: int = 20
     slot_secs: float = 0.4
     bots: dict[str, dict[str, Any]] = field(default_factory=dict)
+    sender: SenderConfig = field(default_factory=SenderConfig)
 
     @property
     def dead_after_secs(self) -> float:
@@ -109,6 +131,41 @@ def _validate(raw: dict[str, Any], base: Path) -> KeeperConfig:
             if not isinstance(params, dict):
                 raise InvalidValue(f"bots.{name}: expected a table, got {params!r}")
         config = replace(config, bots=dict(bots))
+    if "sender" in raw:
+        config = replace(config, sender=_sender(_want(raw, "sender", (dict,), "a table")))
+    return config
+
+
+def _number(table: dict[str, Any], key: str, low: float, high: float, *, integer: bool = False, low_open: bool = False) -> Any:
+    """`table[key]` as a number in [low, high] ((low, high] with `low_open`), an int when `integer`."""
+    value = _want(table, key, (int,) if integer else (int, float), "an integer" if integer else "a number")
+    if not (low < value if low_open else low <= value) or value > high:
+        raise InvalidValue(f"sender.{key}: {value} is not in {'(' if low_open else '['}{low:g}, {high:g}]")
+    return value if integer else float(value)
+
+
+def _sender(table: dict[str, Any]) -> SenderConfig:
+    unknown = set(table) - set(SenderConfig.__dataclass_fields__)
+    if unknown:
+        raise InvalidValue(f"sender: unknown keys: {', '.join(sorted(unknown))}")
+    inf = float("inf")
+    bounds: dict[str, tuple[float, float, bool, bool]] = {  # key: (low, high, integer, low open)
+        "cu_margin": (1.0, 10.0, False, False),
+        "max_cu": (1, MAX_COMPUTE_UNITS, True, False),
+        "fee_percentile": (0.0, 100.0, False, False),
+        "fee_cap_micro_lamports": (0, 2**64 - 1, True, False),
+        "confirm_timeout_secs": (0.0, 300.0, False, True),
+        "max_attempts": (1, 100, True, False),
+        "blockhash_max_age_secs": (0.0, 60.0, False, True),  # a blockhash lives ~60 s (150 blocks)
+        "close_grace_secs": (0.0, 300.0, False, False),
+        "retry_initial_secs": (0.0, 60.0, False, True),
+        "retry_cap_secs": (0.0, inf, False, True),
+    }
+    values = {key: _number(table, key, low, high, integer=integer, low_open=low_open)
+              for key, (low, high, integer, low_open) in bounds.items() if key in table}
+    config = SenderConfig(**values)
+    if config.retry_cap_secs < config.retry_initial_secs:
+        raise InvalidValue(f"sender.retry_cap_secs: {config.retry_cap_secs} is below retry_initial_secs {config.retry_initial_secs}")
     return config
 
 

@@ -35,6 +35,20 @@ class Metrics:
         self.cache_lag = Gauge("quantdesk_keeper_cache_lag_slots", "Node slot minus the last slot the cache heard of", registry=r)
         self.cache_accounts = Gauge("quantdesk_keeper_cache_accounts", "Accounts in the cache", ["account_type"], registry=r)
         self.queue_depth = Gauge("quantdesk_keeper_queue_depth", "Change events waiting in subscribers' queues", ["queue"], registry=r)
+        # The transaction sender (keeper/sender.py)
+        self.transactions_sent = Counter("quantdesk_keeper_transactions_sent_total", "Transactions sent (each signed transaction once, however often resent)",
+                                         ["bot"], registry=r)
+        self.transactions_landed = Counter("quantdesk_keeper_transactions_landed_total", "Transactions that landed without error", ["bot"], registry=r)
+        self.lost_races = Counter("quantdesk_keeper_lost_races_total", "Work someone else did first (the bot's lost-race program errors)", ["bot", "error"],
+                                  registry=r)
+        self.transaction_failures = Counter("quantdesk_keeper_transaction_failures_total", "Sends that ended failed or expired", ["bot", "error"], registry=r)
+        self.send_retries = Counter("quantdesk_keeper_send_retries_total", "Send attempts retried after a transient error", ["bot", "reason"], registry=r)
+        self.in_flight_skips = Counter("quantdesk_keeper_in_flight_skips_total", "Sends refused because the same work was in flight", ["bot"], registry=r)
+        self.in_flight = Gauge("quantdesk_keeper_in_flight", "Sends in flight", ["bot"], registry=r)
+        self.detect_to_send = Histogram("quantdesk_keeper_detect_to_send_seconds", "From a bot detecting work to its transaction's first send", ["bot"],
+                                        registry=r)
+        self.send_to_confirm = Histogram("quantdesk_keeper_send_to_confirm_seconds", "From a transaction's first send to its confirmation", ["bot"],
+                                         registry=r)
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

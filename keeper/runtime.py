@@ -1,6 +1,7 @@
 """The keeper process: the account cache, the configured bots, metrics and health over HTTP, and
-a clean stop on SIGINT or SIGTERM (bots and cache cancelled, websocket closed, HTTP endpoint
-closed, the final metrics written as the `keeper.stopped` log line)."""
+a clean stop on SIGINT or SIGTERM (bots and cache cancelled, the sender's transactions in flight
+given their grace to confirm, websockets closed, HTTP endpoint closed, the final metrics written
+as the `keeper.stopped` log line)."""
 from __future__ import annotations
 
 import asyncio
@@ -12,6 +13,7 @@ from quantdesk.keeper.cache import AccountCache, AccountType, margin_accounts, t
 from quantdesk.keeper.config import ConfigError, KeeperConfig, read_keypair
 from quantdesk.keeper.logs import Log
 from quantdesk.keeper.metrics import Metrics, serve_http
+from quantdesk.keeper.sender import Sender
 from solana.rpc.async_api import AsyncClient
 
 __all__ = ["LAG_PROBE_SECS", "Keeper", "UnknownBot", "main"]
@@ -36,10 +38,11 @@ class Keeper:
         self.rpc = AsyncClient(config.rpc_url)
         self.cache = AccountCache(self.rpc, config.ws_url, types if types is not None else [margin_accounts(), trading_accounts()], self.metrics, self.log,
                                   reconcile_secs=config.reconcile_secs, dead_after_secs=config.dead_after_secs)
+        self.sender = Sender(self.rpc, config.ws_url, self.keypair, self.metrics, self.log, config.sender)
 
     async def _bot(self, name: str) -> None:
         bot = BOTS[name]()
-        ctx = BotContext(self.config.bots[name], self.cache, self.rpc, self.keypair, self.metrics, self.log)
+        ctx = BotContext(self.config.bots[name], self.cache, self.rpc, self.keypair, self.metrics, self.log, self.sender)
         try:
             await bot.run(ctx)
         except asyncio.CancelledError:
@@ -58,6 +61,7 @@ class Keeper:
         port = server.sockets[0].getsockname()[1]
         self.log.info("keeper.started", rpc_url=self.config.rpc_url, ws_url=self.config.ws_url, port=port, bots=sorted(self.config.bots),
                       signer=str(self.keypair.pubkey()))
+        await self.sender.start()
         tasks = [asyncio.create_task(self.cache.run(), name="cache"), asyncio.create_task(self._probe_lag(), name="lag"),
                  *(asyncio.create_task(self._bot(name), name=f"bot-{name}") for name in self.config.bots)]
         stopping = asyncio.create_task(stop.wait())
@@ -69,6 +73,7 @@ class Keeper:
             for task in (stopping, *tasks):
                 task.cancel()
             await asyncio.gather(stopping, *tasks, return_exceptions=True)
+            await self.sender.close()  # the bots' sends in flight outlive their cancelled bots, for the grace
             server.close()
             await server.wait_closed()
             await self.rpc.close()

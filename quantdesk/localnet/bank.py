@@ -618,13 +618,18 @@ class Bank:
         return message_fee(message)
 
     def prioritization_fees(self, accounts: Iterable[Pubkey]) -> list[tuple[int, int]]:
-        """(slot, fee) for recent slots: the lowest compute-unit price that landed, filtered to
-        transactions writing one of `accounts` when given (agave's prioritization fee cache)."""
+        """(slot, fee) for recent slots, as agave's prioritization fee cache answers: the lowest
+        compute-unit price that landed in the slot (0 for none), raised to the highest of
+        `accounts`' own minimums (the lowest price among the slot's transactions writing it)."""
         wanted = set(accounts)
         fees: list[tuple[int, int]] = []
         for slot, txs in self._slot_fees:
-            prices = [p for p, writable in txs if not wanted or wanted.intersection(writable)]
-            fees.append((slot, min(prices) if prices else 0))
+            fee = min((p for p, _ in txs), default=0)
+            account_minimums: dict[Pubkey, int] = {}
+            for price, writable in txs:
+                for key in wanted.intersection(writable):
+                    account_minimums[key] = min(price, account_minimums.get(key, price))
+            fees.append((slot, max([fee, *account_minimums.values()])))
         return fees
 
     # -- faucet -------------------------------------------------------------------------------

@@ -22,9 +22,10 @@ Faults, for keepers' tests: qd_dropWebsockets aborts every PubSub connection at 
 connection is cut, no close frame: what a client sees when a node or a load balancer goes away);
 qd_failRequests makes the next n JSON-RPC requests over HTTP other than `qd_*` answer
 `{"code": -32603, "message": "Internal error (qd_failRequests)"}` (each request of a batch counts
-one; a further call replaces the count); qd_muteNotifications(true) withholds account and program
-notifications (dropped, not delayed) while subscriptions and slot notifications carry on: a
-silent websocket, which only a reconcile can catch.
+one; a further call replaces the count); qd_muteNotifications(true) withholds account, program,
+logs and signature notifications (dropped, not delayed; a signature subscription still ends with
+its transaction) while subscriptions and slot notifications carry on: a silent websocket, which
+only a reconcile (or a getSignatureStatuses check) can catch.
 """
 from __future__ import annotations
 

@@ -72,7 +72,7 @@ class PubSub:
         }
         self._slot_subs: dict[int, Subscription] = {}
         self._sockets: set[ServerConnection] = set()
-        self.muted = False  # qd_muteNotifications: account and program notifications withheld
+        self.muted = False  # qd_muteNotifications: account, program, logs and signature notifications withheld
         bank.on_commit(self._on_commit)
         bank.on_slot(self._on_slot)
         bank.on_account(self._on_account)
@@ -249,8 +249,8 @@ class PubSub:
         sub = Subscription(next(self._ids), "signature", conn, signature, received=received)
         record = self.bank.record(signature)
         if record is not None:
-            # Already committed: answer now and do not keep the subscription.
-            return sub.id, [self._signature_message(sub.id, record)]
+            # Already committed: answer now (unless muted) and do not keep the subscription.
+            return sub.id, [] if self.muted else [self._signature_message(sub.id, record)]
         self._add(sub)
         return sub.id, []
 
@@ -314,6 +314,10 @@ class PubSub:
 
     def _on_commit(self, record: TxRecord) -> None:
         slot = record.slot
+        if self.muted:  # the transaction's signature subscriptions end unanswered, as if the notification was lost
+            for sub_id in list(self._by_key["signature"].get(record.signature, {})):
+                self._remove(sub_id)
+            return
         for pubkey, account in record.written:
             self._notify_account(pubkey, account, slot)
         logs_subs = self._by_key["logs"]
@@ -342,11 +346,10 @@ class PubSub:
             yield from logs_subs.get(key, {}).values()
 
     def _on_account(self, pubkey: Pubkey, account: Account | None) -> None:
-        self._notify_account(pubkey, account, self.bank.slot)
+        if not self.muted:
+            self._notify_account(pubkey, account, self.bank.slot)
 
     def _notify_account(self, pubkey: Pubkey, account: Account | None, slot: int) -> None:
-        if self.muted:
-            return
         context = {"slot": slot}
         for sub in self._by_key["account"].get(pubkey, {}).values():
             value = codec.encode_account(account or _DELETED, sub.encoding, sub.data_slice)

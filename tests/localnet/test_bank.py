@@ -100,6 +100,23 @@ def test_success_record_has_fee_and_balances(bank: Bank) -> None:
     assert bank.prioritization_fees([Keypair().pubkey()])[-1] == (bank.slot, 0)
 
 
+def test_prioritization_fees_are_the_block_minimum_raised_by_the_accounts_minimums(bank: Bank) -> None:
+    # agave's prioritization fee cache: per slot max(lowest price landed, max over the asked
+    # accounts of the lowest price among the slot's transactions writing each).
+    payer, a, b = funded(bank), Keypair().pubkey(), Keypair().pubkey()
+    bank.advance_slot()
+    for to, price in ((a, 300), (a, 700), (b, 100), (b, 900)):
+        bank.process(bank.resolve(transfer_tx(payer, to, SOL // 100, bank.latest_blockhash, cu_price=price, cu_limit=1_000)))
+    slot = bank.slot
+    bank.advance_slot()
+    fees = dict(bank.prioritization_fees([a, b]))
+    assert fees[slot] == 300  # a's minimum 300 > b's 100 (the block's minimum)
+    assert dict(bank.prioritization_fees([b]))[slot] == 100
+    assert dict(bank.prioritization_fees([]))[slot] == 100  # no accounts: the block's minimum
+    assert dict(bank.prioritization_fees([Keypair().pubkey()]))[slot] == 100  # an account no transaction wrote
+    assert fees[bank.slot] == 0  # an empty slot
+
+
 def test_default_compute_limit_fee_matches_runtime(bank: Bank) -> None:
     payer = funded(bank)
     # No explicit limit: memo (not a builtin) 200k CU + compute budget (builtin) 3k CU.

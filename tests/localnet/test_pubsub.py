@@ -140,6 +140,33 @@ async def test_signature_subscription_before_and_after(node: LocalnetProcess,
             await recv_one(ws)
 
 
+async def test_muted_signature_notification_is_lost(node: LocalnetProcess, client: AsyncClient) -> None:
+    # qd_muteNotifications also withholds signature notifications (a silent websocket): the
+    # subscription ends with its transaction unanswered, slots go on, getSignatureStatuses knows.
+    payer = await funded(client)
+    blockhash = (await client.get_latest_blockhash()).value.blockhash
+    tx = transfer_tx(payer, Keypair().pubkey(), SOL, blockhash)
+    async with connect(node.ws_url) as ws:
+        await ws.signature_subscribe(tx.signatures[0])
+        sub = await subscribed(ws)
+        await ws.slot_subscribe()
+        await subscribed(ws)
+        await client._provider.session.post(client._provider.endpoint_uri, json={"jsonrpc": "2.0", "id": 1, "method": "qd_muteNotifications",
+                                                                               "params": [True]})
+        try:
+            await client.send_transaction(tx, opts=NO_CONFIRM)
+            assert isinstance(await recv_one(ws), SlotNotification)  # a slot, not the signature
+        finally:
+            await client._provider.session.post(client._provider.endpoint_uri, json={"jsonrpc": "2.0", "id": 1, "method": "qd_muteNotifications",
+                                                                                   "params": [False]})
+        status = (await client.get_signature_statuses([tx.signatures[0]])).value[0]
+        assert status is not None and status.err is None
+        with pytest.raises(SubscriptionError, match="Invalid subscription id"):
+            await ws.signature_unsubscribe(sub)
+            while True:
+                await recv_one(ws)
+
+
 async def test_received_signature_notification(node: LocalnetProcess,
                                                client: AsyncClient) -> None:
     payer = await funded(client)

@@ -1,0 +1,216 @@
+"""The keeper's transaction sender against the local validator over real RPC and PubSub: the CU
+limit from simulation, the priority fee percentile and its cap, program errors by name (never
+retried), lost races, retries through failing requests without a double send, one send per work
+key, lost confirmations caught by the status check, an expired blockhash refreshed, close()
+with a send in flight."""
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import math
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from anchorpy import Provider, Wallet
+from based58 import b58decode
+from quantdesk.clients import oracle, security
+from quantdesk.clients.oracle import OracleClient
+from quantdesk.keeper.config import InvalidValue, SenderConfig, load_config
+from quantdesk.keeper.logs import Log
+from quantdesk.keeper.metrics import Metrics
+from quantdesk.keeper.sender import Outcome, Sender, percentile
+from solana.rpc.async_api import AsyncClient
+from solana.rpc.commitment import Confirmed
+from solders.compute_budget import ID as COMPUTE_BUDGET
+from solders.instruction import Instruction
+from solders.keypair import Keypair
+from solders.pubkey import Pubkey
+from solders.signature import Signature
+from solders.system_program import TransferParams, transfer
+from solders.transaction import VersionedTransaction
+
+from quantdesk.localnet import LocalnetProcess, run_in_background
+from quantdesk.world import transfer_tx
+
+ROOT = Path(__file__).resolve().parents[2]
+TIMEOUT = 10.0
+SOL = 10**9
+FEED = "SEND/USD"
+LOST_RACE = {"NonIncreasingPublishTime"}  # another publish at that time got there first
+FAST = SenderConfig(confirm_timeout_secs=0.5, retry_initial_secs=0.02, retry_cap_secs=0.1, close_grace_secs=0.5)
+
+
+async def rpc(node: LocalnetProcess, method: str, *params: Any) -> Any:
+    async with httpx.AsyncClient() as http:
+        reply = (await http.post(node.rpc_url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)})).json()
+    assert "error" not in reply, reply
+    return reply["result"]
+
+
+async def until(predicate: Callable[[], bool], what: str) -> None:
+    async def poll() -> None:
+        while not predicate():
+            await asyncio.sleep(0.005)
+    try:
+        await asyncio.wait_for(poll(), TIMEOUT)
+    except TimeoutError:
+        raise AssertionError(f"timed out waiting for {what}") from None
+
+
+@dataclass
+class Setup:
+    node: LocalnetProcess
+    client: AsyncClient
+    payer: Keypair
+    sender: Sender
+    metrics: Metrics
+    logs: io.StringIO
+
+    def sample(self, name: str, **labels: str) -> float:
+        return self.metrics.registry.get_sample_value(name, {"bot": "test", **labels}) or 0.0
+
+    def events(self, name: str) -> list[dict[str, Any]]:
+        return [r for r in map(json.loads, self.logs.getvalue().splitlines()) if r["event"] == name]
+
+    async def balance(self) -> int:
+        return (await self.client.get_balance(self.payer.pubkey())).value
+
+    async def transaction(self, signature: Signature) -> Any:
+        found = (await self.client.get_transaction(signature, max_supported_transaction_version=0)).value
+        assert found is not None and found.transaction.meta is not None
+        return found
+
+    async def unix_time(self) -> int:
+        return int((await rpc(self.node, "qd_getClock"))["unixTimestamp"])
+
+    async def warp(self, blocks: int = 1) -> None:
+        for _ in range(blocks):
+            await rpc(self.node, "qd_warpSlot", (await rpc(self.node, "qd_getClock"))["slot"] + 1)
+
+
+@asynccontextmanager
+async def setup(config: SenderConfig = FAST, feed: bool = False) -> AsyncIterator[Setup]:
+    """A paused local validator (slots only move when a test warps), a funded payer, a started Sender;
+    with `feed`, the payer initializes qd-oracle feed FEED and is its publisher."""
+    async with run_in_background(paused=True, root=ROOT, log_level="warning") as node, AsyncClient(node.rpc_url, commitment=Confirmed) as client:
+        payer = Keypair()
+        await client.request_airdrop(payer.pubkey(), 100 * SOL)
+        if feed:
+            feeds = OracleClient(Provider(client, Wallet(payer)))
+            await feeds.send([security.SecurityInstructions().initialize(payer.pubkey())])
+            await feeds.send([feeds.ix.initialize_feed(payer.pubkey(), FEED, -6, 30, [payer.pubkey()])])
+        metrics, logs = Metrics(), io.StringIO()
+        sender = Sender(client, node.ws_url, payer, metrics, Log(logs, level="debug"), config)
+        await sender.start()
+        try:
+            yield Setup(node, client, payer, sender, metrics, logs)
+        finally:
+            await sender.close()
+            await rpc(node, "qd_muteNotifications", False)
+
+
+def pay(s: Setup, to: Pubkey, lamports: int = 1_000) -> list[Instruction]:
+    return [transfer(TransferParams(from_pubkey=s.payer.pubkey(), to_pubkey=to, lamports=lamports))]
+
+
+def publish(s: Setup, price: int, publish_time: int) -> list[Instruction]:
+    return [oracle.OracleInstructions().publish(s.payer.pubkey(), oracle.feed_address(FEED), price, 1_000, publish_time)]
+
+
+async def priced(s: Setup, to: Pubkey, price: int) -> VersionedTransaction:
+    """A transfer to `to` at `price` micro-lamports per CU, sent around the sender (to make fees)."""
+    blockhash = (await s.client.get_latest_blockhash()).value.blockhash
+    return transfer_tx(s.payer, to, 1_000 + price, blockhash, cu_price=price, cu_limit=10_000)
+
+
+def budget(tx: Any) -> tuple[int | None, int | None]:
+    """(CU limit, CU price) a landed transaction's ComputeBudget instructions set."""
+    message = tx.transaction.transaction.message
+    limit = price = None
+    for ix in message.instructions:
+        if message.account_keys[ix.program_id_index] == COMPUTE_BUDGET:
+            data = b58decode(ix.data.encode())
+            if data[0] == 2:
+                limit = int.from_bytes(data[1:5], "little")
+            elif data[0] == 3:
+                price = int.from_bytes(data[1:9], "little")
+    return limit, price
+
+
+def test_percentile_is_nearest_rank() -> None:
+    assert percentile([], 75) == 0
+    assert percentile([5], 0) == 5
+    assert percentile([0, 100, 200, 300, 400, 500, 600, 700, 0], 75) == 500  # rank ceil(6.75) = 7
+    assert percentile(list(range(1, 11)), 70) == 7  # exact: 0.7 * 10 is rank 7, not 8
+    assert percentile(list(range(1, 11)), 100) == 10
+
+
+def test_sender_config_from_toml_with_named_errors(tmp_path: Path) -> None:
+    (tmp_path / "id.json").write_text(json.dumps(list(bytes(Keypair()))))
+    base = 'rpc_url = "http://127.0.0.1:1"\nws_url = "ws://127.0.0.1:2"\nkeypair = "id.json"\n'
+    path = tmp_path / "keeper.toml"
+    path.write_text(base)
+    assert load_config(path).sender == SenderConfig()
+    path.write_text(base + "[sender]\ncu_margin = 1.5\nfee_percentile = 90\nfee_cap_micro_lamports = 5000\nmax_attempts = 3\n")
+    assert load_config(path).sender == replace(SenderConfig(), cu_margin=1.5, fee_percentile=90.0, fee_cap_micro_lamports=5000, max_attempts=3)
+    for body, match in [("cu_margin = 0.9", "cu_margin"), ("max_cu = 1400001", "max_cu"), ("fee_percentile = 101", "fee_percentile"),
+                        ("fee_cap_micro_lamports = -1", "fee_cap"), ("max_attempts = 0", "max_attempts"), ("confirm_timeout_secs = 0", "confirm_timeout"),
+                        ("blockhash_max_age_secs = 61", "blockhash_max_age"), ("max_attempts = 2.5", "max_attempts"), ("cu_margin = true", "cu_margin"),
+                        ("retry_initial_secs = 1.0\nretry_cap_secs = 0.5", "retry_cap"), ("surprise = 1", "surprise")]:
+        path.write_text(base + "[sender]\n" + body + "\n")
+        with pytest.raises(InvalidValue, match=match):
+            load_config(path)
+    path.write_text(base + "sender = 3\n")
+    with pytest.raises(InvalidValue, match="sender"):
+        load_config(path)
+
+
+async def test_cu_limit_is_the_simulated_units_times_the_margin() -> None:
+    async with setup(replace(FAST, cu_margin=1.15), feed=True) as s:
+        detected = time.monotonic()
+        result = await s.sender.send("test", ("publish", 1), publish(s, 100_000_000, await s.unix_time()), detected_at=detected)
+        assert result.outcome == Outcome.LANDED and result.attempts == 1 and result.error is None
+        assert result.signature is not None
+        tx = await s.transaction(result.signature)
+        consumed = tx.transaction.meta.compute_units_consumed
+        assert consumed > 1_000  # the oracle's publish, not just the budget instruction
+        assert budget(tx) == (math.ceil(consumed * 115 / 100), None) == (result.cu_limit, None)  # no fees landed: no price instruction
+        assert result.priority_fee == 0 and result.slot == tx.slot
+        assert s.sample("quantdesk_keeper_transactions_sent_total") == s.sample("quantdesk_keeper_transactions_landed_total") == 1
+        assert s.sample("quantdesk_keeper_detect_to_send_seconds_count") == s.sample("quantdesk_keeper_send_to_confirm_seconds_count") == 1
+        assert 0 < s.sample("quantdesk_keeper_detect_to_send_seconds_sum") < TIMEOUT
+        assert s.sample("quantdesk_keeper_in_flight") == 0 and not s.sender.in_flight(("publish", 1))
+
+
+async def test_priority_fee_is_the_percentile_of_recent_fees_and_capped() -> None:
+    async with setup() as s:
+        account = Keypair().pubkey()
+        # Slots 1..7 each land a transfer to `account` at 100..700 micro-lamports per CU; slot 0
+        # (the airdrop) and the current slot have no fee: fees [0, 100, ..., 700, 0].
+        for price in range(100, 800, 100):
+            await s.warp()
+            await s.client.send_transaction(await priced(s, account, price))
+        await s.warp()
+        result = await s.sender.send("test", "p75", pay(s, account))
+        assert result.outcome == Outcome.LANDED and result.priority_fee == 500  # nearest rank 7 of 9
+        assert result.signature is not None
+        tx = await s.transaction(result.signature)
+        limit, price = budget(tx)
+        assert price == 500 and limit == math.ceil(tx.transaction.meta.compute_units_consumed * 6 / 5) == result.cu_limit
+    async with setup(replace(FAST, fee_cap_micro_lamports=300, fee_percentile=50)) as s:
+        account = Keypair().pubkey()
+        for price in (1_000, 2_000, 3_000):
+            await s.warp()
+            await s.client.send_transaction(await priced(s, account, price))
+        await s.warp()
+        result = await s.sender.send("test", "capped", pay(s, account))  # p50 of [0, 1000, 2000, 3000, 0] is 1000, capped
+        assert result.outcome == Outcome.LANDED and result.priority_fee == 300
+        assert result.signature is not None and budget(await s.transaction(result.signature))[1] == 300
+
