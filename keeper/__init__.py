@@ -5,6 +5,7 @@ getProgramAccounts, programSubscribe and slotSubscribe, reconciled and reconnect
 `logs` (JSON lines), `metrics` (Prometheus, /metrics and /healthz), `signatures` (confirmations over one
 shared signatureSubscribe websocket), `sender` (every bot's transactions: CU limit from
 simulation, priority fee, blockhash cache, retries, confirmation, one send per work key),
-`bots` (the `Bot` protocol, the risk bot), `runtime` (the process: `quantdesk keeper run --config keeper.toml`)."""
+`bots` (the `Bot` protocol, the risk bot), `publisher` (the oracle publisher bot) and `prices` (its
+sources: a seeded random walk, a CSV replay, Pyth's Hermes), `runtime` (the process: `quantdesk keeper run --config keeper.toml`)."""
 
 __all__: list[str] = []

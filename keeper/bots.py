@@ -1,4 +1,4 @@
-"""The `Bot` protocol and the built-in bots (the trading bots come with the transaction sender)."""
+"""The `Bot` protocol and the built-in bots: `risk` here, `publisher` (the oracle publisher, keeper/publisher.py)."""
 from __future__ import annotations
 
 import asyncio
@@ -9,6 +9,7 @@ from typing import Any, Protocol
 from quantdesk.keeper.cache import AccountCache
 from quantdesk.keeper.logs import Log
 from quantdesk.keeper.metrics import Metrics
+from quantdesk.keeper.publisher import PublisherBot
 from quantdesk.keeper.sender import Sender
 from solana.rpc.async_api import AsyncClient
 from solders.keypair import Keypair
@@ -61,4 +62,4 @@ class RiskBot:
         return dict(counts)
 
 
-BOTS: dict[str, type[Bot]] = {"risk": RiskBot}
+BOTS: dict[str, type[Bot]] = {"risk": RiskBot, "publisher": PublisherBot}

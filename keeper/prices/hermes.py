@@ -11,8 +11,8 @@ Pyth's exponent to the feed's (conf rounded up) and published with Pyth's publis
 
 A failed poll (an HTTP error status, a timeout, no connection, a body not in Hermes' shape) is
 reported to `on_error` and retried after a capped exponential backoff; the next good poll resets
-it. Hermes answers with the latest update until Pyth has a newer one, so an update not newer than
-the last one yielded for its symbol is skipped."""
+it. Hermes answers with the latest update until Pyth has a newer one: the publisher skips a quote
+not newer than the last one it published."""
 from __future__ import annotations
 
 import asyncio
@@ -112,7 +112,6 @@ class HermesSource:
         self.poll_secs = poll_secs
         self.timeout_secs = timeout_secs
         self.backoff = backoff or Backoff(initial=0.2, cap=10.0)
-        self.latest: dict[str, int] = {}
 
     @classmethod
     def from_params(cls, table: Table, symbols: list[str], expos: dict[str, int], on_error: Callable[[HermesError], None]) -> HermesSource:
@@ -157,7 +156,5 @@ class HermesSource:
                     continue
                 self.backoff.reset()
                 for quote in quotes:
-                    if quote.publish_time > self.latest.get(quote.symbol, 0):
-                        self.latest[quote.symbol] = quote.publish_time
-                        yield quote
+                    yield quote
                 await asyncio.sleep(self.poll_secs)
