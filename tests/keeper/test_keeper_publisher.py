@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from anchorpy import Provider, Wallet
-from quantdesk.clients import oracle
+from quantdesk.clients import oracle, sysvar
 from quantdesk.clients.oracle import Feed, OracleClient
 from quantdesk.clients.security import LOCAL_TIMELOCK_DELAY, Change, Role, SecurityClient
 from quantdesk.keeper.bots import BotContext
@@ -32,6 +32,7 @@ from quantdesk.keeper.cache import AccountCache
 from quantdesk.keeper.config import InvalidValue, MissingKey, SenderConfig
 from quantdesk.keeper.logs import Log
 from quantdesk.keeper.metrics import Metrics
+from quantdesk.keeper.prices import Quote
 from quantdesk.keeper.prices.csv_replay import BadCsvHeader, BadCsvRow, UnreadableCsv, read_rows
 from quantdesk.keeper.prices.hermes import HermesHttpError, HermesSource, HermesTimeout, MalformedHermesResponse, parse_updates
 from quantdesk.keeper.prices.params import Table
@@ -39,7 +40,7 @@ from quantdesk.keeper.prices.stamps import Stamps, cluster_clock
 from quantdesk.keeper.prices.units import rescale
 from quantdesk.keeper.prices.walk import RandomWalk
 from quantdesk.keeper.publisher import FeedMissing, NotAPublisher, PublisherBot
-from quantdesk.keeper.sender import Sender
+from quantdesk.keeper.sender import Outcome, Sender
 from solana.rpc.async_api import AsyncClient
 from solana.rpc.commitment import Confirmed
 from solders.keypair import Keypair
@@ -253,31 +254,40 @@ class Running:
     bot: PublisherBot
     task: asyncio.Task[None]
     metrics: Metrics
-    sender: Sender
 
     def sample(self, name: str, **labels: str) -> float:
-        key = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
-        return self.metrics.summary().get(f"{name}{{{key}}}" if key else name, 0.0)
+        return sample(self.metrics, name, **labels)
 
-    async def stop(self) -> None:
-        self.task.cancel()
-        await asyncio.gather(self.task, return_exceptions=True)
-        await self.sender.close()
+
+@asynccontextmanager
+async def context(chain: Chain, params: dict[str, Any]) -> AsyncIterator[BotContext]:
+    """A bot's context on the keeper's key, with a real sender (closed on exit)."""
+    metrics, log = Metrics(), Log(level="debug")
+    cache = AccountCache(chain.rpc, chain.node.ws_url, [], metrics, log, reconcile_secs=30.0, dead_after_secs=5.0)  # not run: the publisher reads its feeds
+    sender = Sender(chain.rpc, chain.node.ws_url, chain.keeper, metrics, log, SenderConfig())
+    await sender.start()
+    try:
+        yield BotContext(params, cache, chain.rpc, chain.keeper, metrics, log, sender)
+    finally:
+        await sender.close()
 
 
 @asynccontextmanager
 async def publisher(chain: Chain, params: dict[str, Any]) -> AsyncIterator[Running]:
-    """The publisher bot in this process, on the keeper's key, through a real sender."""
-    metrics, log = Metrics(), Log(level="debug")
-    cache = AccountCache(chain.rpc, chain.node.ws_url, [], metrics, log, reconcile_secs=30.0, dead_after_secs=5.0)  # not run: the publisher reads its feeds itself
-    sender = Sender(chain.rpc, chain.node.ws_url, chain.keeper, metrics, log, SenderConfig())
-    await sender.start()
-    bot = PublisherBot()
-    running = Running(bot, asyncio.create_task(bot.run(BotContext(params, cache, chain.rpc, chain.keeper, metrics, log, sender))), metrics, sender)
-    try:
-        yield running
-    finally:
-        await running.stop()
+    """The publisher bot running in this process."""
+    async with context(chain, params) as ctx:
+        bot = PublisherBot()
+        running = Running(bot, asyncio.create_task(bot.run(ctx)), ctx.metrics)
+        try:
+            yield running
+        finally:
+            running.task.cancel()
+            await asyncio.gather(running.task, return_exceptions=True)
+
+
+def sample(metrics: Metrics, name: str, **labels: str) -> float:
+    key = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    return metrics.summary().get(f"{name}{{{key}}}" if key else name, 0.0)
 
 
 def walk_params(symbol: str, seed: int, **walk: Any) -> dict[str, Any]:
@@ -324,6 +334,32 @@ async def test_shocks_move_the_aggregate_by_their_bps(chain: Chain) -> None:
     prices = watch.prices("SHOCK/A")
     assert prices[:2] == [100_000_000, 95_000_000] and set(prices[2:-1]) <= {95_000_000} and prices[-1] == 97_375_000
     assert watch.seen[-1].conf == 97_375_000 * 10 // 10_000
+
+
+@on_chain
+async def test_the_interval_spaces_a_symbols_publishes(chain: Chain) -> None:
+    await chain.create_feed("EVERY2/A")
+    async with FeedWatch(chain.node, ["EVERY2/A"]) as watch, publisher(chain, {**walk_params("EVERY2/A", 4, steps=4), "interval_secs": 2}) as run:
+        await asyncio.wait_for(run.task, TIMEOUT)  # 4 steps stamped a second apart: steps 0 and 2 published
+        await watch.wait(lambda: len(watch.seen) == 2, "2 publishes")
+        assert run.sample("quantdesk_keeper_prices_published_total", symbol="EVERY2/A", source="walk") == 2
+    first, second = (f.latest_of(chain.keeper.pubkey()).publish_time for f in watch.seen)
+    assert second - first == 2
+
+
+@on_chain
+async def test_a_publish_not_newer_than_the_keepers_latest_is_a_lost_race(chain: Chain) -> None:
+    await chain.create_feed("RACE/A")
+    async with context(chain, {}) as ctx:
+        bot, feed = PublisherBot(), await chain.feed("RACE/A")
+        now = (await sysvar.fetch_clock(chain.rpc)).unix_timestamp
+        landed = await bot.publish(ctx, "walk", feed, Quote("RACE/A", 10_000_000, 1_000, now))
+        again = await bot.publish(ctx, "walk", feed, Quote("RACE/A", 11_000_000, 1_000, now))  # as from a second process on the same key
+        assert (landed.outcome, again.outcome, again.error) == (Outcome.LANDED, Outcome.LOST_RACE, "NonIncreasingPublishTime")
+        assert sample(ctx.metrics, "quantdesk_keeper_prices_published_total", symbol="RACE/A", source="walk") == 1
+        assert sample(ctx.metrics, "quantdesk_keeper_lost_races_total", bot="publisher", error="NonIncreasingPublishTime") == 1
+        assert sample(ctx.metrics, "quantdesk_keeper_transaction_failures_total", bot="publisher", error="NonIncreasingPublishTime") == 0
+    assert (await chain.feed("RACE/A")).price == 10_000_000
 
 
 @on_chain
