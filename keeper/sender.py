@@ -151,6 +151,7 @@ class _Work:
     fee: int = 0
     cu_limit: int | None = None
     sent: set[Signature] = field(default_factory=set)  # each counted once in transactions_sent
+    expired: Blockhash | None = None  # the blockhash the last transaction expired on: never again
 
 
 def _label(err: TransactionErrorType | None) -> str:
@@ -279,7 +280,8 @@ class Sender:
                 reason, description = "rpc_error", str(exc)
             except _Retry as exc:
                 reason, description = exc.reason, str(exc)
-                if exc.rebuild:
+                if exc.rebuild and work.built is not None:
+                    work.expired = work.built.blockhash
                     work.built = None
             except (httpx.HTTPError, SolanaRpcException, OSError, TimeoutError) as exc:
                 reason, description = "http", repr(exc)
@@ -302,8 +304,7 @@ class Sender:
         units = await self._simulate(trial, work.signers)
         work.cu_limit = min(self.config.max_cu, math.ceil(Fraction(str(self.config.cu_margin)) * units))
         final = [set_compute_unit_limit(work.cu_limit), *price, *work.instructions]
-        stale = work.built.blockhash if work.built is not None else None
-        blockhash = await self._latest_blockhash(stale)
+        blockhash = await self._latest_blockhash(work.expired)
         return _Built(self._sign(final, work.signers, blockhash.hash), blockhash, [ix.program_id for ix in final], work.cu_limit, work.fee)
 
     def _sign(self, instructions: Sequence[Instruction], signers: Sequence[Keypair], blockhash: Hash) -> VersionedTransaction:

@@ -25,7 +25,7 @@ from quantdesk.clients.oracle import OracleClient
 from quantdesk.keeper.config import InvalidValue, SenderConfig, load_config
 from quantdesk.keeper.logs import Log
 from quantdesk.keeper.metrics import Metrics
-from quantdesk.keeper.sender import Outcome, Sender, percentile
+from quantdesk.keeper.sender import Outcome, Sender, SenderClosed, percentile
 from solana.rpc.async_api import AsyncClient
 from solana.rpc.commitment import Confirmed
 from solders.compute_budget import ID as COMPUTE_BUDGET
@@ -91,8 +91,12 @@ class Setup:
         return int((await rpc(self.node, "qd_getClock"))["unixTimestamp"])
 
     async def warp(self, blocks: int = 1) -> None:
-        for _ in range(blocks):
-            await rpc(self.node, "qd_warpSlot", (await rpc(self.node, "qd_getClock"))["slot"] + 1)
+        """`blocks` new blocks, one slot each (a block height step each, as blockhash expiry counts)."""
+        slot = (await rpc(self.node, "qd_getClock"))["slot"]
+        async with httpx.AsyncClient() as http:
+            for _ in range(blocks):
+                body = {"jsonrpc": "2.0", "id": 1, "method": "qd_warpSlot", "params": [slot + 1]}
+                slot = (await http.post(self.node.rpc_url, json=body)).json()["result"]
 
 
 @asynccontextmanager
@@ -214,3 +218,125 @@ async def test_priority_fee_is_the_percentile_of_recent_fees_and_capped() -> Non
         assert result.outcome == Outcome.LANDED and result.priority_fee == 300
         assert result.signature is not None and budget(await s.transaction(result.signature))[1] == 300
 
+
+
+async def test_program_error_by_name_is_never_retried_and_a_lost_race_is_not_a_failure() -> None:
+    async with setup(feed=True) as s:
+        now = await s.unix_time()
+        future = await s.sender.send("test", "future", publish(s, 100_000_000, now + 60), lost_race=LOST_RACE)
+        assert (future.outcome, future.error, future.code, future.program) == (Outcome.FAILED, "PublishTimeInFuture", 6102, "qd_oracle")
+        assert future.attempts == 1 and future.signature is None  # refused by the simulation: nothing sent
+        assert s.sample("quantdesk_keeper_transaction_failures_total", error="PublishTimeInFuture") == 1
+        assert s.sample("quantdesk_keeper_transactions_sent_total") == 0
+        assert (await s.sender.send("test", "first", publish(s, 100_000_000, now))).outcome == Outcome.LANDED
+        lost = await s.sender.send("test", "second", publish(s, 101_000_000, now), lost_race=LOST_RACE)
+        assert (lost.outcome, lost.error, lost.code, lost.program) == (Outcome.LOST_RACE, "NonIncreasingPublishTime", 6101, "qd_oracle")
+        assert s.sample("quantdesk_keeper_lost_races_total", error="NonIncreasingPublishTime") == 1
+        assert s.sample("quantdesk_keeper_transaction_failures_total", error="NonIncreasingPublishTime") == 0
+        # Two publishers racing for the same stamp: one lands, the other's NonIncreasingPublishTime
+        # comes from its simulation or from its landed, failed transaction, a lost race either way.
+        racing = await asyncio.gather(*(s.sender.send("test", ("race", price), publish(s, price, now + 1), lost_race=LOST_RACE)
+                                        for price in (102_000_000, 103_000_000)))
+        assert sorted(r.outcome for r in racing) == [Outcome.LANDED, Outcome.LOST_RACE]
+        loser = next(r for r in racing if r.outcome == Outcome.LOST_RACE)
+        if loser.signature is not None:  # it landed (both simulated before either landed): failed on chain, fee paid
+            assert loser.slot is not None and (await s.transaction(loser.signature)).transaction.meta.err is not None
+        assert s.sample("quantdesk_keeper_lost_races_total", error="NonIncreasingPublishTime") == 2
+        assert sum(s.sample("quantdesk_keeper_send_retries_total", reason=r) for r in ("rpc_error", "http", "confirm_timeout", "blockhash_expired")) == 0
+
+
+async def test_failing_requests_are_retried_without_a_double_send() -> None:
+    async with setup(replace(FAST, confirm_timeout_secs=1.0)) as s:
+        to = Keypair().pubkey()
+        before = await s.balance()
+        await rpc(s.node, "qd_failRequests", 3)  # the next three requests fail with -32603
+        result = await s.sender.send("test", "transfer", pay(s, to, 5_000))
+        assert result.outcome == Outcome.LANDED and result.attempts == 4
+        assert s.sample("quantdesk_keeper_send_retries_total", reason="rpc_error") == 3
+        # Now the confirmation is lost and the status check fails too: the retry resends the very
+        # same transaction (one signature), which cannot land twice.
+        await rpc(s.node, "qd_muteNotifications", True)
+        task = asyncio.create_task(s.sender.send("test", "again", pay(s, to, 7_000)))
+        await until(lambda: s.sample("quantdesk_keeper_transactions_sent_total") == 2, "the second transaction sent")
+        await rpc(s.node, "qd_failRequests", 2)  # getSignatureStatuses and getBlockHeight, one batch
+        again = await task
+        assert again.outcome == Outcome.LANDED and again.attempts == 2
+        assert s.sample("quantdesk_keeper_send_retries_total", reason="rpc_error") == 4
+        assert s.sample("quantdesk_keeper_transactions_sent_total") == s.sample("quantdesk_keeper_transactions_landed_total") == 2
+        sent = [e["signature"] for e in s.events("sender.sent")]
+        assert len(sent) == 3 and sent[1] == sent[2] == str(again.signature)  # resent, not re-signed
+        assert (await s.client.get_balance(to)).value == 12_000
+        fees = [(await s.transaction(r.signature)).transaction.meta.fee for r in (result, again) if r.signature]
+        assert await s.balance() == before - 12_000 - sum(fees)
+
+
+async def test_a_duplicate_key_in_flight_sends_nothing() -> None:
+    async with setup() as s:
+        to = Keypair().pubkey()
+        key = ("liquidate_perp", to, 0)
+        first, second = await asyncio.gather(s.sender.send("test", key, pay(s, to, 1_000)), s.sender.send("test", key, pay(s, to, 2_000)))
+        assert first.outcome == Outcome.LANDED and second.outcome == Outcome.IN_FLIGHT and second.signature is None
+        assert s.sample("quantdesk_keeper_in_flight_skips_total") == 1 and s.sample("quantdesk_keeper_transactions_sent_total") == 1
+        assert (await s.client.get_balance(to)).value == 1_000
+        assert s.sample("quantdesk_keeper_in_flight") == 0 and not s.sender.in_flight(key)
+        assert (await s.sender.send("test", key, pay(s, to, 3_000))).outcome == Outcome.LANDED  # done: the key is free again
+
+
+async def test_a_lost_confirmation_is_caught_by_the_status_check_and_a_dropped_websocket_resubscribes() -> None:
+    async with setup(replace(FAST, confirm_timeout_secs=0.3)) as s:
+        await rpc(s.node, "qd_muteNotifications", True)
+        result = await s.sender.send("test", "muted", pay(s, Keypair().pubkey()))
+        assert result.outcome == Outcome.LANDED and result.attempts == 1 and result.slot is not None
+        assert [e["signature"] for e in s.events("sender.status_confirmed")] == [str(result.signature)]
+        assert s.sample("quantdesk_keeper_send_to_confirm_seconds_sum") >= 0.3
+    async with setup(replace(FAST, confirm_timeout_secs=30.0)) as s:
+        await rpc(s.node, "qd_muteNotifications", True)
+        started = time.monotonic()
+        task = asyncio.create_task(s.sender.send("test", "dropped", pay(s, Keypair().pubkey())))
+        await until(lambda: s.sample("quantdesk_keeper_transactions_sent_total") == 1, "the transaction sent")
+        await rpc(s.node, "qd_muteNotifications", False)
+        assert await rpc(s.node, "qd_dropWebsockets") == 1  # the sender's one websocket
+        result = await task
+        assert result.outcome == Outcome.LANDED and time.monotonic() - started < 5  # the resubscription answered, long before the timeout
+        assert s.sender.watcher.connections == 2 and not s.events("sender.status_confirmed")
+
+
+async def test_an_expired_blockhash_is_refreshed() -> None:
+    async with setup(replace(FAST, blockhash_max_age_secs=60.0, confirm_timeout_secs=0.3)) as s:
+        await until(lambda: s.sender._blockhash is not None, "the first blockhash")
+        stale = s.sender._blockhash
+        await s.warp(152)  # past the cached blockhash's lastValidBlockHeight (150 blocks)
+        before = await s.balance()
+        result = await s.sender.send("test", "expired", pay(s, Keypair().pubkey()))
+        assert result.outcome == Outcome.LANDED and result.attempts == 2
+        assert s.sample("quantdesk_keeper_send_retries_total", reason="blockhash_expired") == 1
+        assert s.sample("quantdesk_keeper_transactions_sent_total") == 2  # the dropped one, then one on a fresh blockhash
+        assert result.signature is not None
+        tx = await s.transaction(result.signature)
+        assert stale is not None and tx.transaction.transaction.message.recent_blockhash != stale.hash
+        assert await s.balance() == before - 1_000 - tx.transaction.meta.fee  # the expired one never landed
+
+
+async def test_close_waits_for_a_send_in_flight_within_the_grace_and_resends_nothing() -> None:
+    async with setup(replace(FAST, confirm_timeout_secs=30.0, close_grace_secs=0.5)) as s:
+        await rpc(s.node, "qd_muteNotifications", True)
+        task = asyncio.create_task(s.sender.send("test", "closing", pay(s, Keypair().pubkey())))
+        await until(lambda: s.sample("quantdesk_keeper_transactions_sent_total") == 1, "the transaction sent")
+        started = time.monotonic()
+        await s.sender.close()
+        assert 0.4 < time.monotonic() - started < 3.0  # the grace, then the status check
+        result = await task
+        assert result.outcome == Outcome.LANDED  # found by the status check the grace ended in
+        assert s.events("sender.closed")[-1]["outcomes"] == ["landed"]
+        with pytest.raises(SenderClosed):
+            await s.sender.send("test", "late", pay(s, Keypair().pubkey()))
+    async with setup(replace(FAST, confirm_timeout_secs=30.0, close_grace_secs=0.3, blockhash_max_age_secs=60.0)) as s:
+        await until(lambda: s.sender._blockhash is not None, "the first blockhash")
+        await s.warp(152)  # the cached blockhash has expired: the send is dropped and never lands
+        task = asyncio.create_task(s.sender.send("test", "never", pay(s, Keypair().pubkey())))
+        await until(lambda: s.sample("quantdesk_keeper_transactions_sent_total") == 1, "the transaction sent")
+        await s.sender.close()
+        result = await task
+        assert result.outcome == Outcome.EXPIRED and result.attempts == 1
+        assert s.sample("quantdesk_keeper_transactions_sent_total") == 1  # not rebuilt nor resent after close
+        assert s.events("sender.closed")[-1]["outcomes"] == ["expired"]
