@@ -131,7 +131,8 @@ def derisk(view: VenueView, me: Pubkey, signer: Pubkey, market_index: int, slipp
     if position is None or position.base == 0 or market is None or price is None or quote is None:
         return None
     side = Side.ASK if position.base > 0 else Side.BID
-    working = sum(o.base_size - o.base_filled for o in trading.orders if o.market_index == market_index and o.side == side)  # type: ignore[union-attr]
+    assert trading is not None  # a position implies its trading account
+    working = sum(o.base_size - o.base_filled for o in trading.orders if o.market_index == market_index and o.side == side)
     size = (abs(position.base) - working) // market.lot_size * market.lot_size
     if size < market.min_order_size:
         return None

@@ -51,6 +51,13 @@ class Metrics:
                                         registry=r)
         self.send_to_confirm = Histogram("quantdesk_keeper_send_to_confirm_seconds", "From a transaction's first send to its confirmation", ["bot"],
                                          registry=r)
+        # The oracle publisher (keeper/publisher.py)
+        self.prices_published = Counter("quantdesk_keeper_prices_published_total", "Prices the publisher landed on a qd-oracle feed", ["symbol", "source"],
+                                        registry=r)
+        self.published_price = Gauge("quantdesk_keeper_published_price", "The last price the publisher landed, in units of the quote currency", ["symbol"],
+                                     registry=r)
+        self.price_source_errors = Counter("quantdesk_keeper_price_source_errors_total", "Price source failures: failed polls, refused files",
+                                           ["source"], registry=r)
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
