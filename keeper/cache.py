@@ -174,7 +174,7 @@ class AccountCache:
 
     # -- applying updates ----------------------------------------------------------------------
 
-    def _apply(self, t: AccountType, pubkey: Pubkey, data: bytes, slot: int, source: Source) -> bool:
+    def _apply(self, t: AccountType, pubkey: Pubkey, data: bytes, slot: int, source: Source, received_at: float | None = None) -> bool:
         """Stores the account unless a later slot's version is held; True when it changed."""
         store = self.stores[t.name]
         old = store.get(pubkey)
@@ -191,7 +191,7 @@ class AccountCache:
             return False
         new = Cached(pubkey, value, slot, data)
         store[pubkey] = new
-        self._emit(Change(t.name, pubkey, old, new, source))
+        self._emit(Change(t.name, pubkey, old, new, source, time.monotonic() if received_at is None else received_at))
         return True
 
     def ingest(self, pubkey: Pubkey, owner: Pubkey, data: bytes, slot: int, source: Source = "notification") -> bool:
@@ -331,6 +331,7 @@ class AccountCache:
 
     async def _read(self, ws: ClientConnection, subs: dict[int, AccountType | None]) -> None:
         async for raw in ws:
+            received_at = time.monotonic()
             message = json.loads(raw)
             params = message.get("params")
             if not isinstance(params, dict):
@@ -346,7 +347,7 @@ class AccountCache:
                 self.metrics.notifications.labels(t.name).inc()
                 value = result["value"]
                 data = base64.b64decode(value["account"]["data"][0])
-                self._apply(t, Pubkey.from_string(value["pubkey"]), data, int(result["context"]["slot"]), "notification")
+                self._apply(t, Pubkey.from_string(value["pubkey"]), data, int(result["context"]["slot"]), "notification", received_at)
                 self.metrics.cache_accounts.labels(t.name).set(len(self.stores[t.name]))
         raise WebsocketClosed("the node closed the websocket")
 

@@ -62,6 +62,7 @@ class HealthIndex:
         self.exposed: dict[Any, set[Pubkey]] = {}  # market index or mint -> margins
         self.indexed: dict[Pubkey, list[tuple[int, bool, int]]] = {}  # margin -> (market, long, threshold)
         self.thresholds: dict[int, _Thresholds] = {}
+        self.watched: dict[Any, set[Pubkey]] = {}  # key -> its exposed margins a move re-judges whatever the thresholds say
         self.liquidatable: dict[Pubkey, int] = {}  # margin -> shortage
         self.unjudged: set[Pubkey] = set()  # accounts whose inputs are not all cached yet
         self.judged = 0  # exact judgements made (the work a price move costs)
@@ -99,9 +100,7 @@ class HealthIndex:
         thresholds = self.thresholds.get(index)
         if thresholds is not None:
             todo.update(Pubkey.from_bytes(key) for key in thresholds.crossed(price))
-        for margin in self.exposed.get(index, ()):
-            if len(self.exposure[margin]) > 1 or self._being_liquidated(margin) or margin in self.liquidatable:
-                todo.add(margin)
+        todo.update(self.watched.get(index, ()))
         for margin in todo:
             self.judge(margin, at)
         self._retry_unjudged(at)
@@ -109,10 +108,6 @@ class HealthIndex:
     def _retry_unjudged(self, at: float) -> None:
         for margin in list(self.unjudged):
             self.judge(margin, at)
-
-    def _being_liquidated(self, margin: Pubkey) -> bool:
-        account = self.view.margins.get(margin)
-        return account is not None and account.being_liquidated
 
     # -- judging -------------------------------------------------------------------------------
 
@@ -144,6 +139,9 @@ class HealthIndex:
         self.indexed[margin] = entries
         being = account.being_liquidated
         liquidatable = h.is_liquidatable(being)
+        if len(keys) > 1 or being or liquidatable:
+            for key in keys:
+                self.watched.setdefault(key, set()).add(margin)
         if liquidatable:
             shortage = -(h.liquidation_end_health() if being and h.maint_health() >= 0 else h.maint_health())
             self.liquidatable[margin] = shortage
@@ -155,9 +153,10 @@ class HealthIndex:
 
     def _unindex(self, margin: Pubkey) -> None:
         for key in self.exposure.pop(margin, set()):
-            exposed = self.exposed.get(key)
-            if exposed is not None:
-                exposed.discard(margin)
+            for table in (self.exposed, self.watched):
+                margins = table.get(key)
+                if margins is not None:
+                    margins.discard(margin)
         key = bytes(margin)
         for index, long, threshold in self.indexed.pop(margin, []):
             self.thresholds[index].remove(long, threshold, key)

@@ -33,6 +33,9 @@ class Metrics:
         self.bot_errors = Counter("quantdesk_keeper_bot_errors_total", "Bots that stopped with an error", ["bot"], registry=r)
         self.liquidation_steps = Counter("quantdesk_keeper_liquidation_steps_total", "Liquidation steps sent, by step and outcome", ["step", "outcome"],
                                          registry=r)
+        self.feed_update_cpu = Histogram("quantdesk_keeper_feed_update_cpu_seconds",
+                                         "Process CPU time the venue view and its listeners (the liquidator's health index) spend on one feed change",
+                                         buckets=(0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5), registry=r)
         self.reconcile_seconds = Histogram("quantdesk_keeper_reconcile_seconds", "Time a snapshot or reconcile of every account type takes", registry=r)
         self.cache_lag = Gauge("quantdesk_keeper_cache_lag_slots", "Node slot minus the last slot the cache heard of", registry=r)
         self.cache_accounts = Gauge("quantdesk_keeper_cache_accounts", "Accounts in the cache", ["account_type"], registry=r)

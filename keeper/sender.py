@@ -345,15 +345,17 @@ class Sender:
                 if "blockhash not found" in str(error.get("message", "")).lower():
                     raise _Retry("blockhash_expired", "sendTransaction: blockhash not found", rebuild=True)
                 raise errors.from_rpc_error(error, None, built.program_ids)
+            detect_to_send: float | None = None
             if work.first_sent_at is None:
                 work.first_sent_at = time.monotonic()
                 if work.detected_at is not None:
-                    self.metrics.detect_to_send.labels(work.bot).observe(max(0.0, work.first_sent_at - work.detected_at))
+                    detect_to_send = max(0.0, work.first_sent_at - work.detected_at)
+                    self.metrics.detect_to_send.labels(work.bot).observe(detect_to_send)
             if signature not in work.sent:
                 work.sent.add(signature)
                 self.metrics.transactions_sent.labels(work.bot).inc()
             self.log.info("sender.sent", bot=work.bot, signature=str(signature), attempt=work.attempts, cu_limit=built.cu_limit,
-                          priority_fee=built.fee)
+                          priority_fee=built.fee, detect_to_send_ms=None if detect_to_send is None else round(detect_to_send * 1_000, 3))
             confirmation = await self._wait(future)
             if confirmation is not None:
                 return confirmation

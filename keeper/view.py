@@ -5,6 +5,7 @@ changed for the venue (an account's inputs, a price, a market's risk terms, a co
 its listeners synchronously, so a bot reacts within the notification's own callback."""
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -64,9 +65,13 @@ class VenueView:
         self._listeners.append(callback)
 
     def _on_change(self, change: Change) -> None:
-        for event in self._absorb(change, notify=True):
+        started = time.process_time()
+        events = self._absorb(change, notify=True)
+        for event in events:
             for callback in self._listeners:
                 callback(event)
+        if change.account_type == "feed":
+            self.cache.metrics.feed_update_cpu.observe(time.process_time() - started)
 
     def _absorb(self, change: Change, *, notify: bool) -> list[Event]:
         """Applies one cache change; the venue events it makes (none while building)."""

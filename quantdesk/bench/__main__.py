@@ -4,7 +4,7 @@ import asyncio
 import json
 from pathlib import Path
 
-from quantdesk.bench import blocks, collateral, core, health, insurance, liquidation, oracle, security, trading
+from quantdesk.bench import blocks, collateral, core, health, insurance, keeper, liquidation, oracle, security, trading
 from quantdesk.localnet import bench as localnet_bench
 
 OUT = Path("target/bench")
@@ -26,7 +26,11 @@ def main() -> int:
     print(f"wrote {OUT / 'fills_per_block.json'}\n")
     throughput = asyncio.run(localnet_bench.run())
     (OUT / "throughput.json").write_text(json.dumps(throughput, indent=2) + "\n")
-    print(f"wrote {OUT / 'throughput.json'}")
+    print(f"wrote {OUT / 'throughput.json'}\n")
+    print("keeper: price shock to liquidation sent (local validator, in-process keeper):")
+    keepers = asyncio.run(keeper.measure())
+    (OUT / "keeper.json").write_text(json.dumps(keepers, indent=2) + "\n")
+    print(f"wrote {OUT / 'keeper.json'}")
     over = [name for t in tables for name in t.over_target()]
     if over:
         print(f"over target: {', '.join(over)}")

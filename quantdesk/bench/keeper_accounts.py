@@ -93,6 +93,7 @@ def build(count: int, seed: bytes = b"quantdesk keeper bench") -> Book:
     liquidator = v.trader(50_000_000 * USDC)
     v.publish(PRICE, 0)
     accounts: dict[Pubkey, Account] = {}
+    copies: dict[Pubkey, tuple[int, int]] = {}  # margin account -> (template, deposit)
     longs: list[Pubkey] = []
     shorts: list[Pubkey] = []
     for i in range(count):
@@ -102,6 +103,7 @@ def build(count: int, seed: bytes = b"quantdesk keeper bench") -> Book:
         accounts |= copy
         margin = next(k for k, a in copy.items() if a.owner == core.PROGRAM_ID)
         (longs if long else shorts).append(margin)
+        copies[margin] = (0 if long else 1, deposit)
     market = v.market(0)
     extra = count // 2 * SIZE
     market = dataclasses.replace(market, open_interest_long=market.open_interest_long + extra, open_interest_short=market.open_interest_short + extra)
@@ -111,15 +113,18 @@ def build(count: int, seed: bytes = b"quantdesk keeper bench") -> Book:
     v.chain.set_account(market_key, Account(original.lamports, ts.encode_market(market), original.owner, False, 0))
     for key, account in accounts.items():
         v.chain.set_account(key, account)
-    return Book(v, liquidator, _thresholds(v, [*longs, *shorts]), longs, shorts, accounts)
+    return Book(v, liquidator, _thresholds(v, templates, copies), longs, shorts, accounts)
 
 
-def _thresholds(v: Venue, margins: list[Pubkey]) -> dict[Pubkey, int]:
+def _thresholds(v: Venue, templates: list[Trader], copies: dict[Pubkey, tuple[int, int]]) -> dict[Pubkey, int]:
+    """Each copy's liquidation price: its template's health with the copy's deposit."""
+    buffer_bps = v.global_config().liquidation_buffer_bps
     out = {}
-    for margin in margins:
-        state = v.health_state(margin)
-        h, inputs = liquidation.account_health(state.balances, state.configs, {}, state.trading, state.markets, {0: PRICE},
-                                               v.global_config().liquidation_buffer_bps)
+    states = [v.health_state(t.margin) for t in templates]
+    for margin, (template, deposit) in copies.items():
+        state = states[template]
+        balances = dataclasses.replace(state.balances, entries=[collateral.Balance(v.usdc, deposit)])
+        h, inputs = liquidation.account_health(balances, state.configs, {}, state.trading, state.markets, {0: PRICE}, buffer_bps)
         ((_, p),) = inputs
         price = h.liquidation_price(p)
         assert price is not None

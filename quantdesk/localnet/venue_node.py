@@ -11,7 +11,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,7 @@ class Node:
     process: LocalnetProcess
     venue: Venue
     client: AsyncClient
+    published: dict[int, int] = field(default_factory=dict)  # the last publish_time per market
 
     async def call(self, method: str, *params: Any) -> Any:
         async with httpx.AsyncClient() as http:
@@ -63,10 +64,16 @@ class Node:
         await self.client.confirm_transaction(signature, Confirmed)
 
     async def publish(self, price: int, market: int = 0) -> None:
-        """The venue's publisher publishes `price` to market `market`'s feed, stamped now."""
+        """The venue's publisher publishes `price` to market `market`'s feed, stamped now (the
+        node's clock moved a second on first when its last publish there was this second)."""
         v = self.venue
-        ix = v.oracle.publish(v.publisher.pubkey(), v.feeds[market], price, price // 10_000, await self.now())
-        await self.send([ix], v.publisher)
+        now = await self.now()
+        last = self.published.get(market, 0)
+        if now <= last:
+            now = last + 1
+            await self.call("qd_setClock", {"unixTimestamp": now})
+        self.published[market] = now
+        await self.send([v.oracle.publish(v.publisher.pubkey(), v.feeds[market], price, price // 10_000, now)], v.publisher)
 
     def keeper_config(self, tmp: Path, keypair: Keypair, bots: dict[str, dict[str, Any]]) -> KeeperConfig:
         path = tmp / f"{keypair.pubkey()}.json"
@@ -75,8 +82,9 @@ class Node:
                             bots=bots)
 
     @asynccontextmanager
-    async def keeper(self, tmp: Path, keypair: Keypair, bots: dict[str, dict[str, Any]]) -> AsyncIterator[Keeper]:
-        async with running(self.keeper_config(tmp, keypair, bots), Log(level="warning")) as k:
+    async def keeper(self, tmp: Path, keypair: Keypair, bots: dict[str, dict[str, Any]], log: Log | None = None) -> AsyncIterator[Keeper]:
+        """A keeper signing with `keypair` running `bots` against the node, live (its cache's snapshot taken)."""
+        async with running(self.keeper_config(tmp, keypair, bots), log or Log(level="warning")) as k:
             await asyncio.wait_for(k.cache.live.wait(), WAIT)
             yield k
 

@@ -1,0 +1,98 @@
+"""The keeper benchmark (`make bench` writes target/bench/keeper.json): how fast the liquidator
+reacts to a price shock with 1,000 and 10,000 margin accounts with positions.
+
+The accounts come from quantdesk/bench/keeper_accounts.py (a LiteSVM venue whose two traders are
+copied, each copy's liquidation price its own) and go into a fresh local validator through its
+account controls. A keeper runs the liquidator in this process. Each shock publishes the price
+at the next long's liquidation price, so exactly one more account becomes liquidatable; the
+figure is the time from the feed's notification reaching the keeper's websocket to the
+liquidation transaction's sendTransaction (the sender's `detect_to_send_ms`), and the process
+CPU time the venue view and the health index spend on that feed change. The next shock waits
+until the step has landed.
+
+`auction_to_jit_fill_ms` (from a taker's order notification to the JIT maker's fill landing)
+comes from the JIT maker's own samples (quantdesk/bench/keeper_jit.py)."""
+from __future__ import annotations
+
+import io
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from quantdesk.bench.keeper_accounts import build
+from quantdesk.keeper.liquidator import LiquidatorBot
+from quantdesk.keeper.logs import Log
+from quantdesk.keeper.runtime import Keeper
+from quantdesk.localnet.venue_node import node_with, until
+
+__all__ = ["COUNTS", "SHOCKS", "measure", "measure_liquidator"]
+
+COUNTS = (1_000, 10_000)
+SHOCKS = 24
+
+
+def _percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))]
+
+
+def _sent(log: io.StringIO, start: int) -> list[dict[str, Any]]:
+    lines = log.getvalue()[start:].splitlines()
+    return [r for r in map(json.loads, lines) if r.get("event") == "sender.sent" and r.get("detect_to_send_ms") is not None]
+
+
+async def _one(count: int, shocks: int) -> dict[str, Any]:
+    started = time.monotonic()
+    book = build(count)
+    built = time.monotonic() - started
+    longs = sorted(book.longs, key=lambda m: book.thresholds[m], reverse=True)[:shocks]
+    stream = io.StringIO()
+    async with node_with(book.venue) as node:
+        loaded = time.monotonic() - started - built
+        with tempfile.TemporaryDirectory() as tmp:
+            async with node.keeper(Path(tmp), book.liquidator.owner, {"liquidator": {"derisk": False}}, Log(stream, level="info")) as k:
+                bot = k.bots["liquidator"]
+                assert isinstance(bot, LiquidatorBot)
+                await until(lambda: hasattr(bot, "index"), "the liquidator's first judgement", timeout=600)
+                ready = time.monotonic() - started - built - loaded
+                assert not bot.index.liquidatable, "no account is liquidatable before the first shock"
+                cpu_before = _histogram(k)
+                samples: list[float] = []
+                for i, margin in enumerate(longs):
+                    mark = len(stream.getvalue())
+                    await node.publish(book.thresholds[margin])
+                    work = ("liquidate", margin)
+                    await until(lambda: _sent(stream, mark) and not k.sender.in_flight(work) and margin not in bot.index.liquidatable,
+                                f"shock {i + 1} liquidated", timeout=60)
+                    samples.append(_sent(stream, mark)[0]["detect_to_send_ms"])
+                cpu_sum, cpu_count = (a - b for a, b in zip(_histogram(k), cpu_before, strict=True))
+                landed = k.metrics.liquidation_steps.labels("liquidate_perp", "landed")._value.get()
+    return {"accounts": count, "shocks": len(samples), "p50": round(statistics.median(samples), 2), "p99": round(_percentile(samples, 99), 2),
+            "max": round(max(samples), 2), "cpu_ms_per_oracle_update": round(cpu_sum / cpu_count * 1_000, 3) if cpu_count else None,
+            "feed_updates": cpu_count, "landed": landed, "setup_secs": {"build": round(built, 1), "load": round(loaded, 1), "snapshot_and_judge": round(ready, 1)}}
+
+
+def _histogram(k: Keeper) -> tuple[float, float]:
+    """(sum, count) of the feed-update CPU histogram."""
+    values = {s.name: s.value for family in k.metrics.feed_update_cpu.collect() for s in family.samples}
+    return values["quantdesk_keeper_feed_update_cpu_seconds_sum"], values["quantdesk_keeper_feed_update_cpu_seconds_count"]
+
+
+async def measure_liquidator(counts: tuple[int, ...] = COUNTS, shocks: int = SHOCKS) -> dict[str, Any]:
+    runs = {}
+    for count in counts:
+        runs[count] = await _one(count, shocks)
+        r = runs[count]
+        print(f"  {count:>6} accounts: detect-to-send p50 {r['p50']} ms, p99 {r['p99']} ms over {r['shocks']} shocks; "
+              f"CPU per oracle update {r['cpu_ms_per_oracle_update']} ms; set-up {r['setup_secs']}")
+    return {"detect_to_send_ms": {str(c): {"p50": r["p50"], "p99": r["p99"], "max": r["max"], "shocks": r["shocks"]} for c, r in runs.items()},
+            "cpu_ms_per_oracle_update": {str(c): r["cpu_ms_per_oracle_update"] for c, r in runs.items()},
+            "setup_secs": {str(c): r["setup_secs"] for c, r in runs.items()}}
+
+
+async def measure() -> dict[str, Any]:
+    """keeper.json: the liquidator's figures at COUNTS accounts."""
+    return await measure_liquidator()
