@@ -22,11 +22,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+from solders.pubkey import Pubkey
+
 from quantdesk.bench.keeper_accounts import build
 from quantdesk.keeper.liquidator import LiquidatorBot
 from quantdesk.keeper.logs import Log
 from quantdesk.keeper.runtime import Keeper
-from quantdesk.localnet.venue_node import node_with, until
+from quantdesk.localnet.venue_node import Node, node_with, until
 
 __all__ = ["COUNTS", "SHOCKS", "measure", "measure_liquidator"]
 
@@ -60,19 +62,22 @@ async def _one(count: int, shocks: int) -> dict[str, Any]:
                 ready = time.monotonic() - started - built - loaded
                 assert not bot.index.liquidatable, "no account is liquidatable before the first shock"
                 cpu_before = _histogram(k)
-                samples: list[float] = []
-                for i, margin in enumerate(longs):
-                    mark = len(stream.getvalue())
-                    await node.publish(book.thresholds[margin])
-                    work = ("liquidate", margin)
-                    await until(lambda: _sent(stream, mark) and not k.sender.in_flight(work) and margin not in bot.index.liquidatable,
-                                f"shock {i + 1} liquidated", timeout=60)
-                    samples.append(_sent(stream, mark)[0]["detect_to_send_ms"])
+                samples = [await _shock(node, k, bot, stream, margin, book.thresholds[margin]) for margin in longs]
                 cpu_sum, cpu_count = (a - b for a, b in zip(_histogram(k), cpu_before, strict=True))
                 landed = k.metrics.liquidation_steps.labels("liquidate_perp", "landed")._value.get()
     return {"accounts": count, "shocks": len(samples), "p50": round(statistics.median(samples), 2), "p99": round(_percentile(samples, 99), 2),
             "max": round(max(samples), 2), "cpu_ms_per_oracle_update": round(cpu_sum / cpu_count * 1_000, 3) if cpu_count else None,
             "feed_updates": cpu_count, "landed": landed, "setup_secs": {"build": round(built, 1), "load": round(loaded, 1), "snapshot_and_judge": round(ready, 1)}}
+
+
+async def _shock(node: Node, k: Keeper, bot: LiquidatorBot, stream: io.StringIO, margin: Pubkey, price: int) -> float:
+    """Publishes `price` (the account's liquidation price) and waits for its step to land: the step's detect-to-send."""
+    mark = len(stream.getvalue())
+    await node.publish(price)
+    work = ("liquidate", margin)
+    await until(lambda: bool(_sent(stream, mark)) and not k.sender.in_flight(work) and margin not in bot.index.liquidatable,
+                f"the shock to {price} liquidated", timeout=60)
+    return float(_sent(stream, mark)[0]["detect_to_send_ms"])
 
 
 def _histogram(k: Keeper) -> tuple[float, float]:
