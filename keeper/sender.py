@@ -27,6 +27,7 @@ import itertools
 import json
 import math
 import time
+from collections import OrderedDict
 from collections.abc import Collection, Hashable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -63,6 +64,8 @@ __all__ = ["MAX_FEE_ACCOUNTS", "Outcome", "SendResult", "Sender", "SenderClosed"
 TRANSIENT_RPC_CODES = frozenset({-32603, -32005, -32004, -32016})
 """Internal error, node unhealthy (behind), block not available, minimum context slot not reached."""
 MAX_FEE_ACCOUNTS = 128
+RECENT_SIGNATURES = 4_096
+"""How many built transactions the sender remembers, to never build one it built before."""
 """getRecentPrioritizationFees takes at most this many accounts (agave's MAX_TX_ACCOUNT_LOCKS)."""
 CLOSE_SLACK_SECS = 5.0
 """Beyond the grace, what close() allows a send for its final status check."""
@@ -177,6 +180,7 @@ class Sender:
         self._blockhash_at = 0.0
         self._blockhash_lock = asyncio.Lock()
         self._sends: dict[Hashable, asyncio.Task[SendResult]] = {}
+        self._built: OrderedDict[Signature, None] = OrderedDict()  # the RECENT_SIGNATURES latest transactions built
         self._tasks: list[asyncio.Task[None]] = []
         self._ids = itertools.count(1)
         self._closing = asyncio.Event()
@@ -303,9 +307,19 @@ class Sender:
         trial = [set_compute_unit_limit(self.config.max_cu), *price, *work.instructions]
         units = await self._simulate(trial, work.signers)
         work.cu_limit = min(self.config.max_cu, math.ceil(Fraction(str(self.config.cu_margin)) * units))
-        final = [set_compute_unit_limit(work.cu_limit), *price, *work.instructions]
         blockhash = await self._latest_blockhash(work.expired)
-        return _Built(self._sign(final, work.signers, blockhash.hash), blockhash, [ix.program_id for ix in final], work.cu_limit, work.fee)
+        while True:
+            final = [set_compute_unit_limit(work.cu_limit), *price, *work.instructions]
+            tx = self._sign(final, work.signers, blockhash.hash)
+            # The same instructions again on the same blockhash (a step repeated with the same
+            # amount) would be the old transaction to the node: one more unit makes it new.
+            if tx.signatures[0] not in self._built:
+                break
+            work.cu_limit += 1
+        self._built[tx.signatures[0]] = None
+        while len(self._built) > RECENT_SIGNATURES:
+            self._built.popitem(last=False)
+        return _Built(tx, blockhash, [ix.program_id for ix in final], work.cu_limit, work.fee)
 
     def _sign(self, instructions: Sequence[Instruction], signers: Sequence[Keypair], blockhash: Hash) -> VersionedTransaction:
         message = Message.new_with_blockhash(list(instructions), self.payer.pubkey(), blockhash)

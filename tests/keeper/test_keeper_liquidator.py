@@ -13,7 +13,7 @@ from quantdesk.keeper.liquidator import LiquidatorBot
 from quantdesk.keeper.runtime import Keeper
 
 from quantdesk.localnet.venue_node import Node, node_with, until
-from quantdesk.world import ASK, BASE, BID, IOC, LIMIT, MARKET, USDC, Trader, Venue, order
+from quantdesk.world import ASK, BASE, BID, IOC, LIMIT, MARKET, SOL, SOL_PARAMS, SOL_PRICE, USDC, Trader, Venue, order
 
 
 def long_position(v: Venue, size: int = 95 * BASE, deposit: int = 1_300 * USDC, maker: Trader | None = None) -> Trader:
@@ -153,3 +153,35 @@ def _inputs(k: Keeper, margin: object) -> tuple:  # type: ignore[type-arg]
             view.margins[margin].status)  # type: ignore[index]
 
 
+
+
+async def test_a_debt_left_against_collateral_is_repaid_for_the_collateral_at_its_discount(tmp_path: Path) -> None:
+    v = Venue(asset=SOL_PARAMS)
+    trader = v.trader(0)
+    v.fund(trader.owner, v.sol, 10 * SOL)
+    assert v.deposit(trader, v.sol, 10 * SOL).ok
+    maker = v.trader(1_000_000 * USDC)
+    bid = v.placed_id(trader, order(BID, MARKET, IOC, size=50 * BASE, price=102 * USDC))
+    v.advance(2)
+    v.publish(SOL_PRICE, v.sol_feed)
+    assert v.make_at_auction(maker, trader, bid, 50 * BASE).ok
+    liquidator = v.trader(100_000 * USDC)
+    async with node_with(v) as node, node.keeper(tmp_path, liquidator.owner, {"liquidator": {"derisk": False}}) as k:
+        await started(k)
+        await node.publish(75 * USDC)
+        mine = bot(k).me
+        await until(lambda: (b := bot(k).view.balances.get(mine)) is not None and b.balance_of(v.sol) > 0, "the collateral taken")
+        assert steps(k, "liquidate_perp") >= 1 and steps(k, "liquidate_collateral") >= 1
+        assert bot(k).view.balances[trader.margin].balance_of(v.sol) < 10 * SOL
+
+
+async def test_a_liquidator_below_its_health_floor_does_not_take_positions(tmp_path: Path) -> None:
+    v = Venue()
+    long = long_position(v)
+    liquidator = v.trader(100_000 * USDC)
+    async with node_with(v) as node, node.keeper(tmp_path, liquidator.owner, {"liquidator": {"health_floor": 200_000 * USDC}}) as k:
+        await started(k)
+        await node.publish(91 * USDC)
+        await until(lambda: long.margin in bot(k).index.liquidatable, "the long liquidatable")
+        await until(lambda: not k.sender.in_flight(("liquidate", long.margin)), "its work done")
+        assert steps(k, "liquidate_perp") == 0 and base_of(node, k, long.margin) == 95 * BASE

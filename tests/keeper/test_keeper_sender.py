@@ -282,6 +282,15 @@ async def test_a_duplicate_key_in_flight_sends_nothing() -> None:
         assert (await s.sender.send("test", key, pay(s, to, 3_000))).outcome == Outcome.LANDED  # done: the key is free again
 
 
+async def test_the_same_instructions_sent_again_are_a_new_transaction() -> None:
+    async with setup() as s:
+        to = Keypair().pubkey()
+        first = await s.sender.send("test", "pay", pay(s, to, 1_000))
+        second = await s.sender.send("test", "pay", pay(s, to, 1_000))  # most likely on the same cached blockhash
+        assert first.outcome == second.outcome == Outcome.LANDED and first.signature != second.signature
+        assert (await s.client.get_balance(to)).value == 2_000
+
+
 async def test_a_lost_confirmation_is_caught_by_the_status_check_and_a_dropped_websocket_resubscribes() -> None:
     async with setup(replace(FAST, confirm_timeout_secs=0.3)) as s:
         await rpc(s.node, "qd_muteNotifications", True)
