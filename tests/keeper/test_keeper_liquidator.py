@@ -5,7 +5,12 @@ account; every account liquidated though the validator drops every websocket as 
 lands; failing RPC requests; a restarted keeper picks up where the old one stopped."""
 from __future__ import annotations
 
+import asyncio
+import json
+import signal
+import sys
 from pathlib import Path
+from typing import Any
 
 from quantdesk.clients import core, liquidation
 from quantdesk.clients.trading import FLAG_REDUCE_ONLY
@@ -185,3 +190,47 @@ async def test_a_liquidator_below_its_health_floor_does_not_take_positions(tmp_p
         await until(lambda: long.margin in bot(k).index.liquidatable, "the long liquidatable")
         await until(lambda: not k.sender.in_flight(("liquidate", long.margin)), "its work done")
         assert steps(k, "liquidate_perp") == 0 and base_of(node, k, long.margin) == 95 * BASE
+
+
+async def test_sigterm_while_a_liquidation_is_in_flight_waits_for_it_then_exits(tmp_path: Path) -> None:
+    v = Venue()
+    long = long_position(v)
+    liquidator = v.trader(100_000 * USDC)
+    async with node_with(v) as node:
+        keypair = tmp_path / "id.json"
+        keypair.write_text(json.dumps(list(bytes(liquidator.owner))))
+        config = tmp_path / "keeper.toml"
+        config.write_text(f'rpc_url = "{node.process.rpc_url}"\nws_url = "{node.process.ws_url}"\nkeypair = "id.json"\nport = 0\nslot_secs = 0.1\nreconcile_secs = 1\n'
+                          "[bots.liquidator]\nderisk = false\n[sender]\nconfirm_timeout_secs = 30\nclose_grace_secs = 2\n")
+        proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "quantdesk", "keeper", "liquidator", "--config", str(config),
+                                                    stderr=asyncio.subprocess.PIPE)
+        assert proc.stderr is not None
+        lines: list[dict[str, Any]] = []
+
+        async def read_until(event: str) -> None:
+            while not lines or lines[-1]["event"] != event:
+                raw = await asyncio.wait_for(proc.stderr.readline(), 30)  # type: ignore[union-attr]
+                assert raw, f"the keeper exited before {event}"
+                lines.append(json.loads(raw))
+
+        try:
+            await read_until("liquidator.started")
+            # Nothing by websocket: the keeper finds the shock by its reconcile (every second) and
+            # its transaction's confirmation does not come.
+            await node.call("qd_muteNotifications", True)
+            await node.publish(91 * USDC)
+            await read_until("sender.sent")
+            proc.send_signal(signal.SIGTERM)
+            assert await asyncio.wait_for(proc.wait(), 10) == 0
+            await read_until("keeper.stopped")
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+        closing = next(line for line in lines if line["event"] == "sender.closing")
+        closed = next(line for line in lines if line["event"] == "sender.closed")
+        assert closing["in_flight"] == 1 and closed["outcomes"] == ["landed"]
+        assert sum(1 for line in lines if line["event"] == "sender.sent") == 1  # nothing sent after the signal
+        await node.call("qd_muteNotifications", False)
+        account = core.decode_margin_account(long.margin, bytes((await node.client.get_account_info(long.margin)).value.data))
+        assert account.being_liquidated  # the one step landed; the rest waits for the next keeper
