@@ -5,7 +5,8 @@ cache at the cluster's clock (the Clock sysvar, read once a round):
   order's `expiry_ts`, or a market/IOC/FOK order past its post-auction window, `expiry_slot`;
   clients/trading `expired`). Lost race: `NothingToExpire`.
 - funding: `update_funding` for every market not in settlement once `funding_period_secs` has
-  passed since its `last_funding_ts`. Lost race: `FundingTooEarly`.
+  passed since its `last_funding_ts`, when its feed passes the market's Margin guard's staleness
+  limits (a stale price would only fail). Lost race: `FundingTooEarly`.
 - settle: `settle_pnl` for positions whose PnL (realized, plus the funding owed since their
   snapshot, plus a settlement market's close-out) would move at least `settle_min_quote`:
   losers first (a loss moves at most the quote balance; largest loss first), and only once the
@@ -34,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from quantdesk.clients import core, health, sysvar
 from quantdesk.clients.core import CoreInstructions
+from quantdesk.clients.oracle import Action
 from quantdesk.clients.trading import MarketStatus, TradingInstructions, expired
 from quantdesk.clients.trading_state import PerpMarket, Position, funding_index, market_address, trading_address
 from quantdesk.keeper.config import InvalidValue
@@ -87,13 +89,24 @@ def expiries(view: VenueView, signer: Pubkey, slot: int, ts: int) -> list[Crank]
     return cranks
 
 
-def funding_due(view: VenueView, ts: int) -> list[Crank]:
-    """update_funding for each market whose funding period has passed (not in settlement)."""
+def _fresh(view: VenueView, market: PerpMarket, slot: int, ts: int) -> bool:
+    """The market's QuantDesk feed passes its Margin guard's staleness now (update_funding reads
+    it so; a feed the cache does not hold is left to the program to judge)."""
+    feed = view.feeds.get(market.oracle)
+    if feed is None:
+        return True
+    guard = market.guards[Action.MARGIN]
+    return slot - feed.publish_slot <= guard.max_staleness_slots and ts - feed.publish_time <= guard.max_staleness_secs
+
+
+def funding_due(view: VenueView, slot: int, ts: int) -> list[Crank]:
+    """update_funding for each market whose funding period has passed (not in settlement) and
+    whose oracle price is fresh enough to read (a stale one would only fail)."""
     ix = TradingInstructions()
-    return [Crank("funding", ("funding", index), ix.update_funding(index, m.oracle), (("market", market_address(index)),),
+    return [Crank("funding", ("funding", index), ix.update_funding(index, m.oracle), (("market", market_address(index)), ("feed", m.oracle)),
                   {"market": index, "last_funding_ts": m.last_funding_ts})
             for index, m in sorted(view.markets.items())
-            if m.status != MarketStatus.SETTLEMENT and ts >= m.last_funding_ts + m.funding_period_secs]
+            if m.status != MarketStatus.SETTLEMENT and ts >= m.last_funding_ts + m.funding_period_secs and _fresh(view, m, slot, ts)]
 
 
 def pnl_of(position: Position, market: PerpMarket) -> int:
@@ -199,11 +212,16 @@ class CrankerBot:
         self.sweep_min = table.integer("sweep_min_quote", 0, low=0)
         self.failure_pause = table.number("failure_pause_secs", 10.0)
 
-    async def run(self, ctx: BotContext) -> None:
+    def prepare(self, ctx: BotContext) -> None:
+        """Reads the parameters and builds the view of the (live) cache: what `run` plans and sends with."""
         self._params(ctx.params)
-        await ctx.cache.live.wait()
         self.view = VenueView(ctx.cache)
         self.holds = Holds(ctx.cache)
+
+    async def run(self, ctx: BotContext) -> None:
+        self._params(ctx.params)  # a bad table fails at once, not once the cache is live
+        await ctx.cache.live.wait()
+        self.prepare(ctx)
         ctx.log.info("cranker.started", tasks=self.tasks, interval_secs=self.interval)
         try:
             while True:
@@ -227,12 +245,12 @@ class CrankerBot:
         if "expire" in self.tasks:
             cranks += expiries(self.view, signer, slot, ts)
         if "funding" in self.tasks:
-            cranks += funding_due(self.view, ts)
+            cranks += funding_due(self.view, slot, ts)
         if "sweep" in self.tasks:
             cranks += sweeps(self.view, self.sweep_min)
         for crank in cranks:
             if self._free(ctx, crank):
-                task = asyncio.create_task(self._send(ctx, crank))
+                task = asyncio.create_task(self.send(ctx, crank))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
         if "settle" in self.tasks and (self._settling is None or self._settling.done()):
@@ -247,7 +265,7 @@ class CrankerBot:
         """Losers, then (once the cache holds the pools they paid into) winners."""
         signer = ctx.keypair.pubkey()
         planned = [c for c in losers(self.view, signer, self.settle_min) if self._free(ctx, c)]
-        results = await asyncio.gather(*(self._send(ctx, c) for c in planned))
+        results = await asyncio.gather(*(self.send(ctx, c) for c in planned))
         paid = {c.fields["market"] for c, outcome in zip(planned, results) if outcome == Outcome.LANDED}
         if paid:
             before = {i: self.view.markets[i].total_pnl_settled for i in paid if i in self.view.markets}
@@ -255,9 +273,10 @@ class CrankerBot:
             while time.monotonic() < deadline and any(self.view.markets[i].total_pnl_settled == v for i, v in before.items()):
                 await asyncio.sleep(0.02)
             ctx.log.debug("cranker.losers_settled", markets=sorted(paid))
-        await asyncio.gather(*(self._send(ctx, c) for c in winners(self.view, signer, self.settle_min) if self._free(ctx, c)))
+        await asyncio.gather(*(self.send(ctx, c) for c in winners(self.view, signer, self.settle_min) if self._free(ctx, c)))
 
-    async def _send(self, ctx: BotContext, crank: Crank) -> Outcome:
+    async def send(self, ctx: BotContext, crank: Crank) -> Outcome:
+        """Sends one crank, holding it until the cache shows what it did (or, failed, for the pause)."""
         self.holds.hold(crank.key, crank.accounts, SENT_HOLD_SECS)
         result = await ctx.sender.send(self.name, crank.key, [crank.instruction], lost_race=LOST_RACES[crank.task], detected_at=time.monotonic())
         if result.outcome == Outcome.IN_FLIGHT:

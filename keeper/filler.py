@@ -265,12 +265,17 @@ class FillerBot:
         if event.kind in ("account", "price", "market"):
             self._wake.set()
 
-    async def run(self, ctx: BotContext) -> None:
+    def prepare(self, ctx: BotContext) -> None:
+        """Reads the parameters and builds the view of the (live) cache: what `run` plans and sends with."""
         self._params(ctx.params)
-        await ctx.cache.live.wait()
         self.view = VenueView(ctx.cache)
         self.holds = Holds(ctx.cache)
         self.view.listen(self._on_event)
+
+    async def run(self, ctx: BotContext) -> None:
+        self._params(ctx.params)  # a bad table fails at once, not once the cache is live
+        await ctx.cache.live.wait()
+        self.prepare(ctx)
         ctx.log.info("filler.started", max_makers=self.max_makers, interval_secs=self.interval)
         try:
             while True:
@@ -296,7 +301,7 @@ class FillerBot:
             ctx.log.warning("filler.clock_error", error=repr(exc))
             return
         for fill in self.plan(ctx.keypair.pubkey(), clock.slot, clock.unix_timestamp, ctx.sender.in_flight):
-            task = asyncio.create_task(self._send(ctx, fill))
+            task = asyncio.create_task(self.send(ctx, fill))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
@@ -321,7 +326,8 @@ class FillerBot:
             plans.append(fill)
         return plans
 
-    async def _send(self, ctx: BotContext, fill: FillPlan) -> SendResult:
+    async def send(self, ctx: BotContext, fill: FillPlan) -> SendResult:
+        """Sends one planned fill, holding its taker and makers until the cache shows what it did."""
         makers = [(m, ("trading_account", trading_address(m.margin))) for m, _ in fill.makers]
         self.holds.hold(fill.key, [("trading_account", trading_address(fill.taker)), *(a for _, a in makers)], SENT_HOLD_SECS)
         for m, account in makers:
