@@ -104,3 +104,20 @@ async def test_a_fill_planned_before_the_maker_cancelled_is_a_lost_race(tmp_path
         assert (fills(k, "lost_race"), fills(k), fills(k, "failed")) == (1, 0, 0)
         assert k.metrics.lost_races.labels("filler", "OrderNotFound")._value.get() == 1
         assert trading.find_order(await on_chain(node, taker), order_id) is not None  # not filled
+
+
+async def test_with_fewer_makers_an_instruction_the_next_pass_fills_the_rest_in_price_order(tmp_path: Path) -> None:
+    v = Venue()
+    taker = v.trader()
+    best, second, third = v.trader(), v.trader(), v.trader()
+    resting(v, best, 5 * BASE, 100_200_000)
+    resting(v, second, 5 * BASE, 100_500_000)
+    resting(v, third, 10 * BASE, 100_800_000)
+    keeper = v.chain.keypair()
+    async with node_with(v) as node, node.keeper(tmp_path, keeper, {"filler": {"interval_secs": 0.1, "max_makers": 2}}) as k:
+        await until(lambda: hasattr(k.bots["filler"], "view"), "the filler started")
+        await place_taker(node, taker, 15 * BASE, 101 * USDC)
+        await until(lambda: base(k, taker) == 15 * BASE and fills(k) == 2, "the taker filled in two transactions")
+        assert (base(k, best), base(k, second), base(k, third)) == (-5 * BASE, -5 * BASE, -5 * BASE)
+        # Each pass waited for the cache to show the last one: no fill was sent twice.
+        assert (fills(k, "failed"), fills(k, "lost_race"), fills(k, "no_fill")) == (0, 0, 0)
