@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import httpx
-from quantdesk.clients import core, health, sysvar
+from quantdesk.clients import collateral, core, health, sysvar
 from quantdesk.clients.core import CoreInstructions
 from quantdesk.clients.oracle import Action
 from quantdesk.clients.trading import MarketStatus, TradingInstructions, expired
@@ -73,8 +73,9 @@ class Crank:
     task: str
     key: Hashable  # the sender's work key
     instruction: Instruction
-    accounts: tuple[tuple[str, Pubkey], ...]  # (cache type, address) it reads: its hold
+    accounts: tuple[tuple[str, Pubkey], ...]  # (cache type, address) it writes: sent, it is held until the cache shows one changed
     fields: dict[str, Any] = field(default_factory=dict)  # for its log line
+    inputs: tuple[tuple[str, Pubkey], ...] = ()  # what else it reads: failed, a change of these (or its accounts) ends the pause
 
 
 def expiries(view: VenueView, signer: Pubkey, slot: int, ts: int) -> list[Crank]:
@@ -103,8 +104,8 @@ def funding_due(view: VenueView, slot: int, ts: int) -> list[Crank]:
     """update_funding for each market whose funding period has passed (not in settlement) and
     whose oracle price is fresh enough to read (a stale one would only fail)."""
     ix = TradingInstructions()
-    return [Crank("funding", ("funding", index), ix.update_funding(index, m.oracle), (("market", market_address(index)), ("feed", m.oracle)),
-                  {"market": index, "last_funding_ts": m.last_funding_ts})
+    return [Crank("funding", ("funding", index), ix.update_funding(index, m.oracle), (("market", market_address(index)),),
+                  {"market": index, "last_funding_ts": m.last_funding_ts}, (("feed", m.oracle),))
             for index, m in sorted(view.markets.items())
             if m.status != MarketStatus.SETTLEMENT and ts >= m.last_funding_ts + m.funding_period_secs and _fresh(view, m, slot, ts)]
 
@@ -123,8 +124,8 @@ def _settle(view: VenueView, signer: Pubkey, margin: Pubkey, market: PerpMarket,
     quote = view.quote_mint
     assert quote is not None
     return Crank("settle", ("settle", margin, market.index), TradingInstructions().settle_pnl(signer, margin, market.index, quote),
-                 (("trading_account", trading_address(margin)), ("market", market_address(market.index))),
-                 {"margin_account": str(margin), "market": market.index, "pnl": pnl, "moves": moves})
+                 (("trading_account", trading_address(margin)),), {"margin_account": str(margin), "market": market.index, "pnl": pnl, "moves": moves},
+                 (("market", market_address(market.index)), ("balances", collateral.balances_address(margin))))
 
 
 def _positions(view: VenueView) -> list[tuple[Pubkey, Position, PerpMarket, int]]:
@@ -186,9 +187,9 @@ def sweeps(view: VenueView, min_quote: int) -> list[Crank]:
         amount = sweep.liquidation_fees + sweep.trading_fees
         if not sweep.empty and amount > min_quote:
             cranks.append(Crank("sweep", ("sweep", index), ix.sweep_fees(quote, index),
-                                (("market", market_address(index)), ("insurance_fund", core.insurance_fund_address(quote))),
+                                (("market", market_address(index)),),
                                 {"market": index, "liquidation_fees": sweep.liquidation_fees, "trading_fees": sweep.trading_fees,
-                                 "to_insurance": sweep.to_insurance}))
+                                 "to_insurance": sweep.to_insurance}, (("insurance_fund", core.insurance_fund_address(quote)),)))
     return cranks
 
 
@@ -286,5 +287,5 @@ class CrankerBot:
                      signature=str(result.signature) if result.signature else None, **crank.fields)
         if result.outcome in (Outcome.FAILED, Outcome.EXPIRED):
             # Not again at once (it would fail the same way): after a pause, or when its accounts change.
-            self.holds.extend(crank.key, self.failure_pause)
+            self.holds.hold(crank.key, [*crank.accounts, *crank.inputs], self.failure_pause)
         return result.outcome

@@ -268,6 +268,7 @@ class FillerBot:
     def prepare(self, ctx: BotContext) -> None:
         """Reads the parameters and builds the view of the (live) cache: what `run` plans and sends with."""
         self._params(ctx.params)
+        self.log = ctx.log
         self.view = VenueView(ctx.cache)
         self.holds = Holds(ctx.cache)
         self.view.listen(self._on_event)
@@ -318,7 +319,11 @@ class FillerBot:
             if order.market_index not in books:
                 books[order.market_index] = book(self.view, order.market_index, slot, ts)
             side = [m for m in books[order.market_index][Side(order.side).opposite] if not self.holds.held(m.key)]
-            fill = plan(self.view, signer, taker, order, side, spent, self.max_makers)
+            try:
+                fill = plan(self.view, signer, taker, order, side, spent, self.max_makers)
+            except KeyError as exc:  # an account's config or market is not cached (yet): the next pass
+                self.log.warning("filler.unplannable", taker=str(taker), order_id=order.order_id, error=repr(exc))
+                continue
             if fill is None:
                 continue
             for m, size in fill.makers:
@@ -328,8 +333,9 @@ class FillerBot:
 
     async def send(self, ctx: BotContext, fill: FillPlan) -> SendResult:
         """Sends one planned fill, holding its taker and makers until the cache shows what it did."""
+        taker = ("trading_account", trading_address(fill.taker))
         makers = [(m, ("trading_account", trading_address(m.margin))) for m, _ in fill.makers]
-        self.holds.hold(fill.key, [("trading_account", trading_address(fill.taker)), *(a for _, a in makers)], SENT_HOLD_SECS)
+        self.holds.hold(fill.key, [taker], SENT_HOLD_SECS)
         for m, account in makers:
             self.holds.hold(m.key, [account], SENT_HOLD_SECS)
         result = await ctx.sender.send(self.name, fill.key, [fill.instruction], lost_race=LOST_RACES, detected_at=time.monotonic())
@@ -348,7 +354,7 @@ class FillerBot:
         if result.outcome in (Outcome.FAILED, Outcome.EXPIRED):
             # The taker not again at once (the same fill would fail the same way): after a pause,
             # or when its accounts change; the makers may fill other takers meanwhile.
-            self.holds.extend(fill.key, self.failure_pause)
+            self.holds.hold(fill.key, [taker, *(a for _, a in makers)], self.failure_pause)
             for m, _ in fill.makers:
                 self.holds.release(m.key)
         return result

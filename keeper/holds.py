@@ -37,12 +37,6 @@ class Holds:
         """Holds `key` for `secs` or until one of `accounts` (type, address) changes from what the cache has now."""
         self._holds[key] = _Hold(tuple((t, k, self._slot(t, k)) for t, k in accounts), time.monotonic() + secs)
 
-    def extend(self, key: Hashable, secs: float) -> None:
-        """The hold of `key`, if any, for `secs` from now, its accounts' slots as they were held."""
-        found = self._holds.get(key)
-        if found is not None:
-            self._holds[key] = _Hold(found.accounts, time.monotonic() + secs)
-
     def release(self, key: Hashable) -> None:
         self._holds.pop(key, None)
 
