@@ -11,6 +11,8 @@ keeper run --config keeper.toml`).
 
 The bots: `liquidator` (with `health_index`, which accounts are liquidatable, kept
 incrementally), `publisher` (the oracle publisher, with `prices`: a seeded random walk, a CSV
-replay, Pyth's Hermes), `risk`."""
+replay, Pyth's Hermes), `cranker` (expiries, funding, PnL settlement losers first, fee sweeps),
+`filler` (takers past their auction matched with the best resting makers; `holds`: sent work held
+until the cache shows it), `risk`."""
 
 __all__: list[str] = []

@@ -62,6 +62,13 @@ class Metrics:
         self.price_source_errors = Counter("quantdesk_keeper_price_source_errors_total", "Price source failures: failed polls, refused files",
                                            ["source"], registry=r)
 
+        # The cranker (keeper/cranker.py) and the filler (keeper/filler.py)
+        self.cranks = Counter("quantdesk_keeper_cranks_total", "Cranks sent, by task (expire, funding, settle, sweep) and outcome", ["task", "outcome"],
+                              registry=r)
+        self.fills = Counter("quantdesk_keeper_fills_total", "fill_order transactions sent, by outcome (no_fill: landed, nothing crossed)", ["outcome"],
+                             registry=r)
+        self.filled_base = Counter("quantdesk_keeper_filled_base_total", "Base (native units) the filler's transactions filled", ["market"], registry=r)
+
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
 

@@ -72,9 +72,16 @@ async def load(rpc_url: str, chain: Chain) -> int:
     accounts written."""
     count = await set_accounts(rpc_url, chain.export())
     clock = chain.clock
+    def call(request_id: int, method: str, *params: Any) -> str:
+        return json.dumps({"jsonrpc": "2.0", "id": request_id, "method": method, "params": list(params)})
+
     async with httpx.AsyncClient(timeout=60) as http:
-        now = (await _post(http, rpc_url, {"jsonrpc": "2.0", "id": 1, "method": "qd_getClock", "params": []}))["result"]
-        if now["slot"] <= clock.slot:
-            await _post(http, rpc_url, {"jsonrpc": "2.0", "id": 2, "method": "qd_warpSlot", "params": [clock.slot + 1]})
-        await _post(http, rpc_url, {"jsonrpc": "2.0", "id": 3, "method": "qd_setClock", "params": [{"unixTimestamp": clock.unix_timestamp + 1}]})
+        # Read and pause the clock in one batch (the node answers a batch at once), so no slot
+        # passes between the read and the warp (a warp to a slot the node reached meanwhile fails).
+        now, _ = await _post(http, rpc_url, [call(1, "qd_getClock"), call(2, "qd_pauseClock")])
+        if now["result"]["slot"] <= clock.slot:
+            await _post(http, rpc_url, {"jsonrpc": "2.0", "id": 3, "method": "qd_warpSlot", "params": [clock.slot + 1]})
+        await _post(http, rpc_url, {"jsonrpc": "2.0", "id": 4, "method": "qd_setClock", "params": [{"unixTimestamp": clock.unix_timestamp + 1}]})
+        if not now["result"]["paused"]:
+            await _post(http, rpc_url, {"jsonrpc": "2.0", "id": 5, "method": "qd_resumeClock", "params": []})
     return count
