@@ -11,6 +11,7 @@ keeper run --config keeper.toml`).
 
 The bots: `liquidator` (with `health_index`, which accounts are liquidatable, kept
 incrementally), `publisher` (the oracle publisher, with `prices`: a seeded random walk, a CSV
-replay, Pyth's Hermes), `risk`."""
+replay, Pyth's Hermes), `jit_maker` (the JIT maker: takers' auctions made with place_and_make within
+its spread of the oracle), `risk`."""
 
 __all__: list[str] = []
