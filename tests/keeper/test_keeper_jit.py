@@ -13,12 +13,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import pytest
 from quantdesk.clients import core, trading
 from quantdesk.clients.trading import Fill, auction_price
 from quantdesk.clients.trading_state import Order
-from quantdesk.keeper.config import SenderConfig
+from quantdesk.keeper.config import InvalidValue, MissingKey, SenderConfig
 from quantdesk.keeper.jit_maker import JitBot, JitFill
 from quantdesk.keeper.logs import Log
+from quantdesk.keeper.prices.params import Table
 from quantdesk.keeper.runtime import Keeper, running
 from solders.signature import Signature
 
@@ -47,6 +49,11 @@ def base_of(k: Keeper, margin: object) -> int:
     account = bot(k).view.trading.get(margin)  # type: ignore[call-overload]
     position = account.position(0) if account is not None else None
     return position.base if position is not None else 0
+
+
+def made(k: Keeper, taker: Trader) -> int:
+    """The base of the taker's orders the bot's confirmed fills made (the cache may show a fill first)."""
+    return sum(f.size for f in bot(k).fills if f.taker == taker.margin)
 
 
 def seen_order(k: Keeper, taker: Trader) -> Order | None:
@@ -90,18 +97,19 @@ async def test_a_market_order_is_made_within_its_auction_at_the_auction_price_in
     async with node_with(v) as node, jit_keeper(node, tmp_path, maker, max_fill_notional=500 * USDC) as k:
         await node.publish(PRICE)
         await market_order(node, taker, BID, 8 * BASE, 102 * USDC)
-        await until(lambda: base_of(k, taker.margin) == 8 * BASE and base_of(k, maker.margin) == -8 * BASE, "the bid made in full")
-        made = list(bot(k).fills)
-        assert len(made) >= 2 and sum(f.size for f in made) == 8 * BASE  # 500 USDC a fill: 4.901 base at the auction end, 102
+        await until(lambda: made(k, taker) == 8 * BASE and base_of(k, taker.margin) == 8 * BASE, "the bid made in full")
+        assert base_of(k, maker.margin) == -8 * BASE
+        landed = list(bot(k).fills)
+        assert len(landed) >= 2 and sum(f.size for f in landed) == 8 * BASE  # 500 USDC a fill: 4.901 base at the auction end, 102
         tick = bot(k).view.markets[0].tick_size
-        for f in made:
+        for f in landed:
             event = await fill_event(node, f.signature)
             assert (event.taker, event.maker, event.base, event.slot) == (taker.margin, maker.margin, f.size, f.slot)
             assert event.price == auction_price(f.order, f.slot, tick) >= PRICE  # the auction's price where it landed, not below the oracle
             assert f.slot < f.order.placed_slot + f.order.auction_slots  # within the auction
             assert event.quote <= 500 * USDC
-        assert fills(k) == len(made) and fills(k, "failed") == 0
-        assert len(bot(k).latencies) == len(made) and all(0 < s < 5 for s in bot(k).latencies)
+        assert fills(k) == len(landed) and fills(k, "failed") == 0
+        assert len(bot(k).latencies) == len(landed) and all(0 < s < 5 for s in bot(k).latencies)
         assert k.metrics.auction_to_fill.labels("0")._sum.get() > 0
 
 
@@ -117,7 +125,7 @@ async def test_an_auction_outside_the_spread_waits_until_its_price_comes_into_it
         await until(lambda: seen_order(k, never) is not None, "the second auction seen")
         late = seen_order(k, never)
         assert late is not None
-        await until(lambda: base_of(k, early.margin) == 2 * BASE, "the first made once in the spread")
+        await until(lambda: made(k, early) == 2 * BASE, "the first made once in the spread")
         [f] = bot(k).fills
         event = await fill_event(node, f.signature)
         assert f.slot >= f.order.placed_slot + 8 and event.price >= 101_500_000 and event.price == auction_price(f.order, f.slot, 10_000)
@@ -125,6 +133,33 @@ async def test_an_auction_outside_the_spread_waits_until_its_price_comes_into_it
         await asyncio.sleep(0.3)  # a few slots more: nothing
         assert base_of(k, never.margin) == 0 and len(bot(k).fills) == 1
         assert refusals(k, "outside_spread") == 2  # each order once, however many slots it waited
+
+
+async def test_a_negative_spread_makes_an_auction_below_the_oracle_at_once(tmp_path: Path) -> None:
+    v = Venue()
+    maker, taker = v.trader(1_000_000 * USDC), v.trader(10_000 * USDC)
+    async with node_with(v) as node, jit_keeper(node, tmp_path, maker, spread_bps=-100) as k:
+        await node.publish(PRICE)
+        # A bid auction from 99 (1% under the oracle) up to 101 over 20 slots: an aggressive maker sells from 99 on.
+        await market_order(node, taker, BID, BASE, 101 * USDC, auction=(99 * USDC, 101 * USDC, 20))
+        await until(lambda: made(k, taker) == BASE, "the bid made")
+        [f] = bot(k).fills
+        event = await fill_event(node, f.signature)
+        assert 99 * USDC <= event.price == auction_price(f.order, f.slot, 10_000) < PRICE
+        assert f.slot <= f.order.placed_slot + 5  # at once, not when the auction crossed the oracle (its 10th slot)
+
+
+def test_bad_parameters_are_named() -> None:
+    with pytest.raises(MissingKey, match="bots.jit.max_inventory"):
+        JitBot()._limits(Table({"max_fill_notional": 1}, "bots.jit"))
+    with pytest.raises(InvalidValue, match="bots.jit.spread_bps"):
+        JitBot()._limits(Table({**LIMITS, "spread_bps": 20_000}, "bots.jit"))
+    with pytest.raises(InvalidValue, match="bots.jit.markets: expected market indices"):
+        JitBot()._limits(Table({**LIMITS, "markets": {"SOL": {}}}, "bots.jit"))
+    with pytest.raises(InvalidValue, match="unknown keys: spread"):
+        JitBot()._limits(Table({**LIMITS, "markets": {"0": {"spread": 5}}}, "bots.jit"))
+    default, markets = JitBot()._limits(Table({**LIMITS, "markets": {"1": {"max_inventory": 5}}}, "bots.jit"))
+    assert markets == {1: replace(default, max_inventory=5)}
 
 
 async def test_inventory_limit_makes_a_second_taker_partly_and_a_third_not_while_a_reducing_fill_goes(tmp_path: Path) -> None:
@@ -135,7 +170,8 @@ async def test_inventory_limit_makes_a_second_taker_partly_and_a_third_not_while
         await node.publish(PRICE)
         # Both at once: the first's fill in flight counts against the room for the second.
         await asyncio.gather(market_order(node, first, BID, 8 * BASE, 102 * USDC), market_order(node, second, BID, 8 * BASE, 102 * USDC))
-        await until(lambda: base_of(k, maker.margin) == -10 * BASE, "the maker short its limit")
+        await until(lambda: base_of(k, maker.margin) == -10 * BASE and base_of(k, first.margin) + base_of(k, second.margin) == 10 * BASE,
+                    "the maker short its limit")
         assert sorted([base_of(k, first.margin), base_of(k, second.margin)]) == [2 * BASE, 8 * BASE]
         await market_order(node, third, BID, 3 * BASE, 102 * USDC)
         await until(lambda: refusals(k, "inventory") >= 1, "the third refused")
