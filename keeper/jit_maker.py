@@ -158,6 +158,7 @@ class JitBot:
         self._after: dict[OrderKey, int] = {}  # judged again only from a version of the taker's account of this slot on
         self._pending: list[_Pending] = []
         self._tasks: set[asyncio.Task[None]] = set()
+        self._making: set[OrderKey] = set()  # from the plan on (the sender knows a send only once its task runs)
 
     def _limits(self, table: Table) -> tuple[Limits, dict[int, Limits]]:
         default = Limits(table.integer("spread_bps", 10, -1_000, health.BPS), table.integer("max_inventory", low=0),
@@ -254,7 +255,7 @@ class JitBot:
     def _consider(self, key: OrderKey, order: Order, slot: int, at: float) -> None:
         work = ("make", *key)
         limits = self.limits(order.market_index)
-        if limits is None or self.ctx.sender.in_flight(work) or self._paused.get(key, 0.0) > time.monotonic():
+        if limits is None or key in self._making or self._paused.get(key, 0.0) > time.monotonic():
             return
         cached = self.ctx.cache.accounts("trading_account").get(trading_address(key[0]))
         version = cached.slot if cached is not None else 0
@@ -273,6 +274,7 @@ class JitBot:
             return
         pending = _Pending(order.market_index, -make.size if order.side == Side.BID else make.size)
         self._pending.append(pending)
+        self._making.add(key)
         task = asyncio.get_running_loop().create_task(self._make(work, key, make, pending, version, self.seen[key], at))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -281,10 +283,10 @@ class JitBot:
                     detected_at: float) -> None:
         ctx = self.ctx
         market = make.order.market_index
-        result = await ctx.sender.send(self.name, work, [make.instruction], lost_race=LOST_RACES, detected_at=detected_at)
-        if result.outcome == Outcome.IN_FLIGHT:
-            self._pending.remove(pending)
-            return
+        try:
+            result = await ctx.sender.send(self.name, work, [make.instruction], lost_race=LOST_RACES, detected_at=detected_at)
+        finally:
+            self._making.discard(key)
         ctx.metrics.jit_fills.labels(str(market), result.outcome.value).inc()
         fields = {"market": market, "taker": str(make.taker), "order_id": make.order.order_id, "size": make.size, "price": make.price,
                   "auction_price": make.auction_price, "outcome": result.outcome.value, "error": result.error,
