@@ -153,7 +153,7 @@ class JitBot:
         self.latencies: deque[float] = deque(maxlen=10_000)
         self.fills: deque[JitFill] = deque(maxlen=10_000)
         self.seen: dict[OrderKey, float] = {}  # orders in auction -> when a notification first showed each
-        self._refused: set[tuple[OrderKey, str]] = set()
+        self._refused: dict[OrderKey, set[str]] = {}  # the reasons counted for each order
         self._paused: dict[OrderKey, float] = {}
         self._after: dict[OrderKey, int] = {}  # judged again only from a version of the taker's account of this slot on
         self._pending: list[_Pending] = []
@@ -231,7 +231,7 @@ class JitBot:
         del self.seen[key]
         self._paused.pop(key, None)
         self._after.pop(key, None)
-        self._refused = {r for r in self._refused if r[0] != key}
+        self._refused.pop(key, None)
 
     def _pending_base(self, market: int) -> int:
         """The base of its fills in flight or landed and not yet in the cache."""
@@ -267,8 +267,9 @@ class JitBot:
             self.ctx.log.warning("jit.unplannable", margin_account=str(key[0]), order_id=key[1], error=repr(exc))
             return
         if isinstance(make, str):
-            if make and (key, make) not in self._refused:
-                self._refused.add((key, make))
+            reasons = self._refused.setdefault(key, set())
+            if make and make not in reasons:
+                reasons.add(make)
                 self.ctx.metrics.jit_refusals.labels(str(order.market_index), make).inc()
                 self.ctx.log.debug("jit.refused", margin_account=str(key[0]), order_id=key[1], reason=make)
             return
@@ -291,7 +292,8 @@ class JitBot:
         fields = {"market": market, "taker": str(make.taker), "order_id": make.order.order_id, "size": make.size, "price": make.price,
                   "auction_price": make.auction_price, "outcome": result.outcome.value, "error": result.error,
                   "signature": str(result.signature) if result.signature else None}
-        if result.outcome == Outcome.LANDED and result.slot is not None:
+        if result.outcome == Outcome.LANDED:
+            assert result.slot is not None  # a confirmation's
             pending.slot = result.slot
             if key in self.seen:
                 self._after[key] = result.slot
