@@ -1,7 +1,8 @@
 """The JIT maker bot end to end against the local validator over real RPC and PubSub: takers'
 market orders placed over RPC are made with place_and_make during their auctions at the auction
 price of the slot they land in, within the maker's spread of the oracle; an auction outside the
-spread waits until its price comes into it (or is never made); the inventory and per-fill
+spread waits until its price comes into it (or is never made), a negative spread makes one
+below the oracle at once; bad parameters named; the inventory and per-fill
 notional limits; its own and its owner's orders, and accounts being liquidated, refused; two
 makers racing for one order (one lands, the other a lost race); auction_to_fill's latencies."""
 from __future__ import annotations
