@@ -177,6 +177,7 @@ async def test_inventory_limit_makes_a_second_taker_partly_and_a_third_not_while
         await market_order(node, third, BID, 3 * BASE, 102 * USDC)
         await until(lambda: refusals(k, "inventory") >= 1, "the third refused")
         assert base_of(k, third.margin) == 0
+        await until(lambda: not bot(k).seen, "the bids' auctions over")  # else the room the ask makes would go to what is left of them
         await market_order(node, seller, ASK, 4 * BASE, 98 * USDC)  # the maker buys: back within its limit
         await until(lambda: base_of(k, maker.margin) == -6 * BASE and base_of(k, seller.margin) == -4 * BASE, "the ask made")
         assert base_of(k, third.margin) == 0 and fills(k, "failed") == 0
