@@ -13,6 +13,8 @@ The bots: `liquidator` (with `health_index`, which accounts are liquidatable, ke
 incrementally), `publisher` (the oracle publisher, with `prices`: a seeded random walk, a CSV
 replay, Pyth's Hermes), `cranker` (expiries, funding, PnL settlement losers first, fee sweeps),
 `filler` (takers past their auction matched with the best resting makers; `holds`: sent work held
-until the cache shows it), `risk`."""
+until the cache shows it), `jit_maker` (takers' auctions made with place_and_make within its
+spread of the oracle), `risk` (the risk monitor: `risk_report` computes, `risk_table` prints,
+also `quantdesk risk`)."""
 
 __all__: list[str] = []

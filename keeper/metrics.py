@@ -68,6 +68,13 @@ class Metrics:
         self.fills = Counter("quantdesk_keeper_fills_total", "fill_order transactions sent, by outcome (no_fill: landed, nothing crossed)", ["outcome"],
                              registry=r)
         self.filled_base = Counter("quantdesk_keeper_filled_base_total", "Base (native units) the filler's transactions filled", ["market"], registry=r)
+        # The JIT maker (keeper/jit_maker.py)
+        self.jit_fills = Counter("quantdesk_keeper_jit_fills_total", "place_and_make fills the JIT maker sent, by market and outcome", ["market", "outcome"],
+                                 registry=r)
+        self.jit_refusals = Counter("quantdesk_keeper_jit_refusals_total", "Auction orders the JIT maker declined, once per order and reason",
+                                    ["market", "reason"], registry=r)
+        self.auction_to_fill = Histogram("quantdesk_keeper_auction_to_fill_seconds", "From the notification of a taker's order in auction to the JIT fill landing",
+                                         ["market"], buckets=(0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0), registry=r)
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

@@ -4,10 +4,12 @@ from __future__ import annotations
 from quantdesk.keeper.bots import Bot
 from quantdesk.keeper.cranker import CrankerBot
 from quantdesk.keeper.filler import FillerBot
+from quantdesk.keeper.jit_maker import JitBot
 from quantdesk.keeper.liquidator import LiquidatorBot
 from quantdesk.keeper.publisher import PublisherBot
 from quantdesk.keeper.risk import RiskBot
 
 __all__ = ["BOTS"]
 
-BOTS: dict[str, type[Bot]] = {"cranker": CrankerBot, "filler": FillerBot, "liquidator": LiquidatorBot, "publisher": PublisherBot, "risk": RiskBot}
+BOTS: dict[str, type[Bot]] = {"cranker": CrankerBot, "filler": FillerBot, "jit": JitBot, "liquidator": LiquidatorBot, "publisher": PublisherBot,
+                              "risk": RiskBot}
