@@ -79,7 +79,7 @@ class Metrics:
         self.risk_oracle_age_slots = Gauge("quantdesk_keeper_risk_oracle_age_slots", "Slots since the feed's publish_slot", ["feed"], registry=r)
         self.risk_oracle_stale = Gauge("quantdesk_keeper_risk_oracle_stale", "1 when the feed's guard for the action refuses the price as too old",
                                        ["feed", "action"], registry=r)
-        self.risk_alerts_active = Gauge("quantdesk_keeper_risk_alerts", "Alerts raised and not cleared", ["kind"], registry=r)
+        self.risk_alerts_active = Gauge("quantdesk_keeper_risk_active_alerts", "Alerts raised and not cleared", ["kind"], registry=r)
         self.risk_alerts = Counter("quantdesk_keeper_risk_alerts_total", "Alerts raised", ["kind"], registry=r)
         self.risk_reports = Counter("quantdesk_keeper_risk_reports_total", "Risk reports computed", registry=r)
 
