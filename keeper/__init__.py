@@ -11,6 +11,7 @@ keeper run --config keeper.toml`).
 
 The bots: `liquidator` (with `health_index`, which accounts are liquidatable, kept
 incrementally), `publisher` (the oracle publisher, with `prices`: a seeded random walk, a CSV
-replay, Pyth's Hermes), `risk`."""
+replay, Pyth's Hermes), `risk` (the risk monitor and `quantdesk risk`, with `risk_report`, its numbers
+from the view, and `risk_table`, their tables)."""
 
 __all__: list[str] = []
