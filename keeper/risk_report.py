@@ -17,6 +17,7 @@ prints it.
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +28,7 @@ from quantdesk.keeper.view import VenueView
 from solders.pubkey import Pubkey
 
 __all__ = ["ALERT_KINDS", "AccountHealth", "Alert", "BUCKETS", "BUCKET_EDGES_BPS", "Coverage", "GUARDED", "MarketRisk", "OracleRisk", "RiskReport",
-           "Thresholds", "bucket", "judge", "report"]
+           "Thresholds", "account_health", "bucket", "judge", "report"]
 
 BUCKET_EDGES_BPS = (10_000, 11_000, 12_500, 15_000, 20_000)
 BUCKETS = ("<1", "1-1.1", "1.1-1.25", "1.25-1.5", "1.5-2", ">=2", "none")
@@ -89,9 +90,9 @@ class AccountHealth:
     equity: int
     being_liquidated: bool
     liquidation_prices: dict[int, int | None]
-    """Per position's market, the mirror's liquidation price (the other positions held)."""
+    """Near liquidation only (else empty): per position's market, the mirror's liquidation price (the other positions held)."""
     move_bps: int | None
-    """The smallest oracle move, in bps of the price, that reaches one of those prices."""
+    """Near liquidation only: the smallest oracle move, in bps of the price, that reaches one of those prices."""
 
     @property
     def bucket(self) -> str:
@@ -170,21 +171,33 @@ class RiskReport:
     @property
     def near(self) -> list[AccountHealth]:
         """Accounts whose maintenance health is below near_fraction of the requirement, nearest first."""
-        near = [a for a in self.accounts.values() if a.requirement > 0 and a.maint_health * BPS < self.near_fraction_bps * a.requirement]
+        near = [a for a in self.accounts.values() if _near(a.maint_health, a.requirement, self.near_fraction_bps)]
         return sorted(near, key=lambda a: (a.maint_health * BPS // a.requirement, str(a.margin)))
 
 
-def _account(view: VenueView, margin: Pubkey) -> AccountHealth:
-    h, inputs = view.health(margin)
-    prices = {market.index: h.liquidation_price(p) for market, p in inputs}
-    moves = [abs(lp - p.price) * BPS // p.price for (market, p) in inputs if (lp := prices[market.index]) is not None]
+def _near(maint_health: int, requirement: int, near_fraction_bps: int) -> bool:
+    return requirement > 0 and maint_health * BPS < near_fraction_bps * requirement
+
+
+def account_health(view: VenueView, margin: Pubkey, near_fraction_bps: int) -> AccountHealth | None:
+    """The account's health; None when an input is not cached (or the engine refuses one)."""
+    try:
+        h, inputs = view.health(margin)
+        # The bisections are dear: only the accounts near liquidation list their liquidation prices.
+        near = _near(h.maint_health(), h.liabilities_maint, near_fraction_bps)
+        prices = {market.index: h.liquidation_price(p) for market, p in inputs} if near else {}
+    except (KeyError, health.HealthError):
+        return None
+    moves = [abs(lp - p.price) * BPS // p.price for (market, p) in inputs if (lp := prices.get(market.index)) is not None]
     account = view.margins[margin]
     return AccountHealth(margin, account.owner, h.health_factor_bps(), h.maint_health(), h.liabilities_maint, h.equity, account.being_liquidated, prices,
                          min(moves, default=None))
 
 
-def report(view: VenueView, slot: int, unix_timestamp: int, near_fraction_bps: int) -> RiskReport:
-    """The venue's risk at the cached state, `slot` and `unix_timestamp` being the cluster clock's."""
+def report(view: VenueView, slot: int, unix_timestamp: int, near_fraction_bps: int,
+           healths: Mapping[Pubkey, AccountHealth | None] | None = None) -> RiskReport:
+    """The venue's risk at the cached state, `slot` and `unix_timestamp` being the cluster clock's;
+    `healths`: every account's `account_health`, when the caller computed them already."""
     long: dict[int, int] = {}
     short: dict[int, int] = {}
     positions: dict[int, int] = {}
@@ -199,11 +212,13 @@ def report(view: VenueView, slot: int, unix_timestamp: int, near_fraction_bps: i
                           positions.get(i, 0)) for i, m in sorted(view.markets.items())]
     accounts: dict[Pubkey, AccountHealth] = {}
     unpriced: list[Pubkey] = []
-    for margin in view.margin_accounts():
-        try:
-            accounts[margin] = _account(view, margin)
-        except (KeyError, health.HealthError):
+    if healths is None:
+        healths = {margin: account_health(view, margin, near_fraction_bps) for margin in view.margin_accounts()}
+    for margin, account in healths.items():
+        if account is None:
             unpriced.append(margin)
+        else:
+            accounts[margin] = account
     # Equity is in quote units: each quote mint's fund answers for all of it.
     short_accounts = sorted(((-a.equity, a.margin) for a in accounts.values() if a.equity < 0), key=lambda s: (-s[0], str(s[1])))
     coverage = []
