@@ -300,3 +300,17 @@ def test_parameters_and_their_defaults() -> None:
     assert (p.interval_secs, p.near_fraction_bps, p.thresholds.stale_secs, p.thresholds.stale_slots, p.thresholds.min_coverage_bps) == (2.0, 2_500, 45, 120, 15_000)
     assert RiskParams.from_table({}) == RiskParams()
     assert format_base(95_500_000_000) == "95.5" and format_base(-20 * BASE) == "-20"
+
+
+async def test_a_failed_clock_read_skips_one_report_and_the_next_comes(tmp_path: Path) -> None:
+    v = Venue()
+    trade(v, v.trader(1_300 * USDC), BID, 10 * BASE, v.trader(100_000 * USDC))
+    buffer = io.StringIO()
+    async with node_with(v) as node, running(node.keeper_config(tmp_path, Keypair(), {"risk": {"interval_secs": 0.1}}), Log(buffer, level="info")) as k:
+        await asyncio.wait_for(k.cache.live.wait(), WAIT)
+        await report_after(k)
+        reports = k.metrics.risk_reports._value.get()
+        await node.call("qd_failRequests", 5)  # the bot's Clock reads, every 0.1 s, meet most of them
+        await until(lambda: '"risk.clock_error"' in buffer.getvalue(), "a clock read failed")
+        r = await report_after(k)
+        assert k.metrics.risk_reports._value.get() > reports and len(r.accounts) == 2 and k.metrics.bot_errors.labels("risk")._value.get() == 0
