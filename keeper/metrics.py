@@ -61,6 +61,30 @@ class Metrics:
                                      registry=r)
         self.price_source_errors = Counter("quantdesk_keeper_price_source_errors_total", "Price source failures: failed polls, refused files",
                                            ["source"], registry=r)
+        # The risk monitor (keeper/risk.py): base in whole units, quote amounts in units of the quote currency
+        self.risk_open_interest = Gauge("quantdesk_keeper_risk_open_interest_base", "Open interest summed from the accounts' positions, by side",
+                                        ["market", "side"], registry=r)
+        self.risk_open_interest_notional = Gauge("quantdesk_keeper_risk_open_interest_notional", "Open interest at the oracle price, by side",
+                                                 ["market", "side"], registry=r)
+        self.risk_net_exposure = Gauge("quantdesk_keeper_risk_net_exposure_base", "Long minus short open interest", ["market"], registry=r)
+        self.risk_net_exposure_notional = Gauge("quantdesk_keeper_risk_net_exposure_notional", "Net exposure at the oracle price", ["market"], registry=r)
+        self.risk_accounts = Gauge("quantdesk_keeper_risk_accounts", "Margin accounts by health-factor bucket (none: no liabilities)", ["bucket"],
+                                   registry=r)
+        self.risk_unpriced = Gauge("quantdesk_keeper_risk_unpriced_accounts", "Margin accounts not judged: an input is not cached", registry=r)
+        self.risk_near = Gauge("quantdesk_keeper_risk_near_liquidation_accounts", "Accounts whose maintenance health is within near_fraction of its requirement",
+                               registry=r)
+        self.risk_fund_balance = Gauge("quantdesk_keeper_risk_insurance_fund_balance", "The quote's insurance fund balance", ["mint"], registry=r)
+        self.risk_largest_shortfall = Gauge("quantdesk_keeper_risk_insurance_largest_shortfall", "The largest single account's negative equity", ["mint"],
+                                            registry=r)
+        self.risk_negative_equity = Gauge("quantdesk_keeper_risk_insurance_negative_equity", "Every account's negative equity summed", ["mint"], registry=r)
+        self.risk_oracle_age = Gauge("quantdesk_keeper_risk_oracle_age_seconds", "Seconds since the feed's publish_time on the cluster clock", ["feed"],
+                                     registry=r)
+        self.risk_oracle_age_slots = Gauge("quantdesk_keeper_risk_oracle_age_slots", "Slots since the feed's publish_slot", ["feed"], registry=r)
+        self.risk_oracle_stale = Gauge("quantdesk_keeper_risk_oracle_stale", "1 when the feed's guard for the action refuses the price as too old",
+                                       ["feed", "action"], registry=r)
+        self.risk_alerts_active = Gauge("quantdesk_keeper_risk_active_alerts", "Alerts raised and not cleared", ["kind"], registry=r)
+        self.risk_alerts = Counter("quantdesk_keeper_risk_alerts_total", "Alerts raised", ["kind"], registry=r)
+        self.risk_reports = Counter("quantdesk_keeper_risk_reports_total", "Risk reports computed", registry=r)
 
         # The cranker (keeper/cranker.py) and the filler (keeper/filler.py)
         self.cranks = Counter("quantdesk_keeper_cranks_total", "Cranks sent, by task (expire, funding, settle, sweep) and outcome", ["task", "outcome"],

@@ -34,6 +34,11 @@ def _build_parser() -> argparse.ArgumentParser:
     keeper.add_argument("--dead-after-slots", type=int, help="overrides dead_after_slots")
     keeper.add_argument("--slot-secs", type=float, help="overrides slot_secs")
     keeper.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"], help="log level")
+    risk = sub.add_parser("risk", help="print the venue's risk tables once (markets, health buckets, accounts near liquidation, insurance, oracles)")
+    risk.add_argument("--rpc-url", required=True, help="the cluster's JSON-RPC URL")
+    risk.add_argument("--ws-url", default="", help="the cluster's PubSub URL (unused: the tables come from one getProgramAccounts snapshot)")
+    risk.add_argument("--near-fraction", type=float, default=0.1, help="maintenance health within this fraction of its requirement: near liquidation")
+    risk.add_argument("--timeout-secs", type=float, default=30.0, help="give up reading the cluster after this long")
     return parser
 
 
@@ -67,4 +72,8 @@ def main(argv: list[str] | None = None) -> int:
         return localnet_main(args.rpc_port, args.ws_port, args.slot_ms, args.paused, args.root, args.log_level)
     if args.command == "keeper":
         return _keeper(args)
+    if args.command == "risk":
+        from quantdesk.keeper.risk import print_report
+
+        return print_report(args.rpc_url, args.ws_url, args.near_fraction, args.timeout_secs)
     return 2

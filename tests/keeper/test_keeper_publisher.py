@@ -459,5 +459,5 @@ async def test_the_publisher_runs_alone_as_a_process(chain: Chain, tmp_path: Pat
             await proc.wait()
     lines = [json.loads(line) for line in (await proc.stderr.read()).decode().splitlines()]
     events = [line["event"] for line in lines]
-    assert lines[0]["bots"] == ["publisher"] and "publisher.published" in events and "risk.accounts" not in events
+    assert lines[0]["bots"] == ["publisher"] and "publisher.published" in events and "risk.report" not in events
     assert lines[-1]["metrics"]['quantdesk_keeper_prices_published_total{source="walk",symbol="CLI/A"}'] >= 1

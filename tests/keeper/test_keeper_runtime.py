@@ -94,7 +94,7 @@ async def test_health_metrics_and_sigterm(tmp_path: Path) -> None:
                 await proc.wait()
         lines = [json.loads(line) for line in (await proc.stderr.read()).decode().splitlines()]
         events = [line["event"] for line in lines]
-        assert events[0] == "keeper.started" and events[-1] == "keeper.stopped" and "risk.accounts" in events
+        assert events[0] == "keeper.started" and events[-1] == "keeper.stopped" and "risk.report" in events
         assert all({"ts", "level", "event"} <= set(line) for line in lines)
         assert lines[-1]["metrics"]['quantdesk_keeper_reconciles_total{reason="snapshot"}'] == 1.0
 
