@@ -30,7 +30,7 @@ import asyncio
 import time
 from collections.abc import Hashable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 from quantdesk.clients import collateral, core, health, sysvar
@@ -38,18 +38,16 @@ from quantdesk.clients.core import CoreInstructions
 from quantdesk.clients.oracle import Action
 from quantdesk.clients.trading import MarketStatus, TradingInstructions, expired
 from quantdesk.clients.trading_state import PerpMarket, Position, funding_index, market_address, trading_address
+from quantdesk.keeper.bots import BotContext
 from quantdesk.keeper.config import InvalidValue
 from quantdesk.keeper.holds import Holds
-from quantdesk.keeper.prices.params import Table
+from quantdesk.keeper.params import Table
 from quantdesk.keeper.sender import Outcome
 from quantdesk.keeper.view import VenueView
 from solana.exceptions import SolanaRpcException
 from solana.rpc.core import RPCException
 from solders.instruction import Instruction
 from solders.pubkey import Pubkey
-
-if TYPE_CHECKING:  # bots.py imports the sender, registry.py this module
-    from quantdesk.keeper.bots import BotContext
 
 __all__ = ["CLOCK_ERRORS", "Crank", "CrankerBot", "LOST_RACES", "TASKS", "expiries", "funding_due", "losers", "pnl_of", "sweeps", "winners"]
 

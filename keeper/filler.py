@@ -37,7 +37,7 @@ import asyncio
 import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 from quantdesk.clients import sysvar, trading
@@ -57,8 +57,9 @@ from quantdesk.clients.trading import (
     order_session,
 )
 from quantdesk.clients.trading_state import Order, PerpMarket, trading_address
+from quantdesk.keeper.bots import BotContext
 from quantdesk.keeper.holds import Holds
-from quantdesk.keeper.prices.params import Table
+from quantdesk.keeper.params import Table
 from quantdesk.keeper.sender import Outcome, SendResult
 from quantdesk.keeper.view import Event, VenueView
 from solana.exceptions import SolanaRpcException
@@ -69,9 +70,6 @@ from solders.instruction import Instruction
 from solders.message import Message
 from solders.pubkey import Pubkey
 from solders.signature import Signature
-
-if TYPE_CHECKING:  # bots.py imports the sender, registry.py this module
-    from quantdesk.keeper.bots import BotContext
 
 __all__ = ["FillPlan", "FillerBot", "LOST_RACES", "Maker", "book", "plan", "takers"]
 

@@ -39,21 +39,18 @@ import asyncio
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from quantdesk.clients import core, health
 from quantdesk.clients.trading import MakerParams, Side, TradingInstructions, auction_price, expired, health_accounts, in_auction, order_session, round_to_tick
 from quantdesk.clients.trading_state import Order, trading_address
+from quantdesk.keeper.bots import BotContext
 from quantdesk.keeper.config import InvalidValue
-from quantdesk.keeper.prices.params import Table
+from quantdesk.keeper.params import Table
 from quantdesk.keeper.sender import Outcome
 from quantdesk.keeper.view import Event, VenueView
 from solders.instruction import Instruction
 from solders.pubkey import Pubkey
 from solders.signature import Signature
-
-if TYPE_CHECKING:  # bots.py registers this bot: importing it at run time would be circular
-    from quantdesk.keeper.bots import BotContext
 
 __all__ = ["JitBot", "JitFill", "LOST_RACES", "Limits", "Make", "plan"]
 

@@ -23,7 +23,6 @@ import heapq
 import itertools
 import time
 from dataclasses import dataclass
-from typing import Any
 
 from quantdesk.clients import core, health, liquidation
 from quantdesk.clients.core import CoreInstructions, liquidated_health, liquidator_health
@@ -31,6 +30,7 @@ from quantdesk.clients.trading import OrderKind, OrderParams, Side, TimeInForce,
 from quantdesk.clients.trading_state import PerpMarket
 from quantdesk.keeper.bots import BotContext
 from quantdesk.keeper.health_index import HealthIndex
+from quantdesk.keeper.params import Table
 from quantdesk.keeper.sender import Outcome
 from quantdesk.keeper.view import VenueView
 from solders.instruction import Instruction
@@ -177,25 +177,27 @@ class LiquidatorBot:
         return None
 
     async def run(self, ctx: BotContext) -> None:
-        params: dict[str, Any] = ctx.params
+        table = Table(ctx.params, "bots.liquidator")
+        table.only("sub_id", "workers", "health_floor", "slippage_bps", "derisk", "failure_pause_secs")
         signer = ctx.keypair.pubkey()
-        self.me = core.margin_account_address(signer, int(params.get("sub_id", 0)))
-        self.floor = int(params.get("health_floor", 0))
-        self.slippage_bps = int(params.get("slippage_bps", 100))
-        self.derisk = bool(params.get("derisk", True))
-        self.failure_pause_secs = float(params.get("failure_pause_secs", 5.0))
+        self.me = core.margin_account_address(signer, table.integer("sub_id", 0, 0, 2**16 - 1))
+        self.floor = table.integer("health_floor", 0, low=0)
+        self.slippage_bps = table.integer("slippage_bps", 100, 0, health.BPS - 1)
+        self.derisk = table.flag("derisk", True)
+        self.failure_pause_secs = table.number("failure_pause_secs", 5.0)
+        workers = table.integer("workers", 4, 1, 64)
         await ctx.cache.live.wait()
         self.view = VenueView(ctx.cache)
         self.index = HealthIndex(self.view, self._verdict)
         self.index.judge_all()
         ctx.log.info("liquidator.started", margin_account=str(self.me), accounts=len(self.view.margins),
                      liquidatable=len(self.index.liquidatable))
-        workers = [asyncio.create_task(self._work(ctx)) for _ in range(int(params.get("workers", 4)))]
+        tasks = [asyncio.create_task(self._work(ctx)) for _ in range(workers)]
         try:
-            await asyncio.gather(*workers)
+            await asyncio.gather(*tasks)
         finally:
-            for w in workers:
-                w.cancel()
+            for task in tasks:
+                task.cancel()
 
     async def _work(self, ctx: BotContext) -> None:
         signer = ctx.keypair.pubkey()

@@ -18,24 +18,21 @@ from __future__ import annotations
 
 import time
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from quantdesk.clients import oracle
 from quantdesk.clients.oracle import Feed, OracleInstructions
 from quantdesk.clients.rpc import AccountReads
+from quantdesk.keeper.bots import BotContext
 from quantdesk.keeper.config import InvalidValue
+from quantdesk.keeper.params import Table
 from quantdesk.keeper.prices import PriceSource, Quote, SourceError
 from quantdesk.keeper.prices.csv_replay import CsvReplay
 from quantdesk.keeper.prices.hermes import HermesError, HermesSource
-from quantdesk.keeper.prices.params import Table
 from quantdesk.keeper.prices.stamps import Stamps, cluster_clock
 from quantdesk.keeper.prices.walk import RandomWalk
 from quantdesk.keeper.sender import Outcome, SendResult
 from solana.rpc.async_api import AsyncClient
 from solders.pubkey import Pubkey
-
-if TYPE_CHECKING:  # bots.py registers this bot: importing it at run time would be circular
-    from quantdesk.keeper.bots import BotContext
 
 __all__ = ["FeedMissing", "LOST_RACE", "NotAPublisher", "PublisherBot", "PublisherError", "SOURCES", "load_feeds"]
 

@@ -20,16 +20,17 @@ from __future__ import annotations
 import asyncio
 import sys
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import Any, TextIO
 
 import httpx
 from prometheus_client import Gauge
 from quantdesk.clients import sysvar
 from quantdesk.clients.health import BASE_SCALE, BPS, QUOTE_DECIMALS
+from quantdesk.keeper.bots import BotContext
 from quantdesk.keeper.config import InvalidValue
 from quantdesk.keeper.logs import Log
 from quantdesk.keeper.metrics import Metrics
-from quantdesk.keeper.prices.params import Table
+from quantdesk.keeper.params import Table
 from quantdesk.keeper.risk_report import ALERT_KINDS, GUARDED, AccountHealth, RiskReport, Thresholds, account_health, judge, report
 from quantdesk.keeper.risk_table import render
 from quantdesk.keeper.view import VenueView
@@ -37,9 +38,6 @@ from solana.exceptions import SolanaRpcException
 from solana.rpc.async_api import AsyncClient
 from solana.rpc.core import RPCException
 from solders.pubkey import Pubkey
-
-if TYPE_CHECKING:  # bots.py registers this bot: importing it at run time would be circular
-    from quantdesk.keeper.bots import BotContext
 
 __all__ = ["ClockUnavailable", "RiskBot", "RiskParams", "snapshot_report", "print_report"]
 

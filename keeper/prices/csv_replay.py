@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from quantdesk.keeper.params import Table
 from quantdesk.keeper.prices import Quote, SourceError
-from quantdesk.keeper.prices.params import Table
 from quantdesk.keeper.prices.stamps import Stamps
 from quantdesk.keeper.prices.units import to_units
 

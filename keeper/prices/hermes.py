@@ -22,8 +22,8 @@ from typing import Any
 import httpx
 from quantdesk.keeper.backoff import Backoff
 from quantdesk.keeper.config import InvalidValue
+from quantdesk.keeper.params import Table
 from quantdesk.keeper.prices import Quote, SourceError
-from quantdesk.keeper.prices.params import Table
 from quantdesk.keeper.prices.units import rescale
 
 __all__ = ["HermesError", "HermesHttpError", "HermesSource", "HermesTimeout", "HermesUnreachable", "LATEST_PATH", "MalformedHermesResponse", "parse_updates",

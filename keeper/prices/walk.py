@@ -24,8 +24,8 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
 from quantdesk.keeper.config import InvalidValue
+from quantdesk.keeper.params import Table
 from quantdesk.keeper.prices import Quote
-from quantdesk.keeper.prices.params import Table
 from quantdesk.keeper.prices.stamps import Stamps
 from quantdesk.keeper.prices.units import to_units
 

@@ -10,8 +10,9 @@ liquidation transaction's sendTransaction (the sender's `detect_to_send_ms`), an
 CPU time the venue view and the health index spend on that feed change. The next shock waits
 until the step has landed.
 
-`auction_to_jit_fill_ms` (from a taker's order notification to the JIT maker's fill landing)
-comes from the JIT maker's own samples (quantdesk/bench/keeper_jit.py)."""
+`auction_to_jit_fill_ms`: 24 takers' market orders, one after the other, each from the notification
+showing it to the keeper to the JIT maker's fill landing (the bot's own samples,
+quantdesk/bench/keeper_jit.py)."""
 from __future__ import annotations
 
 import io
@@ -25,15 +26,18 @@ from typing import Any
 from solders.pubkey import Pubkey
 
 from quantdesk.bench.keeper_accounts import build
+from quantdesk.bench.keeper_jit import auction_to_fill
 from quantdesk.keeper.liquidator import LiquidatorBot
 from quantdesk.keeper.logs import Log
 from quantdesk.keeper.runtime import Keeper
 from quantdesk.localnet.venue_node import Node, node_with, until
+from quantdesk.world import BASE, PRICE, USDC, VENUE_PARAMS, Venue
 
-__all__ = ["COUNTS", "SHOCKS", "measure", "measure_liquidator"]
+__all__ = ["COUNTS", "JIT_TAKERS", "SHOCKS", "measure", "measure_jit", "measure_liquidator"]
 
 COUNTS = (1_000, 10_000)
 SHOCKS = 24
+JIT_TAKERS = 24
 
 
 def _percentile(values: list[float], p: float) -> float:
@@ -98,6 +102,26 @@ async def measure_liquidator(counts: tuple[int, ...] = COUNTS, shocks: int = SHO
             "setup_secs": {str(c): r["setup_secs"] for c, r in runs.items()}}
 
 
+async def measure_jit(takers: int = JIT_TAKERS) -> dict[str, Any]:
+    """From each taker's market order (one at a time) reaching the keeper to the JIT maker's fill landing."""
+    v = Venue(markets=(), seed=b"quantdesk keeper bench jit")
+    v.add_market(0, "SOL-PERP", PRICE, VENUE_PARAMS)
+    maker = v.trader(10_000_000 * USDC)
+    traders = [v.trader(10_000 * USDC) for _ in range(takers)]
+    limits = {"spread_bps": 0, "max_inventory": 1_000 * BASE, "max_fill_notional": 1_000_000 * USDC}
+    samples: list[float] = []
+    async with node_with(v) as node:
+        with tempfile.TemporaryDirectory() as tmp:
+            async with node.keeper(Path(tmp), maker.owner, {"jit": limits}) as k:
+                await node.publish(PRICE)
+                for taker in traders:
+                    samples += (await auction_to_fill(node, k, [taker], BASE)).samples
+    ms = [x * 1_000 for x in samples]
+    figures = {"p50": round(statistics.median(ms), 2), "p99": round(_percentile(ms, 99), 2), "fills": len(ms)}
+    print(f"  JIT maker: a taker's order notification to the fill landing p50 {figures['p50']} ms, p99 {figures['p99']} ms over {len(ms)} fills")
+    return figures
+
+
 async def measure() -> dict[str, Any]:
-    """keeper.json: the liquidator's figures at COUNTS accounts."""
-    return await measure_liquidator()
+    """keeper.json: the liquidator's figures at COUNTS accounts and the JIT maker's."""
+    return {**await measure_liquidator(), "auction_to_jit_fill_ms": await measure_jit()}

@@ -21,7 +21,7 @@ from quantdesk.clients.trading_state import Order
 from quantdesk.keeper.config import InvalidValue, MissingKey, SenderConfig
 from quantdesk.keeper.jit_maker import JitBot, JitFill
 from quantdesk.keeper.logs import Log
-from quantdesk.keeper.prices.params import Table
+from quantdesk.keeper.params import Table
 from quantdesk.keeper.runtime import Keeper, running
 from solders.signature import Signature
 

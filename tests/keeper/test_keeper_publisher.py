@@ -32,10 +32,10 @@ from quantdesk.keeper.cache import AccountCache
 from quantdesk.keeper.config import InvalidValue, MissingKey, SenderConfig
 from quantdesk.keeper.logs import Log
 from quantdesk.keeper.metrics import Metrics
+from quantdesk.keeper.params import Table
 from quantdesk.keeper.prices import Quote
 from quantdesk.keeper.prices.csv_replay import BadCsvHeader, BadCsvRow, UnreadableCsv, read_rows
 from quantdesk.keeper.prices.hermes import HermesHttpError, HermesSource, HermesTimeout, MalformedHermesResponse, parse_updates
-from quantdesk.keeper.prices.params import Table
 from quantdesk.keeper.prices.stamps import Stamps, cluster_clock
 from quantdesk.keeper.prices.units import rescale
 from quantdesk.keeper.prices.walk import RandomWalk

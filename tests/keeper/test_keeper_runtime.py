@@ -10,6 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 from quantdesk.keeper.config import InvalidValue, MissingKey, UnreadableConfig, UnreadableKeypair, load_config
+from quantdesk.keeper.registry import BOTS
+from quantdesk.keeper.runtime import Keeper
 from solders.keypair import Keypair
 
 from quantdesk.localnet import free_port, run_in_background
@@ -105,3 +107,10 @@ async def test_unknown_bot_is_refused(tmp_path: Path) -> None:
                                                 stderr=asyncio.subprocess.PIPE)
     _, err = await proc.communicate()
     assert proc.returncode == 2 and b"UnknownBot" in err
+
+
+def test_the_example_configuration_loads_with_every_bot() -> None:
+    root = Path(__file__).resolve().parents[2]
+    config = load_config(root / "keeper.example.toml")
+    assert set(config.bots) == set(BOTS) and config.keypair == root / "keys/localnet/wallet.json"
+    assert set(Keeper(config).bots) == set(BOTS)
