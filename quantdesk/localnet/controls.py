@@ -11,6 +11,7 @@
 | `qd_getClock`     | `[]`                                     | `{slot, blockHeight, unixTimestamp, paused, slotMs}` |
 | `qd_dropWebsockets` | `[]`                                   | the number of PubSub connections closed |
 | `qd_failRequests` | `[n]`                                    | `n`                             |
+| `qd_stallRequests` | `[n, ms, method?]`                      | `n`                             |
 | `qd_muteNotifications` | `[muted]` (bool)                    | `muted`                         |
 
 `data` in qd_setAccount takes the forms getAccountInfo returns: `[<base64>, "base64"]`,
@@ -22,7 +23,13 @@ Faults, for keepers' tests: qd_dropWebsockets aborts every PubSub connection at 
 connection is cut, no close frame: what a client sees when a node or a load balancer goes away);
 qd_failRequests makes the next n JSON-RPC requests over HTTP other than `qd_*` answer
 `{"code": -32603, "message": "Internal error (qd_failRequests)"}` (each request of a batch counts
-one; a further call replaces the count); qd_muteNotifications(true) withholds account, program,
+one; a further call replaces the count); qd_stallRequests makes the next n such requests (only
+those calling `method`, when given) answered `ms` milliseconds late (at most MAX_STALL_MS): each
+is executed at once, as a node does, and only its answer waits, so a client that times out may
+not learn that a transaction it sent was accepted. A batch with a stalled request waits as one
+HTTP answer; requests behind it on its connection wait too (HTTP/1.1 answers in order), other
+connections are served meanwhile; a further call replaces the count. A request may be both
+stalled and failed. qd_muteNotifications(true) withholds account, program,
 logs and signature notifications (dropped, not delayed; a signature subscription still ends with
 its transaction) while subscriptions and slot notifications carry on: a silent websocket, which
 only a reconcile (or a getSignatureStatuses check) can catch.
@@ -60,6 +67,10 @@ def _account_data(value: Any) -> bytes:
         raise invalid_params(f"invalid {encoding} account data") from exc
 
 
+MAX_STALL_MS = 60_000
+"""Longer than any client's timeout: a longer stall would only hold a connection open."""
+
+
 class Controls:
     """The qd_ methods over a bank, its clock and its PubSub."""
 
@@ -68,6 +79,11 @@ class Controls:
         self.clock = clock
         self.pubsub = pubsub
         self.failing = 0  # requests qd_failRequests still has to fail
+        self.stalling = 0  # requests qd_stallRequests still has to stall
+        self.stall_ms = 0
+        self.stall_method: str | None = None  # None: any non-qd_ method
+        self.rpc_methods: frozenset[str] = frozenset()  # what qd_stallRequests may name (set once the handlers exist)
+        self._delay = 0.0  # seconds the HTTP answer being built must wait
 
     def methods(self) -> dict[str, tuple[Handler, int, int]]:
         return {
@@ -80,11 +96,16 @@ class Controls:
             "qd_getClock": (self.get_clock, 0, 0),
             "qd_dropWebsockets": (self.drop_websockets, 0, 0),
             "qd_failRequests": (self.fail_requests, 1, 1),
+            "qd_stallRequests": (self.stall_requests, 2, 3),
             "qd_muteNotifications": (self.mute_notifications, 1, 1),
         }
 
     def intercept(self, method: str) -> None:
-        """Called before every HTTP request's handler: fails it while qd_failRequests says so."""
+        """Called before every HTTP request's handler: stalls its answer while qd_stallRequests
+        says so, fails it while qd_failRequests does."""
+        if self.stalling > 0 and not method.startswith("qd_") and self.stall_method in (None, method):
+            self.stalling -= 1
+            self._delay = max(self._delay, self.stall_ms / 1_000)
         if self.failing > 0 and not method.startswith("qd_"):
             self.failing -= 1
             raise RpcError(P.INTERNAL_ERROR, "Internal error (qd_failRequests)")
@@ -147,6 +168,22 @@ class Controls:
     def fail_requests(self, p: list[Any]) -> int:
         self.failing = P.want_uint(p[0])
         return self.failing
+
+    def stall_requests(self, p: list[Any]) -> int:
+        count = P.want_uint(p[0])
+        ms = P.want_uint(p[1], "u32", 32)
+        if ms > MAX_STALL_MS:
+            raise invalid_params(f"ms {ms} is over the {MAX_STALL_MS} ms a stall may last")
+        method = None if p[2] is None else P.want_str(p[2])
+        if method is not None and method not in self.rpc_methods:
+            raise invalid_params(f"method {method!r} is not an RPC method that can be stalled")
+        self.stalling, self.stall_ms, self.stall_method = count, ms, method
+        return count
+
+    def take_delay(self) -> float:
+        """How long the HTTP answer just handled must wait (qd_stallRequests), in seconds; resets it."""
+        delay, self._delay = self._delay, 0.0
+        return delay
 
     def mute_notifications(self, p: list[Any]) -> bool:
         muted = p[0]

@@ -2,7 +2,8 @@
 
 The HTTP side is a small asyncio Protocol rather than a framework: requests are parsed straight
 from the socket buffer and answered inline, which is what lets one Python process sustain several
-hundred transactions per second. It speaks what JSON-RPC clients send (POST with Content-Length),
+hundred transactions per second. An answer qd_stallRequests delays is written by a timer, never by
+blocking the loop; its connection stops reading until then, so answers stay in request order. It speaks what JSON-RPC clients send (POST with Content-Length),
 answers `GET /health` like agave, and enforces agave's 50 KiB request body limit.
 """
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 import logging
 import signal
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -71,8 +73,14 @@ def find_root(start: Path) -> Path:
 class JsonRpcApp:
     """Decodes HTTP bodies into JSON-RPC calls (single or batch) and encodes the answers."""
 
-    def __init__(self, handlers: RpcHandlers) -> None:
+    def __init__(self, handlers: RpcHandlers, take_delay: Callable[[], float] = lambda: 0.0) -> None:
         self.handlers = handlers
+        self.take_delay = take_delay  # how long the answer just built must wait (qd_stallRequests)
+
+    def respond(self, body: bytes) -> tuple[bytes, float]:
+        """The answer to an HTTP body, and how many seconds it must wait before it is written."""
+        answer = self.handle_body(body)
+        return answer, self.take_delay()
 
     def handle_body(self, body: bytes) -> bytes:
         try:
@@ -111,6 +119,7 @@ class HttpProtocol(asyncio.Protocol):
         self.buffer = bytearray()
         self.transport: asyncio.Transport | None = None
         self._continued = False
+        self._held = False  # a stalled answer is pending: nothing more is read or answered until it is written
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -123,7 +132,10 @@ class HttpProtocol(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data
-        while self.transport is not None:
+        self._process()
+
+    def _process(self) -> None:
+        while self.transport is not None and not self._held:
             end = self.buffer.find(b"\r\n\r\n")
             if end < 0:
                 if len(self.buffer) > _MAX_HEADER_SIZE:
@@ -183,7 +195,21 @@ class HttpProtocol(asyncio.Protocol):
                 keep_alive,
             )
         else:
-            self._reply(200, self.app.handle_body(body), keep_alive)
+            answer, delay = self.app.respond(body)
+            if delay <= 0:
+                self._reply(200, answer, keep_alive)
+            elif self.transport is not None:
+                self._held = True
+                self.transport.pause_reading()
+                asyncio.get_running_loop().call_later(delay, self._release, answer, keep_alive)
+
+    def _release(self, answer: bytes, keep_alive: bool) -> None:
+        """Writes a stalled answer, then goes on with what arrived behind it."""
+        self._held = False
+        self._reply(200, answer, keep_alive)
+        if self.transport is not None:
+            self.transport.resume_reading()
+            self._process()
 
     def _reply(
         self,
@@ -229,18 +255,19 @@ class LocalValidator:
         self.bank = Bank(load_programs(config.root), slot_ms=config.slot_ms)
         self.clock = SlotClock(self.bank, paused=config.paused)
         self.pubsub = PubSub(self.bank)
-        controls = Controls(self.bank, self.clock, self.pubsub)
+        self.controls = Controls(self.bank, self.clock, self.pubsub)
         self.handlers = RpcHandlers(
             self.bank,
             on_received=self.pubsub.signature_received,
-            extra=controls.methods(),
-            intercept=controls.intercept,
+            extra=self.controls.methods(),
+            intercept=self.controls.intercept,
         )
+        self.controls.rpc_methods = frozenset(m for m in self.handlers.methods if not m.startswith("qd_"))
         self._http_connections: set[HttpProtocol] = set()
 
     async def run(self, stop: asyncio.Event) -> None:
         loop = asyncio.get_running_loop()
-        app = JsonRpcApp(self.handlers)
+        app = JsonRpcApp(self.handlers, self.controls.take_delay)
         http = await loop.create_server(
             lambda: HttpProtocol(app, self._http_connections),
             self.config.host,

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import signal
 import socket
 import sys
+import time
 from typing import Any
 
 import httpx
@@ -160,3 +162,60 @@ async def test_fault_controls() -> None:
         bad = (await http.post(node.rpc_url, json={"jsonrpc": "2.0", "id": 1, "method": "qd_muteNotifications",
                                                    "params": [1]})).json()
         assert bad["error"]["code"] == -32602
+
+
+async def _timed(http: httpx.AsyncClient, url: str, body: Any) -> tuple[Any, float]:
+    started = time.monotonic()
+    answer = (await http.post(url, json=body)).json()
+    return answer, time.monotonic() - started
+
+
+async def test_stall_requests() -> None:
+    async with run_in_background(paused=True) as node, httpx.AsyncClient() as http, httpx.AsyncClient() as other:
+        url = node.rpc_url
+        slot = {"jsonrpc": "2.0", "id": 1, "method": "getSlot"}
+        # Of two requests on two connections, whichever reaches the node first waits 500 ms for its
+        # answer; the other is answered meanwhile.
+        assert await rpc(http, url, "qd_stallRequests", 1, 500) == 1
+        assert await rpc(http, url, "qd_getClock")  # qd_ methods are never stalled
+        (a, a_secs), (b, b_secs) = await asyncio.gather(_timed(http, url, slot), _timed(other, url, slot))
+        assert a["result"] == b["result"] == 0
+        fast, slow = sorted((a_secs, b_secs))
+        assert fast < 0.25 and slow >= 0.5
+        # Executed at once, answered late: the airdrop is visible before its answer arrives.
+        key = Pubkey.new_unique()
+        assert await rpc(http, url, "qd_stallRequests", 1, 500, "requestAirdrop") == 1
+        assert (await _timed(other, url, slot))[1] < 0.25  # only requestAirdrop is stalled
+        airdrop = asyncio.create_task(_timed(http, url, {"jsonrpc": "2.0", "id": 2, "method": "requestAirdrop", "params": [str(key), 1_000]}))
+        async def balance() -> int:
+            return int((await rpc(other, url, "getBalance", str(key)))["value"])
+        while await balance() == 0:
+            await asyncio.sleep(0.01)
+        assert not airdrop.done()
+        answer, secs = await airdrop
+        assert "result" in answer and secs >= 0.5
+        # A batch waits as one answer; each of its requests counts one, so a third is not stalled.
+        assert await rpc(http, url, "qd_stallRequests", 2, 300) == 2
+        answers, secs = await _timed(http, url, [{**slot, "id": i} for i in range(3)])
+        assert [a["result"] for a in answers] == [0, 0, 0] and secs >= 0.3
+        assert (await _timed(http, url, slot))[1] < 0.25  # the count is consumed
+        # Pipelined on one connection: the answer behind a stalled one waits for it, in order.
+        assert await rpc(http, url, "qd_stallRequests", 1, 300) == 1
+        reader, writer = await asyncio.open_connection("127.0.0.1", int(url.rsplit(":", 1)[1]))
+        started = time.monotonic()
+        for i in (1, 2):
+            body = json.dumps({**slot, "id": i}).encode()
+            writer.write(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+        ids = []
+        for _ in (1, 2):
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+            length = int(next(line for line in head.decode().split("\r\n") if line.lower().startswith("content-length")).split(":")[1])
+            ids.append(json.loads(await reader.readexactly(length))["id"])
+        assert ids == [1, 2] and time.monotonic() - started >= 0.3
+        writer.close()
+        await writer.wait_closed()
+        for params, words in [([1], "at least 2"), (["x", 1], "u64"), ([1, -1], "u32"), ([1, 60_001], "60000 ms"),
+                              ([1, 10, "qd_warpSlot"], "qd_warpSlot"), ([1, 10, "getNothing"], "getNothing"), ([1, 10, 5], "string")]:
+            bad = (await http.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "qd_stallRequests", "params": params})).json()
+            assert bad["error"]["code"] == -32602 and words in bad["error"]["message"], (params, bad)
+        assert (await _timed(http, url, slot))[1] < 0.25  # refused calls stalled nothing
