@@ -224,7 +224,7 @@ class AccountCache:
             except (RpcFailure, SolanaRpcException, httpx.HTTPError) as exc:
                 self.metrics.rpc_errors.labels(method).inc()
                 delay = backoff.next()
-                self.log.warning("rpc.retry", method=method, error=str(exc), attempt=backoff.attempts, delay_secs=delay)
+                self.log.warning("rpc.retry", method=method, error=repr(exc), attempt=backoff.attempts, delay_secs=delay)  # repr: a timeout's str is empty
                 await asyncio.sleep(delay)
 
     async def _program_accounts(self, t: AccountType) -> tuple[int, list[tuple[Pubkey, bytes]]]:

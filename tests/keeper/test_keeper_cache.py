@@ -1,10 +1,12 @@
 """The keeper's account cache against the local validator over real RPC and PubSub: snapshot,
 notifications, reconnect after dropped websockets, the periodic reconcile behind a silent
-websocket, and retries through failing RPC requests."""
+websocket, and retries through failing RPC requests and requests stalled past the timeout."""
 from __future__ import annotations
 
 import asyncio
 import base64
+import io
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -47,9 +49,10 @@ async def until(predicate: Callable[[], bool], what: str) -> None:
         raise AssertionError(f"timed out waiting for {what}") from None
 
 @asynccontextmanager
-async def running(node: LocalnetProcess, reconcile_secs: float = 60.0, open_orders_only: bool = False) -> AsyncIterator[AccountCache]:
-    async with AsyncClient(node.rpc_url) as client:
-        cache = AccountCache(client, node.ws_url, [trading_accounts(open_orders_only), margin_accounts()], Metrics(), Log(level="warning"),
+async def running(node: LocalnetProcess, reconcile_secs: float = 60.0, open_orders_only: bool = False, rpc_timeout: float = 10.0,
+                  log: Log | None = None) -> AsyncIterator[AccountCache]:
+    async with AsyncClient(node.rpc_url, timeout=rpc_timeout) as client:
+        cache = AccountCache(client, node.ws_url, [trading_accounts(open_orders_only), margin_accounts()], Metrics(), log or Log(level="warning"),
                              reconcile_secs=reconcile_secs, dead_after_secs=2.0, backoff=Backoff(0.05, 0.5))
         task = asyncio.create_task(cache.run())
         try:
@@ -159,5 +162,20 @@ async def test_failing_requests_make_the_snapshot_retry_with_backoff() -> None:
         # the backoff doubles, capped
         backoff = Backoff(0.1, 0.5)
         assert [backoff.next() for _ in range(5)] == [0.1, 0.2, 0.4, 0.5, 0.5]
+
+async def test_snapshot_requests_stalled_past_the_timeout_are_retried_and_the_cache_goes_live() -> None:
+    async with run_in_background(slot_ms=100) as node:
+        key = Pubkey.new_unique()
+        await set_trading(node, key, 7)
+        await rpc(node.rpc_url, "qd_stallRequests", 2, 1_000)  # the snapshot's first two getProgramAccounts outlast the 0.3 s timeout
+        logs = io.StringIO()
+        async with running(node, rpc_timeout=0.3, log=Log(logs, level="warning")) as cache:
+            assert cache.accounts("trading_account")[key].value.seq == 7
+            assert sample(cache, "quantdesk_keeper_rpc_errors_total", method="getProgramAccounts") == 2
+            retries = [r for r in map(json.loads, logs.getvalue().splitlines()) if r["event"] == "rpc.retry"]
+            assert [r["attempt"] for r in retries] == [1, 2] and all("ReadTimeout" in r["error"] for r in retries)
+            assert cache.connections == 1 and sample(cache, "quantdesk_keeper_reconnects_total", reason="closed") == 0  # the websocket was kept
+            await set_trading(node, key, 8)  # and notifications flow
+            await until(lambda: cache.accounts("trading_account")[key].value.seq == 8, "the notification")
 
 _: Callable[..., Awaitable[None]] = until

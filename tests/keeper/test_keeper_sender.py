@@ -1,7 +1,8 @@
 """The keeper's transaction sender against the local validator over real RPC and PubSub: the CU
 limit from simulation, the priority fee percentile and its cap, program errors by name (never
-retried), lost races, retries through failing requests without a double send, one send per work
-key, lost confirmations caught by the status check, an expired blockhash refreshed, close()
+retried), lost races, retries through failing requests without a double send, requests stalled past the
+client's timeout (retried; a timed-out sendTransaction the node accepted is resent unchanged and
+lands once), one send per work key, lost confirmations caught by the status check, an expired blockhash refreshed, close()
 with a send in flight."""
 from __future__ import annotations
 
@@ -100,10 +101,12 @@ class Setup:
 
 
 @asynccontextmanager
-async def setup(config: SenderConfig = FAST, feed: bool = False) -> AsyncIterator[Setup]:
+async def setup(config: SenderConfig = FAST, feed: bool = False, rpc_timeout: float | None = None) -> AsyncIterator[Setup]:
     """A paused local validator (slots only move when a test warps), a funded payer, a started Sender;
-    with `feed`, the payer initializes qd-oracle feed FEED and is its publisher."""
-    async with run_in_background(paused=True, root=ROOT, log_level="warning") as node, AsyncClient(node.rpc_url, commitment=Confirmed) as client:
+    with `feed`, the payer initializes qd-oracle feed FEED and is its publisher; with `rpc_timeout`,
+    the Sender has its own AsyncClient with that HTTP timeout (the test's requests keep the default)."""
+    async with (run_in_background(paused=True, root=ROOT, log_level="warning") as node, AsyncClient(node.rpc_url, commitment=Confirmed) as client,
+                AsyncClient(node.rpc_url, commitment=Confirmed, timeout=rpc_timeout or 10.0) as sender_client):
         payer = Keypair()
         await client.request_airdrop(payer.pubkey(), 100 * SOL)
         if feed:
@@ -111,7 +114,7 @@ async def setup(config: SenderConfig = FAST, feed: bool = False) -> AsyncIterato
             await feeds.send([security.SecurityInstructions().initialize(payer.pubkey())])
             await feeds.send([feeds.ix.initialize_feed(payer.pubkey(), FEED, -6, 30, [payer.pubkey()])])
         metrics, logs = Metrics(), io.StringIO()
-        sender = Sender(client, node.ws_url, payer, metrics, Log(logs, level="debug"), config)
+        sender = Sender(client if rpc_timeout is None else sender_client, node.ws_url, payer, metrics, Log(logs, level="debug"), config)
         await sender.start()
         try:
             yield Setup(node, client, payer, sender, metrics, logs)
@@ -268,6 +271,50 @@ async def test_failing_requests_are_retried_without_a_double_send() -> None:
         assert (await s.client.get_balance(to)).value == 12_000
         fees = [(await s.transaction(r.signature)).transaction.meta.fee for r in (result, again) if r.signature]
         assert await s.balance() == before - 12_000 - sum(fees)
+
+
+async def test_requests_stalled_past_the_timeout_are_retried_and_land_once() -> None:
+    async with setup(rpc_timeout=0.3) as s:
+        await until(lambda: s.sender._blockhash is not None, "the first blockhash")  # the refresher's next fetch is 5 s away
+        to = Keypair().pubkey()
+        before = await s.balance()
+        await rpc(s.node, "qd_stallRequests", 2, 1_000)  # the sender's next two requests outlast its 0.3 s timeout
+        result = await s.sender.send("test", "stalled", pay(s, to, 5_000))
+        assert result.outcome == Outcome.LANDED and result.attempts == 3
+        assert s.sample("quantdesk_keeper_send_retries_total", reason="http") == 2
+        retries = s.events("sender.retry")
+        assert len(retries) == 2 and all("ReadTimeout" in e["error"] for e in retries)
+        assert s.sample("quantdesk_keeper_transactions_sent_total") == s.sample("quantdesk_keeper_transactions_landed_total") == 1
+        assert result.signature is not None and (await s.client.get_balance(to)).value == 5_000
+        assert await s.balance() == before - 5_000 - (await s.transaction(result.signature)).transaction.meta.fee
+        assert not any(task.done() for task in s.sender._tasks)  # the blockhash refresher and the signature watcher carry on
+        assert (await s.sender.send("test", "after", pay(s, to, 1_000))).attempts == 1
+
+
+async def test_a_send_timed_out_after_the_node_accepted_it_is_resent_unchanged() -> None:
+    async with setup(replace(FAST, confirm_timeout_secs=0.3), rpc_timeout=0.3) as s:
+        to = Keypair().pubkey()
+        before = await s.balance()
+        # The node executes the transaction, its answer comes after the sender gave up; no
+        # notification either: the resend (the same signature, a no-op) is confirmed by the status check.
+        await rpc(s.node, "qd_muteNotifications", True)
+        await rpc(s.node, "qd_stallRequests", 1, 1_000, "sendTransaction")
+        result = await s.sender.send("test", "accepted", pay(s, to, 5_000))
+        assert result.outcome == Outcome.LANDED and result.attempts == 2 and result.signature is not None
+        assert s.sample("quantdesk_keeper_send_retries_total", reason="http") == 1
+        assert [e["signature"] for e in s.events("sender.sent")] == [str(result.signature)]  # only the resend was answered
+        assert [e["signature"] for e in s.events("sender.status_confirmed")] == [str(result.signature)]
+        fee = (await s.transaction(result.signature)).transaction.meta.fee
+        assert (await s.client.get_balance(to)).value == 5_000 and await s.balance() == before - 5_000 - fee  # one transfer, one fee
+        # With notifications: the resend's subscription is answered at once, for the transaction that already landed.
+        await rpc(s.node, "qd_muteNotifications", False)
+        await rpc(s.node, "qd_stallRequests", 1, 1_000, "sendTransaction")
+        again = await s.sender.send("test", "accepted", pay(s, to, 7_000))
+        assert again.outcome == Outcome.LANDED and again.attempts == 2 and again.signature is not None
+        assert len(s.events("sender.status_confirmed")) == 1
+        assert s.sample("quantdesk_keeper_transactions_sent_total") == s.sample("quantdesk_keeper_transactions_landed_total") == 2
+        assert (await s.client.get_balance(to)).value == 12_000
+        assert await s.balance() == before - 12_000 - fee - (await s.transaction(again.signature)).transaction.meta.fee
 
 
 async def test_a_duplicate_key_in_flight_sends_nothing() -> None:
