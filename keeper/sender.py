@@ -15,8 +15,11 @@
   RPC errors -32603/-32005/-32004/-32016, a confirmation timeout the status check confirms. An
   unconfirmed transaction is resent as it is (same signature: it cannot land twice) until its
   blockhash expires (block height past lastValidBlockHeight); only then is it built again on a
-  fresh blockhash. A program error, in simulation or on chain, is never retried: it is decoded by
-  name (clients/errors.py) and is a LOST_RACE when the caller lists it in `lost_race`, else FAILED.
+  fresh blockhash. A transaction handed to sendTransaction may be on the node even when the answer
+  was lost (a timeout): out of attempts, it ends EXPIRED with its signature, never FAILED, so no
+  caller takes it for undone. A program error, in simulation or on chain, is never retried: it is
+  decoded by name (clients/errors.py) and is a LOST_RACE when the caller lists it in `lost_race`,
+  else FAILED.
 
 `close()` stops new sends (SenderClosed), lets those in flight confirm for close_grace_secs (no
 retry is sent after close) and logs their outcomes."""
@@ -154,6 +157,7 @@ class _Work:
     fee: int = 0
     cu_limit: int | None = None
     sent: set[Signature] = field(default_factory=set)  # each counted once in transactions_sent
+    issued: bool = False  # `built` was handed to sendTransaction (answered or not): it may land
     expired: Blockhash | None = None  # the blockhash the last transaction expired on: never again
 
 
@@ -287,9 +291,10 @@ class Sender:
                 if exc.rebuild and work.built is not None:
                     work.expired = work.built.blockhash
                     work.built = None
+                    work.issued = False
             except (httpx.HTTPError, SolanaRpcException, OSError, TimeoutError) as exc:
                 reason, description = "http", repr(exc)
-            unconfirmed = reason in ("confirm_timeout", "blockhash_expired")
+            unconfirmed = reason in ("confirm_timeout", "blockhash_expired") or work.issued
             if self._closing.is_set() or work.attempts >= self.config.max_attempts:
                 outcome = Outcome.EXPIRED if unconfirmed else Outcome.FAILED
                 return self._failed(work, reason, description, outcome)
@@ -351,6 +356,7 @@ class Sender:
         future = await self.watcher.watch(signature)
         try:
             config = RpcSendTransactionConfig(skip_preflight=True, preflight_commitment=CommitmentLevel.Confirmed)
+            work.issued = True
             (answer,) = await rpc_request(self.rpc, [SendRawTransaction(bytes(built.tx), config, id=next(self._ids))])
             if "error" in answer:
                 error = answer["error"]
@@ -451,7 +457,7 @@ class Sender:
 
     def _failed(self, work: _Work, label: str, description: str, outcome: Outcome = Outcome.FAILED, slot: int | None = None,
                 program: str | None = None) -> SendResult:
-        signature = work.built.tx.signatures[0] if work.built is not None and work.first_sent_at is not None else None
+        signature = work.built.tx.signatures[0] if work.built is not None and work.issued else None
         self.metrics.transaction_failures.labels(work.bot, label).inc()
         self.log.warning("sender.failed" if outcome == Outcome.FAILED else "sender.expired", bot=work.bot, error=description, label=label,
                          attempts=work.attempts, signature=str(signature) if signature else None)

@@ -315,6 +315,15 @@ async def test_a_send_timed_out_after_the_node_accepted_it_is_resent_unchanged()
         assert s.sample("quantdesk_keeper_transactions_sent_total") == s.sample("quantdesk_keeper_transactions_landed_total") == 2
         assert (await s.client.get_balance(to)).value == 12_000
         assert await s.balance() == before - 12_000 - fee - (await s.transaction(again.signature)).transaction.meta.fee
+    async with setup(replace(FAST, max_attempts=2), rpc_timeout=0.3) as s:
+        # Out of attempts with every answer lost: the transaction did land, so it must not read as
+        # failed (a caller would do the work again): expired, never seen confirmed, with its signature.
+        to = Keypair().pubkey()
+        await rpc(s.node, "qd_stallRequests", 2, 1_000, "sendTransaction")
+        lost = await s.sender.send("test", "unanswered", pay(s, to, 5_000))
+        assert lost.outcome == Outcome.EXPIRED and lost.attempts == 2 and lost.signature is not None
+        assert (await s.transaction(lost.signature)).transaction.meta.err is None and (await s.client.get_balance(to)).value == 5_000
+        assert s.events("sender.expired")[-1]["signature"] == str(lost.signature) and not s.events("sender.failed")
 
 
 async def test_a_duplicate_key_in_flight_sends_nothing() -> None:
