@@ -68,8 +68,9 @@ async def test_a_shock_is_liquidated_step_by_step_orders_first_and_the_take_over
         await started(k)
         assert not bot(k).index.liquidatable
         await node.publish(91 * USDC)
-        await until(lambda: base_of(node, k, long.margin) < 95 * BASE and settled(k, long.margin), "the long liquidated")
-        assert steps(k, "liquidate_orders") == 1 and steps(k, "liquidate_perp") >= 2
+        # Counts follow each step's result, a moment after the cache shows what it did: waited for too.
+        await until(lambda: base_of(node, k, long.margin) < 95 * BASE and settled(k, long.margin) and steps(k, "liquidate_orders") == 1
+                    and steps(k, "liquidate_perp") >= 2, "the long liquidated")
         view = liquidation.view(*_inputs(k, long.margin))
         assert not view.liquidatable and view.liquidation_end_health >= 0
         assert base_of(node, k, healthy.margin) == 10 * BASE  # not exposed enough to be touched
@@ -96,8 +97,9 @@ async def test_a_bankrupt_account_is_settled_and_resolved_by_the_insurance_fund(
             trading = bot(k).view.trading.get(long.margin)
             return trading is not None and all(p.base == 0 and p.realized_pnl == 0 for p in trading.positions) and settled(k, long.margin)
 
-        await until(resolved, "the bankruptcy resolved")
-        assert steps(k, "resolve_bankruptcy") == 1 and steps(k, "settle_pnl") == 1
+        # The step's count follows its result, a moment after the cache shows what it did.
+        await until(lambda: resolved() and steps(k, "resolve_bankruptcy") == 1, "the bankruptcy resolved")
+        assert steps(k, "settle_pnl") == 1
         fund = bot(k).view.funds[v.usdc]
         assert fund.balance < 5_000 * USDC
 
@@ -131,9 +133,10 @@ async def test_none_missed_when_the_validator_drops_every_websocket_as_the_shock
         await node.call("qd_dropWebsockets")
         await node.publish(89_500_000)  # each long's equity still positive: liquidated, not bankrupt
         await node.call("qd_failRequests", 3)  # and the keeper's next RPC requests fail
-        await until(lambda: all(settled(k, t.margin) and base_of(node, k, t.margin) < 20 * BASE for t in longs), "every long liquidated")
+        await until(lambda: all(settled(k, t.margin) and base_of(node, k, t.margin) < 20 * BASE for t in longs)
+                    and steps(k, "liquidate_perp") >= len(longs), "every long liquidated")
         assert k.metrics.reconnects.labels("closed")._value.get() > reconnects
-        assert steps(k, "liquidate_perp") >= len(longs) and steps(k, "liquidate_perp", "failed") == 0
+        assert steps(k, "liquidate_perp", "failed") == 0
 
 
 async def test_a_restarted_keeper_rebuilds_its_state_and_finishes_the_work(tmp_path: Path) -> None:
@@ -175,8 +178,9 @@ async def test_a_debt_left_against_collateral_is_repaid_for_the_collateral_at_it
         await started(k)
         await node.publish(75 * USDC)
         mine = bot(k).me
-        await until(lambda: (b := bot(k).view.balances.get(mine)) is not None and b.balance_of(v.sol) > 0, "the collateral taken")
-        assert steps(k, "liquidate_perp") >= 1 and steps(k, "liquidate_collateral") >= 1
+        await until(lambda: (b := bot(k).view.balances.get(mine)) is not None and b.balance_of(v.sol) > 0 and steps(k, "liquidate_collateral") >= 1,
+                    "the collateral taken")
+        assert steps(k, "liquidate_perp") >= 1
         assert bot(k).view.balances[trader.margin].balance_of(v.sol) < 10 * SOL
 
 
