@@ -111,7 +111,7 @@ async def _crank(d: LiquidationDemo, k: Keeper) -> None:
     await until(lambda: k.metrics.cranks.labels("funding", "landed")._value.get() > 0, "funding", 60)
     await until(lambda: k.metrics.cranks.labels("settle", "landed")._value.get() > settles, "a settlement", 60)
     after = await d.client.fetch_market(BTC_PERP)
-    print(f"\n{before.funding_period_secs // 60} minutes later (the market's funding period) the cranker runs BTC-PERP's funding (last funding at {before.last_funding_ts} -> {after.last_funding_ts}; "
+    print(f"\n{before.funding_period_secs} s later (the market's funding period) the cranker runs BTC-PERP's funding (last funding at {before.last_funding_ts} -> {after.last_funding_ts}; "
           f"longs' index {before.cumulative_funding_long} -> {after.cumulative_funding_long}) and settles "
           f"{int(k.metrics.cranks.labels('settle', 'landed')._value.get() - settles)} position(s), losers first")
 
