@@ -33,6 +33,14 @@ class Event:
     received_at: float
 
 
+def _keep(store: dict[Any, Any], key: Any, value: Any) -> None:
+    """The entry's new value, or none (the account was closed)."""
+    if value is None:
+        store.pop(key, None)
+    else:
+        store[key] = value
+
+
 def _risk_terms(m: PerpMarket) -> tuple[int, ...]:
     """The market fields an account's health reads (fills move the others: open interest, pools)."""
     return (m.init_margin_bps, m.maint_margin_bps, m.upnl_init_weight_bps, m.upnl_maint_weight_bps, m.size_margin_factor,
@@ -84,53 +92,31 @@ class VenueView:
                 self.global_config = value
                 events.append(Event("global", None, at))
             case "insurance_fund":
-                fund = value or old
-                if value is None:
-                    self.funds.pop(fund.mint, None)
-                else:
-                    self.funds[fund.mint] = value
+                _keep(self.funds, (value or old).mint, value)
             case "margin_account":
-                if value is None:
-                    self.margins.pop(change.pubkey, None)
-                else:
-                    self.margins[change.pubkey] = value
+                _keep(self.margins, change.pubkey, value)
                 events.append(Event("account", change.pubkey, at))
             case "balances":
-                b = value or old
-                if value is None:
-                    self.balances.pop(b.margin_account, None)
-                else:
-                    self.balances[b.margin_account] = value
-                events.append(Event("account", b.margin_account, at))
+                margin = (value or old).margin_account
+                _keep(self.balances, margin, value)
+                events.append(Event("account", margin, at))
             case "trading_account":
-                t = value or old
-                if value is None:
-                    self.trading.pop(t.margin_account, None)
-                else:
-                    self.trading[t.margin_account] = value
-                events.append(Event("account", t.margin_account, at))
+                margin = (value or old).margin_account
+                _keep(self.trading, margin, value)
+                events.append(Event("account", margin, at))
             case "market":
-                m = value or old
-                if value is None:
-                    self.markets.pop(m.index, None)
-                else:
-                    self.markets[m.index] = value
+                index = (value or old).index
+                _keep(self.markets, index, value)
                 if old is None or value is None or _risk_terms(old) != _risk_terms(value):
-                    events.append(Event("market", m.index, at))
+                    events.append(Event("market", index, at))
                 events += self._reprice(at)
             case "collateral_config":
-                c = value or old
-                if value is None:
-                    self.configs.pop(c.mint, None)
-                else:
-                    self.configs[c.mint] = value
-                events.append(Event("config", c.mint, at))
+                mint = (value or old).mint
+                _keep(self.configs, mint, value)
+                events.append(Event("config", mint, at))
                 events += self._reprice(at)
             case "feed":
-                if value is None:
-                    self.feeds.pop(change.pubkey, None)
-                else:
-                    self.feeds[change.pubkey] = value
+                _keep(self.feeds, change.pubkey, value)
                 events += self._reprice(at)
         return events if notify else []
 

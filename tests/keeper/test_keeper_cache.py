@@ -21,6 +21,7 @@ from solana.rpc.async_api import AsyncClient
 from solders.pubkey import Pubkey
 
 from quantdesk.localnet import LocalnetProcess, run_in_background
+from quantdesk.localnet.venue_node import until
 
 TIMEOUT = 10.0
 
@@ -38,15 +39,6 @@ async def set_trading(node: LocalnetProcess, key: Pubkey, seq: int, open_order: 
 
 async def close(node: LocalnetProcess, key: Pubkey) -> None:
     await rpc(node.rpc_url, "qd_setAccount", str(key), {"lamports": 0, "data": ["", "base64"], "owner": "11111111111111111111111111111111"})
-
-async def until(predicate: Callable[[], bool], what: str) -> None:
-    async def poll() -> None:
-        while not predicate():
-            await asyncio.sleep(0.01)
-    try:
-        await asyncio.wait_for(poll(), TIMEOUT)
-    except TimeoutError:
-        raise AssertionError(f"timed out waiting for {what}") from None
 
 @asynccontextmanager
 async def running(node: LocalnetProcess, reconcile_secs: float = 60.0, open_orders_only: bool = False, rpc_timeout: float = 10.0,

@@ -11,7 +11,7 @@ import io
 import json
 import math
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -38,6 +38,7 @@ from solders.system_program import TransferParams, transfer
 from solders.transaction import VersionedTransaction
 
 from quantdesk.localnet import LocalnetProcess, run_in_background
+from quantdesk.localnet.venue_node import until
 from quantdesk.world import transfer_tx
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,15 +55,6 @@ async def rpc(node: LocalnetProcess, method: str, *params: Any) -> Any:
     assert "error" not in reply, reply
     return reply["result"]
 
-
-async def until(predicate: Callable[[], bool], what: str) -> None:
-    async def poll() -> None:
-        while not predicate():
-            await asyncio.sleep(0.005)
-    try:
-        await asyncio.wait_for(poll(), TIMEOUT)
-    except TimeoutError:
-        raise AssertionError(f"timed out waiting for {what}") from None
 
 
 @dataclass
