@@ -155,8 +155,9 @@ class LiquidatorBot:
         self._detected: dict[Pubkey, float] = {}
 
     def _verdict(self, margin: Pubkey, liquidatable: bool, shortage: int, at: float) -> None:
-        if margin == self.me:
-            return
+        account = self.view.margins.get(margin)
+        if account is None or self.signer in (account.owner, account.delegate):
+            return  # its own wallet's accounts and those it is delegate of: the program refuses them (SelfLiquidation)
         self._detected.setdefault(margin, at)
         if self._queued.get(margin) != shortage:
             self._queued[margin] = shortage
@@ -179,7 +180,7 @@ class LiquidatorBot:
     async def run(self, ctx: BotContext) -> None:
         table = Table(ctx.params, "bots.liquidator")
         table.only("sub_id", "workers", "health_floor", "slippage_bps", "derisk", "failure_pause_secs")
-        signer = ctx.keypair.pubkey()
+        signer = self.signer = ctx.keypair.pubkey()
         self.me = core.margin_account_address(signer, table.integer("sub_id", 0, 0, 2**16 - 1))
         self.floor = table.integer("health_floor", 0, low=0)
         self.slippage_bps = table.integer("slippage_bps", 100, 0, health.BPS - 1)

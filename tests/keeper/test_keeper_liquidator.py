@@ -238,3 +238,22 @@ async def test_sigterm_while_a_liquidation_is_in_flight_waits_for_it_then_exits(
         await node.call("qd_muteNotifications", False)
         account = core.decode_margin_account(long.margin, bytes((await node.client.get_account_info(long.margin)).value.data))
         assert account.being_liquidated  # the one step landed; the rest waits for the next keeper
+
+
+async def test_its_own_wallets_accounts_are_never_tried(tmp_path: Path) -> None:
+    v = Venue()
+    liquidator = v.trader(100_000 * USDC)
+    other = long_position(v)  # a long of another wallet
+    mine = v.trader(0, sub_id=1, owner=liquidator.owner)  # and the same long in a sub-account of the liquidator's own wallet
+    v.fund(liquidator.owner, v.usdc, 1_300 * USDC)
+    assert v.deposit(mine, v.usdc, 1_300 * USDC).ok
+    order_id = v.placed_id(mine, order(BID, MARKET, IOC, size=95 * BASE, price=102 * USDC))
+    v.advance(2)
+    assert v.make_at_auction(v.trader(1_000_000 * USDC), mine, order_id, 95 * BASE).ok
+    async with node_with(v) as node, node.keeper(tmp_path, liquidator.owner, {"liquidator": {"derisk": False}}) as k:
+        await started(k)
+        await node.publish(91 * USDC)
+        await until(lambda: {other.margin, mine.margin} <= set(bot(k).index.liquidatable) and steps(k, "liquidate_perp") >= 1, "both liquidatable")
+        await until(lambda: settled(k, other.margin), "the other wallet's long liquidated")
+        assert mine.margin in bot(k).index.liquidatable and base_of(node, k, mine.margin) == 95 * BASE
+        assert k.metrics.transaction_failures.labels("liquidator", "SelfLiquidation")._value.get() == 0
