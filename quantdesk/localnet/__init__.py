@@ -14,8 +14,12 @@ HTTP methods: getVersion, getHealth, getSlot, getBlockHeight, getEpochInfo, getG
 getLatestBlockhash, isBlockhashValid, getAccountInfo, getMultipleAccounts, getProgramAccounts,
 getBalance, getMinimumBalanceForRentExemption, getTokenAccountBalance, sendTransaction,
 simulateTransaction, getSignatureStatuses, getTransaction, getFeeForMessage, requestAirdrop,
-getRecentPrioritizationFees; batches; plus the `qd_` controls. PubSub: account, program,
-signature, logs and slot subscriptions with their unsubscribes.
+getRecentPrioritizationFees; the cluster methods (`cluster`): getSlotLeader, getSlotLeaders,
+getLeaderSchedule, getClusterNodes, getIdentity, getEpochSchedule, getVoteAccounts, getSupply,
+getLargestAccounts, getStakeMinimumDelegation, getInflationGovernor, getInflationRate,
+getInflationReward, getRecentPerformanceSamples, getHighestSnapshotSlot, getMaxRetransmitSlot,
+getMaxShredInsertSlot; batches; plus the `qd_` controls. PubSub: account, program, signature,
+logs, slot, root and slotsUpdates subscriptions with their unsubscribes.
 
 Where it knowingly differs from an agave node (single node, no forks):
 - every commitment sees the latest bank and a committed transaction is final at once
@@ -26,6 +30,11 @@ Where it knowingly differs from an agave node (single node, no forks):
 - simulation results carry no `loadedAccountsDataSize`; inner instructions and jsonParsed
   transactions list instructions in compiled form (no per-program parsing); jsonParsed accounts
   are parsed for SPL Token mints and accounts only;
+- one validator: it leads every slot, is the only cluster node (no gossip/TPU addresses) and the
+  only vote account (current, lastVote = rootSlot = the current slot, no stake, no credits);
+  no inflation (rates 0, rewards null), nothing non-circulating, no snapshots (-32008);
+  performance samples cover 60 s of slot time each; slotsUpdates per slot: createdBank,
+  optimisticConfirmation and root as it opens, frozen (with its counts) when the next opens;
 - LiteSVM does not charge prioritization fees, so the bank charges them after execution;
 - serde's parameter messages are reproduced for the shapes these methods take, not for every
   conceivable malformed value.

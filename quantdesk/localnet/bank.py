@@ -29,6 +29,7 @@ from solders.account import Account
 from solders.address_lookup_table_account import AddressLookupTable
 from solders.clock import Clock
 from solders.hash import Hash
+from solders.instruction import Instruction
 from solders.keypair import Keypair
 from solders.litesvm import LiteSVM
 from solders.message import Message, MessageV0
@@ -51,6 +52,10 @@ MAX_RECENT_BLOCKHASHES: Final = 300  # blockhash queue length, also the status-c
 LAMPORTS_PER_SIGNATURE: Final = 5_000
 MAX_HISTORY: Final = 200_000  # committed transactions kept for getTransaction
 FAUCET_LAMPORTS: Final = 500_000_000 * 1_000_000_000  # 500M SOL, like a test validator's mint
+SAMPLE_PERIOD_SECS: Final = 60  # agave's performance sample interval
+MAX_PERF_SAMPLES: Final = 720  # agave keeps 720 samples (12 hours)
+STAKE_PROGRAM_ID: Final = Pubkey.from_string("Stake11111111111111111111111111111111111111")
+_GET_MINIMUM_DELEGATION: Final = (13).to_bytes(4, "little")  # StakeInstruction::GetMinimumDelegation
 
 COMPUTE_BUDGET_PROGRAM_ID: Final = Pubkey.from_string("ComputeBudget111111111111111111111111111111")
 ALT_PROGRAM_ID: Final = Pubkey.from_string("AddressLookupTab1e1111111111111111111111111")
@@ -176,6 +181,19 @@ class SlotInfo:
     slot: int
     parent: int
     root: int
+    # The parent's block, closed by this slot: its committed transactions (0/0 after a reset).
+    parent_successful: int = 0
+    parent_failed: int = 0
+
+
+@dataclass(slots=True, frozen=True)
+class PerfSample:
+    """One getRecentPerformanceSamples entry: what the bank did over one sample period."""
+
+    slot: int
+    num_slots: int
+    num_transactions: int
+    sample_period_secs: int
 
 
 CommitListener = Callable[[TxRecord], None]
@@ -239,6 +257,9 @@ class Bank:
         self.slot_ms = slot_ms
         self._start_unix_timestamp = start_unix_timestamp
         self.faucet = Keypair()
+        # The node's identity and vote account: node-level, so they survive reset().
+        self.identity = Keypair().pubkey()
+        self.vote_account = Keypair().pubkey()
         self._commit_listeners: list[CommitListener] = []
         self._slot_listeners: list[SlotListener] = []
         self._account_listeners: list[AccountListener] = []
@@ -277,6 +298,11 @@ class Bank:
             maxlen=MAX_PROCESSING_AGE
         )
         self._slot_fees.append((0, []))
+        self._slot_successful = 0
+        self._slot_failed = 0
+        self._samples: deque[PerfSample] = deque(maxlen=MAX_PERF_SAMPLES)
+        self._sample_start = (0, 0)  # (slot, transaction count) the current sample period began at
+        self._minimum_delegation: int | None = None
         for pubkey in (*_GENESIS_ACCOUNTS, *self.programs, self.faucet.pubkey()):
             self._index(pubkey, self.get_account(pubkey))
         self.genesis_hash = self.svm.latest_blockhash()
@@ -349,10 +375,33 @@ class Bank:
         self._register_blockhash(self.svm.latest_blockhash())
         self._slot_fees.append((slot, []))
         self._write_clock()
-        info = SlotInfo(slot, self.parent_slot, slot)
+        self._sample()
+        info = SlotInfo(slot, self.parent_slot, slot, self._slot_successful, self._slot_failed)
+        self._slot_successful = self._slot_failed = 0
         for listener in self._slot_listeners:
             listener(info)
         return info
+
+    def _sample(self) -> None:
+        """Close the sample period once SAMPLE_PERIOD_SECS of slot time have passed since it
+        began (time advances slot_ms per slot, so this is wall time while the clock runs)."""
+        start_slot, start_count = self._sample_start
+        elapsed_ms = (self.slot - start_slot) * self.slot_ms
+        if elapsed_ms < SAMPLE_PERIOD_SECS * 1000:
+            return
+        self._samples.append(
+            PerfSample(
+                slot=self.slot,
+                num_slots=self.slot - start_slot,
+                num_transactions=self.transaction_count - start_count,
+                sample_period_secs=min(elapsed_ms // 1000, 0xFFFF),  # a u16 on the wire
+            )
+        )
+        self._sample_start = (self.slot, self.transaction_count)
+
+    def performance_samples(self, limit: int) -> list[PerfSample]:
+        """The newest `limit` samples, newest first."""
+        return list(reversed(self._samples))[:limit]
 
     def set_unix_timestamp(self, unix_timestamp: int) -> None:
         """Re-anchor the time line: the current slot now has this timestamp."""
@@ -393,6 +442,15 @@ class Bank:
         self._index(pubkey, stored)
         for listener in self._account_listeners:
             listener(pubkey, stored)
+
+    def accounts(self) -> list[tuple[Pubkey, Account]]:
+        """Every live account the bank holds (the owner index covers each one written)."""
+        found: list[tuple[Pubkey, Account]] = []
+        for pubkey in self._owners:
+            account = self.get_account(pubkey)
+            if account is not None:
+                found.append((pubkey, account))
+        return found
 
     def program_accounts(self, owner: Pubkey) -> list[tuple[Pubkey, Account]]:
         found: list[tuple[Pubkey, Account]] = []
@@ -582,6 +640,10 @@ class Bank:
         if len(self._records) > MAX_HISTORY:
             del self._records[next(iter(self._records))]
         self.transaction_count += 1
+        if record.err is None:
+            self._slot_successful += 1
+        else:
+            self._slot_failed += 1
         _, price = compute_budget(record.resolved.tx.message)
         writable = [k for k, w in zip(record.resolved.account_keys, record.resolved.writable) if w]
         self._slot_fees[-1][1].append((price, writable))
@@ -631,6 +693,21 @@ class Bank:
                     account_minimums[key] = min(price, account_minimums.get(key, price))
             fees.append((slot, max([fee, *account_minimums.values()])))
         return fees
+
+    def minimum_delegation(self) -> int:
+        """The stake program's own answer to GetMinimumDelegation (it depends on the feature
+        set), asked once by simulating the instruction with the faucet as fee payer."""
+        if self._minimum_delegation is None:
+            ix = Instruction(STAKE_PROGRAM_ID, _GET_MINIMUM_DELEGATION, [])
+            tx = Transaction([self.faucet], Message([ix], self.faucet.pubkey()), self.latest_blockhash)
+            result = self.svm.simulate_transaction(VersionedTransaction.from_legacy(tx))
+            if not isinstance(result, SimulatedTransactionInfo):
+                raise RuntimeError(f"GetMinimumDelegation failed: {result.err()}")
+            returned = _return_data(result.meta())
+            if returned is None:
+                raise RuntimeError("GetMinimumDelegation returned no data")
+            self._minimum_delegation = int.from_bytes(returned[1], "little")
+        return self._minimum_delegation
 
     # -- faucet -------------------------------------------------------------------------------
 

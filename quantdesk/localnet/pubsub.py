@@ -1,8 +1,8 @@
 """PubSub: JSON-RPC over WebSocket, shaped like agave's (rpc/src/rpc_pubsub.rs).
 
 Subscriptions: account, program (filters, encoding, dataSlice), slot, signature (incl.
-enableReceivedNotification) and logs (all / allWithVotes / mentions of one address), each with its
-unsubscribe. Notifications go out after every committed transaction and every slot, each
+enableReceivedNotification), logs (all / allWithVotes / mentions of one address), root and
+slotsUpdates, each with its unsubscribe. Notifications go out after every committed transaction and every slot, each
 `{"jsonrpc":"2.0","method":"<kind>Notification","params":{"result":..,"subscription":id}}`.
 
 Every connection has an unbounded outgoing queue drained by its own writer task: the bank's
@@ -19,7 +19,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -36,6 +37,7 @@ from quantdesk.localnet.params import RpcError
 from quantdesk.localnet.rpc import API_VERSION, FEATURE_SET, Filter, parse_filters
 
 _DELETED: Final = Account(0, b"", codec.SYSTEM_PROGRAM_ID)
+_SLOT_KINDS: Final = ("slot", "root", "slotsUpdates")
 
 
 @dataclass(slots=True)
@@ -52,7 +54,7 @@ class Connection:
 @dataclass(slots=True)
 class Subscription:
     id: int
-    kind: str  # account | program | logs | signature | slot
+    kind: str  # account | program | logs | signature | slot | root | slotsUpdates
     connection: Connection
     key: Pubkey | Signature | None = None  # account/program/mentioned address, or signature
     encoding: str = "binary"
@@ -70,7 +72,10 @@ class PubSub:
         self._by_key: dict[str, dict[Any, dict[int, Subscription]]] = {
             kind: {} for kind in ("account", "program", "signature", "logs")
         }
-        self._slot_subs: dict[int, Subscription] = {}
+        # The subscriptions that follow slots rather than keys.
+        self._slot_subs: dict[str, dict[int, Subscription]] = {
+            kind: {} for kind in _SLOT_KINDS
+        }
         self._sockets: set[ServerConnection] = set()
         self.muted = False  # qd_muteNotifications: account, program, logs and signature notifications withheld
         bank.on_commit(self._on_commit)
@@ -81,10 +86,12 @@ class PubSub:
             "programSubscribe": (self._program_subscribe, 1, 2),
             "signatureSubscribe": (self._signature_subscribe, 1, 2),
             "logsSubscribe": (self._logs_subscribe, 1, 2),
-            "slotSubscribe": (self._slot_subscribe, 0, 0),
+            "slotSubscribe": (self._slot_subscribe("slot"), 0, 0),
+            "rootSubscribe": (self._slot_subscribe("root"), 0, 0),
+            "slotsUpdatesSubscribe": (self._slot_subscribe("slotsUpdates"), 0, 0),
             "getVersion": (self._get_version, 0, 0),
         }
-        for kind in ("account", "program", "signature", "logs", "slot"):
+        for kind in ("account", "program", "signature", "logs", *_SLOT_KINDS):
             self._methods[f"{kind}Unsubscribe"] = (self._unsubscribe, 1, 1)
 
     # -- transport ----------------------------------------------------------------------------
@@ -172,8 +179,8 @@ class PubSub:
     def _add(self, sub: Subscription) -> None:
         self._subs[sub.id] = sub
         sub.connection.subscriptions.add(sub.id)
-        if sub.kind == "slot":
-            self._slot_subs[sub.id] = sub
+        if sub.kind in _SLOT_KINDS:
+            self._slot_subs[sub.kind][sub.id] = sub
         else:
             self._by_key[sub.kind].setdefault(sub.key, {})[sub.id] = sub
 
@@ -182,8 +189,8 @@ class PubSub:
         if sub is None:
             return False
         sub.connection.subscriptions.discard(sub_id)
-        if sub.kind == "slot":
-            del self._slot_subs[sub_id]
+        if sub.kind in _SLOT_KINDS:
+            del self._slot_subs[sub.kind][sub_id]
         else:
             by_key = self._by_key[sub.kind]
             group = by_key[sub.key]
@@ -276,10 +283,13 @@ class PubSub:
         self._add(sub)
         return sub.id, []
 
-    def _slot_subscribe(self, conn: Connection, _: list[Any]) -> tuple[int, list[Any]]:
-        sub = Subscription(next(self._ids), "slot", conn)
-        self._add(sub)
-        return sub.id, []
+    def _slot_subscribe(self, kind: str) -> Callable[[Connection, list[Any]], tuple[int, list[Any]]]:
+        def subscribe(conn: Connection, _: list[Any]) -> tuple[int, list[Any]]:
+            sub = Subscription(next(self._ids), kind, conn)
+            self._add(sub)
+            return sub.id, []
+
+        return subscribe
 
     def _unsubscribe(self, conn: Connection, p: list[Any]) -> tuple[bool, list[Any]]:
         sub_id = P.want_uint(p[0])
@@ -376,8 +386,43 @@ class PubSub:
 
     def _on_slot(self, info: SlotInfo) -> None:
         value = {"parent": info.parent, "root": info.root, "slot": info.slot}
-        for sub in self._slot_subs.values():
+        for sub in self._slot_subs["slot"].values():
             sub.connection.send(_notification("slotNotification", sub.id, value))
+        for sub in self._slot_subs["root"].values():
+            sub.connection.send(_notification("rootNotification", sub.id, info.root))
+        if self._slot_subs["slotsUpdates"]:
+            for update in _slot_updates(info):
+                for sub in self._slot_subs["slotsUpdates"].values():
+                    sub.connection.send(_notification("slotsUpdatesNotification", sub.id, update))
+
+
+def _slot_updates(info: SlotInfo) -> list[dict[str, Any]]:
+    """slotsUpdates for a new slot: the parent's block is frozen (its transactions are known
+    now), then the new bank is created and, on this single node, at once optimistically
+    confirmed and rooted (as slotNotification's root == slot says). After a reset there is no
+    parent block to freeze."""
+    now = int(time.time() * 1000)  # agave stamps each update with wall-clock milliseconds
+    updates: list[dict[str, Any]] = []
+    if info.parent != info.slot:
+        count = info.parent_successful + info.parent_failed
+        updates.append(
+            {
+                "type": "frozen",
+                "slot": info.parent,
+                "timestamp": now,
+                "stats": {
+                    # one entry per transaction: the bank executes them one at a time
+                    "numTransactionEntries": count,
+                    "numSuccessfulTransactions": info.parent_successful,
+                    "numFailedTransactions": info.parent_failed,
+                    "maxTransactionsPerEntry": min(count, 1),
+                },
+            }
+        )
+    updates.append({"type": "createdBank", "slot": info.slot, "parent": info.parent, "timestamp": now})
+    updates.append({"type": "optimisticConfirmation", "slot": info.slot, "timestamp": now})
+    updates.append({"type": "root", "slot": info.slot, "timestamp": now})
+    return updates
 
 
 def _notification(method: str, sub_id: int, result: Any) -> dict[str, Any]:

@@ -299,6 +299,25 @@ def _token_account_state(data: bytes) -> bool:
     return len(data) >= codec.TOKEN_ACCOUNT_LEN and data[108] != 0
 
 
+def context_slot(bank: Bank, config: dict[str, Any]) -> int:
+    """Validates commitment/minContextSlot and returns the slot the answer is for."""
+    P.commitment(config)
+    min_slot = P.optional_uint(config, "minContextSlot")
+    slot = bank.slot
+    if min_slot is not None and slot < min_slot:
+        raise RpcError(
+            P.MIN_CONTEXT_SLOT_NOT_REACHED,
+            "Minimum context slot has not been reached",
+            {"contextSlot": slot},
+        )
+    return slot
+
+
+def respond(slot: int, value: Any) -> dict[str, Any]:
+    """An RpcResponse: the value with its context."""
+    return {"context": {"apiVersion": API_VERSION, "slot": slot}, "value": value}
+
+
 class RpcHandlers:
     """The RPC methods over one Bank; `extra` adds more (the qd_ test controls), `intercept` sees
     every method name first and may fail the request by raising RpcError (qd_failRequests)."""
@@ -364,20 +383,11 @@ class RpcHandlers:
     # -- context -----------------------------------------------------------------------------
 
     def _context_slot(self, config: dict[str, Any]) -> int:
-        """Validates commitment/minContextSlot and returns the slot the answer is for."""
-        P.commitment(config)
-        min_slot = P.optional_uint(config, "minContextSlot")
-        slot = self.bank.slot
-        if min_slot is not None and slot < min_slot:
-            raise RpcError(
-                P.MIN_CONTEXT_SLOT_NOT_REACHED,
-                "Minimum context slot has not been reached",
-                {"contextSlot": slot},
-            )
-        return slot
+        return context_slot(self.bank, config)
 
-    def _respond(self, slot: int, value: Any) -> dict[str, Any]:
-        return {"context": {"apiVersion": API_VERSION, "slot": slot}, "value": value}
+    @staticmethod
+    def _respond(slot: int, value: Any) -> dict[str, Any]:
+        return respond(slot, value)
 
     # -- cluster -----------------------------------------------------------------------------
 

@@ -24,6 +24,7 @@ from websockets.asyncio.server import serve as ws_serve
 from quantdesk.localnet import params as P
 from quantdesk.localnet.bank import Bank
 from quantdesk.localnet.clock import SlotClock
+from quantdesk.localnet.cluster import ClusterMethods
 from quantdesk.localnet.controls import Controls
 from quantdesk.localnet.params import RpcError
 from quantdesk.localnet.pubsub import PubSub
@@ -259,7 +260,14 @@ class LocalValidator:
         self.handlers = RpcHandlers(
             self.bank,
             on_received=self.pubsub.signature_received,
-            extra=self.controls.methods(),
+            extra={
+                **ClusterMethods(
+                    self.bank,
+                    rpc_address=f"{config.host}:{config.rpc_port}",
+                    pubsub_address=f"{config.host}:{config.ws_port}",
+                ).methods(),
+                **self.controls.methods(),
+            },
             intercept=self.controls.intercept,
         )
         self.controls.rpc_methods = frozenset(m for m in self.handlers.methods if not m.startswith("qd_"))
