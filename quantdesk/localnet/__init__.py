@@ -14,7 +14,10 @@ HTTP methods: getVersion, getHealth, getSlot, getBlockHeight, getEpochInfo, getG
 getLatestBlockhash, isBlockhashValid, getAccountInfo, getMultipleAccounts, getProgramAccounts,
 getBalance, getMinimumBalanceForRentExemption, getTokenAccountBalance, sendTransaction,
 simulateTransaction, getSignatureStatuses, getTransaction, getFeeForMessage, requestAirdrop,
-getRecentPrioritizationFees; batches; plus the `qd_` controls. PubSub: account, program,
+getRecentPrioritizationFees, getSignaturesForAddress, getTransactionCount, getBlock, getBlockTime,
+getBlocks, getBlocksWithLimit, getFirstAvailableBlock, minimumLedgerSlot; batches; plus the `qd_`
+controls. Every produced slot holds a block (empty ones too); slots a qd_warpSlot jumps over are
+skipped (no block), as on a cluster. PubSub: account, program,
 signature, logs and slot subscriptions with their unsubscribes.
 
 Where it knowingly differs from an agave node (single node, no forks):
