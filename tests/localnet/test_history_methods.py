@@ -251,3 +251,19 @@ async def test_indexer_backfill_of_10000_transactions() -> None:
             assert (await client.get_blocks(599_990)).value == [600_000]
             assert await error_of(client, "getBlockTime", [599_999]) == (
                 -32007, "Slot 599999 was skipped, or missing due to ledger jump to recent snapshot")
+
+
+def test_oldest_blocks_go_whole_past_the_history_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    from quantdesk.localnet import bank as bank_module
+
+    monkeypatch.setattr(bank_module, "MAX_HISTORY", 1_000)
+    bank = Bank(start_unix_timestamp=1_700_000_000)
+    payer, venue = Keypair(), Keypair().pubkey()
+    bank.airdrop(payer.pubkey(), 100 * SOL)
+    sent = fill(bank, payer, venue, 1_500)  # 15 blocks of 100
+    first = bank.first_available_block
+    assert first > 0 and bank.block(first - 1) is None
+    kept = bank.signatures_for_address(venue, None, None, 2_000)
+    assert 800 <= len(kept) <= 1_000 and [r.signature for r in kept] == sent[::-1][: len(kept)]
+    assert bank.record(sent[0]) is None and bank.record(sent[-1]) is not None
+    assert bank.block_slots(0, bank.slot)[0] == first
