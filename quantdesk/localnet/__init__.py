@@ -14,12 +14,16 @@ HTTP methods: getVersion, getHealth, getSlot, getBlockHeight, getEpochInfo, getG
 getLatestBlockhash, isBlockhashValid, getAccountInfo, getMultipleAccounts, getProgramAccounts,
 getBalance, getMinimumBalanceForRentExemption, getTokenAccountBalance, sendTransaction,
 simulateTransaction, getSignatureStatuses, getTransaction, getFeeForMessage, requestAirdrop,
-getRecentPrioritizationFees; the cluster methods (`cluster`): getSlotLeader, getSlotLeaders,
-getLeaderSchedule, getClusterNodes, getIdentity, getEpochSchedule, getVoteAccounts, getSupply,
-getLargestAccounts, getStakeMinimumDelegation, getInflationGovernor, getInflationRate,
-getInflationReward, getRecentPerformanceSamples, getHighestSnapshotSlot, getMaxRetransmitSlot,
-getMaxShredInsertSlot; batches; plus the `qd_` controls. PubSub: account, program, signature,
-logs, slot, root and slotsUpdates subscriptions with their unsubscribes.
+getRecentPrioritizationFees; the history methods: getSignaturesForAddress, getTransactionCount,
+getBlock, getBlockTime, getBlocks, getBlocksWithLimit, getFirstAvailableBlock,
+minimumLedgerSlot (every produced slot holds a block, empty ones too; slots a qd_warpSlot jumps
+over are skipped, no block, as on a cluster); the cluster methods (`cluster`): getSlotLeader,
+getSlotLeaders, getLeaderSchedule, getClusterNodes, getIdentity, getEpochSchedule,
+getVoteAccounts, getSupply, getLargestAccounts, getStakeMinimumDelegation,
+getInflationGovernor, getInflationRate, getInflationReward, getRecentPerformanceSamples,
+getHighestSnapshotSlot, getMaxRetransmitSlot, getMaxShredInsertSlot; batches; plus the `qd_`
+controls. PubSub: account, program, signature, logs, slot, root and slotsUpdates subscriptions
+with their unsubscribes.
 
 Where it knowingly differs from an agave node (single node, no forks):
 - every commitment sees the latest bank and a committed transaction is final at once

@@ -10,6 +10,9 @@ program owns. `Bank` adds those, so the RPC layer can answer like an agave node:
 - transaction admission like a leader's: sanitize, resolve address lookup tables, verify
   signatures, check the blockhash and the status cache (AlreadyProcessed), then execute;
 - a record per committed transaction (slot, block time, fee, balances, token balances, logs);
+- a block per produced slot (parent, blockhash, previous blockhash, time, height, its transactions
+  in order), empty ones too, and an index of transactions by every account key they touch, for
+  getBlock, getBlocks, getBlockTime and getSignaturesForAddress;
 - an owner index for getProgramAccounts, kept current from every write.
 
 Single node, no forks: a transaction is final as soon as it is committed. All methods are
@@ -19,6 +22,7 @@ call atomic with respect to the others.
 from __future__ import annotations
 
 import time
+from bisect import bisect_left, bisect_right
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -51,6 +55,8 @@ MAX_PROCESSING_AGE: Final = 150  # blocks a blockhash stays valid (agave MAX_PRO
 MAX_RECENT_BLOCKHASHES: Final = 300  # blockhash queue length, also the status-cache depth
 LAMPORTS_PER_SIGNATURE: Final = 5_000
 MAX_HISTORY: Final = 200_000  # committed transactions kept for getTransaction
+# Blocks kept (~a day of 400 ms slots); the oldest go first, whole, with their transactions.
+MAX_BLOCKS: Final = 250_000
 FAUCET_LAMPORTS: Final = 500_000_000 * 1_000_000_000  # 500M SOL, like a test validator's mint
 SAMPLE_PERIOD_SECS: Final = 60  # agave's performance sample interval
 MAX_PERF_SAMPLES: Final = 720  # agave keeps 720 samples (12 hours)
@@ -159,10 +165,24 @@ class TxRecord:
     compute_units: int
     return_data: tuple[Pubkey, bytes] | None
     written: list[tuple[Pubkey, Account | None]] = field(default_factory=list)
+    index: int = 0  # position in commit order over the bank's life: orders history newest first
 
     @property
     def signature(self) -> Signature:
         return self.resolved.signature
+
+
+@dataclass(slots=True)
+class Block:
+    """A produced slot: what getBlock reports, with its transactions in commit order."""
+
+    slot: int
+    parent_slot: int
+    blockhash: Hash
+    previous_blockhash: Hash
+    block_height: int
+    block_time: int
+    transactions: list[TxRecord] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -291,6 +311,10 @@ class Bank:
         self._ts_base_slot = 0
         self._blockhashes: OrderedDict[Hash, int] = OrderedDict()
         self._records: dict[Signature, TxRecord] = {}
+        self._blocks: dict[int, Block] = {}  # by slot, ascending (insertion order)
+        self._block_slots: list[int] = []  # the same slots, for range look-ups by bisection
+        self._by_address: dict[Pubkey, list[TxRecord]] = {}  # each in commit order
+        self._history_size = 0  # records held by the blocks
         self._owners: dict[Pubkey, Pubkey] = {}
         self._by_owner: dict[Pubkey, set[Pubkey]] = {}
         # Per recent slot: (compute unit price, writable accounts) of each committed transaction.
@@ -308,6 +332,8 @@ class Bank:
         self.genesis_hash = self.svm.latest_blockhash()
         self._register_blockhash(self.genesis_hash)
         self._write_clock()
+        self._blocks[0] = Block(0, 0, self.genesis_hash, self.genesis_hash, 0, self.unix_timestamp)
+        self._block_slots.append(0)
 
     def reset(self) -> None:
         """Back to genesis: fresh accounts, slot 0, empty history; listeners stay attached."""
@@ -371,11 +397,18 @@ class Bank:
             raise ValueError(f"slot {slot} is not after the current slot {self.slot}")
         self.parent_slot, self.slot = self.slot, slot
         self.block_height += 1
+        previous = self.latest_blockhash
         self.svm.expire_blockhash()
         self._register_blockhash(self.svm.latest_blockhash())
         self._slot_fees.append((slot, []))
         self._write_clock()
         self._sample()
+        self._blocks[slot] = Block(
+            slot, self.parent_slot, self.latest_blockhash, previous, self.block_height,
+            self.unix_timestamp,
+        )
+        self._block_slots.append(slot)
+        self._prune()
         info = SlotInfo(slot, self.parent_slot, slot, self._slot_successful, self._slot_failed)
         self._slot_successful = self._slot_failed = 0
         for listener in self._slot_listeners:
@@ -408,6 +441,11 @@ class Bank:
         self._ts_base = unix_timestamp
         self._ts_base_slot = self.slot
         self._write_clock()
+        # The open block (and what it holds) takes the new time, as its transactions report it.
+        block = self._blocks[self.slot]
+        block.block_time = unix_timestamp
+        for record in block.transactions:
+            record.block_time = unix_timestamp
 
     def _register_blockhash(self, blockhash: Hash) -> None:
         self._blockhashes[blockhash] = self.block_height
@@ -636,14 +674,18 @@ class Bank:
         return record
 
     def _store(self, record: TxRecord) -> None:
+        record.index = self.transaction_count
         self._records[record.signature] = record
-        if len(self._records) > MAX_HISTORY:
-            del self._records[next(iter(self._records))]
+        self._blocks[self.slot].transactions.append(record)
+        for key in record.resolved.account_keys:
+            self._by_address.setdefault(key, []).append(record)
+        self._history_size += 1
         self.transaction_count += 1
         if record.err is None:
             self._slot_successful += 1
         else:
             self._slot_failed += 1
+        self._prune()
         _, price = compute_budget(record.resolved.tx.message)
         writable = [k for k, w in zip(record.resolved.account_keys, record.resolved.writable) if w]
         self._slot_fees[-1][1].append((price, writable))
@@ -672,6 +714,69 @@ class Bank:
 
     def record(self, signature: Signature) -> TxRecord | None:
         return self._records.get(signature)
+
+    # -- ledger -------------------------------------------------------------------------------
+
+    def block(self, slot: int) -> Block | None:
+        return self._blocks.get(slot)
+
+    @property
+    def first_available_block(self) -> int:
+        return next(iter(self._blocks))
+
+    def block_slots(self, start: int, end: int, limit: int | None = None) -> list[int]:
+        """Slots in [start, end] that hold a block, ascending, at most `limit` of them."""
+        lo = bisect_left(self._block_slots, start)
+        hi = bisect_right(self._block_slots, end)
+        if limit is not None:
+            hi = min(hi, lo + limit)
+        return self._block_slots[lo:hi]
+
+    def signatures_for_address(
+        self, address: Pubkey, before: Signature | None, until: Signature | None, limit: int
+    ) -> list[TxRecord]:
+        """Committed transactions touching `address`, newest first: older than `before` (none if
+        `before` is unknown, as agave answers), newer than `until` (if known), at most `limit`."""
+        history = self._by_address.get(address, [])
+        end = len(history)
+        if before is not None:
+            anchor = self._records.get(before)
+            if anchor is None:
+                return []
+            end = bisect_left(history, anchor.index, key=lambda r: r.index)
+        stop = -1
+        if until is not None:
+            floor = self._records.get(until)
+            stop = -1 if floor is None else floor.index
+        found: list[TxRecord] = []
+        for i in range(end - 1, -1, -1):
+            record = history[i]
+            if record.index <= stop or len(found) >= limit:
+                break
+            found.append(record)
+        return found
+
+    def _prune(self) -> None:
+        """Drop the oldest blocks, whole, while the ledger holds more than its limits."""
+        if len(self._blocks) <= MAX_BLOCKS and self._history_size <= MAX_HISTORY:
+            return
+        touched: set[Pubkey] = set()
+        # A tenth at a time, so each address list is cut once per batch rather than per record.
+        while len(self._blocks) > 1 and (
+            len(self._blocks) > MAX_BLOCKS * 9 // 10 or self._history_size > MAX_HISTORY * 9 // 10
+        ):
+            block = self._blocks.pop(next(iter(self._blocks)))
+            for record in block.transactions:
+                del self._records[record.signature]
+                touched.update(record.resolved.account_keys)
+            self._history_size -= len(block.transactions)
+        del self._block_slots[: len(self._block_slots) - len(self._blocks)]
+        oldest = self.transaction_count - self._history_size
+        for key in touched:
+            history = self._by_address[key]
+            del history[: bisect_left(history, oldest, key=lambda r: r.index)]
+            if not history:
+                del self._by_address[key]
 
     def fee_for_message(self, message: Message | MessageV0) -> int | None:
         """getFeeForMessage: None once the message's blockhash has expired."""

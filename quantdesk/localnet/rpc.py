@@ -28,6 +28,7 @@ from quantdesk.localnet import codec
 from quantdesk.localnet import params as P
 from quantdesk.localnet.bank import (
     Bank,
+    Block,
     ResolvedTransaction,
     SanitizeError,
     TransactionRejected,
@@ -45,6 +46,17 @@ MAX_PERMITTED_DATA_LENGTH: Final = 10 * 1024 * 1024
 PACKET_DATA_SIZE: Final = 1232
 MAX_BASE58_SIZE: Final = 1683
 MAX_BASE64_SIZE: Final = 1644
+MAX_GET_CONFIRMED_SIGNATURES_FOR_ADDRESS2_LIMIT: Final = 1_000
+MAX_GET_CONFIRMED_BLOCKS_RANGE: Final = 500_000
+# agave's RpcCustomError codes for a slot without a block to show.
+BLOCK_CLEANED_UP: Final = -32001
+BLOCK_NOT_AVAILABLE: Final = -32004
+SLOT_SKIPPED: Final = -32007
+MEMO_PROGRAM_IDS: Final = frozenset(
+    Pubkey.from_string(k)
+    for k in ("MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr", "Memo1UhkJRfHyvLMcVucJwxXeuD728EqVDDwQDxFMNo")
+)
+TRANSACTION_DETAILS: Final = ("full", "signatures", "none", "accounts")
 _MEMCMP_MAX_BYTES: Final = 128
 _TX_TYPE: Final = "solana_transaction::versioned::VersionedTransaction"
 _MESSAGE_TYPE: Final = "solana_message::versioned::VersionedMessage"
@@ -155,16 +167,7 @@ def _ui_message(resolved: ResolvedTransaction, parsed: bool) -> dict[str, Any]:
     header = message.header
     out: dict[str, Any] = {"recentBlockhash": str(message.recent_blockhash)}
     if parsed:
-        n_static = len(message.account_keys)
-        out["accountKeys"] = [
-            {
-                "pubkey": str(key),
-                "writable": resolved.writable[i],
-                "signer": i < header.num_required_signatures,
-                "source": "transaction" if i < n_static else "lookupTable",
-            }
-            for i, key in enumerate(resolved.account_keys)
-        ]
+        out["accountKeys"] = _ui_account_keys(resolved)
         out["instructions"] = [
             {
                 "programId": str(resolved.account_keys[ix.program_id_index]),
@@ -218,6 +221,93 @@ def _ui_meta(record: TxRecord, parsed: bool) -> dict[str, Any]:
     if return_data is not None:
         meta["returnData"] = return_data
     return meta
+
+
+def memo(resolved: ResolvedTransaction) -> str | None:
+    """The SPL Memo texts of the top-level instructions as agave formats them: "[len] text",
+    joined by "; " (agave extract_and_fmt_memos)."""
+    message = resolved.tx.message
+    memos = []
+    for ix in message.instructions:
+        if message.account_keys[ix.program_id_index] in MEMO_PROGRAM_IDS:
+            data = bytes(ix.data)
+            try:
+                text = data.decode()
+            except UnicodeDecodeError:
+                text = "(unparseable)"
+            memos.append(f"[{len(data)}] {text}")
+    return "; ".join(memos) if memos else None
+
+
+def _ui_account_keys(resolved: ResolvedTransaction) -> list[dict[str, Any]]:
+    header = resolved.tx.message.header
+    n_static = len(resolved.tx.message.account_keys)
+    return [
+        {
+            "pubkey": str(key),
+            "writable": resolved.writable[i],
+            "signer": i < header.num_required_signatures,
+            "source": "transaction" if i < n_static else "lookupTable",
+        }
+        for i, key in enumerate(resolved.account_keys)
+    ]
+
+
+def _check_version(record: TxRecord, max_version: int | None) -> None:
+    if isinstance(record.resolved.tx.message, MessageV0) and max_version is None:
+        raise RpcError(
+            P.UNSUPPORTED_TRANSACTION_VERSION,
+            "Transaction version (0) is not supported by the requesting client. Please try "
+            "the request again with the following configuration parameter: "
+            '"maxSupportedTransactionVersion": 0',
+        )
+
+
+def encoded_transaction(record: TxRecord, encoding: str, max_version: int | None) -> dict[str, Any]:
+    """{transaction, meta[, version]} as getTransaction and a full getBlock show it."""
+    _check_version(record, max_version)
+    tx = record.resolved.tx
+    parsed = encoding == "jsonParsed"
+    ui_tx: Any
+    if encoding in ("json", "jsonParsed"):
+        ui_tx = {
+            "signatures": [str(s) for s in tx.signatures],
+            "message": _ui_message(record.resolved, parsed),
+        }
+    elif encoding == "base64":
+        ui_tx = [codec.b64encode(bytes(tx)), "base64"]
+    elif encoding == "base58":
+        ui_tx = [codec.b58encode(bytes(tx)), "base58"]
+    else:  # binary: the legacy bare base58 string
+        ui_tx = codec.b58encode(bytes(tx))
+    out: dict[str, Any] = {"transaction": ui_tx, "meta": _ui_meta(record, parsed)}
+    if max_version is not None:
+        out["version"] = 0 if isinstance(tx.message, MessageV0) else "legacy"
+    return out
+
+
+def _accounts_transaction(record: TxRecord, max_version: int | None) -> dict[str, Any]:
+    """A transaction of a getBlock with transactionDetails "accounts": keys and balances only."""
+    _check_version(record, max_version)
+    err = None if record.err is None else codec.error_to_json(record.err)
+    out: dict[str, Any] = {
+        "transaction": {
+            "signatures": [str(s) for s in record.resolved.tx.signatures],
+            "accountKeys": _ui_account_keys(record.resolved),
+        },
+        "meta": {
+            "err": err,
+            "status": {"Ok": None} if err is None else {"Err": err},
+            "fee": record.fee,
+            "preBalances": record.pre_balances,
+            "postBalances": record.post_balances,
+            "preTokenBalances": record.pre_token_balances,
+            "postTokenBalances": record.post_token_balances,
+        },
+    }
+    if max_version is not None:
+        out["version"] = 0 if isinstance(record.resolved.tx.message, MessageV0) else "legacy"
+    return out
 
 
 def _memcmp_bytes(memcmp: dict[str, Any]) -> bytes:
@@ -355,6 +445,14 @@ class RpcHandlers:
             "getFeeForMessage": (self.get_fee_for_message, 1, 2),
             "requestAirdrop": (self.request_airdrop, 2, 3),
             "getRecentPrioritizationFees": (self.get_recent_prioritization_fees, 0, 1),
+            "getSignaturesForAddress": (self.get_signatures_for_address, 1, 2),
+            "getTransactionCount": (self.get_transaction_count, 0, 1),
+            "getBlock": (self.get_block, 1, 2),
+            "getBlockTime": (self.get_block_time, 1, 1),
+            "getBlocks": (self.get_blocks, 1, 3),
+            "getBlocksWithLimit": (self.get_blocks_with_limit, 2, 3),
+            "getFirstAvailableBlock": (self.get_first_available_block, 0, 0),
+            "minimumLedgerSlot": (self.minimum_ledger_slot, 0, 0),
         }
         self.methods.update(extra or {})
 
@@ -710,37 +808,139 @@ class RpcHandlers:
         record = self.bank.record(sig)
         if record is None:
             return None
-        tx = record.resolved.tx
-        is_v0 = isinstance(tx.message, MessageV0)
-        if is_v0 and max_version is None:
-            raise RpcError(
-                P.UNSUPPORTED_TRANSACTION_VERSION,
-                "Transaction version (0) is not supported by the requesting client. Please try "
-                "the request again with the following configuration parameter: "
-                '"maxSupportedTransactionVersion": 0',
-            )
-        parsed = encoding == "jsonParsed"
-        ui_tx: Any
-        if encoding in ("json", "jsonParsed"):
-            ui_tx = {
-                "signatures": [str(s) for s in tx.signatures],
-                "message": _ui_message(record.resolved, parsed),
-            }
-        elif encoding == "base64":
-            ui_tx = [codec.b64encode(bytes(tx)), "base64"]
-        elif encoding == "base58":
-            ui_tx = [codec.b58encode(bytes(tx)), "base58"]
-        else:  # binary: the legacy bare base58 string
-            ui_tx = codec.b58encode(bytes(tx))
-        result: dict[str, Any] = {
+        return {
             "slot": record.slot,
-            "transaction": ui_tx,
-            "meta": _ui_meta(record, parsed),
+            **encoded_transaction(record, encoding, max_version),
             "blockTime": record.block_time,
         }
-        if max_version is not None:
-            result["version"] = 0 if is_v0 else "legacy"
+
+    # -- history -----------------------------------------------------------------------------
+
+    def _confirmed(self, config: dict[str, Any]) -> None:
+        if P.commitment(config) == "processed":
+            raise invalid_params("Method does not support commitment below `confirmed`")
+
+    def get_signatures_for_address(self, p: list[Any]) -> list[dict[str, Any]]:
+        address = P.pubkey(p[0])
+        config = P.want_struct(p[1], "RpcSignaturesForAddressConfig")
+        before = None if config.get("before") is None else P.signature(config["before"])
+        until = None if config.get("until") is None else P.signature(config["until"])
+        limit = P.optional_uint(config, "limit", "usize")
+        if limit is None:
+            limit = MAX_GET_CONFIRMED_SIGNATURES_FOR_ADDRESS2_LIMIT
+        if limit == 0 or limit > MAX_GET_CONFIRMED_SIGNATURES_FOR_ADDRESS2_LIMIT:
+            raise invalid_params(
+                f"Invalid limit; max {MAX_GET_CONFIRMED_SIGNATURES_FOR_ADDRESS2_LIMIT}"
+            )
+        self._confirmed(config)
+        self._context_slot(config)
+        return [
+            {
+                "signature": str(record.signature),
+                "slot": record.slot,
+                "err": None if record.err is None else codec.error_to_json(record.err),
+                "memo": memo(record.resolved),
+                "blockTime": record.block_time,
+                "confirmationStatus": "finalized",
+            }
+            for record in self.bank.signatures_for_address(address, before, until, limit)
+        ]
+
+    def get_transaction_count(self, p: list[Any]) -> int:
+        self._context_slot(P.want_struct(p[0], "RpcContextConfig"))
+        return self.bank.transaction_count
+
+    def _block(self, slot: int) -> Block:
+        """The block at `slot`, or agave's error for a slot that has none to show."""
+        if slot > self.bank.slot:
+            raise RpcError(BLOCK_NOT_AVAILABLE, f"Block not available for slot {slot}")
+        first = self.bank.first_available_block
+        if slot < first:
+            raise RpcError(
+                BLOCK_CLEANED_UP,
+                f"Block {slot} cleaned up, does not exist on node. First available block: {first}",
+            )
+        block = self.bank.block(slot)
+        if block is None:
+            raise RpcError(
+                SLOT_SKIPPED,
+                f"Slot {slot} was skipped, or missing due to ledger jump to recent snapshot",
+            )
+        return block
+
+    def get_block_time(self, p: list[Any]) -> int:
+        return self._block(P.want_uint(p[0])).block_time
+
+    def get_block(self, p: list[Any]) -> dict[str, Any]:
+        slot = P.want_uint(p[0])
+        if isinstance(p[1], str):  # the deprecated form: an encoding instead of a config
+            config: dict[str, Any] = {"encoding": p[1]}
+        else:
+            config = P.want_struct(p[1], "RpcBlockConfig")
+        encoding_value = config.get("encoding")
+        encoding = "json" if encoding_value is None else P.want_enum(encoding_value, P.TX_ENCODINGS)
+        details_value = config.get("transactionDetails")
+        details = (
+            "full" if details_value is None else P.want_enum(details_value, TRANSACTION_DETAILS)
+        )
+        rewards = P.optional_bool(config, "rewards", default=True)
+        self._confirmed(config)
+        max_version = P.optional_uint(config, "maxSupportedTransactionVersion", "u8", 8)
+        block = self._block(slot)
+        result: dict[str, Any] = {
+            "blockhash": str(block.blockhash),
+            "previousBlockhash": str(block.previous_blockhash),
+            "parentSlot": block.parent_slot,
+        }
+        if details == "full":
+            result["transactions"] = [
+                encoded_transaction(r, encoding, max_version) for r in block.transactions
+            ]
+        elif details == "accounts":
+            result["transactions"] = [
+                _accounts_transaction(r, max_version) for r in block.transactions
+            ]
+        elif details == "signatures":
+            result["signatures"] = [str(r.signature) for r in block.transactions]
+        if rewards:
+            result["rewards"] = []  # no staking or leader fees on a single test node
+        result["blockTime"] = block.block_time
+        result["blockHeight"] = block.block_height
         return result
+
+    def _blocks_config(self, value: Any) -> None:
+        self._confirmed(P.want_struct(value, "RpcContextConfig"))
+
+    def get_blocks(self, p: list[Any]) -> list[int]:
+        start = P.want_uint(p[0])
+        # The second parameter is the end slot or, in its place, the config (agave
+        # RpcBlocksConfigWrapper).
+        end: int | None = None
+        if isinstance(p[1], dict):
+            self._blocks_config(p[1])
+        elif p[1] is not None:
+            end = P.want_uint(p[1])
+        self._blocks_config(p[2])
+        end = min(start + MAX_GET_CONFIRMED_BLOCKS_RANGE if end is None else end, self.bank.slot)
+        if end < start:
+            return []
+        if end - start > MAX_GET_CONFIRMED_BLOCKS_RANGE:
+            raise invalid_params(f"Slot range too large; max {MAX_GET_CONFIRMED_BLOCKS_RANGE}")
+        return self.bank.block_slots(start, end)
+
+    def get_blocks_with_limit(self, p: list[Any]) -> list[int]:
+        start = P.want_uint(p[0])
+        limit = P.want_uint(p[1], "usize")
+        self._blocks_config(p[2])
+        if limit > MAX_GET_CONFIRMED_BLOCKS_RANGE:
+            raise invalid_params(f"Limit too large; max {MAX_GET_CONFIRMED_BLOCKS_RANGE}")
+        return self.bank.block_slots(start, self.bank.slot, limit)
+
+    def get_first_available_block(self, _: list[Any]) -> int:
+        return self.bank.first_available_block
+
+    def minimum_ledger_slot(self, _: list[Any]) -> int:
+        return self.bank.first_available_block
 
     def get_fee_for_message(self, p: list[Any]) -> dict[str, Any]:
         wire = decode_wire(P.want_str(p[0]), "base64", _MESSAGE_TYPE)
