@@ -26,12 +26,19 @@ controls. PubSub: account, program, signature, logs, slot, root and slotsUpdates
 with their unsubscribes.
 
 Where it knowingly differs from an agave node (single node, no forks):
-- every commitment sees the latest bank and a committed transaction is final at once
-  (`confirmationStatus: "finalized"`, `confirmations: null`, slot notifications with
-  `root == slot`); notifications for every commitment go out on commit;
+- commitments: processed, confirmed and finalized all see the latest bank (the open slot), and
+  a committed transaction is final at once (`confirmationStatus: "finalized"`,
+  `confirmations: null`, its block visible to finalized getBlock, slot notifications with
+  `root == slot`); notifications for every commitment go out on commit; methods agave refuses
+  below `confirmed` (getTransaction, getBlock, history) refuse `processed` here too;
+- SlotHashes (up to 512 entries, newest first, each slot with its blockhash) lists the open
+  slot as well as its ancestors, since a transaction runs in the slot getSlot just reported: an
+  address lookup table created with that slot as its recent slot is accepted;
+- rent-exempt accounts carry rentEpoch u64::MAX once stored (as agave's loader stamps them);
 - a signatureSubscribe for an already committed signature is answered immediately;
 - sendTransaction executes the transaction before answering (a real node forwards it);
-- simulation results carry no `loadedAccountsDataSize`; inner instructions and jsonParsed
+- `loadedAccountsDataSize` (simulations, preflight failures) counts agave 2.2's way: the data of
+  every listed account plus each top-level program's loader account; inner instructions and jsonParsed
   transactions list instructions in compiled form (no per-program parsing); jsonParsed accounts
   are parsed for SPL Token mints and accounts only;
 - one validator: it leads every slot, is the only cluster node (no gossip/TPU addresses) and the

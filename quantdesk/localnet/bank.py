@@ -13,7 +13,9 @@ program owns. `Bank` adds those, so the RPC layer can answer like an agave node:
 - a block per produced slot (parent, blockhash, previous blockhash, time, height, its transactions
   in order), empty ones too, and an index of transactions by every account key they touch, for
   getBlock, getBlocks, getBlockTime and getSignaturesForAddress;
-- an owner index for getProgramAccounts, kept current from every write.
+- an owner index for getProgramAccounts, kept current from every write;
+- the SlotHashes sysvar kept current (so address lookup tables can be created), and rentEpoch
+  u64::MAX on rent-exempt accounts as they are stored, as agave's account loader sets it.
 
 Single node, no forks: a transaction is final as soon as it is committed. All methods are
 synchronous and meant to be called from one thread (the server's event loop), which makes each
@@ -60,11 +62,14 @@ MAX_BLOCKS: Final = 250_000
 FAUCET_LAMPORTS: Final = 500_000_000 * 1_000_000_000  # 500M SOL, like a test validator's mint
 SAMPLE_PERIOD_SECS: Final = 60  # agave's performance sample interval
 MAX_PERF_SAMPLES: Final = 720  # agave keeps 720 samples (12 hours)
+MAX_SLOT_HASHES: Final = 512  # entries of the SlotHashes sysvar (agave MAX_ENTRIES)
+RENT_EXEMPT_RENT_EPOCH: Final = 2**64 - 1  # agave stamps rent-exempt accounts with u64::MAX
 STAKE_PROGRAM_ID: Final = Pubkey.from_string("Stake11111111111111111111111111111111111111")
 _GET_MINIMUM_DELEGATION: Final = (13).to_bytes(4, "little")  # StakeInstruction::GetMinimumDelegation
 
 COMPUTE_BUDGET_PROGRAM_ID: Final = Pubkey.from_string("ComputeBudget111111111111111111111111111111")
 ALT_PROGRAM_ID: Final = Pubkey.from_string("AddressLookupTab1e1111111111111111111111111")
+NATIVE_LOADER_ID: Final = Pubkey.from_string("NativeLoader1111111111111111111111111111111")
 _MAX_COMPUTE_UNIT_LIMIT: Final = 1_400_000
 _DEFAULT_INSTRUCTION_CU_LIMIT: Final = 200_000
 _BUILTIN_INSTRUCTION_CU_LIMIT: Final = 3_000
@@ -194,6 +199,7 @@ class Simulation:
     inner_instructions: list[list[InnerInstruction]]
     post_accounts: dict[Pubkey, Account]
     account_keys: list[Pubkey]
+    loaded_accounts_data_size: int = 0
 
 
 @dataclass(slots=True, frozen=True)
@@ -328,9 +334,11 @@ class Bank:
         self._sample_start = (0, 0)  # (slot, transaction count) the current sample period began at
         self._minimum_delegation: int | None = None
         for pubkey in (*_GENESIS_ACCOUNTS, *self.programs, self.faucet.pubkey()):
-            self._index(pubkey, self.get_account(pubkey))
+            self._index(pubkey, self._stamp_rent_epoch(pubkey, self.get_account(pubkey)))
         self.genesis_hash = self.svm.latest_blockhash()
         self._register_blockhash(self.genesis_hash)
+        self._slot_hashes: deque[tuple[int, Hash]] = deque(maxlen=MAX_SLOT_HASHES)
+        self._write_slot_hashes()
         self._write_clock()
         self._blocks[0] = Block(0, 0, self.genesis_hash, self.genesis_hash, 0, self.unix_timestamp)
         self._block_slots.append(0)
@@ -401,6 +409,7 @@ class Bank:
         self.svm.expire_blockhash()
         self._register_blockhash(self.svm.latest_blockhash())
         self._slot_fees.append((slot, []))
+        self._write_slot_hashes()
         self._write_clock()
         self._sample()
         self._blocks[slot] = Block(
@@ -452,6 +461,16 @@ class Bank:
         while len(self._blockhashes) > MAX_RECENT_BLOCKHASHES:
             self._blockhashes.popitem(last=False)
 
+    def _write_slot_hashes(self) -> None:
+        """Put the current slot at the front of SlotHashes (newest first, MAX_SLOT_HASHES).
+
+        agave's SlotHashes at slot N lists N's ancestors; here the open slot is listed too,
+        because this node executes a transaction in the slot getSlot just reported, where on a
+        cluster it lands in a later one. So an address lookup table created with `getSlot`'s
+        answer as its recent slot is accepted, as it is on a cluster."""
+        self._slot_hashes.appendleft((self.slot, self.latest_blockhash))
+        self.svm.set_slot_hashes(list(self._slot_hashes))
+
     def _write_clock(self) -> None:
         schedule = self.svm.get_epoch_schedule()
         epoch, _ = schedule.get_epoch_and_slot_index(self.slot)
@@ -476,10 +495,24 @@ class Bank:
     def set_account(self, pubkey: Pubkey, account: Account) -> None:
         """Overwrite an account outside any transaction (test control)."""
         self.svm.set_account(pubkey, account)
-        stored = self.get_account(pubkey)
+        stored = self._stamp_rent_epoch(pubkey, self.get_account(pubkey))
         self._index(pubkey, stored)
         for listener in self._account_listeners:
             listener(pubkey, stored)
+
+    def _stamp_rent_epoch(self, pubkey: Pubkey, account: Account | None) -> Account | None:
+        """A rent-exempt account gets rent_epoch u64::MAX, as agave's loader sets it (rent
+        collection is disabled, so exempt accounts are never visited again); others keep theirs."""
+        if (
+            account is None
+            or account.rent_epoch == RENT_EXEMPT_RENT_EPOCH
+            or account.lamports < self.svm.minimum_balance_for_rent_exemption(len(account.data))
+        ):
+            return account
+        stamped = Account(account.lamports, bytes(account.data), account.owner,
+                          account.executable, RENT_EXEMPT_RENT_EPOCH)
+        self.svm.set_account(pubkey, stamped)
+        return stamped
 
     def accounts(self) -> list[tuple[Pubkey, Account]]:
         """Every live account the bank holds (the owner index covers each one written)."""
@@ -582,6 +615,7 @@ class Bank:
         err = self._check(resolved)
         if err is not None:
             return Simulation(err, [], 0, None, [], {}, keys)
+        loaded = self.loaded_accounts_data_size(resolved)
         result = self.svm.simulate_transaction(resolved.tx)
         if isinstance(result, SimulatedTransactionInfo):
             meta = result.meta()
@@ -594,6 +628,7 @@ class Bank:
                 list(meta.inner_instructions()),
                 post,
                 keys,
+                loaded,
             )
         meta = result.meta()
         return Simulation(
@@ -604,7 +639,27 @@ class Bank:
             list(meta.inner_instructions()),
             {},
             keys,
+            loaded,
         )
+
+    def loaded_accounts_data_size(self, resolved: ResolvedTransaction) -> int:
+        """The bytes of account data the transaction loads, as agave 2.2 counts them: the data
+        of every account it lists (missing ones count 0), plus, once per loader, the loader
+        account of each top-level program (agave's load_transaction_accounts)."""
+        total = 0
+        for key in resolved.account_keys:
+            account = self.get_account(key)
+            total += 0 if account is None else len(account.data)
+        message = resolved.tx.message
+        loaders: set[Pubkey] = set()
+        for ix in message.instructions:
+            program = self.get_account(resolved.account_keys[ix.program_id_index])
+            if program is not None and program.owner != NATIVE_LOADER_ID:
+                loaders.add(program.owner)
+        for loader in loaders:
+            account = self.get_account(loader)
+            total += 0 if account is None else len(account.data)
+        return total
 
     def process(self, resolved: ResolvedTransaction) -> TxRecord:
         """Execute and commit; raises TransactionRejected if the transaction does not land."""
@@ -632,7 +687,7 @@ class Bank:
         for i, key in enumerate(keys):
             # A failed transaction only stores its fee payer (fee) and nothing else.
             if resolved.writable[i] and (tx_err is None or i == 0):
-                post = self.get_account(key)
+                post = self._stamp_rent_epoch(key, self.get_account(key))
                 post_accounts[i] = post
                 self._index(key, post)
                 written.append((key, post))

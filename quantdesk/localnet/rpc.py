@@ -5,10 +5,11 @@ object (None for notifications). It is synchronous: the bank is in-process and e
 short, so running handlers inline on the event loop keeps each request atomic.
 
 Deliberate simplifications (single node, no forks):
-- every commitment level sees the same, latest bank; committed transactions are final at once
-  (getSignatureStatuses reports `finalized`, `confirmations: null`);
-- simulation results omit `loadedAccountsDataSize`, and inner instructions are reported in
-  compiled form, never jsonParsed.
+- every commitment level (processed, confirmed, finalized) sees the same, latest bank, so
+  context slots agree across them; committed transactions are final at once
+  (getSignatureStatuses reports `finalized`, `confirmations: null`); methods agave serves only
+  from `confirmed` up refuse `processed` as agave does;
+- inner instructions are reported in compiled form, never jsonParsed.
 """
 from __future__ import annotations
 
@@ -678,6 +679,7 @@ class RpcHandlers:
                         "replacementBlockhash": None,
                         "returnData": ui_return_data(simulation.return_data),
                         "unitsConsumed": simulation.units_consumed,
+                        "loadedAccountsDataSize": simulation.loaded_accounts_data_size,
                     },
                 )
         if self._on_received is not None:
@@ -735,6 +737,7 @@ class RpcHandlers:
                 "replacementBlockhash": replacement,
                 "returnData": ui_return_data(simulation.return_data),
                 "unitsConsumed": simulation.units_consumed,
+                "loadedAccountsDataSize": simulation.loaded_accounts_data_size,
             },
         )
 
