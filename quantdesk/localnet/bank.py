@@ -500,18 +500,24 @@ class Bank:
         for listener in self._account_listeners:
             listener(pubkey, stored)
 
-    def _stamp_rent_epoch(self, pubkey: Pubkey, account: Account | None) -> Account | None:
-        """A rent-exempt account gets rent_epoch u64::MAX, as agave's loader sets it (rent
-        collection is disabled, so exempt accounts are never visited again); others keep theirs."""
+    def rent_stamped(self, account: Account) -> Account:
+        """The account with rent_epoch u64::MAX if it is rent-exempt, as agave's loader sets it
+        (rent collection is disabled, so exempt accounts are never visited again); else as is."""
         if (
-            account is None
-            or account.rent_epoch == RENT_EXEMPT_RENT_EPOCH
+            account.rent_epoch == RENT_EXEMPT_RENT_EPOCH
             or account.lamports < self.svm.minimum_balance_for_rent_exemption(len(account.data))
         ):
             return account
-        stamped = Account(account.lamports, bytes(account.data), account.owner,
-                          account.executable, RENT_EXEMPT_RENT_EPOCH)
-        self.svm.set_account(pubkey, stamped)
+        return Account(account.lamports, bytes(account.data), account.owner,
+                       account.executable, RENT_EXEMPT_RENT_EPOCH)
+
+    def _stamp_rent_epoch(self, pubkey: Pubkey, account: Account | None) -> Account | None:
+        """Store the account rent-stamped (see rent_stamped)."""
+        if account is None:
+            return None
+        stamped = self.rent_stamped(account)
+        if stamped is not account:
+            self.svm.set_account(pubkey, stamped)
         return stamped
 
     def accounts(self) -> list[tuple[Pubkey, Account]]:

@@ -762,6 +762,8 @@ class RpcHandlers:
             account = simulation.post_accounts.get(key) or self.bank.get_account(key)
             if account is not None and account.lamports == 0:
                 account = None
+            if account is not None:
+                account = self.bank.rent_stamped(account)  # as it would be stored
             values.append(None if account is None else self._encode(account, encoding, None))
         return values
 

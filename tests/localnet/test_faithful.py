@@ -197,9 +197,11 @@ async def test_simulation_and_preflight_report_loaded_accounts_data_size(
     to = Keypair().pubkey()
     tx = transfer_tx(payer, to, SOL, blockhash)
     sim = await raw(client, "simulateTransaction", [
-        base64.b64encode(bytes(tx)).decode(), {"encoding": "base64"}])
+        base64.b64encode(bytes(tx)).decode(),
+        {"encoding": "base64", "accounts": {"addresses": [str(to)], "encoding": "base64"}}])
     value = sim["result"]["value"]
     assert value["err"] is None
+    assert value["accounts"][0]["rentEpoch"] == U64_MAX  # the new account, as it would be stored
     # Payer and recipient hold no data; the system program account holds its name.
     system = (await client.get_account_info(Pubkey.from_string("11111111111111111111111111111111"))).value
     assert system is not None
