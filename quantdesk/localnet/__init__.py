@@ -7,7 +7,7 @@ Anchor.toml `[programs.localnet]` deployed at their ids from target/deploy/<name
 behind requestAirdrop. Clients talk to it exactly as to a cluster, e.g. solana-py's AsyncClient.
 
 Modules: `bank` (LiteSVM plus slots, blockhashes, history, owner index), `rpc` (HTTP methods),
-`pubsub` (subscriptions), `controls` (the `qd_` test methods, documented there), `clock`,
+`pubsub` (subscriptions), `parsed` (jsonParsed instructions), `controls` (the `qd_` test methods, documented there), `clock`,
 `server` (transport), `bench` (throughput benchmark).
 
 HTTP methods: getVersion, getHealth, getSlot, getBlockHeight, getEpochInfo, getGenesisHash,
@@ -38,9 +38,11 @@ Where it knowingly differs from an agave node (single node, no forks):
 - a signatureSubscribe for an already committed signature is answered immediately;
 - sendTransaction executes the transaction before answering (a real node forwards it);
 - `loadedAccountsDataSize` (simulations, preflight failures) counts agave 2.2's way: the data of
-  every listed account plus each top-level program's loader account; inner instructions and jsonParsed
-  transactions list instructions in compiled form (no per-program parsing); jsonParsed accounts
-  are parsed for SPL Token mints and accounts only;
+  every listed account plus each top-level program's loader account;
+- jsonParsed transactions (and simulation inner instructions) parse System, SPL Token/Token-2022
+  base instructions, Associated Token Account and Memo (`parsed`); other programs and
+  Token-2022 extension instructions stay partially decoded; jsonParsed accounts are parsed for
+  SPL Token mints and accounts only;
 - one validator: it leads every slot, is the only cluster node (no gossip/TPU addresses) and the
   only vote account (current, lastVote = rootSlot = the current slot, no stake, no credits);
   no inflation (rates 0, rewards null), nothing non-circulating, no snapshots (-32008);

@@ -8,8 +8,7 @@ Deliberate simplifications (single node, no forks):
 - every commitment level (processed, confirmed, finalized) sees the same, latest bank, so
   context slots agree across them; committed transactions are final at once
   (getSignatureStatuses reports `finalized`, `confirmations: null`); methods agave serves only
-  from `confirmed` up refuse `processed` as agave does;
-- inner instructions are reported in compiled form, never jsonParsed.
+  from `confirmed` up refuse `processed` as agave does.
 """
 from __future__ import annotations
 
@@ -27,6 +26,7 @@ from solders.transaction_metadata import InnerInstruction
 
 from quantdesk.localnet import codec
 from quantdesk.localnet import params as P
+from quantdesk.localnet import parsed as jp
 from quantdesk.localnet.bank import (
     Bank,
     Block,
@@ -53,10 +53,6 @@ MAX_GET_CONFIRMED_BLOCKS_RANGE: Final = 500_000
 BLOCK_CLEANED_UP: Final = -32001
 BLOCK_NOT_AVAILABLE: Final = -32004
 SLOT_SKIPPED: Final = -32007
-MEMO_PROGRAM_IDS: Final = frozenset(
-    Pubkey.from_string(k)
-    for k in ("MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr", "Memo1UhkJRfHyvLMcVucJwxXeuD728EqVDDwQDxFMNo")
-)
 TRANSACTION_DETAILS: Final = ("full", "signatures", "none", "accounts")
 _MEMCMP_MAX_BYTES: Final = 128
 _TX_TYPE: Final = "solana_transaction::versioned::VersionedTransaction"
@@ -139,17 +135,11 @@ def _ui_compiled(ix: Any, stack_height: int | None) -> dict[str, Any]:
     }
 
 
-def _stack_height(ii: InnerInstruction) -> int:
-    # solders 0.26's stub lacks InnerInstruction.stack_height; the extension module has it (a u8).
-    height: int = ii.stack_height()  # type: ignore[attr-defined]
-    return height
-
-
 def ui_inner_instructions(inner: list[list[InnerInstruction]]) -> list[dict[str, Any]]:
     return [
         {
             "index": index,
-            "instructions": [_ui_compiled(ii.instruction(), _stack_height(ii)) for ii in group],
+            "instructions": [_ui_compiled(ii.instruction(), jp.stack_height(ii)) for ii in group],
         }
         for index, group in enumerate(inner)
         if group
@@ -170,13 +160,7 @@ def _ui_message(resolved: ResolvedTransaction, parsed: bool) -> dict[str, Any]:
     if parsed:
         out["accountKeys"] = _ui_account_keys(resolved)
         out["instructions"] = [
-            {
-                "programId": str(resolved.account_keys[ix.program_id_index]),
-                "accounts": [str(resolved.account_keys[a]) for a in bytes(ix.accounts)],
-                "data": codec.b58encode(bytes(ix.data)),
-                "stackHeight": None,
-            }
-            for ix in message.instructions
+            jp.ui_instruction(ix, resolved.account_keys, None) for ix in message.instructions
         ]
     else:
         out["accountKeys"] = [str(k) for k in message.account_keys]
@@ -206,7 +190,11 @@ def _ui_meta(record: TxRecord, parsed: bool) -> dict[str, Any]:
         "fee": record.fee,
         "preBalances": record.pre_balances,
         "postBalances": record.post_balances,
-        "innerInstructions": ui_inner_instructions(record.inner_instructions),
+        "innerInstructions": (
+            jp.ui_inner_instructions(record.inner_instructions, record.resolved.account_keys)
+            if parsed
+            else ui_inner_instructions(record.inner_instructions)
+        ),
         "logMessages": record.logs,
         "preTokenBalances": record.pre_token_balances,
         "postTokenBalances": record.post_token_balances,
@@ -230,7 +218,7 @@ def memo(resolved: ResolvedTransaction) -> str | None:
     message = resolved.tx.message
     memos = []
     for ix in message.instructions:
-        if message.account_keys[ix.program_id_index] in MEMO_PROGRAM_IDS:
+        if message.account_keys[ix.program_id_index] in jp.MEMO_PROGRAM_IDS:
             data = bytes(ix.data)
             try:
                 text = data.decode()
@@ -726,7 +714,8 @@ class RpcHandlers:
             accounts = self._simulated_accounts(accounts_config, simulation, resolved)
         inner = None
         if P.optional_bool(config, "innerInstructions"):
-            inner = ui_inner_instructions(simulation.inner_instructions)
+            # agave parses them whatever the encoding: jsonParsed where it can, else compiled
+            inner = jp.ui_inner_instructions(simulation.inner_instructions, resolved.account_keys)
         return self._respond(
             slot,
             {
