@@ -6,7 +6,8 @@ a block every 400 ms (`--slot-ms`, `--paused` to start with the clock stopped), 
 Anchor.toml `[programs.localnet]` deployed at their ids from target/deploy/<name>.so, and a faucet
 behind requestAirdrop. Clients talk to it exactly as to a cluster, e.g. solana-py's AsyncClient.
 
-Modules: `bank` (LiteSVM plus slots, blockhashes, history, owner index), `rpc` (HTTP methods),
+Modules: `bank` (LiteSVM plus slots, blockhashes, history, owner index), `rpc` (HTTP methods;
+`cluster` and `tokens` add more),
 `pubsub` (subscriptions), `controls` (the `qd_` test methods, documented there), `clock`,
 `server` (transport), `bench` (throughput benchmark).
 
@@ -21,7 +22,9 @@ over are skipped, no block, as on a cluster); the cluster methods (`cluster`): g
 getSlotLeaders, getLeaderSchedule, getClusterNodes, getIdentity, getEpochSchedule,
 getVoteAccounts, getSupply, getLargestAccounts, getStakeMinimumDelegation,
 getInflationGovernor, getInflationRate, getInflationReward, getRecentPerformanceSamples,
-getHighestSnapshotSlot, getMaxRetransmitSlot, getMaxShredInsertSlot; batches; plus the `qd_`
+getHighestSnapshotSlot, getMaxRetransmitSlot, getMaxShredInsertSlot; the token methods
+(`tokens`): getTokenAccountsByOwner, getTokenAccountsByDelegate, getTokenSupply,
+getTokenLargestAccounts (Token and Token-2022); batches; plus the `qd_`
 controls. PubSub: account, program, signature, logs, slot, root and slotsUpdates subscriptions
 with their unsubscribes.
 
@@ -33,7 +36,9 @@ Where it knowingly differs from an agave node (single node, no forks):
 - sendTransaction executes the transaction before answering (a real node forwards it);
 - simulation results carry no `loadedAccountsDataSize`; inner instructions and jsonParsed
   transactions list instructions in compiled form (no per-program parsing); jsonParsed accounts
-  are parsed for SPL Token mints and accounts only;
+  are parsed for SPL Token mints and accounts only, and of Token-2022 extensions only the
+  fixed-size ones are decoded (the others show as "unparseableExtension"); interest-bearing and
+  scaled-amount mints' uiAmounts are not scaled;
 - one validator: it leads every slot, is the only cluster node (no gossip/TPU addresses) and the
   only vote account (current, lastVote = rootSlot = the current slot, no stake, no credits);
   no inflation (rates 0, rewards null), nothing non-circulating, no snapshots (-32008);
