@@ -237,6 +237,6 @@ async def test_errors(node: LocalnetProcess, tokens: Tokens) -> None:
     assert await error(node, "getTokenSupply", [str(tokens.alice_ata)]) == (
         -32602, "Invalid param: mint could not be unpacked")
     assert await error(node, "getTokenLargestAccounts", [nowhere]) == (-32602, "Invalid param: could not find mint")
-    # the native mint needs no account: it has no holders here, and 9 decimals
+    # the native mint needs no account (agave knows its owner and decimals): no holders here
     native = await call(node, "getTokenAccountsByOwner", [alice, {"mint": "So11111111111111111111111111111111111111112"}])
     assert native["result"]["value"] == []
