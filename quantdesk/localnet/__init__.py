@@ -6,8 +6,9 @@ a block every 400 ms (`--slot-ms`, `--paused` to start with the clock stopped), 
 Anchor.toml `[programs.localnet]` deployed at their ids from target/deploy/<name>.so, and a faucet
 behind requestAirdrop. Clients talk to it exactly as to a cluster, e.g. solana-py's AsyncClient.
 
-Modules: `bank` (LiteSVM plus slots, blockhashes, history, owner index), `rpc` (HTTP methods),
-`pubsub` (subscriptions), `parsed` (jsonParsed instructions), `controls` (the `qd_` test methods, documented there), `clock`,
+Modules: `bank` (LiteSVM plus slots, blockhashes, history, owner index), `rpc` (HTTP methods;
+`cluster` and `tokens` add more), `pubsub` (subscriptions), `parsed` (jsonParsed instructions),
+`controls` (the `qd_` test methods, documented there), `clock`,
 `server` (transport), `bench` (throughput benchmark).
 
 HTTP methods: getVersion, getHealth, getSlot, getBlockHeight, getEpochInfo, getGenesisHash,
@@ -21,7 +22,9 @@ over are skipped, no block, as on a cluster); the cluster methods (`cluster`): g
 getSlotLeaders, getLeaderSchedule, getClusterNodes, getIdentity, getEpochSchedule,
 getVoteAccounts, getSupply, getLargestAccounts, getStakeMinimumDelegation,
 getInflationGovernor, getInflationRate, getInflationReward, getRecentPerformanceSamples,
-getHighestSnapshotSlot, getMaxRetransmitSlot, getMaxShredInsertSlot; batches; plus the `qd_`
+getHighestSnapshotSlot, getMaxRetransmitSlot, getMaxShredInsertSlot; the token methods
+(`tokens`): getTokenAccountsByOwner, getTokenAccountsByDelegate, getTokenSupply,
+getTokenLargestAccounts (Token and Token-2022); batches; plus the `qd_`
 controls. PubSub: account, program, signature, logs, slot, root and slotsUpdates subscriptions
 with their unsubscribes.
 
@@ -42,7 +45,9 @@ Where it knowingly differs from an agave node (single node, no forks):
 - jsonParsed transactions (and simulation inner instructions) parse System, SPL Token/Token-2022
   base instructions, Associated Token Account and Memo (`parsed`); other programs and
   Token-2022 extension instructions stay partially decoded; jsonParsed accounts are parsed for
-  SPL Token mints and accounts only;
+  SPL Token mints and accounts only, and of Token-2022 extensions only the fixed-size ones are
+  decoded (the others show as "unparseableExtension"); interest-bearing and scaled-amount
+  mints' uiAmounts are not scaled;
 - one validator: it leads every slot, is the only cluster node (no gossip/TPU addresses) and the
   only vote account (current, lastVote = rootSlot = the current slot, no stake, no credits);
   no inflation (rates 0, rewards null), nothing non-circulating, no snapshots (-32008);

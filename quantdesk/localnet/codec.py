@@ -15,6 +15,8 @@ from solders.pubkey import Pubkey
 from solders.rpc.responses import RpcSimulateTransactionResult
 from solders.transaction_status import TransactionErrorType
 
+from quantdesk.localnet.token_extensions import parse_extensions
+
 # ---------------------------------------------------------------------------------------------
 # base58 (bitcoin alphabet). solders only base58-encodes fixed-size keys, account data and
 # instruction data need arbitrary lengths.
@@ -62,6 +64,8 @@ SYSTEM_PROGRAM_ID: Final = Pubkey.from_string("11111111111111111111111111111111"
 TOKEN_PROGRAM_ID: Final = Pubkey.from_string("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA")
 TOKEN_2022_PROGRAM_ID: Final = Pubkey.from_string("TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb")
 TOKEN_PROGRAM_IDS: Final = frozenset({TOKEN_PROGRAM_ID, TOKEN_2022_PROGRAM_ID})
+NATIVE_MINT: Final = Pubkey.from_string("So11111111111111111111111111111111111111112")
+NATIVE_MINT_DECIMALS: Final = 9
 TOKEN_ACCOUNT_LEN: Final = 165
 MINT_LEN: Final = 82
 _ACCOUNTTYPE_ACCOUNT: Final = 2  # token-2022 account-type byte after the 165-byte base
@@ -161,17 +165,21 @@ def is_token_account(account: Account) -> bool:
     )
 
 
+def unpacks_as_mint(data: bytes) -> bool:
+    """Whether mint data unpacks (spl-token-2022 StateWithExtensions<Mint>), whoever owns it:
+    an initialized base mint, exactly 82 bytes or longer than an account with the mint type."""
+    if len(data) < MINT_LEN or data[45] == 0:
+        return False
+    return len(data) == MINT_LEN or (
+        len(data) > TOKEN_ACCOUNT_LEN and data[TOKEN_ACCOUNT_LEN] == _ACCOUNTTYPE_MINT
+    )
+
+
 def is_mint(account: Account) -> bool:
     if account.owner not in TOKEN_PROGRAM_IDS:
         return False
     data = bytes(account.data)
-    if len(data) < MINT_LEN or data[45] == 0:
-        return False
-    return len(data) == MINT_LEN or (
-        account.owner == TOKEN_2022_PROGRAM_ID
-        and len(data) > TOKEN_ACCOUNT_LEN
-        and data[TOKEN_ACCOUNT_LEN] == _ACCOUNTTYPE_MINT
-    )
+    return unpacks_as_mint(data) and (len(data) == MINT_LEN or account.owner == TOKEN_2022_PROGRAM_ID)
 
 
 def token_account_fields(data: bytes) -> tuple[Pubkey, Pubkey, int]:
@@ -212,6 +220,7 @@ def parse_token_account_json(account: Account, decimals: int | None = None) -> d
             "mintAuthority": _coption_pubkey(data, 0),
             "supply": str(int.from_bytes(data[36:44], "little")),
         }
+        _add_extensions(info, account)
         return {"program": program, "parsed": {"info": info, "type": "mint"}, "space": len(data)}
     if is_token_account(account) and decimals is not None:
         mint, owner, amount = token_account_fields(data)
@@ -228,11 +237,24 @@ def parse_token_account_json(account: Account, decimals: int | None = None) -> d
             info["delegatedAmount"] = ui_token_amount(
                 int.from_bytes(data[121:129], "little"), decimals
             )
+        if info["isNative"]:
+            info["rentExemptReserve"] = ui_token_amount(
+                int.from_bytes(data[113:121], "little"), decimals
+            )
         close_authority = _coption_pubkey(data, 129)
         if close_authority is not None:
             info["closeAuthority"] = close_authority
+        _add_extensions(info, account)
         return {"program": program, "parsed": {"info": info, "type": "account"}, "space": len(data)}
     return None
+
+
+def _add_extensions(info: dict[str, Any], account: Account) -> None:
+    # agave leaves `extensions` out when there are none (always so for the Token program).
+    if account.owner == TOKEN_2022_PROGRAM_ID:
+        extensions = parse_extensions(bytes(account.data))
+        if extensions:
+            info["extensions"] = extensions
 
 
 # ---------------------------------------------------------------------------------------------

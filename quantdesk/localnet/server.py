@@ -29,6 +29,7 @@ from quantdesk.localnet.controls import Controls
 from quantdesk.localnet.params import RpcError
 from quantdesk.localnet.pubsub import PubSub
 from quantdesk.localnet.rpc import RpcHandlers
+from quantdesk.localnet.tokens import TokenMethods
 
 log = logging.getLogger("quantdesk.localnet")
 
@@ -266,6 +267,7 @@ class LocalValidator:
                     rpc_address=f"{config.host}:{config.rpc_port}",
                     pubsub_address=f"{config.host}:{config.ws_port}",
                 ).methods(),
+                **TokenMethods(self.bank).methods(),
                 **self.controls.methods(),
             },
             intercept=self.controls.intercept,
