@@ -23,6 +23,20 @@ def _build_parser() -> argparse.ArgumentParser:
     localnet.add_argument(
         "--log-level", default="info", choices=["debug", "info", "warning", "error"], help="server log level"
     )
+    localnet.add_argument(
+        "--ledger", type=Path, default=None,
+        help="keep accounts, blocks and transactions in DIR across restarts (default: memory only)",
+    )
+    localnet.add_argument("--reset", action="store_true", help="delete the --ledger first and start clean")
+    localnet.add_argument(
+        "--account", nargs=2, action="append", default=[], metavar=("ADDRESS", "FILE.json"),
+        help="load an account from `solana account ADDR --output json` output (ADDRESS `-`: the "
+        "file's pubkey); repeatable; ignored when the ledger already exists",
+    )
+    localnet.add_argument(
+        "--bpf-program", nargs=2, action="append", default=[], metavar=("ADDRESS", "FILE.so"),
+        help="deploy a program at ADDRESS (a pubkey or keypair file); repeatable",
+    )
     keeper = sub.add_parser("keeper", help="run the keeper bots (quantdesk keeper run --config keeper.toml)")
     keeper.add_argument("bot", help="`run` for the bots the configuration lists, or one bot's name to run only it")
     keeper.add_argument("--config", type=Path, required=True, help="the keeper's TOML configuration")
@@ -60,6 +74,35 @@ def _keeper(args: argparse.Namespace) -> int:
         return 2
 
 
+def _localnet(args: argparse.Namespace) -> int:
+    import sys
+
+    from quantdesk.localnet.genesis_flags import AccountFileError, ProgramFlagError
+    from quantdesk.localnet.ledger import LedgerError
+    from quantdesk.localnet.server import ServerConfig, find_root
+    from quantdesk.localnet.server import main as localnet_main
+
+    if args.reset and args.ledger is None:
+        print("quantdesk localnet: --reset needs --ledger DIR", file=sys.stderr)
+        return 2
+    config = ServerConfig(
+        rpc_port=args.rpc_port,
+        ws_port=args.ws_port,
+        slot_ms=args.slot_ms,
+        paused=args.paused,
+        root=args.root if args.root is not None else find_root(Path.cwd()),
+        ledger=args.ledger,
+        reset=args.reset,
+        accounts=[(address, Path(path)) for address, path in args.account],
+        programs=[(address, Path(path)) for address, path in args.bpf_program],
+    )
+    try:
+        return localnet_main(config, args.log_level)
+    except (AccountFileError, ProgramFlagError, LedgerError) as exc:
+        print(f"quantdesk localnet: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _build_parser().parse_args(argv)
     if args.command == "demo":
@@ -67,9 +110,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return asyncio.run(run())
     if args.command == "localnet":
-        from quantdesk.localnet.server import main as localnet_main
-
-        return localnet_main(args.rpc_port, args.ws_port, args.slot_ms, args.paused, args.root, args.log_level)
+        return _localnet(args)
     if args.command == "keeper":
         return _keeper(args)
     if args.command == "risk":

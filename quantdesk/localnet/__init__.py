@@ -4,7 +4,10 @@ Run it with `quantdesk localnet` (or `python -m quantdesk localnet`, or `make lo
 JSON-RPC on http://127.0.0.1:8899, PubSub on ws://127.0.0.1:8900 (`--rpc-port`, `--ws-port`),
 a block every 400 ms (`--slot-ms`, `--paused` to start with the clock stopped), the programs of
 Anchor.toml `[programs.localnet]` deployed at their ids from target/deploy/<name>.so, and a faucet
-behind requestAirdrop. Clients talk to it exactly as to a cluster, e.g. solana-py's AsyncClient.
+behind requestAirdrop. As with solana-test-validator: `--ledger DIR` keeps the state on disk and a
+restart resumes it (`ledger`), `--reset` deletes it first, `--account ADDRESS FILE.json` loads an
+account dumped by `solana account --output json` and `--bpf-program ADDRESS FILE.so` deploys
+another program (both repeatable; `genesis_flags`). Clients talk to it exactly as to a cluster, e.g. solana-py's AsyncClient.
 
 Modules: `bank` (LiteSVM plus slots, blockhashes, history, owner index), `rpc` (HTTP methods;
 `cluster` and `tokens` add more), `pubsub` (subscriptions), `parsed` (jsonParsed instructions),
@@ -70,7 +73,7 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -119,10 +122,11 @@ async def run_in_background(
     root: Path | None = None,
     startup_timeout: float = 30.0,
     log_level: str = "info",
+    extra_args: Sequence[str] = (),
 ) -> AsyncIterator[LocalnetProcess]:
     """Starts `python -m quantdesk localnet` as a subprocess, waits for getHealth, and on exit
     stops it with SIGTERM (then SIGKILL if it does not exit within 10 s). Ports default to free
-    ones."""
+    ones; `extra_args` are more `quantdesk localnet` flags (e.g. `--ledger DIR`)."""
     rpc_port = rpc_port or free_port()
     ws_port = ws_port or free_port()
     args = [
@@ -134,6 +138,7 @@ async def run_in_background(
         args.append("--paused")
     if root is not None:
         args += ["--root", str(root)]
+    args += extra_args
     proc = await asyncio.create_subprocess_exec(
         *args, stdin=asyncio.subprocess.DEVNULL, env={**os.environ, "PYTHONUNBUFFERED": "1"}
     )

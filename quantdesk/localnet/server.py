@@ -14,7 +14,7 @@ import logging
 import signal
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
@@ -26,6 +26,8 @@ from quantdesk.localnet.bank import Bank
 from quantdesk.localnet.clock import SlotClock
 from quantdesk.localnet.cluster import ClusterMethods
 from quantdesk.localnet.controls import Controls
+from quantdesk.localnet.genesis_flags import load_account_file, program_flag
+from quantdesk.localnet.ledger import Ledger
 from quantdesk.localnet.params import RpcError
 from quantdesk.localnet.pubsub import PubSub
 from quantdesk.localnet.rpc import RpcHandlers
@@ -247,6 +249,10 @@ class ServerConfig:
     slot_ms: int = 400
     paused: bool = False
     root: Path = Path(".")
+    ledger: Path | None = None  # None: state lives in memory only
+    reset: bool = False  # delete the ledger first
+    accounts: list[tuple[str, Path]] = field(default_factory=list)  # --account ADDRESS FILE
+    programs: list[tuple[str, Path]] = field(default_factory=list)  # --bpf-program ADDRESS FILE
 
 
 class LocalValidator:
@@ -254,7 +260,23 @@ class LocalValidator:
 
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
-        self.bank = Bank(load_programs(config.root), slot_ms=config.slot_ms)
+        # Flags are checked before the ledger is touched, so a typo never costs a ledger.
+        accounts = [load_account_file(address, path) for address, path in config.accounts]
+        programs = load_programs(config.root) | dict(program_flag(a, p) for a, p in config.programs)
+        self.bank = Bank(programs, slot_ms=config.slot_ms)
+        self.ledger: Ledger | None = None
+        restored = False
+        if config.ledger is not None:
+            if config.reset:
+                Ledger.delete(config.ledger)
+            self.ledger = Ledger(config.ledger)
+            restored = self.ledger.open(self.bank)
+        if restored:
+            if accounts:  # as agave: genesis flags only shape a new ledger
+                log.info("ledger %s exists: --account ignored", config.ledger)
+        else:
+            for pubkey, account in accounts:
+                self.bank.set_account(pubkey, account)
         self.clock = SlotClock(self.bank, paused=config.paused)
         self.pubsub = PubSub(self.bank)
         self.controls = Controls(self.bank, self.clock, self.pubsub)
@@ -304,6 +326,8 @@ class LocalValidator:
                 await stop.wait()
             finally:
                 await self.clock.stop()
+                if self.ledger is not None:
+                    self.ledger.close()
                 http.close()
                 for connection in list(self._http_connections):
                     if connection.transport is not None:
@@ -322,14 +346,7 @@ async def serve(config: ServerConfig) -> None:
     await LocalValidator(config).run(stop)
 
 
-def main(rpc_port: int, ws_port: int, slot_ms: int, paused: bool, root: Path | None, log_level: str = "info") -> int:
+def main(config: ServerConfig, log_level: str = "info") -> int:
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(name)s %(message)s")
-    config = ServerConfig(
-        rpc_port=rpc_port,
-        ws_port=ws_port,
-        slot_ms=slot_ms,
-        paused=paused,
-        root=root if root is not None else find_root(Path.cwd()),
-    )
     asyncio.run(serve(config))
     return 0
