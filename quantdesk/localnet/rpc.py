@@ -397,6 +397,14 @@ def respond(slot: int, value: Any) -> dict[str, Any]:
     return {"context": {"apiVersion": API_VERSION, "slot": slot}, "value": value}
 
 
+
+def _encoding_config(param: Any, struct: str) -> tuple[dict[str, Any], str]:
+    """getTransaction's and getBlock's second parameter: a config (`struct`), or the deprecated
+    bare encoding; the config and its transaction encoding (json by default)."""
+    config: dict[str, Any] = {"encoding": param} if isinstance(param, str) else P.want_struct(param, struct)
+    value = config.get("encoding")
+    return config, "json" if value is None else P.want_enum(value, P.TX_ENCODINGS)
+
 class RpcHandlers:
     """The RPC methods over one Bank; `extra` adds more (the qd_ test controls), `intercept` sees
     every method name first and may fail the request by raising RpcError (qd_failRequests)."""
@@ -790,12 +798,7 @@ class RpcHandlers:
 
     def get_transaction(self, p: list[Any]) -> dict[str, Any] | None:
         sig = P.signature(p[0])
-        if isinstance(p[1], str):  # the deprecated form: an encoding instead of a config
-            config: dict[str, Any] = {"encoding": p[1]}
-        else:
-            config = P.want_struct(p[1], "RpcTransactionConfig")
-        encoding_value = config.get("encoding")
-        encoding = "json" if encoding_value is None else P.want_enum(encoding_value, P.TX_ENCODINGS)
+        config, encoding = _encoding_config(p[1], "RpcTransactionConfig")
         if P.commitment(config) == "processed":
             raise invalid_params("Method does not support commitment below `confirmed`")
         max_version = P.optional_uint(config, "maxSupportedTransactionVersion", "u8", 8)
@@ -867,12 +870,7 @@ class RpcHandlers:
 
     def get_block(self, p: list[Any]) -> dict[str, Any]:
         slot = P.want_uint(p[0])
-        if isinstance(p[1], str):  # the deprecated form: an encoding instead of a config
-            config: dict[str, Any] = {"encoding": p[1]}
-        else:
-            config = P.want_struct(p[1], "RpcBlockConfig")
-        encoding_value = config.get("encoding")
-        encoding = "json" if encoding_value is None else P.want_enum(encoding_value, P.TX_ENCODINGS)
+        config, encoding = _encoding_config(p[1], "RpcBlockConfig")
         details_value = config.get("transactionDetails")
         details = (
             "full" if details_value is None else P.want_enum(details_value, TRANSACTION_DETAILS)
