@@ -32,7 +32,7 @@ from solders.signature import Signature
 from solders.system_program import ID as SYSTEM_PROGRAM_ID
 
 __all__ = ["AUTHORITY", "AuctionParams", "BASE_DECIMALS", "CancelReason", "FLAG_POST_ONLY", "FLAG_REDUCE_ONLY", "FUNDING_DECIMALS", "Fill", "L2Book",
-           "Level", "MAX_MAKERS", "MakerParams", "MarketParams", "MarketStatus", "MarketView", "NAME", "NO_SESSION", "OrderKind", "OrderParams",
+           "ExitParams", "Level", "MAX_MAKERS", "MakerParams", "MarketParams", "MarketStatus", "MarketView", "NAME", "NO_SESSION", "OrderKind", "OrderParams", "ScaleDistribution", "ScaleParams", "TriggerCondition", "TriggerParams", "TwapParams",
            "PRICE_DECIMALS", "PRICE_UNIT", "PROGRAM_ID", "PositionView", "PostOnly", "Side", "TimeInForce", "TradingClient", "TradingInstructions",
            "auction_price", "base_decimal", "book_filters", "expired", "find_order", "health_accounts", "in_auction", "maker_price", "open_order",
            "order_id_from", "order_session", "parse_events", "price_decimal", "round_to_tick"]
@@ -73,6 +73,8 @@ class OrderKind(IntEnum):
     LIMIT = 1
     ORACLE_OFFSET = 2
     """Price = oracle + `price` (the offset), rounded to a tick against the order's side."""
+    TWAP = 3
+    """A TWAP parent: outside the book, it places IOC slices."""
 
 
 class TimeInForce(IntEnum):
@@ -104,6 +106,19 @@ class CancelReason(IntEnum):
     EXPIRED = 1
     REDUCE_ONLY = 2
     SETTLEMENT = 3
+    LIQUIDATION = 4
+    OCO = 5
+    """A bracket exit whose other exit filled as much as it had left."""
+    BRACKET = 6
+    """A bracket exit whose entry left the book unfilled."""
+    TWAP_FINISHED = 7
+    TWAP_NEXT_SLICE = 8
+    HEALTH = 9
+    """A trigger or TWAP slice that would break initial health or the leverage limit."""
+    LIMITS = 10
+    """A trigger or TWAP slice that would add risk while only reducing is allowed."""
+    PRICE = 11
+    """A triggered market order whose worst price is beyond the auction band."""
 
 
 def price_decimal(price: int) -> Decimal:
@@ -149,8 +164,9 @@ def expired(order: Order, slot: int, ts: int) -> bool:
 def maker_price(order: Order, oracle_price: int, tick: int) -> int | None:
     """The price a priced order fills at as a maker now: its limit, or the oracle plus its
     offset rounded to a tick against its side; None where the program refuses it (a market
-    order, or an oracle-offset price at or below zero)."""
-    if order.kind == OrderKind.MARKET:
+    order, an order off the book: waiting for its trigger or a TWAP parent, or an oracle-offset
+    price at or below zero)."""
+    if order.kind == OrderKind.MARKET or not order.live:
         return None
     if order.kind == OrderKind.LIMIT:
         return order.price
@@ -206,6 +222,88 @@ class OrderParams:
         }
 
 
+class TriggerCondition(IntEnum):
+    """When an untriggered order fires, judged against the oracle price."""
+
+    ABOVE = 1
+    BELOW = 2
+
+
+@dataclass(frozen=True)
+class TriggerParams:
+    """`place_trigger_order`'s trigger: fire when the oracle is at or above (ABOVE) or at or below (BELOW) `trigger_price`."""
+
+    trigger_price: int
+    condition: TriggerCondition
+
+    def to_idl(self) -> dict[str, Any]:
+        return {"trigger_price": self.trigger_price, "condition": int(self.condition)}
+
+
+@dataclass(frozen=True)
+class ExitParams:
+    """A bracket's take-profit or stop-loss: fires at `trigger_price`, then closes what the entry filled as an IOC market
+    order (`price` its worst price) or a resting limit order."""
+
+    trigger_price: int
+    price: int
+    kind: OrderKind = OrderKind.MARKET
+
+    def to_idl(self) -> dict[str, Any]:
+        return {"trigger_price": self.trigger_price, "kind": int(self.kind), "price": self.price}
+
+
+@dataclass(frozen=True)
+class TwapParams:
+    """`place_twap_order`: `base_size` in `duration_secs / interval_secs` IOC slices, each worst `tolerance_bps` from the
+    oracle and no worse than `limit_price` (0: none)."""
+
+    market_index: int
+    side: Side
+    base_size: int
+    duration_secs: int
+    interval_secs: int
+    tolerance_bps: int
+    limit_price: int = 0
+    reduce_only: bool = False
+    client_order_id: int = 0
+
+    def to_idl(self) -> dict[str, Any]:
+        return {"market_index": self.market_index, "side": int(self.side), "reduce_only": self.reduce_only, "client_order_id": self.client_order_id,
+                "base_size": self.base_size, "duration_secs": self.duration_secs, "interval_secs": self.interval_secs,
+                "tolerance_bps": self.tolerance_bps, "limit_price": self.limit_price}
+
+
+class ScaleDistribution(IntEnum):
+    FLAT = 0
+    ASCENDING = 1
+    DESCENDING = 2
+
+
+@dataclass(frozen=True)
+class ScaleParams:
+    """`place_scale_orders`: `count` (2..=32) limit orders from `start_price` to `end_price` sharing `total_size`; client
+    order ids `client_order_id + i`; GTT when `expiry_ts` is set."""
+
+    market_index: int
+    side: Side
+    count: int
+    total_size: int
+    start_price: int
+    end_price: int
+    distribution: ScaleDistribution = ScaleDistribution.FLAT
+    post_only: PostOnly = PostOnly.NONE
+    reduce_only: bool = False
+    client_order_id: int = 0
+    expiry_ts: int = 0
+
+    def to_idl(self) -> dict[str, Any]:
+        return {"market_index": self.market_index, "side": int(self.side), "count": self.count, "distribution": int(self.distribution),
+                "tif": int(TimeInForce.GTT if self.expiry_ts else TimeInForce.GTC), "post_only": int(self.post_only),
+                "reduce_only": self.reduce_only, "client_order_id": self.client_order_id, "total_size": self.total_size,
+                "start_price": self.start_price, "end_price": self.end_price, "expiry_ts": self.expiry_ts}
+
+
 @dataclass(frozen=True)
 class MakerParams:
     """`place_and_make`'s maker order: filled at once against the taker's auction, never rested."""
@@ -253,6 +351,10 @@ class MarketParams:
     """A position of at most this base is liquidated whole."""
     insurance_cap: int
     """Most the insurance fund pays for this market's bankruptcies (quote)."""
+    trigger_fee: int = 0
+    """Paid by an order's owner to whoever triggers it (quote, at most 100 USDC)."""
+    twap_slice_fee: int = 0
+    """Paid by a TWAP's owner to whoever places each of its slices (quote, at most 100 USDC)."""
 
     def to_idl(self) -> dict[str, Any]:
         return asdict(self)
@@ -352,6 +454,59 @@ class TradingInstructions:
         """`base_size` is the new total size; None leaves a value as it is."""
         return self._ix("modify_order", order_id, price, base_size,
                         accounts=self._order_accounts(signer, margin_account, market_index, oracle, quote_mint, session), remaining=health)
+
+    def place_trigger_order(self, signer: Pubkey, margin_account: Pubkey, params: OrderParams, trigger: TriggerParams, oracle: Pubkey,
+                            quote_mint: Pubkey, health: list[AccountMeta], session: Pubkey | None = None) -> Instruction:
+        """A stop or take-profit order (market: `params.price` its worst price, IOC or FOK; or limit) resting outside the book
+        until `trigger_order` fires it; returns the order id."""
+        return self._ix("place_trigger_order", params.to_idl(), trigger.to_idl(),
+                        accounts=self._order_accounts(signer, margin_account, params.market_index, oracle, quote_mint, session), remaining=health)
+
+    def place_bracket(self, signer: Pubkey, margin_account: Pubkey, entry: OrderParams, oracle: Pubkey, quote_mint: Pubkey,
+                      health: list[AccountMeta], take_profit: ExitParams | None = None, stop_loss: ExitParams | None = None,
+                      session: Pubkey | None = None) -> Instruction:
+        """An entry with one-cancels-other exits; returns the entry's id (the exits take the next ids, take-profit first)."""
+        return self._ix("place_bracket", entry.to_idl(), None if take_profit is None else take_profit.to_idl(),
+                        None if stop_loss is None else stop_loss.to_idl(),
+                        accounts=self._order_accounts(signer, margin_account, entry.market_index, oracle, quote_mint, session), remaining=health)
+
+    def place_iceberg_order(self, signer: Pubkey, margin_account: Pubkey, params: OrderParams, display_size: int, oracle: Pubkey,
+                            quote_mint: Pubkey, health: list[AccountMeta], session: Pubkey | None = None) -> Instruction:
+        """A resting limit order showing `display_size` at a time; returns its id."""
+        return self._ix("place_iceberg_order", params.to_idl(), display_size,
+                        accounts=self._order_accounts(signer, margin_account, params.market_index, oracle, quote_mint, session), remaining=health)
+
+    def place_scale_orders(self, signer: Pubkey, margin_account: Pubkey, params: ScaleParams, oracle: Pubkey, quote_mint: Pubkey,
+                           health: list[AccountMeta], session: Pubkey | None = None) -> Instruction:
+        """2 to 32 limit orders between two prices; returns the first order's id."""
+        return self._ix("place_scale_orders", params.to_idl(),
+                        accounts=self._order_accounts(signer, margin_account, params.market_index, oracle, quote_mint, session), remaining=health)
+
+    def place_twap_order(self, signer: Pubkey, margin_account: Pubkey, params: TwapParams, oracle: Pubkey, quote_mint: Pubkey,
+                         health: list[AccountMeta], session: Pubkey | None = None) -> Instruction:
+        """A TWAP parent (crank_twap places its slices); returns its id."""
+        return self._ix("place_twap_order", params.to_idl(),
+                        accounts=self._order_accounts(signer, margin_account, params.market_index, oracle, quote_mint, session), remaining=health)
+
+    def _crank_accounts(self, cranker: Pubkey, margin_account: Pubkey, market_index: int, oracle: Pubkey, quote_mint: Pubkey,
+                        fee_account: Pubkey | None) -> dict[str, Pubkey]:
+        return {"cranker": cranker, "security_config": security.CONFIG, "margin_account": margin_account,
+                "trading_account": trading_address(margin_account), "market": market_address(market_index), "oracle": oracle,
+                "balances": collateral.balances_address(margin_account), "quote_config": collateral.config_address(quote_mint),
+                "fee_account": fee_account or NO_SESSION}
+
+    def trigger_order(self, cranker: Pubkey, margin_account: Pubkey, market_index: int, oracle: Pubkey, quote_mint: Pubkey, order_id: int,
+                      health: list[AccountMeta], fee_account: Pubkey | None = None) -> Instruction:
+        """Fires `margin_account`'s due trigger order; the market's trigger fee goes to `fee_account` (a trading account; None: no fee).
+        `health`: the order owner's list."""
+        return self._ix("trigger_order", order_id, accounts=self._crank_accounts(cranker, margin_account, market_index, oracle, quote_mint, fee_account),
+                        remaining=health)
+
+    def crank_twap(self, cranker: Pubkey, margin_account: Pubkey, market_index: int, oracle: Pubkey, quote_mint: Pubkey, order_id: int,
+                   health: list[AccountMeta], fee_account: Pubkey | None = None) -> Instruction:
+        """Places the due slice of `margin_account`'s TWAP `order_id`; the slice fee goes to `fee_account` (None: no fee)."""
+        return self._ix("crank_twap", order_id, accounts=self._crank_accounts(cranker, margin_account, market_index, oracle, quote_mint, fee_account),
+                        remaining=health)
 
     def _cancel_accounts(self, signer: Pubkey, margin_account: Pubkey, session: Pubkey | None) -> dict[str, Pubkey]:
         return {"signer": signer, "security_config": security.CONFIG, "margin_account": margin_account,
@@ -615,14 +770,15 @@ class L2Book:
     def from_accounts(cls, market_index: int, accounts: Iterable[TradingAccount], oracle_price: int, slot: int, ts: int, tick_size: int) -> L2Book:
         """The resting LIMIT and ORACLE_OFFSET orders of `market_index` in `accounts` (oracle-offset
         ones priced at `oracle_price` + offset, rounded to `tick_size` like the program), without
-        expired orders and orders still in their auction."""
+        expired orders, orders still in their auction and orders off the book (untriggered, TWAP
+        parents); an iceberg shows only its clip."""
         sides: dict[Side, dict[int, tuple[int, int]]] = {Side.BID: {}, Side.ASK: {}}
         for account in accounts:
             for order in account.orders:
                 if order.market_index != market_index or in_auction(order, slot) or expired(order, slot, ts):
                     continue
                 price = maker_price(order, oracle_price, tick_size)
-                remaining = order.base_size - order.base_filled
+                remaining = order.visible
                 if price is None or remaining <= 0:
                     continue
                 size, count = sides[Side(order.side)].get(price, (0, 0))

@@ -14,8 +14,9 @@ from quantdesk.clients.idl import discriminator, program_id
 from quantdesk.clients.oracle import Action, GuardConfig
 from solders.pubkey import Pubkey
 
-__all__ = ["INSURANCE_PAID_OFFSET", "LIQUIDATOR_FEE_OFFSET", "MARKET_DISCRIMINATOR", "MARKET_LEN", "MARKET_SEED", "MARKET_STATUS_OFFSET", "MAX_ORDERS", "MAX_POSITIONS", "Order", "PROGRAM_ID",
-           "PerpMarket", "Position", "TRADING_DISCRIMINATOR", "TRADING_HAS_OPEN_AUCTION_OFFSET", "TRADING_HAS_OPEN_ORDER_OFFSET", "TRADING_LEN",
+__all__ = ["INSURANCE_PAID_OFFSET", "KIND_TWAP", "LIQUIDATOR_FEE_OFFSET", "MARKET_DISCRIMINATOR", "MARKET_LEN", "MARKET_SEED", "MARKET_STATUS_OFFSET", "MAX_ORDERS", "MAX_POSITIONS", "ORDER_FLAG_UNTRIGGERED", "Order", "PROGRAM_ID",
+           "PerpMarket", "Position", "TRADING_DISCRIMINATOR", "TRADING_HAS_OPEN_AUCTION_OFFSET", "TRADING_HAS_OPEN_ORDER_OFFSET",
+           "TRADING_HAS_TRIGGER_OFFSET", "TRADING_LEN",
            "TRADING_MARGIN_OFFSET", "TRADING_OWNER_OFFSET", "TRADING_SEED", "TradingAccount", "decode_market", "decode_trading_account",
            "encode_market", "funding_index", "market_address", "market_params", "perp_input", "trading_address"]
 
@@ -28,7 +29,9 @@ MAX_ORDERS = 32
 MARKET_DISCRIMINATOR = discriminator("account", "PerpMarket")
 TRADING_DISCRIMINATOR = discriminator("account", "TradingAccount")
 MARKET_LEN = 520
-TRADING_LEN = 5184
+TRADING_LEN = 7488
+KIND_TWAP = 3
+ORDER_FLAG_UNTRIGGERED = 1 << 2
 
 # Fixed offsets keepers filter on.
 MARKET_STATUS_OFFSET = 10
@@ -37,6 +40,7 @@ INSURANCE_PAID_OFFSET = 456
 """PerpMarket's liquidation terms: liquidator fee, insurance fee, max fraction (u16 each), 2 bytes, whole-step base (u64)."""
 TRADING_HAS_OPEN_ORDER_OFFSET = 10
 TRADING_HAS_OPEN_AUCTION_OFFSET = 11
+TRADING_HAS_TRIGGER_OFFSET = 14
 TRADING_MARGIN_OFFSET = 16
 TRADING_OWNER_OFFSET = 48
 
@@ -96,7 +100,7 @@ def _no_guards() -> dict[Action, GuardConfig]:
 class PerpMarket(_Layout):
     """A decoded PerpMarket (offsets from the account start, after the discriminator)."""
 
-    FORMAT: ClassVar[struct.Struct] = struct.Struct("<BBBxHHHHHHhHHH16s32s32s64sQQQQQHHH2xqQQqqqqqqqqQqqqqQQHH4xQqqqqqqHHH2xQQQQQQQ24x")
+    FORMAT: ClassVar[struct.Struct] = struct.Struct("<BBBxHHHHHHhHHH16s32s32s64sQQQQQHHH2xqQQqqqqqqqqQqqqqQQHH4xQqqqqqqHHH2xQQQQQQQQQ8x")
 
     version: int = 1
     bump: int = 0
@@ -167,6 +171,10 @@ class PerpMarket(_Layout):
     liquidation_seq: int = 0
     fees_swept: int = 0
     """Fees swept out of the pools to the protocol and the insurance fund."""
+    trigger_fee: int = 0
+    """Paid by an order's owner to whoever triggers it (quote)."""
+    twap_slice_fee: int = 0
+    """Paid by a TWAP's owner to whoever places each of its slices (quote)."""
 
     @property
     def symbol_str(self) -> str:
@@ -192,7 +200,7 @@ class Position(_Layout):
 
 @dataclass(frozen=True)
 class Order(_Layout):
-    FORMAT: ClassVar[struct.Struct] = struct.Struct("<QQHBBBBBxqQQqQqqqH6xQ32s")
+    FORMAT: ClassVar[struct.Struct] = struct.Struct("<QQHBBBBBBqQQqQqqqHHIQ32sqQQQQQQQHH4x")
 
     order_id: int = 0
     client_order_id: int = 0
@@ -203,6 +211,8 @@ class Order(_Layout):
     flags: int = 0
     actor: int = 0
     """Who placed it: 0 owner, 1 delegate, 2 session key (qd_access::Actor)."""
+    trigger_condition: int = 0
+    """0 none, 1 fires at or above `trigger_price`, 2 at or below (judged against the oracle)."""
     price: int = 0
     base_size: int = 0
     base_filled: int = 0
@@ -212,9 +222,53 @@ class Order(_Layout):
     auction_start_price: int = 0
     auction_end_price: int = 0
     auction_slots: int = 0
+    tolerance_bps: int = 0
+    """TWAP: each slice's worst price from the oracle."""
+    interval_slots: int = 0
+    """TWAP: slots between slices."""
     expiry_slot: int = 0
     signer: Pubkey = _pubkey()
     """The key that placed it (owner, delegate or session key)."""
+    trigger_price: int = 0
+    parent_id: int = 0
+    """A bracket exit: its entry's id; a TWAP slice: its parent's."""
+    linked_id: int = 0
+    """A bracket exit: the other exit's id; a TWAP parent: its live slice's."""
+    display_size: int = 0
+    """Iceberg: the displayed clip."""
+    clip_start: int = 0
+    """Iceberg: `base_filled` when the clip was last refreshed."""
+    slice_size: int = 0
+    executed: int = 0
+    """TWAP: base its slices have filled."""
+    next_due_slot: int = 0
+    slices: int = 0
+    slices_done: int = 0
+
+    @property
+    def remaining(self) -> int:
+        return max(self.base_size - self.base_filled, 0)
+
+    @property
+    def untriggered(self) -> bool:
+        """Waiting for its trigger price, outside the book."""
+        return bool(self.flags & ORDER_FLAG_UNTRIGGERED)
+
+    @property
+    def is_twap(self) -> bool:
+        return self.kind == KIND_TWAP
+
+    @property
+    def live(self) -> bool:
+        """On the book: neither waiting for a trigger nor a TWAP parent (Rust `Order::is_live`)."""
+        return not self.untriggered and not self.is_twap
+
+    @property
+    def visible(self) -> int:
+        """What a taker may fill of it now: an iceberg shows only what is left of its clip (Rust `Order::visible`)."""
+        if self.display_size == 0:
+            return self.remaining
+        return min(max(self.display_size - max(self.base_filled - self.clip_start, 0), 0), self.remaining)
 
 
 @dataclass(frozen=True)
@@ -222,9 +276,9 @@ class TradingAccount:
     """A decoded TradingAccount: the positions and orders in use, in account order (the
     positions' order is the health-account order)."""
 
-    HEADER: ClassVar[struct.Struct] = struct.Struct("<BBBBBB2x32s32sQQQQqq")
+    HEADER: ClassVar[struct.Struct] = struct.Struct("<BBBBBBBx32s32sQQQQqq")
 
-    version: int = 1
+    version: int = 2
     bump: int = 0
     has_open_order: int = 0
     has_open_auction: int = 0
@@ -238,6 +292,8 @@ class TradingAccount:
     fees_paid: int = 0
     positions: list[Position] = field(default_factory=list)
     orders: list[Order] = field(default_factory=list)
+    has_trigger: int = 0
+    """1 while an order waits for its trigger or a TWAP runs (keeper filter at TRADING_HAS_TRIGGER_OFFSET)."""
 
     def position(self, market_index: int) -> Position | None:
         return next((p for p in self.positions if p.market_index == market_index), None)
@@ -247,7 +303,7 @@ class TradingAccount:
         if len(self.positions) > MAX_POSITIONS or len(self.orders) > MAX_ORDERS:
             raise ValueError("too many positions or orders")
         header = self.HEADER.pack(self.version, self.bump, self.has_open_order, self.has_open_auction, len(self.positions), len(self.orders),
-                                  bytes(self.margin_account), bytes(self.owner), self.bucket_tokens_milli, self.bucket_last_slot,
+                                  self.has_trigger, bytes(self.margin_account), bytes(self.owner), self.bucket_tokens_milli, self.bucket_last_slot,
                                   self.next_order_id, self.seq, self.settled_pnl, self.fees_paid)
         positions = b"".join(p.pack() for p in self.positions).ljust(MAX_POSITIONS * Position.FORMAT.size, b"\0")
         orders = b"".join(o.pack() for o in self.orders).ljust(MAX_ORDERS * Order.FORMAT.size, b"\0")
@@ -270,15 +326,15 @@ def decode_trading_account(data: bytes) -> TradingAccount:
     """TradingAccount account data (`ValueError` for another account type or size)."""
     if len(data) != TRADING_LEN or data[:8] != TRADING_DISCRIMINATOR:
         raise ValueError("account data is not a TradingAccount")
-    (version, bump, has_open_order, has_open_auction, position_count, order_count, margin, owner, tokens_milli, last_slot, next_order_id, seq,
-     settled_pnl, fees_paid) = TradingAccount.HEADER.unpack_from(data, 8)
+    (version, bump, has_open_order, has_open_auction, position_count, order_count, has_trigger, margin, owner, tokens_milli, last_slot,
+     next_order_id, seq, settled_pnl, fees_paid) = TradingAccount.HEADER.unpack_from(data, 8)
     positions_at = 8 + TradingAccount.HEADER.size
     orders_at = positions_at + MAX_POSITIONS * Position.FORMAT.size
     # Counts clamped as on-chain: a corrupt count never reads past the arrays.
     positions = [Position.unpack(data, positions_at + i * Position.FORMAT.size) for i in range(min(position_count, MAX_POSITIONS))]
     orders = [Order.unpack(data, orders_at + i * Order.FORMAT.size) for i in range(min(order_count, MAX_ORDERS))]
     return TradingAccount(version, bump, has_open_order, has_open_auction, Pubkey(margin), Pubkey(owner), tokens_milli, last_slot, next_order_id,
-                          seq, settled_pnl, fees_paid, positions, orders)
+                          seq, settled_pnl, fees_paid, positions, orders, has_trigger)
 
 
 def market_params(market: PerpMarket) -> health_mod.PerpMarketParams:

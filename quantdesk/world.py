@@ -74,11 +74,13 @@ PARAMS = MarketParams(
     auction_min_slots=2, auction_default_slots=10, auction_max_slots=60, auction_max_deviation_bps=500, post_auction_slots=20,
     funding_period_secs=3_600, funding_max_rate_bps=100, mark_band_bps=100, mark_depth_base=10 * BASE, delegated_band_bps=50,
     liquidator_fee_bps=100, insurance_fee_bps=50, liquidation_max_fraction_bps=2_500, liquidation_whole_base=10 * BASE, insurance_cap=100_000 * USDC,
+    trigger_fee=USDC // 20, twap_slice_fee=USDC // 50,
 )
 """A market's parameters in the program tests: 10% / 5% margins, 10 bps taker fee, 2 bps maker
 rebate, 10-slot auctions within 5% of the oracle, hourly funding; liquidations at a 1% discount
 to the liquidator and 0.5% to the insurance fund, a quarter of a position above 10 base per
-step, the fund paying at most 100,000 USDC for the market."""
+step, the fund paying at most 100,000 USDC for the market; 0.05 USDC per trigger and 0.02 USDC
+per TWAP slice to the cranker."""
 VENUE_PARAMS = dataclasses.replace(PARAMS, tick_size=1_000, min_order_size=LOT, size_margin_factor=100_000_000, upnl_maint_weight_bps=8_000,
                                    taker_fee_bps=5, maker_fee_bps=-1, max_open_interest=10**6 * BASE)
 """A market as the benchmark and the demo list it: tick 0.001, a size-dependent margin, 5 bps
@@ -881,6 +883,38 @@ class Venue:
         ix = self.trading.place_order(s.pubkey(), t.margin, p, self.feeds.get(p.market_index, self.feeds[0]), self.usdc,
                                       self.health(t.margin, p.market_index), session)
         return self.send([ix], s)
+
+    def _placement(self, name: str, t: Trader, market: int, *args: Any, signer: Keypair | None = None) -> TxResult:
+        s = signer or t.owner
+        ix = getattr(self.trading, name)(s.pubkey(), t.margin, *args, self.feeds.get(market, self.feeds[0]), self.usdc, self.health(t.margin, market))
+        return self.send([ix], s)
+
+    def place_trigger(self, t: Trader, p: OrderParams, trigger: trading.TriggerParams, signer: Keypair | None = None) -> TxResult:
+        """place_trigger_order for `t`."""
+        return self._placement("place_trigger_order", t, p.market_index, p, trigger, signer=signer)
+
+    def place_bracket(self, t: Trader, entry: OrderParams, take_profit: trading.ExitParams | None, stop_loss: trading.ExitParams | None,
+                      signer: Keypair | None = None) -> TxResult:
+        """place_bracket for `t` (returns the entry's id; the exits follow it)."""
+        s = signer or t.owner
+        ix = self.trading.place_bracket(s.pubkey(), t.margin, entry, self.feeds.get(entry.market_index, self.feeds[0]), self.usdc,
+                                        self.health(t.margin, entry.market_index), take_profit, stop_loss)
+        return self.send([ix], s)
+
+    def place_iceberg(self, t: Trader, p: OrderParams, display_size: int) -> TxResult:
+        return self._placement("place_iceberg_order", t, p.market_index, p, display_size)
+
+    def place_scale(self, t: Trader, p: trading.ScaleParams) -> TxResult:
+        return self._placement("place_scale_orders", t, p.market_index, p)
+
+    def place_twap(self, t: Trader, p: trading.TwapParams, signer: Keypair | None = None) -> TxResult:
+        return self._placement("place_twap_order", t, p.market_index, p, signer=signer)
+
+    def crank(self, name: str, cranker: Keypair, t: Trader, order_id: int, fee_to: Trader | None = None, market: int = 0) -> TxResult:
+        """trigger_order or crank_twap of `t`'s order, signed by `cranker`, the fee to `fee_to`'s trading account (None: no fee)."""
+        ix = getattr(self.trading, name)(cranker.pubkey(), t.margin, market, self.feeds[market], self.usdc, order_id, self.health(t.margin, market),
+                                         fee_to.trading if fee_to is not None else None)
+        return self.send([ix], cranker)
 
     def placed_id(self, t: Trader, p: OrderParams) -> int:
         """The id of the order `t`'s owner places (which must be accepted)."""

@@ -16,6 +16,7 @@ from quantdesk.clients.collateral import Balance, CollateralBalances, Collateral
 from quantdesk.clients.errors import ProgramError
 from quantdesk.clients.trading import (
     AuctionParams,
+    ExitParams,
     L2Book,
     Level,
     MakerParams,
@@ -25,9 +26,13 @@ from quantdesk.clients.trading import (
     OrderKind,
     OrderParams,
     PositionView,
+    ScaleParams,
     Side,
     TimeInForce,
     TradingClient,
+    TriggerCondition,
+    TriggerParams,
+    TwapParams,
     auction_price,
     round_to_tick,
 )
@@ -106,7 +111,7 @@ def test_market_params_round_trip_through_a_market() -> None:
     m = market()
     assert MarketParams.of(m) == PARAMS
     ix = trading.TradingInstructions().set_market_params(0, dataclasses.replace(PARAMS, taker_fee_bps=7))
-    assert ix.data[8:] == struct.pack("<QQQHHQHHHhQHHHHHqHHQHHHHQQ", *dataclasses.astuple(dataclasses.replace(PARAMS, taker_fee_bps=7)))
+    assert ix.data[8:] == struct.pack("<QQQHHQHHHhQHHHHHqHHQHHHHQQQQ", *dataclasses.astuple(dataclasses.replace(PARAMS, taker_fee_bps=7)))
 
 
 class Keys:
@@ -142,6 +147,9 @@ class Keys:
 HEALTH = [AccountMeta(Pubkey.new_unique(), False, False) for _ in range(4)]
 
 
+PLACED = ["signer s", "security", "margin", "trading w", "market", "oracle", "balances", "quote_config", "no_session"]
+
+
 def test_builders_list_accounts_in_the_specified_order() -> None:
     ix, k = trading.TradingInstructions(), Keys()
     s, o, q = k.signer, k.oracle, k.quote_mint
@@ -157,6 +165,15 @@ def test_builders_list_accounts_in_the_specified_order() -> None:
          ["signer s", "security", "margin", "trading w", "market", "oracle", "balances", "quote_config", "no_session"] + [str(m.pubkey) for m in HEALTH[:2]]),
         (ix.modify_order(s, k.margin, 2, o, q, 9, [], price=USDC, session=k.session),
          ["signer s", "security", "margin", "trading w", "market", "oracle", "balances", "quote_config", "session"]),
+        (ix.place_trigger_order(s, k.margin, order, TriggerParams(USDC, TriggerCondition.ABOVE), o, q, []), PLACED),
+        (ix.place_bracket(s, k.margin, order, o, q, [], stop_loss=ExitParams(USDC, USDC)), PLACED),
+        (ix.place_iceberg_order(s, k.margin, order, BASE // 10, o, q, []), PLACED),
+        (ix.place_scale_orders(s, k.margin, ScaleParams(2, Side.BID, 4, BASE, USDC, USDC // 2), o, q, []), PLACED),
+        (ix.place_twap_order(s, k.margin, TwapParams(2, Side.BID, BASE, 300, 30, 50), o, q, []), PLACED),
+        (ix.trigger_order(s, k.margin, 2, o, q, 3, HEALTH[:1], trading_address(k.maker_margin)),
+         ["signer s", "security", "margin", "trading w", "market", "oracle", "balances", "quote_config", "maker_trading w", str(HEALTH[0].pubkey)]),
+        (ix.crank_twap(s, k.margin, 2, o, q, 3, []), ["signer s", "security", "margin", "trading w", "market", "oracle", "balances", "quote_config",
+                                                    "no_session w"]),
         (ix.cancel_order(s, k.margin, 1), ["signer s", "security", "margin", "trading w", "no_session"]),
         (ix.cancel_order_by_client_id(s, k.margin, 1, k.session), ["signer s", "security", "margin", "trading w", "session"]),
         (ix.cancel_orders(s, k.margin), ["signer s", "security", "margin", "trading w", "no_session"]),
@@ -308,7 +325,7 @@ def test_empty_book_and_table() -> None:
 
 def test_book_filters_select_accounts_with_open_orders() -> None:
     size, memcmp = trading.book_filters()
-    assert size == 5184
+    assert size == 7488
     assert (memcmp.offset, memcmp.bytes) == (10, "2")  # base58 of 0x01
 
 

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from quantdesk.bench.cu import BENCH_SEED, CuTable
 from quantdesk.chain import TxResult
-from quantdesk.clients.trading import OrderParams, Side
+from quantdesk.clients.trading import ExitParams, OrderKind, OrderParams, ScaleParams, Side, TriggerCondition, TriggerParams, TwapParams
 from quantdesk.clients.trading_state import MAX_ORDERS, MAX_POSITIONS
-from quantdesk.world import BASE, BID, IOC, MARKET, PRICE, USDC, Trader, Venue, order
+from quantdesk.world import ASK, BASE, BID, IOC, MARKET, PRICE, USDC, Trader, Venue, order
 from quantdesk.world import VENUE_PARAMS as PARAMS
 
-TARGETS = {"place_order_8": 20_000, "place_and_make_1": 40_000, "place_and_make_8": 40_000, "cancel_order": 6_000, "update_funding": 10_000}
+TARGETS = {"place_order_8": 20_000, "place_and_make_1": 40_000, "place_and_make_8": 40_000, "cancel_order": 6_000, "update_funding": 10_000,
+           "trigger_order_8": 25_000, "crank_twap_8": 30_000, "place_scale_orders_32": 60_000}
 TICK = PARAMS.tick_size
 DEPOSIT = 100_000 * USDC
 
@@ -62,6 +63,27 @@ def market_buy(market: int, size: int = BASE, worst: int = PRICE + USDC, auction
     return order(BID, MARKET, IOC, size, worst, market=market, auction=auction)
 
 
+def advanced(v: Venue, table: CuTable, a: Trader, m: Trader) -> None:
+    """The advanced orders by `a` (8 positions, its health list 14 accounts): a stop, a bracket,
+    an iceberg and a TWAP placed, the stop triggered and the TWAP's first slice cranked (each fee
+    to `m`); then a 32-order scale ladder on a fresh account."""
+    stop = order(ASK, MARKET, IOC, size=BASE, price=PRICE - 5 * USDC)
+    stop_id = int.from_bytes(table.record("place_trigger_order_8", v.place_trigger(a, stop, TriggerParams(PRICE - 2 * USDC, TriggerCondition.BELOW)))
+                             .return_data, "little")
+    entry = order(BID, size=BASE, price=PRICE - 4 * USDC)
+    table.record("place_bracket_8", v.place_bracket(a, entry, ExitParams(PRICE + 5 * USDC, PRICE + 5 * USDC, OrderKind.LIMIT),
+                                                    ExitParams(PRICE - 8 * USDC, PRICE - 9 * USDC)))
+    table.record("place_iceberg_order_8", v.place_iceberg(a, order(ASK, size=10 * BASE, price=PRICE + 3 * USDC), BASE))
+    twap = v.place_twap(a, TwapParams(0, Side.BID, BASE, 300, 30, 100))
+    twap_id = int.from_bytes(table.record("place_twap_order_8", twap).return_data, "little")
+    v.advance(1, PRICE - 2 * USDC, together=True)
+    table.record("trigger_order_8", v.crank("trigger_order", m.owner, a, stop_id, m))
+    table.record("crank_twap_8", v.crank("crank_twap", m.owner, a, twap_id, m))
+    s = v.trader(DEPOSIT)
+    ladder = ScaleParams(0, Side.BID, MAX_ORDERS, 32 * BASE, PRICE - 3 * USDC, PRICE - 3 * USDC - 31 * 10 * TICK)
+    table.record("place_scale_orders_32", v.place_scale(s, ladder))
+
+
 def curve(table: CuTable) -> list[int]:
     """Increments of place_order_1..8: the cost of each extra position in the health check."""
     values = [table.cu[f"place_order_{n}"] for n in range(1, MAX_POSITIONS + 1)]
@@ -96,6 +118,7 @@ def measure() -> CuTable:
     buy = placed(v, table, a, market_buy(0), "place_order_market_8")
     v.advance(3, together=True)
     make(v, table, m, a, buy, BASE, "place_and_make_8")
+    advanced(v, table, a, m)
 
     # One position on each side: a fresh taker's market order (2, half filled, the rest expires).
     taker, maker = v.trader(DEPOSIT), v.trader(DEPOSIT)

@@ -38,7 +38,7 @@ pub const MARKET_SEED: &[u8] = b"market";
 pub const TRADING_SEED: &[u8] = b"trading";
 
 pub const PERP_MARKET_VERSION: u8 = 1;
-pub const TRADING_ACCOUNT_VERSION: u8 = 1;
+pub const TRADING_ACCOUNT_VERSION: u8 = 2;
 
 /// Markets one trading account can hold positions (or orders) in at once.
 pub const MAX_POSITIONS: usize = 8;
@@ -62,6 +62,15 @@ pub const KIND_MARKET: u8 = 0;
 pub const KIND_LIMIT: u8 = 1;
 /// Price = oracle + `price` (the offset), rounded to a tick against the order's side.
 pub const KIND_ORACLE_OFFSET: u8 = 2;
+/// A TWAP parent: outside the book, it places IOC slices (`crank_twap`).
+pub const KIND_TWAP: u8 = 3;
+
+/// `Order::trigger_condition`: not a trigger order.
+pub const TRIGGER_NONE: u8 = 0;
+/// Fires when the oracle is at or above `trigger_price`.
+pub const TRIGGER_ABOVE: u8 = 1;
+/// Fires when the oracle is at or below `trigger_price`.
+pub const TRIGGER_BELOW: u8 = 2;
 
 /// `Order::tif`: good till cancelled.
 pub const TIF_GTC: u8 = 0;
@@ -75,6 +84,16 @@ pub const TIF_GTT: u8 = 3;
 /// `Order::flags` bits.
 pub const ORDER_FLAG_POST_ONLY: u8 = 1 << 0;
 pub const ORDER_FLAG_REDUCE_ONLY: u8 = 1 << 1;
+/// Waiting for its trigger price, outside the book.
+pub const ORDER_FLAG_UNTRIGGERED: u8 = 1 << 2;
+/// A bracket's entry (its exits name it in `parent_id`).
+pub const ORDER_FLAG_ENTRY: u8 = 1 << 3;
+/// A bracket's take-profit or stop-loss.
+pub const ORDER_FLAG_EXIT: u8 = 1 << 4;
+/// A TWAP's slice.
+pub const ORDER_FLAG_SLICE: u8 = 1 << 5;
+/// A bracket exit the other exit counts for in the order totals (their remainders stay equal).
+pub const ORDER_FLAG_COVERED: u8 = 1 << 6;
 
 /// `OrderParams::post_only`: a taker may take.
 pub const POST_ONLY_NONE: u8 = 0;

@@ -2,7 +2,10 @@
 //! bookkeeping on them: positions after fills and funding, order totals, compact arrays, flags.
 
 use crate::math::{band, overflow, quote_for};
-use crate::{MAX_ORDERS, MAX_POSITIONS, ORDER_FLAG_POST_ONLY, ORDER_FLAG_REDUCE_ONLY, SIDE_BID};
+use crate::{
+    KIND_TWAP, MAX_ORDERS, MAX_POSITIONS, ORDER_FLAG_COVERED, ORDER_FLAG_EXIT, ORDER_FLAG_POST_ONLY, ORDER_FLAG_REDUCE_ONLY, ORDER_FLAG_SLICE,
+    ORDER_FLAG_UNTRIGGERED, SIDE_BID, TRIGGER_ABOVE, TRIGGER_BELOW,
+};
 use qd_access::TokenBucket;
 use qd_collateral_state::CollateralStateError;
 use qd_health::wide::{div_floor, div_floor_wide, div_pow10, divrem_u32, mul_small, mul_wide, signed};
@@ -158,8 +161,12 @@ qd_runtime::account! {
         pub liquidation_seq: u64,
         /// @488: fees swept out of the pools to the protocol and the insurance fund (quote).
         pub fees_swept: u64,
-        /// @496
-        pub _reserved: [u8; 24],
+        /// @496: paid by an order's owner to whoever triggers it (quote).
+        pub trigger_fee: u64,
+        /// @504: paid by a TWAP's owner to whoever places each of its slices (quote).
+        pub twap_slice_fee: u64,
+        /// @512
+        pub _reserved: [u8; 8],
     }
 }
 
@@ -367,7 +374,8 @@ impl Position {
         Ok((funding, realized))
     }
 
-    /// Adds `order` to the open orders: its remaining size at its reserved price on its side.
+    /// Adds `order` to the open orders: its remaining size at its reserved price on its side (a
+    /// covered bracket exit: nothing, its other exit counts for it).
     pub fn add_order(&mut self, order: &Order) -> Result<(), ProgramError> {
         self.order_totals(order, true)
     }
@@ -379,6 +387,10 @@ impl Position {
     }
 
     fn order_totals(&mut self, order: &Order, adding: bool) -> Result<(), ProgramError> {
+        // The other exit of its bracket counts for it.
+        if order.flags & ORDER_FLAG_COVERED != 0 {
+            return Ok(());
+        }
         let size = i64::try_from(order.remaining()).map_err(|_| overflow())?;
         let value = quote_for(order.remaining(), order.reserved_price)?;
         let (size, value) = if adding { (size, value) } else { (-size, -value) };
@@ -414,9 +426,10 @@ impl Position {
 }
 
 qd_runtime::layout! {
-    /// A resting or auctioning order (136 bytes).
+    /// An order (208 bytes): resting, auctioning, waiting for its trigger, or a TWAP parent.
+    /// Only priced, triggered orders that are not TWAP parents are on the book.
     #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-    pub struct Order[136] {
+    pub struct Order[208] {
         /// +0: per-account sequence (`TradingAccount::next_order_id`, from 1).
         pub order_id: u64,
         /// +8
@@ -433,17 +446,18 @@ qd_runtime::layout! {
         pub flags: u8,
         /// +22: who placed it, a `qd_access::Actor` (0 owner, 1 delegate, 2 session key).
         pub actor: u8,
-        /// +23
-        pub _pad: u8,
-        /// +24: limit price (MARKET: the worst price = auction end; ORACLE_OFFSET: the offset).
+        /// +23: `TRIGGER_*`: when `trigger_price` fires it (judged against the oracle).
+        pub trigger_condition: u8,
+        /// +24: limit price (MARKET: the worst price = auction end; ORACLE_OFFSET: the offset;
+        /// TWAP: the limit, 0 for none).
         pub price: i64,
         /// +32
         pub base_size: u64,
-        /// +40
+        /// +40: filled (a TWAP parent: given to its slices).
         pub base_filled: u64,
         /// +48: the price the remaining size counts at in the position's order totals.
         pub reserved_price: i64,
-        /// +56
+        /// +56: placed, triggered, or (iceberg) its clip last refreshed.
         pub placed_slot: u64,
         /// +64: GTT expiry (unix ts), else 0.
         pub expiry_ts: i64,
@@ -453,12 +467,36 @@ qd_runtime::layout! {
         pub auction_end_price: i64,
         /// +88: 0: no auction.
         pub auction_slots: u16,
-        /// +90
-        pub _pad2: [u8; 6],
+        /// +90: TWAP: each slice's worst price from the oracle (bps).
+        pub tolerance_bps: u16,
+        /// +92: TWAP: slots between slices.
+        pub interval_slots: u32,
         /// +96: MARKET/IOC/FOK: placed_slot + auction_slots + post_auction_slots; else 0.
         pub expiry_slot: u64,
         /// +104: the key that placed it (the owner, the delegate or the session key).
         pub signer: Pubkey,
+        /// +136: trigger orders: the oracle price that fires it; else 0.
+        pub trigger_price: i64,
+        /// +144: a bracket exit: its entry's id; a TWAP slice: its parent's; else 0.
+        pub parent_id: u64,
+        /// +152: a bracket exit: the other exit's id; a TWAP parent: its live slice's; else 0.
+        pub linked_id: u64,
+        /// +160: iceberg: the displayed clip; else 0.
+        pub display_size: u64,
+        /// +168: iceberg: `base_filled` when the displayed clip was last refreshed.
+        pub clip_start: u64,
+        /// +176: TWAP: the size of one slice.
+        pub slice_size: u64,
+        /// +184: TWAP: base its slices have filled.
+        pub executed: u64,
+        /// +192: TWAP: the slot the next slice is due.
+        pub next_due_slot: u64,
+        /// +200: TWAP: slices in all.
+        pub slices: u16,
+        /// +202: TWAP: slices placed (a late slice counts the ones it caught up).
+        pub slices_done: u16,
+        /// +204
+        pub _pad: [u8; 4],
     }
 }
 
@@ -477,6 +515,48 @@ impl Order {
 
     pub fn is_reduce_only(&self) -> bool {
         self.flags & ORDER_FLAG_REDUCE_ONLY != 0
+    }
+
+    /// Waiting for its trigger price: outside the book until `trigger_order`.
+    pub fn is_untriggered(&self) -> bool {
+        self.flags & ORDER_FLAG_UNTRIGGERED != 0
+    }
+
+    pub fn is_twap(&self) -> bool {
+        self.kind == KIND_TWAP
+    }
+
+    /// A take-profit or stop-loss of a bracket (`parent_id`: its entry, `linked_id`: the other).
+    pub fn is_exit(&self) -> bool {
+        self.flags & ORDER_FLAG_EXIT != 0
+    }
+
+    /// A slice of the TWAP `parent_id`.
+    pub fn is_slice(&self) -> bool {
+        self.flags & ORDER_FLAG_SLICE != 0
+    }
+
+    /// On the book: fillable against other orders (not waiting for a trigger, not a parent).
+    pub fn is_live(&self) -> bool {
+        !self.is_untriggered() && !self.is_twap()
+    }
+
+    /// What a taker may fill of it now: an iceberg shows only what is left of its clip.
+    pub fn visible(&self) -> u64 {
+        if self.display_size == 0 {
+            return self.remaining();
+        }
+        let shown = self.base_filled.saturating_sub(self.clip_start);
+        self.display_size.saturating_sub(shown).min(self.remaining())
+    }
+
+    /// The oracle price `oracle` meets the trigger condition.
+    pub fn trigger_due(&self, oracle: i64) -> bool {
+        match self.trigger_condition {
+            TRIGGER_ABOVE => oracle >= self.trigger_price,
+            TRIGGER_BELOW => oracle <= self.trigger_price,
+            _ => false,
+        }
     }
 
     /// The delegate or session key that placed it (`Some((key, is_session))`); None for the owner.
@@ -501,7 +581,7 @@ impl Order {
 qd_runtime::account! {
     /// Anchor account "TradingAccount" at PDA [b"trading", margin_account].
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-    pub struct TradingAccount[5176] {
+    pub struct TradingAccount[7480] {
         /// @8
         pub version: u8,
         /// @9
@@ -514,8 +594,10 @@ qd_runtime::account! {
         pub position_count: u8,
         /// @13: `orders[..order_count]`, compact.
         pub order_count: u8,
-        /// @14
-        pub _pad0: [u8; 2],
+        /// @14: 1 while an order waits for its trigger or a TWAP runs (keeper filter).
+        pub has_trigger: u8,
+        /// @15
+        pub _pad0: u8,
         /// @16: the qd-core MarginAccount this account trades for.
         pub margin_account: Pubkey,
         /// @48: that account's owner (for getProgramAccounts memcmp filters).
@@ -532,9 +614,9 @@ qd_runtime::account! {
         pub fees_paid: i64,
         /// @128: 8 positions of 80 bytes.
         pub positions: [Position; MAX_POSITIONS],
-        /// @768: 32 orders of 136 bytes.
+        /// @768: 32 orders of 208 bytes.
         pub orders: [Order; MAX_ORDERS],
-        /// @5120
+        /// @7424
         pub _reserved: [u8; 64],
     }
 }
@@ -639,5 +721,6 @@ impl TradingAccount {
     pub fn refresh_flags(&mut self, slot: u64) {
         self.has_open_order = !self.orders().is_empty() as u8;
         self.has_open_auction = self.orders().iter().any(|o| o.in_auction(slot)) as u8;
+        self.has_trigger = self.orders().iter().any(|o| o.is_untriggered() || o.is_twap()) as u8;
     }
 }

@@ -55,7 +55,9 @@ fn market_offsets() {
     assert_eq!(at(offset_of!(PerpMarket, liquidation_whole_base)), 440);
     assert_eq!(at(offset_of!(PerpMarket, liquidation_seq)), 480);
     assert_eq!(at(offset_of!(PerpMarket, fees_swept)), 488);
-    assert_eq!(at(offset_of!(PerpMarket, _reserved)), 496);
+    assert_eq!(at(offset_of!(PerpMarket, trigger_fee)), 496);
+    assert_eq!(at(offset_of!(PerpMarket, twap_slice_fee)), 504);
+    assert_eq!(at(offset_of!(PerpMarket, _reserved)), 512);
 }
 
 #[test]
@@ -68,7 +70,7 @@ fn position_and_order_offsets() {
     assert_eq!(offset_of!(Position, bids_base), 40);
     assert_eq!(offset_of!(Position, asks_quote), 64);
     assert_eq!(offset_of!(Position, total_realized), 72);
-    assert_eq!(size_of::<Order>(), 136);
+    assert_eq!(size_of::<Order>(), 208);
     assert_eq!(offset_of!(Order, actor), 22);
     assert_eq!(offset_of!(Order, market_index), 16);
     assert_eq!(offset_of!(Order, side), 18);
@@ -79,16 +81,30 @@ fn position_and_order_offsets() {
     assert_eq!(offset_of!(Order, auction_slots), 88);
     assert_eq!(offset_of!(Order, expiry_slot), 96);
     assert_eq!(offset_of!(Order, signer), 104);
+    assert_eq!(offset_of!(Order, trigger_condition), 23);
+    assert_eq!(offset_of!(Order, tolerance_bps), 90);
+    assert_eq!(offset_of!(Order, interval_slots), 92);
+    assert_eq!(offset_of!(Order, trigger_price), 136);
+    assert_eq!(offset_of!(Order, parent_id), 144);
+    assert_eq!(offset_of!(Order, linked_id), 152);
+    assert_eq!(offset_of!(Order, display_size), 160);
+    assert_eq!(offset_of!(Order, clip_start), 168);
+    assert_eq!(offset_of!(Order, slice_size), 176);
+    assert_eq!(offset_of!(Order, executed), 184);
+    assert_eq!(offset_of!(Order, next_due_slot), 192);
+    assert_eq!(offset_of!(Order, slices), 200);
+    assert_eq!(offset_of!(Order, slices_done), 202);
 }
 
 #[test]
 fn trading_account_offsets() {
     let at = |o: usize| o + 8;
-    assert_eq!(TradingAccount::LEN, 5184);
+    assert_eq!(TradingAccount::LEN, 7488);
     assert_eq!(TradingAccount::DISCRIMINATOR, discriminator("account", "TradingAccount"));
     assert_eq!(at(offset_of!(TradingAccount, has_open_order)), 10);
     assert_eq!(at(offset_of!(TradingAccount, position_count)), 12);
     assert_eq!(at(offset_of!(TradingAccount, order_count)), 13);
+    assert_eq!(at(offset_of!(TradingAccount, has_trigger)), 14);
     assert_eq!(at(offset_of!(TradingAccount, margin_account)), 16);
     assert_eq!(at(offset_of!(TradingAccount, owner)), 48);
     assert_eq!(at(offset_of!(TradingAccount, bucket)), 80);
@@ -96,7 +112,7 @@ fn trading_account_offsets() {
     assert_eq!(at(offset_of!(TradingAccount, fees_paid)), 120);
     assert_eq!(at(offset_of!(TradingAccount, positions)), 128);
     assert_eq!(at(offset_of!(TradingAccount, orders)), 768);
-    assert_eq!(at(offset_of!(TradingAccount, _reserved)), 5120);
+    assert_eq!(at(offset_of!(TradingAccount, _reserved)), 7424);
 }
 
 #[test]

@@ -107,6 +107,43 @@ qd_runtime::errors! {
         InvalidLiquidation = 6151,
         /// Fees taken exceed the market's fee or liquidation-fee pool, or together its PnL pool
         TakeExceedsPool = 6160,
+        /// The order waits for its trigger or is a TWAP parent: it is not on the book
+        OrderNotOnBook = 6162,
+        /// The order is not waiting for a trigger
+        NotTriggerOrder = 6163,
+        /// The oracle price has not reached the order's trigger price
+        TriggerNotDue = 6164,
+        /// The trigger condition holds now: place the order itself
+        TriggerWouldFire = 6165,
+        /// A trigger price is a positive tick multiple with condition 1 (at or above) or 2 (at or below)
+        InvalidTrigger = 6166,
+        /// The bracket's entry has filled nothing: its exits have nothing to close
+        EntryNotFilled = 6167,
+        /// A bracket needs an exit; a take-profit fires beyond the oracle on the profit side, a stop-loss on the loss side
+        InvalidBracket = 6168,
+        /// The order is not a TWAP
+        NotTwap = 6169,
+        /// The TWAP's next slice is not due yet
+        SliceNotDue = 6170,
+        /// A TWAP's interval is 30 s to 1 h, its duration 5 min to 24 h and a multiple of it, its tolerance 1 bps to the
+        /// market's auction deviation
+        InvalidTwap = 6171,
+        /// A TWAP slice would be below the market's minimum order size
+        TwapSliceTooSmall = 6172,
+        /// An iceberg's clip is a lot multiple of at least the minimum order size, below its total
+        InvalidDisplaySize = 6173,
+        /// An iceberg rests as a maker: it may not cross the oracle when placed
+        IcebergCrosses = 6174,
+        /// An iceberg only makes: it is never the taker of a fill
+        IcebergTakes = 6175,
+        /// A scale order has 2 to 32 orders between two positive prices, distributed flat (0), ascending (1) or descending (2)
+        InvalidScale = 6176,
+        /// A scale order's smallest order would be below the market's minimum order size
+        ScaleSizeTooSmall = 6177,
+        /// Bracket exits, TWAPs and orders waiting for a trigger are cancelled and placed again, not modified
+        OrderNotModifiable = 6178,
+        /// A scale order rests: none of its orders may cross the oracle when placed (post-only orders slide or reject)
+        ScaleCrosses = 6179,
     }
 }
 

@@ -19,6 +19,20 @@ pub const CANCEL_REDUCE_ONLY: u8 = 2;
 pub const CANCEL_SETTLEMENT: u8 = 3;
 /// qd-core's liquidate_orders.
 pub const CANCEL_LIQUIDATION: u8 = 4;
+/// A bracket exit whose other exit filled as much as it had left (one-cancels-other).
+pub const CANCEL_OCO: u8 = 5;
+/// A bracket exit whose entry left the book having filled nothing (or less than it had left).
+pub const CANCEL_BRACKET: u8 = 6;
+/// A TWAP whose slices are all placed, once the last one left the book.
+pub const CANCEL_TWAP_FINISHED: u8 = 7;
+/// A TWAP slice replaced by the next one (its unfilled rest went back to the TWAP).
+pub const CANCEL_TWAP_NEXT_SLICE: u8 = 8;
+/// A trigger or TWAP slice that would break initial health or the leverage limit now.
+pub const CANCEL_HEALTH: u8 = 9;
+/// A trigger or TWAP slice that would add risk while the market or the account may only reduce.
+pub const CANCEL_LIMITS: u8 = 10;
+/// A triggered market order whose worst price is beyond the auction band of the oracle.
+pub const CANCEL_PRICE: u8 = 11;
 
 qd_runtime::events! {
     pub struct MarketCreated {
@@ -83,6 +97,26 @@ qd_runtime::events! {
         pub seq: u64,
     }
 
+    /// A scale order's orders, placed at once (one event: 32 OrderPlaced would pass the transaction's log limit): ids
+    /// `first_order_id..` and client ids `first_client_order_id..` in order, each a resting LIMIT order at `prices[i]`
+    /// (its reserved price too) for `sizes[i]`, with the shared side, `flags`, `tif` and `expiry_ts`.
+    pub struct ScaleOrdersPlaced {
+        pub margin_account: Pubkey,
+        pub signer: Pubkey,
+        pub actor: u8,
+        pub market_index: u16,
+        pub side: u8,
+        pub flags: u8,
+        pub tif: u8,
+        pub expiry_ts: i64,
+        pub first_order_id: u64,
+        pub first_client_order_id: u64,
+        pub prices: BoundedVec<i64, 32>,
+        pub sizes: BoundedVec<u64, 32>,
+        pub slot: u64,
+        pub seq: u64,
+    }
+
     /// `order` as it is after the change.
     pub struct OrderModified {
         pub margin_account: Pubkey,
@@ -103,6 +137,60 @@ qd_runtime::events! {
         pub side: u8,
         pub reason: u8,
         pub remaining: u64,
+        pub slot: u64,
+        pub seq: u64,
+    }
+
+    /// An untriggered order fired by `cranker` at `oracle_price`: `order` as it is now (live, with its auction); `fee` paid
+    /// by the account to the cranker's trading account (`fee_account`; the qd-trading id and 0 when none).
+    pub struct OrderTriggered {
+        pub margin_account: Pubkey,
+        pub cranker: Pubkey,
+        pub fee_account: Pubkey,
+        pub fee: i64,
+        pub oracle_price: i64,
+        pub order: Order,
+        pub slot: u64,
+        pub seq: u64,
+    }
+
+    /// An order made smaller by a link (`reason`: a `CANCEL_*` code): a bracket exit by a fill of the other exit (OCO)
+    /// or by its entry leaving the book unfilled.
+    pub struct OrderReduced {
+        pub margin_account: Pubkey,
+        pub order_id: u64,
+        pub reason: u8,
+        pub old_base_size: u64,
+        pub base_size: u64,
+        pub slot: u64,
+        pub seq: u64,
+    }
+
+    /// An iceberg's clip filled and was refreshed from the rest in the same fill: `clip` now shows of `remaining`.
+    pub struct IcebergRefreshed {
+        pub margin_account: Pubkey,
+        pub order_id: u64,
+        pub clip: u64,
+        pub remaining: u64,
+        pub slot: u64,
+        pub seq: u64,
+    }
+
+    /// A TWAP's slice placed by `cranker` (the slice enters the book with this event): `slices_done` of `slices` due by
+    /// now are placed, `executed` of `base_size` filled so far, the next due at `next_due_slot` (0: none); `fee` as for
+    /// OrderTriggered.
+    pub struct TwapSlicePlaced {
+        pub margin_account: Pubkey,
+        pub cranker: Pubkey,
+        pub fee_account: Pubkey,
+        pub fee: i64,
+        pub parent_id: u64,
+        pub base_size: u64,
+        pub executed: u64,
+        pub slices_done: u16,
+        pub slices: u16,
+        pub next_due_slot: u64,
+        pub slice: Order,
         pub slot: u64,
         pub seq: u64,
     }
@@ -213,6 +301,8 @@ mod tests {
             liquidation_max_fraction_bps: 24,
             liquidation_whole_base: 25,
             insurance_cap: 26,
+            trigger_fee: 27,
+            twap_slice_fee: 28,
         }
     }
 
@@ -240,13 +330,13 @@ mod tests {
         };
         let bytes = emitted(|| created.emit());
         assert_eq!(&bytes[..8], &MarketCreated::DISCRIMINATOR);
-        assert_eq!(bytes.len(), 8 + 32 + 2 + 16 + 64 + 106 + 16);
+        assert_eq!(bytes.len(), 8 + 32 + 2 + 16 + 64 + 122 + 16);
         // MarketParams in declaration order: tick, lot, min size, init margin ... delegated band,
-        // then the liquidation fees and limits and the insurance cap.
+        // then the liquidation fees and limits, the insurance cap and the crank fees.
         assert_eq!(&bytes[122..146], &[1u64.to_le_bytes(), 2u64.to_le_bytes(), 3u64.to_le_bytes()].concat()[..]);
         assert_eq!(&bytes[122 + 82..122 + 84], &21u16.to_le_bytes());
         assert_eq!(&bytes[122 + 84..122 + 90], &[22u16.to_le_bytes(), 23u16.to_le_bytes(), 24u16.to_le_bytes()].concat()[..]);
-        assert_eq!(&bytes[122 + 90..122 + 106], &[25u64.to_le_bytes(), 26u64.to_le_bytes()].concat()[..]);
+        assert_eq!(&bytes[122 + 90..122 + 122], &[25u64.to_le_bytes(), 26u64.to_le_bytes(), 27u64.to_le_bytes(), 28u64.to_le_bytes()].concat()[..]);
         assert_eq!(&bytes[bytes.len() - 8..], &7u64.to_le_bytes());
 
         let o = Order {
@@ -261,16 +351,16 @@ mod tests {
             base_size: 5,
             ..Order::default()
         };
-        let o = Order { expiry_slot: 9, _pad: 7, _pad2: [8; 6], ..o };
+        let o = Order { expiry_slot: 9, trigger_condition: 7, tolerance_bps: 8, next_due_slot: 10, _pad: [11; 4], ..o };
         let bytes = emitted(|| OrderPlaced { margin_account: [1; 32], signer: [2; 32], actor: 1, order: o, slot: 3, seq: 4 }.emit());
-        assert_eq!(bytes.len(), 8 + 64 + 1 + 136 + 16);
+        assert_eq!(bytes.len(), 8 + 64 + 1 + 208 + 16);
         // The borsh Order equals its repr(C) bytes, padding included: the IDL type and the account layout agree.
         let raw = unsafe { core::slice::from_raw_parts(&o as *const Order as *const u8, core::mem::size_of::<Order>()) };
-        assert_eq!(&bytes[73..73 + 136], raw);
+        assert_eq!(&bytes[73..73 + 208], raw);
 
         let modified =
             OrderModified { margin_account: [1; 32], signer: [2; 32], old_price: 1, old_base_size: 2, order: o, slot: 3, seq: 4 };
-        assert_eq!(emitted(|| modified.emit()).len(), 8 + 64 + 16 + 136 + 16);
+        assert_eq!(emitted(|| modified.emit()).len(), 8 + 64 + 16 + 208 + 16);
         let fill = Fill {
             fill_id: 1,
             market_index: 2,

@@ -2,9 +2,10 @@
 //! (host-tested) and validates every argument that does not depend on accounts; checks against
 //! the market (tick, lot, minimum size, auction bounds) and the clock are the processor's.
 
+use crate::advanced;
 use crate::error::TradingError as E;
 use crate::processor::{
-    CancelAccounts, CloseTradingAccountAccounts, CreateMarketAccounts, ExpireOrdersAccounts, FillOrderAccounts, LiquidateOrdersAccounts,
+    CancelAccounts, CloseTradingAccountAccounts, CrankOrderAccounts, CreateMarketAccounts, ExpireOrdersAccounts, FillOrderAccounts, LiquidateOrdersAccounts,
     LiquidatePositionAccounts, OpenTradingAccountAccounts, PlaceAndMakeAccounts, PlaceOrderAccounts, RepayPnlAccounts,
     ResolveBankruptPositionAccounts, SetMarketOracleAccounts, SetMarketParamsAccounts, SetMarketStatusAccounts, SettlePnlAccounts,
     TakeFeesAccounts, UpdateFundingAccounts,
@@ -14,8 +15,8 @@ use qd_oracle_reader::OracleGuards;
 use qd_runtime::borsh::BoundedVec;
 use qd_runtime::error::ProgramError;
 use qd_trading_state::{
-    KIND_MARKET, KIND_ORACLE_OFFSET, MARKET_STATUS_SETTLEMENT, POST_ONLY_NONE, POST_ONLY_SLIDE, SIDE_ASK, TIF_FOK, TIF_GTC, TIF_GTT,
-    TIF_IOC,
+    KIND_LIMIT, KIND_MARKET, KIND_ORACLE_OFFSET, MARKET_STATUS_SETTLEMENT, POST_ONLY_NONE, POST_ONLY_SLIDE, SIDE_ASK, TIF_FOK, TIF_GTC,
+    TIF_GTT, TIF_IOC, TRIGGER_ABOVE, TRIGGER_BELOW,
 };
 
 const BPS: u16 = 10_000;
@@ -29,6 +30,8 @@ const MAX_DEVIATION_BPS: u16 = 5_000;
 const MIN_FUNDING_PERIOD: i64 = 60;
 const MAX_FUNDING_PERIOD: i64 = 86_400;
 const MAX_FUNDING_RATE_BPS: u16 = 1_000;
+/// Largest trigger or TWAP slice fee: 100 USDC.
+const MAX_CRANK_FEE: u64 = 100_000_000;
 /// Largest mark depth: 100,000 whole base units, so `size * 10_000` of a smaller fill fits u64.
 const MAX_MARK_DEPTH: u64 = 100_000_000_000_000;
 
@@ -72,6 +75,10 @@ qd_runtime::borsh! {
         pub liquidation_whole_base: u64,
         /// Most the insurance fund pays for this market's bankruptcies, in total (quote)
         pub insurance_cap: u64,
+        /// Paid by an order's owner to whoever triggers it (quote, at most 100 USDC)
+        pub trigger_fee: u64,
+        /// Paid by a TWAP's owner to whoever places each of its slices (quote, at most 100 USDC)
+        pub twap_slice_fee: u64,
     }
     validate = MarketParams::validate
 }
@@ -115,7 +122,9 @@ impl MarketParams {
             && (self.liquidator_fee_bps as u32 + self.insurance_fee_bps as u32) < self.maint_margin_bps as u32
             && (1..=BPS).contains(&self.liquidation_max_fraction_bps)
             && self.liquidation_whole_base <= max
-            && self.insurance_cap <= max;
+            && self.insurance_cap <= max
+            && self.trigger_fee <= MAX_CRANK_FEE
+            && self.twap_slice_fee <= MAX_CRANK_FEE;
         if !ok {
             return Err(E::InvalidMarketParams);
         }
@@ -213,6 +222,139 @@ impl MakerParams {
     }
 }
 
+qd_runtime::borsh! {
+    /// When an untriggered order fires: the oracle at or above (1) or at or below (2) `trigger_price`.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct TriggerParams {
+        pub trigger_price: i64,
+        /// 1 at or above, 2 at or below
+        pub condition: u8,
+    }
+    validate = TriggerParams::validate
+}
+
+impl TriggerParams {
+    fn validate(&self) -> Result<(), E> {
+        if self.trigger_price <= 0 || !(self.condition == TRIGGER_ABOVE || self.condition == TRIGGER_BELOW) {
+            return Err(E::InvalidTrigger);
+        }
+        Ok(())
+    }
+}
+
+qd_runtime::borsh! {
+    /// A bracket's take-profit or stop-loss: it fires at `trigger_price` (judged against the oracle) and then closes what the
+    /// entry filled, as an IOC market order (kind 0, `price` its worst price) or a resting limit order (kind 1).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct ExitParams {
+        pub trigger_price: i64,
+        /// 0 market (IOC), 1 limit (GTC)
+        pub kind: u8,
+        pub price: i64,
+    }
+    validate = ExitParams::validate
+}
+
+impl ExitParams {
+    fn validate(&self) -> Result<(), E> {
+        if self.trigger_price <= 0 {
+            return Err(E::InvalidTrigger);
+        }
+        if self.kind > KIND_LIMIT {
+            return Err(E::InvalidOrderType);
+        }
+        if self.price <= 0 {
+            return Err(E::InvalidPrice);
+        }
+        Ok(())
+    }
+}
+
+qd_runtime::borsh! {
+    /// A TWAP: `base_size` in `duration_secs / interval_secs` slices, one every interval (400 ms slots), each an IOC order
+    /// worst `tolerance_bps` from the oracle and no worse than `limit_price` (0: none).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct TwapParams {
+        pub market_index: u16,
+        /// 0 bid, 1 ask
+        pub side: u8,
+        pub reduce_only: bool,
+        pub client_order_id: u64,
+        pub base_size: u64,
+        /// 300..=86,400 and a multiple of the interval
+        pub duration_secs: u32,
+        /// 30..=3,600
+        pub interval_secs: u32,
+        /// 1..=the market's auction deviation
+        pub tolerance_bps: u16,
+        pub limit_price: i64,
+    }
+    validate = TwapParams::validate
+}
+
+impl TwapParams {
+    fn validate(&self) -> Result<(), E> {
+        let (imin, imax) = advanced::TWAP_INTERVAL_SECS;
+        let (dmin, dmax) = advanced::TWAP_DURATION_SECS;
+        let ok = self.side <= SIDE_ASK
+            && (imin..=imax).contains(&self.interval_secs)
+            && (dmin..=dmax).contains(&self.duration_secs)
+            && self.duration_secs.is_multiple_of(self.interval_secs)
+            && (1..=MAX_DEVIATION_BPS).contains(&self.tolerance_bps);
+        if !ok {
+            return Err(E::InvalidTwap);
+        }
+        if self.limit_price < 0 {
+            return Err(E::InvalidPrice);
+        }
+        check_size(self.base_size)
+    }
+}
+
+qd_runtime::borsh! {
+    /// 2 to 32 limit orders from `start_price` to `end_price` sharing `total_size` flat (0), ascending (1) or descending (2)
+    /// from the start; client order ids `client_order_id + i`; GTT when `expiry_ts` is set.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct ScaleParams {
+        pub market_index: u16,
+        /// 0 bid, 1 ask
+        pub side: u8,
+        pub count: u8,
+        /// 0 flat, 1 ascending, 2 descending
+        pub distribution: u8,
+        /// 0 GTC, 3 GTT
+        pub tif: u8,
+        /// 0 none, 1 reject, 2 slide
+        pub post_only: u8,
+        pub reduce_only: bool,
+        pub client_order_id: u64,
+        pub total_size: u64,
+        pub start_price: i64,
+        pub end_price: i64,
+        pub expiry_ts: i64,
+    }
+    validate = ScaleParams::validate
+}
+
+impl ScaleParams {
+    fn validate(&self) -> Result<(), E> {
+        let (cmin, cmax) = advanced::SCALE_COUNT;
+        let ok = self.side <= SIDE_ASK
+            && (cmin..=cmax).contains(&self.count)
+            && self.distribution <= advanced::SCALE_DESCENDING
+            && self.post_only <= POST_ONLY_SLIDE
+            && self.start_price > 0
+            && self.end_price > 0;
+        if !ok {
+            return Err(E::InvalidScale);
+        }
+        if !matches!(self.tif, TIF_GTC | TIF_GTT) || (self.tif == TIF_GTT) != (self.expiry_ts != 0) || self.expiry_ts < 0 {
+            return Err(E::InvalidOrderExpiry);
+        }
+        check_size(self.total_size)
+    }
+}
+
 /// An order size: 1..=i64::MAX (positions and totals are i64).
 fn check_size(size: u64) -> Result<(), E> {
     if size == 0 || size > i64::MAX as u64 {
@@ -258,6 +400,44 @@ qd_runtime::instructions! {
         /// oracle-offset order whose auction is over; re-checked as a placement (rate limit, post-only, reduce-only, health).
         /// Returns the order id (u64). Remaining accounts (health): as for placeOrder.
         modify_order => ModifyOrder { order_id: u64, price: Option<i64>, base_size: Option<u64> } -> u64 accounts PlaceOrderAccounts,
+        /// Places a stop or take-profit order (market: `price` its worst price; or limit) that rests outside the book until
+        /// the oracle meets `trigger` (refused if it does now: TriggerWouldFire). Checked as placeOrder, its size counting at
+        /// its price. Returns the order id (u64). Remaining accounts (health): as for placeOrder.
+        place_trigger_order => PlaceTriggerOrder { params: OrderParams, trigger: TriggerParams } -> u64 accounts PlaceOrderAccounts,
+        /// Places an entry order with a take-profit and/or a stop-loss: reduce-only exits of the entry's size on the other
+        /// side, each untriggered until the oracle passes its trigger, one-cancels-other (a fill of one reduces the other by
+        /// as much, in the same transaction); the entry leaving the book unfilled takes its unfilled size out of the exits.
+        /// The exits count once, at the worse price of the two. Returns the entry's id (u64; exits follow it). Remaining
+        /// accounts (health): as for placeOrder.
+        place_bracket => PlaceBracket { entry: OrderParams, take_profit: Option<ExitParams>, stop_loss: Option<ExitParams> } -> u64 accounts PlaceOrderAccounts,
+        /// Places a resting limit order of which only `display_size` shows and fills at a time; when the clip fills it is
+        /// refreshed from the rest in the same fill (its queue time restarts). It never takes: refused if it crosses the
+        /// oracle (IcebergCrosses). Returns the order id (u64). Remaining accounts (health): as for placeOrder.
+        place_iceberg_order => PlaceIcebergOrder { params: OrderParams, display_size: u64 } -> u64 accounts PlaceOrderAccounts,
+        /// Places 2 to 32 resting limit orders between two prices in one instruction (none may cross the oracle:
+        /// ScaleCrosses), authorized and rate-limited once, health-checked once with all of them, announced by one
+        /// ScaleOrdersPlaced event. Returns the first order's id (u64; the others follow it). Remaining accounts (health):
+        /// as for placeOrder.
+        place_scale_orders => PlaceScaleOrders { params: ScaleParams } -> u64 accounts PlaceOrderAccounts,
+        /// Places a TWAP parent outside the book; crankTwap places its slices. Its size not yet given to a slice counts at its
+        /// limit (or its tolerance from the oracle now). Returns the order id (u64). Remaining accounts (health): as for
+        /// placeOrder.
+        place_twap_order => PlaceTwapOrder { params: TwapParams } -> u64 accounts PlaceOrderAccounts,
+        /// Permissionless: fires an untriggered order whose condition the oracle (Trade guards) meets: it becomes a taker
+        /// with its auction from the oracle (or rests, a limit that does not cross), and its owner pays the market's
+        /// trigger fee to the cranker's trading account. Refused (nothing changes): not due (TriggerNotDue), not waiting
+        /// (NotTriggerOrder), a bracket exit whose entry filled nothing (EntryNotFilled), paused, frozen, a stale oracle.
+        /// Cancelled instead (success, no fee): expired; a reduce-only order with nothing to reduce; an order that may not
+        /// add risk now (market or account reduce-only, a liquidation: limits); initial health or leverage broken with it
+        /// and the fee (health); a market order whose worst price is past the auction band (price). A bracket exit fired
+        /// while its entry rests cancels the entry's unfilled rest first. Remaining accounts (health): as for placeOrder.
+        trigger_order => TriggerOrder { order_id: u64 } accounts CrankOrderAccounts,
+        /// Permissionless: places a TWAP's due slice (its live slice, if any, leaves first and gives back its unfilled
+        /// rest): what the schedule owes by now less what executed, at most 3 slices, as an IOC market order worst the
+        /// tolerance from the oracle; its owner pays the market's slice fee to the cranker. Refused: not due (SliceNotDue),
+        /// not a TWAP (NotTwap), paused, frozen, a stale oracle. Cancelled instead (the TWAP and its slice): limits or
+        /// health as for triggerOrder. Remaining accounts (health): as for placeOrder.
+        crank_twap => CrankTwap { order_id: u64 } accounts CrankOrderAccounts,
         /// A maker fills a taker order during its auction at the auction price of the current slot; the maker's order is
         /// immediate (its unfilled rest is not kept) and authorized for its size at that price. Fees are charged to the
         /// positions (realized PnL) and their net to the market's fee pool: a fill writes only the market, the two trading
@@ -322,6 +502,10 @@ fn check_args(ix: &TradingInstruction) -> Result<(), ProgramError> {
         }
         // More than MAX_MAKERS does not decode.
         TradingInstruction::FillOrder { maker_order_ids, .. } if maker_order_ids.is_empty() => return Err(E::TooManyMakers.into()),
+        TradingInstruction::PlaceBracket { take_profit: None, stop_loss: None, .. } => return Err(E::InvalidBracket.into()),
+        TradingInstruction::PlaceIcebergOrder { display_size, params } if *display_size == 0 || *display_size >= params.base_size => {
+            return Err(E::InvalidDisplaySize.into())
+        }
         _ => {}
     }
     Ok(())
@@ -385,6 +569,8 @@ mod tests {
             liquidation_max_fraction_bps: 2_500,
             liquidation_whole_base: 10_000_000_000,
             insurance_cap: 100_000_000_000,
+            trigger_fee: 50_000,
+            twap_slice_fee: 20_000,
         }
     }
 
@@ -416,6 +602,8 @@ mod tests {
         v.extend(p.liquidation_max_fraction_bps.to_le_bytes());
         v.extend(p.liquidation_whole_base.to_le_bytes());
         v.extend(p.insurance_cap.to_le_bytes());
+        v.extend(p.trigger_fee.to_le_bytes());
+        v.extend(p.twap_slice_fee.to_le_bytes());
         v
     }
 
@@ -532,6 +720,8 @@ mod tests {
         assert_eq!(bad(|q| q.liquidation_max_fraction_bps = 10_001), invalid);
         assert_eq!(bad(|q| q.liquidation_whole_base = i64::MAX as u64 + 1), invalid);
         assert_eq!(bad(|q| q.insurance_cap = u64::MAX), invalid);
+        assert_eq!(bad(|q| q.trigger_fee = MAX_CRANK_FEE + 1), invalid);
+        assert_eq!(bad(|q| q.twap_slice_fee = MAX_CRANK_FEE + 1), invalid);
         // Edges that are allowed.
         assert!(
             set_params(&MarketParams { maker_fee_bps: -10, init_margin_bps: 10_000, maint_margin_bps: 10_000, ..sample_params() }).is_ok()
@@ -552,6 +742,8 @@ mod tests {
             liquidation_max_fraction_bps: 10_000,
             liquidation_whole_base: i64::MAX as u64,
             insurance_cap: i64::MAX as u64,
+            trigger_fee: MAX_CRANK_FEE,
+            twap_slice_fee: MAX_CRANK_FEE,
             ..sample_params()
         })
         .is_ok());

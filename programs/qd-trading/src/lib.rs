@@ -30,6 +30,12 @@
 //! - `settle_pnl(market_index)`: permissionless; funding and realized PnL into the quote balance
 //!   (a settlement market closes the position at the settlement price first).
 //! - `expire_orders()`: permissionless; removes an account's expired orders.
+//! - Advanced orders (rules in `advanced`, handlers in processor/advanced): `place_trigger_order`
+//!   (stop and take-profit, market or limit, outside the book until `trigger_order` fires it),
+//!   `place_bracket` (an entry with one-cancels-other take-profit and stop-loss exits),
+//!   `place_iceberg_order` (a clip shows, refreshed from the rest in the fill), `place_scale_orders`
+//!   (2 to 32 limit orders between two prices), `place_twap_order` with `crank_twap` placing its
+//!   slices. Links between orders (exits, entries, slices, parents) are kept by processor/links.
 //! - `take_fees(liquidation_fees, trading_fees)`: CPI only, signed by qd-core's authority PDA
 //!   (the insurance fund's sweep): out of the market's fee pools and its PnL pool.
 //!
@@ -41,6 +47,7 @@
 //! crates/qd-trading-state.
 #![cfg_attr(target_arch = "bpf", no_std)]
 
+pub mod advanced;
 pub mod error;
 pub mod events;
 pub mod instruction;
@@ -55,7 +62,7 @@ use qd_trading_state::{PerpMarket, TradingAccount};
 
 qd_runtime::program! {
     name: "qd_trading",
-    docs: "QuantDesk trading: perp markets, orders (market, limit, oracle-offset; IOC, FOK, GTC, GTT; post-only, reduce-only) with JIT auctions, fills by makers and fillers, fees into per-market fee pools, two funding indices, PnL settlement through per-market PnL pools.",
+    docs: "QuantDesk trading: perp markets, orders (market, limit, oracle-offset; IOC, FOK, GTC, GTT; post-only, reduce-only; stop and take-profit triggers, brackets with one-cancels-other exits, icebergs, scale orders, TWAPs) with JIT auctions, fills by makers and fillers, fees into per-market fee pools, two funding indices, PnL settlement through per-market PnL pools.",
     id: ID,
     process: processor::process,
     instructions: instruction::TradingInstruction,

@@ -3,10 +3,10 @@
 //! room, fees and open interest. Pure, host-tested; the processor applies them to accounts.
 
 use crate::error::{overflow, TradingError as E};
-use crate::instruction::OrderParams;
+use crate::instruction::{AuctionParams, OrderParams};
 use qd_health::wide::{div_pow10, mul_wide};
 use qd_health::Health;
-use qd_runtime::error::ProgramError;
+use qd_runtime::error::{ProgramError, ProgramResult};
 use qd_trading_state::{
     band, round_to_tick, Order, PerpMarket, KIND_LIMIT, KIND_MARKET, KIND_ORACLE_OFFSET, ORDER_FLAG_POST_ONLY, ORDER_FLAG_REDUCE_ONLY,
     POST_ONLY_NONE, POST_ONLY_REJECT, SIDE_ASK, SIDE_BID, TIF_FOK, TIF_GTC, TIF_GTT, TIF_IOC,
@@ -87,16 +87,16 @@ pub fn check_delegated_price(price: i64, oracle: i64, market: &PerpMarket) -> Re
     Ok(())
 }
 
-/// The auction of a new order: `(start, end, slots)`. Given parameters are checked as they are;
-/// defaults start at the oracle and end at the reserved price, clamped into the deviation
-/// bound (a crossing order) and never starting beyond its end (a bid's start at most its end).
-fn auction(p: &OrderParams, reserved: i64, oracle: i64, market: &PerpMarket) -> Result<(i64, i64, u16), ProgramError> {
-    let bid = p.is_bid();
+/// An order's auction: `(start, end, slots)` for a bid (`bid`) or ask reserved at `reserved`.
+/// `given` parameters are checked as they are; defaults start at the oracle and end at the
+/// reserved price, clamped into the deviation bound (a crossing order) and never starting beyond
+/// its end (a bid's start at most its end).
+fn auction(bid: bool, given: Option<AuctionParams>, reserved: i64, oracle: i64, market: &PerpMarket) -> Result<(i64, i64, u16), ProgramError> {
     let side = side_of(bid);
     let tick = market.tick_size;
     let bound = deviation_bound(oracle, market);
     let (low, high) = (oracle - bound, oracle + bound);
-    let (start, end, slots) = match p.auction {
+    let (start, end, slots) = match given {
         Some(a) => (a.start_price, a.end_price, a.duration_slots),
         None => {
             let start = round_to_tick(oracle, tick, side)?;
@@ -122,9 +122,32 @@ fn auction(p: &OrderParams, reserved: i64, oracle: i64, market: &PerpMarket) -> 
     Ok((start, end, slots))
 }
 
+/// Starts `order` (priced: `reserved_price` set) at `slot`: MARKET, IOC and FOK orders always
+/// run an auction, a resting order only when it would take at once (post-only orders never
+/// take); the kinds that do not rest expire after their auction and the post-auction window.
+/// New orders, triggered orders and TWAP slices all start here.
+pub fn start(order: &mut Order, given: Option<AuctionParams>, oracle: i64, market: &PerpMarket, slot: u64) -> ProgramResult {
+    let crossing = crosses(order.is_bid(), order.reserved_price, oracle);
+    let runs = order.kind == KIND_MARKET || order.tif == TIF_IOC || order.tif == TIF_FOK || (!order.is_post_only() && crossing);
+    let (auction_start_price, auction_end_price, auction_slots) = if runs {
+        auction(order.is_bid(), given, order.reserved_price, oracle, market)?
+    } else if given.is_some() {
+        return Err(E::InvalidOrderType.into());
+    } else {
+        (0, 0, 0)
+    };
+    let expiry_slot = if rests(order.kind, order.tif) {
+        0
+    } else {
+        slot.checked_add(auction_slots as u64 + market.post_auction_slots as u64).ok_or_else(overflow)?
+    };
+    *order = Order { auction_start_price, auction_end_price, auction_slots, expiry_slot, placed_slot: slot, ..*order };
+    Ok(())
+}
+
 /// A new order from `p`, checked against `market` at the oracle price, `slot` and `now`, and
 /// priced: post-only SLIDE repricing, the reserved price its remaining size counts at, and its
-/// auction. `order_id` is left 0 for the caller.
+/// auction (`start`). `order_id` is left 0 for the caller.
 pub fn new_order(p: &OrderParams, market: &PerpMarket, oracle: i64, slot: u64, now: i64) -> Result<Order, ProgramError> {
     check_size(p.base_size, market)?;
     if p.kind != KIND_ORACLE_OFFSET {
@@ -136,8 +159,7 @@ pub fn new_order(p: &OrderParams, market: &PerpMarket, oracle: i64, slot: u64, n
     let bid = p.is_bid();
     let mut price = p.price;
     let mut reserved = order_price(p.kind, p.side, price, oracle, market)?;
-    let crossing = crosses(bid, reserved, oracle);
-    if p.post_only != POST_ONLY_NONE && crossing {
+    if p.post_only != POST_ONLY_NONE && crosses(bid, reserved, oracle) {
         if p.post_only == POST_ONLY_REJECT {
             return Err(E::PostOnlyCrosses.into());
         }
@@ -150,46 +172,23 @@ pub fn new_order(p: &OrderParams, market: &PerpMarket, oracle: i64, slot: u64, n
         }
         price = if p.kind == KIND_ORACLE_OFFSET { offset } else { reserved };
     }
-    // MARKET, IOC and FOK orders always run an auction; a resting order runs one only when it
-    // would take at once (post-only orders never take).
-    let runs = p.kind == KIND_MARKET || p.tif == TIF_IOC || p.tif == TIF_FOK || (p.post_only == POST_ONLY_NONE && crossing);
-    let (auction_start_price, auction_end_price, auction_slots) = if runs {
-        auction(p, reserved, oracle, market)?
-    } else if p.auction.is_some() {
-        return Err(E::InvalidOrderType.into());
-    } else {
-        (0, 0, 0)
-    };
-    let expiry_slot = if rests(p.kind, p.tif) {
-        0
-    } else {
-        slot.checked_add(auction_slots as u64 + market.post_auction_slots as u64).ok_or_else(overflow)?
-    };
     let flags =
         if p.post_only != POST_ONLY_NONE { ORDER_FLAG_POST_ONLY } else { 0 } | if p.reduce_only { ORDER_FLAG_REDUCE_ONLY } else { 0 };
-    Ok(Order {
-        order_id: 0,
+    let mut order = Order {
         client_order_id: p.client_order_id,
         market_index: p.market_index,
         side: p.side,
         kind: p.kind,
         tif: p.tif,
         flags,
-        actor: 0,
-        _pad: 0,
         price,
         base_size: p.base_size,
-        base_filled: 0,
         reserved_price: reserved,
-        placed_slot: slot,
         expiry_ts: p.expiry_ts,
-        auction_start_price,
-        auction_end_price,
-        auction_slots,
-        _pad2: [0; 6],
-        expiry_slot,
-        signer: [0; 32],
-    })
+        ..Order::default()
+    };
+    start(&mut order, p.auction, oracle, market, slot)?;
+    Ok(order)
 }
 
 /// Fees of a fill worth `quote` (>= 0): the taker's `ceil(quote * taker_bps / 1e4)`; the
@@ -231,7 +230,6 @@ pub fn check_leverage(health: &Health, limit: u16) -> Result<(), ProgramError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::instruction::AuctionParams;
     use qd_trading_state::POST_ONLY_SLIDE;
 
     const ORACLE: i64 = 100_000_000;

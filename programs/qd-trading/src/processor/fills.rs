@@ -15,7 +15,8 @@
 //! each as `account_health` reads it without the quote config and this market. A party whose
 //! position did not change is not checked: its list is skipped unread.
 
-use super::orders::{drop_order, finish};
+use super::links::{drop_order, fill_resting};
+use super::orders::finish;
 use super::{balances_of, check_authority, quote_config, session, trading_mut, AUTHORITY_SEEDS};
 use crate::error::{overflow, TradingError as E};
 use crate::events::{Fill, CANCEL_EXPIRED, CANCEL_REDUCE_ONLY};
@@ -256,6 +257,17 @@ fn check_not_self(maker_margin: &AccountInfo, taker_margin: &AccountInfo) -> Pro
     Ok(())
 }
 
+/// A taker order is on the book and not an iceberg (icebergs only make).
+fn check_taker(order: &Order) -> ProgramResult {
+    if !order.is_live() {
+        return Err(E::OrderNotOnBook.into());
+    }
+    if order.display_size != 0 {
+        return Err(E::IcebergTakes.into());
+    }
+    Ok(())
+}
+
 /// How much of `size` a reduce-only side may fill: all of it, or what reduces `base`.
 fn reduce_room(size: u64, reduce_only: bool, base: i64, bid: bool) -> u64 {
     if reduce_only {
@@ -279,30 +291,15 @@ enum MakerOrder {
     Immediate { order_id: u64, agent: Option<(Pubkey, bool)> },
 }
 
-/// Records `size` filled on `trading.orders[i]` (position `p`): the order totals shrink and a
-/// filled order leaves the book.
-fn fill_resting(trading: &mut TradingAccount, i: usize, p: usize, size: u64) -> ProgramResult {
-    let before = trading.orders[i];
-    let after = Order { base_filled: before.base_filled.checked_add(size).ok_or_else(overflow)?, ..before };
-    trading.positions[p].remove_remaining(&before)?;
-    if after.remaining() == 0 {
-        trading.remove_order(i);
-    } else {
-        trading.positions[p].add_order(&after)?;
-        trading.orders[i] = after;
-    }
-    Ok(())
-}
-
-/// One fill of `size` (> 0, a lot multiple) at `price` between the taker's order `t` and the
-/// maker: funding settled on both positions (each at its side's index), positions and orders
+/// One fill of `size` (> 0, a lot multiple) at `price` between the taker's order `taker_order_id`
+/// and the maker: funding settled on both positions (each at its side's index), positions and orders
 /// updated, open interest capped, fees charged to the positions and into the fee pool, TWAPs
 /// and the Fill event.
 #[allow(clippy::too_many_arguments)]
 fn execute(
     market: &mut PerpMarket,
     taker: &mut Party,
-    t: usize,
+    taker_order_id: u64,
     maker: &mut Party,
     maker_order: MakerOrder,
     size: u64,
@@ -311,6 +308,7 @@ fn execute(
     clock: &Clock,
 ) -> ProgramResult {
     let index = market.index;
+    let t = taker.trading.order_index(taker_order_id).ok_or(E::OrderNotFound)?;
     let taker_order = taker.trading.orders[t];
     let tp = taker.trading.position_index(index).ok_or(E::OrderNotFound)?;
     let mp = maker.trading.open_position(index, market.funding_index(0)).ok_or(E::TooManyPositions)?;
@@ -351,14 +349,13 @@ fn execute(
 
     taker.touched = true;
     maker.touched = true;
-    fill_resting(taker.trading, t, tp, size)?;
-    let maker_order_id = match maker_order {
+    let taker_filled = fill_resting(taker.trading, t, tp, size)?;
+    let (maker_order_id, maker_filled) = match maker_order {
         MakerOrder::Resting(i) => {
             let id = maker.trading.orders[i].order_id;
-            fill_resting(maker.trading, i, mp, size)?;
-            id
+            (id, Some(fill_resting(maker.trading, i, mp, size)?))
         }
-        MakerOrder::Immediate { order_id, .. } => order_id,
+        MakerOrder::Immediate { order_id, .. } => (order_id, None),
     };
 
     let quote = quote_for(size, price)?;
@@ -397,6 +394,11 @@ fn execute(
         ts: clock.unix_timestamp,
     }
     .emit();
+    // What the fill does to linked orders (OCO, iceberg clips, TWAP progress) follows its event.
+    taker_filled.link(taker.trading, clock.slot)?;
+    if let Some(filled) = maker_filled {
+        filled.link(maker.trading, clock.slot)?;
+    }
     Ok(())
 }
 
@@ -463,6 +465,7 @@ pub(super) fn place_and_make(accounts: &[AccountInfo], taker_order_id: u64, make
     if order.market_index != market.index {
         return Err(E::WrongMarket.into());
     }
+    check_taker(&order)?;
     rules::check_price(maker_params.price, market)?;
     if !maker_params.base_size.is_multiple_of(market.lot_size) {
         return Err(E::InvalidOrderSize.into());
@@ -503,7 +506,7 @@ pub(super) fn place_and_make(accounts: &[AccountInfo], taker_order_id: u64, make
     };
     let order_id = maker.trading.next_order_id;
     maker.trading.next_order_id = order_id.checked_add(1).ok_or_else(overflow)?;
-    execute(market, &mut taker, t, &mut maker, MakerOrder::Immediate { order_id, agent }, size, price, price_now, &clock)?;
+    execute(market, &mut taker, taker_order_id, &mut maker, MakerOrder::Immediate { order_id, agent }, size, price, price_now, &clock)?;
 
     maker.record_session(authority)?;
     taker.record_session(authority)?;
@@ -601,6 +604,7 @@ pub(super) fn fill_order(accounts: &[AccountInfo], taker_order_id: u64, maker_or
     if order.market_index != market.index {
         return Err(E::WrongMarket.into());
     }
+    check_taker(&order)?;
     // A taker order past its time leaves the book and the filler's transaction still lands.
     if order.expired(clock.slot, clock.unix_timestamp) {
         drop_order(taker.trading, t, CANCEL_EXPIRED, clock.slot)?;
@@ -630,7 +634,7 @@ pub(super) fn fill_order(accounts: &[AccountInfo], taker_order_id: u64, maker_or
             let room = reduce_room(remaining, order.is_reduce_only() || taker.reduce_only.is_some(), taker.base(market.index), bid);
             if room == 0 {
                 remaining = 0;
-            } else if let Some(filled) = take(market, &mut taker, t, &mut maker, maker_order_id, room, price_now, &clock)? {
+            } else if let Some(filled) = take(market, &mut taker, taker_order_id, &mut maker, maker_order_id, room, price_now, &clock)? {
                 remaining -= filled;
             }
         }
@@ -668,7 +672,7 @@ pub(super) fn fill_order(accounts: &[AccountInfo], taker_order_id: u64, maker_or
 fn take(
     market: &mut PerpMarket,
     taker: &mut Party,
-    t: usize,
+    taker_order_id: u64,
     maker: &mut Party,
     maker_order_id: u64,
     room: u64,
@@ -677,9 +681,12 @@ fn take(
 ) -> Result<Option<u64>, ProgramError> {
     let i = maker.trading.order_index(maker_order_id).ok_or(E::OrderNotFound)?;
     let m = maker.trading.orders[i];
-    let taker_order = taker.trading.orders[t];
+    let taker_order = taker.trading.orders[taker.trading.order_index(taker_order_id).ok_or(E::OrderNotFound)?];
     if m.market_index != market.index {
         return Err(E::WrongMarket.into());
+    }
+    if !m.is_live() {
+        return Err(E::OrderNotOnBook.into());
     }
     // Makers are resting priced orders on the other side.
     if m.kind == KIND_MARKET || m.side == taker_order.side {
@@ -705,7 +712,8 @@ fn take(
     if !rules::crosses(taker_order.is_bid(), taker_order.reserved_price, price) {
         return Ok(None);
     }
-    let size = reduce_room(room.min(m.remaining()), m.is_reduce_only() || maker.reduce_only.is_some(), maker_base, maker_bid);
+    // An iceberg fills at most what its clip shows.
+    let size = reduce_room(room.min(m.visible()), m.is_reduce_only() || maker.reduce_only.is_some(), maker_base, maker_bid);
     if size == 0 || (m.tif == TIF_FOK && size < m.remaining()) {
         return Ok(None);
     }
@@ -717,6 +725,6 @@ fn take(
             return Ok(None);
         }
     }
-    execute(market, taker, t, maker, MakerOrder::Resting(i), size, price, oracle, clock)?;
+    execute(market, taker, taker_order_id, maker, MakerOrder::Resting(i), size, price, oracle, clock)?;
     Ok(Some(size))
 }

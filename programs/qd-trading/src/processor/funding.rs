@@ -105,13 +105,9 @@ pub(super) fn settle_pnl(accounts: &[AccountInfo], market_index: u16) -> Program
     if market.status == MARKET_STATUS_SETTLEMENT {
         // The market is over: its orders leave the book and the position closes at the
         // settlement price (a tick multiple: the closing quote is exact).
-        let mut i = 0;
-        while i < trading.orders().len() {
-            if trading.orders[i].market_index == market_index {
-                drop_order(trading, i, CANCEL_SETTLEMENT, clock.slot)?;
-            } else {
-                i += 1;
-            }
+        // A removal may take linked orders with it: each pass looks again from the start.
+        while let Some(i) = trading.orders().iter().position(|o| o.market_index == market_index) {
+            drop_order(trading, i, CANCEL_SETTLEMENT, clock.slot)?;
         }
         let position = &mut trading.positions[p];
         closed_base = position.base;

@@ -43,6 +43,8 @@ fn apply_params(m: &mut PerpMarket, p: &MarketParams) {
     m.liquidation_max_fraction_bps = p.liquidation_max_fraction_bps;
     m.liquidation_whole_base = p.liquidation_whole_base;
     m.insurance_cap = p.insurance_cap;
+    m.trigger_fee = p.trigger_fee;
+    m.twap_slice_fee = p.twap_slice_fee;
 }
 
 /// Risk parameters and status are RISK_MANAGER's to tune; ADMIN (who lists markets) may too

@@ -1,19 +1,23 @@
-//! Instruction handlers, by topic: markets (admin), trading accounts, orders, fills, funding
-//! and settlement, the pools other programs draw on. Each declares its accounts (`accounts!`: count, signers, writable flags,
+//! Instruction handlers, by topic: markets (admin), trading accounts, orders, advanced orders
+//! (triggers, brackets, icebergs, scale orders, TWAPs) and the links between orders, fills,
+//! funding and settlement, the pools other programs draw on. Each declares its accounts (`accounts!`: count, signers, writable flags,
 //! distinct writable accounts) and checks the rest of them (owner, PDA or identity fields,
 //! discriminator) in its first lines or a `load`, then the pause and freeze state and its
 //! arguments, before it changes anything; CPIs into qd-collateral come after every state change
 //! they depend on, and health checks after the CPIs, so any failure leaves state untouched.
 
 mod account;
+mod advanced;
 mod fills;
 mod funding;
+mod links;
 mod liquidation;
 mod market;
 mod orders;
 mod pools;
 
 pub use account::{CloseTradingAccountAccounts, OpenTradingAccountAccounts};
+pub use advanced::CrankOrderAccounts;
 pub use fills::{FillOrderAccounts, MakerAccounts, PlaceAndMakeAccounts};
 pub use funding::{SettlePnlAccounts, UpdateFundingAccounts};
 pub use liquidation::{LiquidateOrdersAccounts, LiquidatePositionAccounts, RepayPnlAccounts, ResolveBankruptPositionAccounts};
@@ -52,6 +56,13 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Pr
         Ix::CancelOrderByClientId { client_order_id } => orders::cancel_orders(accounts, CancelScope::ClientOrderId(client_order_id)),
         Ix::CancelOrders { market_index } => orders::cancel_orders(accounts, CancelScope::Market(market_index)),
         Ix::ModifyOrder { order_id, price, base_size } => orders::modify_order(accounts, order_id, price, base_size),
+        Ix::PlaceTriggerOrder { params, trigger } => advanced::place_trigger_order(accounts, &params, &trigger),
+        Ix::PlaceBracket { entry, take_profit, stop_loss } => advanced::place_bracket(accounts, &entry, take_profit.as_ref(), stop_loss.as_ref()),
+        Ix::PlaceIcebergOrder { params, display_size } => advanced::place_iceberg_order(accounts, &params, display_size),
+        Ix::PlaceScaleOrders { params } => advanced::place_scale_orders(accounts, &params),
+        Ix::PlaceTwapOrder { params } => advanced::place_twap_order(accounts, &params),
+        Ix::TriggerOrder { order_id } => advanced::trigger_order(accounts, order_id),
+        Ix::CrankTwap { order_id } => advanced::crank_twap(accounts, order_id),
         Ix::PlaceAndMake { taker_order_id, maker } => fills::place_and_make(accounts, taker_order_id, &maker),
         Ix::FillOrder { taker_order_id, maker_order_ids } => fills::fill_order(accounts, taker_order_id, maker_order_ids.as_slice()),
         Ix::UpdateFunding {} => funding::update_funding(accounts),

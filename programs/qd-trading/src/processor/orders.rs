@@ -2,9 +2,10 @@
 //! cancels (never paused, allowed while frozen, not rate-limited: a cancel never adds risk and
 //! a market maker must always be able to pull quotes) and expiry.
 
+pub(super) use super::links::drop_order;
 use super::{balances_of, next_seq, quote_config, session, trading_mut};
 use crate::error::{overflow, TradingError as E};
-use crate::events::{OrderCancelled, OrderModified, OrderPlaced, CANCEL_EXPIRED, CANCEL_USER};
+use crate::events::{OrderModified, OrderPlaced, CANCEL_EXPIRED, CANCEL_USER};
 use crate::instruction::OrderParams;
 use crate::rules;
 use qd_access::{authorize, load_config as load_security, Action, Actor, Request, SecurityConfig, NO_MARKET};
@@ -19,32 +20,9 @@ use qd_runtime::pubkey::Pubkey;
 use qd_runtime::sysvar::Clock;
 use qd_runtime::validate;
 use qd_trading_state::{
-    account_health, load_market, market_price, quote_for, PerpMarket, Position, TradingAccount, KIND_LIMIT, MARKET_STATUS_REDUCE_ONLY,
-    MARKET_STATUS_SETTLEMENT,
+    account_health, load_market, market_price, quote_for, Order, PerpMarket, Position, TradingAccount, KIND_LIMIT,
+    MARKET_STATUS_REDUCE_ONLY, MARKET_STATUS_SETTLEMENT,
 };
-
-/// Takes `trading.orders[index]` off the book with an OrderCancelled event: its remaining size
-/// leaves its position's order totals. The position is freed later (`finish`).
-pub(super) fn drop_order(trading: &mut TradingAccount, index: usize, reason: u8, slot: u64) -> ProgramResult {
-    let order = trading.orders[index];
-    let p = trading.position_index(order.market_index).ok_or(E::OrderNotFound)?;
-    trading.positions[p].remove_remaining(&order)?;
-    trading.remove_order(index);
-    let seq = next_seq(&mut trading.seq)?;
-    OrderCancelled {
-        margin_account: trading.margin_account,
-        order_id: order.order_id,
-        client_order_id: order.client_order_id,
-        market_index: order.market_index,
-        side: order.side,
-        reason,
-        remaining: order.remaining(),
-        slot,
-        seq,
-    }
-    .emit();
-    Ok(())
-}
 
 /// After every write of a trading account: frees empty positions and recomputes the keeper flags.
 pub(super) fn finish(trading: &mut TradingAccount, slot: u64) {
@@ -93,16 +71,16 @@ qd_runtime::accounts! {
     }
 }
 
-/// place_order's and modify_order's accounts, loaded.
-struct OrderAccounts<'a> {
+/// The accounts of a placement (place_order, modify_order and the advanced orders), loaded.
+pub(super) struct OrderAccounts<'a> {
     signer: &'a AccountInfo,
-    security: &'a SecurityConfig,
-    margin_key: &'a Pubkey,
-    margin: &'a MarginAccount,
-    trading: &'a mut TradingAccount,
-    market: &'a PerpMarket,
+    pub(super) security: &'a SecurityConfig,
+    pub(super) margin_key: &'a Pubkey,
+    pub(super) margin: &'a MarginAccount,
+    pub(super) trading: &'a mut TradingAccount,
+    pub(super) market: &'a PerpMarket,
     /// The market's oracle price read with Trade guards.
-    price: i64,
+    pub(super) price: i64,
     balances: &'a CollateralBalances,
     quote: &'a CollateralConfig,
     session: Option<&'a AccountInfo>,
@@ -110,7 +88,7 @@ struct OrderAccounts<'a> {
 }
 
 impl<'a> OrderAccounts<'a> {
-    fn load(accounts: &'a [AccountInfo], market_index: Option<u16>, clock: &Clock) -> Result<Self, ProgramError> {
+    pub(super) fn load(accounts: &'a [AccountInfo], market_index: Option<u16>, clock: &Clock) -> Result<Self, ProgramError> {
         let PlaceOrderAccounts {
             signer,
             security_config,
@@ -123,12 +101,26 @@ impl<'a> OrderAccounts<'a> {
             session: session_info,
             remaining,
         } = PlaceOrderAccounts::parse(accounts)?;
+        let parts = [signer, security_config, margin_info, trading_info, market_info, oracle, balances_info, quote_info];
+        let a = Self::new(parts, session(session_info), remaining, clock)?;
+        if market_index.is_some_and(|i| i != a.market.index) {
+            return Err(E::WrongMarket.into());
+        }
+        Ok(a)
+    }
+
+    /// From the accounts every placement and crank shares: signer, security config, margin
+    /// account, trading account, market, oracle, balances and quote config, in this order.
+    pub(super) fn new(
+        parts: [&'a AccountInfo; 8],
+        session: Option<&'a AccountInfo>,
+        health: &'a [AccountInfo],
+        clock: &Clock,
+    ) -> Result<Self, ProgramError> {
+        let [signer, security_config, margin_info, trading_info, market_info, oracle, balances_info, quote_info] = parts;
         let margin_key = margin_info.key();
         let market = load_market(market_info)?;
         let trading = trading_mut(trading_info, margin_key)?;
-        if market_index.is_some_and(|i| i != market.index) {
-            return Err(E::WrongMarket.into());
-        }
         Ok(OrderAccounts {
             signer,
             security: load_security(security_config)?,
@@ -139,13 +131,13 @@ impl<'a> OrderAccounts<'a> {
             price: market_price(market, oracle, OracleAction::Trade, clock)?,
             balances: balances_of(balances_info, margin_key)?,
             quote: quote_config(quote_info)?,
-            session: session(session_info),
-            health: remaining,
+            session,
+            health,
         })
     }
 
     /// Who may place an order of `notional` here now, and the rate limit's token for it.
-    fn authorize(&mut self, notional: i64, clock: &Clock) -> Result<Actor, ProgramError> {
+    pub(super) fn authorize(&mut self, notional: i64, clock: &Clock) -> Result<Actor, ProgramError> {
         let request = Request::new(Action::PlaceOrder, self.market.index, notional as u64);
         let actor = authorize(self.security, self.margin, self.signer, self.session, &request, clock.unix_timestamp)?;
         self.trading.bucket.consume(&self.security.rate_limit, clock.slot)?;
@@ -174,7 +166,7 @@ impl<'a> OrderAccounts<'a> {
     /// A reduce-only order (`reduce_only`: its position index and that position before the
     /// order) is exempt from both as long as it does not lower the initial health: it is how an
     /// account below initial health gets out of its position.
-    fn require_health(&mut self, reduce_only: Option<(usize, Position)>, clock: &Clock) -> ProgramResult {
+    pub(super) fn require_health(&mut self, reduce_only: Option<(usize, Position)>, clock: &Clock) -> ProgramResult {
         let health = self.health(clock)?;
         if let Some((p, before)) = reduce_only {
             let after = core::mem::replace(&mut self.trading.positions[p], before);
@@ -190,30 +182,64 @@ impl<'a> OrderAccounts<'a> {
         }
         rules::check_leverage(&health, self.margin.max_leverage_x100)
     }
+
+    pub(super) fn signer(&self) -> &'a AccountInfo {
+        self.signer
+    }
+
+    /// The account's position in this market before a placement (flat and new if none).
+    pub(super) fn before(&self) -> Position {
+        let index = self.market.index;
+        self.trading.position_index(index).map_or(
+            Position { market_index: index, funding_snapshot: self.market.funding_index(0), ..Position::default() },
+            |p| self.trading.positions[p],
+        )
+    }
+
+    /// Adds `order` (priced and checked against the market) to the account's orders for
+    /// `actor` and the signer: the market and the account allow it, a reduce-only order has
+    /// room (bracket exits excepted: they close what their entry opens), it takes the next id
+    /// and its size joins its position's totals. Returns it and its position's index.
+    pub(super) fn push(&mut self, mut order: Order, actor: Actor) -> Result<(Order, usize), ProgramError> {
+        order.actor = actor as u8;
+        order.signer = *self.signer.key();
+        check_may_trade(self.market, self.margin, order.is_reduce_only())?;
+        let position = self.trading.open_position(self.market.index, self.market.funding_index(0)).ok_or(E::TooManyPositions)?;
+        let room = rules::reducible(self.trading.positions[position].base, order.is_bid());
+        if order.is_reduce_only() && !order.is_exit() && order.remaining() > room {
+            return Err(E::ReduceOnlyIncreases.into());
+        }
+        order.order_id = self.trading.next_order_id;
+        self.trading.next_order_id = order.order_id.checked_add(1).ok_or_else(overflow)?;
+        self.trading.push_order(order).ok_or(E::TooManyOrders)?;
+        self.trading.positions[position].add_order(&order)?;
+        Ok((order, position))
+    }
+
+    /// The OrderPlaced event of `order`.
+    pub(super) fn placed(&mut self, order: &Order, slot: u64) -> ProgramResult {
+        let seq = next_seq(&mut self.trading.seq)?;
+        OrderPlaced { margin_account: *self.margin_key, signer: *self.signer.key(), actor: order.actor, order: *order, slot, seq }.emit();
+        Ok(())
+    }
 }
 
 pub(super) fn place_order(accounts: &[AccountInfo], p: &OrderParams) -> ProgramResult {
     let clock = Clock::get()?;
     let mut a = OrderAccounts::load(accounts, Some(p.market_index), &clock)?;
-    let mut order = rules::new_order(p, a.market, a.price, clock.slot, clock.unix_timestamp)?;
-    let notional = quote_for(order.base_size, order.reserved_price)?;
-    let actor = a.authorize(notional, &clock)?;
-    order.actor = actor as u8;
-    order.signer = *a.signer.key();
-    check_may_trade(a.market, a.margin, p.reduce_only)?;
-    let position = a.trading.open_position(p.market_index, a.market.funding_index(0)).ok_or(E::TooManyPositions)?;
-    if p.reduce_only && p.base_size > rules::reducible(a.trading.positions[position].base, p.is_bid()) {
-        return Err(E::ReduceOnlyIncreases.into());
-    }
-    order.order_id = a.trading.next_order_id;
-    a.trading.next_order_id = order.order_id.checked_add(1).ok_or_else(overflow)?;
-    a.trading.push_order(order).ok_or(E::TooManyOrders)?;
-    let before = a.trading.positions[position];
-    a.trading.positions[position].add_order(&order)?;
-    a.require_health(p.reduce_only.then_some((position, before)), &clock)?;
+    let order = rules::new_order(p, a.market, a.price, clock.slot, clock.unix_timestamp)?;
+    place(&mut a, order, &clock)
+}
+
+/// Places one priced `order`: authorized for its size at its reserved price, pushed, health
+/// checked (a reduce-only order: not lowering initial health), OrderPlaced; returns its id.
+pub(super) fn place(a: &mut OrderAccounts, order: Order, clock: &Clock) -> ProgramResult {
+    let actor = a.authorize(quote_for(order.base_size, order.reserved_price)?, clock)?;
+    let before = a.before();
+    let (order, position) = a.push(order, actor)?;
+    a.require_health(order.is_reduce_only().then_some((position, before)), clock)?;
     a.trading.refresh_flags(clock.slot);
-    let seq = next_seq(&mut a.trading.seq)?;
-    OrderPlaced { margin_account: *a.margin_key, signer: *a.signer.key(), actor: actor as u8, order, slot: clock.slot, seq }.emit();
+    a.placed(&order, clock.slot)?;
     set_return_data(&order.order_id.to_le_bytes());
     Ok(())
 }
@@ -225,6 +251,9 @@ pub(super) fn modify_order(accounts: &[AccountInfo], order_id: u64, price: Optio
     let old = a.trading.orders[index];
     if old.market_index != a.market.index {
         return Err(E::WrongMarket.into());
+    }
+    if !old.is_live() || old.is_exit() {
+        return Err(E::OrderNotModifiable.into());
     }
     // Only a resting priced order changes; a market, IOC or FOK order lives for its auction.
     if !rules::rests(old.kind, old.tif) {
@@ -324,15 +353,11 @@ pub(super) fn cancel_orders(accounts: &[AccountInfo], scope: CancelScope) -> Pro
             let index = trading.order_index_by_client_id(id).ok_or(E::OrderNotFound)?;
             drop_order(trading, index, CANCEL_USER, clock.slot)?;
         }
-        // Idempotent: "cancel all" with nothing open succeeds, so it can lead any batch.
+        // Idempotent: "cancel all" with nothing open succeeds, so it can lead any batch. A
+        // removal may take linked orders with it: each pass looks again from the start.
         CancelScope::Market(market) => {
-            let mut i = 0;
-            while i < trading.orders().len() {
-                if market.is_none_or(|m| trading.orders[i].market_index == m) {
-                    drop_order(trading, i, CANCEL_USER, clock.slot)?;
-                } else {
-                    i += 1;
-                }
+            while let Some(i) = trading.orders().iter().position(|o| market.is_none_or(|m| o.market_index == m)) {
+                drop_order(trading, i, CANCEL_USER, clock.slot)?;
             }
         }
     }
@@ -353,14 +378,10 @@ pub(super) fn expire_orders(accounts: &[AccountInfo]) -> ProgramResult {
     let trading = trading_info.load_mut::<TradingAccount>(&crate::ID)?;
     let clock = Clock::get()?;
     let mut expired = 0;
-    let mut i = 0;
-    while i < trading.orders().len() {
-        if trading.orders[i].expired(clock.slot, clock.unix_timestamp) {
-            drop_order(trading, i, CANCEL_EXPIRED, clock.slot)?;
-            expired += 1;
-        } else {
-            i += 1;
-        }
+    // A removal may take linked orders with it: each pass looks again from the start.
+    while let Some(i) = trading.orders().iter().position(|o| o.expired(clock.slot, clock.unix_timestamp)) {
+        drop_order(trading, i, CANCEL_EXPIRED, clock.slot)?;
+        expired += 1;
     }
     if expired == 0 {
         return Err(E::NothingToExpire.into());
