@@ -7,7 +7,7 @@ Accounts are decoded by clients/trading_state (bytes) and clients/collateral (ba
 configs); health figures come from the engine's mirror, clients/health."""
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, fields
 from decimal import Decimal
 from enum import IntEnum
@@ -930,13 +930,62 @@ class TradingClient(ProgramClient):
         time) with getLatestBlockhash, one JSON-RPC batch; (2) getMultipleAccounts of the held
         mints' configs and the other positions' markets (skipped when there are none); (3)
         sendTransaction with getTransaction, one batch (see `submit` for confirmation)."""
+        return await self._place(signer, margin_account, params.market_index,
+                                 lambda oracle, quote, health: self.ix.place_order(signer.pubkey(), margin_account, params, oracle, quote, health, session))
+
+    async def _place(self, signer: Keypair, margin_account: Pubkey, market_index: int,
+                     build: Callable[[Pubkey, Pubkey, list[AccountMeta]], Instruction]) -> int:
+        """Sends the placement `build(oracle, quote_mint, health)` makes, as `place_order` does; returns the id it returns."""
         reads = self.reads()
-        [state] = await self.collateral.fetch_health_states([margin_account], reads, markets=[params.market_index], extra=self._quote_keys(),
-                                                           blockhash=True)
-        health = health_accounts(state.balances, state.configs, state.trading, state.markets, params.market_index)
-        ix = self.ix.place_order(signer.pubkey(), margin_account, params, state.markets[params.market_index].oracle, self._quote_from(reads), health,
-                                 session)
+        [state] = await self.collateral.fetch_health_states([margin_account], reads, markets=[market_index], extra=self._quote_keys(), blockhash=True)
+        health = health_accounts(state.balances, state.configs, state.trading, state.markets, market_index)
+        ix = build(state.markets[market_index].oracle, self._quote_from(reads), health)
         return order_id_from(await self.submit([ix], [signer], reads.blockhash))
+
+    async def place_trigger_order(self, signer: Keypair, margin_account: Pubkey, params: OrderParams, trigger: TriggerParams,
+                                  session: Pubkey | None = None) -> int:
+        """A stop or take-profit order (outside the book until fired); returns its id."""
+        return await self._place(signer, margin_account, params.market_index, lambda oracle, quote, health: self.ix.place_trigger_order(
+            signer.pubkey(), margin_account, params, trigger, oracle, quote, health, session))
+
+    async def place_bracket(self, signer: Keypair, margin_account: Pubkey, entry: OrderParams, take_profit: ExitParams | None = None,
+                            stop_loss: ExitParams | None = None, session: Pubkey | None = None) -> int:
+        """An entry with one-cancels-other exits; returns the entry's id (the exits follow it, take-profit first)."""
+        return await self._place(signer, margin_account, entry.market_index, lambda oracle, quote, health: self.ix.place_bracket(
+            signer.pubkey(), margin_account, entry, oracle, quote, health, take_profit, stop_loss, session))
+
+    async def place_iceberg_order(self, signer: Keypair, margin_account: Pubkey, params: OrderParams, display_size: int,
+                                  session: Pubkey | None = None) -> int:
+        """A resting limit order showing `display_size` at a time; returns its id."""
+        return await self._place(signer, margin_account, params.market_index, lambda oracle, quote, health: self.ix.place_iceberg_order(
+            signer.pubkey(), margin_account, params, display_size, oracle, quote, health, session))
+
+    async def place_scale_orders(self, signer: Keypair, margin_account: Pubkey, params: ScaleParams, session: Pubkey | None = None) -> int:
+        """2 to 32 resting limit orders between two prices; returns the first one's id."""
+        return await self._place(signer, margin_account, params.market_index, lambda oracle, quote, health: self.ix.place_scale_orders(
+            signer.pubkey(), margin_account, params, oracle, quote, health, session))
+
+    async def place_twap_order(self, signer: Keypair, margin_account: Pubkey, params: TwapParams, session: Pubkey | None = None) -> int:
+        """A TWAP parent (crank_twap places its slices); returns its id."""
+        return await self._place(signer, margin_account, params.market_index, lambda oracle, quote, health: self.ix.place_twap_order(
+            signer.pubkey(), margin_account, params, oracle, quote, health, session))
+
+    async def _crank(self, name: str, cranker: Keypair, margin_account: Pubkey, order_id: int, fee_account: Pubkey | None) -> Signature:
+        reads = self.reads()
+        [state] = await self.collateral.fetch_health_states([margin_account], reads, extra=self._quote_keys(), blockhash=True)
+        index = open_order(state.trading, order_id).market_index
+        market = await self._market(reads, index)
+        health = health_accounts(state.balances, state.configs, state.trading, state.markets, index)
+        ix = getattr(self.ix, name)(cranker.pubkey(), margin_account, index, market.oracle, self._quote_from(reads), order_id, health, fee_account)
+        return await self.send([ix], [cranker], reads.blockhash)
+
+    async def trigger_order(self, cranker: Keypair, margin_account: Pubkey, order_id: int, fee_account: Pubkey | None = None) -> Signature:
+        """Fires a due trigger order; the market's trigger fee goes to `fee_account` (a trading account; None: no fee)."""
+        return await self._crank("trigger_order", cranker, margin_account, order_id, fee_account)
+
+    async def crank_twap(self, cranker: Keypair, margin_account: Pubkey, order_id: int, fee_account: Pubkey | None = None) -> Signature:
+        """Places a TWAP's due slice; the slice fee goes to `fee_account` (None: no fee)."""
+        return await self._crank("crank_twap", cranker, margin_account, order_id, fee_account)
 
     async def fetch_order(self, margin_account: Pubkey, order_id: int) -> Order:
         """One open order of `margin_account` (`LookupError` when it is not open)."""

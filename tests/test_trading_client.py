@@ -34,6 +34,7 @@ from quantdesk.clients.trading import (
     TriggerParams,
     TwapParams,
     auction_price,
+    parse_events,
     round_to_tick,
 )
 from quantdesk.clients.trading_state import Order, PerpMarket, Position, TradingAccount, market_address, trading_address
@@ -438,6 +439,33 @@ async def test_trading_client_over_rpc() -> None:
             await client.cancel_order(maker_owner, maker, bid_id)
             await client.cancel_orders(maker_owner, maker)
             assert (await client.fetch_book(0)).bids == (await client.fetch_book(0)).asks == []
+
+            # Advanced orders over RPC: an iceberg shows its clip; a stop waits off the book until the
+            # price reaches it, fired by anyone for the market's fee; a bracket, a scale ladder and a TWAP.
+            ice = await client.place_iceberg_order(maker_owner, maker, OrderParams(0, Side.ASK, 10 * BASE, 103 * USDC), 2 * BASE)
+            assert (await client.fetch_book(0)).asks == [Level(103 * USDC, 2 * BASE, 1)]
+            stop = await client.place_trigger_order(taker_owner, taker, OrderParams(0, Side.ASK, BASE // 2, 90 * USDC, OrderKind.MARKET, TimeInForce.IOC),
+                                                    TriggerParams(95 * USDC, TriggerCondition.BELOW))
+            with pytest.raises(ProgramError) as not_due:
+                await client.trigger_order(wallet, taker, stop, trading_address(maker))
+            assert not_due.value.code == E["TriggerNotDue"]
+            await ValidatorClock(node.rpc_url).warp(2)
+            await publish(95 * USDC)
+            fired = await client.trigger_order(wallet, taker, stop, trading_address(maker))
+            [ev] = [e for e in parse_events(await client.fetch_logs(fired), client.program) if e.name == "OrderTriggered"]
+            assert (ev.data.fee, ev.data.order.order_id) == (params.trigger_fee, stop)
+            assert (await client.fetch_order(taker, stop)).live
+            entry = await client.place_bracket(taker_owner, taker, OrderParams(0, Side.BID, BASE // 2, 94 * USDC), stop_loss=ExitParams(90 * USDC, 89 * USDC))
+            ladder = await client.place_scale_orders(maker_owner, maker, ScaleParams(0, Side.BID, 4, BASE, 93 * USDC, 90 * USDC))
+            twap = await client.place_twap_order(taker_owner, taker, TwapParams(0, Side.BID, BASE, 300, 30, 100))
+            await client.crank_twap(wallet, taker, twap)
+            account = await client.fetch_trading_account(taker)
+            assert {o.order_id for o in account.orders} >= {entry, entry + 1, twap} and account.has_trigger == 1
+            assert ladder > ice and (await client.fetch_order(taker, twap)).slices_done == 1
+            await client.cancel_orders(maker_owner, maker)
+            await client.cancel_orders(taker_owner, taker)
+            await ValidatorClock(node.rpc_url).warp(2)
+            await publish()
             with pytest.raises(ProgramError) as too_early:
                 await client.simulate([client.ix.update_funding(0, feed)])
             assert too_early.value.code == E["FundingTooEarly"]

@@ -15,9 +15,8 @@ use crate::rules::{check_price, check_size};
 use qd_health::wide::{divrem_u32, mul_wide};
 use qd_runtime::error::ProgramError;
 use qd_trading_state::{
-    band, round_to_tick, Order, PerpMarket, KIND_LIMIT, KIND_MARKET, KIND_TWAP, ORDER_FLAG_EXIT, ORDER_FLAG_REDUCE_ONLY,
-    ORDER_FLAG_SLICE, ORDER_FLAG_UNTRIGGERED, POST_ONLY_NONE, SIDE_ASK, SIDE_BID, TIF_GTC, TIF_GTT, TIF_IOC, TRIGGER_ABOVE,
-    TRIGGER_BELOW,
+    band, round_to_tick, Order, PerpMarket, KIND_LIMIT, KIND_MARKET, KIND_TWAP, ORDER_FLAG_EXIT, ORDER_FLAG_REDUCE_ONLY, ORDER_FLAG_SLICE,
+    ORDER_FLAG_UNTRIGGERED, POST_ONLY_NONE, SIDE_ASK, SIDE_BID, TIF_GTC, TIF_GTT, TIF_IOC, TRIGGER_ABOVE, TRIGGER_BELOW,
 };
 
 /// Slots per second on Solana (400 ms slots): TWAP intervals are given in seconds, due in slots.
@@ -50,7 +49,14 @@ fn check_trigger_price(price: i64, market: &PerpMarket) -> Result<(), E> {
 /// An untriggered order from `p` firing on `t`: a market (worst price `p.price`) or limit
 /// order, never post-only and with the market's default auction once triggered. Refused if it
 /// would fire at the oracle now: that is the order itself, placed at once.
-pub fn trigger_order(p: &OrderParams, t: &TriggerParams, market: &PerpMarket, oracle: i64, slot: u64, now: i64) -> Result<Order, ProgramError> {
+pub fn trigger_order(
+    p: &OrderParams,
+    t: &TriggerParams,
+    market: &PerpMarket,
+    oracle: i64,
+    slot: u64,
+    now: i64,
+) -> Result<Order, ProgramError> {
     if !(p.kind == KIND_MARKET || p.kind == KIND_LIMIT) || p.post_only != POST_ONLY_NONE || p.auction.is_some() {
         return Err(E::InvalidOrderType.into());
     }
@@ -182,8 +188,15 @@ pub fn slices_due(parent: &Order, slot: u64) -> u16 {
 /// slices and what is left to give; an IOC market order worst `tolerance_bps` from the oracle,
 /// no worse than the parent's limit. `reducible`: the most a reduce-only parent may still
 /// reduce. None when nothing is owed.
-pub fn next_slice(parent: &Order, due: u16, reducible: Option<u64>, oracle: i64, market: &PerpMarket) -> Result<Option<Order>, ProgramError> {
-    let owed_total = if due >= parent.slices { parent.base_size } else { parent.slice_size.checked_mul(due as u64).ok_or_else(overflow)? };
+pub fn next_slice(
+    parent: &Order,
+    due: u16,
+    reducible: Option<u64>,
+    oracle: i64,
+    market: &PerpMarket,
+) -> Result<Option<Order>, ProgramError> {
+    let owed_total =
+        if due >= parent.slices { parent.base_size } else { parent.slice_size.checked_mul(due as u64).ok_or_else(overflow)? };
     let cap = parent.slice_size.checked_mul(CATCH_UP_SLICES).ok_or_else(overflow)?;
     let mut size = owed_total.saturating_sub(parent.executed).min(cap).min(parent.remaining());
     if let Some(room) = reducible {
@@ -308,9 +321,15 @@ mod tests {
         assert_eq!((o.reserved_price, o.trigger_price, o.placed_slot), (90_000_000, 95_000_000, 5));
         assert!(!o.trigger_due(95_010_000) && o.trigger_due(95_000_000));
         let at_once = TriggerParams { trigger_price: 101_000_000, condition: TRIGGER_BELOW };
-        assert_eq!(code(trigger_order(&stop(SIDE_ASK, KIND_MARKET, 90_000_000), &at_once, &market(), ORACLE, 5, 0)), E::TriggerWouldFire as u32);
+        assert_eq!(
+            code(trigger_order(&stop(SIDE_ASK, KIND_MARKET, 90_000_000), &at_once, &market(), ORACLE, 5, 0)),
+            E::TriggerWouldFire as u32
+        );
         let off_tick = TriggerParams { trigger_price: 95_000_001, condition: TRIGGER_BELOW };
-        assert_eq!(code(trigger_order(&stop(SIDE_ASK, KIND_MARKET, 90_000_000), &off_tick, &market(), ORACLE, 5, 0)), E::InvalidTrigger as u32);
+        assert_eq!(
+            code(trigger_order(&stop(SIDE_ASK, KIND_MARKET, 90_000_000), &off_tick, &market(), ORACLE, 5, 0)),
+            E::InvalidTrigger as u32
+        );
         let oracle_offset = OrderParams { kind: 2, ..stop(SIDE_ASK, KIND_LIMIT, 90_000_000) };
         assert_eq!(code(trigger_order(&oracle_offset, &below, &market(), ORACLE, 5, 0)), E::InvalidOrderType as u32);
         let post_only = OrderParams { post_only: 1, ..stop(SIDE_ASK, KIND_LIMIT, 90_000_000) };
@@ -320,9 +339,16 @@ mod tests {
     #[test]
     fn exits_sit_on_the_profit_and_loss_sides() {
         let entry = Order { order_id: 4, side: SIDE_BID, base_size: 2_000_000_000, ..Order::default() };
-        let tp = exit_order(&entry, &ExitParams { trigger_price: 110_000_000, kind: KIND_LIMIT, price: 110_000_000 }, true, &market(), ORACLE).unwrap();
-        let sl = exit_order(&entry, &ExitParams { trigger_price: 95_000_000, kind: KIND_MARKET, price: 94_000_000 }, false, &market(), ORACLE).unwrap();
-        assert_eq!((tp.side, tp.trigger_condition, tp.tif, tp.parent_id, tp.base_size), (SIDE_ASK, TRIGGER_ABOVE, TIF_GTC, 4, 2_000_000_000));
+        let tp =
+            exit_order(&entry, &ExitParams { trigger_price: 110_000_000, kind: KIND_LIMIT, price: 110_000_000 }, true, &market(), ORACLE)
+                .unwrap();
+        let sl =
+            exit_order(&entry, &ExitParams { trigger_price: 95_000_000, kind: KIND_MARKET, price: 94_000_000 }, false, &market(), ORACLE)
+                .unwrap();
+        assert_eq!(
+            (tp.side, tp.trigger_condition, tp.tif, tp.parent_id, tp.base_size),
+            (SIDE_ASK, TRIGGER_ABOVE, TIF_GTC, 4, 2_000_000_000)
+        );
         assert_eq!((sl.side, sl.trigger_condition, sl.tif), (SIDE_ASK, TRIGGER_BELOW, TIF_IOC));
         assert!(tp.is_reduce_only() && tp.is_exit() && sl.is_untriggered());
         // The pair counts at the stop's worst price: the lower of two asks.

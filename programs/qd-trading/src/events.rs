@@ -336,7 +336,10 @@ mod tests {
         assert_eq!(&bytes[122..146], &[1u64.to_le_bytes(), 2u64.to_le_bytes(), 3u64.to_le_bytes()].concat()[..]);
         assert_eq!(&bytes[122 + 82..122 + 84], &21u16.to_le_bytes());
         assert_eq!(&bytes[122 + 84..122 + 90], &[22u16.to_le_bytes(), 23u16.to_le_bytes(), 24u16.to_le_bytes()].concat()[..]);
-        assert_eq!(&bytes[122 + 90..122 + 122], &[25u64.to_le_bytes(), 26u64.to_le_bytes(), 27u64.to_le_bytes(), 28u64.to_le_bytes()].concat()[..]);
+        assert_eq!(
+            &bytes[122 + 90..122 + 122],
+            &[25u64.to_le_bytes(), 26u64.to_le_bytes(), 27u64.to_le_bytes(), 28u64.to_le_bytes()].concat()[..]
+        );
         assert_eq!(&bytes[bytes.len() - 8..], &7u64.to_le_bytes());
 
         let o = Order {

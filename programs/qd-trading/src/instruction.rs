@@ -5,10 +5,10 @@
 use crate::advanced;
 use crate::error::TradingError as E;
 use crate::processor::{
-    CancelAccounts, CloseTradingAccountAccounts, CrankOrderAccounts, CreateMarketAccounts, ExpireOrdersAccounts, FillOrderAccounts, LiquidateOrdersAccounts,
-    LiquidatePositionAccounts, OpenTradingAccountAccounts, PlaceAndMakeAccounts, PlaceOrderAccounts, RepayPnlAccounts,
-    ResolveBankruptPositionAccounts, SetMarketOracleAccounts, SetMarketParamsAccounts, SetMarketStatusAccounts, SettlePnlAccounts,
-    TakeFeesAccounts, UpdateFundingAccounts,
+    CancelAccounts, CloseTradingAccountAccounts, CrankOrderAccounts, CreateMarketAccounts, ExpireOrdersAccounts, FillOrderAccounts,
+    LiquidateOrdersAccounts, LiquidatePositionAccounts, OpenTradingAccountAccounts, PlaceAndMakeAccounts, PlaceOrderAccounts,
+    RepayPnlAccounts, ResolveBankruptPositionAccounts, SetMarketOracleAccounts, SetMarketParamsAccounts, SetMarketStatusAccounts,
+    SettlePnlAccounts, TakeFeesAccounts, UpdateFundingAccounts,
 };
 use qd_health::wide::{divrem_pow10, mul_wide};
 use qd_oracle_reader::OracleGuards;

@@ -91,7 +91,13 @@ pub fn check_delegated_price(price: i64, oracle: i64, market: &PerpMarket) -> Re
 /// `given` parameters are checked as they are; defaults start at the oracle and end at the
 /// reserved price, clamped into the deviation bound (a crossing order) and never starting beyond
 /// its end (a bid's start at most its end).
-fn auction(bid: bool, given: Option<AuctionParams>, reserved: i64, oracle: i64, market: &PerpMarket) -> Result<(i64, i64, u16), ProgramError> {
+fn auction(
+    bid: bool,
+    given: Option<AuctionParams>,
+    reserved: i64,
+    oracle: i64,
+    market: &PerpMarket,
+) -> Result<(i64, i64, u16), ProgramError> {
     let side = side_of(bid);
     let tick = market.tick_size;
     let bound = deviation_bound(oracle, market);

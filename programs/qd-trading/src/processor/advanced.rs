@@ -11,13 +11,13 @@
 //! pass (not due, paused, frozen, a stale oracle) and cancels for what the order no longer may do.
 
 use super::links::drop_order;
-use super::orders::{check_may_trade, finish, place, OrderAccounts};
 use super::next_seq;
+use super::orders::{check_may_trade, finish, place, OrderAccounts};
 use crate::advanced;
 use crate::error::{overflow, TradingError as E};
 use crate::events::{
-    OrderTriggered, ScaleOrdersPlaced, TwapSlicePlaced, CANCEL_BRACKET, CANCEL_EXPIRED, CANCEL_HEALTH, CANCEL_LIMITS, CANCEL_PRICE, CANCEL_REDUCE_ONLY,
-    CANCEL_TWAP_FINISHED, CANCEL_TWAP_NEXT_SLICE,
+    OrderTriggered, ScaleOrdersPlaced, TwapSlicePlaced, CANCEL_BRACKET, CANCEL_EXPIRED, CANCEL_HEALTH, CANCEL_LIMITS, CANCEL_PRICE,
+    CANCEL_REDUCE_ONLY, CANCEL_TWAP_FINISHED, CANCEL_TWAP_NEXT_SLICE,
 };
 use crate::instruction::{ExitParams, OrderParams, ScaleParams, TriggerParams, TwapParams};
 use crate::rules;
@@ -304,8 +304,17 @@ pub(super) fn trigger_order(accounts: &[AccountInfo], order_id: u64) -> ProgramR
     let fee_account = c.pay(fee)?;
     finish(c.a.trading, slot);
     let seq = next_seq(&mut c.a.trading.seq)?;
-    OrderTriggered { margin_account: *c.a.margin_key, cranker: *c.cranker, fee_account, fee, oracle_price: c.a.price, order: fired, slot, seq }
-        .emit();
+    OrderTriggered {
+        margin_account: *c.a.margin_key,
+        cranker: *c.cranker,
+        fee_account,
+        fee,
+        oracle_price: c.a.price,
+        order: fired,
+        slot,
+        seq,
+    }
+    .emit();
     Ok(())
 }
 

@@ -57,7 +57,9 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Pr
         Ix::CancelOrders { market_index } => orders::cancel_orders(accounts, CancelScope::Market(market_index)),
         Ix::ModifyOrder { order_id, price, base_size } => orders::modify_order(accounts, order_id, price, base_size),
         Ix::PlaceTriggerOrder { params, trigger } => advanced::place_trigger_order(accounts, &params, &trigger),
-        Ix::PlaceBracket { entry, take_profit, stop_loss } => advanced::place_bracket(accounts, &entry, take_profit.as_ref(), stop_loss.as_ref()),
+        Ix::PlaceBracket { entry, take_profit, stop_loss } => {
+            advanced::place_bracket(accounts, &entry, take_profit.as_ref(), stop_loss.as_ref())
+        }
         Ix::PlaceIcebergOrder { params, display_size } => advanced::place_iceberg_order(accounts, &params, display_size),
         Ix::PlaceScaleOrders { params } => advanced::place_scale_orders(accounts, &params),
         Ix::PlaceTwapOrder { params } => advanced::place_twap_order(accounts, &params),

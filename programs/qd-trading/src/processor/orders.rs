@@ -190,10 +190,11 @@ impl<'a> OrderAccounts<'a> {
     /// The account's position in this market before a placement (flat and new if none).
     pub(super) fn before(&self) -> Position {
         let index = self.market.index;
-        self.trading.position_index(index).map_or(
-            Position { market_index: index, funding_snapshot: self.market.funding_index(0), ..Position::default() },
-            |p| self.trading.positions[p],
-        )
+        self.trading
+            .position_index(index)
+            .map_or(Position { market_index: index, funding_snapshot: self.market.funding_index(0), ..Position::default() }, |p| {
+                self.trading.positions[p]
+            })
     }
 
     /// Adds `order` (priced and checked against the market) to the account's orders for
