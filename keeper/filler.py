@@ -119,8 +119,8 @@ def _reducible(base: int, bid: bool) -> int:
 
 
 def _room(view: VenueView, margin: Pubkey, order: Order) -> int:
-    """What of `order` may fill now: its remainder, or what reduces its position where it may only reduce."""
-    remaining = order.base_size - order.base_filled
+    """What of `order` may fill now: its remainder (an iceberg: its clip), or what reduces its position where it may only reduce."""
+    remaining = order.visible
     account = view.margins[margin]
     if order.flags & FLAG_REDUCE_ONLY or _may_only_reduce(account):
         position = view.trading[margin].position(order.market_index)

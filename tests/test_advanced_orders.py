@@ -347,6 +347,28 @@ def test_twap_slices_on_schedule_catch_up_and_finish() -> None:
     v.check_invariants([t, maker, cranker])
 
 
+def test_a_cranker_takes_its_fee_once_per_trigger_or_slice_and_nothing_more() -> None:
+    v = Venue()
+    t, cranker = v.trader(), v.trader()
+    oid = returned(v.place_twap(t, TwapParams(0, Side.BID, BASE, 300, 30, 100)))
+    crank = lambda: v.crank("crank_twap", cranker.owner, t, oid, cranker)  # noqa: E731
+    assert crank().ok
+    # The same slice twice in one slot, or again before it is due: refused, every account unchanged.
+    refused(v, [built(v, crank)], "SliceNotDue")
+    # Four intervals missed: one slice catches up three slices' size, and pays one fee.
+    v.advance(4 * 75)
+    assert crank().ok and realized(v, cranker) == 2 * SLICE_FEE
+    (parent,) = [o for o in v.account(t).orders if o.is_twap]
+    assert parent.slices_done == 5
+    # Its own account as the fee account: the same writable account twice, refused.
+    own = v.trading.crank_twap(t.owner.pubkey(), t.margin, 0, v.feeds[0], v.usdc, oid, v.health(t.margin, 0), t.trading)
+    v.advance(75)
+    refused(v, [own], "DuplicateAccount")
+    # A trigger fee taken with the TWAP crank, or a slice fee with the trigger crank: refused by name.
+    refused(v, [built(v, lambda: v.crank("trigger_order", cranker.owner, t, oid, cranker))], "NotTriggerOrder")
+    assert realized(v, t) == -2 * SLICE_FEE
+
+
 def test_cancelling_a_twap_cancels_its_live_slice_and_bounds_are_enforced() -> None:
     v = Venue()
     t, cranker = v.trader(), v.trader()
