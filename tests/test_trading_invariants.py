@@ -327,8 +327,9 @@ class Run:
         elif given_auction:
             raise Refused("InvalidOrderType")
         flags = (FLAG_POST_ONLY if post_only != NONE else 0) | (FLAG_REDUCE_ONLY if p.reduce_only else 0)
-        o = Order(s.accounts[i].next_order_id, p.client_order_id, p.market_index, side, kind, tif, flags, int(Actor.OWNER), price, size, 0, reserved,
-                  s.slot, expiry, start, end, slots, 0, self.traders[i].owner.pubkey())
+        o = Order(s.accounts[i].next_order_id, p.client_order_id, p.market_index, side, kind, tif, flags, int(Actor.OWNER), price=price, base_size=size,
+                  reserved_price=reserved, placed_slot=s.slot, expiry_ts=expiry, auction_start_price=start, auction_end_price=end, auction_slots=slots,
+                  signer=self.traders[i].owner.pubkey())
         return o if rests(o) else dataclasses.replace(o, expiry_slot=s.slot + slots + m.post_auction_slots)
 
     @staticmethod

@@ -8,7 +8,7 @@ from solana.rpc.commitment import Confirmed
 from solders.keypair import Keypair
 
 from quantdesk.clients.oracle import OracleClient
-from quantdesk.demo import access, collateral, keepers, liquidation, oracle, trading
+from quantdesk.demo import access, advanced, collateral, keepers, liquidation, oracle, trading
 from quantdesk.demo.common import fund
 from quantdesk.localnet import run_in_background
 
@@ -31,6 +31,8 @@ async def run() -> int:
             await liquidation.run(connection, node.rpc_url, authority, actors, publishers)
             print()
             await keepers.run(connection, node.rpc_url, node.ws_url, authority, actors, publishers)
+            print()
+            await advanced.run(connection, node.rpc_url, node.ws_url, authority, actors, publishers)
         finally:
             await connection.close()
     print("\nlocal validator stopped")
