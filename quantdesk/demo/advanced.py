@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -146,12 +147,12 @@ async def _slices(d: LiquidationDemo, k: Keeper, trader: tuple[Keypair, Pubkey],
         if current is None:
             break
         done, due, executed = current.slices_done, current.next_due_slot, current.executed
-        await until(lambda: _parent(cached(), twap) is None or _parent(cached(), twap).slices_done > done, f"slice {done + 1}", 30)
+        await until(_past(cached, twap, "slices_done", done), f"slice {done + 1}", 30)
         slice_ = next((o for o in cached().orders if o.parent_id == twap and o.order_id != twap), None)
         after = _parent(cached(), twap)
         if slice_ is not None:
             late.append(slice_.placed_slot - due)
-            await until(lambda: _parent(cached(), twap) is None or _parent(cached(), twap).executed > executed, f"slice {done + 1} made", 30)
+            await until(_past(cached, twap, "executed", executed), f"slice {done + 1} made", 30)
             after = _parent(cached(), twap)
             filled = (after.executed if after is not None else TWAP_SIZE) - executed
             print(f"  slice {done + 1:>2}/{parent.slices}: due at slot {due}, placed at {slice_.placed_slot}; the JIT maker makes "
@@ -165,6 +166,14 @@ async def _slices(d: LiquidationDemo, k: Keeper, trader: tuple[Keypair, Pubkey],
     fees = (await d.client.fetch_trading_account(keeper_margin)).position(BTC_PERP)
     print(f"  the TWAP is done: G holds {base_decimal(position.base if position else 0)} BTC; slices placed at most {max(late)} slot(s) after due; "
           f"the keeper earned {usd(fees.realized_pnl if fees else 0)} in slice fees and JIT spread")
+
+
+def _past(cached: Callable[[], Any], twap: int, name: str, value: int) -> Callable[[], bool]:
+    """The TWAP's `name` went past `value` in the keeper's cache, or the TWAP is over."""
+    def check() -> bool:
+        parent = _parent(cached(), twap)
+        return parent is None or getattr(parent, name) > value
+    return check
 
 
 def _parent(account: Any, order_id: int) -> Any:
