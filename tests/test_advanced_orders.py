@@ -384,3 +384,21 @@ def test_cancelling_a_twap_cancels_its_live_slice_and_bounds_are_enforced() -> N
     # A crank of an order that is not a TWAP.
     plain = v.placed_id(t, order(BID, price=90 * USDC))
     refused(v, [built(v, lambda: v.crank("crank_twap", cranker.owner, t, plain, cranker))], "NotTwap")
+
+
+def test_a_delegates_stop_keeps_the_delegates_limits_once_fired() -> None:
+    # The delegate places a stop for its principal; once fired it is still the delegate's order:
+    # its fill is priced within the delegated band and never against an account the delegate owns.
+    v = Venue()
+    victim, delegate, own = v.delegated()
+    cranker, maker = v.trader(), v.trader()
+    oid = returned(v.place_trigger(victim, order(ASK, MARKET, IOC, size=BASE, price=90 * USDC), TriggerParams(95 * USDC, BELOW), signer=delegate))
+    assert v.account(victim).orders[0].actor == 1
+    v.advance(1, price=95 * USDC)
+    assert v.crank("trigger_order", cranker.owner, victim, oid, cranker).ok
+    (o,) = v.account(victim).orders
+    assert (o.actor, o.signer) == (1, delegate.pubkey())
+    refused(v, [built(v, lambda: v.place_and_make(own, victim, oid, 95 * USDC, BASE))], "AgentSelfDealing")
+    # Far down its auction (5% under the oracle), the fill is outside the delegated band even for another maker.
+    v.advance(PARAMS.auction_default_slots - 1, price=95 * USDC)
+    refused(v, [built(v, lambda: v.make_at_auction(maker, victim, oid, BASE))], "DelegatedPriceOutOfBand")
