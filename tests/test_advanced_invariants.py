@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from quantdesk.clients.trading import ExitParams, OrderKind
-from quantdesk.world import ASK, BASE, BID, IOC, MARKET, PRICE, TICK, USDC, Trader, Venue, order
+
+from quantdesk.world import ASK, BASE, BID, IOC, MARKET, PRICE, TICK, USDC, Venue, order
 
 EXAMPLES = 60
 ACTIONS = 40

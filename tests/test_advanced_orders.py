@@ -5,7 +5,6 @@ grow the position, a bracket on another account). Each refusal is by name with e
 names unchanged (`refused`); each cancellation lands with its reason and no fee."""
 from __future__ import annotations
 
-from quantdesk.clients import core
 from quantdesk.clients.security import Operation, mask
 from quantdesk.clients.trading import (
     CancelReason,
@@ -19,6 +18,7 @@ from quantdesk.clients.trading import (
     TriggerParams,
     TwapParams,
 )
+
 from quantdesk.world import (
     ASK,
     BASE,
@@ -357,7 +357,7 @@ def test_cancelling_a_twap_cancels_its_live_slice_and_bounds_are_enforced() -> N
     assert v.account(t).orders == []
     for bad in (TwapParams(0, Side.BID, BASE, 300, 29, 100), TwapParams(0, Side.BID, BASE, 86_430, 30, 100),
                 TwapParams(0, Side.BID, BASE, 310, 30, 100), TwapParams(0, Side.BID, BASE, 300, 30, 0)):
-        refused(v, [built(v, lambda: v.place_twap(t, bad))], "InvalidTwap")
+        refused(v, [built(v, lambda b=bad: v.place_twap(t, b))], "InvalidTwap")
     refused(v, [built(v, lambda: v.place_twap(t, TwapParams(0, Side.BID, BASE // 20, 300, 30, 100)))], "TwapSliceTooSmall")
     # A crank of an order that is not a TWAP.
     plain = v.placed_id(t, order(BID, price=90 * USDC))
