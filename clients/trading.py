@@ -35,7 +35,7 @@ __all__ = ["AUTHORITY", "AuctionParams", "BASE_DECIMALS", "CancelReason", "FLAG_
            "ExitParams", "Level", "MAX_MAKERS", "MakerParams", "MarketParams", "MarketStatus", "MarketView", "NAME", "NO_SESSION", "OrderKind", "OrderParams", "ScaleDistribution", "ScaleParams", "TriggerCondition", "TriggerParams", "TwapParams",
            "PRICE_DECIMALS", "PRICE_UNIT", "PROGRAM_ID", "PositionView", "PostOnly", "Side", "TimeInForce", "TradingClient", "TradingInstructions",
            "auction_price", "base_decimal", "book_filters", "expired", "find_order", "health_accounts", "in_auction", "maker_price", "open_order",
-           "order_id_from", "order_session", "parse_events", "price_decimal", "round_to_tick"]
+           "order_id_from", "order_session", "parse_events", "price_decimal", "round_to_tick", "slices_due", "trigger_due"]
 
 
 NAME = "qd_trading"
@@ -159,6 +159,22 @@ def in_auction(order: Order, slot: int) -> bool:
 def expired(order: Order, slot: int, ts: int) -> bool:
     """Past its GTT time or its last fillable slot."""
     return (order.expiry_ts != 0 and order.expiry_ts <= ts) or (order.expiry_slot != 0 and slot > order.expiry_slot)
+
+
+def trigger_due(order: Order, oracle_price: int) -> bool:
+    """The oracle meets the untriggered order's condition (Rust `Order::trigger_due`): at or above
+    its trigger price (ABOVE), at or below (BELOW)."""
+    if order.trigger_condition == TriggerCondition.ABOVE:
+        return oracle_price >= order.trigger_price
+    return order.trigger_condition == TriggerCondition.BELOW and oracle_price <= order.trigger_price
+
+
+def slices_due(parent: Order, slot: int) -> int:
+    """How many of the TWAP's slices are due at `slot` (programs/qd-trading advanced.rs
+    `slices_due`): the first at its placement, one more every `interval_slots`, at most all of
+    them. crank_twap places one when this exceeds `slices_done`."""
+    elapsed = max(slot - parent.placed_slot, 0) // max(parent.interval_slots, 1) + 1
+    return min(elapsed, parent.slices)
 
 
 def maker_price(order: Order, oracle_price: int, tick: int) -> int | None:

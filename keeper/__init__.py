@@ -15,6 +15,8 @@ replay, Pyth's Hermes), `cranker` (expiries, funding, PnL settlement losers firs
 `filler` (takers past their auction matched with the best resting makers; `holds`: sent work held
 until the cache shows it), `jit_maker` (takers' auctions made with place_and_make within its
 spread of the oracle), `risk` (the risk monitor: `risk_report` computes, `risk_table` prints,
-also `quantdesk risk`)."""
+also `quantdesk risk`), `triggers` (untriggered orders fired with trigger_order once the oracle
+meets them) and `twap` (TWAP slices placed with crank_twap as they fall due), both sending
+through `order_cranks`."""
 
 __all__: list[str] = []

@@ -16,7 +16,9 @@ Three ways the websocket can mislead, and what catches each:
   every 60 s) adds, updates and removes entries from a fresh getProgramAccounts.
 
 Subscribers get a `Change(account_type, pubkey, old, new, source)` for every add (old None),
-change and removal (new None): by callback (`on_change`) or through an asyncio queue (`queue`).
+change and removal (new None): by callback (`on_change`) or through an asyncio queue (`queue`);
+and, by callback (`on_slot`), the latest slot heard of on every slot notification (work due at
+a slot, which no account change announces).
 """
 from __future__ import annotations
 
@@ -147,6 +149,7 @@ class AccountCache:
         self.connections = 0
         self._last_slot_at = time.monotonic()
         self._callbacks: list[Callable[[Change], None]] = []
+        self._slot_callbacks: list[Callable[[int], None]] = []
         self._queues: dict[str, asyncio.Queue[Change]] = {}
         self._request_ids = 0
 
@@ -154,6 +157,10 @@ class AccountCache:
 
     def on_change(self, callback: Callable[[Change], None]) -> None:
         self._callbacks.append(callback)
+
+    def on_slot(self, callback: Callable[[int], None]) -> None:
+        """`callback(slot)` on every slot notification, with the latest slot heard of."""
+        self._slot_callbacks.append(callback)
 
     def queue(self, name: str) -> asyncio.Queue[Change]:
         """A queue that receives every change from now on (its depth is the queue_depth gauge)."""
@@ -340,6 +347,8 @@ class AccountCache:
             if method == "slotNotification":
                 self.slot = max(self.slot, int(result["slot"]))
                 self._last_slot_at = time.monotonic()
+                for callback in self._slot_callbacks:
+                    callback(self.slot)
             elif method == "programNotification":
                 t = subs.get(params["subscription"])
                 if t is None:

@@ -2,10 +2,11 @@
 
 A transaction's confirmation comes a moment before its account notifications, so a bot that
 plans again from the cache at once would send the same work twice (and count a lost race
-against itself). A hold names the accounts the work read, at the slots the cache had them when
-it was planned: it lasts until one of them changes in the cache (the work landed, or someone
-else changed them) or its time runs out (nothing changed: a failure's pause, or a cache that
-missed the change until its next reconcile)."""
+against itself). A hold names the accounts the work read, as the cache had them when it was
+planned (slot and data): it lasts until one of them changes in the cache (the work landed, or
+someone else changed them: a later slot's version, or other data in the same slot, as when the
+work lands in the slot it was planned in) or its time runs out (nothing changed: a failure's
+pause, or a cache that missed the change until its next reconcile)."""
 from __future__ import annotations
 
 import time
@@ -20,7 +21,7 @@ __all__ = ["Holds"]
 
 @dataclass(frozen=True, slots=True)
 class _Hold:
-    accounts: tuple[tuple[str, Pubkey, int], ...]  # account type, address, the slot the cache had it at
+    accounts: tuple[tuple[str, Pubkey, tuple[int, bytes] | None], ...]  # account type, address, the version the cache had (slot, data)
     until: float  # time.monotonic()
 
 
@@ -29,13 +30,13 @@ class Holds:
         self.cache = cache
         self._holds: dict[Hashable, _Hold] = {}
 
-    def _slot(self, account_type: str, pubkey: Pubkey) -> int:
+    def _version(self, account_type: str, pubkey: Pubkey) -> tuple[int, bytes] | None:
         entry = self.cache.stores[account_type].get(pubkey)
-        return entry.slot if entry is not None else -1
+        return (entry.slot, entry.data) if entry is not None else None
 
     def hold(self, key: Hashable, accounts: Iterable[tuple[str, Pubkey]], secs: float) -> None:
         """Holds `key` for `secs` or until one of `accounts` (type, address) changes from what the cache has now."""
-        self._holds[key] = _Hold(tuple((t, k, self._slot(t, k)) for t, k in accounts), time.monotonic() + secs)
+        self._holds[key] = _Hold(tuple((t, k, self._version(t, k)) for t, k in accounts), time.monotonic() + secs)
 
     def release(self, key: Hashable) -> None:
         self._holds.pop(key, None)
@@ -44,7 +45,7 @@ class Holds:
         found = self._holds.get(key)
         if found is None:
             return False
-        if time.monotonic() < found.until and all(self._slot(t, k) == slot for t, k, slot in found.accounts):
+        if time.monotonic() < found.until and all(self._version(t, k) == version for t, k, version in found.accounts):
             return True
         del self._holds[key]
         return False

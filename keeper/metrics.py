@@ -99,6 +99,13 @@ class Metrics:
                                     ["market", "reason"], registry=r)
         self.auction_to_fill = Histogram("quantdesk_keeper_auction_to_fill_seconds", "From the notification of a taker's order in auction to the JIT fill landing",
                                          ["market"], buckets=(0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0), registry=r)
+        # The trigger and TWAP bots (keeper/triggers.py, keeper/twap.py)
+        self.triggers = Counter("quantdesk_keeper_triggers_total", "trigger_order transactions the trigger bot sent, by market and outcome",
+                                ["market", "outcome"], registry=r)
+        self.twap_slices = Counter("quantdesk_keeper_twap_slices_total", "crank_twap transactions the TWAP bot sent, by market and outcome",
+                                   ["market", "outcome"], registry=r)
+        self.twap_slice_delay = Histogram("quantdesk_keeper_twap_slice_delay_slots", "Slots from a TWAP slice's due slot to the slot its crank landed in",
+                                          ["market"], buckets=(0, 1, 2, 3, 5, 10, 25, 100), registry=r)
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

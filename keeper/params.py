@@ -6,6 +6,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from quantdesk.keeper.config import InvalidValue, MissingKey
+from solders.pubkey import Pubkey
 
 __all__ = ["Table"]
 
@@ -54,6 +55,18 @@ class Table:
 
     def optional_integer(self, key: str, low: int | None = None) -> int | None:
         return self.integer(key, low=low) if key in self.raw else None
+
+    def optional_pubkey(self, key: str) -> Pubkey | None:
+        """A base58 address; None when the key is absent."""
+        if key not in self.raw:
+            return None
+        value = self.raw[key]
+        if isinstance(value, str):
+            try:
+                return Pubkey.from_string(value)
+            except ValueError:
+                pass
+        raise self._bad(key, "a base58 address", value)
 
     def number(self, key: str, default: Any = _MISSING, low: float = 0.0, above: bool = False) -> float:
         """A number >= low (> low with `above`)."""

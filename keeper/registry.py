@@ -8,8 +8,10 @@ from quantdesk.keeper.jit_maker import JitBot
 from quantdesk.keeper.liquidator import LiquidatorBot
 from quantdesk.keeper.publisher import PublisherBot
 from quantdesk.keeper.risk import RiskBot
+from quantdesk.keeper.triggers import TriggerBot
+from quantdesk.keeper.twap import TwapBot
 
 __all__ = ["BOTS"]
 
 BOTS: dict[str, type[Bot]] = {"cranker": CrankerBot, "filler": FillerBot, "jit": JitBot, "liquidator": LiquidatorBot, "publisher": PublisherBot,
-                              "risk": RiskBot}
+                              "risk": RiskBot, "trigger": TriggerBot, "twap": TwapBot}
