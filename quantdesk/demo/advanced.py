@@ -139,33 +139,36 @@ async def _slices(d: LiquidationDemo, k: Keeper, trader: tuple[Keypair, Pubkey],
           f"one every {parent.interval_slots} slots, each an IOC order at most 1% from the oracle; the keeper's TWAP bot places each at its due "
           "slot and its JIT maker makes it (the clock jumps to each due slot)")
     view = k.bots["twap"].view  # type: ignore[attr-defined]
-    cached = lambda: view.trading.get(trader[1])  # noqa: E731
-    late: list[int] = []
-    while True:
-        account = cached()
-        current = next((o for o in account.orders if o.order_id == twap), None) if account is not None else None
-        if current is None:
-            break
-        done, due, executed = current.slices_done, current.next_due_slot, current.executed
-        await until(_past(cached, twap, "slices_done", done), f"slice {done + 1}", 30)
-        slice_ = next((o for o in cached().orders if o.parent_id == twap and o.order_id != twap), None)
+
+    def cached() -> Any:
+        return view.trading.get(trader[1])
+
+    while (current := _parent(cached(), twap)) is not None:
+        await until(_past(cached, twap, "slices_done", current.slices_done), f"slice {current.slices_done + 1}", 30)
+        await until(_past(cached, twap, "executed", current.executed), f"slice {current.slices_done + 1} made", 30)
         after = _parent(cached(), twap)
-        if slice_ is not None:
-            late.append(slice_.placed_slot - due)
-            await until(_past(cached, twap, "executed", executed), f"slice {done + 1} made", 30)
-            after = _parent(cached(), twap)
-            filled = (after.executed if after is not None else TWAP_SIZE) - executed
-            print(f"  slice {done + 1:>2}/{parent.slices}: due at slot {due}, placed at {slice_.placed_slot}; the JIT maker makes "
-                  f"{base_decimal(filled)} BTC")
-        if after is None:
-            break
-        # The next slice's due slot, the oracle published there.
-        await d.clock.warp(max(after.next_due_slot - 3 - await _slot(d), 1))
-        await d.publish()
+        if after is not None:
+            # To the next slice's due slot, the oracle published there.
+            await d.clock.warp(max(after.next_due_slot - 3 - await _slot(d), 1))
+            await d.publish()
+    # The log, from the chain's history: each slice's placement and its fills.
+    history = (await d.connection.get_signatures_for_address(trading_address(trader[1]), limit=100)).value
+    placed, made = [], {}
+    for signature in reversed(history):
+        for e in parse_events(await d.client.fetch_logs(signature.signature), d.client.program):
+            if e.name == "TwapSlicePlaced" and e.data.parent_id == twap:
+                placed.append(e.data)
+            elif e.name == "Fill" and e.data.taker == trader[1]:
+                made[e.data.taker_order_id] = made.get(e.data.taker_order_id, 0) + e.data.base
+    late = []
+    for ev in placed:
+        due = parent.placed_slot + (ev.slices_done - 1) * parent.interval_slots
+        late.append(ev.slot - due)
+        print(f"  slice {ev.slices_done:>2}/{ev.slices}: due at slot {due}, placed at slot {ev.slot} for {base_decimal(ev.slice.base_size)} BTC "
+              f"(fee {usd(ev.fee)}); the JIT maker makes {base_decimal(made.get(ev.slice.order_id, 0))}")
     position = (await d.client.fetch_trading_account(trader[1])).position(BTC_PERP)
-    fees = (await d.client.fetch_trading_account(keeper_margin)).position(BTC_PERP)
-    print(f"  the TWAP is done: G holds {base_decimal(position.base if position else 0)} BTC; slices placed at most {max(late)} slot(s) after due; "
-          f"the keeper earned {usd(fees.realized_pnl if fees else 0)} in slice fees and JIT spread")
+    print(f"  the TWAP is done: G holds {base_decimal(position.base if position else 0)} BTC; every slice placed at most {max(late)} slot(s) after "
+          f"it was due; the keeper earned {usd(sum(ev.fee for ev in placed))} in slice fees")
 
 
 def _past(cached: Callable[[], Any], twap: int, name: str, value: int) -> Callable[[], bool]:
