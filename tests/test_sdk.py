@@ -342,7 +342,8 @@ SENDERS = {"send", "submit", "simulate", "simulate_each", "create", "close", "se
            "enact", "check_action", "open_trading_account", "close_trading_account", "place_order", "modify_order", "cancel_order",
            "cancel_by_client_id", "cancel_orders", "place_and_make", "fill_order", "update_funding", "settle_pnl", "expire_orders",
            "liquidate_orders", "liquidate_perp", "liquidate_collateral", "exit_liquidation", "resolve_bankruptcy", "create_insurance_fund", "stake",
-           "sweep_fees"}
+           "sweep_fees", "place_trigger_order", "place_bracket", "place_iceberg_order", "place_scale_orders", "place_twap_order", "trigger_order",
+           "crank_twap"}
 """The clients' coroutines that send (or, check_action and simulate*, dry-run) a transaction; every other one reads and is fetch_*."""
 
 
