@@ -45,12 +45,13 @@ Where it knowingly differs from an agave node (single node, no forks):
 - sendTransaction executes the transaction before answering (a real node forwards it);
 - `loadedAccountsDataSize` (simulations, preflight failures) counts agave 2.2's way: the data of
   every listed account plus each top-level program's loader account;
-- jsonParsed transactions (and simulation inner instructions) parse System, SPL Token/Token-2022
-  base instructions, Associated Token Account and Memo (`parsed`); other programs and
-  Token-2022 extension instructions stay partially decoded; jsonParsed accounts are parsed for
-  SPL Token mints and accounts only, and of Token-2022 extensions only the fixed-size ones are
-  decoded (the others show as "unparseableExtension"); interest-bearing and scaled-amount
-  mints' uiAmounts are not scaled;
+- jsonParsed transactions (and simulation inner instructions) parse System, SPL Token and
+  Token-2022 (base and extension instructions, Batch, the token-group and token-metadata
+  interfaces), Associated Token Account and Memo (`parsed`); other programs and the
+  confidential-transfer instructions stay partially decoded; jsonParsed accounts are parsed for
+  SPL Token mints and accounts only, with every Token-2022 extension's state decoded but
+  PermissionedBurn's ("unparseableExtension"); interest-bearing and scaled-amount mints'
+  uiAmounts are not scaled;
 - one validator: it leads every slot, is the only cluster node (no gossip/TPU addresses) and the
   only vote account (current, lastVote = rootSlot = the current slot, no stake, no credits);
   no inflation (rates 0, rewards null), nothing non-circulating, no snapshots (-32008);
