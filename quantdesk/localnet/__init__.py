@@ -39,7 +39,11 @@ Where it knowingly differs from an agave node (single node, no forks):
   below `confirmed` (getTransaction, getBlock, history) refuse `processed` here too;
 - SlotHashes (up to 512 entries, newest first, each slot with its blockhash) lists the open
   slot as well as its ancestors, since a transaction runs in the slot getSlot just reported: an
-  address lookup table created with that slot as its recent slot is accepted;
+  address lookup table created with that slot as its recent slot is accepted; a deactivated
+  table resolves until its deactivation slot leaves SlotHashes, which here is 512 blocks after
+  it (one sooner than on a cluster), then a transaction using it is refused as agave refuses it
+  (-32602 "invalid transaction: Transaction loads an address table account that doesn't
+  exist");
 - rent-exempt accounts carry rentEpoch u64::MAX once stored (as agave's loader stamps them);
 - a signatureSubscribe for an already committed signature is answered immediately;
 - sendTransaction executes the transaction before answering (a real node forwards it);
