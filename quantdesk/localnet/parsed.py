@@ -136,11 +136,11 @@ def ui_instruction(ix: Any, keys: Sequence[Pubkey], stack_height: int | None) ->
     if parser is not None:
         program, parse = parser
         try:
-            parsed = parse(data, Accounts.of(keys, indexes))
+            decoded = parse(data, Accounts.of(keys, indexes))
         except NotParsable:
             pass
         else:
-            return {"program": program, "programId": str(program_id), "parsed": parsed,
+            return {"program": program, "programId": str(program_id), "parsed": decoded,
                     "stackHeight": stack_height}
     return {
         "programId": str(program_id),
