@@ -39,18 +39,23 @@ Where it knowingly differs from an agave node (single node, no forks):
   below `confirmed` (getTransaction, getBlock, history) refuse `processed` here too;
 - SlotHashes (up to 512 entries, newest first, each slot with its blockhash) lists the open
   slot as well as its ancestors, since a transaction runs in the slot getSlot just reported: an
-  address lookup table created with that slot as its recent slot is accepted;
+  address lookup table created with that slot as its recent slot is accepted; a deactivated
+  table resolves until its deactivation slot leaves SlotHashes, which here is 512 blocks after
+  it (one sooner than on a cluster), then a transaction using it is refused as agave refuses it
+  (-32602 "invalid transaction: Transaction loads an address table account that doesn't
+  exist");
 - rent-exempt accounts carry rentEpoch u64::MAX once stored (as agave's loader stamps them);
 - a signatureSubscribe for an already committed signature is answered immediately;
 - sendTransaction executes the transaction before answering (a real node forwards it);
 - `loadedAccountsDataSize` (simulations, preflight failures) counts agave 2.2's way: the data of
   every listed account plus each top-level program's loader account;
-- jsonParsed transactions (and simulation inner instructions) parse System, SPL Token/Token-2022
-  base instructions, Associated Token Account and Memo (`parsed`); other programs and
-  Token-2022 extension instructions stay partially decoded; jsonParsed accounts are parsed for
-  SPL Token mints and accounts only, and of Token-2022 extensions only the fixed-size ones are
-  decoded (the others show as "unparseableExtension"); interest-bearing and scaled-amount
-  mints' uiAmounts are not scaled;
+- jsonParsed transactions (and simulation inner instructions) parse System, SPL Token and
+  Token-2022 (base and extension instructions, Batch, the token-group and token-metadata
+  interfaces), Associated Token Account and Memo (`parsed`); other programs and the
+  confidential-transfer instructions stay partially decoded; jsonParsed accounts are parsed for
+  SPL Token mints and accounts only, with every Token-2022 extension's state decoded but
+  PermissionedBurn's ("unparseableExtension"); interest-bearing and scaled-amount mints'
+  uiAmounts are not scaled;
 - one validator: it leads every slot, is the only cluster node (no gossip/TPU addresses) and the
   only vote account (current, lastVote = rootSlot = the current slot, no stake, no credits);
   no inflation (rates 0, rewards null), nothing non-circulating, no snapshots (-32008);

@@ -4,7 +4,8 @@
   history and index upkeep), with transactions signed beforehand;
 - over RPC: many concurrent solana-py AsyncClient senders against a background server
   (default preflight on, as clients send), counting only transactions whose status is then
-  confirmed; and the latency from each send to its signatureSubscribe notification, p50/p99.
+  confirmed; and the latency from each send to its signatureSubscribe notification, p50/p99;
+- the same with `--ledger` (a fresh one), whose log is written out and fsynced as the node runs.
 
 Every transaction is a SOL transfer with a distinct amount, hence a distinct signature.
 `run()` prints the figures and returns them; `python -m quantdesk.localnet.bench` runs it.
@@ -14,7 +15,10 @@ from __future__ import annotations
 import asyncio
 import json
 import statistics
+import tempfile
 import time
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import websockets
@@ -92,8 +96,10 @@ async def _watch_signatures(
     return ws, asyncio.create_task(read())
 
 
-async def bench_rpc(count: int = RPC_TXS, senders: int = RPC_SENDERS) -> dict[str, float]:
-    async with run_in_background(log_level="warning") as node:
+async def bench_rpc(
+    count: int = RPC_TXS, senders: int = RPC_SENDERS, extra_args: Sequence[str] = ()
+) -> dict[str, float]:
+    async with run_in_background(log_level="warning", extra_args=extra_args) as node:
         payers = [Keypair() for _ in range(senders)]
         async with AsyncClient(node.rpc_url) as client:
             for payer in payers:
@@ -141,21 +147,28 @@ async def bench_rpc(count: int = RPC_TXS, senders: int = RPC_SENDERS) -> dict[st
         }
 
 
+def _rpc_line(label: str, figures: dict[str, float]) -> str:
+    return (
+        f"{label}{figures['tps']:,.0f} confirmed tx/s "
+        f"({figures['confirmed']}/{figures['transactions']} with {figures['senders']} "
+        f"concurrent AsyncClient senders in {figures['seconds']:.2f} s); send -> "
+        f"signatureNotification p50 {figures['latency_p50_ms']:.1f} ms, "
+        f"p99 {figures['latency_p99_ms']:.1f} ms"
+    )
+
+
 async def run() -> dict[str, Any]:
     in_process = bench_in_process()
     over_rpc = await bench_rpc()
+    with tempfile.TemporaryDirectory() as directory:
+        with_ledger = await bench_rpc(extra_args=["--ledger", str(Path(directory) / "ledger")])
     print(
         f"localnet in-process: {in_process['tps']:,.0f} tx/s "
         f"({in_process['transactions']} transfers in {in_process['seconds']:.2f} s)"
     )
-    print(
-        f"localnet over RPC:   {over_rpc['tps']:,.0f} confirmed tx/s "
-        f"({over_rpc['confirmed']}/{over_rpc['transactions']} with {over_rpc['senders']} "
-        f"concurrent AsyncClient senders in {over_rpc['seconds']:.2f} s); send -> "
-        f"signatureNotification p50 {over_rpc['latency_p50_ms']:.1f} ms, "
-        f"p99 {over_rpc['latency_p99_ms']:.1f} ms"
-    )
-    return {"in_process": in_process, "rpc": over_rpc}
+    print(_rpc_line("localnet over RPC:   ", over_rpc))
+    print(_rpc_line("  with --ledger:     ", with_ledger))
+    return {"in_process": in_process, "rpc": over_rpc, "rpc_ledger": with_ledger}
 
 
 if __name__ == "__main__":

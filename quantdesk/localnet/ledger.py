@@ -7,10 +7,12 @@ a control set. A restart replays it onto a fresh bank: accounts, owner index, bl
 address index, slot, block height, transaction count, blockhash window and clock come back as
 they were. Replaying is plain in-memory work (no execution), so it runs at log-read speed.
 
-Frames are length-prefixed pickles. Commits only append to a buffer (the hot path stays cheap);
-the buffer goes to the file at every block and at shutdown, which also fsyncs. A torn last frame
-(the process killed mid-write) is dropped on reading. The log is the node's own file: it is
-read by this code only, never from elsewhere. A qd_reset starts the log over.
+Frames are length-prefixed pickles. The node's thread only appends them to a buffer (the hot path
+stays cheap); a syncer thread writes the buffer out and fsyncs it every SYNC_INTERVAL_S (and
+shutdown does a last one), so a crash — the process killed, or the machine gone — loses at most
+the batch of frames appended since the last sync. A torn last frame (killed mid-write) is dropped
+on reading. The log is the node's own file: it is read by this code only, never from elsewhere.
+A qd_reset starts the log over.
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ import os
 import pickle
 import shutil
 import struct
+import threading
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any, BinaryIO, Final
@@ -41,6 +44,9 @@ from quantdesk.localnet import codec
 from quantdesk.localnet.bank import FAUCET_LAMPORTS, Bank, Block, SlotInfo, TxRecord
 
 LOG_NAME: Final = "ledger.log"
+# The most a crash can lose: what was appended since the last sync. An fsync takes a few ms, so
+# the syncer thread is idle most of the time, and the node's thread never waits for it.
+SYNC_INTERVAL_S: Final = 0.1
 _VERSION: Final = 1
 _HEADER: Final = struct.Struct("<I")
 _ERROR_TYPES: Final = (
@@ -115,6 +121,10 @@ class Ledger:
         self._file: BinaryIO | None = None
         self._buffer = bytearray()
         self._bank: Bank | None = None
+        self._buffer_lock = threading.Lock()  # the buffer, shared with the syncer
+        self._file_lock = threading.Lock()  # writes, fsyncs and truncation of the file
+        self._stopping = threading.Event()
+        self._syncer: threading.Thread | None = None
 
     @staticmethod
     def delete(directory: Path) -> None:
@@ -140,24 +150,34 @@ class Ledger:
         bank.on_commit(self._committed)
         bank.on_slot(self._slot)
         bank.on_account(self._account)
+        self._syncer = threading.Thread(target=self._sync_every_interval, name="ledger-sync", daemon=True)
+        self._syncer.start()
         return restored
 
     def _start_over(self) -> None:
         assert self._file is not None and self._bank is not None
         bank = self._bank
-        self._buffer.clear()
-        self._file.truncate(0)
-        self._buffer += _dumps(
+        genesis = _dumps(
             ("genesis", _VERSION, bytes(bank.faucet), bank.identity, bank.vote_account,
              bank.genesis_hash, bank.unix_timestamp_at(0))
         )
-        self.flush()
+        with self._file_lock:
+            with self._buffer_lock:
+                self._buffer.clear()
+            self._file.truncate(0)
+            self._file.write(genesis)
+            self._file.flush()
+            os.fsync(self._file.fileno())
+
+    def _append(self, frame: bytes) -> None:
+        with self._buffer_lock:
+            self._buffer += frame
 
     def _committed(self, record: TxRecord) -> None:
-        self._buffer += _dumps(("tx", record))
+        self._append(_dumps(("tx", record)))
 
     def _account(self, pubkey: Pubkey, account: Account | None) -> None:
-        self._buffer += _dumps(("account", pubkey, account))
+        self._append(_dumps(("account", pubkey, account)))
 
     def _slot(self, info: SlotInfo) -> None:
         assert self._bank is not None
@@ -166,32 +186,42 @@ class Ledger:
             return
         block = self._bank.block(info.slot)
         assert block is not None
-        self._buffer += _dumps(
+        self._append(_dumps(
             ("block", block.slot, block.parent_slot, block.blockhash, block.previous_blockhash,
              block.block_height, block.block_time, *self._time_base())
-        )
-        self.flush()
+        ))
 
     def _time_base(self) -> tuple[int, int]:
         assert self._bank is not None
         return self._bank._ts_base, self._bank._ts_base_slot
 
-    def flush(self) -> None:
-        if self._file is not None and self._buffer:
-            self._file.write(self._buffer)
-            self._file.flush()
-            self._buffer.clear()
+    def _sync_every_interval(self) -> None:
+        while not self._stopping.wait(SYNC_INTERVAL_S):
+            self.sync()
+
+    def sync(self) -> None:
+        """Write out what is buffered and make it durable (a batch: whole frames, in order)."""
+        with self._file_lock:
+            with self._buffer_lock:
+                batch, self._buffer = self._buffer, bytearray()
+            if batch and self._file is not None:
+                self._file.write(batch)
+                self._file.flush()
+                os.fsync(self._file.fileno())
 
     def close(self) -> None:
         """Write what is buffered, with the clock as it stands (a qd_setClock since the last
         block), and make it durable."""
         if self._file is None or self._bank is None:
             return
+        self._stopping.set()
+        if self._syncer is not None:
+            self._syncer.join()
+            self._syncer = None
         block = self._bank.block(self._bank.slot)
         assert block is not None
-        self._buffer += _dumps(("clock", *self._time_base(), block.block_time))
-        self.flush()
-        os.fsync(self._file.fileno())
+        self._append(_dumps(("clock", *self._time_base(), block.block_time)))
+        self.sync()
         self._file.close()
         self._file = None
 

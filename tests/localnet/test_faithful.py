@@ -19,20 +19,25 @@ from solders.address_lookup_table_account import AddressLookupTable, AddressLook
 from solders.keypair import Keypair
 from solders.message import MessageV0
 from solders.pubkey import Pubkey
-from solders.rpc.errors import SendTransactionPreflightFailureMessage
+from solders.rpc.errors import InvalidParamsMessage, SendTransactionPreflightFailureMessage
 from solders.signature import Signature
 from solders.system_program import (
+    CloseLookupTableParams,
     CreateLookupTableParams,
+    DeactivateLookupTableParams,
     ExtendLookupTableParams,
     TransferParams,
+    close_lookup_table,
     create_lookup_table,
+    deactivate_lookup_table,
     extend_lookup_table,
     transfer,
 )
 from solders.sysvar import SLOT_HASHES
 from solders.transaction import VersionedTransaction
 
-from quantdesk.localnet import LocalnetProcess
+from quantdesk.localnet import LocalnetProcess, run_in_background
+from quantdesk.localnet.bank import MAX_SLOT_HASHES
 from quantdesk.world import SOL, signed, transfer_tx
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -152,6 +157,75 @@ async def test_lookup_table_with_unknown_recent_slot_fails(client: AsyncClient) 
     data = failure.value.args[0]
     assert isinstance(data, SendTransactionPreflightFailureMessage)
     assert any(f"{future} is not a recent slot" in line for line in data.data.logs or [])
+
+
+async def test_a_deactivated_lookup_table_stops_resolving_after_its_cooldown() -> None:
+    """DeactivateLookupTable, then blocks one slot at a time (qd_warpSlot): the table resolves
+    while its deactivation slot is in SlotHashes and is refused (sanitize, as agave's address
+    loader does) once it has left; then it can be closed. A paused node of its own, so no slot
+    ticks between the checks."""
+    async with run_in_background(paused=True) as node, AsyncClient(node.rpc_url, commitment=Confirmed) as client:
+        payer = await funded(client)
+        me, recipients = payer.pubkey(), [Keypair().pubkey() for _ in range(2)]
+        create_ix, table = create_lookup_table(CreateLookupTableParams(
+            authority_address=me, payer_address=me, recent_slot=(await client.get_slot()).value))
+        extend_ix = extend_lookup_table(ExtendLookupTableParams(
+            payer_address=me, lookup_table_address=table, authority_address=me, new_addresses=recipients))
+        blockhash = (await client.get_latest_blockhash()).value.blockhash
+        await send(client, signed(payer, [create_ix, extend_ix], blockhash))
+
+        async def warp_blocks(count: int) -> int:
+            """`count` blocks, one slot each (a warp that skips slots makes one block)."""
+            slot = (await client.get_slot()).value
+            batch = [{"jsonrpc": "2.0", "id": i, "method": "qd_warpSlot", "params": [slot + i]}
+                     for i in range(1, count + 1)]
+            replies = (await client._provider.session.post(client._provider.endpoint_uri, json=batch)).json()
+            assert [r["result"] for r in replies] == [slot + i for i in range(1, count + 1)]
+            return slot + count
+
+        lamports = iter(range(1, 100))
+
+        async def pay_through_table() -> Signature:
+            blockhash = (await client.get_latest_blockhash()).value.blockhash
+            message = MessageV0.try_compile(
+                me, [transfer(TransferParams(from_pubkey=me, to_pubkey=recipients[0], lamports=next(lamports)))],
+                [AddressLookupTableAccount(table, recipients)], blockhash)
+            return await send(client, VersionedTransaction(message, [payer]))
+
+        async def close() -> Any:
+            blockhash = (await client.get_latest_blockhash()).value.blockhash
+            return await raw(client, "sendTransaction", [base64.b64encode(bytes(signed(payer, [close_lookup_table(
+                CloseLookupTableParams(lookup_table_address=table, authority_address=me, recipient_address=me),
+            )], blockhash))).decode(), {"encoding": "base64"}])
+
+        await warp_blocks(1)  # extended addresses are usable from the next slot
+        await pay_through_table()
+        blockhash = (await client.get_latest_blockhash()).value.blockhash
+        deactivated = await send(client, signed(payer, [deactivate_lookup_table(
+            DeactivateLookupTableParams(lookup_table_address=table, authority_address=me))], blockhash))
+        status = (await client.get_signature_statuses([deactivated])).value[0]
+        assert status is not None and status.err is None
+        deactivation_slot = status.slot
+        info = (await client.get_account_info(table)).value
+        assert info is not None
+        assert AddressLookupTable.deserialize(bytes(info.data)).meta.deactivation_slot == deactivation_slot
+        # Still resolving in the deactivation slot and through the cooldown; not closable yet.
+        await pay_through_table()
+        refused = await close()
+        assert "Table cannot be closed until it's fully deactivated in 513 blocks" in refused["error"]["data"]["logs"]
+        await warp_blocks(MAX_SLOT_HASHES - 1)
+        await pay_through_table()
+        # One block more: the deactivation slot has left SlotHashes (here the open slot takes one
+        # of its 512 entries, so this comes one block sooner than on a cluster).
+        assert await warp_blocks(1) == deactivation_slot + MAX_SLOT_HASHES
+        with pytest.raises(RPCException) as gone:
+            await pay_through_table()
+        assert isinstance(gone.value.args[0], InvalidParamsMessage)
+        assert gone.value.args[0].message == (
+            "invalid transaction: Transaction loads an address table account that doesn't exist")
+        closed = await close()
+        assert "result" in closed, closed
+        assert (await client.get_account_info(table)).value is None
 
 
 async def test_rent_epoch_is_u64_max_for_rent_exempt_accounts(

@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import os
+import signal
 import struct
 import sys
 from pathlib import Path
@@ -29,6 +31,7 @@ from solders.transaction import Transaction
 
 from quantdesk.localnet import run_in_background
 from quantdesk.localnet.genesis_flags import AccountFileError, load_account_file
+from quantdesk.localnet.ledger import LOG_NAME, SYNC_INTERVAL_S
 
 ROOT = Path(__file__).resolve().parents[2]
 RUNTIME_SO = ROOT / "target/deploy/qd_test_runtime.so"
@@ -118,6 +121,46 @@ async def test_a_restart_resumes_accounts_history_slot_and_blockhashes(tmp_path:
         assert (await client.get_transaction(paid)).value is None
         assert (await client.get_program_accounts(RUNTIME_ID)).value == []
         assert (await client.get_transaction_count()).value == 0
+
+
+async def test_a_restart_after_sigkill_keeps_all_but_the_last_batch(tmp_path: Path) -> None:
+    """Killed outright (no shutdown to write anything out), the node still resumes with every
+    transaction committed up to SYNC_INTERVAL_S before: the syncer wrote and fsynced them. The
+    clock is paused, so no block boundary helps. A torn frame at the end of the log (the kill
+    came mid-write) is dropped, and the log goes on after the whole frames."""
+    ledger = tmp_path / "ledger"
+    flags = ["--ledger", str(ledger)]
+    payer, receivers = Keypair(), [Keypair().pubkey() for _ in range(20)]
+    async with run_in_background(paused=True, extra_args=flags) as node, \
+            AsyncClient(node.rpc_url, commitment=Confirmed) as client:
+        await client.request_airdrop(payer.pubkey(), 10 * SOL)
+        blockhash = (await client.get_latest_blockhash()).value.blockhash
+        sent = []
+        for i, receiver in enumerate(receivers):
+            pay = Transaction([payer], Message([transfer(TransferParams(
+                from_pubkey=payer.pubkey(), to_pubkey=receiver, lamports=SOL // 100 + i))], payer.pubkey()), blockhash)
+            sent.append((await client.send_raw_transaction(bytes(pay))).value)
+        before = {"slot": (await client.get_slot()).value, "balance": (await client.get_balance(payer.pubkey())).value,
+                  "history": await history(client, payer.pubkey())}
+        await asyncio.sleep(3 * SYNC_INTERVAL_S)
+        os.kill(node.pid, signal.SIGKILL)  # leaving the block waits for it to be gone
+    log = ledger / LOG_NAME
+    whole = log.stat().st_size
+    with log.open("ab") as f:
+        f.write(struct.pack("<I", 1_000) + b"torn")
+    async with run_in_background(paused=True, extra_args=flags) as node, \
+            AsyncClient(node.rpc_url, commitment=Confirmed) as client:
+        assert (await client.get_slot()).value == before["slot"]
+        assert (await client.get_balance(payer.pubkey())).value == before["balance"]
+        assert await history(client, payer.pubkey()) == before["history"]
+        assert len(before["history"]) == len(sent) + 1  # the airdrop too
+        for i, receiver in enumerate(receivers):
+            assert (await client.get_balance(receiver)).value == SOL // 100 + i
+        assert log.stat().st_size == whole  # the torn frame is gone
+        await client.request_airdrop(receivers[0], SOL)
+    async with run_in_background(paused=True, extra_args=flags) as node, \
+            AsyncClient(node.rpc_url, commitment=Confirmed) as client:
+        assert (await client.get_balance(receivers[0])).value == SOL + SOL // 100
 
 
 def account_json(pubkey: Pubkey, account: Account) -> dict[str, object]:
