@@ -279,19 +279,8 @@ pub fn scale_order(p: &ScaleParams, i: u8, market: &PerpMarket) -> Result<OrderP
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rules::tests::{market, ORACLE};
     use qd_trading_state::{SIDE_ASK, TIF_GTC};
-
-    const ORACLE: i64 = 100_000_000;
-
-    fn market() -> PerpMarket {
-        // SAFETY: PerpMarket is Pod: all zero is a valid value.
-        let mut m: PerpMarket = unsafe { core::mem::zeroed() };
-        m.tick_size = 10_000;
-        m.lot_size = 1_000_000;
-        m.min_order_size = 10_000_000;
-        m.auction_max_deviation_bps = 500;
-        m
-    }
 
     fn stop(side: u8, kind: u8, price: i64) -> OrderParams {
         OrderParams {

@@ -234,13 +234,14 @@ pub fn check_leverage(health: &Health, limit: u16) -> Result<(), ProgramError> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use qd_trading_state::POST_ONLY_SLIDE;
 
-    const ORACLE: i64 = 100_000_000;
+    pub(crate) const ORACLE: i64 = 100_000_000;
 
-    fn market() -> PerpMarket {
+    /// The markets the rules' and the advanced orders' tests price against.
+    pub(crate) fn market() -> PerpMarket {
         // SAFETY: PerpMarket is Pod: all zero is a valid value.
         let mut m: PerpMarket = unsafe { core::mem::zeroed() };
         m.tick_size = 10_000;
