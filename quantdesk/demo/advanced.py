@@ -153,7 +153,8 @@ async def _slices(d: LiquidationDemo, k: Keeper, trader: tuple[Keypair, Pubkey],
             await d.publish()
     # The log, from the chain's history: each slice's placement and its fills.
     history = (await d.connection.get_signatures_for_address(trading_address(trader[1]), limit=100)).value
-    placed, made = [], {}
+    placed: list[Any] = []
+    made: dict[int, int] = {}
     for signature in reversed(history):
         for e in parse_events(await d.client.fetch_logs(signature.signature), d.client.program):
             if e.name == "TwapSlicePlaced" and e.data.parent_id == twap:
