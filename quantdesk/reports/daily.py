@@ -114,7 +114,8 @@ def _markets(d: ReportData) -> Section:
             ax.plot(_hours([t for t, _ in series], d.start_us), [v / USDC for _, v in series], marker=".", label=f"market {market}")
         ax.set_xlabel("hours from the start")
         ax.set_title("volume per hour (USDC)")
-        ax.legend(fontsize="small")
+        if d.volume_by_hour:
+            ax.legend(fontsize="small")
         bx = fig.add_subplot(1, 2, 2)
         names = [str(m.market) for m in d.markets]
         bx.bar(names, [m.fees / USDC for m in d.markets], color="tab:orange")
