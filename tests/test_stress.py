@@ -10,25 +10,26 @@ from pathlib import Path
 
 import pytest
 from quantdesk.clients.health import BPS
+from quantdesk.clients.trading import Side
 from quantdesk.keeper.cache import AccountCache, venue_types
 from quantdesk.keeper.logs import Log
 from quantdesk.keeper.metrics import Metrics
 from quantdesk.keeper.view import VenueView
+from solana.rpc.async_api import AsyncClient
+
 from quantdesk.stress import page, scenario
 from quantdesk.stress.engine import ScenarioResult, default_scenarios, evaluate, run
 from quantdesk.stress.scenario import ConfidenceSpike, LiquidationStress, Scenario
 from quantdesk.stress.table import render
-from solana.rpc.async_api import AsyncClient
-
 from quantdesk.world import ASK, BASE, BID, IOC, MARKET, PRICE, SOL, SOL_PARAMS, USDC, Trader, Venue, order
 
 CONF = USDC
 """The feed's published confidence: 1% of the price."""
 
 
-def trade(v: Venue, t: Trader, side: object, size: int, maker: Trader) -> Trader:
+def trade(v: Venue, t: Trader, side: Side, size: int, maker: Trader) -> Trader:
     """`t` takes `size` in the auction at 100 +- 0.4, `maker` on the other side."""
-    order_id = v.placed_id(t, order(side, MARKET, IOC, size=size, price=102 * USDC if side == BID else 98 * USDC))  # type: ignore[arg-type]
+    order_id = v.placed_id(t, order(side, MARKET, IOC, size=size, price=102 * USDC if side == BID else 98 * USDC))
     v.chain.advance(2, 2)
     assert v.make_at_auction(maker, t, order_id, size).ok
     return t
@@ -183,9 +184,9 @@ def test_the_shock_agrees_with_view_liquidation_and_a_real_liquidation() -> None
 
 def test_the_defaults_cover_each_market_and_mint_both_ways(book: Book) -> None:
     names = [s.name for s in default_scenarios(book.view)]
-    mint = str(book.v.sol)
-    assert names == ["SOL-PERP -30%", "SOL-PERP +30%", f"{mint} -30%", f"{mint} +30%", "all -30%", "all +30%", "confidence x10",
-                     "illiquid, all -30%"]
+    assert names == ["SOL-PERP -30%", "SOL-PERP +30%", "SOL/USD collateral -30%", "SOL/USD collateral +30%", "all -30%", "all +30%",
+                     "confidence x10", "illiquid, all -30%"]
+    assert default_scenarios(book.view)[2].prices == {str(book.v.sol): -3_000}
 
 
 def test_the_report_is_written_and_printed(book: Book, tmp_path: Path) -> None:

@@ -11,12 +11,18 @@ equity after that is what the account keeps; below 0 it is bankrupt and the insu
 answers for the negative equity (the shortfall). Not modelled: collateral liquidation steps
 (a debt left once the positions are flat is repaid at the collateral's discount), the insurance
 fees the fund itself collects from the steps (the fund is taken at its balance), and the per-step
-cap (more steps, the same total)."""
+cap (more steps, the same total).
+
+A confidence spike also asks each feed's Liquidation guard: a feed whose widened confidence it
+refuses (conf / price above max_conf_bps) is listed as halted, since no liquidation step could
+read it; its accounts are still judged by their health."""
 from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+
+from solders.pubkey import Pubkey
 
 from quantdesk.clients import health, liquidation
 from quantdesk.clients.collateral import QUOTE_PRICE, CollateralBalances
@@ -26,7 +32,6 @@ from quantdesk.clients.trading_state import PerpMarket
 from quantdesk.keeper.risk_report import AccountHealth, account_health
 from quantdesk.keeper.view import VenueView
 from quantdesk.stress.scenario import ALL, LiquidationStress, Scenario, UnknownTarget, defaults
-from solders.pubkey import Pubkey
 
 __all__ = ["AccountStress", "Prices", "ScenarioResult", "StressReport", "default_scenarios", "evaluate", "liquidation_fees", "prices", "run"]
 
@@ -134,7 +139,8 @@ def _move(scenario: Scenario, names: Iterable[str | None]) -> int:
 
 
 def _conf(feed: Feed | None, widen: float) -> int:
-    """The feed's confidence at 6 decimals (as read_price normalizes it), widened."""
+    """The feed's confidence at 6 decimals, widened (read_price normalizes it as the price: the
+    same exponent, so normalized_price of the confidence in the price's place)."""
     return 0 if feed is None else round(normalized_price(replace(feed, price=feed.conf)) * widen)
 
 
@@ -246,18 +252,22 @@ def evaluate(view: VenueView, scenario: Scenario, baseline: Mapping[Pubkey, Acco
     accounts, unpriced = [], []
     for margin, before in baseline.items():
         try:
-            if before is None:
-                raise KeyError(margin)
-            accounts.append(_stress(view, margin, before, p, scenario))
+            if before is not None:
+                accounts.append(_stress(view, margin, before, p, scenario))
+                continue
         except (KeyError, health.HealthError):
-            unpriced.append(margin)
+            pass
+        unpriced.append(margin)
     fund = view.funds.get(view.quote_mint) if view.quote_mint is not None else None
     return ScenarioResult(scenario, p, accounts, sorted(unpriced, key=str), fund.balance if fund is not None else 0, time.process_time() - started)
 
 
 def default_scenarios(view: VenueView) -> list[Scenario]:
-    """The built-in scenarios for this venue's markets and non-quote collateral (scenario.defaults)."""
-    return defaults([m.symbol_str for _, m in sorted(view.markets.items())], sorted(str(mint) for mint, c in view.configs.items() if not c.is_quote))
+    """The built-in scenarios for this venue's markets and non-quote collateral (scenario.defaults),
+    a collateral's named by its feed ("SOL/USD collateral"; its mint's first 8 characters without one)."""
+    mints = {str(mint): f"{_feed_symbol(view, c.oracle) or str(mint)[:8]} collateral" for mint, c in sorted(view.configs.items(), key=lambda i: str(i[0]))
+             if not c.is_quote}
+    return defaults([m.symbol_str for _, m in sorted(view.markets.items())], mints)
 
 
 def run(view: VenueView, scenarios: list[Scenario], slot: int, unix_timestamp: int) -> StressReport:

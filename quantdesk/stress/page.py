@@ -68,7 +68,7 @@ def _shortfalls(s: StressReport) -> Figure:
     ax.axhline(s.fund_balance / QUOTE_SCALE, color="tab:blue", linestyle="--", label="insurance fund balance")
     ax.set_ylabel("quote")
     ax.legend(fontsize=8)
-    ax.tick_params(axis="x", labelrotation=30, labelsize=8)
+    ax.set_xticks(range(len(names)), names, rotation=30, ha="right", fontsize=8)
     return fig
 
 
@@ -79,7 +79,7 @@ def _counts(s: StressReport) -> Figure:
                                   (0.0, "newly liquidatable", [len(r.newly_liquidatable) for r in s.results]),
                                   (0.27, "bankrupt", [len(r.bankrupt) for r in s.results])):
         ax.bar([x + offset for x in xs], values, width=0.27, label=label)
-    ax.set_xticks(list(xs), [r.scenario.name for r in s.results], rotation=30, fontsize=8)
+    ax.set_xticks(list(xs), [r.scenario.name for r in s.results], rotation=30, ha="right", fontsize=8)
     ax.set_ylabel("accounts")
     ax.legend(fontsize=8)
     return fig

@@ -196,15 +196,16 @@ def load(path: Path) -> list[Scenario]:
     return parse(text, str(path))
 
 
-def defaults(markets: list[str], mints: list[str]) -> list[Scenario]:
+def defaults(markets: list[str], mints: dict[str, str]) -> list[Scenario]:
     """The built-in scenarios for a venue with these market symbols and non-quote collateral
-    mints: each market and each mint DEFAULT_MOVE_PCT down and up (a short loses on the way up),
-    everything down and up at once, a confidence spike alone (x10, 3 confidences against each
-    account) and an illiquid crash (everything down, buffer +500 bps, liquidator fee +200 bps)."""
+    mints (address -> the label its scenarios are named by): each market and each mint
+    DEFAULT_MOVE_PCT down and up (a short loses on the way up, a debt too), everything down and
+    up at once, a confidence spike alone (x10, 3 confidences against each account) and an
+    illiquid crash (everything down, buffer +500 bps, liquidator fee +200 bps)."""
     move = DEFAULT_MOVE_PCT * 100
     out = []
-    for target in [*markets, *mints]:
-        out += [Scenario(f"{target} -{DEFAULT_MOVE_PCT}%", {target: -move}), Scenario(f"{target} +{DEFAULT_MOVE_PCT}%", {target: move})]
+    for target, label in [*((m, m) for m in markets), *mints.items()]:
+        out += [Scenario(f"{label} -{DEFAULT_MOVE_PCT}%", {target: -move}), Scenario(f"{label} +{DEFAULT_MOVE_PCT}%", {target: move})]
     out += [Scenario(f"all -{DEFAULT_MOVE_PCT}%", {ALL: -move}), Scenario(f"all +{DEFAULT_MOVE_PCT}%", {ALL: move}),
             Scenario("confidence x10", confidence=ConfidenceSpike(10, 3)),
             Scenario(f"illiquid, all -{DEFAULT_MOVE_PCT}%", {ALL: -move}, liquidation=LiquidationStress(500, 200, 0))]
