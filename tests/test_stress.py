@@ -232,3 +232,13 @@ def test_a_scenario_file_parses_and_an_unknown_target_is_refused_by_name(book: B
         run(book.view, [Scenario("x", {"BTC-PERP": -10})], 0, 0)
     with pytest.raises(scenario.ScenarioFileError, match="missing.toml"):
         scenario.load(tmp_path / "missing.toml")
+
+
+def test_the_example_file_runs_on_the_book(book: Book) -> None:
+    scenarios = scenario.load(Path(__file__).resolve().parents[1] / "stress.example.toml")
+    assert [s.name for s in scenarios] == ["SOL -30%", "everything -20%, SOL collateral flat", "confidence x20", "illiquid crash"]
+    by = {r.scenario.name: r for r in run(book.view, scenarios, 0, 0).results}
+    assert [a.margin for a in by["SOL -30%"].liquidatable] == [book.long.margin]
+    # 10% is the Liquidation guard's limit: 1% x 20 is refused on both feeds.
+    assert by["confidence x20"].prices.halted == ["SOL-PERP", "SOL/USD"]
+    assert by["illiquid crash"].scenario.liquidation == LiquidationStress(500, 200, 50)

@@ -13,9 +13,7 @@ from quantdesk.stress import page, scenario
 from quantdesk.stress.engine import StressReport, default_scenarios, run
 from quantdesk.stress.table import render
 
-__all__ = ["DEFAULT_DIRECTORY", "main", "stress"]
-
-DEFAULT_DIRECTORY = Path("target/reports")
+__all__ = ["main", "stress"]
 
 
 async def stress(rpc_url: str, scenarios: list[scenario.Scenario] | None, timeout_secs: float) -> StressReport:
