@@ -213,6 +213,7 @@ def test_the_report_is_written_and_printed(book: Book, tmp_path: Path) -> None:
     ("[[scenario]]\nname = 'a'\nconfidence = { sigma = 2 }", scenario.UnknownScenarioKey, "sigma"),
     ("[[scenario]]\nname = 'a'\nliquidation = { buffer_add_bps = 1.5 }", scenario.InvalidScenario, "buffer_add_bps"),
     ("[[scenario]]\nname = 'a'\nliquidation = { liquidator_fee_add_bps = true }", scenario.InvalidScenario, "liquidator_fee_add_bps"),
+    ("[[scenario]]\nname = 'a'\nliquidation = { insurance_fee_add_bps = 10001 }", scenario.InvalidScenario, "insurance_fee_add_bps"),
     ("[[scenario]\nname = 'a'", scenario.ScenarioFileError, "<scenarios>"),
     ("[other]\n", scenario.UnknownScenarioKey, "other"),
 ])

@@ -48,7 +48,8 @@ class AccountStress:
     liquidation_fees: int
     """What liquidating it at the scenario's terms costs it (0 when not liquidatable)."""
     equity_end: int
-    """Equity once liquidated (equity - liquidation_fees; equity when not liquidatable)."""
+    """Equity once liquidated (the positions after the steps: equity - liquidation_fees but for
+    rounding; equity when not liquidatable)."""
 
     @property
     def newly_liquidatable(self) -> bool:
@@ -242,7 +243,7 @@ def _stress(view: VenueView, margin: Pubkey, before: AccountHealth, p: Prices, s
     hf, maint, equity = h.health_factor_bps(), h.maint_health(), h.equity
     liquidatable = h.is_liquidatable(before.being_liquidated)
     fees = liquidation_fees(h, inputs, q) if liquidatable else 0
-    return AccountStress(margin, before, hf, maint, equity, liquidatable, fees, equity - fees)
+    return AccountStress(margin, before, hf, maint, equity, liquidatable, fees, h.equity)
 
 
 def evaluate(view: VenueView, scenario: Scenario, baseline: Mapping[Pubkey, AccountHealth | None]) -> ScenarioResult:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from quantdesk.clients.health import BPS, U16_MAX, format_percent
+from quantdesk.clients.health import BPS, format_percent
 
 __all__ = ["ALL", "ConfidenceSpike", "DEFAULT_MOVE_PCT", "DuplicateScenario", "InvalidScenario", "LiquidationStress", "NoScenarios", "Scenario",
            "ScenarioError", "ScenarioFileError", "UnknownScenarioKey", "UnknownTarget", "defaults", "load", "parse"]
@@ -136,8 +136,9 @@ def _number(value: Any, where: str, low: float, high: float) -> float:
 
 
 def _bps(value: Any, where: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= U16_MAX:
-        raise InvalidScenario(f"{where}: expected an integer in [0, {U16_MAX}] (basis points), got {value!r}")
+    # At most 100%: a fee or buffer raised by more means nothing (the on-chain fields are u16).
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= BPS:
+        raise InvalidScenario(f"{where}: expected an integer in [0, {BPS}] (basis points), got {value!r}")
     return value
 
 
