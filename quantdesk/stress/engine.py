@@ -89,6 +89,7 @@ class ScenarioResult:
     """Accounts not judged: an input is not in the snapshot (or the engine refuses one)."""
     fund_balance: int
     seconds: float
+    """The process CPU time the scenario took."""
 
     @property
     def liquidatable(self) -> list[AccountStress]:
