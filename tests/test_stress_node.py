@@ -87,6 +87,8 @@ async def test_the_default_scenarios_run_and_bad_input_is_refused_by_name(tmp_pa
         assert code == 2 and "UnknownTarget" in err and "'BTC-PERP'" in err
     code, _, err = await run_cli("--rpc", f"http://127.0.0.1:{free_port()}", "--timeout-secs", "1")
     assert code == 1 and "ClockUnavailable" in err
+    code, _, err = await run_cli("--rpc", f"http://127.0.0.1:{free_port()}", "--top", "0")
+    assert code == 2 and "--top 0" in err
 
 
 async def test_the_benchmark_runs_on_a_small_book() -> None:

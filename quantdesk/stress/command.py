@@ -24,6 +24,9 @@ async def stress(rpc_url: str, scenarios: list[scenario.Scenario] | None, timeou
 
 def main(rpc_url: str, scenario_file: Path | None, directory: Path, top: int, timeout_secs: float, out: TextIO | None = None) -> int:
     """The tables printed, the report written; 2 for a bad scenario, 1 when the node cannot be read."""
+    if top < 1:
+        print(f"quantdesk stress: --top {top}: at least 1", file=sys.stderr)
+        return 2
     try:
         scenarios = scenario.load(scenario_file) if scenario_file is not None else None
         report = asyncio.run(stress(rpc_url, scenarios, timeout_secs))

@@ -24,7 +24,7 @@ from quantdesk.clients.health import BPS, QUOTE_DECIMALS, format_quote  # noqa: 
 from quantdesk.stress.engine import ScenarioResult, StressReport  # noqa: E402
 from quantdesk.stress.table import render  # noqa: E402
 
-__all__ = ["HF_CLIP", "summary", "write"]
+__all__ = ["HF_CLIP", "summary", "worst", "write"]
 
 HF_CLIP = 4.0
 """Health factors above this are drawn in the last bin (no liabilities: not drawn)."""
