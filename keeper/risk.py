@@ -39,7 +39,7 @@ from solana.rpc.async_api import AsyncClient
 from solana.rpc.core import RPCException
 from solders.pubkey import Pubkey
 
-__all__ = ["ClockUnavailable", "RiskBot", "RiskParams", "snapshot_report", "print_report"]
+__all__ = ["ClockUnavailable", "RiskBot", "RiskParams", "snapshot_report", "snapshot_view", "print_report"]
 
 CLOCK_ERRORS = (SolanaRpcException, RPCException, httpx.HTTPError, LookupError)
 """What a failed Clock sysvar read raises (the report waits for the next interval)."""
@@ -190,9 +190,9 @@ class RiskBot:
         s.prune()
 
 
-async def snapshot_report(rpc_url: str, ws_url: str, near_fraction_bps: int, timeout_secs: float) -> RiskReport:
-    """One report from a getProgramAccounts snapshot of every venue account type and the Clock
-    sysvar (no subscription: `ws_url` is not connected to)."""
+async def snapshot_view(rpc_url: str, ws_url: str, timeout_secs: float) -> tuple[VenueView, sysvar.ClockSysvar]:
+    """The venue from one getProgramAccounts snapshot of every venue account type, and the Clock
+    sysvar (no subscription: `ws_url` is not connected to); `quantdesk stress` reads it too."""
     from quantdesk.keeper.cache import AccountCache, venue_types
 
     async with AsyncClient(rpc_url) as rpc:
@@ -203,7 +203,13 @@ async def snapshot_report(rpc_url: str, ws_url: str, near_fraction_bps: int, tim
                 clock = await sysvar.fetch_clock(rpc)
         except (TimeoutError, *CLOCK_ERRORS) as exc:
             raise ClockUnavailable(f"{rpc_url}: {type(exc).__name__}: {exc}" if str(exc) else f"{rpc_url}: no answer in {timeout_secs:g} s") from None
-        return report(VenueView(cache), clock.slot, clock.unix_timestamp, near_fraction_bps)
+        return VenueView(cache), clock
+
+
+async def snapshot_report(rpc_url: str, ws_url: str, near_fraction_bps: int, timeout_secs: float) -> RiskReport:
+    """One report from `snapshot_view`."""
+    view, clock = await snapshot_view(rpc_url, ws_url, timeout_secs)
+    return report(view, clock.slot, clock.unix_timestamp, near_fraction_bps)
 
 
 def print_report(rpc_url: str, ws_url: str, near_fraction: float, timeout_secs: float, out: TextIO | None = None) -> int:

@@ -8,7 +8,7 @@ from quantdesk.clients.health import BASE_SCALE, format_percent, format_quote, f
 from quantdesk.clients.oracle import Action
 from quantdesk.keeper.risk_report import GUARDED, OracleRisk, RiskReport
 
-__all__ = ["format_base", "render"]
+__all__ = ["format_base", "render", "table"]
 
 
 def format_base(amount: int) -> str:
@@ -22,7 +22,7 @@ def _quote(amount: int | None) -> str:
     return "n/a" if amount is None else format_quote(amount)
 
 
-def _table(title: str, headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+def table(title: str, headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     """A title and left-aligned columns (the first) and right-aligned ones (the rest), or "(none)"."""
     if not rows:
         return [title, "  (none)", ""]
@@ -41,22 +41,22 @@ def _state(o: OracleRisk) -> str:
 
 def render(r: RiskReport) -> str:
     lines = [f"QuantDesk risk at slot {r.slot}, unix time {r.unix_timestamp}", ""]
-    lines += _table("Markets", ("market", "oracle", "long OI", "short OI", "net", "long notional", "short notional", "net notional", "positions"),
+    lines += table("Markets", ("market", "oracle", "long OI", "short OI", "net", "long notional", "short notional", "net notional", "positions"),
                     [(f"{m.index} {m.symbol}", _quote(m.price), format_base(m.long_base), format_base(m.short_base), format_base(m.net_base),
                       _quote(m.long_notional), _quote(m.short_notional), _quote(m.net_notional), str(m.positions)) for m in r.markets])
     buckets = r.buckets
-    lines += _table(f"Health factor buckets ({len(r.accounts)} accounts, {len(r.unpriced)} unpriced)", ("bucket", "accounts"),
+    lines += table(f"Health factor buckets ({len(r.accounts)} accounts, {len(r.unpriced)} unpriced)", ("bucket", "accounts"),
                     [(b, str(n)) for b, n in buckets.items()])
-    lines += _table(f"Accounts near liquidation (maintenance health within {format_percent(r.near_fraction_bps)} of its requirement)",
+    lines += table(f"Accounts near liquidation (maintenance health within {format_percent(r.near_fraction_bps)} of its requirement)",
                     ("margin account", "health factor", "maint health", "requirement", "distance", "oracle move to liquidation", "state"),
                     [(str(a.margin), format_ratio(a.health_factor_bps), format_quote(a.maint_health), format_quote(a.requirement),
                       format_percent(a.distance_bps), format_percent(a.move_bps), "liquidatable" if a.liquidatable else "being liquidated"
                       if a.being_liquidated else "near") for a in r.near])
-    lines += _table("Insurance fund coverage", ("quote mint", "fund balance", "largest shortfall", "covers", "negative equity", "covers", "accounts short"),
+    lines += table("Insurance fund coverage", ("quote mint", "fund balance", "largest shortfall", "covers", "negative equity", "covers", "accounts short"),
                     [(str(c.mint), format_quote(c.balance) if c.fund else "no fund", format_quote(c.largest_shortfall), format_ratio(c.largest_coverage_bps),
                       format_quote(c.negative_equity), format_ratio(c.total_coverage_bps), str(c.accounts_short)) for c in r.coverage])
 
-    lines += _table("Oracles", ("feed", "price", "age secs", "age slots", "trade limit secs/slots", "liquidation limit secs/slots", "state"),
+    lines += table("Oracles", ("feed", "price", "age secs", "age slots", "trade limit secs/slots", "liquidation limit secs/slots", "state"),
                     [(o.symbol, format_quote(o.price), str(o.age_secs), str(o.age_slots), "{}/{}".format(*o.limits[Action.TRADE]),
                       "{}/{}".format(*o.limits[Action.LIQUIDATION]), _state(o)) for o in r.oracles])
     return "\n".join(lines)

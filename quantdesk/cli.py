@@ -53,6 +53,12 @@ def _build_parser() -> argparse.ArgumentParser:
     risk.add_argument("--ws-url", default="", help="the cluster's PubSub URL (unused: the tables come from one getProgramAccounts snapshot)")
     risk.add_argument("--near-fraction", type=float, default=0.1, help="maintenance health within this fraction of its requirement: near liquidation")
     risk.add_argument("--timeout-secs", type=float, default=30.0, help="give up reading the cluster after this long")
+    stress = sub.add_parser("stress", help="apply stress scenarios to every account: liquidatable and bankrupt accounts, insurance shortfall, an HTML report")
+    stress.add_argument("--rpc", required=True, metavar="URL", help="the cluster's JSON-RPC URL (one getProgramAccounts snapshot)")
+    stress.add_argument("--scenarios", type=Path, default=None, metavar="FILE.toml", help="the scenarios (default: built in, from the venue's markets and collateral)")
+    stress.add_argument("--out", type=Path, default=Path("target/reports"), metavar="DIR", help="where stress.html and stress.json go")
+    stress.add_argument("--top", type=int, default=10, help="largest contributors listed per scenario")
+    stress.add_argument("--timeout-secs", type=float, default=60.0, help="give up reading the cluster after this long")
     return parser
 
 
@@ -117,4 +123,8 @@ def main(argv: list[str] | None = None) -> int:
         from quantdesk.keeper.risk import print_report
 
         return print_report(args.rpc_url, args.ws_url, args.near_fraction, args.timeout_secs)
+    if args.command == "stress":
+        from quantdesk.stress.command import main as stress_main
+
+        return stress_main(args.rpc, args.scenarios, args.out, args.top, args.timeout_secs)
     return 2
