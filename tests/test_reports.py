@@ -41,3 +41,11 @@ def test_a_daily_report_writes_html_csv_and_plots(tmp_path: Path) -> None:
     # An empty period still renders, each table saying none.
     empty = build("empty", ReportData(T0, T0 + HOUR, "00" * 32, 0)).write(tmp_path / "empty")
     assert "none" in empty.read_text()
+
+
+def test_plots_render_after_litesvm_left_the_x87_stack_full(tmp_path: Path) -> None:
+    # A LiteSVM transaction leaves every x87 register in use (quantdesk/fpu.py); the report clears it.
+    from quantdesk.world import Venue
+    Venue().trader()
+    build("after LiteSVM", data()).write(tmp_path)
+    assert (tmp_path / "markets.png").stat().st_size > 1_000

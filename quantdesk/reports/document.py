@@ -19,6 +19,8 @@ matplotlib.use("Agg")  # files only, no display
 from matplotlib import pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from quantdesk.fpu import clear_x87  # noqa: E402
+
 __all__ = ["Plot", "Report", "Section", "Table"]
 
 
@@ -52,6 +54,7 @@ class Report:
     def write(self, directory: Path) -> Path:
         """index.html, <table>.csv and <plot>.png in `directory` (created); returns the HTML's path."""
         directory.mkdir(parents=True, exist_ok=True)
+        clear_x87()
         parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(self.title)}</title><style>{_STYLE}</style></head><body>",
                  f"<h1>{html.escape(self.title)}</h1><p class='sub'>{html.escape(self.subtitle)}</p>"]
         for section in self.sections:

@@ -21,6 +21,7 @@ import matplotlib.pyplot as plt  # noqa: E402  (after the backend is chosen)
 from matplotlib.figure import Figure  # noqa: E402
 
 from quantdesk.clients.health import BPS, QUOTE_DECIMALS, format_quote  # noqa: E402
+from quantdesk.fpu import clear_x87  # noqa: E402
 from quantdesk.stress.engine import ScenarioResult, StressReport  # noqa: E402
 from quantdesk.stress.table import render  # noqa: E402
 
@@ -115,6 +116,7 @@ def summary(s: StressReport) -> dict[str, Any]:
 def write(s: StressReport, directory: Path, top: int = 10) -> Path:
     """stress.html and stress.json in `directory` (made if missing); the page's path."""
     directory.mkdir(parents=True, exist_ok=True)
+    clear_x87()
     images = [("Health factor before and after", _distributions(s)), ("Shortfall by scenario", _shortfalls(s)),
               ("Accounts liquidatable and bankrupt by scenario", _counts(s))]
     w = worst(s)
