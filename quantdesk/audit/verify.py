@@ -46,7 +46,7 @@ def _rows(conn: Connection) -> Iterator[tuple[str, int | None, bytes]]:
     for table in AUDITED:
         result = conn.execution_options(stream_results=True, yield_per=_FETCH).execute(select(table))
         for row in result.mappings():
-            yield table.name, row["seq"], digest(table.name, row)
+            yield table.name, row["seq"], digest(table.name, dict(row))
 
 
 def verify(engine: Engine) -> Report:
@@ -101,3 +101,19 @@ def verify(engine: Engine) -> Report:
         findings.append(Finding("inserted", chain[seq][0], seq, "a chain entry after the last sealed block"))
     head_hex = chain[max(chain)][2].hex() if chain else GENESIS.hex()
     return Report(len(stored), len(blocks), head_hex, findings)
+
+
+def main(url: str) -> int:
+    """`quantdesk audit verify`: prints the result; 1 when anything was found."""
+    from sqlalchemy import create_engine
+
+    engine = create_engine(url)
+    try:
+        report = verify(engine)
+    finally:
+        engine.dispose()
+    for finding in report.findings:
+        print(finding)
+    state = "clean" if report.clean else f"{len(report.findings)} findings"
+    print(f"audit verify: {report.rows} rows, {report.blocks} blocks, head {report.head}: {state}")
+    return 0 if report.clean else 1
