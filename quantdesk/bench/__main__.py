@@ -4,7 +4,7 @@ import asyncio
 import json
 from pathlib import Path
 
-from quantdesk.bench import blocks, collateral, core, health, insurance, keeper, liquidation, oracle, security, trading
+from quantdesk.bench import blocks, collateral, core, health, indexer, insurance, keeper, liquidation, oracle, security, trading
 from quantdesk.localnet import bench as localnet_bench
 
 OUT = Path("target/bench")
@@ -30,7 +30,10 @@ def main() -> int:
     print("keeper: price shock to liquidation sent (local validator, in-process keeper):")
     keepers = asyncio.run(keeper.measure())
     (OUT / "keeper.json").write_text(json.dumps(keepers, indent=2) + "\n")
-    print(f"wrote {OUT / 'keeper.json'}")
+    print(f"wrote {OUT / 'keeper.json'}\n")
+    indexing = indexer.measure()
+    (OUT / "indexer.json").write_text(json.dumps(indexing, indent=2) + "\n")
+    print(f"wrote {OUT / 'indexer.json'}")
     over = [name for t in tables for name in t.over_target()]
     if over:
         print(f"over target: {', '.join(over)}")

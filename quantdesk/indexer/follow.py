@@ -11,8 +11,10 @@ import json
 import time
 from dataclasses import dataclass, field
 
+from solana.exceptions import SolanaRpcException
 from solana.rpc.async_api import AsyncClient
 from solana.rpc.commitment import Confirmed
+from solana.rpc.core import RPCException
 from solders.pubkey import Pubkey
 from solders.signature import Signature
 from websockets.asyncio.client import ClientConnection, connect
@@ -58,7 +60,7 @@ class Indexer:
             while True:
                 try:
                     await self._session(client, backoff)
-                except (ConnectionClosed, OSError, RpcFailure, TimeoutError) as exc:
+                except (ConnectionClosed, OSError, RpcFailure, RPCException, SolanaRpcException, TimeoutError) as exc:
                     self.live.clear()
                     delay = backoff.next()
                     self.log.warning("indexer.reconnect", error=repr(exc), delay_secs=delay)
@@ -70,7 +72,8 @@ class Indexer:
             statuses = await self._signatures(client, program)
             for start in range(0, len(statuses), BATCH):
                 part = statuses[start:start + BATCH]
-                wanted = [s for s, _ in part if s not in self.store.known([s for s, _ in part])]
+                known = self.store.known([s for s, _ in part])
+                wanted = [s for s, _ in part if s not in known]
                 received = _now_us()
                 txs = await self._transactions(client, wanted)
                 newest, slot = part[-1]

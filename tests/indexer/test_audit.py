@@ -1,7 +1,7 @@
 """The audit trail on both backends: an untouched store verifies clean, and each tampering done
 directly in the database (UPDATE, DELETE, INSERT, two rows' seqs swapped, a chain entry
 rewritten) is found and named by table and seq. The rows come from synthetic decoded
-transactions (the decoding itself is tested against the validator in test_follow.py)."""
+transactions (the benchmark's) (the decoding itself is tested against the validator in test_follow.py)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -11,16 +11,10 @@ from sqlalchemy import text
 
 from quantdesk.audit.chain import BLOCK_ROWS
 from quantdesk.audit.verify import Finding, verify
-from quantdesk.indexer.decode import Decoded, DecodedEvent
+from quantdesk.bench.indexer import TAKER
+from quantdesk.bench.indexer import synthetic_fill as fill
+from quantdesk.indexer.decode import Decoded
 from quantdesk.indexer.store import Store
-
-TAKER, MAKER = "Taker1111111111111111111111111111111111111", "Maker1111111111111111111111111111111111111"
-
-
-def fill(n: int) -> Decoded:
-    fields = {"fill_id": n, "market_index": 0, "taker": TAKER, "taker_order_id": n, "maker": MAKER, "maker_order_id": 7, "taker_side": 0,
-              "price": 100_000_000 + n, "base": 10**9, "quote": 100 * 10**6, "taker_fee": 50, "maker_fee": -20, "slot": n, "ts": 1_700_000_000}
-    return Decoded(f"sig{n}", 10 + n, 1_700_000_000_000_000 + n, TAKER, None, [], ["qd_trading"], [DecodedEvent(0, 0, "qd_trading", "Fill", fields)])
 
 
 def failed(n: int) -> Decoded:
