@@ -1,6 +1,7 @@
 """The indexer against the local validator over real RPC and PubSub, on both backends: the
 venue's history backfilled, live transactions followed, a failed transaction kept as an
-exception, a gap while the websocket was down backfilled after the reconnect, and a restart
+exception, a gap while the websocket was down backfilled after the reconnect, failing RPC
+requests survived, and a restart
 resuming from the cursors without a duplicate; the store verifies clean throughout."""
 from __future__ import annotations
 
@@ -85,9 +86,18 @@ async def test_backfill_live_failures_reconnect_gap_and_restart(store_url: str) 
             await until(lambda: count(store, "prices") == 4, "the gap backfilled")
             assert indexer.connections == 2
 
+            # The same with the reconnect's first RPC requests failing: the session after them backfills.
+            await node.call("qd_muteNotifications", True)
+            await node.publish(103 * USDC + 1)
+            await node.call("qd_failRequests", 2)
+            await node.call("qd_dropWebsockets")
+            await node.call("qd_muteNotifications", False)
+            await until(lambda: count(store, "prices") == 5, "indexed despite failed requests")
+            assert indexer.connections >= 4
+
         await node.publish(104 * USDC)  # while the indexer is stopped
         async with indexing(node, store_url) as (store, _):
-            assert count(store, "prices") == 5
+            assert count(store, "prices") == 6
             with store.engine.connect() as conn:
                 stored = conn.execute(select(func.count()).select_from(events)).scalar_one()
                 distinct = conn.execute(select(func.count()).select_from(select(events.c.signature, events.c.ix_index, events.c.event_index)
