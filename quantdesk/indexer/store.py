@@ -9,19 +9,19 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, insert, select
+from sqlalchemy import Connection, Engine, create_engine, insert, select, text
 
 from quantdesk.audit.chain import Chain
 from quantdesk.indexer.decode import Decoded, canonical_json, typed_value
 from quantdesk.indexer.schema import TYPED, cursors, events, exceptions
 
-__all__ = ["MIGRATIONS", "Store", "default_url", "migrate"]
+__all__ = ["ANALYZE_ROWS", "MIGRATIONS", "Store", "migrate"]
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-
-
-def default_url(path: Path) -> str:
-    return f"sqlite:///{path}"
+ANALYZE_ROWS = 20_000
+"""On PostgreSQL, ANALYZE the duplicate check's tables after this many rows written: while a
+fresh table has no statistics the check by signature is planned as a sequential scan, and a
+large backfill slows quadratically until autovacuum (a minute or more later) catches up."""
 
 
 def migrate(engine: Engine) -> None:
@@ -48,6 +48,7 @@ class Store:
         migrate(self.engine)
         with self.engine.connect() as conn:
             self.chain = Chain.load(conn)
+        self._unanalyzed = 0
 
     def close(self) -> None:
         self.engine.dispose()
@@ -93,7 +94,17 @@ class Store:
             with self.engine.connect() as conn:
                 self.chain = Chain.load(conn)  # the rolled-back rows' seqs are reused
             raise
-        return sum(len(rows) for rows in batch.values())
+        written = sum(len(rows) for rows in batch.values())
+        self._analyze(written)
+        return written
+
+    def _analyze(self, written: int) -> None:
+        self._unanalyzed += written
+        if self.engine.dialect.name != "postgresql" or self._unanalyzed < ANALYZE_ROWS:
+            return
+        self._unanalyzed = 0
+        with self.engine.begin() as conn:
+            conn.execute(text("ANALYZE events, exceptions"))
 
     def _rows(self, d: Decoded, received_us: int, batch: dict[str, list[dict[str, Any]]]) -> None:
         if d.error is not None:
