@@ -59,7 +59,21 @@ def _build_parser() -> argparse.ArgumentParser:
     stress.add_argument("--out", type=Path, default=Path("target/reports"), metavar="DIR", help="where stress.html and stress.json go")
     stress.add_argument("--top", type=int, default=10, help="largest contributors listed per scenario")
     stress.add_argument("--timeout-secs", type=float, default=60.0, help="give up reading the cluster after this long")
+    indexer = sub.add_parser("indexer", help="index the programs' events into the store (`quantdesk indexer migrate`: only migrate it)")
+    indexer.add_argument("action", nargs="?", choices=["run", "migrate"], default="run", help="run (default) or migrate")
+    _store_options(indexer)
+    indexer.add_argument("--rpc-url", default="http://127.0.0.1:8899", help="the cluster's JSON-RPC URL")
+    indexer.add_argument("--ws-url", default="ws://127.0.0.1:8900", help="the cluster's PubSub URL")
+    indexer.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"], help="log level")
+    audit = sub.add_parser("audit", help="`quantdesk audit verify`: re-check the store's hash chain and Merkle roots")
+    audit.add_argument("action", choices=["verify"])
+    _store_options(audit)
     return parser
+
+
+def _store_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", type=Path, default=None, help="the SQLite store file (default target/indexer.db)")
+    parser.add_argument("--db-url", default=None, help="an SQLAlchemy URL instead, e.g. postgresql+psycopg://user@host:5432/quantdesk")
 
 
 def _keeper(args: argparse.Namespace) -> int:
@@ -127,4 +141,14 @@ def main(argv: list[str] | None = None) -> int:
         from quantdesk.stress.command import main as stress_main
 
         return stress_main(args.rpc, args.scenarios, args.out, args.top, args.timeout_secs)
+    if args.command in ("indexer", "audit"):
+        from quantdesk.indexer.main import run as indexer_main
+        from quantdesk.indexer.main import store_url
+
+        url = store_url(args.db, args.db_url)
+        if args.command == "audit":
+            from quantdesk.audit.verify import main as verify_main
+
+            return verify_main(url)
+        return indexer_main(url, args.rpc_url, args.ws_url, args.log_level, args.action == "migrate")
     return 2

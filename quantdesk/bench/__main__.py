@@ -4,7 +4,7 @@ import asyncio
 import json
 from pathlib import Path
 
-from quantdesk.bench import blocks, collateral, core, health, insurance, keeper, liquidation, oracle, security, stress, trading
+from quantdesk.bench import blocks, collateral, core, health, indexer, insurance, keeper, liquidation, oracle, security, stress, trading
 from quantdesk.localnet import bench as localnet_bench
 
 OUT = Path("target/bench")
@@ -35,6 +35,9 @@ def main() -> int:
     stressed = asyncio.run(stress.measure())
     (OUT / "stress.json").write_text(json.dumps(stressed, indent=2) + "\n")
     print(f"wrote {OUT / 'stress.json'}")
+    indexing = indexer.measure()
+    (OUT / "indexer.json").write_text(json.dumps(indexing, indent=2) + "\n")
+    print(f"wrote {OUT / 'indexer.json'}")
     over = [name for t in tables for name in t.over_target()]
     if over:
         print(f"over target: {', '.join(over)}")
