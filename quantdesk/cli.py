@@ -65,6 +65,13 @@ def _build_parser() -> argparse.ArgumentParser:
     indexer.add_argument("--rpc-url", default="http://127.0.0.1:8899", help="the cluster's JSON-RPC URL")
     indexer.add_argument("--ws-url", default="ws://127.0.0.1:8900", help="the cluster's PubSub URL")
     indexer.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"], help="log level")
+    report = sub.add_parser("report", help="write a period's report (HTML, CSV, plots) from the indexer's store")
+    report.add_argument("period", choices=["daily", "range"])
+    report.add_argument("--date", help="daily: the UTC day (YYYY-MM-DD)")
+    report.add_argument("--from", dest="start", help="range: the first UTC day")
+    report.add_argument("--to", dest="end", help="range: the last UTC day (inclusive)")
+    report.add_argument("--out", type=Path, default=Path("target/reports"), metavar="DIR", help="where index.html, the CSVs and plots go")
+    _store_options(report)
     audit = sub.add_parser("audit", help="`quantdesk audit verify`: re-check the store's hash chain and Merkle roots")
     audit.add_argument("action", choices=["verify"])
     _store_options(audit)
@@ -124,7 +131,8 @@ def _localnet(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _build_parser().parse_args(argv)
+    parser = _build_parser()
+    args = parser.parse_args(argv)
     if args.command == "demo":
         from quantdesk.demo import run
 
@@ -141,6 +149,14 @@ def main(argv: list[str] | None = None) -> int:
         from quantdesk.stress.command import main as stress_main
 
         return stress_main(args.rpc, args.scenarios, args.out, args.top, args.timeout_secs)
+    if args.command == "report":
+        from quantdesk.indexer.main import store_url
+        from quantdesk.reports.command import main as report_main
+
+        start, end = (args.date, None) if args.period == "daily" else (args.start, args.end)
+        if start is None or (args.period == "range" and end is None):
+            parser.error("report daily needs --date; report range needs --from and --to")
+        return report_main(store_url(args.db, args.db_url), start, end, args.out)
     if args.command in ("indexer", "audit"):
         from quantdesk.indexer.main import run as indexer_main
         from quantdesk.indexer.main import store_url
