@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import keyword
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -54,6 +55,11 @@ class Decoded:
     events: list[DecodedEvent]
 
 
+def _idl_name(name: str) -> str:
+    """The field's IDL name: anchorpy appends "_" to a Python keyword ("from" -> "from_")."""
+    return name[:-1] if name.endswith("_") and keyword.iskeyword(name[:-1]) else name
+
+
 def plain(value: Any) -> Any:
     """An event field as JSON: addresses base58, structs objects of snake_case fields, arrays lists."""
     if isinstance(value, Pubkey):
@@ -67,7 +73,7 @@ def plain(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(k): plain(v) for k, v in value.items() if not str(k).startswith("_")}
     if hasattr(value, "__dict__"):  # anchorpy's Container and generated struct types
-        return {k: plain(v) for k, v in vars(value).items() if not k.startswith("_")}
+        return {_idl_name(k): plain(v) for k, v in vars(value).items() if not k.startswith("_")}
     raise TypeError(f"cannot store an event field of type {type(value).__name__}")
 
 

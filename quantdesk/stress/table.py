@@ -18,7 +18,8 @@ def _contributors(r: ScenarioResult, top: int) -> list[str]:
                   for a in r.top(top)])
 
 
-def render(s: StressReport, top: int = 5) -> str:
+def render(s: StressReport, top: int = 5, brief: bool = False) -> str:
+    """The header and the scenarios' table, then (unless `brief`) what each changes and its `top` contributors."""
     liquidatable_before = sum(a.liquidatable for a in s.baseline.values())
     lines = [f"QuantDesk stress at slot {s.slot}, unix time {s.unix_timestamp}: {len(s.baseline)} accounts, {liquidatable_before} liquidatable "
              f"before, insurance fund {format_quote(s.fund_balance)}", ""]
@@ -26,6 +27,8 @@ def render(s: StressReport, top: int = 5) -> str:
                    [(r.scenario.name, str(len(r.liquidatable)), str(len(r.newly_liquidatable)), str(len(r.bankrupt)), format_quote(r.shortfall),
                      format_quote(r.fund_balance), format_quote(r.uncovered), ", ".join(r.prices.halted) or "-", str(len(r.unpriced)))
                     for r in s.results])
+    if brief:
+        return "\n".join(lines)
     lines += table("What each scenario changes", ("scenario", "change"), [(r.scenario.name, r.scenario.summary()) for r in s.results])
     for r in s.results:
         lines += _contributors(r, top)

@@ -58,3 +58,11 @@ def test_every_typed_column_reads_a_field_of_one_of_its_events() -> None:
         assert typed.kinds <= fields.keys(), typed.table.name
         for column, paths in typed.sources.items():
             assert any(path.split(".")[0] in fields[kind] for kind in typed.kinds for path in paths), (typed.table.name, column)
+
+
+def test_a_keyword_field_keeps_its_idl_name() -> None:
+    # qd-collateral's Transferred has a field "from"; anchorpy names it "from_".
+    from types import SimpleNamespace
+
+    from quantdesk.indexer.decode import plain
+    assert plain(SimpleNamespace(from_=1, to=2)) == {"from": 1, "to": 2}
