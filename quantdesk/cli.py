@@ -72,6 +72,9 @@ def _build_parser() -> argparse.ArgumentParser:
     report.add_argument("--to", dest="end", help="range: the last UTC day (inclusive)")
     report.add_argument("--out", type=Path, default=Path("target/reports"), metavar="DIR", help="where index.html, the CSVs and plots go")
     _store_options(report)
+    surveil = sub.add_parser("surveil", help="trade surveillance over the indexer's store: wash trades, spoofing, layering, marking, oracle-driven liquidations")
+    surveil.add_argument("--evidence", type=int, default=10, help="evidence rows printed per alert")
+    _store_options(surveil)
     audit = sub.add_parser("audit", help="`quantdesk audit verify`: re-check the store's hash chain and Merkle roots")
     audit.add_argument("action", choices=["verify"])
     _store_options(audit)
@@ -149,6 +152,11 @@ def main(argv: list[str] | None = None) -> int:
         from quantdesk.stress.command import main as stress_main
 
         return stress_main(args.rpc, args.scenarios, args.out, args.top, args.timeout_secs)
+    if args.command == "surveil":
+        from quantdesk.indexer.main import store_url
+        from quantdesk.surveillance.command import main as surveil_main
+
+        return surveil_main(store_url(args.db, args.db_url), args.evidence)
     if args.command == "report":
         from quantdesk.indexer.main import store_url
         from quantdesk.reports.command import main as report_main

@@ -82,6 +82,7 @@ class ReportData:
     insurance: list[InsuranceRow] = field(default_factory=list)
     exceptions: list[ExceptionRow] = field(default_factory=list)
     volume_by_hour: dict[int, list[tuple[int, int]]] = field(default_factory=dict)  # market -> (hour start us, quote)
+    open_interest_by_hour: dict[int, list[tuple[int, int]]] = field(default_factory=dict)  # market -> (hour end us, base)
 
 
 def _usd(amount: int) -> str:
@@ -109,18 +110,23 @@ def _markets(d: ReportData) -> Section:
                   [[m.market, m.fills, _usd(m.volume_quote), _usd(m.fees), f"{m.open_interest / BASE:,.3f}"] for m in d.markets])
 
     def volume(fig: Figure) -> None:
-        ax = fig.add_subplot(1, 2, 1)
+        ax = fig.add_subplot(1, 3, 1)
         for market, series in sorted(d.volume_by_hour.items()):
             ax.plot(_hours([t for t, _ in series], d.start_us), [v / USDC for _, v in series], marker=".", label=f"market {market}")
         ax.set_xlabel("hours from the start")
         ax.set_title("volume per hour (USDC)")
         if d.volume_by_hour:
             ax.legend(fontsize="small")
-        bx = fig.add_subplot(1, 2, 2)
+        bx = fig.add_subplot(1, 3, 2)
         names = [str(m.market) for m in d.markets]
         bx.bar(names, [m.fees / USDC for m in d.markets], color="tab:orange")
         bx.set_title("fees per market (USDC)")
         bx.set_xlabel("market")
+        cx = fig.add_subplot(1, 3, 3)
+        for market, series in sorted(d.open_interest_by_hour.items()):
+            cx.step(_hours([t for t, _ in series], d.start_us), [v / BASE for _, v in series], where="post", label=f"market {market}")
+        cx.set_xlabel("hours from the start")
+        cx.set_title("open interest (base)")
 
     return Section("Markets", "Volume, fees and open interest per market.", [table], [Plot("markets", volume)])
 

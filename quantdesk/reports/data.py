@@ -44,6 +44,14 @@ class _Position:
         return realized
 
 
+def _open_interest(positions: dict[tuple[str, int], _Position]) -> dict[int, int]:
+    """Per market, the longs' total base (equal to the shorts')."""
+    total: defaultdict[int, int] = defaultdict(int)
+    for (_, m), p in positions.items():
+        total[m] += max(p.base, 0)
+    return total
+
+
 def load(engine: Engine, start_us: int, end_us: int) -> ReportData:
     with engine.connect() as c:
         rows = c.execute(select(events.c.kind, events.c.block_time_us, events.c.fields).where(events.c.kind.in_(KINDS))
@@ -62,7 +70,20 @@ def load(engine: Engine, start_us: int, end_us: int) -> ReportData:
     market_fees: defaultdict[int, int] = defaultdict(int)
     market_fills: defaultdict[int, int] = defaultdict(int)
     hourly: defaultdict[int, defaultdict[int, int]] = defaultdict(lambda: defaultdict(int))
+    interest: defaultdict[int, list[tuple[int, int]]] = defaultdict(list)
+    boundary = start_us + HOUR_US
+
+    def sample(until: int) -> None:
+        """Open interest per market at each hour's end up to `until` (positions as they stand)."""
+        nonlocal boundary
+        while boundary <= min(until, end_us):
+            for m, oi in _open_interest(positions).items():
+                interest[m].append((boundary, oi))
+            boundary += HOUR_US
+
     for kind, ts, raw in rows:
+        if ts is not None:
+            sample(ts)
         f: dict[str, Any] = json.loads(raw)
         inside = ts is not None and ts >= start_us
         if kind == "MarginAccountCreated":
@@ -101,9 +122,9 @@ def load(engine: Engine, start_us: int, end_us: int) -> ReportData:
             amount = {"Staked": f.get("amount", 0), "Unstaked": -f.get("amount", 0), "InsurancePaid": -f.get("amount", 0),
                       "FeesSwept": f.get("to_insurance", 0)}[kind]
             data.insurance.append(InsuranceRow(ts, kind.lower(), amount))
-    open_interest: defaultdict[int, int] = defaultdict(int)
-    for (_, m), p in positions.items():
-        open_interest[m] += max(p.base, 0)
+    sample(end_us)
+    open_interest = _open_interest(positions)
+    data.open_interest_by_hour = dict(interest)
     data.markets = [MarketRow(m, market_volume[m], market_fees[m], open_interest[m], market_fills[m]) for m in sorted(set(market_volume) | set(open_interest))]
     data.accounts = [AccountRow(a, owners.get(a, a), pnl[a], fees[a], volume[a]) for a in sorted(set(pnl) | set(volume))]
     data.volume_by_hour = {m: sorted(h.items()) for m, h in hourly.items()}

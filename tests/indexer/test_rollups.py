@@ -74,6 +74,10 @@ def test_report_rollups_and_wash_trades_from_the_store(store_url: str, tmp_path:
     assert (market.fills, market.volume_quote, market.fees) == (3, 315 * USDC, 126_000)
     # After the day: A flat (bought and sold; then took C's long by liquidation: 1 long), B short 2, C flat.
     assert market.open_interest == BASE
+    hourly = data.open_interest_by_hour[0]
+    # Sampled at each hour's end once the market has a position: 1 after the first buy, 0 after the round trip, then C's long.
+    hour = 3_600_000_000
+    assert hourly[:3] == [(T0 + 2 * hour, BASE), (T0 + 3 * hour, 0), (T0 + 4 * hour, BASE)] and hourly[-1] == (T0 + DAY_US, BASE) and len(hourly) == 23
     accounts = {a.account: a for a in data.accounts}
     # A: +10 on the round trip less 105,000 of fees, plus the liquidator's fee; B: -10 and C's +5 leg, less its rebates back.
     assert accounts[A].pnl == 10 * USDC - 105_000 + 950_000
@@ -99,6 +103,8 @@ def test_report_rollups_and_wash_trades_from_the_store(store_url: str, tmp_path:
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert data.chain_head in (out / "index.html").read_text() and (out / "accounts.csv").exists()
+    surveil = subprocess.run([sys.executable, "-m", "quantdesk", "surveil", "--db-url", store_url], capture_output=True, text=True, timeout=120)
+    assert surveil.returncode == 1 and "wash_trade market 0" in surveil.stdout and "surveil: 1 alert(s)" in surveil.stdout
     bad = subprocess.run([sys.executable, "-m", "quantdesk", "report", "range", "--from", "2026-01-02", "--to", "2026-01-01", "--db-url", store_url],
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "InvalidPeriod" in bad.stderr
