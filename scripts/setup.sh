@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 
 # rust-web-clippy and rustfmt-web match rustc-web (make test runs clippy and the format check).
 # postgresql: the indexer's tests and benchmark run the store against a throw-away server too.
-APT_PACKAGES=(rustc-web cargo-web libstd-rust-web-dev-bpf llvm-22 clang-22 lld-22 rust-web-clippy rustfmt-web postgresql)
+# redis-server: the gateway's shared rate limits are tested against a throw-away server.
+APT_PACKAGES=(rustc-web cargo-web libstd-rust-web-dev-bpf llvm-22 clang-22 lld-22 rust-web-clippy rustfmt-web postgresql redis-server)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
