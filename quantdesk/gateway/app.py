@@ -84,7 +84,12 @@ def create_app(config: GatewayConfig, store: Store | None = None, clock: Callabl
             expiration_time=_iso(now + timedelta(seconds=config.nonce_ttl_secs)),
         )
 
-    @app.post("/auth/verify", response_model=SessionInfo, response_model_by_alias=True)
+    refusals: dict[int | str, dict[str, str]] = {
+        400: {"description": "MalformedMessage"},
+        401: {"description": "a named refusal: BadSignature, WrongDomain, Expired, NonceReused, ..."},
+    }
+
+    @app.post("/auth/verify", response_model=SessionInfo, response_model_by_alias=True, responses=refusals)
     async def verify(
         body: VerifyRequest, response: Response, session_id: Annotated[str | None, Cookie(alias=COOKIE)] = None
     ) -> SessionInfo:
@@ -94,7 +99,7 @@ def create_app(config: GatewayConfig, store: Store | None = None, clock: Callabl
         set_cookie(response, session, config.sessions)
         return SessionInfo(address=session.address, expires_at=_iso(datetime.fromtimestamp(sessions.expires_at(session), UTC)))
 
-    @app.get("/auth/session", response_model=SessionInfo, response_model_by_alias=True, responses={401: {}})
+    @app.get("/auth/session", response_model=SessionInfo, response_model_by_alias=True, responses={401: {"description": "NotSignedIn"}})
     async def current(response: Response, session_id: Annotated[str | None, Cookie(alias=COOKIE)] = None) -> SessionInfo | JSONResponse:
         session = sessions.resume(session_id) if session_id is not None else None
         if session is None:
