@@ -156,3 +156,19 @@ def test_logout_kills_the_id_and_clears_the_cookie(client: TestClient) -> None:
     assert client.get("/auth/session").status_code == 401
     stale = TestClient(client.app, base_url="https://testserver", cookies={COOKIE: old})
     assert stale.get("/auth/session").status_code == 401
+
+
+def test_the_cli_serves_the_app_with_its_host_port_domain_and_chain(monkeypatch: pytest.MonkeyPatch) -> None:
+    import uvicorn
+    from fastapi import FastAPI
+
+    from quantdesk.cli import main
+
+    served: dict[str, object] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: served.update(app=app, **options))
+    assert main(["gateway", "--port", "3010", "--chain-id", "devnet"]) == 0
+    assert (served["host"], served["port"]) == ("127.0.0.1", 3010)
+    app = served["app"]
+    assert isinstance(app, FastAPI)
+    fields = TestClient(app).post("/auth/nonce").json()
+    assert (fields["domain"], fields["uri"], fields["chainId"]) == ("127.0.0.1:3010", "http://127.0.0.1:3010", "devnet")
