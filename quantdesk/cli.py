@@ -78,7 +78,27 @@ def _build_parser() -> argparse.ArgumentParser:
     audit = sub.add_parser("audit", help="`quantdesk audit verify`: re-check the store's hash chain and Merkle roots")
     audit.add_argument("action", choices=["verify"])
     _store_options(audit)
+    gateway = sub.add_parser("gateway", help="run the API gateway (Sign-In-With-Solana, sessions)")
+    gateway.add_argument("--host", default="127.0.0.1", help="listen address")
+    gateway.add_argument("--port", type=int, default=3002, help="listen port")
+    gateway.add_argument("--domain", default=None, help="the SIWS domain wallets sign for (default HOST:PORT)")
+    gateway.add_argument("--uri", default=None, help="the SIWS URI wallets sign for (default http://HOST:PORT)")
+    gateway.add_argument("--chain-id", default="localnet", help="the SIWS Chain ID accepted, e.g. localnet, devnet, mainnet")
+    gateway.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"], help="server log level")
     return parser
+
+
+def _gateway(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from quantdesk.gateway.app import GatewayConfig, create_app
+    from quantdesk.gateway.siws import Policy
+
+    domain = args.domain if args.domain is not None else f"{args.host}:{args.port}"
+    uri = args.uri if args.uri is not None else f"http://{args.host}:{args.port}"
+    app = create_app(GatewayConfig(sign_in=Policy(domain=domain, uri=uri, chain_id=args.chain_id)))
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    return 0
 
 
 def _store_options(parser: argparse.ArgumentParser) -> None:
@@ -144,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
         return _localnet(args)
     if args.command == "keeper":
         return _keeper(args)
+    if args.command == "gateway":
+        return _gateway(args)
     if args.command == "risk":
         from quantdesk.keeper.risk import print_report
 

@@ -1,1 +1,1 @@
-"""The API gateway (issue 19): FastAPI service in front of the venue."""
+"""The API gateway (issue 19): Sign-In-With-Solana, server-side sessions, rate limits, metrics, the HTTP app."""
