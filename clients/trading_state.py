@@ -14,7 +14,7 @@ from quantdesk.clients.idl import discriminator, program_id
 from quantdesk.clients.oracle import Action, GuardConfig
 from solders.pubkey import Pubkey
 
-__all__ = ["INSURANCE_PAID_OFFSET", "KIND_TWAP", "LIQUIDATOR_FEE_OFFSET", "MARKET_DISCRIMINATOR", "MARKET_LEN", "MARKET_SEED", "MARKET_STATUS_OFFSET", "MAX_ORDERS", "MAX_POSITIONS", "ORDER_FLAG_EXIT", "ORDER_FLAG_UNTRIGGERED", "Order", "PROGRAM_ID",
+__all__ = ["INSURANCE_PAID_OFFSET", "KIND_TWAP", "LIQUIDATOR_FEE_OFFSET", "MARKET_DISCRIMINATOR", "MARKET_LEN", "MARKET_SEED", "MARKET_STATUS_OFFSET", "MAX_ORDERS", "MAX_POSITIONS", "ORDER_FLAG_EXIT", "ORDER_FLAG_SLICE", "ORDER_FLAG_UNTRIGGERED", "Order", "PROGRAM_ID",
            "PerpMarket", "Position", "TRADING_DISCRIMINATOR", "TRADING_HAS_OPEN_AUCTION_OFFSET", "TRADING_HAS_OPEN_ORDER_OFFSET",
            "TRADING_HAS_TRIGGER_OFFSET", "TRADING_LEN",
            "TRADING_MARGIN_OFFSET", "TRADING_OWNER_OFFSET", "TRADING_SEED", "TradingAccount", "decode_market", "decode_trading_account",
@@ -33,6 +33,7 @@ TRADING_LEN = 7488
 KIND_TWAP = 3
 ORDER_FLAG_UNTRIGGERED = 1 << 2
 ORDER_FLAG_EXIT = 1 << 4
+ORDER_FLAG_SLICE = 1 << 5
 """A bracket's take-profit or stop-loss (`parent_id`: its entry)."""
 
 # Fixed offsets keepers filter on.
@@ -263,6 +264,11 @@ class Order(_Layout):
     @property
     def is_exit(self) -> bool:
         return bool(self.flags & ORDER_FLAG_EXIT)
+
+    @property
+    def is_slice(self) -> bool:
+        """A TWAP's slice (Rust `Order::is_slice`)."""
+        return bool(self.flags & ORDER_FLAG_SLICE)
 
     @property
     def live(self) -> bool:

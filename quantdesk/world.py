@@ -884,14 +884,16 @@ class Venue:
                                       self.health(t.margin, p.market_index), session)
         return self.send([ix], s)
 
-    def _placement(self, name: str, t: Trader, market: int, *args: Any, signer: Keypair | None = None) -> TxResult:
+    def _placement(self, name: str, t: Trader, market: int, *args: Any, signer: Keypair | None = None, session: Pubkey | None = None) -> TxResult:
         s = signer or t.owner
-        ix = getattr(self.trading, name)(s.pubkey(), t.margin, *args, self.feeds.get(market, self.feeds[0]), self.usdc, self.health(t.margin, market))
+        ix = getattr(self.trading, name)(s.pubkey(), t.margin, *args, self.feeds.get(market, self.feeds[0]), self.usdc, self.health(t.margin, market),
+                                         session)
         return self.send([ix], s)
 
-    def place_trigger(self, t: Trader, p: OrderParams, trigger: trading.TriggerParams, signer: Keypair | None = None) -> TxResult:
-        """place_trigger_order for `t`."""
-        return self._placement("place_trigger_order", t, p.market_index, p, trigger, signer=signer)
+    def place_trigger(self, t: Trader, p: OrderParams, trigger: trading.TriggerParams, signer: Keypair | None = None,
+                      session: Pubkey | None = None) -> TxResult:
+        """place_trigger_order for `t`, signed by its owner, a delegate or a session key (`session`)."""
+        return self._placement("place_trigger_order", t, p.market_index, p, trigger, signer=signer, session=session)
 
     def place_bracket(self, t: Trader, entry: OrderParams, take_profit: trading.ExitParams | None, stop_loss: trading.ExitParams | None,
                       signer: Keypair | None = None) -> TxResult:
@@ -901,14 +903,14 @@ class Venue:
                                         self.health(t.margin, entry.market_index), take_profit, stop_loss)
         return self.send([ix], s)
 
-    def place_iceberg(self, t: Trader, p: OrderParams, display_size: int) -> TxResult:
-        return self._placement("place_iceberg_order", t, p.market_index, p, display_size)
+    def place_iceberg(self, t: Trader, p: OrderParams, display_size: int, signer: Keypair | None = None) -> TxResult:
+        return self._placement("place_iceberg_order", t, p.market_index, p, display_size, signer=signer)
 
-    def place_scale(self, t: Trader, p: trading.ScaleParams) -> TxResult:
-        return self._placement("place_scale_orders", t, p.market_index, p)
+    def place_scale(self, t: Trader, p: trading.ScaleParams, signer: Keypair | None = None, session: Pubkey | None = None) -> TxResult:
+        return self._placement("place_scale_orders", t, p.market_index, p, signer=signer, session=session)
 
-    def place_twap(self, t: Trader, p: trading.TwapParams, signer: Keypair | None = None) -> TxResult:
-        return self._placement("place_twap_order", t, p.market_index, p, signer=signer)
+    def place_twap(self, t: Trader, p: trading.TwapParams, signer: Keypair | None = None, session: Pubkey | None = None) -> TxResult:
+        return self._placement("place_twap_order", t, p.market_index, p, signer=signer, session=session)
 
     def crank(self, name: str, cranker: Keypair, t: Trader, order_id: int, fee_to: Trader | None = None, market: int = 0) -> TxResult:
         """trigger_order or crank_twap of `t`'s order, signed by `cranker`, the fee to `fee_to`'s trading account (None: no fee)."""

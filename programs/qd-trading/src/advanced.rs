@@ -186,7 +186,7 @@ pub fn slices_due(parent: &Order, slot: u64) -> u16 {
 /// The next slice of `parent` once `due` slices are due: what the schedule owes by now
 /// (`slice_size * due`, all of it at the last) less what executed, at most `CATCH_UP_SLICES`
 /// slices and what is left to give; an IOC market order worst `tolerance_bps` from the oracle,
-/// no worse than the parent's limit. `reducible`: the most a reduce-only parent may still
+/// no worse than the parent's limit (an agent's parent without one: its reserved price). `reducible`: the most a reduce-only parent may still
 /// reduce. None when nothing is owed.
 pub fn next_slice(
     parent: &Order,
@@ -208,8 +208,11 @@ pub fn next_slice(
     }
     let bid = parent.is_bid();
     let mut worst = worst_within(bid, parent.tolerance_bps, oracle, market)?;
-    if parent.price != 0 {
-        worst = if bid { worst.min(parent.price) } else { worst.max(parent.price) };
+    // A delegate or session key was authorized for the parent's notional at its reserved price
+    // (its limit, or the tolerance from the oracle when placed): its slices never fill worse.
+    let cap = if parent.price != 0 { parent.price } else if parent.agent().is_some() { parent.reserved_price } else { 0 };
+    if cap != 0 {
+        worst = if bid { worst.min(cap) } else { worst.max(cap) };
     }
     Ok(Some(Order {
         client_order_id: parent.client_order_id,
@@ -383,6 +386,10 @@ mod tests {
         // A limit caps the worst price; a reduce-only parent is capped by what it may reduce.
         let limited = Order { price: 100_500_000, ..p };
         assert_eq!(next_slice(&limited, 1, None, ORACLE, &m).unwrap().unwrap().price, 100_500_000);
+        // An agent's parent without a limit is capped at its reserved price (1% above the oracle when placed).
+        let agents = Order { actor: 1, ..p };
+        assert_eq!(next_slice(&agents, 1, None, 110_000_000, &m).unwrap().unwrap().price, 101_000_000);
+        assert_eq!(next_slice(&p, 1, None, 110_000_000, &m).unwrap().unwrap().price, 111_100_000);
         assert_eq!(next_slice(&p, 1, Some(40_000_000), ORACLE, &m).unwrap().unwrap().base_size, 40_000_000);
         assert!(next_slice(&p, 1, Some(0), ORACLE, &m).unwrap().is_none());
         let too_small = twap_order(&twap_args(50_000_000, 300, 30, 0), &m, ORACLE, 100);

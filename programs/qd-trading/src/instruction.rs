@@ -429,12 +429,15 @@ qd_runtime::instructions! {
         /// (NotTriggerOrder), a bracket exit whose entry filled nothing (EntryNotFilled), paused, frozen, a stale oracle.
         /// Cancelled instead (success, no fee): expired; a reduce-only order with nothing to reduce; an order that may not
         /// add risk now (market or account reduce-only, a liquidation: limits); initial health or leverage broken with it
-        /// and the fee (health); a market order whose worst price is past the auction band (price). A bracket exit fired
-        /// while its entry rests cancels the entry's unfilled rest first. Remaining accounts (health): as for placeOrder.
+        /// and the fee (health); a market order whose worst price is past the auction band (price). A reduce-only order
+        /// fires even so, its fee waived. The fee account may not be owned by the order's delegate or session key
+        /// (AgentSelfDealing). A bracket exit fired while its entry rests cancels the entry's unfilled rest first.
+        /// Remaining accounts (health): as for placeOrder.
         trigger_order => TriggerOrder { order_id: u64 } accounts CrankOrderAccounts,
         /// Permissionless: places a TWAP's due slice (its live slice, if any, leaves first and gives back its unfilled
         /// rest): what the schedule owes by now less what executed, at most 3 slices, as an IOC market order worst the
-        /// tolerance from the oracle; its owner pays the market's slice fee to the cranker. Refused: not due (SliceNotDue),
+        /// tolerance from the oracle (an agent's TWAP without a limit: no worse than its reserved price); its owner pays
+        /// the market's slice fee to the cranker, as for triggerOrder. Refused: not due (SliceNotDue),
         /// not a TWAP (NotTwap), paused, frozen, a stale oracle. Cancelled instead (the TWAP and its slice): limits or
         /// health as for triggerOrder. Remaining accounts (health): as for placeOrder.
         crank_twap => CrankTwap { order_id: u64 } accounts CrankOrderAccounts,

@@ -230,29 +230,36 @@ impl<'a> Crank<'a> {
         i64::try_from(fee).map_err(|_| overflow())
     }
 
-    /// Charges `fee` to the owner's position and checks that an order that may add risk keeps
-    /// initial health and the leverage limit with it: Ok(false) (the fee undone) when it does not.
-    fn charge_and_check(&mut self, reduce_only: bool, fee: i64) -> Result<bool, ProgramError> {
+    /// Charges `fee` to the owner's position, never past initial health or the leverage limit,
+    /// and returns what it charged. An order that may add risk must keep both with the fee
+    /// (None, the fee undone: it is cancelled); a reduce-only one still fires, the fee waived
+    /// (Some(0)) when the account could not pay it and stay within them.
+    fn charge(&mut self, order: &Order, fee: i64) -> Result<Option<i64>, ProgramError> {
         let p = self.a.trading.position_index(self.a.market.index).ok_or(E::NoPosition)?;
         let realized = self.a.trading.positions[p].realized_pnl;
         self.a.trading.positions[p].realized_pnl = realized.checked_sub(fee).ok_or_else(overflow)?;
-        if reduce_only {
-            return Ok(true);
+        if fee == 0 && order.is_reduce_only() {
+            return Ok(Some(0));
         }
         match self.a.require_health(None, &self.clock) {
-            Ok(()) => Ok(true),
+            Ok(()) => Ok(Some(fee)),
             Err(e) if e == HealthError::InsufficientHealth.into() || e == E::LeverageExceeded.into() => {
                 self.a.trading.positions[p].realized_pnl = realized;
-                Ok(false)
+                Ok(order.is_reduce_only().then_some(0))
             }
             Err(e) => Err(e),
         }
     }
 
-    /// Pays `fee` into the fee account's position in this market.
-    fn pay(&self, fee: i64) -> Result<Pubkey, ProgramError> {
+    /// Pays `fee` into the fee account's position in this market. The fee account may not be
+    /// one the order's delegate or session key owns: an agent firing its principal's orders
+    /// for fees paid to itself is self-dealing.
+    fn pay(&self, order: &Order, fee: i64) -> Result<Pubkey, ProgramError> {
         let Some(info) = self.fee_account else { return Ok(crate::ID) };
         let recipient = info.load_mut::<TradingAccount>(&crate::ID)?;
+        if order.agent().is_some_and(|(agent, _)| recipient.owner == agent) {
+            return Err(E::AgentSelfDealing.into());
+        }
         let p = recipient.open_position(self.a.market.index, self.a.market.funding_index(0)).ok_or(E::TooManyPositions)?;
         let position = &mut recipient.positions[p];
         position.realized_pnl = position.realized_pnl.checked_add(fee).ok_or_else(overflow)?;
@@ -297,11 +304,10 @@ pub(super) fn trigger_order(accounts: &[AccountInfo], order_id: u64) -> ProgramR
     // The same size at the same price: the totals do not move.
     let i = c.index(order_id)?;
     c.a.trading.orders[i] = fired;
-    let fee = c.fee(c.a.market.trigger_fee)?;
-    if !c.charge_and_check(fired.is_reduce_only(), fee)? {
+    let Some(fee) = c.charge(&fired, c.fee(c.a.market.trigger_fee)?)? else {
         return c.cancel(order_id, CANCEL_HEALTH);
-    }
-    let fee_account = c.pay(fee)?;
+    };
+    let fee_account = c.pay(&fired, fee)?;
     finish(c.a.trading, slot);
     let seq = next_seq(&mut c.a.trading.seq)?;
     OrderTriggered {
@@ -375,10 +381,13 @@ pub(super) fn crank_twap(accounts: &[AccountInfo], order_id: u64) -> ProgramResu
     if placed.order_id == 0 && next.slices_done >= next.slices {
         return c.cancel(order_id, CANCEL_TWAP_FINISHED);
     }
-    if placed.order_id != 0 && !c.charge_and_check(parent.is_reduce_only(), fee)? {
-        return c.cancel(order_id, CANCEL_HEALTH);
+    if placed.order_id != 0 {
+        match c.charge(&parent, fee)? {
+            Some(charged) => fee = charged,
+            None => return c.cancel(order_id, CANCEL_HEALTH),
+        }
     }
-    let fee_account = if placed.order_id != 0 { c.pay(fee)? } else { crate::ID };
+    let fee_account = if placed.order_id != 0 { c.pay(&parent, fee)? } else { crate::ID };
     finish(c.a.trading, slot);
     let seq = next_seq(&mut c.a.trading.seq)?;
     TwapSlicePlaced {
