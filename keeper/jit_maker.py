@@ -123,7 +123,7 @@ def plan(view: VenueView, me: Pubkey, signer: Pubkey, taker: Pubkey, order: Orde
     # At the highest price the fill may land at (its slot is later than this one): the cap holds whatever the slot.
     highest = max(now, auction_price(order, order.placed_slot + order.auction_slots, market.tick_size))
     by_notional = limits.max_fill_notional * health.BASE_SCALE // highest
-    size = min(order.base_size - order.base_filled, room, by_notional) // market.lot_size * market.lot_size
+    size = min(order.remaining, room, by_notional) // market.lot_size * market.lot_size
     if size <= 0:
         return "inventory" if room < by_notional else "notional"
     maker_state = view.health_state(me, markets=[market.index])

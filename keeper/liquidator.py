@@ -132,7 +132,7 @@ def derisk(view: VenueView, me: Pubkey, signer: Pubkey, market_index: int, slipp
         return None
     side = Side.ASK if position.base > 0 else Side.BID
     assert trading is not None  # a position implies its trading account
-    working = sum(o.base_size - o.base_filled for o in trading.orders if o.market_index == market_index and o.side == side)
+    working = sum(o.remaining for o in trading.orders if o.market_index == market_index and o.side == side)
     size = (abs(position.base) - working) // market.lot_size * market.lot_size
     if size < market.min_order_size:
         return None

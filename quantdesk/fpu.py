@@ -16,19 +16,17 @@ __all__ = ["clear_x87"]
 
 
 @cache
-def _emms() -> Callable[[], None] | None:
+def _emms() -> tuple[mmap.mmap, Callable[[], None]] | None:
+    """An `emms; ret` stub in an executable page (kept with it: the page must stay mapped)."""
     if platform.machine() not in ("x86_64", "AMD64"):
         return None
     page = mmap.mmap(-1, mmap.PAGESIZE, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
     page.write(b"\x0f\x77\xc3")  # emms; ret
-    address = ctypes.addressof(ctypes.c_char.from_buffer(page))
-    stub = ctypes.CFUNCTYPE(None)(address)
-    _emms.page = page  # type: ignore[attr-defined]  # keeps the code page mapped
-    return stub
+    return page, ctypes.CFUNCTYPE(None)(ctypes.addressof(ctypes.c_char.from_buffer(page)))
 
 
 def clear_x87() -> None:
     """Marks every x87 register empty in this thread (nothing on other machines)."""
     stub = _emms()
     if stub is not None:
-        stub()
+        stub[1]()

@@ -210,7 +210,13 @@ pub fn next_slice(
     let mut worst = worst_within(bid, parent.tolerance_bps, oracle, market)?;
     // A delegate or session key was authorized for the parent's notional at its reserved price
     // (its limit, or the tolerance from the oracle when placed): its slices never fill worse.
-    let cap = if parent.price != 0 { parent.price } else if parent.agent().is_some() { parent.reserved_price } else { 0 };
+    let cap = if parent.price != 0 {
+        parent.price
+    } else if parent.agent().is_some() {
+        parent.reserved_price
+    } else {
+        0
+    };
     if cap != 0 {
         worst = if bid { worst.min(cap) } else { worst.max(cap) };
     }
@@ -282,27 +288,13 @@ pub fn scale_order(p: &ScaleParams, i: u8, market: &PerpMarket) -> Result<OrderP
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::tests::{market, ORACLE};
+    use crate::rules::tests::{code, limit, market, ORACLE};
     use qd_trading_state::{SIDE_ASK, TIF_GTC};
 
+    /// The rules' resting limit order, as a `kind` order on `side` (market kinds IOC).
     fn stop(side: u8, kind: u8, price: i64) -> OrderParams {
-        OrderParams {
-            market_index: 0,
-            side,
-            kind,
-            tif: if kind == KIND_MARKET { TIF_IOC } else { TIF_GTC },
-            post_only: POST_ONLY_NONE,
-            reduce_only: false,
-            client_order_id: 7,
-            base_size: 1_000_000_000,
-            price,
-            expiry_ts: 0,
-            auction: None,
-        }
-    }
-
-    fn code(r: Result<Order, ProgramError>) -> u32 {
-        r.unwrap_err().0
+        let tif = if kind == KIND_MARKET { TIF_IOC } else { TIF_GTC };
+        OrderParams { side, kind, tif, ..limit(side == SIDE_BID, price) }
     }
 
     #[test]

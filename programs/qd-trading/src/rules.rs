@@ -255,7 +255,7 @@ pub(crate) mod tests {
         m
     }
 
-    fn limit(bid: bool, price: i64) -> OrderParams {
+    pub(crate) fn limit(bid: bool, price: i64) -> OrderParams {
         OrderParams {
             market_index: 0,
             side: side_of(bid),
@@ -271,7 +271,7 @@ pub(crate) mod tests {
         }
     }
 
-    fn code(r: Result<Order, ProgramError>) -> u32 {
+    pub(crate) fn code(r: Result<Order, ProgramError>) -> u32 {
         r.unwrap_err().0
     }
 
